@@ -1,0 +1,24 @@
+//! lbsim — a discrete-event simulator of load-balancing strategies.
+//!
+//! The library is organised one module per concern:
+//!
+//! - [`scenario`]: the scenario file (schema, validation, errors that point at a line);
+//! - [`workload`]: the synthetic request stream (arrivals, service demands) and seeds;
+//! - [`strategy`]: the balancing strategies, one trait, one file per family, one registry;
+//! - [`engine`]: the event-driven simulation of one strategy on one request stream;
+//! - [`stats`]: streaming statistics (HDR histograms, imbalance, confidence intervals);
+//! - [`report`]: exporters (terminal table, CSV) behind one trait;
+//! - [`run`]: runs every strategy × replication of a scenario in parallel and aggregates.
+//!
+//! The `lbsim` binary is a thin command-line layer over [`run`] and [`report`].
+
+pub mod engine;
+pub mod error;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod stats;
+pub mod strategy;
+pub mod workload;
+
+pub use error::{Error, Result};

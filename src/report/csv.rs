@@ -1,0 +1,124 @@
+//! `summary.csv` and `servers.csv`. Their leading columns are a contract with users'
+//! scripts: new columns are only ever appended.
+
+use super::Exporter;
+use super::format::{ci_ms, fixed, ms};
+use crate::run::Report;
+use crate::{Error, Result};
+
+/// Leading columns of summary.csv (the contract).
+pub const SUMMARY_COLUMNS: &[&str] = &[
+    "strategy",
+    "requests",
+    "completed",
+    "dropped",
+    "mean_ms",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "mean_wait_ms",
+    "throughput_rps",
+    "utilization",
+    "load_max_over_mean",
+    "load_cv",
+    "jain_index",
+];
+
+/// Columns appended after the contract in summary.csv.
+pub const SUMMARY_EXTRA: &[&str] =
+    &["in_flight", "replications", "mean_ms_ci95", "p99_ms_ci95", "mean_in_system", "offered_load"];
+
+/// Columns of servers.csv (the contract).
+pub const SERVERS_COLUMNS: &[&str] =
+    &["strategy", "server", "requests", "utilization", "mean_in_system", "max_in_system", "mean_ms", "p99_ms"];
+
+/// Columns appended after the contract in servers.csv.
+pub const SERVERS_EXTRA: &[&str] = &["dropped", "throughput_rps"];
+
+/// One row per strategy.
+pub struct SummaryCsv;
+/// One row per strategy × server.
+pub struct ServersCsv;
+
+fn to_bytes(header: Vec<&str>, rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| Error::Other(format!("CSV encoding failed: {e}"));
+    w.write_record(&header).map_err(err)?;
+    for r in rows {
+        w.write_record(&r).map_err(err)?;
+    }
+    w.into_inner().map_err(|e| Error::Other(format!("CSV encoding failed: {e}")))
+}
+
+impl Exporter for SummaryCsv {
+    fn file_name(&self) -> &'static str {
+        "summary.csv"
+    }
+
+    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+        let rho = report.offered_load();
+        let rows = report
+            .strategies
+            .iter()
+            .map(|s| {
+                vec![
+                    s.label.clone(),
+                    s.measured.generated.to_string(),
+                    s.measured.completed.to_string(),
+                    s.measured.dropped.to_string(),
+                    ms(s.mean.value),
+                    ms(s.p50.value),
+                    ms(s.p90.value),
+                    ms(s.p99.value),
+                    ms(s.p999.value),
+                    ms(s.max),
+                    ms(s.mean_wait.value),
+                    fixed(s.throughput.value, 3),
+                    fixed(s.utilization.value, 6),
+                    fixed(s.load_max_over_mean.value, 6),
+                    fixed(s.load_cv.value, 6),
+                    fixed(s.jain.value, 6),
+                    s.measured.in_flight.to_string(),
+                    s.replications.to_string(),
+                    ci_ms(s.mean.ci95),
+                    ci_ms(s.p99.ci95),
+                    fixed(s.mean_in_system.value, 6),
+                    fixed(rho, 6),
+                ]
+            })
+            .collect();
+        to_bytes(SUMMARY_COLUMNS.iter().chain(SUMMARY_EXTRA).copied().collect(), rows)
+    }
+}
+
+impl Exporter for ServersCsv {
+    fn file_name(&self) -> &'static str {
+        "servers.csv"
+    }
+
+    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+        let rows = report
+            .strategies
+            .iter()
+            .flat_map(|s| {
+                s.servers.iter().map(move |v| {
+                    vec![
+                        s.label.clone(),
+                        v.name.clone(),
+                        v.requests.to_string(),
+                        fixed(v.utilization, 6),
+                        fixed(v.mean_in_system, 6),
+                        v.max_in_system.to_string(),
+                        ms(v.mean_response),
+                        ms(v.p99_response),
+                        v.dropped.to_string(),
+                        fixed(v.throughput, 3),
+                    ]
+                })
+            })
+            .collect();
+        to_bytes(SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).copied().collect(), rows)
+    }
+}

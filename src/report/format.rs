@@ -1,0 +1,16 @@
+//! Number formatting shared by the exporters (fixed precision: stable, diffable output).
+
+/// Seconds as milliseconds with 4 decimals (0.1 µs resolution); empty for NaN.
+pub fn ms(secs: f64) -> String {
+    if secs.is_finite() { format!("{:.4}", secs * 1e3) } else { String::new() }
+}
+
+/// A number with `digits` decimals; empty for NaN.
+pub fn fixed(x: f64, digits: usize) -> String {
+    if x.is_finite() { format!("{x:.digits$}") } else { String::new() }
+}
+
+/// An optional confidence half-width, in ms; empty when absent.
+pub fn ci_ms(ci: Option<f64>) -> String {
+    ci.map(ms).unwrap_or_default()
+}

@@ -1,0 +1,145 @@
+//! The side-by-side table printed by `lbsim run`.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Attribute, Cell, CellAlignment, ContentArrangement, Table};
+
+use crate::run::Report;
+use crate::scenario::duration::format_duration;
+use crate::stats::{Estimate, StrategySummary};
+
+/// Which way a column improves.
+#[derive(Clone, Copy, PartialEq)]
+enum Better {
+    Lower,
+    Higher,
+    Neither,
+}
+
+struct Column {
+    title: &'static str,
+    better: Better,
+    value: fn(&StrategySummary) -> (f64, Option<f64>),
+    digits: usize,
+}
+
+fn ms(e: Estimate) -> (f64, Option<f64>) {
+    (e.value * 1e3, e.ci95.map(|c| c * 1e3))
+}
+
+const COLUMNS: &[Column] = &[
+    Column { title: "mean ms", better: Better::Lower, value: |s| ms(s.mean), digits: 3 },
+    Column { title: "p50 ms", better: Better::Lower, value: |s| ms(s.p50), digits: 3 },
+    Column { title: "p90 ms", better: Better::Lower, value: |s| ms(s.p90), digits: 3 },
+    Column { title: "p99 ms", better: Better::Lower, value: |s| ms(s.p99), digits: 3 },
+    Column { title: "p99.9 ms", better: Better::Lower, value: |s| ms(s.p999), digits: 3 },
+    Column { title: "max ms", better: Better::Lower, value: |s| (s.max * 1e3, None), digits: 3 },
+    Column { title: "wait ms", better: Better::Lower, value: |s| ms(s.mean_wait), digits: 3 },
+    Column { title: "util", better: Better::Neither, value: |s| (s.utilization.value, s.utilization.ci95), digits: 3 },
+    Column {
+        title: "max/mean",
+        better: Better::Lower,
+        value: |s| (s.load_max_over_mean.value, s.load_max_over_mean.ci95),
+        digits: 3,
+    },
+    Column { title: "CV", better: Better::Lower, value: |s| (s.load_cv.value, s.load_cv.ci95), digits: 3 },
+    Column { title: "Jain", better: Better::Higher, value: |s| (s.jain.value, s.jain.ci95), digits: 4 },
+    Column { title: "dropped", better: Better::Lower, value: |s| (s.measured.dropped as f64, None), digits: 0 },
+];
+
+/// Renders the report as a table (strategies as rows, best value per column marked with
+/// `*`), preceded by a header line and followed by notes and warnings.
+pub fn render(report: &Report, color: bool) -> String {
+    let sc = &report.scenario;
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{}: {} servers, {:.1} req/s offered, capacity {:.1} req/s, ρ = {:.3}, mean service {}, {} requests × {} replication{} (warm-up {})\n",
+        sc.name,
+        sc.server_count(),
+        sc.arrivals.rate(),
+        sc.capacity(),
+        report.offered_load(),
+        format_duration(sc.service.mean()),
+        sc.requests,
+        sc.replications,
+        if sc.replications == 1 { "" } else { "s" },
+        sc.warmup,
+    ));
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
+    if !color {
+        table.force_no_tty();
+    }
+    let mut header = vec![Cell::new("strategy")];
+    header.extend(COLUMNS.iter().map(|c| Cell::new(c.title)));
+    table.set_header(header);
+    let best: Vec<Option<f64>> = COLUMNS
+        .iter()
+        .map(|c| {
+            let vals = report.strategies.iter().map(|s| (c.value)(s).0).filter(|v| v.is_finite());
+            match c.better {
+                Better::Lower => vals.reduce(f64::min),
+                Better::Higher => vals.reduce(f64::max),
+                Better::Neither => None,
+            }
+        })
+        .collect();
+    let several = report.strategies.len() > 1;
+    for s in &report.strategies {
+        let mut row = vec![Cell::new(&s.label)];
+        for (c, b) in COLUMNS.iter().zip(&best) {
+            let (v, ci) = (c.value)(s);
+            let mut text = if v.is_finite() { format!("{v:.*}", c.digits) } else { "–".to_string() };
+            if let Some(ci) = ci {
+                text.push_str(&format!(" ±{ci:.*}", c.digits));
+            }
+            let is_best = several && b.is_some_and(|b| v == b);
+            if is_best {
+                text.push('*');
+            }
+            let mut cell = Cell::new(text).set_alignment(CellAlignment::Right);
+            if is_best && color {
+                cell = cell.add_attribute(Attribute::Bold);
+            }
+            row.push(cell);
+        }
+        table.add_row(row);
+    }
+    out.push_str(&table.to_string());
+    out.push('\n');
+    let mut notes = Vec::new();
+    if several {
+        notes.push("* best in column".to_string());
+    }
+    if sc.replications > 1 {
+        notes.push("± = 95% confidence half-width over replications".to_string());
+    }
+    if !notes.is_empty() {
+        out.push_str(&notes.join("; "));
+        out.push('\n');
+    }
+    for w in warnings(report) {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    out
+}
+
+/// Warnings a reader must see next to the numbers.
+pub fn warnings(report: &Report) -> Vec<String> {
+    let mut w = Vec::new();
+    let rho = report.offered_load();
+    if rho >= 1.0 {
+        w.push(format!(
+            "UNSTABLE: offered load ρ = {rho:.3} ≥ 1 — the servers cannot keep up, queues grow without bound and \
+             response times depend on the run length, not on the strategy's steady state"
+        ));
+    }
+    if let Some(msg) = report.scenario.service.warning() {
+        w.push(msg);
+    }
+    for s in &report.strategies {
+        if s.measured.completed == 0 {
+            w.push(format!("{}: no measured request completed", s.label));
+        }
+    }
+    w
+}

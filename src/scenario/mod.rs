@@ -1,0 +1,418 @@
+//! Scenario files: schema, parsing, validation, and errors that point at a line.
+//!
+//! A scenario is parsed in two steps: serde turns the TOML into the raw schema
+//! ([`schema`]; syntax, types and unknown keys), then [`validate`](Scenario::parse) checks
+//! ranges and cross-field rules. Either step reports a [`ScenarioError`] located at the
+//! file, line and key.
+
+pub mod duration;
+mod error;
+mod locate;
+mod schema;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+pub use error::{ScenarioError, did_you_mean};
+pub use locate::Locator;
+
+use crate::strategy::{self, Params, ServerInfo};
+use crate::workload::service::ServiceDist;
+use schema::{RawArrivals, RawScenario, RawServerGroup, RawService};
+
+/// The largest pool lbsim accepts (a guard against typos such as `count = 1000000000`).
+pub const MAX_SERVERS: usize = 1_000_000;
+
+/// A validated scenario: everything a run needs.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Scenario name (the file stem unless `name` is given).
+    pub name: String,
+    /// The file it came from, if any.
+    pub file: Option<PathBuf>,
+    /// Base seed; every stream is derived from it.
+    pub seed: u64,
+    /// Requests generated per replication (R).
+    pub requests: u64,
+    /// The first `warmup` requests are excluded from statistics.
+    pub warmup: u64,
+    /// Independent replications (different derived seeds).
+    pub replications: u32,
+    /// The strategies to compare, in order.
+    pub strategies: Vec<StrategySpec>,
+    /// The arrival process.
+    pub arrivals: Arrivals,
+    /// Service demand at speed 1.
+    pub service: ServiceDist,
+    /// The servers, groups expanded.
+    pub servers: Vec<ServerInfo>,
+    /// The groups as written, with the range of server indices each expanded to.
+    pub groups: Vec<Group>,
+}
+
+/// A `[[servers]]` group after expansion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Group name.
+    pub name: String,
+    /// Index of its first server.
+    pub first: usize,
+    /// Number of servers.
+    pub count: usize,
+}
+
+/// A strategy as listed in the scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrategySpec {
+    /// Registry name.
+    pub name: &'static str,
+    /// Label in reports: the name, with parameters when any are given (`p2c(choices=3)`).
+    pub label: String,
+    /// Parameters from the inline-table form.
+    pub params: Params,
+}
+
+/// The arrival process.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arrivals {
+    /// Exponential interarrival times.
+    Poisson {
+        /// Requests per second.
+        rate: f64,
+    },
+    /// Evenly spaced arrivals.
+    Deterministic {
+        /// Requests per second.
+        rate: f64,
+    },
+}
+
+impl Arrivals {
+    /// Mean arrival rate (requests per second).
+    pub fn rate(&self) -> f64 {
+        match self {
+            Arrivals::Poisson { rate } | Arrivals::Deterministic { rate } => *rate,
+        }
+    }
+}
+
+/// Arrival processes accepted in `[arrivals] process`.
+pub const PROCESSES: &[&str] = &["poisson", "deterministic"];
+/// Service distributions accepted in `[service] distribution`.
+pub const DISTRIBUTIONS: &[&str] =
+    &["exponential", "deterministic", "uniform", "lognormal", "gamma", "weibull", "pareto", "hyperexponential"];
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: Some(path.to_path_buf()),
+            ..ScenarioError::general(format!("cannot read the scenario: {e}"))
+        })?;
+        Scenario::parse(&text, Some(path))
+    }
+
+    /// Parses and validates scenario text; `file` is used for error locations and the
+    /// default name.
+    pub fn parse(text: &str, file: Option<&Path>) -> Result<Scenario, ScenarioError> {
+        let locator = Locator::new(text);
+        let place = |mut e: ScenarioError| {
+            e.file = file.map(Path::to_path_buf);
+            if let Some((l, c)) = e.key.as_deref().and_then(|k| locator.find(k)) {
+                e.line = Some(l);
+                e.column = Some(c);
+            }
+            e
+        };
+        let raw: RawScenario = toml::from_str(text).map_err(|e| place(from_toml_error(&e, &locator)))?;
+        let stem = file.and_then(|f| f.file_stem()).map(|s| s.to_string_lossy().into_owned());
+        let mut sc = validate(raw, stem).map_err(place)?;
+        sc.file = file.map(Path::to_path_buf);
+        Ok(sc)
+    }
+
+    /// Number of servers (S).
+    pub fn server_count(&self) -> usize {
+        self.servers.len()
+    }
+
+    /// Total service capacity in requests per second: Σ workers × speed / E\[T\].
+    pub fn capacity(&self) -> f64 {
+        let per = 1.0 / self.service.mean();
+        self.servers.iter().map(|s| f64::from(s.workers) * s.speed * per).sum()
+    }
+
+    /// Offered load ρ = λ / capacity; the system is unstable at ρ ≥ 1.
+    pub fn offered_load(&self) -> f64 {
+        self.arrivals.rate() / self.capacity()
+    }
+
+    /// Replaces the strategy list with `names` (the `--strategies` option), validating each.
+    pub fn set_strategies(&mut self, names: &[String]) -> Result<(), ScenarioError> {
+        let values: Vec<toml::Value> = names.iter().map(|n| toml::Value::String(n.clone())).collect();
+        self.strategies = parse_strategies(&values, &self.servers, "--strategies")?;
+        Ok(())
+    }
+}
+
+/// Turns a serde/TOML error into a located error, with a suggestion for unknown keys.
+fn from_toml_error(e: &toml::de::Error, locator: &Locator) -> ScenarioError {
+    let msg = e.message().trim().to_string();
+    let mut err = ScenarioError::general(msg.clone());
+    if let Some(span) = e.span() {
+        let (l, c) = locator.line_col(span.start);
+        err.line = Some(l);
+        err.column = Some(c);
+        err.key = locator.path_at(span.start).map(str::to_string);
+    }
+    // "unknown field `raet`, expected `process` or `rate`"
+    if let Some((given, expected)) = msg.strip_prefix("unknown field `").and_then(|r| r.split_once('`')) {
+        let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        err.message = format!("unknown key `{given}`; allowed here: {}", allowed.join(", "));
+        err = err.suggest(given, allowed.iter().copied());
+    }
+    if msg.starts_with("missing field") {
+        err.message = msg.replace("missing field", "missing required key");
+    }
+    err
+}
+
+fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
+    if x.is_finite() && x > 0.0 {
+        Ok(x)
+    } else {
+        Err(ScenarioError::at(key, format!("must be a positive number ({what}), got {x}")))
+    }
+}
+
+fn validate(raw: RawScenario, stem: Option<String>) -> Result<Scenario, ScenarioError> {
+    if raw.requests == 0 {
+        return Err(ScenarioError::at("requests", "must be at least 1"));
+    }
+    let warmup = raw.warmup_requests.unwrap_or(raw.requests / 10);
+    if warmup >= raw.requests {
+        return Err(ScenarioError::at(
+            "warmup_requests",
+            format!("must be smaller than requests ({}), got {warmup}", raw.requests),
+        ));
+    }
+    let replications = raw.replications.unwrap_or(1);
+    if replications == 0 {
+        return Err(ScenarioError::at("replications", "must be at least 1"));
+    }
+    let arrivals = validate_arrivals(&raw.arrivals)?;
+    let service = validate_service(&raw.service)?;
+    let (servers, groups) = validate_servers(&raw.servers)?;
+    if raw.strategies.is_empty() {
+        return Err(ScenarioError::at("strategies", "list at least one strategy")
+            .with_help(format!("known strategies: {}", strategy::names().collect::<Vec<_>>().join(", "))));
+    }
+    let strategies = parse_strategies(&raw.strategies, &servers, "strategies")?;
+    let name = raw.name.or(stem).unwrap_or_else(|| "scenario".to_string());
+    if name.is_empty() || name.contains(['/', '\\']) {
+        return Err(ScenarioError::at("name", "must be non-empty and contain no path separator"));
+    }
+    Ok(Scenario {
+        name,
+        file: None,
+        seed: raw.seed.unwrap_or(1),
+        requests: raw.requests,
+        warmup,
+        replications,
+        strategies,
+        arrivals,
+        service,
+        servers,
+        groups,
+    })
+}
+
+fn validate_arrivals(a: &RawArrivals) -> Result<Arrivals, ScenarioError> {
+    let rate = positive("arrivals.rate", a.rate, "requests per second")?;
+    match a.process.as_str() {
+        "poisson" => Ok(Arrivals::Poisson { rate }),
+        "deterministic" => Ok(Arrivals::Deterministic { rate }),
+        other => Err(ScenarioError::at(
+            "arrivals.process",
+            format!("unknown arrival process `{other}`; allowed: {}", PROCESSES.join(", ")),
+        )
+        .suggest(other, PROCESSES.iter().copied())),
+    }
+}
+
+fn validate_service(s: &RawService) -> Result<ServiceDist, ScenarioError> {
+    let d = s.distribution.as_str();
+    let given: [(&str, bool); 5] = [
+        ("mean", s.mean.is_some()),
+        ("cv", s.cv.is_some()),
+        ("min", s.min.is_some()),
+        ("max", s.max.is_some()),
+        ("alpha", s.alpha.is_some()),
+    ];
+    let takes: &[&str] = match d {
+        "exponential" | "deterministic" => &["mean"],
+        "uniform" => &["min", "max"],
+        "lognormal" | "gamma" | "weibull" | "hyperexponential" => &["mean", "cv"],
+        "pareto" => &["mean", "alpha"],
+        other => {
+            return Err(ScenarioError::at(
+                "service.distribution",
+                format!("unknown distribution `{other}`; allowed: {}", DISTRIBUTIONS.join(", ")),
+            )
+            .suggest(other, DISTRIBUTIONS.iter().copied()));
+        }
+    };
+    for (key, present) in given {
+        if present && !takes.contains(&key) {
+            let why = match (d, key) {
+                ("exponential", "cv") => {
+                    " (the exponential's cv is always 1; use gamma, lognormal, weibull or hyperexponential for another cv)"
+                }
+                ("deterministic", "cv") => " (a deterministic time has cv 0)",
+                _ => "",
+            };
+            return Err(ScenarioError::at(
+                format!("service.{key}"),
+                format!("`{key}` does not apply to the {d} distribution{why}; it takes: {}", takes.join(", ")),
+            ));
+        }
+        if !present && takes.contains(&key) {
+            return Err(ScenarioError::at(
+                "service",
+                format!("the {d} distribution needs `{key}` (it takes: {})", takes.join(", ")),
+            ));
+        }
+    }
+    let mean = s.mean.map(|m| m.secs()).unwrap_or(0.0);
+    if takes.contains(&"mean") && mean <= 0.0 {
+        return Err(ScenarioError::at("service.mean", "must be a positive duration, e.g. \"10ms\""));
+    }
+    let cv = s.cv.unwrap_or(f64::NAN);
+    let dist = match d {
+        "exponential" => ServiceDist::Exponential { mean },
+        "deterministic" => ServiceDist::Deterministic { value: mean },
+        "uniform" => ServiceDist::Uniform { min: s.min.unwrap().secs(), max: s.max.unwrap().secs() },
+        "lognormal" => ServiceDist::LogNormal { mean, cv },
+        "gamma" => ServiceDist::Gamma { mean, cv },
+        "weibull" => ServiceDist::Weibull { mean, cv },
+        "hyperexponential" => ServiceDist::HyperExponential { mean, cv },
+        "pareto" => ServiceDist::Pareto { mean, alpha: s.alpha.unwrap() },
+        _ => unreachable!("checked above"),
+    };
+    dist.validate().map_err(|m| {
+        let key = match d {
+            "uniform" => "service.max",
+            "pareto" => "service.alpha",
+            _ if s.cv.is_some() && !(cv.is_finite() && cv > 0.0) || m.contains("cv") => "service.cv",
+            _ => "service.mean",
+        };
+        ScenarioError::at(key, m)
+    })?;
+    Ok(dist)
+}
+
+fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<Group>), ScenarioError> {
+    if groups.is_empty() {
+        return Err(ScenarioError::at("servers", "define at least one [[servers]] group"));
+    }
+    let mut servers = Vec::new();
+    let mut out = Vec::new();
+    let mut names = HashSet::new();
+    for (gi, g) in groups.iter().enumerate() {
+        let key = |k: &str| format!("servers[{gi}].{k}");
+        if g.name.trim().is_empty() {
+            return Err(ScenarioError::at(key("name"), "must not be empty"));
+        }
+        let count = g.count.unwrap_or(1);
+        if count == 0 {
+            return Err(ScenarioError::at(key("count"), "must be at least 1"));
+        }
+        if servers.len() + count as usize > MAX_SERVERS {
+            return Err(ScenarioError::at(key("count"), format!("at most {MAX_SERVERS} servers in all")));
+        }
+        let speed = positive(&key("speed"), g.speed.unwrap_or(1.0), "1.0 = nominal speed")?;
+        let workers = g.workers.unwrap_or(1);
+        if workers == 0 {
+            return Err(ScenarioError::at(key("workers"), "must be at least 1"));
+        }
+        let weight = g.weight.unwrap_or(1);
+        if weight == 0 || weight > 1_000_000 {
+            return Err(ScenarioError::at(key("weight"), format!("must be from 1 to 1000000, got {weight}")));
+        }
+        let first = servers.len();
+        for i in 0..count {
+            let name = if count == 1 { g.name.clone() } else { format!("{}-{}", g.name, i + 1) };
+            if !names.insert(name.clone()) {
+                return Err(ScenarioError::at(key("name"), format!("server name `{name}` is used twice")));
+            }
+            servers.push(ServerInfo { name, speed, workers, queue_capacity: g.queue_capacity.unwrap_or(0), weight });
+        }
+        out.push(Group { name: g.name.clone(), first, count: count as usize });
+    }
+    Ok((servers, out))
+}
+
+/// Parses the `strategies` list: names, or inline tables with `name` and parameters.
+fn parse_strategies(
+    values: &[toml::Value],
+    servers: &[ServerInfo],
+    key: &str,
+) -> Result<Vec<StrategySpec>, ScenarioError> {
+    let mut out: Vec<StrategySpec> = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let at = format!("{key}[{i}]");
+        let (name, params) = match v {
+            toml::Value::String(s) => (s.clone(), BTreeMap::new()),
+            toml::Value::Table(t) => {
+                let Some(name) = t.get("name").and_then(|n| n.as_str()) else {
+                    return Err(ScenarioError::at(at, "an inline strategy table needs `name = \"...\"`"));
+                };
+                let params = t.iter().filter(|(k, _)| *k != "name").map(|(k, v)| (k.clone(), v.clone())).collect();
+                (name.to_string(), params)
+            }
+            other => {
+                return Err(ScenarioError::at(
+                    at,
+                    format!(
+                        "a strategy is a name or an inline table like {{ name = \"p2c\", choices = 3 }}, got {other}"
+                    ),
+                ));
+            }
+        };
+        let Some(info) = strategy::lookup(&name) else {
+            let known: Vec<&str> = strategy::names().collect();
+            return Err(ScenarioError::at(
+                if params.is_empty() { at } else { format!("{at}.name") },
+                format!("unknown strategy `{name}`; run `lbsim strategies` for the list"),
+            )
+            .suggest(&name, known.iter().copied()));
+        };
+        for p in params.keys() {
+            if !info.params.iter().any(|pi| pi.name == p) {
+                let allowed: Vec<&str> = info.params.iter().map(|pi| pi.name).collect();
+                let what = if allowed.is_empty() {
+                    "it takes no parameters".to_string()
+                } else {
+                    format!("it takes: {}", allowed.join(", "))
+                };
+                return Err(ScenarioError::at(format!("{at}.{p}"), format!("`{name}` has no parameter `{p}`; {what}"))
+                    .suggest(p, allowed.iter().copied()));
+            }
+        }
+        let params = Params::new(params);
+        (info.build)(&params, servers).map_err(|e| {
+            ScenarioError::at(format!("{at}.{}", e.param), format!("{name}: `{}` {}", e.param, e.message))
+        })?;
+        let label = if params.is_empty() {
+            info.name.to_string()
+        } else {
+            let ps: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{}({})", info.name, ps.join(";"))
+        };
+        if out.iter().any(|s| s.label == label) {
+            return Err(ScenarioError::at(at, format!("strategy `{label}` is listed twice")));
+        }
+        out.push(StrategySpec { name: info.name, label, params });
+    }
+    Ok(out)
+}

@@ -1,0 +1,42 @@
+//! Imbalance of a load vector (e.g. requests per server).
+
+/// Largest load over mean load (1 = perfectly even). NaN for an empty or all-zero vector.
+pub fn max_over_mean(x: &[f64]) -> f64 {
+    let mean = mean(x);
+    x.iter().cloned().fold(f64::NEG_INFINITY, f64::max) / mean
+}
+
+/// Coefficient of variation: population standard deviation over mean (0 = even).
+pub fn cv(x: &[f64]) -> f64 {
+    let m = mean(x);
+    let var = x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / x.len() as f64;
+    var.sqrt() / m
+}
+
+/// Jain's fairness index (Σx)² / (n Σx²): 1 when even, 1/n when one server takes all.
+pub fn jain(x: &[f64]) -> f64 {
+    let s: f64 = x.iter().sum();
+    let s2: f64 = x.iter().map(|v| v * v).sum();
+    s * s / (x.len() as f64 * s2)
+}
+
+fn mean(x: &[f64]) -> f64 {
+    x.iter().sum::<f64>() / x.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn even_and_skewed() {
+        let even = [5.0, 5.0, 5.0, 5.0];
+        assert_eq!(max_over_mean(&even), 1.0);
+        assert_eq!(cv(&even), 0.0);
+        assert_eq!(jain(&even), 1.0);
+        let one = [4.0, 0.0, 0.0, 0.0];
+        assert_eq!(max_over_mean(&one), 4.0);
+        assert!((jain(&one) - 0.25).abs() < 1e-12);
+        assert!((cv(&one) - 3f64.sqrt()).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,138 @@
+//! Streaming statistics: nothing is stored per request.
+//!
+//! - [`LatencyHistogram`]: HDR histograms of response times (nanosecond resolution,
+//!   fixed relative precision, memory independent of the request count);
+//! - [`RunStats`] / [`ServerStats`]: what one simulation measured;
+//! - [`summary`]: per-strategy aggregation across replications, with confidence intervals;
+//! - [`imbalance`]: max/mean, coefficient of variation, Jain's fairness index;
+//! - [`ci`]: Student-t confidence intervals.
+
+pub mod ci;
+mod histogram;
+pub mod imbalance;
+pub mod summary;
+
+pub use histogram::LatencyHistogram;
+pub use summary::{Estimate, ServerSummary, StrategySummary};
+
+/// Request outcome counts. `generated = completed + dropped + in_flight`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Requests generated (offered to the balancer).
+    pub generated: u64,
+    /// Requests that completed service.
+    pub completed: u64,
+    /// Requests dropped because the chosen server's queue was full.
+    pub dropped: u64,
+    /// Requests still in the system when the run ended.
+    pub in_flight: u64,
+}
+
+impl Counts {
+    /// Whether every generated request is accounted for exactly once.
+    pub fn is_conserved(&self) -> bool {
+        self.generated == self.completed + self.dropped + self.in_flight
+    }
+
+    /// Field-wise sum.
+    pub fn add(&mut self, o: &Counts) {
+        self.generated += o.generated;
+        self.completed += o.completed;
+        self.dropped += o.dropped;
+        self.in_flight += o.in_flight;
+    }
+}
+
+/// What one server measured over the window.
+#[derive(Debug, Clone)]
+pub struct ServerStats {
+    /// Measured requests routed to the server (including dropped).
+    pub requests: u64,
+    /// Measured requests completed.
+    pub completed: u64,
+    /// Measured requests dropped.
+    pub dropped: u64,
+    /// ∫ busy workers dt over the window.
+    pub busy_area: f64,
+    /// ∫ number in system dt over the window.
+    pub area_in_system: f64,
+    /// Largest number in system seen in the window.
+    pub max_in_system: u32,
+    /// Sum of measured response times (s).
+    pub response_sum: f64,
+    /// Response times of measured completions.
+    pub response: LatencyHistogram,
+}
+
+impl ServerStats {
+    /// Zeroed statistics.
+    pub fn new() -> Self {
+        ServerStats {
+            requests: 0,
+            completed: 0,
+            dropped: 0,
+            busy_area: 0.0,
+            area_in_system: 0.0,
+            max_in_system: 0,
+            response_sum: 0.0,
+            response: LatencyHistogram::new(2),
+        }
+    }
+}
+
+impl Default for ServerStats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Everything one simulation (one strategy, one replication) measured.
+#[derive(Debug, Clone)]
+pub struct RunStats {
+    /// Strategy label.
+    pub label: String,
+    /// Replication index.
+    pub replication: u32,
+    /// Start of the measured window (arrival of the first measured request), s.
+    pub window_start: f64,
+    /// End of the run (last arrival), s.
+    pub end: f64,
+    /// Outcomes of all generated requests, warm-up included.
+    pub total: Counts,
+    /// Outcomes of the measured requests.
+    pub measured: Counts,
+    /// Response times of measured completions.
+    pub response: LatencyHistogram,
+    /// Sum of measured response times (s), for an exact mean.
+    pub response_sum: f64,
+    /// Largest measured response time (s).
+    pub response_max: f64,
+    /// Sum of measured waiting times (s).
+    pub wait_sum: f64,
+    /// Per-server statistics, in server order.
+    pub servers: Vec<ServerStats>,
+    /// Events still pending at the end (departures of in-flight requests in service).
+    pub pending_events: usize,
+}
+
+impl RunStats {
+    /// Length of the measured window, s.
+    pub fn window(&self) -> f64 {
+        (self.end - self.window_start).max(f64::MIN_POSITIVE)
+    }
+
+    /// Mean response time of measured completions, s (NaN when none completed).
+    pub fn mean_response(&self) -> f64 {
+        self.response_sum / self.measured.completed as f64
+    }
+
+    /// Completions of measured requests per second.
+    pub fn throughput(&self) -> f64 {
+        self.measured.completed as f64 / self.window()
+    }
+
+    /// Time-averaged number in system over the window, all servers.
+    pub fn mean_in_system(&self) -> f64 {
+        self.servers.iter().map(|s| s.area_in_system).sum::<f64>() / self.window()
+    }
+}

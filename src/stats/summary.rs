@@ -1,0 +1,184 @@
+//! Per-strategy results aggregated over replications.
+//!
+//! Each scalar metric is estimated once per replication; the reported value is the mean of
+//! those estimates and, with two or more replications, carries a 95% Student-t confidence
+//! half-width (the replication/deletion method). Percentile curves and per-server
+//! percentiles come from the merged histograms.
+
+use super::ci::mean_ci;
+use super::imbalance;
+use super::{Counts, LatencyHistogram, RunStats};
+
+/// Confidence level of the reported half-widths.
+pub const CI_LEVEL: f64 = 0.95;
+
+/// A point estimate with an optional 95% confidence half-width.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Mean over replications.
+    pub value: f64,
+    /// Half-width of the 95% confidence interval (None with one replication).
+    pub ci95: Option<f64>,
+}
+
+impl Estimate {
+    /// Estimate from per-replication values.
+    pub fn from_samples(samples: &[f64]) -> Self {
+        let (value, ci95) = mean_ci(samples, CI_LEVEL);
+        Estimate { value, ci95 }
+    }
+}
+
+/// One server's results for one strategy.
+#[derive(Debug, Clone)]
+pub struct ServerSummary {
+    /// Server name.
+    pub name: String,
+    /// Measured requests routed to it (sum over replications).
+    pub requests: u64,
+    /// Measured requests dropped at it.
+    pub dropped: u64,
+    /// Busy fraction of its workers (mean over replications).
+    pub utilization: f64,
+    /// Time-averaged number in system.
+    pub mean_in_system: f64,
+    /// Largest number in system in any replication.
+    pub max_in_system: u32,
+    /// Mean response time of its completions, s.
+    pub mean_response: f64,
+    /// 99th percentile of its response times, s.
+    pub p99_response: f64,
+    /// Completions per second.
+    pub throughput: f64,
+}
+
+/// One strategy's results.
+#[derive(Debug, Clone)]
+pub struct StrategySummary {
+    /// Strategy label.
+    pub label: String,
+    /// Number of replications aggregated.
+    pub replications: u32,
+    /// Measured request outcomes, summed over replications.
+    pub measured: Counts,
+    /// All request outcomes (warm-up included), summed over replications.
+    pub total: Counts,
+    /// Mean response time, s.
+    pub mean: Estimate,
+    /// Median response time, s.
+    pub p50: Estimate,
+    /// 90th percentile, s.
+    pub p90: Estimate,
+    /// 99th percentile, s.
+    pub p99: Estimate,
+    /// 99.9th percentile, s.
+    pub p999: Estimate,
+    /// Largest response time over all replications, s.
+    pub max: f64,
+    /// Mean waiting time (queueing before service), s.
+    pub mean_wait: Estimate,
+    /// Completions per second.
+    pub throughput: Estimate,
+    /// Mean busy fraction over all workers.
+    pub utilization: Estimate,
+    /// Time-averaged number in system, whole pool.
+    pub mean_in_system: Estimate,
+    /// Max/mean of requests per server.
+    pub load_max_over_mean: Estimate,
+    /// Coefficient of variation of requests per server.
+    pub load_cv: Estimate,
+    /// Jain's fairness index of requests per server.
+    pub jain: Estimate,
+    /// Response times of all replications merged.
+    pub response: LatencyHistogram,
+    /// Per-server results.
+    pub servers: Vec<ServerSummary>,
+}
+
+impl StrategySummary {
+    /// Aggregates the replications of one strategy. `names` are the server names and
+    /// `workers` their worker counts (for utilisation).
+    pub fn from_runs(runs: &[RunStats], names: &[String], workers: &[u32]) -> Self {
+        assert!(!runs.is_empty());
+        let est = |f: &dyn Fn(&RunStats) -> f64| Estimate::from_samples(&runs.iter().map(f).collect::<Vec<_>>());
+        let mut measured = Counts::default();
+        let mut total = Counts::default();
+        let mut response = LatencyHistogram::new(3);
+        for r in runs {
+            measured.add(&r.measured);
+            total.add(&r.total);
+            response.merge(&r.response);
+        }
+        let total_workers: f64 = workers.iter().map(|&w| f64::from(w)).sum();
+        let loads = |r: &RunStats| r.servers.iter().map(|s| s.requests as f64).collect::<Vec<f64>>();
+        let servers = (0..names.len())
+            .map(|i| {
+                let mut h = LatencyHistogram::new(2);
+                let mut s = ServerSummary {
+                    name: names[i].clone(),
+                    requests: 0,
+                    dropped: 0,
+                    utilization: 0.0,
+                    mean_in_system: 0.0,
+                    max_in_system: 0,
+                    mean_response: 0.0,
+                    p99_response: 0.0,
+                    throughput: 0.0,
+                };
+                let mut completed = 0;
+                let mut sum = 0.0;
+                for r in runs {
+                    let st = &r.servers[i];
+                    s.requests += st.requests;
+                    s.dropped += st.dropped;
+                    s.utilization += st.busy_area / (r.window() * f64::from(workers[i]));
+                    s.mean_in_system += st.area_in_system / r.window();
+                    s.max_in_system = s.max_in_system.max(st.max_in_system);
+                    s.throughput += st.completed as f64 / r.window();
+                    completed += st.completed;
+                    sum += st.response_sum;
+                    h.merge(&st.response);
+                }
+                let n = runs.len() as f64;
+                s.utilization /= n;
+                s.mean_in_system /= n;
+                s.throughput /= n;
+                s.mean_response = sum / completed as f64;
+                s.p99_response = h.quantile(0.99);
+                s
+            })
+            .collect();
+        StrategySummary {
+            label: runs[0].label.clone(),
+            replications: runs.len() as u32,
+            measured,
+            total,
+            mean: est(&|r| r.mean_response()),
+            p50: est(&|r| r.response.quantile(0.5)),
+            p90: est(&|r| r.response.quantile(0.9)),
+            p99: est(&|r| r.response.quantile(0.99)),
+            p999: est(&|r| r.response.quantile(0.999)),
+            max: runs.iter().map(|r| r.response_max).fold(f64::NAN, f64::max),
+            mean_wait: est(&|r| r.wait_sum / r.measured.completed as f64),
+            throughput: est(&|r| r.throughput()),
+            utilization: est(&|r| r.servers.iter().map(|s| s.busy_area).sum::<f64>() / (r.window() * total_workers)),
+            mean_in_system: est(&|r| r.mean_in_system()),
+            load_max_over_mean: est(&|r| imbalance::max_over_mean(&loads(r))),
+            load_cv: est(&|r| imbalance::cv(&loads(r))),
+            jain: est(&|r| imbalance::jain(&loads(r))),
+            response,
+            servers,
+        }
+    }
+
+    /// Little's law check: mean number in system / (throughput × mean response).
+    /// Close to 1 in every run (edge effects of the window shrink as 1/R).
+    pub fn little_ratio(&self) -> f64 {
+        self.mean_in_system.value / (self.throughput.value * self.mean.value)
+    }
+
+    /// Measured requests dropped, as a fraction of measured requests.
+    pub fn drop_rate(&self) -> f64 {
+        self.measured.dropped as f64 / self.measured.generated as f64
+    }
+}

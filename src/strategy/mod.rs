@@ -1,0 +1,158 @@
+//! Load-balancing strategies: one trait, one file per family, one registry.
+//!
+//! A strategy sees the pool as a balancer would (in-flight counts, weights; the oracle
+//! strategies also see queued work) and picks a server for each arriving request.
+//! Adding a strategy is one new file implementing [`Strategy`] and one line in
+//! [`registry::REGISTRY`].
+
+mod least_conn;
+mod least_work;
+mod p2c;
+mod params;
+mod random;
+pub mod registry;
+mod round_robin;
+
+pub use params::{ParamError, ParamInfo, Params};
+pub use registry::{StrategyInfo, lookup, names};
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// The random-number generator a strategy draws from: its own stream, seeded from the
+/// scenario seed and the strategy's label, so strategies never disturb each other's draws
+/// nor the workload's (common random numbers).
+pub type StrategyRng = Xoshiro256PlusPlus;
+
+/// Static facts about a server, known when a strategy is built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerInfo {
+    /// Server name, e.g. `web-3`.
+    pub name: String,
+    /// Relative speed: service time = demand / speed.
+    pub speed: f64,
+    /// Requests served at once.
+    pub workers: u32,
+    /// Waiting room in front of the workers; 0 = unbounded.
+    pub queue_capacity: u32,
+    /// Balancer weight (integer, as nginx and HAProxy take it).
+    pub weight: u32,
+}
+
+/// The request being routed, as a balancer sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestView {
+    /// Sequence number in the generated stream (0-based).
+    pub id: u64,
+    /// Arrival time in seconds.
+    pub arrival: f64,
+}
+
+/// The live state of the pool that strategies read. The engine keeps it current.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub(crate) in_flight: Vec<u32>,
+    pub(crate) weight: Vec<u32>,
+    pub(crate) speed: Vec<f64>,
+    pub(crate) start_at: Vec<f64>,
+}
+
+impl Pool {
+    /// A pool of idle servers.
+    pub fn new(servers: &[ServerInfo]) -> Self {
+        Pool {
+            in_flight: vec![0; servers.len()],
+            weight: servers.iter().map(|s| s.weight).collect(),
+            speed: servers.iter().map(|s| s.speed).collect(),
+            start_at: vec![0.0; servers.len()],
+        }
+    }
+
+    /// Number of servers.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Whether the pool has no server (never, for a valid scenario).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.in_flight.is_empty()
+    }
+
+    /// Requests at server `i` (queued and in service): a balancer's "active connections".
+    #[inline]
+    pub fn in_flight(&self, i: usize) -> u32 {
+        self.in_flight[i]
+    }
+
+    /// All in-flight counts.
+    #[inline]
+    pub fn in_flight_all(&self) -> &[u32] {
+        &self.in_flight
+    }
+
+    /// Weight of server `i`.
+    #[inline]
+    pub fn weight(&self, i: usize) -> u32 {
+        self.weight[i]
+    }
+
+    /// Speed of server `i`.
+    #[inline]
+    pub fn speed(&self, i: usize) -> f64 {
+        self.speed[i]
+    }
+
+    /// Oracle view: the time at which a request admitted now to server `i` would start
+    /// service (its queued work drained). May be in the past when a worker is idle.
+    #[inline]
+    pub fn start_at(&self, i: usize) -> f64 {
+        self.start_at[i]
+    }
+}
+
+/// A load-balancing strategy.
+///
+/// `pick` is called once per request, in arrival order; it must return an index below
+/// `pool.len()`. The engine then admits the request to that server (or drops it if the
+/// server's queue is full). Strategies are deterministic given their RNG stream.
+pub trait Strategy: Send {
+    /// Chooses the server for `req`.
+    fn pick(&mut self, req: &RequestView, pool: &Pool, rng: &mut StrategyRng) -> usize;
+
+    /// Told when a request to `server` completes, with its response time in seconds
+    /// (latency-aware strategies use it). Called for every completion, warm-up included.
+    fn on_complete(&mut self, _server: usize, _response: f64, _now: f64) {}
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Helpers for strategy unit tests.
+    use super::*;
+
+    /// `n` servers with the given weights.
+    pub fn servers(weights: &[u32]) -> Vec<ServerInfo> {
+        weights
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| ServerInfo {
+                name: format!("s-{}", i + 1),
+                speed: 1.0,
+                workers: 1,
+                queue_capacity: 0,
+                weight: w,
+            })
+            .collect()
+    }
+
+    /// A request with id `id`.
+    pub fn req(id: u64) -> RequestView {
+        RequestView { id, arrival: id as f64 }
+    }
+
+    /// A seeded strategy RNG.
+    pub fn rng() -> StrategyRng {
+        use rand::SeedableRng;
+        StrategyRng::seed_from_u64(7)
+    }
+}

@@ -1,0 +1,86 @@
+//! Random choice, uniform and weighted.
+
+use rand::RngExt;
+
+use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+
+/// `random`: uniform over servers.
+pub const RANDOM: StrategyInfo = StrategyInfo {
+    name: "random",
+    models: "HAProxy `balance random(1)` with equal weights; nginx `random` with equal weights",
+    summary: "a uniformly random server: with Poisson arrivals each server is an independent M/G/1",
+    params: &[],
+    build: |_, servers| Ok(Box::new(Random { n: servers.len() as u32 })),
+};
+
+/// `weighted-random`: probability proportional to weight.
+pub const WEIGHTED_RANDOM: StrategyInfo = StrategyInfo {
+    name: "weighted-random",
+    models: "nginx `random` (weighted); HAProxy `balance random(1)`",
+    summary: "a random server with probability proportional to its weight",
+    params: &[],
+    build: |_, servers| Ok(Box::new(WeightedRandom::new(servers))),
+};
+
+struct Random {
+    n: u32,
+}
+
+impl Strategy for Random {
+    #[inline]
+    fn pick(&mut self, _: &RequestView, _: &Pool, rng: &mut StrategyRng) -> usize {
+        rng.random_range(0..self.n) as usize
+    }
+}
+
+/// Cumulative weights and a binary search, as nginx's `ngx_http_upstream_peek_random_peer`.
+struct WeightedRandom {
+    cumulative: Vec<u64>,
+}
+
+impl WeightedRandom {
+    fn new(servers: &[ServerInfo]) -> Self {
+        let mut acc = 0;
+        let cumulative = servers
+            .iter()
+            .map(|s| {
+                acc += u64::from(s.weight);
+                acc
+            })
+            .collect();
+        WeightedRandom { cumulative }
+    }
+}
+
+impl Strategy for WeightedRandom {
+    #[inline]
+    fn pick(&mut self, _: &RequestView, _: &Pool, rng: &mut StrategyRng) -> usize {
+        let total = *self.cumulative.last().expect("at least one server");
+        let x = rng.random_range(0..total);
+        self.cumulative.partition_point(|&c| c <= x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::Params;
+    use crate::strategy::testutil::*;
+
+    #[test]
+    fn weighted_frequencies_follow_weights() {
+        let servers = servers(&[1, 3, 6]);
+        let pool = Pool::new(&servers);
+        let mut s = (WEIGHTED_RANDOM.build)(&Params::default(), &servers).unwrap();
+        let mut rng = rng();
+        let n = 100_000;
+        let mut counts = [0u32; 3];
+        for i in 0..n {
+            counts[s.pick(&req(i), &pool, &mut rng)] += 1;
+        }
+        for (c, p) in counts.iter().zip([0.1, 0.3, 0.6]) {
+            let sd = (n as f64 * p * (1.0 - p)).sqrt();
+            assert!((f64::from(*c) - n as f64 * p).abs() < 5.0 * sd, "{counts:?}");
+        }
+    }
+}

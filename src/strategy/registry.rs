@@ -1,0 +1,57 @@
+//! The table of strategies: name → description, parameters and constructor.
+
+use super::{ParamError, ParamInfo, Params, ServerInfo, Strategy};
+use super::{least_conn, least_work, p2c, random, round_robin};
+
+/// Builds a strategy instance from its parameters and the servers.
+pub type BuildFn = fn(&Params, &[ServerInfo]) -> Result<Box<dyn Strategy>, ParamError>;
+
+/// One entry of the registry.
+pub struct StrategyInfo {
+    /// The name used in scenarios and on the command line.
+    pub name: &'static str,
+    /// The real balancer (and directive) it models, or the paper it comes from.
+    pub models: &'static str,
+    /// One line: what it does.
+    pub summary: &'static str,
+    /// Parameters it accepts in the inline-table form.
+    pub params: &'static [ParamInfo],
+    /// Builds a fresh instance for the given servers (parameters already checked by name).
+    pub build: BuildFn,
+}
+
+/// Every strategy lbsim knows, in the order `lbsim strategies` lists them.
+pub static REGISTRY: &[StrategyInfo] = &[
+    round_robin::ROUND_ROBIN,
+    round_robin::WEIGHTED_ROUND_ROBIN,
+    random::RANDOM,
+    random::WEIGHTED_RANDOM,
+    least_conn::LEAST_CONNECTIONS,
+    p2c::P2C,
+    least_work::LEAST_WORK_LEFT,
+];
+
+/// The entry named `name`, if any.
+pub fn lookup(name: &str) -> Option<&'static StrategyInfo> {
+    REGISTRY.iter().find(|s| s.name == name)
+}
+
+/// All strategy names.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    REGISTRY.iter().map(|s| s.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_build_with_defaults() {
+        let servers = crate::strategy::testutil::servers(&[1, 2, 3]);
+        let mut seen = std::collections::HashSet::new();
+        for s in REGISTRY {
+            assert!(seen.insert(s.name), "duplicate {}", s.name);
+            (s.build)(&Params::default(), &servers).unwrap_or_else(|e| panic!("{}: {e:?}", s.name));
+        }
+    }
+}

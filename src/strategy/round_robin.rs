@@ -1,0 +1,104 @@
+//! Round robin, plain and nginx's smooth weighted round robin.
+
+use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+
+/// `round-robin`: servers in turn, ignoring weights.
+pub const ROUND_ROBIN: StrategyInfo = StrategyInfo {
+    name: "round-robin",
+    models: "HAProxy `balance roundrobin` with equal weights; nginx upstream default with equal weights",
+    summary: "each server in turn, ignoring weights and load",
+    params: &[],
+    build: |_, servers| Ok(Box::new(RoundRobin { next: 0, n: servers.len() })),
+};
+
+/// `weighted-round-robin`: nginx's smooth weighted round robin.
+pub const WEIGHTED_ROUND_ROBIN: StrategyInfo = StrategyInfo {
+    name: "weighted-round-robin",
+    models: "nginx upstream default (smooth weighted round robin, `weight=`)",
+    summary: "smooth weighted round robin: weights 5,1,1 give a a b a c a a",
+    params: &[],
+    build: |_, servers| Ok(Box::new(SmoothWeighted::new(servers))),
+};
+
+struct RoundRobin {
+    next: usize,
+    n: usize,
+}
+
+impl Strategy for RoundRobin {
+    #[inline]
+    fn pick(&mut self, _: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
+        let i = self.next;
+        self.next += 1;
+        if self.next == self.n {
+            self.next = 0;
+        }
+        i
+    }
+}
+
+/// nginx `ngx_http_upstream_get_peer`: every pick adds each peer's weight to its current
+/// weight, takes the peer with the largest current weight (the first on ties) and
+/// subtracts the total weight from it.
+pub(crate) struct SmoothWeighted {
+    current: Vec<i64>,
+    weight: Vec<i64>,
+    total: i64,
+}
+
+impl SmoothWeighted {
+    /// Smooth WRR over the servers' weights.
+    pub(crate) fn new(servers: &[ServerInfo]) -> Self {
+        let weight: Vec<i64> = servers.iter().map(|s| i64::from(s.weight)).collect();
+        SmoothWeighted { current: vec![0; weight.len()], total: weight.iter().sum(), weight }
+    }
+}
+
+impl Strategy for SmoothWeighted {
+    fn pick(&mut self, _: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
+        let mut best = 0;
+        for i in 0..self.current.len() {
+            self.current[i] += self.weight[i];
+            if self.current[i] > self.current[best] {
+                best = i;
+            }
+        }
+        self.current[best] -= self.total;
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::Params;
+    use crate::strategy::testutil::*;
+
+    fn sequence(info: &StrategyInfo, weights: &[u32], n: u64) -> String {
+        let servers = servers(weights);
+        let pool = Pool::new(&servers);
+        let mut s = (info.build)(&Params::default(), &servers).unwrap();
+        let mut rng = rng();
+        (0..n).map(|i| (b'a' + s.pick(&req(i), &pool, &mut rng) as u8) as char).collect()
+    }
+
+    #[test]
+    fn nginx_smooth_sequence() {
+        // The sequence nginx documents for weights 5, 1, 1.
+        assert_eq!(sequence(&WEIGHTED_ROUND_ROBIN, &[5, 1, 1], 14), "aabacaaaabacaa");
+    }
+
+    #[test]
+    fn equal_weights_cycle() {
+        assert_eq!(sequence(&WEIGHTED_ROUND_ROBIN, &[1, 1, 1], 6), "abcabc");
+        assert_eq!(sequence(&ROUND_ROBIN, &[5, 1, 1], 6), "abcabc");
+    }
+
+    #[test]
+    fn weights_are_honoured_exactly_per_cycle() {
+        let seq = sequence(&WEIGHTED_ROUND_ROBIN, &[3, 2, 7], 12);
+        assert_eq!(seq.matches('a').count(), 3);
+        assert_eq!(seq.matches('b').count(), 2);
+        assert_eq!(seq.matches('c').count(), 7);
+    }
+}

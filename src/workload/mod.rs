@@ -1,0 +1,73 @@
+//! The synthetic workload: the request stream every strategy sees, and seed derivation.
+//!
+//! Common random numbers: arrivals and service demands come from their own seeded
+//! streams, regenerated identically for every strategy (nothing is stored per request), so
+//! every strategy is compared on exactly the same requests.
+
+pub mod arrivals;
+pub mod seeds;
+pub mod service;
+
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::scenario::Scenario;
+use arrivals::ArrivalGen;
+use service::Sampler;
+
+/// One generated request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Request {
+    /// Sequence number (0-based).
+    pub id: u64,
+    /// Arrival time in seconds.
+    pub arrival: f64,
+    /// Service demand at speed 1, in seconds.
+    pub demand: f64,
+}
+
+/// The request stream of one replication of a scenario.
+pub struct RequestStream {
+    next_id: u64,
+    total: u64,
+    arrivals: ArrivalGen,
+    service: Sampler,
+    arrival_rng: Xoshiro256PlusPlus,
+    service_rng: Xoshiro256PlusPlus,
+}
+
+impl RequestStream {
+    /// The stream of replication `replication` of `scenario`.
+    pub fn new(scenario: &Scenario, replication: u32) -> Self {
+        let seeds = seeds::Seeds::new(scenario.seed, replication);
+        RequestStream {
+            next_id: 0,
+            total: scenario.requests,
+            arrivals: ArrivalGen::new(&scenario.arrivals),
+            service: scenario.service.sampler().expect("validated scenario"),
+            arrival_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.arrivals()),
+            service_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.service()),
+        }
+    }
+
+    /// Requests not yet generated.
+    pub fn remaining(&self) -> u64 {
+        self.total - self.next_id
+    }
+}
+
+impl Iterator for RequestStream {
+    type Item = Request;
+
+    #[inline]
+    fn next(&mut self) -> Option<Request> {
+        if self.next_id == self.total {
+            return None;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let arrival = self.arrivals.next(&mut self.arrival_rng);
+        let demand = self.service.sample(&mut self.service_rng);
+        Some(Request { id, arrival, demand })
+    }
+}

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use lbsim::Result;
 use lbsim::report::{self, EXPORTERS};
 use lbsim::run::{self, RunOptions};
-use lbsim::scenario::{Scenario, ScenarioError, duration::format_duration};
+use lbsim::scenario::{Scenario, duration::format_duration};
 use lbsim::strategy::registry::REGISTRY;
 
 const AFTER_HELP: &str = "Examples:
@@ -91,13 +91,7 @@ fn load(file: &Path) -> Result<Scenario> {
 fn cmd_run(args: RunArgs) -> Result<()> {
     let mut sc = load(&args.file)?;
     if let Some(r) = args.requests {
-        if r == 0 {
-            return Err(ScenarioError::at("--requests", "must be at least 1").into());
-        }
-        sc.requests = r;
-        if sc.warmup >= r {
-            sc.warmup = r / 10;
-        }
+        sc.set_requests(r)?;
     }
     if let Some(s) = args.seed {
         sc.seed = s;

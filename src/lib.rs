@@ -8,6 +8,7 @@
 //! - [`engine`]: the event-driven simulation of one strategy on one request stream;
 //! - [`stats`]: streaming statistics (HDR histograms, imbalance, confidence intervals);
 //! - [`report`]: exporters (terminal table, CSV) behind one trait;
+//! - [`theory`]: closed-form queueing results used to validate the simulator;
 //! - [`run`]: runs every strategy × replication of a scenario in parallel and aggregates.
 //!
 //! The `lbsim` binary is a thin command-line layer over [`run`] and [`report`].
@@ -19,6 +20,7 @@ pub mod run;
 pub mod scenario;
 pub mod stats;
 pub mod strategy;
+pub mod theory;
 pub mod workload;
 
 pub use error::{Error, Result};

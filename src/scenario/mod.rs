@@ -36,6 +36,8 @@ pub struct Scenario {
     pub requests: u64,
     /// The first `warmup` requests are excluded from statistics.
     pub warmup: u64,
+    /// Whether `warmup_requests` was given (otherwise it is `requests / 10`).
+    pub warmup_explicit: bool,
     /// Independent replications (different derived seeds).
     pub replications: u32,
     /// The strategies to compare, in order.
@@ -147,6 +149,24 @@ impl Scenario {
         self.arrivals.rate() / self.capacity()
     }
 
+    /// Sets the number of requests (the `--requests` option). A default warm-up follows it
+    /// (`requests / 10`); an explicit one is kept and must stay below it.
+    pub fn set_requests(&mut self, requests: u64) -> Result<(), ScenarioError> {
+        if requests == 0 {
+            return Err(ScenarioError::at("--requests", "must be at least 1"));
+        }
+        if !self.warmup_explicit {
+            self.warmup = requests / 10;
+        } else if self.warmup >= requests {
+            return Err(ScenarioError::at(
+                "--requests",
+                format!("must be larger than the scenario's warmup_requests ({})", self.warmup),
+            ));
+        }
+        self.requests = requests;
+        Ok(())
+    }
+
     /// Replaces the strategy list with `names` (the `--strategies` option), validating each.
     pub fn set_strategies(&mut self, names: &[String]) -> Result<(), ScenarioError> {
         let values: Vec<toml::Value> = names.iter().map(|n| toml::Value::String(n.clone())).collect();
@@ -173,6 +193,16 @@ fn from_toml_error(e: &toml::de::Error, locator: &Locator) -> ScenarioError {
     }
     if msg.starts_with("missing field") {
         err.message = msg.replace("missing field", "missing required key");
+    }
+    for (rust, human) in [
+        ("expected f64", "expected a number"),
+        ("expected u64", "expected a whole number ≥ 0"),
+        ("expected u32", "expected a whole number ≥ 0"),
+        ("expected a sequence", "expected a list [ ... ]"),
+        ("invalid type: ", "wrong type: "),
+        ("invalid value: ", "wrong value: "),
+    ] {
+        err.message = err.message.replace(rust, human);
     }
     err
 }
@@ -218,6 +248,7 @@ fn validate(raw: RawScenario, stem: Option<String>) -> Result<Scenario, Scenario
         seed: raw.seed.unwrap_or(1),
         requests: raw.requests,
         warmup,
+        warmup_explicit: raw.warmup_requests.is_some(),
         replications,
         strategies,
         arrivals,

@@ -7,6 +7,8 @@ use hdrhistogram::Histogram;
 #[derive(Debug, Clone)]
 pub struct LatencyHistogram {
     h: Histogram<u64>,
+    /// Exact largest value (s): HDR reports a bucket's upper edge, which can exceed it.
+    max: f64,
 }
 
 impl LatencyHistogram {
@@ -14,7 +16,7 @@ impl LatencyHistogram {
     pub fn new(sigfig: u8) -> Self {
         let mut h = Histogram::new(sigfig).expect("valid sigfig");
         h.auto(true);
-        LatencyHistogram { h }
+        LatencyHistogram { h, max: f64::NAN }
     }
 
     /// Records a duration in seconds (clamped to at least 1 ns).
@@ -25,6 +27,9 @@ impl LatencyHistogram {
         if self.h.record(ns).is_err() {
             self.h.saturating_record(ns);
         }
+        if secs > self.max || self.max.is_nan() {
+            self.max = secs;
+        }
     }
 
     /// Number of values recorded.
@@ -32,22 +37,25 @@ impl LatencyHistogram {
         self.h.len()
     }
 
-    /// The q-quantile (0 ≤ q ≤ 1) in seconds; NaN when empty.
+    /// The q-quantile (0 ≤ q ≤ 1) in seconds, never above the exact maximum; NaN when empty.
     pub fn quantile(&self, q: f64) -> f64 {
         if self.h.is_empty() {
             return f64::NAN;
         }
-        self.h.value_at_quantile(q) as f64 * 1e-9
+        (self.h.value_at_quantile(q) as f64 * 1e-9).min(self.max)
     }
 
-    /// Largest value recorded (to the histogram's precision), s.
+    /// Largest value recorded (exact), s; NaN when empty.
     pub fn max(&self) -> f64 {
-        if self.h.is_empty() { f64::NAN } else { self.h.max() as f64 * 1e-9 }
+        self.max
     }
 
     /// Adds every value of `other`.
     pub fn merge(&mut self, other: &LatencyHistogram) {
         self.h.add(&other.h).expect("auto-resizing histograms merge");
+        if other.max > self.max || self.max.is_nan() {
+            self.max = other.max;
+        }
     }
 
     /// The underlying HDR histogram (nanoseconds), for exporters.
@@ -69,5 +77,7 @@ mod tests {
         assert!((h.quantile(0.5) - 0.5).abs() / 0.5 < 1e-3);
         assert!((h.quantile(0.99) - 0.99).abs() / 0.99 < 1e-3);
         assert_eq!(h.count(), 1000);
+        assert_eq!(h.max(), 1.0);
+        assert_eq!(h.quantile(1.0), 1.0);
     }
 }

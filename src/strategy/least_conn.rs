@@ -17,17 +17,33 @@ pub const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
 struct LeastConn {
     current: Vec<i64>,
     weight: Vec<i64>,
-    tied: Vec<usize>,
+    /// All weights equal: compare connection counts directly (same order, no multiply).
+    uniform: bool,
 }
 
 impl LeastConn {
     fn new(servers: &[ServerInfo]) -> Self {
-        LeastConn {
-            current: vec![0; servers.len()],
-            weight: servers.iter().map(|s| i64::from(s.weight)).collect(),
-            tied: Vec::with_capacity(servers.len()),
+        let weight: Vec<i64> = servers.iter().map(|s| i64::from(s.weight)).collect();
+        LeastConn { current: vec![0; servers.len()], uniform: weight.iter().all(|&w| w == weight[0]), weight }
+    }
+}
+
+/// Smooth WRR step among the peers from `first` on that `tied` accepts.
+#[inline]
+fn smooth_wrr_among(current: &mut [i64], weight: &[i64], first: usize, tied: impl Fn(usize) -> bool) -> usize {
+    let mut total = 0;
+    let mut choice = first;
+    for i in first..current.len() {
+        if tied(i) {
+            current[i] += weight[i];
+            total += weight[i];
+            if current[i] > current[choice] {
+                choice = i;
+            }
         }
     }
+    current[choice] -= total;
+    choice
 }
 
 impl Strategy for LeastConn {
@@ -35,6 +51,22 @@ impl Strategy for LeastConn {
         let conns = pool.in_flight_all();
         let mut best = 0;
         let mut many = false;
+        if self.uniform {
+            let mut min = conns[0];
+            for (i, &c) in conns.iter().enumerate().skip(1) {
+                if c < min {
+                    min = c;
+                    best = i;
+                    many = false;
+                } else if c == min {
+                    many = true;
+                }
+            }
+            if !many {
+                return best;
+            }
+            return smooth_wrr_among(&mut self.current, &self.weight, best, |i| conns[i] == min);
+        }
         for i in 1..conns.len() {
             let lhs = i64::from(conns[i]) * self.weight[best];
             let rhs = i64::from(conns[best]) * self.weight[i];
@@ -48,25 +80,9 @@ impl Strategy for LeastConn {
         if !many {
             return best;
         }
-        // Smooth WRR among the tied peers, starting from the first of them.
-        self.tied.clear();
         let (cb, wb) = (i64::from(conns[best]), self.weight[best]);
-        for (i, &c) in conns.iter().enumerate().skip(best) {
-            if i64::from(c) * wb == cb * self.weight[i] {
-                self.tied.push(i);
-            }
-        }
-        let mut total = 0;
-        let mut choice = self.tied[0];
-        for &i in &self.tied {
-            self.current[i] += self.weight[i];
-            total += self.weight[i];
-            if self.current[i] > self.current[choice] {
-                choice = i;
-            }
-        }
-        self.current[choice] -= total;
-        choice
+        let weight = &self.weight;
+        smooth_wrr_among(&mut self.current, weight, best, |i| i64::from(conns[i]) * wb == cb * weight[i])
     }
 }
 
@@ -84,6 +100,17 @@ mod tests {
         let mut s = (LEAST_CONNECTIONS.build)(&Params::default(), &servers).unwrap();
         // 3/2 < 2/1: the weight-2 server wins with more connections.
         assert_eq!(s.pick(&req(0), &pool, &mut rng()), 1);
+    }
+
+    #[test]
+    fn weighted_ties_follow_smooth_wrr() {
+        // Equal conns/weight ratios (0/2 = 0/1): smooth WRR with weights 2,1 → a a b.
+        let servers = servers(&[2, 1]);
+        let pool = Pool::new(&servers);
+        let mut s = (LEAST_CONNECTIONS.build)(&Params::default(), &servers).unwrap();
+        let mut rng = rng();
+        let picks: Vec<usize> = (0..6).map(|i| s.pick(&req(i), &pool, &mut rng)).collect();
+        assert_eq!(picks, vec![0, 1, 0, 0, 1, 0]);
     }
 
     #[test]

@@ -1,0 +1,81 @@
+//! `cargo bench`: simulation speed and memory on the fixed benchmark scenario.
+//!
+//! Speed: each strategy simulates benches/bench.toml (16 servers, Poisson, exponential
+//! service, ρ = 0.9, 10^7 requests) on one thread with all statistics on; the best of
+//! `RUNS` is reported in millions of requests per second (target: ≥ 5 per core).
+//!
+//! Memory: the release binary runs the same scenario with 10^6 and with 10^8 requests;
+//! the peak resident set of each child is read with getrusage (target: ratio ≤ 1.2).
+//!
+//! Set `LBSIM_BENCH_QUICK=1` to skip the 10^8-request memory run.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use lbsim::engine::simulate;
+use lbsim::scenario::Scenario;
+
+const RUNS: usize = 3;
+
+fn main() {
+    // `cargo bench` passes `--bench`; ignore arguments.
+    let sc = Scenario::load(Path::new("benches/bench.toml")).expect("benches/bench.toml");
+    println!(
+        "speed: {} requests, {} servers, ρ = {:.2}, one thread, best of {RUNS}",
+        sc.requests,
+        sc.server_count(),
+        sc.offered_load()
+    );
+    println!("{:<22} {:>12} {:>10}", "strategy", "M req/s", "seconds");
+    for spec in &sc.strategies {
+        let best = (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                let r = simulate(&sc, spec, 0, &|_| {});
+                assert_eq!(r.total.generated, sc.requests);
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min);
+        println!("{:<22} {:>12.2} {:>10.3}", spec.label, sc.requests as f64 / best / 1e6, best);
+    }
+    if std::env::var_os("LBSIM_BENCH_QUICK").is_some() {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_lbsim");
+    println!("\nmemory: peak RSS of `lbsim run benches/bench.toml --strategies p2c --threads 1`");
+    let small = peak_rss_kib(bin, 1_000_000);
+    let large = peak_rss_kib(bin, 100_000_000);
+    println!("  10^6 requests: {:>8} KiB", small);
+    println!("  10^8 requests: {:>8} KiB", large);
+    println!("  ratio:         {:>8.3}", large as f64 / small as f64);
+}
+
+/// Runs the binary and returns its own peak resident set size (KiB), from wait4.
+#[allow(clippy::zombie_processes)] // the child is reaped by libc::wait4, which std cannot see
+fn peak_rss_kib(bin: &str, requests: u64) -> i64 {
+    let out = tempfile_dir();
+    let child = Command::new(bin)
+        .args(["run", "benches/bench.toml", "--strategies", "p2c", "--threads", "1", "--quiet", "--requests"])
+        .arg(requests.to_string())
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run lbsim");
+    let mut status = 0;
+    // SAFETY: wait4 reaps our own child and writes only into the two values we pass.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let pid = libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
+        assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+        usage
+    };
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "lbsim failed");
+    let _ = std::fs::remove_dir_all(&out);
+    usage.ru_maxrss
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("lbsim-bench-{}", std::process::id()))
+}

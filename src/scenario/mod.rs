@@ -6,6 +6,7 @@
 //! file, line and key.
 
 pub mod duration;
+pub mod edit;
 mod error;
 mod locate;
 mod schema;

@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 use lbsim::Result;
 use lbsim::report::{self, EXPORTERS};
 use lbsim::run::{self, RunOptions};
-use lbsim::scenario::{Scenario, ScenarioError, duration::format_duration};
+use lbsim::scenario::edit::Overrides;
+use lbsim::scenario::{Scenario, duration::format_duration};
 use lbsim::strategy::registry::REGISTRY;
 
 const AFTER_HELP: &str = "Examples:
@@ -90,21 +91,9 @@ fn load(file: &Path) -> Result<Scenario> {
 
 fn cmd_run(args: RunArgs) -> Result<()> {
     let mut sc = load(&args.file)?;
-    if let Some(r) = args.requests {
-        if r == 0 {
-            return Err(ScenarioError::at("--requests", "must be at least 1").into());
-        }
-        sc.requests = r;
-        if sc.warmup >= r {
-            sc.warmup = r / 10;
-        }
-    }
-    if let Some(s) = args.seed {
-        sc.seed = s;
-    }
-    if let Some(names) = &args.strategies {
-        sc.set_strategies(names)?;
-    }
+    let overrides =
+        Overrides { requests: args.requests, seed: args.seed, replications: None, strategies: args.strategies.clone() };
+    overrides.apply(&mut sc)?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("output").join(&sc.name));
     let options = RunOptions { threads: args.threads.map(usize::from), progress: !args.quiet };
     let report = run::run(&sc, &options)?;

@@ -17,12 +17,14 @@
 
 pub mod batch;
 pub mod engine;
+pub mod plan;
 pub mod error;
 pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod stats;
 pub mod strategy;
+pub mod sweep;
 pub mod workload;
 
 pub use error::{Error, Result};

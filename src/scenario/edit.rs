@@ -242,6 +242,39 @@ impl ScenarioText {
         })
     }
 
+    /// The same text with only strategy `index` of its list (so that each strategy can be
+    /// sized on its own: a parameter invalid for some server count then fails only it).
+    /// Results are unchanged: every stream is seeded independently of the list.
+    pub fn only_strategy(&self, index: usize) -> ScenarioText {
+        let mut doc = self.doc.clone();
+        let list = doc.get_mut("strategies").and_then(Item::as_array_mut).expect("validated scenario");
+        let keep = list.get(index).expect("strategy index in range").clone();
+        list.clear();
+        list.push_formatted(keep);
+        ScenarioText { text: doc.to_string(), file: self.file.clone(), doc }
+    }
+
+    /// The same text with the strategy list replaced by `names` (`--strategies`).
+    pub fn with_strategy_names(&self, names: &[String]) -> Result<ScenarioText, ScenarioError> {
+        let mut doc = self.doc.clone();
+        let mut list = toml_edit::Array::new();
+        for n in names {
+            list.push(n.as_str());
+        }
+        doc["strategies"] = toml_edit::value(list);
+        let text = doc.to_string();
+        Scenario::parse(&text, self.file.as_deref()).map_err(|mut e| {
+            if e.key.as_deref().is_some_and(|k| k.starts_with("strategies")) {
+                e.key = Some("--strategies".into());
+                e.line = None;
+                e.column = None;
+                e.file = None;
+            }
+            e
+        })?;
+        Ok(ScenarioText { text, file: self.file.clone(), doc })
+    }
+
     /// Checks `key` against the scenario: it must lead to a numeric key (an integer, a
     /// number or a duration) that exists or that lbsim knows.
     pub fn resolve(&self, key: &str) -> Result<KeyPath, ScenarioError> {
@@ -659,5 +692,17 @@ speed = 2.0
         let out = doc.to_string();
         assert!(out.contains("rate = 12.5        # peak"), "{out}");
         assert_eq!(out.lines().count(), TEXT.lines().count());
+    }
+
+    #[test]
+    fn strategy_subsets() {
+        let s = st();
+        let one = s.only_strategy(2);
+        assert_eq!(one.scenario().strategies.len(), 1);
+        assert_eq!(one.scenario().strategies[0].label, "p2c(choices=3)");
+        let named = s.with_strategy_names(&["round-robin".to_string()]).unwrap();
+        assert_eq!(named.scenario().strategies[0].label, "round-robin");
+        let e = s.with_strategy_names(&["round-robbin".to_string()]).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("--strategies"));
     }
 }

@@ -20,7 +20,7 @@ impl Exporter<PlanReport> for PlanChart {
 
     fn render(&self, report: &PlanReport) -> Result<Vec<u8>> {
         let title = format!(
-            "{}: `{}` servers needed for {} at {} req/s",
+            "{}: servers needed in group {} for {} at {} req/s",
             report.scenario.name,
             report.group,
             report.slos.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" and "),
@@ -52,7 +52,7 @@ fn draw_bars(area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, report: 
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .x_desc(format!("servers in `{}`", report.group))
+        .x_desc(format!("servers in group {}", report.group))
         .x_label_formatter(&|x| tick(*x))
         .y_label_formatter(&|y| {
             let k = (n - 1) - y.div_euclid(SLOT);
@@ -60,6 +60,7 @@ fn draw_bars(area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, report: 
         })
         .axis_desc_style((FONT, 16))
         .label_style((FONT, 14))
+        .light_line_style(WHITE.mix(0.0))
         .draw()?;
     for (k, p) in report.strategies.iter().enumerate() {
         let y = slot(k);
@@ -113,18 +114,19 @@ fn draw_search(area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, report
         .build_cartesian_2d(lo..hi, 0f64..ymax)?;
     chart
         .configure_mesh()
-        .x_desc(format!("servers in `{}`", report.group))
+        .x_desc(format!("servers in group {}", report.group))
         .y_desc(format!("{} ({unit})", slo.metric.name()))
         .x_label_formatter(&|x| tick(*x))
         .y_label_formatter(&|y| tick(*y))
         .axis_desc_style((FONT, 16))
         .label_style((FONT, 14))
+        .light_line_style(WHITE.mix(0.0))
         .draw()?;
-    let red = RGBColor(200, 30, 30);
+    let ink = RGBColor(60, 60, 60);
     chart
-        .draw_series(DashedLineSeries::new([(lo, limit), (hi, limit)], 8, 5, red.stroke_width(2)))?
+        .draw_series(DashedLineSeries::new([(lo, limit), (hi, limit)], 8, 5, ink.stroke_width(2)))?
         .label(format!("SLO: {slo}"))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], red.stroke_width(2)));
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], ink.stroke_width(2)));
     for (k, p) in report.strategies.iter().enumerate() {
         let c = color(k);
         let pts: Vec<(f64, f64, f64)> =

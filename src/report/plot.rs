@@ -85,13 +85,14 @@ pub fn tick(x: f64) -> String {
     }
 }
 
-/// A "nice" upper bound for an axis: 1, 2 or 5 × 10^k at or above `x`.
+/// A "nice" upper bound for an axis: the first of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k
+/// at or above `x`.
 pub fn nice_ceil(x: f64) -> f64 {
     if !(x.is_finite() && x > 0.0) {
         return 1.0;
     }
     let p = 10f64.powf(x.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * p).find(|&v| v >= x * (1.0 - 1e-12)).unwrap_or(10.0 * p)
+    [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0].iter().map(|m| m * p).find(|&v| v >= x * (1.0 - 1e-12)).unwrap_or(10.0 * p)
 }
 
 #[cfg(test)]
@@ -106,8 +107,8 @@ mod tests {
         })
         .unwrap();
         assert_eq!(&png[1..4], b"PNG");
-        assert_eq!(nice_ceil(0.37), 0.5);
-        assert_eq!(nice_ceil(120.0), 200.0);
+        assert_eq!(nice_ceil(0.37), 0.4);
+        assert_eq!(nice_ceil(542.0), 600.0);
         assert_eq!(tick(2.50), "2.5");
         assert_eq!(tick(1500.0), "1500");
     }

@@ -4,8 +4,9 @@
 //! value of it (small multiples).
 //!
 //! The y axis is scaled to the stable points (ρ < 1): beyond capacity latencies grow with
-//! the run length, not the load, and would flatten everything else. Values above the axis
-//! are drawn at its top with a triangle.
+//! the run length, not the load, and would flatten everything else. Points beyond capacity
+//! are hollow, joined by thin dashes and have no band; values above the axis are drawn at
+//! its top with a triangle.
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
@@ -92,11 +93,13 @@ impl Exporter<SweepData> for SweepChart {
         }
         let log = m.vary[0].log;
         let metric = self.metric;
+        let ymax = y_top(&points, labels.len(), metric);
         render_png(w, h, |root| {
             let root = root.titled(&title, (FONT, if n == 1 { 30 } else { 26 }))?;
             let areas = root.split_evenly((nrows, ncols));
             for (i, (key, pts)) in panels.iter().enumerate() {
-                let panel = Panel { caption: key, points: pts, labels: &labels, metric, legend: i == 0, x_desc: &cols[0] };
+                let panel =
+                    Panel { caption: key, points: pts, labels: &labels, metric, legend: i == 0, x_desc: &cols[0], ymax };
                 let xs: Vec<f64> = pts.iter().map(|p| x_of(p)).collect();
                 let (lo, hi) = x_range(&xs);
                 if log && lo > 0.0 {
@@ -107,6 +110,15 @@ impl Exporter<SweepData> for SweepChart {
             }
             Ok(())
         })
+    }
+}
+
+/// The x axis title: the key, with its unit when known.
+fn axis_name(column: &str) -> String {
+    match column {
+        "arrivals.rate" => "arrivals.rate (req/s)".into(),
+        c if c.ends_with("_ms") => format!("{} (ms)", c.trim_end_matches("_ms")),
+        c => c.to_string(),
     }
 }
 
@@ -157,6 +169,22 @@ struct Panel<'a> {
     metric: Metric,
     legend: bool,
     x_desc: &'a str,
+    ymax: f64,
+}
+
+/// The y axis top shared by all panels: scaled to the stable points (ρ < 1) with their
+/// intervals, or to all points when none is stable.
+fn y_top(points: &[PointRow], series: usize, metric: Metric) -> f64 {
+    let top = |stable_only: bool| {
+        points
+            .iter()
+            .filter(|p| !stable_only || p.rho < 1.0)
+            .flat_map(|p| (0..series).filter_map(move |k| metric.of(p, k)))
+            .map(|(v, ci)| v + ci.unwrap_or(0.0))
+            .fold(0.0f64, f64::max)
+    };
+    let t = top(true);
+    nice_ceil(if t > 0.0 { t } else { top(false) } * 1.05)
 }
 
 impl Panel<'_> {
@@ -165,17 +193,7 @@ impl Panel<'_> {
         X: AsRangedCoord<Value = f64>,
         X::CoordDescType: ValueFormatter<f64>,
     {
-        let stable: Vec<&&PointRow> = self.points.iter().filter(|p| p.rho < 1.0).collect();
-        let top = |ps: &mut dyn Iterator<Item = &&PointRow>| {
-            ps.flat_map(|p| (0..self.labels.len()).filter_map(|k| self.metric.of(p, k)))
-                .map(|(v, ci)| v + ci.unwrap_or(0.0))
-                .fold(0.0f64, f64::max)
-        };
-        let mut ymax = top(&mut stable.iter().copied());
-        if ymax <= 0.0 {
-            ymax = top(&mut self.points.iter());
-        }
-        let ymax = nice_ceil(ymax * 1.05);
+        let ymax = self.ymax;
         let mut builder = ChartBuilder::on(area);
         builder.margin(12).margin_right(30).x_label_area_size(48).y_label_area_size(70);
         if !self.caption.is_empty() {
@@ -184,7 +202,7 @@ impl Panel<'_> {
         let mut chart = builder.build_cartesian_2d(x_spec, 0f64..ymax)?;
         chart
             .configure_mesh()
-            .x_desc(self.x_desc)
+            .x_desc(axis_name(self.x_desc))
             .y_desc(format!("{} (ms)", self.metric.name()))
             .x_label_formatter(&|x| tick(*x))
             .y_label_formatter(&|y| tick(*y))
@@ -193,43 +211,54 @@ impl Panel<'_> {
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
         if let Some((a, b, line)) = capacity_region(self.points, lo, hi) {
-            let shade = RGBColor(214, 39, 40).mix(0.08);
+            let shade = RGBColor(214, 39, 40).mix(0.10);
             chart.draw_series(std::iter::once(Rectangle::new([(a, 0.0), (b, ymax)], shade.filled())))?;
+            let ink = RGBColor(60, 60, 60);
             if let Some(x) = line {
-                let red = RGBColor(200, 30, 30);
                 chart
-                    .draw_series(DashedLineSeries::new([(x, 0.0), (x, ymax)], 8, 5, red.stroke_width(2)))?
-                    .label("capacity (ρ = 1)")
-                    .legend(move |(px, py)| PathElement::new(vec![(px, py), (px + 24, py)], red.stroke_width(2)));
+                    .draw_series(DashedLineSeries::new([(x, 0.0), (x, ymax)], 8, 5, ink.stroke_width(2)))?
+                    .label("capacity (ρ = 1); shaded: beyond it")
+                    .legend(move |(px, py)| PathElement::new(vec![(px, py), (px + 24, py)], ink.stroke_width(2)));
             }
         }
         for (k, label) in self.labels.iter().enumerate() {
             let c = color(k);
-            let pts: Vec<(f64, f64, Option<f64>)> = self
+            // (x, value, half-width, stable)
+            let pts: Vec<(f64, f64, Option<f64>, bool)> = self
                 .points
                 .iter()
-                .filter_map(|p| self.metric.of(p, k).map(|(v, ci)| (x_of(p), v, ci)))
-                .filter(|(x, _, _)| x.is_finite())
+                .filter_map(|p| self.metric.of(p, k).map(|(v, ci)| (x_of(p), v, ci, p.rho < 1.0)))
+                .filter(|(x, ..)| x.is_finite())
                 .collect();
-            if pts.iter().any(|p| p.2.is_some()) && pts.len() > 1 {
+            let stable: Vec<(f64, f64, Option<f64>)> =
+                pts.iter().filter(|p| p.3).map(|&(x, v, ci, _)| (x, v, ci)).collect();
+            if stable.iter().any(|p| p.2.is_some()) && stable.len() > 1 {
                 let mut band: Vec<(f64, f64)> =
-                    pts.iter().map(|&(x, v, ci)| (x, (v + ci.unwrap_or(0.0)).min(ymax))).collect();
-                band.extend(pts.iter().rev().map(|&(x, v, ci)| (x, (v - ci.unwrap_or(0.0)).clamp(0.0, ymax))));
+                    stable.iter().map(|&(x, v, ci)| (x, (v + ci.unwrap_or(0.0)).min(ymax))).collect();
+                band.extend(stable.iter().rev().map(|&(x, v, ci)| (x, (v - ci.unwrap_or(0.0)).clamp(0.0, ymax))));
                 chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.18).filled())))?;
             }
-            let line: Vec<(f64, f64)> = pts.iter().map(|&(x, v, _)| (x, v.min(ymax))).collect();
+            let line: Vec<(f64, f64)> = stable.iter().map(|&(x, v, _)| (x, v.min(ymax))).collect();
             chart
                 .draw_series(LineSeries::new(line, c.stroke_width(2)))?
                 .label(label.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
-            chart.draw_series(pts.iter().map(|&(x, v, _)| {
+            // Beyond capacity: a thin dashed continuation, hollow markers, no band.
+            for w in pts.windows(2).filter(|w| !(w[0].3 && w[1].3)) {
+                let seg = [(w[0].0, w[0].1.min(ymax)), (w[1].0, w[1].1.min(ymax))];
+                chart.draw_series(DashedLineSeries::new(seg, 5, 4, c.stroke_width(1)))?;
+            }
+            for &(x, v, _, ok) in &pts {
                 if v > ymax {
-                    EmptyElement::at((x, ymax)) + TriangleMarker::new((0, 6), 6, c.filled())
+                    chart.draw_series(std::iter::once(
+                        EmptyElement::at((x, ymax)) + TriangleMarker::new((0, 6), 6, c.filled()),
+                    ))?;
+                } else if ok {
+                    chart.draw_series(std::iter::once(Circle::new((x, v), 3, c.filled())))?;
                 } else {
-                    EmptyElement::at((x, v)) + TriangleMarker::new((0, 0), 0, c.filled())
+                    chart.draw_series(std::iter::once(Circle::new((x, v), 4, c.stroke_width(1))))?;
                 }
-            }))?;
-            chart.draw_series(pts.iter().filter(|p| p.1 <= ymax).map(|&(x, v, _)| Circle::new((x, v), 3, c.filled())))?;
+            }
         }
         if self.legend {
             chart

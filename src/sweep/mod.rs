@@ -175,7 +175,7 @@ pub struct SweepOutcome {
     /// Files written (when complete).
     pub written: Vec<PathBuf>,
     /// The assembled results (when complete).
-    pub table: Option<SweepTable>,
+    pub data: Option<SweepData>,
     /// Wall-clock time, s.
     pub wall_time: f64,
 }
@@ -212,14 +212,14 @@ pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<Swee
         resumed: done.len(),
         complete: outcome == Outcome::Complete,
         written: Vec::new(),
-        table: None,
+        data: None,
         wall_time: 0.0,
     };
     if result.complete {
         let points = store::read_points(out, &mine)?;
-        let (written, table) = finish(out, &manifest, &points, options.shard.is_none())?;
+        let (written, data) = finish(out, &manifest, &points, options.shard.is_none())?;
         result.written = written;
-        result.table = Some(table);
+        result.data = Some(data);
     }
     result.wall_time = started.elapsed().as_secs_f64();
     Ok(result)
@@ -232,7 +232,7 @@ fn finish(
     manifest: &Manifest,
     points: &BTreeMap<usize, Vec<u8>>,
     charts: bool,
-) -> Result<(Vec<PathBuf>, SweepTable)> {
+) -> Result<(Vec<PathBuf>, SweepData)> {
     let csv = sweep_report::assemble(points.values().map(Vec::as_slice))?;
     let table = SweepTable::parse(&csv)?;
     let data = SweepData { manifest: manifest.clone(), csv, table };
@@ -242,8 +242,9 @@ fn finish(
         &[&sweep_report::SweepCsv]
     };
     let written = report::write_outputs(&data, out, exporters)?;
-    store::write_manifest(out, &Manifest { complete: true, ..manifest.clone() })?;
-    Ok((written, data.table))
+    let manifest = Manifest { complete: true, ..manifest.clone() };
+    store::write_manifest(out, &manifest)?;
+    Ok((written, SweepData { manifest, ..data }))
 }
 
 fn progress_bar(jobs: &[Scenario], show: bool) -> ProgressBar {
@@ -266,12 +267,10 @@ fn progress_bar(jobs: &[Scenario], show: bool) -> ProgressBar {
 /// What [`merge`] did.
 #[derive(Debug)]
 pub struct MergeOutcome {
-    /// The merged sweep's manifest.
-    pub manifest: Manifest,
     /// Files written.
     pub written: Vec<PathBuf>,
     /// The merged results.
-    pub table: SweepTable,
+    pub data: SweepData,
 }
 
 /// Merges the shard directories `dirs` of one sweep into `out`: checks that they are
@@ -362,8 +361,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeOutcome> {
     for (i, bytes) in &points {
         store::write_point(out, *i, bytes)?;
     }
-    let (written, table) = finish(out, &manifest, &points, true)?;
-    Ok(MergeOutcome { manifest: Manifest { complete: true, ..manifest }, written, table })
+    let (written, data) = finish(out, &manifest, &points, true)?;
+    Ok(MergeOutcome { written, data })
 }
 
 #[cfg(test)]

@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Parser, Subcommand};
 
 use lbsim::Result;
+use lbsim::plan::{self, PlanOptions, PlanReport, PlanRequest, Slo};
 use lbsim::report::{self, EXPORTERS};
 use lbsim::run::{self, RunOptions};
-use lbsim::plan::{self, PlanOptions, PlanReport, PlanRequest, Slo};
 use lbsim::scenario::edit::{Overrides, ScenarioText};
 use lbsim::scenario::{Scenario, ScenarioError, duration::format_duration};
-use lbsim::sweep::{self, Shard, Sweep, SweepOptions};
 use lbsim::strategy::registry::REGISTRY;
+use lbsim::sweep::{self, Shard, Sweep, SweepOptions};
 
 const AFTER_HELP: &str = "Examples:
   lbsim run scenarios/web-peak.toml
@@ -325,7 +325,13 @@ fn cmd_merge(args: MergeArgs) -> Result<()> {
     let outcome = sweep::merge(&args.dirs, &out)?;
     print!("{}", report::sweep::render(&outcome.data, std::io::stdout().is_terminal())?);
     if !args.quiet {
-        eprintln!("merged {} director{} into {}/: {}", args.dirs.len(), if args.dirs.len() == 1 { "y" } else { "ies" }, out.display(), file_names(&outcome.written));
+        eprintln!(
+            "merged {} director{} into {}/: {}",
+            args.dirs.len(),
+            if args.dirs.len() == 1 { "y" } else { "ies" },
+            out.display(),
+            file_names(&outcome.written)
+        );
     }
     Ok(())
 }

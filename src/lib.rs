@@ -17,8 +17,8 @@
 
 pub mod batch;
 pub mod engine;
-pub mod plan;
 pub mod error;
+pub mod plan;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -85,7 +85,9 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report> {
 pub fn summarize(scenario: &Scenario, runs: &[RunStats]) -> Vec<StrategySummary> {
     let names: Vec<String> = scenario.servers.iter().map(|s| s.name.clone()).collect();
     let workers: Vec<u32> = scenario.servers.iter().map(|s| s.workers).collect();
-    runs.chunks(scenario.replications as usize).map(|chunk| StrategySummary::from_runs(chunk, &names, &workers)).collect()
+    runs.chunks(scenario.replications as usize)
+        .map(|chunk| StrategySummary::from_runs(chunk, &names, &workers))
+        .collect()
 }
 
 fn progress_bars(scenario: &Scenario, options: &RunOptions) -> Vec<ProgressBar> {

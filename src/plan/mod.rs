@@ -31,13 +31,13 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::Result;
 use crate::batch::{self, BatchOptions, JobResult, Outcome};
 use crate::scenario::edit::{KeyValue, Overrides, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
 use crate::sweep::canonical_point;
 use crate::workload::seeds::point_seed;
-use crate::Result;
 pub use slo::{Metric, Slo};
 
 /// Replications used when the scenario has only one (a plan needs confidence intervals).
@@ -267,8 +267,9 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
     if let Some(r) = request.rate
         && !(r.is_finite() && r > 0.0)
     {
-        return Err(ScenarioError::at("--rate", format!("must be a positive number of requests per second, got {r}"))
-            .into());
+        return Err(
+            ScenarioError::at("--rate", format!("must be a positive number of requests per second, got {r}")).into()
+        );
     }
     let rate = request.rate.unwrap_or(base.arrivals.rate());
     let rate_set = request.rate.map(KeyValue::Float);

@@ -6,8 +6,8 @@
 
 use crate::batch::JobResult;
 use crate::scenario::ScenarioError;
-use crate::scenario::duration::{format_duration, parse_duration};
 use crate::scenario::did_you_mean;
+use crate::scenario::duration::{format_duration, parse_duration};
 use crate::stats::{Estimate, StrategySummary};
 
 /// A metric an SLO bounds.
@@ -113,7 +113,8 @@ impl Slo {
         let lower = name.to_ascii_lowercase();
         let Some(&(_, metric)) = NAMES.iter().find(|(n, _)| *n == lower) else {
             let names: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
-            let mut e = err(format!("unknown metric `{name}`; allowed: mean, p50, p90, p99, p999, drop_rate, utilization"));
+            let mut e =
+                err(format!("unknown metric `{name}`; allowed: mean, p50, p90, p99, p999, drop_rate, utilization"));
             if let Some(s) = did_you_mean(&lower, names) {
                 e = e.with_help(format!("did you mean `{s}`?"));
             }
@@ -142,7 +143,11 @@ impl Slo {
                 return Err(err(format!(
                     "{} must be {} (got {x})",
                     metric.name(),
-                    if metric == Metric::Utilization { "between 0 and 1 (0% and 100%), exclusive" } else { "from 0 to below 1" }
+                    if metric == Metric::Utilization {
+                        "between 0 and 1 (0% and 100%), exclusive"
+                    } else {
+                        "from 0 to below 1"
+                    }
                 )));
             }
             x

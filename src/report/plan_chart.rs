@@ -36,7 +36,10 @@ impl Exporter<PlanReport> for PlanChart {
     }
 }
 
-fn draw_bars(area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, report: &PlanReport) -> super::plot::DrawResult {
+fn draw_bars(
+    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    report: &PlanReport,
+) -> super::plot::DrawResult {
     let n = report.strategies.len() as i32;
     let slot = |k: usize| (n - 1 - k as i32) * SLOT;
     let xmax = nice_ceil(report.strategies.iter().filter_map(|p| p.servers).max().unwrap_or(1) as f64 * 1.15);
@@ -85,7 +88,10 @@ fn draw_bars(area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, report: 
     Ok(())
 }
 
-fn draw_search(area: &DrawingArea<BitMapBackend, plotters::coord::Shift>, report: &PlanReport) -> super::plot::DrawResult {
+fn draw_search(
+    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    report: &PlanReport,
+) -> super::plot::DrawResult {
     let slo = &report.slos[0];
     let scale = if slo.metric.is_time() { 1e3 } else { 100.0 };
     let unit = if slo.metric.is_time() { "ms" } else { "%" };

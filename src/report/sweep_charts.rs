@@ -98,8 +98,15 @@ impl Exporter<SweepData> for SweepChart {
             let root = root.titled(&title, (FONT, if n == 1 { 30 } else { 26 }))?;
             let areas = root.split_evenly((nrows, ncols));
             for (i, (key, pts)) in panels.iter().enumerate() {
-                let panel =
-                    Panel { caption: key, points: pts, labels: &labels, metric, legend: i == 0, x_desc: &cols[0], ymax };
+                let panel = Panel {
+                    caption: key,
+                    points: pts,
+                    labels: &labels,
+                    metric,
+                    legend: i == 0,
+                    x_desc: &cols[0],
+                    ymax,
+                };
                 let xs: Vec<f64> = pts.iter().map(|p| x_of(p)).collect();
                 let (lo, hi) = x_range(&xs);
                 if log && lo > 0.0 {

@@ -446,7 +446,13 @@ fn resolve_field(
 }
 
 /// Generic descent into tables and arrays present in the file.
-fn resolve_nested(key: &str, name: &str, item: &Item, toks: &[Tok], steps: &mut Vec<Step>) -> Result<Kind, ScenarioError> {
+fn resolve_nested(
+    key: &str,
+    name: &str,
+    item: &Item,
+    toks: &[Tok],
+    steps: &mut Vec<Step>,
+) -> Result<Kind, ScenarioError> {
     let err = |m: String| ScenarioError::at(key, m);
     match (&toks[0], item) {
         (Tok::Index(i), Item::ArrayOfTables(a)) => {
@@ -489,7 +495,10 @@ fn kind_of_value(v: &Value) -> Option<Kind> {
 
 fn not_numeric(key: &str, item: &Item) -> ScenarioError {
     let shown = item.as_value().map(|v| v.to_string().trim().to_string()).unwrap_or_else(|| "a table".into());
-    ScenarioError::at(key, format!("is {shown}, not a number: only numeric keys (numbers, integers, durations) can be set"))
+    ScenarioError::at(
+        key,
+        format!("is {shown}, not a number: only numeric keys (numbers, integers, durations) can be set"),
+    )
 }
 
 fn canonical(steps: &[Step]) -> String {
@@ -564,7 +573,9 @@ fn set_in_table(table: &mut dyn TableLike, steps: &[Step], v: Value) {
     let item = table.get_mut(k).expect("resolved path");
     match (&steps[1], item) {
         (Step::Index(i), Item::ArrayOfTables(a)) => set_in_table(a.get_mut(*i).expect("resolved"), &steps[2..], v),
-        (Step::Index(i), Item::Value(Value::Array(a))) => set_in_value(a.get_mut(*i).expect("resolved"), &steps[2..], v),
+        (Step::Index(i), Item::Value(Value::Array(a))) => {
+            set_in_value(a.get_mut(*i).expect("resolved"), &steps[2..], v)
+        }
         (Step::Key(_), item) => set_in_table(item.as_table_like_mut().expect("resolved"), &steps[1..], v),
         _ => unreachable!("resolved path"),
     }

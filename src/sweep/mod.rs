@@ -56,7 +56,10 @@ impl Sweep {
     /// makes an invalid scenario is reported before anything runs.
     pub fn new(text: ScenarioText, overrides: Overrides, vary_args: &[String]) -> Result<Sweep, ScenarioError> {
         if vary_args.is_empty() {
-            return Err(ScenarioError::at("--vary", "give at least one --vary KEY=VALUES, e.g. arrivals.rate=100:1000:10"));
+            return Err(ScenarioError::at(
+                "--vary",
+                "give at least one --vary KEY=VALUES, e.g. arrivals.rate=100:1000:10",
+            ));
         }
         let mut vary: Vec<Vary> = Vec::new();
         for a in vary_args {

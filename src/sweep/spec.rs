@@ -179,16 +179,13 @@ fn range(a: f64, b: f64, n: usize, log: bool, kind: Kind) -> Result<Vec<KeyValue
     }
     if let Some(bad) = xs.iter().find(|&&x| typed(x, kind).is_none()) {
         let span = (b - a).abs() as u64;
-        let fits: Vec<String> = (1..=span)
-            .filter(|d| span % d == 0 && span / d + 1 <= MAX_VALUES as u64)
-            .map(|d| span / d + 1)
-            .filter(|&m| m >= 2)
-            .collect::<Vec<_>>()
-            .iter()
-            .rev()
-            .take(8)
-            .map(|m| format!("{a}:{b}:{m}"))
-            .collect();
+        // n values step by a whole number when n − 1 divides b − a: the nearest such n
+        // below and above the one given.
+        let ok = |m: &u64| span.is_multiple_of(m - 1);
+        let below = (2..n as u64).rev().find(ok);
+        let above = (n as u64 + 1..=MAX_VALUES as u64).find(ok);
+        let fits: Vec<u64> = below.into_iter().chain(above).collect();
+        let fits: Vec<String> = fits.iter().map(|m| format!("{a}:{b}:{m}")).collect();
         return Err(format!(
             "this key takes integers, but {a}:{b}:{n} steps by {} (gives {bad}); the step (b−a)/(n−1) must be whole{}",
             round_sig((b - a) / (n - 1) as f64),

@@ -178,9 +178,9 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
     let path = dir.join(MANIFEST);
     match fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-            ScenarioError::general(format!("{}: not a valid sweep manifest: {e}", path.display())).into()
-        }),
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| ScenarioError::general(format!("{}: not a valid sweep manifest: {e}", path.display())).into()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io("cannot read", &path)(e)),
     }
@@ -210,8 +210,7 @@ pub fn list_points(dir: &Path) -> Result<Vec<usize>> {
     for e in entries {
         let name = e.map_err(io("cannot read", &pdir))?.file_name();
         let name = name.to_string_lossy();
-        if let Some(i) = name.strip_suffix(".csv").filter(|s| s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty())
-        {
+        if let Some(i) = name.strip_suffix(".csv").filter(|s| s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty()) {
             out.push(i.parse().map_err(|_| Error::Other(format!("bad point file name {name}")))?);
         }
     }
@@ -237,22 +236,17 @@ pub fn write_point(dir: &Path, i: usize, bytes: &[u8]) -> Result<PathBuf> {
 
 /// Makes `dir` ready for `manifest`'s points and returns those already done.
 ///
-/// With `resume`, the directory must hold the same sweep and shard; its finished points
-/// are kept. Without, a finished earlier sweep's files are replaced, but an unfinished one
-/// is an error (its points would be lost): the user chooses `--resume` or deletes them.
+/// With `resume`, a directory holding a sweep must hold the same sweep and shard; its
+/// finished points are kept (a directory without a sweep is started afresh, so a batch job
+/// can always pass `--resume` and be re-queued). Without, a finished earlier sweep's files
+/// are replaced, but an unfinished one is an error (its points would be lost): the user
+/// chooses `--resume` or deletes them.
 pub fn prepare(dir: &Path, manifest: &Manifest, resume: bool) -> Result<BTreeSet<usize>> {
     let existing = read_manifest(dir)?;
     let present = list_points(dir)?;
     let pdir = dir.join(POINTS);
     let mut done = BTreeSet::new();
-    if resume {
-        let Some(old) = existing else {
-            return Err(ScenarioError::general(format!(
-                "--resume: {} holds no sweep to resume (no {MANIFEST}); run without --resume",
-                dir.display()
-            ))
-            .into());
-        };
+    if let (true, Some(old)) = (resume, &existing) {
         let mut diff = old.differences(manifest);
         if old.shard != manifest.shard {
             diff.push(format!("it is shard {}, not {}", Shard::describe(old.shard), Shard::describe(manifest.shard)));
@@ -265,10 +259,15 @@ pub fn prepare(dir: &Path, manifest: &Manifest, resume: bool) -> Result<BTreeSet
             ))
             .into());
         }
-        done.extend(
-            present.into_iter().filter(|&i| i < manifest.points && manifest.shard.is_none_or(|s| s.owns(i))),
-        );
+        done.extend(present.into_iter().filter(|&i| i < manifest.points && manifest.shard.is_none_or(|s| s.owns(i))));
     } else {
+        if resume && !present.is_empty() {
+            return Err(ScenarioError::general(format!(
+                "--resume: {} holds point files but no {MANIFEST}; choose another --out",
+                pdir.display()
+            ))
+            .into());
+        }
         match &existing {
             Some(old) if !old.complete && !present.is_empty() => {
                 return Err(ScenarioError::general(format!(

@@ -294,7 +294,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<()> {
         );
         return Ok(());
     }
-    if let Some(data) = &outcome.data {
+    if let Some(data) = outcome.data.as_ref().filter(|_| outcome.points > 0) {
         print!("{}", report::sweep::render(data, std::io::stdout().is_terminal())?);
     }
     if !args.quiet {

@@ -8,7 +8,7 @@
 //! the search brackets the answer by galloping (S₀, S₀+2, S₀+6, S₀+14, ...: steps doubling)
 //! and then bisects between the largest failing and the smallest passing count, so an
 //! answer A costs about 2·log₂(A − S₀) evaluations. Strategies are searched side by side;
-//! each round's candidates run in one [`batch`](crate::batch).
+//! each round's candidates run in one [`batch`](crate::batch::run_jobs).
 //!
 //! # Judging a candidate
 //! A candidate passes when, for every SLO, the upper end of the metric's 95% confidence

@@ -53,6 +53,11 @@ pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &JobRes
     encode(header, &rows)
 }
 
+/// The header line alone (a shard with no points).
+pub fn point_csv_header(header: &[String]) -> Result<Vec<u8>> {
+    encode(header, &[])
+}
+
 /// sweep.csv from point files in point order: one header, then every point's rows.
 pub fn assemble<'a>(points: impl Iterator<Item = &'a [u8]>) -> Result<Vec<u8>> {
     let mut out = Vec::new();

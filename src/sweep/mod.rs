@@ -194,14 +194,14 @@ pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<Swee
     let header = sweep_report::header(&sweep.vary);
     let bar = progress_bar(&jobs, options.progress);
     let finished = Mutex::new(mine.len() - todo.len());
-    bar.set_message(format!("point {}/{}", mine.len() - todo.len(), mine.len()));
+    bar.set_message(format!("{}/{} points", mine.len() - todo.len(), mine.len()));
     let on_done = |j: usize, result: JobResult| -> Result<()> {
         let index = todo[j];
         let bytes = sweep_report::point_csv(&header, sweep, index, &result)?;
         store::write_point(out, index, &bytes)?;
         let mut n = finished.lock().expect("no panic while held");
         *n += 1;
-        bar.set_message(format!("point {n}/{}", mine.len()));
+        bar.set_message(format!("{n}/{} points", mine.len()));
         Ok(())
     };
     let progress = |n: u64| bar.inc(n);
@@ -219,7 +219,11 @@ pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<Swee
         wall_time: 0.0,
     };
     if result.complete {
-        let points = store::read_points(out, &mine)?;
+        let mut points = store::read_points(out, &mine)?;
+        if points.is_empty() {
+            // More shards than points: this shard's file is the header alone.
+            points.insert(0, sweep_report::point_csv_header(&header)?);
+        }
         let (written, data) = finish(out, &manifest, &points, options.shard.is_none())?;
         result.written = written;
         result.data = Some(data);
@@ -260,7 +264,7 @@ fn progress_bar(jobs: &[Scenario], show: bool) -> ProgressBar {
     };
     let bar = ProgressBar::with_draw_target(Some(total), target);
     bar.set_style(
-        ProgressStyle::with_template("[{bar:40}] {percent:>3}% {msg} {human_pos}/{human_len} requests, eta {eta}")
+        ProgressStyle::with_template("[{bar:30}] {percent:>3}%  {msg}  {elapsed} elapsed, eta {eta}")
             .expect("valid template")
             .progress_chars("=> "),
     );

@@ -35,11 +35,8 @@ impl Vary {
             ));
         };
         let (key, spec) = (key.trim(), spec.trim());
-        let key = text.resolve(key).map_err(|mut e| {
-            e.message = format!("--vary {arg}: {}", e.message);
-            e
-        })?;
-        let err = |why: String| ScenarioError::at(key.written.clone(), format!("--vary {arg}: {why}"));
+        let key = text.resolve(key)?;
+        let err = |why: String| ScenarioError::at(key.written.clone(), format!("`{spec}`: {why}"));
         let (values, log) = parse_values(spec, key.kind).map_err(err)?;
         Ok(Vary { key, spec: spec.to_string(), values, log })
     }

@@ -30,18 +30,18 @@ VALUES is a range a:b:n (n values, a and b included), log:a:b:n, or a list a,b,c
 Integer keys take integers; durations take units (5ms:50ms:10).
 
 Examples:
-  lbsim sweep scenarios/web-peak.toml --vary arrivals.rate=500:990:50
-  lbsim sweep scenarios/web-peak.toml --vary arrivals.rate=600,800,900 --vary servers.web.count=10,12
-  lbsim sweep scenarios/web-peak.toml --vary arrivals.rate=500:990:50 --shard 3/16 --out results/shard-3
-  lbsim merge results/shard-*    (then: results in output/<scenario>/sweep/)";
+  lbsim sweep web-peak.toml --vary arrivals.rate=500:990:50
+  lbsim sweep web-peak.toml --vary arrivals.rate=600,900 --vary servers.web.count=10,12
+  lbsim sweep web-peak.toml --vary arrivals.rate=500:990:50 --shard 3/16 --out res/shard-3
+  lbsim merge res/shard-* --out res/sweep";
 
 const PLAN_HELP: &str = "SLO metrics: mean, p50, p90, p99, p999 (durations: p99<=200ms), drop_rate and utilization
 (fractions or percentages: drop_rate<=0.1%, utilization<=70%). Several --slo must all hold.
 A count passes when the 95% upper confidence bound of each metric is within its limit.
 
 Examples:
-  lbsim plan scenarios/web-peak.toml --slo 'p99<=100ms'
-  lbsim plan scenarios/web-peak.toml --slo 'p99<=100ms' --slo 'utilization<=80%' --rate 2000 --cost 250";
+  lbsim plan web-peak.toml --slo 'p99<=100ms'
+  lbsim plan web-peak.toml --slo 'p99<=100ms' --slo 'utilization<=80%' --rate 2000 --cost 250";
 
 /// A discrete-event simulator of load-balancing strategies.
 #[derive(Parser, Debug)]

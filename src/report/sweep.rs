@@ -292,3 +292,28 @@ pub fn render(data: &SweepData, color: bool) -> Result<String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "point,x,strategy,offered_load,arrival_rate_rps,capacity_rps,replications,mean_ms,mean_ms_ci95,p99_ms,p99_ms_ci95\n";
+
+    #[test]
+    fn assembles_points_with_one_header() {
+        let a = format!("{HEAD}0,1,rr,0.1,1,10,2,1.0,0.1,2.0,0.2\n0,1,p2c(choices=2),0.1,1,10,2,1.0,,2.0,\n");
+        let b = format!("{HEAD}1,2,rr,0.2,2,10,2,1.5,0.1,3.0,0.2\n1,2,p2c(choices=3),0.2,2,10,2,1.1,,2.1,\n");
+        let csv = assemble([a.as_bytes(), b.as_bytes()].into_iter()).unwrap();
+        assert_eq!(String::from_utf8(csv.clone()).unwrap().matches("point,").count(), 1);
+        let t = SweepTable::parse(&csv).unwrap();
+        let points = t.points(&["x".to_string()]).unwrap();
+        assert_eq!(points.len(), 2);
+        assert_eq!(points[1].values, vec!["2"]);
+        assert_eq!(points[1].strategies[0].p99, (3.0, Some(0.2)));
+        assert_eq!(points[0].strategies[1].mean, (1.0, None));
+        // a varied parameter changes a label from point to point
+        assert_eq!(series_labels(&points), vec!["rr", "p2c(…)"]);
+        let other = "point,y\n2,3\n";
+        assert!(assemble([a.as_bytes(), other.as_bytes()].into_iter()).is_err());
+    }
+}

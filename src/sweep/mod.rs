@@ -402,6 +402,31 @@ mod tests {
     }
 
     #[test]
+    fn resume_checks_it_is_the_same_sweep_and_runs_only_missing_points() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sweep(&["arrivals.rate=100,150,200"]).unwrap();
+        let first = execute(&s, dir.path(), &SweepOptions { threads: Some(2), ..Default::default() }).unwrap();
+        assert_eq!((first.ran, first.resumed, first.complete), (3, 0, true));
+        let csv = std::fs::read(dir.path().join("sweep.csv")).unwrap();
+        // Lose a point, as if interrupted: resume runs it alone and gives the same file.
+        std::fs::remove_file(store::point_path(dir.path(), 1)).unwrap();
+        let resumed =
+            execute(&s, dir.path(), &SweepOptions { threads: Some(1), resume: true, ..Default::default() }).unwrap();
+        assert_eq!((resumed.ran, resumed.resumed), (1, 2));
+        assert_eq!(std::fs::read(dir.path().join("sweep.csv")).unwrap(), csv);
+        // Resuming with other values, or as a shard, is refused.
+        let other = sweep(&["arrivals.rate=100,150,250"]).unwrap();
+        let e = execute(&other, dir.path(), &SweepOptions { resume: true, ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("holds a different sweep") && e.to_string().contains("--vary"), "{e}");
+        let shard = Some(Shard { index: 0, count: 2 });
+        let e = execute(&s, dir.path(), &SweepOptions { resume: true, shard, ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("shard 0/1, not 0/2"), "{e}");
+        // A finished sweep is simply replaced by a new one.
+        let again = execute(&other, dir.path(), &SweepOptions::default()).unwrap();
+        assert_eq!(again.ran, 3);
+    }
+
+    #[test]
     fn bad_vary_is_an_input_error_naming_the_key() {
         let e = sweep(&["arrivals.raet=1:2:3"]).unwrap_err();
         assert!(e.to_string().contains("did you mean `arrivals.rate`"), "{e}");

@@ -183,6 +183,9 @@ struct RunArgs {
     /// Override the seed.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Override the number of replications.
+    #[arg(long, value_name = "N")]
+    replications: Option<u32>,
     /// Override the strategy list (comma-separated names).
     #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
     strategies: Option<Vec<String>>,
@@ -227,8 +230,12 @@ fn load(file: &Path) -> Result<Scenario> {
 
 fn cmd_run(args: RunArgs) -> Result<()> {
     let mut sc = load(&args.file)?;
-    let overrides =
-        Overrides { requests: args.requests, seed: args.seed, replications: None, strategies: args.strategies.clone() };
+    let overrides = Overrides {
+        requests: args.requests,
+        seed: args.seed,
+        replications: args.replications,
+        strategies: args.strategies.clone(),
+    };
     overrides.apply(&mut sc)?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("output").join(&sc.name));
     let options = RunOptions { threads: args.threads.map(usize::from), progress: !args.quiet };

@@ -9,17 +9,23 @@
 //! - [`stats`]: streaming statistics (HDR histograms, imbalance, confidence intervals);
 //! - [`report`]: exporters (terminal table, CSV) behind one trait;
 //! - [`theory`]: closed-form queueing results used to validate the simulator;
-//! - [`run`]: runs every strategy × replication of a scenario in parallel and aggregates.
+//! - [`run`]: runs every strategy × replication of a scenario in parallel and aggregates;
+//! - [`batch`]: runs many scenarios (sweep points, plan candidates) over one set of threads;
+//! - [`sweep`]: `lbsim sweep`/`merge`: grids of scenario overrides, shards, resumable output;
+//! - [`plan`]: `lbsim plan`: the smallest server count that meets an SLO, per strategy.
 //!
 //! The `lbsim` binary is a thin command-line layer over [`run`] and [`report`].
 
+pub mod batch;
 pub mod engine;
 pub mod error;
+pub mod plan;
 pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod stats;
 pub mod strategy;
+pub mod sweep;
 pub mod theory;
 pub mod workload;
 

@@ -76,11 +76,18 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report> {
     for b in &bars {
         b.finish_and_clear();
     }
+    let strategies = summarize(scenario, &runs);
+    Ok(Report { scenario: scenario.clone(), strategies, wall_time: started.elapsed().as_secs_f64() })
+}
+
+/// Aggregates the runs of every strategy × replication of `scenario` (strategy-major, as
+/// [`run`] and [`crate::batch`] produce them) into one summary per strategy.
+pub fn summarize(scenario: &Scenario, runs: &[RunStats]) -> Vec<StrategySummary> {
     let names: Vec<String> = scenario.servers.iter().map(|s| s.name.clone()).collect();
     let workers: Vec<u32> = scenario.servers.iter().map(|s| s.workers).collect();
-    let strategies =
-        runs.chunks(reps as usize).map(|chunk| StrategySummary::from_runs(chunk, &names, &workers)).collect();
-    Ok(Report { scenario: scenario.clone(), strategies, wall_time: started.elapsed().as_secs_f64() })
+    runs.chunks(scenario.replications as usize)
+        .map(|chunk| StrategySummary::from_runs(chunk, &names, &workers))
+        .collect()
 }
 
 fn progress_bars(scenario: &Scenario, options: &RunOptions) -> Vec<ProgressBar> {

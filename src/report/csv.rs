@@ -4,6 +4,7 @@
 use super::Exporter;
 use super::format::{ci_ms, fixed, ms};
 use crate::run::Report;
+use crate::stats::StrategySummary;
 use crate::{Error, Result};
 
 /// Leading columns of summary.csv (the contract).
@@ -52,6 +53,45 @@ fn to_bytes(header: Vec<&str>, rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
     w.into_inner().map_err(|e| Error::Other(format!("CSV encoding failed: {e}")))
 }
 
+/// Every column of summary.csv: the contract, then the appended columns.
+pub fn summary_header() -> Vec<&'static str> {
+    SUMMARY_COLUMNS.iter().chain(SUMMARY_EXTRA).copied().collect()
+}
+
+/// One strategy's row of summary.csv (also the summary part of a sweep.csv row); `rho` is
+/// the scenario's offered load.
+pub fn summary_row(s: &StrategySummary, rho: f64) -> Vec<String> {
+    vec![
+        s.label.clone(),
+        s.measured.generated.to_string(),
+        s.measured.completed.to_string(),
+        s.measured.dropped.to_string(),
+        ms(s.mean.value),
+        ms(s.p50.value),
+        ms(s.p90.value),
+        ms(s.p99.value),
+        ms(s.p999.value),
+        ms(s.max),
+        ms(s.mean_wait.value),
+        fixed(s.throughput.value, 3),
+        fixed(s.utilization.value, 6),
+        fixed(s.load_max_over_mean.value, 6),
+        fixed(s.load_cv.value, 6),
+        fixed(s.jain.value, 6),
+        s.measured.in_flight.to_string(),
+        s.replications.to_string(),
+        ci_ms(s.mean.ci95),
+        ci_ms(s.p99.ci95),
+        fixed(s.mean_in_system.value, 6),
+        fixed(rho, 6),
+    ]
+}
+
+/// Encodes a header and rows as CSV.
+pub fn encode<S: AsRef<str>>(header: &[S], rows: &[Vec<String>]) -> Result<Vec<u8>> {
+    to_bytes(header.iter().map(AsRef::as_ref).collect(), rows.to_vec())
+}
+
 impl Exporter for SummaryCsv {
     fn file_name(&self) -> &'static str {
         "summary.csv"
@@ -59,37 +99,8 @@ impl Exporter for SummaryCsv {
 
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
         let rho = report.offered_load();
-        let rows = report
-            .strategies
-            .iter()
-            .map(|s| {
-                vec![
-                    s.label.clone(),
-                    s.measured.generated.to_string(),
-                    s.measured.completed.to_string(),
-                    s.measured.dropped.to_string(),
-                    ms(s.mean.value),
-                    ms(s.p50.value),
-                    ms(s.p90.value),
-                    ms(s.p99.value),
-                    ms(s.p999.value),
-                    ms(s.max),
-                    ms(s.mean_wait.value),
-                    fixed(s.throughput.value, 3),
-                    fixed(s.utilization.value, 6),
-                    fixed(s.load_max_over_mean.value, 6),
-                    fixed(s.load_cv.value, 6),
-                    fixed(s.jain.value, 6),
-                    s.measured.in_flight.to_string(),
-                    s.replications.to_string(),
-                    ci_ms(s.mean.ci95),
-                    ci_ms(s.p99.ci95),
-                    fixed(s.mean_in_system.value, 6),
-                    fixed(rho, 6),
-                ]
-            })
-            .collect();
-        to_bytes(SUMMARY_COLUMNS.iter().chain(SUMMARY_EXTRA).copied().collect(), rows)
+        let rows = report.strategies.iter().map(|s| summary_row(s, rho)).collect();
+        to_bytes(summary_header(), rows)
     }
 }
 

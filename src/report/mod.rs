@@ -7,6 +7,11 @@
 
 pub mod csv;
 pub mod format;
+pub mod plan;
+pub mod plan_chart;
+pub mod plot;
+pub mod sweep;
+pub mod sweep_charts;
 pub mod terminal;
 
 use std::fs;
@@ -16,12 +21,13 @@ use std::path::{Path, PathBuf};
 use crate::run::Report;
 use crate::{Error, Result};
 
-/// A file written into the output directory.
-pub trait Exporter: Sync {
+/// A file written into the output directory, rendered from `T` (a run's [`Report`] by
+/// default; sweeps and plans have exporters of their own results).
+pub trait Exporter<T: ?Sized = Report>: Sync {
     /// File name inside the output directory, e.g. `summary.csv`.
     fn file_name(&self) -> &'static str;
     /// Renders the report.
-    fn render(&self, report: &Report) -> Result<Vec<u8>>;
+    fn render(&self, report: &T) -> Result<Vec<u8>>;
 }
 
 /// The exporters `lbsim run` writes, in order.
@@ -29,7 +35,7 @@ pub static EXPORTERS: &[&dyn Exporter] = &[&csv::SummaryCsv, &csv::ServersCsv];
 
 /// Renders every exporter, then writes them atomically into `dir` (created if needed).
 /// Returns the paths written.
-pub fn write_outputs(report: &Report, dir: &Path, exporters: &[&dyn Exporter]) -> Result<Vec<PathBuf>> {
+pub fn write_outputs<T: ?Sized>(report: &T, dir: &Path, exporters: &[&dyn Exporter<T>]) -> Result<Vec<PathBuf>> {
     let rendered: Vec<(&str, Vec<u8>)> =
         exporters.iter().map(|e| Ok((e.file_name(), e.render(report)?))).collect::<Result<_>>()?;
     fs::create_dir_all(dir).map_err(|e| Error::Io { action: "cannot create", path: dir.to_path_buf(), source: e })?;

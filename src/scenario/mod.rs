@@ -6,6 +6,7 @@
 //! file, line and key.
 
 pub mod duration;
+pub mod edit;
 mod error;
 mod locate;
 mod schema;
@@ -150,7 +151,8 @@ impl Scenario {
     }
 
     /// Sets the number of requests (the `--requests` option). A default warm-up follows it
-    /// (`requests / 10`); an explicit one is kept and must stay below it.
+    /// (`requests / 10`); an explicit one is kept while it fits, otherwise it is scaled to
+    /// the same fraction of the new request count.
     pub fn set_requests(&mut self, requests: u64) -> Result<(), ScenarioError> {
         if requests == 0 {
             return Err(ScenarioError::at("--requests", "must be at least 1"));
@@ -158,10 +160,8 @@ impl Scenario {
         if !self.warmup_explicit {
             self.warmup = requests / 10;
         } else if self.warmup >= requests {
-            return Err(ScenarioError::at(
-                "--requests",
-                format!("must be larger than the scenario's warmup_requests ({})", self.warmup),
-            ));
+            let fraction = self.warmup as f64 / self.requests as f64;
+            self.warmup = ((requests as f64 * fraction) as u64).min(requests - 1);
         }
         self.requests = requests;
         Ok(())

@@ -18,6 +18,13 @@ pub fn hash_str(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3))
 }
 
+/// The seed of one point of a sweep or one candidate of a plan: derived from the scenario
+/// seed and the point's values (`point`: canonical `key=value` pairs joined by `;`), never
+/// from its position, so a point's results do not depend on which other points ran.
+pub fn point_seed(seed: u64, point: &str) -> u64 {
+    mix64(mix64(seed) ^ hash_str(&format!("point/{point}")))
+}
+
 /// The seeds of one replication.
 #[derive(Debug, Clone, Copy)]
 pub struct Seeds {
@@ -62,5 +69,8 @@ mod tests {
         assert_ne!(Seeds::new(42, 1).arrivals(), s.arrivals());
         assert_ne!(s.strategy("random"), s.strategy("p2c"));
         assert_eq!(Seeds::new(42, 0).strategy("random"), s.strategy("random"));
+        assert_ne!(point_seed(42, "arrivals.rate=100"), point_seed(42, "arrivals.rate=200"));
+        assert_ne!(point_seed(42, "arrivals.rate=100"), point_seed(43, "arrivals.rate=100"));
+        assert_eq!(point_seed(42, "arrivals.rate=100"), point_seed(42, "arrivals.rate=100"));
     }
 }

@@ -1,0 +1,485 @@
+//! `lbsim plan`: for each strategy, the smallest server count of a group that meets the SLOs.
+//!
+//! # Search
+//! The search assumes the metrics are monotone in the group's server count S (more
+//! servers, same load: latency, drops and utilisation do not rise), which holds for every
+//! strategy lbsim models up to simulation noise. Below the smallest S with offered load
+//! ρ < 1 nothing is simulated: the system is unstable and fails by definition. From there
+//! the search brackets the answer by galloping (S₀, S₀+2, S₀+6, S₀+14, ...: steps doubling)
+//! and then bisects between the largest failing and the smallest passing count, so an
+//! answer A costs about 2·log₂(A − S₀) evaluations. Strategies are searched side by side;
+//! each round's candidates run in one [`batch`](crate::batch::run_jobs).
+//!
+//! # Judging a candidate
+//! A candidate passes when, for every SLO, the upper end of the metric's 95% confidence
+//! interval over replications is within the limit ([`Slo::met_by`]). So a lucky seed cannot
+//! pass a count whose true metric is above the limit; the price is that a count whose true
+//! metric sits just under the limit (within the interval's half-width) may be judged failing
+//! and the answer be one server more than the exact one. Plans need at least 2 replications
+//! (5 are used when the scenario has 1).
+//!
+//! Each candidate is a scenario with `servers[G].count = S` set in its text, seeded like a
+//! sweep point with that value ([`point_seed`]), so `lbsim sweep --vary servers[G].count=S`
+//! reproduces its numbers.
+
+pub mod slo;
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::Result;
+use crate::batch::{self, BatchOptions, JobResult, Outcome};
+use crate::scenario::edit::{KeyValue, Overrides, ScenarioText};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::stats::{Estimate, StrategySummary};
+use crate::sweep::canonical_point;
+use crate::workload::seeds::point_seed;
+pub use slo::{Metric, Slo};
+
+/// Replications used when the scenario has only one (a plan needs confidence intervals).
+pub const DEFAULT_REPLICATIONS: u32 = 5;
+
+/// What to plan.
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    /// Objectives; all must be met.
+    pub slos: Vec<Slo>,
+    /// Arrival rate to plan for (default: the scenario's).
+    pub rate: Option<f64>,
+    /// The group to size, by name (default: the only group).
+    pub group: Option<String>,
+    /// Largest count to consider.
+    pub max_servers: u32,
+    /// Cost of one server of the group, if given.
+    pub cost: Option<f64>,
+    /// `--requests`, `--seed`, `--replications`, `--strategies`.
+    pub overrides: Overrides,
+}
+
+/// How to run a plan.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions<'a> {
+    /// Worker threads; `None` = one per core.
+    pub threads: Option<usize>,
+    /// Show progress (only on a terminal).
+    pub progress: bool,
+    /// Ctrl-C: stop after the running round.
+    pub stop: Option<&'a AtomicBool>,
+}
+
+/// The judgement of one candidate count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every SLO met (upper confidence bounds within the limits).
+    Pass,
+    /// Some SLO not met.
+    Fail,
+    /// ρ ≥ 1: not simulated.
+    Unstable,
+    /// The scenario is invalid with this count (e.g. a strategy samples more servers than there are).
+    Invalid(String),
+}
+
+impl Verdict {
+    /// Short text for tables and CSV.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Unstable => "unstable",
+            Verdict::Invalid(_) => "invalid",
+        }
+    }
+}
+
+/// One evaluated (or ruled out) candidate count for one strategy.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Servers in the group.
+    pub servers: u32,
+    /// Judgement.
+    pub verdict: Verdict,
+    /// Offered load at this count.
+    pub rho: f64,
+    /// The candidate's seed.
+    pub seed: u64,
+    /// Results, when simulated.
+    pub summary: Option<StrategySummary>,
+    /// Drop rate estimate, when simulated.
+    pub drop_rate: Option<Estimate>,
+    /// One estimate per SLO, when simulated.
+    pub measures: Vec<Estimate>,
+}
+
+/// The plan for one strategy.
+#[derive(Debug, Clone)]
+pub struct StrategyPlan {
+    /// Strategy label.
+    pub label: String,
+    /// The smallest passing count, when found within the limit.
+    pub servers: Option<u32>,
+    /// Why there is no answer.
+    pub reason: Option<String>,
+    /// Candidates evaluated, ascending by count.
+    pub candidates: Vec<Candidate>,
+}
+
+impl StrategyPlan {
+    /// The candidate of the answer.
+    pub fn answer(&self) -> Option<&Candidate> {
+        self.servers.and_then(|s| self.candidates.iter().find(|c| c.servers == s))
+    }
+
+    /// Candidates that were simulated.
+    pub fn simulated(&self) -> usize {
+        self.candidates.iter().filter(|c| c.summary.is_some()).count()
+    }
+}
+
+/// The outcome of `lbsim plan`.
+#[derive(Debug, Clone)]
+pub struct PlanReport {
+    /// The scenario as planned (overrides and rate applied; the group's count as written).
+    pub scenario: Scenario,
+    /// Name of the group sized.
+    pub group: String,
+    /// Its index.
+    pub group_index: usize,
+    /// Objectives.
+    pub slos: Vec<Slo>,
+    /// Arrival rate planned for.
+    pub rate: f64,
+    /// Largest count considered.
+    pub max_servers: u32,
+    /// Cost of one server of the group.
+    pub cost: Option<f64>,
+    /// Smallest stable count.
+    pub min_stable: u32,
+    /// One plan per strategy, in the scenario's order.
+    pub strategies: Vec<StrategyPlan>,
+    /// Notes for the reader (e.g. replications raised).
+    pub notes: Vec<String>,
+    /// Whether every search finished (false after Ctrl-C).
+    pub complete: bool,
+    /// Wall-clock time, s.
+    pub wall_time: f64,
+}
+
+/// Search state of one strategy.
+#[derive(Debug, Clone)]
+struct Search {
+    /// Largest count known to fail.
+    lo_fail: u32,
+    /// Smallest count known to pass.
+    hi_pass: Option<u32>,
+    /// Galloping step.
+    step: u32,
+    done: bool,
+}
+
+impl Search {
+    /// The next count to evaluate, or `None` when finished.
+    fn next(&mut self, max: u32) -> Option<u32> {
+        if self.done {
+            return None;
+        }
+        match self.hi_pass {
+            Some(h) if h <= self.lo_fail + 1 => {
+                self.done = true;
+                None
+            }
+            Some(h) => Some(self.lo_fail + (h - self.lo_fail) / 2),
+            None if self.lo_fail >= max => {
+                self.done = true;
+                None
+            }
+            None => Some((self.lo_fail.saturating_add(self.step)).min(max)),
+        }
+    }
+
+    fn record(&mut self, s: u32, pass: bool) {
+        if pass {
+            self.hi_pass = Some(self.hi_pass.map_or(s, |h| h.min(s)));
+        } else {
+            self.lo_fail = self.lo_fail.max(s);
+            if self.hi_pass.is_none() {
+                self.step = self.step.saturating_mul(2);
+            }
+        }
+    }
+}
+
+/// Plans `request` for the scenario `text`.
+pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -> Result<PlanReport> {
+    let started = Instant::now();
+    if request.slos.is_empty() {
+        return Err(ScenarioError::at("--slo", "give at least one objective, e.g. --slo \"p99<=200ms\"").into());
+    }
+    if request.max_servers == 0 {
+        return Err(ScenarioError::at("--max-servers", "must be at least 1").into());
+    }
+    let mut notes = Vec::new();
+    let mut overrides = request.overrides.clone();
+    let text = match overrides.strategies.take() {
+        Some(names) => text.with_strategy_names(&names)?,
+        None => text.clone(),
+    };
+    let mut base = text.scenario();
+    overrides.apply(&mut base)?;
+    if overrides.replications == Some(1) {
+        return Err(ScenarioError::at(
+            "--replications",
+            "a plan judges each candidate with a confidence interval: it needs at least 2 replications",
+        )
+        .into());
+    }
+    if base.replications < 2 {
+        overrides.replications = Some(DEFAULT_REPLICATIONS);
+        base.replications = DEFAULT_REPLICATIONS;
+        notes.push(format!(
+            "the scenario has 1 replication; the plan uses {DEFAULT_REPLICATIONS} to judge each candidate with a \
+             confidence interval (set `replications` or --replications)"
+        ));
+    }
+    let group_index = match &request.group {
+        Some(g) => base.groups.iter().position(|x| &x.name == g).ok_or_else(|| {
+            let names: Vec<&str> = base.groups.iter().map(|x| x.name.as_str()).collect();
+            ScenarioError::at("--group", format!("no server group is named `{g}`; the groups are {}", names.join(", ")))
+                .suggest(g, names.iter().copied())
+        })?,
+        None if base.groups.len() == 1 => 0,
+        None => {
+            let names: Vec<&str> = base.groups.iter().map(|x| x.name.as_str()).collect();
+            return Err(ScenarioError::at(
+                "--group",
+                format!("the scenario has {} server groups ({}); say which to size", names.len(), names.join(", ")),
+            )
+            .into());
+        }
+    };
+    let group = base.groups[group_index].clone();
+    let count_key = text.resolve(&format!("servers[{group_index}].count"))?;
+    let rate_key = text.resolve("arrivals.rate")?;
+    if let Some(r) = request.rate
+        && !(r.is_finite() && r > 0.0)
+    {
+        return Err(
+            ScenarioError::at("--rate", format!("must be a positive number of requests per second, got {r}")).into()
+        );
+    }
+    let rate = request.rate.unwrap_or(base.arrivals.rate());
+    let rate_set = request.rate.map(KeyValue::Float);
+
+    // Smallest count with ρ < 1 (capacity is linear in the group's count).
+    let server = &base.servers[group.first];
+    let per_server = f64::from(server.workers) * server.speed / base.service.mean();
+    let others = base.capacity() - group.count as f64 * per_server;
+    let mut min_stable = (((rate - others) / per_server).floor() + 1.0).max(1.0).min(f64::from(u32::MAX)) as u32;
+    while min_stable > 1 && rate < others + f64::from(min_stable - 1) * per_server {
+        min_stable -= 1;
+    }
+    while rate >= others + f64::from(min_stable) * per_server {
+        min_stable += 1;
+    }
+
+    let texts: Vec<ScenarioText> = (0..base.strategies.len()).map(|i| text.only_strategy(i)).collect();
+    let build = |i: usize, s: u32| -> std::result::Result<Scenario, String> {
+        let mut sets = vec![(&count_key, KeyValue::Integer(i64::from(s)))];
+        if let Some(r) = rate_set {
+            sets.push((&rate_key, r));
+        }
+        let mut sc = texts[i].with(&sets).map_err(|e| e.to_string())?;
+        overrides.apply(&mut sc).map_err(|e| e.to_string())?;
+        sc.seed = point_seed(sc.seed, &canonical_point(std::iter::once((count_key.canonical.as_str(), sets[0].1))));
+        Ok(sc)
+    };
+
+    let mut plans: Vec<StrategyPlan> = base
+        .strategies
+        .iter()
+        .map(|s| StrategyPlan { label: s.label.clone(), servers: None, reason: None, candidates: Vec::new() })
+        .collect();
+    let mut searches: Vec<Search> =
+        plans.iter().map(|_| Search { lo_fail: min_stable - 1, hi_pass: None, step: 1, done: false }).collect();
+    if min_stable > request.max_servers {
+        for (p, s) in plans.iter_mut().zip(&mut searches) {
+            s.done = true;
+            p.reason = Some(format!(
+                "{} servers cannot carry {rate} req/s (ρ ≥ 1 up to {} servers); raise --max-servers",
+                request.max_servers,
+                min_stable - 1
+            ));
+        }
+    }
+    let bar = spinner(options.progress);
+    let mut complete = true;
+    let mut round = 0;
+    loop {
+        // This round's candidates: (strategy, count, scenario).
+        let mut jobs: Vec<(usize, u32, Scenario)> = Vec::new();
+        let mut any = false;
+        for (i, search) in searches.iter_mut().enumerate() {
+            while let Some(s) = search.next(request.max_servers) {
+                any = true;
+                match build(i, s) {
+                    Ok(sc) if sc.offered_load() >= 1.0 => {
+                        plans[i].candidates.push(unrun(s, Verdict::Unstable, &sc));
+                        search.record(s, false);
+                    }
+                    Ok(sc) => {
+                        jobs.push((i, s, sc));
+                        break;
+                    }
+                    Err(why) => {
+                        plans[i].candidates.push(Candidate {
+                            servers: s,
+                            verdict: Verdict::Invalid(why),
+                            rho: f64::NAN,
+                            seed: 0,
+                            summary: None,
+                            drop_rate: None,
+                            measures: Vec::new(),
+                        });
+                        search.record(s, false);
+                    }
+                }
+            }
+        }
+        if jobs.is_empty() {
+            if !any {
+                break;
+            }
+            continue;
+        }
+        round += 1;
+        let what: Vec<String> = jobs.iter().map(|(i, s, _)| format!("{} @ {s}", plans[*i].label)).collect();
+        bar.set_message(format!("round {round}: {}", what.join(", ")));
+        let scenarios: Vec<Scenario> = jobs.iter().map(|j| j.2.clone()).collect();
+        let results: Mutex<Vec<Option<JobResult>>> = Mutex::new(vec![None; jobs.len()]);
+        let opts = BatchOptions { threads: options.threads, stop: options.stop, progress: None };
+        let outcome = batch::run_jobs(&scenarios, &opts, &|j, r| {
+            results.lock().expect("no panic while held")[j] = Some(r);
+            Ok(())
+        })?;
+        for ((i, s, sc), r) in jobs.into_iter().zip(results.into_inner().expect("no panic while held")) {
+            let Some(r) = r else { continue };
+            let measures: Vec<Estimate> = request.slos.iter().map(|slo| slo.measure(&r, 0)).collect();
+            let pass = request.slos.iter().zip(&measures).all(|(slo, &e)| slo.met_by(e));
+            searches[i].record(s, pass);
+            plans[i].candidates.push(Candidate {
+                servers: s,
+                verdict: if pass { Verdict::Pass } else { Verdict::Fail },
+                rho: sc.offered_load(),
+                seed: sc.seed,
+                summary: r.strategies.into_iter().next(),
+                drop_rate: r.drop_rate.first().copied(),
+                measures,
+            });
+        }
+        if outcome == Outcome::Stopped {
+            complete = false;
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    for (p, s) in plans.iter_mut().zip(&searches) {
+        p.candidates.sort_by_key(|c| c.servers);
+        if let Some(h) = s.hi_pass
+            && s.done
+        {
+            p.servers = Some(h);
+        } else if complete && p.reason.is_none() {
+            let why = p.candidates.iter().rev().find_map(|c| match &c.verdict {
+                Verdict::Invalid(w) => Some(w.clone()),
+                _ => None,
+            });
+            p.reason = Some(match why {
+                Some(w) if p.candidates.iter().all(|c| c.summary.is_none()) => w,
+                _ => format!("not met with up to {} servers; raise --max-servers", request.max_servers),
+            });
+        } else if !complete {
+            p.reason = Some("interrupted".into());
+        }
+    }
+    let mut scenario = base;
+    if let Some(r) = request.rate {
+        scenario.arrivals = match scenario.arrivals {
+            crate::scenario::Arrivals::Poisson { .. } => crate::scenario::Arrivals::Poisson { rate: r },
+            crate::scenario::Arrivals::Deterministic { .. } => crate::scenario::Arrivals::Deterministic { rate: r },
+        };
+    }
+    Ok(PlanReport {
+        scenario,
+        group: group.name,
+        group_index,
+        slos: request.slos.clone(),
+        rate,
+        max_servers: request.max_servers,
+        cost: request.cost,
+        min_stable,
+        strategies: plans,
+        notes,
+        complete,
+        wall_time: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn unrun(servers: u32, verdict: Verdict, sc: &Scenario) -> Candidate {
+    Candidate {
+        servers,
+        verdict,
+        rho: sc.offered_load(),
+        seed: sc.seed,
+        summary: None,
+        drop_rate: None,
+        measures: Vec::new(),
+    }
+}
+
+fn spinner(show: bool) -> ProgressBar {
+    if !(show && std::io::stderr().is_terminal()) {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new_spinner();
+    b.set_draw_target(ProgressDrawTarget::stderr());
+    b.set_style(ProgressStyle::with_template("{spinner} {elapsed} {wide_msg}").expect("valid template"));
+    b.enable_steady_tick(std::time::Duration::from_millis(200));
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gallop_then_bisect() {
+        // True answer 11, smallest stable 9: 9 fails, 11 passes, 10 fails → 11.
+        let mut s = Search { lo_fail: 8, hi_pass: None, step: 1, done: false };
+        let mut seen = Vec::new();
+        while let Some(c) = s.next(1000) {
+            seen.push(c);
+            s.record(c, c >= 11);
+        }
+        assert_eq!(seen, vec![9, 11, 10]);
+        assert_eq!(s.hi_pass, Some(11));
+        // Capped by the maximum, never met.
+        let mut s = Search { lo_fail: 0, hi_pass: None, step: 1, done: false };
+        let mut seen = Vec::new();
+        while let Some(c) = s.next(10) {
+            seen.push(c);
+            s.record(c, false);
+        }
+        assert_eq!(seen, vec![1, 3, 7, 10]);
+        assert_eq!(s.hi_pass, None);
+        // The smallest stable count passes at once.
+        let mut s = Search { lo_fail: 4, hi_pass: None, step: 1, done: false };
+        assert_eq!(s.next(100), Some(5));
+        s.record(5, true);
+        assert_eq!(s.next(100), None);
+        assert_eq!(s.hi_pass, Some(5));
+    }
+}

@@ -1,0 +1,441 @@
+//! `lbsim sweep` and `lbsim merge`: a scenario run over a grid of key values.
+//!
+//! A [`Sweep`] is a scenario text, the shared [`Overrides`] and one or more [`Vary`]s; its
+//! points are the cartesian product of the values (the first `--vary` varies slowest). A
+//! point is the scenario with its values set in the text ([`ScenarioText::with`]) and a
+//! seed derived from the scenario seed and the point's values
+//! ([`point_seed`]), so a point's results are the same whichever other points run with it,
+//! and `lbsim run --seed S` with the same values reproduces them.
+//!
+//! [`execute`] runs the points of one shard (`--shard K/N`: points K, K+N, K+2N, ...),
+//! writing each point's rows atomically to `points/NNNNNN.csv` as it finishes, so an
+//! interrupted sweep keeps its finished points and `--resume` runs only the others. When
+//! every point of the shard is there, `sweep.csv` is assembled from them in point order
+//! (and, unsharded, the charts drawn). [`merge`] does the same from the point files of
+//! several shard directories: the result is byte for byte the unsharded output.
+
+pub mod spec;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::batch::{self, BatchOptions, JobResult, Outcome};
+use crate::report::sweep::{SweepData, SweepTable};
+use crate::report::{self, sweep as sweep_report};
+use crate::scenario::edit::{KeyValue, Overrides, ScenarioText};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::workload::seeds::point_seed;
+use crate::{Error, Result};
+pub use spec::Vary;
+pub use store::{Manifest, Shard};
+
+/// The most points a sweep may have.
+pub const MAX_POINTS: usize = 100_000;
+
+/// A scenario, shared overrides, and the keys varied.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The scenario text.
+    pub text: ScenarioText,
+    /// `--requests`, `--seed`, `--replications`, `--strategies`.
+    pub overrides: Overrides,
+    /// The keys varied, outermost first.
+    pub vary: Vec<Vary>,
+    scenarios: Vec<Scenario>,
+}
+
+impl Sweep {
+    /// Checks every `--vary` and builds (so validates) every point up front: a value that
+    /// makes an invalid scenario is reported before anything runs.
+    pub fn new(text: ScenarioText, overrides: Overrides, vary_args: &[String]) -> Result<Sweep, ScenarioError> {
+        if vary_args.is_empty() {
+            return Err(ScenarioError::at(
+                "--vary",
+                "give at least one --vary KEY=VALUES, e.g. arrivals.rate=100:1000:10",
+            ));
+        }
+        let mut vary: Vec<Vary> = Vec::new();
+        for a in vary_args {
+            let v = Vary::parse(&text, a)?;
+            if let Some(prev) = vary.iter().find(|p| p.key.canonical == v.key.canonical) {
+                return Err(ScenarioError::at(
+                    v.key.written.clone(),
+                    format!("varied twice (--vary {}={} and --vary {a})", prev.key.written, prev.spec),
+                ));
+            }
+            if let Some(opt) = overrides.clashes_with(&v.key.canonical) {
+                return Err(ScenarioError::at(
+                    v.key.written.clone(),
+                    format!("both varied and set by {opt}; keep one of the two"),
+                ));
+            }
+            vary.push(v);
+        }
+        let points = vary.iter().try_fold(1usize, |n, v| n.checked_mul(v.values.len())).unwrap_or(usize::MAX);
+        if points > MAX_POINTS {
+            return Err(ScenarioError::at("--vary", format!("{points} points; a sweep has at most {MAX_POINTS}")));
+        }
+        let mut sweep = Sweep { text, overrides, vary, scenarios: Vec::with_capacity(points) };
+        for i in 0..points {
+            let sc = sweep.build(i)?;
+            sweep.scenarios.push(sc);
+        }
+        Ok(sweep)
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.scenarios.len()
+    }
+
+    /// Whether there is no point (never, for a valid sweep).
+    pub fn is_empty(&self) -> bool {
+        self.scenarios.is_empty()
+    }
+
+    /// The values of point `index`, one per varied key.
+    pub fn values(&self, index: usize) -> Vec<KeyValue> {
+        let mut rest = index;
+        let mut out = vec![KeyValue::Integer(0); self.vary.len()];
+        for (k, v) in self.vary.iter().enumerate().rev() {
+            out[k] = v.values[rest % v.values.len()];
+            rest /= v.values.len();
+        }
+        out
+    }
+
+    /// The scenario of point `index` (overrides applied, point seed set).
+    pub fn scenario(&self, index: usize) -> &Scenario {
+        &self.scenarios[index]
+    }
+
+    /// The canonical text of a point's values, from which its seed derives.
+    pub fn point_key(&self, values: &[KeyValue]) -> String {
+        canonical_point(self.vary.iter().map(|v| v.key.canonical.as_str()).zip(values.iter().copied()))
+    }
+
+    fn build(&self, index: usize) -> Result<Scenario, ScenarioError> {
+        let values = self.values(index);
+        let sets: Vec<_> = self.vary.iter().map(|v| &v.key).zip(values.iter().copied()).collect();
+        let mut sc = self.text.with(&sets)?;
+        self.overrides.apply(&mut sc)?;
+        sc.seed = point_seed(sc.seed, &self.point_key(&values));
+        Ok(sc)
+    }
+
+    /// The manifest of this sweep (or of one shard of it).
+    pub fn manifest(&self, shard: Option<Shard>) -> Manifest {
+        Manifest::new(self, shard)
+    }
+}
+
+/// `key=value;key=value` with canonical keys and values (durations in seconds), the text
+/// a point's seed derives from.
+pub fn canonical_point<'a>(pairs: impl Iterator<Item = (&'a str, KeyValue)>) -> String {
+    pairs
+        .map(|(k, v)| match v {
+            KeyValue::Integer(i) => format!("{k}={i}"),
+            KeyValue::Float(x) => format!("{k}={x}"),
+            KeyValue::Duration(s) => format!("{k}={s}s"),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// How to run a sweep.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SweepOptions<'a> {
+    /// Worker threads; `None` = one per core.
+    pub threads: Option<usize>,
+    /// Show a progress bar (only on a terminal).
+    pub progress: bool,
+    /// Ctrl-C: finish the points started, start no others.
+    pub stop: Option<&'a AtomicBool>,
+    /// Run only this shard's points.
+    pub shard: Option<Shard>,
+    /// Keep the points already in the output directory.
+    pub resume: bool,
+}
+
+/// What [`execute`] did.
+#[derive(Debug)]
+pub struct SweepOutcome {
+    /// Points of this shard.
+    pub points: usize,
+    /// Points simulated now.
+    pub ran: usize,
+    /// Points found finished in the output directory (`--resume`).
+    pub resumed: usize,
+    /// Whether every point of the shard is done (false after Ctrl-C).
+    pub complete: bool,
+    /// Files written (when complete).
+    pub written: Vec<PathBuf>,
+    /// The assembled results (when complete).
+    pub data: Option<SweepData>,
+    /// Wall-clock time, s.
+    pub wall_time: f64,
+}
+
+/// Runs the points of `options.shard` (all, by default) of `sweep` into `out`.
+pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<SweepOutcome> {
+    let started = Instant::now();
+    let manifest = sweep.manifest(options.shard);
+    let mine: Vec<usize> = (0..sweep.len()).filter(|&i| options.shard.is_none_or(|s| s.owns(i))).collect();
+    let done = store::prepare(out, &manifest, options.resume)?;
+    let todo: Vec<usize> = mine.iter().copied().filter(|i| !done.contains(i)).collect();
+    let jobs: Vec<Scenario> = todo.iter().map(|&i| sweep.scenario(i).clone()).collect();
+    let header = sweep_report::header(&sweep.vary);
+    let bar = progress_bar(&jobs, options.progress);
+    let finished = Mutex::new(mine.len() - todo.len());
+    bar.set_message(format!("{}/{} points", mine.len() - todo.len(), mine.len()));
+    let on_done = |j: usize, result: JobResult| -> Result<()> {
+        let index = todo[j];
+        let bytes = sweep_report::point_csv(&header, sweep, index, &result)?;
+        store::write_point(out, index, &bytes)?;
+        let mut n = finished.lock().expect("no panic while held");
+        *n += 1;
+        bar.set_message(format!("{n}/{} points", mine.len()));
+        Ok(())
+    };
+    let progress = |n: u64| bar.inc(n);
+    let opts = BatchOptions { threads: options.threads, stop: options.stop, progress: Some(&progress) };
+    let outcome = batch::run_jobs(&jobs, &opts, &on_done);
+    bar.finish_and_clear();
+    let outcome = outcome?;
+    let mut result = SweepOutcome {
+        points: mine.len(),
+        ran: finished.into_inner().expect("no panic while held") - done.len(),
+        resumed: done.len(),
+        complete: outcome == Outcome::Complete,
+        written: Vec::new(),
+        data: None,
+        wall_time: 0.0,
+    };
+    if result.complete {
+        let mut points = store::read_points(out, &mine)?;
+        if points.is_empty() {
+            // More shards than points: this shard's file is the header alone.
+            points.insert(0, sweep_report::point_csv_header(&header)?);
+        }
+        let (written, data) = finish(out, &manifest, &points, options.shard.is_none())?;
+        result.written = written;
+        result.data = Some(data);
+    }
+    result.wall_time = started.elapsed().as_secs_f64();
+    Ok(result)
+}
+
+/// Assembles sweep.csv from the point files (in point order), draws the charts when
+/// `charts`, and marks the manifest complete.
+fn finish(
+    out: &Path,
+    manifest: &Manifest,
+    points: &BTreeMap<usize, Vec<u8>>,
+    charts: bool,
+) -> Result<(Vec<PathBuf>, SweepData)> {
+    let csv = sweep_report::assemble(points.values().map(Vec::as_slice))?;
+    let table = SweepTable::parse(&csv)?;
+    let data = SweepData { manifest: manifest.clone(), csv, table };
+    let exporters: &[&dyn report::Exporter<SweepData>] = if charts {
+        &[&sweep_report::SweepCsv, &crate::report::sweep_charts::P99_CHART, &crate::report::sweep_charts::MEAN_CHART]
+    } else {
+        &[&sweep_report::SweepCsv]
+    };
+    let written = report::write_outputs(&data, out, exporters)?;
+    let manifest = Manifest { complete: true, ..manifest.clone() };
+    store::write_manifest(out, &manifest)?;
+    Ok((written, SweepData { manifest, ..data }))
+}
+
+fn progress_bar(jobs: &[Scenario], show: bool) -> ProgressBar {
+    let total: u64 =
+        jobs.iter().map(|s| s.requests * u64::from(s.replications) * s.strategies.len() as u64).sum::<u64>();
+    let target = if show && std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(total), target);
+    bar.set_style(
+        ProgressStyle::with_template("[{bar:30}] {percent:>3}%  {msg}  {elapsed} elapsed, eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// What [`merge`] did.
+#[derive(Debug)]
+pub struct MergeOutcome {
+    /// Files written.
+    pub written: Vec<PathBuf>,
+    /// The merged results.
+    pub data: SweepData,
+}
+
+/// Merges the shard directories `dirs` of one sweep into `out`: checks that they are
+/// shards of the same sweep and that every point is there, then writes the same files
+/// an unsharded run writes (points/, sweep.json, sweep.csv, charts).
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeOutcome> {
+    if dirs.is_empty() {
+        return Err(ScenarioError::general("give the shard directories to merge").into());
+    }
+    let mut manifests = Vec::new();
+    for d in dirs {
+        manifests.push(store::read_manifest(d)?.ok_or_else(|| {
+            Error::from(ScenarioError::general(format!(
+                "{} is not a sweep output: it has no {} (give the --out directories of `lbsim sweep`)",
+                d.display(),
+                store::MANIFEST
+            )))
+        })?);
+    }
+    let first = &manifests[0];
+    for (d, m) in dirs.iter().zip(&manifests).skip(1) {
+        let diff = first.differences(m);
+        if !diff.is_empty() {
+            return Err(ScenarioError::general(format!(
+                "{} and {} are not shards of the same sweep: {}",
+                dirs[0].display(),
+                d.display(),
+                diff.join("; ")
+            ))
+            .into());
+        }
+        if first.shard.map(|s| s.count) != m.shard.map(|s| s.count) {
+            return Err(ScenarioError::general(format!(
+                "{} is shard {} but {} is shard {}: merge the shards of one split",
+                dirs[0].display(),
+                Shard::describe(first.shard),
+                d.display(),
+                Shard::describe(m.shard)
+            ))
+            .into());
+        }
+    }
+    let mut points: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
+    for d in dirs {
+        for (i, bytes) in store::read_points(d, &store::list_points(d)?)? {
+            if i >= first.points {
+                return Err(ScenarioError::general(format!(
+                    "{}: point {i} is beyond the sweep's {} points",
+                    d.display(),
+                    first.points
+                ))
+                .into());
+            }
+            if let Some(prev) = points.get(&i)
+                && *prev != bytes
+            {
+                return Err(ScenarioError::general(format!(
+                    "point {i} appears in two directories with different results (was a shard run twice with \
+                     different builds of lbsim?); the second is in {}",
+                    d.display()
+                ))
+                .into());
+            }
+            points.insert(i, bytes);
+        }
+    }
+    let missing: Vec<usize> = (0..first.points).filter(|i| !points.contains_key(i)).collect();
+    if !missing.is_empty() {
+        let count = first.shard.map(|s| s.count).unwrap_or(1);
+        let mut shards: Vec<usize> = missing.iter().map(|i| i % count).collect();
+        shards.dedup();
+        shards.sort_unstable();
+        shards.dedup();
+        let shown: Vec<String> = missing.iter().take(20).map(usize::to_string).collect();
+        return Err(ScenarioError::general(format!(
+            "{} of {} points are missing ({}{}): shard(s) {} not given or not finished (finish one with \
+             `lbsim sweep ... --shard K/{count} --resume`)",
+            missing.len(),
+            first.points,
+            shown.join(", "),
+            if missing.len() > 20 { ", ..." } else { "" },
+            shards.iter().map(|k| format!("{k}/{count}")).collect::<Vec<_>>().join(", ")
+        ))
+        .into());
+    }
+    let manifest = Manifest { shard: None, complete: false, ..first.clone() };
+    store::prepare(out, &manifest, false)?;
+    for (i, bytes) in &points {
+        store::write_point(out, *i, bytes)?;
+    }
+    let (written, data) = finish(out, &manifest, &points, true)?;
+    Ok(MergeOutcome { written, data })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "seed = 3\nrequests = 2000\nstrategies = [\"random\", \"p2c\"]\n\
+        [arrivals]\nprocess = \"poisson\"\nrate = 100.0\n\
+        [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
+        [[servers]]\nname = \"web\"\ncount = 4\n";
+
+    fn sweep(vary: &[&str]) -> Result<Sweep, ScenarioError> {
+        let text = ScenarioText::new(TEXT.to_string(), None).unwrap();
+        Sweep::new(text, Overrides::default(), &vary.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn grid_order_and_seeds() {
+        let s = sweep(&["arrivals.rate=100,200,300", "servers.web.count=2,4"]).unwrap();
+        assert_eq!(s.len(), 6);
+        assert_eq!(s.values(0), vec![KeyValue::Float(100.0), KeyValue::Integer(2)]);
+        assert_eq!(s.values(1), vec![KeyValue::Float(100.0), KeyValue::Integer(4)]);
+        assert_eq!(s.values(5), vec![KeyValue::Float(300.0), KeyValue::Integer(4)]);
+        assert_eq!(s.scenario(3).arrivals.rate(), 200.0);
+        assert_eq!(s.scenario(3).server_count(), 4);
+        // A point's seed depends on its values only, not on the grid around it.
+        let other = sweep(&["arrivals.rate=200,900", "servers[0].count=8,4"]).unwrap();
+        assert_eq!(other.scenario(1).seed, s.scenario(3).seed);
+        assert_ne!(s.scenario(0).seed, s.scenario(1).seed);
+    }
+
+    #[test]
+    fn resume_checks_it_is_the_same_sweep_and_runs_only_missing_points() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = sweep(&["arrivals.rate=100,150,200"]).unwrap();
+        let first = execute(&s, dir.path(), &SweepOptions { threads: Some(2), ..Default::default() }).unwrap();
+        assert_eq!((first.ran, first.resumed, first.complete), (3, 0, true));
+        let csv = std::fs::read(dir.path().join("sweep.csv")).unwrap();
+        // Lose a point, as if interrupted: resume runs it alone and gives the same file.
+        std::fs::remove_file(store::point_path(dir.path(), 1)).unwrap();
+        let resumed =
+            execute(&s, dir.path(), &SweepOptions { threads: Some(1), resume: true, ..Default::default() }).unwrap();
+        assert_eq!((resumed.ran, resumed.resumed), (1, 2));
+        assert_eq!(std::fs::read(dir.path().join("sweep.csv")).unwrap(), csv);
+        // Resuming with other values, or as a shard, is refused.
+        let other = sweep(&["arrivals.rate=100,150,250"]).unwrap();
+        let e = execute(&other, dir.path(), &SweepOptions { resume: true, ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("holds a different sweep") && e.to_string().contains("--vary"), "{e}");
+        let shard = Some(Shard { index: 0, count: 2 });
+        let e = execute(&s, dir.path(), &SweepOptions { resume: true, shard, ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("shard 0/1, not 0/2"), "{e}");
+        // A finished sweep is simply replaced by a new one.
+        let again = execute(&other, dir.path(), &SweepOptions::default()).unwrap();
+        assert_eq!(again.ran, 3);
+    }
+
+    #[test]
+    fn bad_vary_is_an_input_error_naming_the_key() {
+        let e = sweep(&["arrivals.raet=1:2:3"]).unwrap_err();
+        assert!(e.to_string().contains("did you mean `arrivals.rate`"), "{e}");
+        let e = sweep(&["servers.web.count=0:4:5"]).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("servers[0].count"));
+        assert!(e.to_string().contains("servers.web.count = 0"), "{e}");
+        let e = sweep(&["arrivals.rate=1,2", "arrivals.rate=3"]).unwrap_err();
+        assert!(e.message.contains("varied twice"), "{e}");
+        assert!(sweep(&[]).is_err());
+        assert!(sweep(&["arrivals.rate"]).unwrap_err().message.contains("KEY=VALUES"));
+    }
+}

@@ -1,0 +1,127 @@
+//! `lbsim plan` against queueing theory, and its command line.
+//!
+//! Random routing of Poisson arrivals over S servers with exponential service makes each
+//! server an M/M/1 queue with arrival rate λ/S, whose response time is exponential with
+//! rate μ − λ/S: mean 1/(μ − λ/S), p99 ln(100)/(μ − λ/S). The smallest S meeting an SLO
+//! therefore has a closed form, and the plan must find exactly it.
+//!
+//! Why exactly, and not ±1: the plan passes a count when the metric's 95% upper confidence
+//! bound is within the limit, so it can only err (by answering one server more) when the
+//! true metric at the exact answer lies within one CI half-width below the limit, or (one
+//! less) when the true metric at one server fewer lies within noise above it. The
+//! parameters below put both counts far from the limit, and the test checks that they are
+//! several measured half-widths away before asserting the exact answer: the tolerance
+//! comes from the CIs of the run itself, not from tuning.
+
+use std::process::Command;
+
+use lbsim::plan::{self, PlanOptions, PlanRequest, Slo};
+use lbsim::scenario::edit::{Overrides, ScenarioText};
+
+const MU: f64 = 100.0; // 10 ms mean service
+const LAMBDA: f64 = 800.0;
+
+fn mm1_text() -> String {
+    format!(
+        "name = \"mm1\"\nseed = 5\nrequests = 200_000\nwarmup_requests = 20_000\nreplications = 5\n\
+         strategies = [\"random\"]\n[arrivals]\nprocess = \"poisson\"\nrate = {LAMBDA:?}\n\
+         [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n[[servers]]\nname = \"app\"\ncount = 4\n"
+    )
+}
+
+/// The smallest S with f(S) ≤ limit, for a metric decreasing in S.
+fn smallest(f: impl Fn(f64) -> f64, limit: f64) -> u32 {
+    let mut s = (LAMBDA / MU).floor() as u32 + 1;
+    while f(f64::from(s)) > limit {
+        s += 1;
+    }
+    s
+}
+
+fn check(slo: &str, analytic: impl Fn(f64) -> f64) {
+    let text = ScenarioText::new(mm1_text(), None).unwrap();
+    let slo = Slo::parse(slo).unwrap();
+    let request = PlanRequest {
+        slos: vec![slo.clone()],
+        rate: None,
+        group: None,
+        max_servers: 100,
+        cost: None,
+        overrides: Overrides::default(),
+    };
+    let report = plan::plan(&text, &request, &PlanOptions::default()).unwrap();
+    let expected = smallest(&analytic, slo.limit);
+    let p = &report.strategies[0];
+    // Both neighbours of the answer were simulated (the bisection needs them)...
+    let at = |s: u32| p.candidates.iter().find(|c| c.servers == s && c.summary.is_some()).map(|c| c.measures[0]);
+    let (below, here) = (at(expected - 1).expect("S*-1 simulated"), at(expected).expect("S* simulated"));
+    // ...and the limit is several confidence half-widths from the truth at both, so the
+    // verdicts are decided by the queue, not by the seed.
+    for (s, e) in [(expected - 1, below), (expected, here)] {
+        let truth = analytic(f64::from(s));
+        let half = e.ci95.expect("replications give a CI");
+        assert!((truth - slo.limit).abs() > 3.0 * half, "S = {s}: truth {truth}, limit {}, ±{half}", slo.limit);
+        // The simulation agrees with the formula within its own confidence interval
+        // (3 half-widths ≈ 8 standard errors with 4 degrees of freedom).
+        assert!((e.value - truth).abs() <= 3.0 * half, "S = {s}: measured {} ± {half}, M/M/1 {truth}", e.value);
+    }
+    assert_eq!(
+        p.servers,
+        Some(expected),
+        "{slo}: candidates {:?}",
+        p.candidates.iter().map(|c| (c.servers, c.verdict.as_str())).collect::<Vec<_>>()
+    );
+    assert!(p.simulated() <= 5, "bracket + bisect should need few evaluations, used {}", p.simulated());
+}
+
+#[test]
+fn plan_for_random_routing_matches_mm1_p99() {
+    // p99 ≤ 200 ms: S* = 11 (p99 169 ms), S = 10 gives 230 ms.
+    check("p99<=200ms", |s| 100f64.ln() / (MU - LAMBDA / s));
+}
+
+#[test]
+fn plan_for_random_routing_matches_mm1_mean() {
+    // mean ≤ 42 ms: S* = 11 (36.7 ms), S = 10 gives 50 ms.
+    check("mean<=42ms", |s| 1.0 / (MU - LAMBDA / s));
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_lbsim");
+
+#[test]
+fn plan_command_writes_its_table_csv_and_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("plan");
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/web-peak.toml");
+    let o = Command::new(BIN)
+        .args(["plan", file, "--slo", "p99<=150ms", "--slo", "drop_rate<=1%", "--rate", "1500", "--cost", "120"])
+        .args(["--requests", "20000", "--replications", "2", "--strategies", "random,least-work-left"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8(o.stdout).unwrap();
+    assert!(table.contains("web servers") && table.contains("least-work-left"), "{table}");
+    let csv = std::fs::read_to_string(out.join("plan.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.starts_with("strategy,group,servers,met,total_servers,cost,"));
+    assert!(std::fs::read_to_string(out.join("plan_candidates.csv")).unwrap().lines().count() > 2);
+    assert_eq!(&std::fs::read(out.join("plan.png")).unwrap()[1..4], b"PNG");
+}
+
+#[test]
+fn plan_input_errors_exit_2() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/web-peak.toml");
+    for (args, expect) in [
+        (vec!["--slo", "p98<=1s"], "unknown metric"),
+        (vec!["--slo", "p99<=100"], "needs a duration"),
+        (vec!["--slo", "p99<=100ms", "--group", "wbe"], "no server group is named `wbe`"),
+        (vec!["--slo", "p99<=100ms", "--replications", "1"], "at least 2 replications"),
+        (vec!["--slo", "p99<=100ms", "--rate=-3"], "`--rate`: must be a positive number"),
+    ] {
+        let o = Command::new(BIN).args(["plan", file]).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+}

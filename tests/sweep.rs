@@ -1,0 +1,295 @@
+//! `lbsim sweep` and `lbsim merge`: points reproduce single runs, sharding and merging give
+//! the unsharded files byte for byte (run through the committed Slurm and Kubernetes
+//! specs), bad `--vary` input is a clear error, and Ctrl-C + `--resume` lose nothing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lbsim::report::csv::summary_header;
+use lbsim::run::{self, RunOptions};
+use lbsim::scenario::Scenario;
+use lbsim::scenario::edit::{Overrides, ScenarioText};
+use lbsim::sweep::{self, Sweep, SweepOptions};
+use lbsim::workload::seeds::point_seed;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lbsim");
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn lbsim(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("lbsim runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const SCENARIO: &str = r#"
+name = "small"
+seed = 11
+requests = 20000
+warmup_requests = 2000
+replications = 2
+strategies = ["round-robin", "random", { name = "p2c", choices = 3 }]
+
+[arrivals]
+process = "poisson"
+rate = 300.0
+
+[service]
+distribution = "exponential"
+mean = "10ms"
+
+[[servers]]
+name = "app"
+count = 4
+"#;
+
+#[test]
+fn sweep_points_reproduce_single_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = ScenarioText::new(SCENARIO.to_string(), None).unwrap();
+    let sw = Sweep::new(text, Overrides::default(), &["arrivals.rate=150,250.5,390".to_string()]).unwrap();
+    let out = sweep::execute(&sw, dir.path(), &SweepOptions::default()).unwrap();
+    assert!(out.complete && out.ran == 3);
+    let data = out.data.unwrap();
+    let t = &data.table;
+    let (seed_col, strat_col) = (t.col("seed").unwrap(), t.col("strategy").unwrap());
+    let summary_cols = summary_header().len();
+    for (rate, rows) in [150.0, 250.5, 390.0].iter().zip(t.rows.chunks(3)) {
+        // The point's seed derives from the base seed and its value, nothing else.
+        let seed: u64 = rows[0][seed_col].parse().unwrap();
+        assert_eq!(seed, point_seed(11, &format!("arrivals.rate={rate}")));
+        // A single run of the scenario at that rate with that seed gives the same rows.
+        let single_text = SCENARIO.replace("rate = 300.0", &format!("rate = {rate:?}"));
+        let mut sc = Scenario::parse(&single_text, None).unwrap();
+        sc.seed = seed;
+        let report = run::run(&sc, &RunOptions::default()).unwrap();
+        let csv = String::from_utf8(lbsim::report::Exporter::render(&lbsim::report::csv::SummaryCsv, &report).unwrap())
+            .unwrap();
+        let single: Vec<Vec<String>> =
+            csv.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect();
+        for (row, s) in rows.iter().zip(&single) {
+            assert_eq!(row[strat_col..strat_col + summary_cols], s[..], "rate {rate}");
+        }
+    }
+}
+
+/// `#SBATCH --array=0-15` → 16.
+fn slurm_array_size(script: &str) -> usize {
+    let line = script.lines().find_map(|l| l.strip_prefix("#SBATCH --array=")).expect("an --array line");
+    let (a, b) = line.trim().split_once('-').expect("a range 0-N");
+    assert_eq!(a, "0", "shards are numbered from 0, so the array must start at 0");
+    b.split('%').next().unwrap().parse::<usize>().unwrap() + 1
+}
+
+fn run_slurm_task(script: &Path, k: usize, n: usize, results: &Path) -> Output {
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    Command::new("bash")
+        .arg(script)
+        .current_dir(repo())
+        .env("PATH", path)
+        .env("SLURM_ARRAY_TASK_ID", k.to_string())
+        .env("SLURM_ARRAY_TASK_COUNT", n.to_string())
+        .env("RESULTS", results)
+        .env("REQUESTS", "3000")
+        .output()
+        .unwrap()
+}
+
+fn same_files(a: &Path, b: &Path) {
+    for f in ["sweep.csv", "sweep_p99.png", "sweep_mean.png"] {
+        let (x, y) = (fs::read(a.join(f)).unwrap(), fs::read(b.join(f)).unwrap());
+        assert!(x == y, "{f} differs between {} and {}", a.display(), b.display());
+    }
+}
+
+#[test]
+fn shards_merged_equal_the_unsharded_sweep_via_the_slurm_and_kubernetes_specs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = repo().join("deploy/slurm-sweep.sh");
+    let n = slurm_array_size(&fs::read_to_string(&script).unwrap());
+
+    // The same script as one task of one: the unsharded reference.
+    let whole = tmp.path().join("whole");
+    let o = run_slurm_task(&script, 0, 1, &whole);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let reference = whole.join("shard-0");
+    assert!(reference.join("sweep_p99.png").exists());
+
+    // Slurm: every array task, then merge.
+    let slurm = tmp.path().join("slurm");
+    for k in 0..n {
+        let o = run_slurm_task(&script, k, n, &slurm);
+        assert!(o.status.success(), "task {k}: {}", stderr(&o));
+    }
+    let mut args: Vec<String> = vec!["merge".into()];
+    args.extend((0..n).map(|k| slurm.join(format!("shard-{k}")).display().to_string()));
+    args.extend(["--out".into(), slurm.join("sweep").display().to_string()]);
+    let o = lbsim(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    same_files(&reference, &slurm.join("sweep"));
+
+    // Kubernetes: the Indexed Job's pods, then the merge Job's shell command.
+    let docs = fs::read_to_string(repo().join("deploy/k8s-sweep-job.yaml")).unwrap();
+    let job: serde_norway::Value = serde_norway::from_str(&docs).unwrap();
+    assert_eq!(job["apiVersion"].as_str(), Some("batch/v1"));
+    assert_eq!(job["kind"].as_str(), Some("Job"));
+    assert_eq!(job["spec"]["completionMode"].as_str(), Some("Indexed"));
+    let completions = job["spec"]["completions"].as_u64().unwrap() as usize;
+    let c = &job["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["command"][0].as_str(), Some("lbsim"));
+    let env = &c["env"][0];
+    assert_eq!(env["name"].as_str(), Some("SHARD"));
+    assert_eq!(
+        env["valueFrom"]["fieldRef"]["fieldPath"].as_str(),
+        Some("metadata.annotations['batch.kubernetes.io/job-completion-index']")
+    );
+    let pod_args: Vec<String> =
+        c["args"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    let shard = &pod_args[pod_args.iter().position(|a| a == "--shard").unwrap() + 1];
+    assert_eq!(shard, &format!("$(SHARD)/{completions}"), "completions must equal the shard count");
+    let mounts = c["volumeMounts"].as_sequence().unwrap();
+    assert!(mounts.iter().any(|m| m["mountPath"].as_str() == Some("/results")));
+    let k8s = tmp.path().join("k8s");
+    let local = |a: &str, k: usize| {
+        a.replace("$(SHARD)", &k.to_string())
+            .replace("/scenarios/", &format!("{}/scenarios/", repo().display()))
+            .replace("/results", &k8s.display().to_string())
+    };
+    for k in 0..completions {
+        let mut args: Vec<String> = pod_args.iter().map(|a| local(a, k)).collect();
+        let r = args.iter().position(|a| a == "--requests").unwrap();
+        args[r + 1] = "3000".into();
+        let o = lbsim(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(o.status.success(), "index {k}: {}", stderr(&o));
+    }
+    let merge: serde_norway::Value =
+        serde_norway::from_str(&fs::read_to_string(repo().join("deploy/k8s-merge-job.yaml")).unwrap()).unwrap();
+    let mc = &merge["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(mc["command"][0].as_str(), Some("sh"));
+    let shell = local(mc["args"][0].as_str().unwrap(), 0);
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let o = Command::new("sh").args(["-c", &shell]).env("PATH", path).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    same_files(&reference, &k8s.join("web-peak/sweep"));
+
+    // An incomplete set of shards is refused, naming what is missing.
+    let o = lbsim(&[
+        "merge",
+        &slurm.join("shard-0").display().to_string(),
+        &slurm.join("shard-2").display().to_string(),
+        "--out",
+        &tmp.path().join("partial").display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains(&format!("shard(s) 1/{n}, 3/{n}")), "{}", stderr(&o));
+    // Shards of different sweeps are refused.
+    let o = lbsim(&[
+        "merge",
+        &slurm.join("shard-0").display().to_string(),
+        &reference.display().to_string(),
+        "--out",
+        &tmp.path().join("mixed").display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn bad_vary_is_a_clear_input_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let file = repo().join("scenarios/web-peak.toml");
+    let file = file.to_str().unwrap();
+    let o_s = out.to_str().unwrap();
+    for (vary, expect) in [
+        ("arrivals.raet=100:900:5", "did you mean `arrivals.rate`?"),
+        ("servers.wbe.count=4,8", "the groups are [0] web"),
+        ("arrivals.rate=100:900", "a range is a:b:n"),
+        ("servers.web.count=1:10:5", "takes integers"),
+        ("arrivals.process=1,2", "not a number"),
+        ("arrivals.rate=100,-5", "must be a positive number"),
+        ("strategies[9].choices=2", "no strategy [9]"),
+        ("arrivals.rate", "KEY=VALUES"),
+    ] {
+        let o = lbsim(&["sweep", file, "--vary", vary, "--out", o_s]);
+        assert_eq!(o.status.code(), Some(2), "{vary}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expect), "{vary}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+    }
+    let o = lbsim(&["sweep", file, "--vary", "arrivals.rate=1,2", "--shard", "4/4", "--out", o_s]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("from 0 to 3"), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing is written on bad input");
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_finished_points_and_resume_completes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = repo().join("scenarios/web-peak.toml");
+    let base = |out: &Path| -> Vec<String> {
+        [
+            "sweep",
+            file.to_str().unwrap(),
+            "--vary",
+            "arrivals.rate=300:890:30",
+            "--strategies",
+            "p2c",
+            "--requests",
+            "300000",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let cut = tmp.path().join("cut");
+    let child = Command::new(BIN)
+        .args(base(&cut))
+        .args(["--threads", "1"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let points = cut.join("points");
+    let t0 = std::time::Instant::now();
+    while fs::read_dir(&points)
+        .map(|d| d.filter_map(Result::ok).filter(|e| !e.file_name().to_string_lossy().ends_with(".tmp")).count())
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(t0.elapsed().as_secs() < 60, "no point finished");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
+    let kept = fs::read_dir(&points).unwrap().count();
+    assert!((1..30).contains(&kept), "{kept} points kept");
+    assert!(!cut.join("sweep.csv").exists());
+
+    // Without --resume the unfinished sweep is protected.
+    let o = lbsim(&base(&cut).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unfinished sweep"), "{}", stderr(&o));
+
+    let mut args = base(&cut);
+    args.push("--resume".into());
+    let o = lbsim(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("{kept} resumed")), "{}", stderr(&o));
+
+    let whole = tmp.path().join("whole");
+    let o = lbsim(&base(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    same_files(&cut, &whole);
+}

@@ -245,3 +245,18 @@ fn help_has_examples() {
     lbsim().args(["run", "--help"]).assert().success().stdout(predicate::str::contains("--threads"));
     lbsim().arg("frobnicate").assert().code(2);
 }
+
+#[test]
+fn a_run_too_short_for_steady_state_is_flagged() {
+    // 60 requests at ρ = 0.97: the queues cannot settle, so L and λW disagree.
+    let text = edit("rate = 100.0", "rate = 194.0").replace("requests = 2000", "requests = 60");
+    let (dir, path) = case(&text);
+    lbsim()
+        .arg("run")
+        .arg(&path)
+        .args(["--quiet", "--out"])
+        .arg(dir.path().join("o"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Little's law is off"));
+}

@@ -123,6 +123,9 @@ pub fn render(report: &Report, color: bool) -> String {
     out
 }
 
+/// Relative gap between L and λW beyond which a run is reported as not in steady state.
+pub const LITTLE_TOLERANCE: f64 = 0.05;
+
 /// Warnings a reader must see next to the numbers.
 pub fn warnings(report: &Report) -> Vec<String> {
     let mut w = Vec::new();
@@ -139,6 +142,20 @@ pub fn warnings(report: &Report) -> Vec<String> {
     for s in &report.strategies {
         if s.measured.completed == 0 {
             w.push(format!("{}: no measured request completed", s.label));
+            continue;
+        }
+        // Little's law, L = λW, holds in steady state; a large gap means the window is too
+        // short for the queues to settle (or that they never do).
+        let ratio = s.little_ratio();
+        if rho < 1.0 && (ratio - 1.0).abs() > LITTLE_TOLERANCE {
+            w.push(format!(
+                "{}: Little's law is off by {:.1}% (L = {:.3} vs λW = {:.3}): the run is too short to reach steady state; \
+                 raise `requests` or `warmup_requests`",
+                s.label,
+                100.0 * (ratio - 1.0),
+                s.mean_in_system.value,
+                s.throughput.value * s.mean.value
+            ));
         }
     }
     w

@@ -177,18 +177,8 @@ struct PlanArgs {
 struct RunArgs {
     /// Scenario file (TOML).
     file: PathBuf,
-    /// Override the number of requests generated per replication.
-    #[arg(long, value_name = "N")]
-    requests: Option<u64>,
-    /// Override the seed.
-    #[arg(long, value_name = "N")]
-    seed: Option<u64>,
-    /// Override the number of replications.
-    #[arg(long, value_name = "N")]
-    replications: Option<u32>,
-    /// Override the strategy list (comma-separated names).
-    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
-    strategies: Option<Vec<String>>,
+    #[command(flatten)]
+    scenario: ScenarioOpts,
     /// Output directory [default: output/<scenario name>/].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -230,13 +220,7 @@ fn load(file: &Path) -> Result<Scenario> {
 
 fn cmd_run(args: RunArgs) -> Result<()> {
     let mut sc = load(&args.file)?;
-    let overrides = Overrides {
-        requests: args.requests,
-        seed: args.seed,
-        replications: args.replications,
-        strategies: args.strategies.clone(),
-    };
-    overrides.apply(&mut sc)?;
+    args.scenario.overrides().apply(&mut sc)?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("output").join(&sc.name));
     let options = RunOptions { threads: args.threads.map(usize::from), progress: !args.quiet };
     let report = run::run(&sc, &options)?;

@@ -376,6 +376,10 @@ fn cmd_validate(file: &Path) -> Result<()> {
         format_duration(sc.service.mean()),
         sc.service.cv()
     );
+    match &sc.keys {
+        Some(k) => println!("  keys:            {}", k.describe()),
+        None => println!("  keys:            one per request (no [keys] section)"),
+    }
     println!(
         "  requests:        {} (warm-up {}), {} replication(s), seed {}",
         sc.requests, sc.warmup, sc.replications, sc.seed
@@ -386,6 +390,9 @@ fn cmd_validate(file: &Path) -> Result<()> {
         println!("warning: offered load ρ = {rho:.3} ≥ 1: the system is unstable, queues will grow without bound");
     }
     if let Some(w) = sc.service.warning() {
+        println!("warning: {w}");
+    }
+    if let Some(w) = sc.keyless_warning() {
         println!("warning: {w}");
     }
     Ok(())

@@ -15,7 +15,7 @@ pub mod server;
 use rand::SeedableRng;
 
 use crate::scenario::{Scenario, StrategySpec};
-use crate::stats::{Counts, LatencyHistogram, RunStats};
+use crate::stats::{Counts, KeyCounter, LatencyHistogram, RunStats};
 use crate::strategy::{self, Pool, RequestView, StrategyRng};
 use crate::workload::seeds::Seeds;
 use crate::workload::{Request, RequestStream};
@@ -64,6 +64,7 @@ struct Simulation {
     response_sum: f64,
     response_max: f64,
     wait_sum: f64,
+    keys: KeyCounter,
 }
 
 impl Simulation {
@@ -86,6 +87,7 @@ impl Simulation {
             response_sum: 0.0,
             response_max: 0.0,
             wait_sum: 0.0,
+            keys: KeyCounter::new(sc.keys.as_ref()),
         }
     }
 
@@ -108,12 +110,13 @@ impl Simulation {
         if req.id == self.warmup {
             self.start_window();
         }
-        let view = RequestView { id: req.id, arrival: req.arrival };
+        let view = RequestView { id: req.id, arrival: req.arrival, key: req.key, hash: req.hash };
         let s = self.strategy.pick(&view, &self.pool, &mut self.rng);
         let measured = self.measuring;
         self.total.generated += 1;
         if measured {
             self.measured.generated += 1;
+            self.keys.record(req.key);
         }
         let server = &mut self.servers[s];
         server.advance(self.now, measured);
@@ -170,6 +173,9 @@ impl Simulation {
             }
         }
         self.strategy.on_complete(s, response, now);
+        if self.pool.in_flight[s] == 0 {
+            self.strategy.on_idle(s, now, &mut self.rng);
+        }
     }
 
     fn start_window(&mut self) {
@@ -203,6 +209,7 @@ impl Simulation {
             response_sum: self.response_sum,
             response_max: self.response_max,
             wait_sum: self.wait_sum,
+            hottest_key: self.keys.hottest(self.measured.generated),
             servers: self.servers.into_iter().map(|s| s.stats).collect(),
             pending_events: self.events.len(),
         }

@@ -28,8 +28,16 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
 ];
 
 /// Columns appended after the contract in summary.csv.
-pub const SUMMARY_EXTRA: &[&str] =
-    &["in_flight", "replications", "mean_ms_ci95", "p99_ms_ci95", "mean_in_system", "offered_load"];
+pub const SUMMARY_EXTRA: &[&str] = &[
+    "in_flight",
+    "replications",
+    "mean_ms_ci95",
+    "p99_ms_ci95",
+    "mean_in_system",
+    "offered_load",
+    "busiest_server_share",
+    "hottest_key_share",
+];
 
 /// Columns of servers.csv (the contract).
 pub const SERVERS_COLUMNS: &[&str] =
@@ -84,6 +92,8 @@ pub fn summary_row(s: &StrategySummary, rho: f64) -> Vec<String> {
         ci_ms(s.p99.ci95),
         fixed(s.mean_in_system.value, 6),
         fixed(rho, 6),
+        fixed(s.busiest_server_share.value, 6),
+        fixed(s.hottest_key_share.value, 8),
     ]
 }
 

@@ -20,6 +20,8 @@ struct Column {
     better: Better,
     value: fn(&StrategySummary) -> (f64, Option<f64>),
     digits: usize,
+    /// Shown only when the scenario has `[keys]`.
+    keyed: bool,
 }
 
 fn ms(e: Estimate) -> (f64, Option<f64>) {
@@ -27,24 +29,55 @@ fn ms(e: Estimate) -> (f64, Option<f64>) {
 }
 
 const COLUMNS: &[Column] = &[
-    Column { title: "mean ms", better: Better::Lower, value: |s| ms(s.mean), digits: 3 },
-    Column { title: "p50 ms", better: Better::Lower, value: |s| ms(s.p50), digits: 3 },
-    Column { title: "p90 ms", better: Better::Lower, value: |s| ms(s.p90), digits: 3 },
-    Column { title: "p99 ms", better: Better::Lower, value: |s| ms(s.p99), digits: 3 },
-    Column { title: "p99.9 ms", better: Better::Lower, value: |s| ms(s.p999), digits: 3 },
-    Column { title: "max ms", better: Better::Lower, value: |s| (s.max * 1e3, None), digits: 3 },
-    Column { title: "wait ms", better: Better::Lower, value: |s| ms(s.mean_wait), digits: 3 },
-    Column { title: "util", better: Better::Neither, value: |s| (s.utilization.value, s.utilization.ci95), digits: 3 },
+    Column { title: "mean ms", better: Better::Lower, value: |s| ms(s.mean), digits: 3, keyed: false },
+    Column { title: "p50 ms", better: Better::Lower, value: |s| ms(s.p50), digits: 3, keyed: false },
+    Column { title: "p90 ms", better: Better::Lower, value: |s| ms(s.p90), digits: 3, keyed: false },
+    Column { title: "p99 ms", better: Better::Lower, value: |s| ms(s.p99), digits: 3, keyed: false },
+    Column { title: "p99.9 ms", better: Better::Lower, value: |s| ms(s.p999), digits: 3, keyed: false },
+    Column { title: "max ms", better: Better::Lower, value: |s| (s.max * 1e3, None), digits: 3, keyed: false },
+    Column { title: "wait ms", better: Better::Lower, value: |s| ms(s.mean_wait), digits: 3, keyed: false },
+    Column {
+        title: "util",
+        better: Better::Neither,
+        value: |s| (s.utilization.value, s.utilization.ci95),
+        digits: 3,
+        keyed: false,
+    },
     Column {
         title: "max/mean",
         better: Better::Lower,
         value: |s| (s.load_max_over_mean.value, s.load_max_over_mean.ci95),
         digits: 3,
+        keyed: false,
     },
-    Column { title: "CV", better: Better::Lower, value: |s| (s.load_cv.value, s.load_cv.ci95), digits: 3 },
-    Column { title: "Jain", better: Better::Higher, value: |s| (s.jain.value, s.jain.ci95), digits: 4 },
-    Column { title: "dropped", better: Better::Lower, value: |s| (s.measured.dropped as f64, None), digits: 0 },
+    Column {
+        title: "CV",
+        better: Better::Lower,
+        value: |s| (s.load_cv.value, s.load_cv.ci95),
+        digits: 3,
+        keyed: false,
+    },
+    Column { title: "Jain", better: Better::Higher, value: |s| (s.jain.value, s.jain.ci95), digits: 4, keyed: false },
+    Column {
+        title: "busiest %",
+        better: Better::Lower,
+        value: |s| pct(s.busiest_server_share),
+        digits: 2,
+        keyed: true,
+    },
+    Column { title: "hot key %", better: Better::Neither, value: |s| pct(s.hottest_key_share), digits: 2, keyed: true },
+    Column {
+        title: "dropped",
+        better: Better::Lower,
+        value: |s| (s.measured.dropped as f64, None),
+        digits: 0,
+        keyed: false,
+    },
 ];
+
+fn pct(e: Estimate) -> (f64, Option<f64>) {
+    (e.value * 1e2, e.ci95.map(|c| c * 1e2))
+}
 
 /// Renders the report as a table (strategies as rows, best value per column marked with
 /// `*`), preceded by a header line and followed by notes and warnings.
@@ -69,10 +102,11 @@ pub fn render(report: &Report, color: bool) -> String {
     if !color {
         table.force_no_tty();
     }
+    let columns: Vec<&Column> = COLUMNS.iter().filter(|c| !c.keyed || sc.keys.is_some()).collect();
     let mut header = vec![Cell::new("strategy")];
-    header.extend(COLUMNS.iter().map(|c| Cell::new(c.title)));
+    header.extend(columns.iter().map(|c| Cell::new(c.title)));
     table.set_header(header);
-    let best: Vec<Option<f64>> = COLUMNS
+    let best: Vec<Option<f64>> = columns
         .iter()
         .map(|c| {
             let vals = report.strategies.iter().map(|s| (c.value)(s).0).filter(|v| v.is_finite());
@@ -86,7 +120,7 @@ pub fn render(report: &Report, color: bool) -> String {
     let several = report.strategies.len() > 1;
     for s in &report.strategies {
         let mut row = vec![Cell::new(&s.label)];
-        for (c, b) in COLUMNS.iter().zip(&best) {
+        for (c, b) in columns.iter().zip(&best) {
             let (v, ci) = (c.value)(s);
             let mut text = if v.is_finite() { format!("{v:.*}", c.digits) } else { "–".to_string() };
             if let Some(ci) = ci {
@@ -137,6 +171,9 @@ pub fn warnings(report: &Report) -> Vec<String> {
         ));
     }
     if let Some(msg) = report.scenario.service.warning() {
+        w.push(msg);
+    }
+    if let Some(msg) = report.scenario.keyless_warning() {
         w.push(msg);
     }
     for s in &report.strategies {

@@ -18,8 +18,9 @@ pub use error::{ScenarioError, did_you_mean};
 pub use locate::Locator;
 
 use crate::strategy::{self, Params, ServerInfo};
+use crate::workload::keys::{KEY_DISTRIBUTIONS, KeyPopularity, KeySpace};
 use crate::workload::service::ServiceDist;
-use schema::{RawArrivals, RawScenario, RawServerGroup, RawService};
+use schema::{RawArrivals, RawKeys, RawScenario, RawServerGroup, RawService};
 
 /// The largest pool lbsim accepts (a guard against typos such as `count = 1000000000`).
 pub const MAX_SERVERS: usize = 1_000_000;
@@ -47,6 +48,8 @@ pub struct Scenario {
     pub arrivals: Arrivals,
     /// Service demand at speed 1.
     pub service: ServiceDist,
+    /// The key space (`[keys]`); `None`: every request has a key of its own.
+    pub keys: Option<KeySpace>,
     /// The servers, groups expanded.
     pub servers: Vec<ServerInfo>,
     /// The groups as written, with the range of server indices each expanded to.
@@ -167,6 +170,27 @@ impl Scenario {
         Ok(())
     }
 
+    /// A warning when hash-based strategies are listed but the scenario has no `[keys]`.
+    pub fn keyless_warning(&self) -> Option<String> {
+        if self.keys.is_some() {
+            return None;
+        }
+        let keyed: Vec<&str> = self
+            .strategies
+            .iter()
+            .filter(|s| strategy::lookup(s.name).is_some_and(|i| i.keyed))
+            .map(|s| s.label.as_str())
+            .collect();
+        (!keyed.is_empty()).then(|| {
+            format!(
+                "{} route by request key, but the scenario has no [keys] section: every request has a key of its \
+                 own, so they spread requests like random routing (add e.g. [keys] count = 100000, distribution = \
+                 \"zipf\", exponent = 1.1)",
+                keyed.join(", ")
+            )
+        })
+    }
+
     /// Replaces the strategy list with `names` (the `--strategies` option), validating each.
     pub fn set_strategies(&mut self, names: &[String]) -> Result<(), ScenarioError> {
         let values: Vec<toml::Value> = names.iter().map(|n| toml::Value::String(n.clone())).collect();
@@ -232,6 +256,7 @@ fn validate(raw: RawScenario, stem: Option<String>) -> Result<Scenario, Scenario
     }
     let arrivals = validate_arrivals(&raw.arrivals)?;
     let service = validate_service(&raw.service)?;
+    let keys = raw.keys.as_ref().map(validate_keys).transpose()?;
     let (servers, groups) = validate_servers(&raw.servers)?;
     if raw.strategies.is_empty() {
         return Err(ScenarioError::at("strategies", "list at least one strategy")
@@ -253,9 +278,36 @@ fn validate(raw: RawScenario, stem: Option<String>) -> Result<Scenario, Scenario
         strategies,
         arrivals,
         service,
+        keys,
         servers,
         groups,
     })
+}
+
+fn validate_keys(k: &RawKeys) -> Result<KeySpace, ScenarioError> {
+    let dist = k.distribution.as_deref().unwrap_or("uniform");
+    let popularity = match dist {
+        "uniform" => {
+            if k.exponent.is_some() {
+                return Err(ScenarioError::at(
+                    "keys.exponent",
+                    "`exponent` applies only to distribution = \"zipf\" (uniform keys have none)",
+                ));
+            }
+            KeyPopularity::Uniform
+        }
+        "zipf" => KeyPopularity::Zipf { exponent: k.exponent.unwrap_or(1.0) },
+        other => {
+            return Err(ScenarioError::at(
+                "keys.distribution",
+                format!("unknown key distribution `{other}`; allowed: {}", KEY_DISTRIBUTIONS.join(", ")),
+            )
+            .suggest(other, KEY_DISTRIBUTIONS.iter().copied()));
+        }
+    };
+    let space = KeySpace { count: k.count, popularity };
+    space.validate().map_err(|(key, msg)| ScenarioError::at(format!("keys.{key}"), msg))?;
+    Ok(space)
 }
 
 fn validate_arrivals(a: &RawArrivals) -> Result<Arrivals, ScenarioError> {
@@ -370,13 +422,29 @@ fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<G
         if weight == 0 || weight > 1_000_000 {
             return Err(ScenarioError::at(key("weight"), format!("must be from 1 to 1000000, got {weight}")));
         }
+        let max_connections = match g.max_connections {
+            Some(0) => {
+                return Err(ScenarioError::at(
+                    key("max_connections"),
+                    "must be at least 1 (leave it out for no limit)",
+                ));
+            }
+            m => m,
+        };
         let first = servers.len();
         for i in 0..count {
             let name = if count == 1 { g.name.clone() } else { format!("{}-{}", g.name, i + 1) };
             if !names.insert(name.clone()) {
                 return Err(ScenarioError::at(key("name"), format!("server name `{name}` is used twice")));
             }
-            servers.push(ServerInfo { name, speed, workers, queue_capacity: g.queue_capacity.unwrap_or(0), weight });
+            servers.push(ServerInfo {
+                name,
+                speed,
+                workers,
+                queue_capacity: g.queue_capacity.unwrap_or(0),
+                weight,
+                max_connections,
+            });
         }
         out.push(Group { name: g.name.clone(), first, count: count as usize });
     }

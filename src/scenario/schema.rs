@@ -16,7 +16,17 @@ pub struct RawScenario {
     pub strategies: Vec<toml::Value>,
     pub arrivals: RawArrivals,
     pub service: RawService,
+    pub keys: Option<RawKeys>,
     pub servers: Vec<RawServerGroup>,
+}
+
+/// `[keys]`: the key space requests are drawn from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeys {
+    pub count: u64,
+    pub distribution: Option<String>,
+    pub exponent: Option<f64>,
 }
 
 /// `[arrivals]`.
@@ -50,4 +60,5 @@ pub struct RawServerGroup {
     pub workers: Option<u32>,
     pub queue_capacity: Option<u32>,
     pub weight: Option<u32>,
+    pub max_connections: Option<u32>,
 }

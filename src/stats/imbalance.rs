@@ -20,6 +20,11 @@ pub fn jain(x: &[f64]) -> f64 {
     s * s / (x.len() as f64 * s2)
 }
 
+/// Largest load over total load: the busiest server's share (1/n when even). NaN when all zero.
+pub fn max_share(x: &[f64]) -> f64 {
+    x.iter().cloned().fold(f64::NEG_INFINITY, f64::max) / x.iter().sum::<f64>()
+}
+
 fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
@@ -34,9 +39,11 @@ mod tests {
         assert_eq!(max_over_mean(&even), 1.0);
         assert_eq!(cv(&even), 0.0);
         assert_eq!(jain(&even), 1.0);
+        assert_eq!(max_share(&even), 0.25);
         let one = [4.0, 0.0, 0.0, 0.0];
         assert_eq!(max_over_mean(&one), 4.0);
         assert!((jain(&one) - 0.25).abs() < 1e-12);
+        assert_eq!(max_share(&one), 1.0);
         assert!((cv(&one) - 3f64.sqrt()).abs() < 1e-12);
     }
 }

@@ -5,14 +5,17 @@
 //! - [`RunStats`] / [`ServerStats`]: what one simulation measured;
 //! - [`summary`]: per-strategy aggregation across replications, with confidence intervals;
 //! - [`imbalance`]: max/mean, coefficient of variation, Jain's fairness index;
+//! - [`KeyCounter`]: requests of the hottest key, in bounded memory;
 //! - [`ci`]: Student-t confidence intervals.
 
 pub mod ci;
 mod histogram;
 pub mod imbalance;
+mod keys;
 pub mod summary;
 
 pub use histogram::LatencyHistogram;
+pub use keys::{KeyCounter, MAX_COUNTED_KEYS};
 pub use summary::{Estimate, ServerSummary, StrategySummary};
 
 /// Request outcome counts. `generated = completed + dropped + in_flight`.
@@ -109,6 +112,8 @@ pub struct RunStats {
     pub response_max: f64,
     /// Sum of measured waiting times (s).
     pub wait_sum: f64,
+    /// Measured requests carrying the most requested key (see [`KeyCounter`]).
+    pub hottest_key: u64,
     /// Per-server statistics, in server order.
     pub servers: Vec<ServerStats>,
     /// Events still pending at the end (departures of in-flight requests in service).

@@ -89,6 +89,12 @@ pub struct StrategySummary {
     pub load_cv: Estimate,
     /// Jain's fairness index of requests per server.
     pub jain: Estimate,
+    /// Share of measured requests routed to the busiest server.
+    pub busiest_server_share: Estimate,
+    /// Share of measured requests carrying the most requested key: a property of the
+    /// workload (the same for every strategy), and a floor under the busiest server's
+    /// share for any strategy that keeps each key on one server.
+    pub hottest_key_share: Estimate,
     /// Response times of all replications merged.
     pub response: LatencyHistogram,
     /// Per-server results.
@@ -166,6 +172,8 @@ impl StrategySummary {
             load_max_over_mean: est(&|r| imbalance::max_over_mean(&loads(r))),
             load_cv: est(&|r| imbalance::cv(&loads(r))),
             jain: est(&|r| imbalance::jain(&loads(r))),
+            busiest_server_share: est(&|r| imbalance::max_share(&loads(r))),
+            hottest_key_share: est(&|r| r.hottest_key as f64 / r.measured.generated as f64),
             response,
             servers,
         }

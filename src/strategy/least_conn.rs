@@ -1,6 +1,23 @@
-//! nginx `least_conn`: fewest active connections relative to weight.
+//! The least-connections family: nginx `least_conn`, HAProxy `leastconn`, IPVS `wlc`,
+//! `sed` and `nq`.
+//!
+//! All compare a server's active connections (lbsim: its in-flight requests, queued and in
+//! service) relative to its weight, with exact cross-multiplied integer comparisons as the
+//! real balancers do; they differ in the +1, in what an idle server counts for, and in how
+//! ties are broken:
+//!
+//! | strategy | score | ties |
+//! |---|---|---|
+//! | `least-connections` (nginx) | n/w | smooth weighted round robin |
+//! | `weighted-least-connections` (HAProxy) | 0 if idle, else (n+1)/w | least recently (re)queued server |
+//! | `weighted-least-connections` (`variant = "ipvs"`, IPVS wlc) | n/w | first in server order |
+//! | `sed` (IPVS) | (n+1)/w | first in server order |
+//! | `nq` (IPVS) | the first idle server, else (n+1)/w | first in server order |
+//!
+//! IPVS counts inactive (TIME_WAIT) connections at 1/256 of an active one in `wlc`; lbsim
+//! has no such connections, so the overhead is the active count alone.
 
-use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `least-connections`.
 pub const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
@@ -8,7 +25,49 @@ pub const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     models: "nginx `least_conn` (weighted; ties by smooth weighted round robin)",
     summary: "fewest in-flight requests relative to weight (conns×weight products), ties round-robin",
     params: &[],
+    keyed: false,
     build: |_, servers| Ok(Box::new(LeastConn::new(servers))),
+};
+
+/// `weighted-least-connections`.
+pub const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
+    name: "weighted-least-connections",
+    models: "HAProxy `balance leastconn` (default); IPVS `wlc` with variant = \"ipvs\"",
+    summary: "fewest in-flight per unit of weight; HAProxy: idle servers first, ties round-robin",
+    params: &[ParamInfo {
+        name: "variant",
+        help: "\"haproxy\": score 0 when idle else (n+1)/w, ties to the least recently requeued server; \
+               \"ipvs\": score n/w, ties to the first server",
+        default: "\"haproxy\"",
+    }],
+    keyed: false,
+    build: |params, servers| {
+        let v = params.choice("variant", "haproxy", &["haproxy", "ipvs"])?;
+        Ok(match v {
+            "ipvs" => Box::new(Ipvs::new(servers, IpvsRule::Wlc)),
+            _ => Box::new(HaproxyLeastConn::new(servers)),
+        })
+    },
+};
+
+/// `sed`.
+pub const SED: StrategyInfo = StrategyInfo {
+    name: "sed",
+    models: "IPVS `sed` (shortest expected delay)",
+    summary: "the server minimising (in-flight + 1) / weight: its expected delay if weight = speed",
+    params: &[],
+    keyed: false,
+    build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Sed))),
+};
+
+/// `nq`.
+pub const NQ: StrategyInfo = StrategyInfo {
+    name: "nq",
+    models: "IPVS `nq` (never queue)",
+    summary: "the first idle server if any, else shortest expected delay ((in-flight + 1) / weight)",
+    params: &[],
+    keyed: false,
+    build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Nq))),
 };
 
 /// nginx `ngx_http_upstream_get_least_conn_peer`: the peer minimising conns/weight,
@@ -86,6 +145,112 @@ impl Strategy for LeastConn {
     }
 }
 
+/// HAProxy `fwlc` (lb_fwlc.c): servers sit in a tree keyed by
+/// `inflight ? (inflight + 1) × SRV_EWGHT_MAX / eweight : 0` and the first is taken. A server
+/// is requeued (moved behind the others with the same key) whenever it takes or releases a
+/// request, so servers with equal keys are used in turn. lbsim compares the keys exactly
+/// (HAProxy's integer division can merge keys that differ by less than 1/4096).
+struct HaproxyLeastConn {
+    weight: Vec<u64>,
+    /// When each server was last requeued: the tree order among equal keys.
+    stamp: Vec<u64>,
+    clock: u64,
+}
+
+impl HaproxyLeastConn {
+    fn new(servers: &[ServerInfo]) -> Self {
+        let n = servers.len() as u64;
+        HaproxyLeastConn {
+            weight: servers.iter().map(|s| u64::from(s.weight)).collect(),
+            stamp: (0..n).collect(),
+            clock: n,
+        }
+    }
+
+    /// `key(a) < key(b)`, `==`, `>` for keys 0 (idle) or (n+1)/w.
+    #[inline]
+    fn cmp(&self, na: u32, a: usize, nb: u32, b: usize) -> std::cmp::Ordering {
+        match (na, nb) {
+            (0, 0) => std::cmp::Ordering::Equal,
+            (0, _) => std::cmp::Ordering::Less,
+            (_, 0) => std::cmp::Ordering::Greater,
+            _ => ((u64::from(na) + 1) * self.weight[b]).cmp(&((u64::from(nb) + 1) * self.weight[a])),
+        }
+    }
+
+    fn requeue(&mut self, s: usize) {
+        self.clock += 1;
+        self.stamp[s] = self.clock;
+    }
+}
+
+impl Strategy for HaproxyLeastConn {
+    fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
+        let n = pool.in_flight_all();
+        let mut best = 0;
+        for i in 1..n.len() {
+            match self.cmp(n[i], i, n[best], best) {
+                std::cmp::Ordering::Less => best = i,
+                std::cmp::Ordering::Equal if self.stamp[i] < self.stamp[best] => best = i,
+                _ => {}
+            }
+        }
+        self.requeue(best);
+        best
+    }
+
+    fn on_complete(&mut self, server: usize, _: f64, _: f64) {
+        self.requeue(server);
+    }
+}
+
+/// The three IPVS rules, as in `ip_vs_wlc.c`, `ip_vs_sed.c`, `ip_vs_nq.c`.
+#[derive(Clone, Copy, PartialEq)]
+enum IpvsRule {
+    /// overhead n, minimise n/w.
+    Wlc,
+    /// overhead n+1, minimise (n+1)/w.
+    Sed,
+    /// the first server with n = 0, else as `Sed`.
+    Nq,
+}
+
+/// IPVS schedulers: one scan in server order; a later server replaces the candidate only
+/// with a strictly smaller overhead/weight (`loh × dw > doh × lw`), so ties go to the first.
+struct Ipvs {
+    weight: Vec<u64>,
+    rule: IpvsRule,
+}
+
+impl Ipvs {
+    fn new(servers: &[ServerInfo], rule: IpvsRule) -> Self {
+        Ipvs { weight: servers.iter().map(|s| u64::from(s.weight)).collect(), rule }
+    }
+}
+
+impl Strategy for Ipvs {
+    fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
+        let n = pool.in_flight_all();
+        let plus = u64::from(self.rule != IpvsRule::Wlc);
+        let mut least = 0;
+        let mut loh = u64::from(n[0]) + plus;
+        if self.rule == IpvsRule::Nq && n[0] == 0 {
+            return 0;
+        }
+        for (i, &c) in n.iter().enumerate().skip(1) {
+            if self.rule == IpvsRule::Nq && c == 0 {
+                return i;
+            }
+            let doh = u64::from(c) + plus;
+            if loh * self.weight[i] > doh * self.weight[least] {
+                least = i;
+                loh = doh;
+            }
+        }
+        least
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +287,85 @@ mod tests {
         let mut rng = rng();
         let picks: Vec<usize> = (0..6).map(|i| s.pick(&req(i), &pool, &mut rng)).collect();
         assert_eq!(picks, vec![1, 2, 3, 1, 2, 3]);
+    }
+
+    fn with(name: &str, v: &str) -> Params {
+        Params::new([(name.to_string(), toml::Value::String(v.to_string()))].into_iter().collect())
+    }
+
+    /// Requests that never complete: after each pick the chosen server holds one more.
+    fn fill(info: &StrategyInfo, params: &Params, weights: &[u32], n: usize) -> Vec<u32> {
+        let servers = servers(weights);
+        let mut pool = Pool::new(&servers);
+        let mut s = (info.build)(params, &servers).unwrap();
+        let mut rng = rng();
+        for i in 0..n {
+            let k = s.pick(&req(i as u64), &pool, &mut rng);
+            pool.in_flight[k] += 1;
+        }
+        pool.in_flight
+    }
+
+    #[test]
+    fn wlc_keeps_connections_proportional_to_weights() {
+        // The defining property of weighted least connections: in-flight counts track the
+        // weights. With no completions, after N = k × Σw picks each server holds exactly
+        // k × w (both variants: the minimum ratio is always topped up first).
+        for variant in ["haproxy", "ipvs"] {
+            for (weights, k) in [(&[1u32, 2, 3][..], 7), (&[5, 1, 1, 3][..], 4)] {
+                let total: u32 = weights.iter().sum();
+                let got = fill(&WEIGHTED_LEAST_CONNECTIONS, &with("variant", variant), weights, (k * total) as usize);
+                let want: Vec<u32> = weights.iter().map(|w| w * k).collect();
+                assert_eq!(got, want, "{variant} {weights:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn sed_and_nq_ratios() {
+        // (n+1)/w balanced: after k × Σw picks each holds k × w as well.
+        for info in [&SED, &NQ] {
+            assert_eq!(fill(info, &Params::default(), &[1, 2, 3], 30), vec![5, 10, 15], "{}", info.name);
+        }
+    }
+
+    #[test]
+    fn haproxy_ties_go_round_robin_and_idle_first() {
+        let servers = servers(&[1, 1, 1]);
+        let mut pool = Pool::new(&servers);
+        let mut s = (WEIGHTED_LEAST_CONNECTIONS.build)(&Params::default(), &servers).unwrap();
+        let mut rng = rng();
+        // All idle: each request goes to the next idle server, and completes at once.
+        let mut seq = Vec::new();
+        for i in 0..6 {
+            let k = s.pick(&req(i), &pool, &mut rng);
+            seq.push(k);
+            s.on_complete(k, 0.0, 0.0);
+        }
+        assert_eq!(seq, vec![0, 1, 2, 0, 1, 2]);
+        // An idle server beats a lightly loaded heavier one (key 0 < (n+1)/w).
+        let servers = crate::strategy::testutil::servers(&[1, 10]);
+        pool = Pool::new(&servers);
+        pool.in_flight = vec![0, 1];
+        let mut s = (WEIGHTED_LEAST_CONNECTIONS.build)(&Params::default(), &servers).unwrap();
+        assert_eq!(s.pick(&req(0), &pool, &mut rng), 0);
+    }
+
+    #[test]
+    fn ipvs_ties_go_to_the_first_and_nq_takes_idle() {
+        let servers = servers(&[1, 1, 4]);
+        let mut pool = Pool::new(&servers);
+        pool.in_flight = vec![2, 2, 8];
+        let mut rng = rng();
+        let mut wlc = (WEIGHTED_LEAST_CONNECTIONS.build)(&with("variant", "ipvs"), &servers).unwrap();
+        // 2/1 = 2/1 = 8/4: the first wins, every time.
+        assert!((0..5).all(|i| wlc.pick(&req(i), &pool, &mut rng) == 0));
+        // sed: (2+1)/1 = 3 > (8+1)/4 = 2.25: the big server.
+        let mut sed = (SED.build)(&Params::default(), &servers).unwrap();
+        assert_eq!(sed.pick(&req(0), &pool, &mut rng), 2);
+        // nq: an idle server is taken at once, even a slow one.
+        pool.in_flight = vec![2, 0, 0];
+        let mut nq = (NQ.build)(&Params::default(), &servers).unwrap();
+        assert_eq!(nq.pick(&req(0), &pool, &mut rng), 1);
     }
 }

@@ -8,6 +8,7 @@ pub const LEAST_WORK_LEFT: StrategyInfo = StrategyInfo {
     models: "an oracle (no real balancer knows queued work); equals a central FCFS queue, M/M/c",
     summary: "the server where the request would start soonest; the lower bound others are measured against",
     params: &[],
+    keyed: false,
     build: |_, servers| Ok(Box::new(LeastWorkLeft { cursor: 0, n: servers.len() })),
 };
 
@@ -54,7 +55,7 @@ mod tests {
         let mut pool = Pool::new(&servers);
         pool.start_at = vec![5.0, 3.0, 4.0];
         let mut s = (LEAST_WORK_LEFT.build)(&Params::default(), &servers).unwrap();
-        let r = RequestView { id: 0, arrival: 1.0 };
+        let r = RequestView { arrival: 1.0, ..req(0) };
         assert_eq!(s.pick(&r, &pool, &mut rng()), 1);
     }
 }

@@ -5,12 +5,21 @@
 //! Adding a strategy is one new file implementing [`Strategy`] and one line in
 //! [`registry::REGISTRY`].
 
+mod bounded_load;
+mod first;
+mod hashing;
+mod jiq;
 mod least_conn;
+mod least_time;
 mod least_work;
+pub mod maglev;
 mod p2c;
 mod params;
+mod peak_ewma;
 mod random;
 pub mod registry;
+mod rendezvous;
+mod ring_hash;
 mod round_robin;
 
 pub use params::{ParamError, ParamInfo, Params};
@@ -36,6 +45,9 @@ pub struct ServerInfo {
     pub queue_capacity: u32,
     /// Balancer weight (integer, as nginx and HAProxy take it).
     pub weight: u32,
+    /// HAProxy `maxconn`: requests the balancer lets the server hold at once. Only the
+    /// `first` strategy reads it (it fills servers up to it, in order); `None` = not set.
+    pub max_connections: Option<u32>,
 }
 
 /// The request being routed, as a balancer sees it.
@@ -45,6 +57,10 @@ pub struct RequestView {
     pub id: u64,
     /// Arrival time in seconds.
     pub arrival: f64,
+    /// Key id (client address or URL; see [`crate::workload::keys`]).
+    pub key: u64,
+    /// The key's 64-bit hash: what hash-based strategies route by.
+    pub hash: u64,
 }
 
 /// The live state of the pool that strategies read. The engine keeps it current.
@@ -123,6 +139,18 @@ pub trait Strategy: Send {
     /// Told when a request to `server` completes, with its response time in seconds
     /// (latency-aware strategies use it). Called for every completion, warm-up included.
     fn on_complete(&mut self, _server: usize, _response: f64, _now: f64) {}
+
+    /// Told when `server` has just become idle (its last in-flight request completed),
+    /// right after [`on_complete`](Strategy::on_complete). Join-idle-queue uses it: idle
+    /// servers report themselves to a dispatcher (drawn from `rng`, the strategy's stream).
+    fn on_idle(&mut self, _server: usize, _now: f64, _rng: &mut StrategyRng) {}
+
+    /// Hash-based strategies: the server each key hash (in order) is routed to on an
+    /// idle pool, for the key-disruption analysis (`lbsim remap`). Strategies that do not
+    /// route by key return `None`.
+    fn assign_keys(&mut self, _hashes: &[u64]) -> Option<Vec<u32>> {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -141,13 +169,19 @@ pub(crate) mod testutil {
                 workers: 1,
                 queue_capacity: 0,
                 weight: w,
+                max_connections: None,
             })
             .collect()
     }
 
-    /// A request with id `id`.
+    /// A request with id `id` (its own key).
     pub fn req(id: u64) -> RequestView {
-        RequestView { id, arrival: id as f64 }
+        RequestView { id, arrival: id as f64, key: id, hash: crate::workload::keys::key_hash(id, 0) }
+    }
+
+    /// A request carrying the key hash `hash`.
+    pub fn keyed(id: u64, hash: u64) -> RequestView {
+        RequestView { id, arrival: id as f64, key: id, hash }
     }
 
     /// A seeded strategy RNG.

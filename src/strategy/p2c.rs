@@ -1,22 +1,67 @@
-//! Power of d choices: Envoy `LEAST_REQUEST` with `choice_count`.
+//! The power-of-choices family: Envoy `LEAST_REQUEST` and nginx `random two least_conn`.
+//!
+//! - `p2c` is Envoy's least-request balancer. With equal weights it samples `choices`
+//!   hosts uniformly **with replacement** and keeps the one with the fewest active requests
+//!   (a later sample replaces the candidate only when strictly less loaded), as
+//!   `unweightedHostPickNChoices` does. When the weights differ, or when
+//!   `active_request_bias` is given explicitly, Envoy switches to its earliest-deadline-first
+//!   weighted round robin in which a host, each time it is picked, is re-inserted with the
+//!   dynamic weight `weight / (active + 1)^active_request_bias` (bias 0: plain weighted
+//!   round robin). As in Envoy the schedule starts after a random number (below the host
+//!   count) of pre-picks, so that balancers do not start in lock-step.
+//! - `random-two-least-conn` is nginx `random two least_conn`: two *distinct* servers drawn
+//!   with probability proportional to weight (a repeat draw is retried), the one with fewer
+//!   connections per weight wins, the second drawn on ties; after 20 failed draws nginx falls
+//!   back to its weighted round robin.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 
 use rand::RngExt;
 
-use super::{ParamInfo, Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
+use super::round_robin::SmoothWeighted;
+use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `p2c`.
 pub const P2C: StrategyInfo = StrategyInfo {
     name: "p2c",
-    models: "Envoy `LEAST_REQUEST` (`choice_count`, equal weights); Mitzenmacher's power of d choices",
-    summary: "sample d servers with replacement, take the one with fewest in-flight (first sampled on ties)",
-    params: &[ParamInfo { name: "choices", help: "servers sampled per request, 1..=S", default: "2" }],
+    models: "Envoy `LEAST_REQUEST` (`choice_count`; weighted mode with `active_request_bias`); \
+             Mitzenmacher's power of d choices",
+    summary: "sample d servers with replacement, take the one with fewest in-flight (first sampled on ties); \
+              unequal weights: Envoy's dynamic-weight EDF round robin",
+    params: &[
+        ParamInfo { name: "choices", help: "servers sampled per request, 1..=S (equal weights)", default: "2" },
+        ParamInfo {
+            name: "active_request_bias",
+            help: "≥ 0; weighted mode: effective weight = weight / (in-flight + 1)^bias. Setting it forces the \
+                   weighted mode even with equal weights (as Envoy does)",
+            default: "1.0 (used only when weights differ)",
+        },
+    ],
+    keyed: false,
     build: |params, servers| {
         let d = params.int("choices", 2, 1, servers.len() as u64)?;
-        Ok(Box::new(P2c { choices: d as u32, n: servers.len() as u32 }))
+        let bias = params.float("active_request_bias", 1.0, 0.0, 100.0)?;
+        let equal = servers.iter().all(|s| s.weight == servers[0].weight);
+        if equal && !params.has("active_request_bias") {
+            Ok(Box::new(P2c { choices: d as u32, n: servers.len() as u32 }))
+        } else {
+            Ok(Box::new(WeightedLeastRequest::new(servers, bias)))
+        }
     },
 };
 
-/// Envoy `LeastRequestLoadBalancer::unweightedHostPick`: `choice_count` draws with
+/// `random-two-least-conn`.
+pub const RANDOM_TWO_LEAST_CONN: StrategyInfo = StrategyInfo {
+    name: "random-two-least-conn",
+    models: "nginx `random two least_conn`",
+    summary: "two distinct servers drawn in proportion to weight; the one with fewer in-flight per weight",
+    params: &[],
+    keyed: false,
+    build: |_, servers| Ok(Box::new(RandomTwo::new(servers))),
+};
+
+/// Envoy `LeastRequestLoadBalancer::unweightedHostPickNChoices`: `choice_count` draws with
 /// replacement; a later draw replaces the candidate only with strictly fewer active
 /// requests.
 struct P2c {
@@ -38,11 +83,170 @@ impl Strategy for P2c {
     }
 }
 
+/// An entry of Envoy's `EdfScheduler`: earliest deadline first, FIFO among equal deadlines.
+#[derive(Clone, Copy)]
+struct Entry {
+    deadline: f64,
+    order: u64,
+    host: u32,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Entry {
+    /// Reversed: `BinaryHeap` pops the earliest deadline, then the earliest inserted.
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.deadline.total_cmp(&self.deadline).then_with(|| o.order.cmp(&self.order))
+    }
+}
+
+/// Envoy's weighted least request: `EdfScheduler::pickAndAdd` with
+/// `LeastRequestLoadBalancer::hostWeight`. The picked host is re-inserted at
+/// `deadline + 1 / weight`, its weight computed at the pick from its active requests
+/// (before the new one is counted); other hosts keep the weight they were inserted with.
+struct WeightedLeastRequest {
+    heap: BinaryHeap<Entry>,
+    weight: Vec<f64>,
+    bias: f64,
+    now: f64,
+    order: u64,
+    started: bool,
+}
+
+impl WeightedLeastRequest {
+    fn new(servers: &[ServerInfo], bias: f64) -> Self {
+        let mut s = WeightedLeastRequest {
+            heap: BinaryHeap::with_capacity(servers.len()),
+            weight: servers.iter().map(|s| f64::from(s.weight)).collect(),
+            bias,
+            now: 0.0,
+            order: 0,
+            started: false,
+        };
+        for h in 0..servers.len() {
+            let w = s.weight[h];
+            s.add(h, w);
+        }
+        s
+    }
+
+    fn add(&mut self, host: usize, weight: f64) {
+        self.heap.push(Entry { deadline: self.now + 1.0 / weight, order: self.order, host: host as u32 });
+        self.order += 1;
+    }
+
+    /// `weight / (active + 1)^bias`, with Envoy's shortcuts for bias 0 and 1.
+    #[inline]
+    fn host_weight(&self, h: usize, active: u32) -> f64 {
+        let a = f64::from(active) + 1.0;
+        if self.bias == 0.0 {
+            self.weight[h]
+        } else if self.bias == 1.0 {
+            self.weight[h] / a
+        } else {
+            self.weight[h] / a.powf(self.bias)
+        }
+    }
+
+    fn pick_and_add(&mut self, pool: &Pool) -> usize {
+        let e = self.heap.pop().expect("one entry per host");
+        self.now = e.deadline;
+        let h = e.host as usize;
+        let w = self.host_weight(h, pool.in_flight(h));
+        self.add(h, w);
+        h
+    }
+}
+
+impl Strategy for WeightedLeastRequest {
+    fn pick(&mut self, _: &RequestView, pool: &Pool, rng: &mut StrategyRng) -> usize {
+        if !self.started {
+            // EdfScheduler::createWithPicks: a random number of pre-picks below the host count.
+            self.started = true;
+            for _ in 0..rng.random_range(0..self.weight.len()) {
+                self.pick_and_add(pool);
+            }
+        }
+        self.pick_and_add(pool)
+    }
+}
+
+/// nginx `ngx_http_upstream_get_random2_peer`.
+struct RandomTwo {
+    cumulative: Vec<u64>,
+    weight: Vec<u64>,
+    fallback: SmoothWeighted,
+}
+
+/// nginx gives up drawing after this many tries and uses round robin.
+const NGINX_TRIES: u32 = 20;
+
+impl RandomTwo {
+    fn new(servers: &[ServerInfo]) -> Self {
+        let mut acc = 0;
+        RandomTwo {
+            cumulative: servers
+                .iter()
+                .map(|s| {
+                    acc += u64::from(s.weight);
+                    acc
+                })
+                .collect(),
+            weight: servers.iter().map(|s| u64::from(s.weight)).collect(),
+            fallback: SmoothWeighted::new(servers),
+        }
+    }
+
+    /// `ngx_http_upstream_peek_random_peer`: a server with probability ∝ weight.
+    #[inline]
+    fn peek(&self, rng: &mut StrategyRng) -> usize {
+        let x = rng.random_range(0..*self.cumulative.last().expect("servers"));
+        self.cumulative.partition_point(|&c| c <= x)
+    }
+}
+
+impl Strategy for RandomTwo {
+    fn pick(&mut self, req: &RequestView, pool: &Pool, rng: &mut StrategyRng) -> usize {
+        if self.weight.len() < 2 {
+            return self.fallback.pick(req, pool, rng);
+        }
+        let mut prev: Option<usize> = None;
+        let mut tries = 0;
+        loop {
+            let i = self.peek(rng);
+            if prev != Some(i) {
+                if let Some(p) = prev {
+                    let (ci, cp) = (u64::from(pool.in_flight(i)), u64::from(pool.in_flight(p)));
+                    return if ci * self.weight[p] > cp * self.weight[i] { p } else { i };
+                }
+                prev = Some(i);
+            }
+            tries += 1;
+            if tries > NGINX_TRIES {
+                return self.fallback.pick(req, pool, rng);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::strategy::Params;
     use crate::strategy::testutil::*;
+
+    fn params(k: &str, v: toml::Value) -> Params {
+        Params::new([(k.to_string(), v)].into_iter().collect())
+    }
 
     #[test]
     fn two_equal_hosts_pick_busier_a_quarter_of_the_time() {
@@ -62,8 +266,65 @@ mod tests {
     #[test]
     fn choices_above_server_count_rejected() {
         let servers = servers(&[1, 1]);
-        let mut m = std::collections::BTreeMap::new();
-        m.insert("choices".to_string(), toml::Value::Integer(3));
-        assert!((P2C.build)(&Params::new(m), &servers).is_err());
+        assert!((P2C.build)(&params("choices", toml::Value::Integer(3)), &servers).is_err());
+    }
+
+    #[test]
+    fn edf_with_bias_zero_is_weighted_round_robin() {
+        // Bias 0: static weights; every window of Σw = 6 picks holds each host w times.
+        let servers = servers(&[1, 2, 3]);
+        let pool = Pool::new(&servers);
+        let mut s = (P2C.build)(&params("active_request_bias", toml::Value::Float(0.0)), &servers).unwrap();
+        let mut rng = rng();
+        let seq: Vec<usize> = (0..600).map(|i| s.pick(&req(i), &pool, &mut rng)).collect();
+        for w in seq.chunks(6).skip(1) {
+            let mut c = [0; 3];
+            w.iter().for_each(|&k| c[k] += 1);
+            assert_eq!(c, [1, 2, 3], "{w:?}");
+        }
+    }
+
+    #[test]
+    fn edf_bias_steers_away_from_busy_hosts() {
+        // Unequal weights switch to the weighted mode. Host 1 (weight 2) is busy with 9
+        // requests: bias 1 gives it 2/10 against 1/1, so host 0 gets ~5/6 of the picks.
+        let servers = servers(&[1, 2]);
+        let mut pool = Pool::new(&servers);
+        pool.in_flight = vec![0, 9];
+        let mut s = (P2C.build)(&Params::default(), &servers).unwrap();
+        let mut rng = rng();
+        let n = 6000;
+        let to0 = (0..n).filter(|&i| s.pick(&req(i), &pool, &mut rng) == 0).count();
+        assert!((to0 as f64 / n as f64 - 5.0 / 6.0).abs() < 0.01, "{to0}");
+    }
+
+    #[test]
+    fn random_two_never_takes_the_busier_of_two() {
+        // Two distinct draws out of two servers: the less loaded always wins; on a tie the
+        // second drawn, i.e. each half the time.
+        let servers = servers(&[1, 1]);
+        let mut pool = Pool::new(&servers);
+        pool.in_flight = vec![5, 1];
+        let mut s = (RANDOM_TWO_LEAST_CONN.build)(&Params::default(), &servers).unwrap();
+        let mut rng = rng();
+        assert!((0..1000).all(|i| s.pick(&req(i), &pool, &mut rng) == 1));
+        pool.in_flight = vec![2, 2];
+        let n = 40_000;
+        let to0 = (0..n).filter(|&i| s.pick(&req(i), &pool, &mut rng) == 0).count() as f64;
+        let sd = (n as f64 * 0.25).sqrt();
+        assert!((to0 - n as f64 / 2.0).abs() < 5.0 * sd, "{to0}");
+    }
+
+    #[test]
+    fn random_two_compares_per_weight() {
+        // 3 conns at weight 4 (0.75 per weight) beat 3 at weight 3 (1 per weight). (nginx
+        // falls back to round robin after 21 draws of one server: probability
+        // (3/7)^21 + (4/7)^21 < 1e-5 per request, negligible here.)
+        let servers = servers(&[3, 4]);
+        let mut pool = Pool::new(&servers);
+        pool.in_flight = vec![3, 3];
+        let mut s = (RANDOM_TWO_LEAST_CONN.build)(&Params::default(), &servers).unwrap();
+        let mut rng = rng();
+        assert!((0..1000).all(|i| s.pick(&req(i), &pool, &mut rng) == 1));
     }
 }

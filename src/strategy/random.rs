@@ -10,6 +10,7 @@ pub const RANDOM: StrategyInfo = StrategyInfo {
     models: "HAProxy `balance random(1)` with equal weights; nginx `random` with equal weights",
     summary: "a uniformly random server: with Poisson arrivals each server is an independent M/G/1",
     params: &[],
+    keyed: false,
     build: |_, servers| Ok(Box::new(Random { n: servers.len() as u32 })),
 };
 
@@ -19,6 +20,7 @@ pub const WEIGHTED_RANDOM: StrategyInfo = StrategyInfo {
     models: "nginx `random` (weighted); HAProxy `balance random(1)`",
     summary: "a random server with probability proportional to its weight",
     params: &[],
+    keyed: false,
     build: |_, servers| Ok(Box::new(WeightedRandom::new(servers))),
 };
 

@@ -1,7 +1,8 @@
 //! The table of strategies: name → description, parameters and constructor.
 
 use super::{ParamError, ParamInfo, Params, ServerInfo, Strategy};
-use super::{least_conn, least_work, p2c, random, round_robin};
+use super::{bounded_load, first, hashing, jiq, least_conn, least_time, least_work, maglev, p2c, peak_ewma};
+use super::{random, rendezvous, ring_hash, round_robin};
 
 /// Builds a strategy instance from its parameters and the servers.
 pub type BuildFn = fn(&Params, &[ServerInfo]) -> Result<Box<dyn Strategy>, ParamError>;
@@ -16,6 +17,8 @@ pub struct StrategyInfo {
     pub summary: &'static str,
     /// Parameters it accepts in the inline-table form.
     pub params: &'static [ParamInfo],
+    /// Whether it routes by the request key (hash-based strategies).
+    pub keyed: bool,
     /// Builds a fresh instance for the given servers (parameters already checked by name).
     pub build: BuildFn,
 }
@@ -27,7 +30,21 @@ pub static REGISTRY: &[StrategyInfo] = &[
     random::RANDOM,
     random::WEIGHTED_RANDOM,
     least_conn::LEAST_CONNECTIONS,
+    least_conn::WEIGHTED_LEAST_CONNECTIONS,
+    least_conn::SED,
+    least_conn::NQ,
+    first::FIRST,
     p2c::P2C,
+    p2c::RANDOM_TWO_LEAST_CONN,
+    peak_ewma::PEAK_EWMA,
+    least_time::LEAST_RESPONSE_TIME,
+    jiq::JOIN_IDLE_QUEUE,
+    hashing::HASH,
+    hashing::IP_HASH,
+    ring_hash::RING_HASH,
+    maglev::MAGLEV,
+    rendezvous::RENDEZVOUS,
+    bounded_load::BOUNDED_LOAD_HASH,
     least_work::LEAST_WORK_LEFT,
 ];
 
@@ -51,7 +68,9 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for s in REGISTRY {
             assert!(seen.insert(s.name), "duplicate {}", s.name);
-            (s.build)(&Params::default(), &servers).unwrap_or_else(|e| panic!("{}: {e:?}", s.name));
+            let mut built = (s.build)(&Params::default(), &servers).unwrap_or_else(|e| panic!("{}: {e:?}", s.name));
+            // `keyed` says exactly which strategies can assign keys (for `lbsim remap`).
+            assert_eq!(built.assign_keys(&[1, 2]).is_some(), s.keyed, "{}", s.name);
         }
     }
 }

@@ -8,6 +8,7 @@ pub const ROUND_ROBIN: StrategyInfo = StrategyInfo {
     models: "HAProxy `balance roundrobin` with equal weights; nginx upstream default with equal weights",
     summary: "each server in turn, ignoring weights and load",
     params: &[],
+    keyed: false,
     build: |_, servers| Ok(Box::new(RoundRobin { next: 0, n: servers.len() })),
 };
 
@@ -17,6 +18,7 @@ pub const WEIGHTED_ROUND_ROBIN: StrategyInfo = StrategyInfo {
     models: "nginx upstream default (smooth weighted round robin, `weight=`)",
     summary: "smooth weighted round robin: weights 5,1,1 give a a b a c a a",
     params: &[],
+    keyed: false,
     build: |_, servers| Ok(Box::new(SmoothWeighted::new(servers))),
 };
 

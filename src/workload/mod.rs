@@ -1,10 +1,11 @@
 //! The synthetic workload: the request stream every strategy sees, and seed derivation.
 //!
-//! Common random numbers: arrivals and service demands come from their own seeded
-//! streams, regenerated identically for every strategy (nothing is stored per request), so
+//! Common random numbers: arrivals, service demands and request keys come from their own
+//! seeded streams, regenerated identically for every strategy (nothing is stored per request), so
 //! every strategy is compared on exactly the same requests.
 
 pub mod arrivals;
+pub mod keys;
 pub mod seeds;
 pub mod service;
 
@@ -13,6 +14,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::scenario::Scenario;
 use arrivals::ArrivalGen;
+use keys::KeySampler;
 use service::Sampler;
 
 /// One generated request.
@@ -24,6 +26,10 @@ pub struct Request {
     pub arrival: f64,
     /// Service demand at speed 1, in seconds.
     pub demand: f64,
+    /// Key id: `0..count` with `[keys]`, else the request id (every key distinct).
+    pub key: u64,
+    /// The key's 64-bit hash, what hash-based strategies route by.
+    pub hash: u64,
 }
 
 /// The request stream of one replication of a scenario.
@@ -34,6 +40,9 @@ pub struct RequestStream {
     service: Sampler,
     arrival_rng: Xoshiro256PlusPlus,
     service_rng: Xoshiro256PlusPlus,
+    keys: Option<KeySampler>,
+    key_rng: Xoshiro256PlusPlus,
+    key_salt: u64,
 }
 
 impl RequestStream {
@@ -47,6 +56,9 @@ impl RequestStream {
             service: scenario.service.sampler().expect("validated scenario"),
             arrival_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.arrivals()),
             service_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.service()),
+            keys: scenario.keys.as_ref().map(KeySampler::new),
+            key_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.keys()),
+            key_salt: seeds.key_hash(),
         }
     }
 
@@ -68,6 +80,10 @@ impl Iterator for RequestStream {
         self.next_id += 1;
         let arrival = self.arrivals.next(&mut self.arrival_rng);
         let demand = self.service.sample(&mut self.service_rng);
-        Some(Request { id, arrival, demand })
+        let key = match &self.keys {
+            Some(k) => k.sample(&mut self.key_rng),
+            None => id,
+        };
+        Some(Request { id, arrival, demand, key, hash: keys::key_hash(key, self.key_salt) })
     }
 }

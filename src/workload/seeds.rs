@@ -1,6 +1,6 @@
 //! Derivation of independent seeds from the scenario seed.
 //!
-//! Every random stream (arrivals, service demands, each strategy's own draws) is seeded
+//! Every random stream (arrivals, service demands, request keys, each strategy's own draws) is seeded
 //! from `(scenario seed, replication, stream tag)` through SplitMix64, so that adding a
 //! strategy or reordering the list changes no other stream.
 
@@ -52,6 +52,17 @@ impl Seeds {
         self.stream("service")
     }
 
+    /// Seed of the request-key stream (which key each request carries).
+    pub fn keys(&self) -> u64 {
+        self.stream("keys")
+    }
+
+    /// Salt of the key-id → key-hash mapping: the same for every strategy of a
+    /// replication, different across replications (see [`super::keys`]).
+    pub fn key_hash(&self) -> u64 {
+        self.stream("key-hash")
+    }
+
     /// Seed of a strategy's own stream, keyed by its label.
     pub fn strategy(&self, label: &str) -> u64 {
         self.stream(&format!("strategy/{label}"))
@@ -66,6 +77,8 @@ mod tests {
     fn streams_differ() {
         let s = Seeds::new(42, 0);
         assert_ne!(s.arrivals(), s.service());
+        assert_ne!(s.keys(), s.arrivals());
+        assert_ne!(s.keys(), s.key_hash());
         assert_ne!(Seeds::new(42, 1).arrivals(), s.arrivals());
         assert_ne!(s.strategy("random"), s.strategy("p2c"));
         assert_eq!(Seeds::new(42, 0).strategy("random"), s.strategy("random"));

@@ -1,0 +1,148 @@
+//! Non-consistent hashing: nginx `hash $key` / HAProxy `hash-type map-based`, and nginx
+//! `ip_hash`. Plus the helpers every hash-based strategy shares.
+//!
+//! Both map a key to a slot of the total weight — `slot = hash mod Σw` — and the slot to
+//! the server whose cumulative-weight range holds it (nginx walks the peer list
+//! subtracting weights; HAProxy builds a map of Σw entries; lbsim binary-searches the
+//! cumulative weights: same answer, O(log S)). Changing the pool reshuffles nearly every
+//! key, which is what `lbsim remap` shows next to the consistent schemes.
+//!
+//! - `hash` routes by the request key's 64-bit hash (nginx hashes the key string with
+//!   CRC32, HAProxy with its `hash-type` function; lbsim's key hash stands for either).
+//! - `ip-hash` is nginx `ip_hash` exactly: the key is the client's IPv4 address (lbsim
+//!   takes the top 32 bits of the key hash), only its first three octets count —
+//!   `h = 89; h = (h × 113 + octet) mod 6271` for each — so all clients of a /24 share a
+//!   server, and there are only 6271 distinct hash values.
+//!
+//! nginx re-hashes up to 20 times when the chosen server is down or full and then falls
+//! back to round robin; lbsim's servers are always up, so the first choice always stands.
+
+use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use crate::workload::seeds::{hash_str, mix64};
+
+/// `hash`.
+pub const HASH: StrategyInfo = StrategyInfo {
+    name: "hash",
+    models: "nginx `hash $key` (without `consistent`); HAProxy `hash-type map-based`",
+    summary: "key hash modulo the total weight: even and sticky, but a pool change moves most keys",
+    params: &[],
+    keyed: true,
+    build: |_, servers| Ok(Box::new(ModuloHash { slots: Slots::new(servers), ip: false })),
+};
+
+/// `ip-hash`.
+pub const IP_HASH: StrategyInfo = StrategyInfo {
+    name: "ip-hash",
+    models: "nginx `ip_hash` (first three octets of the IPv4 client address, weighted)",
+    summary: "client /24 network hashed into 6271 values, modulo the total weight",
+    params: &[],
+    keyed: true,
+    build: |_, servers| Ok(Box::new(ModuloHash { slots: Slots::new(servers), ip: true })),
+};
+
+/// The stable 64-bit identity of a server, from its name (what real balancers hash:
+/// the address or the name).
+#[inline]
+pub(crate) fn server_hash(name: &str) -> u64 {
+    mix64(hash_str(name))
+}
+
+/// Weight slots: slot `x` in `0..Σw` belongs to the server whose cumulative range holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct Slots {
+    cumulative: Vec<u64>,
+}
+
+impl Slots {
+    pub(crate) fn new(servers: &[ServerInfo]) -> Self {
+        let mut acc = 0;
+        Slots {
+            cumulative: servers
+                .iter()
+                .map(|s| {
+                    acc += u64::from(s.weight);
+                    acc
+                })
+                .collect(),
+        }
+    }
+
+    /// Σw.
+    #[inline]
+    pub(crate) fn total(&self) -> u64 {
+        *self.cumulative.last().expect("at least one server")
+    }
+
+    /// The server owning slot `x < total()`.
+    #[inline]
+    pub(crate) fn owner(&self, x: u64) -> usize {
+        self.cumulative.partition_point(|&c| c <= x)
+    }
+}
+
+/// nginx `ip_hash`: 89, then `(h × 113 + octet) mod 6271` over the first three octets.
+#[inline]
+pub(crate) fn nginx_ip_hash(address: u32) -> u64 {
+    let [a, b, c, _] = address.to_be_bytes();
+    [a, b, c].iter().fold(89u64, |h, &o| (h * 113 + u64::from(o)) % 6271)
+}
+
+struct ModuloHash {
+    slots: Slots,
+    ip: bool,
+}
+
+impl ModuloHash {
+    #[inline]
+    fn lookup(&self, hash: u64) -> usize {
+        let h = if self.ip { nginx_ip_hash((hash >> 32) as u32) } else { hash };
+        self.slots.owner(h % self.slots.total())
+    }
+}
+
+impl Strategy for ModuloHash {
+    #[inline]
+    fn pick(&mut self, req: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
+        self.lookup(req.hash)
+    }
+
+    fn assign_keys(&mut self, hashes: &[u64]) -> Option<Vec<u32>> {
+        Some(hashes.iter().map(|&h| self.lookup(h) as u32).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::Params;
+    use crate::strategy::testutil::*;
+
+    #[test]
+    fn same_key_same_server_and_weights_honoured() {
+        let servers = servers(&[1, 3]);
+        let pool = Pool::new(&servers);
+        let mut s = (HASH.build)(&Params::default(), &servers).unwrap();
+        let mut rng = rng();
+        let mut counts = [0u32; 2];
+        let n = 40_000;
+        for k in 0..n {
+            let h = mix64(k);
+            let a = s.pick(&keyed(k, h), &pool, &mut rng);
+            assert_eq!(a, s.pick(&keyed(k + 1, h), &pool, &mut rng));
+            counts[a] += 1;
+        }
+        let sd = (f64::from(n as u32) * 0.25 * 0.75).sqrt();
+        assert!((f64::from(counts[1]) - 0.75 * n as f64).abs() < 5.0 * sd, "{counts:?}");
+    }
+
+    #[test]
+    fn ip_hash_uses_the_first_three_octets() {
+        // 10.1.2.3 and 10.1.2.250 share a /24: same value; the nginx formula by hand.
+        let a = u32::from_be_bytes([10, 1, 2, 3]);
+        let b = u32::from_be_bytes([10, 1, 2, 250]);
+        assert_eq!(nginx_ip_hash(a), nginx_ip_hash(b));
+        let by_hand = ((((89 * 113 + 10) % 6271) * 113 + 1) % 6271 * 113 + 2) % 6271;
+        assert_eq!(nginx_ip_hash(a), by_hand);
+        assert!((0..100_000u32).all(|i| nginx_ip_hash(i.wrapping_mul(2_654_435_761)) < 6271));
+    }
+}

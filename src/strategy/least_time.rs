@@ -1,0 +1,140 @@
+//! nginx `least_time`: the least average response time and the fewest active connections.
+//!
+//! The nginx documentation: "a request is passed to the server with the least average
+//! response time and least number of active connections, taking into account weights of
+//! servers. If there are several such servers, they are tried in turn using a weighted
+//! round-robin balancing method." nginx Plus's code is closed; lbsim follows the open
+//! implementations of the same directive (Angie and its ports): each server's estimated
+//! time is `average × (active + 1)`, compared per unit of weight (`eta_a × w_b < eta_b × w_a`),
+//! ties shared by smooth weighted round robin, the average an exponential moving average of
+//! response times (previous average weighted `smoothing`, default 0.95; the first sample
+//! sets it). A server without a sample yet has average 0 and is tried first.
+//!
+//! Deliberate simplifications: lbsim compares exact times (the open implementations round
+//! times up to 20 ms buckets so that close servers tie, and cap them at 5 s), measures the
+//! full response (`last_byte`; there is no header time in lbsim) and does not model the
+//! `inflight` option.
+
+use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+
+/// `least-response-time`.
+pub const LEAST_RESPONSE_TIME: StrategyInfo = StrategyInfo {
+    name: "least-response-time",
+    models: "nginx Plus `least_time last_byte` (as in the open Angie implementation)",
+    summary: "the lowest average response time × (in-flight + 1) per weight; ties by weighted round robin",
+    params: &[ParamInfo {
+        name: "smoothing",
+        help: "weight of the previous average in the moving average of response times, 0 ≤ x < 1",
+        default: "0.95",
+    }],
+    keyed: false,
+    build: |params, servers| {
+        let smoothing = params.float("smoothing", 0.95, 0.0, 0.999_999)?;
+        Ok(Box::new(LeastTime::new(servers, smoothing)))
+    },
+};
+
+struct LeastTime {
+    avg: Vec<f64>,
+    weight: Vec<f64>,
+    current: Vec<i64>,
+    iweight: Vec<i64>,
+    smoothing: f64,
+    tied: Vec<usize>,
+}
+
+impl LeastTime {
+    fn new(servers: &[ServerInfo], smoothing: f64) -> Self {
+        LeastTime {
+            avg: vec![0.0; servers.len()],
+            weight: servers.iter().map(|s| f64::from(s.weight)).collect(),
+            current: vec![0; servers.len()],
+            iweight: servers.iter().map(|s| i64::from(s.weight)).collect(),
+            smoothing,
+            tied: Vec::with_capacity(servers.len()),
+        }
+    }
+}
+
+impl Strategy for LeastTime {
+    fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
+        let conns = pool.in_flight_all();
+        let eta = |i: usize| self.avg[i] * (f64::from(conns[i]) + 1.0);
+        let mut best = 0;
+        let mut best_eta = eta(0);
+        let mut many = false;
+        for i in 1..conns.len() {
+            let e = eta(i);
+            let (lhs, rhs) = (e * self.weight[best], best_eta * self.weight[i]);
+            if lhs < rhs {
+                best = i;
+                best_eta = e;
+                many = false;
+            } else if lhs == rhs {
+                many = true;
+            }
+        }
+        if !many {
+            return best;
+        }
+        // Smooth weighted round robin among the tied servers.
+        self.tied.clear();
+        for i in best..conns.len() {
+            if eta(i) * self.weight[best] == best_eta * self.weight[i] {
+                self.tied.push(i);
+            }
+        }
+        let mut total = 0;
+        let mut choice = self.tied[0];
+        for &i in &self.tied {
+            self.current[i] += self.iweight[i];
+            total += self.iweight[i];
+            if self.current[i] > self.current[choice] {
+                choice = i;
+            }
+        }
+        self.current[choice] -= total;
+        choice
+    }
+
+    fn on_complete(&mut self, server: usize, response: f64, _: f64) {
+        let a = &mut self.avg[server];
+        *a = if *a == 0.0 { response } else { self.smoothing * *a + (1.0 - self.smoothing) * response };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::Params;
+    use crate::strategy::testutil::*;
+
+    #[test]
+    fn fast_servers_take_more_and_unseen_ones_are_tried_first() {
+        let servers = servers(&[1, 1, 1]);
+        let mut pool = Pool::new(&servers);
+        let mut s = (LEAST_RESPONSE_TIME.build)(&Params::default(), &servers).unwrap();
+        let mut rng = rng();
+        // No samples: all tie at 0, round robin.
+        let seq: Vec<usize> = (0..3).map(|i| s.pick(&req(i), &pool, &mut rng)).collect();
+        assert_eq!(seq, vec![0, 1, 2]);
+        s.on_complete(0, 0.010, 0.0);
+        s.on_complete(1, 0.030, 0.0);
+        // Server 2 has no sample yet: it is tried first.
+        assert_eq!(s.pick(&req(3), &pool, &mut rng), 2);
+        s.on_complete(2, 0.020, 0.0);
+        // 10 ms × 3 = 30 ms ties with 30 ms × 1 ... but 20 ms × 1 is lower.
+        pool.in_flight = vec![2, 0, 0];
+        assert_eq!(s.pick(&req(4), &pool, &mut rng), 2);
+        pool.in_flight = vec![0, 0, 1];
+        assert_eq!(s.pick(&req(5), &pool, &mut rng), 0);
+    }
+
+    #[test]
+    fn moving_average() {
+        let mut s = LeastTime::new(&servers(&[1]), 0.95);
+        s.on_complete(0, 1.0, 0.0);
+        s.on_complete(0, 3.0, 0.0);
+        assert!((s.avg[0] - (0.95 + 0.05 * 3.0)).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,172 @@
+//! Ketama consistent hashing: nginx `hash $key consistent`, Envoy `RING_HASH`.
+//!
+//! Every server is placed on a 64-bit ring at `vnodes × weight` pseudo-random points
+//! derived from its name (nginx: 160 points per unit of weight, as Cache::Memcached's
+//! ketama); a key goes to the first point at or after its hash, wrapping around. Removing a
+//! server moves only the keys it held; adding one moves only keys to it — about 1/S of them
+//! either way. With V points per server a server's share of the keys has a relative
+//! standard deviation of about 1/√V, which is the price of consistency.
+//!
+//! Lookup is a binary search over the sorted points: O(log(V·S)). Points are 64-bit (nginx
+//! uses 32-bit CRC32 points; the wider ring only removes collisions).
+
+use super::hashing::server_hash;
+use super::{ParamError, ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+
+/// `ring-hash`.
+pub const RING_HASH: StrategyInfo = StrategyInfo {
+    name: "ring-hash",
+    models: "nginx `hash $key consistent` (ketama, 160 points per weight); Envoy `RING_HASH`",
+    summary: "consistent hashing on a ring of virtual nodes: a pool change moves ~1/S of the keys",
+    params: &[ParamInfo {
+        name: "vnodes",
+        help: "ring points per unit of weight, 1..=10000 (the ring holds at most 4194304 points)",
+        default: "160",
+    }],
+    keyed: true,
+    build: |params, servers| {
+        let v = params.int("vnodes", 160, 1, 10_000)?;
+        Ok(Box::new(RingHash { ring: Ring::new(servers, v, "vnodes")? }))
+    },
+};
+
+/// Largest ring built (4 Mi points: 48 MiB).
+pub const MAX_RING_POINTS: u64 = 1 << 22;
+
+/// A sorted ring of server points.
+#[derive(Debug, Clone)]
+pub(crate) struct Ring {
+    points: Vec<u64>,
+    owners: Vec<u32>,
+}
+
+impl Ring {
+    /// `per_weight × weight` points per server; `param` names the parameter in errors.
+    pub(crate) fn new(servers: &[ServerInfo], per_weight: u64, param: &str) -> Result<Self, ParamError> {
+        let total: u64 = servers.iter().map(|s| per_weight * u64::from(s.weight)).sum();
+        if total > MAX_RING_POINTS {
+            return Err(ParamError {
+                param: param.to_string(),
+                message: format!(
+                    "would put {total} points on the ring (Σ weight × {per_weight}); at most {MAX_RING_POINTS}: \
+                     lower it or the weights"
+                ),
+            });
+        }
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(total as usize);
+        for (i, s) in servers.iter().enumerate() {
+            let base = server_hash(&s.name);
+            for j in 0..per_weight * u64::from(s.weight) {
+                // The SplitMix64 sequence seeded by the server's name.
+                let p = crate::workload::seeds::mix64(base.wrapping_add(j.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+                pairs.push((p, i as u32));
+            }
+        }
+        pairs.sort_unstable();
+        Ok(Ring { points: pairs.iter().map(|p| p.0).collect(), owners: pairs.iter().map(|p| p.1).collect() })
+    }
+
+    /// Number of points.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Index of the first point at or after `hash`, wrapping (ketama).
+    #[inline]
+    pub(crate) fn successor(&self, hash: u64) -> usize {
+        let i = self.points.partition_point(|&p| p < hash);
+        if i == self.points.len() { 0 } else { i }
+    }
+
+    /// Index of the point closest to `hash` on either side, the earlier on a tie (HAProxy
+    /// `chash_get_server_hash`).
+    #[inline]
+    pub(crate) fn closest(&self, hash: u64) -> usize {
+        let next = self.successor(hash);
+        let prev = if next == 0 { self.points.len() - 1 } else { next - 1 };
+        let dn = self.points[next].wrapping_sub(hash);
+        let dp = hash.wrapping_sub(self.points[prev]);
+        if dp <= dn { prev } else { next }
+    }
+
+    /// Owner of point `i`.
+    #[inline]
+    pub(crate) fn owner(&self, i: usize) -> usize {
+        self.owners[i] as usize
+    }
+}
+
+struct RingHash {
+    ring: Ring,
+}
+
+impl Strategy for RingHash {
+    #[inline]
+    fn pick(&mut self, req: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
+        self.ring.owner(self.ring.successor(req.hash))
+    }
+
+    fn assign_keys(&mut self, hashes: &[u64]) -> Option<Vec<u32>> {
+        Some(hashes.iter().map(|&h| self.ring.owner(self.ring.successor(h)) as u32).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategy::Params;
+    use crate::strategy::testutil::*;
+    use crate::workload::seeds::mix64;
+
+    fn shares(vnodes: i64, n: usize, keys: u64) -> Vec<f64> {
+        let servers = servers(&vec![1; n]);
+        let p = Params::new([("vnodes".to_string(), toml::Value::Integer(vnodes))].into_iter().collect());
+        let mut s = (RING_HASH.build)(&p, &servers).unwrap();
+        let hashes: Vec<u64> = (0..keys).map(mix64).collect();
+        let mut c = vec![0.0; n];
+        for k in s.assign_keys(&hashes).unwrap() {
+            c[k as usize] += 1.0 / keys as f64;
+        }
+        c
+    }
+
+    fn rel_sd(x: &[f64]) -> f64 {
+        crate::stats::imbalance::cv(x)
+    }
+
+    #[test]
+    fn spread_shrinks_with_more_virtual_nodes() {
+        // With S·V uniform points a server's arc is Beta(V, (S−1)V): relative variance
+        // (S−1)/(S·V+1) ≈ 1/V; counting `keys` keys adds (S−1)/keys. The CV over 64
+        // servers estimates √ of that within about ±1/√(2·64) ≈ 9% (one sd): check each
+        // is within 35% (≈ 4 sd) and that the spread falls as V grows.
+        let (n, keys) = (64, 1_000_000);
+        let cvs: Vec<f64> = [4, 40, 400].iter().map(|&v| rel_sd(&shares(v, n, keys))).collect();
+        for (cv, v) in cvs.iter().zip([4.0f64, 40.0, 400.0]) {
+            let s = n as f64;
+            let expect = ((s - 1.0) / (s * v + 1.0) + (s - 1.0) / keys as f64).sqrt();
+            assert!((cv / expect - 1.0).abs() < 0.35, "V = {v}: cv {cv}, expected ≈ {expect}");
+        }
+        assert!(cvs[0] > cvs[1] && cvs[1] > cvs[2], "{cvs:?}");
+    }
+
+    #[test]
+    fn closest_and_successor() {
+        let r = Ring { points: vec![10, 20, 100], owners: vec![0, 1, 2] };
+        assert_eq!(r.successor(15), 1);
+        assert_eq!(r.successor(101), 0); // wraps
+        assert_eq!(r.closest(14), 0);
+        assert_eq!(r.closest(15), 0); // tie → the earlier
+        assert_eq!(r.closest(16), 1);
+        assert_eq!(r.closest(u64::MAX), 0); // 10 is closer across the wrap than 100
+    }
+
+    #[test]
+    fn too_many_points_is_a_parameter_error() {
+        let servers = servers(&[1_000; 8]);
+        let p = Params::new([("vnodes".to_string(), toml::Value::Integer(1000))].into_iter().collect());
+        let e = (RING_HASH.build)(&p, &servers).err().unwrap();
+        assert_eq!(e.param, "vnodes");
+    }
+}

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 
-use lbsim::Result;
 use lbsim::plan::{self, PlanOptions, PlanReport, PlanRequest, Slo};
 use lbsim::report::{self, EXPORTERS};
 use lbsim::run::{self, RunOptions};
@@ -15,6 +14,7 @@ use lbsim::scenario::edit::{Overrides, ScenarioText};
 use lbsim::scenario::{Scenario, ScenarioError, duration::format_duration};
 use lbsim::strategy::registry::REGISTRY;
 use lbsim::sweep::{self, Shard, Sweep, SweepOptions};
+use lbsim::{Result, remap};
 
 const AFTER_HELP: &str = "Examples:
   lbsim run scenarios/web-peak.toml
@@ -22,6 +22,7 @@ const AFTER_HELP: &str = "Examples:
   lbsim sweep scenarios/web-peak.toml --vary arrivals.rate=500:990:50
   lbsim plan scenarios/web-peak.toml --slo 'p99<=100ms' --rate 2000
   lbsim validate scenarios/near-saturation.toml
+  lbsim remap scenarios/cache-tier.toml
   lbsim strategies";
 
 const SWEEP_HELP: &str = "KEY is a dotted path: arrivals.rate, service.mean, servers[0].count or servers.web.count,
@@ -60,6 +61,18 @@ enum Command {
     Validate {
         /// Scenario file (TOML).
         file: PathBuf,
+    },
+    /// Fraction of keys each hash-based strategy moves when one server is removed or added.
+    #[command(after_help = "Example:\n  lbsim remap scenarios/cache-tier.toml --out output/cache-tier")]
+    Remap {
+        /// Scenario file (TOML); its hash-based strategies are analysed (all of them if it lists none).
+        file: PathBuf,
+        /// Output directory for remap.csv [default: output/<scenario name>/].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Analyse these strategies instead (comma-separated names).
+        #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+        strategies: Option<Vec<String>>,
     },
     /// List the strategies lbsim knows, with the balancer each models.
     Strategies,
@@ -196,6 +209,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => cmd_run(args),
         Command::Validate { file } => cmd_validate(&file),
+        Command::Remap { file, out, strategies } => cmd_remap(&file, out, strategies),
         Command::Strategies => {
             cmd_strategies();
             Ok(())
@@ -362,6 +376,25 @@ fn cmd_plan(args: PlanArgs) -> Result<()> {
     Ok(())
 }
 
+fn cmd_remap(file: &Path, out: Option<PathBuf>, strategies: Option<Vec<String>>) -> Result<()> {
+    let mut sc = load(file)?;
+    if let Some(names) = &strategies {
+        sc.set_strategies(names)?;
+    }
+    let report = remap::analyze(&sc)?;
+    let bytes = remap::to_csv(&report)?;
+    let dir = out.unwrap_or_else(|| Path::new("output").join(&sc.name));
+    std::fs::create_dir_all(&dir).map_err(|e| lbsim::Error::Io {
+        action: "cannot create",
+        path: dir.clone(),
+        source: e,
+    })?;
+    report::write_atomic(&dir.join("remap.csv"), &bytes)?;
+    print!("{}", remap::render(&report));
+    eprintln!("wrote remap.csv in {}/", dir.display());
+    Ok(())
+}
+
 fn cmd_validate(file: &Path) -> Result<()> {
     let sc = load(file)?;
     let rho = sc.offered_load();
@@ -401,7 +434,8 @@ fn cmd_validate(file: &Path) -> Result<()> {
 fn cmd_strategies() {
     let width = REGISTRY.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for s in REGISTRY {
-        println!("{:width$}  {}", s.name, s.summary);
+        let keyed = if s.keyed { " [routes by key]" } else { "" };
+        println!("{:width$}  {}{keyed}", s.name, s.summary);
         println!("{:width$}  models: {}", "", s.models);
         for p in s.params {
             println!("{:width$}  param {} (default {}): {}", "", p.name, p.default, p.help);

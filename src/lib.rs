@@ -8,6 +8,7 @@
 //! - [`engine`]: the event-driven simulation of one strategy on one request stream;
 //! - [`stats`]: streaming statistics (HDR histograms, imbalance, confidence intervals);
 //! - [`report`]: exporters (terminal table, CSV) behind one trait;
+//! - [`remap`]: key disruption of the hash-based strategies when the pool changes;
 //! - [`theory`]: closed-form queueing results used to validate the simulator;
 //! - [`run`]: runs every strategy × replication of a scenario in parallel and aggregates;
 //! - [`batch`]: runs many scenarios (sweep points, plan candidates) over one set of threads;
@@ -20,6 +21,7 @@ pub mod batch;
 pub mod engine;
 pub mod error;
 pub mod plan;
+pub mod remap;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -33,9 +33,9 @@ pub const P2C: StrategyInfo = StrategyInfo {
         ParamInfo { name: "choices", help: "servers sampled per request, 1..=S (equal weights)", default: "2" },
         ParamInfo {
             name: "active_request_bias",
-            help: "≥ 0; weighted mode: effective weight = weight / (in-flight + 1)^bias. Setting it forces the \
-                   weighted mode even with equal weights (as Envoy does)",
-            default: "1.0 (used only when weights differ)",
+            help: "≥ 0; used in the weighted mode (unequal weights): effective weight = weight / (in-flight + \
+                   1)^bias. Setting it forces the weighted mode even with equal weights, as Envoy does",
+            default: "1.0",
         },
     ],
     keyed: false,

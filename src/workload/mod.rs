@@ -87,3 +87,34 @@ impl Iterator for RequestStream {
         Some(Request { id, arrival, demand, key, hash: keys::key_hash(key, self.key_salt) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(keys: &str) -> Scenario {
+        let text = format!(
+            "requests = 2000\nstrategies = [\"random\"]\n[arrivals]\nprocess = \"poisson\"\nrate = 1.0\n\
+             [service]\ndistribution = \"exponential\"\nmean = \"1s\"\n{keys}\n[[servers]]\nname = \"s\"\n"
+        );
+        Scenario::parse(&text, None).unwrap()
+    }
+
+    #[test]
+    fn keys_do_not_disturb_arrivals_or_demands() {
+        let plain: Vec<Request> = RequestStream::new(&scenario(""), 0).collect();
+        let keyed: Vec<Request> =
+            RequestStream::new(&scenario("[keys]\ncount = 50\ndistribution = \"zipf\""), 0).collect();
+        assert!(plain.iter().zip(&keyed).all(|(a, b)| a.arrival == b.arrival && a.demand == b.demand));
+        // Without [keys] every request has its own key; with them keys repeat.
+        assert!(plain.iter().all(|r| r.key == r.id));
+        assert!(keyed.iter().all(|r| r.key < 50));
+        // Same key, same hash within a replication; the salt changes across replications.
+        let k0 = keyed.iter().find(|r| r.key == 0).unwrap().hash;
+        assert!(keyed.iter().filter(|r| r.key == 0).all(|r| r.hash == k0));
+        let other = RequestStream::new(&scenario("[keys]\ncount = 50\ndistribution = \"zipf\""), 1)
+            .find(|r| r.key == 0)
+            .unwrap();
+        assert_ne!(other.hash, k0);
+    }
+}

@@ -1,0 +1,105 @@
+//! Request keys and the hash-based strategies, end to end through the engine.
+//!
+//! Statistical checks use independent replications and assert that the expected value lies
+//! in the 99.9% Student-t confidence interval of the replication means: nothing is tuned,
+//! the interval comes from the replications (a correct simulator fails a check with
+//! probability about 0.1%, deterministically since the seeds are fixed).
+//!
+//! Run with `cargo test --release`.
+
+use lbsim::engine::simulate;
+use lbsim::scenario::Scenario;
+use lbsim::stats::RunStats;
+use lbsim::stats::ci::mean_ci;
+use rayon::prelude::*;
+
+fn scenario(strategies: &str, servers: u32, rate: f64, keys: &str, requests: u64) -> Scenario {
+    let text = format!(
+        "seed = 77\nrequests = {requests}\nwarmup_requests = {}\nstrategies = [{strategies}]\n\
+         [arrivals]\nprocess = \"poisson\"\nrate = {rate}\n\
+         [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n{keys}\n\
+         [[servers]]\nname = \"s\"\ncount = {servers}\n",
+        requests / 10
+    );
+    Scenario::parse(&text, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn runs(sc: &Scenario, strategy: usize, reps: u32) -> Vec<RunStats> {
+    (0..reps).into_par_iter().map(|r| simulate(sc, &sc.strategies[strategy], r, &|_| {})).collect()
+}
+
+fn assert_in_ci(what: &str, samples: &[f64], expected: f64) {
+    let (mean, half) = mean_ci(samples, 0.999);
+    let half = half.expect("two or more replications");
+    eprintln!("{what}: simulated {mean:.6} ± {half:.6} (99.9%), expected {expected:.6}");
+    assert!((mean - expected).abs() <= half, "{what}: {expected} outside {mean} ± {half}");
+}
+
+#[test]
+fn hashing_distinct_keys_is_random_routing() {
+    // Without [keys] every request has its own key, so a hash that spreads keys evenly
+    // sends each server an independent Poisson(λ/S) stream: M/M/1 queues, mean response
+    // 1/(μ − λ/S) = 1/(100 − 70) s with S = 4, λ = 280/s.
+    let sc = scenario("\"hash\", \"maglev\", \"rendezvous\"", 4, 280.0, "", 100_000);
+    for i in 0..sc.strategies.len() {
+        let r = runs(&sc, i, 12);
+        let means: Vec<f64> = r.iter().map(|x| x.mean_response()).collect();
+        assert_in_ci(&sc.strategies[i].label, &means, 1.0 / 30.0);
+    }
+}
+
+#[test]
+fn hottest_key_share_is_the_zipf_head_and_bounds_hashing() {
+    // Zipf(1.1) over 1000 keys: key 0 carries p₁ = 1/H(1000, 1.1) of the requests. Each
+    // replication's hottest-key share estimates it (its bias, the chance that another key
+    // outnumbers key 0, is nil at these counts). Every request of a key goes to one server
+    // under hashing, so the busiest server's share is at least the hottest key's share in
+    // every run.
+    let keys = "[keys]\ncount = 1000\ndistribution = \"zipf\"\nexponent = 1.1";
+    let sc = scenario("\"ring-hash\", \"maglev\", \"p2c\"", 8, 400.0, keys, 40_000);
+    let p1 = 1.0 / (1..=1000).map(|r| f64::from(r).powf(-1.1)).sum::<f64>();
+    for i in 0..3 {
+        let r = runs(&sc, i, 10);
+        let hot: Vec<f64> = r.iter().map(|x| x.hottest_key as f64 / x.measured.generated as f64).collect();
+        assert_in_ci("hottest key share", &hot, p1);
+        if sc.strategies[i].name != "p2c" {
+            for x in &r {
+                let loads: Vec<u64> = x.servers.iter().map(|s| s.requests).collect();
+                assert!(*loads.iter().max().unwrap() >= x.hottest_key, "{loads:?} vs {}", x.hottest_key);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_same_key_always_reaches_the_same_server_under_hashing() {
+    // One key only: every measured request of a hash strategy lands on one server.
+    let sc = scenario(
+        "\"hash\", \"ip-hash\", \"ring-hash\", \"maglev\", \"rendezvous\"",
+        5,
+        20.0,
+        "[keys]\ncount = 1",
+        2000,
+    );
+    for i in 0..sc.strategies.len() {
+        let r = simulate(&sc, &sc.strategies[i], 0, &|_| {});
+        let busy = r.servers.iter().filter(|s| s.requests > 0).count();
+        assert_eq!(busy, 1, "{}", sc.strategies[i].label);
+    }
+}
+
+#[test]
+fn bounded_load_spreads_a_hot_key_that_plain_hashing_cannot() {
+    // One key only, λ = 350/s on 5 servers of 100/s: plain consistent hashing puts it all on
+    // one server (overloaded), bounded loads cap every server near 1.25× the average.
+    let sc = scenario("\"ring-hash\", \"bounded-load-hash\"", 5, 350.0, "[keys]\ncount = 1", 20_000);
+    let ring = simulate(&sc, &sc.strategies[0], 0, &|_| {});
+    let bounded = simulate(&sc, &sc.strategies[1], 0, &|_| {});
+    let share = |r: &RunStats| {
+        let loads: Vec<u64> = r.servers.iter().map(|s| s.requests).collect();
+        *loads.iter().max().unwrap() as f64 / loads.iter().sum::<u64>() as f64
+    };
+    assert_eq!(share(&ring), 1.0);
+    assert!(share(&bounded) < 0.5, "{}", share(&bounded));
+    assert!(bounded.mean_response() < 0.1 * ring.mean_response());
+}

@@ -1,0 +1,141 @@
+//! The command line for keys and hashing: `lbsim remap`, `[keys]` and `max_connections`
+//! errors, the hash-strategy warning.
+
+use std::fs;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const BASE: &str = r#"seed = 1
+requests = 2000
+strategies = ["ring-hash", "maglev", "p2c"]
+
+[arrivals]
+process = "poisson"
+rate = 100.0
+
+[service]
+distribution = "exponential"
+mean = "10ms"
+
+[keys]
+count = 5000
+distribution = "zipf"
+exponent = 0.9
+
+[[servers]]
+name = "cache"
+count = 4
+"#;
+
+fn lbsim() -> Command {
+    Command::cargo_bin("lbsim").unwrap()
+}
+
+fn case(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.toml");
+    fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+fn edit(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "{from}");
+    BASE.replacen(from, to, 1)
+}
+
+/// `validate` exits 2 naming `case.toml:LINE` and every needle, without panicking.
+fn rejects(text: &str, line: usize, needles: &[&str]) {
+    let (_dir, path) = case(text);
+    let out = lbsim().arg("validate").arg(&path).assert().code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains(&format!("case.toml:{line}:")), "no line {line} in: {stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "`{n}` missing from: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn remap_prints_a_table_and_writes_remap_csv() {
+    let (dir, path) = case(BASE);
+    let out = dir.path().join("out");
+    lbsim()
+        .arg("remap")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ring-hash").and(predicate::str::contains("maglev")))
+        .stdout(predicate::str::contains("p2c").not());
+    let csv = fs::read_to_string(out.join("remap.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "strategy,servers,keys,removal_moved,removal_ideal,removal_worst,addition_moved,addition_ideal"
+    );
+    let ring: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(&ring[..3], &["ring-hash", "4", "5000"]);
+    // Every server removed in turn: the ring moves exactly 1/4 of the keys on average.
+    assert_eq!(ring[3], "0.250000");
+    // --strategies overrides; an unknown one is an input error.
+    lbsim().args(["remap"]).arg(&path).args(["--out"]).arg(&out).args(["--strategies", "hash"]).assert().success();
+    lbsim()
+        .args(["remap"])
+        .arg(&path)
+        .args(["--strategies", "maglevv"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `maglev`"));
+}
+
+#[test]
+fn run_reports_busiest_server_and_hottest_key_shares() {
+    let (dir, path) = case(BASE);
+    let out = dir.path().join("out");
+    lbsim()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("busiest %").and(predicate::str::contains("hot key %")));
+    let csv = fs::read_to_string(out.join("summary.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    // Appended after the contract columns.
+    assert_eq!(header[0], "strategy");
+    assert_eq!(&header[header.len() - 2..], &["busiest_server_share", "hottest_key_share"]);
+}
+
+#[test]
+fn bad_keys_sections_are_located() {
+    rejects(
+        &edit("distribution = \"zipf\"", "distribution = \"zipff\""),
+        15,
+        &["keys.distribution", "did you mean `zipf`"],
+    );
+    rejects(&edit("count = 5000", "count = 0"), 14, &["keys.count", "from 1"]);
+    rejects(&edit("exponent = 0.9", "exponent = -1.0"), 16, &["keys.exponent"]);
+    rejects(&edit("distribution = \"zipf\"", "distribution = \"uniform\""), 16, &["only to distribution = \"zipf\""]);
+    rejects(&edit("exponent = 0.9", "exponnent = 0.9"), 16, &["did you mean `exponent`"]);
+    rejects(&edit("count = 4\n", "count = 4\nmax_connections = 0\n"), 21, &["max_connections", "at least 1"]);
+    rejects(&edit("\"maglev\"", "{ name = \"maglev\", table_size = 1000 }"), 3, &["must be a prime", "1009"]);
+    rejects(&edit("\"ring-hash\"", "{ name = \"ring-hash\", vnodes = 0 }"), 3, &["vnodes"]);
+}
+
+#[test]
+fn hash_strategies_without_keys_are_warned_about() {
+    let start = BASE.find("[keys]").unwrap();
+    let end = BASE.find("[[servers]]").unwrap();
+    let text = format!("{}{}", &BASE[..start], &BASE[end..]);
+    let (_dir, path) = case(&text);
+    lbsim()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("warning: ring-hash, maglev route by request key"));
+}

@@ -285,6 +285,18 @@ mod tests {
     }
 
     #[test]
+    fn explicit_bias_zero_with_equal_weights_is_round_robin() {
+        // Setting the bias forces the EDF mode (as in Envoy); equal weights and bias 0 make
+        // every deadline tie broken by insertion order: a rotation of 0, 1, …, S−1.
+        let servers = servers(&[1; 5]);
+        let pool = Pool::new(&servers);
+        let mut s = (P2C.build)(&params("active_request_bias", toml::Value::Float(0.0)), &servers).unwrap();
+        let mut rng = rng();
+        let seq: Vec<usize> = (0..50).map(|i| s.pick(&req(i), &pool, &mut rng)).collect();
+        assert!(seq.windows(2).all(|w| w[1] == (w[0] + 1) % 5), "{seq:?}");
+    }
+
+    #[test]
     fn edf_bias_steers_away_from_busy_hosts() {
         // Unequal weights switch to the weighted mode. Host 1 (weight 2) is busy with 9
         // requests: bias 1 gives it 2/10 against 1/1, so host 0 gets ~5/6 of the picks.

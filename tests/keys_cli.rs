@@ -138,4 +138,15 @@ fn hash_strategies_without_keys_are_warned_about() {
         .assert()
         .success()
         .stdout(predicate::str::contains("warning: ring-hash, maglev route by request key"));
+    // Without [keys] the table has the busiest-server column but no hot-key column.
+    let (dir, path) = case(&text);
+    lbsim()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.path().join("o"))
+        .arg("--quiet")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("busiest %").and(predicate::str::contains("hot key %").not()));
 }

@@ -63,7 +63,7 @@ const COLUMNS: &[Column] = &[
         better: Better::Lower,
         value: |s| pct(s.busiest_server_share),
         digits: 2,
-        keyed: true,
+        keyed: false,
     },
     Column { title: "hot key %", better: Better::Neither, value: |s| pct(s.hottest_key_share), digits: 2, keyed: true },
     Column {

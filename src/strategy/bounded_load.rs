@@ -76,7 +76,12 @@ impl BoundedLoad {
     #[inline]
     fn slots(&self, s: usize, tot: u128) -> u128 {
         let w = self.total_weight;
-        let x = tot * (self.before[s] + self.weight[s]) / w - tot * self.before[s] / w;
+        let (c, cw) = (self.before[s], self.before[s] + self.weight[s]);
+        // 64-bit arithmetic when it cannot overflow (always, in practice): much faster.
+        let x = match (u64::try_from(tot * cw), u64::try_from(w)) {
+            (Ok(hi), Ok(w64)) => u128::from(hi / w64 - (tot * c) as u64 / w64),
+            _ => tot * cw / w - tot * c / w,
+        };
         x.max(1)
     }
 

@@ -155,6 +155,8 @@ struct HaproxyLeastConn {
     /// When each server was last requeued: the tree order among equal keys.
     stamp: Vec<u64>,
     clock: u64,
+    /// All weights equal (a faster comparison).
+    equal: bool,
 }
 
 impl HaproxyLeastConn {
@@ -164,6 +166,7 @@ impl HaproxyLeastConn {
             weight: servers.iter().map(|s| u64::from(s.weight)).collect(),
             stamp: (0..n).collect(),
             clock: n,
+            equal: servers.iter().all(|s| s.weight == servers[0].weight),
         }
     }
 
@@ -188,11 +191,24 @@ impl Strategy for HaproxyLeastConn {
     fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
         let n = pool.in_flight_all();
         let mut best = 0;
-        for i in 1..n.len() {
-            match self.cmp(n[i], i, n[best], best) {
-                std::cmp::Ordering::Less => best = i,
-                std::cmp::Ordering::Equal if self.stamp[i] < self.stamp[best] => best = i,
-                _ => {}
+        if self.equal {
+            // Equal weights: the key is 0 when idle, else n + 1 — compare (key, stamp).
+            let key = |c: u32| if c == 0 { 0 } else { u64::from(c) + 1 };
+            let mut best_key = (key(n[0]), self.stamp[0]);
+            for (i, &c) in n.iter().enumerate().skip(1) {
+                let k = (key(c), self.stamp[i]);
+                if k < best_key {
+                    best = i;
+                    best_key = k;
+                }
+            }
+        } else {
+            for i in 1..n.len() {
+                match self.cmp(n[i], i, n[best], best) {
+                    std::cmp::Ordering::Less => best = i,
+                    std::cmp::Ordering::Equal if self.stamp[i] < self.stamp[best] => best = i,
+                    _ => {}
+                }
             }
         }
         self.requeue(best);

@@ -8,7 +8,9 @@
 //! time is `average × (active + 1)`, compared per unit of weight (`eta_a × w_b < eta_b × w_a`),
 //! ties shared by smooth weighted round robin, the average an exponential moving average of
 //! response times (previous average weighted `smoothing`, default 0.95; the first sample
-//! sets it). A server without a sample yet has average 0 and is tried first.
+//! sets it). A server without a sample yet counts as infinitesimally fast: it is tried
+//! first, the fewest connections first among such servers (the open implementations get
+//! the same order from their 20 ms floor).
 //!
 //! Deliberate simplifications: lbsim compares exact times (the open implementations round
 //! times up to 20 ms buckets so that close servers tie, and cap them at 5 s), measures the
@@ -59,7 +61,9 @@ impl LeastTime {
 impl Strategy for LeastTime {
     fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
         let conns = pool.in_flight_all();
-        let eta = |i: usize| self.avg[i] * (f64::from(conns[i]) + 1.0);
+        // An unseen server (average 0) counts as infinitesimally fast: tried before any
+        // measured one, and among unseen ones the fewest connections per weight wins.
+        let eta = |i: usize| self.avg[i].max(f64::MIN_POSITIVE) * (f64::from(conns[i]) + 1.0);
         let mut best = 0;
         let mut best_eta = eta(0);
         let mut many = false;
@@ -115,9 +119,12 @@ mod tests {
         let mut pool = Pool::new(&servers);
         let mut s = (LEAST_RESPONSE_TIME.build)(&Params::default(), &servers).unwrap();
         let mut rng = rng();
-        // No samples: all tie at 0, round robin.
+        // No samples: all tie, round robin; but connections count even before samples.
         let seq: Vec<usize> = (0..3).map(|i| s.pick(&req(i), &pool, &mut rng)).collect();
         assert_eq!(seq, vec![0, 1, 2]);
+        pool.in_flight = vec![1, 0, 1];
+        assert_eq!(s.pick(&req(9), &pool, &mut rng), 1);
+        pool.in_flight = vec![0, 0, 0];
         s.on_complete(0, 0.010, 0.0);
         s.on_complete(1, 0.030, 0.0);
         // Server 2 has no sample yet: it is tried first.

@@ -2,7 +2,8 @@
 //!
 //! Speed: each strategy simulates benches/bench.toml (16 servers, Poisson, exponential
 //! service, ρ = 0.9, 10^7 requests) on one thread with all statistics on; the best of
-//! `RUNS` is reported in millions of requests per second (target: ≥ 5 per core).
+//! `RUNS` is reported in millions of requests per second (target: ≥ 5 per core). The
+//! hash-based strategies run on benches/bench-keys.toml, the same with request keys.
 //!
 //! Memory: the release binary runs the same scenario with 10^6 and with 10^8 requests;
 //! the peak resident set of each child is read with getrusage (target: ratio ≤ 1.2).
@@ -18,32 +19,43 @@ use lbsim::scenario::Scenario;
 
 const RUNS: usize = 3;
 
-fn main() {
-    // `cargo bench` passes `--bench`; ignore arguments.
-    let sc = Scenario::load(Path::new("benches/bench.toml")).expect("benches/bench.toml");
+/// The speed scenarios: the core's, and the same with request keys for the hash-based
+/// strategies.
+const SCENARIOS: &[&str] = &["benches/bench.toml", "benches/bench-keys.toml"];
+
+/// Prints M requests/s of every strategy of `sc`, best of `RUNS`, one thread.
+fn speed(sc: &Scenario, file: &str) {
     println!(
-        "speed: {} requests, {} servers, ρ = {:.2}, one thread, best of {RUNS}",
+        "speed ({file}): {} requests, {} servers, ρ = {:.2}, one thread, best of {RUNS}",
         sc.requests,
         sc.server_count(),
         sc.offered_load()
     );
-    println!("{:<22} {:>12} {:>10}", "strategy", "M req/s", "seconds");
+    println!("{:<28} {:>12} {:>10}", "strategy", "M req/s", "seconds");
     for spec in &sc.strategies {
         let best = (0..RUNS)
             .map(|_| {
                 let t = Instant::now();
-                let r = simulate(&sc, spec, 0, &|_| {});
+                let r = simulate(sc, spec, 0, &|_| {});
                 assert_eq!(r.total.generated, sc.requests);
                 t.elapsed().as_secs_f64()
             })
             .fold(f64::INFINITY, f64::min);
-        println!("{:<22} {:>12.2} {:>10.3}", spec.label, sc.requests as f64 / best / 1e6, best);
+        println!("{:<28} {:>12.2} {:>10.3}", spec.label, sc.requests as f64 / best / 1e6, best);
+    }
+    println!();
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; ignore arguments.
+    for file in SCENARIOS {
+        speed(&Scenario::load(Path::new(file)).expect(file), file);
     }
     if std::env::var_os("LBSIM_BENCH_QUICK").is_some() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_lbsim");
-    println!("\nmemory: peak RSS of `lbsim run benches/bench.toml --strategies p2c --threads 1`");
+    println!("memory: peak RSS of `lbsim run benches/bench.toml --strategies p2c --threads 1`");
     let small = peak_rss_kib(bin, 1_000_000);
     let large = peak_rss_kib(bin, 100_000_000);
     println!("  10^6 requests: {:>8} KiB", small);

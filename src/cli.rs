@@ -382,15 +382,9 @@ fn cmd_remap(file: &Path, out: Option<PathBuf>, strategies: Option<Vec<String>>)
         sc.set_strategies(names)?;
     }
     let report = remap::analyze(&sc)?;
-    let bytes = remap::to_csv(&report)?;
     let dir = out.unwrap_or_else(|| Path::new("output").join(&sc.name));
-    std::fs::create_dir_all(&dir).map_err(|e| lbsim::Error::Io {
-        action: "cannot create",
-        path: dir.clone(),
-        source: e,
-    })?;
-    report::write_atomic(&dir.join("remap.csv"), &bytes)?;
-    print!("{}", remap::render(&report));
+    report::write_outputs(&report, &dir, &[&report::remap::RemapCsv])?;
+    print!("{}", report::remap::render(&report));
     eprintln!("wrote remap.csv in {}/", dir.display());
     Ok(())
 }

@@ -12,7 +12,8 @@
 //!   `<last group>-added`. Ideally only the keys the newcomer takes move: `w / (W + w)`,
 //!   1/(S+1) with equal weights.
 //!
-//! Fractions are of keys, not of requests (a Zipf-hot key counts once).
+//! Fractions are of keys, not of requests (a Zipf-hot key counts once). The table and
+//! `remap.csv` are rendered by [`crate::report::remap`].
 
 use rayon::prelude::*;
 
@@ -168,78 +169,6 @@ fn added_server(sc: &Scenario) -> ServerInfo {
     ServerInfo { name, ..last.clone() }
 }
 
-/// The report as a table, with one line of explanation.
-pub fn render(report: &RemapReport) -> String {
-    use comfy_table::presets::UTF8_FULL_CONDENSED;
-    use comfy_table::{Cell, CellAlignment, Table};
-    let pct = |x: f64| if x.is_finite() { format!("{:.2}%", 100.0 * x) } else { "–".into() };
-    let ratio = |a: f64, b: f64| if a.is_finite() && b > 0.0 { format!("{:.2}×", a / b) } else { "–".into() };
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED).force_no_tty();
-    t.set_header(vec![
-        "strategy",
-        "moved: 1 removed",
-        "ideal",
-        "× ideal",
-        "worst removal",
-        "moved: 1 added",
-        "ideal",
-        "× ideal",
-    ]);
-    for r in &report.rows {
-        let mut row = vec![Cell::new(&r.label)];
-        for text in [
-            pct(r.removal_moved),
-            pct(r.removal_ideal),
-            ratio(r.removal_moved, r.removal_ideal),
-            pct(r.removal_worst),
-            pct(r.addition_moved),
-            pct(r.addition_ideal),
-            ratio(r.addition_moved, r.addition_ideal),
-        ] {
-            row.push(Cell::new(text).set_alignment(CellAlignment::Right));
-        }
-        t.add_row(row);
-    }
-    format!(
-        "{}: {} servers, {} keys; fraction of keys that change server when one server is removed (mean of {} \
-         removals) or `{}` is added\n{t}\n",
-        report.scenario, report.servers, report.keys, report.removals, report.added
-    )
-}
-
-/// `remap.csv`.
-pub fn to_csv(report: &RemapReport) -> Result<Vec<u8>> {
-    use crate::report::format::fixed;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| Error::Other(format!("CSV encoding failed: {e}"));
-    w.write_record([
-        "strategy",
-        "servers",
-        "keys",
-        "removal_moved",
-        "removal_ideal",
-        "removal_worst",
-        "addition_moved",
-        "addition_ideal",
-    ])
-    .map_err(err)?;
-    for r in &report.rows {
-        w.write_record([
-            r.label.clone(),
-            report.servers.to_string(),
-            report.keys.to_string(),
-            fixed(r.removal_moved, 6),
-            fixed(r.removal_ideal, 6),
-            fixed(r.removal_worst, 6),
-            fixed(r.addition_moved, 6),
-            fixed(r.addition_ideal, 6),
-        ])
-        .map_err(err)?;
-    }
-    w.into_inner().map_err(|e| Error::Other(format!("CSV encoding failed: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +243,9 @@ mod tests {
         assert_eq!(r.rows.len(), strategy::registry::REGISTRY.iter().filter(|i| i.keyed).count());
         let one = analyze(&scenario("\"maglev\"", 1, 1000)).unwrap();
         assert!(one.rows[0].removal_moved.is_nan() && one.removals == 0);
-        assert!(to_csv(&one).is_ok() && render(&one).contains("maglev"));
+        use crate::report::Exporter;
+        let csv = crate::report::remap::RemapCsv.render(&one).unwrap();
+        assert!(String::from_utf8(csv).unwrap().starts_with("strategy,servers,keys,"));
+        assert!(crate::report::remap::render(&one).contains("maglev"));
     }
 }

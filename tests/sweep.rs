@@ -214,7 +214,7 @@ fn bad_vary_is_a_clear_input_error() {
         ("servers.web.count=1:10:5", "takes integers"),
         ("arrivals.process=1,2", "not a number"),
         ("arrivals.rate=100,-5", "must be a positive number"),
-        ("strategies[9].choices=2", "no strategy [9]"),
+        ("strategies[99].choices=2", "no strategy [99]"),
         ("arrivals.rate", "KEY=VALUES"),
     ] {
         let o = lbsim(&["sweep", file, "--vary", vary, "--out", o_s]);

@@ -10,6 +10,7 @@ pub mod format;
 pub mod plan;
 pub mod plan_chart;
 pub mod plot;
+pub mod remap;
 pub mod sweep;
 pub mod sweep_charts;
 pub mod terminal;

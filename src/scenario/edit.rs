@@ -180,7 +180,9 @@ const GROUP_KEYS: &[(&str, Kind)] = &[
     ("queue_capacity", Kind::Integer),
     ("weight", Kind::Integer),
     ("speed", Kind::Float),
+    ("max_connections", Kind::Integer),
 ];
+const KEYS_KEYS: &[(&str, Kind)] = &[("count", Kind::Integer), ("exponent", Kind::Float)];
 
 impl ScenarioText {
     /// Reads a scenario file and checks that it is a valid scenario as written.
@@ -282,6 +284,13 @@ impl ScenarioText {
         let kind = match first.as_str() {
             "servers" => self.resolve_group(key, &toks[1..], &mut steps)?,
             "strategies" => self.resolve_strategy(key, &toks[1..], &mut steps)?,
+            "keys" => {
+                let Some(table) = root.get("keys").and_then(Item::as_table_like) else {
+                    return Err(err("the scenario has no [keys] section to vary; add one first".into()));
+                };
+                steps.push(Step::Key("keys".into()));
+                resolve_field(key, "[keys]", table, &toks[1..], KEYS_KEYS, &mut steps)?
+            }
             "arrivals" | "service" => {
                 let known = if first == "arrivals" { ARRIVAL_KEYS } else { SERVICE_KEYS };
                 steps.push(Step::Key(first.clone()));
@@ -622,6 +631,19 @@ speed = 2.0
 
     fn st() -> ScenarioText {
         ScenarioText::new(TEXT.to_string(), None).unwrap()
+    }
+
+    #[test]
+    fn key_space_and_max_connections_can_vary() {
+        let text = format!("{TEXT}[keys]\ncount = 100\ndistribution = \"zipf\"\n");
+        let s = ScenarioText::new(text, None).unwrap();
+        let exp = s.resolve("keys.exponent").unwrap();
+        assert_eq!(exp.kind, Kind::Float);
+        let sc = s.with(&[(&exp, KeyValue::Float(1.3))]).unwrap();
+        assert_eq!(sc.keys.unwrap().popularity, crate::workload::keys::KeyPopularity::Zipf { exponent: 1.3 });
+        assert_eq!(s.resolve("servers.web.max_connections").unwrap().kind, Kind::Integer);
+        let e = st().resolve("keys.count").unwrap_err();
+        assert!(e.message.contains("no [keys] section"), "{}", e.message);
     }
 
     #[test]

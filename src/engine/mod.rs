@@ -11,6 +11,7 @@
 
 pub mod events;
 pub mod server;
+pub mod timeline;
 
 use rand::SeedableRng;
 
@@ -21,6 +22,7 @@ use crate::workload::seeds::Seeds;
 use crate::workload::{Request, RequestStream};
 use events::{EventKind, EventQueue, Job};
 use server::{Admission, Server};
+use timeline::Sampler;
 
 /// How often (in requests) the progress callback is told.
 pub const PROGRESS_EVERY: u64 = 1 << 16;
@@ -65,6 +67,7 @@ struct Simulation {
     response_max: f64,
     wait_sum: f64,
     keys: KeyCounter,
+    timeline: Sampler,
 }
 
 impl Simulation {
@@ -88,6 +91,7 @@ impl Simulation {
             response_max: 0.0,
             wait_sum: 0.0,
             keys: KeyCounter::new(sc.keys.as_ref()),
+            timeline: Sampler::new(sc),
         }
     }
 
@@ -96,6 +100,7 @@ impl Simulation {
     fn run_until(&mut self, t: f64) {
         while self.events.next_time() <= t {
             let ev = self.events.pop().expect("peeked");
+            self.timeline.observe(ev.time, &self.servers);
             self.now = ev.time;
             match ev.kind {
                 EventKind::Departure { server, job } => self.depart(server as usize, job),
@@ -106,6 +111,7 @@ impl Simulation {
     #[inline]
     fn arrive(&mut self, req: Request) {
         self.run_until(req.arrival);
+        self.timeline.observe(req.arrival, &self.servers);
         self.now = req.arrival;
         if req.id == self.warmup {
             self.start_window();
@@ -161,6 +167,7 @@ impl Simulation {
             self.events.push(now + next.service, EventKind::Departure { server: s as u32, job: next });
         }
         self.pool.in_flight[s] -= 1;
+        self.timeline.completed(s);
         self.total.completed += 1;
         if job.id >= self.warmup {
             server.record(response);
@@ -198,6 +205,8 @@ impl Simulation {
             self.total.completed + self.total.dropped + self.total.in_flight,
             "conservation"
         );
+        let warmup_end = (self.warmup > 0).then_some(self.window_start);
+        let timeline = self.timeline.finish(end, warmup_end, &self.servers);
         RunStats {
             label,
             replication,
@@ -212,6 +221,7 @@ impl Simulation {
             hottest_key: self.keys.hottest(self.measured.generated),
             servers: self.servers.into_iter().map(|s| s.stats).collect(),
             pending_events: self.events.len(),
+            timeline,
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct Server {
     /// service times): the oracle's view of queued work.
     worker_free: Vec<f64>,
     last_t: f64,
+    /// ∫ number in system dt since t = 0, warm-up included (for the sampled timeline).
+    area_total: f64,
     /// Statistics of the measured window.
     pub stats: ServerStats,
 }
@@ -45,6 +47,7 @@ impl Server {
             queue: VecDeque::new(),
             worker_free: vec![0.0; info.workers as usize],
             last_t: 0.0,
+            area_total: 0.0,
             stats: ServerStats::new(),
         }
     }
@@ -55,19 +58,27 @@ impl Server {
         self.busy + self.queue.len() as u32
     }
 
-    /// Integrates the time-weighted counters up to `t` (only while measuring).
+    /// Integrates the time-weighted counters up to `t` (the window's only while measuring).
     #[inline]
     pub fn advance(&mut self, t: f64, measuring: bool) {
+        let dt = t - self.last_t;
+        self.area_total += f64::from(self.in_system()) * dt;
         if measuring {
-            let dt = t - self.last_t;
             self.stats.area_in_system += f64::from(self.in_system()) * dt;
             self.stats.busy_area += f64::from(self.busy) * dt;
         }
         self.last_t = t;
     }
 
+    /// ∫ number in system dt from 0 to `t` (≥ the last change), warm-up included.
+    #[inline]
+    pub fn area_until(&self, t: f64) -> f64 {
+        self.area_total + f64::from(self.in_system()) * (t - self.last_t)
+    }
+
     /// Starts the measured window at `t`: counters from zero, the current state as the max.
     pub fn start_window(&mut self, t: f64) {
+        self.area_total += f64::from(self.in_system()) * (t - self.last_t);
         self.last_t = t;
         self.stats = ServerStats::new();
         self.stats.max_in_system = self.in_system();

@@ -13,10 +13,12 @@ mod histogram;
 pub mod imbalance;
 mod keys;
 pub mod summary;
+pub mod timeline;
 
 pub use histogram::LatencyHistogram;
 pub use keys::{KeyCounter, MAX_COUNTED_KEYS};
 pub use summary::{Estimate, ServerSummary, StrategySummary};
+pub use timeline::Timeline;
 
 /// Request outcome counts. `generated = completed + dropped + in_flight`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -118,6 +120,8 @@ pub struct RunStats {
     pub servers: Vec<ServerStats>,
     /// Events still pending at the end (departures of in-flight requests in service).
     pub pending_events: usize,
+    /// Number in system over simulated time (sampled, bounded memory).
+    pub timeline: Timeline,
 }
 
 impl RunStats {

@@ -7,7 +7,7 @@
 
 use super::ci::mean_ci;
 use super::imbalance;
-use super::{Counts, LatencyHistogram, RunStats};
+use super::{Counts, LatencyHistogram, RunStats, Timeline};
 
 /// Confidence level of the reported half-widths.
 pub const CI_LEVEL: f64 = 0.95;
@@ -99,6 +99,9 @@ pub struct StrategySummary {
     pub response: LatencyHistogram,
     /// Per-server results.
     pub servers: Vec<ServerSummary>,
+    /// Number in system over simulated time, of the first replication (a time series is
+    /// one run's story; averaging runs would blur the bursts it is there to show).
+    pub timeline: Timeline,
 }
 
 impl StrategySummary {
@@ -176,6 +179,7 @@ impl StrategySummary {
             hottest_key_share: est(&|r| r.hottest_key as f64 / r.measured.generated as f64),
             response,
             servers,
+            timeline: runs[0].timeline.clone(),
         }
     }
 

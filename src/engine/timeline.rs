@@ -1,0 +1,223 @@
+//! Samples the number in system per server at a fixed simulated-time interval.
+//!
+//! The engine calls [`Sampler::observe`] with the time of every event before handling it:
+//! one comparison per event, nothing else unless a sampling instant has been passed. The
+//! state between events is constant, so the state at an instant is the state after the
+//! last event at or before it, and each server's integral of the number in system (kept by
+//! [`Server`] as it changes) extends to the instant exactly; the difference of two such
+//! integrals gives the interval's time-average. [`Sampler::completed`] counts a completion
+//! (one increment).
+//!
+//! The interval is chosen from the expected run length (requests / arrival rate) so that
+//! a run yields about [`TARGET_SAMPLES`] samples, rounded up to 1, 2 or 5 × 10ⁿ seconds so
+//! the times in timeseries.csv read well. A run that lasts longer than expected (bursty
+//! arrivals, a short run's randomness) fills the buffer, which then halves its resolution
+//! ([`Timeline::decimate`]): memory is bounded whatever the number of requests. For very large
+//! pools fewer samples are taken, so that sampling (O(servers) per sample) stays a small
+//! fraction of the run.
+
+use super::server::Server;
+use crate::scenario::Scenario;
+use crate::stats::Timeline;
+
+/// Samples aimed at in a run of the expected length (at most [`crate::stats::timeline::MAX_SAMPLES`]).
+pub const TARGET_SAMPLES: f64 = 400.0;
+
+/// Upper bound on server-samples (servers × samples) aimed at, for very large pools.
+const SCAN_BUDGET: f64 = 1.6e7;
+
+/// Fewest samples aimed at, however large the pool.
+const MIN_SAMPLES: f64 = 50.0;
+
+/// The sampler of one simulation.
+#[derive(Debug)]
+pub struct Sampler {
+    next_at: f64,
+    /// Completions per server since the last sample.
+    pending: Vec<u32>,
+    /// ∫ number in system dt per server up to the last sample.
+    area_at_last: Vec<f64>,
+    last_at: f64,
+    in_system: Vec<u32>,
+    means: Vec<f64>,
+    timeline: Timeline,
+}
+
+impl Sampler {
+    /// A sampler for `scenario`, with the interval chosen from its expected run length.
+    pub fn new(scenario: &Scenario) -> Self {
+        let servers = scenario.server_count();
+        let expected = scenario.requests as f64 / scenario.arrivals.rate();
+        let samples = (SCAN_BUDGET / servers.max(1) as f64).clamp(MIN_SAMPLES, TARGET_SAMPLES);
+        let interval = nice_ceil(expected / samples);
+        Sampler {
+            next_at: 0.0,
+            pending: vec![0; servers],
+            area_at_last: vec![0.0; servers],
+            last_at: 0.0,
+            in_system: Vec::with_capacity(servers),
+            means: vec![0.0; servers],
+            timeline: Timeline::new(servers, interval),
+        }
+    }
+
+    /// Called before handling an event at time `t`: takes every sample due before `t`.
+    #[inline(always)]
+    pub fn observe(&mut self, t: f64, servers: &[Server]) {
+        if t > self.next_at {
+            self.sample_before(t, servers);
+        }
+    }
+
+    /// A request completed at server `s`.
+    #[inline(always)]
+    pub fn completed(&mut self, s: usize) {
+        self.pending[s] += 1;
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn sample_before(&mut self, t: f64, servers: &[Server]) {
+        self.take(servers, |at| at < t);
+    }
+
+    /// Takes samples while `due(next sampling instant)`, all with the current state.
+    fn take(&mut self, servers: &[Server], due: impl Fn(f64) -> bool) {
+        self.in_system.clear();
+        self.in_system.extend(servers.iter().map(Server::in_system));
+        while due(self.next_at) {
+            let at = self.next_at;
+            let dt = at - self.last_at;
+            for (i, s) in servers.iter().enumerate() {
+                let area = s.area_until(at);
+                self.means[i] = if dt > 0.0 { (area - self.area_at_last[i]) / dt } else { 0.0 };
+                self.area_at_last[i] = area;
+            }
+            self.timeline.push(&self.in_system, &self.pending, &self.means);
+            self.pending.fill(0);
+            self.last_at = at;
+            self.next_at = self.timeline.next_time();
+        }
+    }
+
+    /// Takes the samples due at or before `end` (every event has been handled) and returns
+    /// the series.
+    pub fn finish(mut self, end: f64, warmup_end: Option<f64>, servers: &[Server]) -> Timeline {
+        self.take(servers, |at| at <= end);
+        self.timeline.end = end;
+        self.timeline.warmup_end = warmup_end;
+        self.timeline
+    }
+}
+
+/// The smallest of 1, 2 or 5 × 10ⁿ that is ≥ `x` (x > 0).
+pub fn nice_ceil(x: f64) -> f64 {
+    if !(x.is_finite() && x > 0.0) {
+        return 1.0;
+    }
+    let p = 10f64.powf(x.log10().floor());
+    for m in [1.0, 2.0, 5.0, 10.0] {
+        // Tolerate rounding in powf: 0.3 / 0.1 must give 3, not 2.9999….
+        if m * p >= x * (1.0 - 1e-12) {
+            return m * p;
+        }
+    }
+    10.0 * p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(servers: u32, requests: u64) -> Scenario {
+        let text = format!(
+            "requests = {requests}\nwarmup_requests = 100\nstrategies = [\"random\"]\n\
+             [arrivals]\nprocess = \"poisson\"\nrate = {rate}\n\
+             [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
+             [[servers]]\nname = \"s\"\ncount = {servers}\n",
+            rate = 80.0 * f64::from(servers)
+        );
+        Scenario::parse(&text, None).expect("valid scenario")
+    }
+
+    #[test]
+    fn sampled_run_is_bounded_consistent_and_deterministic() {
+        let sc = scenario(4, 200_000);
+        let run = crate::engine::simulate(&sc, &sc.strategies[0], 0, &|_| {});
+        let t = &run.timeline;
+        assert!(t.len() >= 100 && t.len() < crate::stats::timeline::MAX_SAMPLES, "{} samples", t.len());
+        let last = t.time(t.len() - 1);
+        assert!(last <= run.end && run.end < last + t.interval());
+        assert_eq!(t.warmup_end, Some(run.window_start));
+        // Every completion up to the last sample is counted once, and none after it.
+        let counted: u64 = t.pool_samples().map(|p| p.completed).sum();
+        assert!(counted <= run.total.completed);
+        let per_server: u64 =
+            (0..t.len()).flat_map(|k| (0..4).map(move |i| u64::from(t.server(k, i).unwrap().completed))).sum();
+        assert_eq!(per_server, counted);
+        assert_eq!(t.pool(0).in_system, 0, "empty at t = 0");
+        let again = crate::engine::simulate(&sc, &sc.strategies[0], 0, &|_| {});
+        assert_eq!(&again.timeline, t);
+    }
+
+    /// The interval means are exact: averaged over the samples that cover the measured
+    /// window they give the engine's own time average, up to the partial intervals at the
+    /// window's two ends (each shorter than one interval, with at most the sum of the
+    /// servers' peaks in system).
+    #[test]
+    fn interval_means_add_up_to_the_time_average() {
+        let sc = scenario(4, 400_000);
+        let run = crate::engine::simulate(&sc, &sc.strategies[0], 0, &|_| {});
+        let t = &run.timeline;
+        let dt = t.interval();
+        let from = t.warmup_end.unwrap();
+        let covered: Vec<f64> =
+            t.pool_samples().filter(|p| p.time - dt >= from).map(|p| p.mean * t.servers() as f64).collect();
+        let sampled = covered.iter().sum::<f64>() / covered.len() as f64;
+        let exact = run.mean_in_system();
+        let peak: f64 = run.servers.iter().map(|s| f64::from(s.max_in_system)).sum();
+        let bound = 2.0 * dt * peak / (covered.len() as f64 * dt);
+        assert!((sampled - exact).abs() <= bound, "sampled {sampled} vs exact {exact}, bound {bound}");
+        assert!(bound < 0.1 * exact, "the check is tight: bound {bound}");
+    }
+
+    /// Deterministic arrivals in step with the sampling instants: an instantaneous sample
+    /// would always catch the same phase; the interval mean is the true load, 0.5.
+    #[test]
+    fn periodic_workloads_do_not_alias() {
+        let text = "requests = 20000\nstrategies = [\"round-robin\"]\n\
+                    [arrivals]\nprocess = \"deterministic\"\nrate = 50.0\n\
+                    [service]\ndistribution = \"deterministic\"\nmean = \"10ms\"\n\
+                    [[servers]]\nname = \"a\"\n";
+        let sc = Scenario::parse(text, None).unwrap();
+        let run = crate::engine::simulate(&sc, &sc.strategies[0], 0, &|_| {});
+        let t = &run.timeline;
+        assert!(t.len() > 100);
+        for k in 2..t.len() {
+            let m = t.server(k, 0).unwrap().mean;
+            assert!((m - 0.5).abs() < 1e-3, "sample {k}: mean {m}");
+        }
+    }
+
+    #[test]
+    fn large_pools_keep_the_aggregate_only() {
+        // 300 servers at 80 req/s each: 24,000 req/s; 2,000 requests last about 0.083 s.
+        let sc = scenario(300, 2_000);
+        let run = crate::engine::simulate(&sc, &sc.strategies[0], 0, &|_| {});
+        let t = &run.timeline;
+        assert!(!t.has_detail());
+        assert!(t.len() > 10 && t.len() < crate::stats::timeline::MAX_SAMPLES);
+        assert!(t.pool_samples().all(|p| p.min <= p.mean && p.mean <= p.max));
+    }
+
+    #[test]
+    fn nice_intervals() {
+        assert_eq!(nice_ceil(0.003), 0.005);
+        assert_eq!(nice_ceil(1.0), 1.0);
+        assert_eq!(nice_ceil(1.1), 2.0);
+        assert_eq!(nice_ceil(4.0), 5.0);
+        assert_eq!(nice_ceil(6.0), 10.0);
+        assert!((nice_ceil(0.02) - 0.02).abs() < 1e-15);
+        assert_eq!(nice_ceil(0.0), 1.0);
+    }
+}

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Parser, Subcommand};
 
 use lbsim::plan::{self, PlanOptions, PlanReport, PlanRequest, Slo};
-use lbsim::report::{self, EXPORTERS};
+use lbsim::report::{self, Exporter};
 use lbsim::run::{self, RunOptions};
 use lbsim::scenario::edit::{Overrides, ScenarioText};
 use lbsim::scenario::{Scenario, ScenarioError, duration::format_duration};
@@ -19,6 +19,7 @@ use lbsim::{Result, remap};
 const AFTER_HELP: &str = "Examples:
   lbsim run scenarios/web-peak.toml
   lbsim run scenarios/web-peak.toml --requests 100000 --strategies random,p2c --out /tmp/x
+  lbsim run scenarios/web-peak.toml --format json --quiet | jq '.strategies[] | {strategy, p99_ms}'
   lbsim sweep scenarios/web-peak.toml --vary arrivals.rate=500:990:50
   lbsim plan scenarios/web-peak.toml --slo 'p99<=100ms' --rate 2000
   lbsim validate scenarios/near-saturation.toml
@@ -198,9 +199,27 @@ struct RunArgs {
     /// Worker threads [default: one per core]; results do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
+    /// What to print on stdout (the files are written either way).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Do not draw the PNG charts (the CSV and JSON files are still written; charts of an
+    /// earlier run in the same directory are removed).
+    #[arg(long)]
+    no_charts: bool,
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// The summary printed on stdout.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    /// A side-by-side table with notes and warnings.
+    Table,
+    /// summary.csv's header and rows.
+    Csv,
+    /// The summary and per-server results as JSON (for scripts and jq).
+    Json,
 }
 
 /// Runs the CLI; exit code 0 on success, 2 for bad input, 1 for other failures.
@@ -238,8 +257,23 @@ fn cmd_run(args: RunArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| Path::new("output").join(&sc.name));
     let options = RunOptions { threads: args.threads.map(usize::from), progress: !args.quiet };
     let report = run::run(&sc, &options)?;
-    let written = report::write_outputs(&report, &out, EXPORTERS)?;
-    print!("{}", report::terminal::render(&report, std::io::stdout().is_terminal()));
+    let exporters = report::exporters(!args.no_charts);
+    let written = report::write_outputs(&report, &out, &exporters)?;
+    report::remove_stale(&out, &exporters)?;
+    match args.format {
+        Format::Table => print!("{}", report::terminal::render(&report, std::io::stdout().is_terminal())),
+        Format::Csv | Format::Json => {
+            if args.format == Format::Csv {
+                let bytes = report::csv::SummaryCsv.render(&report)?;
+                print!("{}", String::from_utf8_lossy(&bytes));
+            } else {
+                print!("{}", report::json::render(&report));
+            }
+            for w in report::terminal::warnings(&report) {
+                eprintln!("warning: {w}");
+            }
+        }
+    }
     if !args.quiet {
         let names: Vec<String> =
             written.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();

@@ -7,7 +7,8 @@
 //! - [`strategy`]: the balancing strategies, one trait, one file per family, one registry;
 //! - [`engine`]: the event-driven simulation of one strategy on one request stream;
 //! - [`stats`]: streaming statistics (HDR histograms, imbalance, confidence intervals);
-//! - [`report`]: exporters (terminal table, CSV) behind one trait;
+//! - [`report`]: the terminal table, JSON summary, and file exporters (CSV, JSON manifest,
+//!   PNG charts) behind one trait;
 //! - [`remap`]: key disruption of the hash-based strategies when the pool changes;
 //! - [`theory`]: closed-form queueing results used to validate the simulator;
 //! - [`run`]: runs every strategy × replication of a scenario in parallel and aggregates;

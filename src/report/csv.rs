@@ -51,7 +51,8 @@ pub struct SummaryCsv;
 /// One row per strategy × server.
 pub struct ServersCsv;
 
-fn to_bytes(header: Vec<&str>, rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
+/// Encodes a header and rows as CSV (RFC 4180 quoting where needed).
+pub fn to_bytes(header: Vec<&str>, rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let err = |e: csv::Error| Error::Other(format!("CSV encoding failed: {e}"));
     w.write_record(&header).map_err(err)?;
@@ -102,15 +103,45 @@ pub fn encode<S: AsRef<str>>(header: &[S], rows: &[Vec<String>]) -> Result<Vec<u
     to_bytes(header.iter().map(AsRef::as_ref).collect(), rows.to_vec())
 }
 
+/// The header and rows of summary.csv (also the source of the JSON summary).
+pub fn summary_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let rho = report.offered_load();
+    (summary_header(), report.strategies.iter().map(|s| summary_row(s, rho)).collect())
+}
+
+/// The header and rows of servers.csv.
+pub fn servers_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let rows = report
+        .strategies
+        .iter()
+        .flat_map(|s| {
+            s.servers.iter().map(move |v| {
+                vec![
+                    s.label.clone(),
+                    v.name.clone(),
+                    v.requests.to_string(),
+                    fixed(v.utilization, 6),
+                    fixed(v.mean_in_system, 6),
+                    v.max_in_system.to_string(),
+                    ms(v.mean_response),
+                    ms(v.p99_response),
+                    v.dropped.to_string(),
+                    fixed(v.throughput, 3),
+                ]
+            })
+        })
+        .collect();
+    (SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).copied().collect(), rows)
+}
+
 impl Exporter for SummaryCsv {
     fn file_name(&self) -> &'static str {
         "summary.csv"
     }
 
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
-        let rho = report.offered_load();
-        let rows = report.strategies.iter().map(|s| summary_row(s, rho)).collect();
-        to_bytes(summary_header(), rows)
+        let (header, rows) = summary_table(report);
+        to_bytes(header, rows)
     }
 }
 
@@ -120,26 +151,7 @@ impl Exporter for ServersCsv {
     }
 
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
-        let rows = report
-            .strategies
-            .iter()
-            .flat_map(|s| {
-                s.servers.iter().map(move |v| {
-                    vec![
-                        s.label.clone(),
-                        v.name.clone(),
-                        v.requests.to_string(),
-                        fixed(v.utilization, 6),
-                        fixed(v.mean_in_system, 6),
-                        v.max_in_system.to_string(),
-                        ms(v.mean_response),
-                        ms(v.p99_response),
-                        v.dropped.to_string(),
-                        fixed(v.throughput, 3),
-                    ]
-                })
-            })
-            .collect();
-        to_bytes(SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).copied().collect(), rows)
+        let (header, rows) = servers_table(report);
+        to_bytes(header, rows)
     }
 }

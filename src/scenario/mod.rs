@@ -32,6 +32,8 @@ pub struct Scenario {
     pub name: String,
     /// The file it came from, if any.
     pub file: Option<PathBuf>,
+    /// The scenario text as parsed (hashed and kept in the run manifest).
+    pub source: Option<String>,
     /// Base seed; every stream is derived from it.
     pub seed: u64,
     /// Requests generated per replication (R).
@@ -134,6 +136,7 @@ impl Scenario {
         let stem = file.and_then(|f| f.file_stem()).map(|s| s.to_string_lossy().into_owned());
         let mut sc = validate(raw, stem).map_err(place)?;
         sc.file = file.map(Path::to_path_buf);
+        sc.source = Some(text.to_string());
         Ok(sc)
     }
 
@@ -270,6 +273,7 @@ fn validate(raw: RawScenario, stem: Option<String>) -> Result<Scenario, Scenario
     Ok(Scenario {
         name,
         file: None,
+        source: None,
         seed: raw.seed.unwrap_or(1),
         requests: raw.requests,
         warmup,

@@ -1,0 +1,244 @@
+//! Shared look of the charts: the strategy colours, fonts and number formats.
+//!
+//! # Colours
+//!
+//! A strategy's colour depends on its label, never on its position in the scenario's list,
+//! so the same strategy has the same colour in every chart of every run:
+//!
+//! 1. Every name in the strategy registry has a fixed colour: the slot among the first ten
+//!    (most distinct) palette colours its name hashes to (FNV-1a, stable across platforms
+//!    and versions), or, if an earlier registry name already holds that slot, the next free
+//!    one (registry order; past ten names, the other ten colours). A plain `round-robin` or
+//!    `p2c` therefore always has the same colour, and adding a strategy to the end of the
+//!    registry changes no existing one's.
+//! 2. Any other label (a strategy with parameters, such as `p2c(choices=3)`) hashes to a
+//!    slot too; if that slot is a registry name's colour or already taken in this run, it
+//!    takes the next slot that is neither (labels handled in sorted order, so the result
+//!    does not depend on the list's order). Its colour is stable unless two such labels in
+//!    one run hash to the same slot.
+//! 3. With more strategies than [`PALETTE`] colours, colours repeat; labels in the legends
+//!    and panel titles still tell them apart.
+
+use std::collections::HashSet;
+use std::sync::{Once, OnceLock};
+
+use plotters::style::{FontStyle, RGBColor, register_font};
+
+use crate::strategy::registry::REGISTRY;
+use crate::workload::seeds::hash_str;
+
+/// Twenty colours that stay distinct as lines and bars on white: the Tableau 10 first,
+/// then ten darker or more saturated tones.
+pub const PALETTE: [RGBColor; 20] = [
+    RGBColor(31, 119, 180),  // blue
+    RGBColor(255, 127, 14),  // orange
+    RGBColor(44, 160, 44),   // green
+    RGBColor(214, 39, 40),   // red
+    RGBColor(148, 103, 189), // purple
+    RGBColor(140, 86, 75),   // brown
+    RGBColor(227, 119, 194), // pink
+    RGBColor(23, 190, 207),  // cyan
+    RGBColor(188, 189, 34),  // olive yellow
+    RGBColor(0, 0, 117),     // navy
+    RGBColor(128, 0, 0),     // maroon
+    RGBColor(0, 121, 107),   // teal
+    RGBColor(230, 171, 2),   // gold
+    RGBColor(74, 20, 140),   // deep purple
+    RGBColor(194, 24, 91),   // raspberry
+    RGBColor(27, 94, 32),    // dark green
+    RGBColor(177, 89, 40),   // rust
+    RGBColor(82, 82, 82),    // dark grey
+    RGBColor(127, 188, 65),  // yellow green
+    RGBColor(128, 128, 0),   // olive
+];
+
+/// Text and axes.
+pub const INK: RGBColor = RGBColor(33, 33, 33);
+/// Secondary text (subtitles, notes).
+pub const MUTED: RGBColor = RGBColor(100, 100, 100);
+/// Reference lines (means, ideals, percentile guides).
+pub const GUIDE: RGBColor = RGBColor(90, 90, 90);
+/// Light fills (warm-up shading, panel backgrounds).
+pub const SHADE: RGBColor = RGBColor(236, 236, 236);
+/// Warnings in a chart's header.
+pub const ALERT: RGBColor = RGBColor(190, 20, 20);
+
+/// The font family every chart uses (registered from the embedded Noto Sans).
+pub const FONT: &str = "sans-serif";
+/// Chart title size, px.
+pub const TITLE_PX: f64 = 30.0;
+/// Subtitle size, px.
+pub const SUBTITLE_PX: f64 = 17.0;
+/// Axis description size, px.
+pub const AXIS_PX: f64 = 18.0;
+/// Tick label size, px.
+pub const TICK_PX: f64 = 15.0;
+/// Legend and panel-title size, px.
+pub const LEGEND_PX: f64 = 16.0;
+
+/// Registers the embedded font (Noto Sans Regular, Apache-2.0, from the `ttf-noto-sans`
+/// crate) as plotters' "sans-serif", once per process. No system font or fontconfig is
+/// ever consulted.
+pub fn ensure_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if register_font(FONT, FontStyle::Normal, ttf_noto_sans::REGULAR).is_err() {
+            // The font is compiled in; it parses unless the crate itself is broken.
+            unreachable!("the embedded Noto Sans font does not parse");
+        }
+    });
+}
+
+fn preferred_slot(label: &str) -> usize {
+    (hash_str(label) % PALETTE.len() as u64) as usize
+}
+
+/// The first palette slots, the most distinct colours, go to registry names first.
+const PRIMARY: usize = 10;
+
+/// The fixed palette slot of every registry name (rule 1).
+fn registry_slots() -> &'static [(&'static str, usize)] {
+    static SLOTS: OnceLock<Vec<(&'static str, usize)>> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let mut taken = [false; PALETTE.len()];
+        let mut out = Vec::new();
+        for s in REGISTRY {
+            let h = hash_str(s.name) as usize;
+            // The primary tier while it has room, then the rest of the palette.
+            let (lo, hi) = if taken[..PRIMARY].iter().all(|&t| t) { (PRIMARY, PALETTE.len()) } else { (0, PRIMARY) };
+            let width = hi - lo;
+            let slot = (0..width)
+                .map(|d| lo + (h % width + d) % width)
+                .find(|&slot| !taken[slot])
+                .unwrap_or_else(|| preferred_slot(s.name));
+            taken[slot] = true;
+            out.push((s.name, slot));
+        }
+        out
+    })
+}
+
+/// Palette slots for the labels of one run, aligned with `labels` (see the module doc).
+pub fn slots(labels: &[&str]) -> Vec<usize> {
+    let fixed = registry_slots();
+    let reserved: HashSet<usize> = fixed.iter().map(|f| f.1).collect();
+    let mut out: Vec<Option<usize>> = labels.iter().map(|l| fixed.iter().find(|f| f.0 == *l).map(|f| f.1)).collect();
+    let mut used: HashSet<usize> = out.iter().flatten().copied().collect();
+    let mut others: Vec<usize> = (0..labels.len()).filter(|&i| out[i].is_none()).collect();
+    others.sort_by(|&a, &b| labels[a].cmp(labels[b]));
+    for i in others {
+        let start = preferred_slot(labels[i]);
+        let free = |avoid_reserved: bool| {
+            (0..PALETTE.len())
+                .map(|d| (start + d) % PALETTE.len())
+                .find(|s| !(used.contains(s) || (avoid_reserved && reserved.contains(s))))
+        };
+        let slot = free(true).or_else(|| free(false)).unwrap_or(start);
+        used.insert(slot);
+        out[i] = Some(slot);
+    }
+    out.into_iter().map(|s| s.expect("every label assigned")).collect()
+}
+
+/// Colours for the labels of one run, aligned with `labels`.
+pub fn colours(labels: &[&str]) -> Vec<RGBColor> {
+    slots(labels).into_iter().map(|s| PALETTE[s]).collect()
+}
+
+/// A value rounded to 3 significant digits, in its shortest decimal form ("62", "0.5",
+/// "13.2", "1250").
+pub fn short(v: f64) -> String {
+    if !v.is_finite() {
+        return "–".to_string();
+    }
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    let digits = 2 - v.abs().log10().floor() as i32;
+    if digits <= 0 {
+        let scale = 10f64.powi(-digits);
+        return format!("{:.0}", (v / scale).round() * scale);
+    }
+    let text = format!("{v:.*}", digits as usize);
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A count with a k/M suffix for axis ticks: 950, 12k, 1.5M.
+pub fn count(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{}M", short(v / 1e6))
+    } else if a >= 1e4 {
+        format!("{}k", short(v / 1e3))
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+/// A number of milliseconds for labels: 3 significant digits, "ms" appended.
+pub fn ms_label(v_ms: f64) -> String {
+    format!("{} ms", short(v_ms))
+}
+
+/// Tick text for an axis spanning `lo..hi`: enough decimals to tell ticks apart.
+pub fn tick(v: f64, lo: f64, hi: f64) -> String {
+    let span = (hi - lo).abs().max(1e-12);
+    let decimals = (1 - span.log10().floor() as i32).clamp(0, 6) as usize;
+    format!("{v:.decimals$}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn colour_of(label: &str, labels: &[&str]) -> RGBColor {
+        let i = labels.iter().position(|l| *l == label).unwrap();
+        colours(labels)[i]
+    }
+
+    #[test]
+    fn a_strategy_keeps_its_colour_whatever_the_list() {
+        let names: Vec<&str> = REGISTRY.iter().map(|s| s.name).collect();
+        // Registry names: fixed, distinct, from the primary colours while they last.
+        let all = colours(&names);
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(colour_of(name, &[name]), all[i], "{name} alone");
+            let mut reversed = names.clone();
+            reversed.reverse();
+            assert_eq!(colour_of(name, &reversed), all[i], "{name} reversed");
+            assert_eq!(colour_of(name, &[name, "p2c(choices=3)", "random(x=1)"]), all[i]);
+        }
+        let distinct: HashSet<_> = all.iter().map(|c| (c.0, c.1, c.2)).collect();
+        assert_eq!(distinct.len(), names.len().min(PALETTE.len()));
+        // A parameterised label: the same colour in any order and next to any registry names.
+        let a = colour_of("p2c(choices=3)", &["p2c", "p2c(choices=3)", "random"]);
+        assert_eq!(a, colour_of("p2c(choices=3)", &["p2c(choices=3)"]));
+        assert_eq!(a, colour_of("p2c(choices=3)", &["least-work-left", "round-robin", "p2c(choices=3)"]));
+        assert!(!all.contains(&a), "variants avoid the registry's colours");
+    }
+
+    #[test]
+    fn twenty_labels_get_twenty_colours() {
+        let labels: Vec<String> = (2..22).map(|c| format!("p2c(choices={c})")).collect();
+        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let distinct: HashSet<usize> = slots(&refs).into_iter().collect();
+        assert_eq!(distinct.len(), 20);
+        // Beyond the palette, colours repeat but every label still gets one.
+        let many: Vec<String> = (0..45).map(|i| format!("s{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(slots(&refs).len(), 45);
+    }
+
+    #[test]
+    fn short_numbers() {
+        assert_eq!(short(62.0), "62");
+        assert_eq!(short(61.96), "62");
+        assert_eq!(short(13.238), "13.2");
+        assert_eq!(short(0.5), "0.5");
+        assert_eq!(short(1250.0), "1250");
+        assert_eq!(short(1000.0), "1000");
+        assert_eq!(short(0.001234), "0.00123");
+        assert_eq!(count(98_000.0), "98k");
+        assert_eq!(count(1_500_000.0), "1.5M");
+    }
+}

@@ -1,0 +1,92 @@
+//! `timeseries.csv`: number in system over simulated time, from the engine's sampler
+//! ([`crate::stats::Timeline`]), first replication.
+//!
+//! Columns: `strategy,time_s,server,in_system,completed`, then appended
+//! `mean_in_system,mean_in_system_min,mean_in_system_max`. `in_system` is the number of
+//! requests at the server (waiting and in service) at the instant `time_s`; `completed`
+//! counts the requests that finished there during the sampling interval ending at `time_s`
+//! (so `completed / interval` is its throughput); `mean_in_system` is the exact time-average
+//! of the number in system over that interval (what the chart draws: it cannot alias with a
+//! periodic workload and misses no burst).
+//!
+//! Pools of up to [`DETAIL_MAX_SERVERS`] servers get one row per server and sample (and
+//! `mean_in_system_min = mean_in_system_max = mean_in_system`). Larger pools get one row per
+//! sample with `server = all`: `in_system`, `completed` and `mean_in_system` are pool totals,
+//! and `mean_in_system_min` / `mean_in_system_max` the least and most loaded server's
+//! interval average.
+
+use super::Exporter;
+use super::csv::to_bytes;
+use super::format::fixed;
+use crate::Result;
+use crate::run::Report;
+pub use crate::stats::timeline::DETAIL_MAX_SERVERS;
+
+/// Columns of timeseries.csv (the first five are the contract; later ones are appended).
+pub const COLUMNS: &[&str] = &[
+    "strategy",
+    "time_s",
+    "server",
+    "in_system",
+    "completed",
+    "mean_in_system",
+    "mean_in_system_min",
+    "mean_in_system_max",
+];
+
+/// The `server` value of a whole-pool row.
+pub const ALL_SERVERS: &str = "all";
+
+/// One row per strategy × sample × server (or × sample for large pools).
+pub struct TimeseriesCsv;
+
+/// Simulated time for the file: rounded to the nanosecond, shortest decimal form.
+pub fn time_text(t: f64) -> String {
+    format!("{}", (t * 1e9).round() / 1e9)
+}
+
+impl Exporter for TimeseriesCsv {
+    fn file_name(&self) -> &'static str {
+        "timeseries.csv"
+    }
+
+    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+        let names: Vec<&str> = report.scenario.servers.iter().map(|s| s.name.as_str()).collect();
+        let mut rows = Vec::new();
+        for s in &report.strategies {
+            let t = &s.timeline;
+            for k in 0..t.len() {
+                let time = time_text(t.time(k));
+                if t.has_detail() {
+                    for (i, name) in names.iter().enumerate() {
+                        let v = t.server(k, i).expect("per-server detail");
+                        let mean = fixed(v.mean, 4);
+                        rows.push(vec![
+                            s.label.clone(),
+                            time.clone(),
+                            (*name).to_string(),
+                            v.in_system.to_string(),
+                            v.completed.to_string(),
+                            mean.clone(),
+                            mean.clone(),
+                            mean,
+                        ]);
+                    }
+                } else {
+                    let p = t.pool(k);
+                    rows.push(vec![
+                        s.label.clone(),
+                        time,
+                        ALL_SERVERS.to_string(),
+                        p.in_system.to_string(),
+                        p.completed.to_string(),
+                        fixed(p.mean * t.servers() as f64, 4),
+                        fixed(p.min, 4),
+                        fixed(p.max, 4),
+                    ]);
+                }
+            }
+        }
+        to_bytes(COLUMNS.to_vec(), rows)
+    }
+}

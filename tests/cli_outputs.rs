@@ -1,0 +1,107 @@
+//! `lbsim run` on the command line: what it prints with each `--format`, and the files it
+//! writes with and without `--no-charts`.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const SCENARIO: &str = r#"
+name = "cli-outputs"
+seed = 3
+requests = 8_000
+strategies = ["round-robin", { name = "p2c", choices = 3 }]
+[arrivals]
+process = "poisson"
+rate = 250.0
+[service]
+distribution = "exponential"
+mean = "10ms"
+[[servers]]
+name = "app"
+count = 3
+"#;
+
+fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, SCENARIO).unwrap();
+    (dir, file)
+}
+
+fn lbsim() -> Command {
+    Command::cargo_bin("lbsim").unwrap()
+}
+
+fn files(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn format_json_prints_parseable_json_and_writes_every_file() {
+    let (dir, file) = setup();
+    let out = dir.path().join("out");
+    let assert = lbsim().args(["run", "--quiet", "--format", "json", "--out"]).arg(&out).arg(&file).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).expect("stdout is JSON");
+    assert_eq!(v["strategies"][1]["strategy"], "p2c(choices=3)");
+    assert!(v["strategies"][0]["p99_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        files(&out),
+        [
+            "histogram.csv",
+            "imbalance.png",
+            "manifest.json",
+            "percentiles.csv",
+            "percentiles.png",
+            "queue_timeline.png",
+            "response_time_cdf.png",
+            "server_load.png",
+            "servers.csv",
+            "summary.csv",
+            "timeseries.csv"
+        ]
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["scenario"]["file"], file.display().to_string());
+    assert_eq!(manifest["scenario"]["sha256"], lbsim::report::manifest::sha256_hex(SCENARIO.as_bytes()));
+}
+
+#[test]
+fn format_csv_prints_summary_csv() {
+    let (dir, file) = setup();
+    let out = dir.path().join("out");
+    let assert = lbsim().args(["run", "-q", "--format", "csv", "--out"]).arg(&out).arg(&file).assert().success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert_eq!(stdout, std::fs::read_to_string(out.join("summary.csv")).unwrap());
+    assert!(stdout.starts_with("strategy,requests,completed,dropped,mean_ms,"));
+}
+
+#[test]
+fn default_format_is_the_table_and_no_charts_leaves_no_png() {
+    let (dir, file) = setup();
+    let out = dir.path().join("out");
+    lbsim().args(["run", "-q", "--out"]).arg(&out).arg(&file).assert().success();
+    assert!(out.join("server_load.png").exists());
+    lbsim()
+        .args(["run", "-q", "--no-charts", "--format", "table", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("p99 ms").and(predicate::str::contains("round-robin")));
+    assert!(files(&out).iter().all(|f| !f.ends_with(".png")), "{:?}", files(&out));
+    assert_eq!(files(&out).len(), 6);
+}
+
+#[test]
+fn an_unknown_format_is_a_usage_error() {
+    let (_dir, file) = setup();
+    lbsim()
+        .args(["run", "--format", "yaml"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("possible values: table, csv, json"));
+}

@@ -88,6 +88,10 @@ impl Exporter for Manifest {
         "manifest.json"
     }
 
+    fn is_reproducible(&self) -> bool {
+        false
+    }
+
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
         let mut bytes = serde_json::to_vec_pretty(&manifest(report))
             .map_err(|e| Error::Other(format!("JSON encoding failed: {e}")))?;

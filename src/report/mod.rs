@@ -45,6 +45,11 @@ pub trait Exporter<T: ?Sized = Report>: Sync {
     fn is_chart(&self) -> bool {
         false
     }
+    /// Whether the file is a pure function of the scenario and seed (byte-identical from run
+    /// to run whatever the thread count); false for the manifest, which records wall time.
+    fn is_reproducible(&self) -> bool {
+        true
+    }
 }
 
 /// The exporters `lbsim run` writes, in order.

@@ -4,7 +4,7 @@
 use plotters::prelude::*;
 
 use super::Exporter;
-use super::plot::{FONT, color, nice_ceil, render_png, tick};
+use super::plot::{FONT, colours, nice_ceil, render_png, tick};
 use crate::Result;
 use crate::plan::PlanReport;
 
@@ -36,15 +36,13 @@ impl Exporter<PlanReport> for PlanChart {
     }
 }
 
-fn draw_bars(
-    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
-    report: &PlanReport,
-) -> super::plot::DrawResult {
+fn draw_bars(area: &super::plot::Area<'_>, report: &PlanReport) -> super::plot::DrawResult {
     let n = report.strategies.len() as i32;
     let slot = |k: usize| (n - 1 - k as i32) * SLOT;
     let xmax = nice_ceil(report.strategies.iter().filter_map(|p| p.servers).max().unwrap_or(1) as f64 * 1.15);
     let ticks: Vec<i32> = (0..n as usize).map(slot).collect();
     let labels: Vec<String> = report.strategies.iter().map(|p| p.label.clone()).collect();
+    let colours = colours(&labels);
     let mut chart = ChartBuilder::on(area)
         .caption("servers needed (fewest is best)", (FONT, 20))
         .margin(12)
@@ -69,7 +67,7 @@ fn draw_bars(
         let y = slot(k);
         match p.servers {
             Some(s) => {
-                let c = color(k);
+                let c = colours[k];
                 chart.draw_series(std::iter::once(Rectangle::new(
                     [(0.0, y - SLOT * 3 / 10), (f64::from(s), y + SLOT * 3 / 10)],
                     c.filled(),
@@ -88,10 +86,9 @@ fn draw_bars(
     Ok(())
 }
 
-fn draw_search(
-    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
-    report: &PlanReport,
-) -> super::plot::DrawResult {
+fn draw_search(area: &super::plot::Area<'_>, report: &PlanReport) -> super::plot::DrawResult {
+    let labels: Vec<&str> = report.strategies.iter().map(|p| p.label.as_str()).collect();
+    let colours = colours(&labels);
     let slo = &report.slos[0];
     let scale = if slo.metric.is_time() { 1e3 } else { 100.0 };
     let unit = if slo.metric.is_time() { "ms" } else { "%" };
@@ -134,7 +131,7 @@ fn draw_search(
         .label(format!("SLO: {slo}"))
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], ink.stroke_width(2)));
     for (k, p) in report.strategies.iter().enumerate() {
-        let c = color(k);
+        let c = colours[k];
         let pts: Vec<(f64, f64, f64)> =
             sims.iter().filter(|s| s.0 == k).map(|s| (f64::from(s.1), s.2.min(ymax), s.3)).collect();
         // A small offset per strategy keeps the intervals of equal counts apart.

@@ -2,33 +2,22 @@
 //!
 //! Charts are drawn with plotters into an RGB buffer and encoded with the `png` crate. The
 //! font (Noto Sans, from `ttf-noto-sans`) is compiled in and registered once as
-//! "sans-serif", so rendering needs no system fonts and is byte-identical everywhere.
+//! "sans-serif", so rendering needs no system fonts and is byte-identical everywhere. The
+//! drawing backend and strategy colours are those of the run charts ([`super::charts`]):
+//! text laid out by [`Canvas`], colours derived from strategy labels.
 
-use std::sync::Once;
-
-use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::{FontStyle, register_font};
+
+pub use super::charts::Area;
+use super::charts::canvas::Canvas;
 
 use crate::{Error, Result};
 
-/// Strategy colours, by position in the scenario's list (Tableau 10).
-pub const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-
-/// The colour of the strategy at position `i`.
-pub fn color(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
+/// The colour of each of `labels`' strategies: derived from the label, the same as in the
+/// charts of `lbsim run` (see [`super::charts::style`]), never from the list position.
+pub fn colours<S: AsRef<str>>(labels: &[S]) -> Vec<RGBColor> {
+    let refs: Vec<&str> = labels.iter().map(AsRef::as_ref).collect();
+    super::charts::style::colours(&refs)
 }
 
 /// The chart font family.
@@ -36,29 +25,19 @@ pub const FONT: &str = "sans-serif";
 
 /// Registers the embedded font (once per process).
 pub fn register_fonts() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Registering Normal is enough: other styles fall back to it.
-        if register_font(FONT, FontStyle::Normal, ttf_noto_sans::REGULAR).is_err() {
-            unreachable!("the embedded font is valid");
-        }
-    });
+    super::charts::style::ensure_fonts();
 }
 
 /// Errors of a drawing function.
 pub type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 /// Draws a `width` × `height` chart with `draw` and returns it as PNG bytes.
-pub fn render_png(
-    width: u32,
-    height: u32,
-    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> DrawResult,
-) -> Result<Vec<u8>> {
+pub fn render_png(width: u32, height: u32, draw: impl FnOnce(&Area<'_>) -> DrawResult) -> Result<Vec<u8>> {
     register_fonts();
     let err = |e: &dyn std::fmt::Display| Error::Other(format!("cannot draw chart: {e}"));
     let mut buf = vec![0u8; width as usize * height as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
+        let root = Canvas::with_buffer(&mut buf, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
         draw(&root).map_err(|e| err(&e))?;
         root.present().map_err(|e| err(&e))?;

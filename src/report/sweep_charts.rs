@@ -8,12 +8,11 @@
 //! are hollow, joined by thin dashes and have no band; values above the axis are drawn at
 //! its top with a triangle.
 
-use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
 use super::Exporter;
-use super::plot::{DrawResult, FONT, color, nice_ceil, render_png, tick};
+use super::plot::{self, Area, DrawResult, FONT, nice_ceil, render_png, tick};
 use super::sweep::{PointRow, SweepData, series_labels};
 use crate::Result;
 
@@ -195,7 +194,7 @@ fn y_top(points: &[PointRow], series: usize, metric: Metric) -> f64 {
 }
 
 impl Panel<'_> {
-    fn draw<X>(&self, area: &DrawingArea<BitMapBackend, Shift>, x_spec: X, lo: f64, hi: f64) -> DrawResult
+    fn draw<X>(&self, area: &Area<'_>, x_spec: X, lo: f64, hi: f64) -> DrawResult
     where
         X: AsRangedCoord<Value = f64>,
         X::CoordDescType: ValueFormatter<f64>,
@@ -228,8 +227,9 @@ impl Panel<'_> {
                     .legend(move |(px, py)| PathElement::new(vec![(px, py), (px + 24, py)], ink.stroke_width(2)));
             }
         }
+        let colours = plot::colours(self.labels);
         for (k, label) in self.labels.iter().enumerate() {
-            let c = color(k);
+            let c = colours[k];
             // (x, value, half-width, stable)
             let pts: Vec<(f64, f64, Option<f64>, bool)> = self
                 .points

@@ -49,7 +49,8 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let panels = body.split_evenly((rows, cols));
     for (i, (s, panel)) in report.strategies.iter().zip(&panels).enumerate() {
         let row = i / cols;
-        let last_row = row == rows - 1 || i + cols >= n;
+        // Only the bottom row carries the axis title, so every row has the same height.
+        let last_row = row == rows - 1;
         let t = &s.timeline;
         let mean_in_system = s.mean_in_system.value / report.scenario.server_count().max(1) as f64;
         let max_in_system = s.servers.iter().map(|v| v.max_in_system).max().unwrap_or(0);

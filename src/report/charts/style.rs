@@ -16,8 +16,10 @@
 //!    takes the next slot that is neither (labels handled in sorted order, so the result
 //!    does not depend on the list's order). Its colour is stable unless two such labels in
 //!    one run hash to the same slot.
-//! 3. With more strategies than [`PALETTE`] colours, colours repeat; labels in the legends
-//!    and panel titles still tell them apart.
+//! 3. Two labels of one run never share a colour while the palette lasts: were two registry
+//!    names to share a slot (more than [`PALETTE`]'s 30 names), the later one in registry
+//!    order takes the next free one. With more strategies in one run than colours, colours
+//!    repeat; labels in the legends and panel titles still tell them apart.
 
 use std::collections::HashSet;
 use std::sync::{Once, OnceLock};
@@ -27,9 +29,9 @@ use plotters::style::{FontStyle, RGBColor, register_font};
 use crate::strategy::registry::REGISTRY;
 use crate::workload::seeds::hash_str;
 
-/// Twenty colours that stay distinct as lines and bars on white: the Tableau 10 first,
-/// then ten darker or more saturated tones.
-pub const PALETTE: [RGBColor; 20] = [
+/// Thirty colours that stay visible as lines and bars on white: the Tableau 10 first (the
+/// most distinct), then ten darker or more saturated tones, then ten muted ones.
+pub const PALETTE: [RGBColor; 30] = [
     RGBColor(31, 119, 180),  // blue
     RGBColor(255, 127, 14),  // orange
     RGBColor(44, 160, 44),   // green
@@ -50,6 +52,16 @@ pub const PALETTE: [RGBColor; 20] = [
     RGBColor(82, 82, 82),    // dark grey
     RGBColor(127, 188, 65),  // yellow green
     RGBColor(128, 128, 0),   // olive
+    RGBColor(57, 59, 121),   // indigo
+    RGBColor(82, 84, 163),   // slate blue
+    RGBColor(99, 121, 57),   // moss
+    RGBColor(140, 162, 82),  // sage
+    RGBColor(140, 109, 49),  // bronze
+    RGBColor(189, 158, 57),  // mustard
+    RGBColor(132, 60, 57),   // brick
+    RGBColor(173, 73, 74),   // dusty red
+    RGBColor(123, 65, 115),  // plum
+    RGBColor(165, 81, 148),  // orchid
 ];
 
 /// Text and axes.
@@ -223,6 +235,12 @@ mod tests {
         let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
         let distinct: HashSet<usize> = slots(&refs).into_iter().collect();
         assert_eq!(distinct.len(), 20);
+        // A run of every registry name and some variants: all distinct.
+        let mut all: Vec<String> = REGISTRY.iter().map(|s| s.name.to_string()).collect();
+        all.extend((3..6).map(|c| format!("p2c(choices={c})")));
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        let distinct: HashSet<usize> = slots(&refs).into_iter().collect();
+        assert_eq!(distinct.len(), refs.len().min(PALETTE.len()));
         // Beyond the palette, colours repeat but every label still gets one.
         let many: Vec<String> = (0..45).map(|i| format!("s{i}")).collect();
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();

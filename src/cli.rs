@@ -257,7 +257,8 @@ fn cmd_run(args: RunArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| Path::new("output").join(&sc.name));
     let options = RunOptions { threads: args.threads.map(usize::from), progress: !args.quiet };
     let report = run::run(&sc, &options)?;
-    let exporters = report::exporters(!args.no_charts);
+    // Files this run does not produce (faults.csv without faults) count as stale too.
+    let exporters: Vec<_> = report::exporters(!args.no_charts).into_iter().filter(|e| e.wanted(&report)).collect();
     let written = report::write_outputs(&report, &out, &exporters)?;
     report::remove_stale(&out, &exporters)?;
     match args.format {
@@ -429,8 +430,13 @@ fn cmd_validate(file: &Path) -> Result<()> {
     println!("{}: valid", file.display());
     println!("  servers (S):     {} in {} group(s)", sc.server_count(), sc.groups.len());
     println!("  capacity:        {:.1} req/s", sc.capacity());
-    println!("  arrival rate:    {:.1} req/s", sc.arrivals.rate());
+    println!("  arrivals:        {}", sc.arrivals_summary());
+    println!("  arrival rate:    {:.1} req/s mean, peak {:.1}", sc.arrival_rate(), sc.peak_rate());
     println!("  offered load ρ:  {rho:.3}");
+    println!("  expected length: {} of simulated time", format_duration(sc.expected_duration()));
+    for line in sc.failures_summary() {
+        println!("  {line}");
+    }
     println!(
         "  service:         {} mean {}, cv {:.3}",
         sc.service.name(),
@@ -447,8 +453,18 @@ fn cmd_validate(file: &Path) -> Result<()> {
     );
     let labels: Vec<&str> = sc.strategies.iter().map(|s| s.label.as_str()).collect();
     println!("  strategies:      {}", labels.join(", "));
-    if rho >= 1.0 {
+    if rho >= 1.0 && !sc.is_closed() {
         println!("warning: offered load ρ = {rho:.3} ≥ 1: the system is unstable, queues will grow without bound");
+    }
+    let end = sc.expected_duration();
+    for (i, f) in sc.faults.iter().enumerate() {
+        if f.start >= end {
+            println!(
+                "warning: fault {i} starts at {} but the run is expected to end near {}: raise `requests` to see it",
+                format_duration(f.start),
+                format_duration(end)
+            );
+        }
     }
     if let Some(w) = sc.service.warning() {
         println!("warning: {w}");

@@ -11,8 +11,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::engine;
-use crate::scenario::Scenario;
-use crate::stats::{RunStats, StrategySummary};
+use crate::scenario::{Arrivals, FaultWindow, Scenario};
+use crate::stats::{Estimate, OpenModel, RunStats, StrategySummary};
 use crate::{Error, Result};
 
 /// Runs shorter than this many requests in all get no progress bar.
@@ -36,6 +36,9 @@ pub struct Report {
     pub strategies: Vec<StrategySummary>,
     /// Wall-clock time of the simulations, s.
     pub wall_time: f64,
+    /// Every fault of every replication (server, kind, start, end), replication by
+    /// replication: what the queue-timeline chart shades.
+    pub fault_windows: Vec<FaultWindow>,
 }
 
 impl Report {
@@ -44,9 +47,16 @@ impl Report {
         self.scenario.offered_load()
     }
 
-    /// Whether the offered load makes the queues grow without bound.
+    /// Whether the offered load makes the queues grow without bound (never for a closed
+    /// loop, whose clients wait).
     pub fn is_unstable(&self) -> bool {
-        self.offered_load() >= 1.0
+        let steady = !matches!(self.scenario.arrivals, Arrivals::Closed(_) | Arrivals::Trace(_));
+        steady && self.offered_load() >= 1.0
+    }
+
+    /// The fault windows of replication `replication`.
+    pub fn fault_windows_of(&self, replication: u32) -> impl Iterator<Item = &FaultWindow> {
+        self.fault_windows.iter().filter(move |w| w.replication == replication)
     }
 }
 
@@ -76,8 +86,12 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report> {
     for b in &bars {
         b.finish_and_clear();
     }
-    let strategies = summarize(scenario, &runs);
-    Ok(Report { scenario: scenario.clone(), strategies, wall_time: started.elapsed().as_secs_f64() })
+    let mut strategies = summarize(scenario, &runs);
+    if scenario.is_closed() {
+        pool.install(|| add_open_models(scenario, &runs, &mut strategies));
+    }
+    let fault_windows = (0..reps).flat_map(|r| scenario.fault_windows(r)).collect();
+    Ok(Report { scenario: scenario.clone(), strategies, wall_time: started.elapsed().as_secs_f64(), fault_windows })
 }
 
 /// Aggregates the runs of every strategy × replication of `scenario` (strategy-major, as
@@ -88,6 +102,38 @@ pub fn summarize(scenario: &Scenario, runs: &[RunStats]) -> Vec<StrategySummary>
     runs.chunks(scenario.replications as usize)
         .map(|chunk| StrategySummary::from_runs(chunk, &names, &workers))
         .collect()
+}
+
+/// For a closed loop: reruns every strategy × replication (`runs`, strategy-major) under
+/// open Poisson arrivals at the rate its clients actually sent — the latency a load test
+/// with an arrival-rate executor (wrk2, k6 `constant-arrival-rate`) would report — and
+/// attaches the result to each summary as its [`OpenModel`]. In parallel on the current
+/// rayon pool.
+pub fn add_open_models(scenario: &Scenario, runs: &[RunStats], strategies: &mut [StrategySummary]) {
+    let reps = scenario.replications as usize;
+    let open: Vec<Option<(f64, RunStats)>> = runs
+        .par_iter()
+        .enumerate()
+        .map(|(i, closed)| {
+            let rate = closed.measured.generated as f64 / closed.window();
+            if !(rate.is_finite() && rate > 0.0) {
+                return None;
+            }
+            let mut open = scenario.clone();
+            open.arrivals = Arrivals::Poisson { rate };
+            Some((rate, engine::simulate(&open, &scenario.strategies[i / reps], closed.replication, &|_| {})))
+        })
+        .collect();
+    for (summary, chunk) in strategies.iter_mut().zip(open.chunks(reps)) {
+        let Some(chunk) = chunk.iter().cloned().collect::<Option<Vec<_>>>() else { continue };
+        let col =
+            |f: &dyn Fn(&(f64, RunStats)) -> f64| Estimate::from_samples(&chunk.iter().map(f).collect::<Vec<_>>());
+        summary.open_model = Some(OpenModel {
+            rate: col(&|(rate, _)| *rate),
+            mean: col(&|(_, r)| r.mean_response()),
+            p99: col(&|(_, r)| r.response.quantile(0.99)),
+        });
+    }
 }
 
 fn progress_bars(scenario: &Scenario, options: &RunOptions) -> Vec<ProgressBar> {

@@ -107,7 +107,8 @@ fn run_reports_busiest_server_and_hottest_key_shares() {
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     // Appended after the contract columns.
     assert_eq!(header[0], "strategy");
-    assert_eq!(&header[header.len() - 2..], &["busiest_server_share", "hottest_key_share"]);
+    let at = header.iter().position(|&h| h == "offered_load").unwrap() + 1;
+    assert_eq!(&header[at..at + 2], &["busiest_server_share", "hottest_key_share"]);
 }
 
 #[test]

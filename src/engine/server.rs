@@ -1,4 +1,10 @@
-//! A server: workers, a FIFO waiting room, and its statistics over the measured window.
+//! A server: workers, a FIFO waiting room, its faults, and its statistics over the
+//! measured window.
+//!
+//! Each worker has a slot holding the job it serves and that job's finish time; the
+//! departure event only names the server, the worker and the server's generation. A crash
+//! or a change of speed (gray failure) bumps the generation, which makes every departure
+//! already scheduled stale; the engine reschedules the survivors.
 
 use std::collections::VecDeque;
 
@@ -7,15 +13,30 @@ use crate::stats::ServerStats;
 use crate::strategy::ServerInfo;
 
 /// What happened to a request offered to a server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Admission {
-    /// A worker was free: service starts now.
-    Started,
+    /// A worker was free: service starts now in `worker` and ends at `finish`.
+    Started {
+        /// Worker slot.
+        worker: u32,
+        /// Finish time.
+        finish: f64,
+    },
     /// All workers busy: the request waits.
     Queued,
     /// The waiting room was full: the request is dropped.
     Dropped,
 }
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    job: Job,
+    start: f64,
+    finish: f64,
+}
+
+const EMPTY: Slot =
+    Slot { job: Job { id: 0, arrival: 0.0, service: 0.0, call: 0, epoch: 0 }, start: 0.0, finish: f64::INFINITY };
 
 /// Live state of one server.
 #[derive(Debug)]
@@ -25,6 +46,8 @@ pub struct Server {
     workers: u32,
     capacity: u32,
     busy: u32,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
     queue: VecDeque<Job>,
     /// Predicted time each worker frees up, given the jobs admitted so far (FIFO, known
     /// service times): the oracle's view of queued work.
@@ -32,6 +55,13 @@ pub struct Server {
     last_t: f64,
     /// ∫ number in system dt since t = 0, warm-up included (for the sampled timeline).
     area_total: f64,
+    /// Bumped whenever scheduled finish times stop being valid (crash, speed change).
+    pub epoch: u32,
+    /// Number of crash faults in progress; the server refuses requests while > 0.
+    down: u32,
+    /// Slowdown factors in progress (gray failures); service time × their product.
+    slowdowns: Vec<f64>,
+    factor: f64,
     /// Statistics of the measured window.
     pub stats: ServerStats,
 }
@@ -44,10 +74,16 @@ impl Server {
             workers: info.workers,
             capacity: info.queue_capacity,
             busy: 0,
+            slots: vec![EMPTY; info.workers as usize],
+            free: (0..info.workers).rev().collect(),
             queue: VecDeque::new(),
             worker_free: vec![0.0; info.workers as usize],
             last_t: 0.0,
             area_total: 0.0,
+            epoch: 0,
+            down: 0,
+            slowdowns: Vec::new(),
+            factor: 1.0,
             stats: ServerStats::new(),
         }
     }
@@ -56,6 +92,12 @@ impl Server {
     #[inline]
     pub fn in_system(&self) -> u32 {
         self.busy + self.queue.len() as u32
+    }
+
+    /// Whether the server is crashed (refusing connections).
+    #[inline]
+    pub fn is_down(&self) -> bool {
+        self.down > 0
     }
 
     /// Integrates the time-weighted counters up to `t` (the window's only while measuring).
@@ -84,13 +126,16 @@ impl Server {
         self.stats.max_in_system = self.in_system();
     }
 
-    /// Offers `job` at time `now`; on `Started` the caller schedules its departure at
-    /// `now + job.service`. Returns the oracle's new "start time for the next request".
-    #[inline]
+    /// Offers `job` at time `now`; on `Started` the caller schedules its departure.
+    /// Returns the oracle's new "start time for the next request".
+    #[inline(always)]
     pub fn admit(&mut self, job: Job, now: f64) -> (Admission, f64) {
         let outcome = if self.busy < self.workers {
             self.busy += 1;
-            Admission::Started
+            let worker = if self.workers == 1 { 0 } else { self.free.pop().unwrap_or(0) };
+            let finish = now + job.service * self.factor;
+            self.slots[worker as usize] = Slot { job, start: now, finish };
+            Admission::Started { worker, finish }
         } else if self.capacity == 0 || self.queue.len() < self.capacity as usize {
             self.queue.push_back(job);
             Admission::Queued
@@ -99,7 +144,7 @@ impl Server {
         };
         // FIFO with known service times: the job takes the worker that frees first.
         let (w, free) = self.earliest_worker();
-        self.worker_free[w] = free.max(now) + job.service;
+        self.worker_free[w] = free.max(now) + job.service * self.factor;
         (outcome, self.next_start())
     }
 
@@ -123,15 +168,26 @@ impl Server {
         self.earliest_worker().1
     }
 
-    /// A job finished: frees its worker and returns the next waiting job, if any, which
-    /// starts service at once (the caller schedules its departure).
-    #[inline]
-    pub fn finish(&mut self) -> Option<Job> {
+    /// The job in `worker` finished at `now`: returns it with the time its service
+    /// started, and the finish time of the next waiting job if one starts in that worker
+    /// (the caller schedules its departure).
+    #[inline(always)]
+    pub fn finish(&mut self, worker: u32, now: f64) -> (Job, f64, Option<f64>) {
+        let w = worker as usize;
+        let Slot { job: done, start, .. } = self.slots[w];
         match self.queue.pop_front() {
-            Some(job) => Some(job),
+            Some(job) => {
+                let finish = now + job.service * self.factor;
+                self.slots[w] = Slot { job, start: now, finish };
+                (done, start, Some(finish))
+            }
             None => {
+                self.slots[w].finish = f64::INFINITY;
                 self.busy -= 1;
-                None
+                if self.workers != 1 {
+                    self.free.push(worker);
+                }
+                (done, start, None)
             }
         }
     }
@@ -147,5 +203,130 @@ impl Server {
     /// Requests waiting (not in service).
     pub fn waiting(&self) -> usize {
         self.queue.len()
+    }
+
+    /// A crash starts at `now`. On the first one, every job in service or waiting is
+    /// moved into `lost` (in service by worker, then the queue in order) and the server is
+    /// left empty; pending departures become stale.
+    pub fn crash(&mut self, now: f64, lost: &mut Vec<Job>) {
+        self.down += 1;
+        if self.down > 1 {
+            return;
+        }
+        for slot in self.slots.iter_mut() {
+            if slot.finish.is_finite() {
+                lost.push(slot.job);
+            }
+            *slot = EMPTY;
+        }
+        lost.extend(self.queue.drain(..));
+        self.busy = 0;
+        self.free = (0..self.workers).rev().collect();
+        self.worker_free.iter_mut().for_each(|f| *f = now);
+        self.epoch = self.epoch.wrapping_add(1);
+    }
+
+    /// A crash ends (the server restarts empty once no crash is left).
+    pub fn recover(&mut self) {
+        self.down = self.down.saturating_sub(1);
+    }
+
+    /// Adds (`start`) or removes a slowdown `factor` at `now`. Jobs in service keep the
+    /// work they have done: their remaining time is stretched by new/old factor. Returns
+    /// the rescheduled departures `(worker, finish)`, to be pushed with the new
+    /// generation.
+    pub fn set_slowdown(&mut self, factor: f64, start: bool, now: f64) -> Vec<(u32, f64)> {
+        if start {
+            self.slowdowns.push(factor);
+        } else if let Some(i) = self.slowdowns.iter().position(|&f| f == factor) {
+            self.slowdowns.swap_remove(i);
+        }
+        let old = self.factor;
+        self.factor = self.slowdowns.iter().product();
+        let ratio = self.factor / old;
+        let mut out = Vec::new();
+        for (w, slot) in self.slots.iter_mut().enumerate() {
+            if slot.finish.is_finite() {
+                slot.finish = now + (slot.finish - now) * ratio;
+                out.push((w as u32, slot.finish));
+            }
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        // The oracle's prediction: workers free at their jobs' finish, then FIFO.
+        for (f, slot) in self.worker_free.iter_mut().zip(&self.slots) {
+            *f = if slot.finish.is_finite() { slot.finish } else { now };
+        }
+        for i in 0..self.queue.len() {
+            let s = self.queue[i].service * self.factor;
+            let (w, free) = self.earliest_worker();
+            self.worker_free[w] = free.max(now) + s;
+        }
+        out
+    }
+
+    /// The current slowdown factor (1 when healthy).
+    pub fn slowdown(&self) -> f64 {
+        self.factor
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(workers: u32, cap: u32) -> ServerInfo {
+        ServerInfo { name: "s".into(), speed: 1.0, workers, queue_capacity: cap, weight: 1, max_connections: None }
+    }
+
+    fn job(id: u64, service: f64) -> Job {
+        Job { id, arrival: 0.0, service, call: 0, epoch: 0 }
+    }
+
+    #[test]
+    fn fifo_with_workers_and_bounded_queue() {
+        let mut s = Server::new(&info(2, 1));
+        assert!(matches!(s.admit(job(0, 1.0), 0.0).0, Admission::Started { worker: 0, finish } if finish == 1.0));
+        assert!(matches!(s.admit(job(1, 2.0), 0.0).0, Admission::Started { worker: 1, .. }));
+        assert_eq!(s.admit(job(2, 1.0), 0.0).0, Admission::Queued);
+        assert_eq!(s.admit(job(3, 1.0), 0.0).0, Admission::Dropped);
+        let (done, start, next) = s.finish(0, 1.0);
+        assert_eq!((done.id, start), (0, 0.0));
+        assert_eq!(next, Some(2.0));
+        assert_eq!(s.in_system(), 2);
+    }
+
+    #[test]
+    fn slowdown_stretches_the_remaining_work() {
+        let mut s = Server::new(&info(1, 0));
+        s.admit(job(0, 10.0), 0.0);
+        s.admit(job(1, 1.0), 0.0);
+        let g = s.epoch;
+        // At t = 4, 6 s of work remain; 3× slower → finish at 4 + 18.
+        let r = s.set_slowdown(3.0, true, 4.0);
+        assert_eq!(r, vec![(0, 22.0)]);
+        assert_ne!(s.epoch, g);
+        assert_eq!(s.next_start(), 25.0);
+        // Back to normal at t = 10: 12 slowed seconds remain = 4 nominal.
+        let r = s.set_slowdown(3.0, false, 10.0);
+        assert_eq!(r, vec![(0, 14.0)]);
+        let (_, _, next) = s.finish(0, 14.0);
+        assert_eq!(next, Some(15.0));
+    }
+
+    #[test]
+    fn crash_empties_the_server() {
+        let mut s = Server::new(&info(2, 0));
+        for i in 0..5 {
+            s.admit(job(i, 1.0), 0.0);
+        }
+        let mut lost = Vec::new();
+        s.crash(0.5, &mut lost);
+        assert_eq!(lost.iter().map(|j| j.id).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+        assert!(s.is_down());
+        assert_eq!(s.in_system(), 0);
+        assert_eq!(s.next_start(), 0.5);
+        s.recover();
+        assert!(!s.is_down());
+        assert!(matches!(s.admit(job(9, 1.0), 1.0).0, Admission::Started { .. }));
     }
 }

@@ -47,7 +47,7 @@ impl Sampler {
     /// A sampler for `scenario`, with the interval chosen from its expected run length.
     pub fn new(scenario: &Scenario) -> Self {
         let servers = scenario.server_count();
-        let expected = scenario.requests as f64 / scenario.arrivals.rate();
+        let expected = scenario.expected_duration();
         let samples = (SCAN_BUDGET / servers.max(1) as f64).clamp(MIN_SAMPLES, TARGET_SAMPLES);
         let interval = nice_ceil(expected / samples);
         Sampler {

@@ -271,12 +271,12 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
             ScenarioError::at("--rate", format!("must be a positive number of requests per second, got {r}")).into()
         );
     }
-    let rate = request.rate.unwrap_or(base.arrivals.rate());
+    let rate = request.rate.unwrap_or(base.arrival_rate());
     let rate_set = request.rate.map(KeyValue::Float);
 
     // Smallest count with ρ < 1 (capacity is linear in the group's count).
     let server = &base.servers[group.first];
-    let per_server = f64::from(server.workers) * server.speed / base.service.mean();
+    let per_server = f64::from(server.workers) / base.mean_service_of(group.first);
     let others = base.capacity() - group.count as f64 * per_server;
     let mut min_stable = (((rate - others) / per_server).floor() + 1.0).max(1.0).min(f64::from(u32::MAX)) as u32;
     while min_stable > 1 && rate < others + f64::from(min_stable - 1) * per_server {
@@ -410,6 +410,8 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         scenario.arrivals = match scenario.arrivals {
             crate::scenario::Arrivals::Poisson { .. } => crate::scenario::Arrivals::Poisson { rate: r },
             crate::scenario::Arrivals::Deterministic { .. } => crate::scenario::Arrivals::Deterministic { rate: r },
+            // `--rate` edits `arrivals.rate`, which only the constant-rate processes take.
+            other => other,
         };
     }
     Ok(PlanReport {

@@ -37,6 +37,14 @@ pub const SUMMARY_EXTRA: &[&str] = &[
     "offered_load",
     "busiest_server_share",
     "hottest_key_share",
+    "failed",
+    "timed_out",
+    "retried",
+    "availability",
+    "retry_amplification",
+    "open_model_rate_rps",
+    "open_model_mean_ms",
+    "open_model_p99_ms",
 ];
 
 /// Columns of servers.csv (the contract).
@@ -44,12 +52,30 @@ pub const SERVERS_COLUMNS: &[&str] =
     &["strategy", "server", "requests", "utilization", "mean_in_system", "max_in_system", "mean_ms", "p99_ms"];
 
 /// Columns appended after the contract in servers.csv.
-pub const SERVERS_EXTRA: &[&str] = &["dropped", "throughput_rps"];
+pub const SERVERS_EXTRA: &[&str] = &["dropped", "throughput_rps", "failed", "timed_out"];
+
+/// Columns of faults.csv (written when the scenario has `[[faults]]`).
+pub const FAULTS_COLUMNS: &[&str] = &[
+    "strategy",
+    "replication",
+    "fault",
+    "server",
+    "kind",
+    "slowdown",
+    "start_s",
+    "end_s",
+    "detected_s",
+    "detection_delay_s",
+    "detected_by",
+    "refused_before_detection",
+];
 
 /// One row per strategy.
 pub struct SummaryCsv;
 /// One row per strategy × server.
 pub struct ServersCsv;
+/// One row per strategy × replication × fault window: when it was detected.
+pub struct FaultsCsv;
 
 /// Encodes a header and rows as CSV (RFC 4180 quoting where needed).
 pub fn to_bytes(header: Vec<&str>, rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
@@ -95,6 +121,14 @@ pub fn summary_row(s: &StrategySummary, rho: f64) -> Vec<String> {
         fixed(rho, 6),
         fixed(s.busiest_server_share.value, 6),
         fixed(s.hottest_key_share.value, 8),
+        s.measured.failed.to_string(),
+        s.measured.timed_out.to_string(),
+        s.measured.retried.to_string(),
+        fixed(s.availability.value, 6),
+        fixed(s.retry_amplification.value, 6),
+        s.open_model.map_or(String::new(), |o| fixed(o.rate.value, 3)),
+        s.open_model.map_or(String::new(), |o| ms(o.mean.value)),
+        s.open_model.map_or(String::new(), |o| ms(o.p99.value)),
     ]
 }
 
@@ -127,6 +161,8 @@ pub fn servers_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
                     ms(v.p99_response),
                     v.dropped.to_string(),
                     fixed(v.throughput, 3),
+                    v.failed.to_string(),
+                    v.timed_out.to_string(),
                 ]
             })
         })
@@ -153,5 +189,45 @@ impl Exporter for ServersCsv {
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
         let (header, rows) = servers_table(report);
         to_bytes(header, rows)
+    }
+}
+
+impl Exporter for FaultsCsv {
+    fn file_name(&self) -> &'static str {
+        "faults.csv"
+    }
+
+    fn wanted(&self, report: &Report) -> bool {
+        !report.fault_windows.is_empty()
+    }
+
+    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+        let secs = |x: f64| fixed(x, 6);
+        let mut rows = Vec::new();
+        for s in &report.strategies {
+            for (rep, outcomes) in s.faults.iter().enumerate() {
+                for (w, o) in report.fault_windows_of(rep as u32).zip(outcomes) {
+                    let slowdown = match w.kind {
+                        crate::scenario::FaultKind::Slow { factor } => fixed(factor, 3),
+                        crate::scenario::FaultKind::Down => String::new(),
+                    };
+                    rows.push(vec![
+                        s.label.clone(),
+                        rep.to_string(),
+                        w.fault.to_string(),
+                        w.server_name.clone(),
+                        w.kind.name().to_string(),
+                        slowdown,
+                        secs(w.start),
+                        w.end.map_or(String::new(), secs),
+                        o.detected_at.map_or(String::new(), secs),
+                        o.detected_at.map_or(String::new(), |d| secs(d - w.start)),
+                        o.detected_by.unwrap_or("").to_string(),
+                        o.refused_before_detection.to_string(),
+                    ]);
+                }
+            }
+        }
+        to_bytes(FAULTS_COLUMNS.to_vec(), rows)
     }
 }

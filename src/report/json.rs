@@ -57,7 +57,7 @@ pub fn summary(report: &Report) -> Value {
         "scenario": {
             "name": sc.name,
             "servers": per,
-            "arrival_rate_rps": sc.arrivals.rate(),
+            "arrival_rate_rps": sc.arrival_rate(),
             "capacity_rps": sc.capacity(),
             "offered_load": report.offered_load(),
             "requests": sc.requests,

@@ -28,6 +28,25 @@ pub fn manifest(report: &Report) -> Value {
     let arrivals = match &sc.arrivals {
         Arrivals::Poisson { rate } => json!({ "process": "poisson", "rate_rps": rate }),
         Arrivals::Deterministic { rate } => json!({ "process": "deterministic", "rate_rps": rate }),
+        Arrivals::Varying(_) => json!({
+            "process": "poisson",
+            "time_varying": sc.arrivals_summary(),
+            "mean_rate_rps": sc.arrival_rate(),
+            "peak_rate_rps": sc.peak_rate(),
+        }),
+        Arrivals::Mmpp(m) => json!({ "process": "mmpp", "rates_rps": m.rates, "mean_sojourn_s": m.mean_sojourn }),
+        Arrivals::Closed(c) => json!({
+            "process": "closed",
+            "clients": c.clients,
+            "think_time": sc.arrivals_summary(),
+            "mean_think_s": c.mean_think(),
+        }),
+        Arrivals::Trace(t) => json!({
+            "process": "trace",
+            "file": t.file.display().to_string(),
+            "rows": t.len(),
+            "speed": t.speed,
+        }),
     };
     let strategies: Vec<Value> = sc
         .strategies
@@ -77,6 +96,7 @@ pub fn manifest(report: &Report) -> Value {
             "servers": groups,
             "server_count": sc.server_count(),
             "offered_load": report.offered_load(),
+            "failures": sc.failures_summary(),
         },
         "timeseries_interval_s": timeline_interval,
         "wall_time_s": report.wall_time,

@@ -50,12 +50,18 @@ pub trait Exporter<T: ?Sized = Report>: Sync {
     fn is_reproducible(&self) -> bool {
         true
     }
+    /// Whether this file is written for `report` (e.g. `faults.csv` only when the
+    /// scenario has faults).
+    fn wanted(&self, _report: &T) -> bool {
+        true
+    }
 }
 
 /// The exporters `lbsim run` writes, in order.
 pub static EXPORTERS: &[&dyn Exporter] = &[
     &csv::SummaryCsv,
     &csv::ServersCsv,
+    &csv::FaultsCsv,
     &percentiles::PercentilesCsv,
     &histogram::HistogramCsv,
     &timeseries::TimeseriesCsv,
@@ -75,8 +81,11 @@ pub fn exporters(charts: bool) -> Vec<&'static dyn Exporter> {
 /// Renders every exporter (in parallel), then writes them atomically into `dir` (created if
 /// needed). Returns the paths written, in the exporters' order.
 pub fn write_outputs<T: ?Sized + Sync>(report: &T, dir: &Path, exporters: &[&dyn Exporter<T>]) -> Result<Vec<PathBuf>> {
-    let rendered: Vec<(&str, Vec<u8>)> =
-        exporters.par_iter().map(|e| Ok((e.file_name(), e.render(report)?))).collect::<Result<_>>()?;
+    let rendered: Vec<(&str, Vec<u8>)> = exporters
+        .par_iter()
+        .filter(|e| e.wanted(report))
+        .map(|e| Ok((e.file_name(), e.render(report)?)))
+        .collect::<Result<_>>()?;
     fs::create_dir_all(dir).map_err(|e| Error::Io { action: "cannot create", path: dir.to_path_buf(), source: e })?;
     rendered.into_iter().map(|(name, bytes)| write_atomic(&dir.join(name), &bytes)).collect()
 }

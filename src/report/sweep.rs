@@ -45,7 +45,7 @@ pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &JobRes
             row.extend(summary_row(s, rho));
             row.push(fixed(drop.value, 8));
             row.push(drop.ci95.map(|c| fixed(c, 8)).unwrap_or_default());
-            row.push(fixed(sc.arrivals.rate(), 3));
+            row.push(fixed(sc.arrival_rate(), 3));
             row.push(fixed(sc.capacity(), 3));
             row
         })

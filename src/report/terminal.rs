@@ -5,6 +5,7 @@ use comfy_table::{Attribute, Cell, CellAlignment, ContentArrangement, Table};
 
 use crate::run::Report;
 use crate::scenario::duration::format_duration;
+use crate::scenario::{Arrivals, FaultKind, Scenario};
 use crate::stats::{Estimate, StrategySummary};
 
 /// Which way a column improves.
@@ -79,19 +80,85 @@ fn pct(e: Estimate) -> (f64, Option<f64>) {
     (e.value * 1e2, e.ci95.map(|c| c * 1e2))
 }
 
+/// Shown when requests can fail (faults, timeouts or retries in the scenario).
+const FAILURE_COLUMNS: &[Column] = &[
+    Column {
+        title: "failed",
+        better: Better::Lower,
+        value: |s| (s.measured.failed as f64, None),
+        digits: 0,
+        keyed: false,
+    },
+    Column {
+        title: "timed out",
+        better: Better::Lower,
+        value: |s| (s.measured.timed_out as f64, None),
+        digits: 0,
+        keyed: false,
+    },
+    Column { title: "avail %", better: Better::Higher, value: |s| pct(s.availability), digits: 3, keyed: false },
+];
+
+/// Shown when the client retries.
+const RETRY_COLUMNS: &[Column] = &[Column {
+    title: "sent/offered",
+    better: Better::Lower,
+    value: |s| (s.retry_amplification.value, s.retry_amplification.ci95),
+    digits: 3,
+    keyed: false,
+}];
+
+fn columns(report: &Report) -> Vec<&'static Column> {
+    let sc = &report.scenario;
+    let mut cols: Vec<&Column> = COLUMNS.iter().filter(|c| !c.keyed || sc.keys.is_some()).collect();
+    if sc.has_failures() {
+        cols.extend(FAILURE_COLUMNS);
+    }
+    if sc.client.is_some_and(|c| c.max_retries > 0) {
+        cols.extend(RETRY_COLUMNS);
+    }
+    cols
+}
+
+/// The header's description of the arrivals.
+fn arrivals_line(sc: &Scenario) -> String {
+    match &sc.arrivals {
+        Arrivals::Closed(c) => {
+            let think = match &c.think {
+                None => "no think time".to_string(),
+                Some(d) => format!("think {} {}", d.name(), format_duration(d.mean())),
+            };
+            format!("closed loop of {} clients ({think}), at most {:.1} req/s", c.clients, sc.arrival_rate())
+        }
+        Arrivals::Trace(t) => format!(
+            "trace {} ({} of {} rows, speed ×{}), {:.1} req/s mean",
+            t.file.display(),
+            sc.requests,
+            t.len(),
+            t.speed,
+            sc.arrival_rate()
+        ),
+        Arrivals::Varying(_) | Arrivals::Mmpp(_) => {
+            format!("{:.1} req/s mean (peak {:.1})", sc.arrival_rate(), sc.peak_rate())
+        }
+        Arrivals::Poisson { .. } | Arrivals::Deterministic { .. } => format!("{:.1} req/s offered", sc.arrival_rate()),
+    }
+}
+
 /// Renders the report as a table (strategies as rows, best value per column marked with
 /// `*`), preceded by a header line and followed by notes and warnings.
 pub fn render(report: &Report, color: bool) -> String {
     let sc = &report.scenario;
     let mut out = String::new();
     out.push_str(&format!(
-        "{}: {} servers, {:.1} req/s offered, capacity {:.1} req/s, ρ = {:.3}, mean service {}, {} requests × {} replication{} (warm-up {})\n",
+        "{}: {} servers, {}, capacity {:.1} req/s, ρ = {:.3}, mean service {}, {} requests × {} replication{} (warm-up {})\n",
         sc.name,
         sc.server_count(),
-        sc.arrivals.rate(),
+        arrivals_line(sc),
         sc.capacity(),
         report.offered_load(),
-        format_duration(sc.service.mean()),
+        format_duration(sc.mean_demand())
+            + if sc.groups.iter().any(|g| g.service.is_some()) { " (some groups their own)" } else { "" },
         sc.requests,
         sc.replications,
         if sc.replications == 1 { "" } else { "s" },
@@ -102,11 +169,11 @@ pub fn render(report: &Report, color: bool) -> String {
     if !color {
         table.force_no_tty();
     }
-    let columns: Vec<&Column> = COLUMNS.iter().filter(|c| !c.keyed || sc.keys.is_some()).collect();
+    let cols = columns(report);
     let mut header = vec![Cell::new("strategy")];
-    header.extend(columns.iter().map(|c| Cell::new(c.title)));
+    header.extend(cols.iter().map(|c| Cell::new(c.title)));
     table.set_header(header);
-    let best: Vec<Option<f64>> = columns
+    let best: Vec<Option<f64>> = cols
         .iter()
         .map(|c| {
             let vals = report.strategies.iter().map(|s| (c.value)(s).0).filter(|v| v.is_finite());
@@ -120,7 +187,7 @@ pub fn render(report: &Report, color: bool) -> String {
     let several = report.strategies.len() > 1;
     for s in &report.strategies {
         let mut row = vec![Cell::new(&s.label)];
-        for (c, b) in columns.iter().zip(&best) {
+        for (c, b) in cols.iter().zip(&best) {
             let (v, ci) = (c.value)(s);
             let mut text = if v.is_finite() { format!("{v:.*}", c.digits) } else { "–".to_string() };
             if let Some(ci) = ci {
@@ -151,6 +218,10 @@ pub fn render(report: &Report, color: bool) -> String {
         out.push_str(&notes.join("; "));
         out.push('\n');
     }
+    for line in fault_notes(report).into_iter().chain(closed_loop_notes(report)) {
+        out.push_str(&line);
+        out.push('\n');
+    }
     for w in warnings(report) {
         out.push_str(&format!("warning: {w}\n"));
     }
@@ -164,7 +235,7 @@ pub const LITTLE_TOLERANCE: f64 = 0.05;
 pub fn warnings(report: &Report) -> Vec<String> {
     let mut w = Vec::new();
     let rho = report.offered_load();
-    if rho >= 1.0 {
+    if report.is_unstable() {
         w.push(format!(
             "UNSTABLE: offered load ρ = {rho:.3} ≥ 1 — the servers cannot keep up, queues grow without bound and \
              response times depend on the run length, not on the strategy's steady state"
@@ -176,15 +247,43 @@ pub fn warnings(report: &Report) -> Vec<String> {
     if let Some(msg) = report.scenario.keyless_warning() {
         w.push(msg);
     }
+    let sc = &report.scenario;
+    if matches!(sc.arrivals, Arrivals::Trace(_)) && rho >= 1.0 {
+        w.push(format!(
+            "the trace arrives faster on average than the servers serve (ρ = {rho:.3}): queues grow over the replay"
+        ));
+    }
+    if !report.is_unstable() && !sc.is_closed() && matches!(sc.arrivals, Arrivals::Varying(_) | Arrivals::Mmpp(_)) {
+        let peak = sc.peak_rate();
+        if peak >= sc.capacity() {
+            w.push(format!(
+                "the peak rate ({peak:.1} req/s) exceeds the capacity ({:.1} req/s): queues build up during the peak",
+                sc.capacity()
+            ));
+        }
+    }
+    let end = sc.expected_duration();
+    for (i, f) in sc.faults.iter().enumerate() {
+        if f.start >= end {
+            w.push(format!(
+                "fault {i} starts at {} but the run is expected to end near {}: raise `requests` to see it",
+                format_duration(f.start),
+                format_duration(end)
+            ));
+        }
+    }
     for s in &report.strategies {
         if s.measured.completed == 0 {
             w.push(format!("{}: no measured request completed", s.label));
             continue;
         }
         // Little's law, L = λW, holds in steady state; a large gap means the window is too
-        // short for the queues to settle (or that they never do).
+        // short for the queues to settle (or that they never do). Not checked when requests
+        // can fail or time out (abandoned work stays in the servers but completes nothing)
+        // nor for a finite trace replay.
         let ratio = s.little_ratio();
-        if rho < 1.0 && (ratio - 1.0).abs() > LITTLE_TOLERANCE {
+        let comparable = !sc.has_failures() && !matches!(sc.arrivals, Arrivals::Trace(_));
+        if rho < 1.0 && comparable && (ratio - 1.0).abs() > LITTLE_TOLERANCE {
             w.push(format!(
                 "{}: Little's law is off by {:.1}% (L = {:.3} vs λW = {:.3}): the run is too short to reach steady state; \
                  raise `requests` or `warmup_requests`",
@@ -196,4 +295,76 @@ pub fn warnings(report: &Report) -> Vec<String> {
         }
     }
     w
+}
+
+/// One line per fault of the first replication: when it was detected, per strategy.
+fn fault_notes(report: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, win) in report.fault_windows_of(0).enumerate() {
+        let what = match win.kind {
+            FaultKind::Down => "down".to_string(),
+            FaultKind::Slow { factor } => format!("{factor}× slower"),
+        };
+        let until = win.end.map_or(String::new(), |e| format!(" until {}", format_duration(e)));
+        let mut per: Vec<String> = Vec::new();
+        for s in &report.strategies {
+            let Some(o) = s.faults.first().and_then(|f| f.get(i)) else { continue };
+            let detected = match (o.detected_at, o.detected_by) {
+                (Some(t), Some(by)) => format!("out after {} ({by})", format_duration(t - win.start)),
+                _ => "never taken out".to_string(),
+            };
+            let herd = if win.kind == FaultKind::Down {
+                format!(", {} refused before", o.refused_before_detection)
+            } else {
+                String::new()
+            };
+            per.push(format!("{}: {detected}{herd}", s.label));
+        }
+        out.push(format!(
+            "fault: {} {what} at {}{until} — {}",
+            win.server_name,
+            format_duration(win.start),
+            per.join("; ")
+        ));
+    }
+    for s in &report.strategies {
+        let (panics, fallbacks) = (s.panics, s.fallbacks);
+        if panics > 0 {
+            out.push(format!("{}: no server was eligible {panics} time(s); the balancer then used them all", s.label));
+        }
+        if fallbacks > 0 {
+            out.push(format!(
+                "{}: could not be rebuilt over the eligible servers {fallbacks} time(s); picks of ineligible servers were redirected at random",
+                s.label
+            ));
+        }
+    }
+    out
+}
+
+/// For a closed loop: what an open workload at the same throughput would see.
+fn closed_loop_notes(report: &Report) -> Vec<String> {
+    if !report.scenario.is_closed() {
+        return Vec::new();
+    }
+    let mut out = vec![
+        "closed loop: clients wait for each response, so they send less exactly when the system is slow and the \
+         percentiles above omit the delays the missing requests would have seen (coordinated omission). An open \
+         workload at the same throughput sees:"
+            .to_string(),
+    ];
+    for s in &report.strategies {
+        if let Some(o) = s.open_model {
+            out.push(format!(
+                "  {}: {:.1} req/s → mean {:.3} ms, p99 {:.3} ms (closed loop: mean {:.3} ms, p99 {:.3} ms)",
+                s.label,
+                o.rate.value,
+                o.mean.value * 1e3,
+                o.p99.value * 1e3,
+                s.mean.value * 1e3,
+                s.p99.value * 1e3
+            ));
+        }
+    }
+    out
 }

@@ -663,7 +663,7 @@ speed = 2.0
                 (&mean, KeyValue::Duration(0.0125)),
             ])
             .unwrap();
-        assert_eq!(sc.arrivals.rate(), 450.5);
+        assert_eq!(sc.arrival_rate(), 450.5);
         assert_eq!(sc.groups[0].count, 6);
         assert_eq!(sc.service.mean(), 0.0125);
         assert_eq!(sc.server_count(), 7);

@@ -5,22 +5,29 @@
 //! ranges and cross-field rules. Either step reports a [`ScenarioError`] located at the
 //! file, line and key.
 
+pub mod arrivals;
 pub mod duration;
 pub mod edit;
 mod error;
+pub mod faults;
 mod locate;
 mod schema;
+pub mod trace;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+pub use arrivals::{Arrivals, ClosedLoop, Mmpp, PROCESSES};
 pub use error::{ScenarioError, did_you_mean};
+pub use faults::{
+    ClientPolicy, FaultKind, FaultSpec, FaultTarget, FaultWindow, HealthCheck, OutlierDetection, RetryOn,
+};
 pub use locate::Locator;
 
 use crate::strategy::{self, Params, ServerInfo};
 use crate::workload::keys::{KEY_DISTRIBUTIONS, KeyPopularity, KeySpace};
 use crate::workload::service::ServiceDist;
-use schema::{RawArrivals, RawKeys, RawScenario, RawServerGroup, RawService};
+use schema::{RawKeys, RawScenario, RawServerGroup, RawService};
 
 /// The largest pool lbsim accepts (a guard against typos such as `count = 1000000000`).
 pub const MAX_SERVERS: usize = 1_000_000;
@@ -56,6 +63,14 @@ pub struct Scenario {
     pub servers: Vec<ServerInfo>,
     /// The groups as written, with the range of server indices each expanded to.
     pub groups: Vec<Group>,
+    /// `[[faults]]`: crashes and slowdowns.
+    pub faults: Vec<FaultSpec>,
+    /// `[health_check]`: active checks (none: a dead server is never detected by probes).
+    pub health_check: Option<HealthCheck>,
+    /// `[outlier_detection]`: passive ejection on consecutive errors.
+    pub outlier_detection: Option<OutlierDetection>,
+    /// `[client]`: per-attempt timeout and retries.
+    pub client: Option<ClientPolicy>,
 }
 
 /// A `[[servers]]` group after expansion.
@@ -67,6 +82,10 @@ pub struct Group {
     pub first: usize,
     /// Number of servers.
     pub count: usize,
+    /// Service-time distribution on these servers instead of `[service]`, if given.
+    pub service: Option<ServiceDist>,
+    /// Weight ramp-up window after a server of the group comes back, s.
+    pub slow_start: Option<f64>,
 }
 
 /// A strategy as listed in the scenario.
@@ -80,32 +99,6 @@ pub struct StrategySpec {
     pub params: Params,
 }
 
-/// The arrival process.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Arrivals {
-    /// Exponential interarrival times.
-    Poisson {
-        /// Requests per second.
-        rate: f64,
-    },
-    /// Evenly spaced arrivals.
-    Deterministic {
-        /// Requests per second.
-        rate: f64,
-    },
-}
-
-impl Arrivals {
-    /// Mean arrival rate (requests per second).
-    pub fn rate(&self) -> f64 {
-        match self {
-            Arrivals::Poisson { rate } | Arrivals::Deterministic { rate } => *rate,
-        }
-    }
-}
-
-/// Arrival processes accepted in `[arrivals] process`.
-pub const PROCESSES: &[&str] = &["poisson", "deterministic"];
 /// Service distributions accepted in `[service] distribution`.
 pub const DISTRIBUTIONS: &[&str] =
     &["exponential", "deterministic", "uniform", "lognormal", "gamma", "weibull", "pareto", "hyperexponential"];
@@ -120,21 +113,25 @@ impl Scenario {
         Scenario::parse(&text, Some(path))
     }
 
-    /// Parses and validates scenario text; `file` is used for error locations and the
-    /// default name.
+    /// Parses and validates scenario text; `file` is used for error locations, the
+    /// default name and as the base of relative paths (a trace file).
     pub fn parse(text: &str, file: Option<&Path>) -> Result<Scenario, ScenarioError> {
         let locator = Locator::new(text);
         let place = |mut e: ScenarioError| {
-            e.file = file.map(Path::to_path_buf);
-            if let Some((l, c)) = e.key.as_deref().and_then(|k| locator.find(k)) {
-                e.line = Some(l);
-                e.column = Some(c);
+            // Errors that already name a file (a trace's bad row) keep their place.
+            if e.file.is_none() {
+                e.file = file.map(Path::to_path_buf);
+                if let Some((l, c)) = e.key.as_deref().and_then(|k| locator.find(k)) {
+                    e.line = Some(l);
+                    e.column = Some(c);
+                }
             }
             e
         };
         let raw: RawScenario = toml::from_str(text).map_err(|e| place(from_toml_error(&e, &locator)))?;
         let stem = file.and_then(|f| f.file_stem()).map(|s| s.to_string_lossy().into_owned());
-        let mut sc = validate(raw, stem).map_err(place)?;
+        let dir = file.and_then(Path::parent).unwrap_or(Path::new(""));
+        let mut sc = validate(raw, stem, dir).map_err(place)?;
         sc.file = file.map(Path::to_path_buf);
         sc.source = Some(text.to_string());
         Ok(sc)
@@ -145,15 +142,83 @@ impl Scenario {
         self.servers.len()
     }
 
-    /// Total service capacity in requests per second: Σ workers × speed / E\[T\].
-    pub fn capacity(&self) -> f64 {
-        let per = 1.0 / self.service.mean();
-        self.servers.iter().map(|s| f64::from(s.workers) * s.speed * per).sum()
+    /// Mean service demand at speed 1 of a request under `[service]`, or under the trace's
+    /// service times where the trace gives them.
+    pub fn mean_demand(&self) -> f64 {
+        if let Arrivals::Trace(t) = &self.arrivals
+            && let Some(s) = &t.service
+        {
+            let given = s.iter().filter(|x| !x.is_nan()).count() as f64;
+            let sum: f64 = s.iter().filter(|x| !x.is_nan()).sum();
+            return (sum + (s.len() as f64 - given) * self.service.mean()) / s.len() as f64;
+        }
+        self.service.mean()
     }
 
-    /// Offered load ρ = λ / capacity; the system is unstable at ρ ≥ 1.
+    /// The group server `i` belongs to.
+    pub fn group_of(&self, i: usize) -> &Group {
+        let g = self.groups.partition_point(|g| g.first <= i) - 1;
+        &self.groups[g]
+    }
+
+    /// Mean service time of server `i` (its group's distribution if it has one), s.
+    pub fn mean_service_of(&self, i: usize) -> f64 {
+        self.group_of(i).service.as_ref().map_or_else(|| self.mean_demand(), ServiceDist::mean) / self.servers[i].speed
+    }
+
+    /// Total service capacity in requests per second: Σ workers / mean service time.
+    pub fn capacity(&self) -> f64 {
+        (0..self.servers.len()).map(|i| f64::from(self.servers[i].workers) / self.mean_service_of(i)).sum()
+    }
+
+    /// Mean arrival rate over the run, req/s. For a time-varying rate, the average over
+    /// the time the `requests` arrivals are expected to take; for a trace, its rows over
+    /// its span; for a closed loop, the most the clients can send (N / (think + service)),
+    /// at most the capacity.
+    pub fn arrival_rate(&self) -> f64 {
+        let n = self.requests as f64;
+        match &self.arrivals {
+            Arrivals::Poisson { rate } | Arrivals::Deterministic { rate } => *rate,
+            Arrivals::Varying(p) => n / p.horizon(n),
+            Arrivals::Mmpp(m) => m.mean_rate(),
+            Arrivals::Trace(t) => {
+                let span = t.time_of(self.requests);
+                if span > 0.0 { (n - 1.0).max(1.0) / span } else { f64::INFINITY }
+            }
+            Arrivals::Closed(c) => {
+                let workers: f64 = self.servers.iter().map(|s| f64::from(s.workers)).sum();
+                let service = workers / self.capacity();
+                (f64::from(c.clients) / (c.mean_think() + service)).min(self.capacity())
+            }
+        }
+    }
+
+    /// The highest arrival rate during the run, req/s (the mean for a trace or a closed loop).
+    pub fn peak_rate(&self) -> f64 {
+        match &self.arrivals {
+            Arrivals::Varying(p) => p.peak(self.expected_duration()),
+            Arrivals::Mmpp(m) => m.rates[0].max(m.rates[1]),
+            _ => self.arrival_rate(),
+        }
+    }
+
+    /// How long the run is expected to last in simulated time (to the last arrival), s.
+    pub fn expected_duration(&self) -> f64 {
+        match &self.arrivals {
+            Arrivals::Varying(p) => p.horizon(self.requests as f64),
+            Arrivals::Trace(t) => t.time_of(self.requests),
+            _ => self.requests as f64 / self.arrival_rate(),
+        }
+    }
+
+    /// Offered load ρ = mean arrival rate / capacity; an open system is unstable at ρ ≥ 1.
     pub fn offered_load(&self) -> f64 {
-        self.arrivals.rate() / self.capacity()
+        self.arrival_rate() / self.capacity()
+    }
+
+    /// Whether the clients form a closed loop (which can never be overloaded).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.arrivals, Arrivals::Closed(_))
     }
 
     /// Sets the number of requests (the `--requests` option). A default warm-up follows it
@@ -162,6 +227,11 @@ impl Scenario {
     pub fn set_requests(&mut self, requests: u64) -> Result<(), ScenarioError> {
         if requests == 0 {
             return Err(ScenarioError::at("--requests", "must be at least 1"));
+        }
+        if let Some(rows) = self.trace_rows()
+            && requests > rows
+        {
+            return Err(ScenarioError::at("--requests", format!("the trace has only {rows} rows")));
         }
         if !self.warmup_explicit {
             self.warmup = requests / 10;
@@ -242,24 +312,43 @@ fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
     }
 }
 
-fn validate(raw: RawScenario, stem: Option<String>) -> Result<Scenario, ScenarioError> {
-    if raw.requests == 0 {
+fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Result<Scenario, ScenarioError> {
+    let arrivals = arrivals::validate(&raw.arrivals, dir)?;
+    let requests = match (raw.requests, &arrivals) {
+        (Some(r), Arrivals::Trace(t)) if r > t.len() as u64 => {
+            return Err(ScenarioError::at(
+                "requests",
+                format!("the trace has only {} rows; leave `requests` out to replay them all", t.len()),
+            ));
+        }
+        (Some(r), _) => r,
+        (None, Arrivals::Trace(t)) => t.len() as u64,
+        (None, _) => return Err(ScenarioError::general("missing required key `requests`")),
+    };
+    if requests == 0 {
         return Err(ScenarioError::at("requests", "must be at least 1"));
     }
-    let warmup = raw.warmup_requests.unwrap_or(raw.requests / 10);
-    if warmup >= raw.requests {
+    let warmup = raw.warmup_requests.unwrap_or(requests / 10);
+    if warmup >= requests {
         return Err(ScenarioError::at(
             "warmup_requests",
-            format!("must be smaller than requests ({}), got {warmup}", raw.requests),
+            format!("must be smaller than requests ({requests}), got {warmup}"),
         ));
     }
     let replications = raw.replications.unwrap_or(1);
     if replications == 0 {
         return Err(ScenarioError::at("replications", "must be at least 1"));
     }
-    let arrivals = validate_arrivals(&raw.arrivals)?;
-    let service = validate_service(&raw.service)?;
+    let service = validate_service(&raw.service, "service")?;
     let keys = raw.keys.as_ref().map(validate_keys).transpose()?;
+    if let (Some(_), Arrivals::Trace(t)) = (&keys, &arrivals)
+        && t.keys.is_some()
+    {
+        return Err(ScenarioError::at(
+            "keys",
+            "the trace's `key` column already gives every request its key; remove [keys] (or the column)",
+        ));
+    }
     let (servers, groups) = validate_servers(&raw.servers)?;
     if raw.strategies.is_empty() {
         return Err(ScenarioError::at("strategies", "list at least one strategy")
@@ -270,12 +359,16 @@ fn validate(raw: RawScenario, stem: Option<String>) -> Result<Scenario, Scenario
     if name.is_empty() || name.contains(['/', '\\']) {
         return Err(ScenarioError::at("name", "must be non-empty and contain no path separator"));
     }
+    let faults = faults::validate_faults(&raw.faults, &servers, &groups)?;
+    let health_check = raw.health_check.as_ref().map(faults::validate_health).transpose()?;
+    let outlier_detection = raw.outlier_detection.as_ref().map(faults::validate_outlier).transpose()?;
+    let client = raw.client.as_ref().map(faults::validate_client).transpose()?;
     Ok(Scenario {
         name,
         file: None,
         source: None,
         seed: raw.seed.unwrap_or(1),
-        requests: raw.requests,
+        requests,
         warmup,
         warmup_explicit: raw.warmup_requests.is_some(),
         replications,
@@ -285,6 +378,10 @@ fn validate(raw: RawScenario, stem: Option<String>) -> Result<Scenario, Scenario
         keys,
         servers,
         groups,
+        faults,
+        health_check,
+        outlier_detection,
+        client,
     })
 }
 
@@ -314,20 +411,9 @@ fn validate_keys(k: &RawKeys) -> Result<KeySpace, ScenarioError> {
     Ok(space)
 }
 
-fn validate_arrivals(a: &RawArrivals) -> Result<Arrivals, ScenarioError> {
-    let rate = positive("arrivals.rate", a.rate, "requests per second")?;
-    match a.process.as_str() {
-        "poisson" => Ok(Arrivals::Poisson { rate }),
-        "deterministic" => Ok(Arrivals::Deterministic { rate }),
-        other => Err(ScenarioError::at(
-            "arrivals.process",
-            format!("unknown arrival process `{other}`; allowed: {}", PROCESSES.join(", ")),
-        )
-        .suggest(other, PROCESSES.iter().copied())),
-    }
-}
-
-fn validate_service(s: &RawService) -> Result<ServiceDist, ScenarioError> {
+/// Validates a distribution table; `prefix` is its key path (`service`,
+/// `servers[1].service`, `arrivals.think_time`).
+pub(crate) fn validate_service(s: &RawService, prefix: &str) -> Result<ServiceDist, ScenarioError> {
     let d = s.distribution.as_str();
     let given: [(&str, bool); 5] = [
         ("mean", s.mean.is_some()),
@@ -343,7 +429,7 @@ fn validate_service(s: &RawService) -> Result<ServiceDist, ScenarioError> {
         "pareto" => &["mean", "alpha"],
         other => {
             return Err(ScenarioError::at(
-                "service.distribution",
+                format!("{prefix}.distribution"),
                 format!("unknown distribution `{other}`; allowed: {}", DISTRIBUTIONS.join(", ")),
             )
             .suggest(other, DISTRIBUTIONS.iter().copied()));
@@ -359,20 +445,20 @@ fn validate_service(s: &RawService) -> Result<ServiceDist, ScenarioError> {
                 _ => "",
             };
             return Err(ScenarioError::at(
-                format!("service.{key}"),
+                format!("{prefix}.{key}"),
                 format!("`{key}` does not apply to the {d} distribution{why}; it takes: {}", takes.join(", ")),
             ));
         }
         if !present && takes.contains(&key) {
             return Err(ScenarioError::at(
-                "service",
+                prefix,
                 format!("the {d} distribution needs `{key}` (it takes: {})", takes.join(", ")),
             ));
         }
     }
     let mean = s.mean.map(|m| m.secs()).unwrap_or(0.0);
     if takes.contains(&"mean") && mean <= 0.0 {
-        return Err(ScenarioError::at("service.mean", "must be a positive duration, e.g. \"10ms\""));
+        return Err(ScenarioError::at(format!("{prefix}.mean"), "must be a positive duration, e.g. \"10ms\""));
     }
     let cv = s.cv.unwrap_or(f64::NAN);
     let dist = match d {
@@ -388,12 +474,12 @@ fn validate_service(s: &RawService) -> Result<ServiceDist, ScenarioError> {
     };
     dist.validate().map_err(|m| {
         let key = match d {
-            "uniform" => "service.max",
-            "pareto" => "service.alpha",
-            _ if s.cv.is_some() && !(cv.is_finite() && cv > 0.0) || m.contains("cv") => "service.cv",
-            _ => "service.mean",
+            "uniform" => "max",
+            "pareto" => "alpha",
+            _ if s.cv.is_some() && !(cv.is_finite() && cv > 0.0) || m.contains("cv") => "cv",
+            _ => "mean",
         };
-        ScenarioError::at(key, m)
+        ScenarioError::at(format!("{prefix}.{key}"), m)
     })?;
     Ok(dist)
 }
@@ -435,6 +521,13 @@ fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<G
             }
             m => m,
         };
+        let service = g.service.as_ref().map(|s| validate_service(s, &key("service"))).transpose()?;
+        let slow_start = match g.slow_start {
+            Some(d) if d.secs() <= 0.0 => {
+                return Err(ScenarioError::at(key("slow_start"), "must be a positive duration, e.g. \"30s\""));
+            }
+            d => d.map(|d| d.secs()),
+        };
         let first = servers.len();
         for i in 0..count {
             let name = if count == 1 { g.name.clone() } else { format!("{}-{}", g.name, i + 1) };
@@ -450,7 +543,7 @@ fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<G
                 max_connections,
             });
         }
-        out.push(Group { name: g.name.clone(), first, count: count as usize });
+        out.push(Group { name: g.name.clone(), first, count: count as usize, service, slow_start });
     }
     Ok((servers, out))
 }

@@ -17,10 +17,12 @@ pub mod timeline;
 
 pub use histogram::LatencyHistogram;
 pub use keys::{KeyCounter, MAX_COUNTED_KEYS};
-pub use summary::{Estimate, ServerSummary, StrategySummary};
+pub use summary::{Estimate, OpenModel, ServerSummary, StrategySummary};
 pub use timeline::Timeline;
 
-/// Request outcome counts. `generated = completed + dropped + in_flight`.
+/// Request outcome counts: every generated request ends exactly once, so
+/// `generated = completed + failed + dropped + timed_out + in_flight`. A request's outcome
+/// is that of its last attempt (retries included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Requests generated (offered to the balancer).
@@ -31,12 +33,34 @@ pub struct Counts {
     pub dropped: u64,
     /// Requests still in the system when the run ended.
     pub in_flight: u64,
+    /// Requests that failed: refused by a crashed server or reset when it crashed.
+    pub failed: u64,
+    /// Requests whose last attempt timed out at the client.
+    pub timed_out: u64,
+    /// Retry attempts sent (not an outcome: attempts sent = generated + retried).
+    pub retried: u64,
 }
 
 impl Counts {
     /// Whether every generated request is accounted for exactly once.
     pub fn is_conserved(&self) -> bool {
-        self.generated == self.completed + self.dropped + self.in_flight
+        self.generated == self.completed + self.failed + self.dropped + self.timed_out + self.in_flight
+    }
+
+    /// Requests whose outcome is known (all but those in flight at the end).
+    pub fn decided(&self) -> u64 {
+        self.completed + self.failed + self.dropped + self.timed_out
+    }
+
+    /// Completed share of the decided requests (1 when none is decided).
+    pub fn availability(&self) -> f64 {
+        let d = self.decided();
+        if d == 0 { 1.0 } else { self.completed as f64 / d as f64 }
+    }
+
+    /// Attempts sent per request offered: (generated + retried) / generated.
+    pub fn retry_amplification(&self) -> f64 {
+        if self.generated == 0 { 1.0 } else { (self.generated + self.retried) as f64 / self.generated as f64 }
     }
 
     /// Field-wise sum.
@@ -45,6 +69,9 @@ impl Counts {
         self.completed += o.completed;
         self.dropped += o.dropped;
         self.in_flight += o.in_flight;
+        self.failed += o.failed;
+        self.timed_out += o.timed_out;
+        self.retried += o.retried;
     }
 }
 
@@ -57,6 +84,10 @@ pub struct ServerStats {
     pub completed: u64,
     /// Measured requests dropped.
     pub dropped: u64,
+    /// Measured attempts that failed here (refused while crashed, or reset by the crash).
+    pub failed: u64,
+    /// Measured attempts here that the client gave up on.
+    pub timed_out: u64,
     /// ∫ busy workers dt over the window.
     pub busy_area: f64,
     /// ∫ number in system dt over the window.
@@ -76,6 +107,8 @@ impl ServerStats {
             requests: 0,
             completed: 0,
             dropped: 0,
+            failed: 0,
+            timed_out: 0,
             busy_area: 0.0,
             area_in_system: 0.0,
             max_in_system: 0,
@@ -122,6 +155,25 @@ pub struct RunStats {
     pub pending_events: usize,
     /// Number in system over simulated time (sampled, bounded memory).
     pub timeline: Timeline,
+    /// What happened in each fault window of the replication (same order as
+    /// `Scenario::fault_windows`).
+    pub faults: Vec<FaultOutcome>,
+    /// Times the balancer had no eligible server and used them all.
+    pub panics: u64,
+    /// Times the strategy could not be rebuilt over the eligible servers and its picks of
+    /// ineligible ones were redirected at random.
+    pub fallbacks: u64,
+}
+
+/// How the balancer reacted to one fault window.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FaultOutcome {
+    /// When the server was first taken out of rotation during the window, s.
+    pub detected_at: Option<f64>,
+    /// What took it out: `health_check` or `outlier_detection`.
+    pub detected_by: Option<&'static str>,
+    /// Attempts refused by the crashed server before that (the herd sent to a dead server).
+    pub refused_before_detection: u64,
 }
 
 impl RunStats {

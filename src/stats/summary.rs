@@ -7,7 +7,7 @@
 
 use super::ci::mean_ci;
 use super::imbalance;
-use super::{Counts, LatencyHistogram, RunStats, Timeline};
+use super::{Counts, FaultOutcome, LatencyHistogram, RunStats, Timeline};
 
 /// Confidence level of the reported half-widths.
 pub const CI_LEVEL: f64 = 0.95;
@@ -50,6 +50,22 @@ pub struct ServerSummary {
     pub p99_response: f64,
     /// Completions per second.
     pub throughput: f64,
+    /// Measured attempts that failed at it (refused while crashed, or reset by the crash).
+    pub failed: u64,
+    /// Measured attempts at it that the client gave up on.
+    pub timed_out: u64,
+}
+
+/// The latency an open (arrival-rate) workload sees at the throughput a closed loop
+/// achieved: what the closed model hides (coordinated omission).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OpenModel {
+    /// The arrival rate used: the closed loop's measured request rate, req/s.
+    pub rate: Estimate,
+    /// Mean response time of the open model, s.
+    pub mean: Estimate,
+    /// 99th percentile of the open model, s.
+    pub p99: Estimate,
 }
 
 /// One strategy's results.
@@ -102,6 +118,18 @@ pub struct StrategySummary {
     /// Number in system over simulated time, of the first replication (a time series is
     /// one run's story; averaging runs would blur the bursts it is there to show).
     pub timeline: Timeline,
+    /// Completed share of the measured requests whose outcome is known.
+    pub availability: Estimate,
+    /// Attempts sent per request offered (1 without retries).
+    pub retry_amplification: Estimate,
+    /// For a closed loop: the open model at the same throughput (filled by `run`).
+    pub open_model: Option<OpenModel>,
+    /// What happened in each fault window, per replication (outer index).
+    pub faults: Vec<Vec<FaultOutcome>>,
+    /// Times (over all replications) no server was eligible and the balancer used them all.
+    pub panics: u64,
+    /// Times the strategy could not be rebuilt over the eligible servers.
+    pub fallbacks: u64,
 }
 
 impl StrategySummary {
@@ -133,6 +161,8 @@ impl StrategySummary {
                     mean_response: 0.0,
                     p99_response: 0.0,
                     throughput: 0.0,
+                    failed: 0,
+                    timed_out: 0,
                 };
                 let mut completed = 0;
                 let mut sum = 0.0;
@@ -140,6 +170,8 @@ impl StrategySummary {
                     let st = &r.servers[i];
                     s.requests += st.requests;
                     s.dropped += st.dropped;
+                    s.failed += st.failed;
+                    s.timed_out += st.timed_out;
                     s.utilization += st.busy_area / (r.window() * f64::from(workers[i]));
                     s.mean_in_system += st.area_in_system / r.window();
                     s.max_in_system = s.max_in_system.max(st.max_in_system);
@@ -180,6 +212,12 @@ impl StrategySummary {
             response,
             servers,
             timeline: runs[0].timeline.clone(),
+            availability: est(&|r| r.measured.availability()),
+            retry_amplification: est(&|r| r.measured.retry_amplification()),
+            open_model: None,
+            faults: runs.iter().map(|r| r.faults.clone()).collect(),
+            panics: runs.iter().map(|r| r.panics).sum(),
+            fallbacks: runs.iter().map(|r| r.fallbacks).sum(),
         }
     }
 

@@ -4,6 +4,21 @@
 //! strategies also see queued work) and picks a server for each arriving request.
 //! Adding a strategy is one new file implementing [`Strategy`] and one line in
 //! [`registry::REGISTRY`].
+//!
+//! # Eligibility (health checks, outlier ejection, slow start)
+//!
+//! A strategy never sees a server it must not use. When servers are marked down by
+//! health checks or ejected by outlier detection, the engine builds a fresh instance of
+//! the strategy over the eligible servers only (through its ordinary [`BuildFn`]) and
+//! hands it the matching [`Pool::subset`], renumbered `0..k`; it maps picks back to real
+//! servers. This is what HAProxy (servers leave the LB tree), Envoy (the LB is rebuilt
+//! over the healthy host set) and gRPC (a new picker over READY subchannels) do, so hash
+//! strategies rebuild their ring over the healthy set just as those balancers do. A new
+//! strategy therefore needs no code for eligibility; it only has to build over any
+//! non-empty set of servers (`registry` tests check this for every entry). Slow start
+//! works the same way, through reduced weights.
+//!
+//! [`BuildFn`]: registry::BuildFn
 
 mod bounded_load;
 mod first;
@@ -124,6 +139,20 @@ impl Pool {
     #[inline]
     pub fn start_at(&self, i: usize) -> f64 {
         self.start_at[i]
+    }
+
+    /// The view of a strategy built over `members` (server indices of this pool, in
+    /// order): their live state renumbered `0..members.len()`, with the weights of
+    /// `infos` (the `ServerInfo`s the strategy was built with, possibly with slow-start
+    /// weights).
+    pub fn subset(&self, members: &[usize], infos: &[ServerInfo]) -> Pool {
+        debug_assert_eq!(members.len(), infos.len());
+        Pool {
+            in_flight: members.iter().map(|&i| self.in_flight[i]).collect(),
+            weight: infos.iter().map(|s| s.weight).collect(),
+            speed: members.iter().map(|&i| self.speed[i]).collect(),
+            start_at: members.iter().map(|&i| self.start_at[i]).collect(),
+        }
     }
 }
 

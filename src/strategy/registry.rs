@@ -73,4 +73,27 @@ mod tests {
             assert_eq!(built.assign_keys(&[1, 2]).is_some(), s.keyed, "{}", s.name);
         }
     }
+
+    /// The engine rebuilds strategies over the eligible servers only (see the module
+    /// documentation of `strategy`): every strategy must build, and pick in range, over any
+    /// non-empty set of servers, down to a single one.
+    #[test]
+    fn every_strategy_builds_and_picks_over_any_subset() {
+        use crate::strategy::Pool;
+        use crate::strategy::testutil::{req, rng};
+        let all = crate::strategy::testutil::servers(&[3, 1, 2, 5, 1]);
+        for s in REGISTRY {
+            for k in 1..=all.len() {
+                let subset = &all[all.len() - k..];
+                let mut st =
+                    (s.build)(&Params::default(), subset).unwrap_or_else(|e| panic!("{} over {k}: {e:?}", s.name));
+                let pool = Pool::new(subset);
+                let mut r = rng();
+                for i in 0..50 {
+                    let p = st.pick(&req(i), &pool, &mut r);
+                    assert!(p < k, "{} picked {p} of {k}", s.name);
+                }
+            }
+        }
+    }
 }

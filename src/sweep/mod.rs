@@ -393,7 +393,7 @@ mod tests {
         assert_eq!(s.values(0), vec![KeyValue::Float(100.0), KeyValue::Integer(2)]);
         assert_eq!(s.values(1), vec![KeyValue::Float(100.0), KeyValue::Integer(4)]);
         assert_eq!(s.values(5), vec![KeyValue::Float(300.0), KeyValue::Integer(4)]);
-        assert_eq!(s.scenario(3).arrivals.rate(), 200.0);
+        assert_eq!(s.scenario(3).arrival_rate(), 200.0);
         assert_eq!(s.scenario(3).server_count(), 4);
         // A point's seed depends on its values only, not on the grid around it.
         let other = sweep(&["arrivals.rate=200,900", "servers[0].count=8,4"]).unwrap();

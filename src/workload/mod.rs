@@ -2,17 +2,23 @@
 //!
 //! Common random numbers: arrivals, service demands and request keys come from their own
 //! seeded streams, regenerated identically for every strategy (nothing is stored per request), so
-//! every strategy is compared on exactly the same requests.
+//! every strategy is compared on exactly the same requests. In a closed loop the arrival
+//! times depend on the system, but the n-th request still gets the same demand, key and
+//! think time after it, whatever the strategy.
 
 pub mod arrivals;
 pub mod keys;
+pub mod rate;
 pub mod seeds;
 pub mod service;
 
-use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
+use std::sync::Arc;
 
-use crate::scenario::Scenario;
+use rand::SeedableRng;
+use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
+
+use crate::scenario::trace::Trace;
+use crate::scenario::{Arrivals, Scenario};
 use arrivals::ArrivalGen;
 use keys::KeySampler;
 use service::Sampler;
@@ -26,7 +32,8 @@ pub struct Request {
     pub arrival: f64,
     /// Service demand at speed 1, in seconds.
     pub demand: f64,
-    /// Key id: `0..count` with `[keys]`, else the request id (every key distinct).
+    /// Key id: `0..count` with `[keys]` (or a trace's `key` column, numbered in order of
+    /// first appearance), else the request id (every key distinct).
     pub key: u64,
     /// The key's 64-bit hash, what hash-based strategies route by.
     pub hash: u64,
@@ -37,6 +44,7 @@ pub struct RequestStream {
     next_id: u64,
     total: u64,
     arrivals: ArrivalGen,
+    trace: Option<Arc<Trace>>,
     service: Sampler,
     arrival_rng: Xoshiro256PlusPlus,
     service_rng: Xoshiro256PlusPlus,
@@ -53,6 +61,10 @@ impl RequestStream {
             next_id: 0,
             total: scenario.requests,
             arrivals: ArrivalGen::new(&scenario.arrivals),
+            trace: match &scenario.arrivals {
+                Arrivals::Trace(t) => Some(Arc::clone(t)),
+                _ => None,
+            },
             service: scenario.service.sampler().expect("validated scenario"),
             arrival_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.arrivals()),
             service_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.service()),
@@ -62,32 +74,93 @@ impl RequestStream {
         }
     }
 
+    /// The key id and hash of request `id`.
+    #[inline(always)]
+    fn key(&mut self, id: u64) -> (u64, u64) {
+        let key = match &self.keys {
+            Some(k) => k.sample(&mut self.key_rng),
+            None => id,
+        };
+        (key, keys::key_hash(key, self.key_salt))
+    }
+
     /// Requests not yet generated.
     pub fn remaining(&self) -> u64 {
         self.total - self.next_id
+    }
+
+    /// The next request, arriving at `arrival` (a closed loop's clients decide when).
+    #[inline]
+    pub fn next_at(&mut self, arrival: f64) -> Option<Request> {
+        if self.next_id == self.total {
+            return None;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let demand = self.service.sample(&mut self.service_rng);
+        let (key, hash) = self.key(id);
+        Some(Request { id, arrival, demand, key, hash })
+    }
+
+    #[inline(never)]
+    fn next_from_trace(&mut self) -> Request {
+        let t = self.trace.as_ref().expect("trace");
+        let i = self.next_id as usize;
+        self.next_id += 1;
+        let given = t.service.as_ref().map_or(f64::NAN, |s| s[i]);
+        let demand = if given.is_nan() { self.service.sample(&mut self.service_rng) } else { given };
+        let arrival = t.times[i];
+        let (key, hash) = match t.keys.as_ref().map(|k| k[i]) {
+            Some(k) => (k, keys::key_hash(k, self.key_salt)),
+            None => self.key(i as u64),
+        };
+        Request { id: i as u64, arrival, demand, key, hash }
     }
 }
 
 impl Iterator for RequestStream {
     type Item = Request;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Request> {
         if self.next_id == self.total {
             return None;
+        }
+        if self.trace.is_some() {
+            return Some(self.next_from_trace());
         }
         let id = self.next_id;
         self.next_id += 1;
         let arrival = self.arrivals.next(&mut self.arrival_rng);
         let demand = self.service.sample(&mut self.service_rng);
-        let key = match &self.keys {
-            Some(k) => k.sample(&mut self.key_rng),
-            None => id,
-        };
-        Some(Request { id, arrival, demand, key, hash: keys::key_hash(key, self.key_salt) })
+        let (key, hash) = self.key(id);
+        Some(Request { id, arrival, demand, key, hash })
     }
 }
 
+/// Draws a value for a given request id from a distribution, independently of every
+/// other draw: the stream is keyed by (seed, id), so the same request gets the same
+/// value whichever strategy, retry or order asks for it (used for per-server service
+/// overrides).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyedSampler {
+    sampler: Sampler,
+    seed: u64,
+}
+
+impl KeyedSampler {
+    /// A sampler of `sampler` keyed by `seed`.
+    pub fn new(sampler: Sampler, seed: u64) -> Self {
+        KeyedSampler { sampler, seed }
+    }
+
+    /// The value for request `id`.
+    #[inline]
+    pub fn sample(&self, id: u64) -> f64 {
+        let mut rng = SplitMix64::seed_from_u64(seeds::mix64(self.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        self.sampler.sample(&mut rng)
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;

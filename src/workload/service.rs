@@ -352,7 +352,7 @@ pub struct Sampler {
 
 impl Sampler {
     /// Draws one sample, seconds (always >= 0).
-    #[inline]
+    #[inline(always)]
     pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match &self.kind {
             Kind::Exponential(d) => d.sample(rng),

@@ -1,0 +1,228 @@
+//! Requests the engine follows across attempts: the call table, the retry policy and its
+//! budget.
+//!
+//! The table is used only when a scenario has a client timeout, retries or a closed loop;
+//! a plain open-loop run routes self-contained jobs and never touches it. A slot's
+//! generation counts the attempts that ended in it (never reset when the slot is reused),
+//! so a timeout, a retry or a job names exactly one attempt: when the generation has moved
+//! on, the event or the job is stale.
+
+use rand::RngExt;
+
+use super::events::NO_CALL;
+use crate::scenario::{ClientPolicy, RetryOn};
+use crate::workload::Request;
+
+/// Marks "no server" / "no client".
+pub const NONE: u32 = u32::MAX;
+
+/// How an attempt ended, when it did not complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Refused by a crashed server, or reset when it crashed.
+    Failed,
+    /// The server's queue was full.
+    Dropped,
+    /// The client gave up waiting.
+    TimedOut,
+}
+
+impl Failure {
+    fn retried_under(self, on: RetryOn) -> bool {
+        match self {
+            Failure::Failed => on.failed,
+            Failure::Dropped => on.dropped,
+            Failure::TimedOut => on.timeout,
+        }
+    }
+}
+
+/// A request in progress.
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    /// The request (id, first arrival, demand, key): every attempt resends it.
+    pub req: Request,
+    /// Think time of its client after the outcome (closed loop).
+    pub think: f64,
+    /// Closed-loop client, or [`NONE`].
+    pub client: u32,
+    /// Attempts sent so far.
+    pub attempts: u32,
+    /// Attempt generation (see the module documentation).
+    pub epoch: u32,
+    /// Server of the attempt in flight, or [`NONE`] (between attempts).
+    pub server: u32,
+    /// Whether the call is on a retry (counts against the retry budget).
+    pub retrying: bool,
+}
+
+/// The table of calls in progress: a slab with a free list.
+#[derive(Debug, Default)]
+pub struct Calls {
+    slab: Vec<Call>,
+    free: Vec<u32>,
+    /// Calls in progress.
+    pub live: u64,
+    /// Calls on a retry (Envoy's active retries).
+    pub active_retries: u64,
+}
+
+impl Calls {
+    /// Opens a call for `req` (first attempt counted as sent).
+    pub fn open(&mut self, req: Request, client: u32, think: f64) -> u32 {
+        self.live += 1;
+        let fresh = |epoch| Call { req, think, client, attempts: 1, epoch, server: NONE, retrying: false };
+        match self.free.pop() {
+            Some(c) => {
+                let epoch = self.slab[c as usize].epoch;
+                self.slab[c as usize] = fresh(epoch);
+                c
+            }
+            None => {
+                self.slab.push(fresh(0));
+                let c = (self.slab.len() - 1) as u32;
+                debug_assert_ne!(c, NO_CALL);
+                c
+            }
+        }
+    }
+
+    /// Closes call `c` (its outcome is final).
+    pub fn close(&mut self, c: u32) {
+        let call = &mut self.slab[c as usize];
+        call.epoch = call.epoch.wrapping_add(1);
+        if call.retrying {
+            self.active_retries -= 1;
+        }
+        self.live -= 1;
+        self.free.push(c);
+    }
+
+    /// The call in slot `c`.
+    #[inline]
+    pub fn get(&self, c: u32) -> &Call {
+        &self.slab[c as usize]
+    }
+
+    /// The call in slot `c`, mutably.
+    #[inline]
+    pub fn get_mut(&mut self, c: u32) -> &mut Call {
+        &mut self.slab[c as usize]
+    }
+}
+
+/// The retry policy of `[client]`, with its random backoff stream.
+pub struct RetryPolicy {
+    /// The policy as configured.
+    pub policy: ClientPolicy,
+    rng: rand_xoshiro::Xoshiro256PlusPlus,
+}
+
+impl RetryPolicy {
+    /// The policy, drawing backoff jitter from `rng` (a stream shared by no strategy).
+    pub fn new(policy: ClientPolicy, rng: rand_xoshiro::Xoshiro256PlusPlus) -> Self {
+        RetryPolicy { policy, rng }
+    }
+
+    /// Whether a call that failed its latest attempt with `why` may try again:
+    /// retries left, a retriable failure, and room in the budget (Envoy's: concurrent
+    /// retries ≤ max(min_retry_concurrency, budget% × active requests)).
+    pub fn may_retry(&self, call: &Call, why: Failure, calls: &Calls) -> bool {
+        let p = &self.policy;
+        if call.attempts > p.max_retries || !why.retried_under(p.retry_on) {
+            return false;
+        }
+        match p.retry_budget {
+            None => true,
+            Some(pct) => {
+                let extra = u64::from(!call.retrying);
+                let limit = (pct / 100.0 * calls.live as f64).max(f64::from(p.min_retry_concurrency));
+                (calls.active_retries + extra) as f64 <= limit
+            }
+        }
+    }
+
+    /// Backoff before retry number `k` (1 = first retry): fully jittered exponential,
+    /// uniform in [0, min(base × 2^(k−1), max)), as Envoy's router does.
+    pub fn backoff(&mut self, k: u32) -> f64 {
+        let p = &self.policy;
+        let cap = (p.backoff * 2f64.powi(k.saturating_sub(1).min(60) as i32)).min(p.max_backoff);
+        if cap <= 0.0 { 0.0 } else { self.rng.random::<f64>() * cap }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn req(id: u64) -> Request {
+        Request { id, arrival: 0.0, demand: 1.0, key: id, hash: id }
+    }
+
+    fn policy(max_retries: u32, budget: Option<f64>) -> RetryPolicy {
+        RetryPolicy::new(
+            ClientPolicy {
+                timeout: None,
+                max_retries,
+                backoff: 0.025,
+                max_backoff: 0.1,
+                retry_budget: budget,
+                min_retry_concurrency: 2,
+                retry_on: RetryOn { failed: true, timeout: true, dropped: false },
+            },
+            rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1),
+        )
+    }
+
+    #[test]
+    fn retries_are_limited_by_count_condition_and_budget() {
+        let mut calls = Calls::default();
+        let p = policy(2, None);
+        let c = calls.open(req(0), NONE, 0.0);
+        assert!(p.may_retry(calls.get(c), Failure::Failed, &calls));
+        assert!(!p.may_retry(calls.get(c), Failure::Dropped, &calls));
+        calls.get_mut(c).attempts = 3;
+        assert!(!p.may_retry(calls.get(c), Failure::TimedOut, &calls));
+
+        // 10% of 30 live calls = 3 concurrent retries (above the minimum of 2).
+        let p = policy(5, Some(10.0));
+        let ids: Vec<u32> = (0..30).map(|i| calls.open(req(i), NONE, 0.0)).collect();
+        calls.close(c);
+        for &c in &ids[..3] {
+            assert!(p.may_retry(calls.get(c), Failure::Failed, &calls));
+            calls.get_mut(c).retrying = true;
+            calls.active_retries += 1;
+        }
+        assert!(!p.may_retry(calls.get(ids[3]), Failure::Failed, &calls));
+        // A call already on a retry does not need a new place.
+        assert!(p.may_retry(calls.get(ids[0]), Failure::Failed, &calls));
+        calls.close(ids[0]);
+        assert_eq!(calls.active_retries, 2);
+    }
+
+    #[test]
+    fn slots_are_reused_with_a_fresh_generation() {
+        let mut calls = Calls::default();
+        let a = calls.open(req(0), NONE, 0.0);
+        let g = calls.get(a).epoch;
+        calls.close(a);
+        let b = calls.open(req(1), NONE, 0.0);
+        assert_eq!(a, b);
+        assert_ne!(calls.get(b).epoch, g);
+    }
+
+    #[test]
+    fn backoff_is_jittered_exponential_and_capped() {
+        let mut p = policy(5, None);
+        for k in 1..=6 {
+            let cap = (0.025 * 2f64.powi(k - 1)).min(0.1);
+            let xs: Vec<f64> = (0..2000).map(|_| p.backoff(k as u32)).collect();
+            assert!(xs.iter().all(|&x| (0.0..cap).contains(&x)));
+            let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+            // Uniform on [0, cap): mean cap/2, sd cap/√12 per draw.
+            let se = cap / 12f64.sqrt() / (xs.len() as f64).sqrt();
+            assert!((mean - cap / 2.0).abs() < 5.0 * se, "k {k}: mean {mean}");
+        }
+    }
+}

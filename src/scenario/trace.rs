@@ -1,0 +1,233 @@
+//! Request traces for replay: a CSV file with a header row.
+//!
+//! Columns: `timestamp` (required; seconds, or the scenario's `time_unit`), `service_time`
+//! (optional; same unit; an empty cell falls back to `[service]`), `key` (optional; any
+//! text; distinct keys are numbered 0, 1, … in order of first appearance). Other columns are ignored, unless their name looks like a misspelling of
+//! one of these. Lines starting with `#` are comments. Timestamps must not decrease; the
+//! first one is time 0 of the replay, and `speed` divides every gap (2.0 replays twice as
+//! fast; service times are not scaled).
+//!
+//! The trace is read once, when the scenario is loaded, into 8 bytes per row per column
+//! present; every strategy and replication replays the same rows.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::{ScenarioError, did_you_mean};
+
+/// The columns a trace may have.
+pub const COLUMNS: &[&str] = &["timestamp", "service_time", "key"];
+
+/// A loaded trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// Arrival times, s from the first row, already divided by the speed factor.
+    pub times: Vec<f64>,
+    /// Service demands at speed 1, s; NaN where the row left the cell empty. `None`
+    /// without a `service_time` column.
+    pub service: Option<Vec<f64>>,
+    /// Key ids (distinct texts numbered in order of first appearance), when the trace
+    /// has a `key` column.
+    pub keys: Option<Vec<u64>>,
+    /// Number of distinct keys (0 without a `key` column).
+    pub distinct_keys: u64,
+    /// The replay speed factor applied.
+    pub speed: f64,
+}
+
+impl Trace {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Whether the trace has no row (never, once loaded).
+    pub fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+
+    /// Time of the `n`-th arrival (1-based), s.
+    pub fn time_of(&self, n: u64) -> f64 {
+        self.times[(n as usize).clamp(1, self.times.len()) - 1]
+    }
+
+    /// Mean of the service times given in the trace, if it gives any.
+    pub fn mean_service(&self) -> Option<f64> {
+        let s = self.service.as_ref()?;
+        let (sum, n) = s.iter().filter(|x| !x.is_nan()).fold((0.0, 0u64), |(a, n), &x| (a + x, n + 1));
+        (n > 0).then(|| sum / n as f64)
+    }
+}
+
+fn err(file: &Path, line: u64, key: Option<&str>, message: String) -> ScenarioError {
+    ScenarioError {
+        file: Some(file.to_path_buf()),
+        line: Some(line as usize),
+        column: None,
+        key: key.map(str::to_string),
+        message,
+        help: None,
+    }
+}
+
+/// Reads and checks a trace. `unit` is the length in seconds of one unit of the
+/// timestamp and service_time columns; `speed` the replay factor.
+pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> {
+    let file_err = |m: String| ScenarioError {
+        file: Some(path.to_path_buf()),
+        ..ScenarioError::general(m).with_help("`arrivals.file` is relative to the scenario file's directory")
+    };
+    let data = std::fs::read(path).map_err(|e| file_err(format!("cannot read the trace: {e}")))?;
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(data.as_slice());
+    let header_line = 1;
+    let headers = rdr.headers().map_err(|e| err(path, header_line, None, format!("bad header row: {e}")))?.clone();
+    let mut col = [None::<usize>; 3];
+    for (i, h) in headers.iter().enumerate() {
+        if let Some(k) = COLUMNS.iter().position(|c| *c == h) {
+            if col[k].is_some() {
+                return Err(err(path, header_line, Some(h), format!("column `{h}` appears twice")));
+            }
+            col[k] = Some(i);
+        } else if let Some(s) = did_you_mean(h, COLUMNS.iter().copied()) {
+            return Err(err(
+                path,
+                header_line,
+                Some(h),
+                format!("unknown column `{h}`; trace columns: {}", COLUMNS.join(", ")),
+            )
+            .with_help(format!("did you mean `{s}`?")));
+        }
+    }
+    let Some(tcol) = col[0] else {
+        return Err(err(
+            path,
+            header_line,
+            None,
+            format!(
+                "the header row has no `timestamp` column (found: {}); trace columns: timestamp, service_time (optional), key (optional)",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    };
+    let mut times = Vec::new();
+    let mut service = col[1].map(|_| Vec::new());
+    let mut keys = col[2].map(|_| Vec::new());
+    let mut key_ids: HashMap<String, u64> = HashMap::new();
+    let mut first = f64::NAN;
+    let mut prev = (f64::NEG_INFINITY, 0u64);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = rdr.position().line();
+        match rdr.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line());
+                let msg = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("this row has {len} fields, the header has {expected_len}")
+                    }
+                    _ => e.to_string(),
+                };
+                return Err(err(path, line, None, msg));
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        let cell = |i: usize| record.get(i).unwrap_or("");
+        let number = |name: &str, text: &str| -> Result<f64, ScenarioError> {
+            let x: f64 = text.parse().map_err(|_| {
+                err(path, line, Some(name), format!("`{text}` is not a number (a plain number in the time unit)"))
+            })?;
+            if !x.is_finite() {
+                return Err(err(path, line, Some(name), format!("`{text}` is not a finite number")));
+            }
+            Ok(x)
+        };
+        let t = number("timestamp", cell(tcol))?;
+        if t < prev.0 {
+            return Err(err(
+                path,
+                line,
+                Some("timestamp"),
+                format!("timestamps must not decrease: {t} comes after {} (line {})", prev.0, prev.1),
+            )
+            .with_help("sort the trace by time, e.g. `sort -t, -k1,1g`"));
+        }
+        prev = (t, line);
+        if first.is_nan() {
+            first = t;
+        }
+        times.push((t - first) * unit / speed);
+        if let (Some(v), Some(i)) = (service.as_mut(), col[1]) {
+            let text = cell(i);
+            if text.is_empty() {
+                v.push(f64::NAN);
+            } else {
+                let s = number("service_time", text)?;
+                if s < 0.0 {
+                    return Err(err(path, line, Some("service_time"), format!("must not be negative, got {s}")));
+                }
+                v.push(s * unit);
+            }
+        }
+        if let (Some(v), Some(i)) = (keys.as_mut(), col[2]) {
+            let next = key_ids.len() as u64;
+            let id = match key_ids.get(cell(i)) {
+                Some(&id) => id,
+                None => *key_ids.entry(cell(i).to_string()).or_insert(next),
+            };
+            v.push(id);
+        }
+    }
+    if times.is_empty() {
+        return Err(err(path, header_line, None, "the trace has a header but no rows".to_string()));
+    }
+    Ok(Trace { file: path.to_path_buf(), times, service, keys, distinct_keys: key_ids.len() as u64, speed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str, unit: f64, speed: f64) -> Result<Trace, ScenarioError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, text).unwrap();
+        load(&p, unit, speed)
+    }
+
+    #[test]
+    fn reads_rows_relative_to_the_first_and_applies_speed() {
+        let t = load_text("# a comment\ntimestamp,service_time,key,extra\n100,5,a,x\n102,,b,y\n104,7,a,z\n", 1e-3, 2.0)
+            .unwrap();
+        assert_eq!(t.times, vec![0.0, 1e-3, 2e-3]);
+        let s = t.service.unwrap();
+        assert_eq!(s[0], 5e-3);
+        assert!(s[1].is_nan());
+        assert_eq!(t.keys.unwrap(), vec![0, 1, 0]);
+        assert_eq!(t.distinct_keys, 2);
+    }
+
+    #[test]
+    fn bad_rows_name_their_line() {
+        let e = load_text("timestamp,service_time\n1,2\n2,abc\n", 1.0, 1.0).unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.to_string().contains("`abc` is not a number"), "{e}");
+        let e = load_text("timestamp\n# c\n5\n4\n", 1.0, 1.0).unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.to_string().contains("must not decrease"), "{e}");
+        let e = load_text("timestamp,key\n1,a\n2,b,c\n", 1.0, 1.0).unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        let e = load_text("when,key\n1,a\n", 1.0, 1.0).unwrap_err();
+        assert!(e.to_string().contains("no `timestamp` column"), "{e}");
+        let e = load_text("time,key\n1,a\n", 1.0, 1.0).unwrap_err();
+        assert_eq!(e.help.as_deref(), Some("did you mean `timestamp`?"), "{e}");
+        let e = load_text("timestamp,service_tme\n1,2\n", 1.0, 1.0).unwrap_err();
+        assert_eq!(e.help.as_deref(), Some("did you mean `service_time`?"));
+        let e = load_text("timestamp,service_time\n1,-2\n", 1.0, 1.0).unwrap_err();
+        assert!(e.to_string().contains(":2: `service_time`: must not be negative"), "{e}");
+        assert!(load_text("timestamp\n", 1.0, 1.0).unwrap_err().to_string().contains("no rows"));
+    }
+}

@@ -1,0 +1,373 @@
+//! Faults, detection and retries, end to end through the library.
+
+use lbsim::engine;
+use lbsim::run::{self, RunOptions};
+use lbsim::scenario::Scenario;
+use lbsim::stats::RunStats;
+use lbsim::strategy::registry::REGISTRY;
+use lbsim::workload::RequestStream;
+
+fn scenario(text: &str) -> Scenario {
+    Scenario::parse(text, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn sim(sc: &Scenario, strategy: usize, replication: u32) -> RunStats {
+    engine::simulate(sc, &sc.strategies[strategy], replication, &|_| {})
+}
+
+/// Every fault, detection and retry mechanism at once, with bounded queues so that
+/// requests are also dropped.
+fn everything(strategies: &str) -> String {
+    format!(
+        r#"
+seed = 9
+requests = 40000
+warmup_requests = 2000
+strategies = [{strategies}]
+[arrivals]
+process = "poisson"
+rate = 700.0
+[service]
+distribution = "exponential"
+mean = "10ms"
+[[servers]]
+name = "a"
+count = 6
+queue_capacity = 20
+slow_start = "5s"
+[[servers]]
+name = "b"
+count = 2
+speed = 2.0
+weight = 2
+service = {{ distribution = "lognormal", mean = "8ms", cv = 2.0 }}
+[[faults]]
+group = "a"
+count = 2
+down_at = "10s"
+up_at = "25s"
+[[faults]]
+server = "b-1"
+slow_at = "5s"
+slow_until = "40s"
+slowdown = 4.0
+[[faults]]
+server = "a-6"
+down_at = "30s"
+[health_check]
+interval = "1s"
+timeout = "200ms"
+fall = 2
+rise = 2
+[outlier_detection]
+consecutive_errors = 3
+base_ejection_time = "5s"
+interval = "1s"
+max_ejection_percent = 30
+[client]
+timeout = "300ms"
+max_retries = 2
+backoff = "5ms"
+retry_budget = 50.0
+"#
+    )
+}
+
+#[test]
+fn conservation_under_faults_for_every_strategy() {
+    let names: Vec<String> = REGISTRY.iter().map(|s| format!("\"{}\"", s.name)).collect();
+    let sc = scenario(&everything(&names.join(", ")));
+    let report = run::run(&sc, &RunOptions { threads: None, progress: false }).unwrap();
+    for s in &report.strategies {
+        for c in [&s.total, &s.measured] {
+            assert!(c.is_conserved(), "{}: {c:?}", s.label);
+            assert_eq!(c.generated, c.completed + c.failed + c.dropped + c.timed_out + c.in_flight, "{}", s.label);
+        }
+        assert_eq!(s.total.generated, sc.requests, "{}", s.label);
+        // Something of each kind happened, so the sum is not trivially true.
+        assert!(s.total.failed + s.total.timed_out + s.total.dropped > 0, "{}: {:?}", s.label, s.total);
+        assert!(s.total.retried > 0, "{}", s.label);
+        // Per-server attempts add up to the requests routed (attempts, retries included).
+        let routed: u64 = s.servers.iter().map(|v| v.requests).sum();
+        assert_eq!(routed, s.measured.generated + s.measured.retried, "{}", s.label);
+    }
+}
+
+#[test]
+fn detection_takes_fall_intervals_after_the_crash() {
+    // HAProxy: with checks every `inter`, the first failed check comes within one interval
+    // of the crash and the server is down after `fall` of them: between (fall − 1) × inter
+    // and fall × inter after the crash. Over 12 replications (check phases differ).
+    let sc = scenario(
+        r#"
+seed = 3
+requests = 30000
+replications = 12
+strategies = ["round-robin"]
+[arrivals]
+process = "poisson"
+rate = 500.0
+[service]
+distribution = "exponential"
+mean = "10ms"
+[[servers]]
+name = "web"
+count = 10
+[[faults]]
+group = "web"
+count = 1
+down_at = "20s"
+[health_check]
+interval = "2s"
+fall = 3
+rise = 2
+"#,
+    );
+    for rep in 0..sc.replications {
+        let r = sim(&sc, 0, rep);
+        let o = r.faults[0];
+        let delay = o.detected_at.expect("detected") - 20.0;
+        assert_eq!(o.detected_by, Some("health_check"));
+        assert!((4.0..=6.0).contains(&delay), "replication {rep}: detected {delay}s after the crash");
+    }
+}
+
+#[test]
+fn requests_sent_to_a_dead_server_before_detection_fail() {
+    // Round robin over 10 servers, no retries: until the checks mark web-3 down, every
+    // 10th request goes to it and fails at once (refused), and the requests it held when
+    // it crashed fail too. After detection nothing fails.
+    let text = r#"
+seed = 21
+requests = 40000
+warmup_requests = 0
+strategies = ["round-robin"]
+[arrivals]
+process = "poisson"
+rate = 800.0
+[service]
+distribution = "exponential"
+mean = "10ms"
+[[servers]]
+name = "web"
+count = 10
+[[faults]]
+server = "web-3"
+down_at = "20s"
+[health_check]
+interval = "2s"
+fall = 3
+"#;
+    let sc = scenario(text);
+    let r = sim(&sc, 0, 0);
+    let o = r.faults[0];
+    let detected = o.detected_at.expect("detected");
+    // The herd: arrivals in [crash, detection), every 10th of which went to web-3.
+    let herd = RequestStream::new(&sc, 0).filter(|q| (20.0..detected).contains(&q.arrival)).count() as u64;
+    assert!(
+        o.refused_before_detection.abs_diff(herd / 10) <= 1,
+        "{} refused, {herd} arrivals",
+        o.refused_before_detection
+    );
+    let web3 = &r.servers[2];
+    let held_at_crash = r.total.failed - o.refused_before_detection;
+    assert!(held_at_crash < 40, "{held_at_crash} requests lost in the crash");
+    assert_eq!(web3.failed, r.total.failed);
+    assert_eq!(r.total.failed, r.measured.failed);
+    assert!(r.total.is_conserved());
+    assert!(o.refused_before_detection > 100);
+}
+
+#[test]
+fn without_detection_the_dead_server_gets_its_share_forever() {
+    let sc = scenario(
+        r#"
+seed = 1
+requests = 20000
+warmup_requests = 0
+strategies = ["round-robin"]
+[arrivals]
+process = "poisson"
+rate = 400.0
+[service]
+distribution = "exponential"
+mean = "10ms"
+[[servers]]
+name = "web"
+count = 4
+[[faults]]
+server = "web-2"
+down_at = "10s"
+"#,
+    );
+    let r = sim(&sc, 0, 0);
+    let o = r.faults[0];
+    assert_eq!(o.detected_at, None);
+    let after = RequestStream::new(&sc, 0).filter(|q| q.arrival >= 10.0).count() as u64;
+    assert!(o.refused_before_detection.abs_diff(after / 4) <= 1, "{} refused of {after}", o.refused_before_detection);
+    let held_at_crash = r.total.failed - o.refused_before_detection;
+    assert!(held_at_crash < 50, "{held_at_crash}");
+}
+
+#[test]
+fn outlier_detection_ejects_after_consecutive_errors_and_brings_the_server_back() {
+    let sc = scenario(
+        r#"
+seed = 4
+requests = 40000
+warmup_requests = 0
+strategies = ["least-connections"]
+[arrivals]
+process = "poisson"
+rate = 400.0
+[service]
+distribution = "exponential"
+mean = "10ms"
+[[servers]]
+name = "web"
+count = 5
+[[faults]]
+server = "web-1"
+down_at = "20s"
+up_at = "30s"
+[outlier_detection]
+consecutive_errors = 5
+base_ejection_time = "30s"
+"#,
+    );
+    let r = sim(&sc, 0, 0);
+    let o = r.faults[0];
+    assert_eq!(o.detected_by, Some("outlier_detection"));
+    // Least-connections sends the next requests to the empty dead server: ejected after
+    // a handful of refusals (the crash's own resets count as errors too).
+    assert!(o.detected_at.unwrap() - 20.0 < 0.1, "{o:?}");
+    assert!(r.total.failed <= 5 + 10, "{} failed", r.total.failed);
+    // Back after 30 s (the sweep runs every 10 s): it serves again before the end (100 s).
+    assert!(r.servers[0].completed > 0);
+}
+
+#[test]
+fn retries_with_a_dead_server_follow_the_geometric_law() {
+    // Random over two servers, one dead and never detected, 3 retries: an attempt fails
+    // with probability 1/2, so a request needs 1 + 1/2 + 1/4 + 1/8 = 1.875 attempts on
+    // average and fails for good with probability 1/16.
+    let sc = scenario(
+        r#"
+seed = 8
+requests = 40000
+warmup_requests = 0
+strategies = ["random"]
+[arrivals]
+process = "poisson"
+rate = 40.0
+[service]
+distribution = "exponential"
+mean = "10ms"
+[[servers]]
+name = "s"
+count = 2
+[[faults]]
+server = "s-2"
+down_at = "0s"
+[client]
+max_retries = 3
+backoff = "1ms"
+"#,
+    );
+    let r = sim(&sc, 0, 0);
+    let n = r.total.generated as f64;
+    let amp = r.total.retry_amplification();
+    // attempts per request: mean 1.875, variance Σ over the geometric truncated at 4.
+    let probs = [0.5, 0.25, 0.125, 0.125];
+    let var = probs.iter().enumerate().map(|(k, p)| p * ((k + 1) as f64 - 1.875).powi(2)).sum::<f64>();
+    assert!((amp - 1.875).abs() < 5.0 * (var / n).sqrt(), "amplification {amp}");
+    let p_fail = r.total.failed as f64 / n;
+    let se = (1.0 / 16.0 * 15.0 / 16.0 / n).sqrt();
+    assert!((p_fail - 1.0 / 16.0).abs() < 5.0 * se, "failed share {p_fail}");
+    assert!(r.total.is_conserved());
+}
+
+#[test]
+fn timeouts_abandon_attempts_but_the_server_still_does_the_work() {
+    // One server, deterministic 50 ms service, arrivals every 40 ms: the queue grows
+    // without bound, so waits soon exceed the 1 s timeout. Timed-out requests are still
+    // served (the server cannot know), so the server stays fully busy.
+    let sc = scenario(
+        r#"
+seed = 1
+requests = 2000
+warmup_requests = 0
+strategies = ["round-robin"]
+[arrivals]
+process = "deterministic"
+rate = 25.0
+[service]
+distribution = "deterministic"
+mean = "50ms"
+[[servers]]
+name = "s"
+[client]
+timeout = "1s"
+"#,
+    );
+    let r = sim(&sc, 0, 0);
+    assert!(r.total.timed_out > 1000, "{:?}", r.total);
+    assert!(r.total.is_conserved());
+    assert!(r.response_max <= 1.0, "no completion is slower than the timeout: {}", r.response_max);
+    let util = r.servers[0].busy_area / r.window();
+    assert!(util > 0.99, "utilisation {util}");
+}
+
+#[test]
+fn a_slowdown_stretches_requests_in_service() {
+    // Arrivals at 1, 2, 3, … s, deterministic 0.5 s service, one server: no queueing even
+    // when slowed. From t = 10.25 s to 19.5 s the server is 1.8× slower. The request that
+    // started at 10 s has 0.25 s of work left, which takes 0.45 s: response 0.7 s. Those
+    // of 11 … 18 s take 0.9 s. The one that started at 19 s does 0.5/1.8 of its work by
+    // 19.5 s and the rest at full speed: response 0.5 + (0.5 − 0.5/1.8) = 0.7222 s.
+    let sc = scenario(
+        r#"
+seed = 1
+requests = 30
+warmup_requests = 0
+strategies = ["round-robin"]
+[arrivals]
+process = "deterministic"
+rate = 1.0
+[service]
+distribution = "deterministic"
+mean = "500ms"
+[[servers]]
+name = "s"
+[[faults]]
+server = "s"
+slow_at = "10.25s"
+slow_until = "19.5s"
+slowdown = 1.8
+"#,
+    );
+    let r = sim(&sc, 0, 0);
+    // 29 completions (the last arrival is still in service at the end).
+    let last = 0.5 + (0.5 - 0.5 / 1.8);
+    let expect = (9.0 * 0.5 + 0.7 + 8.0 * 0.9 + last + 10.0 * 0.5) / 29.0;
+    assert_eq!(r.measured.completed, 29);
+    assert!((r.mean_response() - expect).abs() < 1e-9, "{} vs {expect}", r.mean_response());
+    assert!((r.response_max - 0.9).abs() < 1e-9, "{}", r.response_max);
+}
+
+#[test]
+fn runs_are_reproducible_whatever_the_thread_count() {
+    let sc = scenario(&everything("\"round-robin\", \"p2c\", \"least-work-left\""));
+    let a = run::run(&sc, &RunOptions { threads: Some(1), progress: false }).unwrap();
+    let b = run::run(&sc, &RunOptions { threads: Some(2), progress: false }).unwrap();
+    // Every data file (the manifest records wall time; charts are drawn from the same data).
+    for exporter in lbsim::report::EXPORTERS.iter().filter(|e| e.is_reproducible() && !e.is_chart()) {
+        assert!(exporter.render(&a).unwrap() == exporter.render(&b).unwrap(), "{} differs", exporter.file_name());
+    }
+    assert_eq!(a.fault_windows, b.fault_windows);
+    // The group fault picked 2 distinct servers of group a, the same for every strategy.
+    let w: Vec<_> = a.fault_windows_of(0).filter(|w| w.fault == 0).map(|w| w.server).collect();
+    assert_eq!(w.len(), 2);
+    assert_ne!(w[0], w[1]);
+    assert!(w.iter().all(|&s| s < 6));
+}

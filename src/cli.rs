@@ -443,10 +443,7 @@ fn cmd_validate(file: &Path) -> Result<()> {
         format_duration(sc.service.mean()),
         sc.service.cv()
     );
-    match &sc.keys {
-        Some(k) => println!("  keys:            {}", k.describe()),
-        None => println!("  keys:            one per request (no [keys] section)"),
-    }
+    println!("  keys:            {}", sc.keys_summary());
     println!(
         "  requests:        {} (warm-up {}), {} replication(s), seed {}",
         sc.requests, sc.warmup, sc.replications, sc.seed

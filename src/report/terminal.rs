@@ -110,7 +110,7 @@ const RETRY_COLUMNS: &[Column] = &[Column {
 
 fn columns(report: &Report) -> Vec<&'static Column> {
     let sc = &report.scenario;
-    let mut cols: Vec<&Column> = COLUMNS.iter().filter(|c| !c.keyed || sc.keys.is_some()).collect();
+    let mut cols: Vec<&Column> = COLUMNS.iter().filter(|c| !c.keyed || sc.has_keys()).collect();
     if sc.has_failures() {
         cols.extend(FAILURE_COLUMNS);
     }

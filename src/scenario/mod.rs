@@ -216,6 +216,22 @@ impl Scenario {
         self.arrival_rate() / self.capacity()
     }
 
+    /// Whether requests carry keys that repeat: `[keys]`, or a trace with a `key` column.
+    pub fn has_keys(&self) -> bool {
+        self.keys.is_some() || matches!(&self.arrivals, Arrivals::Trace(t) if t.keys.is_some())
+    }
+
+    /// Where request keys come from, in a few words (for `lbsim validate`).
+    pub fn keys_summary(&self) -> String {
+        match (&self.keys, &self.arrivals) {
+            (Some(k), _) => k.describe(),
+            (None, Arrivals::Trace(t)) if t.keys.is_some() => {
+                format!("the trace's key column ({} distinct)", t.distinct_keys)
+            }
+            (None, _) => "one per request (no [keys] section)".to_string(),
+        }
+    }
+
     /// Whether the clients form a closed loop (which can never be overloaded).
     pub fn is_closed(&self) -> bool {
         matches!(self.arrivals, Arrivals::Closed(_))
@@ -245,7 +261,7 @@ impl Scenario {
 
     /// A warning when hash-based strategies are listed but the scenario has no `[keys]`.
     pub fn keyless_warning(&self) -> Option<String> {
-        if self.keys.is_some() {
+        if self.has_keys() {
             return None;
         }
         let keyed: Vec<&str> = self

@@ -99,11 +99,9 @@ fn a_fault_run_writes_the_failure_columns_and_faults_csv() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    lbsim()
-        .args(["run", sc.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("fault: web-2 down at 3s").and(predicate::str::contains("avail %")));
+    lbsim().args(["run", sc.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]).assert().success().stdout(
+        predicate::str::contains("fault: web-2 down at 3s (replication 0):").and(predicate::str::contains("avail %")),
+    );
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     let header = summary.lines().next().unwrap();
     assert!(header.starts_with("strategy,requests,completed,dropped,mean_ms,"), "{header}");

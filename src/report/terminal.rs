@@ -297,35 +297,34 @@ pub fn warnings(report: &Report) -> Vec<String> {
     w
 }
 
-/// One line per fault of the first replication: when it was detected, per strategy.
+/// Per fault of the first replication: when each strategy stopped using the server.
 fn fault_notes(report: &Report) -> Vec<String> {
     let mut out = Vec::new();
+    let width = report.strategies.iter().map(|s| s.label.len()).max().unwrap_or(0);
     for (i, win) in report.fault_windows_of(0).enumerate() {
         let what = match win.kind {
             FaultKind::Down => "down".to_string(),
             FaultKind::Slow { factor } => format!("{factor}× slower"),
         };
         let until = win.end.map_or(String::new(), |e| format!(" until {}", format_duration(e)));
-        let mut per: Vec<String> = Vec::new();
+        out.push(format!(
+            "fault: {} {what} at {}{until} (replication 0):",
+            win.server_name,
+            format_duration(win.start)
+        ));
         for s in &report.strategies {
             let Some(o) = s.faults.first().and_then(|f| f.get(i)) else { continue };
             let detected = match (o.detected_at, o.detected_by) {
-                (Some(t), Some(by)) => format!("out after {} ({by})", format_duration(t - win.start)),
-                _ => "never taken out".to_string(),
+                (Some(t), Some(by)) => format!("out of rotation after {} ({by})", format_duration(t - win.start)),
+                _ => "never taken out of rotation".to_string(),
             };
             let herd = if win.kind == FaultKind::Down {
-                format!(", {} refused before", o.refused_before_detection)
+                format!(", {} request(s) refused before", o.refused_before_detection)
             } else {
                 String::new()
             };
-            per.push(format!("{}: {detected}{herd}", s.label));
+            out.push(format!("  {:width$}  {detected}{herd}", s.label));
         }
-        out.push(format!(
-            "fault: {} {what} at {}{until} — {}",
-            win.server_name,
-            format_duration(win.start),
-            per.join("; ")
-        ));
     }
     for s in &report.strategies {
         let (panics, fallbacks) = (s.panics, s.fallbacks);

@@ -241,7 +241,7 @@ impl<const FULL: bool> Simulation<FULL> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn handle(&mut self, kind: EventKind) {
         match kind {
             EventKind::Departure { server, worker, epoch } => self.depart(server as usize, worker, epoch),

@@ -93,7 +93,7 @@ impl ArrivalGen {
     }
 
     /// The next arrival time.
-    #[inline]
+    #[inline(always)]
     pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> f64 {
         match self {
             ArrivalGen::Poisson { gap, t } => {

@@ -20,20 +20,24 @@ use super::{
 use crate::Result;
 use crate::report::Exporter;
 use crate::run::Report;
+use crate::scenario::faults::{FaultKind, FaultWindow};
 
 /// The chart.
 pub struct QueueTimeline;
 
 fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let body = frame(root, report, "requests in system over time")?;
-    let body = key_row(
-        &body,
-        &[
-            LegendEntry::new("least to most loaded server", MUTED, Swatch::Band),
-            LegendEntry::new("mean per server (each point: average over one sampling interval)", INK, Swatch::Line),
-            LegendEntry::new("warm-up (not measured)", SHADE, Swatch::Block),
-        ],
-    )?;
+    // The timeline is replication 0's; its fault windows are the same for every strategy.
+    let faults: Vec<&FaultWindow> = report.fault_windows_of(0).collect();
+    let mut key = vec![
+        LegendEntry::new("least to most loaded server", MUTED, Swatch::Band),
+        LegendEntry::new("mean per server (each point: average over one sampling interval)", INK, Swatch::Line),
+        LegendEntry::new("warm-up (not measured)", SHADE, Swatch::Block),
+    ];
+    if !faults.is_empty() {
+        key.push(LegendEntry::new(fault_legend(&faults), style::FAULT_SHADE, Swatch::Block));
+    }
+    let body = key_row(&body, &key)?;
     let colours = strategy_colours(report);
     let t_end = report.strategies.iter().map(|s| s.timeline.end).fold(0.0, f64::max).max(1e-9);
     let peaks: Vec<f64> = report.strategies.iter().map(|s| s.timeline.peak()).collect();
@@ -83,6 +87,10 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         if let Some(w) = t.warmup_end.filter(|&w| w > 0.0) {
             chart.draw_series(std::iter::once(Rectangle::new([(0.0, 0.0), (w.min(t_end), y_top)], SHADE.filled())))?;
         }
+        chart.draw_series(faults.iter().filter(|f| f.start < t_end).map(|f| {
+            let end = f.end.unwrap_or(t_end).min(t_end);
+            Rectangle::new([(f.start, 0.0), (end, y_top)], style::FAULT_SHADE.filled())
+        }))?;
         let c = colours[i];
         let samples: Vec<_> = t.pool_samples().collect();
         if samples.is_empty() {
@@ -104,6 +112,21 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         }
     }
     Ok(())
+}
+
+/// Legend text for the fault windows: which servers, and what happened to them.
+fn fault_legend(faults: &[&FaultWindow]) -> String {
+    let mut names: Vec<&str> = faults.iter().map(|f| f.server_name.as_str()).collect();
+    names.dedup();
+    let what = if faults.iter().all(|f| matches!(f.kind, FaultKind::Down)) {
+        "down"
+    } else if faults.iter().all(|f| matches!(f.kind, FaultKind::Slow { .. })) {
+        "slowed"
+    } else {
+        "down or slowed"
+    };
+    let servers = if names.len() <= 3 { names.join(", ") } else { format!("{} servers", names.len()) };
+    format!("fault: {servers} {what}")
 }
 
 /// The shared y scale: the largest peak, unless some strategies run away (peaks more than
@@ -146,6 +169,22 @@ impl Exporter for QueueTimeline {
 
 #[cfg(test)]
 mod tests {
+    use crate::scenario::faults::{FaultKind, FaultWindow};
+
+    fn window(server: &str, kind: FaultKind) -> FaultWindow {
+        FaultWindow { replication: 0, fault: 0, server: 0, server_name: server.into(), kind, start: 1.0, end: None }
+    }
+
+    #[test]
+    fn fault_legend_names_servers_and_what_happened() {
+        let down = window("web-3", FaultKind::Down);
+        assert_eq!(super::fault_legend(&[&down]), "fault: web-3 down");
+        let slow = window("web-4", FaultKind::Slow { factor: 5.0 });
+        assert_eq!(super::fault_legend(&[&down, &slow]), "fault: web-3, web-4 down or slowed");
+        let many: Vec<FaultWindow> = (0..5).map(|i| window(&format!("s-{i}"), FaultKind::Down)).collect();
+        assert_eq!(super::fault_legend(&many.iter().collect::<Vec<_>>()), "fault: 5 servers down");
+    }
+
     use super::*;
 
     #[test]

@@ -74,6 +74,8 @@ pub const GUIDE: RGBColor = RGBColor(90, 90, 90);
 pub const SHADE: RGBColor = RGBColor(236, 236, 236);
 /// Warnings in a chart's header.
 pub const ALERT: RGBColor = RGBColor(190, 20, 20);
+/// Background of fault windows (a server down or slowed) in time charts.
+pub const FAULT_SHADE: RGBColor = RGBColor(252, 222, 214);
 
 /// The font family every chart uses (registered from the embedded Noto Sans).
 pub const FONT: &str = "sans-serif";

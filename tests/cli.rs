@@ -3,7 +3,9 @@
 use std::fs;
 use std::path::Path;
 
-use assert_cmd::Command;
+mod common;
+
+use common::{case, lbsim};
 use predicates::prelude::*;
 
 const BASE: &str = r#"seed = 1
@@ -22,18 +24,6 @@ mean = "10ms"
 name = "web"
 count = 2
 "#;
-
-fn lbsim() -> Command {
-    Command::cargo_bin("lbsim").unwrap()
-}
-
-/// Writes `text` as `case.toml` in a fresh directory; returns (dir, scenario path).
-fn case(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("case.toml");
-    fs::write(&path, text).unwrap();
-    (dir, path)
-}
 
 /// `BASE` with `from` replaced by `to` (which must occur).
 fn edit(from: &str, to: &str) -> String {

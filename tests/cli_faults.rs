@@ -1,11 +1,9 @@
 //! The command line on the failure and workload features: errors, files, shipped scenarios.
 
-use assert_cmd::Command;
-use predicates::prelude::*;
+mod common;
 
-fn lbsim() -> Command {
-    Command::cargo_bin("lbsim").unwrap()
-}
+use common::lbsim;
+use predicates::prelude::*;
 
 const BASE: &str = r#"
 requests = 3000

@@ -1,7 +1,9 @@
 //! `lbsim run` on the command line: what it prints with each `--format`, and the files it
 //! writes with and without `--no-charts`.
 
-use assert_cmd::Command;
+mod common;
+
+use common::lbsim;
 use predicates::prelude::*;
 
 const SCENARIO: &str = r#"
@@ -25,10 +27,6 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     let file = dir.path().join("s.toml");
     std::fs::write(&file, SCENARIO).unwrap();
     (dir, file)
-}
-
-fn lbsim() -> Command {
-    Command::cargo_bin("lbsim").unwrap()
 }
 
 fn files(dir: &std::path::Path) -> Vec<String> {

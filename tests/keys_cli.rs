@@ -3,7 +3,9 @@
 
 use std::fs;
 
-use assert_cmd::Command;
+mod common;
+
+use common::{case, lbsim};
 use predicates::prelude::*;
 
 const BASE: &str = r#"seed = 1
@@ -27,17 +29,6 @@ exponent = 0.9
 name = "cache"
 count = 4
 "#;
-
-fn lbsim() -> Command {
-    Command::cargo_bin("lbsim").unwrap()
-}
-
-fn case(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("case.toml");
-    fs::write(&path, text).unwrap();
-    (dir, path)
-}
 
 fn edit(from: &str, to: &str) -> String {
     assert!(BASE.contains(from), "{from}");

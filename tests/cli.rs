@@ -5,7 +5,7 @@ use std::path::Path;
 
 mod common;
 
-use common::{case, lbsim};
+use common::{assert_input_error, case, lbsim};
 use predicates::prelude::*;
 
 const BASE: &str = r#"seed = 1
@@ -27,8 +27,7 @@ count = 2
 
 /// `BASE` with `from` replaced by `to` (which must occur).
 fn edit(from: &str, to: &str) -> String {
-    assert!(BASE.contains(from), "{from}");
-    BASE.replacen(from, to, 1)
+    common::edit(BASE, from, to)
 }
 
 /// Runs `lbsim run` on `text`; asserts exit code 2, nothing written, and that stderr names
@@ -36,13 +35,7 @@ fn edit(from: &str, to: &str) -> String {
 fn rejects(text: &str, line: usize, needles: &[&str]) {
     let (dir, path) = case(text);
     let out = dir.path().join("out");
-    let assert = lbsim().arg("run").arg(&path).arg("--out").arg(&out).arg("--quiet").assert().code(2);
-    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
-    assert!(stderr.contains(&format!("case.toml:{line}:")), "no line {line} in: {stderr}");
-    for n in needles {
-        assert!(stderr.contains(n), "`{n}` missing from: {stderr}");
-    }
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_input_error(lbsim().arg("run").arg(&path).arg("--out").arg(&out).arg("--quiet"), line, needles);
     assert!(!out.exists(), "output written despite the error");
     // `validate` rejects it the same way.
     lbsim().arg("validate").arg(&path).assert().code(2).stderr(predicate::str::contains(format!("case.toml:{line}:")));

@@ -5,7 +5,7 @@ use std::fs;
 
 mod common;
 
-use common::{case, lbsim};
+use common::{assert_input_error, case, lbsim};
 use predicates::prelude::*;
 
 const BASE: &str = r#"seed = 1
@@ -31,20 +31,13 @@ count = 4
 "#;
 
 fn edit(from: &str, to: &str) -> String {
-    assert!(BASE.contains(from), "{from}");
-    BASE.replacen(from, to, 1)
+    common::edit(BASE, from, to)
 }
 
 /// `validate` exits 2 naming `case.toml:LINE` and every needle, without panicking.
 fn rejects(text: &str, line: usize, needles: &[&str]) {
     let (_dir, path) = case(text);
-    let out = lbsim().arg("validate").arg(&path).assert().code(2);
-    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(stderr.contains(&format!("case.toml:{line}:")), "no line {line} in: {stderr}");
-    for n in needles {
-        assert!(stderr.contains(n), "`{n}` missing from: {stderr}");
-    }
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_input_error(lbsim().arg("validate").arg(&path), line, needles);
 }
 
 #[test]

@@ -18,3 +18,24 @@ pub fn case(text: &str) -> (tempfile::TempDir, PathBuf) {
     fs::write(&path, text).unwrap();
     (dir, path)
 }
+
+/// `base` with the first `from` replaced by `to` (which must occur).
+#[allow(dead_code)] // not every test file edits scenarios
+pub fn edit(base: &str, from: &str, to: &str) -> String {
+    assert!(base.contains(from), "{from}");
+    base.replacen(from, to, 1)
+}
+
+/// Asserts that `cmd` exits with 2 and that its stderr names `case.toml:LINE`, contains every
+/// needle and shows no panic. Returns the stderr.
+#[allow(dead_code)] // not every test file checks input errors
+pub fn assert_input_error(cmd: &mut Command, line: usize, needles: &[&str]) -> String {
+    let assert = cmd.assert().code(2);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains(&format!("case.toml:{line}:")), "no line {line} in: {stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "`{n}` missing from: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}

@@ -39,6 +39,9 @@ pub mod server;
 mod sim;
 pub mod timeline;
 
+#[cfg(test)]
+mod tests;
+
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 

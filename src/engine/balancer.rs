@@ -28,13 +28,11 @@ use crate::strategy::{self, Params, Pool, RequestView, ServerInfo, Strategy, Str
 /// Steps of a slow-start ramp.
 pub const SLOW_START_STEPS: u32 = 20;
 
-const NOT_MEMBER: u32 = u32::MAX;
-
 struct Sub {
     /// Real server index of each member.
     map: Vec<usize>,
-    /// Position of each real server among the members, or `NOT_MEMBER`.
-    pos: Vec<u32>,
+    /// Position of each real server among the members (`None`: not a member).
+    pos: Vec<Option<u32>>,
     pool: Pool,
     /// `None` when the strategy could not be built over the members (fallback mode).
     strategy: Option<Box<dyn Strategy>>,
@@ -94,7 +92,7 @@ impl Balancer {
                 Some(st) => sub.map[st.pick(req, &sub.pool, &mut self.rng)],
                 None => {
                     let s = self.strategy.pick(req, &self.pool, &mut self.rng);
-                    if sub.pos[s] != NOT_MEMBER { s } else { sub.map[self.rng.random_range(0..sub.map.len())] }
+                    if sub.pos[s].is_some() { s } else { sub.map[self.rng.random_range(0..sub.map.len())] }
                 }
             },
         }
@@ -107,11 +105,10 @@ impl Balancer {
         if !FULL {
             return;
         }
-        if let Some(sub) = &mut self.sub {
-            let p = sub.pos[s];
-            if p != NOT_MEMBER {
-                sub.pool.in_flight[p as usize] += 1;
-            }
+        if let Some(sub) = &mut self.sub
+            && let Some(p) = sub.pos[s]
+        {
+            sub.pool.in_flight[p as usize] += 1;
         }
     }
 
@@ -122,11 +119,10 @@ impl Balancer {
         if !FULL {
             return;
         }
-        if let Some(sub) = &mut self.sub {
-            let p = sub.pos[s];
-            if p != NOT_MEMBER {
-                sub.pool.in_flight[p as usize] -= 1;
-            }
+        if let Some(sub) = &mut self.sub
+            && let Some(p) = sub.pos[s]
+        {
+            sub.pool.in_flight[p as usize] -= 1;
         }
     }
 
@@ -137,11 +133,10 @@ impl Balancer {
         if !FULL {
             return;
         }
-        if let Some(sub) = &mut self.sub {
-            let p = sub.pos[s];
-            if p != NOT_MEMBER {
-                sub.pool.start_at[p as usize] = t;
-            }
+        if let Some(sub) = &mut self.sub
+            && let Some(p) = sub.pos[s]
+        {
+            sub.pool.start_at[p as usize] = t;
         }
     }
 
@@ -155,8 +150,7 @@ impl Balancer {
             None => self.strategy.on_complete(s, response, now),
             Some(sub) => match &mut sub.strategy {
                 Some(st) => {
-                    let p = sub.pos[s];
-                    if p != NOT_MEMBER {
+                    if let Some(p) = sub.pos[s] {
                         st.on_complete(p as usize, response, now);
                     }
                 }
@@ -176,8 +170,7 @@ impl Balancer {
             None => self.strategy.on_idle(s, now, &mut self.rng),
             Some(sub) => match &mut sub.strategy {
                 Some(st) => {
-                    let p = sub.pos[s];
-                    if p != NOT_MEMBER {
+                    if let Some(p) = sub.pos[s] {
                         st.on_idle(p as usize, now, &mut self.rng);
                     }
                 }
@@ -266,9 +259,9 @@ impl Balancer {
                 None
             }
         };
-        let mut pos = vec![NOT_MEMBER; n];
+        let mut pos = vec![None; n];
         for (k, &s) in members.iter().enumerate() {
-            pos[s] = k as u32;
+            pos[s] = Some(k as u32);
         }
         let pool = self.pool.subset(&members, &infos);
         self.sub = Some(Sub { map: members, pos, pool, strategy });

@@ -2,7 +2,7 @@
 //! health checks, outlier detection, and the slow-start ramp of a server that comes back.
 
 use super::calls::Failure;
-use super::events::{EventKind, NO_CALL};
+use super::events::EventKind;
 use super::{SLOW_START_STEPS, Simulation};
 use crate::scenario::FaultKind;
 
@@ -22,7 +22,9 @@ impl<const FULL: bool> Simulation<FULL> {
                 let mut lost = std::mem::take(&mut self.lost);
                 self.servers[s].crash(now, &mut lost);
                 for job in lost.drain(..) {
-                    if job.call != NO_CALL && self.calls.get(job.call).epoch != job.epoch {
+                    if let Some(c) = job.call
+                        && self.calls.get(c).attempt_gen != job.attempt_gen
+                    {
                         continue; // already abandoned by its client
                     }
                     self.balancer.dec::<true>(s);
@@ -48,9 +50,9 @@ impl<const FULL: bool> Simulation<FULL> {
                 }
                 let server = &mut self.servers[s];
                 let moved = server.set_slowdown(factor, start, now);
-                let epoch = server.epoch;
+                let schedule_gen = server.schedule_gen;
                 for (worker, finish) in moved {
-                    self.events.push(finish, EventKind::Departure { server: s as u32, worker, epoch });
+                    self.events.push(finish, EventKind::Departure { server: s as u32, worker, schedule_gen });
                 }
                 let t = self.servers[s].next_start();
                 self.balancer.set_start_at::<true>(s, t);
@@ -112,21 +114,21 @@ impl<const FULL: bool> Simulation<FULL> {
             }
         } else if became_eligible && let Some(window) = self.slow_start[s] {
             self.balancer.set_ramp(s, 1);
-            let epoch = self.ramp_gen[s];
+            let ramp_gen = self.ramp_gen[s];
             let step = window / f64::from(SLOW_START_STEPS);
-            self.events.push(self.now + step, EventKind::SlowStartStep { server: s as u32, epoch });
+            self.events.push(self.now + step, EventKind::SlowStartStep { server: s as u32, ramp_gen });
         }
     }
 
-    pub(super) fn slow_start_step(&mut self, s: usize, epoch: u32) {
-        if epoch != self.ramp_gen[s] || self.balancer.ramp(s) == 0 {
+    pub(super) fn slow_start_step(&mut self, s: usize, ramp_gen: u32) {
+        if ramp_gen != self.ramp_gen[s] || self.balancer.ramp(s) == 0 {
             return;
         }
         let next = self.balancer.ramp(s) + 1;
         self.balancer.set_ramp(s, next);
         if next < SLOW_START_STEPS {
             let step = self.slow_start[s].expect("ramping") / f64::from(SLOW_START_STEPS);
-            self.events.push(self.now + step, EventKind::SlowStartStep { server: s as u32, epoch });
+            self.events.push(self.now + step, EventKind::SlowStartStep { server: s as u32, ramp_gen });
         }
     }
 }

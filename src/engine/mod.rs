@@ -58,7 +58,7 @@ use events::{EventKind, EventQueue, Job};
 use health::Health;
 use outlier::Outlier;
 use server::Server;
-use timeline::Sampler as TimelineSampler;
+use timeline::TimelineRecorder;
 
 /// How often (in requests) the progress callback is told.
 pub const PROGRESS_EVERY: u64 = 1 << 16;
@@ -113,7 +113,7 @@ fn run<const FULL: bool>(
             if let EventKind::ClientSend { client } = ev.kind {
                 if let Some(req) = stream.next_at(sim.now) {
                     let t = think.as_ref().map_or(0.0, |s: &Sampler| s.sample(&mut think_rng));
-                    sim.generate(req, client, t);
+                    sim.generate(req, Some(client), t);
                     since_progress += 1;
                     if since_progress == PROGRESS_EVERY {
                         progress(since_progress);
@@ -173,7 +173,7 @@ struct Simulation<const FULL: bool> {
     /// Measured requests per key (the hottest key's share).
     keys: KeyCounter,
     /// The sampled number-in-system series.
-    timeline: TimelineSampler,
+    timeline: TimelineRecorder,
     // --- failure machinery (unused by a plain open-loop run) ---
     /// Whether requests are followed across attempts (timeouts, retries, closed loop).
     tracking: bool,
@@ -239,7 +239,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 },
                 _ => KeyCounter::new(sc.keys.as_ref()),
             },
-            timeline: TimelineSampler::new(sc),
+            timeline: TimelineRecorder::new(sc),
             tracking: sc.client.is_some() || sc.is_closed(),
             calls: Calls::default(),
             retry: sc.client.map(|p| RetryPolicy::new(p, Xoshiro256PlusPlus::seed_from_u64(seeds.stream("retries")))),

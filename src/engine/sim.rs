@@ -3,9 +3,9 @@
 //! (`FULL = false`) executes only this file.
 
 use super::Simulation;
-use super::attempts::Outcome;
-use super::calls::{Failure, NONE};
-use super::events::{EventKind, Job, NO_CALL};
+use super::attempts::RequestOutcome;
+use super::calls::Failure;
+use super::events::{AttemptGen, CallId, EventKind, Job, ScheduleGen};
 use super::server::Admission;
 use crate::stats::RunStats;
 use crate::strategy::RequestView;
@@ -30,7 +30,7 @@ impl<const FULL: bool> Simulation<FULL> {
     #[inline(always)]
     pub(super) fn handle(&mut self, kind: EventKind) {
         match kind {
-            EventKind::Departure { server, worker, epoch } => self.depart(server as usize, worker, epoch),
+            EventKind::Departure { server, worker, schedule_gen } => self.depart(server as usize, worker, schedule_gen),
             // A plain run schedules nothing but departures.
             other if FULL => self.handle_rare(other),
             _ => {}
@@ -44,11 +44,11 @@ impl<const FULL: bool> Simulation<FULL> {
             EventKind::Fault { window, start } => self.fault(window as usize, start),
             EventKind::Probe { server } => self.probe(server as usize),
             EventKind::ProbeResult { server, ok } => self.probe_result(server as usize, ok),
-            EventKind::Timeout { call, epoch } => self.timeout(call, epoch),
-            EventKind::Retry { call, epoch } => self.retry(call, epoch),
+            EventKind::Timeout { call, attempt_gen } => self.timeout(call, attempt_gen),
+            EventKind::Retry { call, attempt_gen } => self.retry(call, attempt_gen),
             EventKind::ClientSend { .. } => unreachable!("handled by the closed loop"),
             EventKind::OutlierSweep => self.outlier_sweep(),
-            EventKind::SlowStartStep { server, epoch } => self.slow_start_step(server as usize, epoch),
+            EventKind::SlowStartStep { server, ramp_gen } => self.slow_start_step(server as usize, ramp_gen),
         }
     }
 
@@ -58,13 +58,13 @@ impl<const FULL: bool> Simulation<FULL> {
         self.run_until(req.arrival);
         self.timeline.observe(req.arrival, &self.servers);
         self.now = req.arrival;
-        self.generate(req, NONE, 0.0);
+        self.generate(req, None, 0.0);
     }
 
     /// A new request enters at `self.now` (from `client` in a closed loop, which thinks
     /// `think` after its outcome).
     #[inline(always)]
-    pub(super) fn generate(&mut self, req: Request, client: u32, think: f64) {
+    pub(super) fn generate(&mut self, req: Request, client: Option<u32>, think: f64) {
         if req.id == self.warmup {
             self.start_window();
         }
@@ -75,16 +75,17 @@ impl<const FULL: bool> Simulation<FULL> {
         }
         if FULL && self.tracking {
             let c = self.calls.open(req, client, think);
-            let epoch = self.calls.get(c).epoch;
-            self.send(req, c, epoch);
+            let attempt_gen = self.calls.get(c).attempt_gen;
+            self.send(req, Some(c), attempt_gen);
         } else {
-            self.send(req, NO_CALL, 0);
+            self.send(req, None, AttemptGen::FIRST);
         }
     }
 
-    /// Sends one attempt of request `id` through the balancer.
+    /// Sends one attempt of `req` through the balancer (attempt `attempt_gen` of `call`
+    /// when the request is followed across attempts).
     #[inline(always)]
-    pub(super) fn send(&mut self, req: Request, call: u32, epoch: u32) {
+    pub(super) fn send(&mut self, req: Request, call: Option<CallId>, attempt_gen: AttemptGen) {
         let Request { id, arrival, demand, key, hash } = req;
         let now = self.now;
         let view = RequestView { id, arrival: now, key, hash };
@@ -108,7 +109,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 Some(k) => k.sample(id),
             }
         };
-        let job = Job { id, arrival, service: nominal / server.speed, call, epoch };
+        let job = Job { id, arrival, service: nominal / server.speed, call, attempt_gen };
         let (admission, next_start) = server.admit(job, now);
         match admission {
             Admission::Dropped => {
@@ -119,8 +120,8 @@ impl<const FULL: bool> Simulation<FULL> {
                 return;
             }
             Admission::Started { worker, finish } => {
-                let epoch = server.epoch;
-                self.events.push(finish, EventKind::Departure { server: s as u32, worker, epoch });
+                let schedule_gen = server.schedule_gen;
+                self.events.push(finish, EventKind::Departure { server: s as u32, worker, schedule_gen });
             }
             Admission::Queued => {}
         }
@@ -132,29 +133,32 @@ impl<const FULL: bool> Simulation<FULL> {
         }
         self.balancer.set_start_at::<FULL>(s, next_start);
         self.balancer.inc::<FULL>(s);
-        if FULL && call != NO_CALL {
-            self.calls.get_mut(call).server = s as u32;
+        if FULL && let Some(call) = call {
+            self.calls.get_mut(call).server = Some(s as u32);
             if let Some(t) = self.timeout {
                 // A constant delay after now: timeouts come due in the order they are set.
-                self.events.push_fifo(now + t, EventKind::Timeout { call, epoch });
+                self.events.push_fifo(now + t, EventKind::Timeout { call, attempt_gen });
             }
         }
     }
 
     #[inline(always)]
-    fn depart(&mut self, s: usize, worker: u32, epoch: u32) {
+    fn depart(&mut self, s: usize, worker: u32, schedule_gen: ScheduleGen) {
         let now = self.now;
         let measuring = self.measuring;
         let server = &mut self.servers[s];
-        if FULL && epoch != server.epoch {
+        if FULL && schedule_gen != server.schedule_gen {
             return; // rescheduled by a crash or a change of speed
         }
         server.advance(now, measuring);
         let (job, start, next) = server.finish(worker, now);
         if let Some(finish) = next {
-            self.events.push(finish, EventKind::Departure { server: s as u32, worker, epoch });
+            self.events.push(finish, EventKind::Departure { server: s as u32, worker, schedule_gen });
         }
-        if FULL && job.call != NO_CALL && self.calls.get(job.call).epoch != job.epoch {
+        if FULL
+            && let Some(c) = job.call
+            && self.calls.get(c).attempt_gen != job.attempt_gen
+        {
             return; // the client gave up on this attempt; the server did the work anyway
         }
         self.balancer.dec::<FULL>(s);
@@ -176,13 +180,13 @@ impl<const FULL: bool> Simulation<FULL> {
         if FULL && self.outlier.is_some() {
             self.outlier_result(s, true);
         }
-        if !FULL || job.call == NO_CALL {
+        if FULL && job.call.is_some() {
+            self.settle(job.id, RequestOutcome::Completed, job.call);
+        } else {
             self.total.completed += 1;
             if job.id >= self.warmup {
                 self.measured.completed += 1;
             }
-        } else {
-            self.settle(job.id, Outcome::Completed, job.call);
         }
     }
 

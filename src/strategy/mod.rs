@@ -36,6 +36,7 @@ pub mod registry;
 mod rendezvous;
 mod ring_hash;
 mod round_robin;
+mod weights;
 
 pub use params::{ParamError, ParamInfo, Params};
 pub use registry::{StrategyInfo, lookup, names};

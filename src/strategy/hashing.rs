@@ -39,6 +39,25 @@ pub const IP_HASH: StrategyInfo = StrategyInfo {
     build: |_, servers| Ok(Box::new(ModuloHash { slots: WeightSlots::new(servers), ip: true })),
 };
 
+/// A strategy that routes by the request's key hash alone, never reading the pool: the
+/// hash-based strategies. Implementing it makes a [`Strategy`] whose `pick` routes the
+/// request's hash and whose `assign_keys` (for `lbsim remap`) routes each hash the same way.
+pub(crate) trait KeyRouter: Send {
+    /// The server that requests with key hash `hash` go to.
+    fn route(&self, hash: u64) -> usize;
+}
+
+impl<R: KeyRouter> Strategy for R {
+    #[inline]
+    fn pick(&mut self, req: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
+        self.route(req.hash)
+    }
+
+    fn assign_keys(&mut self, hashes: &[u64]) -> Option<Vec<u32>> {
+        Some(hashes.iter().map(|&h| self.route(h) as u32).collect())
+    }
+}
+
 /// The stable 64-bit identity of a server, from its name (what real balancers hash:
 /// the address or the name).
 #[inline]
@@ -58,22 +77,11 @@ struct ModuloHash {
     ip: bool,
 }
 
-impl ModuloHash {
+impl KeyRouter for ModuloHash {
     #[inline]
-    fn lookup(&self, hash: u64) -> usize {
+    fn route(&self, hash: u64) -> usize {
         let h = if self.ip { nginx_ip_hash((hash >> 32) as u32) } else { hash };
         self.slots.owner(h % self.slots.total())
-    }
-}
-
-impl Strategy for ModuloHash {
-    #[inline]
-    fn pick(&mut self, req: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
-        self.lookup(req.hash)
-    }
-
-    fn assign_keys(&mut self, hashes: &[u64]) -> Option<Vec<u32>> {
-        Some(hashes.iter().map(|&h| self.lookup(h) as u32).collect())
     }
 }
 

@@ -10,8 +10,8 @@
 //! Lookup is a binary search over the sorted points: O(log(V·S)). Points are 64-bit (nginx
 //! uses 32-bit CRC32 points; the wider ring only removes collisions).
 
-use super::hashing::server_hash;
-use super::{ParamError, ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::hashing::{KeyRouter, server_hash};
+use super::{ParamError, ParamInfo, ServerInfo, StrategyInfo};
 
 /// `ring-hash`.
 pub const RING_HASH: StrategyInfo = StrategyInfo {
@@ -101,14 +101,10 @@ struct RingHash {
     ring: Ring,
 }
 
-impl Strategy for RingHash {
+impl KeyRouter for RingHash {
     #[inline]
-    fn pick(&mut self, req: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
-        self.ring.owner(self.ring.successor(req.hash))
-    }
-
-    fn assign_keys(&mut self, hashes: &[u64]) -> Option<Vec<u32>> {
-        Some(hashes.iter().map(|&h| self.ring.owner(self.ring.successor(h)) as u32).collect())
+    fn route(&self, hash: u64) -> usize {
+        self.ring.owner(self.ring.successor(hash))
     }
 }
 

@@ -39,7 +39,7 @@ struct Sub {
 }
 
 /// A strategy with its view of the pool and the servers' eligibility.
-pub struct Balancer {
+pub(super) struct Balancer {
     info: &'static StrategyInfo,
     params: Params,
     servers: Vec<ServerInfo>,
@@ -52,14 +52,14 @@ pub struct Balancer {
     /// Slow-start step of each server (0 = not ramping).
     ramp: Vec<u32>,
     /// Rebuilds that fell back to remapping picks (strategy not buildable over the set).
-    pub fallbacks: u64,
+    pub(super) fallbacks: u64,
     /// Times every server was ineligible and the balancer used them all.
-    pub panics: u64,
+    pub(super) panics: u64,
 }
 
 impl Balancer {
     /// A balancer running `info` with `params` over `servers`, drawing from `rng`.
-    pub fn new(info: &'static StrategyInfo, params: Params, servers: &[ServerInfo], rng: StrategyRng) -> Self {
+    pub(super) fn new(info: &'static StrategyInfo, params: Params, servers: &[ServerInfo], rng: StrategyRng) -> Self {
         let strategy = (info.build)(&params, servers).expect("validated parameters");
         let n = servers.len();
         Balancer {
@@ -82,7 +82,7 @@ impl Balancer {
     /// eligibility never changes (no health checks, no outlier detection), here and in
     /// the other per-request methods.
     #[inline(always)]
-    pub fn pick<const FULL: bool>(&mut self, req: &RequestView) -> usize {
+    pub(super) fn pick<const FULL: bool>(&mut self, req: &RequestView) -> usize {
         if !FULL {
             return self.strategy.pick(req, &self.pool, &mut self.rng);
         }
@@ -100,7 +100,7 @@ impl Balancer {
 
     /// One more request in flight at `s` (the balancer's "active connections").
     #[inline(always)]
-    pub fn inc<const FULL: bool>(&mut self, s: usize) {
+    pub(super) fn inc<const FULL: bool>(&mut self, s: usize) {
         self.pool.in_flight[s] += 1;
         if !FULL {
             return;
@@ -114,7 +114,7 @@ impl Balancer {
 
     /// One request fewer in flight at `s`.
     #[inline(always)]
-    pub fn dec<const FULL: bool>(&mut self, s: usize) {
+    pub(super) fn dec<const FULL: bool>(&mut self, s: usize) {
         self.pool.in_flight[s] -= 1;
         if !FULL {
             return;
@@ -128,7 +128,7 @@ impl Balancer {
 
     /// Sets the oracle's "next start" of `s`.
     #[inline(always)]
-    pub fn set_start_at<const FULL: bool>(&mut self, s: usize, t: f64) {
+    pub(super) fn set_start_at<const FULL: bool>(&mut self, s: usize, t: f64) {
         self.pool.start_at[s] = t;
         if !FULL {
             return;
@@ -142,7 +142,7 @@ impl Balancer {
 
     /// Tells the strategy that a request to `s` completed.
     #[inline(always)]
-    pub fn on_complete<const FULL: bool>(&mut self, s: usize, response: f64, now: f64) {
+    pub(super) fn on_complete<const FULL: bool>(&mut self, s: usize, response: f64, now: f64) {
         if !FULL {
             return self.strategy.on_complete(s, response, now);
         }
@@ -162,7 +162,7 @@ impl Balancer {
     /// Tells the strategy that `s` has just become idle (its last in-flight request
     /// completed): join-idle-queue's report.
     #[inline(always)]
-    pub fn on_idle<const FULL: bool>(&mut self, s: usize, now: f64) {
+    pub(super) fn on_idle<const FULL: bool>(&mut self, s: usize, now: f64) {
         if !FULL {
             return self.strategy.on_idle(s, now, &mut self.rng);
         }
@@ -180,24 +180,24 @@ impl Balancer {
     }
 
     /// Requests in flight at each server, as the balancer counts them.
-    pub fn in_flight(&self) -> &[u32] {
+    pub(super) fn in_flight(&self) -> &[u32] {
         self.pool.in_flight_all()
     }
 
     /// Whether `s` may receive requests.
-    pub fn is_eligible(&self, s: usize) -> bool {
+    pub(super) fn is_eligible(&self, s: usize) -> bool {
         self.healthy[s] && !self.ejected[s]
     }
 
     /// Active health checks mark `s` up or down. Returns whether `s` became eligible.
-    pub fn set_healthy(&mut self, s: usize, up: bool) -> bool {
+    pub(super) fn set_healthy(&mut self, s: usize, up: bool) -> bool {
         let was = self.is_eligible(s);
         self.healthy[s] = up;
         self.changed(s, was)
     }
 
     /// Outlier detection ejects `s` or returns it. Returns whether `s` became eligible.
-    pub fn set_ejected(&mut self, s: usize, ejected: bool) -> bool {
+    pub(super) fn set_ejected(&mut self, s: usize, ejected: bool) -> bool {
         let was = self.is_eligible(s);
         self.ejected[s] = ejected;
         self.changed(s, was)
@@ -215,13 +215,13 @@ impl Balancer {
     }
 
     /// Starts (`step` = 1), advances or ends (`step` = 0) the slow-start ramp of `s`.
-    pub fn set_ramp(&mut self, s: usize, step: u32) {
+    pub(super) fn set_ramp(&mut self, s: usize, step: u32) {
         self.ramp[s] = if step >= SLOW_START_STEPS { 0 } else { step };
         self.rebuild();
     }
 
     /// Current slow-start step of `s` (0 = none).
-    pub fn ramp(&self, s: usize) -> u32 {
+    pub(super) fn ramp(&self, s: usize) -> u32 {
         self.ramp[s]
     }
 

@@ -15,7 +15,7 @@ use crate::workload::Request;
 
 /// How an attempt ended, when it did not complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+pub(super) enum Failure {
     /// Refused by a crashed server, or reset when it crashed.
     Failed,
     /// The server's queue was full.
@@ -36,33 +36,33 @@ impl Failure {
 
 /// A request in progress.
 #[derive(Debug, Clone, Copy)]
-pub struct Call {
+pub(super) struct Call {
     /// The request (id, first arrival, demand, key): every attempt resends it.
-    pub req: Request,
+    pub(super) req: Request,
     /// Think time of its client after the outcome (closed loop).
-    pub think: f64,
+    pub(super) think: f64,
     /// Closed-loop client (`None` in an open workload).
-    pub client: Option<u32>,
+    pub(super) client: Option<u32>,
     /// Attempts sent so far.
-    pub attempts: u32,
+    pub(super) attempts: u32,
     /// Attempt generation (see the module documentation).
-    pub attempt_gen: AttemptGen,
+    pub(super) attempt_gen: AttemptGen,
     /// Server of the attempt in flight (`None` between attempts).
-    pub server: Option<u32>,
+    pub(super) server: Option<u32>,
     /// Whether the call is on a retry (counts against the retry budget).
-    pub retrying: bool,
+    pub(super) retrying: bool,
 }
 
 /// The table of calls in progress: a slab with a free list.
 #[derive(Debug)]
-pub struct Calls {
+pub(super) struct Calls {
     /// Slot 0 is never used, so a [`CallId`] is its slot's position.
     slab: Vec<Call>,
     free: Vec<CallId>,
     /// Calls in progress.
-    pub live: u64,
+    pub(super) live: u64,
     /// Calls on a retry (Envoy's active retries).
-    pub active_retries: u64,
+    pub(super) active_retries: u64,
 }
 
 impl Default for Calls {
@@ -85,7 +85,7 @@ impl Calls {
     /// Opens a call for `req` (first attempt counted as sent).
     // Out of line: the once-per-request path inlines `settle` instead (see there).
     #[inline(never)]
-    pub fn open(&mut self, req: Request, client: Option<u32>, think: f64) -> CallId {
+    pub(super) fn open(&mut self, req: Request, client: Option<u32>, think: f64) -> CallId {
         self.live += 1;
         let fresh = |attempt_gen| Call { req, think, client, attempts: 1, attempt_gen, server: None, retrying: false };
         match self.free.pop() {
@@ -103,7 +103,7 @@ impl Calls {
     }
 
     /// Closes call `c` (its outcome is final).
-    pub fn close(&mut self, c: CallId) {
+    pub(super) fn close(&mut self, c: CallId) {
         let call = &mut self.slab[c.slot()];
         call.attempt_gen = call.attempt_gen.next();
         if call.retrying {
@@ -115,34 +115,34 @@ impl Calls {
 
     /// The call in slot `c`.
     #[inline]
-    pub fn get(&self, c: CallId) -> &Call {
+    pub(super) fn get(&self, c: CallId) -> &Call {
         &self.slab[c.slot()]
     }
 
     /// The call in slot `c`, mutably.
     #[inline]
-    pub fn get_mut(&mut self, c: CallId) -> &mut Call {
+    pub(super) fn get_mut(&mut self, c: CallId) -> &mut Call {
         &mut self.slab[c.slot()]
     }
 }
 
 /// The retry policy of `[client]`, with its random backoff stream.
-pub struct RetryPolicy {
+pub(super) struct RetryPolicy {
     /// The policy as configured.
-    pub policy: ClientPolicy,
+    pub(super) policy: ClientPolicy,
     rng: rand_xoshiro::Xoshiro256PlusPlus,
 }
 
 impl RetryPolicy {
     /// The policy, drawing backoff jitter from `rng` (a stream shared by no strategy).
-    pub fn new(policy: ClientPolicy, rng: rand_xoshiro::Xoshiro256PlusPlus) -> Self {
+    pub(super) fn new(policy: ClientPolicy, rng: rand_xoshiro::Xoshiro256PlusPlus) -> Self {
         RetryPolicy { policy, rng }
     }
 
     /// Whether a call that failed its latest attempt with `why` may try again:
     /// retries left, a retriable failure, and room in the budget (Envoy's: concurrent
     /// retries ≤ max(min_retry_concurrency, budget% × active requests)).
-    pub fn may_retry(&self, call: &Call, why: Failure, calls: &Calls) -> bool {
+    pub(super) fn may_retry(&self, call: &Call, why: Failure, calls: &Calls) -> bool {
         let p = &self.policy;
         if call.attempts > p.max_retries || !why.retried_under(p.retry_on) {
             return false;
@@ -159,7 +159,7 @@ impl RetryPolicy {
 
     /// Backoff before retry number `k` (1 = first retry): fully jittered exponential,
     /// uniform in [0, min(base × 2^(k−1), max)), as Envoy's router does.
-    pub fn backoff(&mut self, k: u32) -> f64 {
+    pub(super) fn backoff(&mut self, k: u32) -> f64 {
         let p = &self.policy;
         let cap = (p.backoff * 2f64.powi(k.saturating_sub(1).min(60) as i32)).min(p.max_backoff);
         if cap <= 0.0 { 0.0 } else { self.rng.random::<f64>() * cap }

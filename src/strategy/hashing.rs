@@ -20,7 +20,7 @@ use super::{Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
 use crate::workload::seeds::{hash_str, mix64};
 
 /// `hash`.
-pub const HASH: StrategyInfo = StrategyInfo {
+pub(super) const HASH: StrategyInfo = StrategyInfo {
     name: "hash",
     models: "nginx `hash $key` (without `consistent`); HAProxy `hash-type map-based`",
     summary: "key hash modulo the total weight: even and sticky, but a pool change moves most keys",
@@ -30,7 +30,7 @@ pub const HASH: StrategyInfo = StrategyInfo {
 };
 
 /// `ip-hash`.
-pub const IP_HASH: StrategyInfo = StrategyInfo {
+pub(super) const IP_HASH: StrategyInfo = StrategyInfo {
     name: "ip-hash",
     models: "nginx `ip_hash` (first three octets of the IPv4 client address, weighted)",
     summary: "client /24 network hashed into 6271 values, modulo the total weight",

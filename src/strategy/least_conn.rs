@@ -22,7 +22,7 @@ use std::ops::Mul;
 use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `least-connections`.
-pub const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
+pub(super) const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     name: "least-connections",
     models: "nginx `least_conn` (weighted; ties by smooth weighted round robin)",
     summary: "fewest in-flight requests relative to weight (conns×weight products), ties round-robin",
@@ -32,7 +32,7 @@ pub const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
 };
 
 /// `weighted-least-connections`.
-pub const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
+pub(super) const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     name: "weighted-least-connections",
     models: "HAProxy `balance leastconn` (default); IPVS `wlc` with variant = \"ipvs\"",
     summary: "fewest in-flight per unit of weight; HAProxy: idle servers first, ties round-robin",
@@ -53,7 +53,7 @@ pub const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
 };
 
 /// `sed`.
-pub const SED: StrategyInfo = StrategyInfo {
+pub(super) const SED: StrategyInfo = StrategyInfo {
     name: "sed",
     models: "IPVS `sed` (shortest expected delay)",
     summary: "the server minimising (in-flight + 1) / weight: its expected delay if weight = speed",
@@ -63,7 +63,7 @@ pub const SED: StrategyInfo = StrategyInfo {
 };
 
 /// `nq`.
-pub const NQ: StrategyInfo = StrategyInfo {
+pub(super) const NQ: StrategyInfo = StrategyInfo {
     name: "nq",
     models: "IPVS `nq` (never queue)",
     summary: "the first idle server if any, else shortest expected delay ((in-flight + 1) / weight)",

@@ -21,7 +21,7 @@ use super::least_conn::{least_per_weight, smooth_wrr_among};
 use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `least-response-time`.
-pub const LEAST_RESPONSE_TIME: StrategyInfo = StrategyInfo {
+pub(super) const LEAST_RESPONSE_TIME: StrategyInfo = StrategyInfo {
     name: "least-response-time",
     models: "nginx Plus `least_time last_byte` (as in the open Angie implementation)",
     summary: "the lowest average response time × (in-flight + 1) per weight; ties by weighted round robin",

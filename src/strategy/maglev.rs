@@ -16,7 +16,7 @@ use super::hashing::{KeyRouter, server_hash};
 use super::{ParamError, ParamInfo, ServerInfo, StrategyInfo};
 
 /// `maglev`.
-pub const MAGLEV: StrategyInfo = StrategyInfo {
+pub(super) const MAGLEV: StrategyInfo = StrategyInfo {
     name: "maglev",
     models: "Maglev (Eisenbud et al. 2016); Envoy `MAGLEV` (weighted table build)",
     summary: "prime-sized lookup table filled by server permutations: O(1), even, ~1/S moved on change",
@@ -45,7 +45,7 @@ pub const MAGLEV: StrategyInfo = StrategyInfo {
 };
 
 /// Whether `n` is prime (trial division; `n` ≤ 2^24 here).
-pub fn is_prime(n: u64) -> bool {
+pub(super) fn is_prime(n: u64) -> bool {
     n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d))
 }
 

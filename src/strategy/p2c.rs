@@ -24,7 +24,7 @@ use super::weights::WeightSlots;
 use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `p2c`.
-pub const P2C: StrategyInfo = StrategyInfo {
+pub(super) const P2C: StrategyInfo = StrategyInfo {
     name: "p2c",
     models: "Envoy `LEAST_REQUEST` (`choice_count`; weighted mode with `active_request_bias`); \
              Mitzenmacher's power of d choices",
@@ -53,7 +53,7 @@ pub const P2C: StrategyInfo = StrategyInfo {
 };
 
 /// `random-two-least-conn`.
-pub const RANDOM_TWO_LEAST_CONN: StrategyInfo = StrategyInfo {
+pub(super) const RANDOM_TWO_LEAST_CONN: StrategyInfo = StrategyInfo {
     name: "random-two-least-conn",
     models: "nginx `random two least_conn`",
     summary: "two distinct servers drawn in proportion to weight; the one with fewer in-flight per weight",

@@ -6,7 +6,7 @@ use super::weights::WeightSlots;
 use super::{Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
 
 /// `random`: uniform over servers.
-pub const RANDOM: StrategyInfo = StrategyInfo {
+pub(super) const RANDOM: StrategyInfo = StrategyInfo {
     name: "random",
     models: "HAProxy `balance random(1)` with equal weights; nginx `random` with equal weights",
     summary: "a uniformly random server: with Poisson arrivals each server is an independent M/G/1",
@@ -16,7 +16,7 @@ pub const RANDOM: StrategyInfo = StrategyInfo {
 };
 
 /// `weighted-random`: probability proportional to weight.
-pub const WEIGHTED_RANDOM: StrategyInfo = StrategyInfo {
+pub(super) const WEIGHTED_RANDOM: StrategyInfo = StrategyInfo {
     name: "weighted-random",
     models: "nginx `random` (weighted); HAProxy `balance random(1)`",
     summary: "a random server with probability proportional to its weight",

@@ -13,7 +13,7 @@ use super::{ServerInfo, StrategyInfo};
 use crate::workload::seeds::mix64;
 
 /// `rendezvous`.
-pub const RENDEZVOUS: StrategyInfo = StrategyInfo {
+pub(super) const RENDEZVOUS: StrategyInfo = StrategyInfo {
     name: "rendezvous",
     models: "rendezvous / highest-random-weight hashing, weighted (logarithmic method, as Ceph straw2)",
     summary: "each key to the server with the highest weighted hash score: minimal disruption, O(S) per request",

@@ -14,7 +14,7 @@ use super::hashing::{KeyRouter, server_hash};
 use super::{ParamError, ParamInfo, ServerInfo, StrategyInfo};
 
 /// `ring-hash`.
-pub const RING_HASH: StrategyInfo = StrategyInfo {
+pub(super) const RING_HASH: StrategyInfo = StrategyInfo {
     name: "ring-hash",
     models: "nginx `hash $key consistent` (ketama, 160 points per weight); Envoy `RING_HASH`",
     summary: "consistent hashing on a ring of virtual nodes: a pool change moves ~1/S of the keys",
@@ -31,7 +31,7 @@ pub const RING_HASH: StrategyInfo = StrategyInfo {
 };
 
 /// Largest ring built (4 Mi points: 48 MiB).
-pub const MAX_RING_POINTS: u64 = 1 << 22;
+pub(super) const MAX_RING_POINTS: u64 = 1 << 22;
 
 /// A sorted ring of server points.
 #[derive(Debug, Clone)]

@@ -28,20 +28,18 @@ use crate::strategy::{self, Params, Pool, RequestView, ServerInfo, Strategy, Str
 /// Steps of a slow-start ramp.
 pub const SLOW_START_STEPS: u32 = 20;
 
-const NOT_MEMBER: u32 = u32::MAX;
-
 struct Sub {
     /// Real server index of each member.
     map: Vec<usize>,
-    /// Position of each real server among the members, or `NOT_MEMBER`.
-    pos: Vec<u32>,
+    /// Position of each real server among the members (`None`: not a member).
+    pos: Vec<Option<u32>>,
     pool: Pool,
     /// `None` when the strategy could not be built over the members (fallback mode).
     strategy: Option<Box<dyn Strategy>>,
 }
 
 /// A strategy with its view of the pool and the servers' eligibility.
-pub struct Balancer {
+pub(super) struct Balancer {
     info: &'static StrategyInfo,
     params: Params,
     servers: Vec<ServerInfo>,
@@ -54,14 +52,14 @@ pub struct Balancer {
     /// Slow-start step of each server (0 = not ramping).
     ramp: Vec<u32>,
     /// Rebuilds that fell back to remapping picks (strategy not buildable over the set).
-    pub fallbacks: u64,
+    pub(super) fallbacks: u64,
     /// Times every server was ineligible and the balancer used them all.
-    pub panics: u64,
+    pub(super) panics: u64,
 }
 
 impl Balancer {
     /// A balancer running `info` with `params` over `servers`, drawing from `rng`.
-    pub fn new(info: &'static StrategyInfo, params: Params, servers: &[ServerInfo], rng: StrategyRng) -> Self {
+    pub(super) fn new(info: &'static StrategyInfo, params: Params, servers: &[ServerInfo], rng: StrategyRng) -> Self {
         let strategy = (info.build)(&params, servers).expect("validated parameters");
         let n = servers.len();
         Balancer {
@@ -84,7 +82,7 @@ impl Balancer {
     /// eligibility never changes (no health checks, no outlier detection), here and in
     /// the other per-request methods.
     #[inline(always)]
-    pub fn pick<const FULL: bool>(&mut self, req: &RequestView) -> usize {
+    pub(super) fn pick<const FULL: bool>(&mut self, req: &RequestView) -> usize {
         if !FULL {
             return self.strategy.pick(req, &self.pool, &mut self.rng);
         }
@@ -94,7 +92,7 @@ impl Balancer {
                 Some(st) => sub.map[st.pick(req, &sub.pool, &mut self.rng)],
                 None => {
                     let s = self.strategy.pick(req, &self.pool, &mut self.rng);
-                    if sub.pos[s] != NOT_MEMBER { s } else { sub.map[self.rng.random_range(0..sub.map.len())] }
+                    if sub.pos[s].is_some() { s } else { sub.map[self.rng.random_range(0..sub.map.len())] }
                 }
             },
         }
@@ -102,52 +100,49 @@ impl Balancer {
 
     /// One more request in flight at `s` (the balancer's "active connections").
     #[inline(always)]
-    pub fn inc<const FULL: bool>(&mut self, s: usize) {
+    pub(super) fn inc<const FULL: bool>(&mut self, s: usize) {
         self.pool.in_flight[s] += 1;
         if !FULL {
             return;
         }
-        if let Some(sub) = &mut self.sub {
-            let p = sub.pos[s];
-            if p != NOT_MEMBER {
-                sub.pool.in_flight[p as usize] += 1;
-            }
+        if let Some(sub) = &mut self.sub
+            && let Some(p) = sub.pos[s]
+        {
+            sub.pool.in_flight[p as usize] += 1;
         }
     }
 
     /// One request fewer in flight at `s`.
     #[inline(always)]
-    pub fn dec<const FULL: bool>(&mut self, s: usize) {
+    pub(super) fn dec<const FULL: bool>(&mut self, s: usize) {
         self.pool.in_flight[s] -= 1;
         if !FULL {
             return;
         }
-        if let Some(sub) = &mut self.sub {
-            let p = sub.pos[s];
-            if p != NOT_MEMBER {
-                sub.pool.in_flight[p as usize] -= 1;
-            }
+        if let Some(sub) = &mut self.sub
+            && let Some(p) = sub.pos[s]
+        {
+            sub.pool.in_flight[p as usize] -= 1;
         }
     }
 
     /// Sets the oracle's "next start" of `s`.
     #[inline(always)]
-    pub fn set_start_at<const FULL: bool>(&mut self, s: usize, t: f64) {
+    pub(super) fn set_start_at<const FULL: bool>(&mut self, s: usize, t: f64) {
         self.pool.start_at[s] = t;
         if !FULL {
             return;
         }
-        if let Some(sub) = &mut self.sub {
-            let p = sub.pos[s];
-            if p != NOT_MEMBER {
-                sub.pool.start_at[p as usize] = t;
-            }
+        if let Some(sub) = &mut self.sub
+            && let Some(p) = sub.pos[s]
+        {
+            sub.pool.start_at[p as usize] = t;
         }
     }
 
     /// Tells the strategy that a request to `s` completed.
     #[inline(always)]
-    pub fn on_complete<const FULL: bool>(&mut self, s: usize, response: f64, now: f64) {
+    pub(super) fn on_complete<const FULL: bool>(&mut self, s: usize, response: f64, now: f64) {
         if !FULL {
             return self.strategy.on_complete(s, response, now);
         }
@@ -155,8 +150,7 @@ impl Balancer {
             None => self.strategy.on_complete(s, response, now),
             Some(sub) => match &mut sub.strategy {
                 Some(st) => {
-                    let p = sub.pos[s];
-                    if p != NOT_MEMBER {
+                    if let Some(p) = sub.pos[s] {
                         st.on_complete(p as usize, response, now);
                     }
                 }
@@ -168,7 +162,7 @@ impl Balancer {
     /// Tells the strategy that `s` has just become idle (its last in-flight request
     /// completed): join-idle-queue's report.
     #[inline(always)]
-    pub fn on_idle<const FULL: bool>(&mut self, s: usize, now: f64) {
+    pub(super) fn on_idle<const FULL: bool>(&mut self, s: usize, now: f64) {
         if !FULL {
             return self.strategy.on_idle(s, now, &mut self.rng);
         }
@@ -176,8 +170,7 @@ impl Balancer {
             None => self.strategy.on_idle(s, now, &mut self.rng),
             Some(sub) => match &mut sub.strategy {
                 Some(st) => {
-                    let p = sub.pos[s];
-                    if p != NOT_MEMBER {
+                    if let Some(p) = sub.pos[s] {
                         st.on_idle(p as usize, now, &mut self.rng);
                     }
                 }
@@ -187,24 +180,24 @@ impl Balancer {
     }
 
     /// Requests in flight at each server, as the balancer counts them.
-    pub fn in_flight(&self) -> &[u32] {
+    pub(super) fn in_flight(&self) -> &[u32] {
         self.pool.in_flight_all()
     }
 
     /// Whether `s` may receive requests.
-    pub fn is_eligible(&self, s: usize) -> bool {
+    pub(super) fn is_eligible(&self, s: usize) -> bool {
         self.healthy[s] && !self.ejected[s]
     }
 
     /// Active health checks mark `s` up or down. Returns whether `s` became eligible.
-    pub fn set_healthy(&mut self, s: usize, up: bool) -> bool {
+    pub(super) fn set_healthy(&mut self, s: usize, up: bool) -> bool {
         let was = self.is_eligible(s);
         self.healthy[s] = up;
         self.changed(s, was)
     }
 
     /// Outlier detection ejects `s` or returns it. Returns whether `s` became eligible.
-    pub fn set_ejected(&mut self, s: usize, ejected: bool) -> bool {
+    pub(super) fn set_ejected(&mut self, s: usize, ejected: bool) -> bool {
         let was = self.is_eligible(s);
         self.ejected[s] = ejected;
         self.changed(s, was)
@@ -222,13 +215,13 @@ impl Balancer {
     }
 
     /// Starts (`step` = 1), advances or ends (`step` = 0) the slow-start ramp of `s`.
-    pub fn set_ramp(&mut self, s: usize, step: u32) {
+    pub(super) fn set_ramp(&mut self, s: usize, step: u32) {
         self.ramp[s] = if step >= SLOW_START_STEPS { 0 } else { step };
         self.rebuild();
     }
 
     /// Current slow-start step of `s` (0 = none).
-    pub fn ramp(&self, s: usize) -> u32 {
+    pub(super) fn ramp(&self, s: usize) -> u32 {
         self.ramp[s]
     }
 
@@ -266,9 +259,9 @@ impl Balancer {
                 None
             }
         };
-        let mut pos = vec![NOT_MEMBER; n];
+        let mut pos = vec![None; n];
         for (k, &s) in members.iter().enumerate() {
-            pos[s] = k as u32;
+            pos[s] = Some(k as u32);
         }
         let pool = self.pool.subset(&members, &infos);
         self.sub = Some(Sub { map: members, pos, pool, strategy });

@@ -3,22 +3,19 @@
 //!
 //! The table is used only when a scenario has a client timeout, retries or a closed loop;
 //! a plain open-loop run routes self-contained jobs and never touches it. A slot's
-//! generation counts the attempts that ended in it (never reset when the slot is reused),
-//! so a timeout, a retry or a job names exactly one attempt: when the generation has moved
-//! on, the event or the job is stale.
+//! [`AttemptGen`] counts the attempts that ended in it (never reset when the slot is
+//! reused), so a timeout, a retry or a job names exactly one attempt: when the generation
+//! has moved on, the event or the job is stale.
 
 use rand::RngExt;
 
-use super::events::NO_CALL;
+use super::events::{AttemptGen, CallId};
 use crate::scenario::{ClientPolicy, RetryOn};
 use crate::workload::Request;
 
-/// Marks "no server" / "no client".
-pub const NONE: u32 = u32::MAX;
-
 /// How an attempt ended, when it did not complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+pub(super) enum Failure {
     /// Refused by a crashed server, or reset when it crashed.
     Failed,
     /// The server's queue was full.
@@ -39,58 +36,76 @@ impl Failure {
 
 /// A request in progress.
 #[derive(Debug, Clone, Copy)]
-pub struct Call {
+pub(super) struct Call {
     /// The request (id, first arrival, demand, key): every attempt resends it.
-    pub req: Request,
+    pub(super) req: Request,
     /// Think time of its client after the outcome (closed loop).
-    pub think: f64,
-    /// Closed-loop client, or [`NONE`].
-    pub client: u32,
+    pub(super) think: f64,
+    /// Closed-loop client (`None` in an open workload).
+    pub(super) client: Option<u32>,
     /// Attempts sent so far.
-    pub attempts: u32,
+    pub(super) attempts: u32,
     /// Attempt generation (see the module documentation).
-    pub epoch: u32,
-    /// Server of the attempt in flight, or [`NONE`] (between attempts).
-    pub server: u32,
+    pub(super) attempt_gen: AttemptGen,
+    /// Server of the attempt in flight (`None` between attempts).
+    pub(super) server: Option<u32>,
     /// Whether the call is on a retry (counts against the retry budget).
-    pub retrying: bool,
+    pub(super) retrying: bool,
 }
 
 /// The table of calls in progress: a slab with a free list.
-#[derive(Debug, Default)]
-pub struct Calls {
+#[derive(Debug)]
+pub(super) struct Calls {
+    /// Slot 0 is never used, so a [`CallId`] is its slot's position.
     slab: Vec<Call>,
-    free: Vec<u32>,
+    free: Vec<CallId>,
     /// Calls in progress.
-    pub live: u64,
+    pub(super) live: u64,
     /// Calls on a retry (Envoy's active retries).
-    pub active_retries: u64,
+    pub(super) active_retries: u64,
+}
+
+impl Default for Calls {
+    fn default() -> Self {
+        let unused = Request { id: 0, arrival: 0.0, demand: 0.0, key: 0, hash: 0 };
+        let unused = Call {
+            req: unused,
+            think: 0.0,
+            client: None,
+            attempts: 0,
+            attempt_gen: AttemptGen::FIRST,
+            server: None,
+            retrying: false,
+        };
+        Calls { slab: vec![unused], free: Vec::new(), live: 0, active_retries: 0 }
+    }
 }
 
 impl Calls {
     /// Opens a call for `req` (first attempt counted as sent).
-    pub fn open(&mut self, req: Request, client: u32, think: f64) -> u32 {
+    // Out of line: the once-per-request path inlines `settle` instead (see there).
+    #[inline(never)]
+    pub(super) fn open(&mut self, req: Request, client: Option<u32>, think: f64) -> CallId {
         self.live += 1;
-        let fresh = |epoch| Call { req, think, client, attempts: 1, epoch, server: NONE, retrying: false };
+        let fresh = |attempt_gen| Call { req, think, client, attempts: 1, attempt_gen, server: None, retrying: false };
         match self.free.pop() {
             Some(c) => {
-                let epoch = self.slab[c as usize].epoch;
-                self.slab[c as usize] = fresh(epoch);
+                let slot = &mut self.slab[c.slot()];
+                *slot = fresh(slot.attempt_gen);
                 c
             }
             None => {
-                self.slab.push(fresh(0));
-                let c = (self.slab.len() - 1) as u32;
-                debug_assert_ne!(c, NO_CALL);
+                let c = CallId::new(self.slab.len());
+                self.slab.push(fresh(AttemptGen::FIRST));
                 c
             }
         }
     }
 
     /// Closes call `c` (its outcome is final).
-    pub fn close(&mut self, c: u32) {
-        let call = &mut self.slab[c as usize];
-        call.epoch = call.epoch.wrapping_add(1);
+    pub(super) fn close(&mut self, c: CallId) {
+        let call = &mut self.slab[c.slot()];
+        call.attempt_gen = call.attempt_gen.next();
         if call.retrying {
             self.active_retries -= 1;
         }
@@ -100,34 +115,34 @@ impl Calls {
 
     /// The call in slot `c`.
     #[inline]
-    pub fn get(&self, c: u32) -> &Call {
-        &self.slab[c as usize]
+    pub(super) fn get(&self, c: CallId) -> &Call {
+        &self.slab[c.slot()]
     }
 
     /// The call in slot `c`, mutably.
     #[inline]
-    pub fn get_mut(&mut self, c: u32) -> &mut Call {
-        &mut self.slab[c as usize]
+    pub(super) fn get_mut(&mut self, c: CallId) -> &mut Call {
+        &mut self.slab[c.slot()]
     }
 }
 
 /// The retry policy of `[client]`, with its random backoff stream.
-pub struct RetryPolicy {
+pub(super) struct RetryPolicy {
     /// The policy as configured.
-    pub policy: ClientPolicy,
+    pub(super) policy: ClientPolicy,
     rng: rand_xoshiro::Xoshiro256PlusPlus,
 }
 
 impl RetryPolicy {
     /// The policy, drawing backoff jitter from `rng` (a stream shared by no strategy).
-    pub fn new(policy: ClientPolicy, rng: rand_xoshiro::Xoshiro256PlusPlus) -> Self {
+    pub(super) fn new(policy: ClientPolicy, rng: rand_xoshiro::Xoshiro256PlusPlus) -> Self {
         RetryPolicy { policy, rng }
     }
 
     /// Whether a call that failed its latest attempt with `why` may try again:
     /// retries left, a retriable failure, and room in the budget (Envoy's: concurrent
     /// retries ≤ max(min_retry_concurrency, budget% × active requests)).
-    pub fn may_retry(&self, call: &Call, why: Failure, calls: &Calls) -> bool {
+    pub(super) fn may_retry(&self, call: &Call, why: Failure, calls: &Calls) -> bool {
         let p = &self.policy;
         if call.attempts > p.max_retries || !why.retried_under(p.retry_on) {
             return false;
@@ -144,7 +159,7 @@ impl RetryPolicy {
 
     /// Backoff before retry number `k` (1 = first retry): fully jittered exponential,
     /// uniform in [0, min(base × 2^(k−1), max)), as Envoy's router does.
-    pub fn backoff(&mut self, k: u32) -> f64 {
+    pub(super) fn backoff(&mut self, k: u32) -> f64 {
         let p = &self.policy;
         let cap = (p.backoff * 2f64.powi(k.saturating_sub(1).min(60) as i32)).min(p.max_backoff);
         if cap <= 0.0 { 0.0 } else { self.rng.random::<f64>() * cap }
@@ -179,7 +194,7 @@ mod tests {
     fn retries_are_limited_by_count_condition_and_budget() {
         let mut calls = Calls::default();
         let p = policy(2, None);
-        let c = calls.open(req(0), NONE, 0.0);
+        let c = calls.open(req(0), None, 0.0);
         assert!(p.may_retry(calls.get(c), Failure::Failed, &calls));
         assert!(!p.may_retry(calls.get(c), Failure::Dropped, &calls));
         calls.get_mut(c).attempts = 3;
@@ -187,7 +202,7 @@ mod tests {
 
         // 10% of 30 live calls = 3 concurrent retries (above the minimum of 2).
         let p = policy(5, Some(10.0));
-        let ids: Vec<u32> = (0..30).map(|i| calls.open(req(i), NONE, 0.0)).collect();
+        let ids: Vec<CallId> = (0..30).map(|i| calls.open(req(i), None, 0.0)).collect();
         calls.close(c);
         for &c in &ids[..3] {
             assert!(p.may_retry(calls.get(c), Failure::Failed, &calls));
@@ -204,12 +219,12 @@ mod tests {
     #[test]
     fn slots_are_reused_with_a_fresh_generation() {
         let mut calls = Calls::default();
-        let a = calls.open(req(0), NONE, 0.0);
-        let g = calls.get(a).epoch;
+        let a = calls.open(req(0), None, 0.0);
+        let g = calls.get(a).attempt_gen;
         calls.close(a);
-        let b = calls.open(req(1), NONE, 0.0);
+        let b = calls.open(req(1), None, 0.0);
         assert_eq!(a, b);
-        assert_ne!(calls.get(b).epoch, g);
+        assert_ne!(calls.get(b).attempt_gen, g);
     }
 
     #[test]

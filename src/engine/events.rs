@@ -8,10 +8,62 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
+use std::num::NonZeroU32;
 
-/// Marks a job whose request is not tracked by the engine's call table (no timeouts,
-/// retries or closed loop configured).
-pub const NO_CALL: u32 = u32::MAX;
+/// A slot of the engine's call table: a request followed across attempts (timeouts,
+/// retries or a closed loop). Four bytes, and so is `Option<CallId>` (slots are numbered
+/// from 1, so zero is free for `None`): a [`Job`] stays 32 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallId(NonZeroU32);
+
+impl CallId {
+    /// The id of slot `slot` (≥ 1) of the call table.
+    #[inline]
+    pub(super) fn new(slot: usize) -> Self {
+        let slot = u32::try_from(slot).ok().and_then(NonZeroU32::new);
+        CallId(slot.expect("call slots are numbered 1 to 2³² − 1"))
+    }
+
+    /// The slot's position in the call table.
+    #[inline]
+    pub(super) fn slot(self) -> usize {
+        self.0.get() as usize
+    }
+}
+
+/// A server's schedule generation: bumped whenever the finish times already scheduled at
+/// the server stop being valid (a crash empties it, a change of speed moves them). A
+/// [`EventKind::Departure`] that carries an older generation is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduleGen(u32);
+
+impl ScheduleGen {
+    /// The first generation.
+    pub const FIRST: Self = ScheduleGen(0);
+
+    /// The generation after this one.
+    #[inline]
+    pub fn next(self) -> Self {
+        ScheduleGen(self.0.wrapping_add(1))
+    }
+}
+
+/// A call's attempt generation: counts the attempts that ended in its slot of the call
+/// table (never reset when the slot is reused), so a job, a timeout or a retry names
+/// exactly one attempt; once the call's generation has moved on, they are stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptGen(u32);
+
+impl AttemptGen {
+    /// The first generation.
+    pub const FIRST: Self = AttemptGen(0);
+
+    /// The generation after this one.
+    #[inline]
+    pub fn next(self) -> Self {
+        AttemptGen(self.0.wrapping_add(1))
+    }
+}
 
 /// A request attempt as it travels through a server.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,26 +74,27 @@ pub struct Job {
     pub arrival: f64,
     /// Service time at the chosen server at its nominal speed (demand / speed).
     pub service: f64,
-    /// Slot in the call table, or [`NO_CALL`].
-    pub call: u32,
+    /// The request's slot in the call table; `None` when the engine does not follow
+    /// requests across attempts (no timeouts, retries or closed loop configured).
+    pub call: Option<CallId>,
     /// The call's attempt generation when this attempt was sent: if the call has moved on
     /// (the attempt timed out), the job is abandoned and its completion is ignored.
-    pub epoch: u32,
+    pub attempt_gen: AttemptGen,
 }
 
 /// What happens at an event. Payloads are small (the job itself stays in the server's
 /// worker slot), so the heap moves 32-byte events.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EventKind {
-    /// The job in `worker` of `server` finishes service. Stale if `epoch` is no longer the
-    /// server's generation (a crash or a speed change rescheduled its jobs).
+    /// The job in `worker` of `server` finishes service. Stale if `schedule_gen` is no
+    /// longer the server's (a crash or a speed change rescheduled its jobs).
     Departure {
         /// Server index.
         server: u32,
         /// Worker slot.
         worker: u32,
-        /// The server's generation when scheduled.
-        epoch: u32,
+        /// The server's schedule generation when scheduled.
+        schedule_gen: ScheduleGen,
     },
     /// Fault window `window` starts (`start`) or ends.
     Fault {
@@ -62,19 +115,19 @@ pub enum EventKind {
         /// Passed?
         ok: bool,
     },
-    /// The client's timeout of the call's attempt `epoch` expires.
+    /// The client's timeout of the call's attempt `attempt_gen` expires.
     Timeout {
-        /// Call slot.
-        call: u32,
+        /// The call.
+        call: CallId,
         /// Attempt generation it guards.
-        epoch: u32,
+        attempt_gen: AttemptGen,
     },
     /// The backoff before a retry of the call is over: send it.
     Retry {
-        /// Call slot.
-        call: u32,
+        /// The call.
+        call: CallId,
         /// Attempt generation it belongs to.
-        epoch: u32,
+        attempt_gen: AttemptGen,
     },
     /// A closed-loop client sends its next request.
     ClientSend {
@@ -87,8 +140,8 @@ pub enum EventKind {
     SlowStartStep {
         /// Server index.
         server: u32,
-        /// The ramp it belongs to (stale if the server went down again).
-        epoch: u32,
+        /// The ramp it belongs to: stale once the server's eligibility has changed again.
+        ramp_gen: u32,
     },
 }
 
@@ -197,12 +250,21 @@ mod tests {
     use super::*;
 
     fn dep(server: u32) -> EventKind {
-        EventKind::Departure { server, worker: 0, epoch: 0 }
+        EventKind::Departure { server, worker: 0, schedule_gen: ScheduleGen::FIRST }
     }
 
     #[test]
-    fn events_stay_small() {
+    fn events_and_jobs_stay_small() {
         assert!(std::mem::size_of::<Event>() <= 32, "{}", std::mem::size_of::<Event>());
+        assert_eq!(std::mem::size_of::<Option<CallId>>(), 4);
+        assert!(std::mem::size_of::<Job>() <= 32, "{}", std::mem::size_of::<Job>());
+    }
+
+    #[test]
+    fn call_ids_round_trip_their_slot() {
+        for i in [1, 41, u32::MAX as usize] {
+            assert_eq!(CallId::new(i).slot(), i);
+        }
     }
 
     #[test]

@@ -13,9 +13,9 @@ use crate::scenario::HealthCheck;
 
 /// Per-server check state.
 #[derive(Debug)]
-pub struct Health {
+pub(super) struct Health {
     /// The configuration.
-    pub cfg: HealthCheck,
+    pub(super) cfg: HealthCheck,
     up: Vec<bool>,
     ok_run: Vec<u32>,
     fail_run: Vec<u32>,
@@ -23,12 +23,12 @@ pub struct Health {
 
 impl Health {
     /// `n` servers, all up.
-    pub fn new(cfg: HealthCheck, n: usize) -> Self {
+    pub(super) fn new(cfg: HealthCheck, n: usize) -> Self {
         Health { cfg, up: vec![true; n], ok_run: vec![0; n], fail_run: vec![0; n] }
     }
 
     /// The outcome of a check of `s`. Returns the new state when it changes.
-    pub fn result(&mut self, s: usize, ok: bool) -> Option<bool> {
+    pub(super) fn result(&mut self, s: usize, ok: bool) -> Option<bool> {
         if ok {
             self.fail_run[s] = 0;
             self.ok_run[s] += 1;
@@ -49,7 +49,7 @@ impl Health {
 
     /// What a check sent at `now` to a server finds: `(passed, answer delay)`. `down` says
     /// whether the server is crashed; `wait` is how long the check would queue.
-    pub fn probe(&self, down: bool, wait: f64) -> (bool, f64) {
+    pub(super) fn probe(&self, down: bool, wait: f64) -> (bool, f64) {
         if down {
             (false, 0.0)
         } else if wait >= self.cfg.timeout {

@@ -14,9 +14,9 @@ use crate::scenario::OutlierDetection;
 
 /// Per-server detection state.
 #[derive(Debug)]
-pub struct Outlier {
+pub(super) struct Outlier {
     /// The configuration.
-    pub cfg: OutlierDetection,
+    pub(super) cfg: OutlierDetection,
     errors: Vec<u32>,
     ejected_at: Vec<Option<f64>>,
     multiplier: Vec<u32>,
@@ -26,7 +26,7 @@ pub struct Outlier {
 
 impl Outlier {
     /// `n` servers, none ejected.
-    pub fn new(cfg: OutlierDetection, n: usize) -> Self {
+    pub(super) fn new(cfg: OutlierDetection, n: usize) -> Self {
         Outlier {
             cfg,
             errors: vec![0; n],
@@ -38,12 +38,12 @@ impl Outlier {
     }
 
     /// Whether `s` is ejected.
-    pub fn is_ejected(&self, s: usize) -> bool {
+    pub(super) fn is_ejected(&self, s: usize) -> bool {
         self.ejected_at[s].is_some()
     }
 
     /// Records an attempt's result at `s`; returns true when it ejects `s`.
-    pub fn record(&mut self, s: usize, ok: bool, now: f64) -> bool {
+    pub(super) fn record(&mut self, s: usize, ok: bool, now: f64) -> bool {
         if ok {
             self.errors[s] = 0;
             return false;
@@ -66,7 +66,7 @@ impl Outlier {
     }
 
     /// The periodic sweep at `now`: returns the servers whose ejection is over.
-    pub fn sweep(&mut self, now: f64) -> Vec<usize> {
+    pub(super) fn sweep(&mut self, now: f64) -> Vec<usize> {
         let mut back = Vec::new();
         for s in 0..self.errors.len() {
             match self.ejected_at[s] {

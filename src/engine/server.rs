@@ -2,13 +2,13 @@
 //! measured window.
 //!
 //! Each worker has a slot holding the job it serves and that job's finish time; the
-//! departure event only names the server, the worker and the server's generation. A crash
-//! or a change of speed (gray failure) bumps the generation, which makes every departure
+//! departure event only names the server, the worker and the server's schedule generation. A crash
+//! or a change of speed (gray failure) bumps that generation, which makes every departure
 //! already scheduled stale; the engine reschedules the survivors.
 
 use std::collections::VecDeque;
 
-use super::events::Job;
+use super::events::{AttemptGen, Job, ScheduleGen};
 use crate::stats::ServerStats;
 use crate::strategy::ServerInfo;
 
@@ -35,8 +35,11 @@ struct Slot {
     finish: f64,
 }
 
-const EMPTY: Slot =
-    Slot { job: Job { id: 0, arrival: 0.0, service: 0.0, call: 0, epoch: 0 }, start: 0.0, finish: f64::INFINITY };
+const EMPTY: Slot = Slot {
+    job: Job { id: 0, arrival: 0.0, service: 0.0, call: None, attempt_gen: AttemptGen::FIRST },
+    start: 0.0,
+    finish: f64::INFINITY,
+};
 
 /// Live state of one server.
 #[derive(Debug)]
@@ -56,7 +59,7 @@ pub struct Server {
     /// ∫ number in system dt since t = 0, warm-up included (for the sampled timeline).
     area_total: f64,
     /// Bumped whenever scheduled finish times stop being valid (crash, speed change).
-    pub epoch: u32,
+    pub schedule_gen: ScheduleGen,
     /// Number of crash faults in progress; the server refuses requests while > 0.
     down: u32,
     /// Slowdown factors in progress (gray failures); service time × their product.
@@ -80,7 +83,7 @@ impl Server {
             worker_free: vec![0.0; info.workers as usize],
             last_t: 0.0,
             area_total: 0.0,
-            epoch: 0,
+            schedule_gen: ScheduleGen::FIRST,
             down: 0,
             slowdowns: Vec::new(),
             factor: 1.0,
@@ -223,7 +226,7 @@ impl Server {
         self.busy = 0;
         self.free = (0..self.workers).rev().collect();
         self.worker_free.iter_mut().for_each(|f| *f = now);
-        self.epoch = self.epoch.wrapping_add(1);
+        self.schedule_gen = self.schedule_gen.next();
     }
 
     /// A crash ends (the server restarts empty once no crash is left).
@@ -251,7 +254,7 @@ impl Server {
                 out.push((w as u32, slot.finish));
             }
         }
-        self.epoch = self.epoch.wrapping_add(1);
+        self.schedule_gen = self.schedule_gen.next();
         // The oracle's prediction: workers free at their jobs' finish, then FIFO.
         for (f, slot) in self.worker_free.iter_mut().zip(&self.slots) {
             *f = if slot.finish.is_finite() { slot.finish } else { now };
@@ -279,7 +282,7 @@ mod tests {
     }
 
     fn job(id: u64, service: f64) -> Job {
-        Job { id, arrival: 0.0, service, call: 0, epoch: 0 }
+        Job { id, arrival: 0.0, service, call: None, attempt_gen: AttemptGen::FIRST }
     }
 
     #[test]
@@ -300,11 +303,11 @@ mod tests {
         let mut s = Server::new(&info(1, 0));
         s.admit(job(0, 10.0), 0.0);
         s.admit(job(1, 1.0), 0.0);
-        let g = s.epoch;
+        let g = s.schedule_gen;
         // At t = 4, 6 s of work remain; 3× slower → finish at 4 + 18.
         let r = s.set_slowdown(3.0, true, 4.0);
         assert_eq!(r, vec![(0, 22.0)]);
-        assert_ne!(s.epoch, g);
+        assert_ne!(s.schedule_gen, g);
         assert_eq!(s.next_start(), 25.0);
         // Back to normal at t = 10: 12 slowed seconds remain = 4 nominal.
         let r = s.set_slowdown(3.0, false, 10.0);

@@ -1,11 +1,11 @@
 //! Samples the number in system per server at a fixed simulated-time interval.
 //!
-//! The engine calls [`Sampler::observe`] with the time of every event before handling it:
+//! The engine calls [`TimelineRecorder::observe`] with the time of every event before handling it:
 //! one comparison per event, nothing else unless a sampling instant has been passed. The
 //! state between events is constant, so the state at an instant is the state after the
 //! last event at or before it, and each server's integral of the number in system (kept by
 //! [`Server`] as it changes) extends to the instant exactly; the difference of two such
-//! integrals gives the interval's time-average. [`Sampler::completed`] counts a completion
+//! integrals gives the interval's time-average. [`TimelineRecorder::completed`] counts a completion
 //! (one increment).
 //!
 //! The interval is chosen from the expected run length (requests / arrival rate) so that
@@ -29,9 +29,10 @@ const SCAN_BUDGET: f64 = 1.6e7;
 /// Fewest samples aimed at, however large the pool.
 const MIN_SAMPLES: f64 = 50.0;
 
-/// The sampler of one simulation.
+/// Records the [`Timeline`] of one simulation: samples the servers' number in system at
+/// fixed instants of simulated time, and counts completions between them.
 #[derive(Debug)]
-pub struct Sampler {
+pub struct TimelineRecorder {
     next_at: f64,
     /// Completions per server since the last sample.
     pending: Vec<u32>,
@@ -43,14 +44,14 @@ pub struct Sampler {
     timeline: Timeline,
 }
 
-impl Sampler {
-    /// A sampler for `scenario`, with the interval chosen from its expected run length.
+impl TimelineRecorder {
+    /// A recorder for `scenario`, with the interval chosen from its expected run length.
     pub fn new(scenario: &Scenario) -> Self {
         let servers = scenario.server_count();
         let expected = scenario.expected_duration();
         let samples = (SCAN_BUDGET / servers.max(1) as f64).clamp(MIN_SAMPLES, TARGET_SAMPLES);
-        let interval = nice_ceil(expected / samples);
-        Sampler {
+        let interval = ceil_1_2_5(expected / samples);
+        TimelineRecorder {
             next_at: 0.0,
             pending: vec![0; servers],
             area_at_last: vec![0.0; servers],
@@ -110,8 +111,9 @@ impl Sampler {
     }
 }
 
-/// The smallest of 1, 2 or 5 × 10ⁿ that is ≥ `x` (x > 0).
-pub fn nice_ceil(x: f64) -> f64 {
+/// The smallest of 1, 2 or 5 × 10ⁿ that is ≥ `x`: a sampling interval that reads well in
+/// timeseries.csv (1 when `x` is not a positive number).
+fn ceil_1_2_5(x: f64) -> f64 {
     if !(x.is_finite() && x > 0.0) {
         return 1.0;
     }
@@ -211,13 +213,13 @@ mod tests {
     }
 
     #[test]
-    fn nice_intervals() {
-        assert_eq!(nice_ceil(0.003), 0.005);
-        assert_eq!(nice_ceil(1.0), 1.0);
-        assert_eq!(nice_ceil(1.1), 2.0);
-        assert_eq!(nice_ceil(4.0), 5.0);
-        assert_eq!(nice_ceil(6.0), 10.0);
-        assert!((nice_ceil(0.02) - 0.02).abs() < 1e-15);
-        assert_eq!(nice_ceil(0.0), 1.0);
+    fn intervals_are_1_2_or_5_times_a_power_of_ten() {
+        assert_eq!(ceil_1_2_5(0.003), 0.005);
+        assert_eq!(ceil_1_2_5(1.0), 1.0);
+        assert_eq!(ceil_1_2_5(1.1), 2.0);
+        assert_eq!(ceil_1_2_5(4.0), 5.0);
+        assert_eq!(ceil_1_2_5(6.0), 10.0);
+        assert!((ceil_1_2_5(0.02) - 0.02).abs() < 1e-15);
+        assert_eq!(ceil_1_2_5(0.0), 1.0);
     }
 }

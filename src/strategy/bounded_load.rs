@@ -18,7 +18,7 @@ use super::ring_hash::Ring;
 use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `bounded-load-hash`.
-pub const BOUNDED_LOAD_HASH: StrategyInfo = StrategyInfo {
+pub(super) const BOUNDED_LOAD_HASH: StrategyInfo = StrategyInfo {
     name: "bounded-load-hash",
     models: "HAProxy `hash-type consistent` + `hash-balance-factor` (Mirrokni–Thorup–Zadimoghaddam)",
     summary: "consistent hashing, but a server above balance_factor% of the average load passes the key on",

@@ -16,7 +16,7 @@
 use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `first`.
-pub const FIRST: StrategyInfo = StrategyInfo {
+pub(super) const FIRST: StrategyInfo = StrategyInfo {
     name: "first",
     models: "HAProxy `balance first` (servers' `maxconn` = lbsim `max_connections`, default: workers)",
     summary: "the lowest-numbered server below its max_connections; when all are full, the least loaded per slot",

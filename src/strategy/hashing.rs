@@ -2,9 +2,7 @@
 //! `ip_hash`. Plus the helpers every hash-based strategy shares.
 //!
 //! Both map a key to a slot of the total weight — `slot = hash mod Σw` — and the slot to
-//! the server whose cumulative-weight range holds it (nginx walks the peer list
-//! subtracting weights; HAProxy builds a map of Σw entries; lbsim binary-searches the
-//! cumulative weights: same answer, O(log S)). Changing the pool reshuffles nearly every
+//! the server whose cumulative-weight range holds it ([`WeightSlots`]). Changing the pool reshuffles nearly every
 //! key, which is what `lbsim remap` shows next to the consistent schemes.
 //!
 //! - `hash` routes by the request key's 64-bit hash (nginx hashes the key string with
@@ -17,67 +15,54 @@
 //! nginx re-hashes up to 20 times when the chosen server is down or full and then falls
 //! back to round robin; lbsim's servers are always up, so the first choice always stands.
 
-use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::weights::WeightSlots;
+use super::{Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
 use crate::workload::seeds::{hash_str, mix64};
 
 /// `hash`.
-pub const HASH: StrategyInfo = StrategyInfo {
+pub(super) const HASH: StrategyInfo = StrategyInfo {
     name: "hash",
     models: "nginx `hash $key` (without `consistent`); HAProxy `hash-type map-based`",
     summary: "key hash modulo the total weight: even and sticky, but a pool change moves most keys",
     params: &[],
     keyed: true,
-    build: |_, servers| Ok(Box::new(ModuloHash { slots: Slots::new(servers), ip: false })),
+    build: |_, servers| Ok(Box::new(ModuloHash { slots: WeightSlots::new(servers), ip: false })),
 };
 
 /// `ip-hash`.
-pub const IP_HASH: StrategyInfo = StrategyInfo {
+pub(super) const IP_HASH: StrategyInfo = StrategyInfo {
     name: "ip-hash",
     models: "nginx `ip_hash` (first three octets of the IPv4 client address, weighted)",
     summary: "client /24 network hashed into 6271 values, modulo the total weight",
     params: &[],
     keyed: true,
-    build: |_, servers| Ok(Box::new(ModuloHash { slots: Slots::new(servers), ip: true })),
+    build: |_, servers| Ok(Box::new(ModuloHash { slots: WeightSlots::new(servers), ip: true })),
 };
+
+/// A strategy that routes by the request's key hash alone, never reading the pool: the
+/// hash-based strategies. Implementing it makes a [`Strategy`] whose `pick` routes the
+/// request's hash and whose `assign_keys` (for `lbsim remap`) routes each hash the same way.
+pub(crate) trait KeyRouter: Send {
+    /// The server that requests with key hash `hash` go to.
+    fn route(&self, hash: u64) -> usize;
+}
+
+impl<R: KeyRouter> Strategy for R {
+    #[inline]
+    fn pick(&mut self, req: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
+        self.route(req.hash)
+    }
+
+    fn assign_keys(&mut self, hashes: &[u64]) -> Option<Vec<u32>> {
+        Some(hashes.iter().map(|&h| self.route(h) as u32).collect())
+    }
+}
 
 /// The stable 64-bit identity of a server, from its name (what real balancers hash:
 /// the address or the name).
 #[inline]
 pub(crate) fn server_hash(name: &str) -> u64 {
     mix64(hash_str(name))
-}
-
-/// Weight slots: slot `x` in `0..Σw` belongs to the server whose cumulative range holds it.
-#[derive(Debug, Clone)]
-pub(crate) struct Slots {
-    cumulative: Vec<u64>,
-}
-
-impl Slots {
-    pub(crate) fn new(servers: &[ServerInfo]) -> Self {
-        let mut acc = 0;
-        Slots {
-            cumulative: servers
-                .iter()
-                .map(|s| {
-                    acc += u64::from(s.weight);
-                    acc
-                })
-                .collect(),
-        }
-    }
-
-    /// Σw.
-    #[inline]
-    pub(crate) fn total(&self) -> u64 {
-        *self.cumulative.last().expect("at least one server")
-    }
-
-    /// The server owning slot `x < total()`.
-    #[inline]
-    pub(crate) fn owner(&self, x: u64) -> usize {
-        self.cumulative.partition_point(|&c| c <= x)
-    }
 }
 
 /// nginx `ip_hash`: 89, then `(h × 113 + octet) mod 6271` over the first three octets.
@@ -88,26 +73,15 @@ pub(crate) fn nginx_ip_hash(address: u32) -> u64 {
 }
 
 struct ModuloHash {
-    slots: Slots,
+    slots: WeightSlots,
     ip: bool,
 }
 
-impl ModuloHash {
+impl KeyRouter for ModuloHash {
     #[inline]
-    fn lookup(&self, hash: u64) -> usize {
+    fn route(&self, hash: u64) -> usize {
         let h = if self.ip { nginx_ip_hash((hash >> 32) as u32) } else { hash };
         self.slots.owner(h % self.slots.total())
-    }
-}
-
-impl Strategy for ModuloHash {
-    #[inline]
-    fn pick(&mut self, req: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
-        self.lookup(req.hash)
-    }
-
-    fn assign_keys(&mut self, hashes: &[u64]) -> Option<Vec<u32>> {
-        Some(hashes.iter().map(|&h| self.lookup(h) as u32).collect())
     }
 }
 

@@ -22,7 +22,7 @@ use rand::RngExt;
 use super::{ParamInfo, Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
 
 /// `join-idle-queue`.
-pub const JOIN_IDLE_QUEUE: StrategyInfo = StrategyInfo {
+pub(super) const JOIN_IDLE_QUEUE: StrategyInfo = StrategyInfo {
     name: "join-idle-queue",
     models: "Join-Idle-Queue (Lu et al., Performance 2011), JIQ-Random / JIQ-SQ",
     summary: "an idle server from the dispatcher's I-queue if any (idle servers report in), else a random one",

@@ -17,10 +17,12 @@
 //! IPVS counts inactive (TIME_WAIT) connections at 1/256 of an active one in `wlc`; lbsim
 //! has no such connections, so the overhead is the active count alone.
 
+use std::ops::Mul;
+
 use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `least-connections`.
-pub const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
+pub(super) const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     name: "least-connections",
     models: "nginx `least_conn` (weighted; ties by smooth weighted round robin)",
     summary: "fewest in-flight requests relative to weight (conns×weight products), ties round-robin",
@@ -30,7 +32,7 @@ pub const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
 };
 
 /// `weighted-least-connections`.
-pub const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
+pub(super) const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     name: "weighted-least-connections",
     models: "HAProxy `balance leastconn` (default); IPVS `wlc` with variant = \"ipvs\"",
     summary: "fewest in-flight per unit of weight; HAProxy: idle servers first, ties round-robin",
@@ -51,7 +53,7 @@ pub const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
 };
 
 /// `sed`.
-pub const SED: StrategyInfo = StrategyInfo {
+pub(super) const SED: StrategyInfo = StrategyInfo {
     name: "sed",
     models: "IPVS `sed` (shortest expected delay)",
     summary: "the server minimising (in-flight + 1) / weight: its expected delay if weight = speed",
@@ -61,7 +63,7 @@ pub const SED: StrategyInfo = StrategyInfo {
 };
 
 /// `nq`.
-pub const NQ: StrategyInfo = StrategyInfo {
+pub(super) const NQ: StrategyInfo = StrategyInfo {
     name: "nq",
     models: "IPVS `nq` (never queue)",
     summary: "the first idle server if any, else shortest expected delay ((in-flight + 1) / weight)",
@@ -87,9 +89,39 @@ impl LeastConn {
     }
 }
 
+/// The first server minimising `load(i) / weight[i]`, compared exactly by cross-multiplying
+/// (`load_i × w_best < load_best × w_i`, as the real balancers compare), with its load and
+/// whether a later server ties with it.
+#[inline]
+pub(super) fn least_per_weight<T>(weight: &[T], load: impl Fn(usize) -> T) -> (usize, T, bool)
+where
+    T: Copy + PartialOrd + Mul<Output = T>,
+{
+    let mut best = 0;
+    let mut best_load = load(0);
+    let mut many = false;
+    for i in 1..weight.len() {
+        let l = load(i);
+        let (lhs, rhs) = (l * weight[best], best_load * weight[i]);
+        if lhs < rhs {
+            best = i;
+            best_load = l;
+            many = false;
+        } else if lhs == rhs {
+            many = true;
+        }
+    }
+    (best, best_load, many)
+}
+
 /// Smooth WRR step among the peers from `first` on that `tied` accepts.
 #[inline]
-fn smooth_wrr_among(current: &mut [i64], weight: &[i64], first: usize, tied: impl Fn(usize) -> bool) -> usize {
+pub(super) fn smooth_wrr_among(
+    current: &mut [i64],
+    weight: &[i64],
+    first: usize,
+    tied: impl Fn(usize) -> bool,
+) -> usize {
     let mut total = 0;
     let mut choice = first;
     for i in first..current.len() {
@@ -126,22 +158,13 @@ impl Strategy for LeastConn {
             }
             return smooth_wrr_among(&mut self.current, &self.weight, best, |i| conns[i] == min);
         }
-        for i in 1..conns.len() {
-            let lhs = i64::from(conns[i]) * self.weight[best];
-            let rhs = i64::from(conns[best]) * self.weight[i];
-            if lhs < rhs {
-                best = i;
-                many = false;
-            } else if lhs == rhs {
-                many = true;
-            }
-        }
+        let load = |i: usize| i64::from(conns[i]);
+        let (best, best_load, many) = least_per_weight(&self.weight, load);
         if !many {
             return best;
         }
-        let (cb, wb) = (i64::from(conns[best]), self.weight[best]);
-        let weight = &self.weight;
-        smooth_wrr_among(&mut self.current, weight, best, |i| i64::from(conns[i]) * wb == cb * weight[i])
+        let (weight, wb) = (&self.weight, self.weight[best]);
+        smooth_wrr_among(&mut self.current, weight, best, |i| load(i) * wb == best_load * weight[i])
     }
 }
 

@@ -17,10 +17,11 @@
 //! full response (`last_byte`; there is no header time in lbsim) and does not model the
 //! `inflight` option.
 
+use super::least_conn::{least_per_weight, smooth_wrr_among};
 use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `least-response-time`.
-pub const LEAST_RESPONSE_TIME: StrategyInfo = StrategyInfo {
+pub(super) const LEAST_RESPONSE_TIME: StrategyInfo = StrategyInfo {
     name: "least-response-time",
     models: "nginx Plus `least_time last_byte` (as in the open Angie implementation)",
     summary: "the lowest average response time × (in-flight + 1) per weight; ties by weighted round robin",
@@ -42,7 +43,6 @@ struct LeastTime {
     current: Vec<i64>,
     iweight: Vec<i64>,
     smoothing: f64,
-    tied: Vec<usize>,
 }
 
 impl LeastTime {
@@ -53,7 +53,6 @@ impl LeastTime {
             current: vec![0; servers.len()],
             iweight: servers.iter().map(|s| i64::from(s.weight)).collect(),
             smoothing,
-            tied: Vec::with_capacity(servers.len()),
         }
     }
 }
@@ -63,42 +62,14 @@ impl Strategy for LeastTime {
         let conns = pool.in_flight_all();
         // An unseen server (average 0) counts as infinitesimally fast: tried before any
         // measured one, and among unseen ones the fewest connections per weight wins.
-        let eta = |i: usize| self.avg[i].max(f64::MIN_POSITIVE) * (f64::from(conns[i]) + 1.0);
-        let mut best = 0;
-        let mut best_eta = eta(0);
-        let mut many = false;
-        for i in 1..conns.len() {
-            let e = eta(i);
-            let (lhs, rhs) = (e * self.weight[best], best_eta * self.weight[i]);
-            if lhs < rhs {
-                best = i;
-                best_eta = e;
-                many = false;
-            } else if lhs == rhs {
-                many = true;
-            }
-        }
+        let avg = &self.avg;
+        let eta = |i: usize| avg[i].max(f64::MIN_POSITIVE) * (f64::from(conns[i]) + 1.0);
+        let (best, best_eta, many) = least_per_weight(&self.weight, eta);
         if !many {
             return best;
         }
-        // Smooth weighted round robin among the tied servers.
-        self.tied.clear();
-        for i in best..conns.len() {
-            if eta(i) * self.weight[best] == best_eta * self.weight[i] {
-                self.tied.push(i);
-            }
-        }
-        let mut total = 0;
-        let mut choice = self.tied[0];
-        for &i in &self.tied {
-            self.current[i] += self.iweight[i];
-            total += self.iweight[i];
-            if self.current[i] > self.current[choice] {
-                choice = i;
-            }
-        }
-        self.current[choice] -= total;
-        choice
+        let (weight, wb) = (&self.weight, self.weight[best]);
+        smooth_wrr_among(&mut self.current, &self.iweight, best, |i| eta(i) * wb == best_eta * weight[i])
     }
 
     fn on_complete(&mut self, server: usize, response: f64, _: f64) {

@@ -3,7 +3,7 @@
 use super::{Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
 
 /// `least-work-left`.
-pub const LEAST_WORK_LEFT: StrategyInfo = StrategyInfo {
+pub(super) const LEAST_WORK_LEFT: StrategyInfo = StrategyInfo {
     name: "least-work-left",
     models: "an oracle (no real balancer knows queued work); equals a central FCFS queue, M/M/c",
     summary: "the server where the request would start soonest; the lower bound others are measured against",

@@ -12,11 +12,11 @@
 //! growing by the largest weight at each turn — so a server takes turns in proportion to
 //! its weight. lbsim computes this with exact integer weights.
 
-use super::hashing::server_hash;
-use super::{ParamError, ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::hashing::{KeyRouter, server_hash};
+use super::{ParamError, ParamInfo, ServerInfo, StrategyInfo};
 
 /// `maglev`.
-pub const MAGLEV: StrategyInfo = StrategyInfo {
+pub(super) const MAGLEV: StrategyInfo = StrategyInfo {
     name: "maglev",
     models: "Maglev (Eisenbud et al. 2016); Envoy `MAGLEV` (weighted table build)",
     summary: "prime-sized lookup table filled by server permutations: O(1), even, ~1/S moved on change",
@@ -45,7 +45,7 @@ pub const MAGLEV: StrategyInfo = StrategyInfo {
 };
 
 /// Whether `n` is prime (trial division; `n` ≤ 2^24 here).
-pub fn is_prime(n: u64) -> bool {
+pub(super) fn is_prime(n: u64) -> bool {
     n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d))
 }
 
@@ -111,15 +111,10 @@ struct Maglev {
     table: Vec<u32>,
 }
 
-impl Strategy for Maglev {
+impl KeyRouter for Maglev {
     #[inline]
-    fn pick(&mut self, req: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
-        self.table[(req.hash % self.table.len() as u64) as usize] as usize
-    }
-
-    fn assign_keys(&mut self, hashes: &[u64]) -> Option<Vec<u32>> {
-        let m = self.table.len() as u64;
-        Some(hashes.iter().map(|&h| self.table[(h % m) as usize]).collect())
+    fn route(&self, hash: u64) -> usize {
+        self.table[(hash % self.table.len() as u64) as usize] as usize
     }
 }
 

@@ -27,7 +27,7 @@ mod jiq;
 mod least_conn;
 mod least_time;
 mod least_work;
-pub mod maglev;
+mod maglev;
 mod p2c;
 mod params;
 mod peak_ewma;
@@ -36,6 +36,7 @@ pub mod registry;
 mod rendezvous;
 mod ring_hash;
 mod round_robin;
+mod weights;
 
 pub use params::{ParamError, ParamInfo, Params};
 pub use registry::{StrategyInfo, lookup, names};
@@ -188,7 +189,7 @@ pub(crate) mod testutil {
     use super::*;
 
     /// `n` servers with the given weights.
-    pub fn servers(weights: &[u32]) -> Vec<ServerInfo> {
+    pub(crate) fn servers(weights: &[u32]) -> Vec<ServerInfo> {
         weights
             .iter()
             .enumerate()
@@ -204,17 +205,17 @@ pub(crate) mod testutil {
     }
 
     /// A request with id `id` (its own key).
-    pub fn req(id: u64) -> RequestView {
+    pub(crate) fn req(id: u64) -> RequestView {
         RequestView { id, arrival: id as f64, key: id, hash: crate::workload::keys::key_hash(id, 0) }
     }
 
     /// A request carrying the key hash `hash`.
-    pub fn keyed(id: u64, hash: u64) -> RequestView {
+    pub(crate) fn keyed(id: u64, hash: u64) -> RequestView {
         RequestView { id, arrival: id as f64, key: id, hash }
     }
 
     /// A seeded strategy RNG.
-    pub fn rng() -> StrategyRng {
+    pub(crate) fn rng() -> StrategyRng {
         use rand::SeedableRng;
         StrategyRng::seed_from_u64(7)
     }

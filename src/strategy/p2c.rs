@@ -20,10 +20,11 @@ use std::collections::BinaryHeap;
 use rand::RngExt;
 
 use super::round_robin::SmoothWeighted;
+use super::weights::WeightSlots;
 use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `p2c`.
-pub const P2C: StrategyInfo = StrategyInfo {
+pub(super) const P2C: StrategyInfo = StrategyInfo {
     name: "p2c",
     models: "Envoy `LEAST_REQUEST` (`choice_count`; weighted mode with `active_request_bias`); \
              Mitzenmacher's power of d choices",
@@ -52,7 +53,7 @@ pub const P2C: StrategyInfo = StrategyInfo {
 };
 
 /// `random-two-least-conn`.
-pub const RANDOM_TWO_LEAST_CONN: StrategyInfo = StrategyInfo {
+pub(super) const RANDOM_TWO_LEAST_CONN: StrategyInfo = StrategyInfo {
     name: "random-two-least-conn",
     models: "nginx `random two least_conn`",
     summary: "two distinct servers drawn in proportion to weight; the one with fewer in-flight per weight",
@@ -182,7 +183,7 @@ impl Strategy for WeightedLeastRequest {
 
 /// nginx `ngx_http_upstream_get_random2_peer`.
 struct RandomTwo {
-    cumulative: Vec<u64>,
+    slots: WeightSlots,
     weight: Vec<u64>,
     fallback: SmoothWeighted,
 }
@@ -192,25 +193,11 @@ const NGINX_TRIES: u32 = 20;
 
 impl RandomTwo {
     fn new(servers: &[ServerInfo]) -> Self {
-        let mut acc = 0;
         RandomTwo {
-            cumulative: servers
-                .iter()
-                .map(|s| {
-                    acc += u64::from(s.weight);
-                    acc
-                })
-                .collect(),
+            slots: WeightSlots::new(servers),
             weight: servers.iter().map(|s| u64::from(s.weight)).collect(),
             fallback: SmoothWeighted::new(servers),
         }
-    }
-
-    /// `ngx_http_upstream_peek_random_peer`: a server with probability ∝ weight.
-    #[inline]
-    fn peek(&self, rng: &mut StrategyRng) -> usize {
-        let x = rng.random_range(0..*self.cumulative.last().expect("servers"));
-        self.cumulative.partition_point(|&c| c <= x)
     }
 }
 
@@ -222,7 +209,7 @@ impl Strategy for RandomTwo {
         let mut prev: Option<usize> = None;
         let mut tries = 0;
         loop {
-            let i = self.peek(rng);
+            let i = self.slots.draw(rng);
             if prev != Some(i) {
                 if let Some(p) = prev {
                     let (ci, cp) = (u64::from(pool.in_flight(i)), u64::from(pool.in_flight(p)));

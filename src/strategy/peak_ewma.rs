@@ -19,7 +19,7 @@ use rand::RngExt;
 use super::{ParamInfo, Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
 
 /// `peak-ewma`.
-pub const PEAK_EWMA: StrategyInfo = StrategyInfo {
+pub(super) const PEAK_EWMA: StrategyInfo = StrategyInfo {
     name: "peak-ewma",
     models: "Finagle `Balancers.p2cPeakEwma` / Linkerd (peak EWMA of latency × (outstanding + 1), P2C)",
     summary: "two distinct random servers; the lower peak-EWMA latency × (in-flight + 1) wins",

@@ -2,10 +2,11 @@
 
 use rand::RngExt;
 
-use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::weights::WeightSlots;
+use super::{Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
 
 /// `random`: uniform over servers.
-pub const RANDOM: StrategyInfo = StrategyInfo {
+pub(super) const RANDOM: StrategyInfo = StrategyInfo {
     name: "random",
     models: "HAProxy `balance random(1)` with equal weights; nginx `random` with equal weights",
     summary: "a uniformly random server: with Poisson arrivals each server is an independent M/G/1",
@@ -15,13 +16,13 @@ pub const RANDOM: StrategyInfo = StrategyInfo {
 };
 
 /// `weighted-random`: probability proportional to weight.
-pub const WEIGHTED_RANDOM: StrategyInfo = StrategyInfo {
+pub(super) const WEIGHTED_RANDOM: StrategyInfo = StrategyInfo {
     name: "weighted-random",
     models: "nginx `random` (weighted); HAProxy `balance random(1)`",
     summary: "a random server with probability proportional to its weight",
     params: &[],
     keyed: false,
-    build: |_, servers| Ok(Box::new(WeightedRandom::new(servers))),
+    build: |_, servers| Ok(Box::new(WeightedRandom { slots: WeightSlots::new(servers) })),
 };
 
 struct Random {
@@ -35,31 +36,15 @@ impl Strategy for Random {
     }
 }
 
-/// Cumulative weights and a binary search, as nginx's `ngx_http_upstream_peek_random_peer`.
+/// A weighted draw of a server, as nginx's `ngx_http_upstream_peek_random_peer`.
 struct WeightedRandom {
-    cumulative: Vec<u64>,
-}
-
-impl WeightedRandom {
-    fn new(servers: &[ServerInfo]) -> Self {
-        let mut acc = 0;
-        let cumulative = servers
-            .iter()
-            .map(|s| {
-                acc += u64::from(s.weight);
-                acc
-            })
-            .collect();
-        WeightedRandom { cumulative }
-    }
+    slots: WeightSlots,
 }
 
 impl Strategy for WeightedRandom {
     #[inline]
     fn pick(&mut self, _: &RequestView, _: &Pool, rng: &mut StrategyRng) -> usize {
-        let total = *self.cumulative.last().expect("at least one server");
-        let x = rng.random_range(0..total);
-        self.cumulative.partition_point(|&c| c <= x)
+        self.slots.draw(rng)
     }
 }
 

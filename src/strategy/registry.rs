@@ -8,6 +8,7 @@ use super::{random, rendezvous, ring_hash, round_robin};
 pub type BuildFn = fn(&Params, &[ServerInfo]) -> Result<Box<dyn Strategy>, ParamError>;
 
 /// One entry of the registry.
+#[derive(Debug)]
 pub struct StrategyInfo {
     /// The name used in scenarios and on the command line.
     pub name: &'static str,

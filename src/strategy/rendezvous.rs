@@ -8,12 +8,12 @@
 //! the new server now wins — the ideal 1/S. The price is O(S) per lookup (every server is
 //! scored); no table or ring to build.
 
-use super::hashing::server_hash;
-use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::hashing::{KeyRouter, server_hash};
+use super::{ServerInfo, StrategyInfo};
 use crate::workload::seeds::mix64;
 
 /// `rendezvous`.
-pub const RENDEZVOUS: StrategyInfo = StrategyInfo {
+pub(super) const RENDEZVOUS: StrategyInfo = StrategyInfo {
     name: "rendezvous",
     models: "rendezvous / highest-random-weight hashing, weighted (logarithmic method, as Ceph straw2)",
     summary: "each key to the server with the highest weighted hash score: minimal disruption, O(S) per request",
@@ -36,9 +36,11 @@ impl Rendezvous {
             inv_weight: if equal { Vec::new() } else { servers.iter().map(|s| 1.0 / f64::from(s.weight)).collect() },
         }
     }
+}
 
+impl KeyRouter for Rendezvous {
     #[inline]
-    fn lookup(&self, hash: u64) -> usize {
+    fn route(&self, hash: u64) -> usize {
         if self.inv_weight.is_empty() {
             let mut best = 0;
             let mut best_score = 0;
@@ -63,17 +65,6 @@ impl Rendezvous {
             }
         }
         best
-    }
-}
-
-impl Strategy for Rendezvous {
-    #[inline]
-    fn pick(&mut self, req: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
-        self.lookup(req.hash)
-    }
-
-    fn assign_keys(&mut self, hashes: &[u64]) -> Option<Vec<u32>> {
-        Some(hashes.iter().map(|&h| self.lookup(h) as u32).collect())
     }
 }
 

@@ -3,7 +3,7 @@
 use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `round-robin`: servers in turn, ignoring weights.
-pub const ROUND_ROBIN: StrategyInfo = StrategyInfo {
+pub(super) const ROUND_ROBIN: StrategyInfo = StrategyInfo {
     name: "round-robin",
     models: "HAProxy `balance roundrobin` with equal weights; nginx upstream default with equal weights",
     summary: "each server in turn, ignoring weights and load",
@@ -13,7 +13,7 @@ pub const ROUND_ROBIN: StrategyInfo = StrategyInfo {
 };
 
 /// `weighted-round-robin`: nginx's smooth weighted round robin.
-pub const WEIGHTED_ROUND_ROBIN: StrategyInfo = StrategyInfo {
+pub(super) const WEIGHTED_ROUND_ROBIN: StrategyInfo = StrategyInfo {
     name: "weighted-round-robin",
     models: "nginx upstream default (smooth weighted round robin, `weight=`)",
     summary: "smooth weighted round robin: weights 5,1,1 give a a b a c a a",

@@ -1,0 +1,134 @@
+//! Faults and how the balancer notices them: fault windows (crash, slowdown), active
+//! health checks, outlier detection, and the slow-start ramp of a server that comes back.
+
+use super::calls::Failure;
+use super::events::EventKind;
+use super::{SLOW_START_STEPS, Simulation};
+use crate::scenario::FaultKind;
+
+impl<const FULL: bool> Simulation<FULL> {
+    pub(super) fn fault(&mut self, w: usize, start: bool) {
+        let window = self.windows[w].clone();
+        let s = window.server;
+        let now = self.now;
+        self.servers[s].advance(now, self.measuring);
+        match window.kind {
+            FaultKind::Down if start => {
+                self.down_window[s] = Some(w as u32);
+                if !self.balancer.is_eligible(s) {
+                    self.outcomes[w].detected_at = Some(now);
+                    self.outcomes[w].detected_by = Some("already out");
+                }
+                let mut lost = std::mem::take(&mut self.lost);
+                self.servers[s].crash(now, &mut lost);
+                for job in lost.drain(..) {
+                    if let Some(c) = job.call
+                        && self.calls.get(c).attempt_gen != job.attempt_gen
+                    {
+                        continue; // already abandoned by its client
+                    }
+                    self.balancer.dec::<true>(s);
+                    if job.id >= self.warmup {
+                        self.servers[s].stats.failed += 1;
+                    }
+                    self.attempt_failed(s, job.id, job.call, Failure::Failed);
+                }
+                self.lost = lost;
+                let t = self.servers[s].next_start();
+                self.balancer.set_start_at::<true>(s, t);
+            }
+            FaultKind::Down => {
+                self.servers[s].recover();
+                if !self.servers[s].is_down() {
+                    self.down_window[s] = None;
+                }
+            }
+            FaultKind::Slow { factor } => {
+                if start && !self.balancer.is_eligible(s) {
+                    self.outcomes[w].detected_at = Some(now);
+                    self.outcomes[w].detected_by = Some("already out");
+                }
+                let server = &mut self.servers[s];
+                let moved = server.set_slowdown(factor, start, now);
+                let schedule_gen = server.schedule_gen;
+                for (worker, finish) in moved {
+                    self.events.push(finish, EventKind::Departure { server: s as u32, worker, schedule_gen });
+                }
+                let t = self.servers[s].next_start();
+                self.balancer.set_start_at::<true>(s, t);
+            }
+        }
+    }
+
+    pub(super) fn probe(&mut self, s: usize) {
+        let now = self.now;
+        let health = self.health.as_ref().expect("probes only with health checks");
+        self.events.push(now + health.cfg.interval, EventKind::Probe { server: s as u32 });
+        let server = &self.servers[s];
+        let (ok, delay) = health.probe(server.is_down(), server.next_start() - now);
+        if delay > 0.0 {
+            self.events.push(now + delay, EventKind::ProbeResult { server: s as u32, ok });
+        } else {
+            self.probe_result(s, ok);
+        }
+    }
+
+    pub(super) fn probe_result(&mut self, s: usize, ok: bool) {
+        let health = self.health.as_mut().expect("health checks");
+        if let Some(up) = health.result(s, ok) {
+            let eligible = self.balancer.set_healthy(s, up);
+            self.after_eligibility(s, eligible, "health_check");
+        }
+    }
+
+    pub(super) fn outlier_result(&mut self, s: usize, ok: bool) {
+        let outlier = self.outlier.as_mut().expect("outlier detection");
+        if outlier.record(s, ok, self.now) {
+            let eligible = self.balancer.set_ejected(s, true);
+            self.after_eligibility(s, eligible, "outlier_detection");
+        }
+    }
+
+    pub(super) fn outlier_sweep(&mut self) {
+        let outlier = self.outlier.as_mut().expect("outlier detection");
+        let back = outlier.sweep(self.now);
+        self.events.push(self.now + outlier.cfg.interval, EventKind::OutlierSweep);
+        for s in back {
+            let eligible = self.balancer.set_ejected(s, false);
+            self.after_eligibility(s, eligible, "outlier_detection");
+        }
+    }
+
+    /// Bookkeeping after `s` changed eligibility: detection of a fault in progress, and
+    /// slow start when it comes back.
+    fn after_eligibility(&mut self, s: usize, became_eligible: bool, by: &'static str) {
+        self.ramp_gen[s] = self.ramp_gen[s].wrapping_add(1);
+        if !self.balancer.is_eligible(s) {
+            let now = self.now;
+            for (w, o) in self.windows.iter().zip(&mut self.outcomes) {
+                let active = w.start <= now && w.end.is_none_or(|e| now < e);
+                if w.server == s && active && o.detected_at.is_none() {
+                    o.detected_at = Some(now);
+                    o.detected_by = Some(by);
+                }
+            }
+        } else if became_eligible && let Some(window) = self.slow_start[s] {
+            self.balancer.set_ramp(s, 1);
+            let ramp_gen = self.ramp_gen[s];
+            let step = window / f64::from(SLOW_START_STEPS);
+            self.events.push(self.now + step, EventKind::SlowStartStep { server: s as u32, ramp_gen });
+        }
+    }
+
+    pub(super) fn slow_start_step(&mut self, s: usize, ramp_gen: u32) {
+        if ramp_gen != self.ramp_gen[s] || self.balancer.ramp(s) == 0 {
+            return;
+        }
+        let next = self.balancer.ramp(s) + 1;
+        self.balancer.set_ramp(s, next);
+        if next < SLOW_START_STEPS {
+            let step = self.slow_start[s].expect("ramping") / f64::from(SLOW_START_STEPS);
+            self.events.push(self.now + step, EventKind::SlowStartStep { server: s as u32, ramp_gen });
+        }
+    }
+}

@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 
+use lbsim::duration::format_duration;
 use lbsim::plan::{self, PlanOptions, PlanReport, PlanRequest, Slo};
 use lbsim::report::{self, Exporter};
 use lbsim::run::{self, RunOptions};
 use lbsim::scenario::edit::{Overrides, ScenarioText};
-use lbsim::scenario::{Scenario, ScenarioError, duration::format_duration};
+use lbsim::scenario::{Scenario, ScenarioError};
 use lbsim::strategy::registry::REGISTRY;
 use lbsim::sweep::{self, Shard, Sweep, SweepOptions};
 use lbsim::{Result, remap};

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::ScenarioError;
-use super::duration::parse_duration;
 use super::schema::{RawArrivals, RawService};
 use super::trace::{self, Trace};
+use crate::duration::parse_duration;
 use crate::workload::rate::{RateBase, RateProfile, Spike};
 use crate::workload::service::ServiceDist;
 
@@ -338,7 +338,7 @@ impl super::Scenario {
 
     /// A short description of the arrival process.
     pub fn arrivals_summary(&self) -> String {
-        use super::duration::format_duration as d;
+        use crate::duration::format_duration as d;
         use crate::workload::rate::RateBase;
         match &self.arrivals {
             Arrivals::Poisson { rate } => format!("poisson, {rate} req/s"),

@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, InlineTable, Item, TableLike, Value};
 
-use super::duration::{format_duration, parse_duration};
-use super::{Scenario, ScenarioError, did_you_mean};
+use super::{Scenario, ScenarioError};
+use crate::duration::{format_duration, parse_duration};
 use crate::strategy;
+use crate::suggest::did_you_mean;
 
 /// The type of a numeric key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -390,7 +390,7 @@ impl Scenario {
 
     /// One line each for the faults, detection and client policy (for `lbsim validate`).
     pub fn failures_summary(&self) -> Vec<String> {
-        use super::duration::format_duration as d;
+        use crate::duration::format_duration as d;
         let mut out = Vec::new();
         for f in &self.faults {
             let who = match &f.target {

@@ -6,7 +6,6 @@
 //! file, line and key.
 
 pub mod arrivals;
-pub mod duration;
 pub mod edit;
 mod error;
 pub mod faults;
@@ -18,7 +17,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub use arrivals::{Arrivals, ClosedLoop, Mmpp, PROCESSES};
-pub use error::{ScenarioError, did_you_mean};
+pub use error::ScenarioError;
 pub use faults::{
     ClientPolicy, FaultKind, FaultSpec, FaultTarget, FaultWindow, HealthCheck, OutlierDetection, RetryOn,
 };

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::duration::Duration;
+use crate::duration::Duration;
 
 /// Top level of a scenario file.
 #[derive(Debug, Deserialize)]

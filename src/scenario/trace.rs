@@ -13,7 +13,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::{ScenarioError, did_you_mean};
+use super::ScenarioError;
+use crate::suggest::did_you_mean;
 
 /// The columns a trace may have.
 pub const COLUMNS: &[&str] = &["timestamp", "service_time", "key"];

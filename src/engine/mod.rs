@@ -28,9 +28,10 @@ pub mod timeline;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::scenario::{Arrivals, FaultKind, FaultWindow, Scenario, StrategySpec};
+use crate::scenario::{FaultKind, FaultWindow, Scenario, StrategySpec};
 use crate::stats::{Counts, FaultOutcome, KeyCounter, LatencyHistogram, RunStats};
 use crate::strategy::{self, RequestView, StrategyRng};
+use crate::workload::arrivals::Arrivals;
 use crate::workload::seeds::Seeds;
 use crate::workload::service::Sampler;
 use crate::workload::{KeyedSampler, Request, RequestStream};
@@ -75,7 +76,7 @@ fn run<const FULL: bool>(
     let seeds = Seeds::new(scenario.seed, replication);
     let rng = StrategyRng::seed_from_u64(seeds.strategy(&strategy.label));
     let balancer = Balancer::new(info, strategy.params.clone(), &scenario.servers, rng);
-    let mut stream = RequestStream::new(scenario, replication);
+    let mut stream = RequestStream::new(&scenario.workload(), replication);
     let mut sim = Simulation::<FULL>::new(scenario, balancer, &seeds, replication);
     let mut since_progress = 0;
     if let Arrivals::Closed(closed) = &scenario.arrivals {

@@ -37,6 +37,7 @@ use crate::scenario::edit::{KeyValue, Overrides, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
 use crate::sweep::canonical_point;
+use crate::workload::arrivals::Arrivals;
 use crate::workload::seeds::point_seed;
 pub use slo::{Metric, Slo};
 
@@ -408,8 +409,8 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
     let mut scenario = base;
     if let Some(r) = request.rate {
         scenario.arrivals = match scenario.arrivals {
-            crate::scenario::Arrivals::Poisson { .. } => crate::scenario::Arrivals::Poisson { rate: r },
-            crate::scenario::Arrivals::Deterministic { .. } => crate::scenario::Arrivals::Deterministic { rate: r },
+            Arrivals::Poisson { .. } => Arrivals::Poisson { rate: r },
+            Arrivals::Deterministic { .. } => Arrivals::Deterministic { rate: r },
             // `--rate` edits `arrivals.rate`, which only the constant-rate processes take.
             other => other,
         };

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::Exporter;
 use crate::run::Report;
-use crate::scenario::Arrivals;
+use crate::workload::arrivals::Arrivals;
 use crate::{Error, Result};
 
 /// The run manifest.

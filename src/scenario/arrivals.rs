@@ -9,69 +9,11 @@ use std::sync::Arc;
 
 use super::ScenarioError;
 use super::schema::{RawArrivals, RawService};
-use super::trace::{self, Trace};
+use super::trace;
 use crate::duration::parse_duration;
+use crate::workload::arrivals::{Arrivals, ClosedLoop, Mmpp};
 use crate::workload::rate::{RateBase, RateProfile, Spike};
 use crate::workload::service::ServiceDist;
-
-/// The arrival process.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Arrivals {
-    /// Exponential interarrival times at a constant rate.
-    Poisson {
-        /// Requests per second.
-        rate: f64,
-    },
-    /// Evenly spaced arrivals.
-    Deterministic {
-        /// Requests per second.
-        rate: f64,
-    },
-    /// A non-homogeneous Poisson process (schedule, diurnal cycle, spikes), sampled exactly
-    /// by thinning.
-    Varying(RateProfile),
-    /// A two-state Markov-modulated Poisson process (bursty; on-off when a rate is 0).
-    Mmpp(Mmpp),
-    /// A closed loop of clients (the wrk / k6-virtual-user model).
-    Closed(ClosedLoop),
-    /// Arrivals (and optionally service times and keys) replayed from a CSV file.
-    Trace(Arc<Trace>),
-}
-
-/// A two-state MMPP: Poisson at `rates[i]` while in state `i`; the time in a state is
-/// exponential with mean `mean_sojourn[i]`, then the source switches to the other state.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Mmpp {
-    /// Arrival rate in each state, req/s.
-    pub rates: [f64; 2],
-    /// Mean time spent in each state, s.
-    pub mean_sojourn: [f64; 2],
-}
-
-impl Mmpp {
-    /// Long-run mean rate: the rates weighted by the share of time in each state.
-    pub fn mean_rate(&self) -> f64 {
-        let [r0, r1] = self.rates;
-        let [m0, m1] = self.mean_sojourn;
-        (r0 * m0 + r1 * m1) / (m0 + m1)
-    }
-}
-
-/// A closed population of clients.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClosedLoop {
-    /// Number of clients, each with at most one request outstanding.
-    pub clients: u32,
-    /// Think time between a response and the next request; `None` = zero.
-    pub think: Option<ServiceDist>,
-}
-
-impl ClosedLoop {
-    /// Mean think time, s.
-    pub fn mean_think(&self) -> f64 {
-        self.think.as_ref().map_or(0.0, ServiceDist::mean)
-    }
-}
 
 /// Arrival processes accepted in `[arrivals] process`.
 pub const PROCESSES: &[&str] = &["poisson", "deterministic", "mmpp", "closed", "trace"];

@@ -16,7 +16,7 @@ pub mod trace;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-pub use arrivals::{Arrivals, ClosedLoop, Mmpp, PROCESSES};
+pub use arrivals::PROCESSES;
 pub use error::ScenarioError;
 pub use faults::{
     ClientPolicy, FaultKind, FaultSpec, FaultTarget, FaultWindow, HealthCheck, OutlierDetection, RetryOn,
@@ -24,6 +24,8 @@ pub use faults::{
 pub use locate::Locator;
 
 use crate::strategy::{self, Params, ServerInfo};
+use crate::workload::Workload;
+use crate::workload::arrivals::Arrivals;
 use crate::workload::keys::{KEY_DISTRIBUTIONS, KeyPopularity, KeySpace};
 use crate::workload::service::ServiceDist;
 use schema::{RawKeys, RawScenario, RawServerGroup, RawService};
@@ -134,6 +136,17 @@ impl Scenario {
         sc.file = file.map(Path::to_path_buf);
         sc.source = Some(text.to_string());
         Ok(sc)
+    }
+
+    /// What the request stream of a replication is generated from.
+    pub fn workload(&self) -> Workload<'_> {
+        Workload {
+            seed: self.seed,
+            requests: self.requests,
+            arrivals: &self.arrivals,
+            service: &self.service,
+            keys: self.keys.as_ref(),
+        }
     }
 
     /// Number of servers (S).

@@ -1,13 +1,10 @@
 //! Failures and the machinery that reacts to them: `[[faults]]`, `[health_check]`,
 //! `[outlier_detection]` and `[client]` (timeouts and retries).
 
-use rand::SeedableRng;
-use rand::seq::index::sample;
-use rand_xoshiro::Xoshiro256PlusPlus;
-
 use super::schema::{RawClient, RawFault, RawHealthCheck, RawOutlierDetection};
 use super::{Group, Scenario, ScenarioError};
 use crate::strategy::ServerInfo;
+use crate::workload::faults::pick_servers;
 use crate::workload::seeds::Seeds;
 
 /// What a fault does to its server.
@@ -356,8 +353,8 @@ pub(super) fn validate_client(c: &RawClient) -> Result<ClientPolicy, ScenarioErr
 
 impl Scenario {
     /// The faults of replication `replication`, one window per affected server, in
-    /// `[[faults]]` order. Servers of a group fault are drawn from the stream
-    /// `faults/<index>` of the replication's seeds: the same for every strategy.
+    /// `[[faults]]` order. Servers of a group fault are drawn per replication by
+    /// [`pick_servers`]: the same for every strategy.
     pub fn fault_windows(&self, replication: u32) -> Vec<FaultWindow> {
         let seeds = Seeds::new(self.seed, replication);
         let mut out = Vec::new();
@@ -366,11 +363,7 @@ impl Scenario {
                 FaultTarget::Server(s) => vec![s],
                 FaultTarget::Group { group, count } => {
                     let g = &self.groups[group];
-                    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seeds.stream(&format!("faults/{i}")));
-                    let mut picked: Vec<usize> =
-                        sample(&mut rng, g.count, count).into_iter().map(|k| g.first + k).collect();
-                    picked.sort_unstable();
-                    picked
+                    pick_servers(&seeds, i, g.first..g.first + g.count, count)
                 }
             };
             for s in targets {

@@ -33,7 +33,7 @@ use crate::stats::{Counts, FaultOutcome, KeyCounter, LatencyHistogram, RunStats}
 use crate::strategy::{self, RequestView, StrategyRng};
 use crate::workload::arrivals::Arrivals;
 use crate::workload::seeds::Seeds;
-use crate::workload::service::Sampler;
+use crate::workload::service::ServiceDist;
 use crate::workload::{KeyedSampler, Request, RequestStream};
 use balancer::Balancer;
 pub use balancer::SLOW_START_STEPS;
@@ -80,7 +80,7 @@ fn run<const FULL: bool>(
     let mut sim = Simulation::<FULL>::new(scenario, balancer, &seeds, replication);
     let mut since_progress = 0;
     if let Arrivals::Closed(closed) = &scenario.arrivals {
-        let think = closed.think.as_ref().map(|d| d.sampler().expect("validated think time"));
+        let think = closed.think;
         let mut think_rng = Xoshiro256PlusPlus::seed_from_u64(seeds.stream("think"));
         let mut start_rng = Xoshiro256PlusPlus::seed_from_u64(seeds.stream("clients"));
         // Each client starts after one think time of its own (all at once with zero think).
@@ -94,7 +94,7 @@ fn run<const FULL: bool>(
             sim.now = ev.time;
             if let EventKind::ClientSend { client } = ev.kind {
                 if let Some(req) = stream.next_at(sim.now) {
-                    let t = think.as_ref().map_or(0.0, |s: &Sampler| s.sample(&mut think_rng));
+                    let t = think.as_ref().map_or(0.0, |s: &ServiceDist| s.sample(&mut think_rng));
                     sim.generate(req, client, t);
                     since_progress += 1;
                     if since_progress == PROGRESS_EVERY {
@@ -166,9 +166,7 @@ impl<const FULL: bool> Simulation<FULL> {
         let overrides = (0..n)
             .map(|i| {
                 let g = sc.group_of(i);
-                g.service.as_ref().map(|d| {
-                    KeyedSampler::new(d.sampler().expect("validated"), seeds.stream(&format!("service/{}", g.name)))
-                })
+                g.service.as_ref().map(|d| KeyedSampler::new(*d, seeds.stream(&format!("service/{}", g.name))))
             })
             .collect();
         let windows = sc.fault_windows(replication);

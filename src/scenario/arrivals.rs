@@ -13,7 +13,7 @@ use super::trace;
 use crate::duration::parse_duration;
 use crate::workload::arrivals::{Arrivals, ClosedLoop, Mmpp};
 use crate::workload::rate::{RateBase, RateProfile, Spike};
-use crate::workload::service::ServiceDist;
+use crate::workload::service::{Exponential, ServiceDist};
 
 /// Arrival processes accepted in `[arrivals] process`.
 pub const PROCESSES: &[&str] = &["poisson", "deterministic", "mmpp", "closed", "trace"];
@@ -249,7 +249,11 @@ fn closed(a: &RawArrivals) -> Result<Arrivals, ScenarioError> {
         }
         Some(toml::Value::String(s)) => {
             let mean = parse_duration(s).map_err(|m| ScenarioError::at("arrivals.think_time", m))?;
-            (mean > 0.0).then_some(ServiceDist::Exponential { mean })
+            let exponential = |mean| Exponential::new(mean).map(ServiceDist::from);
+            (mean > 0.0)
+                .then(|| exponential(mean))
+                .transpose()
+                .map_err(|e| ScenarioError::at("arrivals.think_time", e.message))?
         }
         Some(v @ toml::Value::Table(_)) => {
             let raw: RawService = v.clone().try_into().map_err(|e: toml::de::Error| {

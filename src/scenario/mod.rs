@@ -27,7 +27,7 @@ use crate::strategy::{self, Params, ServerInfo};
 use crate::workload::Workload;
 use crate::workload::arrivals::Arrivals;
 use crate::workload::keys::{KEY_DISTRIBUTIONS, KeyPopularity, KeySpace};
-use crate::workload::service::ServiceDist;
+use crate::workload::service::{self, ParamKind, ServiceDist};
 use schema::{RawKeys, RawScenario, RawServerGroup, RawService};
 
 /// The largest pool lbsim accepts (a guard against typos such as `count = 1000000000`).
@@ -99,10 +99,6 @@ pub struct StrategySpec {
     /// Parameters from the inline-table form.
     pub params: Params,
 }
-
-/// Service distributions accepted in `[service] distribution`.
-pub const DISTRIBUTIONS: &[&str] =
-    &["exponential", "deterministic", "uniform", "lognormal", "gamma", "weibull", "pareto", "hyperexponential"];
 
 impl Scenario {
     /// Reads and validates a scenario file.
@@ -439,39 +435,24 @@ fn validate_keys(k: &RawKeys) -> Result<KeySpace, ScenarioError> {
     Ok(space)
 }
 
-/// Validates a distribution table; `prefix` is its key path (`service`,
-/// `servers[1].service`, `arrivals.think_time`).
+/// Validates a distribution table against [`service::DISTRIBUTIONS`]; `prefix` is its key
+/// path (`service`, `servers[1].service`, `arrivals.think_time`).
 pub(crate) fn validate_service(s: &RawService, prefix: &str) -> Result<ServiceDist, ScenarioError> {
     let d = s.distribution.as_str();
-    let given: [(&str, bool); 5] = [
-        ("mean", s.mean.is_some()),
-        ("cv", s.cv.is_some()),
-        ("min", s.min.is_some()),
-        ("max", s.max.is_some()),
-        ("alpha", s.alpha.is_some()),
-    ];
-    let takes: &[&str] = match d {
-        "exponential" | "deterministic" => &["mean"],
-        "uniform" => &["min", "max"],
-        "lognormal" | "gamma" | "weibull" | "hyperexponential" => &["mean", "cv"],
-        "pareto" => &["mean", "alpha"],
-        other => {
-            return Err(ScenarioError::at(
-                format!("{prefix}.distribution"),
-                format!("unknown distribution `{other}`; allowed: {}", DISTRIBUTIONS.join(", ")),
-            )
-            .suggest(other, DISTRIBUTIONS.iter().copied()));
-        }
+    let Some(family) = service::family(d) else {
+        let names: Vec<&str> = service::DISTRIBUTIONS.iter().map(|f| f.name).collect();
+        return Err(ScenarioError::at(
+            format!("{prefix}.distribution"),
+            format!("unknown distribution `{d}`; allowed: {}", names.join(", ")),
+        )
+        .suggest(d, names.iter().copied()));
     };
-    for (key, present) in given {
+    let takes: Vec<&str> = family.params.iter().map(|p| p.name).collect();
+    for param in service::PARAMS {
+        let key = param.name;
+        let present = s.value(param).is_some();
         if present && !takes.contains(&key) {
-            let why = match (d, key) {
-                ("exponential", "cv") => {
-                    " (the exponential's cv is always 1; use gamma, lognormal, weibull or hyperexponential for another cv)"
-                }
-                ("deterministic", "cv") => " (a deterministic time has cv 0)",
-                _ => "",
-            };
+            let why = family.not_taken(key).map_or(String::new(), |w| format!(" ({w})"));
             return Err(ScenarioError::at(
                 format!("{prefix}.{key}"),
                 format!("`{key}` does not apply to the {d} distribution{why}; it takes: {}", takes.join(", ")),
@@ -484,32 +465,16 @@ pub(crate) fn validate_service(s: &RawService, prefix: &str) -> Result<ServiceDi
             ));
         }
     }
-    let mean = s.mean.map(|m| m.secs()).unwrap_or(0.0);
-    if takes.contains(&"mean") && mean <= 0.0 {
-        return Err(ScenarioError::at(format!("{prefix}.mean"), "must be a positive duration, e.g. \"10ms\""));
+    let values: Vec<f64> = family.params.iter().map(|p| s.value(p).expect("checked above")).collect();
+    for (p, &v) in family.params.iter().zip(&values) {
+        if p.positive && p.kind == ParamKind::Duration && v <= 0.0 {
+            return Err(ScenarioError::at(
+                format!("{prefix}.{}", p.name),
+                "must be a positive duration, e.g. \"10ms\"",
+            ));
+        }
     }
-    let cv = s.cv.unwrap_or(f64::NAN);
-    let dist = match d {
-        "exponential" => ServiceDist::Exponential { mean },
-        "deterministic" => ServiceDist::Deterministic { value: mean },
-        "uniform" => ServiceDist::Uniform { min: s.min.unwrap().secs(), max: s.max.unwrap().secs() },
-        "lognormal" => ServiceDist::LogNormal { mean, cv },
-        "gamma" => ServiceDist::Gamma { mean, cv },
-        "weibull" => ServiceDist::Weibull { mean, cv },
-        "hyperexponential" => ServiceDist::HyperExponential { mean, cv },
-        "pareto" => ServiceDist::Pareto { mean, alpha: s.alpha.unwrap() },
-        _ => unreachable!("checked above"),
-    };
-    dist.validate().map_err(|m| {
-        let key = match d {
-            "uniform" => "max",
-            "pareto" => "alpha",
-            _ if s.cv.is_some() && !(cv.is_finite() && cv > 0.0) || m.contains("cv") => "cv",
-            _ => "mean",
-        };
-        ScenarioError::at(format!("{prefix}.{key}"), m)
-    })?;
-    Ok(dist)
+    family.build(&values).map_err(|e| ScenarioError::at(format!("{prefix}.{}", e.param), e.message))
 }
 
 fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<Group>), ScenarioError> {

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use crate::duration::Duration;
+use crate::workload::service::Param;
 
 /// Top level of a scenario file.
 #[derive(Debug, Deserialize)]
@@ -103,6 +104,20 @@ pub struct RawService {
     pub max: Option<Duration>,
     #[serde(alias = "shape")]
     pub alpha: Option<f64>,
+}
+
+impl RawService {
+    /// The value given for `param` (durations in seconds).
+    pub fn value(&self, param: &Param) -> Option<f64> {
+        match param.name {
+            "mean" => self.mean.map(Duration::secs),
+            "cv" => self.cv,
+            "min" => self.min.map(Duration::secs),
+            "max" => self.max.map(Duration::secs),
+            "alpha" => self.alpha,
+            _ => None,
+        }
+    }
 }
 
 /// `[[servers]]`: a group of identical servers.

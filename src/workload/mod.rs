@@ -21,7 +21,7 @@ use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
 
 use arrivals::{ArrivalGen, Arrivals};
 use keys::{KeySampler, KeySpace};
-use service::{Sampler, ServiceDist};
+use service::ServiceDist;
 use trace::Trace;
 
 /// What a request stream is generated from: the scenario's workload sections, validated.
@@ -61,7 +61,7 @@ pub struct RequestStream {
     total: u64,
     arrivals: ArrivalGen,
     trace: Option<Arc<Trace>>,
-    service: Sampler,
+    service: ServiceDist,
     arrival_rng: Xoshiro256PlusPlus,
     service_rng: Xoshiro256PlusPlus,
     keys: Option<KeySampler>,
@@ -81,7 +81,7 @@ impl RequestStream {
                 Arrivals::Trace(t) => Some(Arc::clone(t)),
                 _ => None,
             },
-            service: workload.service.sampler().expect("validated scenario"),
+            service: *workload.service,
             arrival_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.arrivals()),
             service_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.service()),
             keys: workload.keys.map(KeySampler::new),
@@ -160,13 +160,13 @@ impl Iterator for RequestStream {
 /// overrides).
 #[derive(Debug, Clone, Copy)]
 pub struct KeyedSampler {
-    sampler: Sampler,
+    sampler: ServiceDist,
     seed: u64,
 }
 
 impl KeyedSampler {
     /// A sampler of `sampler` keyed by `seed`.
-    pub fn new(sampler: Sampler, seed: u64) -> Self {
+    pub fn new(sampler: ServiceDist, seed: u64) -> Self {
         KeyedSampler { sampler, seed }
     }
 
@@ -185,7 +185,7 @@ mod tests {
 
     fn stream(keys: Option<&KeySpace>, replication: u32) -> Vec<Request> {
         let arrivals = Arrivals::Poisson { rate: 1.0 };
-        let service = ServiceDist::Exponential { mean: 1.0 };
+        let service = ServiceDist::from(service::Exponential::new(1.0).unwrap());
         let workload = Workload { seed: 1, requests: 2000, arrivals: &arrivals, service: &service, keys };
         RequestStream::new(&workload, replication).collect()
     }

@@ -33,7 +33,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::Result;
 use crate::batch::{self, BatchOptions, JobResult, Outcome};
-use crate::scenario::edit::{KeyValue, Overrides, ScenarioText};
+use crate::scenario::Overrides;
+use crate::scenario::edit::{KeyValue, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
 use crate::sweep::canonical_point;

@@ -33,6 +33,11 @@ const KEYS: &[(&str, &[&str])] = &[
     ("speed", &["trace"]),
 ];
 
+/// Whether `key` of `[arrivals]` applies to `process`.
+pub(super) fn applies(key: &str, process: &str) -> bool {
+    KEYS.iter().any(|(k, takes)| *k == key && takes.contains(&process))
+}
+
 fn given(a: &RawArrivals, key: &str) -> bool {
     match key {
         "rate" => a.rate.is_some(),

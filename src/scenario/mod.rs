@@ -10,6 +10,7 @@ pub mod edit;
 mod error;
 pub mod faults;
 mod locate;
+mod overrides;
 mod schema;
 pub mod trace;
 
@@ -22,6 +23,8 @@ pub use faults::{
     ClientPolicy, FaultKind, FaultSpec, FaultTarget, FaultWindow, HealthCheck, OutlierDetection, RetryOn,
 };
 pub use locate::Locator;
+pub use overrides::Overrides;
+pub use schema::ValueKind;
 
 use crate::strategy::{self, Params, ServerInfo};
 use crate::workload::Workload;
@@ -438,7 +441,7 @@ fn validate_keys(k: &RawKeys) -> Result<KeySpace, ScenarioError> {
 /// Validates a distribution table against [`service::DISTRIBUTIONS`]; `prefix` is its key
 /// path (`service`, `servers[1].service`, `arrivals.think_time`).
 pub(crate) fn validate_service(s: &RawService, prefix: &str) -> Result<ServiceDist, ScenarioError> {
-    let d = s.distribution.as_str();
+    let d = s.text("distribution").expect("a required key");
     let Some(family) = service::family(d) else {
         let names: Vec<&str> = service::DISTRIBUTIONS.iter().map(|f| f.name).collect();
         return Err(ScenarioError::at(
@@ -450,7 +453,7 @@ pub(crate) fn validate_service(s: &RawService, prefix: &str) -> Result<ServiceDi
     let takes: Vec<&str> = family.params.iter().map(|p| p.name).collect();
     for param in service::PARAMS {
         let key = param.name;
-        let present = s.value(param).is_some();
+        let present = s.has(key);
         if present && !takes.contains(&key) {
             let why = family.not_taken(key).map_or(String::new(), |w| format!(" ({w})"));
             return Err(ScenarioError::at(
@@ -465,7 +468,7 @@ pub(crate) fn validate_service(s: &RawService, prefix: &str) -> Result<ServiceDi
             ));
         }
     }
-    let values: Vec<f64> = family.params.iter().map(|p| s.value(p).expect("checked above")).collect();
+    let values: Vec<f64> = family.params.iter().map(|p| s.number(p.name).expect("checked above")).collect();
     for (p, &v) in family.params.iter().zip(&values) {
         if p.positive && p.kind == ParamKind::Duration && v <= 0.0 {
             return Err(ScenarioError::at(

@@ -11,6 +11,7 @@ mod error;
 pub mod faults;
 mod locate;
 mod overrides;
+pub mod policies;
 mod schema;
 pub mod trace;
 
@@ -19,11 +20,10 @@ use std::path::{Path, PathBuf};
 
 pub use arrivals::PROCESSES;
 pub use error::ScenarioError;
-pub use faults::{
-    ClientPolicy, FaultKind, FaultSpec, FaultTarget, FaultWindow, HealthCheck, OutlierDetection, RetryOn,
-};
+pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow};
 pub use locate::Locator;
 pub use overrides::Overrides;
+pub use policies::{ClientPolicy, HealthCheck, OutlierDetection, RetryOn};
 pub use schema::ValueKind;
 
 use crate::strategy::{self, Params, ServerInfo};
@@ -387,9 +387,9 @@ fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Result<Scenar
         return Err(ScenarioError::at("name", "must be non-empty and contain no path separator"));
     }
     let faults = faults::validate_faults(&raw.faults, &servers, &groups)?;
-    let health_check = raw.health_check.as_ref().map(faults::validate_health).transpose()?;
-    let outlier_detection = raw.outlier_detection.as_ref().map(faults::validate_outlier).transpose()?;
-    let client = raw.client.as_ref().map(faults::validate_client).transpose()?;
+    let health_check = raw.health_check.as_ref().map(policies::validate_health).transpose()?;
+    let outlier_detection = raw.outlier_detection.as_ref().map(policies::validate_outlier).transpose()?;
+    let client = raw.client.as_ref().map(policies::validate_client).transpose()?;
     Ok(Scenario {
         name,
         file: None,

@@ -10,7 +10,7 @@ mod table;
 use serde::Deserialize;
 
 use crate::duration::Duration;
-pub(crate) use table::{Keys, ServiceKeys, Table};
+pub(crate) use table::{FaultKeys, Keys, ServiceKeys, Table};
 
 /// The kind of number a key holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,19 +204,9 @@ table! {
     }
 }
 
-table! {
-    /// `[[faults]]`: a crash or a gray failure of one named server or of random ones in a group.
-    pub(crate) struct RawFault {
-        pub(crate) server: Option<String>,
-        pub(crate) group: Option<String>,
-        pub(crate) count: Option<u32>,
-        pub(crate) down_at: Option<Duration>,
-        pub(crate) up_at: Option<Duration>,
-        pub(crate) slow_at: Option<Duration>,
-        pub(crate) slow_until: Option<Duration>,
-        pub(crate) slowdown: Option<f64>,
-    }
-}
+/// `[[faults]]`: a crash or a gray failure of one named server or of random ones in a group;
+/// the keys are derived from the kinds of fault.
+pub(crate) type RawFault = Table<FaultKeys>;
 
 table! {
     /// `[health_check]`: HAProxy-style active checks.

@@ -13,6 +13,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::{FieldKind, ValueKind};
 use crate::duration::Duration;
+use crate::scenario::faults::FAULT_TYPES;
 use crate::workload::service::{self, ParamKind};
 
 /// A key of a dynamic table.
@@ -77,6 +78,14 @@ impl<K> Table<K> {
     pub(crate) fn text(&self, name: &str) -> Option<&str> {
         match self.get(name)? {
             Value::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// An integer key.
+    pub(crate) fn integer(&self, name: &str) -> Option<u32> {
+        match self.get(name)? {
+            Value::Integer(i) => Some(*i),
             _ => None,
         }
     }
@@ -183,4 +192,31 @@ impl Keys for ServiceKeys {
     }
 
     const REQUIRED: &'static [&'static str] = &["distribution"];
+}
+
+/// The keys of a `[[faults]]` table: its target (`server`, or `group` with `count`) and the
+/// start, end and parameters of every kind of fault of [`FAULT_TYPES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FaultKeys;
+
+static FAULT_KEYS: LazyLock<Vec<Key>> = LazyLock::new(|| {
+    let key = |name, kind| Key { name, alias: None, kind };
+    let mut keys = vec![key("server", None), key("group", None), key("count", Some(ValueKind::Integer))];
+    for t in FAULT_TYPES {
+        keys.push(key(t.start, Some(ValueKind::Duration)));
+        keys.push(key(t.end, Some(ValueKind::Duration)));
+        keys.extend(t.params.iter().map(|p| key(p, Some(ValueKind::Float))));
+    }
+    keys
+});
+static FAULT_NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| names_of(&FAULT_KEYS));
+
+impl Keys for FaultKeys {
+    fn keys() -> &'static [Key] {
+        &FAULT_KEYS
+    }
+
+    fn names() -> &'static [&'static str] {
+        &FAULT_NAMES
+    }
 }

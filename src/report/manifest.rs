@@ -30,7 +30,7 @@ pub fn manifest(report: &Report) -> Value {
         Arrivals::Deterministic { rate } => json!({ "process": "deterministic", "rate_rps": rate }),
         Arrivals::Varying(_) => json!({
             "process": "poisson",
-            "time_varying": sc.arrivals_summary(),
+            "time_varying": super::validate::arrivals(sc),
             "mean_rate_rps": sc.arrival_rate(),
             "peak_rate_rps": sc.peak_rate(),
         }),
@@ -38,7 +38,7 @@ pub fn manifest(report: &Report) -> Value {
         Arrivals::Closed(c) => json!({
             "process": "closed",
             "clients": c.clients,
-            "think_time": sc.arrivals_summary(),
+            "think_time": super::validate::arrivals(sc),
             "mean_think_s": c.mean_think(),
         }),
         Arrivals::Trace(t) => json!({
@@ -96,7 +96,7 @@ pub fn manifest(report: &Report) -> Value {
             "servers": groups,
             "server_count": sc.server_count(),
             "offered_load": report.offered_load(),
-            "failures": sc.failures_summary(),
+            "failures": super::validate::failure_lines(sc),
         },
         "timeseries_interval_s": timeline_interval,
         "wall_time_s": report.wall_time,

@@ -286,38 +286,4 @@ impl super::Scenario {
             _ => None,
         }
     }
-
-    /// A short description of the arrival process.
-    pub fn arrivals_summary(&self) -> String {
-        use crate::duration::format_duration as d;
-        use crate::workload::rate::RateBase;
-        match &self.arrivals {
-            Arrivals::Poisson { rate } => format!("poisson, {rate} req/s"),
-            Arrivals::Deterministic { rate } => format!("deterministic, {rate} req/s"),
-            Arrivals::Varying(p) => {
-                let base = match &p.base {
-                    RateBase::Steps(s) if s.len() == 1 => format!("{} req/s", s[0].1),
-                    RateBase::Steps(s) => format!("a schedule of {} rates", s.len()),
-                    RateBase::Diurnal { base, amplitude, period, .. } => {
-                        format!("diurnal {base} ± {amplitude} req/s over {}", d(*period))
-                    }
-                };
-                let spikes = if p.spikes.is_empty() { String::new() } else { format!(", {} spike(s)", p.spikes.len()) };
-                format!("time-varying poisson: {base}{spikes}")
-            }
-            Arrivals::Mmpp(m) => format!(
-                "mmpp: {} req/s for {} then {} req/s for {} (means)",
-                m.rates[0],
-                d(m.mean_sojourn[0]),
-                m.rates[1],
-                d(m.mean_sojourn[1])
-            ),
-            Arrivals::Closed(c) => format!(
-                "closed loop, {} clients, think {}",
-                c.clients,
-                c.think.as_ref().map_or("0".to_string(), |t| format!("{} mean {}", t.name(), d(t.mean())))
-            ),
-            Arrivals::Trace(t) => format!("trace {} ({} rows, speed ×{})", t.file.display(), t.len(), t.speed),
-        }
-    }
 }

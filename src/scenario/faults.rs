@@ -260,57 +260,6 @@ impl Scenario {
         out
     }
 
-    /// One line each for the faults, detection and client policy (for `lbsim validate`).
-    pub fn failures_summary(&self) -> Vec<String> {
-        use crate::duration::format_duration as d;
-        let mut out = Vec::new();
-        for f in &self.faults {
-            let who = match &f.target {
-                FaultTarget::Server(s) => self.servers[*s].name.clone(),
-                FaultTarget::Group { group, count } => {
-                    format!("{count} random server(s) of group {}", self.groups[*group].name)
-                }
-            };
-            let what = f.kind.describe();
-            let until = f.end.map_or(" for good".to_string(), |e| format!(" until {}", d(e)));
-            out.push(format!("fault:           {who} {what} at {}{until}", d(f.start)));
-        }
-        if let Some(h) = &self.health_check {
-            out.push(format!(
-                "health checks:   every {}, timeout {}, fall {}, rise {} (a crash is seen after {}–{})",
-                d(h.interval),
-                d(h.timeout),
-                h.fall,
-                h.rise,
-                d(f64::from(h.fall - 1) * h.interval),
-                d(f64::from(h.fall) * h.interval)
-            ));
-        } else if !self.faults.is_empty() {
-            out.push("health checks:   none (no [health_check]: probes never notice a dead server)".to_string());
-        }
-        if let Some(o) = &self.outlier_detection {
-            out.push(format!(
-                "ejection:        after {} consecutive errors, {} × ejections (max {}), at most {}% ejected, sweep every {}",
-                o.consecutive_errors,
-                d(o.base_ejection_time),
-                d(o.max_ejection_time),
-                o.max_ejection_percent,
-                d(o.interval)
-            ));
-        }
-        if let Some(c) = &self.client {
-            let timeout = c.timeout.map_or("no timeout".to_string(), |t| format!("timeout {}", d(t)));
-            let budget = c.retry_budget.map_or(String::new(), |b| format!(", budget {b}% of active requests"));
-            out.push(format!(
-                "client:          {timeout}, {} retries, backoff {}..{} (jittered){budget}",
-                c.max_retries,
-                d(c.backoff),
-                d(c.max_backoff)
-            ));
-        }
-        out
-    }
-
     /// Whether anything can make a request fail or be retried (faults, timeouts, retries).
     pub fn has_failures(&self) -> bool {
         !self.faults.is_empty() || self.client.is_some()

@@ -232,17 +232,6 @@ impl Scenario {
         self.keys.is_some() || matches!(&self.arrivals, Arrivals::Trace(t) if t.keys.is_some())
     }
 
-    /// Where request keys come from, in a few words (for `lbsim validate`).
-    pub fn keys_summary(&self) -> String {
-        match (&self.keys, &self.arrivals) {
-            (Some(k), _) => k.describe(),
-            (None, Arrivals::Trace(t)) if t.keys.is_some() => {
-                format!("the trace's key column ({} distinct)", t.distinct_keys)
-            }
-            (None, _) => "one per request (no [keys] section)".to_string(),
-        }
-    }
-
     /// Whether the clients form a closed loop (which can never be overloaded).
     pub fn is_closed(&self) -> bool {
         matches!(self.arrivals, Arrivals::Closed(_))

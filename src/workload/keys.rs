@@ -61,21 +61,6 @@ impl KeySpace {
         Ok(())
     }
 
-    /// One line for `lbsim validate`, e.g. `100000 keys, zipf exponent 1.1 (hottest key 9.5% of requests)`.
-    pub fn describe(&self) -> String {
-        match self.popularity {
-            KeyPopularity::Uniform => format!("{} keys, uniform", self.count),
-            KeyPopularity::Zipf { exponent } => {
-                let hottest = if self.count <= 10_000_000 {
-                    format!(" (hottest key {:.2}% of requests)", 100.0 * self.probability(0))
-                } else {
-                    String::new()
-                };
-                format!("{} keys, zipf exponent {exponent}{hottest}", self.count)
-            }
-        }
-    }
-
     /// Probability that a request carries key id `k` (exact; O(count) for Zipf, so only
     /// for small key spaces and tests).
     pub fn probability(&self, k: u64) -> f64 {

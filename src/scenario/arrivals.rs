@@ -264,7 +264,7 @@ fn closed(a: &RawArrivals) -> Result<Arrivals, ScenarioError> {
             let raw: RawService = v.clone().try_into().map_err(|e: toml::de::Error| {
                 ScenarioError::at("arrivals.think_time", format!("{} (it takes the keys of [service])", e.message()))
             })?;
-            Some(super::validate_service(&raw, "arrivals.think_time")?)
+            Some(super::validate::validate_service(&raw, "arrivals.think_time")?)
         }
         Some(other) => {
             return Err(ScenarioError::at(

@@ -5,6 +5,7 @@
 //! that validate what they change, after any edit of the text (`--vary`, a plan's
 //! candidate). Keys of the file are set in its text instead ([`super::edit`]).
 
+use super::validate::parse_strategies;
 use super::{Scenario, ScenarioError};
 
 /// The options `lbsim run`, `sweep` and `plan` share that change a scenario as a whole.
@@ -50,5 +51,36 @@ impl Overrides {
             k if k.starts_with("strategies") && self.strategies.is_some() => Some("--strategies"),
             _ => None,
         }
+    }
+}
+
+impl Scenario {
+    /// Sets the number of requests (the `--requests` option). A default warm-up follows it
+    /// (`requests / 10`); an explicit one is kept while it fits, otherwise it is scaled to
+    /// the same fraction of the new request count.
+    pub fn set_requests(&mut self, requests: u64) -> Result<(), ScenarioError> {
+        if requests == 0 {
+            return Err(ScenarioError::at("--requests", "must be at least 1"));
+        }
+        if let Some(rows) = self.trace_rows()
+            && requests > rows
+        {
+            return Err(ScenarioError::at("--requests", format!("the trace has only {rows} rows")));
+        }
+        if !self.warmup_explicit {
+            self.warmup = requests / 10;
+        } else if self.warmup >= requests {
+            let fraction = self.warmup as f64 / self.requests as f64;
+            self.warmup = ((requests as f64 * fraction) as u64).min(requests - 1);
+        }
+        self.requests = requests;
+        Ok(())
+    }
+
+    /// Replaces the strategy list with `names` (the `--strategies` option), validating each.
+    pub fn set_strategies(&mut self, names: &[String]) -> Result<(), ScenarioError> {
+        let values: Vec<toml::Value> = names.iter().map(|n| toml::Value::String(n.clone())).collect();
+        self.strategies = parse_strategies(&values, &self.servers, "--strategies")?;
+        Ok(())
     }
 }

@@ -414,9 +414,7 @@ fn cmd_plan(args: PlanArgs) -> Result<()> {
 
 fn cmd_remap(file: &Path, out: Option<PathBuf>, strategies: Option<Vec<String>>) -> Result<()> {
     let mut sc = load(file)?;
-    if let Some(names) = &strategies {
-        sc.set_strategies(names)?;
-    }
+    Overrides { strategies, ..Overrides::default() }.apply(&mut sc)?;
     let report = remap::analyze(&sc)?;
     let dir = out.unwrap_or_else(|| Path::new("output").join(&sc.name));
     report::write_outputs(&report, &dir, &[&report::remap::RemapCsv])?;

@@ -1,9 +1,14 @@
 //! The options `lbsim run`, `sweep` and `plan` share that change a scenario as a whole
 //! (`--requests`, `--seed`, `--replications`, `--strategies`).
 //!
-//! They are applied to the parsed [`Scenario`] by [`Overrides::apply`], through setters
-//! that validate what they change, after any edit of the text (`--vary`, a plan's
-//! candidate). Keys of the file are set in its text instead ([`super::edit`]).
+//! The rule: options of the command line that change a scenario as a whole are applied to
+//! the parsed [`Scenario`], only by [`Overrides::apply`] (through setters that validate what
+//! they change, so their errors name the option), after any edit of the text; keys of the
+//! file (`--vary`, a plan's server count and rate) are set in the text ([`super::edit`]) and
+//! parsed again. One exception: a plan sizes each strategy on a one-strategy copy of the
+//! text, so its `--strategies` picks the strategies of those copies in the text. Overrides
+//! stay off the text because a seed is a u64 (TOML integers stop at i64), `--requests`
+//! moves a default warm-up with it, and a trace need not be read twice.
 
 use super::validate::parse_strategies;
 use super::{Scenario, ScenarioError};
@@ -58,7 +63,7 @@ impl Scenario {
     /// Sets the number of requests (the `--requests` option). A default warm-up follows it
     /// (`requests / 10`); an explicit one is kept while it fits, otherwise it is scaled to
     /// the same fraction of the new request count.
-    pub fn set_requests(&mut self, requests: u64) -> Result<(), ScenarioError> {
+    fn set_requests(&mut self, requests: u64) -> Result<(), ScenarioError> {
         if requests == 0 {
             return Err(ScenarioError::at("--requests", "must be at least 1"));
         }
@@ -78,7 +83,7 @@ impl Scenario {
     }
 
     /// Replaces the strategy list with `names` (the `--strategies` option), validating each.
-    pub fn set_strategies(&mut self, names: &[String]) -> Result<(), ScenarioError> {
+    fn set_strategies(&mut self, names: &[String]) -> Result<(), ScenarioError> {
         let values: Vec<toml::Value> = names.iter().map(|n| toml::Value::String(n.clone())).collect();
         self.strategies = parse_strategies(&values, &self.servers, "--strategies")?;
         Ok(())

@@ -66,7 +66,7 @@ fn warnings(sc: &Scenario) -> Vec<String> {
 }
 
 /// The arrival process in a few words.
-pub(crate) fn arrivals(sc: &Scenario) -> String {
+fn arrivals(sc: &Scenario) -> String {
     match &sc.arrivals {
         Arrivals::Poisson { rate } => format!("poisson, {rate} req/s"),
         Arrivals::Deterministic { rate } => format!("deterministic, {rate} req/s"),
@@ -153,11 +153,6 @@ fn failures(sc: &Scenario) -> Vec<(&'static str, String)> {
         ));
     }
     out
-}
-
-/// The faults, detection and client policy, one line each as `lbsim validate` prints them.
-pub(crate) fn failure_lines(sc: &Scenario) -> Vec<String> {
-    failures(sc).into_iter().map(|(label, value)| format!("{:<17}{value}", format!("{label}:"))).collect()
 }
 
 /// Where request keys come from, in a few words.

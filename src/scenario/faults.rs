@@ -4,6 +4,8 @@
 //! which of them go together, the messages that explain a mistake and how a fault is built
 //! are derived from it. What a fault does to a server is the engine's.
 
+use serde::Serialize;
+
 use super::schema::RawFault;
 use super::{Group, Scenario, ScenarioError};
 use crate::strategy::ServerInfo;
@@ -11,7 +13,8 @@ use crate::workload::faults::pick_servers;
 use crate::workload::seeds::Seeds;
 
 /// What a fault does to its server.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum FaultKind {
     /// The server crashes: requests queued or in service fail at once, and it refuses new
     /// connections (they fail immediately) until it comes back, empty.
@@ -20,6 +23,7 @@ pub enum FaultKind {
     /// in service are stretched from that instant).
     Slow {
         /// Service-time multiplier (5.0 = five times slower).
+        #[serde(rename = "slowdown")]
         factor: f64,
     },
 }

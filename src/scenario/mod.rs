@@ -17,6 +17,7 @@ mod locate;
 mod overrides;
 pub mod policies;
 mod schema;
+mod serialize;
 pub mod trace;
 mod validate;
 

@@ -1,15 +1,19 @@
 //! What reacts to failures: `[health_check]` (active checks), `[outlier_detection]`
 //! (passive ejection) and `[client]` (timeouts and retries), and their validation.
 
+use serde::Serialize;
+
 use super::ScenarioError;
 use super::schema::{RawClient, RawHealthCheck, RawOutlierDetection};
 
 /// `[health_check]`: active checks with HAProxy's semantics.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct HealthCheck {
     /// Time between two checks of a server (`inter`), s.
+    #[serde(rename = "interval_s")]
     pub interval: f64,
     /// A check not answered within this fails (`timeout check`; default: the interval), s.
+    #[serde(rename = "timeout_s")]
     pub timeout: f64,
     /// Consecutive failed checks that mark an up server down.
     pub fall: u32,
@@ -18,15 +22,18 @@ pub struct HealthCheck {
 }
 
 /// `[outlier_detection]`: passive ejection with Envoy's semantics (consecutive errors).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct OutlierDetection {
     /// Consecutive failed requests that eject a server (`consecutive_5xx`, default 5).
     pub consecutive_errors: u32,
     /// Period of the sweep that returns ejected servers (`interval`, default 10 s).
+    #[serde(rename = "interval_s")]
     pub interval: f64,
     /// Ejection time per ejection so far (`base_ejection_time`, default 30 s).
+    #[serde(rename = "base_ejection_time_s")]
     pub base_ejection_time: f64,
     /// Cap on one ejection (`max_ejection_time`, default 300 s or the base if larger).
+    #[serde(rename = "max_ejection_time_s")]
     pub max_ejection_time: f64,
     /// Largest share of servers ejected at once, percent (default 10; one server can
     /// always be ejected).
@@ -34,7 +41,7 @@ pub struct OutlierDetection {
 }
 
 /// What a failed attempt can be retried on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RetryOn {
     /// Connection refused or reset by a crashed server (Envoy `connect-failure,reset`).
     pub failed: bool,
@@ -45,17 +52,21 @@ pub struct RetryOn {
 }
 
 /// `[client]`: per-attempt timeout and the retry policy.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ClientPolicy {
     /// Per-attempt timeout, s (`None` = wait forever).
+    #[serde(rename = "timeout_s")]
     pub timeout: Option<f64>,
     /// Retries after the first attempt.
     pub max_retries: u32,
     /// Base of the exponential backoff, s (Envoy `base_interval`, default 25 ms).
+    #[serde(rename = "backoff_s")]
     pub backoff: f64,
     /// Cap of the backoff, s (default 10 × base, as Envoy).
+    #[serde(rename = "max_backoff_s")]
     pub max_backoff: f64,
     /// Envoy retry budget: concurrent retries at most this percent of active requests.
+    #[serde(rename = "retry_budget_percent")]
     pub retry_budget: Option<f64>,
     /// The budget always allows this many concurrent retries (Envoy default 3).
     pub min_retry_concurrency: u32,

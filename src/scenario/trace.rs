@@ -143,7 +143,8 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
     if times.is_empty() {
         return Err(err(path, header_line, None, "the trace has a header but no rows".to_string()));
     }
-    Ok(Trace { file: path.to_path_buf(), times, service, keys, distinct_keys: key_ids.len() as u64, speed })
+    let bytes = data.len() as u64;
+    Ok(Trace { file: path.to_path_buf(), bytes, times, service, keys, distinct_keys: key_ids.len() as u64, speed })
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Zipf};
+use serde::Serialize;
 
 use super::seeds::mix64;
 
@@ -27,7 +28,8 @@ pub const MAX_KEYS: u64 = 1_000_000_000_000;
 pub const KEY_DISTRIBUTIONS: &[&str] = &["uniform", "zipf"];
 
 /// How often each key is requested.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "distribution", rename_all = "lowercase")]
 pub enum KeyPopularity {
     /// Every key equally often.
     Uniform,
@@ -39,11 +41,12 @@ pub enum KeyPopularity {
 }
 
 /// A scenario's key space (`[keys]`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct KeySpace {
     /// Number of distinct keys (key ids are `0..count`).
     pub count: u64,
     /// How often each key is requested.
+    #[serde(flatten)]
     pub popularity: KeyPopularity,
 }
 

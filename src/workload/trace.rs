@@ -3,11 +3,15 @@
 
 use std::path::PathBuf;
 
-/// A loaded trace.
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+/// A loaded trace. Serialized as its file, size and columns, without its rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trace {
     /// The file it was read from.
     pub file: PathBuf,
+    /// The file's size, bytes.
+    pub bytes: u64,
     /// Arrival times, s from the first row, already divided by the speed factor.
     pub times: Vec<f64>,
     /// Service demands at speed 1, s; NaN where the row left the cell empty. `None`
@@ -43,5 +47,23 @@ impl Trace {
         let s = self.service.as_ref()?;
         let (sum, n) = s.iter().filter(|x| !x.is_nan()).fold((0.0, 0u64), |(a, n), &x| (a + x, n + 1));
         (n > 0).then(|| sum / n as f64)
+    }
+}
+
+impl Serialize for Trace {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let columns: Vec<&str> =
+            [("timestamp", true), ("service_time", self.service.is_some()), ("key", self.keys.is_some())]
+                .into_iter()
+                .filter_map(|(c, present)| present.then_some(c))
+                .collect();
+        let mut t = s.serialize_struct("Trace", 6)?;
+        t.serialize_field("file", &self.file.display().to_string())?;
+        t.serialize_field("bytes", &self.bytes)?;
+        t.serialize_field("rows", &self.len())?;
+        t.serialize_field("columns", &columns)?;
+        t.serialize_field("distinct_keys", &self.keys.as_ref().map(|_| self.distinct_keys))?;
+        t.serialize_field("speed", &self.speed)?;
+        t.end()
     }
 }

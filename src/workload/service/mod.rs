@@ -20,6 +20,7 @@ mod special;
 mod tests;
 
 use rand::Rng;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 pub use families::{CV_MAX, Deterministic, Exponential, Gamma, HyperExponential, LogNormal, Pareto, Uniform, Weibull};
 pub use special::{WEIBULL_CV_MAX, WEIBULL_CV_MIN};
@@ -140,6 +141,31 @@ impl DistInfo {
 
 fn build<F: Family>(values: &[f64]) -> Result<ServiceDist, ParamError> {
     F::from_values(values).map(Into::into)
+}
+
+/// Written as its family's name and parameters as given (durations in seconds, their key
+/// ending in `_s`), then its mean and cv when they are not among them:
+/// `{"distribution": "gamma", "mean_s": 0.01, "cv": 2.0}`.
+impl Serialize for ServiceDist {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("distribution", self.name())?;
+        let mut written = Vec::new();
+        for (p, v) in self.params().iter().zip(self.values()) {
+            let key = match p.kind {
+                ParamKind::Duration => format!("{}_s", p.name),
+                ParamKind::Number => p.name.to_string(),
+            };
+            map.serialize_entry(&key, &v)?;
+            written.push(key);
+        }
+        for (key, v) in [("mean_s", self.mean()), ("cv", self.cv())] {
+            if !written.iter().any(|w| w == key) {
+                map.serialize_entry(key, &v)?;
+            }
+        }
+        map.end()
+    }
 }
 
 /// The family named `name`.

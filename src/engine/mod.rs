@@ -34,7 +34,7 @@ use crate::strategy::{self, RequestView, StrategyRng};
 use crate::workload::arrivals::Arrivals;
 use crate::workload::seeds::Seeds;
 use crate::workload::service::ServiceDist;
-use crate::workload::{KeyedSampler, Request, RequestStream};
+use crate::workload::{PerRequestSampler, Request, RequestStream};
 use balancer::Balancer;
 pub use balancer::SLOW_START_STEPS;
 use calls::{Calls, Failure, NONE, RetryPolicy};
@@ -126,7 +126,7 @@ struct Simulation<const FULL: bool> {
     servers: Vec<Server>,
     /// Per-server service-time distribution replacing the request's demand (group
     /// `service` overrides), keyed by request id.
-    overrides: Vec<Option<KeyedSampler>>,
+    overrides: Vec<Option<PerRequestSampler>>,
     balancer: Balancer,
     events: EventQueue,
     warmup: u64,
@@ -166,7 +166,7 @@ impl<const FULL: bool> Simulation<FULL> {
         let overrides = (0..n)
             .map(|i| {
                 let g = sc.group_of(i);
-                g.service.as_ref().map(|d| KeyedSampler::new(*d, seeds.stream(&format!("service/{}", g.name))))
+                g.service.as_ref().map(|d| PerRequestSampler::new(*d, seeds.stream(&format!("service/{}", g.name))))
             })
             .collect();
         let windows = sc.fault_windows(replication);

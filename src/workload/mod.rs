@@ -155,26 +155,26 @@ impl Iterator for RequestStream {
 }
 
 /// Draws a value for a given request id from a distribution, independently of every
-/// other draw: the stream is keyed by (seed, id), so the same request gets the same
-/// value whichever strategy, retry or order asks for it (used for per-server service
+/// other draw: the stream is seeded by (seed, id), so the same request gets the same
+/// value whichever strategy, retry or order asks for it (used for per-group service
 /// overrides).
 #[derive(Debug, Clone, Copy)]
-pub struct KeyedSampler {
-    sampler: ServiceDist,
+pub struct PerRequestSampler {
+    dist: ServiceDist,
     seed: u64,
 }
 
-impl KeyedSampler {
-    /// A sampler of `sampler` keyed by `seed`.
-    pub fn new(sampler: ServiceDist, seed: u64) -> Self {
-        KeyedSampler { sampler, seed }
+impl PerRequestSampler {
+    /// Draws from `dist`, seeded by `seed` and the request id.
+    pub fn new(dist: ServiceDist, seed: u64) -> Self {
+        PerRequestSampler { dist, seed }
     }
 
     /// The value for request `id`.
     #[inline]
     pub fn sample(&self, id: u64) -> f64 {
         let mut rng = SplitMix64::seed_from_u64(seeds::mix64(self.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-        self.sampler.sample(&mut rng)
+        self.dist.sample(&mut rng)
     }
 }
 

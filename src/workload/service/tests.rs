@@ -3,17 +3,27 @@
 
 use super::special::{gamma, weibull_shape_from_cv};
 use super::*;
+use crate::stats::ci::normal_quantile;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+/// Samples per check.
 const N: usize = 200_000;
-/// Number of standard errors allowed for the sample mean.
-const Z_MEAN: f64 = 5.0;
-/// Number of (delta-method) standard errors allowed for the sample cv.
-/// Looser than for the mean because the asymptotic normal approximation
-/// for a ratio of moments is less accurate for skewed, heavy-tailed
-/// distributions at finite n.
-const Z_CV: f64 = 6.0;
+/// Probability that correct distributions fail any statistical check of this file, for any
+/// choice of the seeds.
+const FALSE_ALARM: f64 = 1e-4;
+/// At least the number of statistical checks in this file (sample means, sample cvs and
+/// empirical CDF points: 57 today).
+const CHECKS: f64 = 64.0;
+
+/// Standard errors an estimate may stray from its exact value: two-sided, Bonferroni over
+/// the checks, `Φ⁻¹(1 − FALSE_ALARM / (2·CHECKS))` ≈ 4.8. Each estimate is asymptotically
+/// normal with the standard error used: σ/√n for a mean, the binomial one for a CDF point,
+/// the delta method's for a cv (which needs a finite 4th moment; the cv is not checked
+/// otherwise).
+fn z() -> f64 {
+    normal_quantile(1.0 - FALSE_ALARM / (2.0 * CHECKS))
+}
 
 /// The distribution `name` with parameter values `values`.
 fn d(name: &str, values: &[f64]) -> ServiceDist {
@@ -95,10 +105,10 @@ fn raw_moments(d: &ServiceDist) -> Option<[f64; 4]> {
 /// Checks the sample mean (always) and the sample cv (when the 4th moment
 /// is finite) against the distribution's parameters.
 ///
-/// Mean: |x̄ − m| ≤ 5·σ/√n (needs finite variance).
+/// Mean: |x̄ − m| ≤ z·σ/√n (needs finite variance).
 /// cv: by the delta method on (x̄, s²),
 /// Var(ĉv) ≈ (cv²/n)·(cv² − γ₁·cv + (β₂ − 1)/4), with γ₁ the skewness and
-/// β₂ the kurtosis; |ĉv − cv| ≤ 6·SE.
+/// β₂ the kurtosis; |ĉv − cv| ≤ z·SE. (See [`z`].)
 fn check_moments(d: &ServiceDist, seed: u64) {
     let xs = draw(d, seed);
     assert!(xs.iter().all(|x| x.is_finite() && *x >= 0.0), "{d:?}");
@@ -108,7 +118,7 @@ fn check_moments(d: &ServiceDist, seed: u64) {
     let sigma = m * cv;
     let n = N as f64;
     let se_mean = sigma / n.sqrt();
-    assert!((m_hat - m).abs() <= Z_MEAN * se_mean, "{d:?}: mean {m_hat} vs {m} (se {se_mean})");
+    assert!((m_hat - m).abs() <= z() * se_mean, "{d:?}: mean {m_hat} vs {m} (se {se_mean})");
     if let Some([e1, e2, e3, e4]) = raw_moments(d) {
         // The moments from the reference formulas reproduce mean and cv.
         let var = e2 - e1 * e1;
@@ -120,11 +130,11 @@ fn check_moments(d: &ServiceDist, seed: u64) {
         let kurt = mu4 / (var * var);
         let var_cv = cv * cv / n * (cv * cv - skew * cv + (kurt - 1.0) / 4.0);
         let se_cv = var_cv.sqrt();
-        assert!((cv_hat - cv).abs() <= Z_CV * se_cv, "{d:?}: cv {cv_hat} vs {cv} (se {se_cv})");
+        assert!((cv_hat - cv).abs() <= z() * se_cv, "{d:?}: cv {cv_hat} vs {cv} (se {se_cv})");
     }
 }
 
-/// Empirical CDF at each point vs the exact CDF, within 5 binomial
+/// Empirical CDF at each point vs the exact CDF, within [`z`] binomial
 /// standard errors.
 fn check_cdf(d: &ServiceDist, seed: u64, cdf: impl Fn(f64) -> f64, points: &[f64]) {
     let xs = draw(d, seed);
@@ -133,7 +143,8 @@ fn check_cdf(d: &ServiceDist, seed: u64, cdf: impl Fn(f64) -> f64, points: &[f64
         let f = cdf(x);
         let emp = xs.iter().filter(|&&s| s <= x).count() as f64 / n;
         let se = (f * (1.0 - f) / n).sqrt();
-        assert!((emp - f).abs() <= Z_MEAN * se + 1e-12, "{d:?}: F({x}) empirical {emp} vs {f} (se {se})");
+        // (+1e-12: where F is 0 or 1 the standard error is 0 and only rounding is left.)
+        assert!((emp - f).abs() <= z() * se + 1e-12, "{d:?}: F({x}) empirical {emp} vs {f} (se {se})");
     }
 }
 

@@ -15,6 +15,7 @@ use crate::run::Report;
 use crate::{Error, Result};
 
 /// The run manifest.
+#[derive(Debug)]
 pub struct Manifest;
 
 /// Lower-case hex SHA-256 of `bytes`.

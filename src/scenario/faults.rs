@@ -1,6 +1,6 @@
 //! `[[faults]]`: crashes and gray failures of servers, and their validation.
 //!
-//! The kinds of fault are listed once, in [`FAULT_TYPES`]: the keys of a `[[faults]]` table,
+//! The kinds of fault are listed once, in `FAULT_TYPES`: the keys of a `[[faults]]` table,
 //! which of them go together, the messages that explain a mistake and how a fault is built
 //! are derived from it. What a fault does to a server is the engine's.
 

@@ -56,6 +56,7 @@ pub struct Request {
 }
 
 /// The request stream of one replication of a scenario.
+#[derive(Debug)]
 pub struct RequestStream {
     next_id: u64,
     total: u64,

@@ -1,16 +1,16 @@
 //! The scenario file as written (serde), before validation. Unknown keys are errors.
 //!
-//! Each table is declared with [`table!`], which also lists its keys and the kind of number
+//! Each table is declared with `table!`, which also lists its keys and the kind of number
 //! each holds ([`ValueKind`]): the editor's known keys are derived from these lists. The
 //! distribution table and a fault are [`Table`]s, whose keys come from lbsim's lists of
 //! distributions and fault types.
 
-mod table;
+mod dynamic;
 
 use serde::Deserialize;
 
 use crate::duration::Duration;
-pub(crate) use table::{FaultKeys, Keys, ServiceKeys, Table};
+pub(crate) use dynamic::{FaultKeys, Keys, ServiceKeys, Table};
 
 /// The kind of number a key holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,7 @@ impl<T> FieldKind for Vec<T> {
     const KIND: Option<ValueKind> = None;
 }
 
-/// The keys of a table of the scenario file declared with [`table!`].
+/// The keys of a table of the scenario file declared with `table!`.
 pub(crate) trait TableKeys {
     /// Its keys, in order, with the kind of number each holds (`None`: not a number).
     const KEYS: &'static [(&'static str, Option<ValueKind>)];

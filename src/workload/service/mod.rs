@@ -1,6 +1,6 @@
 //! Service-time (and think-time) distributions.
 //!
-//! Each family is one type ([`Exponential`], [`Gamma`], …, in `families.rs`) implementing
+//! Each family is one type ([`Exponential`], [`Gamma`], …, in a file each under `families/`) implementing
 //! [`Family`]: its name and the parameters it takes as written in a scenario, its
 //! construction (range checks, then every derived parameter computed once), `sample`,
 //! `mean`, `cv` and an optional warning. [`DISTRIBUTIONS`] lists the families; the

@@ -1,8 +1,8 @@
 //! Service-time (and think-time) distributions.
 //!
-//! Each family is one type ([`Exponential`], [`Gamma`], …, in a file each under `families/`) implementing
-//! [`Family`]: its name and the parameters it takes as written in a scenario, its
-//! construction (range checks, then every derived parameter computed once), `sample`,
+//! Each family is one type ([`Exponential`], [`Gamma`], …, a file each under `families/`)
+//! implementing [`Family`]: its name and the parameters it takes as written in a scenario,
+//! its construction (range checks, then every derived parameter computed once), `sample`,
 //! `mean`, `cv` and an optional warning. [`DISTRIBUTIONS`] lists the families; the
 //! scenario's validation, its error messages (the allowed names and parameters) and the
 //! editor's key list are derived from it. Adding a distribution is one type and one name

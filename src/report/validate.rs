@@ -180,3 +180,62 @@ fn key_space(k: &KeySpace) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCENARIO: &str = r#"requests = 2000
+strategies = ["p2c", "ring-hash"]
+[arrivals]
+process = "poisson"
+rate = 250.0
+[service]
+distribution = "pareto"
+mean = "10ms"
+alpha = 1.8
+[keys]
+count = 1000
+distribution = "zipf"
+exponent = 1.1
+[[servers]]
+name = "web"
+count = 2
+[[faults]]
+group = "web"
+slow_at = "2s"
+slowdown = 3.0
+[[faults]]
+server = "web-2"
+down_at = "30s"
+up_at = "40s"
+[health_check]
+interval = "1s"
+"#;
+
+    /// What `lbsim validate` printed for this scenario before the text moved here.
+    const EXPECTED: &str = r#"v.toml: valid
+  servers (S):     2 in 1 group(s)
+  capacity:        200.0 req/s
+  arrivals:        poisson, 250 req/s
+  arrival rate:    250.0 req/s mean, peak 250.0
+  offered load ρ:  1.250
+  expected length: 8s of simulated time
+  fault:           1 random server(s) of group web 3× slower at 2s for good
+  fault:           web-2 down at 30s until 40s
+  health checks:   every 1s, timeout 1s, fall 3, rise 2 (a crash is seen after 2s–3s)
+  service:         pareto mean 10ms, cv inf
+  keys:            1000 keys, zipf exponent 1.1 (hottest key 17.94% of requests)
+  requests:        2000 (warm-up 200), 1 replication(s), seed 1
+  strategies:      p2c, ring-hash
+warning: offered load ρ = 1.250 ≥ 1: the system is unstable, queues will grow without bound
+warning: fault 1 starts at 30s but the run is expected to end near 8s: raise `requests` to see it
+warning: Pareto with alpha <= 2 (got 1.8) has infinite variance: sample means and percentiles converge slowly
+"#;
+
+    #[test]
+    fn renders_every_line_and_warning() {
+        let sc = Scenario::parse(SCENARIO, None).unwrap();
+        assert_eq!(render(&sc, Path::new("v.toml")), EXPECTED);
+    }
+}

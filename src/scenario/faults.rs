@@ -290,11 +290,9 @@ mod tests {
     fn a_fault_is_built_from_its_kind_keys() {
         let base = "requests = 100\nstrategies = [\"random\"]\n[arrivals]\nprocess = \"poisson\"\nrate = 1.0\n\
                     [service]\ndistribution = \"exponential\"\nmean = \"1s\"\n[[servers]]\nname = \"s\"\ncount = 3\n";
-        let sc = Scenario::parse(
-            &format!("{base}[[faults]]\ngroup = \"s\"\ncount = 2\nslow_at = \"1s\"\nslowdown = 3.0\n[[faults]]\nserver = \"s-1\"\ndown_at = \"2s\"\nup_at = \"5s\"\n"),
-            None,
-        )
-        .unwrap();
+        let faults = "[[faults]]\ngroup = \"s\"\ncount = 2\nslow_at = \"1s\"\nslowdown = 3.0\n\
+                      [[faults]]\nserver = \"s-1\"\ndown_at = \"2s\"\nup_at = \"5s\"\n";
+        let sc = Scenario::parse(&format!("{base}{faults}"), None).unwrap();
         assert_eq!(
             sc.faults,
             [

@@ -153,7 +153,9 @@ slowdown = 4.0
         assert_eq!((web["max_connections"].as_u64(), web["slow_start_s"].as_f64()), (Some(8), Some(30.0)));
         assert_eq!(
             web["service"],
-            json!({ "distribution": "uniform", "min_s": 1.0, "max_s": 3.0, "mean_s": 2.0, "cv": 1.0 / (2.0 * 3f64.sqrt()) })
+            json!({
+                "distribution": "uniform", "min_s": 1.0, "max_s": 3.0, "mean_s": 2.0, "cv": 1.0 / (2.0 * 3f64.sqrt())
+            })
         );
         assert_eq!(
             v["faults"][0],
@@ -176,7 +178,10 @@ slowdown = 4.0
         let file = dir.path().join("t.csv").display().to_string();
         assert_eq!(
             v["arrivals"],
-            json!({ "process": "trace", "file": file, "bytes": csv.len(), "rows": 3, "columns": ["timestamp", "key"], "distinct_keys": 2, "speed": 1.0 })
+            json!({
+                "process": "trace", "file": file, "bytes": csv.len(), "rows": 3, "columns": ["timestamp", "key"],
+                "distinct_keys": 2, "speed": 1.0
+            })
         );
     }
 }

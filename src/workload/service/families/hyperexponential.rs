@@ -41,7 +41,9 @@ impl HyperExponential {
         let q = 1.0 / ((cv2 + 1.0) * (1.0 + r.sqrt()));
         let p = 1.0 - q;
         let (scale_fast, scale_slow) = (mean / (2.0 * p), mean / (2.0 * q));
-        check_derived(Self::NAME, p.is_finite() && scale_fast.is_finite() && scale_slow.is_finite(), &(mean, cv))?;
+        check_derived(Self::NAME, p.is_finite() && scale_fast.is_finite() && scale_slow.is_finite(), || {
+            format!("mean {mean} s, cv {cv}")
+        })?;
         Ok(HyperExponential { mean, cv, p, scale_fast, scale_slow })
     }
 

@@ -57,11 +57,13 @@ fn cannot_build(dist: &str, what: &str, e: impl std::fmt::Display) -> ParamError
 }
 
 /// Error unless every derived parameter is finite (huge means can overflow them).
-fn check_derived(dist: &str, finite: bool, params: &dyn std::fmt::Debug) -> Result<(), ParamError> {
+/// `given` names the parameters as given, e.g. `mean 1e308, cv 0.01`.
+fn check_derived(dist: &str, finite: bool, given: impl FnOnce() -> String) -> Result<(), ParamError> {
     if finite {
         Ok(())
     } else {
-        Err(ParamError::new("mean", format!("cannot build {dist} sampler: derived parameters overflow ({params:?})")))
+        let given = given();
+        Err(ParamError::new("mean", format!("cannot build {dist} sampler: derived parameters overflow ({given})")))
     }
 }
 

@@ -36,7 +36,9 @@ impl Pareto {
             ));
         }
         let (scale, inv_alpha) = (mean * (alpha - 1.0) / alpha, 1.0 / alpha);
-        check_derived(Self::NAME, scale.is_finite() && scale > 0.0 && inv_alpha.is_finite(), &(mean, alpha))?;
+        check_derived(Self::NAME, scale.is_finite() && scale > 0.0 && inv_alpha.is_finite(), || {
+            format!("mean {mean} s, alpha {alpha}")
+        })?;
         Ok(Pareto { mean, alpha, scale, inv_alpha })
     }
 }

@@ -28,7 +28,9 @@ impl Weibull {
         check_weibull_cv(cv).map_err(|m| ParamError::new("cv", m))?;
         let k = weibull_shape_from_cv(cv).map_err(|m| ParamError::new("cv", m))?;
         let (scale, inv_shape) = (mean / gamma(1.0 + 1.0 / k), 1.0 / k);
-        check_derived(Self::NAME, scale.is_finite() && scale > 0.0 && inv_shape.is_finite(), &(mean, cv))?;
+        check_derived(Self::NAME, scale.is_finite() && scale > 0.0 && inv_shape.is_finite(), || {
+            format!("mean {mean} s, cv {cv}")
+        })?;
         Ok(Weibull { mean, cv, scale, inv_shape })
     }
 }

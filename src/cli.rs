@@ -10,8 +10,9 @@ use clap::{Parser, Subcommand};
 use lbsim::plan::{self, PlanOptions, PlanReport, PlanRequest, Slo};
 use lbsim::report::{self, Exporter};
 use lbsim::run::{self, RunOptions};
-use lbsim::scenario::edit::{Overrides, ScenarioText};
-use lbsim::scenario::{Scenario, ScenarioError, duration::format_duration};
+use lbsim::scenario::Overrides;
+use lbsim::scenario::edit::ScenarioText;
+use lbsim::scenario::{Scenario, ScenarioError};
 use lbsim::strategy::registry::REGISTRY;
 use lbsim::sweep::{self, Shard, Sweep, SweepOptions};
 use lbsim::{Result, remap};
@@ -413,9 +414,7 @@ fn cmd_plan(args: PlanArgs) -> Result<()> {
 
 fn cmd_remap(file: &Path, out: Option<PathBuf>, strategies: Option<Vec<String>>) -> Result<()> {
     let mut sc = load(file)?;
-    if let Some(names) = &strategies {
-        sc.set_strategies(names)?;
-    }
+    Overrides { strategies, ..Overrides::default() }.apply(&mut sc)?;
     let report = remap::analyze(&sc)?;
     let dir = out.unwrap_or_else(|| Path::new("output").join(&sc.name));
     report::write_outputs(&report, &dir, &[&report::remap::RemapCsv])?;
@@ -426,49 +425,7 @@ fn cmd_remap(file: &Path, out: Option<PathBuf>, strategies: Option<Vec<String>>)
 
 fn cmd_validate(file: &Path) -> Result<()> {
     let sc = load(file)?;
-    let rho = sc.offered_load();
-    println!("{}: valid", file.display());
-    println!("  servers (S):     {} in {} group(s)", sc.server_count(), sc.groups.len());
-    println!("  capacity:        {:.1} req/s", sc.capacity());
-    println!("  arrivals:        {}", sc.arrivals_summary());
-    println!("  arrival rate:    {:.1} req/s mean, peak {:.1}", sc.arrival_rate(), sc.peak_rate());
-    println!("  offered load ρ:  {rho:.3}");
-    println!("  expected length: {} of simulated time", format_duration(sc.expected_duration()));
-    for line in sc.failures_summary() {
-        println!("  {line}");
-    }
-    println!(
-        "  service:         {} mean {}, cv {:.3}",
-        sc.service.name(),
-        format_duration(sc.service.mean()),
-        sc.service.cv()
-    );
-    println!("  keys:            {}", sc.keys_summary());
-    println!(
-        "  requests:        {} (warm-up {}), {} replication(s), seed {}",
-        sc.requests, sc.warmup, sc.replications, sc.seed
-    );
-    let labels: Vec<&str> = sc.strategies.iter().map(|s| s.label.as_str()).collect();
-    println!("  strategies:      {}", labels.join(", "));
-    if rho >= 1.0 && !sc.is_closed() {
-        println!("warning: offered load ρ = {rho:.3} ≥ 1: the system is unstable, queues will grow without bound");
-    }
-    let end = sc.expected_duration();
-    for (i, f) in sc.faults.iter().enumerate() {
-        if f.start >= end {
-            println!(
-                "warning: fault {i} starts at {} but the run is expected to end near {}: raise `requests` to see it",
-                format_duration(f.start),
-                format_duration(end)
-            );
-        }
-    }
-    if let Some(w) = sc.service.warning() {
-        println!("warning: {w}");
-    }
-    if let Some(w) = sc.keyless_warning() {
-        println!("warning: {w}");
-    }
+    print!("{}", report::validate::render(&sc, file));
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //!
 //! The library is organised one module per concern:
 //!
+//! - [`duration`], [`suggest`]: durations with units and "did you mean" suggestions, shared by every layer;
 //! - [`scenario`]: the scenario file (schema, validation, errors that point at a line);
 //! - [`workload`]: the synthetic request stream (arrivals, service demands) and seeds;
 //! - [`strategy`]: the balancing strategies, one trait, one file per family, one registry;
@@ -19,6 +20,7 @@
 //! The `lbsim` binary is a thin command-line layer over [`run`] and [`report`].
 
 pub mod batch;
+pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod plan;
@@ -28,6 +30,7 @@ pub mod run;
 pub mod scenario;
 pub mod stats;
 pub mod strategy;
+pub mod suggest;
 pub mod sweep;
 pub mod theory;
 pub mod workload;

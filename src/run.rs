@@ -11,8 +11,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::engine;
-use crate::scenario::{Arrivals, FaultWindow, Scenario};
+use crate::scenario::{FaultWindow, Scenario};
 use crate::stats::{Estimate, OpenModel, RunStats, StrategySummary};
+use crate::workload::arrivals::Arrivals;
 use crate::{Error, Result};
 
 /// Runs shorter than this many requests in all get no progress bar.

@@ -163,7 +163,7 @@ fall = 3
     let o = r.faults[0];
     let detected = o.detected_at.expect("detected");
     // The herd: arrivals in [crash, detection), every 10th of which went to web-3.
-    let herd = RequestStream::new(&sc, 0).filter(|q| (20.0..detected).contains(&q.arrival)).count() as u64;
+    let herd = RequestStream::new(&sc.workload(), 0).filter(|q| (20.0..detected).contains(&q.arrival)).count() as u64;
     assert!(
         o.refused_before_detection.abs_diff(herd / 10) <= 1,
         "{} refused, {herd} arrivals",
@@ -203,7 +203,7 @@ down_at = "10s"
     let r = sim(&sc, 0, 0);
     let o = r.faults[0];
     assert_eq!(o.detected_at, None);
-    let after = RequestStream::new(&sc, 0).filter(|q| q.arrival >= 10.0).count() as u64;
+    let after = RequestStream::new(&sc.workload(), 0).filter(|q| q.arrival >= 10.0).count() as u64;
     assert!(o.refused_before_detection.abs_diff(after / 4) <= 1, "{} refused of {after}", o.refused_before_detection);
     let held_at_crash = r.total.failed - o.refused_before_detection;
     assert!(held_at_crash < 50, "{held_at_crash}");

@@ -16,7 +16,8 @@
 use std::process::Command;
 
 use lbsim::plan::{self, PlanOptions, PlanRequest, Slo};
-use lbsim::scenario::edit::{Overrides, ScenarioText};
+use lbsim::scenario::Overrides;
+use lbsim::scenario::edit::ScenarioText;
 
 const MU: f64 = 100.0; // 10 ms mean service
 const LAMBDA: f64 = 800.0;

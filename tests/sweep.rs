@@ -8,8 +8,9 @@ use std::process::{Command, Output};
 
 use lbsim::report::csv::summary_header;
 use lbsim::run::{self, RunOptions};
+use lbsim::scenario::Overrides;
 use lbsim::scenario::Scenario;
-use lbsim::scenario::edit::{Overrides, ScenarioText};
+use lbsim::scenario::edit::ScenarioText;
 use lbsim::sweep::{self, Sweep, SweepOptions};
 use lbsim::workload::seeds::point_seed;
 

@@ -2,9 +2,10 @@
 
 use lbsim::engine;
 use lbsim::run::{self, RunOptions};
-use lbsim::scenario::{Arrivals, Scenario};
+use lbsim::scenario::Scenario;
 use lbsim::stats::RunStats;
 use lbsim::workload::RequestStream;
+use lbsim::workload::arrivals::Arrivals;
 
 fn scenario(text: &str) -> Scenario {
     Scenario::parse(text, None).unwrap_or_else(|e| panic!("{e}"))
@@ -51,7 +52,7 @@ multiplier = 3.0
     ));
     let Arrivals::Varying(profile) = &sc.arrivals else { panic!("varying") };
     let mut counts = vec![0.0f64; 40];
-    for q in RequestStream::new(&sc, 0) {
+    for q in RequestStream::new(&sc.workload(), 0) {
         let i = q.arrival as usize;
         if i < counts.len() {
             counts[i] += 1.0;
@@ -243,7 +244,7 @@ name = "s"
     std::fs::write(&path, text).unwrap();
     let sc = Scenario::load(&path).unwrap();
     assert_eq!(sc.requests, 4);
-    let reqs: Vec<_> = RequestStream::new(&sc, 0).collect();
+    let reqs: Vec<_> = RequestStream::new(&sc.workload(), 0).collect();
     let times: Vec<f64> = reqs.iter().map(|q| q.arrival).collect();
     assert_eq!(times, vec![0.0, 0.005, 0.015, 0.05]);
     let demands: Vec<f64> = reqs.iter().map(|q| q.demand).collect();
@@ -272,7 +273,7 @@ mean_sojourn = ["1s", "2s"]
     // Counts per 100 ms window: an on-off source has many empty windows and a variance
     // far above its mean (Poisson would have variance = mean).
     let mut counts = vec![0.0f64; 1500];
-    for q in RequestStream::new(&sc, 0) {
+    for q in RequestStream::new(&sc.workload(), 0) {
         let i = (q.arrival * 10.0) as usize;
         if i < counts.len() {
             counts[i] += 1.0;

@@ -45,12 +45,13 @@ mod tests;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::scenario::{Arrivals, FaultWindow, Scenario, StrategySpec};
+use crate::scenario::{FaultWindow, Scenario, StrategySpec};
 use crate::stats::{Counts, FaultOutcome, KeyCounter, LatencyHistogram, RunStats};
 use crate::strategy::{self, StrategyRng};
+use crate::workload::arrivals::Arrivals;
 use crate::workload::seeds::Seeds;
-use crate::workload::service::Sampler;
-use crate::workload::{KeyedSampler, RequestStream};
+use crate::workload::service::ServiceDist;
+use crate::workload::{PerRequestSampler, RequestStream};
 use balancer::Balancer;
 pub use balancer::SLOW_START_STEPS;
 use calls::{Calls, RetryPolicy};
@@ -94,11 +95,11 @@ fn run<const FULL: bool>(
     let seeds = Seeds::new(scenario.seed, replication);
     let rng = StrategyRng::seed_from_u64(seeds.strategy(&strategy.label));
     let balancer = Balancer::new(info, strategy.params.clone(), &scenario.servers, rng);
-    let mut stream = RequestStream::new(scenario, replication);
+    let mut stream = RequestStream::new(&scenario.workload(), replication);
     let mut sim = Simulation::<FULL>::new(scenario, balancer, &seeds, replication);
     let mut since_progress = 0;
     if let Arrivals::Closed(closed) = &scenario.arrivals {
-        let think = closed.think.as_ref().map(|d| d.sampler().expect("validated think time"));
+        let think = closed.think;
         let mut think_rng = Xoshiro256PlusPlus::seed_from_u64(seeds.stream("think"));
         let mut start_rng = Xoshiro256PlusPlus::seed_from_u64(seeds.stream("clients"));
         // Each client starts after one think time of its own (all at once with zero think).
@@ -112,7 +113,7 @@ fn run<const FULL: bool>(
             sim.now = ev.time;
             if let EventKind::ClientSend { client } = ev.kind {
                 if let Some(req) = stream.next_at(sim.now) {
-                    let t = think.as_ref().map_or(0.0, |s: &Sampler| s.sample(&mut think_rng));
+                    let t = think.as_ref().map_or(0.0, |s: &ServiceDist| s.sample(&mut think_rng));
                     sim.generate(req, Some(client), t);
                     since_progress += 1;
                     if since_progress == PROGRESS_EVERY {
@@ -145,7 +146,7 @@ struct Simulation<const FULL: bool> {
     servers: Vec<Server>,
     /// Per-server service-time distribution replacing the request's demand (group
     /// `service` overrides), keyed by request id.
-    overrides: Vec<Option<KeyedSampler>>,
+    overrides: Vec<Option<PerRequestSampler>>,
     /// The strategy, its view of the pool and the servers' eligibility.
     balancer: Balancer,
     /// Pending events (everything but the open workload's arrivals).
@@ -212,9 +213,7 @@ impl<const FULL: bool> Simulation<FULL> {
         let overrides = (0..n)
             .map(|i| {
                 let g = sc.group_of(i);
-                g.service.as_ref().map(|d| {
-                    KeyedSampler::new(d.sampler().expect("validated"), seeds.stream(&format!("service/{}", g.name)))
-                })
+                g.service.as_ref().map(|d| PerRequestSampler::new(*d, seeds.stream(&format!("service/{}", g.name))))
             })
             .collect();
         let windows = sc.fault_windows(replication);

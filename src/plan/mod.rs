@@ -33,10 +33,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::Result;
 use crate::batch::{self, BatchOptions, JobResult, Outcome};
-use crate::scenario::edit::{KeyValue, Overrides, ScenarioText};
+use crate::scenario::Overrides;
+use crate::scenario::edit::{KeyValue, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
 use crate::sweep::canonical_point;
+use crate::workload::arrivals::Arrivals;
 use crate::workload::seeds::point_seed;
 pub use slo::{Metric, Slo};
 
@@ -408,8 +410,8 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
     let mut scenario = base;
     if let Some(r) = request.rate {
         scenario.arrivals = match scenario.arrivals {
-            crate::scenario::Arrivals::Poisson { .. } => crate::scenario::Arrivals::Poisson { rate: r },
-            crate::scenario::Arrivals::Deterministic { .. } => crate::scenario::Arrivals::Deterministic { rate: r },
+            Arrivals::Poisson { .. } => Arrivals::Poisson { rate: r },
+            Arrivals::Deterministic { .. } => Arrivals::Deterministic { rate: r },
             // `--rate` edits `arrivals.rate`, which only the constant-rate processes take.
             other => other,
         };

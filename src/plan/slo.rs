@@ -5,10 +5,10 @@
 //! bound, so a lucky seed cannot pass a configuration whose true value is above it.
 
 use crate::batch::JobResult;
+use crate::duration::{format_duration, parse_duration};
 use crate::scenario::ScenarioError;
-use crate::scenario::did_you_mean;
-use crate::scenario::duration::{format_duration, parse_duration};
 use crate::stats::{Estimate, StrategySummary};
+use crate::suggest::did_you_mean;
 
 /// A metric an SLO bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

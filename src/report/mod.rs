@@ -24,6 +24,7 @@ pub mod sweep;
 pub mod sweep_charts;
 pub mod terminal;
 pub mod timeseries;
+pub mod validate;
 
 use std::fs;
 use std::io::Write;

@@ -3,10 +3,11 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, CellAlignment, ContentArrangement, Table};
 
+use crate::duration::format_duration;
 use crate::run::Report;
-use crate::scenario::duration::format_duration;
-use crate::scenario::{Arrivals, FaultKind, Scenario};
+use crate::scenario::{FaultKind, Scenario};
 use crate::stats::{Estimate, StrategySummary};
+use crate::workload::arrivals::Arrivals;
 
 /// Which way a column improves.
 #[derive(Clone, Copy, PartialEq)]

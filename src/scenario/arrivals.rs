@@ -8,70 +8,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::ScenarioError;
-use super::duration::parse_duration;
 use super::schema::{RawArrivals, RawService};
-use super::trace::{self, Trace};
+use super::trace;
+use crate::duration::parse_duration;
+use crate::workload::arrivals::{Arrivals, ClosedLoop, Mmpp};
 use crate::workload::rate::{RateBase, RateProfile, Spike};
-use crate::workload::service::ServiceDist;
-
-/// The arrival process.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Arrivals {
-    /// Exponential interarrival times at a constant rate.
-    Poisson {
-        /// Requests per second.
-        rate: f64,
-    },
-    /// Evenly spaced arrivals.
-    Deterministic {
-        /// Requests per second.
-        rate: f64,
-    },
-    /// A non-homogeneous Poisson process (schedule, diurnal cycle, spikes), sampled exactly
-    /// by thinning.
-    Varying(RateProfile),
-    /// A two-state Markov-modulated Poisson process (bursty; on-off when a rate is 0).
-    Mmpp(Mmpp),
-    /// A closed loop of clients (the wrk / k6-virtual-user model).
-    Closed(ClosedLoop),
-    /// Arrivals (and optionally service times and keys) replayed from a CSV file.
-    Trace(Arc<Trace>),
-}
-
-/// A two-state MMPP: Poisson at `rates[i]` while in state `i`; the time in a state is
-/// exponential with mean `mean_sojourn[i]`, then the source switches to the other state.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Mmpp {
-    /// Arrival rate in each state, req/s.
-    pub rates: [f64; 2],
-    /// Mean time spent in each state, s.
-    pub mean_sojourn: [f64; 2],
-}
-
-impl Mmpp {
-    /// Long-run mean rate: the rates weighted by the share of time in each state.
-    pub fn mean_rate(&self) -> f64 {
-        let [r0, r1] = self.rates;
-        let [m0, m1] = self.mean_sojourn;
-        (r0 * m0 + r1 * m1) / (m0 + m1)
-    }
-}
-
-/// A closed population of clients.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClosedLoop {
-    /// Number of clients, each with at most one request outstanding.
-    pub clients: u32,
-    /// Think time between a response and the next request; `None` = zero.
-    pub think: Option<ServiceDist>,
-}
-
-impl ClosedLoop {
-    /// Mean think time, s.
-    pub fn mean_think(&self) -> f64 {
-        self.think.as_ref().map_or(0.0, ServiceDist::mean)
-    }
-}
+use crate::workload::service::{Exponential, ServiceDist};
 
 /// Arrival processes accepted in `[arrivals] process`.
 pub const PROCESSES: &[&str] = &["poisson", "deterministic", "mmpp", "closed", "trace"];
@@ -90,6 +32,11 @@ const KEYS: &[(&str, &[&str])] = &[
     ("time_unit", &["trace"]),
     ("speed", &["trace"]),
 ];
+
+/// Whether `key` of `[arrivals]` applies to `process`.
+pub(super) fn applies(key: &str, process: &str) -> bool {
+    KEYS.iter().any(|(k, takes)| *k == key && takes.contains(&process))
+}
 
 fn given(a: &RawArrivals, key: &str) -> bool {
     match key {
@@ -307,13 +254,17 @@ fn closed(a: &RawArrivals) -> Result<Arrivals, ScenarioError> {
         }
         Some(toml::Value::String(s)) => {
             let mean = parse_duration(s).map_err(|m| ScenarioError::at("arrivals.think_time", m))?;
-            (mean > 0.0).then_some(ServiceDist::Exponential { mean })
+            let exponential = |mean| Exponential::new(mean).map(ServiceDist::from);
+            (mean > 0.0)
+                .then(|| exponential(mean))
+                .transpose()
+                .map_err(|e| ScenarioError::at("arrivals.think_time", e.message))?
         }
         Some(v @ toml::Value::Table(_)) => {
             let raw: RawService = v.clone().try_into().map_err(|e: toml::de::Error| {
                 ScenarioError::at("arrivals.think_time", format!("{} (it takes the keys of [service])", e.message()))
             })?;
-            Some(super::validate_service(&raw, "arrivals.think_time")?)
+            Some(super::validate::validate_service(&raw, "arrivals.think_time")?)
         }
         Some(other) => {
             return Err(ScenarioError::at(
@@ -333,40 +284,6 @@ impl super::Scenario {
         match &self.arrivals {
             Arrivals::Trace(t) => Some(t.len() as u64),
             _ => None,
-        }
-    }
-
-    /// A short description of the arrival process.
-    pub fn arrivals_summary(&self) -> String {
-        use super::duration::format_duration as d;
-        use crate::workload::rate::RateBase;
-        match &self.arrivals {
-            Arrivals::Poisson { rate } => format!("poisson, {rate} req/s"),
-            Arrivals::Deterministic { rate } => format!("deterministic, {rate} req/s"),
-            Arrivals::Varying(p) => {
-                let base = match &p.base {
-                    RateBase::Steps(s) if s.len() == 1 => format!("{} req/s", s[0].1),
-                    RateBase::Steps(s) => format!("a schedule of {} rates", s.len()),
-                    RateBase::Diurnal { base, amplitude, period, .. } => {
-                        format!("diurnal {base} ± {amplitude} req/s over {}", d(*period))
-                    }
-                };
-                let spikes = if p.spikes.is_empty() { String::new() } else { format!(", {} spike(s)", p.spikes.len()) };
-                format!("time-varying poisson: {base}{spikes}")
-            }
-            Arrivals::Mmpp(m) => format!(
-                "mmpp: {} req/s for {} then {} req/s for {} (means)",
-                m.rates[0],
-                d(m.mean_sojourn[0]),
-                m.rates[1],
-                d(m.mean_sojourn[1])
-            ),
-            Arrivals::Closed(c) => format!(
-                "closed loop, {} clients, think {}",
-                c.clients,
-                c.think.as_ref().map_or("0".to_string(), |t| format!("{} mean {}", t.name(), d(t.mean())))
-            ),
-            Arrivals::Trace(t) => format!("trace {} ({} rows, speed ×{})", t.file.display(), t.len(), t.speed),
         }
     }
 }

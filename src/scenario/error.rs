@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::suggest::did_you_mean;
+
 /// An invalid scenario: where it is wrong, what is wrong, and what would be allowed.
 ///
 /// Displayed as `FILE:LINE:COL: KEY: MESSAGE` followed by an optional `help:` line,
@@ -81,28 +83,9 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
-/// The closest of `allowed` to `given`, if it is close enough to be a likely misspelling.
-pub fn did_you_mean<'a>(given: &str, allowed: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let given_l = given.to_ascii_lowercase();
-    allowed
-        .into_iter()
-        .map(|a| (strsim::jaro_winkler(&given_l, &a.to_ascii_lowercase()), a))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, a)| a)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggests_close_names_only() {
-        let names = ["round-robin", "random", "least-connections", "p2c"];
-        assert_eq!(did_you_mean("round-robbin", names), Some("round-robin"));
-        assert_eq!(did_you_mean("least-conections", names), Some("least-connections"));
-        assert_eq!(did_you_mean("zzz", names), None);
-    }
 
     #[test]
     fn display_is_file_line_col_key() {

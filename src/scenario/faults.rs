@@ -1,17 +1,20 @@
-//! Failures and the machinery that reacts to them: `[[faults]]`, `[health_check]`,
-//! `[outlier_detection]` and `[client]` (timeouts and retries).
+//! `[[faults]]`: crashes and gray failures of servers, and their validation.
+//!
+//! The kinds of fault are listed once, in `FAULT_TYPES`: the keys of a `[[faults]]` table,
+//! which of them go together, the messages that explain a mistake and how a fault is built
+//! are derived from it. What a fault does to a server is the engine's.
 
-use rand::SeedableRng;
-use rand::seq::index::sample;
-use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::Serialize;
 
-use super::schema::{RawClient, RawFault, RawHealthCheck, RawOutlierDetection};
+use super::schema::RawFault;
 use super::{Group, Scenario, ScenarioError};
 use crate::strategy::ServerInfo;
+use crate::workload::faults::pick_servers;
 use crate::workload::seeds::Seeds;
 
 /// What a fault does to its server.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum FaultKind {
     /// The server crashes: requests queued or in service fail at once, and it refuses new
     /// connections (they fail immediately) until it comes back, empty.
@@ -20,6 +23,7 @@ pub enum FaultKind {
     /// in service are stretched from that instant).
     Slow {
         /// Service-time multiplier (5.0 = five times slower).
+        #[serde(rename = "slowdown")]
         factor: f64,
     },
 }
@@ -30,6 +34,14 @@ impl FaultKind {
         match self {
             FaultKind::Down => "down",
             FaultKind::Slow { .. } => "slow",
+        }
+    }
+
+    /// What it does, in a few words: `down`, `5× slower`.
+    pub fn describe(&self) -> String {
+        match self {
+            FaultKind::Down => "down".to_string(),
+            FaultKind::Slow { factor } => format!("{factor}× slower"),
         }
     }
 }
@@ -81,71 +93,51 @@ pub struct FaultWindow {
     pub end: Option<f64>,
 }
 
-/// `[health_check]`: active checks with HAProxy's semantics.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct HealthCheck {
-    /// Time between two checks of a server (`inter`), s.
-    pub interval: f64,
-    /// A check not answered within this fails (`timeout check`; default: the interval), s.
-    pub timeout: f64,
-    /// Consecutive failed checks that mark an up server down.
-    pub fall: u32,
-    /// Consecutive successful checks that mark a down server up.
-    pub rise: u32,
+/// A kind of fault as written in `[[faults]]`.
+#[derive(Debug)]
+pub(crate) struct FaultType {
+    /// What it is, in messages ("a crash").
+    pub noun: &'static str,
+    /// How to write one, in messages.
+    pub example: &'static str,
+    /// The key of its start, a duration; giving it says which kind of fault it is.
+    pub start: &'static str,
+    /// The key of its end, a duration (optional: without it the fault lasts to the end).
+    pub end: &'static str,
+    /// Its other keys, numbers.
+    pub params: &'static [&'static str],
+    /// The fault from the values of `params` (`None`: not given).
+    pub build: fn(&[Option<f64>]) -> Result<FaultKind, FaultError>,
 }
 
-/// `[outlier_detection]`: passive ejection with Envoy's semantics (consecutive errors).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OutlierDetection {
-    /// Consecutive failed requests that eject a server (`consecutive_5xx`, default 5).
-    pub consecutive_errors: u32,
-    /// Period of the sweep that returns ejected servers (`interval`, default 10 s).
-    pub interval: f64,
-    /// Ejection time per ejection so far (`base_ejection_time`, default 30 s).
-    pub base_ejection_time: f64,
-    /// Cap on one ejection (`max_ejection_time`, default 300 s or the base if larger).
-    pub max_ejection_time: f64,
-    /// Largest share of servers ejected at once, percent (default 10; one server can
-    /// always be ejected).
-    pub max_ejection_percent: f64,
-}
+/// An invalid fault: the key at fault (`None`: the fault as a whole) and what is wrong.
+pub(crate) type FaultError = (Option<&'static str>, String);
 
-/// What a failed attempt can be retried on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryOn {
-    /// Connection refused or reset by a crashed server (Envoy `connect-failure,reset`).
-    pub failed: bool,
-    /// The attempt timed out (Envoy `5xx` includes upstream timeouts).
-    pub timeout: bool,
-    /// The server's queue was full (a 503; Envoy `5xx`/`retriable-status-codes`).
-    pub dropped: bool,
-}
-
-/// `[client]`: per-attempt timeout and the retry policy.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ClientPolicy {
-    /// Per-attempt timeout, s (`None` = wait forever).
-    pub timeout: Option<f64>,
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// Base of the exponential backoff, s (Envoy `base_interval`, default 25 ms).
-    pub backoff: f64,
-    /// Cap of the backoff, s (default 10 × base, as Envoy).
-    pub max_backoff: f64,
-    /// Envoy retry budget: concurrent retries at most this percent of active requests.
-    pub retry_budget: Option<f64>,
-    /// The budget always allows this many concurrent retries (Envoy default 3).
-    pub min_retry_concurrency: u32,
-    /// Which failures are retried.
-    pub retry_on: RetryOn,
-}
-
-/// Accepted values of `retry_on`.
-pub const RETRY_ON: &[&str] = &["failed", "timeout", "dropped"];
-
-fn duration_positive(key: &str, secs: f64) -> Result<f64, ScenarioError> {
-    if secs > 0.0 { Ok(secs) } else { Err(ScenarioError::at(key, "must be a positive duration")) }
-}
+/// Every kind of fault.
+pub(crate) const FAULT_TYPES: &[FaultType] = &[
+    FaultType {
+        noun: "a crash",
+        example: "`down_at = \"20s\"` (a crash)",
+        start: "down_at",
+        end: "up_at",
+        params: &[],
+        build: |_| Ok(FaultKind::Down),
+    },
+    FaultType {
+        noun: "a slowdown",
+        example: "`slow_at = \"20s\"` with `slowdown` (a gray failure)",
+        start: "slow_at",
+        end: "slow_until",
+        params: &["slowdown"],
+        build: |values| match values[0] {
+            None => Err((None, "a slowdown needs `slowdown = 5.0` (service takes that many times longer)".into())),
+            Some(factor) if !(factor.is_finite() && factor > 0.0) => {
+                Err((Some("slowdown"), format!("must be a positive number, got {factor}")))
+            }
+            Some(factor) => Ok(FaultKind::Slow { factor }),
+        },
+    },
+];
 
 /// Validates `[[faults]]` against the servers and groups.
 pub(super) fn validate_faults(
@@ -156,12 +148,12 @@ pub(super) fn validate_faults(
     let mut out = Vec::new();
     for (i, f) in raw.iter().enumerate() {
         let key = |k: &str| format!("faults[{i}].{k}");
-        let target = match (&f.server, &f.group) {
+        let target = match (f.text("server"), f.text("group")) {
             (Some(name), None) => {
-                if f.count.is_some() {
+                if f.has("count") {
                     return Err(ScenarioError::at(key("count"), "`count` goes with `group`, not with `server`"));
                 }
-                let Some(s) = servers.iter().position(|s| &s.name == name) else {
+                let Some(s) = servers.iter().position(|s| s.name == name) else {
                     let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
                     let mut e = ScenarioError::at(key("server"), format!("no server is named `{name}`"));
                     e = e.suggest(name, names.iter().copied());
@@ -173,7 +165,7 @@ pub(super) fn validate_faults(
                 FaultTarget::Server(s)
             }
             (None, Some(name)) => {
-                let Some(g) = groups.iter().position(|g| &g.name == name) else {
+                let Some(g) = groups.iter().position(|g| g.name == name) else {
                     let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
                     return Err(ScenarioError::at(
                         key("group"),
@@ -181,7 +173,7 @@ pub(super) fn validate_faults(
                     )
                     .suggest(name, names.iter().copied()));
                 };
-                let count = f.count.unwrap_or(1) as usize;
+                let count = f.integer("count").unwrap_or(1) as usize;
                 if count == 0 || count > groups[g].count {
                     return Err(ScenarioError::at(
                         key("count"),
@@ -200,164 +192,52 @@ pub(super) fn validate_faults(
                 ));
             }
         };
-        let (kind, start, end) = match (f.down_at, f.slow_at) {
-            (Some(down), None) => {
-                for (k, v) in [("slow_until", f.slow_until.is_some()), ("slowdown", f.slowdown.is_some())] {
-                    if v {
-                        return Err(ScenarioError::at(key(k), format!("`{k}` goes with `slow_at`, not `down_at`")));
-                    }
-                }
-                (FaultKind::Down, down.secs(), f.up_at.map(|u| u.secs()))
+        let given: Vec<&FaultType> = FAULT_TYPES.iter().filter(|t| f.has(t.start)).collect();
+        let t = match given[..] {
+            [t] => t,
+            [] => {
+                let ways: Vec<&str> = FAULT_TYPES.iter().map(|t| t.example).collect();
+                return Err(ScenarioError::at(format!("faults[{i}]"), format!("a fault needs {}", ways.join(" or "))));
             }
-            (None, Some(slow)) => {
-                if f.up_at.is_some() {
-                    return Err(ScenarioError::at(key("up_at"), "`up_at` goes with `down_at`; use `slow_until`"));
-                }
-                let Some(factor) = f.slowdown else {
-                    return Err(ScenarioError::at(
-                        format!("faults[{i}]"),
-                        "a slowdown needs `slowdown = 5.0` (service takes that many times longer)",
-                    ));
-                };
-                if !(factor.is_finite() && factor > 0.0) {
-                    return Err(ScenarioError::at(key("slowdown"), format!("must be a positive number, got {factor}")));
-                }
-                (FaultKind::Slow { factor }, slow.secs(), f.slow_until.map(|u| u.secs()))
-            }
-            (Some(_), Some(_)) => {
+            [_, second, ..] => {
+                let kinds: Vec<String> = FAULT_TYPES.iter().map(|t| format!("{} (`{}`)", t.noun, t.start)).collect();
                 return Err(ScenarioError::at(
-                    key("slow_at"),
-                    "one fault is either a crash (`down_at`) or a slowdown (`slow_at`); write two [[faults]]",
-                ));
-            }
-            (None, None) => {
-                return Err(ScenarioError::at(
-                    format!("faults[{i}]"),
-                    "a fault needs `down_at = \"20s\"` (a crash) or `slow_at = \"20s\"` with `slowdown` (a gray failure)",
+                    key(second.start),
+                    format!("one fault is either {}; write two [[faults]]", kinds.join(" or ")),
                 ));
             }
         };
+        // Keys of the other kinds (their start is absent).
+        for other in FAULT_TYPES.iter().filter(|o| o.start != t.start) {
+            if f.has(other.end) {
+                let msg = format!("`{}` goes with `{}`; use `{}`", other.end, other.start, t.end);
+                return Err(ScenarioError::at(key(other.end), msg));
+            }
+            if let Some(k) = other.params.iter().find(|k| f.has(k)) {
+                return Err(ScenarioError::at(key(k), format!("`{k}` goes with `{}`, not `{}`", other.start, t.start)));
+            }
+        }
+        let values: Vec<Option<f64>> = t.params.iter().map(|k| f.number(k)).collect();
+        let kind = (t.build)(&values).map_err(|(k, msg)| match k {
+            Some(k) => ScenarioError::at(key(k), msg),
+            None => ScenarioError::at(format!("faults[{i}]"), msg),
+        })?;
+        let start = f.number(t.start).expect("given");
+        let end = f.number(t.end);
         if let Some(e) = end
             && e <= start
         {
-            let k = if kind == FaultKind::Down { "up_at" } else { "slow_until" };
-            return Err(ScenarioError::at(key(k), format!("must be after the start ({start}s), got {e}s")));
+            return Err(ScenarioError::at(key(t.end), format!("must be after the start ({start}s), got {e}s")));
         }
         out.push(FaultSpec { target, kind, start, end });
     }
     Ok(out)
 }
 
-/// Validates `[health_check]`.
-pub(super) fn validate_health(h: &RawHealthCheck) -> Result<HealthCheck, ScenarioError> {
-    let interval = duration_positive("health_check.interval", h.interval.secs())?;
-    let timeout = duration_positive("health_check.timeout", h.timeout.map_or(interval, |t| t.secs()))?;
-    let fall = h.fall.unwrap_or(3);
-    let rise = h.rise.unwrap_or(2);
-    if fall == 0 {
-        return Err(ScenarioError::at("health_check.fall", "must be at least 1"));
-    }
-    if rise == 0 {
-        return Err(ScenarioError::at("health_check.rise", "must be at least 1"));
-    }
-    Ok(HealthCheck { interval, timeout, fall, rise })
-}
-
-/// Validates `[outlier_detection]`.
-pub(super) fn validate_outlier(o: &RawOutlierDetection) -> Result<OutlierDetection, ScenarioError> {
-    let consecutive_errors = o.consecutive_errors.unwrap_or(5);
-    if consecutive_errors == 0 {
-        return Err(ScenarioError::at("outlier_detection.consecutive_errors", "must be at least 1"));
-    }
-    let interval = duration_positive("outlier_detection.interval", o.interval.map_or(10.0, |d| d.secs()))?;
-    let base =
-        duration_positive("outlier_detection.base_ejection_time", o.base_ejection_time.map_or(30.0, |d| d.secs()))?;
-    let max = o.max_ejection_time.map_or(300f64.max(base), |d| d.secs());
-    if max < base {
-        return Err(ScenarioError::at(
-            "outlier_detection.max_ejection_time",
-            format!("must be at least base_ejection_time ({base}s)"),
-        ));
-    }
-    let pct = o.max_ejection_percent.unwrap_or(10.0);
-    if !(0.0..=100.0).contains(&pct) {
-        return Err(ScenarioError::at(
-            "outlier_detection.max_ejection_percent",
-            format!("must be from 0 to 100, got {pct}"),
-        ));
-    }
-    Ok(OutlierDetection {
-        consecutive_errors,
-        interval,
-        base_ejection_time: base,
-        max_ejection_time: max,
-        max_ejection_percent: pct,
-    })
-}
-
-/// Validates `[client]`.
-pub(super) fn validate_client(c: &RawClient) -> Result<ClientPolicy, ScenarioError> {
-    let timeout = match c.timeout {
-        Some(t) => Some(duration_positive("client.timeout", t.secs())?),
-        None => None,
-    };
-    let max_retries = c.max_retries.unwrap_or(0);
-    if max_retries > 100 {
-        return Err(ScenarioError::at("client.max_retries", format!("must be at most 100, got {max_retries}")));
-    }
-    let backoff = c.backoff.map_or(0.025, |d| d.secs());
-    let max_backoff = c.max_backoff.map_or(10.0 * backoff, |d| d.secs());
-    if max_backoff < backoff {
-        return Err(ScenarioError::at("client.max_backoff", format!("must be at least backoff ({backoff}s)")));
-    }
-    let retry_budget = match c.retry_budget {
-        Some(p) if !(p > 0.0 && p <= 100.0) => {
-            return Err(ScenarioError::at(
-                "client.retry_budget",
-                format!("must be a percentage in (0, 100] of active requests, got {p}"),
-            ));
-        }
-        p => p,
-    };
-    if c.min_retry_concurrency.is_some() && retry_budget.is_none() {
-        return Err(ScenarioError::at("client.min_retry_concurrency", "goes with `retry_budget`"));
-    }
-    let retry_on = match &c.retry_on {
-        None => RetryOn { failed: true, timeout: true, dropped: true },
-        Some(list) => {
-            let mut r = RetryOn { failed: false, timeout: false, dropped: false };
-            for (i, v) in list.iter().enumerate() {
-                match v.as_str() {
-                    "failed" => r.failed = true,
-                    "timeout" => r.timeout = true,
-                    "dropped" => r.dropped = true,
-                    other => {
-                        return Err(ScenarioError::at(
-                            format!("client.retry_on[{i}]"),
-                            format!("unknown condition `{other}`; allowed: {}", RETRY_ON.join(", ")),
-                        )
-                        .suggest(other, RETRY_ON.iter().copied()));
-                    }
-                }
-            }
-            r
-        }
-    };
-    Ok(ClientPolicy {
-        timeout,
-        max_retries,
-        backoff,
-        max_backoff,
-        retry_budget,
-        min_retry_concurrency: c.min_retry_concurrency.unwrap_or(3),
-        retry_on,
-    })
-}
-
 impl Scenario {
     /// The faults of replication `replication`, one window per affected server, in
-    /// `[[faults]]` order. Servers of a group fault are drawn from the stream
-    /// `faults/<index>` of the replication's seeds: the same for every strategy.
+    /// `[[faults]]` order. Servers of a group fault are drawn per replication by
+    /// [`pick_servers`]: the same for every strategy.
     pub fn fault_windows(&self, replication: u32) -> Vec<FaultWindow> {
         let seeds = Seeds::new(self.seed, replication);
         let mut out = Vec::new();
@@ -366,11 +246,7 @@ impl Scenario {
                 FaultTarget::Server(s) => vec![s],
                 FaultTarget::Group { group, count } => {
                     let g = &self.groups[group];
-                    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seeds.stream(&format!("faults/{i}")));
-                    let mut picked: Vec<usize> =
-                        sample(&mut rng, g.count, count).into_iter().map(|k| g.first + k).collect();
-                    picked.sort_unstable();
-                    picked
+                    pick_servers(&seeds, i, g.first..g.first + g.count, count)
                 }
             };
             for s in targets {
@@ -388,62 +264,53 @@ impl Scenario {
         out
     }
 
-    /// One line each for the faults, detection and client policy (for `lbsim validate`).
-    pub fn failures_summary(&self) -> Vec<String> {
-        use super::duration::format_duration as d;
-        let mut out = Vec::new();
-        for f in &self.faults {
-            let who = match &f.target {
-                FaultTarget::Server(s) => self.servers[*s].name.clone(),
-                FaultTarget::Group { group, count } => {
-                    format!("{count} random server(s) of group {}", self.groups[*group].name)
-                }
-            };
-            let what = match f.kind {
-                FaultKind::Down => "down".to_string(),
-                FaultKind::Slow { factor } => format!("{factor}× slower"),
-            };
-            let until = f.end.map_or(" for good".to_string(), |e| format!(" until {}", d(e)));
-            out.push(format!("fault:           {who} {what} at {}{until}", d(f.start)));
-        }
-        if let Some(h) = &self.health_check {
-            out.push(format!(
-                "health checks:   every {}, timeout {}, fall {}, rise {} (a crash is seen after {}–{})",
-                d(h.interval),
-                d(h.timeout),
-                h.fall,
-                h.rise,
-                d(f64::from(h.fall - 1) * h.interval),
-                d(f64::from(h.fall) * h.interval)
-            ));
-        } else if !self.faults.is_empty() {
-            out.push("health checks:   none (no [health_check]: probes never notice a dead server)".to_string());
-        }
-        if let Some(o) = &self.outlier_detection {
-            out.push(format!(
-                "ejection:        after {} consecutive errors, {} × ejections (max {}), at most {}% ejected, sweep every {}",
-                o.consecutive_errors,
-                d(o.base_ejection_time),
-                d(o.max_ejection_time),
-                o.max_ejection_percent,
-                d(o.interval)
-            ));
-        }
-        if let Some(c) = &self.client {
-            let timeout = c.timeout.map_or("no timeout".to_string(), |t| format!("timeout {}", d(t)));
-            let budget = c.retry_budget.map_or(String::new(), |b| format!(", budget {b}% of active requests"));
-            out.push(format!(
-                "client:          {timeout}, {} retries, backoff {}..{} (jittered){budget}",
-                c.max_retries,
-                d(c.backoff),
-                d(c.max_backoff)
-            ));
-        }
-        out
-    }
-
     /// Whether anything can make a request fail or be retried (faults, timeouts, retries).
     pub fn has_failures(&self) -> bool {
         !self.faults.is_empty() || self.client.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    #[test]
+    fn the_kinds_of_fault_have_keys_of_their_own() {
+        let mut keys: Vec<&str> = vec!["server", "group", "count"];
+        for t in FAULT_TYPES {
+            for k in [t.start, t.end].iter().chain(t.params) {
+                assert!(!keys.contains(k), "`{k}` is used twice");
+                keys.push(k);
+            }
+        }
+    }
+
+    #[test]
+    fn a_fault_is_built_from_its_kind_keys() {
+        let base = "requests = 100\nstrategies = [\"random\"]\n[arrivals]\nprocess = \"poisson\"\nrate = 1.0\n\
+                    [service]\ndistribution = \"exponential\"\nmean = \"1s\"\n[[servers]]\nname = \"s\"\ncount = 3\n";
+        let faults = "[[faults]]\ngroup = \"s\"\ncount = 2\nslow_at = \"1s\"\nslowdown = 3.0\n\
+                      [[faults]]\nserver = \"s-1\"\ndown_at = \"2s\"\nup_at = \"5s\"\n";
+        let sc = Scenario::parse(&format!("{base}{faults}"), None).unwrap();
+        assert_eq!(
+            sc.faults,
+            [
+                FaultSpec {
+                    target: FaultTarget::Group { group: 0, count: 2 },
+                    kind: FaultKind::Slow { factor: 3.0 },
+                    start: 1.0,
+                    end: None
+                },
+                FaultSpec { target: FaultTarget::Server(0), kind: FaultKind::Down, start: 2.0, end: Some(5.0) },
+            ]
+        );
+        let e = Scenario::parse(
+            &format!("{base}[[faults]]\nserver = \"s-1\"\ndown_at = \"2s\"\nslow_until = \"5s\"\n"),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("faults[0].slow_until"));
+        assert!(e.message.contains("use `up_at`"), "{e}");
     }
 }

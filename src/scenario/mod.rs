@@ -1,33 +1,43 @@
 //! Scenario files: schema, parsing, validation, and errors that point at a line.
 //!
-//! A scenario is parsed in two steps: serde turns the TOML into the raw schema
-//! ([`schema`]; syntax, types and unknown keys), then [`validate`](Scenario::parse) checks
-//! ranges and cross-field rules. Either step reports a [`ScenarioError`] located at the
-//! file, line and key.
+//! A scenario is parsed in two steps: serde turns the TOML into the raw schema (`schema`;
+//! syntax, types and unknown keys), then validation (`validate`, with [`arrivals`],
+//! [`faults`] and [`policies`] for their sections) checks ranges and cross-field rules and
+//! builds the [`Scenario`]: the validated types of this module and of [`crate::workload`].
+//! Either step reports a [`ScenarioError`] located at the file, line and key ([`Locator`]).
+//!
+//! A parsed scenario changes only through [`Overrides`] (the options shared by `run`, `sweep`
+//! and `plan`); keys of the file are set in its text ([`edit`]) and parsed again.
 
 pub mod arrivals;
-pub mod duration;
 pub mod edit;
 mod error;
 pub mod faults;
 mod locate;
+mod overrides;
+pub mod policies;
 mod schema;
+mod serialize;
 pub mod trace;
+mod validate;
 
-use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-pub use arrivals::{Arrivals, ClosedLoop, Mmpp, PROCESSES};
-pub use error::{ScenarioError, did_you_mean};
-pub use faults::{
-    ClientPolicy, FaultKind, FaultSpec, FaultTarget, FaultWindow, HealthCheck, OutlierDetection, RetryOn,
-};
+pub use arrivals::PROCESSES;
+pub use error::ScenarioError;
+pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow};
 pub use locate::Locator;
+pub use overrides::Overrides;
+pub use policies::{ClientPolicy, HealthCheck, OutlierDetection, RetryOn};
+pub use schema::ValueKind;
 
 use crate::strategy::{self, Params, ServerInfo};
-use crate::workload::keys::{KEY_DISTRIBUTIONS, KeyPopularity, KeySpace};
+use crate::workload::Workload;
+use crate::workload::arrivals::Arrivals;
+use crate::workload::keys::KeySpace;
 use crate::workload::service::ServiceDist;
-use schema::{RawKeys, RawScenario, RawServerGroup, RawService};
+use schema::RawScenario;
+use validate::{from_toml_error, validate};
 
 /// The largest pool lbsim accepts (a guard against typos such as `count = 1000000000`).
 pub const MAX_SERVERS: usize = 1_000_000;
@@ -99,10 +109,6 @@ pub struct StrategySpec {
     pub params: Params,
 }
 
-/// Service distributions accepted in `[service] distribution`.
-pub const DISTRIBUTIONS: &[&str] =
-    &["exponential", "deterministic", "uniform", "lognormal", "gamma", "weibull", "pareto", "hyperexponential"];
-
 impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -135,6 +141,17 @@ impl Scenario {
         sc.file = file.map(Path::to_path_buf);
         sc.source = Some(text.to_string());
         Ok(sc)
+    }
+
+    /// What the request stream of a replication is generated from.
+    pub fn workload(&self) -> Workload<'_> {
+        Workload {
+            seed: self.seed,
+            requests: self.requests,
+            arrivals: &self.arrivals,
+            service: &self.service,
+            keys: self.keys.as_ref(),
+        }
     }
 
     /// Number of servers (S).
@@ -221,42 +238,9 @@ impl Scenario {
         self.keys.is_some() || matches!(&self.arrivals, Arrivals::Trace(t) if t.keys.is_some())
     }
 
-    /// Where request keys come from, in a few words (for `lbsim validate`).
-    pub fn keys_summary(&self) -> String {
-        match (&self.keys, &self.arrivals) {
-            (Some(k), _) => k.describe(),
-            (None, Arrivals::Trace(t)) if t.keys.is_some() => {
-                format!("the trace's key column ({} distinct)", t.distinct_keys)
-            }
-            (None, _) => "one per request (no [keys] section)".to_string(),
-        }
-    }
-
     /// Whether the clients form a closed loop (which can never be overloaded).
     pub fn is_closed(&self) -> bool {
         matches!(self.arrivals, Arrivals::Closed(_))
-    }
-
-    /// Sets the number of requests (the `--requests` option). A default warm-up follows it
-    /// (`requests / 10`); an explicit one is kept while it fits, otherwise it is scaled to
-    /// the same fraction of the new request count.
-    pub fn set_requests(&mut self, requests: u64) -> Result<(), ScenarioError> {
-        if requests == 0 {
-            return Err(ScenarioError::at("--requests", "must be at least 1"));
-        }
-        if let Some(rows) = self.trace_rows()
-            && requests > rows
-        {
-            return Err(ScenarioError::at("--requests", format!("the trace has only {rows} rows")));
-        }
-        if !self.warmup_explicit {
-            self.warmup = requests / 10;
-        } else if self.warmup >= requests {
-            let fraction = self.warmup as f64 / self.requests as f64;
-            self.warmup = ((requests as f64 * fraction) as u64).min(requests - 1);
-        }
-        self.requests = requests;
-        Ok(())
     }
 
     /// A warning when hash-based strategies are listed but the scenario has no `[keys]`.
@@ -279,352 +263,4 @@ impl Scenario {
             )
         })
     }
-
-    /// Replaces the strategy list with `names` (the `--strategies` option), validating each.
-    pub fn set_strategies(&mut self, names: &[String]) -> Result<(), ScenarioError> {
-        let values: Vec<toml::Value> = names.iter().map(|n| toml::Value::String(n.clone())).collect();
-        self.strategies = parse_strategies(&values, &self.servers, "--strategies")?;
-        Ok(())
-    }
-}
-
-/// Turns a serde/TOML error into a located error, with a suggestion for unknown keys.
-fn from_toml_error(e: &toml::de::Error, locator: &Locator) -> ScenarioError {
-    let msg = e.message().trim().to_string();
-    let mut err = ScenarioError::general(msg.clone());
-    if let Some(span) = e.span() {
-        let (l, c) = locator.line_col(span.start);
-        err.line = Some(l);
-        err.column = Some(c);
-        err.key = locator.path_at(span.start).map(str::to_string);
-    }
-    // "unknown field `raet`, expected `process` or `rate`"
-    if let Some((given, expected)) = msg.strip_prefix("unknown field `").and_then(|r| r.split_once('`')) {
-        let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        err.message = format!("unknown key `{given}`; allowed here: {}", allowed.join(", "));
-        err = err.suggest(given, allowed.iter().copied());
-    }
-    if msg.starts_with("missing field") {
-        err.message = msg.replace("missing field", "missing required key");
-    }
-    for (rust, human) in [
-        ("expected f64", "expected a number"),
-        ("expected u64", "expected a whole number ≥ 0"),
-        ("expected u32", "expected a whole number ≥ 0"),
-        ("expected a sequence", "expected a list [ ... ]"),
-        ("invalid type: ", "wrong type: "),
-        ("invalid value: ", "wrong value: "),
-    ] {
-        err.message = err.message.replace(rust, human);
-    }
-    err
-}
-
-fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
-    if x.is_finite() && x > 0.0 {
-        Ok(x)
-    } else {
-        Err(ScenarioError::at(key, format!("must be a positive number ({what}), got {x}")))
-    }
-}
-
-fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Result<Scenario, ScenarioError> {
-    let arrivals = arrivals::validate(&raw.arrivals, dir)?;
-    let requests = match (raw.requests, &arrivals) {
-        (Some(r), Arrivals::Trace(t)) if r > t.len() as u64 => {
-            return Err(ScenarioError::at(
-                "requests",
-                format!("the trace has only {} rows; leave `requests` out to replay them all", t.len()),
-            ));
-        }
-        (Some(r), _) => r,
-        (None, Arrivals::Trace(t)) => t.len() as u64,
-        (None, _) => return Err(ScenarioError::general("missing required key `requests`")),
-    };
-    if requests == 0 {
-        return Err(ScenarioError::at("requests", "must be at least 1"));
-    }
-    let warmup = raw.warmup_requests.unwrap_or(requests / 10);
-    if warmup >= requests {
-        return Err(ScenarioError::at(
-            "warmup_requests",
-            format!("must be smaller than requests ({requests}), got {warmup}"),
-        ));
-    }
-    let replications = raw.replications.unwrap_or(1);
-    if replications == 0 {
-        return Err(ScenarioError::at("replications", "must be at least 1"));
-    }
-    let service = validate_service(&raw.service, "service")?;
-    let keys = raw.keys.as_ref().map(validate_keys).transpose()?;
-    if let (Some(_), Arrivals::Trace(t)) = (&keys, &arrivals)
-        && t.keys.is_some()
-    {
-        return Err(ScenarioError::at(
-            "keys",
-            "the trace's `key` column already gives every request its key; remove [keys] (or the column)",
-        ));
-    }
-    let (servers, groups) = validate_servers(&raw.servers)?;
-    if raw.strategies.is_empty() {
-        return Err(ScenarioError::at("strategies", "list at least one strategy")
-            .with_help(format!("known strategies: {}", strategy::names().collect::<Vec<_>>().join(", "))));
-    }
-    let strategies = parse_strategies(&raw.strategies, &servers, "strategies")?;
-    let name = raw.name.or(stem).unwrap_or_else(|| "scenario".to_string());
-    if name.is_empty() || name.contains(['/', '\\']) {
-        return Err(ScenarioError::at("name", "must be non-empty and contain no path separator"));
-    }
-    let faults = faults::validate_faults(&raw.faults, &servers, &groups)?;
-    let health_check = raw.health_check.as_ref().map(faults::validate_health).transpose()?;
-    let outlier_detection = raw.outlier_detection.as_ref().map(faults::validate_outlier).transpose()?;
-    let client = raw.client.as_ref().map(faults::validate_client).transpose()?;
-    Ok(Scenario {
-        name,
-        file: None,
-        source: None,
-        seed: raw.seed.unwrap_or(1),
-        requests,
-        warmup,
-        warmup_explicit: raw.warmup_requests.is_some(),
-        replications,
-        strategies,
-        arrivals,
-        service,
-        keys,
-        servers,
-        groups,
-        faults,
-        health_check,
-        outlier_detection,
-        client,
-    })
-}
-
-fn validate_keys(k: &RawKeys) -> Result<KeySpace, ScenarioError> {
-    let dist = k.distribution.as_deref().unwrap_or("uniform");
-    let popularity = match dist {
-        "uniform" => {
-            if k.exponent.is_some() {
-                return Err(ScenarioError::at(
-                    "keys.exponent",
-                    "`exponent` applies only to distribution = \"zipf\" (uniform keys have none)",
-                ));
-            }
-            KeyPopularity::Uniform
-        }
-        "zipf" => KeyPopularity::Zipf { exponent: k.exponent.unwrap_or(1.0) },
-        other => {
-            return Err(ScenarioError::at(
-                "keys.distribution",
-                format!("unknown key distribution `{other}`; allowed: {}", KEY_DISTRIBUTIONS.join(", ")),
-            )
-            .suggest(other, KEY_DISTRIBUTIONS.iter().copied()));
-        }
-    };
-    let space = KeySpace { count: k.count, popularity };
-    space.validate().map_err(|(key, msg)| ScenarioError::at(format!("keys.{key}"), msg))?;
-    Ok(space)
-}
-
-/// Validates a distribution table; `prefix` is its key path (`service`,
-/// `servers[1].service`, `arrivals.think_time`).
-pub(crate) fn validate_service(s: &RawService, prefix: &str) -> Result<ServiceDist, ScenarioError> {
-    let d = s.distribution.as_str();
-    let given: [(&str, bool); 5] = [
-        ("mean", s.mean.is_some()),
-        ("cv", s.cv.is_some()),
-        ("min", s.min.is_some()),
-        ("max", s.max.is_some()),
-        ("alpha", s.alpha.is_some()),
-    ];
-    let takes: &[&str] = match d {
-        "exponential" | "deterministic" => &["mean"],
-        "uniform" => &["min", "max"],
-        "lognormal" | "gamma" | "weibull" | "hyperexponential" => &["mean", "cv"],
-        "pareto" => &["mean", "alpha"],
-        other => {
-            return Err(ScenarioError::at(
-                format!("{prefix}.distribution"),
-                format!("unknown distribution `{other}`; allowed: {}", DISTRIBUTIONS.join(", ")),
-            )
-            .suggest(other, DISTRIBUTIONS.iter().copied()));
-        }
-    };
-    for (key, present) in given {
-        if present && !takes.contains(&key) {
-            let why = match (d, key) {
-                ("exponential", "cv") => {
-                    " (the exponential's cv is always 1; use gamma, lognormal, weibull or hyperexponential for another cv)"
-                }
-                ("deterministic", "cv") => " (a deterministic time has cv 0)",
-                _ => "",
-            };
-            return Err(ScenarioError::at(
-                format!("{prefix}.{key}"),
-                format!("`{key}` does not apply to the {d} distribution{why}; it takes: {}", takes.join(", ")),
-            ));
-        }
-        if !present && takes.contains(&key) {
-            return Err(ScenarioError::at(
-                prefix,
-                format!("the {d} distribution needs `{key}` (it takes: {})", takes.join(", ")),
-            ));
-        }
-    }
-    let mean = s.mean.map(|m| m.secs()).unwrap_or(0.0);
-    if takes.contains(&"mean") && mean <= 0.0 {
-        return Err(ScenarioError::at(format!("{prefix}.mean"), "must be a positive duration, e.g. \"10ms\""));
-    }
-    let cv = s.cv.unwrap_or(f64::NAN);
-    let dist = match d {
-        "exponential" => ServiceDist::Exponential { mean },
-        "deterministic" => ServiceDist::Deterministic { value: mean },
-        "uniform" => ServiceDist::Uniform { min: s.min.unwrap().secs(), max: s.max.unwrap().secs() },
-        "lognormal" => ServiceDist::LogNormal { mean, cv },
-        "gamma" => ServiceDist::Gamma { mean, cv },
-        "weibull" => ServiceDist::Weibull { mean, cv },
-        "hyperexponential" => ServiceDist::HyperExponential { mean, cv },
-        "pareto" => ServiceDist::Pareto { mean, alpha: s.alpha.unwrap() },
-        _ => unreachable!("checked above"),
-    };
-    dist.validate().map_err(|m| {
-        let key = match d {
-            "uniform" => "max",
-            "pareto" => "alpha",
-            _ if s.cv.is_some() && !(cv.is_finite() && cv > 0.0) || m.contains("cv") => "cv",
-            _ => "mean",
-        };
-        ScenarioError::at(format!("{prefix}.{key}"), m)
-    })?;
-    Ok(dist)
-}
-
-fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<Group>), ScenarioError> {
-    if groups.is_empty() {
-        return Err(ScenarioError::at("servers", "define at least one [[servers]] group"));
-    }
-    let mut servers = Vec::new();
-    let mut out = Vec::new();
-    let mut names = HashSet::new();
-    for (gi, g) in groups.iter().enumerate() {
-        let key = |k: &str| format!("servers[{gi}].{k}");
-        if g.name.trim().is_empty() {
-            return Err(ScenarioError::at(key("name"), "must not be empty"));
-        }
-        let count = g.count.unwrap_or(1);
-        if count == 0 {
-            return Err(ScenarioError::at(key("count"), "must be at least 1"));
-        }
-        if servers.len() + count as usize > MAX_SERVERS {
-            return Err(ScenarioError::at(key("count"), format!("at most {MAX_SERVERS} servers in all")));
-        }
-        let speed = positive(&key("speed"), g.speed.unwrap_or(1.0), "1.0 = nominal speed")?;
-        let workers = g.workers.unwrap_or(1);
-        if workers == 0 {
-            return Err(ScenarioError::at(key("workers"), "must be at least 1"));
-        }
-        let weight = g.weight.unwrap_or(1);
-        if weight == 0 || weight > 1_000_000 {
-            return Err(ScenarioError::at(key("weight"), format!("must be from 1 to 1000000, got {weight}")));
-        }
-        let max_connections = match g.max_connections {
-            Some(0) => {
-                return Err(ScenarioError::at(
-                    key("max_connections"),
-                    "must be at least 1 (leave it out for no limit)",
-                ));
-            }
-            m => m,
-        };
-        let service = g.service.as_ref().map(|s| validate_service(s, &key("service"))).transpose()?;
-        let slow_start = match g.slow_start {
-            Some(d) if d.secs() <= 0.0 => {
-                return Err(ScenarioError::at(key("slow_start"), "must be a positive duration, e.g. \"30s\""));
-            }
-            d => d.map(|d| d.secs()),
-        };
-        let first = servers.len();
-        for i in 0..count {
-            let name = if count == 1 { g.name.clone() } else { format!("{}-{}", g.name, i + 1) };
-            if !names.insert(name.clone()) {
-                return Err(ScenarioError::at(key("name"), format!("server name `{name}` is used twice")));
-            }
-            servers.push(ServerInfo {
-                name,
-                speed,
-                workers,
-                queue_capacity: g.queue_capacity.unwrap_or(0),
-                weight,
-                max_connections,
-            });
-        }
-        out.push(Group { name: g.name.clone(), first, count: count as usize, service, slow_start });
-    }
-    Ok((servers, out))
-}
-
-/// Parses the `strategies` list: names, or inline tables with `name` and parameters.
-fn parse_strategies(
-    values: &[toml::Value],
-    servers: &[ServerInfo],
-    key: &str,
-) -> Result<Vec<StrategySpec>, ScenarioError> {
-    let mut out: Vec<StrategySpec> = Vec::new();
-    for (i, v) in values.iter().enumerate() {
-        let at = format!("{key}[{i}]");
-        let (name, params) = match v {
-            toml::Value::String(s) => (s.clone(), BTreeMap::new()),
-            toml::Value::Table(t) => {
-                let Some(name) = t.get("name").and_then(|n| n.as_str()) else {
-                    return Err(ScenarioError::at(at, "an inline strategy table needs `name = \"...\"`"));
-                };
-                let params = t.iter().filter(|(k, _)| *k != "name").map(|(k, v)| (k.clone(), v.clone())).collect();
-                (name.to_string(), params)
-            }
-            other => {
-                return Err(ScenarioError::at(
-                    at,
-                    format!(
-                        "a strategy is a name or an inline table like {{ name = \"p2c\", choices = 3 }}, got {other}"
-                    ),
-                ));
-            }
-        };
-        let Some(info) = strategy::lookup(&name) else {
-            let known: Vec<&str> = strategy::names().collect();
-            return Err(ScenarioError::at(
-                if params.is_empty() { at } else { format!("{at}.name") },
-                format!("unknown strategy `{name}`; run `lbsim strategies` for the list"),
-            )
-            .suggest(&name, known.iter().copied()));
-        };
-        for p in params.keys() {
-            if !info.params.iter().any(|pi| pi.name == p) {
-                let allowed: Vec<&str> = info.params.iter().map(|pi| pi.name).collect();
-                let what = if allowed.is_empty() {
-                    "it takes no parameters".to_string()
-                } else {
-                    format!("it takes: {}", allowed.join(", "))
-                };
-                return Err(ScenarioError::at(format!("{at}.{p}"), format!("`{name}` has no parameter `{p}`; {what}"))
-                    .suggest(p, allowed.iter().copied()));
-            }
-        }
-        let params = Params::new(params);
-        (info.build)(&params, servers).map_err(|e| {
-            ScenarioError::at(format!("{at}.{}", e.param), format!("{name}: `{}` {}", e.param, e.message))
-        })?;
-        let label = if params.is_empty() {
-            info.name.to_string()
-        } else {
-            let ps: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!("{}({})", info.name, ps.join(";"))
-        };
-        if out.iter().any(|s| s.label == label) {
-            return Err(ScenarioError::at(at, format!("strategy `{label}` is listed twice")));
-        }
-        out.push(StrategySpec { name: info.name, label, params });
-    }
-    Ok(out)
 }

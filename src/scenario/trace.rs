@@ -11,55 +11,14 @@
 //! present; every strategy and replication replays the same rows.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::{ScenarioError, did_you_mean};
+use super::ScenarioError;
+use crate::suggest::did_you_mean;
+use crate::workload::trace::Trace;
 
 /// The columns a trace may have.
 pub const COLUMNS: &[&str] = &["timestamp", "service_time", "key"];
-
-/// A loaded trace.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Trace {
-    /// The file it was read from.
-    pub file: PathBuf,
-    /// Arrival times, s from the first row, already divided by the speed factor.
-    pub times: Vec<f64>,
-    /// Service demands at speed 1, s; NaN where the row left the cell empty. `None`
-    /// without a `service_time` column.
-    pub service: Option<Vec<f64>>,
-    /// Key ids (distinct texts numbered in order of first appearance), when the trace
-    /// has a `key` column.
-    pub keys: Option<Vec<u64>>,
-    /// Number of distinct keys (0 without a `key` column).
-    pub distinct_keys: u64,
-    /// The replay speed factor applied.
-    pub speed: f64,
-}
-
-impl Trace {
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.times.len()
-    }
-
-    /// Whether the trace has no row (never, once loaded).
-    pub fn is_empty(&self) -> bool {
-        self.times.is_empty()
-    }
-
-    /// Time of the `n`-th arrival (1-based), s.
-    pub fn time_of(&self, n: u64) -> f64 {
-        self.times[(n as usize).clamp(1, self.times.len()) - 1]
-    }
-
-    /// Mean of the service times given in the trace, if it gives any.
-    pub fn mean_service(&self) -> Option<f64> {
-        let s = self.service.as_ref()?;
-        let (sum, n) = s.iter().filter(|x| !x.is_nan()).fold((0.0, 0u64), |(a, n), &x| (a + x, n + 1));
-        (n > 0).then(|| sum / n as f64)
-    }
-}
 
 fn err(file: &Path, line: u64, key: Option<&str>, message: String) -> ScenarioError {
     ScenarioError {
@@ -184,7 +143,8 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
     if times.is_empty() {
         return Err(err(path, header_line, None, "the trace has a header but no rows".to_string()));
     }
-    Ok(Trace { file: path.to_path_buf(), times, service, keys, distinct_keys: key_ids.len() as u64, speed })
+    let bytes = data.len() as u64;
+    Ok(Trace { file: path.to_path_buf(), bytes, times, service, keys, distinct_keys: key_ids.len() as u64, speed })
 }
 
 #[cfg(test)]

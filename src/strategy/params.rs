@@ -102,7 +102,7 @@ impl Params {
             return Err(err(format!("must be one of {list}, got {v}")));
         };
         allowed.iter().find(|a| **a == text).copied().ok_or_else(|| {
-            let hint = crate::scenario::did_you_mean(text, allowed.iter().copied())
+            let hint = crate::suggest::did_you_mean(text, allowed.iter().copied())
                 .map(|s| format!(" (did you mean \"{s}\"?)"))
                 .unwrap_or_default();
             err(format!("must be one of {list}, got \"{text}\"{hint}"))
@@ -117,11 +117,11 @@ impl Params {
         };
         let err = |m: String| ParamError { param: name.to_string(), message: m };
         let range = || {
-            use crate::scenario::duration::format_duration;
+            use crate::duration::format_duration;
             format!("from {} to {}", format_duration(min), format_duration(max))
         };
         let secs = match v {
-            toml::Value::String(t) => crate::scenario::duration::parse_duration(t).map_err(err)?,
+            toml::Value::String(t) => crate::duration::parse_duration(t).map_err(err)?,
             toml::Value::Float(f) => *f,
             toml::Value::Integer(i) => *i as f64,
             _ => return Err(err(format!("must be a duration such as \"10s\", {}, got {v}", range()))),

@@ -5,9 +5,10 @@
 //! are given in the key's type: integers for counts, durations with a unit for times
 //! (`5ms:50ms:10`).
 
+use crate::duration::parse_duration;
 use crate::scenario::ScenarioError;
-use crate::scenario::duration::parse_duration;
-use crate::scenario::edit::{KeyPath, KeyValue, Kind, ScenarioText};
+use crate::scenario::ValueKind as Kind;
+use crate::scenario::edit::{KeyPath, KeyValue, ScenarioText};
 
 /// The most values one `--vary` may give (a guard against typos such as `1:1000:100000`).
 pub const MAX_VALUES: usize = 10_000;

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Sweep;
 use crate::report::write_atomic;
+use crate::scenario::Overrides;
 use crate::scenario::ScenarioError;
-use crate::scenario::edit::Overrides;
 use crate::workload::seeds::hash_str;
 use crate::{Error, Result};
 

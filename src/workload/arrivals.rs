@@ -1,10 +1,92 @@
-//! Arrival processes of the open workload.
+//! Arrival processes: what the scenario's `[arrivals]` describes ([`Arrivals`]), and the
+//! generators of the open processes' arrival times ([`ArrivalGen`]).
+//!
+//! Open processes (Poisson — constant or time-varying —, deterministic, MMPP, trace replay)
+//! generate arrival times independently of the system; the closed process has a fixed
+//! population of clients that each wait for their response and think before sending again.
+
+use std::sync::Arc;
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp, Exp1, StandardUniform};
+use serde::{Serialize, Serializer};
 
-use super::rate::Thinning;
-use crate::scenario::{Arrivals, Mmpp};
+use super::rate::{RateProfile, Thinning};
+use super::service::ServiceDist;
+use super::trace::Trace;
+
+/// The arrival process. Serialized with its `process` as written in the scenario
+/// (a time-varying rate is `poisson` with its profile), rates in req/s, times in s.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "process", rename_all = "lowercase")]
+pub enum Arrivals {
+    /// Exponential interarrival times at a constant rate.
+    Poisson {
+        /// Requests per second.
+        #[serde(rename = "rate_rps")]
+        rate: f64,
+    },
+    /// Evenly spaced arrivals.
+    Deterministic {
+        /// Requests per second.
+        #[serde(rename = "rate_rps")]
+        rate: f64,
+    },
+    /// A non-homogeneous Poisson process (schedule, diurnal cycle, spikes), sampled exactly
+    /// by thinning.
+    #[serde(rename = "poisson")]
+    Varying(RateProfile),
+    /// A two-state Markov-modulated Poisson process (bursty; on-off when a rate is 0).
+    Mmpp(Mmpp),
+    /// A closed loop of clients (the wrk / k6-virtual-user model).
+    Closed(ClosedLoop),
+    /// Arrivals (and optionally service times and keys) replayed from a CSV file.
+    #[serde(serialize_with = "trace")]
+    Trace(Arc<Trace>),
+}
+
+/// A trace as its own serialization (not its rows).
+fn trace<S: Serializer>(t: &Arc<Trace>, s: S) -> Result<S::Ok, S::Error> {
+    t.as_ref().serialize(s)
+}
+
+/// A two-state MMPP: Poisson at `rates[i]` while in state `i`; the time in a state is
+/// exponential with mean `mean_sojourn[i]`, then the source switches to the other state.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Mmpp {
+    /// Arrival rate in each state, req/s.
+    #[serde(rename = "rates_rps")]
+    pub rates: [f64; 2],
+    /// Mean time spent in each state, s.
+    #[serde(rename = "mean_sojourn_s")]
+    pub mean_sojourn: [f64; 2],
+}
+
+impl Mmpp {
+    /// Long-run mean rate: the rates weighted by the share of time in each state.
+    pub fn mean_rate(&self) -> f64 {
+        let [r0, r1] = self.rates;
+        let [m0, m1] = self.mean_sojourn;
+        (r0 * m0 + r1 * m1) / (m0 + m1)
+    }
+}
+
+/// A closed population of clients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClosedLoop {
+    /// Number of clients, each with at most one request outstanding.
+    pub clients: u32,
+    /// Think time between a response and the next request; `None` = zero.
+    #[serde(rename = "think_time")]
+    pub think: Option<ServiceDist>,
+}
+
+impl ClosedLoop {
+    /// Mean think time, s.
+    pub fn mean_think(&self) -> f64 {
+        self.think.as_ref().map_or(0.0, ServiceDist::mean)
+    }
+}
 
 /// Generates successive arrival times.
 #[derive(Debug, Clone)]

@@ -17,6 +17,7 @@
 
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Zipf};
+use serde::Serialize;
 
 use super::seeds::mix64;
 
@@ -27,7 +28,8 @@ pub const MAX_KEYS: u64 = 1_000_000_000_000;
 pub const KEY_DISTRIBUTIONS: &[&str] = &["uniform", "zipf"];
 
 /// How often each key is requested.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "distribution", rename_all = "lowercase")]
 pub enum KeyPopularity {
     /// Every key equally often.
     Uniform,
@@ -39,11 +41,12 @@ pub enum KeyPopularity {
 }
 
 /// A scenario's key space (`[keys]`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct KeySpace {
     /// Number of distinct keys (key ids are `0..count`).
     pub count: u64,
     /// How often each key is requested.
+    #[serde(flatten)]
     pub popularity: KeyPopularity,
 }
 
@@ -59,21 +62,6 @@ impl KeySpace {
             return Err(("exponent", format!("must be a number in (0, 10], got {exponent}")));
         }
         Ok(())
-    }
-
-    /// One line for `lbsim validate`, e.g. `100000 keys, zipf exponent 1.1 (hottest key 9.5% of requests)`.
-    pub fn describe(&self) -> String {
-        match self.popularity {
-            KeyPopularity::Uniform => format!("{} keys, uniform", self.count),
-            KeyPopularity::Zipf { exponent } => {
-                let hottest = if self.count <= 10_000_000 {
-                    format!(" (hottest key {:.2}% of requests)", 100.0 * self.probability(0))
-                } else {
-                    String::new()
-                };
-                format!("{} keys, zipf exponent {exponent}{hottest}", self.count)
-            }
-        }
     }
 
     /// Probability that a request carries key id `k` (exact; O(count) for Zipf, so only

@@ -7,21 +7,37 @@
 //! think time after it, whatever the strategy.
 
 pub mod arrivals;
+pub mod faults;
 pub mod keys;
 pub mod rate;
 pub mod seeds;
 pub mod service;
+pub mod trace;
 
 use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
 
-use crate::scenario::trace::Trace;
-use crate::scenario::{Arrivals, Scenario};
-use arrivals::ArrivalGen;
-use keys::KeySampler;
-use service::Sampler;
+use arrivals::{ArrivalGen, Arrivals};
+use keys::{KeySampler, KeySpace};
+use service::ServiceDist;
+use trace::Trace;
+
+/// What a request stream is generated from: the scenario's workload sections, validated.
+#[derive(Debug, Clone, Copy)]
+pub struct Workload<'a> {
+    /// Base seed; every stream is derived from it and the replication.
+    pub seed: u64,
+    /// Requests generated per replication.
+    pub requests: u64,
+    /// The arrival process.
+    pub arrivals: &'a Arrivals,
+    /// Service demand at speed 1.
+    pub service: &'a ServiceDist,
+    /// The key space; `None`: every request has a key of its own.
+    pub keys: Option<&'a KeySpace>,
+}
 
 /// One generated request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,12 +56,13 @@ pub struct Request {
 }
 
 /// The request stream of one replication of a scenario.
+#[derive(Debug)]
 pub struct RequestStream {
     next_id: u64,
     total: u64,
     arrivals: ArrivalGen,
     trace: Option<Arc<Trace>>,
-    service: Sampler,
+    service: ServiceDist,
     arrival_rng: Xoshiro256PlusPlus,
     service_rng: Xoshiro256PlusPlus,
     keys: Option<KeySampler>,
@@ -54,21 +71,21 @@ pub struct RequestStream {
 }
 
 impl RequestStream {
-    /// The stream of replication `replication` of `scenario`.
-    pub fn new(scenario: &Scenario, replication: u32) -> Self {
-        let seeds = seeds::Seeds::new(scenario.seed, replication);
+    /// The stream of replication `replication` of `workload`.
+    pub fn new(workload: &Workload<'_>, replication: u32) -> Self {
+        let seeds = seeds::Seeds::new(workload.seed, replication);
         RequestStream {
             next_id: 0,
-            total: scenario.requests,
-            arrivals: ArrivalGen::new(&scenario.arrivals),
-            trace: match &scenario.arrivals {
+            total: workload.requests,
+            arrivals: ArrivalGen::new(workload.arrivals),
+            trace: match workload.arrivals {
                 Arrivals::Trace(t) => Some(Arc::clone(t)),
                 _ => None,
             },
-            service: scenario.service.sampler().expect("validated scenario"),
+            service: *workload.service,
             arrival_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.arrivals()),
             service_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.service()),
-            keys: scenario.keys.as_ref().map(KeySampler::new),
+            keys: workload.keys.map(KeySampler::new),
             key_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.keys()),
             key_salt: seeds.key_hash(),
         }
@@ -139,45 +156,46 @@ impl Iterator for RequestStream {
 }
 
 /// Draws a value for a given request id from a distribution, independently of every
-/// other draw: the stream is keyed by (seed, id), so the same request gets the same
-/// value whichever strategy, retry or order asks for it (used for per-server service
+/// other draw: the stream is seeded by (seed, id), so the same request gets the same
+/// value whichever strategy, retry or order asks for it (used for per-group service
 /// overrides).
 #[derive(Debug, Clone, Copy)]
-pub struct KeyedSampler {
-    sampler: Sampler,
+pub struct PerRequestSampler {
+    dist: ServiceDist,
     seed: u64,
 }
 
-impl KeyedSampler {
-    /// A sampler of `sampler` keyed by `seed`.
-    pub fn new(sampler: Sampler, seed: u64) -> Self {
-        KeyedSampler { sampler, seed }
+impl PerRequestSampler {
+    /// Draws from `dist`, seeded by `seed` and the request id.
+    pub fn new(dist: ServiceDist, seed: u64) -> Self {
+        PerRequestSampler { dist, seed }
     }
 
     /// The value for request `id`.
     #[inline]
     pub fn sample(&self, id: u64) -> f64 {
         let mut rng = SplitMix64::seed_from_u64(seeds::mix64(self.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-        self.sampler.sample(&mut rng)
+        self.dist.sample(&mut rng)
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keys::KeyPopularity;
 
-    fn scenario(keys: &str) -> Scenario {
-        let text = format!(
-            "requests = 2000\nstrategies = [\"random\"]\n[arrivals]\nprocess = \"poisson\"\nrate = 1.0\n\
-             [service]\ndistribution = \"exponential\"\nmean = \"1s\"\n{keys}\n[[servers]]\nname = \"s\"\n"
-        );
-        Scenario::parse(&text, None).unwrap()
+    fn stream(keys: Option<&KeySpace>, replication: u32) -> Vec<Request> {
+        let arrivals = Arrivals::Poisson { rate: 1.0 };
+        let service = ServiceDist::from(service::Exponential::new(1.0).unwrap());
+        let workload = Workload { seed: 1, requests: 2000, arrivals: &arrivals, service: &service, keys };
+        RequestStream::new(&workload, replication).collect()
     }
 
     #[test]
     fn keys_do_not_disturb_arrivals_or_demands() {
-        let plain: Vec<Request> = RequestStream::new(&scenario(""), 0).collect();
-        let keyed: Vec<Request> =
-            RequestStream::new(&scenario("[keys]\ncount = 50\ndistribution = \"zipf\""), 0).collect();
+        let space = KeySpace { count: 50, popularity: KeyPopularity::Zipf { exponent: 1.0 } };
+        let plain = stream(None, 0);
+        let keyed = stream(Some(&space), 0);
         assert!(plain.iter().zip(&keyed).all(|(a, b)| a.arrival == b.arrival && a.demand == b.demand));
         // Without [keys] every request has its own key; with them keys repeat.
         assert!(plain.iter().all(|r| r.key == r.id));
@@ -185,9 +203,7 @@ mod tests {
         // Same key, same hash within a replication; the salt changes across replications.
         let k0 = keyed.iter().find(|r| r.key == 0).unwrap().hash;
         assert!(keyed.iter().filter(|r| r.key == 0).all(|r| r.hash == k0));
-        let other = RequestStream::new(&scenario("[keys]\ncount = 50\ndistribution = \"zipf\""), 1)
-            .find(|r| r.key == 0)
-            .unwrap();
+        let other = stream(Some(&space), 1).into_iter().find(|r| r.key == 0).unwrap();
         assert_ne!(other.hash, k0);
     }
 }

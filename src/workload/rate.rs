@@ -15,42 +15,66 @@ use std::f64::consts::TAU;
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, StandardUniform};
+use serde::ser::SerializeSeq;
+use serde::{Serialize, Serializer};
 
 /// Pieces per diurnal period: the bound over a piece is the sine's maximum on it, so
 /// thinning keeps ≥ 99% of candidates on average.
 pub const DIURNAL_PIECES: f64 = 64.0;
 
 /// The base level of a time-varying rate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RateBase {
     /// Piecewise constant: `(from, rate)` with `from` strictly increasing and the first at 0.
+    #[serde(serialize_with = "steps")]
     Steps(Vec<(f64, f64)>),
     /// `base + amplitude × cos(2π (t − peak_at) / period)`, requests per second.
     Diurnal {
         /// Mean level, req/s.
+        #[serde(rename = "base_rps")]
         base: f64,
         /// Swing above and below the mean, req/s (at most `base`).
+        #[serde(rename = "amplitude_rps")]
         amplitude: f64,
         /// Length of a cycle, s.
+        #[serde(rename = "period_s")]
         period: f64,
         /// Time of a peak, s.
+        #[serde(rename = "peak_at_s")]
         peak_at: f64,
     },
 }
 
 /// A flash crowd: the rate is multiplied by `multiplier` during `[at, at + duration)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Spike {
     /// Start, s.
+    #[serde(rename = "at_s")]
     pub at: f64,
     /// Length, s.
+    #[serde(rename = "duration_s")]
     pub duration: f64,
     /// Factor applied to the rate (overlapping spikes multiply).
     pub multiplier: f64,
 }
 
+/// Writes schedule steps as `{"from_s", "rate_rps"}` objects.
+fn steps<S: Serializer>(steps: &[(f64, f64)], s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Step {
+        from_s: f64,
+        rate_rps: f64,
+    }
+    let mut seq = s.serialize_seq(Some(steps.len()))?;
+    for &(from_s, rate_rps) in steps {
+        seq.serialize_element(&Step { from_s, rate_rps })?;
+    }
+    seq.end()
+}
+
 /// A time-varying arrival rate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RateProfile {
     /// The level before spikes.
     pub base: RateBase,

@@ -21,8 +21,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::duration::format_duration;
 use crate::run::Report;
-use crate::scenario::duration::format_duration;
 use crate::{Error, Result};
 use canvas::Canvas;
 use style::{FONT, INK, LEGEND_PX, MUTED, SUBTITLE_PX, TITLE_PX};

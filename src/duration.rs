@@ -1,4 +1,7 @@
 //! Durations written with units: `"250us"`, `"10ms"`, `"1.5s"`, `"2m"`, `"24h"`.
+//!
+//! Shared by every layer (scenario files, strategy parameters, command-line values,
+//! reports), so it depends on nothing else in the crate.
 
 use std::fmt;
 

@@ -1,0 +1,130 @@
+//! Setting keys of a scenario file from the command line (`lbsim sweep --vary`, the server
+//! count and rate of `lbsim plan`).
+//!
+//! Keys are set in the scenario *text* with `toml_edit` (comments and line numbers kept),
+//! which is then parsed and validated exactly like a file: range checks and error messages
+//! live in one place ([`Scenario::parse`]), and an edited scenario is indistinguishable from
+//! one written by hand. (The options that change a scenario as a whole, `--requests` and
+//! the like, are applied to the parsed scenario instead: [`super::Overrides`].)
+//!
+//! A key is a dotted path: `arrivals.rate`, `service.mean`, `servers[0].count` or
+//! `servers.web.count` (a group by name), `strategies[3].choices` or `strategies.p2c.choices`.
+//! [`ScenarioText::resolve`] checks it against the scenario and lbsim's schema, finds the
+//! kind of number it holds ([`ValueKind`](super::ValueKind)) and its canonical form
+//! (indices, not names), and explains a bad key with the keys allowed at that level and a
+//! "did you mean".
+
+mod path;
+mod rewrite;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use toml_edit::{DocumentMut, Item};
+
+use super::{Scenario, ScenarioError};
+pub use path::{KeyPath, KeyValue};
+use rewrite::set_in_table;
+
+/// A scenario's text, parsed for editing.
+#[derive(Debug, Clone)]
+pub struct ScenarioText {
+    text: String,
+    file: Option<PathBuf>,
+    doc: DocumentMut,
+}
+
+impl ScenarioText {
+    /// Reads a scenario file and checks that it is a valid scenario as written.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: Some(path.to_path_buf()),
+            ..ScenarioError::general(format!("cannot read the scenario: {e}"))
+        })?;
+        Self::new(text, Some(path))
+    }
+
+    /// Wraps scenario text, checking that it is a valid scenario as written (so that its
+    /// own mistakes are reported as such, not as mistakes of an override).
+    pub fn new(text: String, file: Option<&Path>) -> Result<Self, ScenarioError> {
+        Scenario::parse(&text, file)?;
+        let doc: DocumentMut = text.parse().map_err(|e| ScenarioError::general(format!("{e}")))?;
+        Ok(ScenarioText { text, file: file.map(Path::to_path_buf), doc })
+    }
+
+    /// The text as read.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The file it came from.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// The scenario as written.
+    pub fn scenario(&self) -> Scenario {
+        Scenario::parse(&self.text, self.file.as_deref()).expect("checked in new()")
+    }
+
+    /// The scenario with `sets` applied; errors are those of [`Scenario::parse`], with a
+    /// help line naming the overrides.
+    pub fn with(&self, sets: &[(&KeyPath, KeyValue)]) -> Result<Scenario, ScenarioError> {
+        if sets.is_empty() {
+            return Ok(self.scenario());
+        }
+        let mut doc = self.doc.clone();
+        for (key, value) in sets {
+            set_in_table(doc.as_table_mut(), &key.steps, value.to_toml());
+        }
+        Scenario::parse(&doc.to_string(), self.file.as_deref()).map_err(|mut e| {
+            let what: Vec<String> = sets.iter().map(|(k, v)| format!("{} = {v}", k.written)).collect();
+            let note = format!("with {} (from the command line)", what.join(", "));
+            e.help = Some(match e.help.take() {
+                Some(h) => format!("{h}; {note}"),
+                None => note,
+            });
+            e
+        })
+    }
+
+    /// The same text with only strategy `index` of its list (so that each strategy can be
+    /// sized on its own: a parameter invalid for some server count then fails only it).
+    /// Results are unchanged: every stream is seeded independently of the list.
+    pub fn only_strategy(&self, index: usize) -> ScenarioText {
+        let mut doc = self.doc.clone();
+        let list = doc.get_mut("strategies").and_then(Item::as_array_mut).expect("validated scenario");
+        let keep = list.get(index).expect("strategy index in range").clone();
+        list.clear();
+        list.push_formatted(keep);
+        ScenarioText { text: doc.to_string(), file: self.file.clone(), doc }
+    }
+
+    /// The same text with the strategy list replaced by `names` (`--strategies`).
+    pub fn with_strategy_names(&self, names: &[String]) -> Result<ScenarioText, ScenarioError> {
+        let mut doc = self.doc.clone();
+        let mut list = toml_edit::Array::new();
+        for n in names {
+            list.push(n.as_str());
+        }
+        doc["strategies"] = toml_edit::value(list);
+        let text = doc.to_string();
+        Scenario::parse(&text, self.file.as_deref()).map_err(|mut e| {
+            if e.key.as_deref().is_some_and(|k| k.starts_with("strategies")) {
+                e.key = Some("--strategies".into());
+                e.line = None;
+                e.column = None;
+                e.file = None;
+            }
+            e
+        })?;
+        Ok(ScenarioText { text, file: self.file.clone(), doc })
+    }
+
+    /// Checks `key` against the scenario: it must lead to a numeric key (an integer, a
+    /// number or a duration) that exists or that lbsim knows.
+    pub fn resolve(&self, key: &str) -> Result<KeyPath, ScenarioError> {
+        path::resolve(&self.doc, key)
+    }
+}

@@ -1,0 +1,91 @@
+//! The options `lbsim run`, `sweep` and `plan` share that change a scenario as a whole
+//! (`--requests`, `--seed`, `--replications`, `--strategies`).
+//!
+//! The rule: options of the command line that change a scenario as a whole are applied to
+//! the parsed [`Scenario`], only by [`Overrides::apply`] (through setters that validate what
+//! they change, so their errors name the option), after any edit of the text; keys of the
+//! file (`--vary`, a plan's server count and rate) are set in the text ([`super::edit`]) and
+//! parsed again. One exception: a plan sizes each strategy on a one-strategy copy of the
+//! text, so its `--strategies` picks the strategies of those copies in the text. Overrides
+//! stay off the text because a seed is a u64 (TOML integers stop at i64), `--requests`
+//! moves a default warm-up with it, and a trace need not be read twice.
+
+use super::validate::parse_strategies;
+use super::{Scenario, ScenarioError};
+
+/// The options `lbsim run`, `sweep` and `plan` share that change a scenario as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Overrides {
+    /// `--requests`: requests per replication (the warm-up is cut to a tenth if it no longer fits).
+    pub requests: Option<u64>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// `--replications`.
+    pub replications: Option<u32>,
+    /// `--strategies`: the strategy list, by name.
+    pub strategies: Option<Vec<String>>,
+}
+
+impl Overrides {
+    /// Applies the overrides to a parsed scenario.
+    pub fn apply(&self, sc: &mut Scenario) -> Result<(), ScenarioError> {
+        if let Some(r) = self.requests {
+            sc.set_requests(r)?;
+        }
+        if let Some(n) = self.replications {
+            if n == 0 {
+                return Err(ScenarioError::at("--replications", "must be at least 1"));
+            }
+            sc.replications = n;
+        }
+        if let Some(s) = self.seed {
+            sc.seed = s;
+        }
+        if let Some(names) = &self.strategies {
+            sc.set_strategies(names)?;
+        }
+        Ok(())
+    }
+
+    /// The scenario key an override sets, when `key` (canonical) is one of them.
+    pub fn clashes_with(&self, key: &str) -> Option<&'static str> {
+        match key {
+            "requests" | "warmup_requests" if self.requests.is_some() => Some("--requests"),
+            "seed" if self.seed.is_some() => Some("--seed"),
+            "replications" if self.replications.is_some() => Some("--replications"),
+            k if k.starts_with("strategies") && self.strategies.is_some() => Some("--strategies"),
+            _ => None,
+        }
+    }
+}
+
+impl Scenario {
+    /// Sets the number of requests (the `--requests` option). A default warm-up follows it
+    /// (`requests / 10`); an explicit one is kept while it fits, otherwise it is scaled to
+    /// the same fraction of the new request count.
+    fn set_requests(&mut self, requests: u64) -> Result<(), ScenarioError> {
+        if requests == 0 {
+            return Err(ScenarioError::at("--requests", "must be at least 1"));
+        }
+        if let Some(rows) = self.trace_rows()
+            && requests > rows
+        {
+            return Err(ScenarioError::at("--requests", format!("the trace has only {rows} rows")));
+        }
+        if !self.warmup_explicit {
+            self.warmup = requests / 10;
+        } else if self.warmup >= requests {
+            let fraction = self.warmup as f64 / self.requests as f64;
+            self.warmup = ((requests as f64 * fraction) as u64).min(requests - 1);
+        }
+        self.requests = requests;
+        Ok(())
+    }
+
+    /// Replaces the strategy list with `names` (the `--strategies` option), validating each.
+    fn set_strategies(&mut self, names: &[String]) -> Result<(), ScenarioError> {
+        let values: Vec<toml::Value> = names.iter().map(|n| toml::Value::String(n.clone())).collect();
+        self.strategies = parse_strategies(&values, &self.servers, "--strategies")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,188 @@
+//! What reacts to failures: `[health_check]` (active checks), `[outlier_detection]`
+//! (passive ejection) and `[client]` (timeouts and retries), and their validation.
+
+use serde::Serialize;
+
+use super::ScenarioError;
+use super::schema::{RawClient, RawHealthCheck, RawOutlierDetection};
+
+/// `[health_check]`: active checks with HAProxy's semantics.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct HealthCheck {
+    /// Time between two checks of a server (`inter`), s.
+    #[serde(rename = "interval_s")]
+    pub interval: f64,
+    /// A check not answered within this fails (`timeout check`; default: the interval), s.
+    #[serde(rename = "timeout_s")]
+    pub timeout: f64,
+    /// Consecutive failed checks that mark an up server down.
+    pub fall: u32,
+    /// Consecutive successful checks that mark a down server up.
+    pub rise: u32,
+}
+
+/// `[outlier_detection]`: passive ejection with Envoy's semantics (consecutive errors).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct OutlierDetection {
+    /// Consecutive failed requests that eject a server (`consecutive_5xx`, default 5).
+    pub consecutive_errors: u32,
+    /// Period of the sweep that returns ejected servers (`interval`, default 10 s).
+    #[serde(rename = "interval_s")]
+    pub interval: f64,
+    /// Ejection time per ejection so far (`base_ejection_time`, default 30 s).
+    #[serde(rename = "base_ejection_time_s")]
+    pub base_ejection_time: f64,
+    /// Cap on one ejection (`max_ejection_time`, default 300 s or the base if larger).
+    #[serde(rename = "max_ejection_time_s")]
+    pub max_ejection_time: f64,
+    /// Largest share of servers ejected at once, percent (default 10; one server can
+    /// always be ejected).
+    pub max_ejection_percent: f64,
+}
+
+/// What a failed attempt can be retried on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RetryOn {
+    /// Connection refused or reset by a crashed server (Envoy `connect-failure,reset`).
+    pub failed: bool,
+    /// The attempt timed out (Envoy `5xx` includes upstream timeouts).
+    pub timeout: bool,
+    /// The server's queue was full (a 503; Envoy `5xx`/`retriable-status-codes`).
+    pub dropped: bool,
+}
+
+/// `[client]`: per-attempt timeout and the retry policy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ClientPolicy {
+    /// Per-attempt timeout, s (`None` = wait forever).
+    #[serde(rename = "timeout_s")]
+    pub timeout: Option<f64>,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// Base of the exponential backoff, s (Envoy `base_interval`, default 25 ms).
+    #[serde(rename = "backoff_s")]
+    pub backoff: f64,
+    /// Cap of the backoff, s (default 10 × base, as Envoy).
+    #[serde(rename = "max_backoff_s")]
+    pub max_backoff: f64,
+    /// Envoy retry budget: concurrent retries at most this percent of active requests.
+    #[serde(rename = "retry_budget_percent")]
+    pub retry_budget: Option<f64>,
+    /// The budget always allows this many concurrent retries (Envoy default 3).
+    pub min_retry_concurrency: u32,
+    /// Which failures are retried.
+    pub retry_on: RetryOn,
+}
+
+/// Accepted values of `retry_on`.
+pub const RETRY_ON: &[&str] = &["failed", "timeout", "dropped"];
+
+fn duration_positive(key: &str, secs: f64) -> Result<f64, ScenarioError> {
+    if secs > 0.0 { Ok(secs) } else { Err(ScenarioError::at(key, "must be a positive duration")) }
+}
+
+/// Validates `[health_check]`.
+pub(super) fn validate_health(h: &RawHealthCheck) -> Result<HealthCheck, ScenarioError> {
+    let interval = duration_positive("health_check.interval", h.interval.secs())?;
+    let timeout = duration_positive("health_check.timeout", h.timeout.map_or(interval, |t| t.secs()))?;
+    let fall = h.fall.unwrap_or(3);
+    let rise = h.rise.unwrap_or(2);
+    if fall == 0 {
+        return Err(ScenarioError::at("health_check.fall", "must be at least 1"));
+    }
+    if rise == 0 {
+        return Err(ScenarioError::at("health_check.rise", "must be at least 1"));
+    }
+    Ok(HealthCheck { interval, timeout, fall, rise })
+}
+
+/// Validates `[outlier_detection]`.
+pub(super) fn validate_outlier(o: &RawOutlierDetection) -> Result<OutlierDetection, ScenarioError> {
+    let consecutive_errors = o.consecutive_errors.unwrap_or(5);
+    if consecutive_errors == 0 {
+        return Err(ScenarioError::at("outlier_detection.consecutive_errors", "must be at least 1"));
+    }
+    let interval = duration_positive("outlier_detection.interval", o.interval.map_or(10.0, |d| d.secs()))?;
+    let base =
+        duration_positive("outlier_detection.base_ejection_time", o.base_ejection_time.map_or(30.0, |d| d.secs()))?;
+    let max = o.max_ejection_time.map_or(300f64.max(base), |d| d.secs());
+    if max < base {
+        return Err(ScenarioError::at(
+            "outlier_detection.max_ejection_time",
+            format!("must be at least base_ejection_time ({base}s)"),
+        ));
+    }
+    let pct = o.max_ejection_percent.unwrap_or(10.0);
+    if !(0.0..=100.0).contains(&pct) {
+        return Err(ScenarioError::at(
+            "outlier_detection.max_ejection_percent",
+            format!("must be from 0 to 100, got {pct}"),
+        ));
+    }
+    Ok(OutlierDetection {
+        consecutive_errors,
+        interval,
+        base_ejection_time: base,
+        max_ejection_time: max,
+        max_ejection_percent: pct,
+    })
+}
+
+/// Validates `[client]`.
+pub(super) fn validate_client(c: &RawClient) -> Result<ClientPolicy, ScenarioError> {
+    let timeout = match c.timeout {
+        Some(t) => Some(duration_positive("client.timeout", t.secs())?),
+        None => None,
+    };
+    let max_retries = c.max_retries.unwrap_or(0);
+    if max_retries > 100 {
+        return Err(ScenarioError::at("client.max_retries", format!("must be at most 100, got {max_retries}")));
+    }
+    let backoff = c.backoff.map_or(0.025, |d| d.secs());
+    let max_backoff = c.max_backoff.map_or(10.0 * backoff, |d| d.secs());
+    if max_backoff < backoff {
+        return Err(ScenarioError::at("client.max_backoff", format!("must be at least backoff ({backoff}s)")));
+    }
+    let retry_budget = match c.retry_budget {
+        Some(p) if !(p > 0.0 && p <= 100.0) => {
+            return Err(ScenarioError::at(
+                "client.retry_budget",
+                format!("must be a percentage in (0, 100] of active requests, got {p}"),
+            ));
+        }
+        p => p,
+    };
+    if c.min_retry_concurrency.is_some() && retry_budget.is_none() {
+        return Err(ScenarioError::at("client.min_retry_concurrency", "goes with `retry_budget`"));
+    }
+    let retry_on = match &c.retry_on {
+        None => RetryOn { failed: true, timeout: true, dropped: true },
+        Some(list) => {
+            let mut r = RetryOn { failed: false, timeout: false, dropped: false };
+            for (i, v) in list.iter().enumerate() {
+                match v.as_str() {
+                    "failed" => r.failed = true,
+                    "timeout" => r.timeout = true,
+                    "dropped" => r.dropped = true,
+                    other => {
+                        return Err(ScenarioError::at(
+                            format!("client.retry_on[{i}]"),
+                            format!("unknown condition `{other}`; allowed: {}", RETRY_ON.join(", ")),
+                        )
+                        .suggest(other, RETRY_ON.iter().copied()));
+                    }
+                }
+            }
+            r
+        }
+    };
+    Ok(ClientPolicy {
+        timeout,
+        max_retries,
+        backoff,
+        max_backoff,
+        retry_budget,
+        min_retry_concurrency: c.min_retry_concurrency.unwrap_or(3),
+        retry_on,
+    })
+}

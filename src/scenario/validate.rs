@@ -1,0 +1,322 @@
+//! Validation: the raw schema ([`super::schema`]) to a [`Scenario`], checking ranges and
+//! cross-field rules, each error located at its key.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use super::schema::{RawKeys, RawScenario, RawServerGroup, RawService};
+use super::{Group, Locator, MAX_SERVERS, Scenario, ScenarioError, StrategySpec, arrivals, faults, policies};
+use crate::strategy::{self, Params, ServerInfo};
+use crate::workload::arrivals::Arrivals;
+use crate::workload::keys::{KEY_DISTRIBUTIONS, KeyPopularity, KeySpace};
+use crate::workload::service::{self, ParamKind, ServiceDist};
+
+/// Turns a serde/TOML error into a located error, with a suggestion for unknown keys.
+pub(super) fn from_toml_error(e: &toml::de::Error, locator: &Locator) -> ScenarioError {
+    let msg = e.message().trim().to_string();
+    let mut err = ScenarioError::general(msg.clone());
+    if let Some(span) = e.span() {
+        let (l, c) = locator.line_col(span.start);
+        err.line = Some(l);
+        err.column = Some(c);
+        err.key = locator.path_at(span.start).map(str::to_string);
+    }
+    // "unknown field `raet`, expected `process` or `rate`"
+    if let Some((given, expected)) = msg.strip_prefix("unknown field `").and_then(|r| r.split_once('`')) {
+        let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        err.message = format!("unknown key `{given}`; allowed here: {}", allowed.join(", "));
+        err = err.suggest(given, allowed.iter().copied());
+    }
+    if msg.starts_with("missing field") {
+        err.message = msg.replace("missing field", "missing required key");
+    }
+    for (rust, human) in [
+        ("expected f64", "expected a number"),
+        ("expected u64", "expected a whole number ≥ 0"),
+        ("expected u32", "expected a whole number ≥ 0"),
+        ("expected a sequence", "expected a list [ ... ]"),
+        ("invalid type: ", "wrong type: "),
+        ("invalid value: ", "wrong value: "),
+    ] {
+        err.message = err.message.replace(rust, human);
+    }
+    err
+}
+
+fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
+    if x.is_finite() && x > 0.0 {
+        Ok(x)
+    } else {
+        Err(ScenarioError::at(key, format!("must be a positive number ({what}), got {x}")))
+    }
+}
+
+pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Result<Scenario, ScenarioError> {
+    let arrivals = arrivals::validate(&raw.arrivals, dir)?;
+    let requests = match (raw.requests, &arrivals) {
+        (Some(r), Arrivals::Trace(t)) if r > t.len() as u64 => {
+            return Err(ScenarioError::at(
+                "requests",
+                format!("the trace has only {} rows; leave `requests` out to replay them all", t.len()),
+            ));
+        }
+        (Some(r), _) => r,
+        (None, Arrivals::Trace(t)) => t.len() as u64,
+        (None, _) => return Err(ScenarioError::general("missing required key `requests`")),
+    };
+    if requests == 0 {
+        return Err(ScenarioError::at("requests", "must be at least 1"));
+    }
+    let warmup = raw.warmup_requests.unwrap_or(requests / 10);
+    if warmup >= requests {
+        return Err(ScenarioError::at(
+            "warmup_requests",
+            format!("must be smaller than requests ({requests}), got {warmup}"),
+        ));
+    }
+    let replications = raw.replications.unwrap_or(1);
+    if replications == 0 {
+        return Err(ScenarioError::at("replications", "must be at least 1"));
+    }
+    let service = validate_service(&raw.service, "service")?;
+    let keys = raw.keys.as_ref().map(validate_keys).transpose()?;
+    if let (Some(_), Arrivals::Trace(t)) = (&keys, &arrivals)
+        && t.keys.is_some()
+    {
+        return Err(ScenarioError::at(
+            "keys",
+            "the trace's `key` column already gives every request its key; remove [keys] (or the column)",
+        ));
+    }
+    let (servers, groups) = validate_servers(&raw.servers)?;
+    if raw.strategies.is_empty() {
+        return Err(ScenarioError::at("strategies", "list at least one strategy")
+            .with_help(format!("known strategies: {}", strategy::names().collect::<Vec<_>>().join(", "))));
+    }
+    let strategies = parse_strategies(&raw.strategies, &servers, "strategies")?;
+    let name = raw.name.or(stem).unwrap_or_else(|| "scenario".to_string());
+    if name.is_empty() || name.contains(['/', '\\']) {
+        return Err(ScenarioError::at("name", "must be non-empty and contain no path separator"));
+    }
+    let faults = faults::validate_faults(&raw.faults, &servers, &groups)?;
+    let health_check = raw.health_check.as_ref().map(policies::validate_health).transpose()?;
+    let outlier_detection = raw.outlier_detection.as_ref().map(policies::validate_outlier).transpose()?;
+    let client = raw.client.as_ref().map(policies::validate_client).transpose()?;
+    Ok(Scenario {
+        name,
+        file: None,
+        source: None,
+        seed: raw.seed.unwrap_or(1),
+        requests,
+        warmup,
+        warmup_explicit: raw.warmup_requests.is_some(),
+        replications,
+        strategies,
+        arrivals,
+        service,
+        keys,
+        servers,
+        groups,
+        faults,
+        health_check,
+        outlier_detection,
+        client,
+    })
+}
+
+fn validate_keys(k: &RawKeys) -> Result<KeySpace, ScenarioError> {
+    let dist = k.distribution.as_deref().unwrap_or("uniform");
+    let popularity = match dist {
+        "uniform" => {
+            if k.exponent.is_some() {
+                return Err(ScenarioError::at(
+                    "keys.exponent",
+                    "`exponent` applies only to distribution = \"zipf\" (uniform keys have none)",
+                ));
+            }
+            KeyPopularity::Uniform
+        }
+        "zipf" => KeyPopularity::Zipf { exponent: k.exponent.unwrap_or(1.0) },
+        other => {
+            return Err(ScenarioError::at(
+                "keys.distribution",
+                format!("unknown key distribution `{other}`; allowed: {}", KEY_DISTRIBUTIONS.join(", ")),
+            )
+            .suggest(other, KEY_DISTRIBUTIONS.iter().copied()));
+        }
+    };
+    let space = KeySpace { count: k.count, popularity };
+    space.validate().map_err(|(key, msg)| ScenarioError::at(format!("keys.{key}"), msg))?;
+    Ok(space)
+}
+
+/// Validates a distribution table against [`service::DISTRIBUTIONS`]; `prefix` is its key
+/// path (`service`, `servers[1].service`, `arrivals.think_time`).
+pub(super) fn validate_service(s: &RawService, prefix: &str) -> Result<ServiceDist, ScenarioError> {
+    let d = s.text("distribution").expect("a required key");
+    let Some(family) = service::family(d) else {
+        let names: Vec<&str> = service::DISTRIBUTIONS.iter().map(|f| f.name).collect();
+        return Err(ScenarioError::at(
+            format!("{prefix}.distribution"),
+            format!("unknown distribution `{d}`; allowed: {}", names.join(", ")),
+        )
+        .suggest(d, names.iter().copied()));
+    };
+    let takes: Vec<&str> = family.params.iter().map(|p| p.name).collect();
+    for param in service::PARAMS {
+        let key = param.name;
+        let present = s.has(key);
+        if present && !takes.contains(&key) {
+            let why = family.not_taken(key).map_or(String::new(), |w| format!(" ({w})"));
+            return Err(ScenarioError::at(
+                format!("{prefix}.{key}"),
+                format!("`{key}` does not apply to the {d} distribution{why}; it takes: {}", takes.join(", ")),
+            ));
+        }
+        if !present && takes.contains(&key) {
+            return Err(ScenarioError::at(
+                prefix,
+                format!("the {d} distribution needs `{key}` (it takes: {})", takes.join(", ")),
+            ));
+        }
+    }
+    let values: Vec<f64> = family.params.iter().map(|p| s.number(p.name).expect("checked above")).collect();
+    for (p, &v) in family.params.iter().zip(&values) {
+        if p.positive && p.kind == ParamKind::Duration && v <= 0.0 {
+            return Err(ScenarioError::at(
+                format!("{prefix}.{}", p.name),
+                "must be a positive duration, e.g. \"10ms\"",
+            ));
+        }
+    }
+    family.build(&values).map_err(|e| ScenarioError::at(format!("{prefix}.{}", e.param), e.message))
+}
+
+fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<Group>), ScenarioError> {
+    if groups.is_empty() {
+        return Err(ScenarioError::at("servers", "define at least one [[servers]] group"));
+    }
+    let mut servers = Vec::new();
+    let mut out = Vec::new();
+    let mut names = HashSet::new();
+    for (gi, g) in groups.iter().enumerate() {
+        let key = |k: &str| format!("servers[{gi}].{k}");
+        if g.name.trim().is_empty() {
+            return Err(ScenarioError::at(key("name"), "must not be empty"));
+        }
+        let count = g.count.unwrap_or(1);
+        if count == 0 {
+            return Err(ScenarioError::at(key("count"), "must be at least 1"));
+        }
+        if servers.len() + count as usize > MAX_SERVERS {
+            return Err(ScenarioError::at(key("count"), format!("at most {MAX_SERVERS} servers in all")));
+        }
+        let speed = positive(&key("speed"), g.speed.unwrap_or(1.0), "1.0 = nominal speed")?;
+        let workers = g.workers.unwrap_or(1);
+        if workers == 0 {
+            return Err(ScenarioError::at(key("workers"), "must be at least 1"));
+        }
+        let weight = g.weight.unwrap_or(1);
+        if weight == 0 || weight > 1_000_000 {
+            return Err(ScenarioError::at(key("weight"), format!("must be from 1 to 1000000, got {weight}")));
+        }
+        let max_connections = match g.max_connections {
+            Some(0) => {
+                return Err(ScenarioError::at(
+                    key("max_connections"),
+                    "must be at least 1 (leave it out for no limit)",
+                ));
+            }
+            m => m,
+        };
+        let service = g.service.as_ref().map(|s| validate_service(s, &key("service"))).transpose()?;
+        let slow_start = match g.slow_start {
+            Some(d) if d.secs() <= 0.0 => {
+                return Err(ScenarioError::at(key("slow_start"), "must be a positive duration, e.g. \"30s\""));
+            }
+            d => d.map(|d| d.secs()),
+        };
+        let first = servers.len();
+        for i in 0..count {
+            let name = if count == 1 { g.name.clone() } else { format!("{}-{}", g.name, i + 1) };
+            if !names.insert(name.clone()) {
+                return Err(ScenarioError::at(key("name"), format!("server name `{name}` is used twice")));
+            }
+            servers.push(ServerInfo {
+                name,
+                speed,
+                workers,
+                queue_capacity: g.queue_capacity.unwrap_or(0),
+                weight,
+                max_connections,
+            });
+        }
+        out.push(Group { name: g.name.clone(), first, count: count as usize, service, slow_start });
+    }
+    Ok((servers, out))
+}
+
+/// Parses the `strategies` list: names, or inline tables with `name` and parameters.
+pub(super) fn parse_strategies(
+    values: &[toml::Value],
+    servers: &[ServerInfo],
+    key: &str,
+) -> Result<Vec<StrategySpec>, ScenarioError> {
+    let mut out: Vec<StrategySpec> = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let at = format!("{key}[{i}]");
+        let (name, params) = match v {
+            toml::Value::String(s) => (s.clone(), BTreeMap::new()),
+            toml::Value::Table(t) => {
+                let Some(name) = t.get("name").and_then(|n| n.as_str()) else {
+                    return Err(ScenarioError::at(at, "an inline strategy table needs `name = \"...\"`"));
+                };
+                let params = t.iter().filter(|(k, _)| *k != "name").map(|(k, v)| (k.clone(), v.clone())).collect();
+                (name.to_string(), params)
+            }
+            other => {
+                return Err(ScenarioError::at(
+                    at,
+                    format!(
+                        "a strategy is a name or an inline table like {{ name = \"p2c\", choices = 3 }}, got {other}"
+                    ),
+                ));
+            }
+        };
+        let Some(info) = strategy::lookup(&name) else {
+            let known: Vec<&str> = strategy::names().collect();
+            return Err(ScenarioError::at(
+                if params.is_empty() { at } else { format!("{at}.name") },
+                format!("unknown strategy `{name}`; run `lbsim strategies` for the list"),
+            )
+            .suggest(&name, known.iter().copied()));
+        };
+        for p in params.keys() {
+            if !info.params.iter().any(|pi| pi.name == p) {
+                let allowed: Vec<&str> = info.params.iter().map(|pi| pi.name).collect();
+                let what = if allowed.is_empty() {
+                    "it takes no parameters".to_string()
+                } else {
+                    format!("it takes: {}", allowed.join(", "))
+                };
+                return Err(ScenarioError::at(format!("{at}.{p}"), format!("`{name}` has no parameter `{p}`; {what}"))
+                    .suggest(p, allowed.iter().copied()));
+            }
+        }
+        let params = Params::new(params);
+        (info.build)(&params, servers).map_err(|e| {
+            ScenarioError::at(format!("{at}.{}", e.param), format!("{name}: `{}` {}", e.param, e.message))
+        })?;
+        let label = if params.is_empty() {
+            info.name.to_string()
+        } else {
+            let ps: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{}({})", info.name, ps.join(";"))
+        };
+        if out.iter().any(|s| s.label == label) {
+            return Err(ScenarioError::at(at, format!("strategy `{label}` is listed twice")));
+        }
+        out.push(StrategySpec { name: info.name, label, params });
+    }
+    Ok(out)
+}

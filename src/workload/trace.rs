@@ -1,0 +1,69 @@
+//! A request trace loaded for replay (read and checked when the scenario is loaded):
+//! arrival times, and optionally service demands and keys, one row per request.
+
+use std::path::PathBuf;
+
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+/// A loaded trace. Serialized as its file, size and columns, without its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// The file's size, bytes.
+    pub bytes: u64,
+    /// Arrival times, s from the first row, already divided by the speed factor.
+    pub times: Vec<f64>,
+    /// Service demands at speed 1, s; NaN where the row left the cell empty. `None`
+    /// without a `service_time` column.
+    pub service: Option<Vec<f64>>,
+    /// Key ids (distinct texts numbered in order of first appearance), when the trace
+    /// has a `key` column.
+    pub keys: Option<Vec<u64>>,
+    /// Number of distinct keys (0 without a `key` column).
+    pub distinct_keys: u64,
+    /// The replay speed factor applied.
+    pub speed: f64,
+}
+
+impl Trace {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Whether the trace has no row (never, once loaded).
+    pub fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+
+    /// Time of the `n`-th arrival (1-based), s.
+    pub fn time_of(&self, n: u64) -> f64 {
+        self.times[(n as usize).clamp(1, self.times.len()) - 1]
+    }
+
+    /// Mean of the service times given in the trace, if it gives any.
+    pub fn mean_service(&self) -> Option<f64> {
+        let s = self.service.as_ref()?;
+        let (sum, n) = s.iter().filter(|x| !x.is_nan()).fold((0.0, 0u64), |(a, n), &x| (a + x, n + 1));
+        (n > 0).then(|| sum / n as f64)
+    }
+}
+
+impl Serialize for Trace {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let columns: Vec<&str> =
+            [("timestamp", true), ("service_time", self.service.is_some()), ("key", self.keys.is_some())]
+                .into_iter()
+                .filter_map(|(c, present)| present.then_some(c))
+                .collect();
+        let mut t = s.serialize_struct("Trace", 6)?;
+        t.serialize_field("file", &self.file.display().to_string())?;
+        t.serialize_field("bytes", &self.bytes)?;
+        t.serialize_field("rows", &self.len())?;
+        t.serialize_field("columns", &columns)?;
+        t.serialize_field("distinct_keys", &self.keys.as_ref().map(|_| self.distinct_keys))?;
+        t.serialize_field("speed", &self.speed)?;
+        t.end()
+    }
+}

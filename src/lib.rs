@@ -11,20 +11,21 @@
 //!   PNG charts) behind one trait;
 //! - [`remap`]: key disruption of the hash-based strategies when the pool changes;
 //! - [`theory`]: closed-form queueing results used to validate the simulator;
-//! - [`run`]: runs every strategy × replication of a scenario in parallel and aggregates;
-//! - [`batch`]: runs many scenarios (sweep points, plan candidates) over one set of threads;
+//! - [`runner`]: the one runner: every strategy × replication of one or many scenarios over
+//!   one pool of threads, aggregated per scenario (open models of closed loops included);
+//! - [`run`]: `lbsim run`: one scenario on the runner, gathered into a report;
 //! - [`sweep`]: `lbsim sweep`/`merge`: grids of scenario overrides, shards, resumable output;
 //! - [`plan`]: `lbsim plan`: the smallest server count that meets an SLO, per strategy.
 //!
 //! The `lbsim` binary is a thin command-line layer over [`run`] and [`report`].
 
-pub mod batch;
 pub mod engine;
 pub mod error;
 pub mod plan;
 pub mod remap;
 pub mod report;
 pub mod run;
+pub mod runner;
 pub mod scenario;
 pub mod stats;
 pub mod strategy;

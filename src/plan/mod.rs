@@ -8,7 +8,7 @@
 //! the search brackets the answer by galloping (S₀, S₀+2, S₀+6, S₀+14, ...: steps doubling)
 //! and then bisects between the largest failing and the smallest passing count, so an
 //! answer A costs about 2·log₂(A − S₀) evaluations. Strategies are searched side by side;
-//! each round's candidates run in one [`batch`](crate::batch::run_jobs).
+//! each round's candidates run in one call of the runner ([`runner::run_scenarios`]).
 //!
 //! # Judging a candidate
 //! A candidate passes when, for every SLO, the upper end of the metric's 95% confidence
@@ -24,15 +24,13 @@
 
 pub mod slo;
 
-use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
 use crate::Result;
-use crate::batch::{self, BatchOptions, JobResult, Outcome};
+use crate::runner::progress::Spinner;
+use crate::runner::{self, Completion, RunnerOptions, ScenarioResults};
 use crate::scenario::edit::{KeyValue, Overrides, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
@@ -315,7 +313,7 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
             ));
         }
     }
-    let bar = spinner(options.progress);
+    let bar = Spinner::new(options.progress);
     let mut complete = true;
     let mut round = 0;
     loop {
@@ -357,11 +355,11 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         }
         round += 1;
         let what: Vec<String> = jobs.iter().map(|(i, s, _)| format!("{} @ {s}", plans[*i].label)).collect();
-        bar.set_message(format!("round {round}: {}", what.join(", ")));
+        bar.say(format!("round {round}: {}", what.join(", ")));
         let scenarios: Vec<Scenario> = jobs.iter().map(|j| j.2.clone()).collect();
-        let results: Mutex<Vec<Option<JobResult>>> = Mutex::new(vec![None; jobs.len()]);
-        let opts = BatchOptions { threads: options.threads, stop: options.stop, progress: None };
-        let outcome = batch::run_jobs(&scenarios, &opts, &|j, r| {
+        let results: Mutex<Vec<Option<ScenarioResults>>> = Mutex::new(vec![None; jobs.len()]);
+        let runner = RunnerOptions { threads: options.threads, stop: options.stop, progress: None };
+        let end = runner::run_scenarios(&scenarios, &runner, &|j, r| {
             results.lock().expect("no panic while held")[j] = Some(r);
             Ok(())
         })?;
@@ -380,12 +378,12 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
                 measures,
             });
         }
-        if outcome == Outcome::Stopped {
+        if end == Completion::Stopped {
             complete = false;
             break;
         }
     }
-    bar.finish_and_clear();
+    bar.finish();
     for (p, s) in plans.iter_mut().zip(&searches) {
         p.candidates.sort_by_key(|c| c.servers);
         if let Some(h) = s.hi_pass
@@ -440,17 +438,6 @@ fn unrun(servers: u32, verdict: Verdict, sc: &Scenario) -> Candidate {
         drop_rate: None,
         measures: Vec::new(),
     }
-}
-
-fn spinner(show: bool) -> ProgressBar {
-    if !(show && std::io::stderr().is_terminal()) {
-        return ProgressBar::hidden();
-    }
-    let b = ProgressBar::new_spinner();
-    b.set_draw_target(ProgressDrawTarget::stderr());
-    b.set_style(ProgressStyle::with_template("{spinner} {elapsed} {wide_msg}").expect("valid template"));
-    b.enable_steady_tick(std::time::Duration::from_millis(200));
-    b
 }
 
 #[cfg(test)]

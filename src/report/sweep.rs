@@ -12,7 +12,7 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 use super::Exporter;
 use super::csv::{encode, summary_header, summary_row};
 use super::format::fixed;
-use crate::batch::JobResult;
+use crate::runner::ScenarioResults;
 use crate::sweep::{Manifest, Sweep, Vary};
 use crate::{Error, Result};
 
@@ -30,7 +30,7 @@ pub fn header(vary: &[Vary]) -> Vec<String> {
 }
 
 /// The rows of point `index` (with the header), as written to `points/NNNNNN.csv`.
-pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &JobResult) -> Result<Vec<u8>> {
+pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &ScenarioResults) -> Result<Vec<u8>> {
     let sc = sweep.scenario(index);
     let values = sweep.values(index);
     let rho = sc.offered_load();

@@ -18,17 +18,15 @@ pub mod spec;
 pub mod store;
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use crate::batch::{self, BatchOptions, JobResult, Outcome};
 use crate::report::sweep::{SweepData, SweepTable};
 use crate::report::{self, sweep as sweep_report};
+use crate::runner::progress::PointsBar;
+use crate::runner::{self, Completion, RunnerOptions, ScenarioResults};
 use crate::scenario::edit::{KeyValue, Overrides, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::workload::seeds::point_seed;
@@ -192,28 +190,27 @@ pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<Swee
     let todo: Vec<usize> = mine.iter().copied().filter(|i| !done.contains(i)).collect();
     let jobs: Vec<Scenario> = todo.iter().map(|&i| sweep.scenario(i).clone()).collect();
     let header = sweep_report::header(&sweep.vary);
-    let bar = progress_bar(&jobs, options.progress);
+    let bar = PointsBar::new(&jobs, mine.len() - todo.len(), mine.len(), options.progress);
     let finished = Mutex::new(mine.len() - todo.len());
-    bar.set_message(format!("{}/{} points", mine.len() - todo.len(), mine.len()));
-    let on_done = |j: usize, result: JobResult| -> Result<()> {
+    let on_done = |j: usize, result: ScenarioResults| -> Result<()> {
         let index = todo[j];
         let bytes = sweep_report::point_csv(&header, sweep, index, &result)?;
         store::write_point(out, index, &bytes)?;
         let mut n = finished.lock().expect("no panic while held");
         *n += 1;
-        bar.set_message(format!("{n}/{} points", mine.len()));
+        bar.points_done(*n);
         Ok(())
     };
-    let progress = |n: u64| bar.inc(n);
-    let opts = BatchOptions { threads: options.threads, stop: options.stop, progress: Some(&progress) };
-    let outcome = batch::run_jobs(&jobs, &opts, &on_done);
-    bar.finish_and_clear();
-    let outcome = outcome?;
+    let tick = |t| bar.tick(t);
+    let runner = RunnerOptions { threads: options.threads, stop: options.stop, progress: Some(&tick) };
+    let end = runner::run_scenarios(&jobs, &runner, &on_done);
+    bar.finish();
+    let end = end?;
     let mut result = SweepOutcome {
         points: mine.len(),
         ran: finished.into_inner().expect("no panic while held") - done.len(),
         resumed: done.len(),
-        complete: outcome == Outcome::Complete,
+        complete: end == Completion::Complete,
         written: Vec::new(),
         data: None,
         wall_time: 0.0,
@@ -252,23 +249,6 @@ fn finish(
     let manifest = Manifest { complete: true, ..manifest.clone() };
     store::write_manifest(out, &manifest)?;
     Ok((written, SweepData { manifest, ..data }))
-}
-
-fn progress_bar(jobs: &[Scenario], show: bool) -> ProgressBar {
-    let total: u64 =
-        jobs.iter().map(|s| s.requests * u64::from(s.replications) * s.strategies.len() as u64).sum::<u64>();
-    let target = if show && std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(total), target);
-    bar.set_style(
-        ProgressStyle::with_template("[{bar:30}] {percent:>3}%  {msg}  {elapsed} elapsed, eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
 }
 
 /// What [`merge`] did.

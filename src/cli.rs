@@ -258,19 +258,19 @@ fn cmd_run(args: RunArgs) -> Result<()> {
     let options = RunOptions { threads: args.threads.map(usize::from), progress: !args.quiet };
     let report = run::run(&sc, &options)?;
     // Files this run does not produce (faults.csv without faults) count as stale too.
-    let exporters: Vec<_> = report::exporters(!args.no_charts).into_iter().filter(|e| e.wanted(&report)).collect();
+    let exporters: Vec<_> = report::run::exporters(!args.no_charts).into_iter().filter(|e| e.wanted(&report)).collect();
     let written = report::write_outputs(&report, &out, &exporters)?;
-    report::remove_stale(&out, &exporters)?;
+    report::run::remove_stale(&out, &exporters)?;
     match args.format {
-        Format::Table => print!("{}", report::terminal::render(&report, std::io::stdout().is_terminal())),
+        Format::Table => print!("{}", report::run::terminal::render(&report, std::io::stdout().is_terminal())),
         Format::Csv | Format::Json => {
             if args.format == Format::Csv {
-                let bytes = report::csv::SummaryCsv.render(&report)?;
+                let bytes = report::run::csv::SummaryCsv.render(&report)?;
                 print!("{}", String::from_utf8_lossy(&bytes));
             } else {
-                print!("{}", report::json::render(&report));
+                print!("{}", report::run::json::render(&report));
             }
-            for w in report::terminal::warnings(&report) {
+            for w in &report.warnings {
                 eprintln!("warning: {w}");
             }
         }
@@ -335,7 +335,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<()> {
         return Ok(());
     }
     if let Some(data) = outcome.data.as_ref().filter(|_| outcome.points > 0) {
-        print!("{}", report::sweep::render(data, std::io::stdout().is_terminal())?);
+        print!("{}", report::sweep::render(&data.view, std::io::stdout().is_terminal()));
     }
     if !args.quiet {
         let resumed = if outcome.resumed > 0 { format!(", {} resumed", outcome.resumed) } else { String::new() };
@@ -363,7 +363,7 @@ fn cmd_merge(args: MergeArgs) -> Result<()> {
         }
     };
     let outcome = sweep::merge(&args.dirs, &out)?;
-    print!("{}", report::sweep::render(&outcome.data, std::io::stdout().is_terminal())?);
+    print!("{}", report::sweep::render(&outcome.data.view, std::io::stdout().is_terminal()));
     if !args.quiet {
         eprintln!(
             "merged {} director{} into {}/: {}",
@@ -403,7 +403,7 @@ fn cmd_plan(args: PlanArgs) -> Result<()> {
         return Ok(());
     }
     let exporters: &[&dyn report::Exporter<PlanReport>] =
-        &[&report::plan::PlanCsv, &report::plan::CandidatesCsv, &report::plan_chart::PlanChart];
+        &[&report::plan::csv::PlanCsv, &report::plan::csv::CandidatesCsv, &report::plan::chart::PlanChart];
     let written = report::write_outputs(&report, &out, exporters)?;
     if !args.quiet {
         eprintln!("wrote {} in {}/ ({:.2}s)", file_names(&written), out.display(), report.wall_time);

@@ -22,6 +22,7 @@
 pub mod engine;
 pub mod error;
 pub mod plan;
+pub mod point;
 pub mod remap;
 pub mod report;
 pub mod run;

@@ -19,7 +19,7 @@
 //! (5 are used when the scenario has 1).
 //!
 //! Each candidate is a scenario with `servers[G].count = S` set in its text, seeded like a
-//! sweep point with that value ([`point_seed`]), so `lbsim sweep --vary servers[G].count=S`
+//! sweep point with that value ([`crate::point`]), so `lbsim sweep --vary servers[G].count=S`
 //! reproduces its numbers.
 
 pub mod slo;
@@ -28,14 +28,12 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use crate::Result;
 use crate::runner::progress::Spinner;
 use crate::runner::{self, Completion, RunnerOptions, ScenarioResults};
 use crate::scenario::edit::{KeyValue, Overrides, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
-use crate::sweep::canonical_point;
-use crate::workload::seeds::point_seed;
+use crate::{Result, point};
 pub use slo::{Metric, Slo};
 
 /// Replications used when the scenario has only one (a plan needs confidence intervals).
@@ -290,10 +288,8 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         if let Some(r) = rate_set {
             sets.push((&rate_key, r));
         }
-        let mut sc = texts[i].with(&sets).map_err(|e| e.to_string())?;
-        overrides.apply(&mut sc).map_err(|e| e.to_string())?;
-        sc.seed = point_seed(sc.seed, &canonical_point(std::iter::once((count_key.canonical.as_str(), sets[0].1))));
-        Ok(sc)
+        // Seeded by the count alone: the sweep point `--vary servers[G].count=S`.
+        point::build(&texts[i], &sets, &overrides, &sets[..1]).map_err(|e| e.to_string())
     };
 
     let mut plans: Vec<StrategyPlan> = base

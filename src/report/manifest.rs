@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::Exporter;
-use crate::run::Report;
+use crate::report::Report;
 use crate::scenario::Arrivals;
 use crate::{Error, Result};
 

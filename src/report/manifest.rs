@@ -99,6 +99,7 @@ pub fn manifest(report: &Report) -> Value {
             "failures": sc.failures_summary(),
         },
         "timeseries_interval_s": timeline_interval,
+        "warnings": report.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "wall_time_s": report.wall_time,
     })
 }

@@ -164,6 +164,20 @@ impl Warning {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::manifest::manifest;
+    use crate::report::run::{json, terminal};
+
+    #[test]
+    fn computed_once_shown_by_the_table_the_json_and_the_manifest() {
+        let text = "requests = 2000\nstrategies = [\"random\"]\n[arrivals]\nprocess = \"poisson\"\nrate = 500.0\n\
+                    [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n[[servers]]\nname = \"s\"\ncount = 2\n";
+        let report = crate::run::run(&Scenario::parse(text, None).unwrap(), &Default::default()).unwrap();
+        assert_eq!(report.warnings.first(), Some(&Warning::Unstable { rho: 2.5 }));
+        let shown = report.warnings[0].to_string();
+        assert!(terminal::render(&report, false).contains(&format!("\nwarning: {shown}\n")));
+        assert_eq!(json::summary(&report)["warnings"][0], shown.as_str());
+        assert_eq!(manifest(&report)["warnings"][0], shown.as_str());
+    }
 
     #[test]
     fn texts_are_the_published_ones() {

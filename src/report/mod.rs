@@ -2,7 +2,7 @@
 //!
 //! Organised by what is reported: [`run`] (`lbsim run`: the [`Report`], its table, CSV, JSON
 //! and charts), [`sweep`], [`plan`] and [`remap`]; shared pieces are the number formats
-//! ([`format`]), the table style ([`table`]), the [`warnings`] and the chart plumbing
+//! ([`format`](mod@format)), the table style ([`table`]), the [`warnings`] and the chart plumbing
 //! ([`charts`]). Presentation lives here; the modules that compute results hand them over
 //! typed and never format them.
 //!

@@ -22,6 +22,7 @@
 //! sweep point with that value ([`crate::point`]), so `lbsim sweep --vary servers[G].count=S`
 //! reproduces its numbers.
 
+mod search;
 pub mod slo;
 
 use std::sync::Mutex;
@@ -34,6 +35,7 @@ use crate::scenario::edit::{KeyValue, Overrides, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
 use crate::{Result, point};
+use search::Search;
 pub use slo::{Metric, Slo};
 
 /// Replications used when the scenario has only one (a plan needs confidence intervals).
@@ -165,50 +167,6 @@ pub struct PlanReport {
     pub wall_time: f64,
 }
 
-/// Search state of one strategy.
-#[derive(Debug, Clone)]
-struct Search {
-    /// Largest count known to fail.
-    lo_fail: u32,
-    /// Smallest count known to pass.
-    hi_pass: Option<u32>,
-    /// Galloping step.
-    step: u32,
-    done: bool,
-}
-
-impl Search {
-    /// The next count to evaluate, or `None` when finished.
-    fn next(&mut self, max: u32) -> Option<u32> {
-        if self.done {
-            return None;
-        }
-        match self.hi_pass {
-            Some(h) if h <= self.lo_fail + 1 => {
-                self.done = true;
-                None
-            }
-            Some(h) => Some(self.lo_fail + (h - self.lo_fail) / 2),
-            None if self.lo_fail >= max => {
-                self.done = true;
-                None
-            }
-            None => Some((self.lo_fail.saturating_add(self.step)).min(max)),
-        }
-    }
-
-    fn record(&mut self, s: u32, pass: bool) {
-        if pass {
-            self.hi_pass = Some(self.hi_pass.map_or(s, |h| h.min(s)));
-        } else {
-            self.lo_fail = self.lo_fail.max(s);
-            if self.hi_pass.is_none() {
-                self.step = self.step.saturating_mul(2);
-            }
-        }
-    }
-}
-
 /// Plans `request` for the scenario `text`.
 pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -> Result<PlanReport> {
     let started = Instant::now();
@@ -297,11 +255,10 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         .iter()
         .map(|s| StrategyPlan { label: s.label.clone(), servers: None, reason: None, candidates: Vec::new() })
         .collect();
-    let mut searches: Vec<Search> =
-        plans.iter().map(|_| Search { lo_fail: min_stable - 1, hi_pass: None, step: 1, done: false }).collect();
+    let mut searches: Vec<Search> = plans.iter().map(|_| Search::above(min_stable - 1)).collect();
     if min_stable > request.max_servers {
         for (p, s) in plans.iter_mut().zip(&mut searches) {
-            s.done = true;
+            s.give_up();
             p.reason = Some(format!(
                 "{} servers cannot carry {rate} req/s (ρ ≥ 1 up to {} servers); raise --max-servers",
                 request.max_servers,
@@ -382,9 +339,7 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
     bar.finish();
     for (p, s) in plans.iter_mut().zip(&searches) {
         p.candidates.sort_by_key(|c| c.servers);
-        if let Some(h) = s.hi_pass
-            && s.done
-        {
+        if let Some(h) = s.answer() {
             p.servers = Some(h);
         } else if complete && p.reason.is_none() {
             let why = p.candidates.iter().rev().find_map(|c| match &c.verdict {
@@ -433,38 +388,5 @@ fn unrun(servers: u32, verdict: Verdict, sc: &Scenario) -> Candidate {
         summary: None,
         drop_rate: None,
         measures: Vec::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gallop_then_bisect() {
-        // True answer 11, smallest stable 9: 9 fails, 11 passes, 10 fails → 11.
-        let mut s = Search { lo_fail: 8, hi_pass: None, step: 1, done: false };
-        let mut seen = Vec::new();
-        while let Some(c) = s.next(1000) {
-            seen.push(c);
-            s.record(c, c >= 11);
-        }
-        assert_eq!(seen, vec![9, 11, 10]);
-        assert_eq!(s.hi_pass, Some(11));
-        // Capped by the maximum, never met.
-        let mut s = Search { lo_fail: 0, hi_pass: None, step: 1, done: false };
-        let mut seen = Vec::new();
-        while let Some(c) = s.next(10) {
-            seen.push(c);
-            s.record(c, false);
-        }
-        assert_eq!(seen, vec![1, 3, 7, 10]);
-        assert_eq!(s.hi_pass, None);
-        // The smallest stable count passes at once.
-        let mut s = Search { lo_fail: 4, hi_pass: None, step: 1, done: false };
-        assert_eq!(s.next(100), Some(5));
-        s.record(5, true);
-        assert_eq!(s.next(100), None);
-        assert_eq!(s.hi_pass, Some(5));
     }
 }

@@ -180,3 +180,51 @@ impl Plan {
         self.out.clone().unwrap_or_else(|| Path::new(OUTPUT).join(name).join("plan"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn command(args: &[&str]) -> Command {
+        Cli::try_parse_from(std::iter::once("lbsim").chain(args.iter().copied())).expect("parses").command
+    }
+
+    #[test]
+    fn default_directories_are_named_after_the_scenario() {
+        let Command::Run(args) = command(&["run", "scenarios/web-peak.toml", "--requests", "1000", "-q"]) else {
+            panic!("run")
+        };
+        let run = Run::new(args).unwrap();
+        assert_eq!(run.out, Path::new("output/web-peak"));
+        assert_eq!(run.scenario.requests, 1000);
+        assert!(!run.runner.verbose && run.charts);
+        let Command::Sweep(args) =
+            command(&["sweep", "scenarios/web-peak.toml", "--vary", "arrivals.rate=600,900", "--shard", "1/2"])
+        else {
+            panic!("sweep")
+        };
+        let sweep = SweepRun::new(args).unwrap();
+        assert_eq!(sweep.out, Path::new("output/web-peak/sweep/shard-1-of-2"));
+        assert_eq!(sweep.shard, Some(Shard { index: 1, count: 2 }));
+        let Command::Plan(args) = command(&["plan", "scenarios/web-peak.toml", "--slo", "p99<=1s", "--out", "x"])
+        else {
+            panic!("plan")
+        };
+        assert_eq!(Plan::new(args).unwrap().out("web-peak"), Path::new("x"));
+    }
+
+    #[test]
+    fn the_scenario_file_is_checked_before_the_options_that_need_it() {
+        let Command::Plan(args) = command(&["plan", "/nonexistent.toml", "--slo", "p98<=1s"]) else { panic!("plan") };
+        let e = Plan::new(args).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent.toml"), "{e}");
+        let Command::Plan(args) = command(&["plan", "scenarios/web-peak.toml", "--slo", "p99<=1s", "--cost=-1"]) else {
+            panic!("plan")
+        };
+        let e = Plan::new(args).unwrap_err();
+        assert!(e.is_input() && e.to_string().contains("--cost"), "{e}");
+    }
+}

@@ -129,3 +129,41 @@ pub fn render(view: &SweepView, color: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(point: usize, rate: f64, p99: [(f64, Option<f64>); 2]) -> PointRow {
+        PointRow {
+            point,
+            values: vec![rate.to_string()],
+            rho: rate / 1000.0,
+            rate,
+            capacity: 1000.0,
+            replications: 2,
+            strategies: ["random", "p2c"]
+                .iter()
+                .zip(p99)
+                .map(|(l, p)| StrategyCells { label: l.to_string(), mean: p, p99: p })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn table_marks_the_best_p99_and_the_unstable_points() {
+        let view = SweepView {
+            scenario: "web".into(),
+            axes: vec![Axis { column: "arrivals.rate".into(), log: false }],
+            points: vec![
+                point(0, 600.0, [(30.0, Some(1.0)), (20.0, Some(0.5))]),
+                point(1, 1200.0, [(900.0, None), (f64::NAN, None)]),
+            ],
+        };
+        let text = render(&view, false);
+        assert!(text.starts_with("web: sweep of 2 point(s) × 2 strategies — p99 response time (ms)\n"), "{text}");
+        assert!(text.contains("20.000 ±0.500*"), "{text}");
+        assert!(text.contains("1.200 !") && text.contains("900.000*") && text.contains("–"), "{text}");
+        assert!(text.ends_with(&format!("warning: {}\n", Warning::UnstablePoints)), "{text}");
+    }
+}

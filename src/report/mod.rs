@@ -3,8 +3,10 @@
 //! Organised by what is reported: [`run`] (`lbsim run`: the [`Report`], its table, CSV, JSON
 //! and charts), [`sweep`], [`plan`] and [`remap`]; shared pieces are the number formats
 //! ([`format`](mod@format)), the table style ([`table`]), the [`warnings`] and the chart plumbing
-//! ([`charts`]). Presentation lives here; the modules that compute results hand them over
-//! typed and never format them.
+//! ([`charts`]). Presentation lives here, and data flows one way: this module renders typed
+//! results ([`Report`], [`sweep::SweepView`], the plan's and remap's reports) and never
+//! calls what produced them, while `lbsim sweep` writes its files through it as it goes
+//! (its storage, [`crate::sweep::table`], reuses summary.csv's cells from [`run::csv`]).
 //!
 //! Every output file is an [`Exporter`]: it renders its input to bytes in memory.
 //! [`write_outputs`] renders all of them first (in parallel) and only then writes each

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use lbsim::report::EXPORTERS;
+use lbsim::report::run::EXPORTERS;
 use lbsim::run::{self, RunOptions};
 use lbsim::scenario::Scenario;
 

@@ -1,6 +1,7 @@
 //! lbsim — a discrete-event simulator of load-balancing strategies.
 //!
-//! The library is organised one module per concern:
+//! The library is organised one module per concern, data flowing one way: scenario →
+//! workload → engine → stats → runner → report.
 //!
 //! - [`duration`], [`suggest`]: durations with units and "did you mean" suggestions, shared by every layer;
 //! - [`scenario`]: the scenario file (schema, validation, errors that point at a line);
@@ -8,25 +9,30 @@
 //! - [`strategy`]: the balancing strategies, one trait, one file per family, one registry;
 //! - [`engine`]: the event-driven simulation of one strategy on one request stream;
 //! - [`stats`]: streaming statistics (HDR histograms, imbalance, confidence intervals);
-//! - [`report`]: the terminal table, JSON summary, and file exporters (CSV, JSON manifest,
-//!   PNG charts) behind one trait;
-//! - [`remap`]: key disruption of the hash-based strategies when the pool changes;
-//! - [`theory`]: closed-form queueing results used to validate the simulator;
-//! - [`run`]: runs every strategy × replication of a scenario in parallel and aggregates;
-//! - [`batch`]: runs many scenarios (sweep points, plan candidates) over one set of threads;
+//! - [`runner`]: the one runner: every strategy × replication of one or many scenarios over
+//!   one pool of threads, aggregated per scenario (open models of closed loops included);
+//! - [`run`]: `lbsim run`: one scenario on the runner, gathered into a report;
+//! - [`point`]: a scenario with keys set to values and seeded by them (sweep points, plan
+//!   candidates);
 //! - [`sweep`]: `lbsim sweep`/`merge`: grids of scenario overrides, shards, resumable output;
-//! - [`plan`]: `lbsim plan`: the smallest server count that meets an SLO, per strategy.
+//! - [`plan`]: `lbsim plan`: the smallest server count that meets an SLO, per strategy;
+//! - [`remap`]: key disruption of the hash-based strategies when the pool changes;
+//! - [`report`]: everything shown or written, organised by command (run, sweep, plan,
+//!   remap): tables, warnings, and file exporters (CSV, JSON, PNG charts) behind one trait;
+//! - [`theory`]: closed-form queueing results used to validate the simulator.
 //!
-//! The `lbsim` binary is a thin command-line layer over [`run`] and [`report`].
+//! The `lbsim` binary is a thin command-line layer over these (`src/main.rs`, `src/cli.rs`,
+//! `src/options.rs`, `src/commands.rs`).
 
-pub mod batch;
 pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod plan;
+pub mod point;
 pub mod remap;
 pub mod report;
 pub mod run;
+pub mod runner;
 pub mod scenario;
 pub mod stats;
 pub mod strategy;

@@ -1,7 +1,22 @@
-//! The `lbsim` command line: parses arguments and calls the library.
+//! The `lbsim` binary: parses the command line ([`cli`]), checks it into what each command
+//! needs ([`options`]) and runs the command ([`commands`]). Exit code 0 on success, 2 for
+//! bad input (the user's to fix), 1 for other failures, 130 after Ctrl-C.
 
 mod cli;
+mod commands;
+mod options;
 
-fn main() -> std::process::ExitCode {
-    cli::main()
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    match commands::run(cli::Cli::parse().command) {
+        Ok(commands::Ending::Done) => ExitCode::SUCCESS,
+        Ok(commands::Ending::Interrupted) => ExitCode::from(130),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(if e.is_input() { 2 } else { 1 })
+        }
+    }
 }

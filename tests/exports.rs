@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use lbsim::report::charts::{HEIGHT, WIDTH, style};
-use lbsim::report::{self, EXPORTERS, Exporter};
-use lbsim::run::{self, Report, RunOptions};
+use lbsim::report::run::EXPORTERS;
+use lbsim::report::{self, Exporter, Report};
+use lbsim::run::{self, RunOptions};
 use lbsim::scenario::Scenario;
 
 fn scenario(strategies: &str, servers: u32, requests: u64, replications: u32) -> Scenario {
@@ -156,10 +157,10 @@ fn csv_files_parse_with_their_documented_columns() {
 
     // summary.csv and servers.csv keep their contract.
     let (h, rows) = parse_csv(&exporter("summary.csv").render(&report).unwrap());
-    assert_eq!(h[..report::csv::SUMMARY_COLUMNS.len()], *report::csv::SUMMARY_COLUMNS);
+    assert_eq!(h[..report::run::csv::SUMMARY_COLUMNS.len()], *report::run::csv::SUMMARY_COLUMNS);
     assert_eq!(rows.len(), 3);
     let (h, rows) = parse_csv(&exporter("servers.csv").render(&report).unwrap());
-    assert_eq!(h[..report::csv::SERVERS_COLUMNS.len()], *report::csv::SERVERS_COLUMNS);
+    assert_eq!(h[..report::run::csv::SERVERS_COLUMNS.len()], *report::run::csv::SERVERS_COLUMNS);
     assert_eq!(rows.len(), 15);
 }
 
@@ -184,11 +185,11 @@ fn large_pools_write_one_timeseries_row_per_sample() {
 fn json_summary_and_manifest_parse() {
     let sc = scenario("\"random\", \"least-work-left\"", 3, 10_000, 1);
     let report = run(&sc, 1);
-    let v: serde_json::Value = serde_json::from_str(&report::json::render(&report)).expect("summary JSON");
+    let v: serde_json::Value = serde_json::from_str(&report::run::json::render(&report)).expect("summary JSON");
     let strategies = v["strategies"].as_array().unwrap();
     assert_eq!(strategies.len(), 2);
     assert_eq!(strategies[1]["strategy"], "least-work-left");
-    for col in report::csv::SUMMARY_COLUMNS {
+    for col in report::run::csv::SUMMARY_COLUMNS {
         assert!(strategies[0].get(*col).is_some(), "JSON lacks {col}");
     }
     assert!(strategies[0]["p99_ms"].as_f64().unwrap() > 0.0);
@@ -223,15 +224,15 @@ fn outputs_are_byte_identical_across_runs_and_thread_counts() {
 fn write_outputs_writes_every_file_and_no_charts_removes_stale_ones() {
     let dir = tempfile::tempdir().unwrap();
     let report = run(&scenario("\"p2c\"", 2, 5_000, 1), 1);
-    let all = report::exporters(true);
+    let all = report::run::exporters(true);
     let written = report::write_outputs(&report, dir.path(), &all).unwrap();
     // Every file but faults.csv (no faults in this scenario).
     assert_eq!(written.len(), EXPORTERS.len() - 1);
     assert!(dir.path().join("queue_timeline.png").exists());
-    let data = report::exporters(false);
+    let data = report::run::exporters(false);
     assert!(data.iter().all(|e| !e.is_chart()) && data.len() == 7);
     report::write_outputs(&report, dir.path(), &data).unwrap();
-    let removed = report::remove_stale(dir.path(), &data).unwrap();
+    let removed = report::run::remove_stale(dir.path(), &data).unwrap();
     assert_eq!(removed.len(), 5);
     let left: Vec<String> =
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();

@@ -361,7 +361,7 @@ fn runs_are_reproducible_whatever_the_thread_count() {
     let a = run::run(&sc, &RunOptions { threads: Some(1), progress: false }).unwrap();
     let b = run::run(&sc, &RunOptions { threads: Some(2), progress: false }).unwrap();
     // Every data file (the manifest records wall time; charts are drawn from the same data).
-    for exporter in lbsim::report::EXPORTERS.iter().filter(|e| e.is_reproducible() && !e.is_chart()) {
+    for exporter in lbsim::report::run::EXPORTERS.iter().filter(|e| e.is_reproducible() && !e.is_chart()) {
         assert!(exporter.render(&a).unwrap() == exporter.render(&b).unwrap(), "{} differs", exporter.file_name());
     }
     assert_eq!(a.fault_windows, b.fault_windows);

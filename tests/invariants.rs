@@ -2,7 +2,8 @@
 //! request conservation, Little's law, per-server sums, determinism across thread counts.
 
 use lbsim::engine::simulate;
-use lbsim::report::{EXPORTERS, Exporter};
+use lbsim::report::Exporter;
+use lbsim::report::run::EXPORTERS;
 use lbsim::run::{RunOptions, run};
 use lbsim::scenario::Scenario;
 use lbsim::strategy::registry::REGISTRY;

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use lbsim::report::csv::summary_header;
+use lbsim::report::run::csv::summary_header;
 use lbsim::run::{self, RunOptions};
 use lbsim::scenario::Overrides;
 use lbsim::scenario::Scenario;
@@ -69,8 +69,9 @@ fn sweep_points_reproduce_single_runs() {
         let mut sc = Scenario::parse(&single_text, None).unwrap();
         sc.seed = seed;
         let report = run::run(&sc, &RunOptions::default()).unwrap();
-        let csv = String::from_utf8(lbsim::report::Exporter::render(&lbsim::report::csv::SummaryCsv, &report).unwrap())
-            .unwrap();
+        let csv =
+            String::from_utf8(lbsim::report::Exporter::render(&lbsim::report::run::csv::SummaryCsv, &report).unwrap())
+                .unwrap();
         let single: Vec<Vec<String>> =
             csv.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect();
         for (row, s) in rows.iter().zip(&single) {

@@ -8,7 +8,7 @@
 //! the search brackets the answer by galloping (S₀, S₀+2, S₀+6, S₀+14, ...: steps doubling)
 //! and then bisects between the largest failing and the smallest passing count, so an
 //! answer A costs about 2·log₂(A − S₀) evaluations. Strategies are searched side by side;
-//! each round's candidates run in one [`batch`](crate::batch::run_jobs).
+//! each round's candidates run in one call of the runner ([`runner::run_scenarios`]).
 //!
 //! # Judging a candidate
 //! A candidate passes when, for every SLO, the upper end of the metric's 95% confidence
@@ -19,27 +19,25 @@
 //! (5 are used when the scenario has 1).
 //!
 //! Each candidate is a scenario with `servers[G].count = S` set in its text, seeded like a
-//! sweep point with that value ([`point_seed`]), so `lbsim sweep --vary servers[G].count=S`
+//! sweep point with that value ([`crate::point`]), so `lbsim sweep --vary servers[G].count=S`
 //! reproduces its numbers.
 
+mod search;
 pub mod slo;
 
-use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use crate::Result;
-use crate::batch::{self, BatchOptions, JobResult, Outcome};
+use crate::runner::progress::Spinner;
+use crate::workload::arrivals::Arrivals;
+use crate::runner::{self, Completion, RunnerOptions, ScenarioResults};
 use crate::scenario::Overrides;
 use crate::scenario::edit::{KeyValue, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
-use crate::sweep::canonical_point;
-use crate::workload::arrivals::Arrivals;
-use crate::workload::seeds::point_seed;
+use crate::{Result, point};
+use search::Search;
 pub use slo::{Metric, Slo};
 
 /// Replications used when the scenario has only one (a plan needs confidence intervals).
@@ -171,50 +169,6 @@ pub struct PlanReport {
     pub wall_time: f64,
 }
 
-/// Search state of one strategy.
-#[derive(Debug, Clone)]
-struct Search {
-    /// Largest count known to fail.
-    lo_fail: u32,
-    /// Smallest count known to pass.
-    hi_pass: Option<u32>,
-    /// Galloping step.
-    step: u32,
-    done: bool,
-}
-
-impl Search {
-    /// The next count to evaluate, or `None` when finished.
-    fn next(&mut self, max: u32) -> Option<u32> {
-        if self.done {
-            return None;
-        }
-        match self.hi_pass {
-            Some(h) if h <= self.lo_fail + 1 => {
-                self.done = true;
-                None
-            }
-            Some(h) => Some(self.lo_fail + (h - self.lo_fail) / 2),
-            None if self.lo_fail >= max => {
-                self.done = true;
-                None
-            }
-            None => Some((self.lo_fail.saturating_add(self.step)).min(max)),
-        }
-    }
-
-    fn record(&mut self, s: u32, pass: bool) {
-        if pass {
-            self.hi_pass = Some(self.hi_pass.map_or(s, |h| h.min(s)));
-        } else {
-            self.lo_fail = self.lo_fail.max(s);
-            if self.hi_pass.is_none() {
-                self.step = self.step.saturating_mul(2);
-            }
-        }
-    }
-}
-
 /// Plans `request` for the scenario `text`.
 pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -> Result<PlanReport> {
     let started = Instant::now();
@@ -294,10 +248,8 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         if let Some(r) = rate_set {
             sets.push((&rate_key, r));
         }
-        let mut sc = texts[i].with(&sets).map_err(|e| e.to_string())?;
-        overrides.apply(&mut sc).map_err(|e| e.to_string())?;
-        sc.seed = point_seed(sc.seed, &canonical_point(std::iter::once((count_key.canonical.as_str(), sets[0].1))));
-        Ok(sc)
+        // Seeded by the count alone: the sweep point `--vary servers[G].count=S`.
+        point::build(&texts[i], &sets, &overrides, &sets[..1]).map_err(|e| e.to_string())
     };
 
     let mut plans: Vec<StrategyPlan> = base
@@ -305,11 +257,10 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         .iter()
         .map(|s| StrategyPlan { label: s.label.clone(), servers: None, reason: None, candidates: Vec::new() })
         .collect();
-    let mut searches: Vec<Search> =
-        plans.iter().map(|_| Search { lo_fail: min_stable - 1, hi_pass: None, step: 1, done: false }).collect();
+    let mut searches: Vec<Search> = plans.iter().map(|_| Search::above(min_stable - 1)).collect();
     if min_stable > request.max_servers {
         for (p, s) in plans.iter_mut().zip(&mut searches) {
-            s.done = true;
+            s.give_up();
             p.reason = Some(format!(
                 "{} servers cannot carry {rate} req/s (ρ ≥ 1 up to {} servers); raise --max-servers",
                 request.max_servers,
@@ -317,7 +268,7 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
             ));
         }
     }
-    let bar = spinner(options.progress);
+    let bar = Spinner::new(options.progress);
     let mut complete = true;
     let mut round = 0;
     loop {
@@ -359,11 +310,11 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         }
         round += 1;
         let what: Vec<String> = jobs.iter().map(|(i, s, _)| format!("{} @ {s}", plans[*i].label)).collect();
-        bar.set_message(format!("round {round}: {}", what.join(", ")));
+        bar.say(format!("round {round}: {}", what.join(", ")));
         let scenarios: Vec<Scenario> = jobs.iter().map(|j| j.2.clone()).collect();
-        let results: Mutex<Vec<Option<JobResult>>> = Mutex::new(vec![None; jobs.len()]);
-        let opts = BatchOptions { threads: options.threads, stop: options.stop, progress: None };
-        let outcome = batch::run_jobs(&scenarios, &opts, &|j, r| {
+        let results: Mutex<Vec<Option<ScenarioResults>>> = Mutex::new(vec![None; jobs.len()]);
+        let runner = RunnerOptions { threads: options.threads, stop: options.stop, progress: None };
+        let end = runner::run_scenarios(&scenarios, &runner, &|j, r| {
             results.lock().expect("no panic while held")[j] = Some(r);
             Ok(())
         })?;
@@ -382,17 +333,15 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
                 measures,
             });
         }
-        if outcome == Outcome::Stopped {
+        if end == Completion::Stopped {
             complete = false;
             break;
         }
     }
-    bar.finish_and_clear();
+    bar.finish();
     for (p, s) in plans.iter_mut().zip(&searches) {
         p.candidates.sort_by_key(|c| c.servers);
-        if let Some(h) = s.hi_pass
-            && s.done
-        {
+        if let Some(h) = s.answer() {
             p.servers = Some(h);
         } else if complete && p.reason.is_none() {
             let why = p.candidates.iter().rev().find_map(|c| match &c.verdict {
@@ -441,49 +390,5 @@ fn unrun(servers: u32, verdict: Verdict, sc: &Scenario) -> Candidate {
         summary: None,
         drop_rate: None,
         measures: Vec::new(),
-    }
-}
-
-fn spinner(show: bool) -> ProgressBar {
-    if !(show && std::io::stderr().is_terminal()) {
-        return ProgressBar::hidden();
-    }
-    let b = ProgressBar::new_spinner();
-    b.set_draw_target(ProgressDrawTarget::stderr());
-    b.set_style(ProgressStyle::with_template("{spinner} {elapsed} {wide_msg}").expect("valid template"));
-    b.enable_steady_tick(std::time::Duration::from_millis(200));
-    b
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gallop_then_bisect() {
-        // True answer 11, smallest stable 9: 9 fails, 11 passes, 10 fails → 11.
-        let mut s = Search { lo_fail: 8, hi_pass: None, step: 1, done: false };
-        let mut seen = Vec::new();
-        while let Some(c) = s.next(1000) {
-            seen.push(c);
-            s.record(c, c >= 11);
-        }
-        assert_eq!(seen, vec![9, 11, 10]);
-        assert_eq!(s.hi_pass, Some(11));
-        // Capped by the maximum, never met.
-        let mut s = Search { lo_fail: 0, hi_pass: None, step: 1, done: false };
-        let mut seen = Vec::new();
-        while let Some(c) = s.next(10) {
-            seen.push(c);
-            s.record(c, false);
-        }
-        assert_eq!(seen, vec![1, 3, 7, 10]);
-        assert_eq!(s.hi_pass, None);
-        // The smallest stable count passes at once.
-        let mut s = Search { lo_fail: 4, hi_pass: None, step: 1, done: false };
-        assert_eq!(s.next(100), Some(5));
-        s.record(5, true);
-        assert_eq!(s.next(100), None);
-        assert_eq!(s.hi_pass, Some(5));
     }
 }

@@ -4,7 +4,7 @@
 //! meets it when the upper end of the metric's 95% confidence interval is within the
 //! bound, so a lucky seed cannot pass a configuration whose true value is above it.
 
-use crate::batch::JobResult;
+use crate::runner::ScenarioResults;
 use crate::duration::{format_duration, parse_duration};
 use crate::scenario::ScenarioError;
 use crate::stats::{Estimate, StrategySummary};
@@ -156,7 +156,7 @@ impl Slo {
     }
 
     /// The metric's estimate in `result` for strategy `k`.
-    pub fn measure(&self, result: &JobResult, k: usize) -> Estimate {
+    pub fn measure(&self, result: &ScenarioResults, k: usize) -> Estimate {
         self.metric.estimate(&result.strategies[k], result.drop_rate[k])
     }
 

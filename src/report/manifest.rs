@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::Exporter;
-use crate::run::Report;
+use crate::report::Report;
 use crate::{Error, Result};
 
 /// The run manifest.
@@ -44,6 +44,7 @@ pub fn manifest(report: &Report) -> Value {
         "seed": sc.seed,
         "parameters": parameters,
         "timeseries_interval_s": timeline_interval,
+        "warnings": report.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "wall_time_s": report.wall_time,
     })
 }

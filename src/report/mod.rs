@@ -1,30 +1,33 @@
-//! Reports: the terminal table, the summary on stdout, and file exporters.
+//! Everything lbsim shows or writes: terminal tables, warnings and output files.
 //!
-//! Every output file is an [`Exporter`]: it renders the whole report to bytes in memory.
+//! Organised by what is reported: [`run`] (`lbsim run`: the [`Report`], its table, CSV, JSON
+//! and charts), [`sweep`], [`plan`] and [`remap`]; shared pieces are the number formats
+//! ([`format`](mod@format)), the table style ([`table`]), the [`warnings`] and the chart plumbing
+//! ([`charts`]). Presentation lives here, and data flows one way: this module renders typed
+//! results ([`Report`], [`sweep::SweepView`], the plan's and remap's reports) and never
+//! calls what produced them, while `lbsim sweep` writes its files through it as it goes
+//! (its storage, [`crate::sweep::table`], reuses summary.csv's cells from [`run::csv`]).
+//!
+//! Every output file is an [`Exporter`]: it renders its input to bytes in memory.
 //! [`write_outputs`] renders all of them first (in parallel) and only then writes each
 //! through a temporary file and a rename, so a failure never leaves a partial or corrupt
-//! file. Adding a format is one new file and one line in [`EXPORTERS`].
+//! file. Adding a format is one new file and one line in the list of its command (e.g.
+//! [`run::EXPORTERS`]).
 //!
 //! Every file except `manifest.json` is a pure function of the scenario and its seed:
 //! byte-identical from run to run whatever the thread count. The manifest also records the
 //! wall time.
 
 pub mod charts;
-pub mod csv;
 pub mod format;
-pub mod histogram;
-pub mod json;
 pub mod manifest;
-pub mod percentiles;
 pub mod plan;
-pub mod plan_chart;
-pub mod plot;
 pub mod remap;
+pub mod run;
 pub mod sweep;
-pub mod sweep_charts;
-pub mod terminal;
-pub mod timeseries;
+pub mod table;
 pub mod validate;
+pub mod warnings;
 
 use std::fs;
 use std::io::Write;
@@ -32,8 +35,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::run::Report;
 use crate::{Error, Result};
+pub use run::Report;
+pub use warnings::Warning;
 
 /// A file written into the output directory, rendered from `T` (a run's [`Report`] by
 /// default; sweeps and plans have exporters of their own results).
@@ -58,27 +62,6 @@ pub trait Exporter<T: ?Sized = Report>: Sync {
     }
 }
 
-/// The exporters `lbsim run` writes, in order.
-pub static EXPORTERS: &[&dyn Exporter] = &[
-    &csv::SummaryCsv,
-    &csv::ServersCsv,
-    &csv::FaultsCsv,
-    &percentiles::PercentilesCsv,
-    &histogram::HistogramCsv,
-    &timeseries::TimeseriesCsv,
-    &manifest::Manifest,
-    &charts::response_time_cdf::ResponseTimeCdf,
-    &charts::server_load::ServerLoad,
-    &charts::imbalance::Imbalance,
-    &charts::queue_timeline::QueueTimeline,
-    &charts::percentiles::Percentiles,
-];
-
-/// The exporters to run: all of [`EXPORTERS`], or all but the charts.
-pub fn exporters(charts: bool) -> Vec<&'static dyn Exporter> {
-    EXPORTERS.iter().copied().filter(|e| charts || !e.is_chart()).collect()
-}
-
 /// Renders every exporter (in parallel), then writes them atomically into `dir` (created if
 /// needed). Returns the paths written, in the exporters' order.
 pub fn write_outputs<T: ?Sized + Sync>(report: &T, dir: &Path, exporters: &[&dyn Exporter<T>]) -> Result<Vec<PathBuf>> {
@@ -89,25 +72,6 @@ pub fn write_outputs<T: ?Sized + Sync>(report: &T, dir: &Path, exporters: &[&dyn
         .collect::<Result<_>>()?;
     fs::create_dir_all(dir).map_err(|e| Error::Io { action: "cannot create", path: dir.to_path_buf(), source: e })?;
     rendered.into_iter().map(|(name, bytes)| write_atomic(&dir.join(name), &bytes)).collect()
-}
-
-/// Removes from `dir` the files of [`EXPORTERS`] that are not in `written` (charts left by
-/// an earlier run when this one was told `--no-charts`), so the directory never mixes
-/// outputs of two runs. Only lbsim's own file names are touched. Returns the paths removed.
-pub fn remove_stale(dir: &Path, exporters: &[&dyn Exporter]) -> Result<Vec<PathBuf>> {
-    let mut removed = Vec::new();
-    for e in EXPORTERS {
-        if exporters.iter().any(|w| w.file_name() == e.file_name()) {
-            continue;
-        }
-        let path = dir.join(e.file_name());
-        match fs::remove_file(&path) {
-            Ok(()) => removed.push(path),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => return Err(Error::Io { action: "cannot remove", path, source: err }),
-        }
-    }
-    Ok(removed)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.

@@ -7,12 +7,10 @@ use crate::{Error, Result};
 
 /// The report as a table, with one line of explanation.
 pub fn render(report: &RemapReport) -> String {
-    use comfy_table::presets::UTF8_FULL_CONDENSED;
-    use comfy_table::{Cell, CellAlignment, Table};
+    use comfy_table::{Cell, CellAlignment};
     let pct = |x: f64| if x.is_finite() { format!("{:.2}%", 100.0 * x) } else { "–".into() };
     let ratio = |a: f64, b: f64| if a.is_finite() && b > 0.0 { format!("{:.2}×", a / b) } else { "–".into() };
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED).force_no_tty();
+    let mut t = super::table::new(false);
     t.set_header(vec![
         "strategy",
         "moved: 1 removed",
@@ -46,6 +44,7 @@ pub fn render(report: &RemapReport) -> String {
 }
 
 /// `remap.csv`: one row per hash-based strategy.
+#[derive(Debug)]
 pub struct RemapCsv;
 
 impl Exporter<RemapReport> for RemapCsv {

@@ -2,40 +2,41 @@
 //!
 //! A [`Sweep`] is a scenario text, the shared [`Overrides`] and one or more [`Vary`]s; its
 //! points are the cartesian product of the values (the first `--vary` varies slowest). A
-//! point is the scenario with its values set in the text ([`ScenarioText::with`]) and a
-//! seed derived from the scenario seed and the point's values
-//! ([`point_seed`]), so a point's results are the same whichever other points run with it,
-//! and `lbsim run --seed S` with the same values reproduces them.
+//! point is the scenario with its values set in the text and a seed derived from the
+//! scenario seed and the point's values ([`crate::point`]), so a point's results are the
+//! same whichever other points run with it, and `lbsim run --seed S` with the same values
+//! reproduces them.
 //!
 //! [`execute`] runs the points of one shard (`--shard K/N`: points K, K+N, K+2N, ...),
 //! writing each point's rows atomically to `points/NNNNNN.csv` as it finishes, so an
-//! interrupted sweep keeps its finished points and `--resume` runs only the others. When
-//! every point of the shard is there, `sweep.csv` is assembled from them in point order
-//! (and, unsharded, the charts drawn). [`merge`] does the same from the point files of
-//! several shard directories: the result is byte for byte the unsharded output.
+//! interrupted sweep keeps its finished points and `--resume` runs only the others
+//! ([`store`]). When every point of the shard is there, `sweep.csv` is assembled from them
+//! in point order ([`table`]) and, unsharded, the charts drawn from it. [`merge`] does the
+//! same from the point files of several shard directories: the result is byte for byte the
+//! unsharded output.
 
 pub mod spec;
 pub mod store;
+pub mod table;
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use crate::batch::{self, BatchOptions, JobResult, Outcome};
-use crate::report::sweep::{SweepData, SweepTable};
-use crate::report::{self, sweep as sweep_report};
+use crate::report::sweep::SweepView;
+use crate::report::sweep::charts::{MEAN_CHART, P99_CHART};
+use crate::report::{self, Exporter};
+use crate::runner::progress::PointsBar;
+use crate::runner::{self, Completion, RunnerOptions, ScenarioResults};
 use crate::scenario::Overrides;
 use crate::scenario::edit::{KeyValue, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
-use crate::workload::seeds::point_seed;
-use crate::{Error, Result};
+use crate::{Error, Result, point};
 pub use spec::Vary;
-pub use store::{Manifest, Shard};
+pub use store::{Shard, SweepManifest};
+use table::SweepTable;
 
 /// The most points a sweep may have.
 pub const MAX_POINTS: usize = 100_000;
@@ -117,37 +118,16 @@ impl Sweep {
         &self.scenarios[index]
     }
 
-    /// The canonical text of a point's values, from which its seed derives.
-    pub fn point_key(&self, values: &[KeyValue]) -> String {
-        canonical_point(self.vary.iter().map(|v| v.key.canonical.as_str()).zip(values.iter().copied()))
-    }
-
     fn build(&self, index: usize) -> Result<Scenario, ScenarioError> {
         let values = self.values(index);
         let sets: Vec<_> = self.vary.iter().map(|v| &v.key).zip(values.iter().copied()).collect();
-        let mut sc = self.text.with(&sets)?;
-        self.overrides.apply(&mut sc)?;
-        sc.seed = point_seed(sc.seed, &self.point_key(&values));
-        Ok(sc)
+        point::build(&self.text, &sets, &self.overrides, &sets)
     }
 
     /// The manifest of this sweep (or of one shard of it).
-    pub fn manifest(&self, shard: Option<Shard>) -> Manifest {
-        Manifest::new(self, shard)
+    pub fn manifest(&self, shard: Option<Shard>) -> SweepManifest {
+        SweepManifest::new(self, shard)
     }
-}
-
-/// `key=value;key=value` with canonical keys and values (durations in seconds), the text
-/// a point's seed derives from.
-pub fn canonical_point<'a>(pairs: impl Iterator<Item = (&'a str, KeyValue)>) -> String {
-    pairs
-        .map(|(k, v)| match v {
-            KeyValue::Integer(i) => format!("{k}={i}"),
-            KeyValue::Float(x) => format!("{k}={x}"),
-            KeyValue::Duration(s) => format!("{k}={s}s"),
-        })
-        .collect::<Vec<_>>()
-        .join(";")
 }
 
 /// How to run a sweep.
@@ -192,29 +172,28 @@ pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<Swee
     let done = store::prepare(out, &manifest, options.resume)?;
     let todo: Vec<usize> = mine.iter().copied().filter(|i| !done.contains(i)).collect();
     let jobs: Vec<Scenario> = todo.iter().map(|&i| sweep.scenario(i).clone()).collect();
-    let header = sweep_report::header(&sweep.vary);
-    let bar = progress_bar(&jobs, options.progress);
+    let header = table::header(&sweep.vary);
+    let bar = PointsBar::new(&jobs, mine.len() - todo.len(), mine.len(), options.progress);
     let finished = Mutex::new(mine.len() - todo.len());
-    bar.set_message(format!("{}/{} points", mine.len() - todo.len(), mine.len()));
-    let on_done = |j: usize, result: JobResult| -> Result<()> {
+    let on_done = |j: usize, result: ScenarioResults| -> Result<()> {
         let index = todo[j];
-        let bytes = sweep_report::point_csv(&header, sweep, index, &result)?;
+        let bytes = table::point_csv(&header, sweep, index, &result)?;
         store::write_point(out, index, &bytes)?;
         let mut n = finished.lock().expect("no panic while held");
         *n += 1;
-        bar.set_message(format!("{n}/{} points", mine.len()));
+        bar.points_done(*n);
         Ok(())
     };
-    let progress = |n: u64| bar.inc(n);
-    let opts = BatchOptions { threads: options.threads, stop: options.stop, progress: Some(&progress) };
-    let outcome = batch::run_jobs(&jobs, &opts, &on_done);
-    bar.finish_and_clear();
-    let outcome = outcome?;
+    let tick = |t| bar.tick(t);
+    let runner = RunnerOptions { threads: options.threads, stop: options.stop, progress: Some(&tick) };
+    let end = runner::run_scenarios(&jobs, &runner, &on_done);
+    bar.finish();
+    let end = end?;
     let mut result = SweepOutcome {
         points: mine.len(),
         ran: finished.into_inner().expect("no panic while held") - done.len(),
         resumed: done.len(),
-        complete: outcome == Outcome::Complete,
+        complete: end == Completion::Complete,
         written: Vec::new(),
         data: None,
         wall_time: 0.0,
@@ -223,7 +202,7 @@ pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<Swee
         let mut points = store::read_points(out, &mine)?;
         if points.is_empty() {
             // More shards than points: this shard's file is the header alone.
-            points.insert(0, sweep_report::point_csv_header(&header)?);
+            points.insert(0, table::header_csv(&header)?);
         }
         let (written, data) = finish(out, &manifest, &points, options.shard.is_none())?;
         result.written = written;
@@ -233,43 +212,36 @@ pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<Swee
     Ok(result)
 }
 
+/// A finished sweep's results.
+#[derive(Debug, Clone)]
+pub struct SweepData {
+    /// The sweep's manifest.
+    pub manifest: SweepManifest,
+    /// sweep.csv as read back.
+    pub table: SweepTable,
+    /// What the report shows.
+    pub view: SweepView,
+}
+
 /// Assembles sweep.csv from the point files (in point order), draws the charts when
 /// `charts`, and marks the manifest complete.
 fn finish(
     out: &Path,
-    manifest: &Manifest,
+    manifest: &SweepManifest,
     points: &BTreeMap<usize, Vec<u8>>,
     charts: bool,
 ) -> Result<(Vec<PathBuf>, SweepData)> {
-    let csv = sweep_report::assemble(points.values().map(Vec::as_slice))?;
+    let csv = table::assemble(points.values().map(Vec::as_slice))?;
     let table = SweepTable::parse(&csv)?;
-    let data = SweepData { manifest: manifest.clone(), csv, table };
-    let exporters: &[&dyn report::Exporter<SweepData>] = if charts {
-        &[&sweep_report::SweepCsv, &crate::report::sweep_charts::P99_CHART, &crate::report::sweep_charts::MEAN_CHART]
-    } else {
-        &[&sweep_report::SweepCsv]
-    };
-    let written = report::write_outputs(&data, out, exporters)?;
-    let manifest = Manifest { complete: true, ..manifest.clone() };
+    let view = table.view(manifest)?;
+    let mut written = vec![report::write_atomic(&out.join(table::SWEEP_CSV), &csv)?];
+    if charts {
+        let exporters: &[&dyn Exporter<SweepView>] = &[&P99_CHART, &MEAN_CHART];
+        written.extend(report::write_outputs(&view, out, exporters)?);
+    }
+    let manifest = SweepManifest { complete: true, ..manifest.clone() };
     store::write_manifest(out, &manifest)?;
-    Ok((written, SweepData { manifest, ..data }))
-}
-
-fn progress_bar(jobs: &[Scenario], show: bool) -> ProgressBar {
-    let total: u64 =
-        jobs.iter().map(|s| s.requests * u64::from(s.replications) * s.strategies.len() as u64).sum::<u64>();
-    let target = if show && std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(total), target);
-    bar.set_style(
-        ProgressStyle::with_template("[{bar:30}] {percent:>3}%  {msg}  {elapsed} elapsed, eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
+    Ok((written, SweepData { manifest, table, view }))
 }
 
 /// What [`merge`] did.
@@ -364,7 +336,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeOutcome> {
         ))
         .into());
     }
-    let manifest = Manifest { shard: None, complete: false, ..first.clone() };
+    let manifest = SweepManifest { shard: None, complete: false, ..first.clone() };
     store::prepare(out, &manifest, false)?;
     for (i, bytes) in &points {
         store::write_point(out, *i, bytes)?;

@@ -92,7 +92,7 @@ pub struct VaryInfo {
 /// What a sweep directory holds: enough to check that shards belong together and that a
 /// `--resume` continues the same sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
+pub struct SweepManifest {
     /// Layout version.
     pub format: u32,
     /// Version of lbsim that ran it (results may differ between versions).
@@ -115,10 +115,10 @@ pub struct Manifest {
     pub complete: bool,
 }
 
-impl Manifest {
+impl SweepManifest {
     /// The manifest of `sweep` (or one shard of it), not yet complete.
-    pub fn new(sweep: &Sweep, shard: Option<Shard>) -> Manifest {
-        Manifest {
+    pub fn new(sweep: &Sweep, shard: Option<Shard>) -> SweepManifest {
+        SweepManifest {
             format: FORMAT,
             lbsim_version: env!("CARGO_PKG_VERSION").to_string(),
             scenario: sweep.scenario(0).name.clone(),
@@ -144,7 +144,7 @@ impl Manifest {
     }
 
     /// How `other` is a different sweep (empty when it is the same, whatever the shard).
-    pub fn differences(&self, other: &Manifest) -> Vec<String> {
+    pub fn differences(&self, other: &SweepManifest) -> Vec<String> {
         let mut d = Vec::new();
         if self.format != other.format || self.lbsim_version != other.lbsim_version {
             d.push(format!(
@@ -163,7 +163,7 @@ impl Manifest {
             d.push(format!("the options differ ({:?} vs {:?})", self.overrides, other.overrides));
         }
         if self.vary != other.vary || self.points != other.points {
-            let show = |m: &Manifest| m.vary.iter().map(|v| format!("{}={}", v.key, v.spec)).collect::<Vec<_>>();
+            let show = |m: &SweepManifest| m.vary.iter().map(|v| format!("{}={}", v.key, v.spec)).collect::<Vec<_>>();
             d.push(format!("--vary differs ({:?} vs {:?})", show(self), show(other)));
         }
         d
@@ -175,7 +175,7 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 }
 
 /// The manifest in `dir`, if there is one.
-pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
+pub fn read_manifest(dir: &Path) -> Result<Option<SweepManifest>> {
     let path = dir.join(MANIFEST);
     match fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text)
@@ -187,7 +187,7 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
 }
 
 /// Writes the manifest atomically.
-pub fn write_manifest(dir: &Path, m: &Manifest) -> Result<PathBuf> {
+pub fn write_manifest(dir: &Path, m: &SweepManifest) -> Result<PathBuf> {
     let mut text = serde_json::to_string_pretty(m).map_err(|e| Error::Other(format!("manifest encoding: {e}")))?;
     text.push('\n');
     write_atomic(&dir.join(MANIFEST), text.as_bytes())
@@ -241,7 +241,7 @@ pub fn write_point(dir: &Path, i: usize, bytes: &[u8]) -> Result<PathBuf> {
 /// can always pass `--resume` and be re-queued). Without, a finished earlier sweep's files
 /// are replaced, but an unfinished one is an error (its points would be lost): the user
 /// chooses `--resume` or deletes them.
-pub fn prepare(dir: &Path, manifest: &Manifest, resume: bool) -> Result<BTreeSet<usize>> {
+pub fn prepare(dir: &Path, manifest: &SweepManifest, resume: bool) -> Result<BTreeSet<usize>> {
     let existing = read_manifest(dir)?;
     let present = list_points(dir)?;
     let pdir = dir.join(POINTS);
@@ -308,7 +308,7 @@ pub fn prepare(dir: &Path, manifest: &Manifest, resume: bool) -> Result<BTreeSet
             let _ = fs::remove_file(e.path());
         }
     }
-    write_manifest(dir, &Manifest { complete: false, ..manifest.clone() })?;
+    write_manifest(dir, &SweepManifest { complete: false, ..manifest.clone() })?;
     Ok(done)
 }
 

@@ -65,6 +65,12 @@ impl<'a> Canvas<'a> {
     }
 }
 
+impl std::fmt::Debug for Canvas<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Canvas").field("size", &self.inner.get_size()).finish_non_exhaustive()
+    }
+}
+
 type Err<'a> = DrawingErrorKind<<BitMapBackend<'a> as DrawingBackend>::ErrorType>;
 
 impl<'a> DrawingBackend for Canvas<'a> {

@@ -1,35 +1,29 @@
-//! PNG charts (1280×800), one [`Exporter`](super::Exporter) per file.
+//! Chart plumbing shared by every PNG lbsim draws (run, sweep and plan charts).
 //!
-//! Every chart is drawn by plotters into an RGB buffer in memory and encoded with the `png`
-//! crate; the only font is Noto Sans, compiled into the binary ([`style::ensure_fonts`]), so
-//! charts render the same on a machine without any system font or fontconfig. Every chart
-//! has the scenario's name in its title, a subtitle with the scenario's facts, labelled
-//! axes with units, a legend (or strategy-coloured panel titles), and each strategy's colour
-//! from [`style::colours`], the same in every chart.
+//! Every chart is drawn by plotters into an RGB buffer in memory ([`render_png`]) and
+//! encoded with the `png` crate; the only font is Noto Sans, compiled into the binary
+//! ([`style::ensure_fonts`]), so charts render the same on a machine without any system font
+//! or fontconfig. Text is laid out by [`canvas::Canvas`]; each strategy's colour comes from
+//! [`style::colours`], the same in every chart. Here too: legends, small-multiple grids,
+//! axis bounds and tick labels ([`axis`]).
 //!
-//! Pure functions of the report: the same run gives byte-identical PNGs.
+//! Pure functions of their input: the same results give byte-identical PNGs.
 
+pub mod axis;
 pub mod canvas;
-pub mod imbalance;
-pub mod percentiles;
-pub mod queue_timeline;
-pub mod response_time_cdf;
-pub mod server_load;
 pub mod style;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::duration::format_duration;
-use crate::run::Report;
 use crate::{Error, Result};
 use canvas::Canvas;
-use style::{FONT, INK, LEGEND_PX, MUTED, SUBTITLE_PX, TITLE_PX};
+use style::{FONT, INK, LEGEND_PX, MUTED};
 
-/// Width of every chart, px.
+/// Width of the run charts, px.
 pub const WIDTH: u32 = 1280;
-/// Height of every chart, px.
+/// Height of the run charts, px.
 pub const HEIGHT: u32 = 800;
 
 /// A drawing area on the in-memory bitmap.
@@ -38,17 +32,18 @@ pub type Area<'a> = DrawingArea<Canvas<'a>, Shift>;
 /// What drawing code returns (plotters' errors, boxed).
 pub type DrawResult<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-/// Draws a chart with `draw` onto a white 1280×800 canvas and returns it as PNG bytes.
-pub fn render_png(draw: impl FnOnce(&Area<'_>) -> DrawResult) -> Result<Vec<u8>> {
+/// Draws a `width` × `height` chart with `draw` onto a white canvas and returns it as PNG
+/// bytes.
+pub fn render_png(width: u32, height: u32, draw: impl FnOnce(&Area<'_>) -> DrawResult) -> Result<Vec<u8>> {
     style::ensure_fonts();
-    let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
+    let mut rgb = vec![255u8; width as usize * height as usize * 3];
     {
-        let root = Canvas::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = Canvas::with_buffer(&mut rgb, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(draw_error)?;
-        draw(&root).map_err(|e| Error::Other(format!("chart drawing failed: {e}")))?;
+        draw(&root).map_err(draw_error)?;
         root.present().map_err(draw_error)?;
     }
-    encode_png(&rgb, WIDTH, HEIGHT)
+    encode_png(&rgb, width, height)
 }
 
 fn draw_error(e: impl std::fmt::Display) -> Error {
@@ -72,57 +67,6 @@ pub fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
 /// Text style in the chart font.
 pub fn text(px: f64, colour: &RGBColor) -> TextStyle<'static> {
     (FONT, px).into_font().color(colour)
-}
-
-/// The scenario in one line: pool, load, service, run size, seed.
-pub fn facts(report: &Report) -> String {
-    let sc = &report.scenario;
-    let reps = sc.replications;
-    format!(
-        "{} server{} · {} req/s offered, ρ = {:.2} · {} service, mean {} · {} request{} × {} replication{} · seed {}",
-        thousands(sc.server_count() as u64),
-        if sc.server_count() == 1 { "" } else { "s" },
-        rate(sc.arrival_rate()),
-        report.offered_load(),
-        sc.service.name(),
-        format_duration(sc.mean_demand()),
-        thousands(sc.requests),
-        if sc.requests == 1 { "" } else { "s" },
-        reps,
-        if reps == 1 { "" } else { "s" },
-        sc.seed,
-    )
-}
-
-/// A rate for text: thousands separators when whole, 3 significant digits otherwise.
-fn rate(r: f64) -> String {
-    if r >= 1000.0 && r.fract() == 0.0 && r < 1e15 { thousands(r as u64) } else { style::short(r) }
-}
-
-/// An integer with thousands separators: 1,000,000.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Draws the title (`<scenario> — <what>`) and the facts line, and returns the area below.
-pub fn frame<'a>(root: &Area<'a>, report: &Report, what: &str) -> DrawResult<Area<'a>> {
-    root.draw_text(&format!("{} — {what}", report.scenario.name), &text(TITLE_PX, &INK), (28, 16))?;
-    let facts = facts(report);
-    root.draw_text(&facts, &text(SUBTITLE_PX, &MUTED), (28, 58))?;
-    if report.is_unstable() {
-        let (w, _) = root.estimate_text_size(&facts, &text(SUBTITLE_PX, &MUTED))?;
-        let note = "  UNSTABLE: ρ ≥ 1, queues grow without bound";
-        root.draw_text(note, &text(SUBTITLE_PX, &style::ALERT), (28 + w as i32, 58))?;
-    }
-    Ok(root.margin(92, 16, 20, 24))
 }
 
 /// How a legend entry's swatch is drawn.
@@ -301,12 +245,6 @@ pub fn grid(n: usize) -> (usize, usize) {
     }
 }
 
-/// The strategies' colours, aligned with `report.strategies`.
-pub fn strategy_colours(report: &Report) -> Vec<RGBColor> {
-    let labels: Vec<&str> = report.strategies.iter().map(|s| s.label.as_str()).collect();
-    style::colours(&labels)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,7 +256,5 @@ mod tests {
             assert!(r * c >= n, "{n}: {r}×{c}");
             assert!(c >= r, "landscape: {n}: {r}×{c}");
         }
-        assert_eq!(thousands(1_000_000), "1,000,000");
-        assert_eq!(thousands(999), "999");
     }
 }

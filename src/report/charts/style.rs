@@ -155,8 +155,9 @@ pub fn slots(labels: &[&str]) -> Vec<usize> {
 }
 
 /// Colours for the labels of one run, aligned with `labels`.
-pub fn colours(labels: &[&str]) -> Vec<RGBColor> {
-    slots(labels).into_iter().map(|s| PALETTE[s]).collect()
+pub fn colours<S: AsRef<str>>(labels: &[S]) -> Vec<RGBColor> {
+    let labels: Vec<&str> = labels.iter().map(AsRef::as_ref).collect();
+    slots(&labels).into_iter().map(|s| PALETTE[s]).collect()
 }
 
 /// A value rounded to 3 significant digits, in its shortest decimal form ("62", "0.5",
@@ -177,6 +178,19 @@ pub fn short(v: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// An integer with thousands separators: 1,000,000.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A count with a k/M suffix for axis ticks: 950, 12k, 1.5M.
 pub fn count(v: f64) -> String {
     let a = v.abs();
@@ -192,13 +206,6 @@ pub fn count(v: f64) -> String {
 /// A number of milliseconds for labels: 3 significant digits, "ms" appended.
 pub fn ms_label(v_ms: f64) -> String {
     format!("{} ms", short(v_ms))
-}
-
-/// Tick text for an axis spanning `lo..hi`: enough decimals to tell ticks apart.
-pub fn tick(v: f64, lo: f64, hi: f64) -> String {
-    let span = (hi - lo).abs().max(1e-12);
-    let decimals = (1 - span.log10().floor() as i32).clamp(0, 6) as usize;
-    format!("{v:.decimals$}")
 }
 
 #[cfg(test)]
@@ -260,5 +267,7 @@ mod tests {
         assert_eq!(short(0.001234), "0.00123");
         assert_eq!(count(98_000.0), "98k");
         assert_eq!(count(1_500_000.0), "1.5M");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(999), "999");
     }
 }

@@ -8,15 +8,13 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{self, AXIS_PX, INK, TICK_PX};
-use super::{Area, DrawResult, LegendEntry, Swatch, frame, render_png, strategy_colours, text, with_legend};
-use crate::Result;
-use crate::report::Exporter;
-use crate::run::Report;
+use super::{Report, RunChart, frame, strategy_colours};
+use crate::report::charts::style::{self, AXIS_PX, INK, TICK_PX};
+use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, text, with_legend};
 use crate::stats::{Estimate, StrategySummary};
 
 /// The chart.
-pub struct Percentiles;
+pub static CHART: RunChart = RunChart::new("percentiles.png", draw);
 
 /// Reads one percentile estimate of a strategy.
 type Pick = fn(&StrategySummary) -> Estimate;
@@ -117,18 +115,4 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         }
     }
     Ok(())
-}
-
-impl Exporter for Percentiles {
-    fn file_name(&self) -> &'static str {
-        "percentiles.png"
-    }
-
-    fn render(&self, report: &Report) -> Result<Vec<u8>> {
-        render_png(|root| draw(root, report))
-    }
-
-    fn is_chart(&self) -> bool {
-        true
-    }
 }

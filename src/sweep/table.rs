@@ -1,4 +1,6 @@
-//! sweep.csv (one row per point × strategy) and the sweep's terminal table.
+//! `sweep.csv`, the sweep's storage format: one row per point × strategy, written point by
+//! point to `points/NNNNNN.csv`, assembled in point order, and read back into the typed
+//! points the report renders ([`SweepTable::view`]).
 //!
 //! Columns: `point`, one column per varied key (durations as `KEY_ms`), `seed` (the point's
 //! derived seed: `lbsim run --seed` with the same values reproduces the row), every column
@@ -6,15 +8,15 @@
 //! `arrival_rate_rps` and `capacity_rps`. Numbers have fixed precision, so the file is
 //! byte-identical however the sweep was split into shards.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
-
-use super::Exporter;
-use super::csv::{encode, summary_header, summary_row};
-use super::format::fixed;
-use crate::batch::JobResult;
-use crate::sweep::{Manifest, Sweep, Vary};
+use super::{Sweep, SweepManifest, Vary};
+use crate::report::format::fixed;
+use crate::report::run::csv::{encode, summary_header, summary_row};
+use crate::report::sweep::{Axis, PointRow, StrategyCells, SweepView};
+use crate::runner::ScenarioResults;
 use crate::{Error, Result};
+
+/// The file name.
+pub const SWEEP_CSV: &str = "sweep.csv";
 
 /// Columns after the summary columns.
 pub const SWEEP_EXTRA: &[&str] = &["drop_rate", "drop_rate_ci95", "arrival_rate_rps", "capacity_rps"];
@@ -30,7 +32,7 @@ pub fn header(vary: &[Vary]) -> Vec<String> {
 }
 
 /// The rows of point `index` (with the header), as written to `points/NNNNNN.csv`.
-pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &JobResult) -> Result<Vec<u8>> {
+pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &ScenarioResults) -> Result<Vec<u8>> {
     let sc = sweep.scenario(index);
     let values = sweep.values(index);
     let rho = sc.offered_load();
@@ -54,7 +56,7 @@ pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &JobRes
 }
 
 /// The header line alone (a shard with no points).
-pub fn point_csv_header(header: &[String]) -> Result<Vec<u8>> {
+pub fn header_csv(header: &[String]) -> Result<Vec<u8>> {
     encode(header, &[])
 }
 
@@ -91,36 +93,6 @@ pub struct SweepTable {
     pub rows: Vec<Vec<String>>,
 }
 
-/// One strategy at one point, as charts and tables use it (times in ms).
-#[derive(Debug, Clone, PartialEq)]
-pub struct StrategyCells {
-    /// Label.
-    pub label: String,
-    /// Mean response, ms, and its 95% half-width.
-    pub mean: (f64, Option<f64>),
-    /// p99 response, ms, and its 95% half-width.
-    pub p99: (f64, Option<f64>),
-}
-
-/// One point of a sweep table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PointRow {
-    /// Point index.
-    pub point: usize,
-    /// Cells of the varied keys, as in the CSV.
-    pub values: Vec<String>,
-    /// Offered load.
-    pub rho: f64,
-    /// Arrival rate, req/s.
-    pub rate: f64,
-    /// Capacity, req/s.
-    pub capacity: f64,
-    /// Replications behind each estimate.
-    pub replications: u32,
-    /// Per strategy, in the scenario's order.
-    pub strategies: Vec<StrategyCells>,
-}
-
 impl SweepTable {
     /// Parses CSV bytes.
     pub fn parse(bytes: &[u8]) -> Result<SweepTable> {
@@ -143,8 +115,16 @@ impl SweepTable {
             .ok_or_else(|| Error::Other(format!("sweep CSV has no column `{name}`")))
     }
 
+    /// The sweep of `manifest` as the report shows it: its varied keys and the rows grouped
+    /// by point.
+    pub fn view(&self, manifest: &SweepManifest) -> Result<SweepView> {
+        let axes: Vec<Axis> = manifest.vary.iter().map(|v| Axis { column: v.column.clone(), log: v.log }).collect();
+        let columns: Vec<&str> = axes.iter().map(|a| a.column.as_str()).collect();
+        Ok(SweepView { scenario: manifest.scenario.clone(), points: self.points(&columns)?, axes })
+    }
+
     /// The rows grouped by point; `vary_columns` are the varied keys' columns.
-    pub fn points(&self, vary_columns: &[String]) -> Result<Vec<PointRow>> {
+    pub fn points(&self, vary_columns: &[&str]) -> Result<Vec<PointRow>> {
         let c = |n: &str| self.col(n);
         let (point, label, rho, rate, cap, reps) = (
             c("point")?,
@@ -182,120 +162,10 @@ impl SweepTable {
     }
 }
 
-/// The legend label of each strategy position: its label, or `name(…)` when a varied
-/// parameter changes the label from point to point.
-pub fn series_labels(points: &[PointRow]) -> Vec<String> {
-    let n = points.iter().map(|p| p.strategies.len()).max().unwrap_or(0);
-    (0..n)
-        .map(|k| {
-            let mut labels = points.iter().filter_map(|p| p.strategies.get(k)).map(|s| s.label.as_str());
-            let first = labels.next().unwrap_or("");
-            if labels.all(|l| l == first) {
-                first.to_string()
-            } else {
-                format!("{}(…)", first.split('(').next().unwrap_or(first))
-            }
-        })
-        .collect()
-}
-
-/// What a finished sweep's exporters render.
-#[derive(Debug, Clone)]
-pub struct SweepData {
-    /// The sweep's manifest.
-    pub manifest: Manifest,
-    /// sweep.csv, as assembled from the point files.
-    pub csv: Vec<u8>,
-    /// The same, parsed.
-    pub table: SweepTable,
-}
-
-impl SweepData {
-    /// The varied keys' columns.
-    pub fn vary_columns(&self) -> Vec<String> {
-        self.manifest.vary.iter().map(|v| v.column.clone()).collect()
-    }
-}
-
-/// `sweep.csv`.
-pub struct SweepCsv;
-
-impl Exporter<SweepData> for SweepCsv {
-    fn file_name(&self) -> &'static str {
-        "sweep.csv"
-    }
-
-    fn render(&self, data: &SweepData) -> Result<Vec<u8>> {
-        Ok(data.csv.clone())
-    }
-}
-
-/// The terminal summary: p99 (ms, ± 95% half-width) per point and strategy, best per row
-/// marked, points at or beyond capacity flagged.
-pub fn render(data: &SweepData, color: bool) -> Result<String> {
-    let points = data.table.points(&data.vary_columns())?;
-    let labels = series_labels(&points);
-    let mut table = Table::new();
-    table.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
-    if !color {
-        table.force_no_tty();
-    }
-    let mut header: Vec<Cell> = data.vary_columns().into_iter().map(Cell::new).collect();
-    header.push(Cell::new("ρ"));
-    header.extend(labels.iter().map(Cell::new));
-    table.set_header(header);
-    let mut unstable = false;
-    for p in &points {
-        let mut row: Vec<Cell> = p.values.iter().map(|v| Cell::new(v).set_alignment(CellAlignment::Right)).collect();
-        let flag = if p.rho >= 1.0 {
-            unstable = true;
-            " !"
-        } else {
-            ""
-        };
-        row.push(Cell::new(format!("{:.3}{flag}", p.rho)).set_alignment(CellAlignment::Right));
-        let best = p.strategies.iter().map(|s| s.p99.0).filter(|v| v.is_finite()).reduce(f64::min);
-        for s in &p.strategies {
-            let (v, ci) = s.p99;
-            let mut text = if v.is_finite() { format!("{v:.3}") } else { "–".into() };
-            if let Some(ci) = ci {
-                text.push_str(&format!(" ±{ci:.3}"));
-            }
-            if labels.len() > 1 && Some(v) == best {
-                text.push('*');
-            }
-            row.push(Cell::new(text).set_alignment(CellAlignment::Right));
-        }
-        table.add_row(row);
-    }
-    let m = &data.manifest;
-    let mut out = format!(
-        "{}: sweep of {} point(s) × {} strateg{} — p99 response time (ms)\n",
-        m.scenario,
-        points.len(),
-        labels.len(),
-        if labels.len() == 1 { "y" } else { "ies" }
-    );
-    out.push_str(&table.to_string());
-    out.push('\n');
-    let mut notes = vec!["* lowest p99 of the point".to_string()];
-    if points.iter().any(|p| p.replications > 1) {
-        notes.push("± = 95% confidence half-width over replications".into());
-    }
-    out.push_str(&notes.join("; "));
-    out.push('\n');
-    if unstable {
-        out.push_str(
-            "warning: points marked ! have offered load ρ ≥ 1: queues grow without bound there and their latencies \
-             depend on the run length\n",
-        );
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::sweep::series_labels;
 
     const HEAD: &str = "point,x,strategy,offered_load,arrival_rate_rps,capacity_rps,replications,mean_ms,mean_ms_ci95,p99_ms,p99_ms_ci95\n";
 
@@ -306,7 +176,7 @@ mod tests {
         let csv = assemble([a.as_bytes(), b.as_bytes()].into_iter()).unwrap();
         assert_eq!(String::from_utf8(csv.clone()).unwrap().matches("point,").count(), 1);
         let t = SweepTable::parse(&csv).unwrap();
-        let points = t.points(&["x".to_string()]).unwrap();
+        let points = t.points(&["x"]).unwrap();
         assert_eq!(points.len(), 2);
         assert_eq!(points[1].values, vec!["2"]);
         assert_eq!(points[1].strategies[0].p99, (3.0, Some(0.2)));

@@ -12,18 +12,13 @@
 
 use plotters::prelude::*;
 
-use super::style::{self, AXIS_PX, INK, MUTED, SHADE, TICK_PX};
-use super::{
-    Area, DrawResult, LegendEntry, Swatch, first_fit, frame, grid, key_row, render_png, shared_y_title,
-    strategy_colours, text,
-};
-use crate::Result;
-use crate::report::Exporter;
-use crate::run::Report;
+use super::{Report, RunChart, frame, strategy_colours};
+use crate::report::charts::style::{self, AXIS_PX, INK, MUTED, SHADE, TICK_PX};
+use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, first_fit, grid, key_row, shared_y_title, text};
 use crate::scenario::faults::{FaultKind, FaultWindow};
 
 /// The chart.
-pub struct QueueTimeline;
+pub static CHART: RunChart = RunChart::new("queue_timeline.png", draw);
 
 fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let body = frame(root, report, "requests in system over time")?;
@@ -152,20 +147,6 @@ pub fn shared_top(peaks: &[f64]) -> f64 {
 
 /// How many times the median peak makes a strategy's queues "run away" (cut off the scale).
 pub const RUNAWAY: f64 = 20.0;
-
-impl Exporter for QueueTimeline {
-    fn file_name(&self) -> &'static str {
-        "queue_timeline.png"
-    }
-
-    fn render(&self, report: &Report) -> Result<Vec<u8>> {
-        render_png(|root| draw(root, report))
-    }
-
-    fn is_chart(&self) -> bool {
-        true
-    }
-}
 
 #[cfg(test)]
 mod tests {

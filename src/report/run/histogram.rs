@@ -7,10 +7,10 @@
 //! `low ≤ t < high`; counts come from the HDR histogram (0.1% precision, far finer than a
 //! bucket) and add up to the measured completions.
 
-use super::Exporter;
+use super::Report;
 use super::csv::to_bytes;
 use crate::Result;
-use crate::run::Report;
+use crate::report::Exporter;
 use crate::stats::LatencyHistogram;
 
 /// Columns of histogram.csv.
@@ -20,6 +20,7 @@ pub const COLUMNS: &[&str] = &["strategy", "bucket_low_ms", "bucket_high_ms", "c
 pub const BUCKETS_PER_DECADE: i32 = 10;
 
 /// One row per strategy × bucket.
+#[derive(Debug)]
 pub struct HistogramCsv;
 
 /// Lower edge of bucket `k`, ms.

@@ -1,13 +1,13 @@
-//! The side-by-side table printed by `lbsim run`.
+//! The side-by-side table printed by `lbsim run`, with its notes and warnings.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Attribute, Cell, CellAlignment, ContentArrangement, Table};
+use comfy_table::{Attribute, Cell, CellAlignment};
 
+use super::Report;
+use crate::report::table;
 use crate::duration::format_duration;
-use crate::run::Report;
 use crate::scenario::{FaultKind, Scenario};
-use crate::stats::{Estimate, StrategySummary};
 use crate::workload::arrivals::Arrivals;
+use crate::stats::{Estimate, StrategySummary};
 
 /// Which way a column improves.
 #[derive(Clone, Copy, PartialEq)]
@@ -165,11 +165,7 @@ pub fn render(report: &Report, color: bool) -> String {
         if sc.replications == 1 { "" } else { "s" },
         sc.warmup,
     ));
-    let mut table = Table::new();
-    table.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
-    if !color {
-        table.force_no_tty();
-    }
+    let mut table = table::new(color);
     let cols = columns(report);
     let mut header = vec![Cell::new("strategy")];
     header.extend(cols.iter().map(|c| Cell::new(c.title)));
@@ -223,79 +219,10 @@ pub fn render(report: &Report, color: bool) -> String {
         out.push_str(&line);
         out.push('\n');
     }
-    for w in warnings(report) {
+    for w in &report.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }
     out
-}
-
-/// Relative gap between L and λW beyond which a run is reported as not in steady state.
-pub const LITTLE_TOLERANCE: f64 = 0.05;
-
-/// Warnings a reader must see next to the numbers.
-pub fn warnings(report: &Report) -> Vec<String> {
-    let mut w = Vec::new();
-    let rho = report.offered_load();
-    if report.is_unstable() {
-        w.push(format!(
-            "UNSTABLE: offered load ρ = {rho:.3} ≥ 1 — the servers cannot keep up, queues grow without bound and \
-             response times depend on the run length, not on the strategy's steady state"
-        ));
-    }
-    if let Some(msg) = report.scenario.service.warning() {
-        w.push(msg);
-    }
-    if let Some(msg) = report.scenario.keyless_warning() {
-        w.push(msg);
-    }
-    let sc = &report.scenario;
-    if matches!(sc.arrivals, Arrivals::Trace(_)) && rho >= 1.0 {
-        w.push(format!(
-            "the trace arrives faster on average than the servers serve (ρ = {rho:.3}): queues grow over the replay"
-        ));
-    }
-    if !report.is_unstable() && !sc.is_closed() && matches!(sc.arrivals, Arrivals::Varying(_) | Arrivals::Mmpp(_)) {
-        let peak = sc.peak_rate();
-        if peak >= sc.capacity() {
-            w.push(format!(
-                "the peak rate ({peak:.1} req/s) exceeds the capacity ({:.1} req/s): queues build up during the peak",
-                sc.capacity()
-            ));
-        }
-    }
-    let end = sc.expected_duration();
-    for (i, f) in sc.faults.iter().enumerate() {
-        if f.start >= end {
-            w.push(format!(
-                "fault {i} starts at {} but the run is expected to end near {}: raise `requests` to see it",
-                format_duration(f.start),
-                format_duration(end)
-            ));
-        }
-    }
-    for s in &report.strategies {
-        if s.measured.completed == 0 {
-            w.push(format!("{}: no measured request completed", s.label));
-            continue;
-        }
-        // Little's law, L = λW, holds in steady state; a large gap means the window is too
-        // short for the queues to settle (or that they never do). Not checked when requests
-        // can fail or time out (abandoned work stays in the servers but completes nothing)
-        // nor for a finite trace replay.
-        let ratio = s.little_ratio();
-        let comparable = !sc.has_failures() && !matches!(sc.arrivals, Arrivals::Trace(_));
-        if rho < 1.0 && comparable && (ratio - 1.0).abs() > LITTLE_TOLERANCE {
-            w.push(format!(
-                "{}: Little's law is off by {:.1}% (L = {:.3} vs λW = {:.3}): the run is too short to reach steady state; \
-                 raise `requests` or `warmup_requests`",
-                s.label,
-                100.0 * (ratio - 1.0),
-                s.mean_in_system.value,
-                s.throughput.value * s.mean.value
-            ));
-        }
-    }
-    w
 }
 
 /// Per fault of the first replication: when each strategy stopped using the server.

@@ -1,9 +1,9 @@
 //! `summary.csv` and `servers.csv`. Their leading columns are a contract with users'
 //! scripts: new columns are only ever appended.
 
-use super::Exporter;
-use super::format::{ci_ms, fixed, ms};
-use crate::run::Report;
+use super::Report;
+use crate::report::Exporter;
+use crate::report::format::{ci_ms, fixed, ms};
 use crate::stats::StrategySummary;
 use crate::{Error, Result};
 
@@ -71,10 +71,13 @@ pub const FAULTS_COLUMNS: &[&str] = &[
 ];
 
 /// One row per strategy.
+#[derive(Debug)]
 pub struct SummaryCsv;
 /// One row per strategy × server.
+#[derive(Debug)]
 pub struct ServersCsv;
 /// One row per strategy × replication × fault window: when it was detected.
+#[derive(Debug)]
 pub struct FaultsCsv;
 
 /// Encodes a header and rows as CSV (RFC 4180 quoting where needed).

@@ -9,15 +9,13 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{self, AXIS_PX, GUIDE, INK, TICK_PX};
-use super::{Area, DrawResult, LegendEntry, Swatch, frame, render_png, strategy_colours, text, with_legend};
-use crate::Result;
-use crate::report::Exporter;
-use crate::run::Report;
+use super::{Report, RunChart, frame, strategy_colours};
+use crate::report::charts::style::{self, AXIS_PX, GUIDE, INK, TICK_PX};
+use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, text, with_legend};
 use crate::stats::LatencyHistogram;
 
 /// The chart.
-pub struct ResponseTimeCdf;
+pub static CHART: RunChart = RunChart::new("response_time_cdf.png", draw);
 
 /// y units per nine (y is an integer axis in thousandths of a nine).
 const UNIT: f64 = 1000.0;
@@ -67,18 +65,6 @@ fn curve(h: &LatencyHistogram, lo: f64, y_top: i32) -> Vec<(f64, i32)> {
 /// Resampling step of the curves, thousandths of a nine.
 const STEP: usize = 16;
 
-/// Largest power of 1, 2 or 5 × 10ⁿ ≤ x.
-fn nice_floor(x: f64) -> f64 {
-    let p = 10f64.powf(x.log10().floor());
-    [5.0, 2.0, 1.0].into_iter().map(|m| m * p).find(|&v| v <= x * (1.0 + 1e-12)).unwrap_or(p)
-}
-
-/// Smallest power of 1, 2 or 5 × 10ⁿ ≥ x.
-fn nice_ceil(x: f64) -> f64 {
-    let p = 10f64.powf(x.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * p).find(|&v| v >= x * (1.0 - 1e-12)).unwrap_or(10.0 * p)
-}
-
 fn percent_label(nines_k: f64) -> String {
     // 0 → 0%, 0.301 → 50%, 1 → 90%, 2 → 99%, 3 → 99.9%, …
     let pct = 100.0 * (1.0 - 10f64.powf(-nines_k));
@@ -116,8 +102,8 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let lo =
         with_data.iter().map(|&i| report.strategies[i].response.quantile(0.01) * 1e3).fold(f64::INFINITY, f64::min);
     let hi = with_data.iter().map(|&i| report.strategies[i].response.quantile(q_top) * 1e3).fold(0.0, f64::max);
-    let lo = nice_floor((lo * 0.7).max(1e-6));
-    let hi = nice_ceil((hi * 1.15).max(lo * 10.0));
+    let lo = axis::log_floor((lo * 0.7).max(1e-6));
+    let hi = axis::log_ceil((hi * 1.15).max(lo * 10.0));
     let y_top = (top * UNIT) as i32;
     let mut keys: Vec<i32> = vec![0, (nines(0.5) * UNIT).round() as i32];
     keys.extend((1..=top as i32).map(|k| k * UNIT as i32));
@@ -166,35 +152,17 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     Ok(())
 }
 
-impl Exporter for ResponseTimeCdf {
-    fn file_name(&self) -> &'static str {
-        "response_time_cdf.png"
-    }
-
-    fn render(&self, report: &Report) -> Result<Vec<u8>> {
-        render_png(|root| draw(root, report))
-    }
-
-    fn is_chart(&self) -> bool {
-        true
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn percent_labels_and_nice_bounds() {
+    fn percent_labels() {
         assert_eq!(percent_label(0.0), "0%");
         assert_eq!(percent_label(nines(0.5)), "50%");
         assert_eq!(percent_label(1.0), "90%");
         assert_eq!(percent_label(2.0), "99%");
         assert_eq!(percent_label(3.0), "99.9%");
         assert_eq!(percent_label(4.0), "99.99%");
-        assert_eq!(nice_floor(13.0), 10.0);
-        assert_eq!(nice_floor(0.3), 0.2);
-        assert_eq!(nice_ceil(130.0), 200.0);
-        assert_eq!(nice_ceil(600.0), 1000.0);
     }
 }

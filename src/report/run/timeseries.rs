@@ -15,11 +15,11 @@
 //! and `mean_in_system_min` / `mean_in_system_max` the least and most loaded server's
 //! interval average.
 
-use super::Exporter;
+use super::Report;
 use super::csv::to_bytes;
-use super::format::fixed;
 use crate::Result;
-use crate::run::Report;
+use crate::report::Exporter;
+use crate::report::format::fixed;
 pub use crate::stats::timeline::DETAIL_MAX_SERVERS;
 
 /// Columns of timeseries.csv (the first five are the contract; later ones are appended).
@@ -38,6 +38,7 @@ pub const COLUMNS: &[&str] = &[
 pub const ALL_SERVERS: &str = "all";
 
 /// One row per strategy × sample × server (or × sample for large pools).
+#[derive(Debug)]
 pub struct TimeseriesCsv;
 
 /// Simulated time for the file: rounded to the nanosecond, shortest decimal form.

@@ -12,20 +12,17 @@
 
 use plotters::prelude::*;
 
-use super::style::{self, AXIS_PX, GUIDE, MUTED, TICK_PX};
-use super::{
-    Area, DrawResult, LegendEntry, Swatch, first_fit, frame, grid, key_row, render_png, shared_y_title,
-    strategy_colours, text,
+use super::{Report, RunChart, frame, strategy_colours};
+use crate::report::charts::style::{self, AXIS_PX, GUIDE, MUTED, TICK_PX};
+use crate::report::charts::{
+    Area, DrawResult, LegendEntry, Swatch, axis, first_fit, grid, key_row, shared_y_title, text,
 };
-use crate::Result;
-use crate::report::Exporter;
-use crate::run::Report;
 
 /// Largest pool drawn as one bar per server.
 pub const BARS_MAX: usize = 60;
 
 /// The chart.
-pub struct ServerLoad;
+pub static CHART: RunChart = RunChart::new("server_load.png", draw);
 
 fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let body = frame(root, report, "requests per server")?;
@@ -58,7 +55,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             LegendEntry::new(
                 format!(
                     "0% = the mean, {} requests per server{}",
-                    super::thousands(mean_all.round() as u64),
+                    style::thousands(mean_all.round() as u64),
                     if reps > 1.0 { " per replication" } else { "" }
                 ),
                 GUIDE,
@@ -144,26 +141,12 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
 
 /// A percentage difference for the axis: "+0.5%", "0%", "−1%".
 fn percent(v: f64, top: f64) -> String {
-    let t = style::tick(v.abs(), 0.0, top);
+    let t = axis::span_tick(v.abs(), 0.0, top);
     if v.abs() < top * 1e-9 {
         "0%".to_string()
     } else if v > 0.0 {
         format!("+{t}%")
     } else {
         format!("−{t}%")
-    }
-}
-
-impl Exporter for ServerLoad {
-    fn file_name(&self) -> &'static str {
-        "server_load.png"
-    }
-
-    fn render(&self, report: &Report) -> Result<Vec<u8>> {
-        render_png(|root| draw(root, report))
-    }
-
-    fn is_chart(&self) -> bool {
-        true
     }
 }

@@ -1,11 +1,11 @@
 //! `percentiles.csv`: `strategy,percentile,response_ms`, one row per strategy × percentile of
 //! [`PERCENTILES`], from the response-time histogram merged over replications.
 
-use super::Exporter;
+use super::Report;
 use super::csv::to_bytes;
-use super::format::ms;
 use crate::Result;
-use crate::run::Report;
+use crate::report::Exporter;
+use crate::report::format::ms;
 
 /// Columns of percentiles.csv.
 pub const COLUMNS: &[&str] = &["strategy", "percentile", "response_ms"];
@@ -30,6 +30,7 @@ pub const PERCENTILES: &[(&str, f64)] = &[
 ];
 
 /// One row per strategy × percentile.
+#[derive(Debug)]
 pub struct PercentilesCsv;
 
 impl Exporter for PercentilesCsv {

@@ -7,9 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
+use super::Report;
 use super::csv::{servers_table, summary_table};
-use super::terminal::warnings;
-use crate::run::Report;
 
 /// Columns whose values are text; every other column is a number.
 const TEXT_COLUMNS: &[&str] = &["strategy", "server"];
@@ -66,7 +65,7 @@ pub fn summary(report: &Report) -> Value {
             "seed": sc.seed,
         },
         "strategies": strategies,
-        "warnings": warnings(report),
+        "warnings": report.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
     })
 }
 

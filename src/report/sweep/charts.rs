@@ -11,63 +11,66 @@
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
-use super::Exporter;
-use super::plot::{self, Area, DrawResult, FONT, nice_ceil, render_png, tick};
-use super::sweep::{PointRow, SweepData, series_labels};
+use super::{PointRow, SweepView, series_labels};
 use crate::Result;
+use crate::report::Exporter;
+use crate::report::charts::axis::{linear_top, tick_label};
+use crate::report::charts::style::{self, FONT};
+use crate::report::charts::{Area, DrawResult, render_png};
 
 /// The most panels drawn (a grid beyond this is unreadable).
 pub const MAX_PANELS: usize = 12;
 
 /// Which latency a chart shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Metric {
+pub enum Latency {
     /// 99th percentile.
     P99,
     /// Mean.
     Mean,
 }
 
-impl Metric {
+impl Latency {
     fn of(self, p: &PointRow, k: usize) -> Option<(f64, Option<f64>)> {
         let s = p.strategies.get(k)?;
         let v = match self {
-            Metric::P99 => s.p99,
-            Metric::Mean => s.mean,
+            Latency::P99 => s.p99,
+            Latency::Mean => s.mean,
         };
         v.0.is_finite().then_some(v)
     }
 
     fn name(self) -> &'static str {
         match self {
-            Metric::P99 => "p99 response time",
-            Metric::Mean => "mean response time",
+            Latency::P99 => "p99 response time",
+            Latency::Mean => "mean response time",
         }
     }
 }
 
 /// A sweep chart exporter.
+#[derive(Debug)]
 pub struct SweepChart {
     file: &'static str,
-    metric: Metric,
+    metric: Latency,
 }
 
 /// `sweep_p99.png`.
-pub static P99_CHART: SweepChart = SweepChart { file: "sweep_p99.png", metric: Metric::P99 };
+pub static P99_CHART: SweepChart = SweepChart { file: "sweep_p99.png", metric: Latency::P99 };
 /// `sweep_mean.png`.
-pub static MEAN_CHART: SweepChart = SweepChart { file: "sweep_mean.png", metric: Metric::Mean };
+pub static MEAN_CHART: SweepChart = SweepChart { file: "sweep_mean.png", metric: Latency::Mean };
 
-impl Exporter<SweepData> for SweepChart {
+impl Exporter<SweepView> for SweepChart {
     fn file_name(&self) -> &'static str {
         self.file
     }
 
-    fn render(&self, data: &SweepData) -> Result<Vec<u8>> {
-        let cols = data.vary_columns();
-        let points = data.table.points(&cols)?;
-        let labels = series_labels(&points);
+    fn render(&self, view: &SweepView) -> Result<Vec<u8>> {
+        let cols: Vec<&str> = view.axes.iter().map(|a| a.column.as_str()).collect();
+        let points = &view.points;
+        let labels = series_labels(points);
         let mut panels: Vec<(String, Vec<&PointRow>)> = Vec::new();
-        for p in &points {
+        for p in points {
             let key: Vec<String> = cols[1..].iter().zip(&p.values[1..]).map(|(c, v)| format!("{c} = {v}")).collect();
             let key = key.join(", ");
             match panels.iter_mut().find(|(k, _)| *k == key) {
@@ -81,31 +84,23 @@ impl Exporter<SweepData> for SweepChart {
         let ncols = (n as f64).sqrt().ceil() as usize;
         let nrows = n.div_ceil(ncols);
         let (w, h) = if n == 1 { (1280, 800) } else { ((640 * ncols).max(1280) as u32, (440 * nrows + 70) as u32) };
-        let m = &data.manifest;
         let reps = points.iter().map(|p| p.replications).max().unwrap_or(1);
-        let mut title = format!("{}: {} vs {}", m.scenario, self.metric.name(), cols[0]);
+        let mut title = format!("{}: {} vs {}", view.scenario, self.metric.name(), cols[0]);
         if reps > 1 {
             title.push_str(&format!(" — bands: 95% CI over {reps} replications"));
         }
         if total > n {
             title.push_str(&format!(" (first {n} of {total} panels)"));
         }
-        let log = m.vary[0].log;
+        let log = view.axes[0].log;
         let metric = self.metric;
-        let ymax = y_top(&points, labels.len(), metric);
+        let ymax = y_top(points, labels.len(), metric);
         render_png(w, h, |root| {
             let root = root.titled(&title, (FONT, if n == 1 { 30 } else { 26 }))?;
             let areas = root.split_evenly((nrows, ncols));
             for (i, (key, pts)) in panels.iter().enumerate() {
-                let panel = Panel {
-                    caption: key,
-                    points: pts,
-                    labels: &labels,
-                    metric,
-                    legend: i == 0,
-                    x_desc: &cols[0],
-                    ymax,
-                };
+                let panel =
+                    Panel { caption: key, points: pts, labels: &labels, metric, legend: i == 0, x_desc: cols[0], ymax };
                 let xs: Vec<f64> = pts.iter().map(|p| x_of(p)).collect();
                 let (lo, hi) = x_range(&xs);
                 if log && lo > 0.0 {
@@ -172,7 +167,7 @@ struct Panel<'a> {
     caption: &'a str,
     points: &'a [&'a PointRow],
     labels: &'a [String],
-    metric: Metric,
+    metric: Latency,
     legend: bool,
     x_desc: &'a str,
     ymax: f64,
@@ -180,7 +175,7 @@ struct Panel<'a> {
 
 /// The y axis top shared by all panels: scaled to the stable points (ρ < 1) with their
 /// intervals, or to all points when none is stable.
-fn y_top(points: &[PointRow], series: usize, metric: Metric) -> f64 {
+fn y_top(points: &[PointRow], series: usize, metric: Latency) -> f64 {
     let top = |stable_only: bool| {
         points
             .iter()
@@ -190,7 +185,7 @@ fn y_top(points: &[PointRow], series: usize, metric: Metric) -> f64 {
             .fold(0.0f64, f64::max)
     };
     let t = top(true);
-    nice_ceil(if t > 0.0 { t } else { top(false) } * 1.05)
+    linear_top(if t > 0.0 { t } else { top(false) } * 1.05)
 }
 
 impl Panel<'_> {
@@ -210,8 +205,8 @@ impl Panel<'_> {
             .configure_mesh()
             .x_desc(axis_name(self.x_desc))
             .y_desc(format!("{} (ms)", self.metric.name()))
-            .x_label_formatter(&|x| tick(*x))
-            .y_label_formatter(&|y| tick(*y))
+            .x_label_formatter(&|x| tick_label(*x))
+            .y_label_formatter(&|y| tick_label(*y))
             .axis_desc_style((FONT, 17))
             .label_style((FONT, 14))
             .light_line_style(WHITE.mix(0.0))
@@ -227,7 +222,7 @@ impl Panel<'_> {
                     .legend(move |(px, py)| PathElement::new(vec![(px, py), (px + 24, py)], ink.stroke_width(2)));
             }
         }
-        let colours = plot::colours(self.labels);
+        let colours = style::colours(self.labels);
         for (k, label) in self.labels.iter().enumerate() {
             let c = colours[k];
             // (x, value, half-width, stable)

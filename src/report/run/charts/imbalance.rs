@@ -8,15 +8,13 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{AXIS_PX, GUIDE, INK, LEGEND_PX, TICK_PX};
-use super::{Area, DrawResult, LegendEntry, Swatch, fit, frame, key_row, render_png, strategy_colours, text};
-use crate::Result;
-use crate::report::Exporter;
-use crate::run::Report;
+use super::{Report, RunChart, frame, strategy_colours};
+use crate::report::charts::style::{AXIS_PX, GUIDE, INK, LEGEND_PX, TICK_PX};
+use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, canvas, fit, key_row, text};
 use crate::stats::{Estimate, StrategySummary};
 
 /// The chart.
-pub struct Imbalance;
+pub static CHART: RunChart = RunChart::new("imbalance.png", draw);
 
 struct Measure {
     title: &'static str,
@@ -73,14 +71,9 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let colours = strategy_colours(report);
     let n = report.strategies.len();
     // A label column for the strategy names, then three equal panels.
-    let label_w = report
-        .strategies
-        .iter()
-        .map(|s| super::canvas::text_size(&s.label, LEGEND_PX).0)
-        .max()
-        .unwrap_or(0)
-        .clamp(60, 260)
-        + 16;
+    let label_w =
+        report.strategies.iter().map(|s| canvas::text_size(&s.label, LEGEND_PX).0).max().unwrap_or(0).clamp(60, 260)
+            + 16;
     let (labels, panels) = body.split_horizontally(label_w);
     let panels = panels.split_evenly((1, 3));
     let row_px = if n > 12 { TICK_PX - 1.0 } else { LEGEND_PX };
@@ -155,18 +148,4 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         )?;
     }
     Ok(())
-}
-
-impl Exporter for Imbalance {
-    fn file_name(&self) -> &'static str {
-        "imbalance.png"
-    }
-
-    fn render(&self, report: &Report) -> Result<Vec<u8>> {
-        render_png(|root| draw(root, report))
-    }
-
-    fn is_chart(&self) -> bool {
-        true
-    }
 }

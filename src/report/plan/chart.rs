@@ -3,12 +3,15 @@
 
 use plotters::prelude::*;
 
-use super::Exporter;
-use super::plot::{FONT, colours, nice_ceil, render_png, tick};
 use crate::Result;
 use crate::plan::PlanReport;
+use crate::report::Exporter;
+use crate::report::charts::axis::{linear_top, tick_label};
+use crate::report::charts::style::{FONT, colours};
+use crate::report::charts::{Area, DrawResult, render_png};
 
 /// `plan.png`.
+#[derive(Debug)]
 pub struct PlanChart;
 
 const SLOT: i32 = 100;
@@ -36,10 +39,10 @@ impl Exporter<PlanReport> for PlanChart {
     }
 }
 
-fn draw_bars(area: &super::plot::Area<'_>, report: &PlanReport) -> super::plot::DrawResult {
+fn draw_bars(area: &Area<'_>, report: &PlanReport) -> DrawResult {
     let n = report.strategies.len() as i32;
     let slot = |k: usize| (n - 1 - k as i32) * SLOT;
-    let xmax = nice_ceil(report.strategies.iter().filter_map(|p| p.servers).max().unwrap_or(1) as f64 * 1.15);
+    let xmax = linear_top(report.strategies.iter().filter_map(|p| p.servers).max().unwrap_or(1) as f64 * 1.15);
     let ticks: Vec<i32> = (0..n as usize).map(slot).collect();
     let labels: Vec<String> = report.strategies.iter().map(|p| p.label.clone()).collect();
     let colours = colours(&labels);
@@ -54,7 +57,7 @@ fn draw_bars(area: &super::plot::Area<'_>, report: &PlanReport) -> super::plot::
         .configure_mesh()
         .disable_y_mesh()
         .x_desc(format!("servers in group {}", report.group))
-        .x_label_formatter(&|x| tick(*x))
+        .x_label_formatter(&|x| tick_label(*x))
         .y_label_formatter(&|y| {
             let k = (n - 1) - y.div_euclid(SLOT);
             labels.get(k as usize).cloned().unwrap_or_default()
@@ -86,7 +89,7 @@ fn draw_bars(area: &super::plot::Area<'_>, report: &PlanReport) -> super::plot::
     Ok(())
 }
 
-fn draw_search(area: &super::plot::Area<'_>, report: &PlanReport) -> super::plot::DrawResult {
+fn draw_search(area: &Area<'_>, report: &PlanReport) -> DrawResult {
     let labels: Vec<&str> = report.strategies.iter().map(|p| p.label.as_str()).collect();
     let colours = colours(&labels);
     let slo = &report.slos[0];
@@ -107,7 +110,7 @@ fn draw_search(area: &super::plot::Area<'_>, report: &PlanReport) -> super::plot
     let (lo, hi) = sims.iter().fold((u32::MAX, 0u32), |(a, b), s| (a.min(s.1), b.max(s.1)));
     let (lo, hi) = if sims.is_empty() { (0.0, 1.0) } else { (f64::from(lo) - 0.5, f64::from(hi) + 0.5) };
     let top = sims.iter().map(|s| s.2 + s.3).fold(limit, f64::max).min(4.0 * limit);
-    let ymax = nice_ceil(top * 1.05);
+    let ymax = linear_top(top * 1.05);
     let mut chart = ChartBuilder::on(area)
         .caption(format!("the search: {} at each count simulated (95% CI)", slo.metric.name()), (FONT, 20))
         .margin(12)
@@ -119,8 +122,8 @@ fn draw_search(area: &super::plot::Area<'_>, report: &PlanReport) -> super::plot
         .configure_mesh()
         .x_desc(format!("servers in group {}", report.group))
         .y_desc(format!("{} ({unit})", slo.metric.name()))
-        .x_label_formatter(&|x| tick(*x))
-        .y_label_formatter(&|y| tick(*y))
+        .x_label_formatter(&|x| tick_label(*x))
+        .y_label_formatter(&|y| tick_label(*y))
         .axis_desc_style((FONT, 16))
         .label_style((FONT, 14))
         .light_line_style(WHITE.mix(0.0))

@@ -1,0 +1,195 @@
+//! One function per subcommand: each calls the library with its checked options
+//! ([`crate::options`]) and hands the results to [`lbsim::report`] for printing and files.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use lbsim::plan::{self, PlanOptions, PlanReport};
+use lbsim::report::{self, Exporter};
+use lbsim::run::{self, RunOptions};
+use lbsim::strategy::registry::REGISTRY;
+use lbsim::sweep::{self, SweepOptions};
+use lbsim::{Result, remap};
+
+use crate::cli::{Command, Format};
+use crate::options::{Merge, Plan, Remap, Run, SweepRun, load};
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// It did everything it was asked.
+    Done,
+    /// Ctrl-C stopped it early (exit code 130); what finished is kept.
+    Interrupted,
+}
+
+/// Runs `command`.
+pub(crate) fn run(command: Command) -> Result<Ending> {
+    match command {
+        Command::Run(args) => cmd_run(Run::new(args)?),
+        Command::Validate { file } => cmd_validate(&file).map(|()| Ending::Done),
+        Command::Remap(args) => cmd_remap(Remap::new(args)?),
+        Command::Strategies => cmd_strategies(),
+        Command::Sweep(args) => cmd_sweep(SweepRun::new(args)?),
+        Command::Merge(args) => cmd_merge(Merge::new(args)?),
+        Command::Plan(args) => cmd_plan(Plan::new(args)?),
+    }
+}
+
+/// Whether stdout is a terminal (tables use bold there).
+fn color() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// The file names of `paths`, comma-separated.
+fn file_names(paths: &[PathBuf]) -> String {
+    paths.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect::<Vec<_>>().join(", ")
+}
+
+/// Raised by the first Ctrl-C: sweeps and plans finish what is running and stop.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// First Ctrl-C: stop starting new work; second: quit at once (finished points are on disk).
+fn handle_ctrl_c(what: &'static str) {
+    let _ = ctrlc::set_handler(move || {
+        if STOP.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted again: quitting now");
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: finishing the {what} already running (Ctrl-C again to quit now)");
+    });
+}
+
+/// `lbsim run`.
+fn cmd_run(o: Run) -> Result<Ending> {
+    let options = RunOptions { threads: o.runner.threads, progress: o.runner.verbose };
+    let report = run::run(&o.scenario, &options)?;
+    // Files this run does not produce (faults.csv without faults) count as stale too.
+    let exporters: Vec<_> = report::run::exporters(o.charts).into_iter().filter(|e| e.wanted(&report)).collect();
+    let written = report::write_outputs(&report, &o.out, &exporters)?;
+    report::run::remove_stale(&o.out, &exporters)?;
+    match o.format {
+        Format::Table => print!("{}", report::run::terminal::render(&report, color())),
+        Format::Csv | Format::Json => {
+            if o.format == Format::Csv {
+                let bytes = report::run::csv::SummaryCsv.render(&report)?;
+                print!("{}", String::from_utf8_lossy(&bytes));
+            } else {
+                print!("{}", report::run::json::render(&report));
+            }
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+    }
+    if o.runner.verbose {
+        eprintln!("wrote {} in {}/ ({:.2}s)", file_names(&written), o.out.display(), report.wall_time);
+    }
+    Ok(Ending::Done)
+}
+
+/// `lbsim sweep`.
+fn cmd_sweep(o: SweepRun) -> Result<Ending> {
+    handle_ctrl_c("points");
+    let options = SweepOptions {
+        threads: o.runner.threads,
+        progress: o.runner.verbose,
+        stop: Some(&STOP),
+        shard: o.shard,
+        resume: o.resume,
+    };
+    let outcome = sweep::execute(&o.sweep, &o.out, &options)?;
+    if !outcome.complete {
+        eprintln!(
+            "interrupted: {} of {} points done, kept in {}; continue with the same command and --resume",
+            outcome.resumed + outcome.ran,
+            outcome.points,
+            o.out.join(sweep::store::POINTS).display()
+        );
+        return Ok(Ending::Interrupted);
+    }
+    if let Some(data) = outcome.data.as_ref().filter(|_| outcome.points > 0) {
+        print!("{}", report::sweep::render(&data.view, color()));
+    }
+    if o.runner.verbose {
+        let resumed = if outcome.resumed > 0 { format!(", {} resumed", outcome.resumed) } else { String::new() };
+        eprintln!(
+            "wrote {} in {}/ ({} points{resumed}, {:.2}s)",
+            file_names(&outcome.written),
+            o.out.display(),
+            outcome.points,
+            outcome.wall_time
+        );
+        if let Some(s) = o.shard {
+            eprintln!("shard {s} done; when all {} shards are, combine them with: lbsim merge DIR...", s.count);
+        }
+    }
+    Ok(Ending::Done)
+}
+
+/// `lbsim merge`.
+fn cmd_merge(o: Merge) -> Result<Ending> {
+    let outcome = sweep::merge(&o.dirs, &o.out)?;
+    print!("{}", report::sweep::render(&outcome.data.view, color()));
+    if o.verbose {
+        eprintln!(
+            "merged {} director{} into {}/: {}",
+            o.dirs.len(),
+            if o.dirs.len() == 1 { "y" } else { "ies" },
+            o.out.display(),
+            file_names(&outcome.written)
+        );
+    }
+    Ok(Ending::Done)
+}
+
+/// `lbsim plan`.
+fn cmd_plan(o: Plan) -> Result<Ending> {
+    handle_ctrl_c("candidates");
+    let options = PlanOptions { threads: o.runner.threads, progress: o.runner.verbose, stop: Some(&STOP) };
+    let report = plan::plan(&o.text, &o.request, &options)?;
+    let out = o.out(&report.scenario.name);
+    print!("{}", report::plan::render(&report, color()));
+    if !report.complete {
+        eprintln!("interrupted: the plan above is incomplete; nothing written");
+        return Ok(Ending::Interrupted);
+    }
+    let exporters: &[&dyn Exporter<PlanReport>] =
+        &[&report::plan::csv::PlanCsv, &report::plan::csv::CandidatesCsv, &report::plan::chart::PlanChart];
+    let written = report::write_outputs(&report, &out, exporters)?;
+    if o.runner.verbose {
+        eprintln!("wrote {} in {}/ ({:.2}s)", file_names(&written), out.display(), report.wall_time);
+    }
+    Ok(Ending::Done)
+}
+
+/// `lbsim remap`.
+fn cmd_remap(o: Remap) -> Result<Ending> {
+    let report = remap::analyze(&o.scenario)?;
+    report::write_outputs(&report, &o.out, &[&report::remap::RemapCsv])?;
+    print!("{}", report::remap::render(&report));
+    eprintln!("wrote remap.csv in {}/", o.out.display());
+    Ok(Ending::Done)
+}
+
+/// `lbsim strategies`.
+fn cmd_strategies() -> Result<Ending> {
+    let width = REGISTRY.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for s in REGISTRY {
+        let keyed = if s.keyed { " [routes by key]" } else { "" };
+        println!("{:width$}  {}{keyed}", s.name, s.summary);
+        println!("{:width$}  models: {}", "", s.models);
+        for p in s.params {
+            println!("{:width$}  param {} (default {}): {}", "", p.name, p.default, p.help);
+        }
+    }
+    Ok(Ending::Done)
+}
+
+/// `lbsim validate`.
+fn cmd_validate(file: &Path) -> Result<()> {
+    let sc = load(file)?;
+    print!("{}", report::validate::render(&sc, file));
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! The raw arguments ([`crate::cli`]) checked into what each command needs: the scenario
+//! loaded and overridden, the shard and SLOs parsed, the output directory resolved.
+//!
+//! Checks run in the order a user meets them (the scenario file first, then the options
+//! that depend on it), so the first error reported is the first one to fix.
+
+use std::path::{Path, PathBuf};
+
+use lbsim::Result;
+use lbsim::plan::{PlanRequest, Slo};
+use lbsim::scenario::edit::ScenarioText;
+use lbsim::scenario::{Overrides, Scenario, ScenarioError};
+use lbsim::sweep::{self, Shard, Sweep};
+
+use crate::cli::{Format, MergeArgs, PlanArgs, RemapArgs, RunArgs, RunnerArgs, SweepArgs};
+
+/// Where every default output directory lives.
+const OUTPUT: &str = "output";
+
+/// Threads and progress, as the library's options take them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Runner {
+    /// Worker threads; `None` = one per core.
+    pub(crate) threads: Option<usize>,
+    /// Whether to show progress and the closing "wrote ..." line (not `--quiet`).
+    pub(crate) verbose: bool,
+}
+
+impl From<&RunnerArgs> for Runner {
+    fn from(a: &RunnerArgs) -> Runner {
+        Runner { threads: a.threads.map(usize::from), verbose: !a.quiet }
+    }
+}
+
+/// Loads and validates a scenario file.
+pub(crate) fn load(file: &Path) -> Result<Scenario> {
+    Ok(Scenario::load(file)?)
+}
+
+/// `lbsim run`, checked.
+#[derive(Debug)]
+pub(crate) struct Run {
+    /// The scenario with its overrides.
+    pub(crate) scenario: Scenario,
+    /// Output directory.
+    pub(crate) out: PathBuf,
+    /// Threads and progress.
+    pub(crate) runner: Runner,
+    /// What to print on stdout.
+    pub(crate) format: Format,
+    /// Whether to draw the charts.
+    pub(crate) charts: bool,
+}
+
+impl Run {
+    /// Loads the scenario and applies the overrides.
+    pub(crate) fn new(args: RunArgs) -> Result<Run> {
+        let mut scenario = load(&args.file)?;
+        args.scenario.overrides().apply(&mut scenario)?;
+        let out = args.runner.out.clone().unwrap_or_else(|| Path::new(OUTPUT).join(&scenario.name));
+        Ok(Run { scenario, out, runner: (&args.runner).into(), format: args.format, charts: !args.no_charts })
+    }
+}
+
+/// `lbsim remap`, checked.
+#[derive(Debug)]
+pub(crate) struct Remap {
+    /// The scenario, with the strategies to analyse.
+    pub(crate) scenario: Scenario,
+    /// Output directory.
+    pub(crate) out: PathBuf,
+}
+
+impl Remap {
+    /// Loads the scenario and sets the strategies asked for.
+    pub(crate) fn new(args: RemapArgs) -> Result<Remap> {
+        let mut scenario = load(&args.file)?;
+        Overrides { strategies: args.strategies, ..Overrides::default() }.apply(&mut scenario)?;
+        let out = args.out.unwrap_or_else(|| Path::new(OUTPUT).join(&scenario.name));
+        Ok(Remap { scenario, out })
+    }
+}
+
+/// `lbsim sweep`, checked.
+#[derive(Debug)]
+pub(crate) struct SweepRun {
+    /// The sweep, every point built and validated.
+    pub(crate) sweep: Sweep,
+    /// The shard to run (`None`: all points).
+    pub(crate) shard: Option<Shard>,
+    /// Keep the finished points of the output directory.
+    pub(crate) resume: bool,
+    /// Output directory.
+    pub(crate) out: PathBuf,
+    /// Threads and progress.
+    pub(crate) runner: Runner,
+}
+
+impl SweepRun {
+    /// Loads the scenario text, parses the shard and builds every point.
+    pub(crate) fn new(args: SweepArgs) -> Result<SweepRun> {
+        let text = ScenarioText::load(&args.file)?;
+        let shard = Shard::parse(args.shard.as_deref().unwrap_or("0/1"))?;
+        let sweep = Sweep::new(text, args.scenario.overrides(), &args.vary)?;
+        let out = args.runner.out.clone().unwrap_or_else(|| {
+            let base = Path::new(OUTPUT).join(&sweep.scenario(0).name).join("sweep");
+            match shard {
+                Some(s) => base.join(format!("shard-{}-of-{}", s.index, s.count)),
+                None => base,
+            }
+        });
+        Ok(SweepRun { sweep, shard, resume: args.resume, out, runner: (&args.runner).into() })
+    }
+}
+
+/// `lbsim merge`, checked.
+#[derive(Debug)]
+pub(crate) struct Merge {
+    /// The shard directories.
+    pub(crate) dirs: Vec<PathBuf>,
+    /// Output directory.
+    pub(crate) out: PathBuf,
+    /// Whether to print the closing "merged ..." line.
+    pub(crate) verbose: bool,
+}
+
+impl Merge {
+    /// Resolves the output directory (by default, named after the first shard's scenario).
+    pub(crate) fn new(args: MergeArgs) -> Result<Merge> {
+        let out = match args.out {
+            Some(o) => o,
+            None => {
+                let m = sweep::store::read_manifest(&args.dirs[0])?;
+                let name = m.map(|m| m.scenario).unwrap_or_else(|| "sweep".into());
+                Path::new(OUTPUT).join(name).join("sweep")
+            }
+        };
+        Ok(Merge { dirs: args.dirs, out, verbose: !args.quiet })
+    }
+}
+
+/// `lbsim plan`, checked.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// The scenario text.
+    pub(crate) text: ScenarioText,
+    /// What to plan.
+    pub(crate) request: PlanRequest,
+    /// Output directory, if given (the default is named after the planned scenario).
+    pub(crate) out: Option<PathBuf>,
+    /// Threads and progress.
+    pub(crate) runner: Runner,
+}
+
+impl Plan {
+    /// Loads the scenario text and parses the SLOs and the cost.
+    pub(crate) fn new(args: PlanArgs) -> Result<Plan> {
+        let text = ScenarioText::load(&args.file)?;
+        let slos = args.slo.iter().map(|s| Slo::parse(s)).collect::<Result<Vec<_>, _>>()?;
+        if let Some(c) = args.cost
+            && !(c.is_finite() && c >= 0.0)
+        {
+            return Err(ScenarioError::at("--cost", format!("must be a number ≥ 0, got {c}")).into());
+        }
+        let request = PlanRequest {
+            slos,
+            rate: args.rate,
+            group: args.group,
+            max_servers: args.max_servers,
+            cost: args.cost,
+            overrides: args.scenario.overrides(),
+        };
+        Ok(Plan { text, request, out: args.runner.out.clone(), runner: (&args.runner).into() })
+    }
+
+    /// The output directory of a plan of the scenario `name`.
+    pub(crate) fn out(&self, name: &str) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| Path::new(OUTPUT).join(name).join("plan"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn command(args: &[&str]) -> Command {
+        Cli::try_parse_from(std::iter::once("lbsim").chain(args.iter().copied())).expect("parses").command
+    }
+
+    #[test]
+    fn default_directories_are_named_after_the_scenario() {
+        let Command::Run(args) = command(&["run", "scenarios/web-peak.toml", "--requests", "1000", "-q"]) else {
+            panic!("run")
+        };
+        let run = Run::new(args).unwrap();
+        assert_eq!(run.out, Path::new("output/web-peak"));
+        assert_eq!(run.scenario.requests, 1000);
+        assert!(!run.runner.verbose && run.charts);
+        let Command::Sweep(args) =
+            command(&["sweep", "scenarios/web-peak.toml", "--vary", "arrivals.rate=600,900", "--shard", "1/2"])
+        else {
+            panic!("sweep")
+        };
+        let sweep = SweepRun::new(args).unwrap();
+        assert_eq!(sweep.out, Path::new("output/web-peak/sweep/shard-1-of-2"));
+        assert_eq!(sweep.shard, Some(Shard { index: 1, count: 2 }));
+        let Command::Plan(args) = command(&["plan", "scenarios/web-peak.toml", "--slo", "p99<=1s", "--out", "x"])
+        else {
+            panic!("plan")
+        };
+        assert_eq!(Plan::new(args).unwrap().out("web-peak"), Path::new("x"));
+    }
+
+    #[test]
+    fn the_scenario_file_is_checked_before_the_options_that_need_it() {
+        let Command::Plan(args) = command(&["plan", "/nonexistent.toml", "--slo", "p98<=1s"]) else { panic!("plan") };
+        let e = Plan::new(args).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent.toml"), "{e}");
+        let Command::Plan(args) = command(&["plan", "scenarios/web-peak.toml", "--slo", "p99<=1s", "--cost=-1"]) else {
+            panic!("plan")
+        };
+        let e = Plan::new(args).unwrap_err();
+        assert!(e.is_input() && e.to_string().contains("--cost"), "{e}");
+    }
+}

@@ -1,0 +1,103 @@
+//! The outputs of `lbsim run`: the [`Report`] they all render, the terminal table, the
+//! CSV files, the JSON summary and the charts, one file per output.
+
+pub mod charts;
+pub mod csv;
+pub mod histogram;
+pub mod json;
+pub mod percentiles;
+pub mod terminal;
+pub mod timeseries;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{Exporter, Warning, manifest};
+use crate::scenario::{FaultWindow, Scenario};
+use crate::workload::arrivals::Arrivals;
+use crate::stats::StrategySummary;
+use crate::{Error, Result};
+
+/// The outcome of `lbsim run`: what every one of its outputs renders.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The scenario as run (with command-line overrides applied).
+    pub scenario: Scenario,
+    /// One summary per strategy, in the scenario's order.
+    pub strategies: Vec<StrategySummary>,
+    /// Wall-clock time of the simulations, s.
+    pub wall_time: f64,
+    /// Every fault of every replication (server, kind, start, end), replication by
+    /// replication: what the queue-timeline chart shades.
+    pub fault_windows: Vec<FaultWindow>,
+    /// The warnings, computed once ([`Warning::of_run`]) for every output that shows them.
+    pub warnings: Vec<Warning>,
+}
+
+impl Report {
+    /// The report of `scenario`'s strategies' summaries (in the scenario's order), which
+    /// took `wall_time` seconds to simulate.
+    pub fn new(scenario: Scenario, strategies: Vec<StrategySummary>, wall_time: f64) -> Report {
+        let fault_windows = (0..scenario.replications).flat_map(|r| scenario.fault_windows(r)).collect();
+        let mut report = Report { scenario, strategies, wall_time, fault_windows, warnings: Vec::new() };
+        report.warnings = Warning::of_run(&report);
+        report
+    }
+
+    /// Offered load ρ of the scenario.
+    pub fn offered_load(&self) -> f64 {
+        self.scenario.offered_load()
+    }
+
+    /// Whether the offered load makes the queues grow without bound (never for a closed
+    /// loop, whose clients wait).
+    pub fn is_unstable(&self) -> bool {
+        let steady = !matches!(self.scenario.arrivals, Arrivals::Closed(_) | Arrivals::Trace(_));
+        steady && self.offered_load() >= 1.0
+    }
+
+    /// The fault windows of replication `replication`.
+    pub fn fault_windows_of(&self, replication: u32) -> impl Iterator<Item = &FaultWindow> {
+        self.fault_windows.iter().filter(move |w| w.replication == replication)
+    }
+}
+
+/// The exporters `lbsim run` writes, in order.
+pub static EXPORTERS: &[&dyn Exporter] = &[
+    &csv::SummaryCsv,
+    &csv::ServersCsv,
+    &csv::FaultsCsv,
+    &percentiles::PercentilesCsv,
+    &histogram::HistogramCsv,
+    &timeseries::TimeseriesCsv,
+    &manifest::Manifest,
+    &charts::response_time_cdf::CHART,
+    &charts::server_load::CHART,
+    &charts::imbalance::CHART,
+    &charts::queue_timeline::CHART,
+    &charts::percentiles::CHART,
+];
+
+/// The exporters to run: all of [`EXPORTERS`], or all but the charts.
+pub fn exporters(charts: bool) -> Vec<&'static dyn Exporter> {
+    EXPORTERS.iter().copied().filter(|e| charts || !e.is_chart()).collect()
+}
+
+/// Removes from `dir` the files of [`EXPORTERS`] that are not in `written` (charts left by
+/// an earlier run when this one was told `--no-charts`), so the directory never mixes
+/// outputs of two runs. Only lbsim's own file names are touched. Returns the paths removed.
+pub fn remove_stale(dir: &Path, exporters: &[&dyn Exporter]) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for e in EXPORTERS {
+        if exporters.iter().any(|w| w.file_name() == e.file_name()) {
+            continue;
+        }
+        let path = dir.join(e.file_name());
+        match fs::remove_file(&path) {
+            Ok(()) => removed.push(path),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(Error::Io { action: "cannot remove", path, source: err }),
+        }
+    }
+    Ok(removed)
+}

@@ -1,0 +1,198 @@
+//! Warnings a reader must see next to the numbers: one enum, each variant's text written
+//! once (its `Display`), computed once per report and shared by the terminal table, the JSON
+//! summary, `manifest.json` and stderr.
+
+use std::fmt;
+
+use super::run::Report;
+use crate::duration::format_duration;
+use crate::scenario::Scenario;
+use crate::workload::arrivals::Arrivals;
+
+/// Relative gap between L and λW beyond which a run is reported as not in steady state.
+pub const LITTLE_TOLERANCE: f64 = 0.05;
+
+/// Something that makes results unreliable or a scenario not what its author meant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Warning {
+    /// Steady arrivals at offered load ρ ≥ 1: queues grow without bound.
+    Unstable {
+        /// The offered load.
+        rho: f64,
+    },
+    /// The service distribution's own warning (e.g. a cv it cannot reach), as the scenario
+    /// words it.
+    Service(String),
+    /// Hash strategies without `[keys]`, as the scenario words it.
+    Keyless(String),
+    /// A trace replay arriving faster on average than the servers serve.
+    TraceTooFast {
+        /// The offered load.
+        rho: f64,
+    },
+    /// A time-varying rate whose peak exceeds the capacity (queues build up at the peak).
+    PeakOverCapacity {
+        /// Peak arrival rate, req/s.
+        peak: f64,
+        /// Capacity, req/s.
+        capacity: f64,
+    },
+    /// A fault that starts after the run is expected to end.
+    FaultAfterEnd {
+        /// The fault's index in `[[faults]]`.
+        fault: usize,
+        /// When it starts, s.
+        start: f64,
+        /// When the run is expected to end, s.
+        end: f64,
+    },
+    /// A strategy that completed no measured request.
+    NoCompletions {
+        /// Strategy label.
+        strategy: String,
+    },
+    /// Little's law off by more than [`LITTLE_TOLERANCE`]: the run is too short for steady
+    /// state.
+    LittlesLaw {
+        /// Strategy label.
+        strategy: String,
+        /// L / (λW) − 1.
+        gap: f64,
+        /// Mean number in system, L.
+        in_system: f64,
+        /// Throughput × mean response, λW.
+        lambda_w: f64,
+    },
+    /// Sweep points at offered load ρ ≥ 1 (marked `!` in the sweep table).
+    UnstablePoints,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::Unstable { rho } => write!(
+                f,
+                "UNSTABLE: offered load ρ = {rho:.3} ≥ 1 — the servers cannot keep up, queues grow without bound and \
+                 response times depend on the run length, not on the strategy's steady state"
+            ),
+            Warning::Service(msg) | Warning::Keyless(msg) => f.write_str(msg),
+            Warning::TraceTooFast { rho } => write!(
+                f,
+                "the trace arrives faster on average than the servers serve (ρ = {rho:.3}): queues grow over the replay"
+            ),
+            Warning::PeakOverCapacity { peak, capacity } => write!(
+                f,
+                "the peak rate ({peak:.1} req/s) exceeds the capacity ({capacity:.1} req/s): queues build up during \
+                 the peak"
+            ),
+            Warning::FaultAfterEnd { fault, start, end } => write!(
+                f,
+                "fault {fault} starts at {} but the run is expected to end near {}: raise `requests` to see it",
+                format_duration(*start),
+                format_duration(*end)
+            ),
+            Warning::NoCompletions { strategy } => write!(f, "{strategy}: no measured request completed"),
+            Warning::LittlesLaw { strategy, gap, in_system, lambda_w } => write!(
+                f,
+                "{strategy}: Little's law is off by {:.1}% (L = {in_system:.3} vs λW = {lambda_w:.3}): the run is too \
+                 short to reach steady state; raise `requests` or `warmup_requests`",
+                100.0 * gap
+            ),
+            Warning::UnstablePoints => f.write_str(
+                "points marked ! have offered load ρ ≥ 1: queues grow without bound there and their latencies depend \
+                 on the run length",
+            ),
+        }
+    }
+}
+
+impl Warning {
+    /// The warnings of a run, in the order they are shown.
+    pub fn of_run(report: &Report) -> Vec<Warning> {
+        let sc = &report.scenario;
+        let rho = report.offered_load();
+        let mut w = Vec::new();
+        if report.is_unstable() {
+            w.push(Warning::Unstable { rho });
+        }
+        w.extend(sc.service.warning().map(Warning::Service));
+        w.extend(sc.keyless_warning().map(Warning::Keyless));
+        if matches!(sc.arrivals, Arrivals::Trace(_)) && rho >= 1.0 {
+            w.push(Warning::TraceTooFast { rho });
+        }
+        if !report.is_unstable() && !sc.is_closed() && matches!(sc.arrivals, Arrivals::Varying(_) | Arrivals::Mmpp(_)) {
+            let (peak, capacity) = (sc.peak_rate(), sc.capacity());
+            if peak >= capacity {
+                w.push(Warning::PeakOverCapacity { peak, capacity });
+            }
+        }
+        w.extend(Warning::faults_after_end(sc));
+        for s in &report.strategies {
+            if s.measured.completed == 0 {
+                w.push(Warning::NoCompletions { strategy: s.label.clone() });
+                continue;
+            }
+            // Little's law, L = λW, holds in steady state; a large gap means the window is too
+            // short for the queues to settle (or that they never do). Not checked when requests
+            // can fail or time out (abandoned work stays in the servers but completes nothing)
+            // nor for a finite trace replay.
+            let gap = s.little_ratio() - 1.0;
+            let comparable = !sc.has_failures() && !matches!(sc.arrivals, Arrivals::Trace(_));
+            if rho < 1.0 && comparable && gap.abs() > LITTLE_TOLERANCE {
+                w.push(Warning::LittlesLaw {
+                    strategy: s.label.clone(),
+                    gap,
+                    in_system: s.mean_in_system.value,
+                    lambda_w: s.throughput.value * s.mean.value,
+                });
+            }
+        }
+        w
+    }
+
+    /// The faults of `sc` that start after its run is expected to end (also what `lbsim
+    /// validate` warns about).
+    pub fn faults_after_end(sc: &Scenario) -> impl Iterator<Item = Warning> + '_ {
+        let end = sc.expected_duration();
+        sc.faults
+            .iter()
+            .enumerate()
+            .filter(move |(_, f)| f.start >= end)
+            .map(move |(fault, f)| Warning::FaultAfterEnd { fault, start: f.start, end })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::manifest::manifest;
+    use crate::report::run::{json, terminal};
+
+    #[test]
+    fn computed_once_shown_by_the_table_the_json_and_the_manifest() {
+        let text = "requests = 2000\nstrategies = [\"random\"]\n[arrivals]\nprocess = \"poisson\"\nrate = 500.0\n\
+                    [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n[[servers]]\nname = \"s\"\ncount = 2\n";
+        let report = crate::run::run(&Scenario::parse(text, None).unwrap(), &Default::default()).unwrap();
+        assert_eq!(report.warnings.first(), Some(&Warning::Unstable { rho: 2.5 }));
+        let shown = report.warnings[0].to_string();
+        assert!(terminal::render(&report, false).contains(&format!("\nwarning: {shown}\n")));
+        assert_eq!(json::summary(&report)["warnings"][0], shown.as_str());
+        assert_eq!(manifest(&report)["warnings"][0], shown.as_str());
+    }
+
+    #[test]
+    fn texts_are_the_published_ones() {
+        let w = Warning::FaultAfterEnd { fault: 2, start: 90.0, end: 45.0 };
+        assert_eq!(
+            w.to_string(),
+            "fault 2 starts at 90s but the run is expected to end near 45s: raise `requests` to see it"
+        );
+        let w = Warning::LittlesLaw { strategy: "p2c".into(), gap: 0.0712, in_system: 3.0, lambda_w: 2.8 };
+        assert_eq!(
+            w.to_string(),
+            "p2c: Little's law is off by 7.1% (L = 3.000 vs λW = 2.800): the run is too short to reach steady state; \
+             raise `requests` or `warmup_requests`"
+        );
+        assert!(Warning::Unstable { rho: 1.25 }.to_string().starts_with("UNSTABLE: offered load ρ = 1.250 ≥ 1 — "));
+    }
+}

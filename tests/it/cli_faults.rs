@@ -1,8 +1,6 @@
 //! The command line on the failure and workload features: errors, files, shipped scenarios.
 
-mod common;
-
-use common::lbsim;
+use crate::common::lbsim;
 use predicates::prelude::*;
 
 const BASE: &str = r#"

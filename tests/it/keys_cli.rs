@@ -3,9 +3,7 @@
 
 use std::fs;
 
-mod common;
-
-use common::{assert_input_error, case, lbsim};
+use crate::common::{assert_input_error, case, lbsim};
 use predicates::prelude::*;
 
 const BASE: &str = r#"seed = 1
@@ -31,7 +29,7 @@ count = 4
 "#;
 
 fn edit(from: &str, to: &str) -> String {
-    common::edit(BASE, from, to)
+    crate::common::edit(BASE, from, to)
 }
 
 /// `validate` exits 2 naming `case.toml:LINE` and every needle, without panicking.

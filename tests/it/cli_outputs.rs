@@ -1,9 +1,7 @@
 //! `lbsim run` on the command line: what it prints with each `--format`, and the files it
 //! writes with and without `--no-charts`.
 
-mod common;
-
-use common::lbsim;
+use crate::common::lbsim;
 use predicates::prelude::*;
 
 const SCENARIO: &str = r#"

@@ -3,9 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-mod common;
-
-use common::{assert_input_error, case, lbsim};
+use crate::common::{assert_input_error, case, lbsim};
 use predicates::prelude::*;
 
 const BASE: &str = r#"seed = 1
@@ -27,7 +25,7 @@ count = 2
 
 /// `BASE` with `from` replaced by `to` (which must occur).
 fn edit(from: &str, to: &str) -> String {
-    common::edit(BASE, from, to)
+    crate::common::edit(BASE, from, to)
 }
 
 /// Runs `lbsim run` on `text`; asserts exit code 2, nothing written, and that stderr names

@@ -11,7 +11,6 @@ pub fn lbsim() -> Command {
 }
 
 /// Writes `text` as `case.toml` in a fresh directory; returns (dir, scenario path).
-#[allow(dead_code)] // not every test file writes scenarios
 pub fn case(text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("case.toml");
@@ -20,7 +19,6 @@ pub fn case(text: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// `base` with the first `from` replaced by `to` (which must occur).
-#[allow(dead_code)] // not every test file edits scenarios
 pub fn edit(base: &str, from: &str, to: &str) -> String {
     assert!(base.contains(from), "{from}");
     base.replacen(from, to, 1)
@@ -28,7 +26,6 @@ pub fn edit(base: &str, from: &str, to: &str) -> String {
 
 /// Asserts that `cmd` exits with 2 and that its stderr names `case.toml:LINE`, contains every
 /// needle and shows no panic. Returns the stderr.
-#[allow(dead_code)] // not every test file checks input errors
 pub fn assert_input_error(cmd: &mut Command, line: usize, needles: &[&str]) -> String {
     let assert = cmd.assert().code(2);
     let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();

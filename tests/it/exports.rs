@@ -10,14 +10,10 @@ use lbsim::run::{self, Report, RunOptions};
 use lbsim::scenario::Scenario;
 
 fn scenario(strategies: &str, servers: u32, requests: u64, replications: u32) -> Scenario {
-    let rate = 85.0 * f64::from(servers);
-    let text = format!(
-        "name = \"test\"\nseed = 7\nrequests = {requests}\nreplications = {replications}\nstrategies = [{strategies}]\n\
-         [arrivals]\nprocess = \"poisson\"\nrate = {rate}\n\
-         [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
-         [[servers]]\nname = \"s\"\ncount = {servers}\n"
+    let top = format!(
+        "name = \"test\"\nseed = 7\nrequests = {requests}\nreplications = {replications}\nstrategies = [{strategies}]"
     );
-    Scenario::parse(&text, None).expect("valid test scenario")
+    crate::common::scenario(&crate::common::mm_pool(&top, 85.0 * f64::from(servers), "s", servers, ""))
 }
 
 fn run(sc: &Scenario, threads: usize) -> Report {
@@ -233,8 +229,7 @@ fn write_outputs_writes_every_file_and_no_charts_removes_stale_ones() {
     report::write_outputs(&report, dir.path(), &data).unwrap();
     let removed = report::remove_stale(dir.path(), &data).unwrap();
     assert_eq!(removed.len(), 5);
-    let left: Vec<String> =
-        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let left = crate::common::file_names(dir.path());
     assert!(left.iter().all(|f| !f.ends_with(".png")), "{left:?}");
     assert_eq!(left.len(), 6, "{left:?}");
 }

@@ -1,46 +1,26 @@
 //! Faults, detection and retries, end to end through the library.
 
-use lbsim::engine;
+use crate::common::{mm_pool, scenario, sim};
 use lbsim::run::{self, RunOptions};
-use lbsim::scenario::Scenario;
-use lbsim::stats::RunStats;
 use lbsim::strategy::registry::REGISTRY;
 use lbsim::workload::RequestStream;
-
-fn scenario(text: &str) -> Scenario {
-    Scenario::parse(text, None).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn sim(sc: &Scenario, strategy: usize, replication: u32) -> RunStats {
-    engine::simulate(sc, &sc.strategies[strategy], replication, &|_| {})
-}
 
 /// Every fault, detection and retry mechanism at once, with bounded queues so that
 /// requests are also dropped.
 fn everything(strategies: &str) -> String {
-    format!(
-        r#"
-seed = 9
-requests = 40000
-warmup_requests = 2000
-strategies = [{strategies}]
-[arrivals]
-process = "poisson"
-rate = 700.0
-[service]
-distribution = "exponential"
-mean = "10ms"
-[[servers]]
-name = "a"
-count = 6
-queue_capacity = 20
+    mm_pool(
+        &format!("seed = 9\nrequests = 40000\nwarmup_requests = 2000\nstrategies = [{strategies}]"),
+        700.0,
+        "a",
+        6,
+        r#"queue_capacity = 20
 slow_start = "5s"
 [[servers]]
 name = "b"
 count = 2
 speed = 2.0
 weight = 2
-service = {{ distribution = "lognormal", mean = "8ms", cv = 2.0 }}
+service = { distribution = "lognormal", mean = "8ms", cv = 2.0 }
 [[faults]]
 group = "a"
 count = 2
@@ -69,7 +49,7 @@ timeout = "300ms"
 max_retries = 2
 backoff = "5ms"
 retry_budget = 50.0
-"#
+"#,
     )
 }
 
@@ -98,22 +78,15 @@ fn detection_takes_fall_intervals_after_the_crash() {
     // HAProxy: with checks every `inter`, the first failed check comes within one interval
     // of the crash and the server is down after `fall` of them: between (fall − 1) × inter
     // and fall × inter after the crash. Over 12 replications (check phases differ).
-    let sc = scenario(
-        r#"
-seed = 3
+    let sc = scenario(&mm_pool(
+        r#"seed = 3
 requests = 30000
 replications = 12
-strategies = ["round-robin"]
-[arrivals]
-process = "poisson"
-rate = 500.0
-[service]
-distribution = "exponential"
-mean = "10ms"
-[[servers]]
-name = "web"
-count = 10
-[[faults]]
+strategies = ["round-robin"]"#,
+        500.0,
+        "web",
+        10,
+        r#"[[faults]]
 group = "web"
 count = 1
 down_at = "20s"
@@ -122,7 +95,7 @@ interval = "2s"
 fall = 3
 rise = 2
 "#,
-    );
+    ));
     for rep in 0..sc.replications {
         let r = sim(&sc, 0, rep);
         let o = r.faults[0];
@@ -137,28 +110,23 @@ fn requests_sent_to_a_dead_server_before_detection_fail() {
     // Round robin over 10 servers, no retries: until the checks mark web-3 down, every
     // 10th request goes to it and fails at once (refused), and the requests it held when
     // it crashed fail too. After detection nothing fails.
-    let text = r#"
-seed = 21
+    let text = mm_pool(
+        r#"seed = 21
 requests = 40000
 warmup_requests = 0
-strategies = ["round-robin"]
-[arrivals]
-process = "poisson"
-rate = 800.0
-[service]
-distribution = "exponential"
-mean = "10ms"
-[[servers]]
-name = "web"
-count = 10
-[[faults]]
+strategies = ["round-robin"]"#,
+        800.0,
+        "web",
+        10,
+        r#"[[faults]]
 server = "web-3"
 down_at = "20s"
 [health_check]
 interval = "2s"
 fall = 3
-"#;
-    let sc = scenario(text);
+"#,
+    );
+    let sc = scenario(&text);
     let r = sim(&sc, 0, 0);
     let o = r.faults[0];
     let detected = o.detected_at.expect("detected");
@@ -180,26 +148,19 @@ fall = 3
 
 #[test]
 fn without_detection_the_dead_server_gets_its_share_forever() {
-    let sc = scenario(
-        r#"
-seed = 1
+    let sc = scenario(&mm_pool(
+        r#"seed = 1
 requests = 20000
 warmup_requests = 0
-strategies = ["round-robin"]
-[arrivals]
-process = "poisson"
-rate = 400.0
-[service]
-distribution = "exponential"
-mean = "10ms"
-[[servers]]
-name = "web"
-count = 4
-[[faults]]
+strategies = ["round-robin"]"#,
+        400.0,
+        "web",
+        4,
+        r#"[[faults]]
 server = "web-2"
 down_at = "10s"
 "#,
-    );
+    ));
     let r = sim(&sc, 0, 0);
     let o = r.faults[0];
     assert_eq!(o.detected_at, None);
@@ -211,22 +172,15 @@ down_at = "10s"
 
 #[test]
 fn outlier_detection_ejects_after_consecutive_errors_and_brings_the_server_back() {
-    let sc = scenario(
-        r#"
-seed = 4
+    let sc = scenario(&mm_pool(
+        r#"seed = 4
 requests = 40000
 warmup_requests = 0
-strategies = ["least-connections"]
-[arrivals]
-process = "poisson"
-rate = 400.0
-[service]
-distribution = "exponential"
-mean = "10ms"
-[[servers]]
-name = "web"
-count = 5
-[[faults]]
+strategies = ["least-connections"]"#,
+        400.0,
+        "web",
+        5,
+        r#"[[faults]]
 server = "web-1"
 down_at = "20s"
 up_at = "30s"
@@ -234,7 +188,7 @@ up_at = "30s"
 consecutive_errors = 5
 base_ejection_time = "30s"
 "#,
-    );
+    ));
     let r = sim(&sc, 0, 0);
     let o = r.faults[0];
     assert_eq!(o.detected_by, Some("outlier_detection"));
@@ -251,29 +205,22 @@ fn retries_with_a_dead_server_follow_the_geometric_law() {
     // Random over two servers, one dead and never detected, 3 retries: an attempt fails
     // with probability 1/2, so a request needs 1 + 1/2 + 1/4 + 1/8 = 1.875 attempts on
     // average and fails for good with probability 1/16.
-    let sc = scenario(
-        r#"
-seed = 8
+    let sc = scenario(&mm_pool(
+        r#"seed = 8
 requests = 40000
 warmup_requests = 0
-strategies = ["random"]
-[arrivals]
-process = "poisson"
-rate = 40.0
-[service]
-distribution = "exponential"
-mean = "10ms"
-[[servers]]
-name = "s"
-count = 2
-[[faults]]
+strategies = ["random"]"#,
+        40.0,
+        "s",
+        2,
+        r#"[[faults]]
 server = "s-2"
 down_at = "0s"
 [client]
 max_retries = 3
 backoff = "1ms"
 "#,
-    );
+    ));
     let r = sim(&sc, 0, 0);
     let n = r.total.generated as f64;
     let amp = r.total.retry_amplification();

@@ -39,7 +39,7 @@ queue_capacity = 5
 "#,
         requests / 10
     );
-    Scenario::parse(&text, None).unwrap_or_else(|e| panic!("{e}"))
+    crate::common::scenario(&text)
 }
 
 fn all_strategies() -> String {

@@ -1,18 +1,9 @@
 //! Time-varying, bursty, closed-loop and replayed workloads, through the library.
 
-use lbsim::engine;
+use crate::common::{mm_pool, scenario, sim};
 use lbsim::run::{self, RunOptions};
 use lbsim::scenario::{Arrivals, Scenario};
-use lbsim::stats::RunStats;
 use lbsim::workload::RequestStream;
-
-fn scenario(text: &str) -> Scenario {
-    Scenario::parse(text, None).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn sim(sc: &Scenario, replication: u32) -> RunStats {
-    engine::simulate(sc, &sc.strategies[0], replication, &|_| {})
-}
 
 const SERVERS: &str = r#"
 [service]
@@ -94,7 +85,7 @@ mean = "10ms"
 name = "s"
 "#
         ));
-        let r = sim(&sc, 0);
+        let r = sim(&sc, 0, 0);
         let t = r.window();
         let x = r.throughput();
         let se = (100.0 * t).sqrt() / t;
@@ -130,7 +121,7 @@ count = 3
     );
     let ratios: Vec<f64> = (0..5)
         .map(|rep| {
-            let r = sim(&sc, rep);
+            let r = sim(&sc, 0, rep);
             r.throughput() * (0.150 + r.mean_response()) / 40.0
         })
         .collect();
@@ -175,27 +166,17 @@ fn per_server_service_overrides_keep_requests_paired() {
     // Group `slow` serves from its own distribution; a request gets the same demand on
     // any server of the group whichever strategy sends it there.
     let text = |strategy: &str| {
-        format!(
-            r#"
-seed = 5
-requests = 20000
-strategies = ["{strategy}"]
-[arrivals]
-process = "poisson"
-rate = 25.0
-[service]
-distribution = "exponential"
-mean = "10ms"
-[[servers]]
-name = "slow"
-count = 2
-service = {{ distribution = "deterministic", mean = "40ms" }}
-"#
+        mm_pool(
+            &format!("seed = 5\nrequests = 20000\nstrategies = [\"{strategy}\"]"),
+            25.0,
+            "slow",
+            2,
+            "service = { distribution = \"deterministic\", mean = \"40ms\" }\n",
         )
     };
     let a = scenario(&text("round-robin"));
     assert!((a.capacity() - 50.0).abs() < 1e-9);
-    let r = sim(&a, 0);
+    let r = sim(&a, 0, 0);
     // Every completion took at least the 40 ms service; utilisation λ × 40 ms / 2 = 0.5.
     assert!(r.response.quantile(0.0) >= 0.0399, "{}", r.response.quantile(0.0));
     let util: f64 = r.servers.iter().map(|s| s.busy_area).sum::<f64>() / (2.0 * r.window());
@@ -213,7 +194,7 @@ service = {{ distribution = "deterministic", mean = "40ms" }}
         let sc = scenario(&text2(strategy));
         let mut sc2 = sc.clone();
         sc2.arrivals = Arrivals::Poisson { rate: 5.0 }; // light load: all served by the end
-        let r = sim(&sc2, 0);
+        let r = sim(&sc2, 0, 0);
         r.servers.iter().map(|s| s.busy_area).sum::<f64>()
     };
     let (w1, w2) = (work("round-robin"), work("random"));
@@ -250,7 +231,7 @@ name = "s"
     assert_eq!(demands, vec![0.02, 0.001, 0.005, 0.01]);
     assert_eq!(reqs[0].key, reqs[2].key);
     // One server, FIFO: the first three overlap (20 ms job first).
-    let r = sim(&sc, 0);
+    let r = sim(&sc, 0, 0);
     assert_eq!(r.measured.completed, 3);
     let expect = [0.02, 0.021 - 0.005, 0.026 - 0.015];
     assert!((r.mean_response() - expect.iter().sum::<f64>() / 3.0).abs() < 1e-12, "{}", r.mean_response());

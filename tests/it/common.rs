@@ -131,3 +131,19 @@ pub fn assert_in_ci(what: &str, samples: &[f64], expected: f64) -> (f64, f64) {
     );
     (mean, half)
 }
+/// z of the normal-approximation checks ([`assert_within_z`]): a two-sided tail of
+/// 2·(1 − Φ(5)) = 5.7·10⁻⁷, so a correct simulator fails one of them about once in
+/// 1.7 million seeds.
+pub const Z: f64 = 5.0;
+
+/// Asserts |`value` − `expected`| ≤ [`Z`] · `se` + `bias`, where `se` is the estimate's
+/// standard error (binomial, Poisson or CLT, derived by the caller) and `bias` a bound on a
+/// deterministic edge effect the caller derived (0 where there is none).
+pub fn assert_within_z(what: &str, value: f64, expected: f64, se: f64, bias: f64) {
+    let z = (value - expected) / se;
+    eprintln!("{what}: {value:.6}, expected {expected:.6}, se {se:.3e}, z = {z:+.2}, bias bound {bias:.2e}");
+    assert!(
+        (value - expected).abs() <= Z * se + bias,
+        "{what}: {value} vs {expected} (z = {z:.2}, se {se}, bias bound {bias})"
+    );
+}

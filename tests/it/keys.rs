@@ -82,6 +82,15 @@ fn bounded_load_spreads_a_hot_key_that_plain_hashing_cannot() {
         *loads.iter().max().unwrap() as f64 / loads.iter().sum::<u64>() as f64
     };
     assert_eq!(share(&ring), 1.0);
-    assert!(share(&bounded) < 0.5, "{}", share(&bounded));
+    // A server cannot take more requests than it completes (a Poisson count at μ = 100/s
+    // while busy, at most μT + 5√(μT) at z = 5) plus what it holds at the end; bounded loads
+    // keep every server below that, where hashing sends all 350/s to one.
+    let t = bounded.window();
+    let busiest = bounded.servers.iter().max_by_key(|s| s.requests).unwrap();
+    let cap = 100.0 * t + 5.0 * (100.0 * t).sqrt() + f64::from(busiest.max_in_system);
+    let n: u64 = bounded.servers.iter().map(|s| s.requests).sum();
+    assert!(share(&bounded) <= cap / n as f64, "{} > {}", share(&bounded), cap / n as f64);
+    // Not a tolerance but a qualitative gap: ring-hash's one server runs at ρ = 3.5, so its
+    // mean response grows with the run (≈ 28 s here); bounded loads stay stable (≈ 26 ms).
     assert!(bounded.mean_response() < 0.1 * ring.mean_response());
 }

@@ -1,7 +1,7 @@
 //! Scenario files: schema, parsing, validation, and errors that point at a line.
 //!
 //! A scenario is parsed in two steps: serde turns the TOML into the raw schema
-//! ([`schema`]; syntax, types and unknown keys), then [`validate`](Scenario::parse) checks
+//! (`schema`; syntax, types and unknown keys), then [`validate`](Scenario::parse) checks
 //! ranges and cross-field rules. Either step reports a [`ScenarioError`] located at the
 //! file, line and key.
 

@@ -437,7 +437,7 @@ fn lanczos_sum(z: f64) -> f64 {
 
 /// Natural log of the gamma function, `ln Γ(x)`, for `x > 0`, by the Lanczos
 /// approximation (g = 7, n = 9; accurate to ~1e-13 or better, see
-/// [`LANCZOS_COEF`]). Uses the reflection formula
+/// `LANCZOS_COEF`). Uses the reflection formula
 /// `Γ(x)Γ(1−x) = π / sin(πx)` for `x < 0.5`. Returns NaN for `x <= 0` or NaN
 /// and `+inf` for `x = +inf`.
 pub fn ln_gamma(x: f64) -> f64 {
@@ -457,7 +457,7 @@ pub fn ln_gamma(x: f64) -> f64 {
 }
 
 /// The gamma function Γ(x) by the Lanczos approximation (g = 7, n = 9;
-/// relative error ~1e-15 for moderate `x`, see [`LANCZOS_COEF`]). Defined
+/// relative error ~1e-15 for moderate `x`, see `LANCZOS_COEF`). Defined
 /// for all real `x` except the poles `0, −1, −2, …` (NaN there); negative
 /// arguments use the reflection formula. Overflows to `+inf` for
 /// `x > ~171.6`.

@@ -210,7 +210,7 @@ base_ejection_time = "30s"
     assert!(o.refused_before_detection <= 5, "{o:?}");
     // Failed: those refusals plus what web-1 held at the crash. Least-connections gives a
     // server its 10th request only when every server holds ≥ 9 (≥ 45 in the system), which
-    // at ρ = 0.8 on 5 servers has probability of order C(5, 4)·ρ⁴¹ ≈ 10⁻⁴.
+    // at ρ = 0.8 on 5 servers has probability of order C(5, 4)·ρ⁴⁰ ≈ 7·10⁻⁵ (Erlang C).
     const HELD_AT_CRASH_MAX: u64 = 10;
     let held_at_crash = r.total.failed - o.refused_before_detection;
     assert!(held_at_crash <= u64::from(r.servers[0].max_in_system), "{held_at_crash}");

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the chart gallery shown in README.md (docs/gallery/*.png) from the shipped
+# Regenerates the chart gallery shown in docs/outputs.md (docs/gallery/*.png) from the shipped
 # scenario scenarios/web-peak.toml. Charts are deterministic, so `--check` verifies that
 # the committed images are what the current code draws (exit 1 and a list if not).
 #

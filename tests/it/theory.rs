@@ -9,38 +9,10 @@
 //!
 //! Run with `cargo test --release` (the suite is heavy in debug builds).
 
-use lbsim::engine::simulate;
-use lbsim::scenario::Scenario;
+use crate::common::{CI_LEVEL, assert_in_ci, replications, scenario, sim};
 use lbsim::stats::RunStats;
 use lbsim::stats::ci::mean_ci;
 use lbsim::theory;
-use rayon::prelude::*;
-
-const LEVEL: f64 = 0.999;
-
-fn scenario(body: &str) -> Scenario {
-    Scenario::parse(body, None).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Runs `reps` replications of strategy 0 and returns the per-replication stats.
-fn replications(sc: &Scenario, reps: u32) -> Vec<RunStats> {
-    (0..reps).into_par_iter().map(|r| simulate(sc, &sc.strategies[0], r, &|_| {})).collect()
-}
-
-/// Asserts that `expected` lies in the 99.9% CI of the per-replication `samples`.
-fn assert_in_ci(what: &str, samples: &[f64], expected: f64) {
-    let (mean, half) = mean_ci(samples, LEVEL);
-    let half = half.expect("two or more replications");
-    eprintln!(
-        "{what}: simulated {mean:.6} ± {half:.6} (99.9%), theory {expected:.6}, rel. diff {:+.3}%",
-        100.0 * (mean - expected) / expected
-    );
-    assert!(
-        (mean - expected).abs() <= half,
-        "{what}: theory {expected} outside simulated {mean} ± {half} (99.9% CI over {} replications)",
-        samples.len()
-    );
-}
 
 fn toml(strategy: &str, servers: u32, workers: u32, rate: f64, process: &str, service: &str, requests: u64) -> String {
     format!(
@@ -57,7 +29,7 @@ const EXP_10MS: &str = "distribution = \"exponential\"\nmean = \"10ms\"";
 fn random_routing_is_independent_mm1_queues() {
     // S = 4, μ = 100/s, ρ = 0.7: each server is M/M/1 with λ/S = 70/s.
     let sc = scenario(&toml("\"random\"", 4, 1, 280.0, "poisson", EXP_10MS, 200_000));
-    let runs = replications(&sc, 20);
+    let runs = replications(&sc, 0, 20);
     let means: Vec<f64> = runs.iter().map(RunStats::mean_response).collect();
     assert_in_ci("M/M/1 mean response", &means, theory::mm1_mean_response(70.0, 100.0));
     // The response time is exponential: check its 90th percentile too (HDR precision 0.1%).
@@ -69,7 +41,7 @@ fn random_routing_is_independent_mm1_queues() {
 fn round_robin_is_erlang_s_m_1() {
     for (rate, label) in [(200.0, "ρ = 0.5"), (340.0, "ρ = 0.85")] {
         let sc = scenario(&toml("\"round-robin\"", 4, 1, rate, "poisson", EXP_10MS, 200_000));
-        let means: Vec<f64> = replications(&sc, 20).iter().map(RunStats::mean_response).collect();
+        let means: Vec<f64> = replications(&sc, 0, 20).iter().map(RunStats::mean_response).collect();
         assert_in_ci(
             &format!("E4/M/1 mean response, {label}"),
             &means,
@@ -82,7 +54,7 @@ fn round_robin_is_erlang_s_m_1() {
 fn least_work_left_is_mmc_erlang_c() {
     // Four single-worker servers at ρ = 0.8 behave as one M/M/4 central queue.
     let sc = scenario(&toml("\"least-work-left\"", 4, 1, 320.0, "poisson", EXP_10MS, 200_000));
-    let means: Vec<f64> = replications(&sc, 20).iter().map(RunStats::mean_response).collect();
+    let means: Vec<f64> = replications(&sc, 0, 20).iter().map(RunStats::mean_response).collect();
     assert_in_ci("M/M/4 (least-work-left) mean response", &means, theory::mmc_mean_response(320.0, 100.0, 4));
 }
 
@@ -90,7 +62,7 @@ fn least_work_left_is_mmc_erlang_c() {
 fn one_server_with_c_workers_is_mmc() {
     // A single server with 4 workers and a FIFO queue is M/M/4 whatever the strategy.
     let sc = scenario(&toml("\"least-connections\"", 1, 4, 340.0, "poisson", EXP_10MS, 200_000));
-    let runs = replications(&sc, 20);
+    let runs = replications(&sc, 0, 20);
     let means: Vec<f64> = runs.iter().map(RunStats::mean_response).collect();
     assert_in_ci("M/M/4 (4 workers) mean response", &means, theory::mmc_mean_response(340.0, 100.0, 4));
     // Utilisation of the workers is ρ = λ/(cμ).
@@ -109,7 +81,7 @@ fn random_with_deterministic_service_is_md1() {
         "distribution = \"deterministic\"\nmean = \"10ms\"",
         200_000,
     ));
-    let means: Vec<f64> = replications(&sc, 20).iter().map(RunStats::mean_response).collect();
+    let means: Vec<f64> = replications(&sc, 0, 20).iter().map(RunStats::mean_response).collect();
     assert_in_ci("M/D/1 mean response (P-K)", &means, theory::mg1_mean_response(70.0, 0.01, 0.0));
 }
 
@@ -121,7 +93,7 @@ fn random_with_general_service_follows_pollaczek_khinchine() {
         ("distribution = \"uniform\"\nmin = \"0ms\"\nmax = \"20ms\"", 1.0 / 3f64.sqrt()),
     ] {
         let sc = scenario(&toml("\"random\"", 2, 1, 120.0, "poisson", service, 300_000));
-        let means: Vec<f64> = replications(&sc, 20).iter().map(RunStats::mean_response).collect();
+        let means: Vec<f64> = replications(&sc, 0, 20).iter().map(RunStats::mean_response).collect();
         assert_in_ci(&format!("M/G/1 mean response, cv = {cv:.3}"), &means, theory::mg1_mean_response(60.0, 0.01, cv));
     }
 }
@@ -138,7 +110,7 @@ fn deterministic_arrivals_and_service_never_wait() {
         "distribution = \"deterministic\"\nmean = \"10ms\"",
         30_000,
     ));
-    let r = simulate(&sc, &sc.strategies[0], 0, &|_| {});
+    let r = sim(&sc, 0, 0);
     assert!((r.mean_response() - 0.01).abs() < 1e-12, "{}", r.mean_response());
     assert_eq!(r.wait_sum, 0.0);
 }
@@ -146,7 +118,9 @@ fn deterministic_arrivals_and_service_never_wait() {
 #[test]
 fn p2c_approaches_the_supermarket_limit() {
     // Mitzenmacher: n → ∞, λ = 0.9 per server, mean service 1: T₂(0.9) ≈ 2.6135.
-    // A finite pool sits above the limit and the gap shrinks as n grows.
+    // A finite pool sits above the limit and the gap shrinks as n grows, as c/n + O(1/n²)
+    // (the mean-field expansion; Gast & Van Houdt, "A refined mean field approximation",
+    // 2017).
     let limit = theory::supermarket_mean_response(0.9, 2);
     let gap = |n: u32, requests: u64| {
         let body = toml(
@@ -158,8 +132,8 @@ fn p2c_approaches_the_supermarket_limit() {
             "distribution = \"exponential\"\nmean = \"1s\"",
             requests,
         );
-        let means: Vec<f64> = replications(&scenario(&body), 10).iter().map(RunStats::mean_response).collect();
-        let (m, h) = mean_ci(&means, LEVEL);
+        let means: Vec<f64> = replications(&scenario(&body), 0, 10).iter().map(RunStats::mean_response).collect();
+        let (m, h) = mean_ci(&means, CI_LEVEL);
         eprintln!(
             "p2c n = {n}: {m:.4} ± {:.4}, limit {limit:.4}, gap {:+.2}%",
             h.unwrap(),
@@ -171,6 +145,19 @@ fn p2c_approaches_the_supermarket_limit() {
     let (gap_large, h_large) = gap(200, 1_000_000);
     assert!(gap_large > -h_large, "the finite system cannot beat the n → ∞ limit: gap {gap_large}");
     assert!(gap_small - h_small > gap_large + h_large, "gap must shrink with n: {gap_small} vs {gap_large}");
-    // Finite-n correction is O(1/n): "a few % at n = 100" (Mitzenmacher); n = 200 within 3%.
-    assert!(gap_large / limit < 0.03, "n = 200 should be within 3% of the limit, gap {}", gap_large / limit);
+    // The 1/n law: the gap at n = 10 predicts gap(10) × 10/200 at n = 200 (the O(1/n²) term
+    // is the prediction's error, ≤ gap(10)/20 when it is positive); the two estimates'
+    // 99.9% intervals must meet.
+    let predicted = gap_small * 10.0 / 200.0;
+    eprintln!(
+        "p2c n = 200: gap {:+.2}% ± {:.2}%, 1/n prediction from n = 10: {:+.2}% ± {:.2}%",
+        100.0 * gap_large / limit,
+        100.0 * h_large / limit,
+        100.0 * predicted / limit,
+        100.0 * h_small / 20.0 / limit
+    );
+    assert!(
+        (gap_large - predicted).abs() <= h_large + h_small * 10.0 / 200.0,
+        "gap at n = 200 ({gap_large} ± {h_large}) is not the 1/n extrapolation from n = 10 ({predicted})"
+    );
 }

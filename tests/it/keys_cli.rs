@@ -3,9 +3,7 @@
 
 use std::fs;
 
-mod common;
-
-use common::{assert_input_error, case, lbsim};
+use crate::common::{case, lbsim, rejects, run_quiet};
 use predicates::prelude::*;
 
 const BASE: &str = r#"seed = 1
@@ -31,13 +29,7 @@ count = 4
 "#;
 
 fn edit(from: &str, to: &str) -> String {
-    common::edit(BASE, from, to)
-}
-
-/// `validate` exits 2 naming `case.toml:LINE` and every needle, without panicking.
-fn rejects(text: &str, line: usize, needles: &[&str]) {
-    let (_dir, path) = case(text);
-    assert_input_error(lbsim().arg("validate").arg(&path), line, needles);
+    crate::common::edit(BASE, from, to)
 }
 
 #[test]
@@ -78,14 +70,7 @@ fn remap_prints_a_table_and_writes_remap_csv() {
 fn run_reports_busiest_server_and_hottest_key_shares() {
     let (dir, path) = case(BASE);
     let out = dir.path().join("out");
-    lbsim()
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(&out)
-        .arg("--quiet")
-        .assert()
-        .success()
+    run_quiet(&path, &out, &[])
         .stdout(predicate::str::contains("busiest %").and(predicate::str::contains("hot key %")));
     let csv = fs::read_to_string(out.join("summary.csv")).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
@@ -125,13 +110,6 @@ fn hash_strategies_without_keys_are_warned_about() {
         .stdout(predicate::str::contains("warning: ring-hash, maglev route by request key"));
     // Without [keys] the table has the busiest-server column but no hot-key column.
     let (dir, path) = case(&text);
-    lbsim()
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(dir.path().join("o"))
-        .arg("--quiet")
-        .assert()
-        .success()
+    run_quiet(&path, &dir.path().join("o"), &[])
         .stdout(predicate::str::contains("busiest %").and(predicate::str::contains("hot key %").not()));
 }

@@ -13,8 +13,7 @@
 //! several measured half-widths away before asserting the exact answer: the tolerance
 //! comes from the CIs of the run itself, not from tuning.
 
-use std::process::Command;
-
+use crate::common::{lbsim, mm_pool, shipped};
 use lbsim::plan::{self, PlanOptions, PlanRequest, Slo};
 use lbsim::scenario::Overrides;
 use lbsim::scenario::edit::ScenarioText;
@@ -23,11 +22,9 @@ const MU: f64 = 100.0; // 10 ms mean service
 const LAMBDA: f64 = 800.0;
 
 fn mm1_text() -> String {
-    format!(
-        "name = \"mm1\"\nseed = 5\nrequests = 200_000\nwarmup_requests = 20_000\nreplications = 5\n\
-         strategies = [\"random\"]\n[arrivals]\nprocess = \"poisson\"\nrate = {LAMBDA:?}\n\
-         [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n[[servers]]\nname = \"app\"\ncount = 4\n"
-    )
+    let top = "name = \"mm1\"\nseed = 5\nrequests = 200_000\nwarmup_requests = 20_000\nreplications = 5\n\
+               strategies = [\"random\"]";
+    mm_pool(top, LAMBDA, "app", 4, "")
 }
 
 /// The smallest S with f(S) ≤ limit, for a metric decreasing in S.
@@ -87,15 +84,15 @@ fn plan_for_random_routing_matches_mm1_mean() {
     check("mean<=42ms", |s| 1.0 / (MU - LAMBDA / s));
 }
 
-const BIN: &str = env!("CARGO_BIN_EXE_lbsim");
-
 #[test]
 fn plan_command_writes_its_table_csv_and_chart() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("plan");
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/web-peak.toml");
-    let o = Command::new(BIN)
-        .args(["plan", file, "--slo", "p99<=150ms", "--slo", "drop_rate<=1%", "--rate", "1500", "--cost", "120"])
+    let file = shipped("web-peak.toml");
+    let o = lbsim()
+        .arg("plan")
+        .arg(&file)
+        .args(["--slo", "p99<=150ms", "--slo", "drop_rate<=1%", "--rate", "1500", "--cost", "120"])
         .args(["--requests", "20000", "--replications", "2", "--strategies", "random,least-work-left"])
         .args(["--out", out.to_str().unwrap()])
         .output()
@@ -112,7 +109,7 @@ fn plan_command_writes_its_table_csv_and_chart() {
 
 #[test]
 fn plan_input_errors_exit_2() {
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/web-peak.toml");
+    let file = shipped("web-peak.toml");
     for (args, expect) in [
         (vec!["--slo", "p98<=1s"], "unknown metric"),
         (vec!["--slo", "p99<=100"], "needs a duration"),
@@ -120,7 +117,7 @@ fn plan_input_errors_exit_2() {
         (vec!["--slo", "p99<=100ms", "--replications", "1"], "at least 2 replications"),
         (vec!["--slo", "p99<=100ms", "--rate=-3"], "`--rate`: must be a positive number"),
     ] {
-        let o = Command::new(BIN).args(["plan", file]).args(&args).output().unwrap();
+        let o = lbsim().arg("plan").arg(&file).args(&args).output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(expect), "{args:?}: {err}");

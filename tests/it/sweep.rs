@@ -3,9 +3,10 @@
 //! specs), bad `--vary` input is a clear error, and Ctrl-C + `--resume` lose nothing.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::common::{mm_pool, repo, shipped};
 use lbsim::report::run::csv::summary_header;
 use lbsim::run::{self, RunOptions};
 use lbsim::scenario::Overrides;
@@ -16,43 +17,32 @@ use lbsim::workload::seeds::point_seed;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lbsim");
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn lbsim(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().expect("lbsim runs")
+}
+
+/// `PATH` with the directory of the `lbsim` under test first, as the deploy scripts call
+/// plain `lbsim`.
+fn path_with_lbsim() -> String {
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default())
 }
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-const SCENARIO: &str = r#"
-name = "small"
+const TOP: &str = r#"name = "small"
 seed = 11
 requests = 20000
 warmup_requests = 2000
 replications = 2
-strategies = ["round-robin", "random", { name = "p2c", choices = 3 }]
-
-[arrivals]
-process = "poisson"
-rate = 300.0
-
-[service]
-distribution = "exponential"
-mean = "10ms"
-
-[[servers]]
-name = "app"
-count = 4
-"#;
+strategies = ["round-robin", "random", { name = "p2c", choices = 3 }]"#;
 
 #[test]
 fn sweep_points_reproduce_single_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let text = ScenarioText::new(SCENARIO.to_string(), None).unwrap();
+    let text = ScenarioText::new(mm_pool(TOP, 300.0, "app", 4, ""), None).unwrap();
     let sw = Sweep::new(text, Overrides::default(), &["arrivals.rate=150,250.5,390".to_string()]).unwrap();
     let out = sweep::execute(&sw, dir.path(), &SweepOptions::default()).unwrap();
     assert!(out.complete && out.ran == 3);
@@ -65,7 +55,7 @@ fn sweep_points_reproduce_single_runs() {
         let seed: u64 = rows[0][seed_col].parse().unwrap();
         assert_eq!(seed, point_seed(11, &format!("arrivals.rate={rate}")));
         // A single run of the scenario at that rate with that seed gives the same rows.
-        let single_text = SCENARIO.replace("rate = 300.0", &format!("rate = {rate:?}"));
+        let single_text = mm_pool(TOP, 300.0, "app", 4, "").replace("rate = 300.0", &format!("rate = {rate:?}"));
         let mut sc = Scenario::parse(&single_text, None).unwrap();
         sc.seed = seed;
         let report = run::run(&sc, &RunOptions::default()).unwrap();
@@ -89,12 +79,10 @@ fn slurm_array_size(script: &str) -> usize {
 }
 
 fn run_slurm_task(script: &Path, k: usize, n: usize, results: &Path) -> Output {
-    let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
     Command::new("bash")
         .arg(script)
         .current_dir(repo())
-        .env("PATH", path)
+        .env("PATH", path_with_lbsim())
         .env("SLURM_ARRAY_TASK_ID", k.to_string())
         .env("SLURM_ARRAY_TASK_COUNT", n.to_string())
         .env("RESULTS", results)
@@ -175,9 +163,7 @@ fn shards_merged_equal_the_unsharded_sweep_via_the_slurm_and_kubernetes_specs() 
     let mc = &merge["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(mc["command"][0].as_str(), Some("sh"));
     let shell = local(mc["args"][0].as_str().unwrap(), 0);
-    let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
-    let o = Command::new("sh").args(["-c", &shell]).env("PATH", path).output().unwrap();
+    let o = Command::new("sh").args(["-c", &shell]).env("PATH", path_with_lbsim()).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     same_files(&reference, &k8s.join("web-peak/sweep"));
 
@@ -206,7 +192,7 @@ fn shards_merged_equal_the_unsharded_sweep_via_the_slurm_and_kubernetes_specs() 
 fn bad_vary_is_a_clear_input_error() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let file = repo().join("scenarios/web-peak.toml");
+    let file = shipped("web-peak.toml");
     let file = file.to_str().unwrap();
     let o_s = out.to_str().unwrap();
     for (vary, expect) in [
@@ -234,7 +220,7 @@ fn bad_vary_is_a_clear_input_error() {
 #[test]
 fn ctrl_c_keeps_finished_points_and_resume_completes_them() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = repo().join("scenarios/web-peak.toml");
+    let file = shipped("web-peak.toml");
     let base = |out: &Path| -> Vec<String> {
         [
             "sweep",

@@ -1,9 +1,7 @@
 //! `lbsim run` on the command line: what it prints with each `--format`, and the files it
 //! writes with and without `--no-charts`.
 
-mod common;
-
-use common::lbsim;
+use crate::common::{case, file_names as files, lbsim};
 use predicates::prelude::*;
 
 const SCENARIO: &str = r#"
@@ -22,23 +20,9 @@ name = "app"
 count = 3
 "#;
 
-fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s.toml");
-    std::fs::write(&file, SCENARIO).unwrap();
-    (dir, file)
-}
-
-fn files(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn format_json_prints_parseable_json_and_writes_every_file() {
-    let (dir, file) = setup();
+    let (dir, file) = case(SCENARIO);
     let out = dir.path().join("out");
     let assert = lbsim().args(["run", "--quiet", "--format", "json", "--out"]).arg(&out).arg(&file).assert().success();
     let v: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).expect("stdout is JSON");
@@ -68,7 +52,7 @@ fn format_json_prints_parseable_json_and_writes_every_file() {
 
 #[test]
 fn format_csv_prints_summary_csv() {
-    let (dir, file) = setup();
+    let (dir, file) = case(SCENARIO);
     let out = dir.path().join("out");
     let assert = lbsim().args(["run", "-q", "--format", "csv", "--out"]).arg(&out).arg(&file).assert().success();
     let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
@@ -78,7 +62,7 @@ fn format_csv_prints_summary_csv() {
 
 #[test]
 fn default_format_is_the_table_and_no_charts_leaves_no_png() {
-    let (dir, file) = setup();
+    let (dir, file) = case(SCENARIO);
     let out = dir.path().join("out");
     lbsim().args(["run", "-q", "--out"]).arg(&out).arg(&file).assert().success();
     assert!(out.join("server_load.png").exists());
@@ -95,7 +79,7 @@ fn default_format_is_the_table_and_no_charts_leaves_no_png() {
 
 #[test]
 fn an_unknown_format_is_a_usage_error() {
-    let (_dir, file) = setup();
+    let (_dir, file) = case(SCENARIO);
     lbsim()
         .args(["run", "--format", "yaml"])
         .arg(&file)

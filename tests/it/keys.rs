@@ -7,32 +7,14 @@
 //!
 //! Run with `cargo test --release`.
 
-use lbsim::engine::simulate;
+use crate::common::{assert_in_ci, mm_pool, replications, scenario as parse, sim};
 use lbsim::scenario::Scenario;
 use lbsim::stats::RunStats;
-use lbsim::stats::ci::mean_ci;
-use rayon::prelude::*;
 
 fn scenario(strategies: &str, servers: u32, rate: f64, keys: &str, requests: u64) -> Scenario {
-    let text = format!(
-        "seed = 77\nrequests = {requests}\nwarmup_requests = {}\nstrategies = [{strategies}]\n\
-         [arrivals]\nprocess = \"poisson\"\nrate = {rate}\n\
-         [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n{keys}\n\
-         [[servers]]\nname = \"s\"\ncount = {servers}\n",
-        requests / 10
-    );
-    Scenario::parse(&text, None).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn runs(sc: &Scenario, strategy: usize, reps: u32) -> Vec<RunStats> {
-    (0..reps).into_par_iter().map(|r| simulate(sc, &sc.strategies[strategy], r, &|_| {})).collect()
-}
-
-fn assert_in_ci(what: &str, samples: &[f64], expected: f64) {
-    let (mean, half) = mean_ci(samples, 0.999);
-    let half = half.expect("two or more replications");
-    eprintln!("{what}: simulated {mean:.6} ± {half:.6} (99.9%), expected {expected:.6}");
-    assert!((mean - expected).abs() <= half, "{what}: {expected} outside {mean} ± {half}");
+    let top =
+        format!("seed = 77\nrequests = {requests}\nwarmup_requests = {}\nstrategies = [{strategies}]", requests / 10);
+    parse(&mm_pool(&top, rate, "s", servers, keys))
 }
 
 #[test]
@@ -42,7 +24,7 @@ fn hashing_distinct_keys_is_random_routing() {
     // 1/(μ − λ/S) = 1/(100 − 70) s with S = 4, λ = 280/s.
     let sc = scenario("\"hash\", \"maglev\", \"rendezvous\"", 4, 280.0, "", 100_000);
     for i in 0..sc.strategies.len() {
-        let r = runs(&sc, i, 12);
+        let r = replications(&sc, i, 12);
         let means: Vec<f64> = r.iter().map(|x| x.mean_response()).collect();
         assert_in_ci(&sc.strategies[i].label, &means, 1.0 / 30.0);
     }
@@ -59,7 +41,7 @@ fn hottest_key_share_is_the_zipf_head_and_bounds_hashing() {
     let sc = scenario("\"ring-hash\", \"maglev\", \"p2c\"", 8, 400.0, keys, 40_000);
     let p1 = 1.0 / (1..=1000).map(|r| f64::from(r).powf(-1.1)).sum::<f64>();
     for i in 0..3 {
-        let r = runs(&sc, i, 10);
+        let r = replications(&sc, i, 10);
         let hot: Vec<f64> = r.iter().map(|x| x.hottest_key as f64 / x.measured.generated as f64).collect();
         assert_in_ci("hottest key share", &hot, p1);
         if sc.strategies[i].name != "p2c" {
@@ -82,7 +64,7 @@ fn the_same_key_always_reaches_the_same_server_under_hashing() {
         2000,
     );
     for i in 0..sc.strategies.len() {
-        let r = simulate(&sc, &sc.strategies[i], 0, &|_| {});
+        let r = sim(&sc, i, 0);
         let busy = r.servers.iter().filter(|s| s.requests > 0).count();
         assert_eq!(busy, 1, "{}", sc.strategies[i].label);
     }
@@ -93,13 +75,22 @@ fn bounded_load_spreads_a_hot_key_that_plain_hashing_cannot() {
     // One key only, λ = 350/s on 5 servers of 100/s: plain consistent hashing puts it all on
     // one server (overloaded), bounded loads cap every server near 1.25× the average.
     let sc = scenario("\"ring-hash\", \"bounded-load-hash\"", 5, 350.0, "[keys]\ncount = 1", 20_000);
-    let ring = simulate(&sc, &sc.strategies[0], 0, &|_| {});
-    let bounded = simulate(&sc, &sc.strategies[1], 0, &|_| {});
+    let ring = sim(&sc, 0, 0);
+    let bounded = sim(&sc, 1, 0);
     let share = |r: &RunStats| {
         let loads: Vec<u64> = r.servers.iter().map(|s| s.requests).collect();
         *loads.iter().max().unwrap() as f64 / loads.iter().sum::<u64>() as f64
     };
     assert_eq!(share(&ring), 1.0);
-    assert!(share(&bounded) < 0.5, "{}", share(&bounded));
+    // A server cannot take more requests than it completes (a Poisson count at μ = 100/s
+    // while busy, at most μT + 5√(μT) at z = 5) plus what it holds at the end; bounded loads
+    // keep every server below that, where hashing sends all 350/s to one.
+    let t = bounded.window();
+    let busiest = bounded.servers.iter().max_by_key(|s| s.requests).unwrap();
+    let cap = 100.0 * t + 5.0 * (100.0 * t).sqrt() + f64::from(busiest.max_in_system);
+    let n: u64 = bounded.servers.iter().map(|s| s.requests).sum();
+    assert!(share(&bounded) <= cap / n as f64, "{} > {}", share(&bounded), cap / n as f64);
+    // Not a tolerance but a qualitative gap: ring-hash's one server runs at ρ = 3.5, so its
+    // mean response grows with the run (≈ 28 s here); bounded loads stay stable (≈ 26 ms).
     assert!(bounded.mean_response() < 0.1 * ring.mean_response());
 }

@@ -1,32 +1,11 @@
 //! The command line on the failure and workload features: errors, files, shipped scenarios.
 
-mod common;
-
-use common::lbsim;
+use crate::common::{lbsim, mm_pool, run_quiet};
 use predicates::prelude::*;
 
-const BASE: &str = r#"
-requests = 3000
-strategies = ["round-robin", "p2c"]
-[arrivals]
-process = "poisson"
-rate = 300.0
-[service]
-distribution = "exponential"
-mean = "10ms"
-[[servers]]
-name = "web"
-count = 4
-"#;
-
-#[test]
-fn every_shipped_scenario_validates() {
-    for entry in std::fs::read_dir("scenarios").unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            lbsim().arg("validate").arg(&path).assert().success();
-        }
-    }
+/// Four web servers at ρ = 0.75, two strategies.
+fn base() -> String {
+    mm_pool("requests = 3000\nstrategies = [\"round-robin\", \"p2c\"]", 300.0, "web", 4, "")
 }
 
 #[test]
@@ -36,7 +15,8 @@ fn a_bad_trace_row_names_file_and_line_and_writes_nothing() {
     let sc = dir.path().join("s.toml");
     std::fs::write(
         &sc,
-        BASE.replace("process = \"poisson\"\nrate = 300.0", "process = \"trace\"\nfile = \"t.csv\"")
+        base()
+            .replace("process = \"poisson\"\nrate = 300.0", "process = \"trace\"\nfile = \"t.csv\"")
             .replace("requests = 3000\n", ""),
     )
     .unwrap();
@@ -71,18 +51,18 @@ fn fault_errors_point_at_the_key_and_suggest() {
         ("[outlier_detection]\nmax_ejection_percent = 150.0\n", "from 0 to 100"),
     ];
     for (extra, expect) in cases {
-        std::fs::write(&sc, format!("{BASE}{extra}")).unwrap();
+        std::fs::write(&sc, format!("{}{extra}", base())).unwrap();
         lbsim().arg("validate").arg(&sc).assert().code(2).stderr(predicate::str::contains(expect));
     }
-    std::fs::write(&sc, BASE.replace("rate = 300.0", "rate = 300.0\n[[arrivals.schedule]]\nat = \"0s\"\nrate = 5.0"))
+    std::fs::write(&sc, base().replace("rate = 300.0", "rate = 300.0\n[[arrivals.schedule]]\nat = \"0s\"\nrate = 5.0"))
         .unwrap();
     lbsim()
         .arg("validate")
         .arg(&sc)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("arrivals.schedule[0].at").and(predicate::str::contains(":8:")));
-    std::fs::write(&sc, BASE.replace("process = \"poisson\"\nrate = 300.0", "process = \"closed\"\nclients = 3"))
+        .stderr(predicate::str::contains("arrivals.schedule[0].at").and(predicate::str::contains(":7:")));
+    std::fs::write(&sc, base().replace("process = \"poisson\"\nrate = 300.0", "process = \"closed\"\nclients = 3"))
         .unwrap();
     lbsim().arg("validate").arg(&sc).assert().code(2).stderr(predicate::str::contains("needs `think_time`"));
 }
@@ -93,11 +73,11 @@ fn a_fault_run_writes_the_failure_columns_and_faults_csv() {
     let sc = dir.path().join("s.toml");
     std::fs::write(
         &sc,
-        format!("{BASE}[[faults]]\nserver = \"web-2\"\ndown_at = \"3s\"\n[health_check]\ninterval = \"1s\"\n[client]\nmax_retries = 1\n"),
+        format!("{}[[faults]]\nserver = \"web-2\"\ndown_at = \"3s\"\n[health_check]\ninterval = \"1s\"\n[client]\nmax_retries = 1\n", base()),
     )
     .unwrap();
     let out = dir.path().join("out");
-    lbsim().args(["run", sc.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]).assert().success().stdout(
+    run_quiet(&sc, &out, &[]).stdout(
         predicate::str::contains("fault: web-2 down at 3s (replication 0):").and(predicate::str::contains("avail %")),
     );
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
@@ -111,10 +91,10 @@ fn a_fault_run_writes_the_failure_columns_and_faults_csv() {
     assert_eq!(faults.lines().count(), 3, "{faults}");
     assert!(faults.lines().nth(1).unwrap().starts_with("round-robin,0,0,web-2,down,,3.000000,,"), "{faults}");
     // A scenario without faults writes no faults.csv, and removes one left by an earlier run.
-    std::fs::write(&sc, BASE).unwrap();
+    std::fs::write(&sc, base()).unwrap();
     let out2 = dir.path().join("out2");
-    lbsim().args(["run", sc.to_str().unwrap(), "--quiet", "--out", out2.to_str().unwrap()]).assert().success();
+    run_quiet(&sc, &out2, &[]);
     assert!(!out2.join("faults.csv").exists());
-    lbsim().args(["run", sc.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]).assert().success();
+    run_quiet(&sc, &out, &[]);
     assert!(!out.join("faults.csv").exists());
 }

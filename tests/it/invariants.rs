@@ -40,7 +40,7 @@ queue_capacity = 5
 "#,
         requests / 10
     );
-    Scenario::parse(&text, None).unwrap_or_else(|e| panic!("{e}"))
+    crate::common::scenario(&text)
 }
 
 fn all_strategies() -> String {
@@ -72,23 +72,26 @@ fn every_request_is_accounted_for_by_every_strategy() {
 #[test]
 fn littles_law_holds_per_server_and_overall() {
     // L = λW, measured independently: L from the time integral of the number in system,
-    // λ and W from completions. They differ only by the requests straddling the window's
-    // edges (present at its start, or still in flight at its end), a term that shrinks as
-    // 1/R; at R = 400k it is far below 1%.
+    // λ and W from completions. (L − λW)·window is exactly the time spent inside the window
+    // by requests straddling its edges (present at its start, or still in flight at its
+    // end): never negative, and about 2·L·W, i.e. a relative 2W/window ≈ 10⁻⁴ here. The
+    // largest seen over the registry is 0.04% overall and 0.2% for one server (fewer
+    // requests, the same edges); LITTLE_EDGE bounds it with a margin of 5.
+    const LITTLE_EDGE: f64 = 0.01;
     let sc = mixed_pool(&all_strategies(), 400_000);
     for spec in &sc.strategies {
         let r = simulate(&sc, spec, 0, &|_| {});
         let w = r.window();
         let l = r.mean_in_system();
         let lw = r.throughput() * r.mean_response();
-        assert!((l - lw).abs() / l < 0.01, "{}: L = {l}, λW = {lw}", spec.label);
+        assert!((-1e-9..LITTLE_EDGE).contains(&((l - lw) / l)), "{}: L = {l}, λW = {lw}", spec.label);
         for (i, s) in r.servers.iter().enumerate() {
             if s.completed == 0 {
                 continue;
             }
             let l = s.area_in_system / w;
             let lw = s.completed as f64 / w * (s.response_sum / s.completed as f64);
-            assert!((l - lw).abs() / l < 0.01, "{} server {i}: L = {l}, λW = {lw}", spec.label);
+            assert!((-1e-9..LITTLE_EDGE).contains(&((l - lw) / l)), "{} server {i}: L = {l}, λW = {lw}", spec.label);
         }
     }
 }

@@ -3,9 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-mod common;
-
-use common::{assert_input_error, case, lbsim};
+use crate::common::{case, file_names, lbsim, rejects, run_quiet};
 use predicates::prelude::*;
 
 const BASE: &str = r#"seed = 1
@@ -27,18 +25,7 @@ count = 2
 
 /// `BASE` with `from` replaced by `to` (which must occur).
 fn edit(from: &str, to: &str) -> String {
-    common::edit(BASE, from, to)
-}
-
-/// Runs `lbsim run` on `text`; asserts exit code 2, nothing written, and that stderr names
-/// `case.toml:LINE` and contains every `needles`.
-fn rejects(text: &str, line: usize, needles: &[&str]) {
-    let (dir, path) = case(text);
-    let out = dir.path().join("out");
-    assert_input_error(lbsim().arg("run").arg(&path).arg("--out").arg(&out).arg("--quiet"), line, needles);
-    assert!(!out.exists(), "output written despite the error");
-    // `validate` rejects it the same way.
-    lbsim().arg("validate").arg(&path).assert().code(2).stderr(predicate::str::contains(format!("case.toml:{line}:")));
+    crate::common::edit(BASE, from, to)
 }
 
 #[test]
@@ -114,15 +101,7 @@ fn missing_file_is_an_input_error() {
 fn run_writes_csv_with_the_contract_columns() {
     let (dir, path) = case(BASE);
     let out = dir.path().join("out");
-    lbsim()
-        .arg("run")
-        .arg(&path)
-        .arg("--out")
-        .arg(&out)
-        .arg("--quiet")
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("random").and(predicate::str::contains("p2c")));
+    run_quiet(&path, &out, &[]).stdout(predicate::str::contains("random").and(predicate::str::contains("p2c")));
     let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
     assert!(summary.starts_with(
         "strategy,requests,completed,dropped,mean_ms,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,mean_wait_ms,\
@@ -133,17 +112,12 @@ fn run_writes_csv_with_the_contract_columns() {
     assert!(servers.starts_with("strategy,server,requests,utilization,mean_in_system,max_in_system,mean_ms,p99_ms"));
     assert_eq!(servers.lines().count(), 1 + 2 * 2);
     // No temporary files left behind.
-    assert_eq!(
-        fs::read_dir(&out)
-            .unwrap()
-            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.'))
-            .count(),
-        0
-    );
+    let hidden: Vec<String> = file_names(&out).into_iter().filter(|f| f.starts_with('.')).collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
 }
 
 fn run_csv(path: &Path, out: &Path, threads: &str) -> (String, String) {
-    lbsim().arg("run").arg(path).arg("--out").arg(out).args(["--quiet", "--threads", threads]).assert().success();
+    run_quiet(path, out, &["--threads", threads]);
     (fs::read_to_string(out.join("summary.csv")).unwrap(), fs::read_to_string(out.join("servers.csv")).unwrap())
 }
 
@@ -163,15 +137,7 @@ fn same_seed_same_bytes_whatever_the_threads() {
 fn overrides_apply() {
     let (dir, path) = case(BASE);
     let out = dir.path().join("o");
-    lbsim()
-        .arg("run")
-        .arg(&path)
-        .args(["--requests", "500", "--seed", "9", "--strategies", "round-robin"])
-        .arg("--out")
-        .arg(&out)
-        .arg("--quiet")
-        .assert()
-        .success();
+    run_quiet(&path, &out, &["--requests", "500", "--seed", "9", "--strategies", "round-robin"]);
     let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
     let row = summary.lines().nth(1).unwrap();
     assert!(row.starts_with("round-robin,450,"), "{row}"); // 500 requests, 50 warm-up
@@ -192,14 +158,7 @@ fn validate_reports_load_and_warns_when_unstable() {
     );
     let (_dir, path) = case(&edit("rate = 100.0", "rate = 250.0"));
     lbsim().arg("validate").arg(&path).assert().success().stdout(predicate::str::contains("unstable"));
-    lbsim()
-        .arg("run")
-        .arg(&path)
-        .args(["--quiet", "--out"])
-        .arg(_dir.path().join("o"))
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("UNSTABLE"));
+    run_quiet(&path, &_dir.path().join("o"), &[]).stdout(predicate::str::contains("UNSTABLE"));
 }
 
 #[test]
@@ -234,12 +193,5 @@ fn a_run_too_short_for_steady_state_is_flagged() {
     // 60 requests at ρ = 0.97: the queues cannot settle, so L and λW disagree.
     let text = edit("rate = 100.0", "rate = 194.0").replace("requests = 2000", "requests = 60");
     let (dir, path) = case(&text);
-    lbsim()
-        .arg("run")
-        .arg(&path)
-        .args(["--quiet", "--out"])
-        .arg(dir.path().join("o"))
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("Little's law is off"));
+    run_quiet(&path, &dir.path().join("o"), &[]).stdout(predicate::str::contains("Little's law is off"));
 }

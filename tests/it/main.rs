@@ -1,0 +1,20 @@
+//! lbsim's integration tests: one test binary (each module was a binary of its own, each
+//! compiling and linking the shared helpers again), one module per area.
+//!
+//! Run with `cargo test --release` (the statistical modules are heavy in debug builds);
+//! `cargo test --release --test it theory::` runs one module.
+
+mod common;
+
+mod cli;
+mod cli_faults;
+mod cli_outputs;
+mod exports;
+mod faults;
+mod invariants;
+mod keys;
+mod keys_cli;
+mod plan;
+mod sweep;
+mod theory;
+mod workloads;

@@ -30,12 +30,12 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use crate::runner::progress::Spinner;
-use crate::workload::arrivals::Arrivals;
 use crate::runner::{self, Completion, RunnerOptions, ScenarioResults};
 use crate::scenario::Overrides;
 use crate::scenario::edit::{KeyValue, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
+use crate::workload::arrivals::Arrivals;
 use crate::{Result, point};
 use search::Search;
 pub use slo::{Metric, Slo};

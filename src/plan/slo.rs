@@ -4,8 +4,8 @@
 //! meets it when the upper end of the metric's 95% confidence interval is within the
 //! bound, so a lucky seed cannot pass a configuration whose true value is above it.
 
-use crate::runner::ScenarioResults;
 use crate::duration::{format_duration, parse_duration};
+use crate::runner::ScenarioResults;
 use crate::scenario::ScenarioError;
 use crate::stats::{Estimate, StrategySummary};
 use crate::suggest::did_you_mean;

@@ -29,8 +29,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::engine;
 use crate::scenario::Scenario;
-use crate::workload::arrivals::Arrivals;
 use crate::stats::{Estimate, OpenModel, RunStats, StrategySummary};
+use crate::workload::arrivals::Arrivals;
 use crate::{Error, Result};
 
 /// How to run.

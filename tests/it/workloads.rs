@@ -3,8 +3,8 @@
 use crate::common::{assert_in_ci, assert_within_z, mm_pool, scenario, sim};
 use lbsim::run::{self, RunOptions};
 use lbsim::scenario::Scenario;
-use lbsim::workload::arrivals::Arrivals;
 use lbsim::workload::RequestStream;
+use lbsim::workload::arrivals::Arrivals;
 use rayon::prelude::*;
 
 /// Relative rounding allowance for identities that hold exactly in real arithmetic but are

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use super::{Exporter, Warning, manifest};
 use crate::scenario::{FaultWindow, Scenario};
-use crate::workload::arrivals::Arrivals;
 use crate::stats::StrategySummary;
+use crate::workload::arrivals::Arrivals;
 use crate::{Error, Result};
 
 /// The outcome of `lbsim run`: what every one of its outputs renders.

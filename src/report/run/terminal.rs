@@ -3,11 +3,11 @@
 use comfy_table::{Attribute, Cell, CellAlignment};
 
 use super::Report;
-use crate::report::table;
 use crate::duration::format_duration;
+use crate::report::table;
 use crate::scenario::{FaultKind, Scenario};
-use crate::workload::arrivals::Arrivals;
 use crate::stats::{Estimate, StrategySummary};
+use crate::workload::arrivals::Arrivals;
 
 /// Which way a column improves.
 #[derive(Clone, Copy, PartialEq)]

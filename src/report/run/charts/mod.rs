@@ -14,10 +14,10 @@ use plotters::prelude::*;
 
 use super::Report;
 use crate::Result;
+use crate::duration::format_duration;
 use crate::report::Exporter;
 use crate::report::charts::style::{self, INK, MUTED, SUBTITLE_PX, TITLE_PX};
 use crate::report::charts::{Area, DrawResult, HEIGHT, WIDTH, render_png, text};
-use crate::duration::format_duration;
 
 /// A chart of a run: its file name and the function that draws it.
 #[derive(Debug)]

@@ -17,7 +17,7 @@ pub struct Gamma {
 
 impl Gamma {
     /// Gamma with mean `mean` seconds (> 0) and coefficient of variation `cv` in
-    /// (0, [`CV_MAX`]].
+    /// (0, [`CV_MAX`](crate::workload::service::CV_MAX)].
     pub fn new(mean: f64, cv: f64) -> Result<Self, ParamError> {
         check_positive("mean", mean, Self::NAME)?;
         check_cv(cv, Self::NAME)?;

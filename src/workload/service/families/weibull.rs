@@ -22,7 +22,7 @@ pub struct Weibull {
 
 impl Weibull {
     /// Weibull with mean `mean` seconds (> 0) and coefficient of variation `cv` in
-    /// [[`WEIBULL_CV_MIN`](super::WEIBULL_CV_MIN), [`WEIBULL_CV_MAX`](super::WEIBULL_CV_MAX)].
+    /// [[`WEIBULL_CV_MIN`](crate::workload::service::WEIBULL_CV_MIN), [`WEIBULL_CV_MAX`](crate::workload::service::WEIBULL_CV_MAX)].
     pub fn new(mean: f64, cv: f64) -> Result<Self, ParamError> {
         check_positive("mean", mean, Self::NAME)?;
         check_weibull_cv(cv).map_err(|m| ParamError::new("cv", m))?;

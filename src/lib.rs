@@ -14,7 +14,10 @@
 //! - [`run`]: runs every strategy × replication of a scenario in parallel and aggregates;
 //! - [`batch`]: runs many scenarios (sweep points, plan candidates) over one set of threads;
 //! - [`sweep`]: `lbsim sweep`/`merge`: grids of scenario overrides, shards, resumable output;
-//! - [`plan`]: `lbsim plan`: the smallest server count that meets an SLO, per strategy.
+//! - [`plan`]: `lbsim plan`: the smallest server count that meets an SLO, per strategy;
+//! - `real` (cargo feature `real`, on by default): `lbsim backends`/`load`/`compare`: the
+//!   scenario's servers as HTTP backends, its request stream replayed against a real
+//!   balancer, and the measurement compared with the simulation.
 //!
 //! The `lbsim` binary is a thin command-line layer over [`run`] and [`report`].
 
@@ -22,6 +25,8 @@ pub mod batch;
 pub mod engine;
 pub mod error;
 pub mod plan;
+#[cfg(feature = "real")]
+pub mod real;
 pub mod remap;
 pub mod report;
 pub mod run;

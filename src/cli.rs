@@ -86,6 +86,18 @@ enum Command {
     /// Find, per strategy, the smallest server count of a group that meets SLOs.
     #[command(after_help = PLAN_HELP)]
     Plan(PlanArgs),
+    /// Serve the scenario's servers as real HTTP backends on loopback (one port each).
+    #[cfg(feature = "real")]
+    #[command(after_help = crate::cli_real::BACKENDS_HELP)]
+    Backends(crate::cli_real::BackendsArgs),
+    /// Replay the scenario's request stream against a real balancer and measure it.
+    #[cfg(feature = "real")]
+    #[command(after_help = crate::cli_real::LOAD_HELP)]
+    Load(crate::cli_real::LoadArgs),
+    /// Compare a simulation (`run` output) with a measurement (`load` output), figure by figure.
+    #[cfg(feature = "real")]
+    #[command(after_help = crate::cli_real::COMPARE_HELP)]
+    Compare(crate::cli_real::CompareArgs),
 }
 
 /// Options that change the scenario as a whole.
@@ -236,6 +248,12 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => cmd_sweep(args),
         Command::Merge(args) => cmd_merge(args),
         Command::Plan(args) => cmd_plan(args),
+        #[cfg(feature = "real")]
+        Command::Backends(args) => crate::cli_real::cmd_backends(args),
+        #[cfg(feature = "real")]
+        Command::Load(args) => crate::cli_real::cmd_load(args),
+        #[cfg(feature = "real")]
+        Command::Compare(args) => crate::cli_real::cmd_compare(args),
     };
     match result {
         Ok(()) if INTERRUPTED.load(Ordering::SeqCst) => ExitCode::from(130),

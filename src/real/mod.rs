@@ -10,7 +10,8 @@
 //!   responses into the simulator's [`RunStats`](crate::stats::RunStats), so `load` writes
 //!   the same files as `run`; [`measurement`] is what only a measurement has (lateness,
 //!   overshoot, calibration, validity);
-//! - [`compare`]: `lbsim compare`: simulated vs measured, figure by figure.
+//! - [`compare`]: `lbsim compare`: simulated vs measured, figure by figure;
+//! - [`target`]: the URL `load` sends to (loopback unless told otherwise).
 //!
 //! Everything binds to and targets loopback unless told otherwise; every loop is bounded
 //! in count and time; nothing is ever retried by lbsim.
@@ -21,6 +22,7 @@ pub mod load;
 pub mod measurement;
 pub mod queue;
 pub mod record;
+pub mod target;
 pub mod timer;
 
 /// Response headers the backends set, read by the load generator.

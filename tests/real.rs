@@ -117,7 +117,8 @@ fn summary(dir: &Path, column: &str) -> String {
 #[test]
 fn smoke_backends_and_load_match_the_simulation() {
     let (dir, file) = case(ONE);
-    let backends = Backends::start(&file, &["--realtime"]);
+    let log = dir.path().join("backends.csv");
+    let backends = Backends::start(&file, &["--realtime", "--log", log.to_str().unwrap()]);
     let port = backends.ports[0].1;
     let (sim, meas) = (dir.path().join("sim"), dir.path().join("meas"));
     lbsim().args(["run", file.to_str().unwrap(), "--no-charts", "--quiet", "--out"]).arg(&sim).assert().success();
@@ -151,6 +152,27 @@ fn smoke_backends_and_load_match_the_simulation() {
     let (ok, err) = backends.stop();
     assert!(ok, "backends exit 0 on Ctrl-C: {err}");
     assert!(err.contains("wait overshoot: mean"), "{err}");
+    same_demands_as_the_simulation(&file, &log);
+}
+
+/// Common random numbers: the backends received request n with the demand `lbsim run`
+/// simulates for request n (replication 0's stream), every request once.
+fn same_demands_as_the_simulation(file: &Path, log: &Path) {
+    let sc = lbsim::scenario::Scenario::load(file).unwrap();
+    let stream: Vec<_> = lbsim::workload::RequestStream::new(&sc, 0).collect();
+    let text = std::fs::read_to_string(log).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap(), "server,id,demand_s,arrival_s,start_s,end_s,responded_s,status");
+    let mut seen = vec![false; stream.len()];
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let Ok(id) = f[1].parse::<usize>() else { continue }; // calibration: no id
+        let demand: f64 = f[2].parse().unwrap();
+        assert!(!seen[id], "request {id} twice");
+        seen[id] = true;
+        assert!((demand - stream[id].demand).abs() < 1e-9, "request {id}: {demand} vs {}", stream[id].demand);
+    }
+    assert!(seen.iter().all(|&s| s), "every request reached the backend");
 }
 
 #[test]

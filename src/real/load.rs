@@ -186,7 +186,7 @@ fn load_on(scenario: &Scenario, o: &LoadOptions, rt: &tokio::runtime::Runtime) -
             return Err(Error::Other("stopped during the calibration pass: nothing measured".into()));
         }
         let r = rec.lock().expect("recorder lock");
-        let failed = r.finish("calibration").total.decided() - r.responses().count();
+        let failed = r.finish("calibration").total.generated - r.responses().count();
         DurationSummary::of(r.responses()).map(|response| Calibration { response, failed })
     } else {
         None
@@ -221,7 +221,8 @@ fn load_on(scenario: &Scenario, o: &LoadOptions, rt: &tokio::runtime::Runtime) -
     let mut problems = Vec::new();
     if let Some(l) = lateness.filter(|l| l.p99_ms > max_p99_ms) {
         problems.push(format!(
-            "send lateness p99 {:.3} ms exceeds {max_p99_ms:.3} ms: the arrivals were not the scenario's (machine too busy?)",
+            "send lateness p99 {:.3} ms exceeds {max_p99_ms:.3} ms: the arrivals were not the scenario's (machine too \
+             busy? try --realtime)",
             l.p99_ms
         ));
     }

@@ -83,6 +83,18 @@ pub(crate) enum Command {
         mut_arg("out", |a| a.help("Output directory [default: output/<scenario>/plan/]"))
     )]
     Plan(PlanArgs),
+    /// Serve the scenario's servers as real HTTP backends on loopback (one port each).
+    #[cfg(feature = "real")]
+    #[command(after_help = crate::cli_real::BACKENDS_HELP)]
+    Backends(crate::cli_real::BackendsArgs),
+    /// Replay the scenario's request stream against a real balancer and measure it.
+    #[cfg(feature = "real")]
+    #[command(after_help = crate::cli_real::LOAD_HELP)]
+    Load(crate::cli_real::LoadArgs),
+    /// Compare a simulation (`run` output) with a measurement (`load` output), figure by figure.
+    #[cfg(feature = "real")]
+    #[command(after_help = crate::cli_real::COMPARE_HELP)]
+    Compare(crate::cli_real::CompareArgs),
 }
 
 /// Options that change the scenario as a whole (run, sweep and plan).

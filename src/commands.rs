@@ -34,6 +34,12 @@ pub(crate) fn run(command: Command) -> Result<Ending> {
         Command::Sweep(args) => cmd_sweep(SweepRun::new(args)?),
         Command::Merge(args) => cmd_merge(Merge::new(args)?),
         Command::Plan(args) => cmd_plan(Plan::new(args)?),
+        #[cfg(feature = "real")]
+        Command::Backends(args) => crate::cli_real::cmd_backends(args).map(|()| Ending::Done),
+        #[cfg(feature = "real")]
+        Command::Load(args) => crate::cli_real::cmd_load(args).map(|()| Ending::Done),
+        #[cfg(feature = "real")]
+        Command::Compare(args) => crate::cli_real::cmd_compare(args).map(|()| Ending::Done),
     }
 }
 

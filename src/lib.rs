@@ -20,6 +20,9 @@
 //! - [`report`]: everything shown or written, organised by command (run, sweep, plan,
 //!   remap): tables, warnings, and file exporters (CSV, JSON, PNG charts) behind one trait;
 //! - [`theory`]: closed-form queueing results used to validate the simulator.
+//! - `real` (cargo feature `real`, on by default): `lbsim backends`/`load`/`compare`: the
+//!   scenario's servers as HTTP backends, its request stream replayed against a real
+//!   balancer, and the measurement compared with the simulation.
 //!
 //! The `lbsim` binary is a thin command-line layer over these (`src/main.rs`, `src/cli.rs`,
 //! `src/options.rs`, `src/commands.rs`).
@@ -29,6 +32,8 @@ pub mod engine;
 pub mod error;
 pub mod plan;
 pub mod point;
+#[cfg(feature = "real")]
+pub mod real;
 pub mod remap;
 pub mod report;
 pub mod run;

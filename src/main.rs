@@ -3,6 +3,8 @@
 //! bad input (the user's to fix), 1 for other failures, 130 after Ctrl-C.
 
 mod cli;
+#[cfg(feature = "real")]
+mod cli_real;
 mod commands;
 mod options;
 

@@ -113,7 +113,7 @@ impl TimelineRecorder {
 
 /// The smallest of 1, 2 or 5 × 10ⁿ that is ≥ `x`: a sampling interval that reads well in
 /// timeseries.csv (1 when `x` is not a positive number).
-fn ceil_1_2_5(x: f64) -> f64 {
+pub fn ceil_1_2_5(x: f64) -> f64 {
     if !(x.is_finite() && x > 0.0) {
         return 1.0;
     }

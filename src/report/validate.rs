@@ -66,7 +66,7 @@ fn warnings(sc: &Scenario) -> Vec<String> {
 }
 
 /// The arrival process in a few words.
-fn arrivals(sc: &Scenario) -> String {
+pub fn arrivals(sc: &Scenario) -> String {
     match &sc.arrivals {
         Arrivals::Poisson { rate } => format!("poisson, {rate} req/s"),
         Arrivals::Deterministic { rate } => format!("deterministic, {rate} req/s"),

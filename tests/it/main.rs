@@ -15,6 +15,8 @@ mod invariants;
 mod keys;
 mod keys_cli;
 mod plan;
+#[cfg(feature = "real")]
+mod real;
 mod sweep;
 mod theory;
 mod workloads;

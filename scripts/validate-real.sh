@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Validates lbsim against real balancers on this machine (loopback only): HAProxy and nginx
+# from Debian's packages, in front of `lbsim backends`, loaded by `lbsim load` with the
+# scenario's own request stream, compared with `lbsim run` on the same stream.
+#
+#   scripts/validate-real.sh                 # the whole validation (about 16 minutes)
+#   REQUESTS=5000 scripts/validate-real.sh   # a quicker, noisier pass
+#   ONLY=haproxy-leastconn scripts/validate-real.sh
+#
+# Environment: REQUESTS (default 20000), SCENARIO (scenarios/real/loopback.toml),
+# OUT (output/validate-real), PORT_BASE (19001: the backends), LB_PORT (18080: the balancer),
+# ONLY (run only the configurations whose name contains it), TOLERANCE (5: % for mean and p90).
+#
+# Each configuration sends one request per backend connection (HAProxy `option
+# http-server-close`, nginx's HTTP/1.0 upstreams), as the simulator's servers see requests.
+# Configurations whose balancer shares one view of the servers must land within TOLERANCE of
+# the simulation for the mean and p90; `nginx-least-conn-nozone` (two workers, each with its
+# own counts) is reported without a target. Not part of CI: minutes long and timing-sensitive.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REQUESTS=${REQUESTS:-20000}
+SCENARIO=${SCENARIO:-scenarios/real/loopback.toml}
+OUT=${OUT:-output/validate-real}
+PORT_BASE=${PORT_BASE:-19001}
+LB_PORT=${LB_PORT:-18080}
+ONLY=${ONLY:-}
+TOLERANCE=${TOLERANCE:-5}
+BIN=target/release/lbsim
+RUN=$OUT/run
+
+# name | balancer | simulated strategy | algorithm line | shared view (target applies)
+CONFIGS=(
+    "haproxy-roundrobin|haproxy|round-robin|balance roundrobin|yes"
+    "haproxy-leastconn|haproxy|weighted-least-connections|balance leastconn|yes"
+    "haproxy-random2|haproxy|p2c|balance random(2)|yes"
+    "nginx-round-robin|nginx|round-robin||yes"
+    "nginx-least-conn|nginx|least-connections|least_conn;|yes"
+    "nginx-random-two|nginx|random-two-least-conn|random two least_conn;|yes"
+    "nginx-least-conn-nozone|nginx|least-connections|least_conn;|no"
+)
+
+install_balancers() {
+    command -v haproxy >/dev/null && command -v nginx >/dev/null && return
+    if [ "$(id -u)" != 0 ]; then
+        echo "haproxy and nginx are needed: apt-get install haproxy nginx (as root)" >&2
+        exit 1
+    fi
+    # Keep the packages' services from starting on install (they would take ports 80 and
+    # 5000-ish); the script runs its own instances.
+    local policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        policy=/usr/sbin/policy-rc.d
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy nginx >/dev/null
+    if [ -n "$policy" ]; then rm -f "$policy"; fi
+}
+
+servers=()
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+wait_port() { # port seconds
+    for _ in $(seq 1 $(($2 * 10))); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on 127.0.0.1:$1 after $2 s" >&2
+    return 1
+}
+
+haproxy_config() { # algorithm
+    cat <<EOF
+global
+    maxconn 4096
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    retries 0
+    option http-server-close
+frontend fe
+    bind 127.0.0.1:$LB_PORT
+    default_backend be
+backend be
+    $1
+EOF
+    # Equal weights of 100 rather than 1: random(2) draws on the consistent-hash ring, and
+    # 16 ring points per server (weight 1) would share the draws unevenly.
+    local i=0
+    for s in "${servers[@]}"; do
+        echo "    server $s 127.0.0.1:$((PORT_BASE + i)) weight 100"
+        i=$((i + 1))
+    done
+}
+
+nginx_config() { # algorithm zone(yes|no)
+    cat <<EOF
+worker_processes 2;
+daemon off;
+pid $ABS/run/nginx.pid;
+error_log $ABS/run/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $ABS/run/nginx-body;
+    proxy_temp_path $ABS/run/nginx-proxy;
+    fastcgi_temp_path $ABS/run/nginx-fastcgi;
+    uwsgi_temp_path $ABS/run/nginx-uwsgi;
+    scgi_temp_path $ABS/run/nginx-scgi;
+    upstream be {
+EOF
+    if [ "$2" = yes ]; then echo "        zone be 64k;"; fi
+    if [ -n "$1" ]; then echo "        $1"; fi
+    local i=0
+    for s in "${servers[@]}"; do
+        echo "        server 127.0.0.1:$((PORT_BASE + i));"
+        i=$((i + 1))
+    done
+    cat <<EOF
+    }
+    server {
+        listen 127.0.0.1:$LB_PORT;
+        keepalive_requests 1000000;
+        keepalive_timeout 60s;
+        location / {
+            proxy_pass http://be;
+            proxy_http_version 1.0;
+            proxy_next_upstream off;
+        }
+    }
+}
+EOF
+}
+
+# Field of a CSV row of comparison.csv: figure column(1-based)
+field() { awk -F, -v f="$1" -v c="$2" '$1 == f { print $c }' "$3"; }
+# A number from measurement.json: the first "key": after the line matching section
+json_num() { awk -v s="\"$1\"" -v k="\"$2\":" 'index($0, s) { on = 1 } on && index($0, k) { gsub(/[ ,]/, "", $2); print $2; exit }' FS=: "$3"; }
+pct() { awk -v x="$1" 'BEGIN { if (x == "") print "—"; else printf "%+.2f%%", x * 100 }'; }
+ms() { awk -v x="$1" 'BEGIN { if (x == "") print "—"; else printf "%.2f", x }'; }
+
+install_balancers
+echo "haproxy: $(haproxy -v | head -1)"
+echo "nginx:   $(nginx -v 2>&1)"
+cargo build --release --quiet
+mkdir -p "$OUT" "$RUN"
+ABS=$(cd "$OUT" && pwd) # nginx wants absolute paths
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+
+echo "== simulation: $BIN run $SCENARIO --requests $REQUESTS"
+"$BIN" run "$SCENARIO" --requests "$REQUESTS" --out "$OUT/sim" --no-charts --quiet
+
+"$BIN" backends "$SCENARIO" --port-base "$PORT_BASE" --realtime --time-limit 2h >"$RUN/backends.out" 2>"$RUN/backends.err" &
+backends=$!
+pids+=("$backends")
+for _ in $(seq 1 300); do grep -q '^ready:' "$RUN/backends.out" && break; sleep 0.1; done
+grep '^ready:' "$RUN/backends.out"
+mapfile -t servers < <(awk '$1 != "ready:" { print $1 }' "$RUN/backends.out")
+
+summary=$OUT/summary.txt
+printf '%-24s %-27s %9s %9s %8s %9s %9s %8s %8s %10s %-7s %s\n' configuration "simulated strategy" "sim mean" \
+    "meas mean" dev "sim p90" "meas p90" dev "p99 dev" "late p99" valid check >"$summary"
+failed=0
+for c in "${CONFIGS[@]}"; do
+    IFS='|' read -r name kind strategy algo shared <<<"$c"
+    if [ -n "$ONLY" ] && [[ $name != *"$ONLY"* ]]; then continue; fi
+    dir=$OUT/$name
+    mkdir -p "$dir"
+    if [ "$kind" = haproxy ]; then
+        haproxy_config "$algo" >"$dir/haproxy.cfg"
+        haproxy -f "$dir/haproxy.cfg" -db >"$RUN/$name.log" 2>&1 &
+    else
+        zone=$([ "$shared" = yes ] && echo yes || echo no)
+        nginx_config "$algo" "$zone" >"$dir/nginx.conf"
+        nginx -p "$ABS/run" -c "$ABS/$name/nginx.conf" -e "$ABS/run/nginx-error.log" >"$RUN/$name.log" 2>&1 &
+    fi
+    lb=$!
+    pids+=("$lb")
+    wait_port "$LB_PORT" 10
+    echo "== $name ($strategy), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    cut -d' ' -f1-3 /proc/loadavg >"$dir/loadavg-before"
+    "$BIN" load "$SCENARIO" --requests "$REQUESTS" --target "http://127.0.0.1:$LB_PORT" --label "$strategy" \
+        --out "$dir" --no-charts --quiet --realtime
+    cut -d' ' -f1-3 /proc/loadavg >"$dir/loadavg-after"
+    kill "$lb"
+    wait "$lb" 2>/dev/null || true
+    checks=()
+    if [ "$shared" = yes ]; then checks=(--check "mean=$TOLERANCE%" --check "p90=$TOLERANCE%"); fi
+    ok=pass
+    "$BIN" compare "$OUT/sim" "$dir" "${checks[@]}" | tee "$dir/comparison.txt" || ok=FAIL
+    "$BIN" compare "$OUT/sim" "$dir" --csv >"$dir/comparison.csv"
+    if [ "$shared" != yes ]; then ok="(no target)"; fi
+    if [ "$ok" = FAIL ]; then failed=$((failed + 1)); fi
+    cc=$dir/comparison.csv
+    m=$dir/measurement.json
+    valid=$(grep -q '"valid": true' "$m" && echo yes || echo NO)
+    printf '%-24s %-27s %9s %9s %8s %9s %9s %8s %8s %10s %-7s %s\n' "$name" "$strategy" \
+        "$(ms "$(field mean 4 "$cc")")" "$(ms "$(field mean 5 "$cc")")" "$(pct "$(field mean 6 "$cc")")" \
+        "$(ms "$(field p90 4 "$cc")")" "$(ms "$(field p90 5 "$cc")")" "$(pct "$(field p90 6 "$cc")")" \
+        "$(pct "$(field p99 6 "$cc")")" "$(ms "$(json_num lateness p99_ms "$m")")" "$valid" "$ok" >>"$summary"
+done
+kill "$backends"
+wait "$backends" 2>/dev/null || true
+echo "== backends"
+cat "$RUN/backends.err"
+echo "== measured vs simulated, ms (sim = simulated + calibration overhead; dev = (meas - sim) / sim; late p99 = send lateness)"
+cat "$summary"
+echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+[ "$failed" = 0 ] || { echo "$failed configuration(s) outside ±$TOLERANCE% for mean or p90" >&2; exit 1; }

@@ -1,0 +1,314 @@
+//! `lbsim backends`, `lbsim load` and `lbsim compare`: real traffic (the `real` feature).
+//! Thin: parsing and printing; the work is in `lbsim::real`.
+
+use std::io::{IsTerminal, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lbsim::duration::parse_duration;
+use lbsim::real::backend::{self, BackendOptions, BackendsReport};
+use lbsim::real::compare::{self, Check};
+use lbsim::real::load::{self, LoadOptions, Target};
+use lbsim::real::measurement::{self, DurationSummary, Measurement};
+use lbsim::real::record::Durations;
+use lbsim::report;
+use lbsim::scenario::Overrides;
+use lbsim::scenario::{Scenario, ScenarioError};
+use lbsim::{Error, Result};
+
+/// Examples for `lbsim backends --help`.
+pub const BACKENDS_HELP: &str = "Each server answers GET /?id=N&d=SECONDS after holding a worker for d / speed (d drawn
+from the scenario's service distribution when absent); a full waiting room answers 503.
+Responses carry x-lbsim-server, -wait, -service, -in-system and -overshoot headers.
+
+Examples:
+  lbsim backends scenarios/web-peak.toml --port-base 9001
+  lbsim backends validation.toml --port-base 0 --log backends.csv --time-limit 10m";
+
+/// Examples for `lbsim load --help`.
+pub const LOAD_HELP: &str = "Sends request n of the scenario's stream (replication 0: what `lbsim run` simulates) at
+its scheduled time, whatever the responses; response times run from the scheduled send.
+
+Examples:
+  lbsim load validation.toml --target http://127.0.0.1:8080 --out output/v/haproxy-rr --label round-robin
+  lbsim load scenarios/web-peak.toml --target http://127.0.0.1:9001 --requests 5000";
+
+/// Examples for `lbsim compare --help`.
+pub const COMPARE_HELP: &str = "FIGURE is one of mean p50 p90 p99 p999 max wait throughput utilization max_over_mean cv
+jain busiest_share completed dropped failed timed_out.
+
+Examples:
+  lbsim run validation.toml --requests 20000 --out output/v/sim
+  lbsim compare output/v/sim output/v/haproxy-rr --check mean=5% --check p90=5%";
+
+/// `lbsim backends`.
+#[derive(clap::Args, Debug)]
+pub struct BackendsArgs {
+    /// Scenario file (TOML): its [[servers]] are served.
+    file: PathBuf,
+    /// Port of the first server; the others follow in scenario order (0: ports the system picks).
+    #[arg(long, value_name = "N", default_value_t = 9001)]
+    port_base: u16,
+    /// Address to listen on.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Override the seed (of demands the backends draw themselves).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Write one CSV row per request (server, id, demand, arrival, start, end, responded, status).
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// Stop by itself after this long.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration)]
+    time_limit: Duration,
+    /// Ask for SCHED_FIFO on the timer thread (needs root or CAP_SYS_NICE).
+    #[arg(long)]
+    realtime: bool,
+    /// Busy-wait tail of each wait.
+    #[arg(long, value_name = "DURATION", default_value = "200us", value_parser = duration)]
+    spin: Duration,
+}
+
+/// `lbsim load`.
+#[derive(clap::Args, Debug)]
+pub struct LoadArgs {
+    /// Scenario file (TOML): its arrivals and demands are replayed.
+    file: PathBuf,
+    /// URL to send to: http://HOST:PORT[/PATH] (loopback unless --allow-remote).
+    #[arg(long, value_name = "URL")]
+    target: String,
+    /// Override the number of requests (as `lbsim run --requests`: the same stream, cut short).
+    #[arg(long, value_name = "N")]
+    requests: Option<u64>,
+    /// Override the seed.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Output directory [default: output/<scenario name>/load-<label>/].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Label of the measured row (use the simulated strategy's label to share its colour).
+    #[arg(long, value_name = "NAME", default_value = "measured")]
+    label: String,
+    /// Per-request timeout (counted as timed out).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    timeout: Duration,
+    /// Wall-clock limit of the run [default: the schedule + the timeout + 10s].
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    time_limit: Option<Duration>,
+    /// The run is invalid when the 99th percentile of send lateness exceeds this.
+    #[arg(long, value_name = "DURATION", default_value = "1ms", value_parser = duration)]
+    max_lateness: Duration,
+    /// Requests of the zero-demand calibration pass (0: none).
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    calibration: u64,
+    /// Ask for SCHED_FIFO on the sending thread (needs root or CAP_SYS_NICE).
+    #[arg(long)]
+    realtime: bool,
+    /// Busy-wait tail before each send.
+    #[arg(long, value_name = "DURATION", default_value = "200us", value_parser = duration)]
+    spin: Duration,
+    /// Allow a target that is not on this machine.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Exit 1 when the measurement is invalid.
+    #[arg(long)]
+    strict: bool,
+    /// Do not draw the PNG charts.
+    #[arg(long)]
+    no_charts: bool,
+    /// No progress bar, no table.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// `lbsim compare`.
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// Output directory of `lbsim run` (the simulation).
+    sim_dir: PathBuf,
+    /// Output directory of `lbsim load` (the measurement).
+    measured_dir: PathBuf,
+    /// The simulated strategy to compare [default: the measured label, or the only one].
+    #[arg(long, value_name = "LABEL")]
+    strategy: Option<String>,
+    /// Fail (exit 1) unless |deviation| ≤ PERCENT for FIGURE, e.g. mean=5% (repeatable).
+    #[arg(long, value_name = "FIGURE=PERCENT")]
+    check: Vec<String>,
+    /// Print comparison.csv's columns instead of the table.
+    #[arg(long)]
+    csv: bool,
+}
+
+fn duration(s: &str) -> std::result::Result<Duration, String> {
+    let secs = parse_duration(s)?;
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s}: {e}"))
+}
+
+fn scenario(file: &Path, requests: Option<u64>, seed: Option<u64>) -> Result<Scenario> {
+    let mut sc = Scenario::load(file)?;
+    Overrides { requests, seed, replications: None, strategies: None }.apply(&mut sc)?;
+    Ok(sc)
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+/// Runs `lbsim backends`.
+pub fn cmd_backends(args: BackendsArgs) -> Result<()> {
+    let sc = scenario(&args.file, None, args.seed)?;
+    if !sc.faults.is_empty() {
+        eprintln!("warning: [[faults]] are not emulated: the backends never crash or slow down");
+    }
+    if !args.bind.is_loopback() {
+        eprintln!("warning: listening on {} (not loopback): reachable from other machines", args.bind);
+    }
+    let options = BackendOptions {
+        bind: args.bind,
+        port_base: args.port_base,
+        log: args.log.clone(),
+        time_limit: args.time_limit,
+        realtime: args.realtime,
+        spin: args.spin,
+        handle_signals: true,
+    };
+    let report = backend::serve(&sc, &options, |listening| {
+        let mut out = std::io::stdout().lock();
+        for l in listening {
+            let _ = writeln!(out, "{} http://{}", l.name, l.addr);
+        }
+        let ports: Vec<String> = listening.iter().map(|l| l.addr.port().to_string()).collect();
+        let _ = writeln!(
+            out,
+            "ready: {} backends of {} on {} ports {} (stop with Ctrl-C; time limit {})",
+            listening.len(),
+            sc.name,
+            args.bind,
+            ports.join(","),
+            lbsim::duration::format_duration(args.time_limit.as_secs_f64())
+        );
+        let _ = out.flush();
+    })?;
+    print_backends(&report, args.spin);
+    Ok(())
+}
+
+fn print_backends(r: &BackendsReport, spin: Duration) {
+    eprintln!("stopped ({}) after {:.1}s", r.stopped_by, r.wall_time);
+    for s in &r.servers {
+        eprintln!(
+            "  {}: {} requests, {} completed, {} dropped, {} bad",
+            s.name, s.requests, s.completed, s.dropped, s.bad
+        );
+    }
+    let d = Durations { hist: r.overshoot.clone(), sum: r.overshoot_sum };
+    match DurationSummary::of(&d) {
+        Some(o) => eprintln!("wait overshoot: {} ({}, spin {})", o.brief(), r.policy.describe(), micros(spin)),
+        None => eprintln!("wait overshoot: no request served"),
+    }
+}
+
+/// Runs `lbsim load`.
+pub fn cmd_load(args: LoadArgs) -> Result<()> {
+    let sc = scenario(&args.file, args.requests, args.seed)?;
+    load::check_scenario(&sc)?;
+    let target = Target::parse(&args.target, args.allow_remote).map_err(|m| ScenarioError::at("--target", m))?;
+    if args.label.trim().is_empty() || args.label.contains([',', '"', '\n']) {
+        return Err(ScenarioError::at("--label", "must be a non-empty name without commas or quotes").into());
+    }
+    let out =
+        args.out.clone().unwrap_or_else(|| Path::new("output").join(&sc.name).join(format!("load-{}", args.label)));
+    let options = LoadOptions {
+        target,
+        label: args.label.clone(),
+        timeout: args.timeout,
+        time_limit: args.time_limit,
+        max_lateness: args.max_lateness,
+        calibration: args.calibration,
+        realtime: args.realtime,
+        spin: args.spin,
+        handle_signals: true,
+        progress: !args.quiet,
+    };
+    if !args.quiet {
+        eprintln!(
+            "{}: {} requests to {} (warm-up {}), {}",
+            sc.name,
+            sc.requests,
+            options.target.as_str(),
+            sc.warmup,
+            lbsim::report::validate::arrivals(&sc)
+        );
+    }
+    let outcome = load::load(&sc, &options)?;
+    let exporters: Vec<_> =
+        report::run::exporters(!args.no_charts).into_iter().filter(|e| e.wanted(&outcome.report)).collect();
+    let mut written = report::write_outputs(&outcome.report, &out, &exporters)?;
+    report::run::remove_stale(&out, &exporters)?;
+    let m = &outcome.measurement;
+    written.push(report::write_atomic(&out.join(measurement::FILE_NAME), &m.to_json()?)?);
+    if !args.quiet {
+        print!("{}", report::run::terminal::render(&outcome.report, std::io::stdout().is_terminal()));
+        print_measurement(m);
+        let names: Vec<String> =
+            written.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
+        eprintln!("wrote {} in {}/ ({:.1}s)", names.join(", "), out.display(), m.wall_time_s);
+    }
+    let _ = std::io::stdout().flush();
+    if m.stopped_by.as_deref() == Some("Ctrl-C") {
+        std::process::exit(130);
+    }
+    if args.strict && !m.valid {
+        return Err(Error::Other(format!("the measurement is invalid: {}", m.problems.join("; "))));
+    }
+    Ok(())
+}
+
+fn print_measurement(m: &Measurement) {
+    if let Some(l) = m.lateness {
+        println!("send lateness: {} (threshold p99 ≤ {:.3} ms; {})", l.brief(), m.max_lateness_p99_ms, m.sender_policy);
+    }
+    if let Some(o) = m.backend_overshoot {
+        println!("backend wait overshoot: {}", o.brief());
+    }
+    if let Some(c) = m.calibration {
+        println!(
+            "calibration: {} zero-demand requests, overhead mean {:.3} ms, p50 {:.3} ms, p99 {:.3} ms{}",
+            c.response.count,
+            c.response.mean_ms,
+            c.response.p50_ms,
+            c.response.p99_ms,
+            if c.failed > 0 { format!(", {} failed", c.failed) } else { String::new() }
+        );
+    }
+    if m.unattributed > 0 {
+        println!("note: {} responses named no server of the scenario", m.unattributed);
+    }
+    if m.status_4xx + m.status_5xx > 0 {
+        println!("note: {} 4xx and {} 5xx responses (counted as failed)", m.status_4xx, m.status_5xx);
+    }
+    if m.valid {
+        println!("measurement: valid");
+    } else {
+        for p in &m.problems {
+            println!("measurement INVALID: {p}");
+        }
+    }
+}
+
+/// Runs `lbsim compare`.
+pub fn cmd_compare(args: CompareArgs) -> Result<()> {
+    let checks = args.check.iter().map(|c| Check::parse(c)).collect::<std::result::Result<Vec<_>, _>>()?;
+    let c = compare::compare(&args.sim_dir, &args.measured_dir, args.strategy.as_deref(), &checks)?;
+    if args.csv {
+        print!("{}", String::from_utf8_lossy(&compare::to_csv(&c)?));
+    } else {
+        print!("{}", compare::render(&c));
+    }
+    if !c.passed() {
+        let failed: Vec<&str> = c.rows.iter().filter(|r| r.check.is_some_and(|k| !k.1)).map(|r| r.figure).collect();
+        return Err(Error::Other(format!("outside tolerance: {}", failed.join(", "))));
+    }
+    Ok(())
+}

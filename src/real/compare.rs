@@ -1,0 +1,348 @@
+//! `lbsim compare SIM_DIR MEASURED_DIR`: what lbsim simulated against what `lbsim load`
+//! measured on the same request stream, figure by figure.
+//!
+//! Both directories hold a `summary.csv` (the simulation's from `lbsim run`, the
+//! measurement's from `lbsim load`); the measured one also a `measurement.json`. The fixed
+//! overhead is the mean response time of the measurement's zero-demand calibration pass:
+//! it is **added to the simulated** response-time figures (mean and every percentile) to
+//! give the expected value, and the measured figures are shown raw. The deviation is
+//! (measured − expected) / expected. Figures without an overhead (waiting time at the
+//! backend, throughput, utilisation, imbalance, counts) compare as they are.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+
+use super::measurement::Measurement;
+use crate::scenario::ScenarioError;
+use crate::{Error, Result};
+
+/// The figures compared: (short name, summary.csv column, what it is, whether the
+/// calibration overhead applies).
+pub const FIGURES: &[(&str, &str, &str, bool)] = &[
+    ("mean", "mean_ms", "mean response, ms", true),
+    ("p50", "p50_ms", "p50 response, ms", true),
+    ("p90", "p90_ms", "p90 response, ms", true),
+    ("p99", "p99_ms", "p99 response, ms", true),
+    ("p999", "p999_ms", "p99.9 response, ms", true),
+    ("max", "max_ms", "max response, ms", true),
+    ("wait", "mean_wait_ms", "mean wait at backend, ms", false),
+    ("throughput", "throughput_rps", "throughput, req/s", false),
+    ("utilization", "utilization", "utilisation", false),
+    ("max_over_mean", "load_max_over_mean", "requests max/mean", false),
+    ("cv", "load_cv", "requests CV", false),
+    ("jain", "jain_index", "Jain's index", false),
+    ("busiest_share", "busiest_server_share", "busiest server share", false),
+    ("completed", "completed", "completed", false),
+    ("dropped", "dropped", "dropped (queue full)", false),
+    ("failed", "failed", "failed", false),
+    ("timed_out", "timed_out", "timed out", false),
+];
+
+/// A tolerance to check: `|deviation| ≤ tolerance` for a figure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Check {
+    /// Index into [`FIGURES`].
+    pub figure: usize,
+    /// Largest relative deviation allowed (0.05 = 5%).
+    pub tolerance: f64,
+}
+
+impl Check {
+    /// Parses `NAME=PCT` (`mean=5%`, `p90=5`).
+    pub fn parse(s: &str) -> std::result::Result<Check, ScenarioError> {
+        let bad = |m: String| ScenarioError::at("--check", m);
+        let (name, pct) =
+            s.split_once('=').ok_or_else(|| bad(format!("expected FIGURE=PERCENT, e.g. mean=5%, got {s:?}")))?;
+        let names = FIGURES.iter().map(|f| f.0);
+        let figure = FIGURES
+            .iter()
+            .position(|f| f.0 == name.trim())
+            .ok_or_else(|| bad(format!("unknown figure {name:?}")).suggest(name.trim(), names.clone()))?;
+        let v: f64 = pct.trim().trim_end_matches('%').parse().map_err(|_| bad(format!("not a percentage: {pct:?}")))?;
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(bad(format!("the tolerance must be a percentage ≥ 0, got {pct}")));
+        }
+        Ok(Check { figure, tolerance: v / 100.0 })
+    }
+}
+
+/// One figure, simulated and measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Short name (see [`FIGURES`]).
+    pub figure: &'static str,
+    /// What it is, with its unit.
+    pub what: &'static str,
+    /// The simulated value.
+    pub simulated: f64,
+    /// The simulated value plus the calibration overhead where it applies.
+    pub expected: f64,
+    /// The measured value.
+    pub measured: f64,
+    /// (measured − expected) / expected; NaN when expected is 0 or a value is missing.
+    pub deviation: f64,
+    /// The tolerance checked and whether it held.
+    pub check: Option<(f64, bool)>,
+}
+
+/// The comparison.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// Label of the simulated strategy compared.
+    pub strategy: String,
+    /// The measurement (label, lateness, calibration, validity).
+    pub measurement: Measurement,
+    /// Calibration overhead added to the simulated response times, ms (0 without a pass).
+    pub overhead_ms: f64,
+    /// One row per figure of [`FIGURES`].
+    pub rows: Vec<Row>,
+    /// Warnings about what was compared.
+    pub notes: Vec<String>,
+}
+
+impl Comparison {
+    /// Whether every check held.
+    pub fn passed(&self) -> bool {
+        self.rows.iter().all(|r| r.check.is_none_or(|c| c.1))
+    }
+}
+
+fn input(path: &Path, msg: String) -> Error {
+    ScenarioError { file: Some(path.to_path_buf()), ..ScenarioError::general(msg) }.into()
+}
+
+/// summary.csv as rows of column → value.
+fn read_summary(dir: &Path) -> Result<(PathBuf, Vec<HashMap<String, String>>)> {
+    let path = dir.join("summary.csv");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| input(&path, format!("cannot read the summary (an lbsim output directory?): {e}")))?;
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let head: Vec<String> =
+        r.headers().map_err(|e| input(&path, format!("not a CSV file: {e}")))?.iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|rec| {
+            let rec = rec.map_err(|e| input(&path, format!("bad CSV row: {e}")))?;
+            Ok(head.iter().cloned().zip(rec.iter().map(String::from)).collect())
+        })
+        .collect::<Result<Vec<HashMap<String, String>>>>()?;
+    Ok((path, rows))
+}
+
+fn value(row: &HashMap<String, String>, column: &str) -> f64 {
+    row.get(column).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+}
+
+/// Compares the simulation in `sim_dir` with the measurement in `measured_dir`. The
+/// simulated strategy is `strategy`, else the one labelled like the measurement, else the
+/// only one.
+pub fn compare(sim_dir: &Path, measured_dir: &Path, strategy: Option<&str>, checks: &[Check]) -> Result<Comparison> {
+    let m = Measurement::read(measured_dir).map_err(|e| match e {
+        Error::Io { path, source, .. } => {
+            input(&path, format!("cannot read ({source}): not a directory `lbsim load` wrote"))
+        }
+        e => e,
+    })?;
+    let (sim_path, sim_rows) = read_summary(sim_dir)?;
+    let (meas_path, meas_rows) = read_summary(measured_dir)?;
+    let meas = meas_rows
+        .iter()
+        .find(|r| r.get("strategy") == Some(&m.label))
+        .ok_or_else(|| input(&meas_path, format!("no row labelled {:?}", m.label)))?;
+    let labels: Vec<&str> = sim_rows.iter().filter_map(|r| r.get("strategy").map(String::as_str)).collect();
+    let wanted = match strategy {
+        Some(s) => s.to_string(),
+        None if labels.contains(&m.label.as_str()) => m.label.clone(),
+        None if labels.len() == 1 => labels[0].to_string(),
+        None => {
+            return Err(input(
+                &sim_path,
+                format!("several strategies ({}): choose one with --strategy", labels.join(", ")),
+            ));
+        }
+    };
+    let sim = sim_rows
+        .iter()
+        .find(|r| r.get("strategy") == Some(&wanted))
+        .ok_or_else(|| input(&sim_path, format!("no strategy {wanted:?}; it has {}", labels.join(", "))))?;
+    let mut notes = consistency(sim_dir, &m)?;
+    if !m.valid {
+        notes.extend(m.problems.iter().map(|p| format!("measurement invalid: {p}")));
+    }
+    let overhead_ms = m.calibration.map_or(0.0, |c| c.response.mean_ms);
+    let rows = FIGURES
+        .iter()
+        .enumerate()
+        .map(|(i, &(figure, column, what, overhead))| {
+            let simulated = value(sim, column);
+            let expected = if overhead { simulated + overhead_ms } else { simulated };
+            let measured = value(meas, column);
+            let deviation = if expected != 0.0 { (measured - expected) / expected } else { f64::NAN };
+            let check = checks.iter().filter(|c| c.figure == i).map(|c| c.tolerance).reduce(f64::min).map(|tol| {
+                let ok = if expected == 0.0 { measured == 0.0 } else { deviation.abs() <= tol };
+                (tol, ok)
+            });
+            Row { figure, what, simulated, expected, measured, deviation, check }
+        })
+        .collect();
+    Ok(Comparison { strategy: wanted, measurement: m, overhead_ms, rows, notes })
+}
+
+/// Checks that the simulation ran the stream the measurement replayed (manifest.json).
+fn consistency(sim_dir: &Path, m: &Measurement) -> Result<Vec<String>> {
+    let path = sim_dir.join("manifest.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(vec![format!("{} missing: cannot check that both ran the same request stream", path.display())]);
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| input(&path, format!("not JSON: {e}")))?;
+    let p = &v["parameters"];
+    let mut wrong = Vec::new();
+    if v["seed"].as_u64() != Some(m.seed) {
+        wrong.push(format!("seed {} vs {}", v["seed"], m.seed));
+    }
+    if p["requests"].as_u64() != Some(m.requests) {
+        wrong.push(format!("requests {} vs {}", p["requests"], m.requests));
+    }
+    if p["warmup_requests"].as_u64() != Some(m.warmup) {
+        wrong.push(format!("warm-up {} vs {}", p["warmup_requests"], m.warmup));
+    }
+    if let (Some(a), Some(b)) = (v["scenario"]["sha256"].as_str(), m.scenario_sha256.as_deref())
+        && a != b
+    {
+        wrong.push("the scenario files differ (SHA-256)".into());
+    }
+    if !wrong.is_empty() {
+        return Err(input(
+            &path,
+            format!(
+                "the simulation and the measurement did not use the same request stream: {} (run both with the same \
+                 scenario, --requests and --seed)",
+                wrong.join(", ")
+            ),
+        ));
+    }
+    let mut notes = Vec::new();
+    if p["replications"].as_u64().is_some_and(|r| r > 1) {
+        notes.push(format!(
+            "the simulation has {} replications; the measurement replays replication 0 only (run with --replications 1 \
+             for the same stream)",
+            p["replications"]
+        ));
+    }
+    Ok(notes)
+}
+
+fn num(x: f64) -> String {
+    if !x.is_finite() {
+        "—".into()
+    } else if x == x.trunc() && x.abs() < 1e12 {
+        format!("{x:.0}")
+    } else if x.abs() >= 100.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// The deviation as a signed percentage.
+pub fn pct(x: f64) -> String {
+    if x.is_finite() { format!("{:+.2}%", x * 100.0) } else { "—".into() }
+}
+
+/// The comparison as a table, with the lateness, overshoot and calibration lines.
+pub fn render(c: &Comparison) -> String {
+    let m = &c.measurement;
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled).force_no_tty();
+    let checked = c.rows.iter().any(|r| r.check.is_some());
+    let mut head = vec!["figure", "simulated", "+ overhead", "measured", "deviation"];
+    if checked {
+        head.push("check");
+    }
+    t.set_header(head);
+    for r in &c.rows {
+        let overhead = r.expected != r.simulated;
+        let mut row = vec![
+            Cell::new(r.what),
+            Cell::new(num(r.simulated)).set_alignment(CellAlignment::Right),
+            Cell::new(if overhead { num(r.expected) } else { String::new() }).set_alignment(CellAlignment::Right),
+            Cell::new(num(r.measured)).set_alignment(CellAlignment::Right),
+            Cell::new(pct(r.deviation)).set_alignment(CellAlignment::Right),
+        ];
+        if checked {
+            row.push(Cell::new(match r.check {
+                Some((tol, true)) => format!("ok (≤ {:.1}%)", tol * 100.0),
+                Some((tol, false)) => format!("FAIL (> {:.1}%)", tol * 100.0),
+                None => String::new(),
+            }));
+        }
+        t.add_row(row);
+    }
+    let mut s = format!(
+        "{}: simulated {:?} vs measured {:?} ({} → {}), {} requests, seed {}\n{t}\n",
+        m.scenario, c.strategy, m.label, m.label, m.target, m.requests, m.seed
+    );
+    match m.calibration {
+        Some(cal) => s.push_str(&format!(
+            "overhead {:.3} ms (mean response of {} zero-demand requests; p99 {:.3} ms) is ADDED to the simulated \
+             response times; measured figures are raw\n",
+            c.overhead_ms, cal.response.count, cal.response.p99_ms
+        )),
+        None => s.push_str("no calibration pass: nothing added to the simulated figures\n"),
+    }
+    if let Some(l) = m.lateness {
+        s.push_str(&format!("send lateness: {} (threshold p99 ≤ {:.3} ms)\n", l.brief(), m.max_lateness_p99_ms));
+    }
+    if let Some(o) = m.backend_overshoot {
+        s.push_str(&format!("backend wait overshoot: {}\n", o.brief()));
+    }
+    s.push_str(if m.valid { "measurement: valid\n" } else { "measurement: INVALID\n" });
+    for n in &c.notes {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    s
+}
+
+/// `comparison.csv`: `figure,simulated,overhead,expected,measured,deviation,tolerance,ok`.
+pub fn to_csv(c: &Comparison) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let e = |e: csv::Error| Error::Other(format!("CSV encoding failed: {e}"));
+    w.write_record(["figure", "simulated", "overhead", "expected", "measured", "deviation", "tolerance", "ok"])
+        .map_err(e)?;
+    for r in &c.rows {
+        let f = |x: f64| if x.is_finite() { format!("{x}") } else { String::new() };
+        w.write_record([
+            r.figure.to_string(),
+            f(r.simulated),
+            f(r.expected - r.simulated),
+            f(r.expected),
+            f(r.measured),
+            f(r.deviation),
+            r.check.map(|c| f(c.0)).unwrap_or_default(),
+            r.check.map(|c| c.1.to_string()).unwrap_or_default(),
+        ])
+        .map_err(e)?;
+    }
+    w.into_inner().map_err(|e| Error::Other(format!("CSV encoding failed: {e}")))
+}
+
+/// File name of the comparison written into the measured directory.
+pub const FILE_NAME: &str = "comparison.csv";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_parse() {
+        assert_eq!(Check::parse("mean=5%").unwrap(), Check { figure: 0, tolerance: 0.05 });
+        assert_eq!(Check::parse("p90=2.5").unwrap().tolerance, 0.025);
+        let e = Check::parse("man=5%").unwrap_err();
+        assert_eq!(e.help.as_deref().map(|h| h.contains("mean")), Some(true), "{e}");
+        assert!(Check::parse("mean").is_err());
+        assert!(Check::parse("mean=-1").is_err());
+    }
+}

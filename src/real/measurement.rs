@@ -1,0 +1,131 @@
+//! `measurement.json`: what only a measurement has — how late the generator sent, how late
+//! the backends woke, the zero-demand calibration, whether the run is valid — written by
+//! `lbsim load` beside the files `lbsim run` writes, and read back by `lbsim compare`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::record::Durations;
+use crate::{Error, Result};
+
+/// File name in the output directory.
+pub const FILE_NAME: &str = "measurement.json";
+
+/// A distribution of durations, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DurationSummary {
+    /// Values recorded.
+    pub count: u64,
+    /// Exact mean, ms.
+    pub mean_ms: f64,
+    /// Median, ms.
+    pub p50_ms: f64,
+    /// 90th percentile, ms.
+    pub p90_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Largest, ms.
+    pub max_ms: f64,
+}
+
+impl DurationSummary {
+    /// Summary of `d`; `None` when it is empty.
+    pub fn of(d: &Durations) -> Option<Self> {
+        (d.count() > 0).then(|| DurationSummary {
+            count: d.count(),
+            mean_ms: d.mean() * 1e3,
+            p50_ms: d.hist.quantile(0.5) * 1e3,
+            p90_ms: d.hist.quantile(0.9) * 1e3,
+            p99_ms: d.hist.quantile(0.99) * 1e3,
+            max_ms: d.hist.max() * 1e3,
+        })
+    }
+
+    /// `mean m, p99 x, max y ms` for the terminal.
+    pub fn brief(&self) -> String {
+        format!(
+            "mean {:.3} ms, p99 {:.3} ms, max {:.3} ms (n = {})",
+            self.mean_ms, self.p99_ms, self.max_ms, self.count
+        )
+    }
+}
+
+/// The zero-demand calibration pass: the fixed overhead of generator, network, balancer and
+/// backend, measured against the same target before the run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Response times of the zero-demand requests (completed ones).
+    pub response: DurationSummary,
+    /// Requests of the pass that did not complete.
+    pub failed: u64,
+}
+
+/// Everything `measurement.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// lbsim version that measured.
+    pub lbsim_version: String,
+    /// Label of the measured row in summary.csv.
+    pub label: String,
+    /// The URL requests were sent to.
+    pub target: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// SHA-256 of the scenario text (as manifest.json records it), when it came from a file.
+    pub scenario_sha256: Option<String>,
+    /// Seed of the request stream (replication 0).
+    pub seed: u64,
+    /// Requests in the schedule.
+    pub requests: u64,
+    /// Warm-up requests (sent, not measured).
+    pub warmup: u64,
+    /// Requests actually sent.
+    pub sent: u64,
+    /// Send lateness (actual − scheduled send) of every request sent.
+    pub lateness: Option<DurationSummary>,
+    /// The validity threshold on the 99th percentile of lateness, ms.
+    pub max_lateness_p99_ms: f64,
+    /// Whether the run measured what it claims (see `problems` otherwise).
+    pub valid: bool,
+    /// Why it is not valid (empty when it is).
+    pub problems: Vec<String>,
+    /// The backends' wait overshoot (wake-up − scheduled end), from their headers; `None`
+    /// when the target's responses carried none (not lbsim backends).
+    pub backend_overshoot: Option<DurationSummary>,
+    /// The zero-demand pass, when one ran.
+    pub calibration: Option<Calibration>,
+    /// Why the run stopped before the end of the schedule (`Ctrl-C`, `time limit`), if it did.
+    pub stopped_by: Option<String>,
+    /// Measured responses that named no server of the scenario.
+    pub unattributed: u64,
+    /// Responses with a 4xx status (counted as failed).
+    pub status_4xx: u64,
+    /// Responses with a 5xx status other than a backend's full-queue 503 (counted as failed).
+    pub status_5xx: u64,
+    /// Scheduling of the sending thread.
+    pub sender_policy: String,
+    /// Wall-clock time of the measured pass, s.
+    pub wall_time_s: f64,
+}
+
+impl Measurement {
+    /// The JSON text.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        let mut v = serde_json::to_vec_pretty(self).map_err(|e| Error::Other(format!("cannot encode JSON: {e}")))?;
+        v.push(b'\n');
+        Ok(v)
+    }
+
+    /// Reads `dir/measurement.json`.
+    pub fn read(dir: &Path) -> Result<Measurement> {
+        let path = dir.join(FILE_NAME);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
+            action: "cannot read",
+            path: path.clone(),
+            source: e,
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Other(format!("{}: not a measurement lbsim wrote: {e}", path.display())))
+    }
+}

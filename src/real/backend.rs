@@ -7,7 +7,7 @@
 //! request's (`GET /?id=N&d=SECONDS`, what `lbsim load` sends); without `d`, it is drawn from
 //! the server group's service distribution (for a group with its own `service`, keyed by
 //! `id` exactly as the simulator draws it). Every response carries what the backend saw in
-//! `x-lbsim-*` headers (see [`headers`](super::headers)); a CSV log of every request is kept
+//! `x-lbsim-*` headers (see [`super::headers`]); a CSV log of every request is kept
 //! on request.
 
 use std::convert::Infallible;

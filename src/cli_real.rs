@@ -18,7 +18,8 @@ use lbsim::scenario::{Scenario, ScenarioError};
 use lbsim::{Error, Result};
 
 /// Examples for `lbsim backends --help`.
-pub const BACKENDS_HELP: &str = "Each server answers GET /?id=N&d=SECONDS after holding a worker for d / speed (d drawn
+pub(crate) const BACKENDS_HELP: &str =
+    "Each server answers GET /?id=N&d=SECONDS after holding a worker for d / speed (d drawn
 from the scenario's service distribution when absent); a full waiting room answers 503.
 Responses carry x-lbsim-server, -wait, -service, -in-system and -overshoot headers.
 
@@ -27,7 +28,8 @@ Examples:
   lbsim backends validation.toml --port-base 0 --log backends.csv --time-limit 10m";
 
 /// Examples for `lbsim load --help`.
-pub const LOAD_HELP: &str = "Sends request n of the scenario's stream (replication 0: what `lbsim run` simulates) at
+pub(crate) const LOAD_HELP: &str =
+    "Sends request n of the scenario's stream (replication 0: what `lbsim run` simulates) at
 its scheduled time, whatever the responses; response times run from the scheduled send.
 
 Examples:
@@ -35,7 +37,8 @@ Examples:
   lbsim load scenarios/web-peak.toml --target http://127.0.0.1:9001 --requests 5000";
 
 /// Examples for `lbsim compare --help`.
-pub const COMPARE_HELP: &str = "FIGURE is one of mean p50 p90 p99 p999 max wait throughput utilization max_over_mean cv
+pub(crate) const COMPARE_HELP: &str =
+    "FIGURE is one of mean p50 p90 p99 p999 max wait throughput utilization max_over_mean cv
 jain busiest_share completed dropped failed timed_out.
 
 Examples:
@@ -44,7 +47,7 @@ Examples:
 
 /// `lbsim backends`.
 #[derive(clap::Args, Debug)]
-pub struct BackendsArgs {
+pub(crate) struct BackendsArgs {
     /// Scenario file (TOML): its [[servers]] are served.
     file: PathBuf,
     /// Port of the first server; the others follow in scenario order (0: ports the system picks).
@@ -72,7 +75,7 @@ pub struct BackendsArgs {
 
 /// `lbsim load`.
 #[derive(clap::Args, Debug)]
-pub struct LoadArgs {
+pub(crate) struct LoadArgs {
     /// Scenario file (TOML): its arrivals and demands are replayed.
     file: PathBuf,
     /// URL to send to: http://HOST:PORT[/PATH] (loopback unless --allow-remote).
@@ -124,7 +127,7 @@ pub struct LoadArgs {
 
 /// `lbsim compare`.
 #[derive(clap::Args, Debug)]
-pub struct CompareArgs {
+pub(crate) struct CompareArgs {
     /// Output directory of `lbsim run` (the simulation).
     sim_dir: PathBuf,
     /// Output directory of `lbsim load` (the measurement).
@@ -156,7 +159,7 @@ fn micros(d: Duration) -> String {
 }
 
 /// Runs `lbsim backends`.
-pub fn cmd_backends(args: BackendsArgs) -> Result<()> {
+pub(crate) fn cmd_backends(args: BackendsArgs) -> Result<()> {
     let sc = scenario(&args.file, None, args.seed)?;
     if !sc.faults.is_empty() {
         eprintln!("warning: [[faults]] are not emulated: the backends never crash or slow down");
@@ -210,7 +213,7 @@ fn print_backends(r: &BackendsReport, spin: Duration) {
 }
 
 /// Runs `lbsim load`.
-pub fn cmd_load(args: LoadArgs) -> Result<()> {
+pub(crate) fn cmd_load(args: LoadArgs) -> Result<()> {
     let sc = scenario(&args.file, args.requests, args.seed)?;
     load::check_scenario(&sc)?;
     let target = Target::parse(&args.target, args.allow_remote).map_err(|m| ScenarioError::at("--target", m))?;
@@ -298,7 +301,7 @@ fn print_measurement(m: &Measurement) {
 }
 
 /// Runs `lbsim compare`.
-pub fn cmd_compare(args: CompareArgs) -> Result<()> {
+pub(crate) fn cmd_compare(args: CompareArgs) -> Result<()> {
     let checks = args.check.iter().map(|c| Check::parse(c)).collect::<std::result::Result<Vec<_>, _>>()?;
     let c = compare::compare(&args.sim_dir, &args.measured_dir, args.strategy.as_deref(), &checks)?;
     if args.csv {

@@ -147,6 +147,12 @@ pub struct Timer {
     policy: ThreadPolicy,
 }
 
+impl std::fmt::Debug for Timer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timer").field("spin", &self.shared.spin).field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
 impl Timer {
     /// Starts the timer thread with a busy-wait tail of `spin`, `SCHED_FIFO` if `realtime`.
     pub fn start(spin: Duration, realtime: bool) -> std::io::Result<Timer> {

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::Warning;
 use crate::duration::format_duration as d;
 use crate::scenario::{FaultTarget, Scenario};
 use crate::workload::arrivals::Arrivals;
@@ -37,32 +38,10 @@ pub fn render(sc: &Scenario, file: &Path) -> String {
     let labels: Vec<&str> = sc.strategies.iter().map(|s| s.label.as_str()).collect();
     line("strategies", labels.join(", "));
     let mut text = format!("{}: valid\n{out}", file.display());
-    for w in warnings(sc) {
+    for w in Warning::of_scenario(sc) {
         let _ = writeln!(text, "warning: {w}");
     }
     text
-}
-
-/// The warnings about a valid scenario, in the order `lbsim validate` prints them.
-fn warnings(sc: &Scenario) -> Vec<String> {
-    let mut out = Vec::new();
-    let rho = sc.offered_load();
-    if rho >= 1.0 && !sc.is_closed() {
-        out.push(format!("offered load ρ = {rho:.3} ≥ 1: the system is unstable, queues will grow without bound"));
-    }
-    let end = sc.expected_duration();
-    for (i, f) in sc.faults.iter().enumerate() {
-        if f.start >= end {
-            out.push(format!(
-                "fault {i} starts at {} but the run is expected to end near {}: raise `requests` to see it",
-                d(f.start),
-                d(end)
-            ));
-        }
-    }
-    out.extend(sc.service.warning());
-    out.extend(sc.keyless_warning());
-    out
 }
 
 /// The arrival process in a few words.
@@ -213,7 +192,8 @@ up_at = "40s"
 interval = "1s"
 "#;
 
-    /// What `lbsim validate` printed for this scenario before the text moved here.
+    /// What `lbsim validate` prints for this scenario: its lines, then the same warnings a
+    /// run of it shows (one text per warning, [`Warning`]).
     const EXPECTED: &str = r#"v.toml: valid
   servers (S):     2 in 1 group(s)
   capacity:        200.0 req/s
@@ -228,9 +208,9 @@ interval = "1s"
   keys:            1000 keys, zipf exponent 1.1 (hottest key 17.94% of requests)
   requests:        2000 (warm-up 200), 1 replication(s), seed 1
   strategies:      p2c, ring-hash
-warning: offered load ρ = 1.250 ≥ 1: the system is unstable, queues will grow without bound
-warning: fault 1 starts at 30s but the run is expected to end near 8s: raise `requests` to see it
+warning: UNSTABLE: offered load ρ = 1.250 ≥ 1 — the servers cannot keep up, queues grow without bound and response times depend on the run length, not on the strategy's steady state
 warning: Pareto with alpha <= 2 (got 1.8) has infinite variance: sample means and percentiles converge slowly
+warning: fault 1 starts at 30s but the run is expected to end near 8s: raise `requests` to see it
 "#;
 
     #[test]

@@ -23,8 +23,8 @@ pub enum Warning {
     /// The service distribution's own warning (e.g. a cv it cannot reach), as the scenario
     /// words it.
     Service(String),
-    /// Hash strategies without `[keys]`, as the scenario words it.
-    Keyless(String),
+    /// Hash-based strategies (their labels) listed although requests carry no repeating keys.
+    Keyless(Vec<String>),
     /// A trace replay arriving faster on average than the servers serve.
     TraceTooFast {
         /// The offered load.
@@ -75,7 +75,14 @@ impl fmt::Display for Warning {
                 "UNSTABLE: offered load ρ = {rho:.3} ≥ 1 — the servers cannot keep up, queues grow without bound and \
                  response times depend on the run length, not on the strategy's steady state"
             ),
-            Warning::Service(msg) | Warning::Keyless(msg) => f.write_str(msg),
+            Warning::Service(msg) => f.write_str(msg),
+            Warning::Keyless(labels) => write!(
+                f,
+                "{} route by request key, but the scenario has no [keys] section: every request has a key of its \
+                 own, so they spread requests like random routing (add e.g. [keys] count = 100000, distribution = \
+                 \"zipf\", exponent = 1.1)",
+                labels.join(", ")
+            ),
             Warning::TraceTooFast { rho } => write!(
                 f,
                 "the trace arrives faster on average than the servers serve (ρ = {rho:.3}): queues grow over the replay"
@@ -111,22 +118,7 @@ impl Warning {
     pub fn of_run(report: &Report) -> Vec<Warning> {
         let sc = &report.scenario;
         let rho = report.offered_load();
-        let mut w = Vec::new();
-        if report.is_unstable() {
-            w.push(Warning::Unstable { rho });
-        }
-        w.extend(sc.service.warning().map(Warning::Service));
-        w.extend(sc.keyless_warning().map(Warning::Keyless));
-        if matches!(sc.arrivals, Arrivals::Trace(_)) && rho >= 1.0 {
-            w.push(Warning::TraceTooFast { rho });
-        }
-        if !report.is_unstable() && !sc.is_closed() && matches!(sc.arrivals, Arrivals::Varying(_) | Arrivals::Mmpp(_)) {
-            let (peak, capacity) = (sc.peak_rate(), sc.capacity());
-            if peak >= capacity {
-                w.push(Warning::PeakOverCapacity { peak, capacity });
-            }
-        }
-        w.extend(Warning::faults_after_end(sc));
+        let mut w = Warning::of_scenario(sc);
         for s in &report.strategies {
             if s.measured.completed == 0 {
                 w.push(Warning::NoCompletions { strategy: s.label.clone() });
@@ -150,15 +142,36 @@ impl Warning {
         w
     }
 
-    /// The faults of `sc` that start after its run is expected to end (also what `lbsim
-    /// validate` warns about).
-    pub fn faults_after_end(sc: &Scenario) -> impl Iterator<Item = Warning> + '_ {
+    /// The warnings about a scenario itself, known before it runs: what `lbsim validate`
+    /// prints, and the first warnings of a run.
+    pub fn of_scenario(sc: &Scenario) -> Vec<Warning> {
+        let rho = sc.offered_load();
+        let steady = !matches!(sc.arrivals, Arrivals::Closed(_) | Arrivals::Trace(_));
+        let mut w = Vec::new();
+        if steady && rho >= 1.0 {
+            w.push(Warning::Unstable { rho });
+        }
+        w.extend(sc.service.warning().map(Warning::Service));
+        let keyed = sc.keyed_without_keys();
+        if !keyed.is_empty() {
+            w.push(Warning::Keyless(keyed.into_iter().map(str::to_string).collect()));
+        }
+        if matches!(sc.arrivals, Arrivals::Trace(_)) && rho >= 1.0 {
+            w.push(Warning::TraceTooFast { rho });
+        }
+        if rho < 1.0 && matches!(sc.arrivals, Arrivals::Varying(_) | Arrivals::Mmpp(_)) {
+            let (peak, capacity) = (sc.peak_rate(), sc.capacity());
+            if peak >= capacity {
+                w.push(Warning::PeakOverCapacity { peak, capacity });
+            }
+        }
         let end = sc.expected_duration();
-        sc.faults
-            .iter()
-            .enumerate()
-            .filter(move |(_, f)| f.start >= end)
-            .map(move |(fault, f)| Warning::FaultAfterEnd { fault, start: f.start, end })
+        for (fault, f) in sc.faults.iter().enumerate() {
+            if f.start >= end {
+                w.push(Warning::FaultAfterEnd { fault, start: f.start, end });
+            }
+        }
+        w
     }
 }
 

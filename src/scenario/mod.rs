@@ -243,24 +243,16 @@ impl Scenario {
         matches!(self.arrivals, Arrivals::Closed(_))
     }
 
-    /// A warning when hash-based strategies are listed but the scenario has no `[keys]`.
-    pub fn keyless_warning(&self) -> Option<String> {
+    /// The labels of the hash-based strategies listed although requests carry no repeating
+    /// keys (no `[keys]`, no trace key column): each then spreads requests like random routing.
+    pub fn keyed_without_keys(&self) -> Vec<&str> {
         if self.has_keys() {
-            return None;
+            return Vec::new();
         }
-        let keyed: Vec<&str> = self
-            .strategies
+        self.strategies
             .iter()
             .filter(|s| strategy::lookup(s.name).is_some_and(|i| i.keyed))
             .map(|s| s.label.as_str())
-            .collect();
-        (!keyed.is_empty()).then(|| {
-            format!(
-                "{} route by request key, but the scenario has no [keys] section: every request has a key of its \
-                 own, so they spread requests like random routing (add e.g. [keys] count = 100000, distribution = \
-                 \"zipf\", exponent = 1.1)",
-                keyed.join(", ")
-            )
-        })
+            .collect()
     }
 }

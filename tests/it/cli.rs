@@ -157,7 +157,12 @@ fn validate_reports_load_and_warns_when_unstable() {
         predicate::str::contains("offered load ρ:  0.500").and(predicate::str::contains("capacity:        200.0")),
     );
     let (_dir, path) = case(&edit("rate = 100.0", "rate = 250.0"));
-    lbsim().arg("validate").arg(&path).assert().success().stdout(predicate::str::contains("unstable"));
+    lbsim()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("warning: UNSTABLE: offered load ρ = 1.250"));
     run_quiet(&path, &_dir.path().join("o"), &[]).stdout(predicate::str::contains("UNSTABLE"));
 }
 

@@ -46,11 +46,43 @@ fn speed(sc: &Scenario, file: &str) {
     println!();
 }
 
+/// Prints the cost of one service-time draw of each distribution family, ns.
+fn sampling() {
+    use lbsim::workload::service::family;
+    use rand::SeedableRng;
+    let cases: &[(&str, &[f64])] = &[
+        ("exponential", &[1.0]),
+        ("deterministic", &[1.0]),
+        ("uniform", &[0.0, 2.0]),
+        ("lognormal", &[1.0, 1.0]),
+        ("gamma", &[1.0, 0.5]),
+        ("gamma", &[1.0, 2.0]),
+        ("weibull", &[1.0, 2.0]),
+        ("pareto", &[1.0, 2.5]),
+        ("hyperexponential", &[1.0, 3.0]),
+    ];
+    let n = 10_000_000;
+    println!("service-time sampling: {n} draws each, one thread");
+    for (name, values) in cases {
+        let dist = family(name).expect("a family").build(values).expect("valid parameters");
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+        let t = Instant::now();
+        let mut acc = 0.0;
+        for _ in 0..n {
+            acc += dist.sample(&mut rng);
+        }
+        let ns = t.elapsed().as_nanos() as f64 / n as f64;
+        println!("{:<18} {values:<12?} {ns:6.2} ns/draw (mean {:.4})", name, acc / n as f64);
+    }
+    println!();
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; ignore arguments.
     for file in SCENARIOS {
         speed(&Scenario::load(Path::new(file)).expect(file), file);
     }
+    sampling();
     if std::env::var_os("LBSIM_BENCH_QUICK").is_some() {
         return;
     }

@@ -25,7 +25,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report> {
     let started = Instant::now();
     let bars = StrategyBars::new(scenario, options.progress);
     let tick = |t| bars.tick(t);
-    let runner = RunnerOptions { threads: options.threads, stop: None, progress: Some(&tick) };
+    let runner = RunnerOptions { threads: options.threads, stop: None, progress: Some(&tick), open_models: true };
     let results = runner::run_scenario(scenario, &runner);
     bars.finish();
     let strategies = results?.strategies;

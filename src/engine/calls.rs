@@ -113,6 +113,15 @@ impl Calls {
         self.free.push(c);
     }
 
+    /// The calls in progress (not yet closed), in slot order.
+    pub(super) fn in_progress(&self) -> impl Iterator<Item = &Call> {
+        let mut closed = vec![false; self.slab.len()];
+        for c in &self.free {
+            closed[c.slot()] = true;
+        }
+        self.slab.iter().zip(closed).skip(1).filter(|(_, closed)| !closed).map(|(call, _)| call)
+    }
+
     /// The call in slot `c`.
     #[inline]
     pub(super) fn get(&self, c: CallId) -> &Call {

@@ -203,6 +203,11 @@ impl Server {
         self.stats.response.record(response);
     }
 
+    /// The jobs the server holds: in service (by worker), then waiting (in order).
+    pub fn held(&self) -> impl Iterator<Item = &Job> {
+        self.slots.iter().filter(|s| s.finish.is_finite()).map(|s| &s.job).chain(self.queue.iter())
+    }
+
     /// Requests waiting (not in service).
     pub fn waiting(&self) -> usize {
         self.queue.len()

@@ -313,7 +313,7 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         bar.say(format!("round {round}: {}", what.join(", ")));
         let scenarios: Vec<Scenario> = jobs.iter().map(|j| j.2.clone()).collect();
         let results: Mutex<Vec<Option<ScenarioResults>>> = Mutex::new(vec![None; jobs.len()]);
-        let runner = RunnerOptions { threads: options.threads, stop: options.stop, progress: None };
+        let runner = RunnerOptions { threads: options.threads, stop: options.stop, progress: None, open_models: false };
         let end = runner::run_scenarios(&scenarios, &runner, &|j, r| {
             results.lock().expect("no panic while held")[j] = Some(r);
             Ok(())

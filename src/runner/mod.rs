@@ -43,6 +43,10 @@ pub struct RunnerOptions<'a> {
     /// Told, from the worker threads, how many requests each simulation has generated since
     /// its last call.
     pub progress: Option<&'a (dyn Fn(Tick) + Sync)>,
+    /// For a closed loop, also simulate each strategy × replication under open arrivals at the
+    /// rate its clients achieved (the summaries' `open_model`): what `run` and `sweep` report.
+    /// `plan` does not show it and leaves it off, which halves its work on a closed loop.
+    pub open_models: bool,
 }
 
 impl fmt::Debug for RunnerOptions<'_> {
@@ -51,6 +55,7 @@ impl fmt::Debug for RunnerOptions<'_> {
             .field("threads", &self.threads)
             .field("stop", &self.stop)
             .field("progress", &self.progress.map(|_| "callback"))
+            .field("open_models", &self.open_models)
             .finish()
     }
 }
@@ -161,7 +166,7 @@ pub fn run_scenarios(
             let reps = sc.replications as usize;
             let strategy = k / reps;
             let tick = |requests| progress(Tick { scenario: j, strategy, requests });
-            let run = replicate(sc, strategy, (k % reps) as u32, &tick);
+            let run = replicate(sc, strategy, (k % reps) as u32, options.open_models, &tick);
             let finished = {
                 let mut slot = slots[j].lock().expect("no panic while held");
                 slot.runs[k] = Some(run);
@@ -205,11 +210,17 @@ pub fn run_scenario(scenario: &Scenario, options: &RunnerOptions) -> Result<Scen
 }
 
 /// One task: strategy `strategy` of `sc` on replication `replication`, and for a closed loop
-/// the same under open arrivals at the rate its clients achieved.
-fn replicate(sc: &Scenario, strategy: usize, replication: u32, progress: &dyn Fn(u64)) -> Replication {
+/// (when `open_models`) the same under open arrivals at the rate its clients achieved.
+fn replicate(
+    sc: &Scenario,
+    strategy: usize,
+    replication: u32,
+    open_models: bool,
+    progress: &dyn Fn(u64),
+) -> Replication {
     let spec = &sc.strategies[strategy];
     let stats = engine::simulate(sc, spec, replication, progress);
-    let open = if sc.is_closed() {
+    let open = if open_models && sc.is_closed() {
         let rate = stats.measured.generated as f64 / stats.window();
         (rate.is_finite() && rate > 0.0).then(|| {
             let mut open = sc.clone();
@@ -234,9 +245,7 @@ fn aggregate(sc: &Scenario, runs: Vec<Replication>) -> ScenarioResults {
     let mut drop_rate = Vec::with_capacity(sc.strategies.len());
     for (runs, open) in stats.chunks(reps).zip(open.chunks(reps)) {
         let mut summary = StrategySummary::from_runs(runs, &names, &workers);
-        if sc.is_closed() {
-            summary.open_model = open_model(open);
-        }
+        summary.open_model = open_model(open);
         strategies.push(summary);
         let dropped: Vec<f64> =
             runs.iter().map(|r| r.measured.dropped as f64 / r.measured.generated.max(1) as f64).collect();
@@ -278,7 +287,7 @@ mod tests {
     /// Every scenario's results, in order, with `threads` workers.
     fn all(scenarios: &[Scenario], threads: usize) -> Vec<ScenarioResults> {
         let got = Mutex::new(vec![None; scenarios.len()]);
-        let opts = RunnerOptions { threads: Some(threads), ..Default::default() };
+        let opts = RunnerOptions { threads: Some(threads), open_models: true, ..Default::default() };
         let end = run_scenarios(scenarios, &opts, &|j, r| {
             got.lock().unwrap()[j] = Some(r);
             Ok(())

@@ -185,7 +185,8 @@ pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<Swee
         Ok(())
     };
     let tick = |t| bar.tick(t);
-    let runner = RunnerOptions { threads: options.threads, stop: options.stop, progress: Some(&tick) };
+    let runner =
+        RunnerOptions { threads: options.threads, stop: options.stop, progress: Some(&tick), open_models: true };
     let end = runner::run_scenarios(&jobs, &runner, &on_done);
     bar.finish();
     let end = end?;

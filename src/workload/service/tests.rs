@@ -354,31 +354,3 @@ fn sampler_is_copy_send_sync_and_reproducible() {
     let dynrng: &mut dyn rand::Rng = &mut a;
     assert!(s.sample(dynrng) > 0.0);
 }
-
-/// Throughput check: `cargo test --release -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn bench_sampling() {
-    let dists = [
-        d("exponential", &[1.0]),
-        d("deterministic", &[1.0]),
-        d("uniform", &[0.0, 2.0]),
-        d("lognormal", &[1.0, 1.0]),
-        d("gamma", &[1.0, 0.5]),
-        d("gamma", &[1.0, 2.0]),
-        d("weibull", &[1.0, 2.0]),
-        d("pareto", &[1.0, 2.5]),
-        d("hyperexponential", &[1.0, 3.0]),
-    ];
-    let n = 10_000_000;
-    for s in dists {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
-        let t = std::time::Instant::now();
-        let mut acc = 0.0;
-        for _ in 0..n {
-            acc += s.sample(&mut rng);
-        }
-        let ns = t.elapsed().as_nanos() as f64 / n as f64;
-        println!("{:<18} {ns:6.2} ns/sample (mean {:.4})", s.name(), acc / n as f64);
-    }
-}

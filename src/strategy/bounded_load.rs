@@ -35,6 +35,8 @@ pub(super) const BOUNDED_LOAD_HASH: StrategyInfo = StrategyInfo {
         },
     ],
     keyed: true,
+    cooperative: false,
+    oracle: false,
     build: |params, servers| {
         let factor = params.int("balance_factor", 125, 100, 10_000)?;
         let v = params.int("vnodes", 16, 1, 10_000)?;

@@ -5,9 +5,11 @@
 //!
 //! `[balancers] count` independent instances (nginx workers, ingress replicas, client-side
 //! sidecars) each own a strategy state — a round-robin position, smooth-WRR weights,
-//! latency averages, an RNG — built through the registry's ordinary `build`; with more
-//! than one, each is [staggered](Strategy::stagger) from its own stream so that they are not
-//! in step. A request is handled by the instance the engine assigned it to, which also
+//! latency averages — built through the registry's ordinary `build`; with more than one,
+//! each is [staggered](Strategy::stagger) so that they are not in step. Their random draws
+//! (and the stagger offsets) come from the strategy's one stream, in the order requests are
+//! handled: a strategy that reads nothing but its draws (`random`, `weighted-random`) picks
+//! exactly the same servers whatever the instances and views. A request is handled by the instance the engine assigned it to, which also
 //! hears its completion. Strategies whose state is no per-instance state at all share one
 //! object: the hash-based ones (a pure function of the key and the pool) and the
 //! [cooperative](StrategyInfo::cooperative) join-idle-queue, whose dispatchers *are* the
@@ -127,8 +129,6 @@ struct Instance {
     strategy: Box<dyn Strategy>,
     /// Over the eligible members.
     sub: SubStrategy,
-    /// Its own stream (the first instance's is the strategy's stream).
-    rng: StrategyRng,
 }
 
 /// What the instances read, beyond the shared counts.
@@ -167,6 +167,8 @@ pub(super) struct Balancer {
     first: Instance,
     /// Instances 1.. (empty when all share `first`).
     rest: Vec<Instance>,
+    /// The strategy's stream, which every instance draws from.
+    rng: StrategyRng,
     /// Number of instances.
     count: u32,
     /// Every instance uses `first` (hash-based or cooperative strategies).
@@ -181,6 +183,12 @@ pub(super) struct Balancer {
     pub(super) fallbacks: u64,
     /// Times every server was ineligible and the balancer used them all.
     pub(super) panics: u64,
+    /// Tests: every (server, attempt time) the strategies were told of.
+    #[cfg(test)]
+    pub(super) observed: Vec<(usize, f64)>,
+    /// Tests: every (server, time) an idle report was made.
+    #[cfg(test)]
+    pub(super) idle_reports: Vec<(usize, f64)>,
 }
 
 /// The strategy state of instance `b`.
@@ -206,32 +214,31 @@ impl Balancer {
     /// from `rng`.
     #[cfg(test)]
     pub(super) fn new(info: &'static StrategyInfo, params: Params, servers: &[ServerInfo], rng: StrategyRng) -> Self {
-        Self::with_instances(info, params, servers, &Balancers::default(), rng, |_| unreachable!("one instance"))
+        Self::with_instances(info, params, servers, &Balancers::default(), rng)
     }
 
-    /// The balancer instances of `setup` running `info` with `params` over `servers`: the
-    /// first draws from `rng` (the strategy's stream), instance `i` ≥ 1 from `rng_of(i)`.
+    /// The balancer instances of `setup` running `info` with `params` over `servers`, drawing
+    /// from `rng` (the strategy's stream).
     pub(super) fn with_instances(
         info: &'static StrategyInfo,
         params: Params,
         servers: &[ServerInfo],
         setup: &Balancers,
-        rng: StrategyRng,
-        mut rng_of: impl FnMut(u32) -> StrategyRng,
+        mut rng: StrategyRng,
     ) -> Self {
         let build = || (info.build)(&params, servers).expect("validated parameters");
         let n = servers.len();
         let count = setup.count;
         let one_state = info.keyed || info.cooperative;
-        let mut first = Instance { strategy: build(), sub: SubStrategy::None, rng };
-        prepare(first.strategy.as_mut(), &mut first.rng, count, one_state);
+        let mut first = Instance { strategy: build(), sub: SubStrategy::None };
+        prepare(first.strategy.as_mut(), &mut rng, count, one_state);
         let rest = if one_state {
             Vec::new()
         } else {
             (1..count)
-                .map(|i| {
-                    let mut inst = Instance { strategy: build(), sub: SubStrategy::None, rng: rng_of(i) };
-                    prepare(inst.strategy.as_mut(), &mut inst.rng, count, one_state);
+                .map(|_| {
+                    let mut inst = Instance { strategy: build(), sub: SubStrategy::None };
+                    prepare(inst.strategy.as_mut(), &mut rng, count, one_state);
                     inst
                 })
                 .collect()
@@ -246,7 +253,9 @@ impl Balancer {
                 epoch: 0,
                 own: if count_own { pools(count).into_iter().map(|p| (p, 0)).collect() } else { Vec::new() },
             },
-            View::Delayed { delay } => Views::Delayed { board: ViewPool::new(servers), delay, pending: VecDeque::new() },
+            View::Delayed { delay } => {
+                Views::Delayed { board: ViewPool::new(servers), delay, pending: VecDeque::new() }
+            }
         };
         Balancer {
             info,
@@ -255,6 +264,7 @@ impl Balancer {
             shared: ViewPool::new(servers),
             first,
             rest,
+            rng,
             count,
             one_state,
             views,
@@ -264,6 +274,10 @@ impl Balancer {
             ramp: vec![0; n],
             fallbacks: 0,
             panics: 0,
+            #[cfg(test)]
+            observed: Vec::new(),
+            #[cfg(test)]
+            idle_reports: Vec::new(),
         }
     }
 
@@ -274,7 +288,7 @@ impl Balancer {
     #[inline(always)]
     pub(super) fn pick<const FULL: bool>(&mut self, req: &RequestView) -> usize {
         if !FULL {
-            return self.first.strategy.pick(req, &self.shared.full, &mut self.first.rng);
+            return self.first.strategy.pick(req, &self.shared.full, &mut self.rng);
         }
         self.pick_any(req)
     }
@@ -300,13 +314,14 @@ impl Balancer {
             Views::Delayed { board, .. } => board,
         };
         let inst = instance(&mut self.first, &mut self.rest, self.one_state, b);
+        let rng = &mut self.rng;
         match (&self.members, &mut inst.sub) {
-            (Some(m), SubStrategy::Built(st)) => m.map[st.pick(req, pool.sub.as_ref().expect("members"), &mut inst.rng)],
+            (Some(m), SubStrategy::Built(st)) => m.map[st.pick(req, pool.sub.as_ref().expect("members"), rng)],
             (Some(m), _) => {
-                let s = inst.strategy.pick(req, &pool.full, &mut inst.rng);
-                if m.pos[s].is_some() { s } else { m.map[inst.rng.random_range(0..m.map.len())] }
+                let s = inst.strategy.pick(req, &pool.full, rng);
+                if m.pos[s].is_some() { s } else { m.map[rng.random_range(0..m.map.len())] }
             }
-            (None, _) => inst.strategy.pick(req, &pool.full, &mut inst.rng),
+            (None, _) => inst.strategy.pick(req, &pool.full, rng),
         }
     }
 
@@ -394,6 +409,8 @@ impl Balancer {
     /// seconds (the attempt's time as that instance saw it).
     #[inline(always)]
     pub(super) fn on_complete<const FULL: bool>(&mut self, s: usize, b: u32, response: f64, now: f64) {
+        #[cfg(test)]
+        self.observed.push((s, response));
         if !FULL {
             return self.first.strategy.on_complete(s, response, now);
         }
@@ -412,9 +429,11 @@ impl Balancer {
     /// the one instance, or by the state instances share when the strategy is cooperative.
     #[inline(always)]
     pub(super) fn on_idle<const FULL: bool>(&mut self, s: usize, now: f64) {
-        let first = &mut self.first;
+        #[cfg(test)]
+        self.idle_reports.push((s, now));
+        let (first, rng) = (&mut self.first, &mut self.rng);
         if !FULL {
-            return first.strategy.on_idle(s, now, &mut first.rng);
+            return first.strategy.on_idle(s, now, rng);
         }
         if self.count > 1 && !self.info.cooperative {
             return;
@@ -422,10 +441,10 @@ impl Balancer {
         match (&self.members, &mut first.sub) {
             (Some(m), SubStrategy::Built(st)) => {
                 if let Some(p) = m.pos[s] {
-                    st.on_idle(p as usize, now, &mut first.rng);
+                    st.on_idle(p as usize, now, rng);
                 }
             }
-            _ => first.strategy.on_idle(s, now, &mut first.rng),
+            _ => first.strategy.on_idle(s, now, rng),
         }
     }
 
@@ -504,12 +523,13 @@ impl Balancer {
         let (info, params, count, one_state) = (self.info, &self.params, self.count, self.one_state);
         let build = |servers: &[ServerInfo]| (info.build)(params, servers);
         let instances = std::iter::once(&mut self.first).chain(self.rest.iter_mut());
+        let rng = &mut self.rng;
         if members.is_empty() || (members.len() == n && !ramping) {
             self.members = None;
             for inst in instances {
                 inst.sub = SubStrategy::None;
                 inst.strategy = build(&self.servers).expect("validated parameters");
-                prepare(inst.strategy.as_mut(), &mut inst.rng, count, one_state);
+                prepare(inst.strategy.as_mut(), rng, count, one_state);
             }
             self.view_pools().for_each(|p| p.resubset(None));
             return;
@@ -529,7 +549,7 @@ impl Balancer {
         for inst in instances {
             inst.sub = match build(&infos) {
                 Ok(mut st) => {
-                    prepare(st.as_mut(), &mut inst.rng, count, one_state);
+                    prepare(st.as_mut(), rng, count, one_state);
                     SubStrategy::Built(st)
                 }
                 Err(_) => {
@@ -623,10 +643,7 @@ mod tests {
 
     fn instances(name: &str, n_servers: usize, setup: Balancers) -> Balancer {
         let info = strategy::lookup(name).unwrap();
-        Balancer::with_instances(info, Params::default(), &servers(&vec![1; n_servers]), &setup, rng(), |i| {
-            use rand::SeedableRng;
-            StrategyRng::seed_from_u64(100 + u64::from(i))
-        })
+        Balancer::with_instances(info, Params::default(), &servers(&vec![1; n_servers]), &setup, rng())
     }
 
     fn on(b: u32, id: u64, at: f64) -> RequestView {

@@ -98,10 +98,7 @@ fn run<const FULL: bool>(
     let info = strategy::lookup(strategy.name).expect("validated strategy");
     let seeds = Seeds::new(scenario.seed, replication);
     let rng = StrategyRng::seed_from_u64(seeds.strategy(&strategy.label));
-    let label = &strategy.label;
-    let rng_of = |i: u32| StrategyRng::seed_from_u64(seeds.stream(&format!("strategy/{label}/instance/{i}")));
-    let balancer =
-        Balancer::with_instances(info, strategy.params.clone(), &scenario.servers, &scenario.balancers, rng, rng_of);
+    let balancer = Balancer::with_instances(info, strategy.params.clone(), &scenario.servers, &scenario.balancers, rng);
     let mut stream = RequestStream::new(&scenario.workload(), replication);
     let mut sim = Simulation::<FULL>::new(scenario, balancer, &seeds, replication);
     let mut since_progress = 0;

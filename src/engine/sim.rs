@@ -80,7 +80,7 @@ impl<const FULL: bool> Simulation<FULL> {
             let c = self.calls.open(req, client, think);
             let call = self.calls.get_mut(c);
             if let Some(a) = &mut self.assigner {
-                call.balancer = a.next();
+                call.balancer = a.next_instance();
             }
             let attempt_gen = call.attempt_gen;
             self.send(req, Some(c), attempt_gen);

@@ -144,7 +144,13 @@ pub fn floor_1_2_5(x: f64) -> f64 {
     // The step below a 1-2-5 value: 10 → 5, 5 → 2, 2 → 1.
     let p = 10f64.powf(up.log10().floor());
     let m = (up / p).round();
-    if m == 1.0 { p / 2.0 } else if m == 2.0 { p } else { 2.0 * p }
+    if m == 1.0 {
+        p / 2.0
+    } else if m == 2.0 {
+        p
+    } else {
+        2.0 * p
+    }
 }
 
 #[cfg(test)]

@@ -344,13 +344,18 @@ mod tests {
         let sc = parse("").unwrap();
         assert!(sc.balancers.is_default() && !sc.network.is_some());
         let sc = parse("[balancers]\ncount = 2\nassign = \"runs\"\nrun_length = 13.0\nview = \"local\"\n").unwrap();
-        assert_eq!(sc.balancers.describe(), "2 instances (runs of 13 requests on average), local view (each instance's own outstanding requests)");
+        assert_eq!(
+            sc.balancers.describe(),
+            "2 instances (runs of 13 requests on average), local view (each instance's own outstanding requests)"
+        );
         let sc = parse("[balancers]\nview = \"periodic\"\ninterval = \"100ms\"\ncount_own = true\n").unwrap();
         assert_eq!(sc.balancers.view, super::View::Periodic { interval: 0.1, count_own: true });
         let sc = parse("[balancers]\nview = \"delayed\"\ndelay = \"0s\"\n").unwrap();
         assert_eq!(sc.balancers.view, super::View::Delayed { delay: 0.0 });
-        let sc = parse("[network]\nto_server = \"1.7ms\"\nfrom_server = { distribution = \"exponential\", mean = \"1ms\" }\n")
-            .unwrap();
+        let sc = parse(
+            "[network]\nto_server = \"1.7ms\"\nfrom_server = { distribution = \"exponential\", mean = \"1ms\" }\n",
+        )
+        .unwrap();
         assert_eq!(sc.network.to_server, Some(super::Delay::Constant(0.0017)));
         assert!((sc.network.from_server.unwrap().mean() - 0.001).abs() < 1e-15);
         assert_eq!(parse("[network]\nto_server = \"0ms\"\n").unwrap().network.to_server, None);
@@ -368,7 +373,11 @@ mod tests {
             ("[balancers]\nview = \"periodic\"\ninterval = \"0s\"\n", "balancers.interval", "positive"),
             ("[balancers]\nview = \"local\"\ncount_own = true\n", "balancers.count_own", "only to view"),
             ("[balancers]\nview = \"delayed\"\n", "balancers", "needs `delay`"),
-            ("[balancers]\ncount = 10000\n[[servers]]\nname = \"big\"\ncount = 5000\n", "balancers.count", "per-server"),
+            (
+                "[balancers]\ncount = 10000\n[[servers]]\nname = \"big\"\ncount = 5000\n",
+                "balancers.count",
+                "per-server",
+            ),
             ("[network]\nto_server = 5\n", "network.to_server", "must be a duration"),
             ("[network]\nfrom_server = \"1 parsec\"\n", "network.from_server", "unknown unit"),
         ] {

@@ -350,9 +350,8 @@ mod tests {
     fn haproxy_random_n_keeps_the_less_loaded_and_ties_go_to_the_newer_draw() {
         let servers = servers(&[1, 1, 1, 1]);
         let mut pool = Pool::new(&servers);
-        let params = Params::new(
-            [("variant".to_string(), toml::Value::String("haproxy".into()))].into_iter().collect(),
-        );
+        let params =
+            Params::new([("variant".to_string(), toml::Value::String("haproxy".into()))].into_iter().collect());
         let mut s = (P2C.build)(&params, &servers).unwrap();
         let ring = HaproxyRing::new(&servers, "variant").unwrap();
         let shares = ring.shares();

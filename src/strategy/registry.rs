@@ -23,7 +23,7 @@ pub struct StrategyInfo {
     /// Whether its balancer instances cooperate through one shared state instead of each
     /// owning its own: join-idle-queue, whose dispatchers receive the servers' idle
     /// reports. The engine then builds one state for all instances (told their number by
-    /// [`Strategy::set_instances`](super::Strategy::set_instances)) and delivers the idle reports to it.
+    /// [`Strategy::set_instances`]) and delivers the idle reports to it.
     pub cooperative: bool,
     /// Whether it is an oracle reading what no balancer can know (the servers' queued
     /// work): it then sees the current truth whatever the balancers' view.

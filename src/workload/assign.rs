@@ -65,7 +65,7 @@ impl Assigner {
 
     /// The instance of the next request (`0..count`).
     #[inline]
-    pub fn next(&mut self) -> u32 {
+    pub fn next_instance(&mut self) -> u32 {
         let first = self.assigned == 0;
         self.assigned += 1;
         if self.count == 1 {
@@ -103,7 +103,7 @@ mod tests {
 
     fn draws(how: Assign, count: u32, n: usize) -> Vec<u32> {
         let mut a = Assigner::new(how, count, 7);
-        (0..n).map(|_| a.next()).collect()
+        (0..n).map(|_| a.next_instance()).collect()
     }
 
     #[test]
@@ -135,9 +135,9 @@ mod tests {
         // With several instances a run never continues on the same one.
         let d = draws(Assign::Runs { mean: 2.0 }, 3, 10_000);
         let mut a = Assigner::new(Assign::Runs { mean: 1.0 }, 3, 1);
-        let mut prev = a.next();
+        let mut prev = a.next_instance();
         for _ in 0..1000 {
-            let i = a.next();
+            let i = a.next_instance();
             assert_ne!(i, prev, "mean 1: every request starts a new run");
             prev = i;
         }

@@ -386,6 +386,11 @@ mod tests {
             assert!(e.message.contains(words), "{extra}: {e}");
             assert!(e.line.is_some(), "{extra}: {e}");
         }
+        let jiq = BASE.replace("\"p2c\"", "{ name = \"join-idle-queue\", dispatchers = 4 }");
+        let e = Scenario::parse(&format!("{jiq}[balancers]\ncount = 4\n"), None).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("strategies[0].dispatchers"), "{e}");
+        assert!(e.message.contains("the dispatchers are the balancer instances"), "{e}");
+        assert!(Scenario::parse(&format!("{jiq}[balancers]\ncount = 1\n"), None).is_ok());
         let e = parse("[balancers]\nview = \"periodical\"\n").unwrap_err();
         assert!(e.help.as_deref().unwrap_or("").contains("periodic"), "{e:?}");
     }

@@ -20,7 +20,8 @@ use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, St
 /// `bounded-load-hash`.
 pub(super) const BOUNDED_LOAD_HASH: StrategyInfo = StrategyInfo {
     name: "bounded-load-hash",
-    models: "HAProxy `hash-type consistent` + `hash-balance-factor` (Mirrokni–Thorup–Zadimoghaddam)",
+    models: "HAProxy `hash-type consistent` + `hash-balance-factor` (Mirrokni–Thorup–Zadimoghaddam): its rule and \
+             16 points per weight, the points placed by lbsim's hash of the server name",
     summary: "consistent hashing, but a server above balance_factor% of the average load passes the key on",
     params: &[
         ParamInfo {

@@ -182,6 +182,28 @@ mod tests {
     }
 
     #[test]
+    fn balancer_instances_are_the_dispatchers() {
+        // Three instances, JIQ-SQ: the six idle servers report at the first pick, each to the
+        // shortest I-queue (the first on ties): instance 0 gets servers 0 and 3, instance 1
+        // servers 1 and 4, instance 2 servers 2 and 5. A request is dispatched by its own
+        // instance, from its own I-queue.
+        let servers = servers(&[1; 6]);
+        let pool = Pool::new(&servers);
+        let params =
+            Params::new([("report".to_string(), toml::Value::String("shortest".into()))].into_iter().collect());
+        let mut s = (JOIN_IDLE_QUEUE.build)(&params, &servers).unwrap();
+        s.set_instances(3);
+        let mut rng = rng();
+        let on = |b: u32, id: u64| RequestView { balancer: b, ..req(id) };
+        let picks: Vec<usize> =
+            [1, 1, 2, 0, 2, 0].iter().enumerate().map(|(i, &b)| s.pick(&on(b, i as u64), &pool, &mut rng)).collect();
+        assert_eq!(picks, vec![1, 4, 2, 0, 5, 3]);
+        // Server 4 becomes idle: it reports to the shortest I-queue (all empty: instance 0's).
+        s.on_idle(4, 1.0, &mut rng);
+        assert_eq!(s.pick(&on(0, 6), &pool, &mut rng), 4);
+    }
+
+    #[test]
     fn many_dispatchers_mostly_find_idle_servers() {
         let params = Params::new(
             [

@@ -21,7 +21,8 @@ pub(super) const RANDOM: StrategyInfo = StrategyInfo {
     name: "random",
     models: "nginx `random` with equal weights; HAProxy `balance random(1)` with variant = \"haproxy\" \
              (its consistent-hash ring, 16 points per weight)",
-    summary: "a uniformly random server: with Poisson arrivals each server is an independent M/G/1",
+    summary: "a uniformly random server (with Poisson arrivals each an independent M/G/1); variant \"haproxy\": \
+              HAProxy's uneven ring draw",
     params: &[ParamInfo {
         name: "variant",
         help: "\"uniform\": every server equally likely, ignoring weights; \"haproxy\": HAProxy's draw, the \

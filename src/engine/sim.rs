@@ -119,36 +119,27 @@ impl<const FULL: bool> Simulation<FULL> {
             }
             return;
         }
-        if let Some(why) = self.offer(s, id, arrival, demand, call, attempt_gen) {
-            self.attempt_failed(s, id, call, why);
-            return;
-        }
-        self.balancer.inc::<FULL>(s, b, now);
-        if FULL && let Some(call) = call {
-            let c = self.calls.get_mut(call);
-            c.server = Some(s as u32);
-            c.sent = now;
-            if let Some(t) = self.timeout {
-                // A constant delay after now: timeouts come due in the order they are set.
-                self.events.push_fifo(now + t, EventKind::Timeout { call, attempt_gen });
-            }
-        }
+        self.offer::<false>(s, b, id, arrival, demand, call, attempt_gen);
     }
 
     /// Offers an attempt to server `s` at `self.now` (its job's arrival `arrival`): service
-    /// starts, it queues, or it is refused (a crashed server) or dropped (a full queue) —
-    /// then the server's statistics count it and the failure is returned for the balancer
-    /// side to handle.
+    /// starts, it queues, or it is refused (a crashed server) or dropped (a full queue), and
+    /// the server's statistics count it. Without transit (`TRANSIT = false`) the balancer
+    /// learns the outcome at once: instance `b` counts an admitted attempt, a failed one is
+    /// retried or settled. With transit it counted the attempt at its send and a failure
+    /// travels back as an answer.
     #[inline(always)]
-    fn offer(
+    #[allow(clippy::too_many_arguments)]
+    fn offer<const TRANSIT: bool>(
         &mut self,
         s: usize,
+        b: u32,
         id: u64,
         arrival: f64,
         demand: f64,
         call: Option<CallId>,
         attempt_gen: AttemptGen,
-    ) -> Option<Failure> {
+    ) {
         let now = self.now;
         let measured = id >= self.warmup;
         let measuring = self.measuring;
@@ -159,7 +150,7 @@ impl<const FULL: bool> Simulation<FULL> {
         }
         if FULL && server.is_down() {
             self.refused(s, id);
-            return Some(Failure::Failed);
+            return self.failed::<TRANSIT>(s, id, call, attempt_gen, Failure::Failed);
         }
         let nominal = if !FULL {
             demand
@@ -176,7 +167,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 if measured {
                     server.stats.dropped += 1;
                 }
-                return Some(Failure::Dropped);
+                return self.failed::<TRANSIT>(s, id, call, attempt_gen, Failure::Dropped);
             }
             Admission::Started { worker, finish } => {
                 let schedule_gen = server.schedule_gen;
@@ -191,7 +182,37 @@ impl<const FULL: bool> Simulation<FULL> {
             }
         }
         self.balancer.set_start_at::<FULL>(s, next_start);
-        None
+        if TRANSIT {
+            return;
+        }
+        self.balancer.inc::<FULL>(s, b, now);
+        if FULL && let Some(call) = call {
+            let c = self.calls.get_mut(call);
+            c.server = Some(s as u32);
+            c.sent = now;
+            if let Some(t) = self.timeout {
+                // A constant delay after now: timeouts come due in the order they are set.
+                self.events.push_fifo(now + t, EventKind::Timeout { call, attempt_gen });
+            }
+        }
+    }
+
+    /// The attempt did not get into server `s` (`why`): retried or settled now, or, with
+    /// transit, once the refusal reaches the balancer.
+    #[inline(always)]
+    fn failed<const TRANSIT: bool>(
+        &mut self,
+        s: usize,
+        id: u64,
+        call: Option<CallId>,
+        attempt_gen: AttemptGen,
+        why: Failure,
+    ) {
+        if TRANSIT {
+            self.answer(call.expect("transit runs follow every request"), attempt_gen, why.into());
+        } else {
+            self.attempt_failed(s, id, call, why);
+        }
     }
 
     /// `[network]`: attempt `attempt_gen` of `call` reaches its server — unless its client
@@ -205,9 +226,7 @@ impl<const FULL: bool> Simulation<FULL> {
         // The job's arrival is shifted by the outbound transit, so that its wait (service
         // start − arrival) is the time it queued at the server, as without a network.
         let arrival = c.req.arrival + (self.now - c.sent);
-        if let Some(why) = self.offer(s, c.req.id, arrival, c.req.demand, Some(call), attempt_gen) {
-            self.answer(call, attempt_gen, why.into());
-        }
+        self.offer::<true>(s, c.balancer, c.req.id, arrival, c.req.demand, Some(call), attempt_gen);
     }
 
     /// The server's answer to attempt `attempt_gen` of `call` leaves it: it reaches the

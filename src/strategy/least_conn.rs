@@ -19,6 +19,9 @@
 
 use std::ops::Mul;
 
+use rand::RngExt;
+
+use super::round_robin::stagger_smooth;
 use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `least-connections`.
@@ -28,6 +31,8 @@ pub(super) const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     summary: "fewest in-flight requests relative to weight (conns×weight products), ties round-robin",
     params: &[],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(LeastConn::new(servers))),
 };
 
@@ -43,6 +48,8 @@ pub(super) const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
         default: "\"haproxy\"",
     }],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |params, servers| {
         let v = params.choice("variant", "haproxy", &["haproxy", "ipvs"])?;
         Ok(match v {
@@ -59,6 +66,8 @@ pub(super) const SED: StrategyInfo = StrategyInfo {
     summary: "the server minimising (in-flight + 1) / weight: its expected delay if weight = speed",
     params: &[],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Sed))),
 };
 
@@ -69,6 +78,8 @@ pub(super) const NQ: StrategyInfo = StrategyInfo {
     summary: "the first idle server if any, else shortest expected delay ((in-flight + 1) / weight)",
     params: &[],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Nq))),
 };
 
@@ -166,6 +177,11 @@ impl Strategy for LeastConn {
         let (weight, wb) = (&self.weight, self.weight[best]);
         smooth_wrr_among(&mut self.current, weight, best, |i| load(i) * wb == best_load * weight[i])
     }
+
+    fn stagger(&mut self, rng: &mut StrategyRng) {
+        // Ties are broken by smooth WRR among the tied servers; on an idle pool all tie.
+        stagger_smooth(&mut self.current, &self.weight, rng);
+    }
 }
 
 /// HAProxy `fwlc` (lb_fwlc.c): servers sit in a tree keyed by
@@ -240,6 +256,15 @@ impl Strategy for HaproxyLeastConn {
 
     fn on_complete(&mut self, server: usize, _: f64, _: f64) {
         self.requeue(server);
+    }
+
+    fn stagger(&mut self, rng: &mut StrategyRng) {
+        // Rotate the tree order among equal keys: server k first, then k + 1, ...
+        let n = self.stamp.len();
+        let k = rng.random_range(0..n);
+        for (i, st) in self.stamp.iter_mut().enumerate() {
+            *st = ((i + n - k) % n) as u64;
+        }
     }
 }
 

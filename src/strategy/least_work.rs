@@ -9,6 +9,8 @@ pub(super) const LEAST_WORK_LEFT: StrategyInfo = StrategyInfo {
     summary: "the server where the request would start soonest; the lower bound others are measured against",
     params: &[],
     keyed: false,
+    cooperative: false,
+    oracle: true,
     build: |_, servers| Ok(Box::new(LeastWorkLeft { cursor: 0, n: servers.len() })),
 };
 
@@ -40,6 +42,10 @@ impl Strategy for LeastWorkLeft {
         }
         self.cursor = if best + 1 == self.n { 0 } else { best + 1 };
         best
+    }
+
+    fn stagger(&mut self, rng: &mut StrategyRng) {
+        self.cursor = rand::RngExt::random_range(rng, 0..self.n);
     }
 }
 

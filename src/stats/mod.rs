@@ -5,6 +5,8 @@
 //! - [`RunStats`] / [`ServerStats`]: what one simulation measured;
 //! - [`summary`]: per-strategy aggregation across replications, with confidence intervals;
 //! - [`imbalance`]: max/mean, coefficient of variation, Jain's fairness index;
+//! - [`saturation`]: servers offered more than they can serve (from a static split before
+//!   the run, or from growth during it);
 //! - [`KeyCounter`]: requests of the hottest key, in bounded memory;
 //! - [`ci`]: Student-t confidence intervals.
 
@@ -12,6 +14,7 @@ pub mod ci;
 mod histogram;
 pub mod imbalance;
 mod keys;
+pub mod saturation;
 pub mod summary;
 pub mod timeline;
 

@@ -120,7 +120,10 @@ impl SweepTable {
     pub fn view(&self, manifest: &SweepManifest) -> Result<SweepView> {
         let axes: Vec<Axis> = manifest.vary.iter().map(|v| Axis { column: v.column.clone(), log: v.log }).collect();
         let columns: Vec<&str> = axes.iter().map(|a| a.column.as_str()).collect();
-        Ok(SweepView { scenario: manifest.scenario.clone(), points: self.points(&columns)?, axes })
+        // A closed loop's rows carry its open model (`open_model_rate_rps`); an open
+        // workload's never do.
+        let closed = self.col("open_model_rate_rps").is_ok_and(|c| self.rows.iter().any(|r| !r[c].is_empty()));
+        Ok(SweepView { scenario: manifest.scenario.clone(), points: self.points(&columns)?, axes, closed })
     }
 
     /// The rows grouped by point; `vary_columns` are the varied keys' columns.
@@ -136,6 +139,8 @@ impl SweepTable {
         );
         let (mean, mean_ci, p99, p99_ci) = (c("mean_ms")?, c("mean_ms_ci95")?, c("p99_ms")?, c("p99_ms_ci95")?);
         let vcols: Vec<usize> = vary_columns.iter().map(|n| c(n)).collect::<Result<_>>()?;
+        // Columns added later (absent from sweeps written by older versions).
+        let (throughput, unstable) = (self.col("throughput_rps").ok(), self.col("unstable").ok());
         let num = |s: &str| s.parse::<f64>().unwrap_or(f64::NAN);
         let opt = |s: &str| s.parse::<f64>().ok();
         let mut out: Vec<PointRow> = Vec::new();
@@ -156,6 +161,8 @@ impl SweepTable {
                 label: r[label].clone(),
                 mean: (num(&r[mean]), opt(&r[mean_ci])),
                 p99: (num(&r[p99]), opt(&r[p99_ci])),
+                throughput: throughput.map_or(f64::NAN, |i| num(&r[i])),
+                unstable: unstable.is_some_and(|i| r[i] == "1"),
             });
         }
         Ok(out)

@@ -69,7 +69,11 @@ fn offered_loads(sc: &Scenario) -> Vec<String> {
                 let r = &rho[g.first..g.first + g.count];
                 let lo = r.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let value = if format!("{lo:.3}") == format!("{hi:.3}") { format!("{lo:.3}") } else { format!("{lo:.3}–{hi:.3}") };
+                let value = if format!("{lo:.3}") == format!("{hi:.3}") {
+                    format!("{lo:.3}")
+                } else {
+                    format!("{lo:.3}–{hi:.3}")
+                };
                 let bounded = sc.servers[g.first..g.first + g.count].iter().all(|s| s.queue_capacity > 0);
                 let mark = if saturation::is_saturated(hi) && !bounded { " (saturated)" } else { "" };
                 format!("{} {value}{mark}", g.name)

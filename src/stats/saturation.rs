@@ -370,7 +370,8 @@ mod tests {
             let mut p = static_shares(&sc, spec, 0).unwrap();
             assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{}: {p:?}", spec.label);
             p.sort_by(|a, b| b.total_cmp(a));
-            let ok = (p[0] - 1.0).abs() < 1e-12 || ((p[0] - 2.0 / 3.0).abs() < 1e-12 && (p[1] - 1.0 / 3.0).abs() < 1e-12);
+            let ok =
+                (p[0] - 1.0).abs() < 1e-12 || ((p[0] - 2.0 / 3.0).abs() < 1e-12 && (p[1] - 1.0 / 3.0).abs() < 1e-12);
             assert!(ok, "{}: {p:?}", spec.label);
         }
         // A large key space: the tail is spread like the head; shares still add up to 1.

@@ -11,9 +11,9 @@
 //! ρ_i > 1 (its utilisation stops at 1).
 
 use super::ci::mean_ci;
+use super::imbalance;
 use super::saturation::{self, Saturation};
 use super::{Counts, FaultOutcome, LatencyHistogram, RunStats, Timeline};
-use super::imbalance;
 use crate::scenario::{Scenario, StrategySpec};
 
 /// Confidence level of the reported half-widths.

@@ -42,13 +42,18 @@ impl Layout {
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty() && *n != "strategy") {
             let col = COLUMNS.iter().find(|c| c.key == name).ok_or_else(|| {
                 ScenarioError::at("--columns", format!("no table column `{name}`"))
-                    .with_help(format!("the columns are {}", COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>().join(", ")))
+                    .with_help(format!(
+                        "the columns are {}",
+                        COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>().join(", ")
+                    ))
                     .suggest(name, COLUMNS.iter().map(|c| c.key))
             })?;
             keys.push(col.key);
         }
         if keys.is_empty() {
-            return Err(ScenarioError::at("--columns", "no column named").with_help("e.g. --columns mean_ms,p99_ms,rho_max"));
+            return Err(
+                ScenarioError::at("--columns", "no column named").with_help("e.g. --columns mean_ms,p99_ms,rho_max")
+            );
         }
         Ok(Layout::Columns(keys))
     }
@@ -467,8 +472,7 @@ fn layout_columns(report: &Report, layout: &Layout) -> (Vec<&'static Column>, Ve
     match layout {
         Layout::Wide => (applicable, labels(report, false), 0),
         Layout::Columns(keys) => {
-            let cols: Vec<&Column> =
-                keys.iter().filter_map(|k| COLUMNS.iter().find(|c| c.key == *k)).collect();
+            let cols: Vec<&Column> = keys.iter().filter_map(|k| COLUMNS.iter().find(|c| c.key == *k)).collect();
             let hidden = applicable.iter().filter(|c| !keys.contains(&c.key)).count();
             (cols, labels(report, false), hidden)
         }

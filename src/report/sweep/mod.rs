@@ -114,7 +114,8 @@ pub fn render(view: &SweepView, color: bool) -> String {
         };
         unstable |= over;
         row.push(Cell::new(load).set_alignment(CellAlignment::Right));
-        let best = p.strategies.iter().filter(|s| !s.unstable).map(|s| s.p99.0).filter(|v| v.is_finite()).reduce(f64::min);
+        let best =
+            p.strategies.iter().filter(|s| !s.unstable).map(|s| s.p99.0).filter(|v| v.is_finite()).reduce(f64::min);
         for s in &p.strategies {
             let (v, ci) = s.p99;
             let mut text = if v.is_finite() { format!("{v:.3}") } else { "–".into() };

@@ -65,10 +65,13 @@ const MEASURES: [Measure; 3] = [
 /// the value labels.
 fn range(values: &[(Estimate, bool)], even: f64) -> (f64, f64, usize) {
     let ext = |stable_only: bool| {
-        values.iter().filter(|(e, u)| e.value.is_finite() && !(stable_only && *u)).fold((even, even), |(lo, hi), (e, _)| {
-            let ci = e.ci95.unwrap_or(0.0);
-            (lo.min(e.value - ci), hi.max(e.value + ci))
-        })
+        values.iter().filter(|(e, u)| e.value.is_finite() && !(stable_only && *u)).fold(
+            (even, even),
+            |(lo, hi), (e, _)| {
+                let ci = e.ci95.unwrap_or(0.0);
+                (lo.min(e.value - ci), hi.max(e.value + ci))
+            },
+        )
     };
     let (slo, shi) = ext(true);
     let (alo, ahi) = ext(false);
@@ -112,7 +115,8 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         let s = &report.strategies[i];
         if s.is_unstable() { format!("{}  UNSTABLE", s.label) } else { s.label.clone() }
     };
-    let label_w = order.iter().map(|&i| canvas::text_size(&label_of(i), LEGEND_PX).0).max().unwrap_or(0).clamp(60, 280) + 16;
+    let label_w =
+        order.iter().map(|&i| canvas::text_size(&label_of(i), LEGEND_PX).0).max().unwrap_or(0).clamp(60, 280) + 16;
     let (labels, panels) = body.split_horizontally(label_w);
     let panels = panels.split_evenly((1, 3));
     let row_px = if n > 12 { TICK_PX - 1.0 } else { LEGEND_PX };

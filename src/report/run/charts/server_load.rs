@@ -44,7 +44,11 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         &body,
         &[
             LegendEntry::new(
-                if bars { "ρ = work routed ÷ capacity (red: saturated)" } else { "servers ranked by ρ (work ÷ capacity)" },
+                if bars {
+                    "ρ = work routed ÷ capacity (red: saturated)"
+                } else {
+                    "servers ranked by ρ (work ÷ capacity)"
+                },
                 MUTED,
                 if bars { Swatch::Block } else { Swatch::Band },
             ),

@@ -13,7 +13,7 @@
 //!
 //! Dots, with the 95% confidence interval when there are replications; the even value
 //! (0 or 1) dashed. An unstable strategy's values can dwarf the others': each axis covers
-//! the stable strategies (and unstable values up to twice as far), and a value beyond is
+//! the stable strategies (and unstable values up to three times as far), and a value beyond is
 //! drawn as an arrow at the edge with its number.
 
 use plotters::prelude::*;
@@ -61,29 +61,38 @@ const MEASURES: [Measure; 3] = [
 ];
 
 /// The x range of a panel and the decimals of its labels: the even value and every stable
-/// dot with its interval, unstable ones only up to twice that span; room on the right for
-/// the value labels.
+/// dot with its interval, and the unstable dots that lie within three times that span (the
+/// others are drawn as arrows at the edge); room on the right for the value labels.
 fn range(values: &[(Estimate, bool)], even: f64) -> (f64, f64, usize) {
-    let ext = |stable_only: bool| {
-        values.iter().filter(|(e, u)| e.value.is_finite() && !(stable_only && *u)).fold(
-            (even, even),
-            |(lo, hi), (e, _)| {
+    let ext = |cap: Option<(f64, f64)>| {
+        let (clo, chi) = cap.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+        values
+            .iter()
+            .filter(|(e, u)| e.value.is_finite() && (cap.is_none() || !*u || (clo..=chi).contains(&e.value)))
+            .fold((even, even), |(lo, hi), (e, _)| {
                 let ci = e.ci95.unwrap_or(0.0);
-                (lo.min(e.value - ci), hi.max(e.value + ci))
-            },
-        )
+                (lo.min((e.value - ci).max(clo)), hi.max((e.value + ci).min(chi)))
+            })
     };
-    let (slo, shi) = ext(true);
-    let (alo, ahi) = ext(false);
-    let stable_span = (shi - slo).max(1e-9);
     let (lo, hi) = if values.iter().any(|(_, u)| !*u) {
-        (alo.max(slo - stable_span), ahi.min(shi + stable_span))
+        let stable: Vec<(Estimate, bool)> = values.iter().filter(|(_, u)| !*u).cloned().collect();
+        let (slo, shi) = range_of(&stable, even);
+        let span = (shi - slo).max(1e-9);
+        ext(Some((slo - 2.0 * span, shi + 2.0 * span)))
     } else {
-        (alo, ahi)
+        ext(None)
     };
     let span = (hi - lo).max(1e-9);
     let decimals = ((-span.log10()).ceil() as i64 + 2).clamp(1, 6) as usize;
     (lo - span * 0.06, hi + span * 0.34, decimals)
+}
+
+/// The even value and every finite dot with its interval.
+fn range_of(values: &[(Estimate, bool)], even: f64) -> (f64, f64) {
+    values.iter().filter(|(e, _)| e.value.is_finite()).fold((even, even), |(lo, hi), (e, _)| {
+        let ci = e.ci95.unwrap_or(0.0);
+        (lo.min(e.value - ci), hi.max(e.value + ci))
+    })
 }
 
 fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
@@ -94,7 +103,11 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         key.push(LegendEntry::new("95% confidence interval over replications", INK, Swatch::Line));
     }
     if report.strategies.iter().any(StrategySummary::is_unstable) {
-        key.push(LegendEntry::new("UNSTABLE: queues grow without bound (▶ value off the axis)", ALERT, Swatch::Block));
+        key.push(LegendEntry::new(
+            "UNSTABLE: queues grow without bound (an arrow: value off the axis)",
+            ALERT,
+            Swatch::Block,
+        ));
     }
     let body = key_row(&body, &key)?;
     let colours = strategy_colours(report);
@@ -190,7 +203,9 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             }
             let ci = e.ci95.unwrap_or(0.0);
             let (px, py) = chart.backend_coord(&((e.value + ci).min(edge), y));
-            root.draw_text(&label, &style.pos(Pos::new(HPos::Left, VPos::Center)), (px + 10, py))?;
+            // Clear of the dot (and of the red ring around an unstable one).
+            let gap = if *unstable { dot + 8 } else { 10 };
+            root.draw_text(&label, &style.pos(Pos::new(HPos::Left, VPos::Center)), (px + gap, py))?;
         }
     }
     // Strategy names, right-aligned against the first panel, in their colours (UNSTABLE in red).

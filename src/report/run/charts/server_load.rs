@@ -2,8 +2,9 @@
 //!
 //! A bar is a server's load ρ, the work routed to it over what it can serve in the window
 //! (left axis; the dashed line ρ = 1 is its capacity). Unlike utilisation, which stops at
-//! 1, ρ goes beyond it for an overloaded server; a saturated server's bar is red (its
-//! queue grows without bound, [`crate::stats::saturation`]). The dark line is the server's time-averaged number in system (right
+//! 1, ρ goes beyond it for an overloaded server; a saturated server's bar is hatched and
+//! framed (its queue grows without bound, [`crate::stats::saturation`]) — hatched rather
+//! than red, since red is also a strategy's colour. The dark line is the server's time-averaged number in system (right
 //! axis, logarithmic, so a runaway queue and a healthy one show on one scale). Every panel
 //! shares both scales, so strategies compare at a glance; a split in proportion to
 //! capacity gives bars of equal height whatever the servers' speeds.
@@ -17,6 +18,7 @@ use plotters::prelude::*;
 use super::{Report, RunChart, frame, strategy_colours};
 use crate::report::charts::style::{self, ALERT, AXIS_PX, GUIDE, INK, MUTED, TICK_PX};
 use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, first_fit, grid, key_row, text};
+use crate::report::run::terminal::short_label;
 
 /// Largest pool drawn as one bar per server.
 pub const BARS_MAX: usize = 60;
@@ -45,7 +47,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         &[
             LegendEntry::new(
                 if bars {
-                    "ρ = work routed ÷ capacity (red: saturated)"
+                    "ρ = work routed ÷ capacity (hatched: saturated, its queue grows without bound)"
                 } else {
                     "servers ranked by ρ (work ÷ capacity)"
                 },
@@ -68,10 +70,12 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         let mm = s.rho_max.value;
         let mm = if mm.is_finite() { format!("{mm:.2}") } else { "–".into() };
         let unstable = if s.is_unstable() { "  UNSTABLE" } else { "" };
+        let short = short_label(&s.label);
         let captions = [
             format!("{}  ·  ρ max {mm}{unstable}", s.label),
-            format!("{} · {mm}{unstable}", s.label),
-            format!("{}{unstable}", s.label),
+            format!("{short}  ·  ρ max {mm}{unstable}"),
+            format!("{short} · {mm}{unstable}"),
+            format!("{short}{unstable}"),
         ];
         let caption = first_fit(panel, &captions, panel.dim_in_pixel().0.saturating_sub(24), style::LEGEND_PX)?;
         let caption_colour = if s.is_unstable() { ALERT } else { colours[i] };
@@ -108,14 +112,22 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             .label_style(text(tick_px - 1.0, &N_LINE))
             .draw()?;
         let c = colours[i];
-        let over = |k: usize| if s.servers[k].saturated { ALERT } else { c };
         let clamp_n = |v: f64| if v.is_finite() { v.clamp(n_lo, n_hi) } else { n_lo };
         if bars {
             let w = if s_count > 30 { 0.5 } else { 0.36 };
-            chart.draw_series(rho[i].iter().enumerate().map(|(k, &v)| {
-                let v = if v.is_finite() { v } else { 0.0 };
-                Rectangle::new([(k as f64 + 1.0 - w, 0.0), (k as f64 + 1.0 + w, v.min(rho_top))], over(k).filled())
-            }))?;
+            let corners = |k: usize| {
+                let v = rho[i][k];
+                let v = if v.is_finite() { v.min(rho_top) } else { 0.0 };
+                [(k as f64 + 1.0 - w, 0.0), (k as f64 + 1.0 + w, v)]
+            };
+            chart.draw_series((0..s_count).map(|k| Rectangle::new(corners(k), c.filled())))?;
+            // Saturated servers: the bar hatched and framed.
+            for k in (0..s_count).filter(|&k| s.servers[k].saturated) {
+                let [a, b] = corners(k);
+                let (left, bottom) = chart.backend_coord(&a);
+                let (right, top) = chart.backend_coord(&b);
+                hatch(root, (left, top), (right, bottom))?;
+            }
             // Group boundaries of a mixed pool, and the groups' names.
             if report.scenario.groups.len() > 1 {
                 for g in report.scenario.groups.iter().skip(1) {
@@ -157,5 +169,22 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             GUIDE.stroke_width(2),
         ))?;
     }
+    Ok(())
+}
+
+/// Diagonal hatching and a frame over the pixel rectangle from `top_left` to `bottom_right`.
+fn hatch(root: &Area<'_>, top_left: (i32, i32), bottom_right: (i32, i32)) -> DrawResult {
+    let ((left, top), (right, bottom)) = (top_left, bottom_right);
+    let (w, h) = (right - left, bottom - top);
+    let ink = INK.stroke_width(1);
+    // Lines going up to the right, 45°, every 6 px, clipped to the rectangle: the point at
+    // t along the line from (left + d, bottom) is (left + d + t, bottom − t).
+    for d in (-h..w).step_by(6) {
+        let (t0, t1) = ((-d).max(0), h.min(w - d));
+        if t0 < t1 {
+            root.draw(&PathElement::new(vec![(left + d + t0, bottom - t0), (left + d + t1, bottom - t1)], ink))?;
+        }
+    }
+    root.draw(&Rectangle::new([(left, top), (right, bottom)], INK.stroke_width(2)))?;
     Ok(())
 }

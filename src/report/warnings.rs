@@ -306,7 +306,7 @@ impl Warning {
                 w.push(Warning::FaultAfterEnd { fault, start: f.start, end });
             }
         }
-        if static_splits && saturation::open_ended(sc) && !(rho >= 1.0) {
+        if static_splits && saturation::open_ended(sc) && (rho < 1.0 || rho.is_nan()) {
             for spec in &sc.strategies {
                 let Some(rhos) = saturation::static_rho(sc, spec, 0) else { continue };
                 let servers: Vec<(String, f64, f64, f64)> = rhos

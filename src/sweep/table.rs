@@ -4,8 +4,10 @@
 //!
 //! Columns: `point`, one column per varied key (durations as `KEY_ms`), `seed` (the point's
 //! derived seed: `lbsim run --seed` with the same values reproduces the row), every column
-//! of summary.csv from `strategy` on, then `drop_rate`, `drop_rate_ci95`,
-//! `arrival_rate_rps` and `capacity_rps`. Numbers have fixed precision, so the file is
+//! of summary.csv from `strategy` to `open_model_p99_ms`, then `drop_rate`, `drop_rate_ci95`,
+//! `arrival_rate_rps` and `capacity_rps`, then the columns summary.csv appended since
+//! (from `requests_max_over_mean` on), so sweep.csv's columns too are only ever appended.
+//! Numbers have fixed precision, so the file is
 //! byte-identical however the sweep was split into shards.
 
 use super::{Sweep, SweepManifest, Vary};
@@ -21,13 +23,26 @@ pub const SWEEP_CSV: &str = "sweep.csv";
 /// Columns after the summary columns.
 pub const SWEEP_EXTRA: &[&str] = &["drop_rate", "drop_rate_ci95", "arrival_rate_rps", "capacity_rps"];
 
+/// The first summary.csv column appended after [`SWEEP_EXTRA`] was: it and the summary
+/// columns after it follow [`SWEEP_EXTRA`].
+const SUMMARY_LATER: &str = "requests_max_over_mean";
+
+/// Where summary.csv's columns split around [`SWEEP_EXTRA`].
+fn summary_split() -> usize {
+    let header = summary_header();
+    header.iter().position(|&c| c == SUMMARY_LATER).unwrap_or(header.len())
+}
+
 /// The header of sweep.csv for these varied keys.
 pub fn header(vary: &[Vary]) -> Vec<String> {
     let mut h = vec!["point".to_string()];
     h.extend(vary.iter().map(Vary::column));
     h.push("seed".into());
-    h.extend(summary_header().iter().map(|s| s.to_string()));
+    let summary = summary_header();
+    let (before, after) = summary.split_at(summary_split());
+    h.extend(before.iter().map(|s| s.to_string()));
     h.extend(SWEEP_EXTRA.iter().map(|s| s.to_string()));
+    h.extend(after.iter().map(|s| s.to_string()));
     h
 }
 
@@ -36,6 +51,7 @@ pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &Scenar
     let sc = sweep.scenario(index);
     let values = sweep.values(index);
     let rho = sc.offered_load();
+    let split = summary_split();
     let rows: Vec<Vec<String>> = result
         .strategies
         .iter()
@@ -44,11 +60,14 @@ pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &Scenar
             let mut row = vec![index.to_string()];
             row.extend(sweep.vary.iter().zip(&values).map(|(v, &x)| v.cell(x)));
             row.push(sc.seed.to_string());
-            row.extend(summary_row(s, rho));
+            let mut summary = summary_row(s, rho);
+            let later = summary.split_off(split);
+            row.extend(summary);
             row.push(fixed(drop.value, 8));
             row.push(drop.ci95.map(|c| fixed(c, 8)).unwrap_or_default());
             row.push(fixed(sc.arrival_rate(), 3));
             row.push(fixed(sc.capacity(), 3));
+            row.extend(later);
             row
         })
         .collect();

@@ -86,7 +86,7 @@ fn offered_loads(sc: &Scenario) -> Vec<String> {
                 format!("{} {value}{mark}", g.name)
             })
             .collect();
-        let keyed = strategy::registry::split(spec.name) == strategy::registry::Split::Keyed;
+        let keyed = strategy::registry::split(spec.name, &spec.params) == strategy::registry::Split::Keyed;
         let rep = if keyed { " (key hashes of replication 0)" } else { "" };
         out.push(format!("{}{rep}: {}", spec.label, groups.join(", ")));
     }

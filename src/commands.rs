@@ -10,7 +10,7 @@ use lbsim::report::{self, Exporter};
 use lbsim::run::{self, RunOptions};
 use lbsim::strategy::registry::REGISTRY;
 use lbsim::sweep::{self, SweepOptions};
-use lbsim::{Result, remap};
+use lbsim::{Result, budget, remap};
 
 use crate::cli::{Command, Format};
 use crate::options::{Merge, Plan, Remap, Run, SweepRun, load};
@@ -196,6 +196,8 @@ fn cmd_strategies() -> Result<Ending> {
 /// `lbsim validate`.
 fn cmd_validate(file: &Path) -> Result<()> {
     let sc = load(file)?;
-    print!("{}", report::validate::render(&sc, file));
+    let threads = budget::threads_or_cores(None);
+    let usage = budget::check(&sc, threads, budget::memory_limit(), "a run of this scenario")?;
+    print!("{}", report::validate::render(&sc, file, &usage));
     Ok(())
 }

@@ -32,9 +32,14 @@ pub const UNITS: &[(&str, f64)] = &[
     ("d", 86400.0),
 ];
 
+/// The longest duration accepted, s (10⁹ s, about 31.7 years): longer ones can only be
+/// typos, and would overflow the times they are added to (`"1e308s"`).
+pub const MAX_DURATION: f64 = 1e9;
+
 /// Parses `"10ms"`-style durations into seconds.
 ///
-/// The number may be fractional; the unit is required (a bare number is ambiguous).
+/// The number may be fractional; the unit is required (a bare number is ambiguous). At most
+/// [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let split = t
@@ -57,6 +62,9 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     let secs = value * scale;
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("`{text}`: a duration must be finite and not negative"));
+    }
+    if secs > MAX_DURATION {
+        return Err(format!("`{text}`: a duration is at most 1e9s (about 31.7 years)"));
     }
     Ok(secs)
 }
@@ -121,6 +129,8 @@ mod tests {
         assert!(parse_duration("ms").is_err());
         assert!(parse_duration("-5ms").is_err());
         assert!(parse_duration("1..2s").is_err());
+        assert!(parse_duration("1e308s").unwrap_err().contains("at most 1e9s"));
+        assert_eq!(parse_duration("1e9s").unwrap(), 1e9);
     }
 
     #[test]

@@ -5,8 +5,10 @@
 use std::fmt;
 
 use super::run::Report;
+use crate::budget;
 use crate::duration::format_duration;
 use crate::scenario::Scenario;
+use crate::stats::StrategySummary;
 use crate::workload::arrivals::Arrivals;
 
 /// Relative gap between L and λW beyond which a run is reported as not in steady state.
@@ -65,6 +67,33 @@ pub enum Warning {
     },
     /// Sweep points at offered load ρ ≥ 1 (marked `!` in the sweep table).
     UnstablePoints,
+    /// Service times with infinite variance (Pareto α ≤ 2): a waiting request meets a
+    /// residual service time of mean E[S²]/2E[S] = ∞, so the mean wait and mean response time
+    /// do not exist; the reported means grow with the run.
+    MeanDoesNotExist {
+        /// Where the distribution is used: `[service]`, `group web`.
+        source: String,
+        /// Its tail index α.
+        alpha: f64,
+    },
+    /// Service times with an infinite third moment (Pareto 2 < α ≤ 3): the mean response time
+    /// exists but the wait has infinite variance, so its confidence interval is unreliable.
+    MeanCiUnreliable {
+        /// Where the distribution is used.
+        source: String,
+        /// Its tail index α.
+        alpha: f64,
+    },
+    /// Confidence intervals that reached past a physical bound and are shown clipped to it:
+    /// `strategy metric value ± half → [lower, upper]`, one text each.
+    ClippedIntervals(Vec<String>),
+    /// A run whose estimated work exceeds [`budget::SLOW_WORK`] events.
+    Slow {
+        /// Work of the whole run, in events.
+        work: f64,
+        /// Simulations (strategies × replications).
+        simulations: u64,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -109,6 +138,30 @@ impl fmt::Display for Warning {
                 "points marked ! have offered load ρ ≥ 1: queues grow without bound there and their latencies depend \
                  on the run length",
             ),
+            Warning::MeanDoesNotExist { source, alpha } => write!(
+                f,
+                "MEAN DOES NOT EXIST: {source} is Pareto with alpha = {alpha} ≤ 2, whose variance is infinite; a \
+                 request that waits meets a residual service time of infinite mean, so the mean wait and mean response \
+                 time are infinite: the means reported are finite-run values that grow with the run and their \
+                 intervals mean nothing — compare percentiles (which exist)"
+            ),
+            Warning::MeanCiUnreliable { source, alpha } => write!(
+                f,
+                "{source} is Pareto with alpha = {alpha} ≤ 3: its third moment is infinite, so the wait has infinite \
+                 variance; the mean response time exists but converges slowly and its confidence interval is \
+                 unreliable — prefer percentiles"
+            ),
+            Warning::ClippedIntervals(items) => write!(
+                f,
+                "95% confidence intervals that reach past a physical bound, shown clipped to it (more replications \
+                 narrow them): {}",
+                items.join("; ")
+            ),
+            Warning::Slow { work, simulations } => write!(
+                f,
+                "slow run: about {work:.1e} events to simulate over {simulations} simulation(s) (a few million per \
+                 second per thread); lower `requests`, `replications` or the strategies for a quick look"
+            ),
         }
     }
 }
@@ -119,6 +172,10 @@ impl Warning {
         let sc = &report.scenario;
         let rho = report.offered_load();
         let mut w = Warning::of_scenario(sc);
+        let clipped: Vec<String> = report.strategies.iter().flat_map(clipped_intervals).collect();
+        if !clipped.is_empty() {
+            w.push(Warning::ClippedIntervals(clipped));
+        }
         for s in &report.strategies {
             if s.measured.completed == 0 {
                 w.push(Warning::NoCompletions { strategy: s.label.clone() });
@@ -152,6 +209,13 @@ impl Warning {
             w.push(Warning::Unstable { rho });
         }
         w.extend(sc.service.warning().map(Warning::Service));
+        for (alpha, source) in sc.heavy_tails() {
+            w.push(if alpha <= 2.0 {
+                Warning::MeanDoesNotExist { source, alpha }
+            } else {
+                Warning::MeanCiUnreliable { source, alpha }
+            });
+        }
         let keyed = sc.keyed_without_keys();
         if !keyed.is_empty() {
             w.push(Warning::Keyless(keyed.into_iter().map(str::to_string).collect()));
@@ -171,8 +235,44 @@ impl Warning {
                 w.push(Warning::FaultAfterEnd { fault, start: f.start, end });
             }
         }
+        let usage = budget::estimate(sc, 1);
+        if usage.is_slow() {
+            w.push(Warning::Slow { work: usage.work, simulations: usage.simulations });
+        }
         w
     }
+}
+
+/// The estimates of `s` whose interval is clipped at a physical bound, each as
+/// `label metric value ± half → [lower, upper] unit`.
+fn clipped_intervals(s: &StrategySummary) -> Vec<String> {
+    let times = [
+        ("mean", &s.mean),
+        ("p50", &s.p50),
+        ("p90", &s.p90),
+        ("p99", &s.p99),
+        ("p99.9", &s.p999),
+        ("mean wait", &s.mean_wait),
+    ];
+    let others = [
+        ("throughput", &s.throughput, "req/s"),
+        ("utilization", &s.utilization, ""),
+        ("availability", &s.availability, ""),
+        ("busiest server share", &s.busiest_server_share, ""),
+        ("Jain index", &s.jain, ""),
+    ];
+    let times = times.into_iter().map(|(name, e)| (name, e, 1e3, " ms"));
+    let others = others.into_iter().map(|(name, e, unit)| (name, e, 1.0, unit));
+    times
+        .chain(others)
+        .filter(|(_, e, _, _)| e.is_clipped())
+        .filter_map(|(name, e, scale, unit)| {
+            let (lo, hi) = e.interval()?;
+            let half = e.ci95? * scale;
+            let (v, lo, hi) = (e.value * scale, lo * scale, hi * scale);
+            Some(format!("{} {name} {v:.3} ± {half:.3} → [{lo:.3}, {hi:.3}]{unit}", s.label))
+        })
+        .collect()
 }
 
 #[cfg(test)]

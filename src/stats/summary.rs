@@ -5,27 +5,56 @@
 //! half-width (the replication/deletion method). Percentile curves and per-server
 //! percentiles come from the merged histograms.
 
-use super::ci::mean_ci;
+use super::ci::{Bounds, interval, mean_ci};
 use super::imbalance;
 use super::{Counts, FaultOutcome, LatencyHistogram, RunStats, Timeline};
 
 /// Confidence level of the reported half-widths.
 pub const CI_LEVEL: f64 = 0.95;
 
-/// A point estimate with an optional 95% confidence half-width.
+/// A point estimate with an optional 95% confidence half-width, and the range the quantity
+/// can physically take, to which its interval is clipped ([`Estimate::interval`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
     /// Mean over replications.
     pub value: f64,
-    /// Half-width of the 95% confidence interval (None with one replication).
+    /// Half-width of the 95% Student-t interval (None with one replication).
     pub ci95: Option<f64>,
+    /// The quantity's physical range.
+    pub bounds: Bounds,
 }
 
 impl Estimate {
-    /// Estimate from per-replication values.
+    /// Estimate of a non-negative quantity (a time, a rate, a count) from per-replication
+    /// values.
     pub fn from_samples(samples: &[f64]) -> Self {
+        Estimate::within(samples, Bounds::NON_NEGATIVE)
+    }
+
+    /// Estimate of a fraction or share (in [0, 1]) from per-replication values.
+    pub fn fraction(samples: &[f64]) -> Self {
+        Estimate::within(samples, Bounds::FRACTION)
+    }
+
+    /// Estimate of a quantity within `bounds` from per-replication values.
+    pub fn within(samples: &[f64], bounds: Bounds) -> Self {
         let (value, ci95) = mean_ci(samples, CI_LEVEL);
-        Estimate { value, ci95 }
+        Estimate { value, ci95, bounds }
+    }
+
+    /// The 95% confidence interval `(lower, upper)`, clipped to the physical range (None with
+    /// one replication). This is the interval to show or draw.
+    pub fn interval(&self) -> Option<(f64, f64)> {
+        self.ci95.map(|h| {
+            let (lo, hi, _) = interval(self.value, h, self.bounds);
+            (lo, hi)
+        })
+    }
+
+    /// Whether `value ± ci95` reaches past the physical range (so [`Estimate::interval`] is
+    /// clipped).
+    pub fn is_clipped(&self) -> bool {
+        self.ci95.is_some_and(|h| interval(self.value, h, self.bounds).2)
     }
 }
 
@@ -138,6 +167,7 @@ impl StrategySummary {
     pub fn from_runs(runs: &[RunStats], names: &[String], workers: &[u32]) -> Self {
         assert!(!runs.is_empty());
         let est = |f: &dyn Fn(&RunStats) -> f64| Estimate::from_samples(&runs.iter().map(f).collect::<Vec<_>>());
+        let within = |b, f: &dyn Fn(&RunStats) -> f64| Estimate::within(&runs.iter().map(f).collect::<Vec<_>>(), b);
         let mut measured = Counts::default();
         let mut total = Counts::default();
         let mut response = LatencyHistogram::new(3);
@@ -202,18 +232,20 @@ impl StrategySummary {
             max: runs.iter().map(|r| r.response_max).fold(f64::NAN, f64::max),
             mean_wait: est(&|r| r.wait_sum / r.measured.completed as f64),
             throughput: est(&|r| r.throughput()),
-            utilization: est(&|r| r.servers.iter().map(|s| s.busy_area).sum::<f64>() / (r.window() * total_workers)),
+            utilization: within(Bounds::FRACTION, &|r| {
+                r.servers.iter().map(|s| s.busy_area).sum::<f64>() / (r.window() * total_workers)
+            }),
             mean_in_system: est(&|r| r.mean_in_system()),
             load_max_over_mean: est(&|r| imbalance::max_over_mean(&loads(r))),
             load_cv: est(&|r| imbalance::cv(&loads(r))),
             jain: est(&|r| imbalance::jain(&loads(r))),
             busiest_server_share: est(&|r| imbalance::max_share(&loads(r))),
-            hottest_key_share: est(&|r| r.hottest_key as f64 / r.measured.generated as f64),
+            hottest_key_share: within(Bounds::FRACTION, &|r| r.hottest_key as f64 / r.measured.generated as f64),
             response,
             servers,
             timeline: runs[0].timeline.clone(),
-            availability: est(&|r| r.measured.availability()),
-            retry_amplification: est(&|r| r.measured.retry_amplification()),
+            availability: within(Bounds::FRACTION, &|r| r.measured.availability()),
+            retry_amplification: within(Bounds::AT_LEAST_ONE, &|r| r.measured.retry_amplification()),
             open_model: None,
             faults: runs.iter().map(|r| r.faults.clone()).collect(),
             panics: runs.iter().map(|r| r.panics).sum(),

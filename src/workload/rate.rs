@@ -176,17 +176,22 @@ impl RateProfile {
     }
 
     /// The time by which `n` arrivals are expected (Λ(T) = n): the run's expected length.
+    /// Its cost does not grow with the number of diurnal periods: whole periods without a
+    /// spike edge are added at once.
     pub fn horizon(&self, n: f64) -> f64 {
         let mut acc = 0.0;
         let mut a = 0.0;
-        let last_spike = self.spikes.iter().map(|s| s.at + s.duration).fold(0.0, f64::max);
         loop {
-            // Past every spike, whole diurnal periods contribute base × period each.
-            if let RateBase::Diurnal { base, period, .. } = &self.base
-                && a >= last_spike
-            {
-                let per = base * period;
-                let whole = ((n - acc) / per).floor() - 1.0;
+            // Whole diurnal periods with no spike edge inside contribute base × period × the
+            // spikes' multiplier there (1 past every spike) each.
+            if let RateBase::Diurnal { base, period, .. } = &self.base {
+                let edge = self.spikes.iter().flat_map(|s| [s.at, s.at + s.duration]).filter(|&e| e > a);
+                let room = match edge.fold(f64::INFINITY, f64::min) {
+                    e if e.is_finite() => ((e - a) / period).floor() - 1.0,
+                    _ => f64::INFINITY,
+                };
+                let per = if room.is_finite() { base * period * self.multiplier_at(a) } else { base * period };
+                let whole = (((n - acc) / per).floor() - 1.0).min(room);
                 if whole > 0.0 {
                     acc += whole * per;
                     a += whole * period;

@@ -85,6 +85,12 @@ pub fn format_duration(secs: f64) -> String {
     format!("{s}{u}")
 }
 
+/// A number as a message shows it: plainly from 10⁻⁴ to 10⁹, in scientific notation
+/// beyond (`5e-324`, not 324 decimals).
+pub fn format_number(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-4..1e9).contains(&x.abs()) { format!("{x}") } else { format!("{x:e}") }
+}
+
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -131,6 +137,15 @@ mod tests {
         assert!(parse_duration("1..2s").is_err());
         assert!(parse_duration("1e308s").unwrap_err().contains("at most 1e9s"));
         assert_eq!(parse_duration("1e9s").unwrap(), 1e9);
+    }
+
+    #[test]
+    fn formats_numbers() {
+        assert_eq!(format_number(5e-324), "5e-324");
+        assert_eq!(format_number(2.0), "2");
+        assert_eq!(format_number(-1.0), "-1");
+        assert_eq!(format_number(1e308), "1e308");
+        assert_eq!(format_number(f64::NAN), "NaN");
     }
 
     #[test]

@@ -15,10 +15,13 @@
 //!   at most `max(`[`MAX_TIMER_EVENTS`]`, `[`TIMER_EVENTS_PER_REQUEST`]` × requests)` per
 //!   simulation: a 1 ns health check or diurnal period is refused, not left to run for days.
 //!
-//! Durations themselves are at most [`crate::duration::MAX_DURATION`] (checked where they are
-//! parsed).
+//! - **Service**: a server's mean service time (demand over speed), under every slowdown
+//!   fault at once, is at most [`MAX_DURATION`], so that service times stay finite.
+//!
+//! Durations themselves are at most [`MAX_DURATION`] (checked where they are parsed).
 
-use super::{Scenario, ScenarioError};
+use super::{FaultKind, Scenario, ScenarioError};
+use crate::duration::{MAX_DURATION, format_number};
 use crate::workload::arrivals::Arrivals;
 use crate::workload::rate::{DIURNAL_PIECES, RateBase};
 
@@ -126,6 +129,7 @@ impl Scenario {
                 format!("a server's mean service time is {tau} s: it must be a positive, finite duration"),
             ));
         }
+        self.check_longest_service()?;
         if !(span.is_finite() && span / tau <= MAX_SPAN) {
             let what = if span.is_finite() {
                 format!("{span:.3e} s, {:.1e} times the shortest mean service time ({tau:.3e} s)", span / tau)
@@ -156,6 +160,48 @@ impl Scenario {
                 ),
             )
             .with_help("lengthen the interval or period (or the run's rate), or lower `requests`"));
+        }
+        Ok(())
+    }
+
+    /// Every server's mean service time (its demand over its speed), slowed down by every
+    /// slowdown fault at once, is at most [`MAX_DURATION`]: service times stay finite.
+    fn check_longest_service(&self) -> Result<(), ScenarioError> {
+        let slowdowns: Vec<(usize, f64)> = self
+            .faults
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| match f.kind {
+                FaultKind::Slow { factor } if factor > 1.0 => Some((i, factor)),
+                _ => None,
+            })
+            .collect();
+        let slowest: f64 = slowdowns.iter().map(|s| s.1).product();
+        for (gi, g) in self.groups.iter().enumerate() {
+            let mean = g.service.as_ref().map_or_else(|| self.mean_demand(), |s| s.mean());
+            let base = mean / self.servers[g.first].speed;
+            if !(base <= MAX_DURATION) {
+                return Err(ScenarioError::at(
+                    format!("servers[{gi}].speed"),
+                    format!(
+                        "its servers' mean service time would be {base:.3e} s (mean demand {mean:.3e} s / speed {}); \
+                         at most {MAX_DURATION:e} s",
+                        format_number(self.servers[g.first].speed)
+                    ),
+                ));
+            }
+            if !(base * slowest <= MAX_DURATION) {
+                let (i, factor) = slowdowns.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1)).expect("slowest > 1");
+                return Err(ScenarioError::at(
+                    format!("faults[{i}].slowdown"),
+                    format!(
+                        "slowed down by every slowdown at once ({slowest:.3e}×, this one {factor}×), group {}'s mean \
+                         service time would be {:.3e} s; at most {MAX_DURATION:e} s",
+                        g.name,
+                        base * slowest
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -49,7 +49,7 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
             .with_help("`arrivals.file` is relative to the scenario file's directory")
     })?;
     let limit = crate::budget::memory_limit();
-    let data = std::io::BufReader::new(file.take(limit));
+    let data = LineCap { inner: std::io::BufReader::new(file.take(limit)), run: 0 };
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(data);
     let header_line = 1;
     let headers = rdr.headers().map_err(|e| err(path, header_line, None, format!("bad header row: {e}")))?.clone();
@@ -192,6 +192,43 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
     Ok(Trace { file: path.to_path_buf(), bytes, times, service, keys, distinct_keys, speed, given_service })
 }
 
+/// The longest line of a trace, bytes: a trace row is a few numbers and a key.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// A reader that fails on a line longer than [`MAX_LINE`] (a binary file, `/dev/zero`), which
+/// the CSV reader would otherwise buffer whole.
+struct LineCap<R> {
+    inner: R,
+    /// Bytes since the last newline.
+    run: usize,
+}
+
+impl<R: Read> Read for LineCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let read = &buf[..n];
+        // Lines inside one read are shorter than the read; only the ones across reads can be long.
+        let longest = match (read.iter().position(|&b| b == b'\n'), read.iter().rposition(|&b| b == b'\n')) {
+            (Some(first), Some(last)) => {
+                let head = self.run + first;
+                self.run = n - last - 1;
+                head.max(self.run)
+            }
+            _ => {
+                self.run += n;
+                self.run
+            }
+        };
+        if longest > MAX_LINE {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a line longer than {MAX_LINE} bytes: is this a CSV file?"),
+            ));
+        }
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +271,7 @@ mod tests {
         let e = load_text("timestamp,service_time\n1,-2\n", 1.0, 1.0).unwrap_err();
         assert!(e.to_string().contains(":2: `service_time`: must not be negative"), "{e}");
         assert!(load_text("timestamp\n", 1.0, 1.0).unwrap_err().to_string().contains("no rows"));
+        let e = load_text(&"0".repeat(MAX_LINE + 10), 1.0, 1.0).unwrap_err();
+        assert!(e.to_string().contains("a line longer than"), "{e}");
     }
 }

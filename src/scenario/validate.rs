@@ -52,7 +52,10 @@ fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
     if x.is_finite() && x > 0.0 {
         Ok(x)
     } else {
-        Err(ScenarioError::at(key, format!("must be a positive number ({what}), got {x}")))
+        Err(ScenarioError::at(
+            key,
+            format!("must be a positive number ({what}), got {}", crate::duration::format_number(x)),
+        ))
     }
 }
 

@@ -70,6 +70,11 @@ fn handle_ctrl_c(what: &'static str) {
 /// `lbsim run`.
 fn cmd_run(o: Run) -> Result<Ending> {
     let options = RunOptions { threads: o.runner.threads, progress: o.runner.verbose };
+    // A slow run is said before it starts (and again among the report's warnings).
+    let usage = budget::check(&o.scenario, budget::threads_or_cores(o.runner.threads), budget::memory_limit(), "the run")?;
+    if o.runner.verbose && usage.is_slow() {
+        eprintln!("warning: {}", report::Warning::Slow { work: usage.work, simulations: usage.simulations });
+    }
     let report = run::run(&o.scenario, &options)?;
     // Files this run does not produce (faults.csv without faults) count as stale too.
     let exporters: Vec<_> = report::run::exporters(o.charts).into_iter().filter(|e| e.wanted(&report)).collect();

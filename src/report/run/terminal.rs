@@ -173,7 +173,9 @@ pub fn render(report: &Report, color: bool) -> String {
     let best: Vec<Option<f64>> = cols
         .iter()
         .map(|c| {
-            let vals = report.strategies.iter().map(|s| (c.value)(s).0).filter(|v| v.is_finite());
+            // A strategy that completed nothing is no candidate (its zeros are not results).
+            let vals = report.strategies.iter().filter(|s| s.measured.completed > 0).map(|s| (c.value)(s).0);
+            let vals = vals.filter(|v| v.is_finite());
             match c.better {
                 Better::Lower => vals.reduce(f64::min),
                 Better::Higher => vals.reduce(f64::max),
@@ -190,7 +192,7 @@ pub fn render(report: &Report, color: bool) -> String {
             if let Some(ci) = ci {
                 text.push_str(&format!(" ±{ci:.*}", c.digits));
             }
-            let is_best = several && b.is_some_and(|b| v == b);
+            let is_best = several && s.measured.completed > 0 && b.is_some_and(|b| v == b);
             if is_best {
                 text.push('*');
             }

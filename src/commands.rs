@@ -71,7 +71,8 @@ fn handle_ctrl_c(what: &'static str) {
 fn cmd_run(o: Run) -> Result<Ending> {
     let options = RunOptions { threads: o.runner.threads, progress: o.runner.verbose };
     // A slow run is said before it starts (and again among the report's warnings).
-    let usage = budget::check(&o.scenario, budget::threads_or_cores(o.runner.threads), budget::memory_limit(), "the run")?;
+    let usage =
+        budget::check(&o.scenario, budget::threads_or_cores(o.runner.threads), budget::memory_limit(), "the run")?;
     if o.runner.verbose && usage.is_slow() {
         eprintln!("warning: {}", report::Warning::Slow { work: usage.work, simulations: usage.simulations });
     }

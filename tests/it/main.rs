@@ -11,6 +11,7 @@ mod cli_faults;
 mod cli_outputs;
 mod exports;
 mod faults;
+mod front_door;
 mod invariants;
 mod keys;
 mod keys_cli;

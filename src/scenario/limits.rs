@@ -120,6 +120,19 @@ impl Scenario {
     pub(super) fn check_limits(&self, requests_key: &str) -> Result<(), ScenarioError> {
         self.check_rates()?;
         let n = self.requests as f64;
+        // Timer events first over a lower bound of the run's length (cheap), so that a
+        // nanosecond diurnal cycle is refused before its length is computed piece by piece.
+        if let Arrivals::Varying(p) = &self.arrivals {
+            let top = match &p.base {
+                RateBase::Steps(steps) => steps.iter().map(|s| s.1).fold(0.0, f64::max),
+                RateBase::Diurnal { base, amplitude, .. } => base + amplitude,
+            };
+            let boost: f64 = p.spikes.iter().map(|s| s.multiplier.max(1.0)).product();
+            let shortest = n / (top * boost);
+            if shortest.is_finite() {
+                self.check_timers(shortest, true)?;
+            }
+        }
         let span = self.expected_duration();
         let tau = self.shortest_service();
         let rate_key = self.rate_key();
@@ -134,7 +147,9 @@ impl Scenario {
             let what = if span.is_finite() {
                 format!("{span:.3e} s, {:.1e} times the shortest mean service time ({tau:.3e} s)", span / tau)
             } else {
-                "longer than any number of seconds".to_string()
+                "longer than lbsim can follow (its rate changes faster than an f64 clock resolves, or \
+                 it would take longer than any number of seconds)"
+                    .to_string()
             };
             return Err(ScenarioError::at(
                 rate_key,
@@ -146,6 +161,13 @@ impl Scenario {
             )
             .with_help(format!("raise the arrival rate or lower `{requests_key}`")));
         }
+        self.check_timers(span, false)
+    }
+
+    /// Timer events over a run of `span` seconds (`at_least`: a lower bound of its length) are
+    /// at most `max(`[`MAX_TIMER_EVENTS`]`, `[`TIMER_EVENTS_PER_REQUEST`]` × requests)`.
+    fn check_timers(&self, span: f64, at_least: bool) -> Result<(), ScenarioError> {
+        let n = self.requests as f64;
         let allowed = MAX_TIMER_EVENTS.max(TIMER_EVENTS_PER_REQUEST * n);
         let timers = self.timers();
         let total: f64 = timers.iter().map(|t| t.rate * span).sum();
@@ -154,9 +176,13 @@ impl Scenario {
             return Err(ScenarioError::at(
                 top.key,
                 format!(
-                    "{} make {:.1e} events per simulated second: {total:.1e} over the run's expected {span:.3e} s, for \
+                    "{} make {:.1e} events per simulated second: {}{total:.1e} over the run's {} {span:.3e} s, for \
                      {} requests; a simulation may have at most {allowed:.1e} such events (10^9, or 100 per request)",
-                    top.what, top.rate, self.requests
+                    top.what,
+                    top.rate,
+                    if at_least { "at least " } else { "" },
+                    if at_least { "shortest possible" } else { "expected" },
+                    self.requests
                 ),
             )
             .with_help("lengthen the interval or period (or the run's rate), or lower `requests`"));

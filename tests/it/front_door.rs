@@ -131,6 +131,16 @@ fn a_nanosecond_diurnal_period_is_refused_even_with_a_spike() {
     refused(&text, &["arrivals.diurnal.period", "events per simulated second"]);
 }
 
+/// Found by the fuzzer: with a long spike that all but stops arrivals, working out the run's
+/// length walked nanosecond pieces for minutes (sines of huge arguments) before the timer
+/// limit could refuse it.
+#[test]
+fn a_nanosecond_diurnal_period_under_a_long_quiet_spike_is_refused_at_once() {
+    let spike = "[[arrivals.spike]]\nat = \"900s\"\nduration = \"1e6s\"\nmultiplier = 0.000000001\n\n[service]";
+    let text = mutant("diurnal.toml", &[("period = \"1200s\"", "period = \"1ns\""), ("[service]", spike)]);
+    refused(&text, &["arrivals.diurnal.period", "at least"]);
+}
+
 #[test]
 fn overflowing_durations_are_refused() {
     let text = mutant("diurnal.toml", &[("peak_at = \"600s\"", "peak_at = \"1e308s\"")]);

@@ -139,13 +139,28 @@ fn run_bin(bin: &Path, args: &[&str], timeout: Duration) -> Result<(i32, String)
             }
             return Ok((status.code().unwrap_or(-1), err));
         }
-        if started.elapsed() > timeout {
+        // CPU time, so that a slow share of a busy machine is not a hang (wall time: 10×).
+        let cpu = child_cpu_seconds(child.id()).unwrap_or(0.0);
+        if cpu > timeout.as_secs_f64() || started.elapsed() > 10 * timeout {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("HANG: `lbsim {}` still running after {timeout:?}", args.join(" ")));
+            return Err(format!("HANG: `lbsim {}` still running after {timeout:?} (CPU {cpu:.1}s)", args.join(" ")));
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// CPU time (user and system) process `pid` has used, seconds, from `/proc/PID/stat`.
+fn child_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf reads a constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks / hz.max(1.0))
 }
 
 /// The exit code and message discipline of one run of the binary.

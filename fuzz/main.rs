@@ -53,7 +53,8 @@ struct Args {
     /// Draw the charts of one simulated input in this many; 0: never.
     #[arg(long, default_value_t = 500)]
     charts_every: u64,
-    /// An input still running after this many seconds is a hang.
+    /// An input still running after this many seconds of CPU time (or ten times as many of
+    /// wall time) is a hang.
     #[arg(long, default_value_t = 60.0)]
     hang_seconds: f64,
     /// Requests per replication at most in a simulation.
@@ -146,6 +147,37 @@ fn checker(file: PathBuf) -> (mpsc::Sender<Job>, mpsc::Receiver<Answer>) {
     (job_tx, ans_rx)
 }
 
+/// CPU time (user and system) this process has used, seconds.
+pub(crate) fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes only into the struct we pass.
+    let u = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(u.ru_utime) + secs(u.ru_stime)
+}
+
+/// The checking thread's answer, or `None` once it has used `hang` of CPU time (the process's,
+/// which is the checking thread's while this one waits) or ten times that of wall time. CPU
+/// time, so that a fuzzer run at `nice -n 19` on a busy machine does not call a slow share
+/// of the CPU a hang.
+fn wait_cpu(answers: &mpsc::Receiver<Answer>, hang: Duration) -> Option<Answer> {
+    let (cpu0, wall0) = (cpu_seconds(), Instant::now());
+    loop {
+        match answers.recv_timeout(Duration::from_millis(500)) {
+            Ok(r) => return Some(r),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Some(Err("the checking thread died".into())),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if cpu_seconds() - cpu0 > hang.as_secs_f64() || wall0.elapsed() > 10 * hang {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
 /// Peak resident memory of this process, KiB.
 fn peak_rss_kib() -> i64 {
     // SAFETY: getrusage writes only into the struct we pass.
@@ -211,9 +243,9 @@ fn main() {
         let is_seed = !replaying && index < corpus.len() as u64;
         let lim = limits(index);
         jobs.send((bytes.clone(), lim)).expect("the checking thread");
-        let mut result = match answers.recv_timeout(hang) {
-            Ok(r) => r,
-            Err(_) => Err(format!("HANG: still running after {hang:?} in process")),
+        let mut result = match wait_cpu(&answers, hang) {
+            Some(r) => r,
+            None => Err(format!("HANG: still running after {hang:?} of CPU time in process")),
         };
         let hung = result.as_ref().is_err_and(|e| e.starts_with("HANG"));
         if let Ok(verdict) = result

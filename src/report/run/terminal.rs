@@ -20,14 +20,31 @@ enum Better {
 struct Column {
     title: &'static str,
     better: Better,
-    value: fn(&StrategySummary) -> (f64, Option<f64>),
+    value: fn(&StrategySummary) -> (f64, Option<Ci>),
     digits: usize,
     /// Shown only when the scenario has `[keys]`.
     keyed: bool,
 }
 
-fn ms(e: Estimate) -> (f64, Option<f64>) {
-    (e.value * 1e3, e.ci95.map(|c| c * 1e3))
+/// A confidence interval as shown: its half-width, and the interval clipped to the physical
+/// range when it reaches past it.
+#[derive(Clone, Copy)]
+struct Ci {
+    half: f64,
+    clipped: Option<(f64, f64)>,
+}
+
+/// `e` scaled by `scale` (1e3: seconds to ms), with its interval.
+fn shown(e: Estimate, scale: f64) -> (f64, Option<Ci>) {
+    let ci = e.ci95.map(|h| Ci {
+        half: h * scale,
+        clipped: e.is_clipped().then(|| e.interval()).flatten().map(|(lo, hi)| (lo * scale, hi * scale)),
+    });
+    (e.value * scale, ci)
+}
+
+fn ms(e: Estimate) -> (f64, Option<Ci>) {
+    shown(e, 1e3)
 }
 
 const COLUMNS: &[Column] = &[
@@ -38,28 +55,16 @@ const COLUMNS: &[Column] = &[
     Column { title: "p99.9 ms", better: Better::Lower, value: |s| ms(s.p999), digits: 3, keyed: false },
     Column { title: "max ms", better: Better::Lower, value: |s| (s.max * 1e3, None), digits: 3, keyed: false },
     Column { title: "wait ms", better: Better::Lower, value: |s| ms(s.mean_wait), digits: 3, keyed: false },
-    Column {
-        title: "util",
-        better: Better::Neither,
-        value: |s| (s.utilization.value, s.utilization.ci95),
-        digits: 3,
-        keyed: false,
-    },
+    Column { title: "util", better: Better::Neither, value: |s| shown(s.utilization, 1.0), digits: 3, keyed: false },
     Column {
         title: "max/mean",
         better: Better::Lower,
-        value: |s| (s.load_max_over_mean.value, s.load_max_over_mean.ci95),
+        value: |s| shown(s.load_max_over_mean, 1.0),
         digits: 3,
         keyed: false,
     },
-    Column {
-        title: "CV",
-        better: Better::Lower,
-        value: |s| (s.load_cv.value, s.load_cv.ci95),
-        digits: 3,
-        keyed: false,
-    },
-    Column { title: "Jain", better: Better::Higher, value: |s| (s.jain.value, s.jain.ci95), digits: 4, keyed: false },
+    Column { title: "CV", better: Better::Lower, value: |s| shown(s.load_cv, 1.0), digits: 3, keyed: false },
+    Column { title: "Jain", better: Better::Higher, value: |s| shown(s.jain, 1.0), digits: 4, keyed: false },
     Column {
         title: "busiest %",
         better: Better::Lower,
@@ -77,8 +82,8 @@ const COLUMNS: &[Column] = &[
     },
 ];
 
-fn pct(e: Estimate) -> (f64, Option<f64>) {
-    (e.value * 1e2, e.ci95.map(|c| c * 1e2))
+fn pct(e: Estimate) -> (f64, Option<Ci>) {
+    shown(e, 1e2)
 }
 
 /// Shown when requests can fail (faults, timeouts or retries in the scenario).
@@ -104,7 +109,7 @@ const FAILURE_COLUMNS: &[Column] = &[
 const RETRY_COLUMNS: &[Column] = &[Column {
     title: "sent/offered",
     better: Better::Lower,
-    value: |s| (s.retry_amplification.value, s.retry_amplification.ci95),
+    value: |s| shown(s.retry_amplification, 1.0),
     digits: 3,
     keyed: false,
 }];
@@ -184,13 +189,19 @@ pub fn render(report: &Report, color: bool) -> String {
         })
         .collect();
     let several = report.strategies.len() > 1;
+    let mut clipped = false;
     for s in &report.strategies {
         let mut row = vec![Cell::new(&s.label)];
         for (c, b) in cols.iter().zip(&best) {
             let (v, ci) = (c.value)(s);
             let mut text = if v.is_finite() { format!("{v:.*}", c.digits) } else { "–".to_string() };
-            if let Some(ci) = ci {
-                text.push_str(&format!(" ±{ci:.*}", c.digits));
+            match ci {
+                Some(Ci { clipped: Some((lo, hi)), .. }) => {
+                    clipped = true;
+                    text.push_str(&format!(" [{lo:.*}, {hi:.*}]", c.digits, c.digits));
+                }
+                Some(Ci { half, .. }) => text.push_str(&format!(" ±{half:.*}", c.digits)),
+                None => {}
             }
             let is_best = several && s.measured.completed > 0 && b.is_some_and(|b| v == b);
             if is_best {
@@ -212,6 +223,9 @@ pub fn render(report: &Report, color: bool) -> String {
     }
     if sc.replications > 1 {
         notes.push("± = 95% confidence half-width over replications".to_string());
+    }
+    if clipped {
+        notes.push("[a, b] = a 95% confidence interval clipped at a physical bound (see the warning)".to_string());
     }
     if !notes.is_empty() {
         out.push_str(&notes.join("; "));

@@ -83,7 +83,7 @@ impl Usage {
     /// The `n` largest parts, largest first.
     pub fn largest_parts(&self, n: usize) -> Vec<&Part> {
         let mut parts: Vec<&Part> = self.parts.iter().collect();
-        parts.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+        parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
         parts.truncate(n);
         parts
     }

@@ -206,7 +206,7 @@ impl Scenario {
         for (gi, g) in self.groups.iter().enumerate() {
             let mean = g.service.as_ref().map_or_else(|| self.mean_demand(), |s| s.mean());
             let base = mean / self.servers[g.first].speed;
-            if !(base <= MAX_DURATION) {
+            if base.is_nan() || base > MAX_DURATION {
                 return Err(ScenarioError::at(
                     format!("servers[{gi}].speed"),
                     format!(
@@ -216,7 +216,7 @@ impl Scenario {
                     ),
                 ));
             }
-            if !(base * slowest <= MAX_DURATION) {
+            if (base * slowest).is_nan() || base * slowest > MAX_DURATION {
                 let (i, factor) = slowdowns.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1)).expect("slowest > 1");
                 return Err(ScenarioError::at(
                     format!("faults[{i}].slowdown"),

@@ -68,7 +68,7 @@ pub enum Warning {
     /// Sweep points at offered load ρ ≥ 1 (marked `!` in the sweep table).
     UnstablePoints,
     /// Service times with infinite variance (Pareto α ≤ 2): a waiting request meets a
-    /// residual service time of mean E[S²]/2E[S] = ∞, so the mean wait and mean response time
+    /// residual service time of mean E\[S²\]/2E\[S\] = ∞, so the mean wait and mean response time
     /// do not exist; the reported means grow with the run.
     MeanDoesNotExist {
         /// Where the distribution is used: `[service]`, `group web`.

@@ -292,3 +292,47 @@ fn a_shipped_scenario_still_runs() {
         .success();
     assert!(out.join("summary.csv").exists());
 }
+
+// ---- the fuzz target's property, under proptest (a short pass in every `cargo test`) ----
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../fuzz/check.rs"]
+mod check;
+/// The fuzz target's mutations ([`mutate::mutate`]) and in-process check ([`check::in_process`]),
+/// shared with `fuzz/` (run long with `cargo run --release --example fuzz`).
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../fuzz/mutate.rs"]
+mod mutate;
+
+/// The fuzz corpus: the shipped scenarios and `fuzz/corpus/`.
+fn corpus() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for dir in [shipped(""), crate::common::repo().join("fuzz/corpus")] {
+        let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        out.extend(paths.iter().map(|p| fs::read(p).unwrap()));
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// A mutant of a corpus seed is refused with a file and line, or runs with outcomes that
+    /// add up; nothing panics.
+    #[test]
+    fn mutated_scenarios_are_refused_with_a_place_or_run(pick in 0usize..1000, seed in proptest::prelude::any::<u64>()) {
+        use rand::SeedableRng;
+        let corpus = corpus();
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+        let bytes = mutate::mutate(&mut rng, &corpus[pick % corpus.len()]);
+        let (dir, _) = case_with_traces("");
+        let limits = check::Limits { requests: 300, replications: 2, strategies: 2, max_work: 2e6, charts: false };
+        let verdict = check::in_process(&bytes, &dir.path().join("case.toml"), &limits);
+        proptest::prop_assert!(verdict.is_ok(), "{}\n--- input ---\n{}", verdict.unwrap_err(), String::from_utf8_lossy(&bytes));
+    }
+}

@@ -270,7 +270,9 @@ fn clipped_intervals(s: &StrategySummary) -> Vec<String> {
             let (lo, hi) = e.interval()?;
             let half = e.ci95? * scale;
             let (v, lo, hi) = (e.value * scale, lo * scale, hi * scale);
-            Some(format!("{} {name} {v:.3} ± {half:.3} → [{lo:.3}, {hi:.3}]{unit}", s.label))
+            // Three decimals, more when the half-width needs them to show two digits.
+            let d = if half > 0.0 { (1 - half.log10().floor() as i64).clamp(3, 12) as usize } else { 3 };
+            Some(format!("{} {name} {v:.d$} ± {half:.d$} → [{lo:.d$}, {hi:.d$}]{unit}", s.label))
         })
         .collect()
 }

@@ -32,7 +32,9 @@ pub fn interval(mean: f64, half: f64, bounds: Bounds) -> (f64, f64, bool) {
     if lo.is_nan() || hi.is_nan() {
         return (f64::NAN, f64::NAN, false);
     }
-    let clipped = lo < bounds.lower || hi > bounds.upper;
+    // Past the bound by more than rounding (a mean of ones is not always exactly 1).
+    let tol = 1e-12 * (1.0 + mean.abs());
+    let clipped = lo < bounds.lower - tol || hi > bounds.upper + tol;
     (lo.max(bounds.lower), hi.min(bounds.upper), clipped)
 }
 
@@ -172,6 +174,8 @@ mod tests {
         assert_eq!(interval(0.97, 0.05, Bounds::FRACTION), (0.9199999999999999, 1.0, true));
         assert_eq!(interval(2.0, 0.5, Bounds::NON_NEGATIVE), (1.5, 2.5, false));
         assert_eq!(interval(1.0, 0.0, Bounds::AT_LEAST_ONE), (1.0, 1.0, false));
+        // Rounding is not clipping.
+        assert!(!interval(1.0 + f64::EPSILON, 1e-17, Bounds::FRACTION).2);
     }
 
     #[test]

@@ -147,9 +147,12 @@ impl Scenario {
             let what = if span.is_finite() {
                 format!("{span:.3e} s, {:.1e} times the shortest mean service time ({tau:.3e} s)", span / tau)
             } else {
-                "longer than lbsim can follow (its rate changes faster than an f64 clock resolves, or \
-                 it would take longer than any number of seconds)"
-                    .to_string()
+                match &self.arrivals {
+                    Arrivals::Varying(_) => "longer than lbsim can follow (its rate changes faster than an f64 \
+                                             clock resolves that late, or it never ends)"
+                        .to_string(),
+                    _ => "longer than any number of seconds".to_string(),
+                }
             };
             return Err(ScenarioError::at(
                 rate_key,

@@ -38,7 +38,10 @@ fn check_positive(param: &'static str, v: f64, dist: &str) -> Result<(), ParamEr
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err(ParamError::new(param, format!("{param} must be a finite number > 0 for {dist} (got {v})")))
+        Err(ParamError::new(
+            param,
+            format!("{param} must be a finite number > 0 for {dist} (got {})", crate::duration::format_number(v)),
+        ))
     }
 }
 
@@ -54,12 +57,19 @@ fn check_cv(v: f64, dist: &str) -> Result<(), ParamError> {
         Err(ParamError::new(
             "cv",
             format!(
-                "cv must be at least {CV_MIN:e} for {dist} (got {v}); for service times that do not vary, use \
-                 distribution = \"deterministic\""
+                "cv must be at least {CV_MIN:e} for {dist} (got {}); for service times that do not vary, use \
+                 distribution = \"deterministic\"",
+                crate::duration::format_number(v)
             ),
         ))
     } else {
-        Err(ParamError::new("cv", format!("cv must be a finite number in (0, {CV_MAX}] for {dist} (got {v})")))
+        Err(ParamError::new(
+            "cv",
+            format!(
+                "cv must be a finite number in (0, {CV_MAX}] for {dist} (got {})",
+                crate::duration::format_number(v)
+            ),
+        ))
     }
 }
 

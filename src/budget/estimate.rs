@@ -189,6 +189,27 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
         Some(Scenario::rate_key(sc).into()),
         lf * queued * per_queued as f64,
     );
+    // `[balancers]`: each further instance owns a strategy state and its own counts; a
+    // delayed view keeps the changes of the last `delay` (two per request); `[network]`
+    // follows every request in transit in the call table.
+    let b = &sc.balancers;
+    if b.count > 1 {
+        part(
+            at_once(&format!("{} balancer instances over {s} servers", b.count)),
+            Some("balancers.count".into()),
+            lf * f64::from(b.count - 1) * (s * (STRATEGY_PER_SERVER + 8)) as f64,
+        );
+    }
+    if let Some(delay) = b.view.delay() {
+        let changes = (2.0 * sc.peak_rate() * delay).min(2.0 * n);
+        part(at_once("the delayed view's changes"), Some("balancers.delay".into()), lf * changes * 24.0);
+    }
+    if sc.network.is_some() {
+        let leg = |d: Option<crate::scenario::Delay>| d.map_or(0.0, |d| d.mean());
+        let transit = leg(sc.network.to_server) + leg(sc.network.from_server);
+        let calls = (sc.peak_rate() * transit).min(n);
+        part(at_once("requests in transit"), Some("network.to_server".into()), lf * calls * (CALL + event) as f64);
+    }
     let keys = match (&sc.keys, &sc.arrivals) {
         (Some(k), _) => k.count.min(MAX_COUNTED_KEYS) * 4,
         (None, Arrivals::Trace(t)) if t.keys.is_some() => t.distinct_keys.min(MAX_COUNTED_KEYS) * 4,

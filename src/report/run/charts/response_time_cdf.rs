@@ -25,7 +25,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{Report, RunChart, averaged, framed, not_completed, strategy_colours, strategy_marks};
 use crate::duration::format_duration;
 use crate::report::charts::style::{self, AXIS_PX, GUIDE, INK, MUTED, TICK_PX};
-use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, inspect, marks, text, with_legend};
+use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, fit, inspect, marks, text, with_legend};
 use crate::stats::LatencyHistogram;
 
 /// The chart.
@@ -197,10 +197,6 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     }
     if let Some(t) = timeout.filter(|&t| t > lo && t < hi) {
         chart.draw_series(DashedLineSeries::new(vec![(t, 0), (t, y_top)], 3, 4, MUTED.stroke_width(2)))?;
-        let (px, py) = chart.backend_coord(&(t, y_top));
-        let label = format!("client timeout {} (per attempt)", format_duration(t / 1e3));
-        let style = text(TICK_PX, &MUTED).pos(Pos::new(HPos::Right, VPos::Top));
-        root.draw_text(&label, &style, (px - 6, py + 6))?;
     }
     let px_of = |x: f64, y: i32| chart.backend_coord(&(x, y));
     for &i in &with_data {
@@ -226,6 +222,19 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             let y = (nines(0.99) * UNIT).round() as i32;
             marks::draw_marker(root, px_of((o.p99.value * 1e3).clamp(lo, hi), y), marks[i].marker, 6, c, false)?;
         }
+    }
+    // The timeout's label last, on white, at the foot of its line (where the curves have
+    // long risen), on the side with room for it.
+    if let Some(t) = timeout.filter(|&t| t > lo && t < hi) {
+        let label = format!("client timeout {} (per attempt)", format_duration(t / 1e3));
+        let (px, py) = px_of(t, 0);
+        let (right_end, _) = px_of(hi, 0);
+        let w = fit::width(&label, TICK_PX) as i32;
+        let x = if px + 8 + w <= right_end { px + 8 } else { px - 8 - w };
+        let h = (TICK_PX * 1.3).round() as i32;
+        let y = py - 10 - h;
+        root.draw(&Rectangle::new([(x - 3, y - 2), (x + w + 3, y + h + 2)], WHITE.filled()))?;
+        root.draw_text(&label, &text(TICK_PX, &MUTED).pos(Pos::new(HPos::Left, VPos::Top)), (x, y))?;
     }
     Ok(())
 }

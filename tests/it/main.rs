@@ -6,6 +6,7 @@
 
 mod common;
 
+mod charts;
 mod cli;
 mod cli_faults;
 mod cli_outputs;

@@ -347,6 +347,7 @@ impl Panel<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::sweep::StrategyCells;
 
     fn row(x: f64, rate: f64, capacity: f64) -> PointRow {
         PointRow {
@@ -358,6 +359,27 @@ mod tests {
             replications: 1,
             strategies: vec![],
         }
+    }
+
+    #[test]
+    fn p99_spanning_decades_gets_a_log_axis() {
+        let cells =
+            |label: &str, p99: f64| StrategyCells { label: label.into(), mean: (p99 / 4.0, None), p99: (p99, None) };
+        let point = |rate: f64, random: f64| PointRow {
+            strategies: vec![cells("random", random), cells("least-work-left", 45.0)],
+            ..row(rate, rate, 1000.0)
+        };
+        // Random's 4,320 ms near capacity next to least-work-left's 45: log.
+        let rows = [point(500.0, 90.0), point(990.0, 4320.0)];
+        let y = y_axis(&rows, 2, Latency::P99);
+        assert!(y.log && y.lo <= 45.0 && y.hi >= 4320.0, "{y:?}");
+        // 45 to 459: linear from zero.
+        let rows = [point(500.0, 90.0), point(900.0, 459.0)];
+        let y = y_axis(&rows, 2, Latency::P99);
+        assert!(!y.log && y.lo == 0.0 && y.hi >= 459.0, "{y:?}");
+        // Points beyond capacity do not set the scale.
+        let rows = [point(500.0, 90.0), point(1100.0, 40_000.0)];
+        assert!(!y_axis(&rows, 2, Latency::P99).log);
     }
 
     #[test]

@@ -139,21 +139,30 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let captions: Vec<Caption> =
         report.strategies.iter().zip(&levels).map(|(s, &level)| caption(s, level, panel_w)).collect();
     let caption_h = captions.iter().map(Caption::height).max().unwrap_or(0);
-    // Ticks at least 1.6 lines apart on the panels' plots.
-    let plot_h = panels.first().map_or(100, |p| p.dim_in_pixel().1 as i32 - caption_h - 6 - 30);
+    // Ticks at least 1.6 lines apart on the panels' plots (the bottom row's, whose x axis
+    // takes the most room).
+    let x_area = if small { 40 } else { 48 };
+    let plot_h = panels.first().map_or(100, |p| p.dim_in_pixel().1 as i32 - caption_h - 6 - 8 - x_area);
     let min_gap = f64::from(plot_h.max(1)) / (tick_px * 1.6);
+    let apart = |a: f64, b: f64| (scale.y(b) - scale.y(a)) / scale.top() * min_gap >= 1.0;
     let y_ticks: Vec<f64> = match scale {
         Scale::Linear(top) => axis::linear_ticks(top, (min_gap as usize).clamp(2, 6), true),
         Scale::SymLog(top) => {
-            // 0, 1, 2, 5, 10, …; else 0 and the decades; else 0 and every other decade.
+            // 0, 1, 2, 5, 10, … when they are far enough apart; else 0 and the decades,
+            // each kept only when far enough above the last one kept.
             let all = symlog_ticks(top);
-            let decade = |v: &f64| *v == 0.0 || (v.log10() - v.log10().round()).abs() < 1e-9;
-            let decades: Vec<f64> = all.iter().copied().filter(decade).collect();
-            let every_other: Vec<f64> =
-                decades.iter().copied().enumerate().filter(|(k, _)| *k == 0 || k % 2 == 1).map(|(_, v)| v).collect();
-            let apart =
-                |t: &[f64]| t.windows(2).all(|w| (scale.y(w[1]) - scale.y(w[0])) / scale.top() * min_gap >= 1.0);
-            [all, decades].into_iter().find(|t| apart(t)).unwrap_or(every_other)
+            if all.windows(2).all(|w| apart(w[0], w[1])) {
+                all
+            } else {
+                let decade = |v: &f64| *v == 0.0 || (v.log10() - v.log10().round()).abs() < 1e-9;
+                let mut kept: Vec<f64> = Vec::new();
+                for v in all.into_iter().filter(decade) {
+                    if kept.last().is_none_or(|&last| apart(last, v)) {
+                        kept.push(v);
+                    }
+                }
+                kept
+            }
         }
     };
     // y in thousandths of an axis unit (plotters has no tick formatter for chosen f64 ticks).
@@ -170,7 +179,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             .margin(6)
             .margin_top(2)
             .margin_right(16)
-            .x_label_area_size(if last_row { if small { 40 } else { 48 } } else { 22 })
+            .x_label_area_size(if last_row { x_area as u32 } else { 22 })
             .y_label_area_size(if small { 44 } else { 52 })
             .build_cartesian_2d(0f64..t_end, (0..y_top).with_key_points(keys))?;
         chart

@@ -114,7 +114,7 @@ fn load(report: &Report) -> String {
 
 /// A rate for text: thousands separators when whole, 3 significant digits otherwise.
 fn rate(r: f64) -> String {
-    if r >= 1000.0 && r < 1e15 { style::thousands(r.round() as u64) } else { style::short(r) }
+    if (1000.0..1e15).contains(&r) { style::thousands(r.round() as u64) } else { style::short(r) }
 }
 
 /// Width of the text column of a run chart's header, px.

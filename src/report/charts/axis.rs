@@ -95,6 +95,10 @@ pub fn log_range(lo: f64, hi: f64) -> (f64, f64) {
 /// The ticks of a log axis `lo..hi`: 1, 2, 5 × 10ᵏ when it spans at most 2.5 decades,
 /// every decade up to eight, else every other decade.
 pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    // Not a log range (a zero or negative end): no ticks, rather than 2³² decades.
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
+        return Vec::new();
+    }
     let decades = (hi / lo).log10();
     let steps: &[f64] = if decades <= 2.5 { &[1.0, 2.0, 5.0] } else { &[1.0] };
     let every = if decades > 8.5 { 2 } else { 1 };
@@ -218,6 +222,7 @@ mod tests {
         assert_eq!(log_range(13.0, 4320.0), (10.0, 5000.0));
         assert_eq!(log_ticks(10.0, 500.0), [10.0, 20.0, 50.0, 100.0, 200.0, 500.0]);
         assert_eq!(log_ticks(1.0, 1e5), [1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0]);
+        assert!(log_ticks(0.0, 500.0).is_empty() && log_ticks(5.0, f64::INFINITY).is_empty());
         assert_eq!(interval(91.2, 145.1, 0.0), (0.0, 91.2 + 145.1, true));
         assert_eq!(interval(10.0, 1.0, 0.0), (9.0, 11.0, false));
         assert_eq!(linear_ticks(52.0, 6, true), [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]);

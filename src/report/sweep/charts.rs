@@ -141,7 +141,7 @@ impl Exporter<SweepView> for SweepChart {
                 let xs: Vec<f64> = pts.iter().map(|p| x_of(p)).collect();
                 let (lo, hi) = x_range(&xs);
                 let (ylo, yhi) = (y.lo, y.hi);
-                let ys = axis::log_ticks(ylo, yhi);
+                let ys = if y.log { axis::log_ticks(ylo, yhi) } else { Vec::new() };
                 match (log_x && lo > 0.0, y.log) {
                     (true, true) => panel.draw(
                         &areas[i],

@@ -68,6 +68,13 @@ impl Scenario {
                 rate: 1.0 / o.interval,
             });
         }
+        if let Some(interval) = self.balancers.view.interval() {
+            out.push(Timer {
+                key: "balancers.interval",
+                what: format!("a periodic view refreshed every {}", d(interval)),
+                rate: 1.0 / interval,
+            });
+        }
         match &self.arrivals {
             Arrivals::Varying(p) => {
                 if let RateBase::Diurnal { period, .. } = p.base {

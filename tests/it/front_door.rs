@@ -119,6 +119,15 @@ fn nanosecond_health_checks_are_refused() {
 }
 
 #[test]
+fn a_periodic_view_refreshed_every_instant_is_refused() {
+    // Found by the fuzz target: refresh events at k × 5e-324 s never advance the clock.
+    for interval in ["5e-324s", "1ns"] {
+        let text = mutant("stale-board.toml", &[("interval = \"5s\"", &format!("interval = \"{interval}\""))]);
+        refused(&text, &["balancers.interval", "events per simulated second"]);
+    }
+}
+
+#[test]
 fn a_tiny_rate_with_health_checks_is_refused() {
     let text = mutant("gray-failure.toml", &[("rate = ", "rate = 1e-9 # was ")]);
     refused(&text, &["arrivals.rate"]);

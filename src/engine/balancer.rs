@@ -36,6 +36,20 @@ struct Sub {
     pool: Pool,
     /// `None` when the strategy could not be built over the members (fallback mode).
     strategy: Option<Box<dyn Strategy>>,
+    /// Whether `strategy` keeps an index of its pool (told of every change).
+    tracks: bool,
+}
+
+impl Sub {
+    /// Tells a tracking strategy that member `p`'s in-flight count changed.
+    #[inline]
+    fn in_flight_changed(&mut self, p: usize) {
+        if self.tracks
+            && let Some(st) = &mut self.strategy
+        {
+            st.on_in_flight(p, self.pool.in_flight[p]);
+        }
+    }
 }
 
 /// A strategy with its view of the pool and the servers' eligibility.
@@ -45,6 +59,8 @@ pub(super) struct Balancer {
     servers: Vec<ServerInfo>,
     pool: Pool,
     strategy: Box<dyn Strategy>,
+    /// Whether `strategy` keeps an index of the pool (told of every change).
+    tracks: bool,
     sub: Option<Sub>,
     rng: StrategyRng,
     healthy: Vec<bool>,
@@ -67,6 +83,7 @@ impl Balancer {
             params,
             servers: servers.to_vec(),
             pool: Pool::new(servers),
+            tracks: strategy.tracks_pool(),
             strategy,
             sub: None,
             rng,
@@ -102,6 +119,9 @@ impl Balancer {
     #[inline(always)]
     pub(super) fn inc<const FULL: bool>(&mut self, s: usize) {
         self.pool.in_flight[s] += 1;
+        if self.tracks {
+            self.strategy.on_in_flight(s, self.pool.in_flight[s]);
+        }
         if !FULL {
             return;
         }
@@ -109,6 +129,7 @@ impl Balancer {
             && let Some(p) = sub.pos[s]
         {
             sub.pool.in_flight[p as usize] += 1;
+            sub.in_flight_changed(p as usize);
         }
     }
 
@@ -116,6 +137,9 @@ impl Balancer {
     #[inline(always)]
     pub(super) fn dec<const FULL: bool>(&mut self, s: usize) {
         self.pool.in_flight[s] -= 1;
+        if self.tracks {
+            self.strategy.on_in_flight(s, self.pool.in_flight[s]);
+        }
         if !FULL {
             return;
         }
@@ -123,6 +147,7 @@ impl Balancer {
             && let Some(p) = sub.pos[s]
         {
             sub.pool.in_flight[p as usize] -= 1;
+            sub.in_flight_changed(p as usize);
         }
     }
 
@@ -130,6 +155,9 @@ impl Balancer {
     #[inline(always)]
     pub(super) fn set_start_at<const FULL: bool>(&mut self, s: usize, t: f64) {
         self.pool.start_at[s] = t;
+        if self.tracks {
+            self.strategy.on_start_at(s, t);
+        }
         if !FULL {
             return;
         }
@@ -137,6 +165,11 @@ impl Balancer {
             && let Some(p) = sub.pos[s]
         {
             sub.pool.start_at[p as usize] = t;
+            if sub.tracks
+                && let Some(st) = &mut sub.strategy
+            {
+                st.on_start_at(p as usize, t);
+            }
         }
     }
 
@@ -239,6 +272,7 @@ impl Balancer {
         if members.is_empty() || (members.len() == n && !ramping) {
             self.sub = None;
             self.strategy = self.build(&self.servers).expect("validated parameters");
+            self.tracks = self.strategy.tracks_pool();
             return;
         }
         let infos: Vec<ServerInfo> = members
@@ -264,7 +298,8 @@ impl Balancer {
             pos[s] = Some(k as u32);
         }
         let pool = self.pool.subset(&members, &infos);
-        self.sub = Some(Sub { map: members, pos, pool, strategy });
+        let tracks = strategy.as_ref().is_some_and(|st| st.tracks_pool());
+        self.sub = Some(Sub { map: members, pos, pool, strategy, tracks });
     }
 }
 

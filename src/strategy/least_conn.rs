@@ -72,6 +72,10 @@ pub(super) const NQ: StrategyInfo = StrategyInfo {
     build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Nq))),
 };
 
+/// Pools from this many servers up keep an index instead of scanning every server per
+/// pick (below it a scan is as fast or faster).
+pub(super) const INDEX_MIN_SERVERS: usize = 64;
+
 /// nginx `ngx_http_upstream_get_least_conn_peer`: the peer minimising conns/weight,
 /// compared as `conns_a * weight_b < conns_b * weight_a`; when several share the minimum,
 /// smooth weighted round robin among them (their current weights persist across picks).
@@ -80,12 +84,181 @@ struct LeastConn {
     weight: Vec<i64>,
     /// All weights equal: compare connection counts directly (same order, no multiply).
     uniform: bool,
+    /// Large pools with equal weights: the same picks from an index, O(log S) per change.
+    index: Option<TieIndex>,
 }
 
 impl LeastConn {
     fn new(servers: &[ServerInfo]) -> Self {
+        Self::with_index(servers, servers.len() >= INDEX_MIN_SERVERS)
+    }
+
+    /// `indexed`: keep a [`TieIndex`] when the weights are equal (else always scan).
+    fn with_index(servers: &[ServerInfo], indexed: bool) -> Self {
         let weight: Vec<i64> = servers.iter().map(|s| i64::from(s.weight)).collect();
-        LeastConn { current: vec![0; servers.len()], uniform: weight.iter().all(|&w| w == weight[0]), weight }
+        let uniform = weight.iter().all(|&w| w == weight[0]);
+        let index = (indexed && uniform).then(|| TieIndex::new(servers.len(), weight[0]));
+        LeastConn { current: vec![0; servers.len()], uniform, weight, index }
+    }
+}
+
+/// nginx's least-connections rule with equal weights `w`, without a scan: servers are
+/// grouped by in-flight count (a *level*), each level a binary max-heap of its servers
+/// ordered by smooth-WRR current weight, then by index (the first in server order wins a
+/// tie of current weights, as in nginx's pass). The tie pass adds `w` to the current weight
+/// of every server of the lowest level: the level keeps that as a shared `offset`
+/// (current = stored + offset), so it costs one addition; the chosen server, the heap's top,
+/// then loses `w × (servers tied)` (a sift-down). A change of in-flight count moves a server
+/// between levels (two heap operations). Every quantity is the exact integer nginx keeps,
+/// so the picks are those of the scan (the tests drive both side by side).
+#[derive(Debug)]
+struct TieIndex {
+    weight: i64,
+    /// Whether the index has read the pool (at the first pick).
+    ready: bool,
+    levels: Vec<Level>,
+    /// The level (in-flight count) each server is filed under.
+    level: Vec<u32>,
+    /// Each server's position in its level's heap.
+    pos: Vec<u32>,
+    /// Current weight minus the level's offset.
+    stored: Vec<i64>,
+    /// The lowest non-empty level.
+    min: usize,
+}
+
+#[derive(Debug, Default)]
+struct Level {
+    heap: Vec<u32>,
+    offset: i64,
+}
+
+/// Whether server `a` precedes `b` in a level's heap: higher current weight, then lower index.
+#[inline(always)]
+fn before(stored: &[i64], a: u32, b: u32) -> bool {
+    let (x, y) = (stored[a as usize], stored[b as usize]);
+    x > y || (x == y && a < b)
+}
+
+fn sift_up(heap: &mut [u32], pos: &mut [u32], stored: &[i64], mut k: usize) {
+    let s = heap[k];
+    while k > 0 {
+        let parent = (k - 1) / 2;
+        if !before(stored, s, heap[parent]) {
+            break;
+        }
+        heap[k] = heap[parent];
+        pos[heap[k] as usize] = k as u32;
+        k = parent;
+    }
+    heap[k] = s;
+    pos[s as usize] = k as u32;
+}
+
+fn sift_down(heap: &mut [u32], pos: &mut [u32], stored: &[i64], mut k: usize) {
+    let s = heap[k];
+    loop {
+        let mut child = 2 * k + 1;
+        if child >= heap.len() {
+            break;
+        }
+        if child + 1 < heap.len() && before(stored, heap[child + 1], heap[child]) {
+            child += 1;
+        }
+        if !before(stored, heap[child], s) {
+            break;
+        }
+        heap[k] = heap[child];
+        pos[heap[k] as usize] = k as u32;
+        k = child;
+    }
+    heap[k] = s;
+    pos[s as usize] = k as u32;
+}
+
+impl TieIndex {
+    fn new(n: usize, weight: i64) -> Self {
+        TieIndex {
+            weight,
+            ready: false,
+            levels: Vec::new(),
+            level: vec![0; n],
+            pos: vec![0; n],
+            stored: vec![0; n],
+            min: 0,
+        }
+    }
+
+    /// Files every server under its in-flight count, with current weight `current[i]`.
+    fn init(&mut self, conns: &[u32], current: &[i64]) {
+        for (i, (&c, &cur)) in conns.iter().zip(current).enumerate() {
+            self.insert(i, c as usize, cur);
+        }
+        self.min = conns.iter().copied().min().unwrap_or(0) as usize;
+        self.ready = true;
+    }
+
+    fn insert(&mut self, s: usize, c: usize, current: i64) {
+        if self.levels.len() <= c {
+            self.levels.resize_with(c + 1, Level::default);
+        }
+        let lv = &mut self.levels[c];
+        self.stored[s] = current - lv.offset;
+        self.level[s] = c as u32;
+        lv.heap.push(s as u32);
+        let k = lv.heap.len() - 1;
+        sift_up(&mut lv.heap, &mut self.pos, &self.stored, k);
+    }
+
+    /// Takes `s` out of its level; returns its current weight.
+    fn remove(&mut self, s: usize) -> i64 {
+        let lv = &mut self.levels[self.level[s] as usize];
+        let current = self.stored[s] + lv.offset;
+        let k = self.pos[s] as usize;
+        let last = lv.heap.pop().expect("s is in its level");
+        if k < lv.heap.len() {
+            lv.heap[k] = last;
+            self.pos[last as usize] = k as u32;
+            sift_up(&mut lv.heap, &mut self.pos, &self.stored, k);
+            let k = self.pos[last as usize] as usize;
+            sift_down(&mut lv.heap, &mut self.pos, &self.stored, k);
+        }
+        if lv.heap.is_empty() {
+            lv.offset = 0; // no member left to be relative to: keep the numbers small
+        }
+        current
+    }
+
+    /// Server `s` now has `n` requests in flight.
+    #[inline]
+    fn set(&mut self, s: usize, n: u32) {
+        if !self.ready || self.level[s] == n {
+            return;
+        }
+        let current = self.remove(s);
+        let n = n as usize;
+        self.insert(s, n, current);
+        if n < self.min {
+            self.min = n;
+        }
+        while self.levels[self.min].heap.is_empty() {
+            self.min += 1;
+        }
+    }
+
+    /// nginx's pick: the only server of the lowest level, or the smooth-WRR choice among
+    /// its servers.
+    #[inline]
+    fn pick(&mut self) -> usize {
+        let lv = &mut self.levels[self.min];
+        let top = lv.heap[0];
+        if lv.heap.len() == 1 {
+            return top as usize;
+        }
+        lv.offset += self.weight;
+        self.stored[top as usize] -= self.weight * lv.heap.len() as i64;
+        sift_down(&mut lv.heap, &mut self.pos, &self.stored, 0);
+        top as usize
     }
 }
 
@@ -139,6 +312,12 @@ pub(super) fn smooth_wrr_among(
 
 impl Strategy for LeastConn {
     fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
+        if let Some(index) = &mut self.index {
+            if !index.ready {
+                index.init(pool.in_flight_all(), &self.current);
+            }
+            return index.pick();
+        }
         let conns = pool.in_flight_all();
         let mut best = 0;
         let mut many = false;
@@ -165,6 +344,17 @@ impl Strategy for LeastConn {
         }
         let (weight, wb) = (&self.weight, self.weight[best]);
         smooth_wrr_among(&mut self.current, weight, best, |i| load(i) * wb == best_load * weight[i])
+    }
+
+    fn tracks_pool(&self) -> bool {
+        self.index.is_some()
+    }
+
+    #[inline]
+    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+        if let Some(index) = &mut self.index {
+            index.set(server, in_flight);
+        }
     }
 }
 
@@ -326,6 +516,38 @@ mod tests {
         let mut rng = rng();
         let picks: Vec<usize> = (0..6).map(|i| s.pick(&req(i), &pool, &mut rng)).collect();
         assert_eq!(picks, vec![1, 2, 3, 1, 2, 3]);
+    }
+
+    #[test]
+    fn the_index_picks_exactly_as_the_scan() {
+        use rand::RngExt;
+        // Random sends and completions (several per pick, sometimes none, sometimes a
+        // dropped send), on pools of 1 to 150 servers with equal weights (1 and 3).
+        let mut draw = rng();
+        for &(n, w) in &[(1usize, 1u32), (2, 1), (5, 3), (16, 1), (64, 1), (150, 3)] {
+            let servers = servers(&vec![w; n]);
+            let mut pool = Pool::new(&servers);
+            let mut scan = LeastConn::with_index(&servers, false);
+            let mut indexed = LeastConn::with_index(&servers, true);
+            assert!(indexed.tracks_pool() && !scan.tracks_pool());
+            let mut rng = rng();
+            for i in 0..20_000 {
+                let a = scan.pick(&req(i), &pool, &mut rng);
+                let b = indexed.pick(&req(i), &pool, &mut rng);
+                assert_eq!(a, b, "pick {i} of {n} servers");
+                if draw.random_range(0..10) > 0 {
+                    pool.in_flight[a] += 1;
+                    indexed.on_in_flight(a, pool.in_flight[a]);
+                }
+                for _ in 0..draw.random_range(0..3) {
+                    let s = draw.random_range(0..n);
+                    if pool.in_flight[s] > 0 {
+                        pool.in_flight[s] -= 1;
+                        indexed.on_in_flight(s, pool.in_flight[s]);
+                    }
+                }
+            }
+        }
     }
 
     fn with(name: &str, v: &str) -> Params {

@@ -175,6 +175,23 @@ pub trait Strategy: Send {
     /// servers report themselves to a dispatcher (drawn from `rng`, the strategy's stream).
     fn on_idle(&mut self, _server: usize, _now: f64, _rng: &mut StrategyRng) {}
 
+    /// Whether this instance keeps its own index of the pool (an O(log S) structure instead
+    /// of a scan of every server per pick) and must therefore be told of every change of an
+    /// in-flight count ([`on_in_flight`](Strategy::on_in_flight)) and of an oracle start
+    /// time ([`on_start_at`](Strategy::on_start_at)). Asked once, right after the build.
+    fn tracks_pool(&self) -> bool {
+        false
+    }
+
+    /// Told (when [`tracks_pool`](Strategy::tracks_pool)) right after the in-flight count of
+    /// `server` changed to `in_flight`. An instance reads the whole pool at its first pick;
+    /// changes before that may be ignored.
+    fn on_in_flight(&mut self, _server: usize, _in_flight: u32) {}
+
+    /// Told (when [`tracks_pool`](Strategy::tracks_pool)) right after the oracle's start
+    /// time of `server` ([`Pool::start_at`]) changed to `start_at`.
+    fn on_start_at(&mut self, _server: usize, _start_at: f64) {}
+
     /// Hash-based strategies: the server each key hash (in order) is routed to on an
     /// idle pool, for the key-disruption analysis (`lbsim remap`). Strategies that do not
     /// route by key return `None`.

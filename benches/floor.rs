@@ -30,7 +30,8 @@
 //!
 //! Environment: `LBSIM_BENCH_QUICK=1` (10⁶ requests per timing, scale up to 10,000 servers,
 //! one round), `LBSIM_BENCH_INSTR=1` (section 2), `LBSIM_BENCH_ONLY=vs|scale|threads`
-//! (one section), `LBSIM_BENCH_SCALE_STRATEGIES=a,b` (the scale curve's strategies).
+//! (one section), `LBSIM_BENCH_SCALE_STRATEGIES=a,b` (the scale curve's strategies), `LBSIM_BENCH_BIN=path` (another lbsim binary, e.g.
+//! an older build, measured against the same floor).
 //! Nothing here is a pass/fail test: the figures are read by people (docs/performance.md).
 //!
 //! Internal use: `floor --floor STRATEGY SERVERS REQUESTS` runs the floor once and prints its
@@ -230,8 +231,10 @@ fn run_child(cmd: &mut Command) -> Usage {
     Usage { cpu: tv(usage.ru_utime) + tv(usage.ru_stime), wall, rss_kib: usage.ru_maxrss }
 }
 
-fn lbsim() -> &'static str {
-    env!("CARGO_BIN_EXE_lbsim")
+/// The lbsim binary measured: this build's, or `LBSIM_BENCH_BIN` (an older build, for a
+/// before/after table in the same session).
+fn lbsim() -> String {
+    std::env::var("LBSIM_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_lbsim").to_string())
 }
 
 fn out_dir(tag: &str) -> PathBuf {
@@ -330,7 +333,7 @@ fn versus(requests: u64, runs: usize, instr: bool) {
                 .get_args()
                 .map(|a| a.to_str().expect("UTF-8 argument").to_string())
                 .collect();
-            instructions(lbsim(), &args)
+            instructions(&lbsim(), &args)
         });
         let _ = std::fs::remove_dir_all(&out);
         println!("{:<18} {:>12.0} {:>12.0} {:>6.2}×", name, lbsim_i, floor_i, floor_i / lbsim_i);
@@ -383,7 +386,9 @@ fn scale(sizes: &[usize], strategies: &[String]) {
         }
         println!();
     }
-    println!("(requests per run: max(10⁶, 20 × servers); a strategy above {SCALE_CAP_US} µs is skipped at larger sizes)");
+    println!(
+        "(requests per run: max(10⁶, 20 × servers); a strategy above {SCALE_CAP_US} µs is skipped at larger sizes)"
+    );
     println!();
 }
 
@@ -398,7 +403,9 @@ fn threads(requests: u64, runs: usize) {
         two = two.min(run_child(&mut lbsim_run(&file, &list, 2, requests, &out)).wall);
     }
     let _ = std::fs::remove_dir_all(&out);
-    println!("threads: `lbsim run benches/bench.toml --strategies {list} --requests {requests}`, wall time, best of {runs}");
+    println!(
+        "threads: `lbsim run benches/bench.toml --strategies {list} --requests {requests}`, wall time, best of {runs}"
+    );
     println!("  --threads 1: {one:.3} s   --threads 2: {two:.3} s   speed-up {:.2}×", one / two);
     println!("  (load average now: {})", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
     println!();

@@ -378,7 +378,9 @@ mod tests {
                 model.push((t, pushed));
                 pushed += 1;
             } else {
-                let i = (0..model.len()).min_by(|&a, &b| model[a].0.total_cmp(&model[b].0).then(model[a].1.cmp(&model[b].1))).unwrap();
+                let i = (0..model.len())
+                    .min_by(|&a, &b| model[a].0.total_cmp(&model[b].0).then(model[a].1.cmp(&model[b].1)))
+                    .unwrap();
                 let (t, id) = model.remove(i);
                 assert_eq!(q.next_time(), t);
                 let e = q.pop().unwrap();

@@ -363,7 +363,8 @@ mod tests {
             let want = (h.value_at_quantile(q) as f64 * 1e-9).min(max);
             assert_eq!(ours.quantile(q).to_bits(), want.to_bits(), "q = {q}, {} values", secs.len());
         }
-        let got: Vec<(u64, u64)> = ours.inner().iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
+        let got: Vec<(u64, u64)> =
+            ours.inner().iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
         let want: Vec<(u64, u64)> = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
         assert_eq!(got, want);
     }

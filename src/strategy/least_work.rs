@@ -103,7 +103,11 @@ impl BitSet {
         // The next non-empty word after `w`, through the summary.
         let next = w + 1;
         let mut sw = next / 64;
-        let mut bits = if sw < self.summary.len() { self.summary[sw] & (!0u64).checked_shl((next % 64) as u32).unwrap_or(0) } else { 0 };
+        let mut bits = if sw < self.summary.len() {
+            self.summary[sw] & (!0u64).checked_shl((next % 64) as u32).unwrap_or(0)
+        } else {
+            0
+        };
         loop {
             if bits != 0 {
                 let word = sw * 64 + bits.trailing_zeros() as usize;

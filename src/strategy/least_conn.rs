@@ -97,7 +97,7 @@ impl LeastConn {
     fn with_index(servers: &[ServerInfo], indexed: bool) -> Self {
         let weight: Vec<i64> = servers.iter().map(|s| i64::from(s.weight)).collect();
         let uniform = weight.iter().all(|&w| w == weight[0]);
-        let index = (indexed && uniform).then(|| TieIndex::new(servers.len(), weight[0]));
+        let index = (indexed && uniform).then(|| TieIndex::new(servers.len(), weight[0], true));
         LeastConn { current: vec![0; servers.len()], uniform, weight, index }
     }
 }
@@ -111,9 +111,16 @@ impl LeastConn {
 /// then loses `w × (servers tied)` (a sift-down). A change of in-flight count moves a server
 /// between levels (two heap operations). Every quantity is the exact integer nginx keeps,
 /// so the picks are those of the scan (the tests drive both side by side).
+///
+/// The same index serves the rules that break ties otherwise: with `smooth` off a pick
+/// changes nothing, so the top of the lowest level is the first server in server order
+/// (IPVS) or, with keys set to minus a requeue stamp ([`TieIndex::set_key`]), the least
+/// recently requeued (HAProxy).
 #[derive(Debug)]
 struct TieIndex {
     weight: i64,
+    /// nginx's smooth-WRR pass among tied servers (else the top is taken as it is).
+    smooth: bool,
     /// Whether the index has read the pool (at the first pick).
     ready: bool,
     levels: Vec<Level>,
@@ -177,9 +184,10 @@ fn sift_down(heap: &mut [u32], pos: &mut [u32], stored: &[i64], mut k: usize) {
 }
 
 impl TieIndex {
-    fn new(n: usize, weight: i64) -> Self {
+    fn new(n: usize, weight: i64, smooth: bool) -> Self {
         TieIndex {
             weight,
+            smooth,
             ready: false,
             levels: Vec::new(),
             level: vec![0; n],
@@ -246,13 +254,26 @@ impl TieIndex {
         }
     }
 
+    /// Sets the tie-break key (current weight) of `s` to `key`, in its level.
+    fn set_key(&mut self, s: usize, key: i64) {
+        if !self.ready {
+            return;
+        }
+        let lv = &mut self.levels[self.level[s] as usize];
+        self.stored[s] = key - lv.offset;
+        let k = self.pos[s] as usize;
+        sift_up(&mut lv.heap, &mut self.pos, &self.stored, k);
+        let k = self.pos[s] as usize;
+        sift_down(&mut lv.heap, &mut self.pos, &self.stored, k);
+    }
+
     /// nginx's pick: the only server of the lowest level, or the smooth-WRR choice among
-    /// its servers.
+    /// its servers (the top of the lowest level when `smooth` is off).
     #[inline]
     fn pick(&mut self) -> usize {
         let lv = &mut self.levels[self.min];
         let top = lv.heap[0];
-        if lv.heap.len() == 1 {
+        if lv.heap.len() == 1 || !self.smooth {
             return top as usize;
         }
         lv.offset += self.weight;
@@ -363,6 +384,10 @@ impl Strategy for LeastConn {
 /// is requeued (moved behind the others with the same key) whenever it takes or releases a
 /// request, so servers with equal keys are used in turn. lbsim compares the keys exactly
 /// (HAProxy's integer division can merge keys that differ by less than 1/4096).
+///
+/// With equal weights the key orders as the in-flight count, so large pools use a
+/// [`TieIndex`] whose tie-break key is minus the requeue stamp (the least recently
+/// requeued server first).
 struct HaproxyLeastConn {
     weight: Vec<u64>,
     /// When each server was last requeued: the tree order among equal keys.
@@ -370,16 +395,24 @@ struct HaproxyLeastConn {
     clock: u64,
     /// All weights equal (a faster comparison).
     equal: bool,
+    /// Large pools with equal weights: the same picks from an index.
+    index: Option<TieIndex>,
 }
 
 impl HaproxyLeastConn {
     fn new(servers: &[ServerInfo]) -> Self {
+        Self::with_index(servers, servers.len() >= INDEX_MIN_SERVERS)
+    }
+
+    fn with_index(servers: &[ServerInfo], indexed: bool) -> Self {
         let n = servers.len() as u64;
+        let equal = servers.iter().all(|s| s.weight == servers[0].weight);
         HaproxyLeastConn {
             weight: servers.iter().map(|s| u64::from(s.weight)).collect(),
             stamp: (0..n).collect(),
             clock: n,
-            equal: servers.iter().all(|s| s.weight == servers[0].weight),
+            equal,
+            index: (indexed && equal).then(|| TieIndex::new(servers.len(), 0, false)),
         }
     }
 
@@ -397,11 +430,23 @@ impl HaproxyLeastConn {
     fn requeue(&mut self, s: usize) {
         self.clock += 1;
         self.stamp[s] = self.clock;
+        if let Some(index) = &mut self.index {
+            index.set_key(s, -(self.clock as i64));
+        }
     }
 }
 
 impl Strategy for HaproxyLeastConn {
     fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
+        if let Some(index) = &mut self.index {
+            if !index.ready {
+                let keys: Vec<i64> = self.stamp.iter().map(|&t| -(t as i64)).collect();
+                index.init(pool.in_flight_all(), &keys);
+            }
+            let best = index.pick();
+            self.requeue(best);
+            return best;
+        }
         let n = pool.in_flight_all();
         let mut best = 0;
         if self.equal {
@@ -431,6 +476,17 @@ impl Strategy for HaproxyLeastConn {
     fn on_complete(&mut self, server: usize, _: f64, _: f64) {
         self.requeue(server);
     }
+
+    fn tracks_pool(&self) -> bool {
+        self.index.is_some()
+    }
+
+    #[inline]
+    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+        if let Some(index) = &mut self.index {
+            index.set(server, in_flight);
+        }
+    }
 }
 
 /// The three IPVS rules, as in `ip_vs_wlc.c`, `ip_vs_sed.c`, `ip_vs_nq.c`.
@@ -446,19 +502,51 @@ enum IpvsRule {
 
 /// IPVS schedulers: one scan in server order; a later server replaces the candidate only
 /// with a strictly smaller overhead/weight (`loh × dw > doh × lw`), so ties go to the first.
+///
+/// With equal weights all three rules pick the first server with the fewest in flight
+/// (`nq`'s first idle server is that server when one is idle), so large pools use a
+/// [`TieIndex`] without the smooth pass.
 struct Ipvs {
     weight: Vec<u64>,
     rule: IpvsRule,
+    /// Large pools with equal weights: the same picks from an index.
+    index: Option<TieIndex>,
 }
 
 impl Ipvs {
     fn new(servers: &[ServerInfo], rule: IpvsRule) -> Self {
-        Ipvs { weight: servers.iter().map(|s| u64::from(s.weight)).collect(), rule }
+        Self::with_index(servers, rule, servers.len() >= INDEX_MIN_SERVERS)
+    }
+
+    fn with_index(servers: &[ServerInfo], rule: IpvsRule, indexed: bool) -> Self {
+        let equal = servers.iter().all(|s| s.weight == servers[0].weight);
+        Ipvs {
+            weight: servers.iter().map(|s| u64::from(s.weight)).collect(),
+            rule,
+            index: (indexed && equal).then(|| TieIndex::new(servers.len(), 0, false)),
+        }
     }
 }
 
 impl Strategy for Ipvs {
+    fn tracks_pool(&self) -> bool {
+        self.index.is_some()
+    }
+
+    #[inline]
+    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+        if let Some(index) = &mut self.index {
+            index.set(server, in_flight);
+        }
+    }
+
     fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
+        if let Some(index) = &mut self.index {
+            if !index.ready {
+                index.init(pool.in_flight_all(), &vec![0; pool.len()]);
+            }
+            return index.pick();
+        }
         let n = pool.in_flight_all();
         let plus = u64::from(self.rule != IpvsRule::Wlc);
         let mut least = 0;
@@ -518,17 +606,17 @@ mod tests {
         assert_eq!(picks, vec![1, 2, 3, 1, 2, 3]);
     }
 
-    #[test]
-    fn the_index_picks_exactly_as_the_scan() {
+    /// Random sends and completions (several per pick, sometimes none, sometimes a dropped
+    /// send), on pools of 1 to 150 servers with equal weights (1 and 3): `indexed` must pick
+    /// as `scan` does.
+    fn same_picks(make: impl Fn(&[ServerInfo], bool) -> Box<dyn Strategy>) {
         use rand::RngExt;
-        // Random sends and completions (several per pick, sometimes none, sometimes a
-        // dropped send), on pools of 1 to 150 servers with equal weights (1 and 3).
         let mut draw = rng();
         for &(n, w) in &[(1usize, 1u32), (2, 1), (5, 3), (16, 1), (64, 1), (150, 3)] {
             let servers = servers(&vec![w; n]);
             let mut pool = Pool::new(&servers);
-            let mut scan = LeastConn::with_index(&servers, false);
-            let mut indexed = LeastConn::with_index(&servers, true);
+            let mut scan = make(&servers, false);
+            let mut indexed = make(&servers, true);
             assert!(indexed.tracks_pool() && !scan.tracks_pool());
             let mut rng = rng();
             for i in 0..20_000 {
@@ -544,9 +632,20 @@ mod tests {
                     if pool.in_flight[s] > 0 {
                         pool.in_flight[s] -= 1;
                         indexed.on_in_flight(s, pool.in_flight[s]);
+                        scan.on_complete(s, 0.0, 0.0);
+                        indexed.on_complete(s, 0.0, 0.0);
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_index_picks_exactly_as_the_scan() {
+        same_picks(|s, indexed| Box::new(LeastConn::with_index(s, indexed)));
+        same_picks(|s, indexed| Box::new(HaproxyLeastConn::with_index(s, indexed)));
+        for rule in [IpvsRule::Wlc, IpvsRule::Sed, IpvsRule::Nq] {
+            same_picks(|s, indexed| Box::new(Ipvs::with_index(s, rule, indexed)));
         }
     }
 

@@ -55,7 +55,7 @@ const STRATEGIES: [&str; 4] = ["round-robin", "random", "least-connections", "p2
 /// Rounds of the comparison (best of).
 const RUNS: usize = 3;
 /// Scale curve: a strategy slower than this (µs/request) is not run at larger sizes.
-const SCALE_CAP_US: f64 = 30.0;
+const SCALE_CAP_US: f64 = 5.0;
 
 // ---------------------------------------------------------------------------------------
 // The floor.

@@ -166,7 +166,7 @@ fn added_server(sc: &Scenario) -> ServerInfo {
     while sc.servers.iter().any(|s| s.name == name) {
         name.push('+');
     }
-    ServerInfo { name, ..last.clone() }
+    ServerInfo { name, id: sc.servers.len() as u32 + 1, ..last.clone() }
 }
 
 #[cfg(test)]

@@ -5,12 +5,13 @@
 
 use super::Simulation;
 use super::calls::Failure;
-use super::events::{AttemptGen, CallId, EventKind};
+use super::events::{Answer, AttemptGen, CallId, EventKind};
 
 impl<const FULL: bool> Simulation<FULL> {
-    /// An attempt reached a crashed server: the connection is refused.
+    /// An attempt reached a crashed server: the connection is refused (counted here; the
+    /// caller then fails the attempt).
     #[cold]
-    pub(super) fn refused(&mut self, s: usize, id: u64, call: Option<CallId>) {
+    pub(super) fn refused(&mut self, s: usize, id: u64) {
         if id >= self.warmup {
             self.servers[s].stats.failed += 1;
         }
@@ -20,7 +21,6 @@ impl<const FULL: bool> Simulation<FULL> {
                 o.refused_before_detection += 1;
             }
         }
-        self.attempt_failed(s, id, call, Failure::Failed);
     }
 
     /// An attempt at server `s` ended without completing: tell outlier detection, then
@@ -95,7 +95,7 @@ impl<const FULL: bool> Simulation<FULL> {
             return; // that attempt already ended
         };
         let s = s as usize;
-        self.balancer.dec::<true>(s);
+        self.balancer.dec::<true>(s, c.balancer, self.now);
         if c.req.id >= self.warmup {
             self.servers[s].stats.timed_out += 1;
         }
@@ -114,6 +114,15 @@ pub(super) enum RequestOutcome {
     Dropped,
     /// The client gave up waiting.
     TimedOut,
+}
+
+impl From<Failure> for Answer {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Failed | Failure::TimedOut => Answer::Failed,
+            Failure::Dropped => Answer::Dropped,
+        }
+    }
 }
 
 impl From<Failure> for RequestOutcome {

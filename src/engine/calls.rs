@@ -51,6 +51,13 @@ pub(super) struct Call {
     pub(super) server: Option<u32>,
     /// Whether the call is on a retry (counts against the retry budget).
     pub(super) retrying: bool,
+    /// The balancer instance handling it (every attempt goes through the same one).
+    pub(super) balancer: u32,
+    /// When the current attempt left the balancer: its own time is measured from there.
+    pub(super) sent: f64,
+    /// With `[network] from_server`: how long the completed attempt queued at the server,
+    /// carried until the answer reaches the balancer.
+    pub(super) wait: f64,
 }
 
 /// The table of calls in progress: a slab with a free list.
@@ -76,6 +83,9 @@ impl Default for Calls {
             attempt_gen: AttemptGen::FIRST,
             server: None,
             retrying: false,
+            balancer: 0,
+            sent: 0.0,
+            wait: 0.0,
         };
         Calls { slab: vec![unused], free: Vec::new(), live: 0, active_retries: 0 }
     }
@@ -87,7 +97,18 @@ impl Calls {
     #[inline(never)]
     pub(super) fn open(&mut self, req: Request, client: Option<u32>, think: f64) -> CallId {
         self.live += 1;
-        let fresh = |attempt_gen| Call { req, think, client, attempts: 1, attempt_gen, server: None, retrying: false };
+        let fresh = |attempt_gen| Call {
+            req,
+            think,
+            client,
+            attempts: 1,
+            attempt_gen,
+            server: None,
+            retrying: false,
+            balancer: 0,
+            sent: req.arrival,
+            wait: 0.0,
+        };
         match self.free.pop() {
             Some(c) => {
                 let slot = &mut self.slab[c.slot()];

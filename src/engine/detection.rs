@@ -2,7 +2,7 @@
 //! health checks, outlier detection, and the slow-start ramp of a server that comes back.
 
 use super::calls::Failure;
-use super::events::EventKind;
+use super::events::{Answer, EventKind};
 use super::{SLOW_START_STEPS, Simulation};
 use crate::scenario::FaultKind;
 
@@ -27,11 +27,18 @@ impl<const FULL: bool> Simulation<FULL> {
                     {
                         continue; // already abandoned by its client
                     }
-                    self.balancer.dec::<true>(s);
                     if job.id >= self.warmup {
                         self.servers[s].stats.failed += 1;
                     }
-                    self.attempt_failed(s, job.id, job.call, Failure::Failed);
+                    match job.call {
+                        // The reset travels back to the balancer like any answer.
+                        Some(c) if self.transit.is_some() => self.answer(c, job.attempt_gen, Answer::Failed),
+                        _ => {
+                            let b = job.call.map_or(0, |c| self.calls.get(c).balancer);
+                            self.balancer.dec::<true>(s, b, now);
+                            self.attempt_failed(s, job.id, job.call, Failure::Failed);
+                        }
+                    }
                 }
                 self.lost = lost;
                 let t = self.servers[s].next_start();

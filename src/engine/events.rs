@@ -147,6 +147,37 @@ pub enum EventKind {
         /// The ramp it belongs to: stale once the server's eligibility has changed again.
         ramp_gen: u32,
     },
+    /// `[network] to_server`: the call's attempt reaches its server (skipped if the client
+    /// gave up on it meanwhile).
+    Deliver {
+        /// The call.
+        call: CallId,
+        /// Attempt generation it belongs to.
+        attempt_gen: AttemptGen,
+    },
+    /// `[network] from_server`: the server's answer to the call's attempt reaches the
+    /// balancer (ignored if the client gave up on it meanwhile).
+    Reply {
+        /// The call.
+        call: CallId,
+        /// Attempt generation it answers.
+        attempt_gen: AttemptGen,
+        /// What the server answered.
+        answer: Answer,
+    },
+    /// A periodic view's snapshot is refreshed.
+    Refresh,
+}
+
+/// What a server answered to an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The response.
+    Completed,
+    /// Connection refused, or reset by a crash.
+    Failed,
+    /// Its queue was full (a 503).
+    Dropped,
 }
 
 /// A scheduled event.

@@ -45,10 +45,11 @@ mod tests;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::scenario::{FaultWindow, Scenario, StrategySpec};
+use crate::scenario::{Delay, FaultWindow, Scenario, StrategySpec, View};
 use crate::stats::{Counts, FaultOutcome, KeyCounter, LatencyHistogram, RunStats};
 use crate::strategy::{self, StrategyRng};
 use crate::workload::arrivals::Arrivals;
+use crate::workload::assign::Assigner;
 use crate::workload::seeds::Seeds;
 use crate::workload::service::ServiceDist;
 use crate::workload::{PerRequestSampler, RequestStream};
@@ -68,14 +69,17 @@ pub const PROGRESS_EVERY: u64 = 1 << 16;
 ///
 /// `progress` is called with the number of requests processed since its last call.
 pub fn simulate(scenario: &Scenario, strategy: &StrategySpec, replication: u32, progress: &dyn Fn(u64)) -> RunStats {
-    // A plain scenario (no faults, detection, client policy, closed loop or per-server
-    // service) runs a copy of the loop with all of that compiled out.
+    // A plain scenario (no faults, detection, client policy, closed loop, per-server
+    // service, balancer instances or views, network) runs a copy of the loop with all of
+    // that compiled out.
     let plain = scenario.faults.is_empty()
         && scenario.health_check.is_none()
         && scenario.outlier_detection.is_none()
         && scenario.client.is_none()
         && !scenario.is_closed()
-        && scenario.groups.iter().all(|g| g.service.is_none());
+        && scenario.groups.iter().all(|g| g.service.is_none())
+        && scenario.balancers.is_default()
+        && !scenario.network.is_some();
     if plain {
         run::<false>(scenario, strategy, replication, progress)
     } else {
@@ -94,7 +98,7 @@ fn run<const FULL: bool>(
     let info = strategy::lookup(strategy.name).expect("validated strategy");
     let seeds = Seeds::new(scenario.seed, replication);
     let rng = StrategyRng::seed_from_u64(seeds.strategy(&strategy.label));
-    let balancer = Balancer::new(info, strategy.params.clone(), &scenario.servers, rng);
+    let balancer = Balancer::with_instances(info, strategy.params.clone(), &scenario.servers, &scenario.balancers, rng);
     let mut stream = RequestStream::new(&scenario.workload(), replication);
     let mut sim = Simulation::<FULL>::new(scenario, balancer, &seeds, replication);
     let mut since_progress = 0;
@@ -201,6 +205,40 @@ struct Simulation<const FULL: bool> {
     down_window: Vec<Option<u32>>,
     /// Scratch buffer for the jobs a crash loses (kept to reuse its allocation).
     lost: Vec<Job>,
+    // --- balancer instances and network (unused by a plain run) ---
+    /// The instance of each request (`None`: one instance).
+    assigner: Option<Assigner>,
+    /// `[network]` transit times.
+    transit: Transit,
+    /// Refresh interval of a periodic view, s.
+    refresh_every: Option<f64>,
+    /// Refreshes so far.
+    refreshes: u64,
+}
+
+/// The `[network]` legs, with the seeds their per-attempt draws come from.
+#[derive(Debug, Clone, Copy, Default)]
+struct Transit {
+    to_server: Option<(Delay, u64)>,
+    from_server: Option<(Delay, u64)>,
+}
+
+impl Transit {
+    /// Whether the network is modelled at all (requests then travel through `Deliver` and
+    /// `Reply`, possibly of zero length).
+    fn is_some(&self) -> bool {
+        self.to_server.is_some() || self.from_server.is_some()
+    }
+
+    /// The length of `leg` for attempt `attempt` of request `id`: the same whichever
+    /// strategy routes it (common random numbers).
+    fn draw(leg: Option<(Delay, u64)>, id: u64, attempt: u32) -> f64 {
+        match leg {
+            None => 0.0,
+            Some((Delay::Constant(x), _)) => x,
+            Some((Delay::Random(d), seed)) => PerRequestSampler::new(d, seed).sample(id ^ (u64::from(attempt) << 48)),
+        }
+    }
 }
 
 impl<const FULL: bool> Simulation<FULL> {
@@ -239,7 +277,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 _ => KeyCounter::new(sc.keys.as_ref()),
             },
             timeline: TimelineRecorder::new(sc),
-            tracking: sc.client.is_some() || sc.is_closed(),
+            tracking: sc.client.is_some() || sc.is_closed() || sc.balancers.count > 1 || sc.network.is_some(),
             calls: Calls::default(),
             retry: sc.client.map(|p| RetryPolicy::new(p, Xoshiro256PlusPlus::seed_from_u64(seeds.stream("retries")))),
             timeout: sc.client.and_then(|p| p.timeout),
@@ -251,7 +289,21 @@ impl<const FULL: bool> Simulation<FULL> {
             windows,
             down_window: vec![None; n],
             lost: Vec::new(),
+            assigner: (sc.balancers.count > 1)
+                .then(|| Assigner::new(sc.balancers.assign, sc.balancers.count, seeds.stream("balancers"))),
+            transit: Transit {
+                to_server: sc.network.to_server.map(|d| (d, seeds.stream("network/to_server"))),
+                from_server: sc.network.from_server.map(|d| (d, seeds.stream("network/from_server"))),
+            },
+            refresh_every: match sc.balancers.view {
+                View::Periodic { interval, .. } => Some(interval),
+                _ => None,
+            },
+            refreshes: 0,
         };
+        if let Some(interval) = sim.refresh_every {
+            sim.events.push(interval, EventKind::Refresh);
+        }
         for (i, w) in sim.windows.iter().enumerate() {
             sim.events.push(w.start, EventKind::Fault { window: i as u32, start: true });
             if let Some(end) = w.end {

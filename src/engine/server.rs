@@ -283,7 +283,15 @@ mod tests {
     use super::*;
 
     fn info(workers: u32, cap: u32) -> ServerInfo {
-        ServerInfo { name: "s".into(), speed: 1.0, workers, queue_capacity: cap, weight: 1, max_connections: None }
+        ServerInfo {
+            name: "s".into(),
+            speed: 1.0,
+            workers,
+            queue_capacity: cap,
+            weight: 1,
+            max_connections: None,
+            id: 1,
+        }
     }
 
     fn job(id: u64, service: f64) -> Job {

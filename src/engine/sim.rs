@@ -5,7 +5,7 @@
 use super::Simulation;
 use super::attempts::RequestOutcome;
 use super::calls::Failure;
-use super::events::{AttemptGen, CallId, EventKind, Job, ScheduleGen};
+use super::events::{Answer, AttemptGen, CallId, EventKind, Job, ScheduleGen};
 use super::server::Admission;
 use crate::stats::RunStats;
 use crate::strategy::RequestView;
@@ -49,6 +49,9 @@ impl<const FULL: bool> Simulation<FULL> {
             EventKind::ClientSend { .. } => unreachable!("handled by the closed loop"),
             EventKind::OutlierSweep => self.outlier_sweep(),
             EventKind::SlowStartStep { server, ramp_gen } => self.slow_start_step(server as usize, ramp_gen),
+            EventKind::Deliver { call, attempt_gen } => self.deliver(call, attempt_gen),
+            EventKind::Reply { call, attempt_gen, answer } => self.reply(call, attempt_gen, answer),
+            EventKind::Refresh => self.refresh(),
         }
     }
 
@@ -75,7 +78,11 @@ impl<const FULL: bool> Simulation<FULL> {
         }
         if FULL && self.tracking {
             let c = self.calls.open(req, client, think);
-            let attempt_gen = self.calls.get(c).attempt_gen;
+            let call = self.calls.get_mut(c);
+            if let Some(a) = &mut self.assigner {
+                call.balancer = a.next_instance();
+            }
+            let attempt_gen = call.attempt_gen;
             self.send(req, Some(c), attempt_gen);
         } else {
             self.send(req, None, AttemptGen::FIRST);
@@ -88,8 +95,52 @@ impl<const FULL: bool> Simulation<FULL> {
     pub(super) fn send(&mut self, req: Request, call: Option<CallId>, attempt_gen: AttemptGen) {
         let Request { id, arrival, demand, key, hash } = req;
         let now = self.now;
-        let view = RequestView { id, arrival: now, key, hash };
+        let b = if FULL && let Some(c) = call { self.calls.get(c).balancer } else { 0 };
+        let view = RequestView { id, arrival: now, key, hash, balancer: b };
         let s = self.balancer.pick::<FULL>(&view);
+        if FULL && self.transit.is_some() {
+            // The balancer counts the request from its send; it reaches the server after
+            // the outbound transit (at once without `to_server`).
+            let c = call.expect("network runs follow every request");
+            self.balancer.inc::<FULL>(s, b, now);
+            let cl = self.calls.get_mut(c);
+            cl.server = Some(s as u32);
+            cl.sent = now;
+            let attempt = cl.attempts;
+            if let Some(t) = self.timeout {
+                self.events.push_fifo(now + t, EventKind::Timeout { call: c, attempt_gen });
+            }
+            match self.transit.to_server {
+                None => self.deliver(c, attempt_gen),
+                leg => {
+                    let d = super::Transit::draw(leg, id, attempt);
+                    self.events.push(now + d, EventKind::Deliver { call: c, attempt_gen });
+                }
+            }
+            return;
+        }
+        self.offer::<false>(s, b, id, arrival, demand, call, attempt_gen);
+    }
+
+    /// Offers an attempt to server `s` at `self.now` (its job's arrival `arrival`): service
+    /// starts, it queues, or it is refused (a crashed server) or dropped (a full queue), and
+    /// the server's statistics count it. Without transit (`TRANSIT = false`) the balancer
+    /// learns the outcome at once: instance `b` counts an admitted attempt, a failed one is
+    /// retried or settled. With transit it counted the attempt at its send and a failure
+    /// travels back as an answer.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn offer<const TRANSIT: bool>(
+        &mut self,
+        s: usize,
+        b: u32,
+        id: u64,
+        arrival: f64,
+        demand: f64,
+        call: Option<CallId>,
+        attempt_gen: AttemptGen,
+    ) {
+        let now = self.now;
         let measured = id >= self.warmup;
         let measuring = self.measuring;
         let server = &mut self.servers[s];
@@ -98,8 +149,8 @@ impl<const FULL: bool> Simulation<FULL> {
             server.stats.requests += 1;
         }
         if FULL && server.is_down() {
-            self.refused(s, id, call);
-            return;
+            self.refused(s, id);
+            return self.failed::<TRANSIT>(s, id, call, attempt_gen, Failure::Failed);
         }
         let nominal = if !FULL {
             demand
@@ -116,8 +167,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 if measured {
                     server.stats.dropped += 1;
                 }
-                self.attempt_failed(s, id, call, Failure::Dropped);
-                return;
+                return self.failed::<TRANSIT>(s, id, call, attempt_gen, Failure::Dropped);
             }
             Admission::Started { worker, finish } => {
                 let schedule_gen = server.schedule_gen;
@@ -132,13 +182,82 @@ impl<const FULL: bool> Simulation<FULL> {
             }
         }
         self.balancer.set_start_at::<FULL>(s, next_start);
-        self.balancer.inc::<FULL>(s);
+        if TRANSIT {
+            return;
+        }
+        self.balancer.inc::<FULL>(s, b, now);
         if FULL && let Some(call) = call {
-            self.calls.get_mut(call).server = Some(s as u32);
+            let c = self.calls.get_mut(call);
+            c.server = Some(s as u32);
+            c.sent = now;
             if let Some(t) = self.timeout {
                 // A constant delay after now: timeouts come due in the order they are set.
                 self.events.push_fifo(now + t, EventKind::Timeout { call, attempt_gen });
             }
+        }
+    }
+
+    /// The attempt did not get into server `s` (`why`): retried or settled now, or, with
+    /// transit, once the refusal reaches the balancer.
+    #[inline(always)]
+    fn failed<const TRANSIT: bool>(
+        &mut self,
+        s: usize,
+        id: u64,
+        call: Option<CallId>,
+        attempt_gen: AttemptGen,
+        why: Failure,
+    ) {
+        if TRANSIT {
+            self.answer(call.expect("transit runs follow every request"), attempt_gen, why.into());
+        } else {
+            self.attempt_failed(s, id, call, why);
+        }
+    }
+
+    /// `[network]`: attempt `attempt_gen` of `call` reaches its server — unless its client
+    /// gave up on it while it travelled (the server then never sees it).
+    pub(super) fn deliver(&mut self, call: CallId, attempt_gen: AttemptGen) {
+        let c = *self.calls.get(call);
+        if c.attempt_gen != attempt_gen {
+            return;
+        }
+        let s = c.server.expect("an attempt in transit has its server") as usize;
+        // The job's arrival is shifted by the outbound transit, so that its wait (service
+        // start − arrival) is the time it queued at the server, as without a network.
+        let arrival = c.req.arrival + (self.now - c.sent);
+        self.offer::<true>(s, c.balancer, c.req.id, arrival, c.req.demand, Some(call), attempt_gen);
+    }
+
+    /// The server's answer to attempt `attempt_gen` of `call` leaves it: it reaches the
+    /// balancer after `[network] from_server` (at once without it).
+    pub(super) fn answer(&mut self, call: CallId, attempt_gen: AttemptGen, answer: Answer) {
+        match self.transit.from_server {
+            None => self.reply(call, attempt_gen, answer),
+            leg => {
+                let c = self.calls.get(call);
+                let d = super::Transit::draw(leg, c.req.id, c.attempts);
+                self.events.push(self.now + d, EventKind::Reply { call, attempt_gen, answer });
+            }
+        }
+    }
+
+    /// `[network]`: the answer to attempt `attempt_gen` of `call` reaches the balancer,
+    /// unless the client gave up on it meanwhile.
+    pub(super) fn reply(&mut self, call: CallId, attempt_gen: AttemptGen, answer: Answer) {
+        let c = *self.calls.get(call);
+        if c.attempt_gen != attempt_gen {
+            return;
+        }
+        let s = c.server.expect("an answered attempt has its server") as usize;
+        let now = self.now;
+        self.balancer.dec::<true>(s, c.balancer, now);
+        match answer {
+            Answer::Completed => {
+                self.completed(s, c.balancer, c.req.id, now - c.req.arrival, c.wait, now - c.sent, Some(call), false)
+            }
+            Answer::Failed => self.attempt_failed(s, c.req.id, Some(call), Failure::Failed),
+            Answer::Dropped => self.attempt_failed(s, c.req.id, Some(call), Failure::Dropped),
         }
     }
 
@@ -155,13 +274,36 @@ impl<const FULL: bool> Simulation<FULL> {
         if let Some(finish) = next {
             self.events.push(finish, EventKind::Departure { server: s as u32, worker, schedule_gen });
         }
-        if FULL
-            && let Some(c) = job.call
-            && self.calls.get(c).attempt_gen != job.attempt_gen
-        {
-            return; // the client gave up on this attempt; the server did the work anyway
+        if FULL && let Some(c) = job.call {
+            // Really idle: holding nothing, not even an attempt its client gave up on.
+            let idle = server.in_system() == 0;
+            let call = self.calls.get(c);
+            if call.attempt_gen != job.attempt_gen {
+                // The client gave up on this attempt; the server did the work anyway.
+                if idle {
+                    self.balancer.on_idle::<FULL>(s, now);
+                }
+                return;
+            }
+            let (b, arrival, sent) = (call.balancer, call.req.arrival, call.sent);
+            self.timeline.completed(s);
+            if self.transit.from_server.is_some() {
+                self.calls.get_mut(c).wait = start - job.arrival;
+                self.answer(c, job.attempt_gen, Answer::Completed);
+                if idle {
+                    self.balancer.on_idle::<FULL>(s, now);
+                }
+                return;
+            }
+            self.balancer.dec::<FULL>(s, b, now);
+            // The request's response time runs from its arrival; the attempt's own (what
+            // the balancer observes) from the attempt's send.
+            self.completed(s, b, job.id, now - arrival, start - job.arrival, now - sent, Some(c), idle);
+            return;
         }
-        self.balancer.dec::<FULL>(s);
+        // A request not followed across attempts: one instance, its only attempt, answered
+        // at once (the plain run's path).
+        self.balancer.dec::<FULL>(s, 0, now);
         self.timeline.completed(s);
         let response = now - job.arrival;
         if job.id >= self.warmup {
@@ -173,21 +315,70 @@ impl<const FULL: bool> Simulation<FULL> {
                 self.response_max = response;
             }
         }
-        self.balancer.on_complete::<FULL>(s, response, now);
-        if self.balancer.in_flight()[s] == 0 {
+        self.balancer.on_complete::<FULL>(s, 0, response, now);
+        // Without calls every request the server holds is one the balancer counts.
+        if self.balancer.count(s) == 0 {
             self.balancer.on_idle::<FULL>(s, now);
         }
         if FULL && self.outlier.is_some() {
             self.outlier_result(s, true);
         }
-        if FULL && job.call.is_some() {
-            self.settle(job.id, RequestOutcome::Completed, job.call);
+        self.total.completed += 1;
+        if job.id >= self.warmup {
+            self.measured.completed += 1;
+        }
+    }
+
+    /// An attempt to `s` through instance `b` completed and its answer reached the balancer:
+    /// the request's `response` time and `wait` are recorded, the strategy learns the
+    /// attempt's own time `observed`, and the request's outcome is settled. `idle`: the
+    /// server has just become idle (its report goes to the strategy too).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn completed(
+        &mut self,
+        s: usize,
+        b: u32,
+        id: u64,
+        response: f64,
+        wait: f64,
+        observed: f64,
+        call: Option<CallId>,
+        idle: bool,
+    ) {
+        let now = self.now;
+        if id >= self.warmup {
+            self.servers[s].record(response);
+            self.response.record(response);
+            self.response_sum += response;
+            self.wait_sum += wait;
+            if response > self.response_max {
+                self.response_max = response;
+            }
+        }
+        self.balancer.on_complete::<FULL>(s, b, observed, now);
+        if idle {
+            self.balancer.on_idle::<FULL>(s, now);
+        }
+        if FULL && self.outlier.is_some() {
+            self.outlier_result(s, true);
+        }
+        if FULL && call.is_some() {
+            self.settle(id, RequestOutcome::Completed, call);
         } else {
             self.total.completed += 1;
-            if job.id >= self.warmup {
+            if id >= self.warmup {
                 self.measured.completed += 1;
             }
         }
+    }
+
+    /// A periodic view's refresh: the snapshot is taken, the next one scheduled.
+    pub(super) fn refresh(&mut self) {
+        self.balancer.refresh();
+        self.refreshes += 1;
+        let interval = self.refresh_every.expect("refreshes only for a periodic view");
+        self.events.push((self.refreshes + 1) as f64 * interval, EventKind::Refresh);
     }
 
     fn start_window(&mut self) {

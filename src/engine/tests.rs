@@ -31,7 +31,7 @@ fn simulation<const FULL: bool>(sc: &Scenario) -> Simulation<FULL> {
     let info = strategy::lookup(spec.name).expect("registered");
     let seeds = Seeds::new(sc.seed, 0);
     let rng = StrategyRng::seed_from_u64(seeds.strategy(&spec.label));
-    let balancer = Balancer::new(info, spec.params.clone(), &sc.servers, rng);
+    let balancer = Balancer::with_instances(info, spec.params.clone(), &sc.servers, &sc.balancers, rng);
     Simulation::new(sc, balancer, &seeds, 0)
 }
 
@@ -185,4 +185,63 @@ fn a_closed_loop_client_sends_again_after_its_think_time() {
     assert_eq!((t.generated, t.completed, t.in_flight), (3, 2, 1));
     assert_eq!(run.response_sum, 1.0);
     assert_eq!(run.servers[0].busy_area, 1.0);
+}
+
+#[test]
+fn a_retried_request_teaches_the_strategy_its_last_attempts_own_time() {
+    // Request 0 (1 s of work) goes to the slow server first (8× slower: 8 s), which the
+    // client gives up at t = 1; the retry, after a jittered backoff d, goes to the fast one
+    // (8× faster: 0.125 s). The request's response time is 1 + d + 0.125 from its arrival;
+    // the balancer saw its attempt take 0.125 s, and that is what a latency-aware strategy
+    // learns (Finagle and nginx time each upstream attempt on its own).
+    let sc = scenario(
+        "least-response-time",
+        "name = \"slow\"\nspeed = 0.125\n[[servers]]\nname = \"fast\"\nspeed = 8.0",
+        "[client]\ntimeout = \"1s\"\nmax_retries = 1\nretry_on = [\"timeout\"]\nbackoff = \"25ms\"\nmax_backoff = \"25ms\"\n",
+    );
+    let mut sim = simulation::<true>(&sc);
+    sim.arrive(req(0, 0.0, 1.0));
+    sim.arrive(req(1, 10.0, 1.0));
+    assert_eq!(sim.balancer.observed, vec![(1, 0.125)], "the attempt's own time, not the request's");
+    let run = finish(sim);
+    assert_eq!((run.total.completed, run.total.retried), (1, 1));
+    let backoff = run.response_sum - 1.125;
+    assert!(backoff > 0.0 && backoff < 0.025, "response {}", run.response_sum);
+}
+
+#[test]
+fn an_abandoned_attempt_keeps_its_server_busy_for_join_idle_queue() {
+    // One server with two workers. Request 0 (5 s) is given up at t = 1 but keeps a worker
+    // busy until t = 5; request 1 (t = 0.5, 1 s) completes at t = 1.5, when the balancer
+    // counts nothing at the server any more. The server is idle only at t = 5: that is when
+    // it reports to join-idle-queue, not at 1.5.
+    let sc = scenario("join-idle-queue", "name = \"a\"\nworkers = 2", "[client]\ntimeout = \"1s\"\nmax_retries = 0\n");
+    let mut sim = simulation::<true>(&sc);
+    sim.arrive(req(0, 0.0, 5.0));
+    sim.arrive(req(1, 0.5, 1.0));
+    sim.arrive(req(2, 6.0, 1.0));
+    assert_eq!(sim.balancer.idle_reports, vec![(0, 5.0)]);
+    assert_eq!(sim.balancer.observed, vec![(0, 1.0)]);
+    let run = finish(sim);
+    assert_eq!((run.total.completed, run.total.timed_out, run.total.in_flight), (1, 1, 1));
+}
+
+#[test]
+fn network_legs_delay_the_counts_and_add_to_the_response() {
+    // 0.25 s to the server, 0.5 s back. Request 0 (1 s of work) leaves the balancer at t = 0,
+    // starts at 0.25, finishes at 1.25 and is answered at 1.75: its response time and the
+    // time the balancer observed are both 1.75; it waited 0. The balancer counts it until
+    // 1.75 although the server is idle from 1.25 (when it reports idle).
+    let sc = scenario("join-idle-queue", "name = \"a\"", "[network]\nto_server = \"250ms\"\nfrom_server = \"500ms\"\n");
+    let mut sim = simulation::<true>(&sc);
+    sim.arrive(req(0, 0.0, 1.0));
+    sim.arrive(req(1, 1.5, 1.0));
+    assert_eq!(sim.balancer.in_flight(), &[2], "request 0 is still counted at t = 1.5");
+    assert_eq!(sim.balancer.idle_reports, vec![(0, 1.25)]);
+    sim.arrive(req(2, 10.0, 1.0));
+    assert_eq!(sim.balancer.observed, vec![(0, 1.75), (0, 1.75)]);
+    let run = finish(sim);
+    assert_eq!((run.total.completed, run.total.in_flight), (2, 1));
+    assert_eq!((run.response_sum, run.wait_sum), (3.5, 0.0));
+    assert_eq!(run.servers[0].busy_area, 2.0);
 }

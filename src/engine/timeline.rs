@@ -50,7 +50,15 @@ impl TimelineRecorder {
         let servers = scenario.server_count();
         let expected = scenario.expected_duration();
         let samples = (SCAN_BUDGET / servers.max(1) as f64).clamp(MIN_SAMPLES, TARGET_SAMPLES);
-        let interval = ceil_1_2_5(expected / samples);
+        let mut interval = ceil_1_2_5(expected / samples);
+        // A stale view makes queues oscillate with its refresh interval (or delay): sample
+        // at least four times per period so that the oscillation shows (a run much longer
+        // than 250 periods still halves the resolution as the buffer fills).
+        if let Some(period) = scenario.balancers.view.interval().or(scenario.balancers.view.delay())
+            && period > 0.0
+        {
+            interval = interval.min(floor_1_2_5(period / 4.0));
+        }
         TimelineRecorder {
             next_at: 0.0,
             pending: vec![0; servers],
@@ -125,6 +133,24 @@ pub fn ceil_1_2_5(x: f64) -> f64 {
         }
     }
     10.0 * p
+}
+
+/// The largest of 1, 2 or 5 × 10ⁿ that is ≤ `x` (`x` > 0).
+pub fn floor_1_2_5(x: f64) -> f64 {
+    let up = ceil_1_2_5(x);
+    if up <= x * (1.0 + 1e-12) {
+        return up;
+    }
+    // The step below a 1-2-5 value: 10 → 5, 5 → 2, 2 → 1.
+    let p = 10f64.powf(up.log10().floor());
+    let m = (up / p).round();
+    if m == 1.0 {
+        p / 2.0
+    } else if m == 2.0 {
+        p
+    } else {
+        2.0 * p
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +236,17 @@ mod tests {
         assert!(!t.has_detail());
         assert!(t.len() > 10 && t.len() < crate::stats::timeline::MAX_SAMPLES);
         assert!(t.pool_samples().all(|p| p.min <= p.mean && p.mean <= p.max));
+    }
+
+    #[test]
+    fn floors_are_1_2_or_5_times_a_power_of_ten() {
+        assert_eq!(floor_1_2_5(0.003), 0.002);
+        assert_eq!(floor_1_2_5(1.0), 1.0);
+        assert_eq!(floor_1_2_5(0.99), 0.5);
+        assert_eq!(floor_1_2_5(4.0), 2.0);
+        assert_eq!(floor_1_2_5(6.0), 5.0);
+        assert_eq!(floor_1_2_5(12.0), 10.0);
+        assert!((floor_1_2_5(0.025) - 0.02).abs() < 1e-15);
     }
 
     #[test]

@@ -37,6 +37,13 @@ pub fn render(sc: &Scenario, file: &Path) -> String {
     );
     let labels: Vec<&str> = sc.strategies.iter().map(|s| s.label.as_str()).collect();
     line("strategies", labels.join(", "));
+    if !sc.balancers.is_default() {
+        line("balancers", sc.balancers.describe());
+    }
+    if sc.network.is_some() {
+        let leg = |d: Option<crate::scenario::Delay>| d.map_or("none".to_string(), |d| d.describe());
+        line("network", format!("to server {}, back {}", leg(sc.network.to_server), leg(sc.network.from_server)));
+    }
     let mut text = format!("{}: valid\n{out}", file.display());
     for w in Warning::of_scenario(sc) {
         let _ = writeln!(text, "warning: {w}");
@@ -212,6 +219,22 @@ warning: UNSTABLE: offered load ρ = 1.250 ≥ 1 — the servers cannot keep up,
 warning: Pareto with alpha <= 2 (got 1.8) has infinite variance: sample means and percentiles converge slowly
 warning: fault 1 starts at 30s but the run is expected to end near 8s: raise `requests` to see it
 "#;
+
+    #[test]
+    fn describes_the_balancer_setup_when_it_is_not_the_default() {
+        let text = format!(
+            "{SCENARIO}[balancers]\ncount = 2\nassign = \"runs\"\nrun_length = 13.0\nview = \"local\"\n\
+             [network]\nto_server = \"1.7ms\"\n"
+        );
+        let out = render(&Scenario::parse(&text, None).unwrap(), Path::new("v.toml"));
+        assert!(
+            out.contains(
+                "  balancers:       2 instances (runs of 13 requests on average), local view (each instance's own \
+                 outstanding requests)\n  network:         to server 1.7ms, back none\n"
+            ),
+            "{out}"
+        );
+    }
 
     #[test]
     fn renders_every_line_and_warning() {

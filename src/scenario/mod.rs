@@ -10,6 +10,7 @@
 //! and `plan`); keys of the file are set in its text ([`edit`]) and parsed again.
 
 pub mod arrivals;
+pub mod balancers;
 pub mod edit;
 mod error;
 pub mod faults;
@@ -24,6 +25,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use arrivals::PROCESSES;
+pub use balancers::{Balancers, Delay, Network, View};
 pub use error::ScenarioError;
 pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow};
 pub use locate::Locator;
@@ -81,6 +83,10 @@ pub struct Scenario {
     pub outlier_detection: Option<OutlierDetection>,
     /// `[client]`: per-attempt timeout and retries.
     pub client: Option<ClientPolicy>,
+    /// `[balancers]`: balancer instances and what load they see (default: one, shared view).
+    pub balancers: Balancers,
+    /// `[network]`: transit times between balancer and servers (default: none).
+    pub network: Network,
 }
 
 /// A `[[servers]]` group after expansion.

@@ -68,7 +68,7 @@ impl Serialize for Scenario {
                 FaultView { server, group, count, kind: f.kind, start_s: f.start, end_s: f.end }
             })
             .collect();
-        let mut m = s.serialize_struct("Scenario", 12)?;
+        let mut m = s.serialize_struct("Scenario", 14)?;
         m.serialize_field("requests", &self.requests)?;
         m.serialize_field("warmup_requests", &self.warmup)?;
         m.serialize_field("replications", &self.replications)?;
@@ -81,6 +81,8 @@ impl Serialize for Scenario {
         m.serialize_field("health_check", &self.health_check)?;
         m.serialize_field("outlier_detection", &self.outlier_detection)?;
         m.serialize_field("client", &self.client)?;
+        m.serialize_field("balancers", &self.balancers)?;
+        m.serialize_field("network", &self.network)?;
         m.end()
     }
 }

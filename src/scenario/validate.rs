@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use super::schema::{RawKeys, RawScenario, RawServerGroup, RawService};
-use super::{Group, Locator, MAX_SERVERS, Scenario, ScenarioError, StrategySpec, arrivals, faults, policies};
+use super::{
+    Group, Locator, MAX_SERVERS, Scenario, ScenarioError, StrategySpec, arrivals, balancers, faults, policies,
+};
 use crate::strategy::{self, Params, ServerInfo};
 use crate::workload::arrivals::Arrivals;
 use crate::workload::keys::{KEY_DISTRIBUTIONS, KeyPopularity, KeySpace};
@@ -102,6 +104,12 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
     let health_check = raw.health_check.as_ref().map(policies::validate_health).transpose()?;
     let outlier_detection = raw.outlier_detection.as_ref().map(policies::validate_outlier).transpose()?;
     let client = raw.client.as_ref().map(policies::validate_client).transpose()?;
+    let balancers = match &raw.balancers {
+        Some(b) => balancers::validate_balancers(b, servers.len())?,
+        None => balancers::Balancers::default(),
+    };
+    let network = raw.network.as_ref().map(balancers::validate_network).transpose()?.unwrap_or_default();
+    check_strategies_under(&strategies, &balancers)?;
     Ok(Scenario {
         name,
         file: None,
@@ -121,7 +129,29 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
         health_check,
         outlier_detection,
         client,
+        balancers,
+        network,
     })
+}
+
+/// Strategy settings that several balancer instances rule out: join-idle-queue's
+/// `dispatchers` are then the instances themselves.
+fn check_strategies_under(strategies: &[StrategySpec], b: &balancers::Balancers) -> Result<(), ScenarioError> {
+    if b.count == 1 {
+        return Ok(());
+    }
+    for (i, s) in strategies.iter().enumerate() {
+        if s.name == "join-idle-queue" && s.params.keys().any(|k| k == "dispatchers") {
+            return Err(ScenarioError::at(
+                format!("strategies[{i}].dispatchers"),
+                format!(
+                    "with [balancers] count = {} the dispatchers are the balancer instances; remove `dispatchers`",
+                    b.count
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn validate_keys(k: &RawKeys) -> Result<KeySpace, ScenarioError> {
@@ -249,6 +279,7 @@ fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<G
                 queue_capacity: g.queue_capacity.unwrap_or(0),
                 weight,
                 max_connections,
+                id: servers.len() as u32 + 1,
             });
         }
         out.push(Group { name: g.name.clone(), first, count: count as usize, service, slow_start });

@@ -20,7 +20,8 @@ use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, St
 /// `bounded-load-hash`.
 pub(super) const BOUNDED_LOAD_HASH: StrategyInfo = StrategyInfo {
     name: "bounded-load-hash",
-    models: "HAProxy `hash-type consistent` + `hash-balance-factor` (Mirrokni–Thorup–Zadimoghaddam)",
+    models: "HAProxy `hash-type consistent` + `hash-balance-factor` (Mirrokni–Thorup–Zadimoghaddam): its rule and \
+             16 points per weight, the points placed by lbsim's hash of the server name",
     summary: "consistent hashing, but a server above balance_factor% of the average load passes the key on",
     params: &[
         ParamInfo {
@@ -35,6 +36,8 @@ pub(super) const BOUNDED_LOAD_HASH: StrategyInfo = StrategyInfo {
         },
     ],
     keyed: true,
+    cooperative: false,
+    oracle: false,
     build: |params, servers| {
         let factor = params.int("balance_factor", 125, 100, 10_000)?;
         let v = params.int("vnodes", 16, 1, 10_000)?;

@@ -22,6 +22,8 @@ pub(super) const FIRST: StrategyInfo = StrategyInfo {
     summary: "the lowest-numbered server below its max_connections; when all are full, the least loaded per slot",
     params: &[],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(First::new(servers))),
 };
 

@@ -26,6 +26,8 @@ pub(super) const HASH: StrategyInfo = StrategyInfo {
     summary: "key hash modulo the total weight: even and sticky, but a pool change moves most keys",
     params: &[],
     keyed: true,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(ModuloHash { slots: WeightSlots::new(servers), ip: false })),
 };
 
@@ -36,6 +38,8 @@ pub(super) const IP_HASH: StrategyInfo = StrategyInfo {
     summary: "client /24 network hashed into 6271 values, modulo the total weight",
     params: &[],
     keyed: true,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(ModuloHash { slots: WeightSlots::new(servers), ip: true })),
 };
 

@@ -8,6 +8,17 @@
 //! sends it to the first server of its I-queue (removing it), or to a uniformly random
 //! server when its I-queue is empty. At the start every server is idle and reports.
 //!
+//! The dispatchers are lbsim's balancer instances when `[balancers] count` is above 1: the
+//! strategy is then *cooperative* (one state for all instances, holding every dispatcher's
+//! I-queue), a request is dispatched by the instance `[balancers] assign` gave it (uniform
+//! for `assign = "random"`, the paper's model), and `dispatchers` must not be given. With
+//! one balancer instance, `dispatchers` splits that one balancer into dispatchers chosen
+//! uniformly per request.
+//!
+//! A server reports when it is really idle — it holds no request, including an attempt the
+//! client has given up on (a timed-out request still keeps the server busy) — not when the
+//! balancer's count of its requests drops to zero.
+//!
 //! With one dispatcher (the default, lbsim's single balancer) a listed server can only
 //! receive work from the I-queue, so the I-queue is exactly the set of idle servers: every
 //! request finds an idle server whenever one exists. With several dispatchers a request may
@@ -29,7 +40,8 @@ pub(super) const JOIN_IDLE_QUEUE: StrategyInfo = StrategyInfo {
     params: &[
         ParamInfo {
             name: "dispatchers",
-            help: "number of dispatchers (balancer instances), each with its own I-queue, 1..=10000",
+            help: "number of dispatchers, each with its own I-queue, a request's chosen uniformly, 1..=10000; with \
+                   [balancers] count > 1 the balancer instances are the dispatchers (leave this out)",
             default: "1",
         },
         ParamInfo {
@@ -39,6 +51,8 @@ pub(super) const JOIN_IDLE_QUEUE: StrategyInfo = StrategyInfo {
         },
     ],
     keyed: false,
+    cooperative: true,
+    oracle: false,
     build: |params, servers| {
         let d = params.int("dispatchers", 1, 1, 10_000)? as usize;
         let shortest = params.choice("report", "random", &["random", "shortest"])? == "shortest";
@@ -47,6 +61,7 @@ pub(super) const JOIN_IDLE_QUEUE: StrategyInfo = StrategyInfo {
             listed: vec![false; servers.len()],
             shortest,
             started: false,
+            by_instance: false,
         }))
     },
 };
@@ -56,6 +71,8 @@ struct Jiq {
     listed: Vec<bool>,
     shortest: bool,
     started: bool,
+    /// The dispatchers are the balancer instances: a request's dispatcher is its instance.
+    by_instance: bool,
 }
 
 impl Jiq {
@@ -76,7 +93,7 @@ impl Jiq {
 }
 
 impl Strategy for Jiq {
-    fn pick(&mut self, _: &RequestView, pool: &Pool, rng: &mut StrategyRng) -> usize {
+    fn pick(&mut self, req: &RequestView, pool: &Pool, rng: &mut StrategyRng) -> usize {
         if !self.started {
             self.started = true;
             for s in 0..pool.len() {
@@ -85,7 +102,13 @@ impl Strategy for Jiq {
                 }
             }
         }
-        let d = if self.iqueues.len() == 1 { 0 } else { rng.random_range(0..self.iqueues.len()) };
+        let d = if self.iqueues.len() == 1 {
+            0
+        } else if self.by_instance {
+            req.balancer as usize
+        } else {
+            rng.random_range(0..self.iqueues.len())
+        };
         match self.iqueues[d].pop_front() {
             Some(s) => {
                 self.listed[s as usize] = false;
@@ -97,6 +120,13 @@ impl Strategy for Jiq {
 
     fn on_idle(&mut self, server: usize, _: f64, rng: &mut StrategyRng) {
         self.report(server, rng);
+    }
+
+    fn set_instances(&mut self, count: u32) {
+        if count > 1 {
+            self.iqueues = vec![VecDeque::new(); count as usize];
+            self.by_instance = true;
+        }
     }
 }
 
@@ -149,6 +179,28 @@ mod tests {
         });
         // Both regimes were exercised.
         assert!(idle_available > 1000 && random_fallbacks > 1000, "{idle_available} {random_fallbacks}");
+    }
+
+    #[test]
+    fn balancer_instances_are_the_dispatchers() {
+        // Three instances, JIQ-SQ: the six idle servers report at the first pick, each to the
+        // shortest I-queue (the first on ties): instance 0 gets servers 0 and 3, instance 1
+        // servers 1 and 4, instance 2 servers 2 and 5. A request is dispatched by its own
+        // instance, from its own I-queue.
+        let servers = servers(&[1; 6]);
+        let pool = Pool::new(&servers);
+        let params =
+            Params::new([("report".to_string(), toml::Value::String("shortest".into()))].into_iter().collect());
+        let mut s = (JOIN_IDLE_QUEUE.build)(&params, &servers).unwrap();
+        s.set_instances(3);
+        let mut rng = rng();
+        let on = |b: u32, id: u64| RequestView { balancer: b, ..req(id) };
+        let picks: Vec<usize> =
+            [1, 1, 2, 0, 2, 0].iter().enumerate().map(|(i, &b)| s.pick(&on(b, i as u64), &pool, &mut rng)).collect();
+        assert_eq!(picks, vec![1, 4, 2, 0, 5, 3]);
+        // Server 4 becomes idle: it reports to the shortest I-queue (all empty: instance 0's).
+        s.on_idle(4, 1.0, &mut rng);
+        assert_eq!(s.pick(&on(0, 6), &pool, &mut rng), 4);
     }
 
     #[test]

@@ -19,6 +19,9 @@
 
 use std::ops::Mul;
 
+use rand::RngExt;
+
+use super::round_robin::stagger_smooth;
 use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `least-connections`.
@@ -28,6 +31,8 @@ pub(super) const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     summary: "fewest in-flight requests relative to weight (conns×weight products), ties round-robin",
     params: &[],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(LeastConn::new(servers))),
 };
 
@@ -43,6 +48,8 @@ pub(super) const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
         default: "\"haproxy\"",
     }],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |params, servers| {
         let v = params.choice("variant", "haproxy", &["haproxy", "ipvs"])?;
         Ok(match v {
@@ -59,6 +66,8 @@ pub(super) const SED: StrategyInfo = StrategyInfo {
     summary: "the server minimising (in-flight + 1) / weight: its expected delay if weight = speed",
     params: &[],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Sed))),
 };
 
@@ -69,12 +78,30 @@ pub(super) const NQ: StrategyInfo = StrategyInfo {
     summary: "the first idle server if any, else shortest expected delay ((in-flight + 1) / weight)",
     params: &[],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Nq))),
 };
 
 /// Pools from this many servers up keep an index instead of scanning every server per
 /// pick (below it a scan is as fast or faster).
 pub(super) const INDEX_MIN_SERVERS: usize = 64;
+
+/// Whether a strategy built over `n` servers keeps an index (tests can turn indexes off to
+/// compare with the scan).
+pub(super) fn use_index(n: usize) -> bool {
+    #[cfg(test)]
+    if NO_INDEX.with(std::cell::Cell::get) {
+        return false;
+    }
+    n >= INDEX_MIN_SERVERS
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: build every strategy without an index (on this thread).
+    pub(super) static NO_INDEX: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 /// nginx `ngx_http_upstream_get_least_conn_peer`: the peer minimising conns/weight,
 /// compared as `conns_a * weight_b < conns_b * weight_a`; when several share the minimum,
@@ -90,7 +117,7 @@ struct LeastConn {
 
 impl LeastConn {
     fn new(servers: &[ServerInfo]) -> Self {
-        Self::with_index(servers, servers.len() >= INDEX_MIN_SERVERS)
+        Self::with_index(servers, use_index(servers.len()))
     }
 
     /// `indexed`: keep a [`TieIndex`] when the weights are equal (else always scan).
@@ -377,6 +404,11 @@ impl Strategy for LeastConn {
             index.set(server, in_flight);
         }
     }
+
+    fn stagger(&mut self, rng: &mut StrategyRng) {
+        // Ties are broken by smooth WRR among the tied servers; on an idle pool all tie.
+        stagger_smooth(&mut self.current, &self.weight, rng);
+    }
 }
 
 /// HAProxy `fwlc` (lb_fwlc.c): servers sit in a tree keyed by
@@ -401,7 +433,7 @@ struct HaproxyLeastConn {
 
 impl HaproxyLeastConn {
     fn new(servers: &[ServerInfo]) -> Self {
-        Self::with_index(servers, servers.len() >= INDEX_MIN_SERVERS)
+        Self::with_index(servers, use_index(servers.len()))
     }
 
     fn with_index(servers: &[ServerInfo], indexed: bool) -> Self {
@@ -487,6 +519,15 @@ impl Strategy for HaproxyLeastConn {
             index.set(server, in_flight);
         }
     }
+
+    fn stagger(&mut self, rng: &mut StrategyRng) {
+        // Rotate the tree order among equal keys: server k first, then k + 1, ...
+        let n = self.stamp.len();
+        let k = rng.random_range(0..n);
+        for (i, st) in self.stamp.iter_mut().enumerate() {
+            *st = ((i + n - k) % n) as u64;
+        }
+    }
 }
 
 /// The three IPVS rules, as in `ip_vs_wlc.c`, `ip_vs_sed.c`, `ip_vs_nq.c`.
@@ -515,7 +556,7 @@ struct Ipvs {
 
 impl Ipvs {
     fn new(servers: &[ServerInfo], rule: IpvsRule) -> Self {
-        Self::with_index(servers, rule, servers.len() >= INDEX_MIN_SERVERS)
+        Self::with_index(servers, rule, use_index(servers.len()))
     }
 
     fn with_index(servers: &[ServerInfo], rule: IpvsRule, indexed: bool) -> Self {

@@ -31,6 +31,8 @@ pub(super) const LEAST_RESPONSE_TIME: StrategyInfo = StrategyInfo {
         default: "0.95",
     }],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |params, servers| {
         let smoothing = params.float("smoothing", 0.95, 0.0, 0.999_999)?;
         Ok(Box::new(LeastTime::new(servers, smoothing)))
@@ -75,6 +77,10 @@ impl Strategy for LeastTime {
     fn on_complete(&mut self, server: usize, response: f64, _: f64) {
         let a = &mut self.avg[server];
         *a = if *a == 0.0 { response } else { self.smoothing * *a + (1.0 - self.smoothing) * response };
+    }
+
+    fn stagger(&mut self, rng: &mut StrategyRng) {
+        super::round_robin::stagger_smooth(&mut self.current, &self.iweight, rng);
     }
 }
 

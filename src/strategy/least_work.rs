@@ -1,6 +1,6 @@
 //! The least-work-left oracle: the server whose queued work drains first.
 
-use super::least_conn::INDEX_MIN_SERVERS;
+use super::least_conn::use_index;
 use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `least-work-left`.
@@ -10,7 +10,9 @@ pub(super) const LEAST_WORK_LEFT: StrategyInfo = StrategyInfo {
     summary: "the server where the request would start soonest; the lower bound others are measured against",
     params: &[],
     keyed: false,
-    build: |_, servers| Ok(Box::new(LeastWorkLeft::new(servers, servers.len() >= INDEX_MIN_SERVERS))),
+    cooperative: false,
+    oracle: true,
+    build: |_, servers| Ok(Box::new(LeastWorkLeft::new(servers, use_index(servers.len())))),
 };
 
 /// Earliest start; among equal starts (idle servers) the fastest, then the next in turn
@@ -315,6 +317,10 @@ impl Strategy for LeastWorkLeft {
         }
         self.cursor = if best + 1 == self.n { 0 } else { best + 1 };
         best
+    }
+
+    fn stagger(&mut self, rng: &mut StrategyRng) {
+        self.cursor = rand::RngExt::random_range(rng, 0..self.n);
     }
 }
 

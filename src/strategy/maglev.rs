@@ -26,6 +26,8 @@ pub(super) const MAGLEV: StrategyInfo = StrategyInfo {
         default: "65537",
     }],
     keyed: true,
+    cooperative: false,
+    oracle: false,
     build: |params, servers| {
         let m = params.int("table_size", 65537, 2, 16_777_259)?;
         if !is_prime(m) {

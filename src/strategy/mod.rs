@@ -39,6 +39,7 @@ mod round_robin;
 mod weights;
 
 pub use params::{ParamError, ParamInfo, Params};
+pub use random::haproxy_random_shares;
 pub use registry::{StrategyInfo, lookup, names};
 
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -64,6 +65,10 @@ pub struct ServerInfo {
     /// HAProxy `maxconn`: requests the balancer lets the server hold at once. Only the
     /// `first` strategy reads it (it fills servers up to it, in order); `None` = not set.
     pub max_connections: Option<u32>,
+    /// The server's number in the scenario's pool, from 1 (HAProxy's default server `id`,
+    /// which its consistent-hash ring hashes). It stays the same when a strategy is built
+    /// over a subset of the pool.
+    pub id: u32,
 }
 
 /// The request being routed, as a balancer sees it.
@@ -77,9 +82,19 @@ pub struct RequestView {
     pub key: u64,
     /// The key's 64-bit hash: what hash-based strategies route by.
     pub hash: u64,
+    /// The balancer instance handling the request (`0..[balancers] count`). Only strategies
+    /// whose instances share one state ([`StrategyInfo::cooperative`]) need it.
+    pub balancer: u32,
 }
 
-/// The live state of the pool that strategies read. The engine keeps it current.
+/// The state of the pool that a strategy reads: the *view* of its balancer instance.
+///
+/// The engine supplies it: with one balancer and the default shared view, the live
+/// in-flight counts; under `[balancers] view` the counts that instance can know — its own
+/// outstanding requests (local), a snapshot refreshed periodically, or the counts as they
+/// were some time ago (delayed). Strategies read whatever pool they are given and contain
+/// no view-specific code. [`Pool::start_at`] (the least-work-left oracle's) is always the
+/// current truth.
 #[derive(Debug, Clone)]
 pub struct Pool {
     pub(crate) in_flight: Vec<u32>,
@@ -170,9 +185,12 @@ pub trait Strategy: Send {
     /// (latency-aware strategies use it). Called for every completion, warm-up included.
     fn on_complete(&mut self, _server: usize, _response: f64, _now: f64) {}
 
-    /// Told when `server` has just become idle (its last in-flight request completed),
-    /// right after [`on_complete`](Strategy::on_complete). Join-idle-queue uses it: idle
-    /// servers report themselves to a dispatcher (drawn from `rng`, the strategy's stream).
+    /// Told when `server` has just become idle: it finished its last request and holds no
+    /// other, whatever the balancers count (a timed-out attempt the server is still working
+    /// on keeps it busy), right after [`on_complete`](Strategy::on_complete) when the
+    /// completion was answered. Join-idle-queue uses it: idle servers report themselves to
+    /// a dispatcher (drawn from `rng`, the strategy's stream). With several balancer
+    /// instances only a [cooperative](StrategyInfo::cooperative) strategy hears it.
     fn on_idle(&mut self, _server: usize, _now: f64, _rng: &mut StrategyRng) {}
 
     /// Whether this instance keeps its own index of the pool (an O(log S) structure instead
@@ -191,6 +209,16 @@ pub trait Strategy: Send {
     /// Told (when [`tracks_pool`](Strategy::tracks_pool)) right after the oracle's start
     /// time of `server` ([`Pool::start_at`]) changed to `start_at`.
     fn on_start_at(&mut self, _server: usize, _start_at: f64) {}
+
+    /// With several balancer instances, called once on each freshly built instance: start
+    /// any rotation (a round-robin position, the order that breaks ties) at a random place
+    /// drawn from `rng`, so that independent instances are not in step (as Envoy's random
+    /// pre-picks and gRPC's random start index do). Never called with one instance.
+    fn stagger(&mut self, _rng: &mut StrategyRng) {}
+
+    /// A [cooperative](StrategyInfo::cooperative) strategy, before its first pick: the
+    /// number of balancer instances sharing it (`RequestView::balancer` is below it).
+    fn set_instances(&mut self, _count: u32) {}
 
     /// Hash-based strategies: the server each key hash (in order) is routed to on an
     /// idle pool, for the key-disruption analysis (`lbsim remap`). Strategies that do not
@@ -217,18 +245,24 @@ pub(crate) mod testutil {
                 queue_capacity: 0,
                 weight: w,
                 max_connections: None,
+                id: i as u32 + 1,
             })
             .collect()
     }
 
     /// A request with id `id` (its own key).
     pub(crate) fn req(id: u64) -> RequestView {
-        RequestView { id, arrival: id as f64, key: id, hash: crate::workload::keys::key_hash(id, 0) }
+        RequestView { id, arrival: id as f64, key: id, hash: crate::workload::keys::key_hash(id, 0), balancer: 0 }
     }
 
     /// A request carrying the key hash `hash`.
     pub(crate) fn keyed(id: u64, hash: u64) -> RequestView {
-        RequestView { id, arrival: id as f64, key: id, hash }
+        RequestView { id, arrival: id as f64, key: id, hash, balancer: 0 }
+    }
+
+    /// Builds strategies on this thread without their indexes (`true`) or as usual.
+    pub(crate) fn scan_only(on: bool) {
+        super::least_conn::NO_INDEX.with(|c| c.set(on));
     }
 
     /// A seeded strategy RNG.

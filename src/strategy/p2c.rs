@@ -9,6 +9,11 @@
 //!   dynamic weight `weight / (active + 1)^active_request_bias` (bias 0: plain weighted
 //!   round robin). As in Envoy the schedule starts after a random number (below the host
 //!   count) of pre-picks, so that balancers do not start in lock-step.
+//! - `p2c` with `variant = "haproxy"` is HAProxy's `balance random(N)` (`random` alone means
+//!   2 draws): `choices` draws on HAProxy's consistent-hash ring (see `random`), each
+//!   new draw kept unless the best so far serves strictly fewer requests per unit of weight
+//!   (`get_server_rnd`: `curr->served × prev->eweight > prev->served × curr->eweight`
+//!   keeps the previous one). The ring's uneven arcs bias the draws, and so the choice.
 //! - `random-two-least-conn` is nginx `random two least_conn`: two *distinct* servers drawn
 //!   with probability proportional to weight (a repeat draw is retried), the one with fewer
 //!   connections per weight wins, the second drawn on ties; after 20 failed draws nginx falls
@@ -19,15 +24,16 @@ use std::collections::BinaryHeap;
 
 use rand::RngExt;
 
+use super::random::HaproxyRing;
 use super::round_robin::SmoothWeighted;
 use super::weights::WeightSlots;
-use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::{ParamError, ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `p2c`.
 pub(super) const P2C: StrategyInfo = StrategyInfo {
     name: "p2c",
     models: "Envoy `LEAST_REQUEST` (`choice_count`; weighted mode with `active_request_bias`); \
-             Mitzenmacher's power of d choices",
+             Mitzenmacher's power of d choices; HAProxy `balance random(N)` with variant = \"haproxy\"",
     summary: "sample d servers with replacement, take the one with fewest in-flight (first sampled on ties); \
               unequal weights: Envoy's dynamic-weight EDF round robin",
     params: &[
@@ -38,10 +44,27 @@ pub(super) const P2C: StrategyInfo = StrategyInfo {
                    1)^bias. Setting it forces the weighted mode even with equal weights, as Envoy does",
             default: "1.0",
         },
+        ParamInfo {
+            name: "variant",
+            help: "\"envoy\": as above; \"haproxy\": HAProxy `balance random(choices)`, the draws taken on its \
+                   consistent-hash ring and compared by in-flight per weight",
+            default: "\"envoy\"",
+        },
     ],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |params, servers| {
         let d = params.int("choices", 2, 1, servers.len() as u64)?;
+        if params.choice("variant", "envoy", &["envoy", "haproxy"])? == "haproxy" {
+            if params.has("active_request_bias") {
+                return Err(ParamError {
+                    param: "active_request_bias".into(),
+                    message: "is Envoy's; HAProxy's random(N) has no bias (remove it or variant)".into(),
+                });
+            }
+            return Ok(Box::new(HaproxyRandomN { ring: HaproxyRing::new(servers, "variant")?, draws: d as u32 }));
+        }
         let bias = params.float("active_request_bias", 1.0, 0.0, 100.0)?;
         let equal = servers.iter().all(|s| s.weight == servers[0].weight);
         if equal && !params.has("active_request_bias") {
@@ -59,6 +82,8 @@ pub(super) const RANDOM_TWO_LEAST_CONN: StrategyInfo = StrategyInfo {
     summary: "two distinct servers drawn in proportion to weight; the one with fewer in-flight per weight",
     params: &[],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(RandomTwo::new(servers))),
 };
 
@@ -81,6 +106,30 @@ impl Strategy for P2c {
             }
         }
         best
+    }
+}
+
+/// HAProxy `get_server_rnd` with `draws` draws on the ring: a new draw replaces the best so
+/// far unless that one serves strictly fewer requests per unit of weight (so ties go to the
+/// newer draw; drawing the same server twice keeps it).
+struct HaproxyRandomN {
+    ring: HaproxyRing,
+    draws: u32,
+}
+
+impl Strategy for HaproxyRandomN {
+    #[inline]
+    fn pick(&mut self, _: &RequestView, pool: &Pool, rng: &mut StrategyRng) -> usize {
+        let mut curr = self.ring.lookup(rng.random::<u32>());
+        for _ in 1..self.draws {
+            let prev = curr;
+            curr = self.ring.lookup(rng.random::<u32>());
+            let (sc, sp) = (u64::from(pool.in_flight(curr)), u64::from(pool.in_flight(prev)));
+            if prev != curr && sc * self.ring.eweight(prev) > sp * self.ring.eweight(curr) {
+                curr = prev;
+            }
+        }
+        curr
     }
 }
 
@@ -295,6 +344,35 @@ mod tests {
         let n = 6000;
         let to0 = (0..n).filter(|&i| s.pick(&req(i), &pool, &mut rng) == 0).count();
         assert!((to0 as f64 / n as f64 - 5.0 / 6.0).abs() < 0.01, "{to0}");
+    }
+
+    #[test]
+    fn haproxy_random_n_keeps_the_less_loaded_and_ties_go_to_the_newer_draw() {
+        let servers = servers(&[1, 1, 1, 1]);
+        let mut pool = Pool::new(&servers);
+        let params =
+            Params::new([("variant".to_string(), toml::Value::String("haproxy".into()))].into_iter().collect());
+        let mut s = (P2C.build)(&params, &servers).unwrap();
+        let ring = HaproxyRing::new(&servers, "variant").unwrap();
+        let shares = ring.shares();
+        let mut rng = rng();
+        // Server 1 busy, the others idle: it is chosen only when both draws hit it.
+        pool.in_flight = vec![0, 5, 0, 0];
+        let n = 200_000;
+        let to1 = (0..n).filter(|&i| s.pick(&req(i), &pool, &mut rng) == 1).count() as f64;
+        let p = shares[1] * shares[1];
+        let sd = (n as f64 * p * (1.0 - p)).sqrt();
+        assert!((to1 - n as f64 * p).abs() < 5.0 * sd, "{to1} vs {}", n as f64 * p);
+        // Equal loads: every draw is kept, so the picks follow the ring's shares.
+        pool.in_flight = vec![2, 2, 2, 2];
+        let mut counts = [0u32; 4];
+        for i in 0..n {
+            counts[s.pick(&req(i), &pool, &mut rng)] += 1;
+        }
+        for (c, q) in counts.iter().zip(&shares) {
+            let sd = (n as f64 * q * (1.0 - q)).sqrt();
+            assert!((f64::from(*c) - n as f64 * q).abs() < 5.0 * sd, "{counts:?} vs {shares:?}");
+        }
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub(super) const PEAK_EWMA: StrategyInfo = StrategyInfo {
         default: "\"10s\"",
     }],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |params, servers| {
         let tau = params.duration("decay", 10.0, 1e-3, 3600.0)?;
         Ok(Box::new(PeakEwma { tau, cost: vec![0.0; servers.len()], stamp: vec![0.0; servers.len()] }))

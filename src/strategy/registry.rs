@@ -20,6 +20,14 @@ pub struct StrategyInfo {
     pub params: &'static [ParamInfo],
     /// Whether it routes by the request key (hash-based strategies).
     pub keyed: bool,
+    /// Whether its balancer instances cooperate through one shared state instead of each
+    /// owning its own: join-idle-queue, whose dispatchers receive the servers' idle
+    /// reports. The engine then builds one state for all instances (told their number by
+    /// [`Strategy::set_instances`]) and delivers the idle reports to it.
+    pub cooperative: bool,
+    /// Whether it is an oracle reading what no balancer can know (the servers' queued
+    /// work): it then sees the current truth whatever the balancers' view.
+    pub oracle: bool,
     /// Builds a fresh instance for the given servers (parameters already checked by name).
     pub build: BuildFn,
 }

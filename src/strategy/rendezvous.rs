@@ -19,6 +19,8 @@ pub(super) const RENDEZVOUS: StrategyInfo = StrategyInfo {
     summary: "each key to the server with the highest weighted hash score: minimal disruption, O(S) per request",
     params: &[],
     keyed: true,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(Rendezvous::new(servers))),
 };
 

@@ -24,6 +24,8 @@ pub(super) const RING_HASH: StrategyInfo = StrategyInfo {
         default: "160",
     }],
     keyed: true,
+    cooperative: false,
+    oracle: false,
     build: |params, servers| {
         let v = params.int("vnodes", 160, 1, 10_000)?;
         Ok(Box::new(RingHash { ring: Ring::new(servers, v, "vnodes")? }))

@@ -1,5 +1,7 @@
 //! Round robin, plain and nginx's smooth weighted round robin.
 
+use rand::RngExt;
+
 use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `round-robin`: servers in turn, ignoring weights.
@@ -9,6 +11,8 @@ pub(super) const ROUND_ROBIN: StrategyInfo = StrategyInfo {
     summary: "each server in turn, ignoring weights and load",
     params: &[],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(RoundRobin { next: 0, n: servers.len() })),
 };
 
@@ -19,6 +23,8 @@ pub(super) const WEIGHTED_ROUND_ROBIN: StrategyInfo = StrategyInfo {
     summary: "smooth weighted round robin: weights 5,1,1 give a a b a c a a",
     params: &[],
     keyed: false,
+    cooperative: false,
+    oracle: false,
     build: |_, servers| Ok(Box::new(SmoothWeighted::new(servers))),
 };
 
@@ -36,6 +42,10 @@ impl Strategy for RoundRobin {
             self.next = 0;
         }
         i
+    }
+
+    fn stagger(&mut self, rng: &mut StrategyRng) {
+        self.next = rng.random_range(0..self.n);
     }
 }
 
@@ -63,6 +73,32 @@ impl SmoothWeighted {
     }
 }
 
+/// The number of picks [`stagger_smooth`] moves by, drawn from `rng`.
+fn stagger_offset(weight: &[i64], rng: &mut StrategyRng) -> i64 {
+    let total: i64 = weight.iter().sum();
+    let cap = (1_000_000 / weight.len().max(1)).max(1) as i64;
+    rng.random_range(0..total.clamp(1, cap))
+}
+
+/// Moves smooth weighted round-robin state (`current` weights for `weight`) a random number
+/// of picks into its cycle of Σw picks, as if that many requests had been sent: independent
+/// balancer instances are then not in step. The offset is drawn below Σw, and below
+/// 10⁶ / S for very large weights (so that it costs at most about 10⁶ steps).
+pub(super) fn stagger_smooth(current: &mut [i64], weight: &[i64], rng: &mut StrategyRng) {
+    let k = stagger_offset(weight, rng);
+    let total: i64 = weight.iter().sum();
+    for _ in 0..k {
+        let mut best = 0;
+        for i in 0..current.len() {
+            current[i] += weight[i];
+            if current[i] > current[best] {
+                best = i;
+            }
+        }
+        current[best] -= total;
+    }
+}
+
 impl Strategy for SmoothWeighted {
     fn pick(&mut self, _: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
         if let Some(next) = &mut self.cursor {
@@ -79,6 +115,15 @@ impl Strategy for SmoothWeighted {
         }
         self.current[best] -= self.total;
         best
+    }
+
+    fn stagger(&mut self, rng: &mut StrategyRng) {
+        if let Some(next) = &mut self.cursor {
+            // Equal weights: k picks into the cycle is server k mod S.
+            *next = stagger_offset(&self.weight, rng) as usize % self.weight.len();
+            return;
+        }
+        stagger_smooth(&mut self.current, &self.weight, rng);
     }
 }
 
@@ -121,6 +166,25 @@ mod tests {
     fn equal_weights_cycle() {
         assert_eq!(sequence(&WEIGHTED_ROUND_ROBIN, &[1, 1, 1], 6), "abcabc");
         assert_eq!(sequence(&ROUND_ROBIN, &[5, 1, 1], 6), "abcabc");
+    }
+
+    #[test]
+    fn staggered_instances_start_at_random_places_in_the_cycle() {
+        let servers = servers(&[1, 1, 1, 1]);
+        let pool = Pool::new(&servers);
+        let mut r = rng();
+        let mut firsts = [0u32; 4];
+        for info in [&ROUND_ROBIN, &WEIGHTED_ROUND_ROBIN] {
+            for _ in 0..400 {
+                let mut s = (info.build)(&Params::default(), &servers).unwrap();
+                s.stagger(&mut r);
+                let seq: Vec<usize> = (0..8).map(|i| s.pick(&req(i), &pool, &mut r)).collect();
+                // Still a rotation, from wherever it starts.
+                assert!(seq.windows(2).all(|w| w[1] == (w[0] + 1) % 4), "{} {seq:?}", info.name);
+                firsts[seq[0]] += 1;
+            }
+        }
+        assert!(firsts.iter().all(|&c| c > 100), "{firsts:?}");
     }
 
     #[test]

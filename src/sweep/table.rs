@@ -44,7 +44,7 @@ pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &Scenar
             let mut row = vec![index.to_string()];
             row.extend(sweep.vary.iter().zip(&values).map(|(v, &x)| v.cell(x)));
             row.push(sc.seed.to_string());
-            row.extend(summary_row(s, rho));
+            row.extend(summary_row(s, rho, sc));
             row.push(fixed(drop.value, 8));
             row.push(drop.ci95.map(|c| fixed(c, 8)).unwrap_or_default());
             row.push(fixed(sc.arrival_rate(), 3));

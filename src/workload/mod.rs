@@ -7,6 +7,7 @@
 //! think time after it, whatever the strategy.
 
 pub mod arrivals;
+pub mod assign;
 pub mod faults;
 pub mod keys;
 pub mod rate;

@@ -78,7 +78,7 @@ fn unknown_distribution_or_strategy() {
 fn parameter_out_of_range() {
     rejects(&edit("\"p2c\"]", "{ name = \"p2c\", choices = 5 }]"), 3, &["strategies[1].choices", "from 1 to 2"]);
     rejects(&edit("\"p2c\"]", "{ name = \"p2c\", choise = 2 }]"), 3, &["did you mean `choices`"]);
-    rejects(&edit("\"random\",", "{ name = \"random\", choices = 2 },"), 3, &["takes no parameters"]);
+    rejects(&edit("\"random\",", "{ name = \"random\", choices = 2 },"), 3, &["`random` has no parameter `choices`"]);
 }
 
 #[test]

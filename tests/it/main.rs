@@ -6,6 +6,8 @@
 
 mod common;
 
+mod balancers;
+
 mod cli;
 mod cli_faults;
 mod cli_outputs;

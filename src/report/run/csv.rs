@@ -4,6 +4,7 @@
 use super::Report;
 use crate::report::Exporter;
 use crate::report::format::{ci_ms, fixed, ms};
+use crate::scenario::Scenario;
 use crate::stats::StrategySummary;
 use crate::{Error, Result};
 
@@ -45,6 +46,10 @@ pub const SUMMARY_EXTRA: &[&str] = &[
     "open_model_rate_rps",
     "open_model_mean_ms",
     "open_model_p99_ms",
+    "balancers",
+    "view",
+    "view_age_ms",
+    "network_ms",
 ];
 
 /// Columns of servers.csv (the contract).
@@ -96,9 +101,11 @@ pub fn summary_header() -> Vec<&'static str> {
     SUMMARY_COLUMNS.iter().chain(SUMMARY_EXTRA).copied().collect()
 }
 
-/// One strategy's row of summary.csv (also the summary part of a sweep.csv row); `rho` is
-/// the scenario's offered load.
-pub fn summary_row(s: &StrategySummary, rho: f64) -> Vec<String> {
+/// One strategy's row of summary.csv (also the summary part of a sweep.csv row) in scenario
+/// `sc`; `rho` is the scenario's offered load.
+pub fn summary_row(s: &StrategySummary, rho: f64, sc: &Scenario) -> Vec<String> {
+    let b = &sc.balancers;
+    let network = &sc.network;
     vec![
         s.label.clone(),
         s.measured.generated.to_string(),
@@ -132,6 +139,14 @@ pub fn summary_row(s: &StrategySummary, rho: f64) -> Vec<String> {
         s.open_model.map_or(String::new(), |o| fixed(o.rate.value, 3)),
         s.open_model.map_or(String::new(), |o| ms(o.mean.value)),
         s.open_model.map_or(String::new(), |o| ms(o.p99.value)),
+        b.count.to_string(),
+        b.view.name().to_string(),
+        b.view.interval().or(b.view.delay()).map_or(String::new(), ms),
+        if network.is_some() {
+            ms(network.to_server.map_or(0.0, |d| d.mean()) + network.from_server.map_or(0.0, |d| d.mean()))
+        } else {
+            String::new()
+        },
     ]
 }
 
@@ -143,7 +158,7 @@ pub fn encode<S: AsRef<str>>(header: &[S], rows: &[Vec<String>]) -> Result<Vec<u
 /// The header and rows of summary.csv (also the source of the JSON summary).
 pub fn summary_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let rho = report.offered_load();
-    (summary_header(), report.strategies.iter().map(|s| summary_row(s, rho)).collect())
+    (summary_header(), report.strategies.iter().map(|s| summary_row(s, rho, &report.scenario)).collect())
 }
 
 /// The header and rows of servers.csv.

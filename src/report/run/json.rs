@@ -11,7 +11,7 @@ use super::Report;
 use super::csv::{servers_table, summary_table};
 
 /// Columns whose values are text; every other column is a number.
-const TEXT_COLUMNS: &[&str] = &["strategy", "server"];
+const TEXT_COLUMNS: &[&str] = &["strategy", "server", "view"];
 
 /// A CSV cell as JSON: text columns stay strings, numbers become numbers, empty is null.
 fn cell(column: &str, text: &str) -> Value {

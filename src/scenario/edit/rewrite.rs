@@ -18,6 +18,12 @@ pub(super) fn set_in_table(table: &mut dyn TableLike, steps: &[Step], v: Value) 
         }
         return;
     }
+    if table.get(k).is_none() && matches!(steps[1], Step::Key(_)) {
+        // An optional section the file leaves out (`[balancers]`): create it.
+        let mut t = toml_edit::Table::new();
+        t.set_implicit(false);
+        table.insert(k, Item::Table(t));
+    }
     let item = table.get_mut(k).expect("resolved path");
     match (&steps[1], item) {
         (Step::Index(i), Item::ArrayOfTables(a)) => set_in_table(a.get_mut(*i).expect("resolved"), &steps[2..], v),

@@ -53,6 +53,7 @@ field_kind!(
     u64 => Some(ValueKind::Integer),
     f64 => Some(ValueKind::Float),
     Duration => Some(ValueKind::Duration),
+    bool => None,
     String => None,
     toml::Value => None,
 );
@@ -114,6 +115,8 @@ table! {
         pub(crate) health_check: Option<RawHealthCheck>,
         pub(crate) outlier_detection: Option<RawOutlierDetection>,
         pub(crate) client: Option<RawClient>,
+        pub(crate) balancers: Option<RawBalancers>,
+        pub(crate) network: Option<RawNetwork>,
     }
 }
 
@@ -239,5 +242,27 @@ table! {
         pub(crate) retry_budget: Option<f64>,
         pub(crate) min_retry_concurrency: Option<u32>,
         pub(crate) retry_on: Option<Vec<String>>,
+    }
+}
+
+table! {
+    /// `[balancers]`: the balancer instances and the view of the load they read.
+    pub(crate) struct RawBalancers {
+        pub(crate) count: Option<u32>,
+        pub(crate) assign: Option<String>,
+        pub(crate) run_length: Option<f64>,
+        pub(crate) view: Option<String>,
+        pub(crate) interval: Option<Duration>,
+        pub(crate) count_own: Option<bool>,
+        pub(crate) delay: Option<Duration>,
+    }
+}
+
+table! {
+    /// `[network]`: transit times between the balancer and the servers (a duration or a
+    /// distribution table each).
+    pub(crate) struct RawNetwork {
+        pub(crate) to_server: Option<toml::Value>,
+        pub(crate) from_server: Option<toml::Value>,
     }
 }

@@ -247,6 +247,9 @@ pub(super) struct Balancer {
     one_state: bool,
     /// Whether some instance's state keeps an index (and must be told of changes).
     tracking: bool,
+    /// Whether the strategy is the [oracle](StrategyInfo::oracle), the only one that reads
+    /// start times ([`Pool::start_at`]); others do not have them kept.
+    oracle: bool,
     views: Views,
     members: Option<Members>,
     healthy: Vec<bool>,
@@ -343,6 +346,7 @@ impl Balancer {
             count,
             one_state,
             tracking,
+            oracle: info.oracle,
             views,
             members: None,
             healthy: vec![true; n],
@@ -510,6 +514,9 @@ impl Balancer {
     /// pool whatever the view).
     #[inline(always)]
     pub(super) fn set_start_at<const FULL: bool>(&mut self, s: usize, t: f64) {
+        if !self.oracle {
+            return; // only the oracle reads start times
+        }
         self.shared.full.start_at[s] = t;
         if !FULL {
             if self.tracking {

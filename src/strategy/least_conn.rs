@@ -358,6 +358,31 @@ pub(super) fn smooth_wrr_among(
     choice
 }
 
+/// nginx's rule with equal weights `w`: the fewest in flight; when several tie, smooth WRR
+/// among them. The same picks as [`least_per_weight`] then [`smooth_wrr_among`], in passes
+/// without data-dependent branches (the minimum, the number at it, then one step of smooth
+/// WRR over the tied), which the compiler vectorises and which do not mispredict on ties.
+#[inline]
+fn uniform_pick(conns: &[u32], current: &mut [i64], w: i64) -> usize {
+    let min = conns.iter().copied().fold(u32::MAX, u32::min);
+    let ties = conns.iter().map(|&c| usize::from(c == min)).sum::<usize>();
+    let first = conns.iter().position(|&c| c == min).expect("a server at the minimum");
+    if ties == 1 {
+        return first;
+    }
+    let mut choice = first;
+    let mut top = i64::MIN;
+    for (i, (&c, cur)) in conns.iter().zip(current.iter_mut()).enumerate().skip(first) {
+        let tied = c == min;
+        *cur += if tied { w } else { 0 };
+        let better = tied & (*cur > top);
+        top = if better { *cur } else { top };
+        choice = if better { i } else { choice };
+    }
+    current[choice] -= w * ties as i64;
+    choice
+}
+
 impl Strategy for LeastConn {
     fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
         if let Some(index) = &mut self.index {
@@ -367,23 +392,8 @@ impl Strategy for LeastConn {
             return index.pick();
         }
         let conns = pool.in_flight_all();
-        let mut best = 0;
-        let mut many = false;
         if self.uniform {
-            let mut min = conns[0];
-            for (i, &c) in conns.iter().enumerate().skip(1) {
-                if c < min {
-                    min = c;
-                    best = i;
-                    many = false;
-                } else if c == min {
-                    many = true;
-                }
-            }
-            if !many {
-                return best;
-            }
-            return smooth_wrr_among(&mut self.current, &self.weight, best, |i| conns[i] == min);
+            return uniform_pick(conns, &mut self.current, self.weight[0]);
         }
         let load = |i: usize| i64::from(conns[i]);
         let (best, best_load, many) = least_per_weight(&self.weight, load);

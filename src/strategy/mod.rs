@@ -94,7 +94,7 @@ pub struct RequestView {
 /// outstanding requests (local), a snapshot refreshed periodically, or the counts as they
 /// were some time ago (delayed). Strategies read whatever pool they are given and contain
 /// no view-specific code. [`Pool::start_at`] (the least-work-left oracle's) is always the
-/// current truth.
+/// current truth; it is kept only for an [oracle](StrategyInfo::oracle) strategy.
 #[derive(Debug, Clone)]
 pub struct Pool {
     pub(crate) in_flight: Vec<u32>,
@@ -151,7 +151,8 @@ impl Pool {
     }
 
     /// Oracle view: the time at which a request admitted now to server `i` would start
-    /// service (its queued work drained). May be in the past when a worker is idle.
+    /// service (its queued work drained). May be in the past when a worker is idle. Kept
+    /// current only when the strategy is an [oracle](StrategyInfo::oracle) (0 otherwise).
     #[inline]
     pub fn start_at(&self, i: usize) -> f64 {
         self.start_at[i]

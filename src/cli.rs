@@ -156,6 +156,12 @@ pub(crate) struct RunArgs {
     /// earlier run in the same directory are removed).
     #[arg(long)]
     pub(crate) no_charts: bool,
+    /// Show every column of the table (by default the table fits 120 columns).
+    #[arg(long, conflicts_with = "columns")]
+    pub(crate) wide: bool,
+    /// The table's columns, by summary.csv name, e.g. mean_ms,p99_ms,rho_max,queue_spread.
+    #[arg(long, value_name = "A,B,...")]
+    pub(crate) columns: Option<String>,
     /// Output directory, threads, progress.
     #[command(flatten)]
     pub(crate) runner: RunnerArgs,

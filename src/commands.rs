@@ -76,7 +76,7 @@ fn cmd_run(o: Run) -> Result<Ending> {
     let written = report::write_outputs(&report, &o.out, &exporters)?;
     report::run::remove_stale(&o.out, &exporters)?;
     match o.format {
-        Format::Table => print!("{}", report::run::terminal::render(&report, color())),
+        Format::Table => print!("{}", report::run::terminal::render_with(&report, color(), &o.layout)),
         Format::Csv | Format::Json => {
             if o.format == Format::Csv {
                 let bytes = report::run::csv::SummaryCsv.render(&report)?;

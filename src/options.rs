@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use lbsim::Result;
 use lbsim::plan::{PlanRequest, Slo};
+use lbsim::report::run::terminal::Layout;
 use lbsim::scenario::edit::ScenarioText;
 use lbsim::scenario::{Overrides, Scenario, ScenarioError};
 use lbsim::sweep::{self, Shard, Sweep};
@@ -50,15 +51,22 @@ pub(crate) struct Run {
     pub(crate) format: Format,
     /// Whether to draw the charts.
     pub(crate) charts: bool,
+    /// The table's columns.
+    pub(crate) layout: Layout,
 }
 
 impl Run {
     /// Loads the scenario and applies the overrides.
     pub(crate) fn new(args: RunArgs) -> Result<Run> {
+        let layout = match (&args.columns, args.wide) {
+            (Some(list), _) => Layout::columns(list)?,
+            (None, true) => Layout::Wide,
+            (None, false) => Layout::Fit,
+        };
         let mut scenario = load(&args.file)?;
         args.scenario.overrides().apply(&mut scenario)?;
         let out = args.runner.out.clone().unwrap_or_else(|| Path::new(OUTPUT).join(&scenario.name));
-        Ok(Run { scenario, out, runner: (&args.runner).into(), format: args.format, charts: !args.no_charts })
+        Ok(Run { scenario, out, runner: (&args.runner).into(), format: args.format, charts: !args.no_charts, layout })
     }
 }
 

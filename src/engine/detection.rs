@@ -21,6 +21,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 }
                 let mut lost = std::mem::take(&mut self.lost);
                 self.servers[s].crash(now, &mut lost);
+                self.imbalance.set(now, s, 0, true);
                 for job in lost.drain(..) {
                     if let Some(c) = job.call
                         && self.calls.get(c).attempt_gen != job.attempt_gen
@@ -48,6 +49,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 self.servers[s].recover();
                 if !self.servers[s].is_down() {
                     self.down_window[s] = None;
+                    self.imbalance.set(now, s, self.servers[s].in_system(), false);
                 }
             }
             FaultKind::Slow { factor } => {

@@ -26,7 +26,7 @@
 //! | `sim.rs` | the core: events due before an arrival, sending through the balancer, departures, the end of the run |
 //! | `attempts.rs` | the retry path: refused, dropped and timed-out attempts, retries, a request's final outcome |
 //! | `detection.rs` | fault windows, health checks, outlier detection, slow start |
-//! | `events.rs`, `server.rs`, `balancer.rs`, `calls.rs`, `health.rs`, `outlier.rs`, `timeline.rs` | the parts: the event queue, a server, the balancer around the strategy, the call table and retry policy, the two detectors, the timeline recorder |
+//! | `events.rs`, `server.rs`, `balancer.rs`, `calls.rs`, `health.rs`, `outlier.rs`, `timeline.rs`, `imbalance.rs` | the parts: the event queue, a server, the balancer around the strategy, the call table and retry policy, the two detectors, the timeline recorder, the dynamic-imbalance integrals |
 
 mod attempts;
 mod balancer;
@@ -34,6 +34,7 @@ mod calls;
 mod detection;
 pub mod events;
 mod health;
+mod imbalance;
 mod outlier;
 pub mod server;
 mod sim;
@@ -58,6 +59,7 @@ pub use balancer::SLOW_START_STEPS;
 use calls::{Calls, RetryPolicy};
 use events::{EventKind, EventQueue, Job};
 use health::Health;
+use imbalance::ImbalanceTracker;
 use outlier::Outlier;
 use server::Server;
 use timeline::TimelineRecorder;
@@ -179,6 +181,8 @@ struct Simulation<const FULL: bool> {
     keys: KeyCounter,
     /// The sampled number-in-system series.
     timeline: TimelineRecorder,
+    /// Dynamic imbalance: the spread of the numbers in system, idle while waiting.
+    imbalance: ImbalanceTracker,
     // --- failure machinery (unused by a plain open-loop run) ---
     /// Whether requests are followed across attempts (timeouts, retries, closed loop).
     tracking: bool,
@@ -277,6 +281,10 @@ impl<const FULL: bool> Simulation<FULL> {
                 _ => KeyCounter::new(sc.keys.as_ref()),
             },
             timeline: TimelineRecorder::new(sc),
+            imbalance: ImbalanceTracker::new(
+                sc.servers.iter().map(|s| s.workers).collect(),
+                &(0..n).map(|i| sc.capacity_of(i)).collect::<Vec<_>>(),
+            ),
             tracking: sc.client.is_some() || sc.is_closed() || sc.balancers.count > 1 || sc.network.is_some(),
             calls: Calls::default(),
             retry: sc.client.map(|p| RetryPolicy::new(p, Xoshiro256PlusPlus::seed_from_u64(seeds.stream("retries")))),

@@ -161,6 +161,9 @@ impl<const FULL: bool> Simulation<FULL> {
             }
         };
         let job = Job { id, arrival, service: nominal / server.speed, call, attempt_gen };
+        if measured {
+            server.stats.work += job.service;
+        }
         let (admission, next_start) = server.admit(job, now);
         match admission {
             Admission::Dropped => {
@@ -175,6 +178,7 @@ impl<const FULL: bool> Simulation<FULL> {
             }
             Admission::Queued => {}
         }
+        self.imbalance.arrive(now, s);
         if measured {
             let n = server.in_system();
             if n > server.stats.max_in_system {
@@ -271,6 +275,7 @@ impl<const FULL: bool> Simulation<FULL> {
         }
         server.advance(now, measuring);
         let (job, start, next) = server.finish(worker, now);
+        self.imbalance.depart(now, s);
         if let Some(finish) = next {
             self.events.push(finish, EventKind::Departure { server: s as u32, worker, schedule_gen });
         }
@@ -387,6 +392,7 @@ impl<const FULL: bool> Simulation<FULL> {
         for s in &mut self.servers {
             s.start_window(self.now);
         }
+        self.imbalance.start_window(self.now);
     }
 
     /// The requests still in the system at the end, all and measured: the calls in progress
@@ -415,6 +421,7 @@ impl<const FULL: bool> Simulation<FULL> {
         self.measured.in_flight = held_measured;
         let warmup_end = (self.warmup > 0).then_some(self.window_start);
         let timeline = self.timeline.finish(end, warmup_end, &self.servers);
+        let (queue_spread_area, idle_while_waiting_time) = self.imbalance.finish(end);
         debug_assert!(self.total.is_conserved() && self.measured.is_conserved(), "conservation");
         RunStats {
             label,
@@ -431,6 +438,8 @@ impl<const FULL: bool> Simulation<FULL> {
             servers: self.servers.into_iter().map(|s| s.stats).collect(),
             pending_events: self.events.len(),
             timeline,
+            queue_spread_area,
+            idle_while_waiting_time,
             faults: self.outcomes,
             panics: self.balancer.panics,
             fallbacks: self.balancer.fallbacks,

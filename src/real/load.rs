@@ -214,8 +214,7 @@ fn load_on(scenario: &Scenario, o: &LoadOptions, rt: &tokio::runtime::Runtime) -
 
     let r = rec.lock().expect("recorder lock");
     let run = r.finish(&o.label);
-    let workers: Vec<u32> = scenario.servers.iter().map(|s| s.workers).collect();
-    let summary = StrategySummary::from_runs(std::slice::from_ref(&run), &names, &workers);
+    let summary = StrategySummary::from_runs(std::slice::from_ref(&run), scenario, None);
     let mut sc = scenario.clone();
     sc.strategies.clear();
     sc.replications = 1;

@@ -215,6 +215,7 @@ impl Recorder {
         st.area_in_system += response;
         if let Some(b) = backend {
             st.busy_area += b.service;
+            st.work += b.service;
             st.max_in_system = st.max_in_system.max(b.in_system);
         }
         self.presence(s, done - response, done);
@@ -306,6 +307,8 @@ impl Recorder {
             servers: self.servers.clone(),
             pending_events: 0,
             timeline,
+            queue_spread_area: f64::NAN,
+            idle_while_waiting_time: f64::NAN,
             faults: Vec::new(),
             panics: 0,
             fallbacks: 0,

@@ -7,6 +7,8 @@ use std::path::Path;
 use super::Warning;
 use crate::duration::format_duration as d;
 use crate::scenario::{FaultTarget, Scenario};
+use crate::stats::saturation;
+use crate::strategy;
 use crate::workload::arrivals::Arrivals;
 use crate::workload::keys::{KeyPopularity, KeySpace};
 use crate::workload::rate::RateBase;
@@ -18,7 +20,8 @@ pub fn render(sc: &Scenario, file: &Path) -> String {
     let rho = sc.offered_load();
     let mut line = |label: &str, value: String| {
         // Labels are padded to one column; `writeln!` to a String cannot fail.
-        let _ = writeln!(o, "  {:<17}{value}", format!("{label}:"));
+        let label = if label.is_empty() { String::new() } else { format!("{label}:") };
+        let _ = writeln!(o, "  {label:<17}{value}");
     };
     line("servers (S)", format!("{} in {} group(s)", sc.server_count(), sc.groups.len()));
     line("capacity", format!("{:.1} req/s", sc.capacity()));
@@ -44,11 +47,50 @@ pub fn render(sc: &Scenario, file: &Path) -> String {
         let leg = |d: Option<crate::scenario::Delay>| d.map_or("none".to_string(), |d| d.describe());
         line("network", format!("to server {}, back {}", leg(sc.network.to_server), leg(sc.network.from_server)));
     }
+    for (i, text) in offered_loads(sc).into_iter().enumerate() {
+        line(if i == 0 { "offered ρ" } else { "" }, text);
+    }
     let mut text = format!("{}: valid\n{out}", file.display());
     for w in Warning::of_scenario(sc) {
         let _ = writeln!(text, "warning: {w}");
     }
     text
+}
+
+/// Per strategy whose split is static (round-robin, weighted and random draws, hashing:
+/// [`crate::strategy::registry::Split`]), each server group's offered load ρ = λ·p/c (a
+/// range when it differs within the group), saturated groups marked; hashing by the key
+/// hashes of replication 0. Only for workloads that can overload a server (not a closed
+/// loop or a trace).
+fn offered_loads(sc: &Scenario) -> Vec<String> {
+    if !saturation::open_ended(sc) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for spec in &sc.strategies {
+        let Some(rho) = saturation::static_rho(sc, spec, 0) else { continue };
+        let groups: Vec<String> = sc
+            .groups
+            .iter()
+            .map(|g| {
+                let r = &rho[g.first..g.first + g.count];
+                let lo = r.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = r.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let value = if format!("{lo:.3}") == format!("{hi:.3}") {
+                    format!("{lo:.3}")
+                } else {
+                    format!("{lo:.3}–{hi:.3}")
+                };
+                let bounded = sc.servers[g.first..g.first + g.count].iter().all(|s| s.queue_capacity > 0);
+                let mark = if saturation::is_saturated(hi) && !bounded { " (saturated)" } else { "" };
+                format!("{} {value}{mark}", g.name)
+            })
+            .collect();
+        let keyed = strategy::registry::split(spec.name) == strategy::registry::Split::Keyed;
+        let rep = if keyed { " (key hashes of replication 0)" } else { "" };
+        out.push(format!("{}{rep}: {}", spec.label, groups.join(", ")));
+    }
+    out
 }
 
 /// The arrival process in a few words.
@@ -215,6 +257,7 @@ interval = "1s"
   keys:            1000 keys, zipf exponent 1.1 (hottest key 17.94% of requests)
   requests:        2000 (warm-up 200), 1 replication(s), seed 1
   strategies:      p2c, ring-hash
+  offered ρ:       ring-hash (key hashes of replication 0): web 1.089–1.411 (saturated)
 warning: UNSTABLE: offered load ρ = 1.250 ≥ 1 — the servers cannot keep up, queues grow without bound and response times depend on the run length, not on the strategy's steady state
 warning: Pareto with alpha <= 2 (got 1.8) has infinite variance: sample means and percentiles converge slowly
 warning: fault 1 starts at 30s but the run is expected to end near 8s: raise `requests` to see it

@@ -7,6 +7,7 @@ use std::fmt;
 use super::run::Report;
 use crate::duration::format_duration;
 use crate::scenario::Scenario;
+use crate::stats::saturation::{self, Evidence, Saturation};
 use crate::workload::arrivals::Arrivals;
 
 /// Relative gap between L and λW beyond which a run is reported as not in steady state.
@@ -65,6 +66,64 @@ pub enum Warning {
     },
     /// Sweep points at offered load ρ ≥ 1 (marked `!` in the sweep table).
     UnstablePoints,
+    /// A strategy whose static split offers servers at least their capacity (known before
+    /// the run, [`crate::stats::saturation`]).
+    Saturated {
+        /// Strategy label.
+        strategy: String,
+        /// The replication whose key hashes the split comes from (keyed splits, several
+        /// replications).
+        replication: Option<u32>,
+        /// Per saturated server: name, offered req/s, capacity req/s, ρ.
+        servers: Vec<(String, f64, f64, f64)>,
+    },
+    /// A strategy under which servers' (or the pool's) number in system still rises over
+    /// the second half of the run, never draining.
+    Growing {
+        /// Strategy label.
+        strategy: String,
+        /// The replication it was seen in (with several).
+        replication: Option<u32>,
+        /// Per growing server (`None`: the pool): name, slope in requests/s, trend t.
+        servers: Vec<(Option<String>, f64, f64)>,
+    },
+    /// Sweep cells whose strategy was unstable at that point (marked `!` in the sweep
+    /// table) although the point's offered load is below 1.
+    UnstableCells,
+    /// A sweep of a closed loop: it cannot be overloaded (its clients wait), so the sweep
+    /// table reports the throughput they achieved instead of ρ.
+    ClosedLoopSweep,
+}
+
+/// What the saturation warnings end with.
+const TRANSIENT: &str = "these figures describe a transient, not a steady state";
+
+/// Server names for a sentence: all of them up to three, else the first and last and
+/// how many.
+fn name_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [a] => a.to_string(),
+        [a, b] => format!("{a} and {b}"),
+        [a, b, c] => format!("{a}, {b} and {c}"),
+        [a, .., z] => format!("{a} … {z} ({} servers)", names.len()),
+    }
+}
+
+/// The saturated servers grouped by equal (offered, capacity) as shown (0.1 req/s), in
+/// order of first appearance.
+fn offered_groups(servers: &[(String, f64, f64, f64)]) -> Vec<(Vec<&str>, f64, f64, f64)> {
+    let mut groups: Vec<(Vec<&str>, f64, f64, f64)> = Vec::new();
+    for (name, offered, capacity, rho) in servers {
+        let key = (format!("{offered:.1}"), format!("{capacity:.1}"));
+        match groups.iter_mut().find(|g| (format!("{:.1}", g.1), format!("{:.1}", g.2)) == key) {
+            Some(g) => g.0.push(name),
+            None => groups.push((vec![name.as_str()], *offered, *capacity, *rho)),
+        }
+    }
+    // The most overloaded first.
+    groups.sort_by(|a, b| b.3.total_cmp(&a.3));
+    groups
 }
 
 impl fmt::Display for Warning {
@@ -109,6 +168,46 @@ impl fmt::Display for Warning {
                 "points marked ! have offered load ρ ≥ 1: queues grow without bound there and their latencies depend \
                  on the run length",
             ),
+            Warning::Saturated { strategy, replication, servers } => {
+                let rep = replication.map_or(String::new(), |r| format!(" (key hashes of replication {r})"));
+                let parts: Vec<String> = offered_groups(servers)
+                    .iter()
+                    .map(|(names, offered, capacity, rho)| {
+                        let each = if names.len() > 1 { "each of " } else { "" };
+                        format!(
+                            "{offered:.1} req/s to {each}{}, capacity {capacity:.1} req/s (ρ = {rho:.2})",
+                            name_list(names)
+                        )
+                    })
+                    .collect();
+                let whose = if servers.len() == 1 { "its queue grows" } else { "their queues grow" };
+                write!(f, "{strategy}{rep} sends {}: {whose} without bound; {TRANSIENT}", parts.join(", and "))
+            }
+            Warning::Growing { strategy, replication, servers } => {
+                let rep = replication.map_or(String::new(), |r| format!(" (replication {r})"));
+                let parts: Vec<String> = servers
+                    .iter()
+                    .map(|(name, slope, t)| {
+                        let at = name.as_ref().map_or("the pool".to_string(), |n| n.clone());
+                        format!("{at} (+{slope:.3} requests/s, trend t = {t:.1})")
+                    })
+                    .collect();
+                let whose = if servers.len() == 1 { "its queue grows" } else { "their queues grow" };
+                write!(
+                    f,
+                    "{strategy}{rep}: the number in system still rises over the second half of the run, never \
+                     draining, at {}: {whose} without bound; {TRANSIENT}",
+                    parts.join(", ")
+                )
+            }
+            Warning::UnstableCells => f.write_str(
+                "cells marked ! are strategies whose queues grow without bound at that point although the pool could \
+                 keep up (some servers are offered more than they can serve): their latencies depend on the run length",
+            ),
+            Warning::ClosedLoopSweep => f.write_str(
+                "closed loop: the clients wait for their responses, so queues cannot grow without bound at any point; \
+                 `req/s achieved` is the throughput the clients achieved (the range over strategies), shown instead of ρ",
+            ),
         }
     }
 }
@@ -118,19 +217,25 @@ impl Warning {
     pub fn of_run(report: &Report) -> Vec<Warning> {
         let sc = &report.scenario;
         let rho = report.offered_load();
-        let mut w = Warning::of_scenario(sc);
+        let mut w = Warning::scenario(sc, false);
         for s in &report.strategies {
+            // Saturation (when the pool as a whole is not the cause, which the UNSTABLE
+            // warning above already says).
+            if !s.saturation.pool {
+                w.extend(Warning::of_saturation(sc, &s.label, &s.saturation));
+            }
             if s.measured.completed == 0 {
                 w.push(Warning::NoCompletions { strategy: s.label.clone() });
                 continue;
             }
             // Little's law, L = λW, holds in steady state; a large gap means the window is too
-            // short for the queues to settle (or that they never do). Not checked when requests
-            // can fail or time out (abandoned work stays in the servers but completes nothing)
-            // nor for a finite trace replay.
+            // short for the queues to settle — unless they never settle, which saturation
+            // explains (and more requests cannot help). Not checked when requests can fail or
+            // time out (abandoned work stays in the servers but completes nothing) nor for a
+            // finite trace replay.
             let gap = s.little_ratio() - 1.0;
             let comparable = !sc.has_failures() && !matches!(sc.arrivals, Arrivals::Trace(_));
-            if rho < 1.0 && comparable && gap.abs() > LITTLE_TOLERANCE {
+            if rho < 1.0 && comparable && !s.is_unstable() && gap.abs() > LITTLE_TOLERANCE {
                 w.push(Warning::LittlesLaw {
                     strategy: s.label.clone(),
                     gap,
@@ -142,9 +247,39 @@ impl Warning {
         w
     }
 
+    /// The saturation warnings of strategy `label` (none when it is stable).
+    pub fn of_saturation(sc: &Scenario, label: &str, sat: &Saturation) -> Vec<Warning> {
+        let name = |i: usize| sc.servers[i].name.clone();
+        let mut offered = Vec::new();
+        let mut growing = Vec::new();
+        for s in &sat.servers {
+            match s.evidence {
+                Evidence::Offered { offered_rps, capacity_rps, rho } => {
+                    offered.push((s.server.map_or_else(String::new, name), offered_rps, capacity_rps, rho));
+                }
+                Evidence::Growing { slope, t } => growing.push((s.server.map(name), slope, t)),
+            }
+        }
+        let mut w = Vec::new();
+        if !offered.is_empty() {
+            w.push(Warning::Saturated { strategy: label.to_string(), replication: sat.replication, servers: offered });
+        }
+        if !growing.is_empty() {
+            w.push(Warning::Growing { strategy: label.to_string(), replication: sat.replication, servers: growing });
+        }
+        w
+    }
+
     /// The warnings about a scenario itself, known before it runs: what `lbsim validate`
-    /// prints, and the first warnings of a run.
+    /// prints (with the static splits' saturation, from replication 0's key hashes), and
+    /// the first warnings of a run.
     pub fn of_scenario(sc: &Scenario) -> Vec<Warning> {
+        Warning::scenario(sc, true)
+    }
+
+    /// The scenario's warnings, with the static splits' saturation or without (a run
+    /// reports it per strategy, from every replication).
+    fn scenario(sc: &Scenario, static_splits: bool) -> Vec<Warning> {
         let rho = sc.offered_load();
         let steady = !matches!(sc.arrivals, Arrivals::Closed(_) | Arrivals::Trace(_));
         let mut w = Vec::new();
@@ -169,6 +304,20 @@ impl Warning {
         for (fault, f) in sc.faults.iter().enumerate() {
             if f.start >= end {
                 w.push(Warning::FaultAfterEnd { fault, start: f.start, end });
+            }
+        }
+        if static_splits && saturation::open_ended(sc) && (rho < 1.0 || rho.is_nan()) {
+            for spec in &sc.strategies {
+                let Some(rhos) = saturation::static_rho(sc, spec, 0) else { continue };
+                let servers: Vec<(String, f64, f64, f64)> = rhos
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, &r)| saturation::is_saturated(r) && sc.servers[i].queue_capacity == 0)
+                    .map(|(i, &r)| (sc.servers[i].name.clone(), r * sc.capacity_of(i), sc.capacity_of(i), r))
+                    .collect();
+                if !servers.is_empty() {
+                    w.push(Warning::Saturated { strategy: spec.label.clone(), replication: None, servers });
+                }
             }
         }
         w

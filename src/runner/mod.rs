@@ -237,14 +237,12 @@ fn replicate(
 /// Aggregates the runs of every strategy × replication of `sc` (strategy-major) into one
 /// summary per strategy.
 fn aggregate(sc: &Scenario, runs: Vec<Replication>) -> ScenarioResults {
-    let names: Vec<String> = sc.servers.iter().map(|s| s.name.clone()).collect();
-    let workers: Vec<u32> = sc.servers.iter().map(|s| s.workers).collect();
     let (stats, open): (Vec<RunStats>, Vec<Option<OpenSample>>) = runs.into_iter().map(|r| (r.stats, r.open)).unzip();
     let reps = sc.replications as usize;
     let mut strategies = Vec::with_capacity(sc.strategies.len());
     let mut drop_rate = Vec::with_capacity(sc.strategies.len());
-    for (runs, open) in stats.chunks(reps).zip(open.chunks(reps)) {
-        let mut summary = StrategySummary::from_runs(runs, &names, &workers);
+    for ((runs, open), spec) in stats.chunks(reps).zip(open.chunks(reps)).zip(&sc.strategies) {
+        let mut summary = StrategySummary::from_runs(runs, sc, Some(spec));
         summary.open_model = open_model(open);
         strategies.push(summary);
         let dropped: Vec<f64> =

@@ -189,9 +189,15 @@ impl Scenario {
         self.group_of(i).service.as_ref().map_or_else(|| self.mean_demand(), ServiceDist::mean) / self.servers[i].speed
     }
 
+    /// Service capacity of server `i` in requests per second: workers / mean service time
+    /// (speed × workers / mean demand of its group's service).
+    pub fn capacity_of(&self, i: usize) -> f64 {
+        f64::from(self.servers[i].workers) / self.mean_service_of(i)
+    }
+
     /// Total service capacity in requests per second: Σ workers / mean service time.
     pub fn capacity(&self) -> f64 {
-        (0..self.servers.len()).map(|i| f64::from(self.servers[i].workers) / self.mean_service_of(i)).sum()
+        (0..self.servers.len()).map(|i| self.capacity_of(i)).sum()
     }
 
     /// Mean arrival rate over the run, req/s. For a time-varying rate, the average over

@@ -1,4 +1,5 @@
-//! Imbalance of a load vector (e.g. requests per server).
+//! Imbalance of a load vector: the servers' capacity-normalised loads ρ_i (see
+//! [`super::summary`]), or requests per server.
 
 /// Largest load over mean load (1 = perfectly even). NaN for an empty or all-zero vector.
 pub fn max_over_mean(x: &[f64]) -> f64 {
@@ -18,6 +19,11 @@ pub fn jain(x: &[f64]) -> f64 {
     let s: f64 = x.iter().sum();
     let s2: f64 = x.iter().map(|v| v * v).sum();
     s * s / (x.len() as f64 * s2)
+}
+
+/// Largest load (−∞ for an empty vector).
+pub fn max(x: &[f64]) -> f64 {
+    x.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
 }
 
 /// Largest load over total load: the busiest server's share (1/n when even). NaN when all zero.

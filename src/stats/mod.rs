@@ -5,6 +5,8 @@
 //! - [`RunStats`] / [`ServerStats`]: what one simulation measured;
 //! - [`summary`]: per-strategy aggregation across replications, with confidence intervals;
 //! - [`imbalance`]: max/mean, coefficient of variation, Jain's fairness index;
+//! - [`saturation`]: servers offered more than they can serve (from a static split before
+//!   the run, or from growth during it);
 //! - [`KeyCounter`]: requests of the hottest key, in bounded memory;
 //! - [`ci`]: Student-t confidence intervals.
 
@@ -12,6 +14,7 @@ pub mod ci;
 mod histogram;
 pub mod imbalance;
 mod keys;
+pub mod saturation;
 pub mod summary;
 pub mod timeline;
 
@@ -98,6 +101,9 @@ pub struct ServerStats {
     pub response_sum: f64,
     /// Response times of measured completions.
     pub response: LatencyHistogram,
+    /// Work routed to the server: the service times (demand / speed, or its group's
+    /// service) of the measured requests sent to it, dropped ones included, s.
+    pub work: f64,
 }
 
 impl ServerStats {
@@ -114,6 +120,7 @@ impl ServerStats {
             max_in_system: 0,
             response_sum: 0.0,
             response: LatencyHistogram::new(2),
+            work: 0.0,
         }
     }
 }
@@ -155,6 +162,12 @@ pub struct RunStats {
     pub pending_events: usize,
     /// Number in system over simulated time (sampled, bounded memory).
     pub timeline: Timeline,
+    /// ∫ (max_i N_i − min_i N_i) dt over the window, N_i scaled by mean capacity / server
+    /// i's capacity when capacities differ (NaN when not measured).
+    pub queue_spread_area: f64,
+    /// Time in the window during which some worker was idle while a request waited at
+    /// another server, s (NaN when not measured).
+    pub idle_while_waiting_time: f64,
     /// What happened in each fault window of the replication (same order as
     /// `Scenario::fault_windows`).
     pub faults: Vec<FaultOutcome>,

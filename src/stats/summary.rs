@@ -4,10 +4,17 @@
 //! those estimates and, with two or more replications, carries a 95% Student-t confidence
 //! half-width (the replication/deletion method). Percentile curves and per-server
 //! percentiles come from the merged histograms.
+//!
+//! Load and imbalance are capacity-normalised: a server's load is ρ_i, the work routed to
+//! it (the service times of the requests sent there) over what its workers can do in the
+//! window, so a split in proportion to capacity is even and an overloaded server has
+//! ρ_i > 1 (its utilisation stops at 1).
 
 use super::ci::mean_ci;
 use super::imbalance;
+use super::saturation::{self, Saturation};
 use super::{Counts, FaultOutcome, LatencyHistogram, RunStats, Timeline};
+use crate::scenario::{Scenario, StrategySpec};
 
 /// Confidence level of the reported half-widths.
 pub const CI_LEVEL: f64 = 0.95;
@@ -54,6 +61,16 @@ pub struct ServerSummary {
     pub failed: u64,
     /// Measured attempts at it that the client gave up on.
     pub timed_out: u64,
+    /// Requests per second it can serve: workers / mean service time (speed × workers /
+    /// mean demand of its group's service).
+    pub capacity_rps: f64,
+    /// Measured requests routed to it per second (dropped ones included).
+    pub offered_rps: f64,
+    /// Its load: work routed to it ÷ (workers × window), the time its workers would need
+    /// over the time they had (mean over replications). Above 1 when overloaded.
+    pub rho: f64,
+    /// Whether it is saturated (see [`StrategySummary::saturation`]).
+    pub saturated: bool,
 }
 
 /// The latency an open (arrival-rate) workload sees at the throughput a closed loop
@@ -99,17 +116,29 @@ pub struct StrategySummary {
     pub utilization: Estimate,
     /// Time-averaged number in system, whole pool.
     pub mean_in_system: Estimate,
-    /// Max/mean of requests per server.
+    /// Max/mean of the servers' loads ρ_i (capacity-normalised; 1 = even).
     pub load_max_over_mean: Estimate,
-    /// Coefficient of variation of requests per server.
+    /// Coefficient of variation of the servers' loads ρ_i.
     pub load_cv: Estimate,
-    /// Jain's fairness index of requests per server.
+    /// Jain's fairness index of the servers' loads ρ_i.
     pub jain: Estimate,
-    /// Share of measured requests routed to the busiest server.
+    /// The busiest server's share of the pool's load, max ρ_i / Σ ρ_i (1/S when even).
     pub busiest_server_share: Estimate,
+    /// Max/mean of the measured requests per server (not normalised by capacity).
+    pub requests_max_over_mean: Estimate,
+    /// The busiest server's load, max ρ_i (≥ 1: saturated).
+    pub rho_max: Estimate,
+    /// Time average of max_i N_i − min_i N_i over the window (N_i scaled by mean capacity /
+    /// capacity_i when capacities differ): the dynamic imbalance.
+    pub queue_spread: Estimate,
+    /// Fraction of the window in which some worker idled while a request waited at another
+    /// server.
+    pub idle_while_waiting: Estimate,
+    /// Whether queues grow without bound, and which.
+    pub saturation: Saturation,
     /// Share of measured requests carrying the most requested key: a property of the
-    /// workload (the same for every strategy), and a floor under the busiest server's
-    /// share for any strategy that keeps each key on one server.
+    /// workload (the same for every strategy), and, on a pool of equal servers, a floor
+    /// under the busiest server's share for any strategy that keeps each key on one server.
     pub hottest_key_share: Estimate,
     /// Response times of all replications merged.
     pub response: LatencyHistogram,
@@ -133,11 +162,12 @@ pub struct StrategySummary {
 }
 
 impl StrategySummary {
-    /// Aggregates the replications of one strategy. `names` are the server names and
-    /// `workers` their worker counts (for utilisation).
-    pub fn from_runs(runs: &[RunStats], names: &[String], workers: &[u32]) -> Self {
+    /// Aggregates the replications `runs` of strategy `spec` on `sc` (`None` for a real
+    /// balancer measured by `lbsim load`: no static split to assess).
+    pub fn from_runs(runs: &[RunStats], sc: &Scenario, spec: Option<&StrategySpec>) -> Self {
         assert!(!runs.is_empty());
         let est = |f: &dyn Fn(&RunStats) -> f64| Estimate::from_samples(&runs.iter().map(f).collect::<Vec<_>>());
+        let workers: Vec<u32> = sc.servers.iter().map(|s| s.workers).collect();
         let mut measured = Counts::default();
         let mut total = Counts::default();
         let mut response = LatencyHistogram::new(3);
@@ -147,12 +177,17 @@ impl StrategySummary {
             response.merge(&r.response);
         }
         let total_workers: f64 = workers.iter().map(|&w| f64::from(w)).sum();
-        let loads = |r: &RunStats| r.servers.iter().map(|s| s.requests as f64).collect::<Vec<f64>>();
-        let servers = (0..names.len())
+        let requests = |r: &RunStats| r.servers.iter().map(|s| s.requests as f64).collect::<Vec<f64>>();
+        // ρ_i: work routed over what the workers can do in the window.
+        let loads = |r: &RunStats| {
+            r.servers.iter().zip(&workers).map(|(s, &w)| s.work / (f64::from(w) * r.window())).collect::<Vec<f64>>()
+        };
+        let saturation = saturation::assess(sc, spec, runs);
+        let servers = (0..sc.servers.len())
             .map(|i| {
                 let mut h = LatencyHistogram::new(2);
                 let mut s = ServerSummary {
-                    name: names[i].clone(),
+                    name: sc.servers[i].name.clone(),
                     requests: 0,
                     dropped: 0,
                     utilization: 0.0,
@@ -163,6 +198,10 @@ impl StrategySummary {
                     throughput: 0.0,
                     failed: 0,
                     timed_out: 0,
+                    capacity_rps: sc.capacity_of(i),
+                    offered_rps: 0.0,
+                    rho: 0.0,
+                    saturated: saturation.has(i),
                 };
                 let mut completed = 0;
                 let mut sum = 0.0;
@@ -176,6 +215,8 @@ impl StrategySummary {
                     s.mean_in_system += st.area_in_system / r.window();
                     s.max_in_system = s.max_in_system.max(st.max_in_system);
                     s.throughput += st.completed as f64 / r.window();
+                    s.offered_rps += st.requests as f64 / r.window();
+                    s.rho += st.work / (f64::from(workers[i]) * r.window());
                     completed += st.completed;
                     sum += st.response_sum;
                     h.merge(&st.response);
@@ -184,6 +225,8 @@ impl StrategySummary {
                 s.utilization /= n;
                 s.mean_in_system /= n;
                 s.throughput /= n;
+                s.offered_rps /= n;
+                s.rho /= n;
                 s.mean_response = sum / completed as f64;
                 s.p99_response = h.quantile(0.99);
                 s
@@ -208,6 +251,11 @@ impl StrategySummary {
             load_cv: est(&|r| imbalance::cv(&loads(r))),
             jain: est(&|r| imbalance::jain(&loads(r))),
             busiest_server_share: est(&|r| imbalance::max_share(&loads(r))),
+            requests_max_over_mean: est(&|r| imbalance::max_over_mean(&requests(r))),
+            rho_max: est(&|r| imbalance::max(&loads(r))),
+            queue_spread: est(&|r| r.queue_spread_area / r.window()),
+            idle_while_waiting: est(&|r| r.idle_while_waiting_time / r.window()),
+            saturation,
             hottest_key_share: est(&|r| r.hottest_key as f64 / r.measured.generated as f64),
             response,
             servers,
@@ -219,6 +267,12 @@ impl StrategySummary {
             panics: runs.iter().map(|r| r.panics).sum(),
             fallbacks: runs.iter().map(|r| r.fallbacks).sum(),
         }
+    }
+
+    /// Whether queues grow without bound under this strategy (its figures describe a
+    /// transient).
+    pub fn is_unstable(&self) -> bool {
+        self.saturation.unstable
     }
 
     /// Little's law check: mean number in system / (throughput × mean response).

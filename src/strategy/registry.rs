@@ -57,6 +57,33 @@ pub static REGISTRY: &[StrategyInfo] = &[
     least_work::LEAST_WORK_LEFT,
 ];
 
+/// How a strategy divides the requests among the servers in the long run, whatever the
+/// state of the pool: what lets lbsim compute each server's offered load before a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Each server gets 1/S of the requests (weight-blind rotation or draws).
+    Even,
+    /// Each server gets its weight's share w_i / Σw.
+    Weighted,
+    /// Each key always goes to the same server: a server's share is the probability of the
+    /// keys mapped to it (see [`super::Strategy::assign_keys`]).
+    Keyed,
+    /// The choice depends on the pool's live state (in-flight counts, latencies, queued
+    /// work) or spills keys under load: only a run tells the split.
+    Dynamic,
+}
+
+/// The long-run split of the strategy named `name` (`Dynamic` for an unknown name). A new
+/// strategy is `Dynamic` unless listed here; the unit tests check the static ones.
+pub fn split(name: &str) -> Split {
+    match name {
+        "round-robin" | "random" => Split::Even,
+        "weighted-round-robin" | "weighted-random" => Split::Weighted,
+        "hash" | "ip-hash" | "ring-hash" | "maglev" | "rendezvous" => Split::Keyed,
+        _ => Split::Dynamic,
+    }
+}
+
 /// The entry named `name`, if any.
 pub fn lookup(name: &str) -> Option<&'static StrategyInfo> {
     REGISTRY.iter().find(|s| s.name == name)
@@ -81,6 +108,50 @@ mod tests {
             // `keyed` says exactly which strategies can assign keys (for `lbsim remap`).
             assert_eq!(built.assign_keys(&[1, 2]).is_some(), s.keyed, "{}", s.name);
         }
+    }
+
+    /// The static splits are what the strategies do: on a pool with weights 1, 2 and 3, an
+    /// idle pool's picks follow 1/3 each (even) or 1/6, 2/6, 3/6 (weighted) over a whole
+    /// cycle of 6000 picks; keyed ones assign keys; every listed name exists.
+    #[test]
+    fn static_splits_are_what_the_strategies_do() {
+        use crate::strategy::Pool;
+        use crate::strategy::testutil::{req, rng};
+        let servers = crate::strategy::testutil::servers(&[1, 2, 3]);
+        for s in REGISTRY {
+            let mut st = (s.build)(&Params::default(), &servers).unwrap();
+            let pool = Pool::new(&servers);
+            let mut r = rng();
+            let mut count = [0f64; 3];
+            let n = 60_000;
+            for i in 0..n {
+                count[st.pick(&req(i), &pool, &mut r)] += 1.0;
+            }
+            let want: Option<[f64; 3]> = match split(s.name) {
+                Split::Even => Some([1.0 / 3.0; 3]),
+                Split::Weighted => Some([1.0 / 6.0, 2.0 / 6.0, 3.0 / 6.0]),
+                Split::Keyed => {
+                    assert!(s.keyed, "{}", s.name);
+                    None
+                }
+                Split::Dynamic => None,
+            };
+            if let Some(want) = want {
+                for k in 0..3 {
+                    // Rotations are exact; draws within 5 binomial standard errors.
+                    let p = count[k] / n as f64;
+                    let se = (want[k] * (1.0 - want[k]) / n as f64).sqrt();
+                    assert!((p - want[k]).abs() <= 5.0 * se, "{}: server {k} got {p}, want {}", s.name, want[k]);
+                }
+            }
+        }
+        for name in ["round-robin", "random", "weighted-round-robin", "weighted-random", "hash", "ip-hash"] {
+            assert!(lookup(name).is_some(), "{name}");
+        }
+        for name in ["ring-hash", "maglev", "rendezvous"] {
+            assert!(lookup(name).is_some_and(|i| i.keyed), "{name}");
+        }
+        assert_eq!(split("bounded-load-hash"), Split::Dynamic);
     }
 
     /// The engine rebuilds strategies over the eligible servers only (see the module

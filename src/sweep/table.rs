@@ -4,8 +4,10 @@
 //!
 //! Columns: `point`, one column per varied key (durations as `KEY_ms`), `seed` (the point's
 //! derived seed: `lbsim run --seed` with the same values reproduces the row), every column
-//! of summary.csv from `strategy` on, then `drop_rate`, `drop_rate_ci95`,
-//! `arrival_rate_rps` and `capacity_rps`. Numbers have fixed precision, so the file is
+//! of summary.csv from `strategy` to `open_model_p99_ms`, then `drop_rate`, `drop_rate_ci95`,
+//! `arrival_rate_rps` and `capacity_rps`, then the columns summary.csv appended since
+//! (from `balancers` on), so sweep.csv's columns too are only ever appended.
+//! Numbers have fixed precision, so the file is
 //! byte-identical however the sweep was split into shards.
 
 use super::{Sweep, SweepManifest, Vary};
@@ -21,13 +23,26 @@ pub const SWEEP_CSV: &str = "sweep.csv";
 /// Columns after the summary columns.
 pub const SWEEP_EXTRA: &[&str] = &["drop_rate", "drop_rate_ci95", "arrival_rate_rps", "capacity_rps"];
 
+/// The first summary.csv column appended after [`SWEEP_EXTRA`] was: it and the summary
+/// columns after it follow [`SWEEP_EXTRA`].
+const SUMMARY_LATER: &str = "balancers";
+
+/// Where summary.csv's columns split around [`SWEEP_EXTRA`].
+fn summary_split() -> usize {
+    let header = summary_header();
+    header.iter().position(|&c| c == SUMMARY_LATER).unwrap_or(header.len())
+}
+
 /// The header of sweep.csv for these varied keys.
 pub fn header(vary: &[Vary]) -> Vec<String> {
     let mut h = vec!["point".to_string()];
     h.extend(vary.iter().map(Vary::column));
     h.push("seed".into());
-    h.extend(summary_header().iter().map(|s| s.to_string()));
+    let summary = summary_header();
+    let (before, after) = summary.split_at(summary_split());
+    h.extend(before.iter().map(|s| s.to_string()));
     h.extend(SWEEP_EXTRA.iter().map(|s| s.to_string()));
+    h.extend(after.iter().map(|s| s.to_string()));
     h
 }
 
@@ -36,6 +51,7 @@ pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &Scenar
     let sc = sweep.scenario(index);
     let values = sweep.values(index);
     let rho = sc.offered_load();
+    let split = summary_split();
     let rows: Vec<Vec<String>> = result
         .strategies
         .iter()
@@ -44,11 +60,14 @@ pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &Scenar
             let mut row = vec![index.to_string()];
             row.extend(sweep.vary.iter().zip(&values).map(|(v, &x)| v.cell(x)));
             row.push(sc.seed.to_string());
-            row.extend(summary_row(s, rho, sc));
+            let mut summary = summary_row(s, rho, sc);
+            let later = summary.split_off(split);
+            row.extend(summary);
             row.push(fixed(drop.value, 8));
             row.push(drop.ci95.map(|c| fixed(c, 8)).unwrap_or_default());
             row.push(fixed(sc.arrival_rate(), 3));
             row.push(fixed(sc.capacity(), 3));
+            row.extend(later);
             row
         })
         .collect();
@@ -120,7 +139,10 @@ impl SweepTable {
     pub fn view(&self, manifest: &SweepManifest) -> Result<SweepView> {
         let axes: Vec<Axis> = manifest.vary.iter().map(|v| Axis { column: v.column.clone(), log: v.log }).collect();
         let columns: Vec<&str> = axes.iter().map(|a| a.column.as_str()).collect();
-        Ok(SweepView { scenario: manifest.scenario.clone(), points: self.points(&columns)?, axes })
+        // A closed loop's rows carry its open model (`open_model_rate_rps`); an open
+        // workload's never do.
+        let closed = self.col("open_model_rate_rps").is_ok_and(|c| self.rows.iter().any(|r| !r[c].is_empty()));
+        Ok(SweepView { scenario: manifest.scenario.clone(), points: self.points(&columns)?, axes, closed })
     }
 
     /// The rows grouped by point; `vary_columns` are the varied keys' columns.
@@ -136,6 +158,8 @@ impl SweepTable {
         );
         let (mean, mean_ci, p99, p99_ci) = (c("mean_ms")?, c("mean_ms_ci95")?, c("p99_ms")?, c("p99_ms_ci95")?);
         let vcols: Vec<usize> = vary_columns.iter().map(|n| c(n)).collect::<Result<_>>()?;
+        // Columns added later (absent from sweeps written by older versions).
+        let (throughput, unstable) = (self.col("throughput_rps").ok(), self.col("unstable").ok());
         let num = |s: &str| s.parse::<f64>().unwrap_or(f64::NAN);
         let opt = |s: &str| s.parse::<f64>().ok();
         let mut out: Vec<PointRow> = Vec::new();
@@ -156,6 +180,8 @@ impl SweepTable {
                 label: r[label].clone(),
                 mean: (num(&r[mean]), opt(&r[mean_ci])),
                 p99: (num(&r[p99]), opt(&r[p99_ci])),
+                throughput: throughput.map_or(f64::NAN, |i| num(&r[i])),
+                unstable: unstable.is_some_and(|i| r[i] == "1"),
             });
         }
         Ok(out)

@@ -50,6 +50,13 @@ pub const SUMMARY_EXTRA: &[&str] = &[
     "view",
     "view_age_ms",
     "network_ms",
+    "requests_max_over_mean",
+    "rho_max",
+    "queue_spread",
+    "queue_spread_ci95",
+    "idle_while_waiting",
+    "idle_while_waiting_ci95",
+    "unstable",
 ];
 
 /// Columns of servers.csv (the contract).
@@ -57,7 +64,8 @@ pub const SERVERS_COLUMNS: &[&str] =
     &["strategy", "server", "requests", "utilization", "mean_in_system", "max_in_system", "mean_ms", "p99_ms"];
 
 /// Columns appended after the contract in servers.csv.
-pub const SERVERS_EXTRA: &[&str] = &["dropped", "throughput_rps", "failed", "timed_out"];
+pub const SERVERS_EXTRA: &[&str] =
+    &["dropped", "throughput_rps", "failed", "timed_out", "capacity_rps", "offered_rps", "rho", "saturated"];
 
 /// Columns of faults.csv (written when the scenario has `[[faults]]`).
 pub const FAULTS_COLUMNS: &[&str] = &[
@@ -147,6 +155,13 @@ pub fn summary_row(s: &StrategySummary, rho: f64, sc: &Scenario) -> Vec<String> 
         } else {
             String::new()
         },
+        fixed(s.requests_max_over_mean.value, 6),
+        fixed(s.rho_max.value, 6),
+        fixed(s.queue_spread.value, 6),
+        s.queue_spread.ci95.map(|c| fixed(c, 6)).unwrap_or_default(),
+        fixed(s.idle_while_waiting.value, 6),
+        s.idle_while_waiting.ci95.map(|c| fixed(c, 6)).unwrap_or_default(),
+        u8::from(s.is_unstable()).to_string(),
     ]
 }
 
@@ -181,6 +196,10 @@ pub fn servers_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
                     fixed(v.throughput, 3),
                     v.failed.to_string(),
                     v.timed_out.to_string(),
+                    fixed(v.capacity_rps, 3),
+                    fixed(v.offered_rps, 3),
+                    fixed(v.rho, 6),
+                    u8::from(v.saturated).to_string(),
                 ]
             })
         })

@@ -2,7 +2,8 @@
 //!
 //! The per-strategy and per-server objects carry exactly the columns of summary.csv and
 //! servers.csv, under the same names and with the same precision, as JSON numbers
-//! (`null` where the CSV cell is empty). Example: `lbsim run s.toml --format json | jq
+//! (`null` where the CSV cell is empty; the 0/1 flags `unstable` and `saturated` as
+//! booleans). Example: `lbsim run s.toml --format json | jq
 //! '.strategies[] | {strategy, p99_ms}'`.
 
 use serde_json::{Map, Value, json};
@@ -13,10 +14,17 @@ use super::csv::{servers_table, summary_table};
 /// Columns whose values are text; every other column is a number.
 const TEXT_COLUMNS: &[&str] = &["strategy", "server", "view"];
 
-/// A CSV cell as JSON: text columns stay strings, numbers become numbers, empty is null.
+/// Columns whose 0/1 values are flags: JSON booleans.
+const FLAG_COLUMNS: &[&str] = &["unstable", "saturated"];
+
+/// A CSV cell as JSON: text columns stay strings, flags become booleans, numbers become
+/// numbers, empty is null.
 fn cell(column: &str, text: &str) -> Value {
     if TEXT_COLUMNS.contains(&column) {
         return Value::String(text.to_string());
+    }
+    if FLAG_COLUMNS.contains(&column) {
+        return Value::Bool(text == "1");
     }
     if text.is_empty() {
         return Value::Null;

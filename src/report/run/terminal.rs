@@ -1,13 +1,63 @@
 //! The side-by-side table printed by `lbsim run`, with its notes and warnings.
+//!
+//! The default table fits a [`TABLE_WIDTH`]-column terminal: a chosen set of columns (the
+//! response time, the busiest server's load, the imbalance, what the scenario makes
+//! relevant), dropping the least important ones while it is too wide, with long strategy
+//! labels shortened ([`short_label`]). `--wide` shows every column, `--columns a,b,…` the
+//! ones named (summary.csv's names). A strategy whose queues grow without bound is marked
+//! UNSTABLE and never gets a best mark; nor does one that completed nothing.
 
-use comfy_table::{Attribute, Cell, CellAlignment};
+use comfy_table::{Attribute, Cell, CellAlignment, Color};
 
 use super::Report;
 use crate::duration::format_duration;
 use crate::report::table;
-use crate::scenario::{FaultKind, Scenario};
+use crate::scenario::{FaultKind, Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
 use crate::workload::arrivals::Arrivals;
+
+/// Width, in characters, the default table fits.
+pub const TABLE_WIDTH: usize = 120;
+
+/// Longest strategy label the default table shows as it is.
+pub const LABEL_MAX: usize = 22;
+
+/// Which columns the table shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// The default columns, as many as fit [`TABLE_WIDTH`], labels shortened.
+    #[default]
+    Fit,
+    /// Every column that applies to the scenario, full labels.
+    Wide,
+    /// These columns (summary.csv names), in this order, full labels.
+    Columns(Vec<&'static str>),
+}
+
+impl Layout {
+    /// The layout of `--columns LIST`: comma-separated summary.csv column names of table
+    /// columns (`strategy` is always shown and may be left out).
+    pub fn columns(list: &str) -> Result<Layout, ScenarioError> {
+        let mut keys = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty() && *n != "strategy") {
+            let col = COLUMNS.iter().find(|c| c.key == name).ok_or_else(|| {
+                ScenarioError::at("--columns", format!("no table column `{name}`"))
+                    .with_help(format!(
+                        "the columns are {}",
+                        COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>().join(", ")
+                    ))
+                    .suggest(name, COLUMNS.iter().map(|c| c.key))
+            })?;
+            keys.push(col.key);
+        }
+        if keys.is_empty() {
+            return Err(
+                ScenarioError::at("--columns", "no column named").with_help("e.g. --columns mean_ms,p99_ms,rho_max")
+            );
+        }
+        Ok(Layout::Columns(keys))
+    }
+}
 
 /// Which way a column improves.
 #[derive(Clone, Copy, PartialEq)]
@@ -17,108 +67,445 @@ enum Better {
     Neither,
 }
 
+/// When a column applies to a scenario.
+#[derive(Clone, Copy, PartialEq)]
+enum When {
+    Always,
+    /// With `[keys]` (or a trace's keys).
+    Keyed,
+    /// When requests can fail (faults, timeouts, retries).
+    Failures,
+    /// When the client retries.
+    Retries,
+}
+
 struct Column {
+    /// Its summary.csv name (what `--columns` takes).
+    key: &'static str,
     title: &'static str,
     better: Better,
     value: fn(&StrategySummary) -> (f64, Option<f64>),
     digits: usize,
-    /// Shown only when the scenario has `[keys]`.
-    keyed: bool,
+    when: When,
+    /// In the default table: 0 = no; otherwise the higher, the longer it stays when the
+    /// table is too wide.
+    keep: u8,
+    /// In the default table only where this holds (e.g. drops only when queues are bounded).
+    relevant: fn(&Report) -> bool,
 }
 
 fn ms(e: Estimate) -> (f64, Option<f64>) {
     (e.value * 1e3, e.ci95.map(|c| c * 1e3))
 }
 
-const COLUMNS: &[Column] = &[
-    Column { title: "mean ms", better: Better::Lower, value: |s| ms(s.mean), digits: 3, keyed: false },
-    Column { title: "p50 ms", better: Better::Lower, value: |s| ms(s.p50), digits: 3, keyed: false },
-    Column { title: "p90 ms", better: Better::Lower, value: |s| ms(s.p90), digits: 3, keyed: false },
-    Column { title: "p99 ms", better: Better::Lower, value: |s| ms(s.p99), digits: 3, keyed: false },
-    Column { title: "p99.9 ms", better: Better::Lower, value: |s| ms(s.p999), digits: 3, keyed: false },
-    Column { title: "max ms", better: Better::Lower, value: |s| (s.max * 1e3, None), digits: 3, keyed: false },
-    Column { title: "wait ms", better: Better::Lower, value: |s| ms(s.mean_wait), digits: 3, keyed: false },
-    Column {
-        title: "util",
-        better: Better::Neither,
-        value: |s| (s.utilization.value, s.utilization.ci95),
-        digits: 3,
-        keyed: false,
-    },
-    Column {
-        title: "max/mean",
-        better: Better::Lower,
-        value: |s| (s.load_max_over_mean.value, s.load_max_over_mean.ci95),
-        digits: 3,
-        keyed: false,
-    },
-    Column {
-        title: "CV",
-        better: Better::Lower,
-        value: |s| (s.load_cv.value, s.load_cv.ci95),
-        digits: 3,
-        keyed: false,
-    },
-    Column { title: "Jain", better: Better::Higher, value: |s| (s.jain.value, s.jain.ci95), digits: 4, keyed: false },
-    Column {
-        title: "busiest %",
-        better: Better::Lower,
-        value: |s| pct(s.busiest_server_share),
-        digits: 2,
-        keyed: false,
-    },
-    Column { title: "hot key %", better: Better::Neither, value: |s| pct(s.hottest_key_share), digits: 2, keyed: true },
-    Column {
-        title: "dropped",
-        better: Better::Lower,
-        value: |s| (s.measured.dropped as f64, None),
-        digits: 0,
-        keyed: false,
-    },
-];
-
 fn pct(e: Estimate) -> (f64, Option<f64>) {
     (e.value * 1e2, e.ci95.map(|c| c * 1e2))
 }
 
-/// Shown when requests can fail (faults, timeouts or retries in the scenario).
-const FAILURE_COLUMNS: &[Column] = &[
+fn plain(e: Estimate) -> (f64, Option<f64>) {
+    (e.value, e.ci95)
+}
+
+fn always(_: &Report) -> bool {
+    true
+}
+
+/// Drops are possible (a bounded waiting room) or happened.
+fn drops(r: &Report) -> bool {
+    r.scenario.servers.iter().any(|s| s.queue_capacity > 0) || r.strategies.iter().any(|s| s.measured.dropped > 0)
+}
+
+fn closed(r: &Report) -> bool {
+    r.scenario.is_closed()
+}
+
+/// Every column of the table, in the order shown.
+const COLUMNS: &[Column] = &[
     Column {
+        key: "mean_ms",
+        title: "mean ms",
+        better: Better::Lower,
+        value: |s| ms(s.mean),
+        digits: 3,
+        when: When::Always,
+        keep: 14,
+        relevant: always,
+    },
+    Column {
+        key: "p50_ms",
+        title: "p50 ms",
+        better: Better::Lower,
+        value: |s| ms(s.p50),
+        digits: 3,
+        when: When::Always,
+        keep: 3,
+        relevant: always,
+    },
+    Column {
+        key: "p90_ms",
+        title: "p90 ms",
+        better: Better::Lower,
+        value: |s| ms(s.p90),
+        digits: 3,
+        when: When::Always,
+        keep: 0,
+        relevant: always,
+    },
+    Column {
+        key: "p99_ms",
+        title: "p99 ms",
+        better: Better::Lower,
+        value: |s| ms(s.p99),
+        digits: 3,
+        when: When::Always,
+        keep: 15,
+        relevant: always,
+    },
+    Column {
+        key: "p999_ms",
+        title: "p99.9 ms",
+        better: Better::Lower,
+        value: |s| ms(s.p999),
+        digits: 3,
+        when: When::Always,
+        keep: 4,
+        relevant: always,
+    },
+    Column {
+        key: "max_ms",
+        title: "max ms",
+        better: Better::Lower,
+        value: |s| (s.max * 1e3, None),
+        digits: 3,
+        when: When::Always,
+        keep: 0,
+        relevant: always,
+    },
+    Column {
+        key: "mean_wait_ms",
+        title: "wait ms",
+        better: Better::Lower,
+        value: |s| ms(s.mean_wait),
+        digits: 3,
+        when: When::Always,
+        keep: 0,
+        relevant: always,
+    },
+    Column {
+        key: "throughput_rps",
+        title: "req/s",
+        better: Better::Neither,
+        value: |s| plain(s.throughput),
+        digits: 1,
+        when: When::Always,
+        keep: 12,
+        relevant: closed,
+    },
+    Column {
+        key: "utilization",
+        title: "util",
+        better: Better::Neither,
+        value: |s| plain(s.utilization),
+        digits: 3,
+        when: When::Always,
+        keep: 0,
+        relevant: always,
+    },
+    Column {
+        key: "rho_max",
+        title: "ρ max",
+        better: Better::Lower,
+        value: |s| plain(s.rho_max),
+        digits: 3,
+        when: When::Always,
+        keep: 11,
+        relevant: always,
+    },
+    Column {
+        key: "load_max_over_mean",
+        title: "max/mean",
+        better: Better::Lower,
+        value: |s| plain(s.load_max_over_mean),
+        digits: 3,
+        when: When::Always,
+        keep: 5,
+        relevant: always,
+    },
+    Column {
+        key: "load_cv",
+        title: "CV",
+        better: Better::Lower,
+        value: |s| plain(s.load_cv),
+        digits: 3,
+        when: When::Always,
+        keep: 0,
+        relevant: always,
+    },
+    Column {
+        key: "jain_index",
+        title: "Jain",
+        better: Better::Higher,
+        value: |s| plain(s.jain),
+        digits: 4,
+        when: When::Always,
+        keep: 0,
+        relevant: always,
+    },
+    Column {
+        key: "busiest_server_share",
+        title: "busiest %",
+        better: Better::Lower,
+        value: |s| pct(s.busiest_server_share),
+        digits: 2,
+        when: When::Always,
+        keep: 0,
+        relevant: always,
+    },
+    Column {
+        key: "requests_max_over_mean",
+        title: "req max/mean",
+        better: Better::Neither,
+        value: |s| plain(s.requests_max_over_mean),
+        digits: 3,
+        when: When::Always,
+        keep: 0,
+        relevant: always,
+    },
+    Column {
+        key: "queue_spread",
+        title: "N spread",
+        better: Better::Lower,
+        value: |s| plain(s.queue_spread),
+        digits: 2,
+        when: When::Always,
+        keep: 8,
+        relevant: always,
+    },
+    Column {
+        key: "idle_while_waiting",
+        title: "idle∧wait %",
+        better: Better::Lower,
+        value: |s| pct(s.idle_while_waiting),
+        digits: 1,
+        when: When::Always,
+        keep: 10,
+        relevant: always,
+    },
+    Column {
+        key: "hottest_key_share",
+        title: "hot key %",
+        better: Better::Neither,
+        value: |s| pct(s.hottest_key_share),
+        digits: 2,
+        when: When::Keyed,
+        keep: 6,
+        relevant: always,
+    },
+    Column {
+        key: "dropped",
+        title: "dropped",
+        better: Better::Lower,
+        value: |s| (s.measured.dropped as f64, None),
+        digits: 0,
+        when: When::Always,
+        keep: 9,
+        relevant: drops,
+    },
+    Column {
+        key: "failed",
         title: "failed",
         better: Better::Lower,
         value: |s| (s.measured.failed as f64, None),
         digits: 0,
-        keyed: false,
+        when: When::Failures,
+        keep: 2,
+        relevant: always,
     },
     Column {
+        key: "timed_out",
         title: "timed out",
         better: Better::Lower,
         value: |s| (s.measured.timed_out as f64, None),
         digits: 0,
-        keyed: false,
+        when: When::Failures,
+        keep: 1,
+        relevant: always,
     },
-    Column { title: "avail %", better: Better::Higher, value: |s| pct(s.availability), digits: 3, keyed: false },
+    Column {
+        key: "availability",
+        title: "avail %",
+        better: Better::Higher,
+        value: |s| pct(s.availability),
+        digits: 3,
+        when: When::Failures,
+        keep: 13,
+        relevant: always,
+    },
+    Column {
+        key: "retry_amplification",
+        title: "sent/offered",
+        better: Better::Lower,
+        value: |s| plain(s.retry_amplification),
+        digits: 3,
+        when: When::Retries,
+        keep: 7,
+        relevant: always,
+    },
 ];
 
-/// Shown when the client retries.
-const RETRY_COLUMNS: &[Column] = &[Column {
-    title: "sent/offered",
-    better: Better::Lower,
-    value: |s| (s.retry_amplification.value, s.retry_amplification.ci95),
-    digits: 3,
-    keyed: false,
-}];
-
-fn columns(report: &Report) -> Vec<&'static Column> {
+/// Whether column `c` applies to the report's scenario.
+fn applies(c: &Column, report: &Report) -> bool {
     let sc = &report.scenario;
-    let mut cols: Vec<&Column> = COLUMNS.iter().filter(|c| !c.keyed || sc.has_keys()).collect();
-    if sc.has_failures() {
-        cols.extend(FAILURE_COLUMNS);
+    match c.when {
+        When::Always => true,
+        When::Keyed => sc.has_keys(),
+        When::Failures => sc.has_failures(),
+        When::Retries => sc.client.is_some_and(|c| c.max_retries > 0),
     }
-    if sc.client.is_some_and(|c| c.max_retries > 0) {
-        cols.extend(RETRY_COLUMNS);
+}
+
+/// `label` shortened to at most [`LABEL_MAX`] characters, in steps, each only while it is
+/// still too long: parameters by value (`p2c(3)`), `connections` → `conn` and `response` →
+/// `resp`, `weighted-` → `w-`, then cut with `…`.
+pub fn short_label(label: &str) -> String {
+    let fits = |s: &str| s.chars().count() <= LABEL_MAX;
+    let mut s = label.to_string();
+    if !fits(&s)
+        && let Some((name, params)) = s.split_once('(')
+    {
+        let values: Vec<String> = params
+            .trim_end_matches(')')
+            .split(',')
+            .map(|p| p.split_once('=').map_or(p, |(_, v)| v).trim().trim_matches('"').to_string())
+            .collect();
+        s = format!("{name}({})", values.join(","));
     }
-    cols
+    for (long, short) in [("connections", "conn"), ("response", "resp"), ("weighted-", "w-")] {
+        if !fits(&s) {
+            s = s.replace(long, short);
+        }
+    }
+    if !fits(&s) {
+        s = s.chars().take(LABEL_MAX - 1).collect::<String>() + "…";
+    }
+    s
+}
+
+/// The labels shown for the strategies: shortened ([`short_label`]) when `shorten`, unless
+/// that makes two the same.
+fn labels(report: &Report, shorten: bool) -> Vec<String> {
+    let full: Vec<String> = report.strategies.iter().map(|s| s.label.clone()).collect();
+    if !shorten {
+        return full;
+    }
+    let short: Vec<String> = full.iter().map(|l| short_label(l)).collect();
+    let mut distinct = short.clone();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() == short.len() { short } else { full }
+}
+
+/// Whether a strategy's row may carry best marks: it completed something and its queues
+/// do not grow without bound.
+fn rankable(s: &StrategySummary) -> bool {
+    s.measured.completed > 0 && !s.is_unstable()
+}
+
+/// The table itself (strategies as rows), with the columns `cols` and the row labels
+/// `labels`.
+fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> String {
+    let mut table = table::new(color);
+    let mut header = vec![Cell::new("strategy")];
+    header.extend(cols.iter().map(|c| Cell::new(c.title)));
+    table.set_header(header);
+    let ranked: Vec<&StrategySummary> = report.strategies.iter().filter(|s| rankable(s)).collect();
+    let best: Vec<Option<f64>> = cols
+        .iter()
+        .map(|c| {
+            if ranked.len() < 2 {
+                return None;
+            }
+            let vals = ranked.iter().map(|s| (c.value)(s).0).filter(|v| v.is_finite());
+            match c.better {
+                Better::Lower => vals.reduce(f64::min),
+                Better::Higher => vals.reduce(f64::max),
+                Better::Neither => None,
+            }
+        })
+        .collect();
+    for (s, label) in report.strategies.iter().zip(labels) {
+        let mut first = Cell::new(if s.is_unstable() { format!("{label} UNSTABLE") } else { label.clone() });
+        if s.is_unstable() && color {
+            first = first.fg(Color::Red);
+        }
+        let mut row = vec![first];
+        for (c, b) in cols.iter().zip(&best) {
+            let (v, ci) = (c.value)(s);
+            let mut text = if v.is_finite() { format!("{v:.*}", c.digits) } else { "–".to_string() };
+            if let Some(ci) = ci {
+                text.push_str(&format!(" ±{ci:.*}", c.digits));
+            }
+            let is_best = rankable(s) && b.is_some_and(|b| v == b);
+            if is_best {
+                text.push('*');
+            }
+            let mut cell = Cell::new(text).set_alignment(CellAlignment::Right);
+            if is_best && color {
+                cell = cell.add_attribute(Attribute::Bold);
+            }
+            row.push(cell);
+        }
+        table.add_row(row);
+    }
+    table.to_string()
+}
+
+/// The widest line of `text`, in characters.
+fn width(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+/// The columns of `layout` for `report`, the labels, and how many applicable columns the
+/// table leaves out.
+fn layout_columns(report: &Report, layout: &Layout) -> (Vec<&'static Column>, Vec<String>, usize) {
+    let applicable: Vec<&Column> = COLUMNS.iter().filter(|c| applies(c, report)).collect();
+    match layout {
+        Layout::Wide => (applicable, labels(report, false), 0),
+        Layout::Columns(keys) => {
+            let cols: Vec<&Column> = keys.iter().filter_map(|k| COLUMNS.iter().find(|c| c.key == *k)).collect();
+            let hidden = applicable.iter().filter(|c| !keys.contains(&c.key)).count();
+            (cols, labels(report, false), hidden)
+        }
+        Layout::Fit => {
+            let labels = labels(report, true);
+            let mut cols: Vec<&Column> =
+                applicable.iter().copied().filter(|c| c.keep > 0 && (c.relevant)(report)).collect();
+            // Drop the least important column while the table is too wide.
+            while cols.len() > 1 && width(&table(report, &cols, &labels, false)) > TABLE_WIDTH {
+                let least = cols.iter().enumerate().min_by_key(|(_, c)| c.keep).map(|(i, _)| i).expect("non-empty");
+                cols.remove(least);
+            }
+            let hidden = applicable.len() - cols.len();
+            (cols, labels, hidden)
+        }
+    }
+}
+
+/// What the non-obvious columns shown mean, in one line.
+fn legend(cols: &[&Column]) -> Option<String> {
+    let meaning = |key: &str| match key {
+        "rho_max" => Some("ρ max = busiest server's load, work routed ÷ its capacity (≥ 1: saturated)"),
+        "load_max_over_mean" | "load_cv" | "jain_index" | "busiest_server_share" => {
+            Some("max/mean, CV, Jain, busiest % = of the servers' loads ρ (even: 1, 0, 1, 1/S)")
+        }
+        "queue_spread" => Some("N spread = time-average of max − min requests at a server"),
+        "idle_while_waiting" => Some("idle∧wait % = time a worker idled while a request waited elsewhere"),
+        "requests_max_over_mean" => Some("req max/mean = of requests per server, not normalised"),
+        _ => None,
+    };
+    let mut parts: Vec<&str> = cols.iter().filter_map(|c| meaning(c.key)).collect();
+    parts.dedup();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The header's description of the arrivals.
@@ -146,9 +533,35 @@ fn arrivals_line(sc: &Scenario) -> String {
     }
 }
 
-/// Renders the report as a table (strategies as rows, best value per column marked with
-/// `*`), preceded by a header line and followed by notes and warnings.
+/// `text` wrapped at word boundaries to lines of at most [`TABLE_WIDTH`] characters
+/// (longer words stay whole), each ending with a newline.
+fn wrap(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > TABLE_WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// Renders the report as the default table (see [`render_with`]).
 pub fn render(report: &Report, color: bool) -> String {
+    render_with(report, color, &Layout::Fit)
+}
+
+/// Renders the report as a table in `layout` (strategies as rows, best value per column
+/// marked with `*`), preceded by a header line and followed by notes and warnings.
+pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
     let sc = &report.scenario;
     let mut out = String::new();
     out.push_str(&format!(
@@ -165,48 +578,12 @@ pub fn render(report: &Report, color: bool) -> String {
         if sc.replications == 1 { "" } else { "s" },
         sc.warmup,
     ));
-    let mut table = table::new(color);
-    let cols = columns(report);
-    let mut header = vec![Cell::new("strategy")];
-    header.extend(cols.iter().map(|c| Cell::new(c.title)));
-    table.set_header(header);
-    let best: Vec<Option<f64>> = cols
-        .iter()
-        .map(|c| {
-            let vals = report.strategies.iter().map(|s| (c.value)(s).0).filter(|v| v.is_finite());
-            match c.better {
-                Better::Lower => vals.reduce(f64::min),
-                Better::Higher => vals.reduce(f64::max),
-                Better::Neither => None,
-            }
-        })
-        .collect();
-    let several = report.strategies.len() > 1;
-    for s in &report.strategies {
-        let mut row = vec![Cell::new(&s.label)];
-        for (c, b) in cols.iter().zip(&best) {
-            let (v, ci) = (c.value)(s);
-            let mut text = if v.is_finite() { format!("{v:.*}", c.digits) } else { "–".to_string() };
-            if let Some(ci) = ci {
-                text.push_str(&format!(" ±{ci:.*}", c.digits));
-            }
-            let is_best = several && b.is_some_and(|b| v == b);
-            if is_best {
-                text.push('*');
-            }
-            let mut cell = Cell::new(text).set_alignment(CellAlignment::Right);
-            if is_best && color {
-                cell = cell.add_attribute(Attribute::Bold);
-            }
-            row.push(cell);
-        }
-        table.add_row(row);
-    }
-    out.push_str(&table.to_string());
+    let (cols, labels, hidden) = layout_columns(report, layout);
+    out.push_str(&table(report, &cols, &labels, color));
     out.push('\n');
     let mut notes = Vec::new();
-    if several {
-        notes.push("* best in column".to_string());
+    if report.strategies.iter().filter(|s| rankable(s)).count() > 1 {
+        notes.push("* best in column (never on an UNSTABLE row or one that completed nothing)".to_string());
     }
     if sc.replications > 1 {
         notes.push("± = 95% confidence half-width over replications".to_string());
@@ -214,6 +591,32 @@ pub fn render(report: &Report, color: bool) -> String {
     if !notes.is_empty() {
         out.push_str(&notes.join("; "));
         out.push('\n');
+    }
+    if report.strategies.iter().any(StrategySummary::is_unstable) {
+        out.push_str(&wrap(
+            "UNSTABLE = queues grow without bound under that strategy (see the warnings): its figures describe a \
+             transient and depend on the run length",
+        ));
+    }
+    if let Some(l) = legend(&cols) {
+        out.push_str(&wrap(&l));
+    }
+    let renamed: Vec<String> = report
+        .strategies
+        .iter()
+        .zip(&labels)
+        .filter(|(s, l)| s.label != **l)
+        .map(|(s, l)| format!("{l} = {}", s.label))
+        .collect();
+    if !renamed.is_empty() {
+        out.push_str(&wrap(&format!("labels shortened: {}", renamed.join(", "))));
+    }
+    if hidden > 0 {
+        out.push_str(&wrap(&format!(
+            "{hidden} more column{} with --wide, or choose with --columns (summary.csv names, e.g. --columns \
+             mean_ms,p99_ms,rho_max,queue_spread)",
+            if hidden == 1 { "" } else { "s" }
+        )));
     }
     for line in fault_notes(report).into_iter().chain(closed_loop_notes(report)) {
         out.push_str(&line);

@@ -17,6 +17,9 @@ pub struct SweepView {
     pub axes: Vec<Axis>,
     /// The points, in point order.
     pub points: Vec<PointRow>,
+    /// Whether the scenario is a closed loop (its clients wait: it cannot be overloaded,
+    /// so the table shows the throughput they achieved instead of ρ).
+    pub closed: bool,
 }
 
 /// A varied key.
@@ -37,6 +40,10 @@ pub struct StrategyCells {
     pub mean: (f64, Option<f64>),
     /// p99 response, ms, and its 95% half-width.
     pub p99: (f64, Option<f64>),
+    /// Completions per second (NaN when the CSV predates the column).
+    pub throughput: f64,
+    /// Whether its queues grow without bound at this point (`unstable` column).
+    pub unstable: bool,
 }
 
 /// One point of a sweep table.
@@ -76,34 +83,51 @@ pub fn series_labels(points: &[PointRow]) -> Vec<String> {
 }
 
 /// The terminal summary: p99 (ms, ± 95% half-width) per point and strategy, best per row
-/// marked, points at or beyond capacity flagged.
+/// marked (never an unstable cell), points at or beyond capacity flagged, and cells of
+/// strategies unstable at a point below capacity flagged. A closed loop cannot be
+/// overloaded: its table shows the throughput its clients achieved instead of ρ.
 pub fn render(view: &SweepView, color: bool) -> String {
     let points = &view.points;
     let labels = series_labels(points);
     let mut table = table::new(color);
     let mut header: Vec<Cell> = view.axes.iter().map(|a| Cell::new(&a.column)).collect();
-    header.push(Cell::new("ρ"));
+    header.push(Cell::new(if view.closed { "req/s achieved" } else { "ρ" }));
     header.extend(labels.iter().map(Cell::new));
     table.set_header(header);
     let mut unstable = false;
+    let mut unstable_cells = false;
     for p in points {
         let mut row: Vec<Cell> = p.values.iter().map(|v| Cell::new(v).set_alignment(CellAlignment::Right)).collect();
-        let flag = if p.rho >= 1.0 {
-            unstable = true;
-            " !"
+        let over = !view.closed && p.rho >= 1.0;
+        let load = if view.closed {
+            let rates = p.strategies.iter().map(|s| s.throughput).filter(|v| v.is_finite());
+            let (lo, hi) = rates.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+            if lo > hi {
+                "–".to_string()
+            } else if format!("{lo:.1}") == format!("{hi:.1}") {
+                format!("{lo:.1}")
+            } else {
+                format!("{lo:.1}–{hi:.1}")
+            }
         } else {
-            ""
+            format!("{:.3}{}", p.rho, if over { " !" } else { "" })
         };
-        row.push(Cell::new(format!("{:.3}{flag}", p.rho)).set_alignment(CellAlignment::Right));
-        let best = p.strategies.iter().map(|s| s.p99.0).filter(|v| v.is_finite()).reduce(f64::min);
+        unstable |= over;
+        row.push(Cell::new(load).set_alignment(CellAlignment::Right));
+        let best =
+            p.strategies.iter().filter(|s| !s.unstable).map(|s| s.p99.0).filter(|v| v.is_finite()).reduce(f64::min);
         for s in &p.strategies {
             let (v, ci) = s.p99;
             let mut text = if v.is_finite() { format!("{v:.3}") } else { "–".into() };
             if let Some(ci) = ci {
                 text.push_str(&format!(" ±{ci:.3}"));
             }
-            if labels.len() > 1 && Some(v) == best {
+            if labels.len() > 1 && !s.unstable && Some(v) == best {
                 text.push('*');
+            }
+            if s.unstable && !over {
+                text.push_str(" !");
+                unstable_cells = true;
             }
             row.push(Cell::new(text).set_alignment(CellAlignment::Right));
         }
@@ -127,6 +151,12 @@ pub fn render(view: &SweepView, color: bool) -> String {
     if unstable {
         out.push_str(&format!("warning: {}\n", Warning::UnstablePoints));
     }
+    if unstable_cells {
+        out.push_str(&format!("warning: {}\n", Warning::UnstableCells));
+    }
+    if view.closed {
+        out.push_str(&format!("note: {}\n", Warning::ClosedLoopSweep));
+    }
     out
 }
 
@@ -145,7 +175,13 @@ mod tests {
             strategies: ["random", "p2c"]
                 .iter()
                 .zip(p99)
-                .map(|(l, p)| StrategyCells { label: l.to_string(), mean: p, p99: p })
+                .map(|(l, p)| StrategyCells {
+                    label: l.to_string(),
+                    mean: p,
+                    p99: p,
+                    throughput: f64::NAN,
+                    unstable: false,
+                })
                 .collect(),
         }
     }
@@ -155,6 +191,7 @@ mod tests {
         let view = SweepView {
             scenario: "web".into(),
             axes: vec![Axis { column: "arrivals.rate".into(), log: false }],
+            closed: false,
             points: vec![
                 point(0, 600.0, [(30.0, Some(1.0)), (20.0, Some(0.5))]),
                 point(1, 1200.0, [(900.0, None), (f64::NAN, None)]),

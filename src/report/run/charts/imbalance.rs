@@ -1,15 +1,26 @@
-//! `imbalance.png`: how evenly each strategy spread the requests, three measures side by side.
+//! `imbalance.png`: how unevenly each strategy loads the servers, over time and in the long
+//! run, strategies ranked.
 //!
-//! Max/mean requests per server (1 = even), their coefficient of variation (0 = even) and
-//! Jain's fairness index (1 = even), one row per strategy in every panel, as dots with the
-//! 95% confidence interval when there are replications, and the even-split value marked.
-//! Dots rather than bars: the interesting range (say 1.000 to 1.007) is far from zero.
+//! Three panels, one row per strategy, ranked by the first (best on top; unstable ones
+//! last, marked UNSTABLE in red):
+//! - **N spread**: the time-average of max − min number in system across servers (scaled to
+//!   a server of mean capacity when capacities differ) — the dynamic imbalance that explains
+//!   the queueing differences between strategies on a homogeneous pool;
+//! - **idle while waiting**: the share of time in which some worker idled while a request
+//!   waited at another server (capacity the routing left unused; 0 for a central queue);
+//! - **max / mean of ρ**: the capacity-normalised long-run load of the busiest server over
+//!   the mean (1 = a split in proportion to capacity).
+//!
+//! Dots, with the 95% confidence interval when there are replications; the even value
+//! (0 or 1) dashed. An unstable strategy's values can dwarf the others': each axis covers
+//! the stable strategies (and unstable values up to three times as far), and a value beyond is
+//! drawn as an arrow at the edge with its number.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{Report, RunChart, frame, strategy_colours};
-use crate::report::charts::style::{AXIS_PX, GUIDE, INK, LEGEND_PX, TICK_PX};
+use crate::report::charts::style::{ALERT, AXIS_PX, GUIDE, INK, LEGEND_PX, TICK_PX};
 use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, canvas, fit, key_row, text};
 use crate::stats::{Estimate, StrategySummary};
 
@@ -20,69 +31,119 @@ struct Measure {
     title: &'static str,
     axis: &'static str,
     even: f64,
+    /// Shown × this (100 for percentages).
+    scale: f64,
     value: fn(&StrategySummary) -> Estimate,
 }
 
 const MEASURES: [Measure; 3] = [
     Measure {
-        title: "max / mean",
-        axis: "busiest server's requests ÷ mean (1 = even)",
-        even: 1.0,
-        value: |s| s.load_max_over_mean,
+        title: "N spread (dynamic)",
+        axis: "mean of max − min requests at a server (0 = even)",
+        even: 0.0,
+        scale: 1.0,
+        value: |s| s.queue_spread,
     },
     Measure {
-        title: "coefficient of variation",
-        axis: "std-dev ÷ mean of requests per server (0 = even)",
+        title: "idle while waiting (dynamic)",
+        axis: "% of time a worker idles while a request waits",
         even: 0.0,
-        value: |s| s.load_cv,
+        scale: 100.0,
+        value: |s| s.idle_while_waiting,
     },
-    Measure { title: "Jain's fairness index", axis: "(Σx)² ÷ (n·Σx²)  (1 = even)", even: 1.0, value: |s| s.jain },
+    Measure {
+        title: "max / mean of ρ (long run)",
+        axis: "busiest server's load ÷ mean load (1 = even)",
+        even: 1.0,
+        scale: 1.0,
+        value: |s| s.load_max_over_mean,
+    },
 ];
 
-/// The x range of a panel: the even value, every dot and interval, with room for the value
-/// labels on the side away from the even value (left of the dots when even is the largest
-/// possible value, as for Jain's index), and the number of decimals that tells values apart.
-fn range(values: &[Estimate], even: f64, labels_left: bool) -> (f64, f64, usize) {
-    let mut lo = even;
-    let mut hi = even;
-    for e in values.iter().filter(|e| e.value.is_finite()) {
-        let ci = e.ci95.unwrap_or(0.0);
-        lo = lo.min(e.value - ci);
-        hi = hi.max(e.value + ci);
-    }
-    let span = (hi - lo).max(1e-9);
-    let decimals = ((-span.log10()).ceil() as i64 + 2).clamp(3, 8) as usize;
-    let span = span.max(1e-4 * even.abs().max(1.0) / 10f64.powi(decimals as i32 - 4));
-    if labels_left {
-        (lo - span * 0.30, hi + span * 0.06, decimals)
+/// The x range of a panel and the decimals of its labels: the even value and every stable
+/// dot with its interval, and the unstable dots that lie within three times that span (the
+/// others are drawn as arrows at the edge); room on the right for the value labels.
+fn range(values: &[(Estimate, bool)], even: f64) -> (f64, f64, usize) {
+    let ext = |cap: Option<(f64, f64)>| {
+        let (clo, chi) = cap.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+        values
+            .iter()
+            .filter(|(e, u)| e.value.is_finite() && (cap.is_none() || !*u || (clo..=chi).contains(&e.value)))
+            .fold((even, even), |(lo, hi), (e, _)| {
+                let ci = e.ci95.unwrap_or(0.0);
+                (lo.min((e.value - ci).max(clo)), hi.max((e.value + ci).min(chi)))
+            })
+    };
+    let (lo, hi) = if values.iter().any(|(_, u)| !*u) {
+        let stable: Vec<(Estimate, bool)> = values.iter().filter(|(_, u)| !*u).cloned().collect();
+        let (slo, shi) = range_of(&stable, even);
+        let span = (shi - slo).max(1e-9);
+        ext(Some((slo - 2.0 * span, shi + 2.0 * span)))
     } else {
-        (lo - span * 0.06, hi + span * 0.30, decimals)
-    }
+        ext(None)
+    };
+    let span = (hi - lo).max(1e-9);
+    let decimals = ((-span.log10()).ceil() as i64 + 2).clamp(1, 6) as usize;
+    (lo - span * 0.06, hi + span * 0.34, decimals)
+}
+
+/// The even value and every finite dot with its interval.
+fn range_of(values: &[(Estimate, bool)], even: f64) -> (f64, f64) {
+    values.iter().filter(|(e, _)| e.value.is_finite()).fold((even, even), |(lo, hi), (e, _)| {
+        let ci = e.ci95.unwrap_or(0.0);
+        (lo.min(e.value - ci), hi.max(e.value + ci))
+    })
 }
 
 fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
-    let body = frame(root, report, "load imbalance across servers")?;
+    let body = frame(root, report, "imbalance across servers, strategies ranked by N spread")?;
     let reps = report.scenario.replications;
-    let mut key = vec![LegendEntry::new("an even split", GUIDE, Swatch::Dashed)];
+    let mut key = vec![LegendEntry::new("even (0, or 1 for max/mean)", GUIDE, Swatch::Dashed)];
     if reps > 1 {
         key.push(LegendEntry::new("95% confidence interval over replications", INK, Swatch::Line));
     }
+    if report.strategies.iter().any(StrategySummary::is_unstable) {
+        key.push(LegendEntry::new(
+            "UNSTABLE: queues grow without bound (an arrow: value off the axis)",
+            ALERT,
+            Swatch::Block,
+        ));
+    }
     let body = key_row(&body, &key)?;
     let colours = strategy_colours(report);
-    let n = report.strategies.len();
-    // A label column for the strategy names, then three equal panels.
+    // Ranked: stable strategies by N spread, then the unstable ones, each best first.
+    let mut order: Vec<usize> = (0..report.strategies.len()).collect();
+    let key_of = |i: usize| {
+        let s = &report.strategies[i];
+        let v = s.queue_spread.value;
+        (s.is_unstable(), if v.is_finite() { v } else { f64::INFINITY })
+    };
+    order.sort_by(|&a, &b| {
+        let (ua, va) = key_of(a);
+        let (ub, vb) = key_of(b);
+        ua.cmp(&ub).then(va.total_cmp(&vb)).then(a.cmp(&b))
+    });
+    let n = order.len();
+    let label_of = |i: usize| {
+        let s = &report.strategies[i];
+        if s.is_unstable() { format!("{}  UNSTABLE", s.label) } else { s.label.clone() }
+    };
     let label_w =
-        report.strategies.iter().map(|s| canvas::text_size(&s.label, LEGEND_PX).0).max().unwrap_or(0).clamp(60, 260)
-            + 16;
+        order.iter().map(|&i| canvas::text_size(&label_of(i), LEGEND_PX).0).max().unwrap_or(0).clamp(60, 280) + 16;
     let (labels, panels) = body.split_horizontally(label_w);
     let panels = panels.split_evenly((1, 3));
     let row_px = if n > 12 { TICK_PX - 1.0 } else { LEGEND_PX };
     let mut row_centres: Vec<i32> = Vec::new();
     for (m, panel) in MEASURES.iter().zip(&panels) {
-        let values: Vec<Estimate> = report.strategies.iter().map(|s| (m.value)(s)).collect();
-        // Labels go left when the even value is the best possible one on the right (Jain).
-        let labels_left = m.even != 0.0 && values.iter().all(|e| e.value.is_nan() || e.value <= m.even);
-        let (lo, hi, decimals) = range(&values, m.even, labels_left);
+        let values: Vec<(Estimate, bool)> = order
+            .iter()
+            .map(|&i| {
+                let s = &report.strategies[i];
+                let e = (m.value)(s);
+                (Estimate { value: e.value * m.scale, ci95: e.ci95.map(|c| c * m.scale) }, s.is_unstable())
+            })
+            .collect();
+        let (lo, hi, decimals) = range(&values, m.even);
         let mut chart = ChartBuilder::on(panel)
             .caption(m.title, text(AXIS_PX + 1.0, &INK))
             .margin(8)
@@ -114,38 +175,58 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             GUIDE.stroke_width(2),
         ))?;
         row_centres.clear();
-        for (k, e) in values.iter().enumerate() {
+        let edge = hi - (hi - lo) * 0.3 / 1.34;
+        for (k, (e, unstable)) in values.iter().enumerate() {
             let y = (n - 1 - k) as f64;
             row_centres.push(chart.backend_coord(&(lo, y)).1);
-            let c = colours[k];
+            let c = colours[order[k]];
             if !e.value.is_finite() {
                 continue;
             }
-            if let Some(ci) = e.ci95 {
-                chart.draw_series(LineSeries::new(vec![(e.value - ci, y), (e.value + ci, y)], c.stroke_width(2)))?;
-            }
-            chart.draw_series(std::iter::once(Circle::new((e.value, y), if n > 12 { 5 } else { 7 }, c.filled())))?;
-            let ci = e.ci95.unwrap_or(0.0);
             let label = format!("{:.*}", decimals, e.value);
-            let style = text(row_px - 1.0, &INK);
-            if labels_left {
-                let (px, py) = chart.backend_coord(&(e.value - ci, y));
-                root.draw_text(&label, &style.pos(Pos::new(HPos::Right, VPos::Center)), (px - 10, py))?;
-            } else {
-                let (px, py) = chart.backend_coord(&(e.value + ci, y));
+            let style = text(row_px - 1.0, if *unstable { &ALERT } else { &INK });
+            if e.value > edge {
+                // Off the axis: an arrow at the edge and the value.
+                let (px, py) = chart.backend_coord(&(edge, y));
+                root.draw(&Polygon::new(vec![(px - 6, py - 7), (px + 6, py), (px - 6, py + 7)], ALERT.filled()))?;
                 root.draw_text(&label, &style.pos(Pos::new(HPos::Left, VPos::Center)), (px + 10, py))?;
+                continue;
             }
+            if let Some(ci) = e.ci95 {
+                let (a, b) = ((e.value - ci).max(lo), (e.value + ci).min(edge));
+                chart.draw_series(LineSeries::new(vec![(a, y), (b, y)], c.stroke_width(2)))?;
+            }
+            let dot = if n > 12 { 5 } else { 7 };
+            chart.draw_series(std::iter::once(Circle::new((e.value, y), dot, c.filled())))?;
+            if *unstable {
+                chart.draw_series(std::iter::once(Circle::new((e.value, y), dot + 3, ALERT.stroke_width(2))))?;
+            }
+            let ci = e.ci95.unwrap_or(0.0);
+            let (px, py) = chart.backend_coord(&((e.value + ci).min(edge), y));
+            // Clear of the dot (and of the red ring around an unstable one).
+            let gap = if *unstable { dot + 8 } else { 10 };
+            root.draw_text(&label, &style.pos(Pos::new(HPos::Left, VPos::Center)), (px + gap, py))?;
         }
     }
-    // Strategy names, right-aligned against the first panel, in their colours.
+    // Strategy names, right-aligned against the first panel, in their colours (UNSTABLE in red).
     let (lx, ly) = labels.get_base_pixel();
-    for (k, s) in report.strategies.iter().enumerate() {
+    for (k, &i) in order.iter().enumerate() {
+        let s = &report.strategies[i];
+        let y = row_centres.get(k).copied().unwrap_or(ly);
+        let right = lx + label_w as i32 - 6;
         let name = fit(&labels, &s.label, label_w - 12, row_px)?;
-        root.draw_text(
-            &name,
-            &text(row_px, &colours[k]).pos(Pos::new(HPos::Right, VPos::Center)),
-            (lx + label_w as i32 - 6, row_centres.get(k).copied().unwrap_or(ly)),
-        )?;
+        if s.is_unstable() {
+            let tag = "  UNSTABLE";
+            let tag_w = canvas::text_size(tag, row_px).0 as i32;
+            root.draw_text(tag, &text(row_px, &ALERT).pos(Pos::new(HPos::Right, VPos::Center)), (right, y))?;
+            root.draw_text(
+                &name,
+                &text(row_px, &colours[i]).pos(Pos::new(HPos::Right, VPos::Center)),
+                (right - tag_w, y),
+            )?;
+        } else {
+            root.draw_text(&name, &text(row_px, &colours[i]).pos(Pos::new(HPos::Right, VPos::Center)), (right, y))?;
+        }
     }
     Ok(())
 }

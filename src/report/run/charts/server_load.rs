@@ -1,22 +1,24 @@
-//! `server_load.png`: measured requests per server, one panel per strategy.
+//! `server_load.png`: each server's load against its capacity, one panel per strategy.
 //!
-//! Each bar is a server's requests as a difference from the mean across servers (the
-//! dashed zero line), in percent: a perfectly even split is flat, and an imbalance of a
-//! fraction of a percent is still visible. The panel title gives the mean (absolute
-//! requests per server) and the max/mean ratio. Every panel shares the y scale (at least
-//! ±1%, so noise is not blown up), so strategies compare at a glance.
+//! A bar is a server's load ρ, the work routed to it over what it can serve in the window
+//! (left axis; the dashed line ρ = 1 is its capacity). Unlike utilisation, which stops at
+//! 1, ρ goes beyond it for an overloaded server; a saturated server's bar is hatched and
+//! framed (its queue grows without bound, [`crate::stats::saturation`]) — hatched rather
+//! than red, since red is also a strategy's colour. The dark line is the server's time-averaged number in system (right
+//! axis, logarithmic, so a runaway queue and a healthy one show on one scale). Every panel
+//! shares both scales, so strategies compare at a glance; a split in proportion to
+//! capacity gives bars of equal height whatever the servers' speeds.
 //!
-//! Pools of up to [`BARS_MAX`] servers get one bar per server in scenario order (group
-//! boundaries of a mixed pool marked), so a reader sees which server got too much. Larger
-//! pools get the load profile instead: servers ranked from most to least loaded.
+//! Pools of up to [`BARS_MAX`] servers get one bar per server in scenario order, server
+//! groups separated and named, so a reader sees which machines a strategy overloads.
+//! Larger pools get the load profile instead: servers ranked from most to least loaded.
 
 use plotters::prelude::*;
 
 use super::{Report, RunChart, frame, strategy_colours};
-use crate::report::charts::style::{self, AXIS_PX, GUIDE, MUTED, TICK_PX};
-use crate::report::charts::{
-    Area, DrawResult, LegendEntry, Swatch, axis, first_fit, grid, key_row, shared_y_title, text,
-};
+use crate::report::charts::style::{self, ALERT, AXIS_PX, GUIDE, INK, MUTED, TICK_PX};
+use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, first_fit, grid, key_row, text};
+use crate::report::run::terminal::short_label;
 
 /// Largest pool drawn as one bar per server.
 pub const BARS_MAX: usize = 60;
@@ -24,66 +26,69 @@ pub const BARS_MAX: usize = 60;
 /// The chart.
 pub static CHART: RunChart = RunChart::new("server_load.png", draw);
 
+/// Colour of the number-in-system line.
+const N_LINE: RGBColor = RGBColor(40, 40, 40);
+
 fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
-    let body = frame(root, report, "requests per server")?;
+    let body = frame(root, report, "load per server against its capacity")?;
     let s_count = report.scenario.server_count();
     let bars = s_count <= BARS_MAX;
-    let reps = f64::from(report.scenario.replications.max(1));
     let colours = strategy_colours(report);
-    let loads: Vec<Vec<f64>> =
-        report.strategies.iter().map(|s| s.servers.iter().map(|v| v.requests as f64 / reps).collect()).collect();
-    let means: Vec<f64> = loads.iter().map(|l| l.iter().sum::<f64>() / l.len().max(1) as f64).collect();
-    let devs: Vec<Vec<f64>> = loads
-        .iter()
-        .zip(&means)
-        .map(|(l, &m)| l.iter().map(|&v| if m > 0.0 { (v / m - 1.0) * 100.0 } else { 0.0 }).collect())
-        .collect();
-    let top = devs.iter().flatten().fold(0.0f64, |a, &d| a.max(d.abs())).max(1.0 / 1.15) * 1.15;
-    let mean_all = means.iter().copied().filter(|m| m.is_finite()).fold(0.0, f64::max);
+    let rho: Vec<Vec<f64>> = report.strategies.iter().map(|s| s.servers.iter().map(|v| v.rho).collect()).collect();
+    let in_system: Vec<Vec<f64>> =
+        report.strategies.iter().map(|s| s.servers.iter().map(|v| v.mean_in_system).collect()).collect();
+    // Shared scales: ρ from 0 to a round bound above 1 and every bar; N on a log axis.
+    let rho_top = axis::linear_top(rho.iter().flatten().copied().filter(|v| v.is_finite()).fold(1.05, f64::max) * 1.08);
+    let positive = || in_system.iter().flatten().copied().filter(|v| v.is_finite() && *v > 0.0);
+    let n_lo = axis::log_floor(positive().fold(f64::INFINITY, f64::min).clamp(1e-3, 1.0));
+    let n_hi = axis::log_ceil(positive().fold(1.0, f64::max) * 1.5);
     let body = key_row(
         &body,
         &[
             LegendEntry::new(
                 if bars {
-                    "a server's requests, % above or below the mean"
+                    "ρ = work routed ÷ capacity (hatched: saturated, its queue grows without bound)"
                 } else {
-                    "servers ranked by requests, % vs the mean"
+                    "servers ranked by ρ (work ÷ capacity)"
                 },
                 MUTED,
                 if bars { Swatch::Block } else { Swatch::Band },
             ),
-            LegendEntry::new(
-                format!(
-                    "0% = the mean, {} requests per server{}",
-                    style::thousands(mean_all.round() as u64),
-                    if reps > 1.0 { " per replication" } else { "" }
-                ),
-                GUIDE,
-                Swatch::Dashed,
-            ),
+            LegendEntry::new("ρ = 1: the server's capacity", GUIDE, Swatch::Dashed),
+            LegendEntry::new("mean number in system (right axis, log)", N_LINE, Swatch::Line),
         ],
     )?;
     let n = report.strategies.len();
     let (rows, cols) = grid(n);
     let small = rows > 2;
-    let body = shared_y_title(&body, "requests vs the mean (%)")?;
+    let tick_px = if small { TICK_PX - 2.0 } else { TICK_PX };
     let panels = body.split_evenly((rows, cols));
     for (i, (s, panel)) in report.strategies.iter().zip(&panels).enumerate() {
         let row = i / cols;
-        // Only the bottom row carries the axis title, so every row has the same height.
+        // Only the bottom row carries the x-axis title, so every row has the same height.
         let last_row = row == rows - 1;
-        let mm = s.load_max_over_mean.value;
-        let mm = if mm.is_finite() { format!("{mm:.3}") } else { "–".into() };
-        let captions = [format!("{}  ·  max/mean {mm}", s.label), format!("{} · {mm}", s.label), s.label.clone()];
+        let mm = s.rho_max.value;
+        let mm = if mm.is_finite() { format!("{mm:.2}") } else { "–".into() };
+        let unstable = if s.is_unstable() { "  UNSTABLE" } else { "" };
+        let short = short_label(&s.label);
+        let captions = [
+            format!("{}  ·  ρ max {mm}{unstable}", s.label),
+            format!("{short}  ·  ρ max {mm}{unstable}"),
+            format!("{short} · {mm}{unstable}"),
+            format!("{short}{unstable}"),
+        ];
         let caption = first_fit(panel, &captions, panel.dim_in_pixel().0.saturating_sub(24), style::LEGEND_PX)?;
-        let tick_px = if small { TICK_PX - 2.0 } else { TICK_PX };
+        let caption_colour = if s.is_unstable() { ALERT } else { colours[i] };
+        let x_range = 0.5f64..s_count as f64 + 0.5;
         let mut chart = ChartBuilder::on(panel)
-            .caption(caption, text(style::LEGEND_PX, &colours[i]))
+            .caption(caption, text(style::LEGEND_PX, &caption_colour))
             .margin(6)
-            .margin_right(14)
+            .margin_right(4)
             .x_label_area_size(if last_row { if small { 40 } else { 48 } } else { 22 })
-            .y_label_area_size(if small { 50 } else { 58 })
-            .build_cartesian_2d(0.5f64..s_count as f64 + 0.5, -top..top)?;
+            .y_label_area_size(if small { 40 } else { 46 })
+            .right_y_label_area_size(if small { 40 } else { 46 })
+            .build_cartesian_2d(x_range.clone(), 0.0..rho_top)?
+            .set_secondary_coord(x_range, (n_lo..n_hi).log_scale());
         let x_desc = if bars { "server (in scenario order)" } else { "servers, most to least loaded" };
         let x_fmt = |x: &f64| if bars { format!("{}", x.round() as i64) } else { style::count(x.round()) };
         chart
@@ -92,45 +97,73 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             .x_labels(if bars { s_count.min(if small { 6 } else { 10 }) } else { 5 })
             .y_labels(if small { 4 } else { 6 })
             .x_label_formatter(&x_fmt)
-            .y_label_formatter(&|y| percent(*y, top))
+            .y_label_formatter(&|y| axis::tick_label(*y))
             .x_desc(if last_row { x_desc } else { "" })
-            .axis_desc_style(text(if small { AXIS_PX - 3.0 } else { AXIS_PX }, &style::INK))
-            .label_style(text(tick_px, &style::INK))
+            .y_desc(if i % cols == 0 { "ρ" } else { "" })
+            .axis_desc_style(text(if small { AXIS_PX - 3.0 } else { AXIS_PX }, &INK))
+            .label_style(text(tick_px, &INK))
             .bold_line_style(RGBColor(230, 230, 230))
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
+        chart
+            .configure_secondary_axes()
+            .y_labels(if small { 3 } else { 4 })
+            .y_label_formatter(&|y| style::short(*y))
+            .label_style(text(tick_px - 1.0, &N_LINE))
+            .draw()?;
         let c = colours[i];
+        let clamp_n = |v: f64| if v.is_finite() { v.clamp(n_lo, n_hi) } else { n_lo };
         if bars {
             let w = if s_count > 30 { 0.5 } else { 0.36 };
-            chart.draw_series(
-                devs[i]
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &v)| Rectangle::new([(k as f64 + 1.0 - w, 0.0), (k as f64 + 1.0 + w, v)], c.filled())),
-            )?;
-            // Group boundaries of a mixed pool.
+            let corners = |k: usize| {
+                let v = rho[i][k];
+                let v = if v.is_finite() { v.min(rho_top) } else { 0.0 };
+                [(k as f64 + 1.0 - w, 0.0), (k as f64 + 1.0 + w, v)]
+            };
+            chart.draw_series((0..s_count).map(|k| Rectangle::new(corners(k), c.filled())))?;
+            // Saturated servers: the bar hatched and framed.
+            for k in (0..s_count).filter(|&k| s.servers[k].saturated) {
+                let [a, b] = corners(k);
+                let (left, bottom) = chart.backend_coord(&a);
+                let (right, top) = chart.backend_coord(&b);
+                hatch(root, (left, top), (right, bottom))?;
+            }
+            // Group boundaries of a mixed pool, and the groups' names.
             if report.scenario.groups.len() > 1 {
                 for g in report.scenario.groups.iter().skip(1) {
                     let x = g.first as f64 + 0.5;
-                    chart.draw_series(DashedLineSeries::new(vec![(x, -top), (x, top)], 4, 4, MUTED.stroke_width(1)))?;
+                    chart.draw_series(DashedLineSeries::new(
+                        vec![(x, 0.0), (x, rho_top)],
+                        4,
+                        4,
+                        MUTED.stroke_width(1),
+                    ))?;
                 }
                 for g in &report.scenario.groups {
-                    let (px, py) = chart.backend_coord(&(g.first as f64 + 0.6, top));
+                    let (px, py) = chart.backend_coord(&(g.first as f64 + 0.6, rho_top));
                     root.draw_text(&g.name, &text(tick_px, &MUTED), (px + 3, py + 2))?;
                 }
             }
+            let pts: Vec<(f64, f64)> =
+                in_system[i].iter().enumerate().map(|(k, &v)| (k as f64 + 1.0, clamp_n(v))).collect();
+            chart.draw_secondary_series(LineSeries::new(pts.clone(), N_LINE.stroke_width(2)))?;
+            chart.draw_secondary_series(pts.into_iter().map(|p| Circle::new(p, 3, N_LINE.filled())))?;
         } else {
-            let mut ranked = devs[i].clone();
-            ranked.sort_by(|a, b| b.total_cmp(a));
-            let pts: Vec<(f64, f64)> = ranked.iter().enumerate().map(|(k, &v)| (k as f64 + 1.0, v)).collect();
+            let mut order: Vec<usize> = (0..s_count).collect();
+            order.sort_by(|&a, &b| rho[i][b].total_cmp(&rho[i][a]));
+            let pts: Vec<(f64, f64)> =
+                order.iter().enumerate().map(|(k, &j)| (k as f64 + 1.0, rho[i][j].min(rho_top))).collect();
             let mut outline = vec![(1.0, 0.0)];
             outline.extend(pts.iter().copied());
             outline.push((s_count as f64, 0.0));
             chart.draw_series(std::iter::once(Polygon::new(outline, c.mix(0.3).filled())))?;
             chart.draw_series(LineSeries::new(pts, c.stroke_width(2)))?;
+            let n_pts: Vec<(f64, f64)> =
+                order.iter().enumerate().map(|(k, &j)| (k as f64 + 1.0, clamp_n(in_system[i][j]))).collect();
+            chart.draw_secondary_series(LineSeries::new(n_pts, N_LINE.stroke_width(1)))?;
         }
         chart.draw_series(DashedLineSeries::new(
-            vec![(0.5, 0.0), (s_count as f64 + 0.5, 0.0)],
+            vec![(0.5, 1.0), (s_count as f64 + 0.5, 1.0)],
             8,
             5,
             GUIDE.stroke_width(2),
@@ -139,14 +172,19 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     Ok(())
 }
 
-/// A percentage difference for the axis: "+0.5%", "0%", "−1%".
-fn percent(v: f64, top: f64) -> String {
-    let t = axis::span_tick(v.abs(), 0.0, top);
-    if v.abs() < top * 1e-9 {
-        "0%".to_string()
-    } else if v > 0.0 {
-        format!("+{t}%")
-    } else {
-        format!("−{t}%")
+/// Diagonal hatching and a frame over the pixel rectangle from `top_left` to `bottom_right`.
+fn hatch(root: &Area<'_>, top_left: (i32, i32), bottom_right: (i32, i32)) -> DrawResult {
+    let ((left, top), (right, bottom)) = (top_left, bottom_right);
+    let (w, h) = (right - left, bottom - top);
+    let ink = INK.stroke_width(1);
+    // Lines going up to the right, 45°, every 6 px, clipped to the rectangle: the point at
+    // t along the line from (left + d, bottom) is (left + d + t, bottom − t).
+    for d in (-h..w).step_by(6) {
+        let (t0, t1) = ((-d).max(0), h.min(w - d));
+        if t0 < t1 {
+            root.draw(&PathElement::new(vec![(left + d + t0, bottom - t0), (left + d + t1, bottom - t1)], ink))?;
+        }
     }
+    root.draw(&Rectangle::new([(left, top), (right, bottom)], INK.stroke_width(2)))?;
+    Ok(())
 }

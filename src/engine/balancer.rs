@@ -858,6 +858,7 @@ mod tests {
             ("sed", None),
             ("nq", None),
             ("least-work-left", None),
+            ("least-response-time", None),
         ];
         let n = 100;
         for view in views {

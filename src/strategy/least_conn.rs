@@ -161,10 +161,12 @@ struct TieIndex {
     min: usize,
 }
 
+/// Servers tied on a score: a max-heap on smooth-WRR current weight (stored relative to
+/// `offset`), then lower index.
 #[derive(Debug, Default)]
-struct Level {
-    heap: Vec<u32>,
-    offset: i64,
+pub(super) struct Level {
+    pub(super) heap: Vec<u32>,
+    pub(super) offset: i64,
 }
 
 /// Whether server `a` precedes `b` in a level's heap: higher current weight, then lower index.
@@ -174,7 +176,8 @@ fn before(stored: &[i64], a: u32, b: u32) -> bool {
     x > y || (x == y && a < b)
 }
 
-fn sift_up(heap: &mut [u32], pos: &mut [u32], stored: &[i64], mut k: usize) {
+/// Moves `heap[k]` up to its place ([`before`] order); `pos` tracks every server's place.
+pub(super) fn sift_up(heap: &mut [u32], pos: &mut [u32], stored: &[i64], mut k: usize) {
     let s = heap[k];
     while k > 0 {
         let parent = (k - 1) / 2;
@@ -189,7 +192,8 @@ fn sift_up(heap: &mut [u32], pos: &mut [u32], stored: &[i64], mut k: usize) {
     pos[s as usize] = k as u32;
 }
 
-fn sift_down(heap: &mut [u32], pos: &mut [u32], stored: &[i64], mut k: usize) {
+/// Moves `heap[k]` down to its place ([`before`] order); `pos` tracks every server's place.
+pub(super) fn sift_down(heap: &mut [u32], pos: &mut [u32], stored: &[i64], mut k: usize) {
     let s = heap[k];
     loop {
         let mut child = 2 * k + 1;

@@ -47,6 +47,10 @@ pub(crate) struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// Memory a run may use, e.g. 8G, 512M or 75% (of physical memory); a run estimated to
+    /// need more is refused before it starts [default: 50% of physical memory]
+    #[arg(long, value_name = "SIZE", global = true)]
+    pub(crate) max_memory: Option<String>,
 }
 
 /// The subcommands.

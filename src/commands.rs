@@ -10,7 +10,7 @@ use lbsim::report::{self, Exporter};
 use lbsim::run::{self, RunOptions};
 use lbsim::strategy::registry::REGISTRY;
 use lbsim::sweep::{self, SweepOptions};
-use lbsim::{Result, remap};
+use lbsim::{Result, budget, remap};
 
 use crate::cli::{Command, Format};
 use crate::options::{Merge, Plan, Remap, Run, SweepRun, load};
@@ -70,6 +70,12 @@ fn handle_ctrl_c(what: &'static str) {
 /// `lbsim run`.
 fn cmd_run(o: Run) -> Result<Ending> {
     let options = RunOptions { threads: o.runner.threads, progress: o.runner.verbose };
+    // A slow run is said before it starts (and again among the report's warnings).
+    let usage =
+        budget::check(&o.scenario, budget::threads_or_cores(o.runner.threads), budget::memory_limit(), "the run")?;
+    if o.runner.verbose && usage.is_slow() {
+        eprintln!("warning: {}", report::Warning::Slow { work: usage.work, simulations: usage.simulations });
+    }
     let report = run::run(&o.scenario, &options)?;
     // Files this run does not produce (faults.csv without faults) count as stale too.
     let exporters: Vec<_> = report::run::exporters(o.charts).into_iter().filter(|e| e.wanted(&report)).collect();
@@ -196,6 +202,8 @@ fn cmd_strategies() -> Result<Ending> {
 /// `lbsim validate`.
 fn cmd_validate(file: &Path) -> Result<()> {
     let sc = load(file)?;
-    print!("{}", report::validate::render(&sc, file));
+    let threads = budget::threads_or_cores(None);
+    let usage = budget::check(&sc, threads, budget::memory_limit(), "a run of this scenario")?;
+    print!("{}", report::validate::render(&sc, file, &usage));
     Ok(())
 }

@@ -32,9 +32,14 @@ pub const UNITS: &[(&str, f64)] = &[
     ("d", 86400.0),
 ];
 
+/// The longest duration accepted, s (10⁹ s, about 31.7 years): longer ones can only be
+/// typos, and would overflow the times they are added to (`"1e308s"`).
+pub const MAX_DURATION: f64 = 1e9;
+
 /// Parses `"10ms"`-style durations into seconds.
 ///
-/// The number may be fractional; the unit is required (a bare number is ambiguous).
+/// The number may be fractional; the unit is required (a bare number is ambiguous). At most
+/// [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let split = t
@@ -58,6 +63,9 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("`{text}`: a duration must be finite and not negative"));
     }
+    if secs > MAX_DURATION {
+        return Err(format!("`{text}`: a duration is at most 1e9s (about 31.7 years)"));
+    }
     Ok(secs)
 }
 
@@ -75,6 +83,12 @@ pub fn format_duration(secs: f64) -> String {
     let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     format!("{s}{u}")
+}
+
+/// A number as a message shows it: plainly from 10⁻⁴ to 10⁹, in scientific notation
+/// beyond (`5e-324`, not 324 decimals).
+pub fn format_number(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-4..1e9).contains(&x.abs()) { format!("{x}") } else { format!("{x:e}") }
 }
 
 impl<'de> Deserialize<'de> for Duration {
@@ -121,6 +135,17 @@ mod tests {
         assert!(parse_duration("ms").is_err());
         assert!(parse_duration("-5ms").is_err());
         assert!(parse_duration("1..2s").is_err());
+        assert!(parse_duration("1e308s").unwrap_err().contains("at most 1e9s"));
+        assert_eq!(parse_duration("1e9s").unwrap(), 1e9);
+    }
+
+    #[test]
+    fn formats_numbers() {
+        assert_eq!(format_number(5e-324), "5e-324");
+        assert_eq!(format_number(2.0), "2");
+        assert_eq!(format_number(-1.0), "-1");
+        assert_eq!(format_number(1e308), "1e308");
+        assert_eq!(format_number(f64::NAN), "NaN");
     }
 
     #[test]

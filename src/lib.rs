@@ -4,6 +4,8 @@
 //! workload → engine → stats → runner → report.
 //!
 //! - [`duration`], [`suggest`]: durations with units and "did you mean" suggestions, shared by every layer;
+//! - [`budget`]: the memory and work a run needs, estimated from its scenario before it
+//!   starts, and the memory limit (`--max-memory`) it is checked against;
 //! - [`scenario`]: the scenario file (schema, validation, errors that point at a line);
 //! - [`workload`]: the synthetic request stream (arrivals, service demands) and seeds;
 //! - [`strategy`]: the balancing strategies, one trait, one file per family, one registry;
@@ -27,6 +29,7 @@
 //! The `lbsim` binary is a thin command-line layer over these (`src/main.rs`, `src/cli.rs`,
 //! `src/options.rs`, `src/commands.rs`).
 
+pub mod budget;
 pub mod duration;
 pub mod engine;
 pub mod error;

@@ -13,7 +13,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    match commands::run(cli::Cli::parse().command) {
+    let cli = cli::Cli::parse();
+    match options::set_memory_limit(cli.max_memory.as_deref()).and_then(|()| commands::run(cli.command)) {
         Ok(commands::Ending::Done) => ExitCode::SUCCESS,
         Ok(commands::Ending::Interrupted) => ExitCode::from(130),
         Err(e) => {

@@ -6,12 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
-use lbsim::Result;
 use lbsim::plan::{PlanRequest, Slo};
 use lbsim::report::run::terminal::Layout;
 use lbsim::scenario::edit::ScenarioText;
 use lbsim::scenario::{Overrides, Scenario, ScenarioError};
 use lbsim::sweep::{self, Shard, Sweep};
+use lbsim::{Result, budget};
 
 use crate::cli::{Format, MergeArgs, PlanArgs, RemapArgs, RunArgs, RunnerArgs, SweepArgs};
 
@@ -31,6 +31,15 @@ impl From<&RunnerArgs> for Runner {
     fn from(a: &RunnerArgs) -> Runner {
         Runner { threads: a.threads.map(usize::from), verbose: !a.quiet }
     }
+}
+
+/// Sets the process's memory limit from `--max-memory` (the default stays otherwise).
+pub(crate) fn set_memory_limit(size: Option<&str>) -> Result<()> {
+    if let Some(text) = size {
+        let bytes = budget::parse_size(text).map_err(|m| ScenarioError::at("--max-memory", m))?;
+        budget::set_memory_limit(bytes);
+    }
+    Ok(())
 }
 
 /// Loads and validates a scenario file.

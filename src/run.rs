@@ -5,11 +5,11 @@
 
 use std::time::Instant;
 
-use crate::Result;
 use crate::report::Report;
 use crate::runner::progress::StrategyBars;
 use crate::runner::{self, RunnerOptions};
 use crate::scenario::Scenario;
+use crate::{Result, budget};
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -21,7 +21,11 @@ pub struct RunOptions {
 }
 
 /// Simulates every strategy and replication of `scenario` (see [`crate::runner`]).
+///
+/// Refused first (an input error) when the run's estimated memory exceeds the limit
+/// ([`budget::check`]).
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report> {
+    budget::check(scenario, budget::threads_or_cores(options.threads), budget::memory_limit(), "the run")?;
     let started = Instant::now();
     let bars = StrategyBars::new(scenario, options.progress);
     let tick = |t| bars.tick(t);

@@ -36,7 +36,7 @@ use crate::scenario::edit::{KeyValue, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
 use crate::workload::arrivals::Arrivals;
-use crate::{Result, point};
+use crate::{Result, budget, point};
 use search::Search;
 pub use slo::{Metric, Slo};
 
@@ -184,7 +184,7 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         Some(names) => text.with_strategy_names(&names)?,
         None => text.clone(),
     };
-    let mut base = text.scenario();
+    let mut base = text.scenario()?;
     overrides.apply(&mut base)?;
     if overrides.replications == Some(1) {
         return Err(ScenarioError::at(
@@ -200,6 +200,19 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
             "the scenario has 1 replication; the plan uses {DEFAULT_REPLICATIONS} to judge each candidate with a \
              confidence interval (set `replications` or --replications)"
         ));
+    }
+    if request.slos.iter().any(|s| s.metric == Metric::Mean)
+        && let Some((alpha, source)) = base.heavy_tails().into_iter().find(|(a, _)| *a <= 2.0)
+    {
+        return Err(ScenarioError::at(
+            "--slo",
+            format!(
+                "the mean response time does not exist here: {source} is Pareto with alpha = {alpha} ≤ 2 (infinite \
+                 variance), so the mean wait is infinite and no server count can meet a bound on it"
+            ),
+        )
+        .with_help("plan on a percentile instead, e.g. --slo 'p99<=200ms'")
+        .into());
     }
     let group_index = match &request.group {
         Some(g) => base.groups.iter().position(|x| &x.name == g).ok_or_else(|| {
@@ -268,6 +281,7 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
             ));
         }
     }
+    let (threads, limit) = (budget::threads_or_cores(options.threads), budget::memory_limit());
     let bar = Spinner::new(options.progress);
     let mut complete = true;
     let mut round = 0;
@@ -283,10 +297,16 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
                         plans[i].candidates.push(unrun(s, Verdict::Unstable, &sc));
                         search.record(s, false);
                     }
-                    Ok(sc) => {
-                        jobs.push((i, s, sc));
-                        break;
-                    }
+                    Ok(sc) => match budget::check(&sc, threads, limit, &format!("{s} servers")) {
+                        Ok(_) => {
+                            jobs.push((i, s, sc));
+                            break;
+                        }
+                        Err(e) => {
+                            plans[i].candidates.push(unrun(s, Verdict::Invalid(e.message), &sc));
+                            search.record(s, false);
+                        }
+                    },
                     Err(why) => {
                         plans[i].candidates.push(Candidate {
                             servers: s,

@@ -163,7 +163,7 @@ impl Slo {
     /// Whether an estimate meets the objective: its 95% upper confidence bound is within
     /// the limit (the value itself when there is no interval).
     pub fn met_by(&self, e: Estimate) -> bool {
-        let upper = e.value + e.ci95.unwrap_or(0.0);
+        let upper = e.interval().map_or(e.value, |(_, hi)| hi);
         upper.is_finite() && upper <= self.limit
     }
 }
@@ -177,6 +177,7 @@ impl std::fmt::Display for Slo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::ci::Bounds;
 
     #[test]
     fn parses_objectives() {
@@ -207,8 +208,8 @@ mod tests {
     #[test]
     fn judged_on_the_upper_confidence_bound() {
         let slo = Slo::parse("p99<=200ms").unwrap();
-        assert!(slo.met_by(Estimate { value: 0.19, ci95: Some(0.005) }));
-        assert!(!slo.met_by(Estimate { value: 0.19, ci95: Some(0.02) }));
-        assert!(!slo.met_by(Estimate { value: f64::NAN, ci95: None }));
+        assert!(slo.met_by(Estimate { value: 0.19, ci95: Some(0.005), bounds: Bounds::NON_NEGATIVE }));
+        assert!(!slo.met_by(Estimate { value: 0.19, ci95: Some(0.02), bounds: Bounds::NON_NEGATIVE }));
+        assert!(!slo.met_by(Estimate { value: f64::NAN, ci95: None, bounds: Bounds::NON_NEGATIVE }));
     }
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::Warning;
+use crate::budget::{self, Usage};
 use crate::duration::format_duration as d;
 use crate::scenario::{FaultTarget, Scenario};
 use crate::stats::saturation;
@@ -13,8 +14,9 @@ use crate::workload::arrivals::Arrivals;
 use crate::workload::keys::{KeyPopularity, KeySpace};
 use crate::workload::rate::RateBase;
 
-/// The whole text `lbsim validate FILE` prints for the valid scenario `sc`.
-pub fn render(sc: &Scenario, file: &Path) -> String {
+/// The whole text `lbsim validate FILE` prints for the valid scenario `sc`, whose run needs
+/// `usage` ([`budget::estimate`]).
+pub fn render(sc: &Scenario, file: &Path, usage: &Usage) -> String {
     let mut out = String::new();
     let o = &mut out;
     let rho = sc.offered_load();
@@ -50,6 +52,7 @@ pub fn render(sc: &Scenario, file: &Path) -> String {
     for (i, text) in offered_loads(sc).into_iter().enumerate() {
         line(if i == 0 { "offered ρ" } else { "" }, text);
     }
+    line("resources", resources(usage));
     let mut text = format!("{}: valid\n{out}", file.display());
     for w in Warning::of_scenario(sc) {
         let _ = writeln!(text, "warning: {w}");
@@ -86,7 +89,7 @@ fn offered_loads(sc: &Scenario) -> Vec<String> {
                 format!("{} {value}{mark}", g.name)
             })
             .collect();
-        let keyed = strategy::registry::split(spec.name) == strategy::registry::Split::Keyed;
+        let keyed = strategy::registry::split(spec.name, &spec.params) == strategy::registry::Split::Keyed;
         let rep = if keyed { " (key hashes of replication 0)" } else { "" };
         out.push(format!("{}{rep}: {}", spec.label, groups.join(", ")));
     }
@@ -183,6 +186,24 @@ fn failures(sc: &Scenario) -> Vec<(&'static str, String)> {
     out
 }
 
+/// What a run needs, in a few words: `~25.0 MiB of memory at peak, 4 simulation(s) of ~2.0e6
+/// events`, and the timers' events per simulated second when there are any.
+pub fn resources(u: &Usage) -> String {
+    let t = u.timer_events_per_second;
+    let timers = if t > 0.0 {
+        let rate = if t < 1e4 { format!("{t:.1}") } else { format!("{t:.1e}") };
+        format!(", {rate} of them per simulated second from timers")
+    } else {
+        String::new()
+    };
+    format!(
+        "~{} of memory at peak, {} simulation(s) of ~{:.1e} events{timers}",
+        budget::format_bytes(u.memory),
+        u.simulations,
+        u.events
+    )
+}
+
 /// Where request keys come from, in a few words.
 fn keys(sc: &Scenario) -> String {
     match (&sc.keys, &sc.arrivals) {
@@ -258,8 +279,9 @@ interval = "1s"
   requests:        2000 (warm-up 200), 1 replication(s), seed 1
   strategies:      p2c, ring-hash
   offered ρ:       ring-hash (key hashes of replication 0): web 1.089–1.411 (saturated)
+  resources:       ~25.5 MiB of memory at peak, 2 simulation(s) of ~4.0e3 events, 4.0 of them per simulated second from timers
 warning: UNSTABLE: offered load ρ = 1.250 ≥ 1 — the servers cannot keep up, queues grow without bound and response times depend on the run length, not on the strategy's steady state
-warning: Pareto with alpha <= 2 (got 1.8) has infinite variance: sample means and percentiles converge slowly
+warning: MEAN DOES NOT EXIST: [service] is Pareto with alpha = 1.8 ≤ 2, whose variance is infinite; a request that waits meets a residual service time of infinite mean, so the mean wait and mean response time are infinite: the means reported are finite-run values that grow with the run and their intervals mean nothing — compare percentiles (which exist)
 warning: fault 1 starts at 30s but the run is expected to end near 8s: raise `requests` to see it
 "#;
 
@@ -269,7 +291,8 @@ warning: fault 1 starts at 30s but the run is expected to end near 8s: raise `re
             "{SCENARIO}[balancers]\ncount = 2\nassign = \"runs\"\nrun_length = 13.0\nview = \"local\"\n\
              [network]\nto_server = \"1.7ms\"\n"
         );
-        let out = render(&Scenario::parse(&text, None).unwrap(), Path::new("v.toml"));
+        let sc = Scenario::parse(&text, None).unwrap();
+        let out = render(&sc, Path::new("v.toml"), &budget::estimate(&sc, 2));
         assert!(
             out.contains(
                 "  balancers:       2 instances (runs of 13 requests on average), local view (each instance's own \
@@ -282,6 +305,6 @@ warning: fault 1 starts at 30s but the run is expected to end near 8s: raise `re
     #[test]
     fn renders_every_line_and_warning() {
         let sc = Scenario::parse(SCENARIO, None).unwrap();
-        assert_eq!(render(&sc, Path::new("v.toml")), EXPECTED);
+        assert_eq!(render(&sc, Path::new("v.toml"), &budget::estimate(&sc, 2)), EXPECTED);
     }
 }

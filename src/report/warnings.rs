@@ -5,8 +5,10 @@
 use std::fmt;
 
 use super::run::Report;
+use crate::budget;
 use crate::duration::format_duration;
 use crate::scenario::Scenario;
+use crate::stats::StrategySummary;
 use crate::stats::saturation::{self, Evidence, Saturation};
 use crate::workload::arrivals::Arrivals;
 
@@ -93,6 +95,33 @@ pub enum Warning {
     /// A sweep of a closed loop: it cannot be overloaded (its clients wait), so the sweep
     /// table reports the throughput they achieved instead of ρ.
     ClosedLoopSweep,
+    /// Service times with infinite variance (Pareto α ≤ 2): a waiting request meets a
+    /// residual service time of mean E\[S²\]/2E\[S\] = ∞, so the mean wait and mean response time
+    /// do not exist; the reported means grow with the run.
+    MeanDoesNotExist {
+        /// Where the distribution is used: `[service]`, `group web`.
+        source: String,
+        /// Its tail index α.
+        alpha: f64,
+    },
+    /// Service times with an infinite third moment (Pareto 2 < α ≤ 3): the mean response time
+    /// exists but the wait has infinite variance, so its confidence interval is unreliable.
+    MeanCiUnreliable {
+        /// Where the distribution is used.
+        source: String,
+        /// Its tail index α.
+        alpha: f64,
+    },
+    /// Confidence intervals that reached past a physical bound and are shown clipped to it:
+    /// `strategy metric value ± half → [lower, upper]`, one text each.
+    ClippedIntervals(Vec<String>),
+    /// A run whose estimated work exceeds [`budget::SLOW_WORK`] events.
+    Slow {
+        /// Work of the whole run, in events.
+        work: f64,
+        /// Simulations (strategies × replications).
+        simulations: u64,
+    },
 }
 
 /// What the saturation warnings end with.
@@ -208,6 +237,30 @@ impl fmt::Display for Warning {
                 "closed loop: the clients wait for their responses, so queues cannot grow without bound at any point; \
                  `req/s achieved` is the throughput the clients achieved (the range over strategies), shown instead of ρ",
             ),
+            Warning::MeanDoesNotExist { source, alpha } => write!(
+                f,
+                "MEAN DOES NOT EXIST: {source} is Pareto with alpha = {alpha} ≤ 2, whose variance is infinite; a \
+                 request that waits meets a residual service time of infinite mean, so the mean wait and mean response \
+                 time are infinite: the means reported are finite-run values that grow with the run and their \
+                 intervals mean nothing — compare percentiles (which exist)"
+            ),
+            Warning::MeanCiUnreliable { source, alpha } => write!(
+                f,
+                "{source} is Pareto with alpha = {alpha} ≤ 3: its third moment is infinite, so the wait has infinite \
+                 variance; the mean response time exists but converges slowly and its confidence interval is \
+                 unreliable — prefer percentiles"
+            ),
+            Warning::ClippedIntervals(items) => write!(
+                f,
+                "95% confidence intervals that reach past a physical bound, shown clipped to it (more replications \
+                 narrow them): {}",
+                items.join("; ")
+            ),
+            Warning::Slow { work, simulations } => write!(
+                f,
+                "slow run: about {work:.1e} events to simulate over {simulations} simulation(s) (a few million per \
+                 second per thread); lower `requests`, `replications` or the strategies for a quick look"
+            ),
         }
     }
 }
@@ -218,6 +271,10 @@ impl Warning {
         let sc = &report.scenario;
         let rho = report.offered_load();
         let mut w = Warning::scenario(sc, false);
+        let clipped: Vec<String> = report.strategies.iter().flat_map(clipped_intervals).collect();
+        if !clipped.is_empty() {
+            w.push(Warning::ClippedIntervals(clipped));
+        }
         for s in &report.strategies {
             // Saturation (when the pool as a whole is not the cause, which the UNSTABLE
             // warning above already says).
@@ -287,6 +344,13 @@ impl Warning {
             w.push(Warning::Unstable { rho });
         }
         w.extend(sc.service.warning().map(Warning::Service));
+        for (alpha, source) in sc.heavy_tails() {
+            w.push(if alpha <= 2.0 {
+                Warning::MeanDoesNotExist { source, alpha }
+            } else {
+                Warning::MeanCiUnreliable { source, alpha }
+            });
+        }
         let keyed = sc.keyed_without_keys();
         if !keyed.is_empty() {
             w.push(Warning::Keyless(keyed.into_iter().map(str::to_string).collect()));
@@ -320,8 +384,46 @@ impl Warning {
                 }
             }
         }
+        let usage = budget::estimate(sc, 1);
+        if usage.is_slow() {
+            w.push(Warning::Slow { work: usage.work, simulations: usage.simulations });
+        }
         w
     }
+}
+
+/// The estimates of `s` whose interval is clipped at a physical bound, each as
+/// `label metric value ± half → [lower, upper] unit`.
+fn clipped_intervals(s: &StrategySummary) -> Vec<String> {
+    let times = [
+        ("mean", &s.mean),
+        ("p50", &s.p50),
+        ("p90", &s.p90),
+        ("p99", &s.p99),
+        ("p99.9", &s.p999),
+        ("mean wait", &s.mean_wait),
+    ];
+    let others = [
+        ("throughput", &s.throughput, "req/s"),
+        ("utilization", &s.utilization, ""),
+        ("availability", &s.availability, ""),
+        ("busiest server share", &s.busiest_server_share, ""),
+        ("Jain index", &s.jain, ""),
+    ];
+    let times = times.into_iter().map(|(name, e)| (name, e, 1e3, " ms"));
+    let others = others.into_iter().map(|(name, e, unit)| (name, e, 1.0, unit));
+    times
+        .chain(others)
+        .filter(|(_, e, _, _)| e.is_clipped())
+        .filter_map(|(name, e, scale, unit)| {
+            let (lo, hi) = e.interval()?;
+            let half = e.ci95? * scale;
+            let (v, lo, hi) = (e.value * scale, lo * scale, hi * scale);
+            // Three decimals, more when the half-width needs them to show two digits.
+            let d = if half > 0.0 { (1 - half.log10().floor() as i64).clamp(3, 12) as usize } else { 3 };
+            Some(format!("{} {name} {v:.d$} ± {half:.d$} → [{lo:.d$}, {hi:.d$}]{unit}", s.label))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -247,7 +247,7 @@ fn aggregate(sc: &Scenario, runs: Vec<Replication>) -> ScenarioResults {
         strategies.push(summary);
         let dropped: Vec<f64> =
             runs.iter().map(|r| r.measured.dropped as f64 / r.measured.generated.max(1) as f64).collect();
-        drop_rate.push(Estimate::from_samples(&dropped));
+        drop_rate.push(Estimate::fraction(&dropped));
     }
     ScenarioResults { strategies, drop_rate }
 }

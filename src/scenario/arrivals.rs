@@ -59,7 +59,10 @@ fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
     if x.is_finite() && x > 0.0 {
         Ok(x)
     } else {
-        Err(ScenarioError::at(key, format!("must be a positive number ({what}), got {x}")))
+        Err(ScenarioError::at(
+            key,
+            format!("must be a positive number ({what}), got {}", crate::duration::format_number(x)),
+        ))
     }
 }
 
@@ -67,7 +70,7 @@ fn non_negative(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
     if x.is_finite() && x >= 0.0 {
         Ok(x)
     } else {
-        Err(ScenarioError::at(key, format!("must be a number ≥ 0 ({what}), got {x}")))
+        Err(ScenarioError::at(key, format!("must be a number ≥ 0 ({what}), got {}", crate::duration::format_number(x))))
     }
 }
 

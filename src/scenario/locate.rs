@@ -19,12 +19,15 @@ struct Entry {
 }
 
 impl Locator {
-    /// Indexes `text`; an unparsable text gives an empty index (the parse error is reported elsewhere).
+    /// Indexes `text`; an unparsable text gives an empty index (the parse error is reported
+    /// elsewhere). Integers beyond TOML's 64-bit range, which serde reads into a `u64` but
+    /// `toml_edit` refuses, are blanked out first (same length), so that one of them does not
+    /// leave every other key unlocated.
     pub fn new(text: &str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         let mut loc = Locator { entries: Vec::new(), line_starts };
-        if let Ok(doc) = Document::parse(text) {
+        if let Some(doc) = parse_lenient(text) {
             loc.walk_table(doc.as_table(), "");
         }
         loc
@@ -86,7 +89,8 @@ impl Locator {
     }
 
     /// Where the key `path` stands (its key if it has one, else its value).
-    /// Falls back to the nearest existing parent (a missing key is reported at its table).
+    /// Falls back to the nearest existing parent (a missing key is reported at its table);
+    /// `None` for a top-level key that is not there (see [`Locator::top_level`]).
     pub fn find(&self, path: &str) -> Option<(usize, usize)> {
         let mut p = path;
         loop {
@@ -97,6 +101,13 @@ impl Locator {
             let cut = p.rfind(['.', '['])?;
             p = &p[..cut];
         }
+    }
+
+    /// Where the top-level keys start (where a missing one belongs): the first one's place,
+    /// or the start of the text.
+    pub fn top_level(&self) -> (usize, usize) {
+        let top = self.entries.iter().filter(|e| !e.path.contains(['.', '[']));
+        top.filter_map(|e| e.key.as_ref().map(|k| k.start)).min().map_or((1, 1), |start| self.line_col(start))
     }
 
     /// The innermost key whose key or value contains the byte `offset`.
@@ -110,6 +121,35 @@ impl Locator {
             .map(|e| e.path.as_str())
     }
 }
+
+/// `text` parsed by `toml_edit`, each integer it finds out of range replaced by `0` padded
+/// with spaces to the same length (so every other span is unchanged); `None` when the text
+/// has another syntax error, or more than [`MAX_BLANKED`] such integers.
+fn parse_lenient(text: &str) -> Option<Document<String>> {
+    let mut text = std::borrow::Cow::Borrowed(text);
+    for _ in 0..=MAX_BLANKED {
+        let e = match Document::parse(text.to_string()) {
+            Ok(doc) => return Some(doc),
+            Err(e) => e,
+        };
+        let span = e.span()?;
+        let token = text.get(span.clone())?;
+        let digits = token.trim_start_matches(['+', '-']);
+        if !e.message().contains("integer")
+            || digits.is_empty()
+            || !digits.chars().all(|c| c.is_ascii_digit() || c == '_')
+        {
+            return None;
+        }
+        let blank = format!("0{}", " ".repeat(token.len() - 1));
+        text.to_mut().replace_range(span, &blank);
+    }
+    None
+}
+
+/// The most out-of-range integers [`Locator::new`] blanks out before giving up (each costs
+/// a parse of the whole text).
+const MAX_BLANKED: usize = 16;
 
 fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") }
@@ -128,8 +168,17 @@ mod tests {
         assert_eq!(l.find("arrivals.rate"), Some((3, 1)));
         assert_eq!(l.find("servers[1].speed"), Some((10, 1)));
         assert_eq!(l.find("servers[1].strategies[1].choices").map(|x| x.0), Some(11));
-        // missing key → its parent table
+        // missing key → its parent table; a missing top-level key → the first top-level key
         assert_eq!(l.find("arrivals.process").map(|x| x.0), Some(2));
+        assert_eq!(l.find("requests"), None);
+        assert_eq!(l.top_level(), (1, 1));
+        assert_eq!(Locator::new("# c\n\nname = \"x\"\n").top_level(), (3, 1));
+    }
+
+    #[test]
+    fn an_integer_beyond_64_bits_does_not_unlocate_the_rest() {
+        let text = "seed = 18446744073709551615\n[arrivals]\nrate = -1.0\n";
+        assert_eq!(Locator::new(text).find("arrivals.rate"), Some((3, 1)));
     }
 
     #[test]

@@ -14,9 +14,11 @@ pub mod balancers;
 pub mod edit;
 mod error;
 pub mod faults;
+pub mod limits;
 mod locate;
 mod overrides;
 pub mod policies;
+mod read;
 mod schema;
 mod serialize;
 pub mod trace;
@@ -31,6 +33,7 @@ pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow};
 pub use locate::Locator;
 pub use overrides::Overrides;
 pub use policies::{ClientPolicy, HealthCheck, OutlierDetection, RetryOn};
+pub use read::{MAX_SCENARIO_BYTES, text_from_bytes};
 pub use schema::ValueKind;
 
 use crate::strategy::{self, Params, ServerInfo};
@@ -116,13 +119,9 @@ pub struct StrategySpec {
 }
 
 impl Scenario {
-    /// Reads and validates a scenario file.
+    /// Reads and validates a scenario file (at most [`MAX_SCENARIO_BYTES`] of UTF-8 text).
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: Some(path.to_path_buf()),
-            ..ScenarioError::general(format!("cannot read the scenario: {e}"))
-        })?;
-        Scenario::parse(&text, Some(path))
+        Scenario::parse(&read::read_scenario(path)?, Some(path))
     }
 
     /// Parses and validates scenario text; `file` is used for error locations, the
@@ -136,6 +135,10 @@ impl Scenario {
                 if let Some((l, c)) = e.key.as_deref().and_then(|k| locator.find(k)) {
                     e.line = Some(l);
                     e.column = Some(c);
+                } else if e.line.is_none() && e.key.is_some() {
+                    // A top-level key that is not in the file: where the top-level keys are.
+                    let (l, c) = locator.top_level();
+                    (e.line, e.column) = (Some(l), Some(c));
                 }
             }
             e
@@ -144,6 +147,7 @@ impl Scenario {
         let stem = file.and_then(|f| f.file_stem()).map(|s| s.to_string_lossy().into_owned());
         let dir = file.and_then(Path::parent).unwrap_or(Path::new(""));
         let mut sc = validate(raw, stem, dir).map_err(place)?;
+        sc.check_limits("requests").map_err(place)?;
         sc.file = file.map(Path::to_path_buf);
         sc.source = Some(text.to_string());
         Ok(sc)
@@ -171,9 +175,8 @@ impl Scenario {
         if let Arrivals::Trace(t) = &self.arrivals
             && let Some(s) = &t.service
         {
-            let given = s.iter().filter(|x| !x.is_nan()).count() as f64;
-            let sum: f64 = s.iter().filter(|x| !x.is_nan()).sum();
-            return (sum + (s.len() as f64 - given) * self.service.mean()) / s.len() as f64;
+            let (given, sum) = t.given_service;
+            return (sum + (s.len() as f64 - given as f64) * self.service.mean()) / s.len() as f64;
         }
         self.service.mean()
     }

@@ -44,6 +44,10 @@ impl Overrides {
         if let Some(names) = &self.strategies {
             sc.set_strategies(names)?;
         }
+        if self.requests.is_some() {
+            // The run's length changed: its limits again, located in the file when they name a key.
+            sc.check_limits("--requests").map_err(|e| sc.locate(e))?;
+        }
         Ok(())
     }
 
@@ -60,6 +64,19 @@ impl Overrides {
 }
 
 impl Scenario {
+    /// `e` located in the scenario's file when its key is one of the file's (errors found
+    /// after parsing: an override's consequences, the resource budget).
+    pub fn locate(&self, mut e: ScenarioError) -> ScenarioError {
+        if let (Some(key), Some(text)) = (e.key.as_deref(), self.source.as_deref())
+            && !key.starts_with("--")
+        {
+            let locator = super::Locator::new(text);
+            let (l, c) = locator.find(key).unwrap_or_else(|| locator.top_level());
+            (e.file, e.line, e.column) = (self.file.clone(), Some(l), Some(c));
+        }
+        e
+    }
+
     /// Sets the number of requests (the `--requests` option). A default warm-up follows it
     /// (`requests / 10`); an explicit one is kept while it fits, otherwise it is scaled to
     /// the same fraction of the new request count.

@@ -11,11 +11,15 @@
 //! present; every strategy and replication replays the same rows.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 
 use super::ScenarioError;
 use crate::suggest::did_you_mean;
 use crate::workload::trace::Trace;
+
+/// Memory of one distinct key besides its text (its `String` and map entry), bytes.
+const KEY_OVERHEAD: u64 = 64;
 
 /// The columns a trace may have.
 pub const COLUMNS: &[&str] = &["timestamp", "service_time", "key"];
@@ -33,13 +37,20 @@ fn err(file: &Path, line: u64, key: Option<&str>, message: String) -> ScenarioEr
 
 /// Reads and checks a trace. `unit` is the length in seconds of one unit of the
 /// timestamp and service_time columns; `speed` the replay factor.
+///
+/// The file is read as a stream, and reading stops with an error once the rows kept (8
+/// bytes per row per column, and the text of each distinct key) or the bytes read exceed
+/// the memory limit ([`crate::budget::memory_limit`]). Errors about the file as a whole
+/// (it cannot be opened) are at the scenario's `arrivals.file` key; errors in a row are at
+/// that row of the trace.
 pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> {
-    let file_err = |m: String| ScenarioError {
-        file: Some(path.to_path_buf()),
-        ..ScenarioError::general(m).with_help("`arrivals.file` is relative to the scenario file's directory")
-    };
-    let data = std::fs::read(path).map_err(|e| file_err(format!("cannot read the trace: {e}")))?;
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(data.as_slice());
+    let file = std::fs::File::open(path).map_err(|e| {
+        ScenarioError::at("arrivals.file", format!("cannot read the trace {}: {e}", path.display()))
+            .with_help("`arrivals.file` is relative to the scenario file's directory")
+    })?;
+    let limit = crate::budget::memory_limit();
+    let data = LineCap { inner: std::io::BufReader::new(file.take(limit)), run: 0 };
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(data);
     let header_line = 1;
     let headers = rdr.headers().map_err(|e| err(path, header_line, None, format!("bad header row: {e}")))?.clone();
     let mut col = [None::<usize>; 3];
@@ -74,6 +85,7 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
     let mut service = col[1].map(|_| Vec::new());
     let mut keys = col[2].map(|_| Vec::new());
     let mut key_ids: HashMap<String, u64> = HashMap::new();
+    let mut key_bytes = 0u64;
     let mut first = f64::NAN;
     let mut prev = (f64::NEG_INFINITY, 0u64);
     let mut record = csv::StringRecord::new();
@@ -94,6 +106,25 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
             }
         }
         let line = record.position().map_or(line, |p| p.line());
+        if times.len() % 4096 == 0 {
+            let kept = times.len() as u64 * 8 * (1 + u64::from(col[1].is_some()) + u64::from(col[2].is_some()));
+            let read = rdr.position().byte();
+            if kept + key_bytes > limit || read >= limit {
+                return Err(err(
+                    path,
+                    line,
+                    None,
+                    format!(
+                        "the trace is too large: by this row lbsim has read {} of it and keeps {} in memory; the \
+                         memory limit is {}",
+                        crate::budget::format_bytes(read),
+                        crate::budget::format_bytes(kept + key_bytes),
+                        crate::budget::format_bytes(limit)
+                    ),
+                )
+                .with_help("raise the limit with --max-memory, or replay a part of the trace"));
+            }
+        }
         let cell = |i: usize| record.get(i).unwrap_or("");
         let number = |name: &str, text: &str| -> Result<f64, ScenarioError> {
             let x: f64 = text.parse().map_err(|_| {
@@ -135,7 +166,10 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
             let next = key_ids.len() as u64;
             let id = match key_ids.get(cell(i)) {
                 Some(&id) => id,
-                None => *key_ids.entry(cell(i).to_string()).or_insert(next),
+                None => {
+                    key_bytes += KEY_OVERHEAD + cell(i).len() as u64;
+                    *key_ids.entry(cell(i).to_string()).or_insert(next)
+                }
             };
             v.push(id);
         }
@@ -143,8 +177,56 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
     if times.is_empty() {
         return Err(err(path, header_line, None, "the trace has a header but no rows".to_string()));
     }
-    let bytes = data.len() as u64;
-    Ok(Trace { file: path.to_path_buf(), bytes, times, service, keys, distinct_keys: key_ids.len() as u64, speed })
+    if rdr.position().byte() >= limit {
+        return Err(err(
+            path,
+            rdr.position().line(),
+            None,
+            format!("the trace is larger than the memory limit ({})", crate::budget::format_bytes(limit)),
+        )
+        .with_help("raise the limit with --max-memory, or replay a part of the trace"));
+    }
+    let bytes = rdr.position().byte();
+    let given_service = service.as_deref().map_or((0, 0.0), Trace::given_of);
+    let distinct_keys = key_ids.len() as u64;
+    Ok(Trace { file: path.to_path_buf(), bytes, times, service, keys, distinct_keys, speed, given_service })
+}
+
+/// The longest line of a trace, bytes: a trace row is a few numbers and a key.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// A reader that fails on a line longer than [`MAX_LINE`] (a binary file, `/dev/zero`), which
+/// the CSV reader would otherwise buffer whole.
+struct LineCap<R> {
+    inner: R,
+    /// Bytes since the last newline.
+    run: usize,
+}
+
+impl<R: Read> Read for LineCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let read = &buf[..n];
+        // Lines inside one read are shorter than the read; only the ones across reads can be long.
+        let longest = match (read.iter().position(|&b| b == b'\n'), read.iter().rposition(|&b| b == b'\n')) {
+            (Some(first), Some(last)) => {
+                let head = self.run + first;
+                self.run = n - last - 1;
+                head.max(self.run)
+            }
+            _ => {
+                self.run += n;
+                self.run
+            }
+        };
+        if longest > MAX_LINE {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a line longer than {MAX_LINE} bytes: is this a CSV file?"),
+            ));
+        }
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -189,5 +271,7 @@ mod tests {
         let e = load_text("timestamp,service_time\n1,-2\n", 1.0, 1.0).unwrap_err();
         assert!(e.to_string().contains(":2: `service_time`: must not be negative"), "{e}");
         assert!(load_text("timestamp\n", 1.0, 1.0).unwrap_err().to_string().contains("no rows"));
+        let e = load_text(&"0".repeat(MAX_LINE + 10), 1.0, 1.0).unwrap_err();
+        assert!(e.to_string().contains("a line longer than"), "{e}");
     }
 }

@@ -29,8 +29,13 @@ pub(super) fn from_toml_error(e: &toml::de::Error, locator: &Locator) -> Scenari
         err.message = format!("unknown key `{given}`; allowed here: {}", allowed.join(", "));
         err = err.suggest(given, allowed.iter().copied());
     }
-    if msg.starts_with("missing field") {
+    // "missing field `requests`": at the table that lacks it (an empty span: the top level).
+    if let Some(field) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
         err.message = msg.replace("missing field", "missing required key");
+        let table = e.span().filter(|s| !s.is_empty()).and_then(|s| locator.path_at(s.start));
+        let key = table.map_or_else(|| field.to_string(), |t| format!("{t}.{field}"));
+        let (l, c) = locator.find(&key).unwrap_or_else(|| locator.top_level());
+        (err.line, err.column, err.key) = (Some(l), Some(c), Some(key));
     }
     for (rust, human) in [
         ("expected f64", "expected a number"),
@@ -49,7 +54,10 @@ fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
     if x.is_finite() && x > 0.0 {
         Ok(x)
     } else {
-        Err(ScenarioError::at(key, format!("must be a positive number ({what}), got {x}")))
+        Err(ScenarioError::at(
+            key,
+            format!("must be a positive number ({what}), got {}", crate::duration::format_number(x)),
+        ))
     }
 }
 
@@ -64,7 +72,10 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
         }
         (Some(r), _) => r,
         (None, Arrivals::Trace(t)) => t.len() as u64,
-        (None, _) => return Err(ScenarioError::general("missing required key `requests`")),
+        (None, _) => {
+            return Err(ScenarioError::at("requests", "missing required key `requests`")
+                .with_help("add e.g. `requests = 100000` among the top-level keys (before the first [table])"));
+        }
     };
     if requests == 0 {
         return Err(ScenarioError::at("requests", "must be at least 1"));

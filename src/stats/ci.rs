@@ -1,4 +1,42 @@
-//! Confidence intervals over independent replications (Student t).
+//! Confidence intervals over independent replications (Student t), kept within the range
+//! the quantity can physically take.
+//!
+//! A Student-t interval `mean ± t·s/√n` is symmetric, so with few replications of a skewed
+//! quantity (a p99.9 over three runs) it can reach below zero. The true value lies in its
+//! physical range ([`Bounds`]: response times ≥ 0, fractions in [0, 1]), so intersecting the
+//! interval with that range never lowers its coverage: [`interval`] clips it there and says
+//! whether it did, and the report says so next to the figure.
+
+/// The range a quantity can physically take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    /// Smallest possible value.
+    pub lower: f64,
+    /// Largest possible value.
+    pub upper: f64,
+}
+
+impl Bounds {
+    /// Times, rates, counts and ratios: at least 0.
+    pub const NON_NEGATIVE: Bounds = Bounds { lower: 0.0, upper: f64::INFINITY };
+    /// Fractions and shares: from 0 to 1.
+    pub const FRACTION: Bounds = Bounds { lower: 0.0, upper: 1.0 };
+    /// Ratios of a quantity to a smaller one (attempts per request): at least 1.
+    pub const AT_LEAST_ONE: Bounds = Bounds { lower: 1.0, upper: f64::INFINITY };
+}
+
+/// The interval `mean ± half` clipped to `bounds`: `(lower, upper, clipped)` (NaN ends,
+/// not clipped, when either is NaN).
+pub fn interval(mean: f64, half: f64, bounds: Bounds) -> (f64, f64, bool) {
+    let (lo, hi) = (mean - half, mean + half);
+    if lo.is_nan() || hi.is_nan() {
+        return (f64::NAN, f64::NAN, false);
+    }
+    // Past the bound by more than rounding (a mean of ones is not always exactly 1).
+    let tol = 1e-12 * (1.0 + mean.abs());
+    let clipped = lo < bounds.lower - tol || hi > bounds.upper + tol;
+    (lo.max(bounds.lower), hi.min(bounds.upper), clipped)
+}
 
 /// Mean and confidence half-width of `samples` at two-sided level `level` (e.g. 0.95).
 /// The half-width is `None` with fewer than two samples.
@@ -126,6 +164,18 @@ mod tests {
             assert!((t_quantile(0.9995, df) - t).abs() < 5e-3, "df {df}: {}", t_quantile(0.9995, df));
         }
         assert!((normal_quantile(0.975) - 1.959964).abs() < 1e-5);
+    }
+
+    #[test]
+    fn intervals_stay_within_physical_bounds() {
+        // The cache-tier p99.9 of issue 10: 194.751 ± 351.544 ms over three replications.
+        let (lo, hi, clipped) = interval(0.194751, 0.351544, Bounds::NON_NEGATIVE);
+        assert!(clipped && lo == 0.0 && (hi - 0.546295).abs() < 1e-12);
+        assert_eq!(interval(0.97, 0.05, Bounds::FRACTION), (0.9199999999999999, 1.0, true));
+        assert_eq!(interval(2.0, 0.5, Bounds::NON_NEGATIVE), (1.5, 2.5, false));
+        assert_eq!(interval(1.0, 0.0, Bounds::AT_LEAST_ONE), (1.0, 1.0, false));
+        // Rounding is not clipping.
+        assert!(!interval(1.0 + f64::EPSILON, 1e-17, Bounds::FRACTION).2);
     }
 
     #[test]

@@ -122,12 +122,13 @@ pub fn open_ended(sc: &Scenario) -> bool {
 /// Keyed splits use the key hashes of `replication`.
 pub fn static_shares(sc: &Scenario, spec: &StrategySpec, replication: u32) -> Option<Vec<f64>> {
     let s = sc.servers.len();
-    match split(spec.name) {
+    match split(spec.name, &spec.params) {
         Split::Even => Some(vec![1.0 / s as f64; s]),
         Split::Weighted => {
             let total: f64 = sc.servers.iter().map(|v| f64::from(v.weight)).sum();
             Some(sc.servers.iter().map(|v| f64::from(v.weight) / total).collect())
         }
+        Split::Ring => Some(strategy::haproxy_random_shares(&sc.servers)).filter(|v| v.len() == s),
         Split::Keyed => keyed_shares(sc, spec, replication),
         Split::Dynamic => None,
     }
@@ -204,7 +205,7 @@ pub fn assess(sc: &Scenario, spec: Option<&StrategySpec>, runs: &[RunStats]) -> 
     }
     let mut out = Saturation { pool: is_saturated(sc.offered_load()), ..Saturation::default() };
     let several = runs.len() > 1;
-    let keyed = spec.is_some_and(|s| split(s.name) == Split::Keyed);
+    let keyed = spec.is_some_and(|s| split(s.name, &s.params) == Split::Keyed);
     // Offered load of a static split: the replication whose busiest server is the busiest.
     if let Some(spec) = spec {
         let reps: Vec<u32> = if keyed { runs.iter().map(|r| r.replication).collect() } else { vec![0] };

@@ -10,7 +10,7 @@
 //! window, so a split in proportion to capacity is even and an overloaded server has
 //! ρ_i > 1 (its utilisation stops at 1).
 
-use super::ci::mean_ci;
+use super::ci::{Bounds, interval, mean_ci};
 use super::imbalance;
 use super::saturation::{self, Saturation};
 use super::{Counts, FaultOutcome, LatencyHistogram, RunStats, Timeline};
@@ -19,20 +19,56 @@ use crate::scenario::{Scenario, StrategySpec};
 /// Confidence level of the reported half-widths.
 pub const CI_LEVEL: f64 = 0.95;
 
-/// A point estimate with an optional 95% confidence half-width.
+/// A point estimate with an optional 95% confidence half-width, and the range the quantity
+/// can physically take, to which its interval is clipped ([`Estimate::interval`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
     /// Mean over replications.
     pub value: f64,
-    /// Half-width of the 95% confidence interval (None with one replication).
+    /// Half-width of the 95% Student-t interval (None with one replication).
     pub ci95: Option<f64>,
+    /// The quantity's physical range.
+    pub bounds: Bounds,
 }
 
 impl Estimate {
-    /// Estimate from per-replication values.
+    /// Estimate of a non-negative quantity (a time, a rate, a count) from per-replication
+    /// values.
     pub fn from_samples(samples: &[f64]) -> Self {
+        Estimate::within(samples, Bounds::NON_NEGATIVE)
+    }
+
+    /// Estimate of a fraction or share (in [0, 1]) from per-replication values.
+    pub fn fraction(samples: &[f64]) -> Self {
+        Estimate::within(samples, Bounds::FRACTION)
+    }
+
+    /// Estimate of a quantity within `bounds` from per-replication values.
+    pub fn within(samples: &[f64], bounds: Bounds) -> Self {
         let (value, ci95) = mean_ci(samples, CI_LEVEL);
-        Estimate { value, ci95 }
+        Estimate { value, ci95, bounds }
+    }
+
+    /// The 95% confidence interval `(lower, upper)`, clipped to the physical range (None with
+    /// one replication). This is the interval to show or draw.
+    pub fn interval(&self) -> Option<(f64, f64)> {
+        self.ci95.map(|h| {
+            let (lo, hi, _) = interval(self.value, h, self.bounds);
+            (lo, hi)
+        })
+    }
+
+    /// The estimate in other units (`k` > 0 per unit: 1e3 for seconds to ms, 1e2 for
+    /// percent), its interval and physical range scaled alike.
+    pub fn scaled(self, k: f64) -> Estimate {
+        let bounds = Bounds { lower: self.bounds.lower * k, upper: self.bounds.upper * k };
+        Estimate { value: self.value * k, ci95: self.ci95.map(|c| c * k), bounds }
+    }
+
+    /// Whether `value ± ci95` reaches past the physical range (so [`Estimate::interval`] is
+    /// clipped).
+    pub fn is_clipped(&self) -> bool {
+        self.ci95.is_some_and(|h| interval(self.value, h, self.bounds).2)
     }
 }
 
@@ -168,6 +204,7 @@ impl StrategySummary {
         assert!(!runs.is_empty());
         let est = |f: &dyn Fn(&RunStats) -> f64| Estimate::from_samples(&runs.iter().map(f).collect::<Vec<_>>());
         let workers: Vec<u32> = sc.servers.iter().map(|s| s.workers).collect();
+        let within = |b, f: &dyn Fn(&RunStats) -> f64| Estimate::within(&runs.iter().map(f).collect::<Vec<_>>(), b);
         let mut measured = Counts::default();
         let mut total = Counts::default();
         let mut response = LatencyHistogram::new(3);
@@ -245,23 +282,25 @@ impl StrategySummary {
             max: runs.iter().map(|r| r.response_max).fold(f64::NAN, f64::max),
             mean_wait: est(&|r| r.wait_sum / r.measured.completed as f64),
             throughput: est(&|r| r.throughput()),
-            utilization: est(&|r| r.servers.iter().map(|s| s.busy_area).sum::<f64>() / (r.window() * total_workers)),
+            utilization: within(Bounds::FRACTION, &|r| {
+                r.servers.iter().map(|s| s.busy_area).sum::<f64>() / (r.window() * total_workers)
+            }),
             mean_in_system: est(&|r| r.mean_in_system()),
             load_max_over_mean: est(&|r| imbalance::max_over_mean(&loads(r))),
             load_cv: est(&|r| imbalance::cv(&loads(r))),
             jain: est(&|r| imbalance::jain(&loads(r))),
             busiest_server_share: est(&|r| imbalance::max_share(&loads(r))),
-            requests_max_over_mean: est(&|r| imbalance::max_over_mean(&requests(r))),
+            requests_max_over_mean: within(Bounds::AT_LEAST_ONE, &|r| imbalance::max_over_mean(&requests(r))),
             rho_max: est(&|r| imbalance::max(&loads(r))),
             queue_spread: est(&|r| r.queue_spread_area / r.window()),
-            idle_while_waiting: est(&|r| r.idle_while_waiting_time / r.window()),
+            idle_while_waiting: within(Bounds::FRACTION, &|r| r.idle_while_waiting_time / r.window()),
             saturation,
-            hottest_key_share: est(&|r| r.hottest_key as f64 / r.measured.generated as f64),
+            hottest_key_share: within(Bounds::FRACTION, &|r| r.hottest_key as f64 / r.measured.generated as f64),
             response,
             servers,
             timeline: runs[0].timeline.clone(),
-            availability: est(&|r| r.measured.availability()),
-            retry_amplification: est(&|r| r.measured.retry_amplification()),
+            availability: within(Bounds::FRACTION, &|r| r.measured.availability()),
+            retry_amplification: within(Bounds::AT_LEAST_ONE, &|r| r.measured.retry_amplification()),
             open_model: None,
             faults: runs.iter().map(|r| r.faults.clone()).collect(),
             panics: runs.iter().map(|r| r.panics).sum(),

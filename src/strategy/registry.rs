@@ -65,6 +65,9 @@ pub enum Split {
     Even,
     /// Each server gets its weight's share w_i / Σw.
     Weighted,
+    /// Each server gets the share of HAProxy's consistent-hash ring its points own
+    /// (`random` with `variant = "haproxy"`: see [`super::haproxy_random_shares`]).
+    Ring,
     /// Each key always goes to the same server: a server's share is the probability of the
     /// keys mapped to it (see [`super::Strategy::assign_keys`]).
     Keyed,
@@ -73,10 +76,12 @@ pub enum Split {
     Dynamic,
 }
 
-/// The long-run split of the strategy named `name` (`Dynamic` for an unknown name). A new
-/// strategy is `Dynamic` unless listed here; the unit tests check the static ones.
-pub fn split(name: &str) -> Split {
+/// The long-run split of the strategy named `name` with parameters `params` (`Dynamic` for
+/// an unknown name). A new strategy is `Dynamic` unless listed here; the unit tests check
+/// the static ones.
+pub fn split(name: &str, params: &Params) -> Split {
     match name {
+        "random" if params.choice("variant", "uniform", &["uniform", "haproxy"]) == Ok("haproxy") => Split::Ring,
         "round-robin" | "random" => Split::Even,
         "weighted-round-robin" | "weighted-random" => Split::Weighted,
         "hash" | "ip-hash" | "ring-hash" | "maglev" | "rendezvous" => Split::Keyed,
@@ -127,14 +132,14 @@ mod tests {
             for i in 0..n {
                 count[st.pick(&req(i), &pool, &mut r)] += 1.0;
             }
-            let want: Option<[f64; 3]> = match split(s.name) {
+            let want: Option<[f64; 3]> = match split(s.name, &Params::default()) {
                 Split::Even => Some([1.0 / 3.0; 3]),
                 Split::Weighted => Some([1.0 / 6.0, 2.0 / 6.0, 3.0 / 6.0]),
                 Split::Keyed => {
                     assert!(s.keyed, "{}", s.name);
                     None
                 }
-                Split::Dynamic => None,
+                Split::Ring | Split::Dynamic => None,
             };
             if let Some(want) = want {
                 for k in 0..3 {
@@ -151,7 +156,12 @@ mod tests {
         for name in ["ring-hash", "maglev", "rendezvous"] {
             assert!(lookup(name).is_some_and(|i| i.keyed), "{name}");
         }
-        assert_eq!(split("bounded-load-hash"), Split::Dynamic);
+        assert_eq!(split("bounded-load-hash", &Params::default()), Split::Dynamic);
+        // HAProxy's `random(1)` follows its ring (its shares are tested in `random`).
+        let haproxy =
+            Params::new([("variant".to_string(), toml::Value::String("haproxy".into()))].into_iter().collect());
+        assert_eq!(split("random", &haproxy), Split::Ring);
+        assert_eq!(split("p2c", &haproxy), Split::Dynamic);
     }
 
     /// The engine rebuilds strategies over the eligible servers only (see the module

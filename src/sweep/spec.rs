@@ -77,9 +77,14 @@ pub fn parse_values(spec: &str, kind: Kind) -> Result<(Vec<KeyValue>, bool), Str
                 if log { "log:" } else { "" }
             ));
         };
+        let a_text = *a;
         let a = number(a, kind)?;
         let b = number(b, kind)?;
         let n: usize = n.replace('_', "").parse().map_err(|_| format!("n must be a whole number, got `{n}`"))?;
+        if n < 2 {
+            // The single value as the user wrote it (with its unit: `5ms`, not `0.005`).
+            return Err(format!("a range needs n ≥ 2 values, got {n}; for a single value write just `{a_text}`"));
+        }
         range(a, b, n, log, kind)?
     } else if log {
         return Err("log: takes a range, log:a:b:n".into());

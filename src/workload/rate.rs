@@ -176,23 +176,34 @@ impl RateProfile {
     }
 
     /// The time by which `n` arrivals are expected (Λ(T) = n): the run's expected length.
+    /// Its cost does not grow with the number of diurnal periods: whole periods without a
+    /// spike edge are added at once. +∞ when the pieces get shorter than the clock resolves
+    /// at that time (a nanosecond cycle late in a run) or more than [`MAX_HORIZON_PIECES`] are
+    /// needed: such a run cannot be simulated either.
     pub fn horizon(&self, n: f64) -> f64 {
         let mut acc = 0.0;
         let mut a = 0.0;
-        let last_spike = self.spikes.iter().map(|s| s.at + s.duration).fold(0.0, f64::max);
-        loop {
-            // Past every spike, whole diurnal periods contribute base × period each.
-            if let RateBase::Diurnal { base, period, .. } = &self.base
-                && a >= last_spike
-            {
-                let per = base * period;
-                let whole = ((n - acc) / per).floor() - 1.0;
+        for _ in 0..MAX_HORIZON_PIECES {
+            // Whole diurnal periods with no spike edge inside contribute base × period × the
+            // spikes' multiplier there (1 past every spike) each.
+            if let RateBase::Diurnal { base, period, .. } = &self.base {
+                let edge = self.spikes.iter().flat_map(|s| [s.at, s.at + s.duration]).filter(|&e| e > a);
+                let room = match edge.fold(f64::INFINITY, f64::min) {
+                    e if e.is_finite() => ((e - a) / period).floor() - 1.0,
+                    _ => f64::INFINITY,
+                };
+                let per = if room.is_finite() { base * period * self.multiplier_at(a) } else { base * period };
+                let whole = (((n - acc) / per).floor() - 1.0).min(room);
                 if whole > 0.0 {
                     acc += whole * per;
                     a += whole * period;
                 }
             }
             let b = self.next_boundary(a);
+            if b <= a {
+                // The next piece ends where it starts: shorter than an f64 step at `a`.
+                return f64::INFINITY;
+            }
             let piece = self.piece_integral(a, b);
             if acc + piece >= n {
                 return self.solve_in_piece(a, b, n - acc);
@@ -200,6 +211,7 @@ impl RateProfile {
             acc += piece;
             a = b;
         }
+        f64::INFINITY
     }
 
     /// The t in `[a, b)` where ∫ₐᵗ λ = `need`.
@@ -245,6 +257,10 @@ impl RateProfile {
         best
     }
 }
+
+/// The most pieces [`RateProfile::horizon`] walks (whole diurnal periods between spike edges
+/// count as one) before it gives up: a fraction of a second.
+pub const MAX_HORIZON_PIECES: u64 = 2_000_000;
 
 /// max of cos(2π (t − peak) / period) over `[t0, t1]`.
 fn max_cos(t0: f64, t1: f64, period: f64, peak: f64) -> f64 {

@@ -24,6 +24,9 @@ pub struct Trace {
     pub distinct_keys: u64,
     /// The replay speed factor applied.
     pub speed: f64,
+    /// Rows that give a service time, and the sum of those times (s), computed once at load
+    /// (the mean demand is asked for per server).
+    pub given_service: (u64, f64),
 }
 
 impl Trace {
@@ -44,9 +47,14 @@ impl Trace {
 
     /// Mean of the service times given in the trace, if it gives any.
     pub fn mean_service(&self) -> Option<f64> {
-        let s = self.service.as_ref()?;
-        let (sum, n) = s.iter().filter(|x| !x.is_nan()).fold((0.0, 0u64), |(a, n), &x| (a + x, n + 1));
+        let (n, sum) = self.given_service;
         (n > 0).then(|| sum / n as f64)
+    }
+
+    /// [`Trace::given_service`] of service times as loaded (NaN: not given).
+    pub fn given_of(service: &[f64]) -> (u64, f64) {
+        let given = service.iter().filter(|x| !x.is_nan());
+        (given.clone().count() as u64, given.sum())
     }
 }
 

@@ -13,6 +13,7 @@ mod cli_faults;
 mod cli_outputs;
 mod exports;
 mod faults;
+mod front_door;
 mod imbalance;
 mod invariants;
 mod keys;

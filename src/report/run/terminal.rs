@@ -84,7 +84,7 @@ struct Column {
     key: &'static str,
     title: &'static str,
     better: Better,
-    value: fn(&StrategySummary) -> (f64, Option<f64>),
+    value: fn(&StrategySummary) -> (f64, Option<Ci>),
     digits: usize,
     when: When,
     /// In the default table: 0 = no; otherwise the higher, the longer it stays when the
@@ -94,16 +94,33 @@ struct Column {
     relevant: fn(&Report) -> bool,
 }
 
-fn ms(e: Estimate) -> (f64, Option<f64>) {
-    (e.value * 1e3, e.ci95.map(|c| c * 1e3))
+/// A confidence interval as shown: its half-width, and the interval clipped to the physical
+/// range when it reaches past it.
+#[derive(Clone, Copy)]
+struct Ci {
+    half: f64,
+    clipped: Option<(f64, f64)>,
 }
 
-fn pct(e: Estimate) -> (f64, Option<f64>) {
-    (e.value * 1e2, e.ci95.map(|c| c * 1e2))
+/// `e` scaled by `scale` (1e3: seconds to ms), with its interval.
+fn shown(e: Estimate, scale: f64) -> (f64, Option<Ci>) {
+    let ci = e.ci95.map(|h| Ci {
+        half: h * scale,
+        clipped: e.is_clipped().then(|| e.interval()).flatten().map(|(lo, hi)| (lo * scale, hi * scale)),
+    });
+    (e.value * scale, ci)
 }
 
-fn plain(e: Estimate) -> (f64, Option<f64>) {
-    (e.value, e.ci95)
+fn ms(e: Estimate) -> (f64, Option<Ci>) {
+    shown(e, 1e3)
+}
+
+fn pct(e: Estimate) -> (f64, Option<Ci>) {
+    shown(e, 1e2)
+}
+
+fn plain(e: Estimate) -> (f64, Option<Ci>) {
+    shown(e, 1.0)
 }
 
 fn always(_: &Report) -> bool {
@@ -412,8 +429,8 @@ fn rankable(s: &StrategySummary) -> bool {
 }
 
 /// The table itself (strategies as rows), with the columns `cols` and the row labels
-/// `labels`.
-fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> String {
+/// `labels`, and whether some interval in it is shown clipped at a physical bound.
+fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> (String, bool) {
     let mut table = table::new(color);
     let mut header = vec![Cell::new("strategy")];
     header.extend(cols.iter().map(|c| Cell::new(c.title)));
@@ -433,6 +450,7 @@ fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> S
             }
         })
         .collect();
+    let mut clipped = false;
     for (s, label) in report.strategies.iter().zip(labels) {
         let mut first = Cell::new(if s.is_unstable() { format!("{label} UNSTABLE") } else { label.clone() });
         if s.is_unstable() && color {
@@ -442,8 +460,13 @@ fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> S
         for (c, b) in cols.iter().zip(&best) {
             let (v, ci) = (c.value)(s);
             let mut text = if v.is_finite() { format!("{v:.*}", c.digits) } else { "–".to_string() };
-            if let Some(ci) = ci {
-                text.push_str(&format!(" ±{ci:.*}", c.digits));
+            match ci {
+                Some(Ci { clipped: Some((lo, hi)), .. }) => {
+                    clipped = true;
+                    text.push_str(&format!(" [{lo:.*}, {hi:.*}]", c.digits, c.digits));
+                }
+                Some(Ci { half, .. }) => text.push_str(&format!(" ±{half:.*}", c.digits)),
+                None => {}
             }
             let is_best = rankable(s) && b.is_some_and(|b| v == b);
             if is_best {
@@ -457,7 +480,7 @@ fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> S
         }
         table.add_row(row);
     }
-    table.to_string()
+    (table.to_string(), clipped)
 }
 
 /// The widest line of `text`, in characters.
@@ -481,7 +504,7 @@ fn layout_columns(report: &Report, layout: &Layout) -> (Vec<&'static Column>, Ve
             let mut cols: Vec<&Column> =
                 applicable.iter().copied().filter(|c| c.keep > 0 && (c.relevant)(report)).collect();
             // Drop the least important column while the table is too wide.
-            while cols.len() > 1 && width(&table(report, &cols, &labels, false)) > TABLE_WIDTH {
+            while cols.len() > 1 && width(&table(report, &cols, &labels, false).0) > TABLE_WIDTH {
                 let least = cols.iter().enumerate().min_by_key(|(_, c)| c.keep).map(|(i, _)| i).expect("non-empty");
                 cols.remove(least);
             }
@@ -579,7 +602,8 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
         sc.warmup,
     ));
     let (cols, labels, hidden) = layout_columns(report, layout);
-    out.push_str(&table(report, &cols, &labels, color));
+    let (text, clipped) = table(report, &cols, &labels, color);
+    out.push_str(&text);
     out.push('\n');
     let mut notes = Vec::new();
     if report.strategies.iter().filter(|s| rankable(s)).count() > 1 {
@@ -587,6 +611,9 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
     }
     if sc.replications > 1 {
         notes.push("± = 95% confidence half-width over replications".to_string());
+    }
+    if clipped {
+        notes.push("[a, b] = a 95% confidence interval clipped at a physical bound (see the warning)".to_string());
     }
     if !notes.is_empty() {
         out.push_str(&notes.join("; "));

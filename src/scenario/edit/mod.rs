@@ -36,13 +36,10 @@ pub struct ScenarioText {
 }
 
 impl ScenarioText {
-    /// Reads a scenario file and checks that it is a valid scenario as written.
+    /// Reads a scenario file (as [`Scenario::load`] does) and checks that it is a valid
+    /// scenario as written.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: Some(path.to_path_buf()),
-            ..ScenarioError::general(format!("cannot read the scenario: {e}"))
-        })?;
-        Self::new(text, Some(path))
+        Self::new(super::read::read_scenario(path)?, Some(path))
     }
 
     /// Wraps scenario text, checking that it is a valid scenario as written (so that its
@@ -63,16 +60,17 @@ impl ScenarioText {
         self.file.as_deref()
     }
 
-    /// The scenario as written.
-    pub fn scenario(&self) -> Scenario {
-        Scenario::parse(&self.text, self.file.as_deref()).expect("checked in new()")
+    /// The scenario as written (parsed again: an error only if a file it reads, its trace,
+    /// changed since [`ScenarioText::new`]).
+    pub fn scenario(&self) -> Result<Scenario, ScenarioError> {
+        Scenario::parse(&self.text, self.file.as_deref())
     }
 
     /// The scenario with `sets` applied; errors are those of [`Scenario::parse`], with a
     /// help line naming the overrides.
     pub fn with(&self, sets: &[(&KeyPath, KeyValue)]) -> Result<Scenario, ScenarioError> {
         if sets.is_empty() {
-            return Ok(self.scenario());
+            return self.scenario();
         }
         let mut doc = self.doc.clone();
         for (key, value) in sets {

@@ -114,10 +114,10 @@ fn comments_survive_and_lines_do_not_move() {
 fn strategy_subsets() {
     let s = st();
     let one = s.only_strategy(2);
-    assert_eq!(one.scenario().strategies.len(), 1);
-    assert_eq!(one.scenario().strategies[0].label, "p2c(choices=3)");
+    assert_eq!(one.scenario().unwrap().strategies.len(), 1);
+    assert_eq!(one.scenario().unwrap().strategies[0].label, "p2c(choices=3)");
     let named = s.with_strategy_names(&["round-robin".to_string()]).unwrap();
-    assert_eq!(named.scenario().strategies[0].label, "round-robin");
+    assert_eq!(named.scenario().unwrap().strategies[0].label, "round-robin");
     let e = s.with_strategy_names(&["round-robbin".to_string()]).unwrap_err();
     assert_eq!(e.key.as_deref(), Some("--strategies"));
 }

@@ -22,7 +22,9 @@ mod tests;
 use rand::Rng;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-pub use families::{CV_MAX, Deterministic, Exponential, Gamma, HyperExponential, LogNormal, Pareto, Uniform, Weibull};
+pub use families::{
+    CV_MAX, CV_MIN, Deterministic, Exponential, Gamma, HyperExponential, LogNormal, Pareto, Uniform, Weibull,
+};
 pub use special::{WEIBULL_CV_MAX, WEIBULL_CV_MIN};
 
 /// What a parameter's value is.
@@ -103,10 +105,15 @@ pub trait Family: Copy + Into<ServiceDist> {
     fn mean(&self) -> f64;
     /// Coefficient of variation (standard deviation / mean; infinite when the variance is).
     fn cv(&self) -> f64;
-    /// A note about parameters that are valid but statistically awkward (e.g. Pareto with
-    /// `alpha <= 2`, infinite variance).
+    /// A note about parameters that are valid but statistically awkward (e.g. a gamma so
+    /// skewed that samples round to 0).
     fn warning(&self) -> Option<String> {
         None
+    }
+    /// The order of its moments that exist: `E[S^k]` is finite for every `k` below it (α for
+    /// Pareto; infinite for the families with every moment).
+    fn moments(&self) -> f64 {
+        f64::INFINITY
     }
 }
 
@@ -240,11 +247,19 @@ macro_rules! distributions {
                 }
             }
 
-            /// A note about parameters that are valid but statistically awkward, e.g.
-            /// Pareto with `alpha <= 2` (infinite variance).
+            /// A note about parameters that are valid but statistically awkward, e.g. a gamma
+            /// so skewed that samples round to 0.
             pub fn warning(&self) -> Option<String> {
                 match self {
                     $(ServiceDist::$family(d) => d.warning(),)*
+                }
+            }
+
+            /// The order of its moments that exist ([`Family::moments`]): `E[S^k]` is finite
+            /// for every `k` below it.
+            pub fn moments(&self) -> f64 {
+                match self {
+                    $(ServiceDist::$family(d) => d.moments(),)*
                 }
             }
         }

@@ -140,7 +140,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             .map(|&i| {
                 let s = &report.strategies[i];
                 let e = (m.value)(s);
-                (Estimate { value: e.value * m.scale, ci95: e.ci95.map(|c| c * m.scale) }, s.is_unstable())
+                (e.scaled(m.scale), s.is_unstable())
             })
             .collect();
         let (lo, hi, decimals) = range(&values, m.even);
@@ -192,8 +192,9 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
                 root.draw_text(&label, &style.pos(Pos::new(HPos::Left, VPos::Center)), (px + 10, py))?;
                 continue;
             }
-            if let Some(ci) = e.ci95 {
-                let (a, b) = ((e.value - ci).max(lo), (e.value + ci).min(edge));
+            // The interval clipped at the quantity's physical bounds.
+            if let Some((a, b)) = e.interval() {
+                let (a, b) = (a.max(lo), b.min(edge));
                 chart.draw_series(LineSeries::new(vec![(a, y), (b, y)], c.stroke_width(2)))?;
             }
             let dot = if n > 12 { 5 } else { 7 };

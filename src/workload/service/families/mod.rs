@@ -38,16 +38,38 @@ fn check_positive(param: &'static str, v: f64, dist: &str) -> Result<(), ParamEr
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err(ParamError::new(param, format!("{param} must be a finite number > 0 for {dist} (got {v})")))
+        Err(ParamError::new(
+            param,
+            format!("{param} must be a finite number > 0 for {dist} (got {})", crate::duration::format_number(v)),
+        ))
     }
 }
 
-/// Error unless `v` is finite and in `(0, CV_MAX]`.
+/// Smallest coefficient of variation accepted for the lognormal and gamma distributions
+/// (below it gamma's shape 1/cv² overflows; such a distribution is deterministic anyway).
+pub const CV_MIN: f64 = 1e-6;
+
+/// Error unless `v` is finite and in `[CV_MIN, CV_MAX]`.
 fn check_cv(v: f64, dist: &str) -> Result<(), ParamError> {
-    if v.is_finite() && v > 0.0 && v <= CV_MAX {
+    if v.is_finite() && (CV_MIN..=CV_MAX).contains(&v) {
         Ok(())
+    } else if v > 0.0 && v < CV_MIN {
+        Err(ParamError::new(
+            "cv",
+            format!(
+                "cv must be at least {CV_MIN:e} for {dist} (got {}); for service times that do not vary, use \
+                 distribution = \"deterministic\"",
+                crate::duration::format_number(v)
+            ),
+        ))
     } else {
-        Err(ParamError::new("cv", format!("cv must be a finite number in (0, {CV_MAX}] for {dist} (got {v})")))
+        Err(ParamError::new(
+            "cv",
+            format!(
+                "cv must be a finite number in (0, {CV_MAX}] for {dist} (got {})",
+                crate::duration::format_number(v)
+            ),
+        ))
     }
 }
 

@@ -71,13 +71,11 @@ impl Family for Pareto {
         if alpha > 2.0 { 1.0 / (alpha * (alpha - 2.0)).sqrt() } else { f64::INFINITY }
     }
 
-    fn warning(&self) -> Option<String> {
-        (self.alpha <= 2.0).then(|| {
-            format!(
-                "Pareto with alpha <= 2 (got {}) has infinite variance: \
-                 sample means and percentiles converge slowly",
-                self.alpha
-            )
-        })
+    /// `E[S^k]` is finite exactly for `k < α`: with `α ≤ 2` the variance is infinite, with
+    /// `α ≤ 3` the third moment (what the variance of a queue's wait depends on). The
+    /// warnings this implies are the report's (`Warning::MeanDoesNotExist`,
+    /// `Warning::MeanCiUnreliable`).
+    fn moments(&self) -> f64 {
+        self.alpha
     }
 }

@@ -1,0 +1,312 @@
+//! lbsim's fuzz target, on the stable toolchain: mutated scenarios (structured and raw
+//! mutations of a seed corpus, [`mutate`]) through parse → validate → the resource budget →
+//! a short simulation → every output, in process, and a sample of them through the `lbsim`
+//! binary ([`check`]). It fails on a panic, a hang (a watchdog), an error without a place,
+//! an exit code other than 0 or 2, or a disagreement between the binary and the library.
+//!
+//! ```text
+//! cargo run --release --example fuzz -- --seconds 60             # what CI runs
+//! cargo run --release --example fuzz -- --inputs 1000000         # a long run
+//! cargo run --release --example fuzz -- --replay fuzz/failures/x.toml
+//! ```
+//!
+//! The corpus is every shipped scenario (`scenarios/*.toml`) and `fuzz/corpus/*.toml` (the
+//! reproductions of issue 10). Input `i` of seed `S` is a pure function of `(S, i)`: a
+//! failure is saved under `fuzz/failures/` and printed with its seed and index, and
+//! `--seed S --start i --inputs 1` regenerates it.
+
+mod check;
+mod mutate;
+
+use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use check::{Limits, Verdict};
+
+/// The fuzzer's options.
+#[derive(Parser, Debug)]
+#[command(about = "Fuzz lbsim's front door with mutated scenarios")]
+struct Args {
+    /// Stop after this many seconds.
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Stop after this many inputs (the corpus seeds included).
+    #[arg(long)]
+    inputs: Option<u64>,
+    /// Seed of the mutations.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Index of the first input (to regenerate one).
+    #[arg(long, default_value_t = 0)]
+    start: u64,
+    /// Run the binary on one input in this many (and on every corpus seed); 0: never.
+    #[arg(long, default_value_t = 200)]
+    spawn_every: u64,
+    /// Draw the charts of one simulated input in this many; 0: never.
+    #[arg(long, default_value_t = 500)]
+    charts_every: u64,
+    /// An input still running after this many seconds of CPU time (or ten times as many of
+    /// wall time) is a hang.
+    #[arg(long, default_value_t = 60.0)]
+    hang_seconds: f64,
+    /// Requests per replication at most in a simulation.
+    #[arg(long, default_value_t = 1000)]
+    requests: u64,
+    /// Work (estimated events) above which a valid input is not simulated.
+    #[arg(long, default_value_t = 2e6)]
+    max_work: f64,
+    /// The memory limit, in process and for the binary.
+    #[arg(long, default_value = "1G")]
+    max_memory: String,
+    /// The lbsim binary [default: target/release/lbsim next to this example].
+    #[arg(long)]
+    bin: Option<PathBuf>,
+    /// Where failing inputs are saved.
+    #[arg(long, default_value = "fuzz/failures")]
+    failures: PathBuf,
+    /// Check these files only (no mutation), e.g. a saved failure.
+    #[arg(long, num_args = 1..)]
+    replay: Vec<PathBuf>,
+}
+
+/// The seeds: every shipped scenario and the corpus of reproductions, sorted by path.
+fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for dir in ["scenarios", "fuzz/corpus"] {
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        let mut paths: Vec<PathBuf> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+        paths.sort();
+        for p in paths {
+            let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+            out.push((p, bytes));
+        }
+    }
+    assert!(!out.is_empty(), "no corpus: run from the repository root");
+    out
+}
+
+/// The panic messages caught since the last call (the hook records instead of printing).
+static PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn install_panic_hook() {
+    panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info.location().map_or(String::new(), |l| format!(" at {}:{}", l.file(), l.line()));
+        if let Ok(mut p) = PANICS.lock() {
+            p.push(format!("panicked{at}: {msg}"));
+        }
+    }));
+}
+
+/// Input `index` of seed `seed`: a corpus seed as is for the first ones, then mutants.
+fn input(seed: u64, index: u64, corpus: &[(PathBuf, Vec<u8>)]) -> (String, Vec<u8>) {
+    if (index as usize) < corpus.len() {
+        let (p, b) = &corpus[index as usize];
+        return (format!("seed {}", p.display()), b.clone());
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let k = rng.random_range(0..corpus.len());
+    (format!("mutant of {}", corpus[k].0.display()), mutate::mutate(&mut rng, &corpus[k].1))
+}
+
+/// A work item for the checking thread, and its answer.
+type Job = (Vec<u8>, Limits);
+type Answer = Result<Verdict, String>;
+
+/// Starts the thread that checks inputs in process (so that a hang can be noticed).
+fn checker(file: PathBuf) -> (mpsc::Sender<Job>, mpsc::Receiver<Answer>) {
+    let (job_tx, job_rx) = mpsc::channel::<Job>();
+    let (ans_tx, ans_rx) = mpsc::channel::<Answer>();
+    std::thread::spawn(move || {
+        for (bytes, limits) in job_rx {
+            PANICS.lock().map(|mut p| p.clear()).ok();
+            let result = panic::catch_unwind(AssertUnwindSafe(|| check::in_process(&bytes, &file, &limits)));
+            let answer = match result {
+                Ok(r) => r,
+                Err(_) => Err(PANICS.lock().map(|p| p.join("; ")).unwrap_or_else(|_| "a panic".into())),
+            };
+            if ans_tx.send(answer).is_err() {
+                return;
+            }
+        }
+    });
+    (job_tx, ans_rx)
+}
+
+/// CPU time (user and system) this process has used, seconds.
+pub(crate) fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes only into the struct we pass.
+    let u = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(u.ru_utime) + secs(u.ru_stime)
+}
+
+/// The checking thread's answer, or `None` once it has used `hang` of CPU time (the process's,
+/// which is the checking thread's while this one waits) or ten times that of wall time. CPU
+/// time, so that a fuzzer run at `nice -n 19` on a busy machine does not call a slow share
+/// of the CPU a hang.
+fn wait_cpu(answers: &mpsc::Receiver<Answer>, hang: Duration) -> Option<Answer> {
+    let (cpu0, wall0) = (cpu_seconds(), Instant::now());
+    loop {
+        match answers.recv_timeout(Duration::from_millis(500)) {
+            Ok(r) => return Some(r),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Some(Err("the checking thread died".into())),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if cpu_seconds() - cpu0 > hang.as_secs_f64() || wall0.elapsed() > 10 * hang {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Peak resident memory of this process, KiB.
+fn peak_rss_kib() -> i64 {
+    // SAFETY: getrusage writes only into the struct we pass.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u.ru_maxrss
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    install_panic_hook();
+    let bytes = lbsim::budget::parse_size(&args.max_memory).expect("--max-memory");
+    lbsim::budget::set_memory_limit(bytes);
+    let bin = args.bin.clone().unwrap_or_else(|| {
+        let exe = std::env::current_exe().expect("the example's path");
+        exe.parent().and_then(Path::parent).map(|d| d.join("lbsim")).expect("target/<profile>/")
+    });
+    if args.spawn_every > 0 && !bin.exists() {
+        eprintln!("no lbsim binary at {} (build it: cargo build --release), or pass --spawn-every 0", bin.display());
+        std::process::exit(2);
+    }
+    // A scratch directory laid out like scenarios/ (traces/ beside the input).
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let traces = tmp.path().join("traces");
+    std::fs::create_dir_all(&traces).expect("traces/");
+    for e in std::fs::read_dir("scenarios/traces").into_iter().flatten().flatten() {
+        std::fs::copy(e.path(), traces.join(e.file_name())).expect("copy a trace");
+    }
+    let file = tmp.path().join("input.toml");
+    let out = tmp.path().join("out");
+    let corpus = corpus();
+    let (jobs, answers) = checker(file.clone());
+    let hang = Duration::from_secs_f64(args.hang_seconds);
+    let limits = |i: u64| Limits {
+        requests: args.requests,
+        replications: 2,
+        strategies: 3,
+        max_work: args.max_work,
+        charts: args.charts_every > 0 && i.is_multiple_of(args.charts_every),
+    };
+
+    let replaying = !args.replay.is_empty();
+    let started = Instant::now();
+    let mut last_report = Instant::now();
+    let mut counts: BTreeMap<Verdict, u64> = BTreeMap::new();
+    let (mut done, mut spawned, mut failures) = (0u64, 0u64, 0u64);
+    let mut index = args.start;
+    loop {
+        if args.inputs.is_some_and(|n| done >= n)
+            || args.seconds.is_some_and(|s| started.elapsed().as_secs_f64() >= s)
+            || (replaying && done as usize >= args.replay.len())
+        {
+            break;
+        }
+        let (what, bytes) = if replaying {
+            let p = &args.replay[done as usize];
+            (format!("replay of {}", p.display()), std::fs::read(p).expect("the file to replay"))
+        } else {
+            input(args.seed, index, &corpus)
+        };
+        let is_seed = !replaying && index < corpus.len() as u64;
+        let lim = limits(index);
+        jobs.send((bytes.clone(), lim)).expect("the checking thread");
+        let mut result = match wait_cpu(&answers, hang) {
+            Some(r) => r,
+            None => Err(format!("HANG: still running after {hang:?} of CPU time in process")),
+        };
+        let hung = result.as_ref().is_err_and(|e| e.starts_with("HANG"));
+        if let Ok(verdict) = result
+            && (replaying || is_seed || (args.spawn_every > 0 && index.is_multiple_of(args.spawn_every)))
+        {
+            spawned += 1;
+            std::fs::write(&file, &bytes).expect("write the input");
+            let _ = std::fs::remove_dir_all(&out);
+            // Validate only when a run would be too long for a fuzz input.
+            let run = verdict != Verdict::SkippedWork;
+            result = check::spawned(&bin, &file, &out, verdict, &lim, &args.max_memory, run, hang).map(|()| verdict);
+        }
+        match result {
+            Ok(v) => *counts.entry(v).or_default() += 1,
+            Err(why) if replaying => {
+                failures += 1;
+                println!("{what}: FAILURE: {why}");
+            }
+            Err(why) => {
+                failures += 1;
+                std::fs::create_dir_all(&args.failures).ok();
+                let saved = args.failures.join(format!("seed{}-input{index}.toml", args.seed));
+                std::fs::write(&saved, &bytes).ok();
+                eprintln!(
+                    "FAILURE on input {index} (seed {}, {what}), saved as {}:\n  {why}",
+                    args.seed,
+                    saved.display()
+                );
+            }
+        }
+        if replaying {
+            if let Some((v, n)) = counts.iter().next().filter(|_| failures == 0) {
+                println!("{what}: {v:?} ({n})");
+            }
+            counts.clear();
+        }
+        if hung {
+            // The checking thread is stuck; nothing more can be checked in this process.
+            eprintln!("stopping: a hang leaves the checking thread busy");
+            std::process::exit(1);
+        }
+        done += 1;
+        index += 1;
+        if last_report.elapsed() > Duration::from_secs(10) {
+            last_report = Instant::now();
+            eprintln!(
+                "{done} inputs in {:.0}s, {failures} failure(s), {spawned} through the binary: {counts:?}",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "fuzz: {done} inputs (seed {}, from {}) in {secs:.1}s, {failures} failure(s); {spawned} also through the \
+         binary; peak RSS {} MiB",
+        args.seed,
+        args.start,
+        peak_rss_kib() / 1024
+    );
+    for (v, n) in &counts {
+        println!("  {v:?}: {n}");
+    }
+    std::process::exit(if failures == 0 { 0 } else { 1 });
+}

@@ -1,0 +1,319 @@
+//! The estimate of what a run of a scenario needs: memory at its peak and work, from the
+//! scenario's settings alone (no simulation; microseconds even for a million servers).
+//!
+//! **Memory** is the sum of [`Part`]s, each a count times the size of what is counted
+//! (`size_of` of the engine's own types where they are public):
+//! - the scenario (its servers and text) and a loaded trace (8 bytes per row per column);
+//! - per simulation running at once (one per thread): the servers with their worker slots,
+//!   the event queue (reserved for every worker), the strategy's view and tables (hash rings,
+//!   Maglev tables), the closed loop's clients, the requests waiting when the offered load is
+//!   ≥ 1, the key counter and the sampled timeline;
+//! - the results of every strategy × replication, held until the scenario's last one is done:
+//!   HDR histograms (sized by [`hist_bytes`] for the response times expected: at most
+//!   1000 mean service times in a stable run, the whole run otherwise, the timeout with a
+//!   client policy) overall and per server, and the timeline;
+//! - the summaries and the output files (charts included);
+//! - the process itself (binary, font, allocator).
+//!
+//! **Work** counts events (an arrival and a departure per request, timeouts, client sends,
+//! health checks and the other timers) plus the engine's per-request scan of a server's
+//! workers (worth about 1/50 of an event per worker) and the setup of servers and workers,
+//! over every simulation. Above [`SLOW_WORK`] a run is reported as slow. (Measured with
+//! callgrind: a request costs about 1000 instructions, two events; one worker of a scan about
+//! 10, a fiftieth of an event.)
+
+use crate::engine::events::{Event, Job};
+use crate::engine::server::Server;
+use crate::scenario::Scenario;
+use crate::stats::timeline::{DETAIL_MAX_SERVERS, MAX_SAMPLES};
+use crate::stats::{MAX_COUNTED_KEYS, RunStats, ServerStats, StrategySummary};
+use crate::strategy::ServerInfo;
+use crate::workload::Request;
+use crate::workload::arrivals::Arrivals;
+
+/// Work (in events) beyond which a run is reported as slow: half a minute of one core or more
+/// (an event costs about 500 instructions).
+pub const SLOW_WORK: f64 = 1e8;
+
+/// Resident memory of the process before any scenario (binary, font, allocator, threads), bytes
+/// (measured: `lbsim validate` peaks at 6 MiB).
+const BASE: u64 = 8 << 20;
+
+/// Memory of rendering the output files (charts drawn in parallel), bytes (measured: 6 MiB
+/// on two threads).
+const OUTPUTS: u64 = 16 << 20;
+
+/// Per server, the strategy's own state besides its tables (loads, weights, EWMAs), bytes.
+const STRATEGY_PER_SERVER: u64 = 48;
+
+/// A call of the engine's call table (a request followed across attempts), bytes.
+const CALL: u64 = std::mem::size_of::<Request>() as u64 + 40;
+
+/// One part of a memory estimate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// What it is ("10 servers with 10 workers (2 simulation(s) at once)").
+    pub what: String,
+    /// The scenario key that sets its size, if one does (`servers[0].workers`).
+    pub key: Option<String>,
+    /// Its size, bytes.
+    pub bytes: u64,
+}
+
+/// What a run needs, estimated before it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Usage {
+    /// Peak memory, bytes (the sum of `parts`).
+    pub memory: u64,
+    /// Its parts.
+    pub parts: Vec<Part>,
+    /// Simulations (strategies × replications, twice for a closed loop's open models).
+    pub simulations: u64,
+    /// Events of one simulation (arrivals, departures, timeouts, timers).
+    pub events: f64,
+    /// Events per simulated second from timers alone (health checks, diurnal pieces, ...).
+    pub timer_events_per_second: f64,
+    /// Work of the whole run in events (events, worker scans and setup of every simulation).
+    pub work: f64,
+    /// Bytes of one copy of the parsed scenario, trace aside ([`scenario_bytes`]).
+    pub scenario: u64,
+}
+
+impl Usage {
+    /// The `n` largest parts, largest first.
+    pub fn largest_parts(&self, n: usize) -> Vec<&Part> {
+        let mut parts: Vec<&Part> = self.parts.iter().collect();
+        parts.sort_by_key(|p| std::cmp::Reverse(p.bytes));
+        parts.truncate(n);
+        parts
+    }
+
+    /// Whether the run is slow (its work above [`SLOW_WORK`]).
+    pub fn is_slow(&self) -> bool {
+        self.work > SLOW_WORK
+    }
+}
+
+/// Bytes of an auto-resizing HDR histogram of `sigfig` significant digits (2 or 3) that has
+/// recorded values up to `max_ns` nanoseconds: (buckets + 1) × half a sub-bucket count of
+/// `u64` counters, as `hdrhistogram` allocates them.
+pub fn hist_bytes(sigfig: u8, max_ns: f64) -> u64 {
+    let sub: u64 = if sigfig <= 2 { 256 } else { 2048 };
+    let mut buckets = 1u64;
+    let mut top = sub as f64;
+    while top <= max_ns && buckets < 64 {
+        top *= 2.0;
+        buckets += 1;
+    }
+    (buckets + 1) * (sub / 2) * 8
+}
+
+/// Estimates what running `sc` on `threads` threads needs (see the module documentation).
+pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
+    let n = sc.requests as f64;
+    let s = sc.server_count() as u64;
+    let workers: u64 = sc.servers.iter().map(|x| u64::from(x.workers)).sum();
+    let reps = u64::from(sc.replications);
+    let strategies = sc.strategies.len() as u64;
+    let closed = sc.is_closed();
+    let simulations = strategies * reps * if closed { 2 } else { 1 };
+    let live = (threads as u64).clamp(1, (strategies * reps).max(1));
+    let span = sc.expected_duration();
+    let rho = sc.offered_load();
+    let longest = (0..sc.server_count()).map(|i| sc.mean_service_of(i)).fold(0.0, f64::max);
+
+    // The response times the histograms must cover.
+    let steady = !matches!(sc.arrivals, Arrivals::Closed(_) | Arrivals::Trace(_));
+    let stable = steady && rho < 1.0 && sc.peak_rate() < sc.capacity();
+    let r_max = match sc.client.as_ref().and_then(|c| c.timeout.map(|t| (c, t))) {
+        Some((c, t)) => (t + c.max_backoff) * f64::from(c.max_retries + 1),
+        None if stable => (1000.0 * longest).min(span + longest),
+        None => span + 1000.0 * longest,
+    };
+    let max_ns = r_max * 1e9;
+    let measured = sc.requests - sc.warmup;
+    let busy_servers = s.min(measured);
+    let hist2_initial = hist_bytes(2, 2.0);
+    let hist2_grown = hist_bytes(2, max_ns);
+    let hist3 = hist_bytes(3, max_ns);
+    let timeline_bytes = MAX_SAMPLES as u64 * (8 * 5 + if s as usize <= DETAIL_MAX_SERVERS { s * 16 } else { 0 });
+
+    let mut parts: Vec<Part> = Vec::new();
+    let mut part = |what: String, key: Option<String>, bytes: f64| {
+        if bytes >= 1.0 {
+            parts.push(Part { what, key, bytes: bytes.min(u64::MAX as f64 / 4.0) as u64 });
+        }
+    };
+    part("lbsim itself".into(), None, BASE as f64);
+
+    // The group that weighs most: where to point when servers or workers dominate.
+    let heaviest = (0..sc.groups.len())
+        .max_by_key(|&g| {
+            let gr = &sc.groups[g];
+            gr.count as u64 * (1 + u64::from(sc.servers[gr.first].workers) / 64)
+        })
+        .unwrap_or(0);
+    let group_key = |k: &str| Some(format!("servers[{heaviest}].{k}"));
+    let many_workers = sc.groups.get(heaviest).is_some_and(|g| sc.servers[g.first].workers > 64);
+
+    // The scenario: twice (the one run and the report's copy); a trace once (shared).
+    let scenario = scenario_bytes(sc);
+    let trace = trace_bytes(sc);
+    part(format!("the scenario ({s} servers)"), group_key("count"), 2.0 * scenario as f64);
+    part("the trace".into(), Some("arrivals.file".into()), trace as f64);
+
+    // One simulation's state, times the simulations running at once.
+    let at_once = |what: &str| format!("{what} ({live} simulation(s) at once)");
+    let lf = live as f64;
+    let event = std::mem::size_of::<Event>() as u64;
+    let server_state = s * (std::mem::size_of::<Server>() as u64 + hist2_initial + STRATEGY_PER_SERVER + 24)
+        + workers * (std::mem::size_of::<Job>() as u64 + 16 + 4 + 8 + event)
+        + if sc.health_check.is_some() { 2 * s * event } else { 0 };
+    part(
+        at_once(&format!("{s} servers with {workers} workers")),
+        group_key(if many_workers { "workers" } else { "count" }),
+        lf * server_state as f64,
+    );
+    if let Arrivals::Closed(c) = &sc.arrivals {
+        part(
+            at_once(&format!("{} clients", c.clients)),
+            Some("arrivals.clients".into()),
+            lf * f64::from(c.clients) * (CALL + event) as f64,
+        );
+    }
+    // Requests piling up in the queues of an overloaded open system.
+    let queued = if steady && rho >= 1.0 { n * (1.0 - 1.0 / rho) } else { 0.0 };
+    let per_queued = 2 * std::mem::size_of::<Job>() as u64 + if sc.client.is_some() { CALL + event } else { 0 };
+    part(
+        at_once(&format!("{queued:.0} requests queued at offered load {rho:.2}")),
+        Some(Scenario::rate_key(sc).into()),
+        lf * queued * per_queued as f64,
+    );
+    // `[balancers]`: each further instance owns a strategy state and its own counts; a
+    // delayed view keeps the changes of the last `delay` (two per request); `[network]`
+    // follows every request in transit in the call table.
+    let b = &sc.balancers;
+    if b.count > 1 {
+        part(
+            at_once(&format!("{} balancer instances over {s} servers", b.count)),
+            Some("balancers.count".into()),
+            lf * f64::from(b.count - 1) * (s * (STRATEGY_PER_SERVER + 8)) as f64,
+        );
+    }
+    if let Some(delay) = b.view.delay() {
+        let changes = (2.0 * sc.peak_rate() * delay).min(2.0 * n);
+        part(at_once("the delayed view's changes"), Some("balancers.delay".into()), lf * changes * 24.0);
+    }
+    if sc.network.is_some() {
+        let leg = |d: Option<crate::scenario::Delay>| d.map_or(0.0, |d| d.mean());
+        let transit = leg(sc.network.to_server) + leg(sc.network.from_server);
+        let calls = (sc.peak_rate() * transit).min(n);
+        part(at_once("requests in transit"), Some("network.to_server".into()), lf * calls * (CALL + event) as f64);
+    }
+    let keys = match (&sc.keys, &sc.arrivals) {
+        (Some(k), _) => k.count.min(MAX_COUNTED_KEYS) * 4,
+        (None, Arrivals::Trace(t)) if t.keys.is_some() => t.distinct_keys.min(MAX_COUNTED_KEYS) * 4,
+        _ => 0,
+    };
+    let tables = sc.strategies.iter().map(|st| strategy_tables(st, &sc.servers)).max().unwrap_or(0);
+    let detection = u64::from(sc.health_check.is_some() || sc.outlier_detection.is_some());
+    part(at_once("hash tables"), Some("strategies".into()), lf * (tables * (1 + detection)) as f64);
+    part(at_once("key counts and timeline"), None, lf * (keys + s * 24 + timeline_bytes) as f64);
+
+    // Results held until the scenario's last simulation is done, then the summaries.
+    let run_stats = std::mem::size_of::<RunStats>() as u64
+        + hist3
+        + s * (std::mem::size_of::<ServerStats>() as u64 + hist2_initial)
+        + busy_servers * (hist2_grown - hist2_initial)
+        + timeline_bytes
+        + sc.faults.len() as u64 * 32;
+    let runs_key = if reps > 1 { "replications" } else { "strategies" };
+    part(
+        format!("results of {strategies} strategies × {reps} replication(s), {s} servers each"),
+        Some(runs_key.into()),
+        (strategies * reps * run_stats) as f64,
+    );
+    // A summary keeps one merged histogram and a line per server (their histograms are merged
+    // one server at a time); the CSV and JSON files hold a row per server and strategy.
+    let summary = std::mem::size_of::<StrategySummary>() as u64 + hist3 + s * 160 + hist2_grown + timeline_bytes;
+    part("summaries and output files".into(), None, (strategies * summary + OUTPUTS + strategies * s * 200) as f64);
+
+    // Work.
+    let per_request = 2.0
+        + if sc.client.as_ref().is_some_and(|c| c.timeout.is_some()) { 1.0 } else { 0.0 }
+        + if closed { 1.0 } else { 0.0 };
+    let timer_events_per_second: f64 = sc.timers().iter().map(|t| t.rate).sum();
+    let events = n * per_request + timer_events_per_second * span;
+    let scans = n * workers as f64 / s.max(1) as f64 / 50.0;
+    let samples = 400.0_f64.min(1.6e7 / s.max(1) as f64).max(50.0);
+    let setup = s as f64 * (8.0 + samples / 16.0) + workers as f64 / 64.0;
+    let work = simulations as f64 * (events + scans + setup);
+    let memory = parts.iter().map(|p| p.bytes).fold(0u64, u64::saturating_add);
+    Usage { memory, parts, simulations, events, timer_events_per_second, work, scenario }
+}
+
+/// Bytes of a parsed scenario besides its trace: its servers, their names and its text.
+pub fn scenario_bytes(sc: &Scenario) -> u64 {
+    let names: u64 = sc.servers.iter().map(|x| x.name.len() as u64).sum();
+    let text = sc.source.as_ref().map_or(0, |t| t.len() as u64);
+    sc.server_count() as u64 * std::mem::size_of::<ServerInfo>() as u64 + names + text
+}
+
+/// Bytes of the scenario's trace (8 per row per column, and its distinct keys); 0 without one.
+pub fn trace_bytes(sc: &Scenario) -> u64 {
+    match &sc.arrivals {
+        Arrivals::Trace(t) => {
+            let cols = 1 + u64::from(t.service.is_some()) + u64::from(t.keys.is_some());
+            t.len() as u64 * 8 * cols + t.distinct_keys * 64
+        }
+        _ => 0,
+    }
+}
+
+/// Bytes of the tables a strategy builds over the whole pool (hash rings, Maglev tables),
+/// at their peak while being built.
+fn strategy_tables(st: &crate::scenario::StrategySpec, servers: &[ServerInfo]) -> u64 {
+    let weight: u64 = servers.iter().map(|s| u64::from(s.weight)).sum();
+    let ring = |param: &str, default: u64| {
+        let per = st.params.int(param, default, 1, 10_000).unwrap_or(default);
+        // Sorted (point, owner) pairs while building, then the points and owners: 28 bytes a point.
+        (per * weight).min(1 << 22) * 28
+    };
+    match st.name {
+        "ring-hash" => ring("vnodes", 160),
+        "bounded-load-hash" => ring("vnodes", 16),
+        "maglev" => st.params.int("table_size", 65537, 2, 16_777_259).unwrap_or(65537) * 4 + servers.len() as u64 * 48,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_sizes_follow_hdrhistogram() {
+        // A fresh auto-resizing histogram covers values up to 2: one bucket.
+        assert_eq!(hist_bytes(2, 2.0), 2 * 128 * 8);
+        assert_eq!(hist_bytes(3, 2.0), 2 * 1024 * 8);
+        for (sigfig, max) in [(2u8, 1e7), (3, 1e9), (3, 3e12)] {
+            let mut h = hdrhistogram::Histogram::<u64>::new(sigfig).unwrap();
+            h.auto(true);
+            h.record(max as u64).unwrap();
+            assert_eq!(hist_bytes(sigfig, max), h.distinct_values() as u64 * 8, "sigfig {sigfig}, max {max}");
+        }
+    }
+
+    #[test]
+    fn a_million_workers_are_counted() {
+        let text = "requests = 20000\nstrategies = [\"random\", \"p2c\"]\n[arrivals]\nprocess = \"poisson\"\n\
+                    rate = 900.0\n[service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n[[servers]]\n\
+                    name = \"s\"\ncount = 10\nworkers = 4294967295\n";
+        let sc = Scenario::parse(text, None).unwrap();
+        let u = estimate(&sc, 2);
+        // 4.3e10 worker slots of ≥ 48 bytes each (slot, finish time, free list, reserved event).
+        assert!(u.memory > 2_000_000_000_000, "{}", crate::budget::format_bytes(u.memory));
+        assert!(u.largest_parts(1)[0].what.contains("simulation(s) at once"), "{:?}", u.parts);
+        assert!(u.is_slow());
+    }
+}

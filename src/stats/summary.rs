@@ -2,8 +2,12 @@
 //!
 //! Each scalar metric is estimated once per replication; the reported value is the mean of
 //! those estimates and, with two or more replications, carries a 95% Student-t confidence
-//! half-width (the replication/deletion method). Percentile curves and per-server
-//! percentiles come from the merged histograms.
+//! half-width (the replication/deletion method). That includes the response-time
+//! percentiles ([`QUANTILES`]): each replication's percentile from its own histogram, then
+//! their mean, so a p99 has one value (and one interval) in every output. Only what cannot
+//! be averaged comes from the histograms merged over replications: the response-time
+//! distribution itself (the CDF chart's curves, `histogram.csv`), the smallest and largest
+//! response time, and the per-server p99.
 //!
 //! Load and imbalance are capacity-normalised: a server's load is ρ_i, the work routed to
 //! it (the service times of the requests sent there) over what its workers can do in the
@@ -18,6 +22,43 @@ use crate::scenario::{Scenario, StrategySpec};
 
 /// Confidence level of the reported half-widths.
 pub const CI_LEVEL: f64 = 0.95;
+
+/// The response-time percentiles every strategy reports, as named in `percentiles.csv` and
+/// as a fraction. Each is the mean over replications of the replication's percentile
+/// ([`StrategySummary::percentiles`]), except the extremes: 0 is the smallest and 100 the
+/// largest response time of any replication.
+pub const QUANTILES: &[(&str, f64)] = &[
+    ("0", 0.0),
+    ("1", 0.01),
+    ("5", 0.05),
+    ("10", 0.10),
+    ("25", 0.25),
+    ("50", 0.50),
+    ("75", 0.75),
+    ("90", 0.90),
+    ("95", 0.95),
+    ("99", 0.99),
+    ("99.5", 0.995),
+    ("99.9", 0.999),
+    ("99.99", 0.9999),
+    ("100", 1.0),
+];
+
+/// The estimate of percentile `q` (0 ≤ q ≤ 1) from the replications' histograms: the
+/// smallest (q = 0) or largest (q = 1) value of any replication, otherwise the mean of the
+/// replications' q-quantiles with its confidence interval.
+fn quantile_estimate(runs: &[RunStats], q: f64) -> Estimate {
+    match q {
+        0.0 => Estimate::from_samples(&[runs.iter().map(|r| r.response.quantile(0.0)).fold(f64::NAN, f64::min)]),
+        1.0 => Estimate::from_samples(&[runs.iter().map(|r| r.response.quantile(1.0)).fold(f64::NAN, f64::max)]),
+        _ => Estimate::from_samples(&runs.iter().map(|r| r.response.quantile(q)).collect::<Vec<_>>()),
+    }
+}
+
+/// The index of percentile `name` in [`QUANTILES`].
+fn quantile_index(name: &str) -> usize {
+    QUANTILES.iter().position(|q| q.0 == name).expect("a percentile of QUANTILES")
+}
 
 /// A point estimate with an optional 95% confidence half-width, and the range the quantity
 /// can physically take, to which its interval is clipped ([`Estimate::interval`]).
@@ -134,14 +175,17 @@ pub struct StrategySummary {
     pub total: Counts,
     /// Mean response time, s.
     pub mean: Estimate,
-    /// Median response time, s.
+    /// Median response time, s: the mean over replications of each one's median (the
+    /// `50` entry of [`Self::percentiles`]).
     pub p50: Estimate,
-    /// 90th percentile, s.
+    /// 90th percentile, s (mean over replications, as [`Self::p50`]).
     pub p90: Estimate,
-    /// 99th percentile, s.
+    /// 99th percentile, s (mean over replications, as [`Self::p50`]).
     pub p99: Estimate,
-    /// 99.9th percentile, s.
+    /// 99.9th percentile, s (mean over replications, as [`Self::p50`]).
     pub p999: Estimate,
+    /// Every percentile of [`QUANTILES`], s, aligned with it (see there).
+    pub percentiles: Vec<Estimate>,
     /// Largest response time over all replications, s.
     pub max: f64,
     /// Mean waiting time (queueing before service), s.
@@ -220,6 +264,7 @@ impl StrategySummary {
             r.servers.iter().zip(&workers).map(|(s, &w)| s.work / (f64::from(w) * r.window())).collect::<Vec<f64>>()
         };
         let saturation = saturation::assess(sc, spec, runs);
+        let percentiles: Vec<Estimate> = QUANTILES.iter().map(|&(_, q)| quantile_estimate(runs, q)).collect();
         let servers = (0..sc.servers.len())
             .map(|i| {
                 let mut h = LatencyHistogram::new(2);
@@ -275,10 +320,11 @@ impl StrategySummary {
             measured,
             total,
             mean: est(&|r| r.mean_response()),
-            p50: est(&|r| r.response.quantile(0.5)),
-            p90: est(&|r| r.response.quantile(0.9)),
-            p99: est(&|r| r.response.quantile(0.99)),
-            p999: est(&|r| r.response.quantile(0.999)),
+            p50: percentiles[quantile_index("50")],
+            p90: percentiles[quantile_index("90")],
+            p99: percentiles[quantile_index("99")],
+            p999: percentiles[quantile_index("99.9")],
+            percentiles,
             max: runs.iter().map(|r| r.response_max).fold(f64::NAN, f64::max),
             mean_wait: est(&|r| r.wait_sum / r.measured.completed as f64),
             throughput: est(&|r| r.throughput()),

@@ -105,9 +105,15 @@ fn csv_files_parse_with_their_documented_columns() {
         assert!(values.windows(2).all(|w| w[0] <= w[1]), "{values:?}");
         assert!(chunk.iter().all(|r| r[0] == labels[k]));
         assert_eq!(chunk.iter().map(|r| r[1].as_str()).collect::<Vec<_>>(), pcts);
-        let p99: f64 = chunk[9][2].parse().unwrap();
-        // Printed with 4 decimals: within half the last digit.
-        assert!((p99 - report.strategies[k].response.quantile(0.99) * 1e3).abs() <= 0.5e-4 + 1e-12);
+        // The same figures as summary.csv (mean over replications); printed with 4
+        // decimals: within half the last digit.
+        let s = &report.strategies[k];
+        for (row, e) in [(5, s.p50), (7, s.p90), (9, s.p99), (11, s.p999)] {
+            let v: f64 = chunk[row][2].parse().unwrap();
+            assert!((v - e.value * 1e3).abs() <= 0.5e-4 + 1e-12, "{}: {v} vs {}", chunk[row][1], e.value * 1e3);
+        }
+        let max: f64 = chunk[13][2].parse().unwrap();
+        assert!((max - s.max * 1e3).abs() <= 0.5e-4 + 1e-12, "100th percentile = max_ms");
     }
 
     // histogram.csv: the same log-spaced buckets for every strategy, counts add up.

@@ -8,6 +8,7 @@ mod common;
 
 mod balancers;
 
+mod charts;
 mod cli;
 mod cli_faults;
 mod cli_outputs;

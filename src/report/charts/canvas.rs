@@ -160,6 +160,13 @@ impl<'a> DrawingBackend for Canvas<'a> {
             VPos::Bottom => -height,
         };
         let trans: FontTransform = style.transform();
+        let (ax, ay) = trans.transform(dx.floor() as i32, dy.floor() as i32);
+        let (bx, by) = trans.transform((dx + width).ceil() as i32, (dy + height).ceil() as i32);
+        super::inspect::text(
+            text,
+            f64::from(size),
+            (pos.0 + ax.min(bx), pos.1 + ay.min(by), pos.0 + ax.max(bx), pos.1 + ay.max(by)),
+        );
         let scaled = font().as_scaled(PxScale::from(size));
         let (w, h) = self.get_size();
         let mut failed = None;

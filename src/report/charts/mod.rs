@@ -11,6 +11,9 @@
 
 pub mod axis;
 pub mod canvas;
+pub mod fit;
+pub mod inspect;
+pub mod marks;
 pub mod style;
 
 use plotters::coord::Shift;
@@ -36,6 +39,7 @@ pub type DrawResult<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>
 /// bytes.
 pub fn render_png(width: u32, height: u32, draw: impl FnOnce(&Area<'_>) -> DrawResult) -> Result<Vec<u8>> {
     style::ensure_fonts();
+    inspect::size(width, height);
     let mut rgb = vec![255u8; width as usize * height as usize * 3];
     {
         let root = Canvas::with_buffer(&mut rgb, (width, height)).into_drawing_area();
@@ -80,6 +84,20 @@ pub enum Swatch {
     Dashed,
     /// A translucent band with a line through it.
     Band,
+    /// A strategy's line in its style, with its marker in the middle.
+    Mark(marks::Mark),
+    /// A hollow marker alone.
+    Hollow(marks::Marker),
+}
+
+impl Swatch {
+    /// Width of the swatch, px.
+    fn width(self) -> i32 {
+        match self {
+            Swatch::Mark(_) => 38,
+            _ => SWATCH_W,
+        }
+    }
 }
 
 /// One legend line.
@@ -100,12 +118,18 @@ impl LegendEntry {
     }
 }
 
-/// Largest legend width, px; longer labels are shortened with "…".
+/// Largest legend width, px; longer labels wrap onto more lines.
 pub const LEGEND_MAX_WIDTH: u32 = 330;
 const SWATCH_W: i32 = 26;
-const ROW_H: i32 = 24;
+/// Left padding of a legend column, px.
+const LEGEND_X0: i32 = 12;
+/// Space between a swatch and its text, px.
+const SWATCH_GAP: i32 = 8;
+/// Vertical space between two legend entries, px.
+const ENTRY_GAP: i32 = 6;
 
-/// Shortens `label` with "…" until it fits in `max_px` at the legend size.
+/// Shortens `label` with "…" until it fits in `max_px` at the legend size. A last resort:
+/// prefer [`fit::block`], which wraps instead.
 pub fn fit(area: &Area<'_>, label: &str, max_px: u32, px: f64) -> DrawResult<String> {
     let style = text(px, &INK);
     if area.estimate_text_size(label, &style)?.0 <= max_px {
@@ -145,63 +169,125 @@ pub fn shared_y_title<'a>(area: &Area<'a>, title: &str) -> DrawResult<Area<'a>> 
     Ok(rest)
 }
 
-/// The width a legend needs (title and entries), capped at [`LEGEND_MAX_WIDTH`].
-pub fn legend_width(area: &Area<'_>, title: &str, entries: &[LegendEntry]) -> DrawResult<u32> {
-    let style = text(LEGEND_PX, &INK);
-    let mut w = area.estimate_text_size(title, &style)?.0;
-    for e in entries {
-        w = w.max(area.estimate_text_size(&e.label, &style)?.0 + SWATCH_W as u32 + 10);
+/// A legend laid out for a column: its size, title and entries wrapped to fit.
+#[derive(Debug, Clone)]
+struct LegendLayout {
+    px: f64,
+    width: u32,
+    title: Vec<String>,
+    entries: Vec<Vec<String>>,
+}
+
+impl LegendLayout {
+    fn line_h(&self) -> i32 {
+        (self.px * 1.3).round() as i32
     }
-    Ok((w + 16).min(LEGEND_MAX_WIDTH))
+
+    fn height(&self) -> i32 {
+        let line = self.line_h();
+        let title = if self.title.is_empty() { 0 } else { self.title.len() as i32 * line + ENTRY_GAP };
+        8 + title + self.entries.iter().map(|e| e.len() as i32 * line + ENTRY_GAP).sum::<i32>()
+    }
+}
+
+/// Lays out a legend at most `max_w` wide and `max_h` tall: as narrow as its longest line
+/// needs, labels wrapped beyond that, and the font made smaller (down to 12 px) while it is
+/// too tall.
+fn legend_layout(title: &str, entries: &[LegendEntry], max_w: u32, max_h: i32) -> LegendLayout {
+    let mut px = LEGEND_PX;
+    loop {
+        let need = |e: &LegendEntry| fit::width(&e.label, px) as i32 + LEGEND_X0 + e.swatch.width() + SWATCH_GAP + 6;
+        let natural = entries.iter().map(need).max().unwrap_or(0).max(fit::width(title, px) as i32 + LEGEND_X0 + 6);
+        let width = (natural.max(0) as u32).min(max_w);
+        let title_lines =
+            if title.is_empty() { Vec::new() } else { fit::wrap(title, width - LEGEND_X0 as u32 - 6, px) };
+        let wrapped = entries
+            .iter()
+            .map(|e| {
+                let room = width as i32 - LEGEND_X0 - e.swatch.width() - SWATCH_GAP - 6;
+                fit::wrap(&e.label, room.max(20) as u32, px)
+            })
+            .collect();
+        let layout = LegendLayout { px, width, title: title_lines, entries: wrapped };
+        if layout.height() <= max_h || px <= 12.0 {
+            return layout;
+        }
+        px -= 1.0;
+    }
+}
+
+/// The width a legend needs (title and entries), at most [`LEGEND_MAX_WIDTH`].
+pub fn legend_width(area: &Area<'_>, title: &str, entries: &[LegendEntry]) -> DrawResult<u32> {
+    Ok(legend_layout(title, entries, LEGEND_MAX_WIDTH, area.dim_in_pixel().1 as i32).width)
 }
 
 /// Splits `area` into a plot (left) and a legend column (right) wide enough for `entries`.
 pub fn with_legend<'a>(area: &Area<'a>, title: &str, entries: &[LegendEntry]) -> DrawResult<(Area<'a>, Area<'a>)> {
-    let w = legend_width(area, title, entries)?;
-    let (plot, legend) = area.split_horizontally(area.dim_in_pixel().0 - w);
-    draw_legend(&legend, title, entries)?;
+    let layout = legend_layout(title, entries, LEGEND_MAX_WIDTH, area.dim_in_pixel().1 as i32);
+    let (plot, legend) = area.split_horizontally(area.dim_in_pixel().0 - layout.width);
+    draw_layout(&legend, &layout, entries)?;
     Ok((plot, legend))
 }
 
-/// Draws a legend column: a title, then one swatch and label per entry, from the top.
+/// Draws a legend column: a title, then one swatch and label per entry, from the top;
+/// labels wrap to the column's width.
 pub fn draw_legend(area: &Area<'_>, title: &str, entries: &[LegendEntry]) -> DrawResult {
-    let width = area.dim_in_pixel().0;
-    let x0 = 12;
+    let (w, h) = area.dim_in_pixel();
+    let layout = legend_layout(title, entries, w, h as i32);
+    draw_layout(area, &layout, entries)
+}
+
+fn draw_layout(area: &Area<'_>, layout: &LegendLayout, entries: &[LegendEntry]) -> DrawResult {
+    let line = layout.line_h();
     let mut y = 8;
-    if !title.is_empty() {
-        area.draw_text(title, &text(LEGEND_PX, &MUTED), (x0, y))?;
-        y += ROW_H + 2;
+    for t in &layout.title {
+        area.draw_text(t, &text(layout.px, &MUTED), (LEGEND_X0, y))?;
+        y += line;
     }
-    let max_label = width.saturating_sub(SWATCH_W as u32 + 22);
-    for e in entries {
-        let mid = y + ROW_H / 2 - 2;
-        draw_swatch(&area.margin(0, 0, x0 as u32, 0), e, mid)?;
-        let label = fit(area, &e.label, max_label, LEGEND_PX)?;
-        area.draw_text(
-            &label,
-            &text(LEGEND_PX, &INK).pos(Pos::new(HPos::Left, VPos::Center)),
-            (x0 + SWATCH_W + 6, mid),
-        )?;
-        y += ROW_H;
+    if !layout.title.is_empty() {
+        y += ENTRY_GAP;
+    }
+    for (e, lines) in entries.iter().zip(&layout.entries) {
+        let mid = y + line / 2;
+        draw_swatch(&area.margin(0, 0, LEGEND_X0 as u32, 0), e, mid)?;
+        let x = LEGEND_X0 + e.swatch.width() + SWATCH_GAP;
+        for (k, l) in lines.iter().enumerate() {
+            let style = text(layout.px, &INK).pos(Pos::new(HPos::Left, VPos::Center));
+            area.draw_text(l, &style, (x, mid + k as i32 * line))?;
+        }
+        y += lines.len() as i32 * line + ENTRY_GAP;
     }
     Ok(())
 }
 
-/// Draws a one-line key (entries side by side) at the top of `area` and returns the area
-/// below it.
+/// Draws a key (entries side by side, onto more rows when they do not fit the width) at the
+/// top of `area` and returns the area below it.
 pub fn key_row<'a>(area: &Area<'a>, entries: &[LegendEntry]) -> DrawResult<Area<'a>> {
-    let mut x = 0;
+    let (width, _) = area.dim_in_pixel();
+    let row_h = 26;
+    let (mut x, mut y) = (0, 12);
     for e in entries {
-        let w = canvas::text_size(&e.label, LEGEND_PX).0 as i32 + SWATCH_W + 40;
+        let room = width as i32 - e.swatch.width() - SWATCH_GAP;
+        let block = fit::block(&e.label, room.max(40) as u32, 2, LEGEND_PX, 13.0);
+        let w = block.width() as i32 + e.swatch.width() + SWATCH_GAP + 32;
+        if x > 0 && x + w - 32 > width as i32 {
+            x = 0;
+            y += row_h;
+        }
         let sub = area.margin(0, 0, x as u32, 0);
-        draw_swatch(&sub, e, 12)?;
-        sub.draw_text(&e.label, &text(LEGEND_PX, &INK).pos(Pos::new(HPos::Left, VPos::Center)), (SWATCH_W + 6, 12))?;
+        draw_swatch(&sub, e, y)?;
+        let line = (block.px * 1.3).round() as i32;
+        for (k, l) in block.lines.iter().enumerate() {
+            let style = text(block.px, &INK).pos(Pos::new(HPos::Left, VPos::Center));
+            sub.draw_text(l, &style, (e.swatch.width() + SWATCH_GAP, y + k as i32 * line))?;
+        }
+        y += (block.lines.len() as i32 - 1) * line;
         x += w;
     }
-    Ok(area.margin(30, 0, 0, 0))
+    Ok(area.margin((y + 18) as u32, 0, 0, 0))
 }
 
-/// Draws `e`'s swatch at x = 0 (width [`SWATCH_W`]), centred on `mid`.
+/// Draws `e`'s swatch at x = 0 (width [`Swatch::width`]), centred on `mid`.
 fn draw_swatch(area: &Area<'_>, e: &LegendEntry, mid: i32) -> DrawResult {
     let (x0, c) = (0, e.colour);
     match e.swatch {
@@ -220,6 +306,14 @@ fn draw_swatch(area: &Area<'_>, e: &LegendEntry, mid: i32) -> DrawResult {
         Swatch::Band => {
             area.draw(&Rectangle::new([(x0, mid - 7), (x0 + SWATCH_W - 4, mid + 7)], c.mix(0.25).filled()))?;
             area.draw(&PathElement::new(vec![(x0, mid), (x0 + SWATCH_W - 4, mid)], c.stroke_width(2)))?;
+        }
+        Swatch::Mark(m) => {
+            let w = e.swatch.width() - 2;
+            marks::draw_line(area, &[(x0, mid), (x0 + w, mid)], c, 3, m.dash)?;
+            marks::draw_marker(area, (x0 + w / 2, mid), m.marker, 5, c, true)?;
+        }
+        Swatch::Hollow(marker) => {
+            marks::draw_marker(area, (x0 + SWATCH_W / 2, mid), marker, 5, c, false)?;
         }
     }
     Ok(())

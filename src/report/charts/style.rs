@@ -203,9 +203,28 @@ pub fn count(v: f64) -> String {
     }
 }
 
-/// A number of milliseconds for labels: 3 significant digits, "ms" appended.
+/// A figure printed on a chart: 3 significant digits below 1,000 ("0.5", "13.2", "176"),
+/// whole numbers with thousands separators from 1,000 on ("1,656", "611,496"), so a
+/// chart never prints "611000" for a table's 611495.969.
+pub fn figure(v: f64) -> String {
+    if !v.is_finite() {
+        "–".to_string()
+    } else if v.abs() >= 999.5 {
+        let sign = if v < 0.0 { "−" } else { "" };
+        format!("{sign}{}", thousands(v.abs().round() as u64))
+    } else {
+        short(v)
+    }
+}
+
+/// A tick label: [`figure`] below 10,000, then "10k", "250k", "1M", "1.5M".
+pub fn tick(v: f64) -> String {
+    if v.abs() >= 9999.5 { count(v) } else { figure(v) }
+}
+
+/// A number of milliseconds for labels: [`figure`] with "ms" appended.
 pub fn ms_label(v_ms: f64) -> String {
-    format!("{} ms", short(v_ms))
+    format!("{} ms", figure(v_ms))
 }
 
 #[cfg(test)]
@@ -269,5 +288,10 @@ mod tests {
         assert_eq!(count(1_500_000.0), "1.5M");
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(thousands(999), "999");
+        assert_eq!(figure(611_495.969), "611,496");
+        assert_eq!(figure(175.7239), "176");
+        assert_eq!(figure(999.6), "1,000");
+        assert_eq!(figure(0.01234), "0.0123");
+        assert_eq!(figure(f64::NAN), "–");
     }
 }

@@ -1,5 +1,10 @@
 //! `percentiles.csv`: `strategy,percentile,response_ms`, one row per strategy × percentile of
-//! [`PERCENTILES`], from the response-time histogram merged over replications.
+//! [`PERCENTILES`]: the figures of [`StrategySummary::percentiles`], so the `50`, `90`, `99`
+//! and `99.9` rows are exactly summary.csv's `p50_ms` … `p999_ms` — each the mean over
+//! replications of the replication's percentile — and `0`/`100` the smallest and largest
+//! response time of any replication.
+//!
+//! [`StrategySummary::percentiles`]: crate::stats::StrategySummary::percentiles
 
 use super::Report;
 use super::csv::to_bytes;
@@ -10,24 +15,8 @@ use crate::report::format::ms;
 /// Columns of percentiles.csv.
 pub const COLUMNS: &[&str] = &["strategy", "percentile", "response_ms"];
 
-/// The percentiles written, as printed in the file and as a fraction. 0 is the smallest
-/// response time, 100 the largest.
-pub const PERCENTILES: &[(&str, f64)] = &[
-    ("0", 0.0),
-    ("1", 0.01),
-    ("5", 0.05),
-    ("10", 0.10),
-    ("25", 0.25),
-    ("50", 0.50),
-    ("75", 0.75),
-    ("90", 0.90),
-    ("95", 0.95),
-    ("99", 0.99),
-    ("99.5", 0.995),
-    ("99.9", 0.999),
-    ("99.99", 0.9999),
-    ("100", 1.0),
-];
+/// The percentiles written, as printed in the file and as a fraction (the summary's list).
+pub const PERCENTILES: &[(&str, f64)] = crate::stats::summary::QUANTILES;
 
 /// One row per strategy × percentile.
 #[derive(Debug)]
@@ -43,7 +32,10 @@ impl Exporter for PercentilesCsv {
             .strategies
             .iter()
             .flat_map(|s| {
-                PERCENTILES.iter().map(|&(name, q)| vec![s.label.clone(), name.to_string(), ms(s.response.quantile(q))])
+                PERCENTILES
+                    .iter()
+                    .zip(&s.percentiles)
+                    .map(|(&(name, _), e)| vec![s.label.clone(), name.to_string(), ms(e.value)])
             })
             .collect();
         to_bytes(COLUMNS.to_vec(), rows)

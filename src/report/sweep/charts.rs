@@ -4,19 +4,25 @@
 //! value of it (small multiples).
 //!
 //! The y axis is scaled to the stable points (ρ < 1): beyond capacity latencies grow with
-//! the run length, not the load, and would flatten everything else. Points beyond capacity
-//! are hollow, joined by thin dashes and have no band; values above the axis are drawn at
-//! its top with a triangle.
+//! the run length, not the load, and would flatten everything else. It is logarithmic when
+//! those values span more than [`axis::LOG_SPAN`], so load-aware strategies separate from
+//! random's near capacity. Points beyond capacity are hollow, joined by thin dashes and
+//! have no band; values above the axis are drawn at its top with a triangle. Each strategy
+//! has its colour and its line style and marker ([`marks`]); a note under the title says
+//! what each point is (a replication's figure, or the mean over replications).
 
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
 use super::{PointRow, SweepView, series_labels};
 use crate::Result;
 use crate::report::Exporter;
-use crate::report::charts::axis::{linear_top, tick_label};
-use crate::report::charts::style::{self, FONT};
-use crate::report::charts::{Area, DrawResult, render_png};
+use crate::report::charts::axis::{self, linear_top, tick_label};
+use crate::report::charts::marks::{self, Mark};
+use crate::report::charts::style::{self, FONT, INK, MUTED, SUBTITLE_PX};
+use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, fit, inspect, render_png, text, with_legend};
 
 /// The most panels drawn (a grid beyond this is unreadable).
 pub const MAX_PANELS: usize = 12;
@@ -86,27 +92,69 @@ impl Exporter<SweepView> for SweepChart {
         let (w, h) = if n == 1 { (1280, 800) } else { ((640 * ncols).max(1280) as u32, (440 * nrows + 70) as u32) };
         let reps = points.iter().map(|p| p.replications).max().unwrap_or(1);
         let mut title = format!("{}: {} vs {}", view.scenario, self.metric.name(), cols[0]);
-        if reps > 1 {
-            title.push_str(&format!(" — bands: 95% CI over {reps} replications"));
-        }
         if total > n {
             title.push_str(&format!(" (first {n} of {total} panels)"));
         }
-        let log = view.axes[0].log;
         let metric = self.metric;
-        let ymax = y_top(points, labels.len(), metric);
+        let y = y_axis(points, labels.len(), metric);
+        let mut note = match (reps, metric) {
+            (1, Latency::P99) => "Each point: the p99 of one replication.".to_string(),
+            (r, Latency::P99) => {
+                format!("Each point: the mean over {r} replications of each replication's p99; band: 95% CI.")
+            }
+            (1, Latency::Mean) => "Each point: the mean response time of one replication.".to_string(),
+            (r, Latency::Mean) => format!("Each point: the mean over {r} replications; band: 95% CI."),
+        };
+        note.push_str(" Completed requests only. Scaled to the stable points (ρ < 1); beyond capacity hollow.");
+        if y.log {
+            note.push_str(&format!(" Log scale: the values span more than {}×.", axis::LOG_SPAN));
+        }
+        let colours = style::colours(&labels);
+        let marks = marks::marks(&colours);
+        let entries: Vec<LegendEntry> = labels
+            .iter()
+            .zip(colours.iter().zip(&marks))
+            .map(|(l, (&c, &m))| LegendEntry::new(l.clone(), c, Swatch::Mark(m)))
+            .collect();
+        let log_x = view.axes[0].log;
         render_png(w, h, |root| {
-            let root = root.titled(&title, (FONT, if n == 1 { 30 } else { 26 }))?;
-            let areas = root.split_evenly((nrows, ncols));
+            root.draw_text(&title, &text(if n == 1 { 28.0 } else { 26.0 }, &INK), (28, 14))?;
+            let mut top = 56;
+            for line in fit::wrap(&note, w - 56, SUBTITLE_PX) {
+                root.draw_text(&line, &text(SUBTITLE_PX, &MUTED), (28, top))?;
+                top += (SUBTITLE_PX * 1.35).round() as i32;
+            }
+            let body = root.margin((top + 6) as u32, 8, 8, 8);
+            let (plot, _) = with_legend(&body, "strategy", &entries)?;
+            let areas = plot.split_evenly((nrows, ncols));
             for (i, (key, pts)) in panels.iter().enumerate() {
-                let panel =
-                    Panel { caption: key, points: pts, labels: &labels, metric, legend: i == 0, x_desc: cols[0], ymax };
+                let panel = Panel {
+                    caption: key,
+                    points: pts,
+                    labels: &labels,
+                    colours: &colours,
+                    marks: &marks,
+                    metric,
+                    x_desc: cols[0],
+                    y,
+                };
                 let xs: Vec<f64> = pts.iter().map(|p| x_of(p)).collect();
                 let (lo, hi) = x_range(&xs);
-                if log && lo > 0.0 {
-                    panel.draw(&areas[i], (lo..hi).log_scale(), lo, hi)?;
-                } else {
-                    panel.draw(&areas[i], lo..hi, lo, hi)?;
+                let (ylo, yhi) = (y.lo, y.hi);
+                let ys = if y.log { axis::log_ticks(ylo, yhi) } else { Vec::new() };
+                match (log_x && lo > 0.0, y.log) {
+                    (true, true) => panel.draw(
+                        &areas[i],
+                        (lo..hi).log_scale(),
+                        (ylo..yhi).log_scale().with_key_points(ys),
+                        lo,
+                        hi,
+                    )?,
+                    (true, false) => panel.draw(&areas[i], (lo..hi).log_scale(), ylo..yhi, lo, hi)?,
+                    (false, true) => {
+                        panel.draw(&areas[i], lo..hi, (ylo..yhi).log_scale().with_key_points(ys), lo, hi)?
+                    }
+                    (false, false) => panel.draw(&areas[i], lo..hi, ylo..yhi, lo, hi)?,
                 }
             }
             Ok(())
@@ -167,64 +215,96 @@ struct Panel<'a> {
     caption: &'a str,
     points: &'a [&'a PointRow],
     labels: &'a [String],
+    colours: &'a [RGBColor],
+    marks: &'a [Mark],
     metric: Latency,
-    legend: bool,
     x_desc: &'a str,
-    ymax: f64,
+    y: YAxis,
 }
 
-/// The y axis top shared by all panels: scaled to the stable points (ρ < 1) with their
-/// intervals, or to all points when none is stable.
-fn y_top(points: &[PointRow], series: usize, metric: Latency) -> f64 {
-    let top = |stable_only: bool| {
+/// The y axis shared by all panels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YAxis {
+    /// Lower end, ms (0 on a linear axis).
+    pub lo: f64,
+    /// Upper end, ms.
+    pub hi: f64,
+    /// Logarithmic.
+    pub log: bool,
+}
+
+/// The y axis shared by all panels: scaled to the stable points (ρ < 1) with their
+/// intervals, or to all points when none is stable; logarithmic when those values span
+/// more than [`axis::LOG_SPAN`] (random's p99 near capacity next to least-work-left's).
+pub fn y_axis(points: &[PointRow], series: usize, metric: Latency) -> YAxis {
+    let values = |stable_only: bool| -> Vec<(f64, f64)> {
         points
             .iter()
             .filter(|p| !stable_only || p.rho < 1.0)
             .flat_map(|p| (0..series).filter_map(move |k| metric.of(p, k)))
-            .map(|(v, ci)| v + ci.unwrap_or(0.0))
-            .fold(0.0f64, f64::max)
+            .map(|(v, ci)| (v, v + ci.unwrap_or(0.0)))
+            .collect()
     };
-    let t = top(true);
-    linear_top(if t > 0.0 { t } else { top(false) } * 1.05)
+    let mut vals = values(true);
+    if vals.iter().all(|v| v.1 <= 0.0) {
+        vals = values(false);
+    }
+    let top = vals.iter().map(|v| v.1).fold(0.0f64, f64::max);
+    let y = if axis::wants_log(vals.iter().map(|v| v.0)) {
+        let (lo, _) = axis::positive_extent(vals.iter().map(|v| v.0));
+        let (lo, hi) = axis::log_range(lo * 0.9, top * 1.1);
+        YAxis { lo, hi, log: true }
+    } else {
+        YAxis { lo: 0.0, hi: linear_top(if top > 0.0 { top * 1.05 } else { 1.0 }), log: false }
+    };
+    inspect::axis(format!("{} y", metric.name()), (y.lo, y.hi), y.log, vals.iter().map(|v| v.0));
+    y
 }
 
 impl Panel<'_> {
-    fn draw<X>(&self, area: &Area<'_>, x_spec: X, lo: f64, hi: f64) -> DrawResult
+    fn draw<X, Y>(&self, area: &Area<'_>, x_spec: X, y_spec: Y, lo: f64, hi: f64) -> DrawResult
     where
         X: AsRangedCoord<Value = f64>,
         X::CoordDescType: ValueFormatter<f64>,
+        Y: AsRangedCoord<Value = f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
     {
-        let ymax = self.ymax;
+        let (ylo, ymax) = (self.y.lo, self.y.hi);
+        // Image pixels (what the chart maps to) → pixels of `area` (what it draws at).
+        let (bx, by) = area.get_base_pixel();
+        let local = |(x, y): (i32, i32)| (x - bx, y - by);
         let mut builder = ChartBuilder::on(area);
         builder.margin(12).margin_right(30).x_label_area_size(48).y_label_area_size(70);
         if !self.caption.is_empty() {
             builder.caption(self.caption, (FONT, 20));
         }
-        let mut chart = builder.build_cartesian_2d(x_spec, 0f64..ymax)?;
+        let mut chart = builder.build_cartesian_2d(x_spec, y_spec)?;
+        let y_desc = format!("{} (ms{})", self.metric.name(), if self.y.log { ", log scale" } else { "" });
         chart
             .configure_mesh()
             .x_desc(axis_name(self.x_desc))
-            .y_desc(format!("{} (ms)", self.metric.name()))
+            .y_desc(y_desc)
             .x_label_formatter(&|x| tick_label(*x))
-            .y_label_formatter(&|y| tick_label(*y))
-            .axis_desc_style((FONT, 17))
-            .label_style((FONT, 14))
+            .y_label_formatter(&|y| style::tick(*y))
+            .axis_desc_style(text(17.0, &INK))
+            .label_style(text(14.0, &INK))
+            .bold_line_style(RGBColor(225, 225, 225))
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
         if let Some((a, b, line)) = capacity_region(self.points, lo, hi) {
             let shade = RGBColor(214, 39, 40).mix(0.10);
-            chart.draw_series(std::iter::once(Rectangle::new([(a, 0.0), (b, ymax)], shade.filled())))?;
+            chart.draw_series(std::iter::once(Rectangle::new([(a, ylo), (b, ymax)], shade.filled())))?;
             let ink = RGBColor(60, 60, 60);
             if let Some(x) = line {
-                chart
-                    .draw_series(DashedLineSeries::new([(x, 0.0), (x, ymax)], 8, 5, ink.stroke_width(2)))?
-                    .label("capacity (ρ = 1); shaded: beyond it")
-                    .legend(move |(px, py)| PathElement::new(vec![(px, py), (px + 24, py)], ink.stroke_width(2)));
+                chart.draw_series(DashedLineSeries::new([(x, ylo), (x, ymax)], 8, 5, ink.stroke_width(2)))?;
+                let (px, py) = local(chart.backend_coord(&(x, ymax)));
+                let style = text(14.0, &ink).pos(Pos::new(HPos::Right, VPos::Top));
+                area.draw_text("capacity (ρ = 1); shaded: beyond it", &style, (px - 6, py + 4))?;
             }
         }
-        let colours = style::colours(self.labels);
-        for (k, label) in self.labels.iter().enumerate() {
-            let c = colours[k];
+        let clamp = |v: f64| v.clamp(ylo, ymax);
+        for (k, _) in self.labels.iter().enumerate() {
+            let c = self.colours[k];
             // (x, value, half-width, stable)
             let pts: Vec<(f64, f64, Option<f64>, bool)> = self
                 .points
@@ -236,40 +316,29 @@ impl Panel<'_> {
                 pts.iter().filter(|p| p.3).map(|&(x, v, ci, _)| (x, v, ci)).collect();
             if stable.iter().any(|p| p.2.is_some()) && stable.len() > 1 {
                 let mut band: Vec<(f64, f64)> =
-                    stable.iter().map(|&(x, v, ci)| (x, (v + ci.unwrap_or(0.0)).min(ymax))).collect();
-                band.extend(stable.iter().rev().map(|&(x, v, ci)| (x, (v - ci.unwrap_or(0.0)).clamp(0.0, ymax))));
+                    stable.iter().map(|&(x, v, ci)| (x, clamp(v + ci.unwrap_or(0.0)))).collect();
+                band.extend(stable.iter().rev().map(|&(x, v, ci)| (x, clamp(v - ci.unwrap_or(0.0)))));
                 chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.18).filled())))?;
             }
-            let line: Vec<(f64, f64)> = stable.iter().map(|&(x, v, _)| (x, v.min(ymax))).collect();
-            chart
-                .draw_series(LineSeries::new(line, c.stroke_width(2)))?
-                .label(label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+            let line: Vec<(i32, i32)> =
+                stable.iter().map(|&(x, v, _)| local(chart.backend_coord(&(x, clamp(v))))).collect();
+            let at: Vec<(i32, i32)> =
+                pts.iter().map(|&(x, v, ..)| local(chart.backend_coord(&(x, clamp(v))))).collect();
+            marks::draw_line(area, &line, c, 2, self.marks[k].dash)?;
             // Beyond capacity: a thin dashed continuation, hollow markers, no band.
             for w in pts.windows(2).filter(|w| !(w[0].3 && w[1].3)) {
-                let seg = [(w[0].0, w[0].1.min(ymax)), (w[1].0, w[1].1.min(ymax))];
+                let seg = [(w[0].0, clamp(w[0].1)), (w[1].0, clamp(w[1].1))];
                 chart.draw_series(DashedLineSeries::new(seg, 5, 4, c.stroke_width(1)))?;
             }
-            for &(x, v, _, ok) in &pts {
+            for (&(x, v, _, ok), &p) in pts.iter().zip(&at) {
                 if v > ymax {
                     chart.draw_series(std::iter::once(
                         EmptyElement::at((x, ymax)) + TriangleMarker::new((0, 6), 6, c.filled()),
                     ))?;
-                } else if ok {
-                    chart.draw_series(std::iter::once(Circle::new((x, v), 3, c.filled())))?;
                 } else {
-                    chart.draw_series(std::iter::once(Circle::new((x, v), 4, c.stroke_width(1))))?;
+                    marks::draw_marker(area, p, self.marks[k].marker, if ok { 4 } else { 5 }, c, ok)?;
                 }
             }
-        }
-        if self.legend {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font((FONT, 15))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()?;
         }
         Ok(())
     }
@@ -278,6 +347,7 @@ impl Panel<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::sweep::StrategyCells;
 
     fn row(x: f64, rate: f64, capacity: f64) -> PointRow {
         PointRow {
@@ -289,6 +359,32 @@ mod tests {
             replications: 1,
             strategies: vec![],
         }
+    }
+
+    #[test]
+    fn p99_spanning_decades_gets_a_log_axis() {
+        let cells = |label: &str, p99: f64| StrategyCells {
+            label: label.into(),
+            mean: (p99 / 4.0, None),
+            p99: (p99, None),
+            throughput: f64::NAN,
+            unstable: false,
+        };
+        let point = |rate: f64, random: f64| PointRow {
+            strategies: vec![cells("random", random), cells("least-work-left", 45.0)],
+            ..row(rate, rate, 1000.0)
+        };
+        // Random's 4,320 ms near capacity next to least-work-left's 45: log.
+        let rows = [point(500.0, 90.0), point(990.0, 4320.0)];
+        let y = y_axis(&rows, 2, Latency::P99);
+        assert!(y.log && y.lo <= 45.0 && y.hi >= 4320.0, "{y:?}");
+        // 45 to 459: linear from zero.
+        let rows = [point(500.0, 90.0), point(900.0, 459.0)];
+        let y = y_axis(&rows, 2, Latency::P99);
+        assert!(!y.log && y.lo == 0.0 && y.hi >= 459.0, "{y:?}");
+        // Points beyond capacity do not set the scale.
+        let rows = [point(500.0, 90.0), point(1100.0, 40_000.0)];
+        assert!(!y_axis(&rows, 2, Latency::P99).log);
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The charts of `lbsim run` (1280×800 PNGs), one file per chart, each a [`RunChart`].
 //!
 //! Every chart has the scenario's name in its title, a subtitle with the scenario's facts
-//! ([`frame`]), labelled axes with units, a legend (or strategy-coloured panel titles), and
-//! each strategy's colour from [`style::colours`], the same in every chart.
+//! ([`frame`]) and, where it matters, a note saying what its figures are ([`framed`]:
+//! averaged or pooled over replications, which requests are left out), labelled axes with
+//! units, a legend (or strategy-coloured panel titles), each strategy's colour from
+//! [`style::colours`], the same in every chart, and its line style and marker from
+//! [`strategy_marks`].
 
 pub mod imbalance;
 pub mod percentiles;
@@ -16,8 +19,11 @@ use super::Report;
 use crate::Result;
 use crate::duration::format_duration;
 use crate::report::Exporter;
+use crate::report::charts::marks::{self, Mark};
 use crate::report::charts::style::{self, INK, MUTED, SUBTITLE_PX, TITLE_PX};
-use crate::report::charts::{Area, DrawResult, HEIGHT, WIDTH, render_png, text};
+use crate::report::charts::{Area, DrawResult, HEIGHT, WIDTH, fit, render_png, text};
+use crate::stats::StrategySummary;
+use crate::workload::arrivals::Arrivals;
 
 /// A chart of a run: its file name and the function that draws it.
 #[derive(Debug)]
@@ -52,11 +58,10 @@ pub fn facts(report: &Report) -> String {
     let sc = &report.scenario;
     let reps = sc.replications;
     format!(
-        "{} server{} · {} req/s offered, ρ = {:.2} · {} service, mean {} · {} request{} × {} replication{} · seed {}",
+        "{} server{} · {} · {} service, mean {} · {} request{} × {} replication{} · seed {}",
         style::thousands(sc.server_count() as u64),
         if sc.server_count() == 1 { "" } else { "s" },
-        rate(sc.arrival_rate()),
-        report.offered_load(),
+        load(report),
         sc.service.name(),
         format_duration(sc.mean_demand()),
         style::thousands(sc.requests),
@@ -67,26 +72,152 @@ pub fn facts(report: &Report) -> String {
     )
 }
 
+/// The load, as what it is: a constant rate is offered; a time-varying one has a mean and
+/// a peak; a closed loop offers at most what its clients can send, and achieves less.
+fn load(report: &Report) -> String {
+    let sc = &report.scenario;
+    let rho = report.offered_load();
+    let capacity = sc.capacity();
+    match &sc.arrivals {
+        Arrivals::Poisson { .. } | Arrivals::Deterministic { .. } => {
+            format!("{} req/s offered, ρ = {rho:.2}", rate(sc.arrival_rate()))
+        }
+        Arrivals::Varying(_) | Arrivals::Mmpp(_) => format!(
+            "{} req/s mean, peak {} (ρ = {rho:.2}, peak {:.2})",
+            rate(sc.arrival_rate()),
+            rate(sc.peak_rate()),
+            sc.peak_rate() / capacity
+        ),
+        Arrivals::Trace(t) => format!(
+            "trace {}: {} req/s mean, ρ = {rho:.2}",
+            t.file.file_name().map_or_else(|| t.file.display().to_string(), |f| f.to_string_lossy().into_owned()),
+            rate(sc.arrival_rate())
+        ),
+        Arrivals::Closed(c) => {
+            let achieved = report.strategies.iter().map(|s| s.throughput.value).filter(|v| v.is_finite());
+            let (lo, hi) = achieved.fold((f64::INFINITY, 0f64), |(a, b), v| (a.min(v), b.max(v)));
+            let got = if hi <= 0.0 {
+                String::new()
+            } else if rate(lo) == rate(hi) {
+                format!(", achieved {} req/s", rate(hi))
+            } else {
+                format!(", achieved {}–{} req/s", rate(lo), rate(hi))
+            };
+            format!(
+                "closed loop of {} clients: at most {} req/s (ρ ≤ {rho:.2}){got}",
+                style::thousands(u64::from(c.clients)),
+                rate(sc.arrival_rate())
+            )
+        }
+    }
+}
+
 /// A rate for text: thousands separators when whole, 3 significant digits otherwise.
 fn rate(r: f64) -> String {
-    if r >= 1000.0 && r.fract() == 0.0 && r < 1e15 { style::thousands(r as u64) } else { style::short(r) }
+    if (1000.0..1e15).contains(&r) { style::thousands(r.round() as u64) } else { style::short(r) }
 }
+
+/// Width of the text column of a run chart's header, px.
+const HEADER_W: u32 = WIDTH - 28 - 16;
 
 /// Draws the title (`<scenario> — <what>`) and the facts line, and returns the area below.
 pub fn frame<'a>(root: &Area<'a>, report: &Report, what: &str) -> DrawResult<Area<'a>> {
-    root.draw_text(&format!("{} — {what}", report.scenario.name), &text(TITLE_PX, &INK), (28, 16))?;
-    let facts = facts(report);
-    root.draw_text(&facts, &text(SUBTITLE_PX, &MUTED), (28, 58))?;
-    if report.is_unstable() {
-        let (w, _) = root.estimate_text_size(&facts, &text(SUBTITLE_PX, &MUTED))?;
-        let note = "  UNSTABLE: ρ ≥ 1, queues grow without bound";
-        root.draw_text(note, &text(SUBTITLE_PX, &style::ALERT), (28 + w as i32, 58))?;
+    framed(root, report, what, "")
+}
+
+/// [`frame`] with a note under the facts: what the chart's figures are (pooled or averaged
+/// over replications, what is left out). The header grows by the lines the note needs.
+pub fn framed<'a>(root: &Area<'a>, report: &Report, what: &str, note: &str) -> DrawResult<Area<'a>> {
+    let title = fit::block(&format!("{} — {what}", report.scenario.name), HEADER_W, 2, TITLE_PX, 20.0);
+    let mut y = 16;
+    for line in &title.lines {
+        root.draw_text(line, &text(title.px, &INK), (28, y))?;
+        y += (title.px * 1.3).round() as i32;
     }
-    Ok(root.margin(92, 16, 20, 24))
+    y += 3;
+    let mut facts = facts(report);
+    if report.is_unstable() {
+        facts.push_str(" · UNSTABLE: ρ ≥ 1, queues grow without bound");
+    }
+    let line_h = (SUBTITLE_PX * 1.35).round() as i32;
+    for line in fit::wrap(&facts, HEADER_W, SUBTITLE_PX) {
+        // The warning (always last) in the alert colour.
+        match line.find("UNSTABLE") {
+            Some(at) => {
+                let (head, warn) = line.split_at(at);
+                root.draw_text(head, &text(SUBTITLE_PX, &MUTED), (28, y))?;
+                let x = 28 + fit::width(head, SUBTITLE_PX) as i32;
+                root.draw_text(warn, &text(SUBTITLE_PX, &style::ALERT), (x, y))?;
+            }
+            None => root.draw_text(&line, &text(SUBTITLE_PX, &MUTED), (28, y))?,
+        }
+        y += line_h;
+    }
+    if !note.is_empty() {
+        for line in fit::wrap(note, HEADER_W, SUBTITLE_PX) {
+            root.draw_text(&line, &text(SUBTITLE_PX, &INK), (28, y))?;
+            y += line_h;
+        }
+    }
+    Ok(root.margin((y + 10) as u32, 16, 20, 24))
 }
 
 /// The strategies' colours, aligned with `report.strategies`.
 pub fn strategy_colours(report: &Report) -> Vec<RGBColor> {
     let labels: Vec<&str> = report.strategies.iter().map(|s| s.label.as_str()).collect();
     style::colours(&labels)
+}
+
+/// The strategies' line styles and markers, aligned with `report.strategies`.
+pub fn strategy_marks(report: &Report) -> Vec<Mark> {
+    marks::marks(&strategy_colours(report))
+}
+
+/// "mean of 3 replications" or "1 replication": how a percentile or mean was obtained.
+pub fn averaged(report: &Report) -> String {
+    match report.scenario.replications {
+        1 => "1 replication".to_string(),
+        r => format!("mean of {r} replications"),
+    }
+}
+
+/// What a strategy's response-time figures leave out: its measured requests that did not
+/// complete ("47.5% timed out, 1.0% in flight"), or `None`. Timed-out, failed and dropped
+/// requests are always named; requests still in flight when the run ended (a few at any
+/// load) only from 0.1% of the requests.
+pub fn not_completed(s: &StrategySummary) -> Option<String> {
+    let n = s.measured.generated as f64;
+    if n == 0.0 {
+        return None;
+    }
+    let m = &s.measured;
+    let mut parts = Vec::new();
+    for (count, what, always) in [
+        (m.timed_out, "timed out", true),
+        (m.failed, "failed", true),
+        (m.dropped, "dropped", true),
+        (m.in_flight, "in flight at the end", false),
+    ] {
+        let share = count as f64 / n;
+        if count > 0 && (always || share >= 0.001) {
+            parts.push(format!("{} {what}", share_text(share)));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// A share of requests for text: "47.5%", "7.3%", "0.12%", "<0.01%".
+pub fn share_text(share: f64) -> String {
+    let pct = share * 100.0;
+    if pct >= 10.0 {
+        format!("{pct:.1}%")
+    } else if pct >= 0.01 {
+        // Two significant digits.
+        let digits = (1 - pct.log10().floor() as i32).max(0) as usize;
+        let text = format!("{pct:.digits$}");
+        let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
+        format!("{text}%")
+    } else {
+        "<0.01%".to_string()
+    }
 }

@@ -1,25 +1,52 @@
-//! `percentiles.png`: p50, p90, p99 and p99.9 of the response time per strategy, as grouped
-//! bars: one group per percentile, one bar per strategy in its colour.
+//! `percentiles.png`: p50, p90, p99 and p99.9 of the response time per strategy, one panel
+//! per percentile, one horizontal bar per strategy.
 //!
-//! Strategies are ranked by p99 (best first) in every group and in the legend, so the
-//! order itself is the ranking. Bars carry their value when there is room, and the 95%
-//! confidence interval when there are replications.
+//! Strategies are ranked by p99 (best first) on every panel, their names once on the left
+//! in their colours, so the order itself is the ranking. Every bar carries its value — the
+//! figure of summary.csv and percentiles.csv (the mean over replications of each
+//! replication's percentile) — and, with replications, its 95% confidence interval (an open
+//! end where the interval reaches below the axis). Each panel has its own axis: linear from
+//! zero, or logarithmic when the panel's values span more than two decades (see
+//! [`axis::wants_log`]), so a 40 ms bar is not invisible next to a 40 s one.
+//!
+//! The figures cover completed requests; a strategy whose requests did not all complete says
+//! under its name what share is left out. For a closed loop a fifth panel, next to p99 and
+//! on its axis, shows the p99 an open workload at the same rate would see (summary.csv's
+//! `open_model_p99_ms`): the point of a closed-loop scenario.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Report, RunChart, frame, strategy_colours};
-use crate::report::charts::style::{self, AXIS_PX, INK, TICK_PX};
-use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, text, with_legend};
+use super::{Report, RunChart, averaged, framed, not_completed, strategy_colours};
+use crate::report::charts::style::{self, AXIS_PX, INK, LEGEND_PX, TICK_PX};
+use crate::report::charts::{Area, DrawResult, axis, fit, inspect, text};
 use crate::stats::{Estimate, StrategySummary};
 
 /// The chart.
 pub static CHART: RunChart = RunChart::new("percentiles.png", draw);
 
-/// Reads one percentile estimate of a strategy.
-type Pick = fn(&StrategySummary) -> Estimate;
+/// Reads one figure of a strategy (None when it has none).
+type Pick = fn(&StrategySummary) -> Option<Estimate>;
 
-const GROUPS: [(&str, Pick); 4] = [("p50", |s| s.p50), ("p90", |s| s.p90), ("p99", |s| s.p99), ("p99.9", |s| s.p999)];
+/// A panel: its title, the summary.csv column of its figure, the figure, and which panels
+/// share one axis (the same `scale`).
+struct Panel {
+    title: &'static str,
+    column: &'static str,
+    pick: Pick,
+    scale: usize,
+}
+
+const PANELS: [Panel; 4] = [
+    Panel { title: "p50", column: "p50_ms", pick: |s| Some(s.p50), scale: 0 },
+    Panel { title: "p90", column: "p90_ms", pick: |s| Some(s.p90), scale: 1 },
+    Panel { title: "p99", column: "p99_ms", pick: |s| Some(s.p99), scale: 2 },
+    Panel { title: "p99.9", column: "p999_ms", pick: |s| Some(s.p999), scale: 3 },
+];
+
+/// A closed loop's open model, on the p99 panel's axis so the two compare at a glance.
+const OPEN: Panel =
+    Panel { title: "p99, open workload", column: "open_model_p99_ms", pick: |s| s.open_model.map(|o| o.p99), scale: 2 };
 
 /// Strategy indices, best p99 first (strategies without data last, in scenario order).
 pub fn ranking(report: &Report) -> Vec<usize> {
@@ -32,87 +59,215 @@ pub fn ranking(report: &Report) -> Vec<usize> {
     order
 }
 
+/// Space between a bar (or its interval) and its value, px.
+const LABEL_GAP: i32 = 6;
+/// Left and right margins of a panel's plot, px.
+const PANEL_MARGIN: u32 = 12;
+
+/// A panel's x axis: `(lo, hi, log)`, chosen so that every value label fits to the right of
+/// its bar in a plot `width` px wide.
+fn panel_axis(rows: &[(f64, f64, String)], width: f64, label_px: f64) -> (f64, f64, bool) {
+    let values: Vec<f64> = rows.iter().map(|r| r.0).collect();
+    let room = |label: &str| {
+        let free = width - f64::from(LABEL_GAP) - f64::from(fit::width(label, label_px)) - 2.0;
+        (free / width).clamp(0.3, 1.0)
+    };
+    if axis::wants_log(values.iter().copied()) {
+        let (vmin, _) = axis::positive_extent(values.iter().copied());
+        let lo = axis::log_floor(vmin / 2.0);
+        // log(reach / lo) must be at most the label's share of log(hi / lo).
+        let hi =
+            rows.iter().map(|(_, reach, label)| lo * (reach / lo).powf(1.0 / room(label))).fold(lo * 10.0, f64::max);
+        (lo, axis::log_ceil(hi), true)
+    } else {
+        let hi = rows.iter().map(|(_, reach, label)| reach / room(label)).fold(0.0, f64::max);
+        (0.0, axis::linear_top(if hi > 0.0 { hi } else { 1.0 }), false)
+    }
+}
+
+fn note(report: &Report) -> String {
+    let reps = report.scenario.replications;
+    let what = if reps > 1 {
+        format!(
+            "Each bar: the percentile of completed requests as in summary.csv ({}), whisker: 95% CI.",
+            averaged(report)
+        )
+    } else {
+        "Each bar: the percentile of completed requests as in summary.csv.".to_string()
+    };
+    let mut note = format!("{what} Ranked by p99, best first; log axes where a panel's values span more than 30×.");
+    if report.strategies.iter().any(|s| s.open_model.is_some()) {
+        note.push_str(" \"p99, open workload\": the p99 of an open workload at the rate the clients achieved, what the closed loop hides (on the p99 panel's axis).");
+    }
+    note
+}
+
 fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
-    let body = frame(root, report, "response-time percentiles")?;
+    let body = framed(root, report, "response-time percentiles", &note(report))?;
     let colours = strategy_colours(report);
     let order = ranking(report);
-    let entries: Vec<LegendEntry> = order
-        .iter()
-        .enumerate()
-        .map(|(rank, &i)| {
-            LegendEntry::new(format!("{}. {}", rank + 1, report.strategies[i].label), colours[i], Swatch::Block)
-        })
-        .collect();
-    let (plot, _) = with_legend(&body, "ranked by p99", &entries)?;
     let n = order.len();
-    let top = report
-        .strategies
-        .iter()
-        .flat_map(|s| GROUPS.iter().map(move |g| (g.1)(s)))
-        .map(|e| e.value + e.ci95.unwrap_or(0.0))
-        .filter(|v| v.is_finite())
-        .fold(0.0, f64::max)
-        * 1e3;
-    let top = if top > 0.0 { top * 1.12 } else { 1.0 };
-    let mut chart = ChartBuilder::on(&plot)
-        .margin_top(12)
-        .margin_right(20)
-        .x_label_area_size(56)
-        .y_label_area_size(76)
-        .build_cartesian_2d(0f64..GROUPS.len() as f64, 0f64..top)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .y_labels(8)
-        .y_label_formatter(&|y| style::short(*y))
-        .x_desc("percentile of response time")
-        .y_desc("response time (ms)")
-        .axis_desc_style(text(AXIS_PX, &INK))
-        .label_style(text(TICK_PX, &INK))
-        .bold_line_style(RGBColor(230, 230, 230))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
-    // Each group spans [g + 0.1, g + 0.9]; bars split it evenly.
-    let slot = 0.8 / n.max(1) as f64;
-    let bar_px = chart.backend_coord(&(slot, 0.0)).0 - chart.backend_coord(&(0.0, 0.0)).0;
-    let labelled = bar_px >= 30;
-    let value_px = if bar_px >= 44 { TICK_PX } else { TICK_PX - 2.0 };
-    for (g, (name, value)) in GROUPS.iter().enumerate() {
-        let (gx, gy) = chart.backend_coord(&(g as f64 + 0.5, 0.0));
-        root.draw_text(name, &text(AXIS_PX, &INK).pos(Pos::new(HPos::Center, VPos::Top)), (gx, gy + 8))?;
-        for (k, &i) in order.iter().enumerate() {
-            let e = value(&report.strategies[i]);
-            if !e.value.is_finite() {
-                continue;
-            }
-            let v = e.value * 1e3;
-            let x0 = g as f64 + 0.1 + k as f64 * slot;
-            let gap = (slot * 0.12).min(0.01);
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(x0 + gap, 0.0), (x0 + slot - gap, v)],
-                colours[i].filled(),
-            )))?;
-            let mid = x0 + slot / 2.0;
-            let mut label_at = v;
-            if let Some(ci) = e.ci95 {
-                let ci = ci * 1e3;
-                let w = slot * 0.2;
-                chart.draw_series(LineSeries::new(vec![(mid, v - ci), (mid, v + ci)], INK.stroke_width(1)))?;
-                for y in [v - ci, v + ci] {
-                    chart.draw_series(LineSeries::new(vec![(mid - w, y), (mid + w, y)], INK.stroke_width(1)))?;
-                }
-                label_at = v + ci;
-            }
-            if labelled {
-                let (px, py) = chart.backend_coord(&(mid, label_at));
-                root.draw_text(
-                    &style::short(v),
-                    &text(value_px, &INK).pos(Pos::new(HPos::Center, VPos::Bottom)),
-                    (px, py - 3),
-                )?;
+    let mut panels: Vec<&Panel> = PANELS.iter().collect();
+    if report.strategies.iter().any(|s| s.open_model.is_some()) {
+        panels.insert(3, &OPEN);
+    }
+    let (body_w, body_h) = body.dim_in_pixel();
+    // Row sizes: names and values shrink a little when rows are tight.
+    let row_h = f64::from(body_h.saturating_sub(110)) / n.max(1) as f64;
+    let name_px = if row_h >= 30.0 { LEGEND_PX } else { (row_h * 0.5).clamp(12.0, LEGEND_PX) };
+    let value_px = if row_h >= 24.0 { TICK_PX } else { 12.0 };
+    // The name column: ranked names, each with what its figures leave out.
+    let names: Vec<String> =
+        order.iter().enumerate().map(|(r, &i)| format!("{}. {}", r + 1, report.strategies[i].label)).collect();
+    let widest = names.iter().map(|t| fit::width(t, name_px)).max().unwrap_or(0);
+    let name_w = (widest + 24).clamp(120, body_w * 32 / 100);
+    let (labels, rest) = body.split_horizontally(name_w);
+    let cells = rest.split_evenly((1, panels.len()));
+    let mut row_centres: Vec<i32> = vec![0; n];
+    // (value, farthest reach of bar or interval, label) of every bar, ms, per panel.
+    let rows_of = |panel: &Panel| -> Vec<(f64, f64, String)> {
+        order
+            .iter()
+            .filter_map(|&i| (panel.pick)(&report.strategies[i]))
+            .filter(|e| e.value.is_finite())
+            .map(|e| {
+                let v = e.value * 1e3;
+                (v, v + e.ci95.unwrap_or(0.0) * 1e3, style::figure(v))
+            })
+            .collect()
+    };
+    for (panel, area) in panels.iter().zip(&cells) {
+        let est: Vec<Option<Estimate>> = order.iter().map(|&i| (panel.pick)(&report.strategies[i])).collect();
+        let rows: Vec<(f64, f64, String)> =
+            panels.iter().filter(|p| p.scale == panel.scale).flat_map(|p| rows_of(p)).collect();
+        let plot_w = f64::from(area.dim_in_pixel().0.saturating_sub(2 * PANEL_MARGIN));
+        let (lo, hi, log) = panel_axis(&rows, plot_w, value_px);
+        inspect::axis(format!("percentiles {} x", panel.title), (lo, hi), log, rows.iter().map(|r| r.0));
+        let caption = fit::block(panel.title, area.dim_in_pixel().0 - 8, 1, AXIS_PX + 1.0, 12.0);
+        let mut builder = ChartBuilder::on(area);
+        builder
+            .caption(&caption.lines[0], text(caption.px, &INK))
+            .margin(PANEL_MARGIN)
+            .margin_top(4)
+            .x_label_area_size(50)
+            .y_label_area_size(0);
+        let desc = if log { "ms, log scale" } else { "ms" };
+        let y_range = -0.5f64..n as f64 - 0.5;
+        let tick_px = TICK_PX - 1.0;
+        let overhang = f64::from(PANEL_MARGIN) - 2.0;
+        let x_keys =
+            if log { axis::log_ticks_fitting(lo, hi, plot_w, overhang, style::tick, tick_px) } else { Vec::new() };
+        if log {
+            let mut chart = builder.build_cartesian_2d((lo..hi).log_scale().with_key_points(x_keys), y_range)?;
+            mesh(&mut chart, desc)?;
+            bars(root, &chart, report, &order, &est, lo, hi, value_px, panel, &colours, &mut row_centres)?;
+        } else {
+            let mut chart = builder.build_cartesian_2d(lo..hi, y_range)?;
+            mesh(&mut chart, desc)?;
+            bars(root, &chart, report, &order, &est, lo, hi, value_px, panel, &colours, &mut row_centres)?;
+        }
+    }
+    // Ranked names, right-aligned against the first panel, in their colours, and under a
+    // name what its figures leave out.
+    let (lx, _) = labels.get_base_pixel();
+    for (r, &i) in order.iter().enumerate() {
+        let s = &report.strategies[i];
+        let room = name_w - 16;
+        let name = fit::block(&names[r], room, 2, name_px, 11.0);
+        let missing = not_completed(s).map(|m| fit::block(&format!("not included: {m}"), room, 3, 12.0, 10.0));
+        let extra = missing.as_ref().map_or(0, |m| m.height(1.25));
+        let total = name.height(1.25) + extra;
+        let mut y = row_centres[r] - total / 2;
+        let x = lx + name_w as i32 - 8;
+        for l in &name.lines {
+            let style = text(name.px, &colours[i]).pos(Pos::new(HPos::Right, VPos::Top));
+            root.draw_text(l, &style, (x, y))?;
+            y += (name.px * 1.25).round() as i32;
+        }
+        if let Some(m) = missing {
+            for l in &m.lines {
+                root.draw_text(l, &text(m.px, &style::ALERT).pos(Pos::new(HPos::Right, VPos::Top)), (x, y))?;
+                y += (m.px * 1.25).round() as i32;
             }
         }
+    }
+    Ok(())
+}
+
+/// The panel's grid and x axis.
+fn mesh<X, Y>(
+    chart: &mut ChartContext<'_, crate::report::charts::canvas::Canvas<'_>, Cartesian2d<X, Y>>,
+    desc: &str,
+) -> DrawResult
+where
+    X: plotters::coord::ranged1d::Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y: plotters::coord::ranged1d::Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_labels(5)
+        .x_label_formatter(&|x| style::tick(*x))
+        .x_desc(desc)
+        .axis_desc_style(text(TICK_PX, &INK))
+        .label_style(text(TICK_PX - 1.0, &INK))
+        .bold_line_style(RGBColor(228, 228, 228))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    Ok(())
+}
+
+/// One panel's bars, intervals and values; records where each row's centre is.
+#[allow(clippy::too_many_arguments)]
+fn bars<X, Y>(
+    root: &Area<'_>,
+    chart: &ChartContext<'_, crate::report::charts::canvas::Canvas<'_>, Cartesian2d<X, Y>>,
+    report: &Report,
+    order: &[usize],
+    est: &[Option<Estimate>],
+    lo: f64,
+    hi: f64,
+    value_px: f64,
+    panel: &Panel,
+    colours: &[RGBColor],
+    row_centres: &mut [i32],
+) -> DrawResult
+where
+    X: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+    Y: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+{
+    let n = order.len();
+    let px = |x: f64, y: f64| chart.backend_coord(&(x.clamp(lo, hi), y));
+    let half = {
+        let (_, a) = px(lo, 0.0);
+        let (_, b) = px(lo, 1.0);
+        (f64::from((a - b).abs()) * 0.31).clamp(2.0, 15.0) as i32
+    };
+    for (r, (&i, e)) in order.iter().zip(est).enumerate() {
+        let y = (n - 1 - r) as f64;
+        let (x0, yc) = px(lo, y);
+        row_centres[r] = yc;
+        let Some(e) = e.filter(|e| e.value.is_finite()) else { continue };
+        let v = e.value * 1e3;
+        let (x1, _) = px(v, y);
+        root.draw(&Rectangle::new([(x0, yc - half), (x1.max(x0 + 1), yc + half)], colours[i].filled()))?;
+        let mut reach = x1;
+        if let Some(ci) = e.ci95 {
+            let (a, b, open) = axis::interval(v, ci * 1e3, lo);
+            let ((pa, _), (pb, _)) = (px(a, y), px(b, y));
+            root.draw(&PathElement::new(vec![(pa, yc), (pb, yc)], INK.stroke_width(1)))?;
+            let cap = (half / 2).max(3);
+            let ends: &[i32] = if open { &[pb] } else { &[pa, pb] };
+            for &p in ends {
+                root.draw(&PathElement::new(vec![(p, yc - cap), (p, yc + cap)], INK.stroke_width(1)))?;
+            }
+            reach = reach.max(pb);
+        }
+        let label = style::figure(v);
+        inspect::figure(&report.strategies[i].label, panel.column, v, &label);
+        let style = text(value_px, &INK).pos(Pos::new(HPos::Left, VPos::Center));
+        root.draw_text(&label, &style, (reach + LABEL_GAP, yc))?;
     }
     Ok(())
 }

@@ -1,17 +1,31 @@
 //! `response_time_cdf.png`: the response-time distribution of every strategy.
 //!
-//! x is the response time on a log scale; y is the fraction of requests at or below it on a
-//! "nines" scale (−log₁₀(1 − fraction): 0%, 90%, 99%, 99.9%, … equally spaced), so the tail,
-//! where strategies differ most, gets as much room as the body. Dashed guides and dots mark
-//! p50, p99 and p99.9. The axis stops at the highest percentile every strategy has at least
-//! ten measured requests beyond (99.99% for a million requests).
+//! x is the response time on a log scale; y is the fraction of completed requests at or
+//! below it on a "nines" scale (−log₁₀(1 − fraction): 0%, 90%, 99%, 99.9%, … equally
+//! spaced), so the tail, where strategies differ most, gets as much room as the body. The
+//! axis stops at the highest percentile every strategy has at least ten measured requests
+//! beyond (99.99% for a million requests).
+//!
+//! What each part is, as the chart's note says:
+//! - the curves: the histogram of completed measured requests, all replications pooled;
+//! - the markers on the 50%, 99% and 99.9% guides and the legend's p99: the figures of
+//!   summary.csv (each the mean over replications of the replication's percentile), so a
+//!   marker can sit a little off its pooled curve (their intervals are in percentiles.png:
+//!   bars on one guide would hide each other here);
+//! - requests that did not complete (timed out, failed, dropped, still in flight) are in no
+//!   curve: the legend gives their share per strategy, and a client timeout is drawn;
+//! - for a closed loop, hollow markers: the p99 of an open workload at the rate the clients
+//!   achieved, the latency the closed loop hides.
+//!
+//! Each strategy has its colour and its line style and marker ([`super::strategy_marks`]).
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Report, RunChart, frame, strategy_colours};
-use crate::report::charts::style::{self, AXIS_PX, GUIDE, INK, TICK_PX};
-use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, text, with_legend};
+use super::{Report, RunChart, averaged, framed, not_completed, strategy_colours, strategy_marks};
+use crate::duration::format_duration;
+use crate::report::charts::style::{self, AXIS_PX, GUIDE, INK, MUTED, TICK_PX};
+use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, fit, inspect, marks, text, with_legend};
 use crate::stats::LatencyHistogram;
 
 /// The chart.
@@ -72,26 +86,57 @@ fn percent_label(nines_k: f64) -> String {
     format!("{pct:.digits$}%")
 }
 
+/// The chart's note: what the curves, markers and legend figures are.
+fn note(report: &Report) -> String {
+    let reps = report.scenario.replications;
+    let mut note = if reps > 1 {
+        format!(
+            "Curves: completed requests, all {reps} replications pooled. Markers and legend: p50, p99, p99.9 as in \
+             summary.csv ({}; intervals in percentiles.png), so a marker can sit a little off its curve.",
+            averaged(report)
+        )
+    } else {
+        "Curves: completed requests. Markers and legend: p50, p99, p99.9 as in summary.csv.".to_string()
+    };
+    if report.strategies.iter().any(|s| not_completed(s).is_some()) {
+        note.push_str(" Requests that did not complete are in no curve: the legend gives their share.");
+    }
+    if report.strategies.iter().any(|s| s.open_model.is_some()) {
+        note.push_str(
+            " Hollow: p99 of an open workload at the rate the clients achieved (what the closed loop hides).",
+        );
+    }
+    note
+}
+
 fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
-    let body = frame(root, report, "response-time distribution")?;
+    let body = framed(root, report, "response-time distribution", &note(report))?;
     let colours = strategy_colours(report);
+    let marks = strategy_marks(report);
     let with_data: Vec<usize> =
         (0..report.strategies.len()).filter(|&i| report.strategies[i].response.count() > 0).collect();
-    let entries: Vec<LegendEntry> = report
-        .strategies
-        .iter()
-        .zip(&colours)
-        .map(|(s, &c)| {
-            let p99 = s.response.quantile(0.99) * 1e3;
-            let text = if p99.is_finite() {
-                format!("{}  (p99 {})", s.label, style::ms_label(p99))
-            } else {
-                format!("{}  (no data)", s.label)
-            };
-            LegendEntry::new(text, c, Swatch::Line)
-        })
-        .collect();
-    let (plot, _) = with_legend(&body, "strategy", &entries)?;
+    let mut entries: Vec<LegendEntry> = Vec::new();
+    for (i, s) in report.strategies.iter().enumerate() {
+        let p99 = s.p99.value * 1e3;
+        let mut t = if p99.is_finite() {
+            let shown = style::figure(p99);
+            inspect::figure(&s.label, "p99", p99, &shown);
+            format!("{}  p99\u{a0}{shown}\u{a0}ms", s.label)
+        } else {
+            format!("{}  (no request completed)", s.label)
+        };
+        if let Some(o) = s.open_model.filter(|o| o.p99.value.is_finite()) {
+            let open = style::figure(o.p99.value * 1e3);
+            inspect::figure(&s.label, "open_model_p99", o.p99.value * 1e3, &open);
+            t.push_str(&format!(", open\u{a0}{open}\u{a0}ms"));
+        }
+        if let Some(missing) = not_completed(s) {
+            t.push_str(&format!(" · not drawn: {missing}"));
+        }
+        entries.push(LegendEntry::new(t, colours[i], Swatch::Mark(marks[i])));
+    }
+    let title = format!("strategy · p99 ({})", averaged(report));
+    let (plot, _) = with_legend(&body, &title, &entries)?;
     if with_data.is_empty() {
         plot.draw_text("no measured request completed", &text(AXIS_PX, &INK), (40, 40))?;
         return Ok(());
@@ -99,55 +144,97 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let n_min = with_data.iter().map(|&i| report.strategies[i].response.count()).min().unwrap_or(1);
     let top = ((n_min as f64).log10().floor() - 1.0).clamp(1.0, 5.0);
     let q_top = 1.0 - 10f64.powf(-top);
-    let lo =
-        with_data.iter().map(|&i| report.strategies[i].response.quantile(0.01) * 1e3).fold(f64::INFINITY, f64::min);
-    let hi = with_data.iter().map(|&i| report.strategies[i].response.quantile(q_top) * 1e3).fold(0.0, f64::max);
-    let lo = axis::log_floor((lo * 0.7).max(1e-6));
-    let hi = axis::log_ceil((hi * 1.15).max(lo * 10.0));
+    let strategies = || with_data.iter().map(|&i| &report.strategies[i]);
+    let lo = strategies().map(|s| s.response.quantile(0.01) * 1e3).fold(f64::INFINITY, f64::min);
+    let timeout = report.scenario.client.and_then(|c| c.timeout).map(|t| t * 1e3);
+    let open = strategies().filter_map(|s| s.open_model.map(|o| o.p99.value * 1e3));
+    let marked = strategies().flat_map(|s| [s.p50, s.p99, s.p999]).map(|e| e.value * 1e3);
+    let hi = strategies()
+        .map(|s| s.response.quantile(q_top) * 1e3)
+        .chain(open)
+        .chain(marked)
+        .chain(timeout)
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let (lo, hi) = axis::log_range((lo * 0.7).max(1e-6), hi * 1.15);
+    inspect::axis(
+        "response_time_cdf x",
+        (lo, hi),
+        true,
+        strategies().flat_map(|s| [s.response.quantile(0.01) * 1e3, s.response.quantile(q_top) * 1e3]),
+    );
     let y_top = (top * UNIT) as i32;
     let mut keys: Vec<i32> = vec![0, (nines(0.5) * UNIT).round() as i32];
     keys.extend((1..=top as i32).map(|k| k * UNIT as i32));
+    let plot_w = f64::from(plot.dim_in_pixel().0.saturating_sub(84 + 28));
+    let x_keys = axis::log_ticks_fitting(lo, hi, plot_w, 20.0, style::tick, TICK_PX);
     let mut chart = ChartBuilder::on(&plot)
         .margin_top(8)
         .margin_right(28)
         .x_label_area_size(56)
         .y_label_area_size(84)
-        .build_cartesian_2d((lo..hi).log_scale(), (0..y_top).with_key_points(keys))?;
+        .build_cartesian_2d((lo..hi).log_scale().with_key_points(x_keys), (0..y_top).with_key_points(keys))?;
     chart
         .configure_mesh()
         .x_desc("response time (ms, log scale)")
-        .y_desc("requests at or below (tail stretched: each step 10× rarer)")
-        .x_label_formatter(&|x| style::short(*x))
+        .y_desc("completed requests at or below (tail stretched: each step 10× rarer)")
+        .x_label_formatter(&|x| style::tick(*x))
         .y_label_formatter(&|y| percent_label(f64::from(*y) / UNIT))
         .axis_desc_style(text(AXIS_PX, &INK))
         .label_style(text(TICK_PX, &INK))
         .light_line_style(WHITE.mix(0.0))
         .bold_line_style(RGBColor(225, 225, 225))
         .draw()?;
-    // Percentile guides.
+    // Percentile guides, labelled at the left, where the curves have not risen yet.
     for (q, name) in MARKS {
         let y = (nines(q) * UNIT).round() as i32;
         if y > y_top {
             continue;
         }
         chart.draw_series(DashedLineSeries::new(vec![(lo, y), (hi, y)], 6, 5, GUIDE.stroke_width(1)))?;
-        // Labelled at the left, where the curves have not risen yet.
         let (px, py) = chart.backend_coord(&(lo, y));
         root.draw_text(name, &text(TICK_PX, &GUIDE).pos(Pos::new(HPos::Left, VPos::Bottom)), (px + 8, py - 3))?;
     }
+    if let Some(t) = timeout.filter(|&t| t > lo && t < hi) {
+        chart.draw_series(DashedLineSeries::new(vec![(t, 0), (t, y_top)], 3, 4, MUTED.stroke_width(2)))?;
+    }
+    let px_of = |x: f64, y: i32| chart.backend_coord(&(x, y));
+    for &i in &with_data {
+        let pts: Vec<(i32, i32)> =
+            curve(&report.strategies[i].response, lo, y_top).into_iter().map(|(x, y)| px_of(x, y)).collect();
+        marks::draw_line(root, &pts, colours[i], 3, marks[i].dash)?;
+    }
+    // Markers on top of every curve: the summary's percentiles.
     for &i in &with_data {
         let s = &report.strategies[i];
         let c = colours[i];
-        let pts = curve(&s.response, lo, y_top);
-        chart.draw_series(LineSeries::new(pts, c.stroke_width(3)))?;
-        for (q, _) in MARKS {
-            let y = (nines(q) * UNIT).round() as i32;
-            let x = s.response.quantile(q) * 1e3;
-            if y <= y_top && x >= lo {
-                chart.draw_series(std::iter::once(Circle::new((x, y), 5, c.filled())))?;
-                chart.draw_series(std::iter::once(Circle::new((x, y), 5, WHITE.stroke_width(1))))?;
+        for ((q, _), e) in MARKS.iter().zip([s.p50, s.p99, s.p999]) {
+            // Without their intervals: bars on one guide would hide each other
+            // (percentiles.png draws them).
+            let y = (nines(*q) * UNIT).round() as i32;
+            let x = e.value * 1e3;
+            if y > y_top || !x.is_finite() {
+                continue;
             }
+            marks::draw_marker(root, px_of(x.max(lo), y), marks[i].marker, 6, c, true)?;
         }
+        if let Some(o) = s.open_model.filter(|o| o.p99.value.is_finite()) {
+            let y = (nines(0.99) * UNIT).round() as i32;
+            marks::draw_marker(root, px_of((o.p99.value * 1e3).clamp(lo, hi), y), marks[i].marker, 6, c, false)?;
+        }
+    }
+    // The timeout's label last, on white, at the foot of its line (where the curves have
+    // long risen), on the side with room for it.
+    if let Some(t) = timeout.filter(|&t| t > lo && t < hi) {
+        let label = format!("client timeout {} (per attempt)", format_duration(t / 1e3));
+        let (px, py) = px_of(t, 0);
+        let (right_end, _) = px_of(hi, 0);
+        let w = fit::width(&label, TICK_PX) as i32;
+        let x = if px + 8 + w <= right_end { px + 8 } else { px - 8 - w };
+        let h = (TICK_PX * 1.3).round() as i32;
+        let y = py - 10 - h;
+        root.draw(&Rectangle::new([(x - 3, y - 2), (x + w + 3, y + h + 2)], WHITE.filled()))?;
+        root.draw_text(&label, &text(TICK_PX, &MUTED).pos(Pos::new(HPos::Left, VPos::Top)), (x, y))?;
     }
     Ok(())
 }

@@ -1,0 +1,168 @@
+//! The rules every chart follows, pinned on every shipped scenario (cut to a few thousand
+//! requests), not on pixels: what the chart drew is recorded while it renders
+//! ([`lbsim::report::charts::inspect`]) and checked —
+//!
+//! - a figure printed on a chart is the CSV's (same value, printed as [`style::figure`]);
+//! - an axis over values spanning more than two decades is logarithmic;
+//! - a linear axis that does not start at zero spans at least [`axis::MIN_REL_SPAN`] of its
+//!   largest magnitude;
+//! - no text leaves the image, overlaps another text or is shortened with "…".
+
+use std::collections::HashMap;
+
+use lbsim::report::charts::inspect::{self, Drawn};
+use lbsim::report::charts::{axis, style};
+use lbsim::report::run::EXPORTERS;
+use lbsim::report::{Exporter, Report};
+use lbsim::run::{self, RunOptions};
+use lbsim::scenario::Overrides;
+use lbsim::scenario::Scenario;
+
+/// The charts whose text layout this issue owns; server_load.png and imbalance.png are
+/// checked for figures and axes only (their layout is being redrawn elsewhere).
+const LAYOUT_CHECKED: &[&str] = &["response_time_cdf.png", "percentiles.png", "queue_timeline.png"];
+
+/// Every shipped scenario, cut to `requests` per replication.
+fn shipped(requests: u64) -> Vec<(String, Report)> {
+    let mut out = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(crate::common::repo().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for path in files {
+        let mut sc = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        // A trace or a closed loop may refuse a count; then it runs as shipped.
+        let cut = Overrides { requests: Some(requests.min(sc.requests)), ..Overrides::default() };
+        let _ = cut.apply(&mut sc);
+        let report = run::run(&sc, &RunOptions { threads: None, progress: false }).expect("run");
+        out.push((path.file_stem().unwrap().to_string_lossy().into_owned(), report));
+    }
+    out
+}
+
+/// One CSV as a table: rows of (column → cell).
+fn table(bytes: &[u8]) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_reader(bytes);
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    r.records().map(|rec| header.iter().cloned().zip(rec.unwrap().iter().map(str::to_string)).collect()).collect()
+}
+
+fn render(report: &Report, name: &str) -> (Vec<u8>, Drawn) {
+    let e: &dyn Exporter = *EXPORTERS.iter().find(|e| e.file_name() == name).unwrap();
+    let (bytes, drawn) = inspect::capture(|| e.render(report));
+    (bytes.unwrap_or_else(|err| panic!("{name}: {err}")), drawn)
+}
+
+/// The CSV's value for a figure a chart printed (None when the CSV has no such figure).
+fn csv_value(
+    what: &str,
+    owner: &str,
+    summary: &[HashMap<String, String>],
+    servers: &[HashMap<String, String>],
+    server_count: f64,
+) -> Option<f64> {
+    let row = summary.iter().find(|r| r["strategy"] == owner)?;
+    let num = |c: &str| row.get(c).and_then(|v| v.parse::<f64>().ok());
+    match what {
+        "p99" => num("p99_ms"),
+        "open_model_p99" => num("open_model_p99_ms"),
+        "mean_in_system_per_server" => num("mean_in_system").map(|v| v / server_count),
+        "max_in_system" => servers
+            .iter()
+            .filter(|r| r["strategy"] == owner)
+            .filter_map(|r| r["max_in_system"].parse::<f64>().ok())
+            .reduce(f64::max),
+        column => num(column),
+    }
+}
+
+#[test]
+fn every_chart_of_every_shipped_scenario_follows_the_rules() {
+    let mut problems: Vec<String> = Vec::new();
+    let mut figures_checked = 0;
+    let mut logs = 0;
+    for (name, report) in shipped(6_000) {
+        let csv = |f: &str| {
+            let e: &dyn Exporter = *EXPORTERS.iter().find(|e| e.file_name() == f).unwrap();
+            table(&e.render(&report).unwrap())
+        };
+        let (summary, servers) = (csv("summary.csv"), csv("servers.csv"));
+        let n_servers = report.scenario.server_count() as f64;
+        for e in EXPORTERS.iter().filter(|e| e.is_chart()) {
+            let chart = e.file_name();
+            let (_, drawn) = render(&report, chart);
+            let at = |what: String| format!("{name}/{chart}: {what}");
+            // Figures: the CSV's value, printed as `figure` prints it.
+            for f in &drawn.figures {
+                let Some(v) = csv_value(&f.what, &f.owner, &summary, &servers, n_servers) else {
+                    problems.push(at(format!("{} of {} is in no CSV", f.what, f.owner)));
+                    continue;
+                };
+                // CSV cells carry 4 decimals.
+                if (f.value - v).abs() > 5e-5 * v.abs().max(1.0) {
+                    problems.push(at(format!("{} of {}: chart {} but CSV {v}", f.what, f.owner, f.value)));
+                }
+                if f.text != style::figure(f.value) {
+                    problems.push(at(format!("{} of {} printed {:?}", f.what, f.owner, f.text)));
+                }
+                figures_checked += 1;
+            }
+            // Axes.
+            for a in &drawn.axes {
+                let (lo, hi) = a.data;
+                if lo > 0.0 && hi / lo > 100.0 && !a.log {
+                    problems.push(at(format!("{}: values {lo}..{hi} on a linear axis", a.name)));
+                }
+                logs += usize::from(a.log);
+                let (r0, r1) = a.range;
+                if !a.log && r0 != 0.0 && r1 - r0 < axis::MIN_REL_SPAN * r0.abs().max(r1.abs()) * (1.0 - 1e-9) {
+                    problems.push(at(format!("{}: span {r0}..{r1} below the minimum", a.name)));
+                }
+            }
+            if !LAYOUT_CHECKED.contains(&chart) {
+                continue;
+            }
+            check_text(&drawn, &mut |what| problems.push(at(what)));
+        }
+    }
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(figures_checked > 200, "only {figures_checked} figures recorded");
+    assert!(logs > 0, "no log axis anywhere: heterogeneous's percentiles need one");
+}
+
+/// No text outside the image, shortened, or overlapping another.
+fn check_text(drawn: &Drawn, problem: &mut dyn FnMut(String)) {
+    let (w, h) = (drawn.size.0 as i32, drawn.size.1 as i32);
+    let texts: Vec<_> = drawn.texts.iter().filter(|t| !t.text.trim().is_empty()).collect();
+    for (i, t) in texts.iter().enumerate() {
+        let (l, top, r, b) = t.bounds;
+        if l < 0 || top < 0 || r > w || b > h {
+            problem(format!("{:?} at {:?} leaves the {w}×{h} image", t.text, t.bounds));
+        }
+        if t.text.contains('…') {
+            problem(format!("{:?} is shortened", t.text));
+        }
+        for u in &texts[..i] {
+            if t.overlaps(u) {
+                problem(format!("{:?} {:?} overlaps {:?} {:?}", t.text, t.bounds, u.text, u.bounds));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_rules_catch_what_they_are_meant_to() {
+    use inspect::{AxisRecord, TextBox};
+    let text = |s: &str, bounds| TextBox { text: s.into(), px: 16.0, bounds };
+    let drawn = Drawn {
+        size: (100, 100),
+        texts: vec![text("a", (0, 0, 20, 10)), text("b", (15, 5, 30, 15)), text("c…", (90, 90, 110, 100))],
+        axes: vec![AxisRecord { name: "x".into(), range: (0.0, 1.0), log: false, data: (1.0, 1.0) }],
+        figures: vec![],
+    };
+    let mut found = Vec::new();
+    check_text(&drawn, &mut |p| found.push(p));
+    assert_eq!(found.len(), 3, "{found:?}");
+}

@@ -31,6 +31,16 @@
 //! view. With one instance and the shared view (the default) none of this exists: the
 //! per-request methods compile to the single strategy over the live pool.
 //!
+//! # Indexes
+//!
+//! A strategy state that keeps its own index of the pool ([`Strategy::tracks_pool`]:
+//! least-connections and least-work-left on large pools) is told every change of exactly
+//! the counts its view shows, when they change: under *shared* every change of the global
+//! counts; under *local* its instance's own; under *periodic* the snapshot's changes at a
+//! refresh (or, with `count_own`, when the instance takes its copy) and its own sends;
+//! under *delayed* each change as it is applied to the board. Start times (the oracle's)
+//! are told to every state. Its picks are then exactly those of a scan of its view.
+//!
 //! # Eligibility
 //!
 //! A server is *eligible* unless active health checks mark it down or outlier detection
@@ -129,6 +139,68 @@ struct Instance {
     strategy: Box<dyn Strategy>,
     /// Over the eligible members.
     sub: SubStrategy,
+    /// Whether `strategy` keeps an index of its pool (told of every change of its view).
+    tracks: bool,
+    /// Whether the [`SubStrategy::Built`] state does.
+    sub_tracks: bool,
+}
+
+impl Instance {
+    /// A fresh state over the whole pool.
+    fn new(strategy: Box<dyn Strategy>) -> Self {
+        let tracks = strategy.tracks_pool();
+        Instance { strategy, sub: SubStrategy::None, tracks, sub_tracks: false }
+    }
+
+    /// Whether either of its states keeps an index.
+    fn tracking(&self) -> bool {
+        self.tracks || self.sub_tracks
+    }
+
+    /// Tells the tracking states that the count of server `s` (member `pos`) in `pool`, the
+    /// view they read, has changed.
+    #[inline]
+    fn count_changed(&mut self, s: usize, pos: Option<u32>, pool: &ViewPool) {
+        if self.tracks {
+            self.strategy.on_in_flight(s, pool.full.in_flight[s]);
+        }
+        if self.sub_tracks
+            && let (SubStrategy::Built(st), Some(p), Some(sub)) = (&mut self.sub, pos, &pool.sub)
+        {
+            st.on_in_flight(p as usize, sub.in_flight[p as usize]);
+        }
+    }
+
+    /// Tells the tracking states that the oracle's start time of `s` (member `pos`) is `t`.
+    #[inline]
+    fn start_changed(&mut self, s: usize, pos: Option<u32>, t: f64) {
+        if self.tracks {
+            self.strategy.on_start_at(s, t);
+        }
+        if self.sub_tracks
+            && let (SubStrategy::Built(st), Some(p)) = (&mut self.sub, pos)
+        {
+            st.on_start_at(p as usize, t);
+        }
+    }
+}
+
+/// The servers whose counts differ between `a` and `b` (the same servers).
+fn differing(a: &ViewPool, b: &ViewPool) -> Vec<usize> {
+    a.full.in_flight.iter().zip(&b.full.in_flight).enumerate().filter(|(_, (x, y))| x != y).map(|(s, _)| s).collect()
+}
+
+/// Copies the counts of `from` into `to`, telling `inst` (which reads `to`) of each change
+/// when it keeps an index.
+fn copy_telling(to: &mut ViewPool, from: &ViewPool, inst: &mut Instance, members: Option<&Members>) {
+    if !inst.tracking() {
+        return to.copy_counts(from);
+    }
+    let changed = differing(to, from);
+    to.copy_counts(from);
+    for s in changed {
+        inst.count_changed(s, members.and_then(|m| m.pos[s]), to);
+    }
 }
 
 /// What the instances read, beyond the shared counts.
@@ -173,6 +245,11 @@ pub(super) struct Balancer {
     count: u32,
     /// Every instance uses `first` (hash-based or cooperative strategies).
     one_state: bool,
+    /// Whether some instance's state keeps an index (and must be told of changes).
+    tracking: bool,
+    /// Whether the strategy is the [oracle](StrategyInfo::oracle), the only one that reads
+    /// start times ([`Pool::start_at`]); others do not have them kept.
+    oracle: bool,
     views: Views,
     members: Option<Members>,
     healthy: Vec<bool>,
@@ -230,14 +307,14 @@ impl Balancer {
         let n = servers.len();
         let count = setup.count;
         let one_state = info.keyed || info.cooperative;
-        let mut first = Instance { strategy: build(), sub: SubStrategy::None };
+        let mut first = Instance::new(build());
         prepare(first.strategy.as_mut(), &mut rng, count, one_state);
         let rest = if one_state {
             Vec::new()
         } else {
             (1..count)
                 .map(|_| {
-                    let mut inst = Instance { strategy: build(), sub: SubStrategy::None };
+                    let mut inst = Instance::new(build());
                     prepare(inst.strategy.as_mut(), &mut rng, count, one_state);
                     inst
                 })
@@ -257,6 +334,7 @@ impl Balancer {
                 Views::Delayed { board: ViewPool::new(servers), delay, pending: VecDeque::new() }
             }
         };
+        let tracking = first.tracking() || rest.iter().any(Instance::tracking);
         Balancer {
             info,
             params,
@@ -267,6 +345,8 @@ impl Balancer {
             rng,
             count,
             one_state,
+            tracking,
+            oracle: info.oracle,
             views,
             members: None,
             healthy: vec![true; n],
@@ -299,6 +379,7 @@ impl Balancer {
         if let Views::Delayed { .. } = self.views {
             self.catch_up(req.arrival);
         }
+        let inst = instance(&mut self.first, &mut self.rest, self.one_state, b);
         let pool: &ViewPool = match &mut self.views {
             Views::Shared => &self.shared,
             Views::Local(own) => &own[b as usize],
@@ -306,14 +387,13 @@ impl Balancer {
             Views::Periodic { board, epoch, own } => {
                 let (p, at) = &mut own[b as usize];
                 if *at != *epoch {
-                    p.copy_counts(board);
+                    copy_telling(p, board, inst, self.members.as_ref());
                     *at = *epoch;
                 }
                 p
             }
             Views::Delayed { board, .. } => board,
         };
-        let inst = instance(&mut self.first, &mut self.rest, self.one_state, b);
         let rng = &mut self.rng;
         match (&self.members, &mut inst.sub) {
             (Some(m), SubStrategy::Built(st)) => m.map[st.pick(req, pool.sub.as_ref().expect("members"), rng)],
@@ -336,7 +416,14 @@ impl Balancer {
             }
             pending.pop_front();
             let s = s as usize;
-            board.add(s, self.members.as_ref().and_then(|m| m.pos[s]), d);
+            let pos = self.members.as_ref().and_then(|m| m.pos[s]);
+            board.add(s, pos, d);
+            if self.tracking {
+                // Every instance reads the board.
+                for inst in std::iter::once(&mut self.first).chain(self.rest.iter_mut()) {
+                    inst.count_changed(s, pos, board);
+                }
+            }
         }
     }
 
@@ -345,7 +432,11 @@ impl Balancer {
     #[inline(always)]
     pub(super) fn inc<const FULL: bool>(&mut self, s: usize, b: u32, now: f64) {
         if !FULL {
-            self.shared.full.in_flight[s] += 1;
+            let c = &mut self.shared.full.in_flight[s];
+            *c += 1;
+            if self.tracking {
+                self.first.strategy.on_in_flight(s, *c);
+            }
             return;
         }
         self.change(s, b, now, 1);
@@ -355,7 +446,11 @@ impl Balancer {
     #[inline(always)]
     pub(super) fn dec<const FULL: bool>(&mut self, s: usize, b: u32, now: f64) {
         if !FULL {
-            self.shared.full.in_flight[s] -= 1;
+            let c = &mut self.shared.full.in_flight[s];
+            *c -= 1;
+            if self.tracking {
+                self.first.strategy.on_in_flight(s, *c);
+            }
             return;
         }
         self.change(s, b, now, -1);
@@ -364,18 +459,35 @@ impl Balancer {
     fn change(&mut self, s: usize, b: u32, now: f64, delta: i32) {
         let pos = self.members.as_ref().and_then(|m| m.pos[s]);
         self.shared.add(s, pos, delta);
+        let tracking = self.tracking;
         match &mut self.views {
-            Views::Shared => {}
-            Views::Local(own) => own[b as usize].add(s, pos, delta),
+            Views::Shared => {
+                if tracking {
+                    for inst in std::iter::once(&mut self.first).chain(self.rest.iter_mut()) {
+                        inst.count_changed(s, pos, &self.shared);
+                    }
+                }
+            }
+            Views::Local(own) => {
+                let p = &mut own[b as usize];
+                p.add(s, pos, delta);
+                if tracking {
+                    instance(&mut self.first, &mut self.rest, self.one_state, b).count_changed(s, pos, p);
+                }
+            }
             Views::Periodic { board, epoch, own } => {
                 // The snapshot moves only at refreshes; an instance adds its own sends.
                 if delta > 0 && !own.is_empty() {
+                    let inst = instance(&mut self.first, &mut self.rest, self.one_state, b);
                     let (p, at) = &mut own[b as usize];
                     if *at != *epoch {
-                        p.copy_counts(board);
+                        copy_telling(p, board, inst, self.members.as_ref());
                         *at = *epoch;
                     }
                     p.add(s, pos, delta);
+                    if tracking {
+                        inst.count_changed(s, pos, p);
+                    }
                 }
             }
             Views::Delayed { pending, .. } => pending.push_back((now, s as u32, delta)),
@@ -384,9 +496,17 @@ impl Balancer {
 
     /// A periodic view's refresh: the snapshot becomes the current shared counts.
     pub(super) fn refresh(&mut self) {
-        if let Views::Periodic { board, epoch, .. } = &mut self.views {
+        if let Views::Periodic { board, epoch, own } = &mut self.views {
+            // With count_own the instances read their own copies, taken (and told) later.
+            let changed = if self.tracking && own.is_empty() { differing(board, &self.shared) } else { Vec::new() };
             board.copy_counts(&self.shared);
             *epoch += 1;
+            for s in changed {
+                let pos = self.members.as_ref().and_then(|m| m.pos[s]);
+                for inst in std::iter::once(&mut self.first).chain(self.rest.iter_mut()) {
+                    inst.count_changed(s, pos, board);
+                }
+            }
         }
     }
 
@@ -394,14 +514,24 @@ impl Balancer {
     /// pool whatever the view).
     #[inline(always)]
     pub(super) fn set_start_at<const FULL: bool>(&mut self, s: usize, t: f64) {
+        if !self.oracle {
+            return; // only the oracle reads start times
+        }
         self.shared.full.start_at[s] = t;
         if !FULL {
+            if self.tracking {
+                self.first.strategy.on_start_at(s, t);
+            }
             return;
         }
-        if let (Some(sub), Some(m)) = (&mut self.shared.sub, &self.members)
-            && let Some(p) = m.pos[s]
-        {
+        let pos = self.members.as_ref().and_then(|m| m.pos[s]);
+        if let (Some(sub), Some(p)) = (&mut self.shared.sub, pos) {
             sub.start_at[p as usize] = t;
+        }
+        if self.tracking {
+            for inst in std::iter::once(&mut self.first).chain(self.rest.iter_mut()) {
+                inst.start_changed(s, pos, t);
+            }
         }
     }
 
@@ -527,11 +657,11 @@ impl Balancer {
         if members.is_empty() || (members.len() == n && !ramping) {
             self.members = None;
             for inst in instances {
-                inst.sub = SubStrategy::None;
-                inst.strategy = build(&self.servers).expect("validated parameters");
+                *inst = Instance::new(build(&self.servers).expect("validated parameters"));
                 prepare(inst.strategy.as_mut(), rng, count, one_state);
             }
             self.view_pools().for_each(|p| p.resubset(None));
+            self.tracking = self.first.tracking() || self.rest.iter().any(Instance::tracking);
             return;
         }
         let infos: Vec<ServerInfo> = members
@@ -547,9 +677,11 @@ impl Balancer {
             .collect();
         let mut buildable = true;
         for inst in instances {
+            inst.sub_tracks = false;
             inst.sub = match build(&infos) {
                 Ok(mut st) => {
                     prepare(st.as_mut(), rng, count, one_state);
+                    inst.sub_tracks = st.tracks_pool();
                     SubStrategy::Built(st)
                 }
                 Err(_) => {
@@ -568,6 +700,7 @@ impl Balancer {
         let m = Members { map: members, pos, infos };
         self.view_pools().for_each(|p| p.resubset(Some(&m)));
         self.members = Some(m);
+        self.tracking = self.first.tracking() || self.rest.iter().any(Instance::tracking);
     }
 }
 
@@ -701,6 +834,92 @@ mod tests {
         assert_eq!(b.pick::<true>(&on(0, 2, 1.6)), 1);
         assert_eq!(b.pick::<true>(&on(0, 3, 2.2)), 0);
         assert_eq!(b.in_flight(), &[0, 1]);
+    }
+
+    /// Drives two balancers through the same random sends, answers, start times, refreshes
+    /// and health changes — one whose strategies keep their indexes (100 servers), one whose
+    /// strategies scan — under every view, with one and three instances: the picks must be
+    /// the same.
+    #[test]
+    fn indexes_pick_as_the_scan_under_every_view() {
+        use crate::strategy::testutil::scan_only;
+        use rand::SeedableRng;
+        let views = [
+            View::Shared,
+            View::Local,
+            View::Periodic { interval: 1.0, count_own: false },
+            View::Periodic { interval: 1.0, count_own: true },
+            View::Delayed { delay: 0.7 },
+        ];
+        let strategies = [
+            ("least-connections", None),
+            ("weighted-least-connections", None),
+            ("weighted-least-connections", Some("ipvs")),
+            ("sed", None),
+            ("nq", None),
+            ("least-work-left", None),
+            ("least-response-time", None),
+        ];
+        let n = 100;
+        for view in views {
+            for count in [1u32, 3] {
+                for (name, variant) in strategies {
+                    let info = strategy::lookup(name).unwrap();
+                    let mut params = std::collections::BTreeMap::new();
+                    if let Some(v) = variant {
+                        params.insert("variant".to_string(), toml::Value::String(v.to_string()));
+                    }
+                    let params = Params::new(params);
+                    let setup = Balancers { count, view, ..Balancers::default() };
+                    let make = || Balancer::with_instances(info, params.clone(), &servers(&vec![1; n]), &setup, rng());
+                    let mut a = make();
+                    scan_only(true);
+                    let mut z = make();
+                    scan_only(false);
+                    assert!(a.tracking && !z.tracking, "{name}");
+                    let mut draw = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
+                    let mut out: Vec<(usize, u32)> = Vec::new();
+                    let mut down: Vec<usize> = Vec::new();
+                    let mut now = 0.0;
+                    for i in 0..3000u64 {
+                        now += f64::from(draw.random_range(0..4u32)) * 0.1;
+                        let b = draw.random_range(0..count);
+                        let r = on(b, i, now);
+                        let (x, y) = (a.pick::<true>(&r), z.pick::<true>(&r));
+                        assert_eq!(x, y, "{name} {variant:?}, {count} × {view:?}: pick {i}");
+                        let t = now + f64::from(draw.random_range(0..20u32)) * 0.1;
+                        for bal in [&mut a, &mut z] {
+                            bal.inc::<true>(x, b, now);
+                            bal.set_start_at::<true>(x, t);
+                        }
+                        out.push((x, b));
+                        while out.len() > 150 || (!out.is_empty() && draw.random_bool(0.5)) {
+                            let (s, b) = out.swap_remove(draw.random_range(0..out.len()));
+                            a.dec::<true>(s, b, now);
+                            z.dec::<true>(s, b, now);
+                        }
+                        if i % 40 == 0 {
+                            a.refresh();
+                            z.refresh();
+                        }
+                        let health: Option<(usize, bool)> = match i % 700 {
+                            350 | 360 => Some((draw.random_range(0..n), false)),
+                            600 => down.pop().map(|s| (s, true)),
+                            _ => None,
+                        };
+                        if let Some((s, up)) = health {
+                            if !up {
+                                down.push(s);
+                            }
+                            a.set_healthy(s, up);
+                            scan_only(true);
+                            z.set_healthy(s, up);
+                            scan_only(false);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! The time-ordered event queue.
 //!
 //! A binary min-heap on (time, sequence number): events at the same instant come out in
-//! the order they were scheduled, so a run is deterministic. Arrivals of the open workload
+//! the order they were scheduled, so a run is deterministic. The pair is kept as one
+//! 128-bit key (the time's bits mapped to an unsigned integer that orders as `total_cmp`
+//! does, then the sequence number), so a comparison is one integer comparison, and the
+//! heap is sifted by hand (a hole moved down to a leaf, then up: one comparison per level
+//! on the way down, where most removed entries belong). Arrivals of the open workload
 //! are not queued here (they come in order from the request stream and the engine merges
 //! them with the heap); everything else — departures, faults, health checks, timeouts,
 //! retries, closed-loop client sends — is an [`EventKind`].
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 
 /// A slot of the engine's call table: a request followed across attempts (timeouts,
@@ -204,64 +208,138 @@ impl Ord for Event {
     }
 }
 
+/// An event as the queue holds it (32 bytes): (time, sequence) as one ordered key.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: u128,
+    kind: EventKind,
+}
+
+impl Entry {
+    #[inline(always)]
+    fn new(time: f64, seq: u64, kind: EventKind) -> Self {
+        // The bits of `time` as an unsigned integer ordered as `f64::total_cmp` orders
+        // the numbers: flip the sign bit of a positive number, every bit of a negative one.
+        let b = time.to_bits();
+        let t = if (b as i64) < 0 { !b } else { b | (1 << 63) };
+        Entry { key: (u128::from(t) << 64) | u128::from(seq), kind }
+    }
+
+    /// The time, from the key.
+    #[inline(always)]
+    fn time(&self) -> f64 {
+        let t = (self.key >> 64) as u64;
+        f64::from_bits(if t >> 63 == 1 { t & !(1 << 63) } else { !t })
+    }
+
+    #[inline(always)]
+    fn event(self) -> Event {
+        Event { time: self.time(), seq: self.key as u64, kind: self.kind }
+    }
+}
+
 /// The pending events: a heap, plus a FIFO lane for events scheduled a constant delay
 /// after "now" (client timeouts), which therefore arrive in time order and need no heap.
 /// Both lanes share the sequence numbers, so ties still resolve in scheduling order.
 #[derive(Debug, Default)]
 pub struct EventQueue {
-    heap: BinaryHeap<Event>,
-    fifo: VecDeque<Event>,
+    /// A binary min-heap on `key`.
+    heap: Vec<Entry>,
+    fifo: VecDeque<Entry>,
     seq: u64,
 }
 
 impl EventQueue {
     /// An empty queue with room for `capacity` events.
     pub fn with_capacity(capacity: usize) -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(capacity), fifo: VecDeque::new(), seq: 0 }
+        EventQueue { heap: Vec::with_capacity(capacity), fifo: VecDeque::new(), seq: 0 }
     }
 
     /// Schedules `kind` at `time`.
     #[inline]
     pub fn push(&mut self, time: f64, kind: EventKind) {
         self.seq += 1;
-        self.heap.push(Event { time, seq: self.seq, kind });
+        let e = Entry::new(time, self.seq, kind);
+        // Sift up from a new leaf, moving parents down into the hole.
+        let heap = &mut self.heap;
+        let mut k = heap.len();
+        heap.push(e);
+        while k > 0 {
+            let parent = (k - 1) / 2;
+            if heap[parent].key <= e.key {
+                break;
+            }
+            heap[k] = heap[parent];
+            k = parent;
+        }
+        heap[k] = e;
     }
 
     /// Schedules `kind` at `time` in the FIFO lane: `time` must not precede any event
     /// already in that lane.
     #[inline]
     pub fn push_fifo(&mut self, time: f64, kind: EventKind) {
-        debug_assert!(self.fifo.back().is_none_or(|e| e.time <= time), "FIFO lane out of order");
+        debug_assert!(self.fifo.back().is_none_or(|e| e.time() <= time), "FIFO lane out of order");
         self.seq += 1;
-        self.fifo.push_back(Event { time, seq: self.seq, kind });
+        self.fifo.push_back(Entry::new(time, self.seq, kind));
     }
 
     /// Time of the earliest event in the heap, or +∞ (ignores the FIFO lane: for runs
     /// that never use it).
     #[inline]
     pub fn next_time(&self) -> f64 {
-        self.heap.peek().map_or(f64::INFINITY, |e| e.time)
+        self.heap.first().map_or(f64::INFINITY, Entry::time)
     }
 
     /// Removes and returns the earliest event of the heap (ignores the FIFO lane).
     #[inline]
     pub fn pop(&mut self) -> Option<Event> {
-        self.heap.pop()
+        let last = self.heap.pop()?;
+        let heap = &mut self.heap[..];
+        let n = heap.len();
+        if n == 0 {
+            return Some(last.event());
+        }
+        let top = heap[0];
+        // Move the hole at the root down to a leaf along the smaller children, then sift
+        // `last` up from there (it usually belongs near the bottom).
+        let mut k = 0;
+        let mut child = 1;
+        while child + 1 < n {
+            child += usize::from(heap[child + 1].key < heap[child].key);
+            heap[k] = heap[child];
+            k = child;
+            child = 2 * k + 1;
+        }
+        if child < n {
+            heap[k] = heap[child];
+            k = child;
+        }
+        while k > 0 {
+            let parent = (k - 1) / 2;
+            if heap[parent].key <= last.key {
+                break;
+            }
+            heap[k] = heap[parent];
+            k = parent;
+        }
+        heap[k] = last;
+        Some(top.event())
     }
 
     /// Time of the earliest event in either lane, or +∞.
     #[inline]
     pub fn next_time_all(&self) -> f64 {
-        self.next_time().min(self.fifo.front().map_or(f64::INFINITY, |e| e.time))
+        self.next_time().min(self.fifo.front().map_or(f64::INFINITY, Entry::time))
     }
 
     /// Removes and returns the earliest event of either lane.
     #[inline]
     pub fn pop_all(&mut self) -> Option<Event> {
-        match (self.heap.peek(), self.fifo.front()) {
-            (Some(h), Some(f)) if f > h => self.fifo.pop_front(),
-            (None, Some(_)) => self.fifo.pop_front(),
-            _ => self.heap.pop(),
+        match (self.heap.first(), self.fifo.front()) {
+            (Some(h), Some(f)) if f.key < h.key => self.fifo.pop_front().map(Entry::event),
+            (None, Some(_)) => self.fifo.pop_front().map(Entry::event),
+            _ => self.pop(),
         }
     }
 
@@ -287,6 +365,7 @@ mod tests {
     #[test]
     fn events_and_jobs_stay_small() {
         assert!(std::mem::size_of::<Event>() <= 32, "{}", std::mem::size_of::<Event>());
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
         assert_eq!(std::mem::size_of::<Option<CallId>>(), 4);
         assert!(std::mem::size_of::<Job>() <= 32, "{}", std::mem::size_of::<Job>());
     }
@@ -312,6 +391,34 @@ mod tests {
             })
             .collect();
         assert_eq!(order, vec![3, 1, 0, 2]);
+    }
+
+    #[test]
+    fn pops_in_time_then_sequence_order_like_a_sort() {
+        use rand::{RngExt, SeedableRng};
+        // Random pushes and pops (times on a coarse grid, so ties are frequent, with zero
+        // and negative times too): the queue pops exactly what a sort by (time, seq) does.
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
+        let mut q = EventQueue::with_capacity(0);
+        let mut model: Vec<(f64, u32)> = Vec::new(); // (time, push order)
+        let mut pushed = 0u32;
+        for _ in 0..20_000 {
+            if rng.random_range(0..3) > 0 || model.is_empty() {
+                let t = f64::from(rng.random_range(-2..40i32)) * 0.5;
+                q.push(t, dep(pushed));
+                model.push((t, pushed));
+                pushed += 1;
+            } else {
+                let i = (0..model.len())
+                    .min_by(|&a, &b| model[a].0.total_cmp(&model[b].0).then(model[a].1.cmp(&model[b].1)))
+                    .unwrap();
+                let (t, id) = model.remove(i);
+                assert_eq!(q.next_time(), t);
+                let e = q.pop().unwrap();
+                assert_eq!((e.time, e.kind), (t, dep(id)));
+            }
+            assert_eq!(q.len(), model.len());
+        }
     }
 
     #[test]

@@ -102,6 +102,9 @@ fn run<const FULL: bool>(
     let rng = StrategyRng::seed_from_u64(seeds.strategy(&strategy.label));
     let balancer = Balancer::with_instances(info, strategy.params.clone(), &scenario.servers, &scenario.balancers, rng);
     let mut stream = RequestStream::new(&scenario.workload(), replication);
+    if !info.keyed {
+        stream = stream.without_hashes(); // only hash-based strategies read them
+    }
     let mut sim = Simulation::<FULL>::new(scenario, balancer, &seeds, replication);
     let mut since_progress = 0;
     if let Arrivals::Closed(closed) = &scenario.arrivals {

@@ -83,6 +83,26 @@ pub(super) const NQ: StrategyInfo = StrategyInfo {
     build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Nq))),
 };
 
+/// Pools from this many servers up keep an index instead of scanning every server per
+/// pick (below it a scan is as fast or faster).
+pub(super) const INDEX_MIN_SERVERS: usize = 64;
+
+/// Whether a strategy built over `n` servers keeps an index (tests can turn indexes off to
+/// compare with the scan).
+pub(super) fn use_index(n: usize) -> bool {
+    #[cfg(test)]
+    if NO_INDEX.with(std::cell::Cell::get) {
+        return false;
+    }
+    n >= INDEX_MIN_SERVERS
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: build every strategy without an index (on this thread).
+    pub(super) static NO_INDEX: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// nginx `ngx_http_upstream_get_least_conn_peer`: the peer minimising conns/weight,
 /// compared as `conns_a * weight_b < conns_b * weight_a`; when several share the minimum,
 /// smooth weighted round robin among them (their current weights persist across picks).
@@ -91,12 +111,206 @@ struct LeastConn {
     weight: Vec<i64>,
     /// All weights equal: compare connection counts directly (same order, no multiply).
     uniform: bool,
+    /// Large pools with equal weights: the same picks from an index, O(log S) per change.
+    index: Option<TieIndex>,
 }
 
 impl LeastConn {
     fn new(servers: &[ServerInfo]) -> Self {
+        Self::with_index(servers, use_index(servers.len()))
+    }
+
+    /// `indexed`: keep a [`TieIndex`] when the weights are equal (else always scan).
+    fn with_index(servers: &[ServerInfo], indexed: bool) -> Self {
         let weight: Vec<i64> = servers.iter().map(|s| i64::from(s.weight)).collect();
-        LeastConn { current: vec![0; servers.len()], uniform: weight.iter().all(|&w| w == weight[0]), weight }
+        let uniform = weight.iter().all(|&w| w == weight[0]);
+        let index = (indexed && uniform).then(|| TieIndex::new(servers.len(), weight[0], true));
+        LeastConn { current: vec![0; servers.len()], uniform, weight, index }
+    }
+}
+
+/// nginx's least-connections rule with equal weights `w`, without a scan: servers are
+/// grouped by in-flight count (a *level*), each level a binary max-heap of its servers
+/// ordered by smooth-WRR current weight, then by index (the first in server order wins a
+/// tie of current weights, as in nginx's pass). The tie pass adds `w` to the current weight
+/// of every server of the lowest level: the level keeps that as a shared `offset`
+/// (current = stored + offset), so it costs one addition; the chosen server, the heap's top,
+/// then loses `w × (servers tied)` (a sift-down). A change of in-flight count moves a server
+/// between levels (two heap operations). Every quantity is the exact integer nginx keeps,
+/// so the picks are those of the scan (the tests drive both side by side).
+///
+/// The same index serves the rules that break ties otherwise: with `smooth` off a pick
+/// changes nothing, so the top of the lowest level is the first server in server order
+/// (IPVS) or, with keys set to minus a requeue stamp ([`TieIndex::set_key`]), the least
+/// recently requeued (HAProxy).
+#[derive(Debug)]
+struct TieIndex {
+    weight: i64,
+    /// nginx's smooth-WRR pass among tied servers (else the top is taken as it is).
+    smooth: bool,
+    /// Whether the index has read the pool (at the first pick).
+    ready: bool,
+    levels: Vec<Level>,
+    /// The level (in-flight count) each server is filed under.
+    level: Vec<u32>,
+    /// Each server's position in its level's heap.
+    pos: Vec<u32>,
+    /// Current weight minus the level's offset.
+    stored: Vec<i64>,
+    /// The lowest non-empty level.
+    min: usize,
+}
+
+/// Servers tied on a score: a max-heap on smooth-WRR current weight (stored relative to
+/// `offset`), then lower index.
+#[derive(Debug, Default)]
+pub(super) struct Level {
+    pub(super) heap: Vec<u32>,
+    pub(super) offset: i64,
+}
+
+/// Whether server `a` precedes `b` in a level's heap: higher current weight, then lower index.
+#[inline(always)]
+fn before(stored: &[i64], a: u32, b: u32) -> bool {
+    let (x, y) = (stored[a as usize], stored[b as usize]);
+    x > y || (x == y && a < b)
+}
+
+/// Moves `heap[k]` up to its place ([`before`] order); `pos` tracks every server's place.
+pub(super) fn sift_up(heap: &mut [u32], pos: &mut [u32], stored: &[i64], mut k: usize) {
+    let s = heap[k];
+    while k > 0 {
+        let parent = (k - 1) / 2;
+        if !before(stored, s, heap[parent]) {
+            break;
+        }
+        heap[k] = heap[parent];
+        pos[heap[k] as usize] = k as u32;
+        k = parent;
+    }
+    heap[k] = s;
+    pos[s as usize] = k as u32;
+}
+
+/// Moves `heap[k]` down to its place ([`before`] order); `pos` tracks every server's place.
+pub(super) fn sift_down(heap: &mut [u32], pos: &mut [u32], stored: &[i64], mut k: usize) {
+    let s = heap[k];
+    loop {
+        let mut child = 2 * k + 1;
+        if child >= heap.len() {
+            break;
+        }
+        if child + 1 < heap.len() && before(stored, heap[child + 1], heap[child]) {
+            child += 1;
+        }
+        if !before(stored, heap[child], s) {
+            break;
+        }
+        heap[k] = heap[child];
+        pos[heap[k] as usize] = k as u32;
+        k = child;
+    }
+    heap[k] = s;
+    pos[s as usize] = k as u32;
+}
+
+impl TieIndex {
+    fn new(n: usize, weight: i64, smooth: bool) -> Self {
+        TieIndex {
+            weight,
+            smooth,
+            ready: false,
+            levels: Vec::new(),
+            level: vec![0; n],
+            pos: vec![0; n],
+            stored: vec![0; n],
+            min: 0,
+        }
+    }
+
+    /// Files every server under its in-flight count, with current weight `current[i]`.
+    fn init(&mut self, conns: &[u32], current: &[i64]) {
+        for (i, (&c, &cur)) in conns.iter().zip(current).enumerate() {
+            self.insert(i, c as usize, cur);
+        }
+        self.min = conns.iter().copied().min().unwrap_or(0) as usize;
+        self.ready = true;
+    }
+
+    fn insert(&mut self, s: usize, c: usize, current: i64) {
+        if self.levels.len() <= c {
+            self.levels.resize_with(c + 1, Level::default);
+        }
+        let lv = &mut self.levels[c];
+        self.stored[s] = current - lv.offset;
+        self.level[s] = c as u32;
+        lv.heap.push(s as u32);
+        let k = lv.heap.len() - 1;
+        sift_up(&mut lv.heap, &mut self.pos, &self.stored, k);
+    }
+
+    /// Takes `s` out of its level; returns its current weight.
+    fn remove(&mut self, s: usize) -> i64 {
+        let lv = &mut self.levels[self.level[s] as usize];
+        let current = self.stored[s] + lv.offset;
+        let k = self.pos[s] as usize;
+        let last = lv.heap.pop().expect("s is in its level");
+        if k < lv.heap.len() {
+            lv.heap[k] = last;
+            self.pos[last as usize] = k as u32;
+            sift_up(&mut lv.heap, &mut self.pos, &self.stored, k);
+            let k = self.pos[last as usize] as usize;
+            sift_down(&mut lv.heap, &mut self.pos, &self.stored, k);
+        }
+        if lv.heap.is_empty() {
+            lv.offset = 0; // no member left to be relative to: keep the numbers small
+        }
+        current
+    }
+
+    /// Server `s` now has `n` requests in flight.
+    #[inline]
+    fn set(&mut self, s: usize, n: u32) {
+        if !self.ready || self.level[s] == n {
+            return;
+        }
+        let current = self.remove(s);
+        let n = n as usize;
+        self.insert(s, n, current);
+        if n < self.min {
+            self.min = n;
+        }
+        while self.levels[self.min].heap.is_empty() {
+            self.min += 1;
+        }
+    }
+
+    /// Sets the tie-break key (current weight) of `s` to `key`, in its level.
+    fn set_key(&mut self, s: usize, key: i64) {
+        if !self.ready {
+            return;
+        }
+        let lv = &mut self.levels[self.level[s] as usize];
+        self.stored[s] = key - lv.offset;
+        let k = self.pos[s] as usize;
+        sift_up(&mut lv.heap, &mut self.pos, &self.stored, k);
+        let k = self.pos[s] as usize;
+        sift_down(&mut lv.heap, &mut self.pos, &self.stored, k);
+    }
+
+    /// nginx's pick: the only server of the lowest level, or the smooth-WRR choice among
+    /// its servers (the top of the lowest level when `smooth` is off).
+    #[inline]
+    fn pick(&mut self) -> usize {
+        let lv = &mut self.levels[self.min];
+        let top = lv.heap[0];
+        if lv.heap.len() == 1 || !self.smooth {
+            return top as usize;
+        }
+        lv.offset += self.weight;
+        self.stored[top as usize] -= self.weight * lv.heap.len() as i64;
+        sift_down(&mut lv.heap, &mut self.pos, &self.stored, 0);
+        top as usize
     }
 }
 
@@ -148,26 +362,42 @@ pub(super) fn smooth_wrr_among(
     choice
 }
 
+/// nginx's rule with equal weights `w`: the fewest in flight; when several tie, smooth WRR
+/// among them. The same picks as [`least_per_weight`] then [`smooth_wrr_among`], in passes
+/// without data-dependent branches (the minimum, the number at it, then one step of smooth
+/// WRR over the tied), which the compiler vectorises and which do not mispredict on ties.
+#[inline]
+fn uniform_pick(conns: &[u32], current: &mut [i64], w: i64) -> usize {
+    let min = conns.iter().copied().fold(u32::MAX, u32::min);
+    let ties = conns.iter().map(|&c| usize::from(c == min)).sum::<usize>();
+    let first = conns.iter().position(|&c| c == min).expect("a server at the minimum");
+    if ties == 1 {
+        return first;
+    }
+    let mut choice = first;
+    let mut top = i64::MIN;
+    for (i, (&c, cur)) in conns.iter().zip(current.iter_mut()).enumerate().skip(first) {
+        let tied = c == min;
+        *cur += if tied { w } else { 0 };
+        let better = tied & (*cur > top);
+        top = if better { *cur } else { top };
+        choice = if better { i } else { choice };
+    }
+    current[choice] -= w * ties as i64;
+    choice
+}
+
 impl Strategy for LeastConn {
     fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
+        if let Some(index) = &mut self.index {
+            if !index.ready {
+                index.init(pool.in_flight_all(), &self.current);
+            }
+            return index.pick();
+        }
         let conns = pool.in_flight_all();
-        let mut best = 0;
-        let mut many = false;
         if self.uniform {
-            let mut min = conns[0];
-            for (i, &c) in conns.iter().enumerate().skip(1) {
-                if c < min {
-                    min = c;
-                    best = i;
-                    many = false;
-                } else if c == min {
-                    many = true;
-                }
-            }
-            if !many {
-                return best;
-            }
-            return smooth_wrr_among(&mut self.current, &self.weight, best, |i| conns[i] == min);
+            return uniform_pick(conns, &mut self.current, self.weight[0]);
         }
         let load = |i: usize| i64::from(conns[i]);
         let (best, best_load, many) = least_per_weight(&self.weight, load);
@@ -176,6 +406,17 @@ impl Strategy for LeastConn {
         }
         let (weight, wb) = (&self.weight, self.weight[best]);
         smooth_wrr_among(&mut self.current, weight, best, |i| load(i) * wb == best_load * weight[i])
+    }
+
+    fn tracks_pool(&self) -> bool {
+        self.index.is_some()
+    }
+
+    #[inline]
+    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+        if let Some(index) = &mut self.index {
+            index.set(server, in_flight);
+        }
     }
 
     fn stagger(&mut self, rng: &mut StrategyRng) {
@@ -189,6 +430,10 @@ impl Strategy for LeastConn {
 /// is requeued (moved behind the others with the same key) whenever it takes or releases a
 /// request, so servers with equal keys are used in turn. lbsim compares the keys exactly
 /// (HAProxy's integer division can merge keys that differ by less than 1/4096).
+///
+/// With equal weights the key orders as the in-flight count, so large pools use a
+/// [`TieIndex`] whose tie-break key is minus the requeue stamp (the least recently
+/// requeued server first).
 struct HaproxyLeastConn {
     weight: Vec<u64>,
     /// When each server was last requeued: the tree order among equal keys.
@@ -196,16 +441,24 @@ struct HaproxyLeastConn {
     clock: u64,
     /// All weights equal (a faster comparison).
     equal: bool,
+    /// Large pools with equal weights: the same picks from an index.
+    index: Option<TieIndex>,
 }
 
 impl HaproxyLeastConn {
     fn new(servers: &[ServerInfo]) -> Self {
+        Self::with_index(servers, use_index(servers.len()))
+    }
+
+    fn with_index(servers: &[ServerInfo], indexed: bool) -> Self {
         let n = servers.len() as u64;
+        let equal = servers.iter().all(|s| s.weight == servers[0].weight);
         HaproxyLeastConn {
             weight: servers.iter().map(|s| u64::from(s.weight)).collect(),
             stamp: (0..n).collect(),
             clock: n,
-            equal: servers.iter().all(|s| s.weight == servers[0].weight),
+            equal,
+            index: (indexed && equal).then(|| TieIndex::new(servers.len(), 0, false)),
         }
     }
 
@@ -223,11 +476,23 @@ impl HaproxyLeastConn {
     fn requeue(&mut self, s: usize) {
         self.clock += 1;
         self.stamp[s] = self.clock;
+        if let Some(index) = &mut self.index {
+            index.set_key(s, -(self.clock as i64));
+        }
     }
 }
 
 impl Strategy for HaproxyLeastConn {
     fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
+        if let Some(index) = &mut self.index {
+            if !index.ready {
+                let keys: Vec<i64> = self.stamp.iter().map(|&t| -(t as i64)).collect();
+                index.init(pool.in_flight_all(), &keys);
+            }
+            let best = index.pick();
+            self.requeue(best);
+            return best;
+        }
         let n = pool.in_flight_all();
         let mut best = 0;
         if self.equal {
@@ -258,6 +523,17 @@ impl Strategy for HaproxyLeastConn {
         self.requeue(server);
     }
 
+    fn tracks_pool(&self) -> bool {
+        self.index.is_some()
+    }
+
+    #[inline]
+    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+        if let Some(index) = &mut self.index {
+            index.set(server, in_flight);
+        }
+    }
+
     fn stagger(&mut self, rng: &mut StrategyRng) {
         // Rotate the tree order among equal keys: server k first, then k + 1, ...
         let n = self.stamp.len();
@@ -281,19 +557,51 @@ enum IpvsRule {
 
 /// IPVS schedulers: one scan in server order; a later server replaces the candidate only
 /// with a strictly smaller overhead/weight (`loh × dw > doh × lw`), so ties go to the first.
+///
+/// With equal weights all three rules pick the first server with the fewest in flight
+/// (`nq`'s first idle server is that server when one is idle), so large pools use a
+/// [`TieIndex`] without the smooth pass.
 struct Ipvs {
     weight: Vec<u64>,
     rule: IpvsRule,
+    /// Large pools with equal weights: the same picks from an index.
+    index: Option<TieIndex>,
 }
 
 impl Ipvs {
     fn new(servers: &[ServerInfo], rule: IpvsRule) -> Self {
-        Ipvs { weight: servers.iter().map(|s| u64::from(s.weight)).collect(), rule }
+        Self::with_index(servers, rule, use_index(servers.len()))
+    }
+
+    fn with_index(servers: &[ServerInfo], rule: IpvsRule, indexed: bool) -> Self {
+        let equal = servers.iter().all(|s| s.weight == servers[0].weight);
+        Ipvs {
+            weight: servers.iter().map(|s| u64::from(s.weight)).collect(),
+            rule,
+            index: (indexed && equal).then(|| TieIndex::new(servers.len(), 0, false)),
+        }
     }
 }
 
 impl Strategy for Ipvs {
+    fn tracks_pool(&self) -> bool {
+        self.index.is_some()
+    }
+
+    #[inline]
+    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+        if let Some(index) = &mut self.index {
+            index.set(server, in_flight);
+        }
+    }
+
     fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
+        if let Some(index) = &mut self.index {
+            if !index.ready {
+                index.init(pool.in_flight_all(), &vec![0; pool.len()]);
+            }
+            return index.pick();
+        }
         let n = pool.in_flight_all();
         let plus = u64::from(self.rule != IpvsRule::Wlc);
         let mut least = 0;
@@ -351,6 +659,49 @@ mod tests {
         let mut rng = rng();
         let picks: Vec<usize> = (0..6).map(|i| s.pick(&req(i), &pool, &mut rng)).collect();
         assert_eq!(picks, vec![1, 2, 3, 1, 2, 3]);
+    }
+
+    /// Random sends and completions (several per pick, sometimes none, sometimes a dropped
+    /// send), on pools of 1 to 150 servers with equal weights (1 and 3): `indexed` must pick
+    /// as `scan` does.
+    fn same_picks(make: impl Fn(&[ServerInfo], bool) -> Box<dyn Strategy>) {
+        use rand::RngExt;
+        let mut draw = rng();
+        for &(n, w) in &[(1usize, 1u32), (2, 1), (5, 3), (16, 1), (64, 1), (150, 3)] {
+            let servers = servers(&vec![w; n]);
+            let mut pool = Pool::new(&servers);
+            let mut scan = make(&servers, false);
+            let mut indexed = make(&servers, true);
+            assert!(indexed.tracks_pool() && !scan.tracks_pool());
+            let mut rng = rng();
+            for i in 0..20_000 {
+                let a = scan.pick(&req(i), &pool, &mut rng);
+                let b = indexed.pick(&req(i), &pool, &mut rng);
+                assert_eq!(a, b, "pick {i} of {n} servers");
+                if draw.random_range(0..10) > 0 {
+                    pool.in_flight[a] += 1;
+                    indexed.on_in_flight(a, pool.in_flight[a]);
+                }
+                for _ in 0..draw.random_range(0..3) {
+                    let s = draw.random_range(0..n);
+                    if pool.in_flight[s] > 0 {
+                        pool.in_flight[s] -= 1;
+                        indexed.on_in_flight(s, pool.in_flight[s]);
+                        scan.on_complete(s, 0.0, 0.0);
+                        indexed.on_complete(s, 0.0, 0.0);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_index_picks_exactly_as_the_scan() {
+        same_picks(|s, indexed| Box::new(LeastConn::with_index(s, indexed)));
+        same_picks(|s, indexed| Box::new(HaproxyLeastConn::with_index(s, indexed)));
+        for rule in [IpvsRule::Wlc, IpvsRule::Sed, IpvsRule::Nq] {
+            same_picks(|s, indexed| Box::new(Ipvs::with_index(s, rule, indexed)));
+        }
     }
 
     fn with(name: &str, v: &str) -> Params {

@@ -94,7 +94,7 @@ pub struct RequestView {
 /// outstanding requests (local), a snapshot refreshed periodically, or the counts as they
 /// were some time ago (delayed). Strategies read whatever pool they are given and contain
 /// no view-specific code. [`Pool::start_at`] (the least-work-left oracle's) is always the
-/// current truth.
+/// current truth; it is kept only for an [oracle](StrategyInfo::oracle) strategy.
 #[derive(Debug, Clone)]
 pub struct Pool {
     pub(crate) in_flight: Vec<u32>,
@@ -151,7 +151,8 @@ impl Pool {
     }
 
     /// Oracle view: the time at which a request admitted now to server `i` would start
-    /// service (its queued work drained). May be in the past when a worker is idle.
+    /// service (its queued work drained). May be in the past when a worker is idle. Kept
+    /// current only when the strategy is an [oracle](StrategyInfo::oracle) (0 otherwise).
     #[inline]
     pub fn start_at(&self, i: usize) -> f64 {
         self.start_at[i]
@@ -192,6 +193,23 @@ pub trait Strategy: Send {
     /// a dispatcher (drawn from `rng`, the strategy's stream). With several balancer
     /// instances only a [cooperative](StrategyInfo::cooperative) strategy hears it.
     fn on_idle(&mut self, _server: usize, _now: f64, _rng: &mut StrategyRng) {}
+
+    /// Whether this instance keeps its own index of the pool (an O(log S) structure instead
+    /// of a scan of every server per pick) and must therefore be told of every change of an
+    /// in-flight count ([`on_in_flight`](Strategy::on_in_flight)) and of an oracle start
+    /// time ([`on_start_at`](Strategy::on_start_at)). Asked once, right after the build.
+    fn tracks_pool(&self) -> bool {
+        false
+    }
+
+    /// Told (when [`tracks_pool`](Strategy::tracks_pool)) right after the in-flight count of
+    /// `server` changed to `in_flight`. An instance reads the whole pool at its first pick;
+    /// changes before that may be ignored.
+    fn on_in_flight(&mut self, _server: usize, _in_flight: u32) {}
+
+    /// Told (when [`tracks_pool`](Strategy::tracks_pool)) right after the oracle's start
+    /// time of `server` ([`Pool::start_at`]) changed to `start_at`.
+    fn on_start_at(&mut self, _server: usize, _start_at: f64) {}
 
     /// With several balancer instances, called once on each freshly built instance: start
     /// any rotation (a round-robin position, the order that breaks ties) at a random place
@@ -241,6 +259,11 @@ pub(crate) mod testutil {
     /// A request carrying the key hash `hash`.
     pub(crate) fn keyed(id: u64, hash: u64) -> RequestView {
         RequestView { id, arrival: id as f64, key: id, hash, balancer: 0 }
+    }
+
+    /// Builds strategies on this thread without their indexes (`true`) or as usual.
+    pub(crate) fn scan_only(on: bool) {
+        super::least_conn::NO_INDEX.with(|c| c.set(on));
     }
 
     /// A seeded strategy RNG.

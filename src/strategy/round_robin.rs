@@ -52,18 +52,32 @@ impl Strategy for RoundRobin {
 /// nginx `ngx_http_upstream_get_peer`: every pick adds each peer's weight to its current
 /// weight, takes the peer with the largest current weight (the first on ties) and
 /// subtracts the total weight from it.
+///
+/// With equal weights the sequence is plain round robin from the first server (each cycle
+/// takes every server once, in order, and leaves every current weight at zero), so it is
+/// produced by a cursor instead of a pass over every server.
 pub(crate) struct SmoothWeighted {
     current: Vec<i64>,
     weight: Vec<i64>,
     total: i64,
+    /// Equal weights: the next server in turn.
+    cursor: Option<usize>,
 }
 
 impl SmoothWeighted {
     /// Smooth WRR over the servers' weights.
     pub(crate) fn new(servers: &[ServerInfo]) -> Self {
         let weight: Vec<i64> = servers.iter().map(|s| i64::from(s.weight)).collect();
-        SmoothWeighted { current: vec![0; weight.len()], total: weight.iter().sum(), weight }
+        let cursor = weight.iter().all(|&w| w == weight[0]).then_some(0);
+        SmoothWeighted { current: vec![0; weight.len()], total: weight.iter().sum(), weight, cursor }
     }
+}
+
+/// The number of picks [`stagger_smooth`] moves by, drawn from `rng`.
+fn stagger_offset(weight: &[i64], rng: &mut StrategyRng) -> i64 {
+    let total: i64 = weight.iter().sum();
+    let cap = (1_000_000 / weight.len().max(1)).max(1) as i64;
+    rng.random_range(0..total.clamp(1, cap))
 }
 
 /// Moves smooth weighted round-robin state (`current` weights for `weight`) a random number
@@ -71,9 +85,8 @@ impl SmoothWeighted {
 /// balancer instances are then not in step. The offset is drawn below Σw, and below
 /// 10⁶ / S for very large weights (so that it costs at most about 10⁶ steps).
 pub(super) fn stagger_smooth(current: &mut [i64], weight: &[i64], rng: &mut StrategyRng) {
+    let k = stagger_offset(weight, rng);
     let total: i64 = weight.iter().sum();
-    let cap = (1_000_000 / weight.len().max(1)).max(1) as i64;
-    let k = rng.random_range(0..total.clamp(1, cap));
     for _ in 0..k {
         let mut best = 0;
         for i in 0..current.len() {
@@ -88,6 +101,11 @@ pub(super) fn stagger_smooth(current: &mut [i64], weight: &[i64], rng: &mut Stra
 
 impl Strategy for SmoothWeighted {
     fn pick(&mut self, _: &RequestView, _: &Pool, _: &mut StrategyRng) -> usize {
+        if let Some(next) = &mut self.cursor {
+            let i = *next;
+            *next = if i + 1 == self.weight.len() { 0 } else { i + 1 };
+            return i;
+        }
         let mut best = 0;
         for i in 0..self.current.len() {
             self.current[i] += self.weight[i];
@@ -100,6 +118,11 @@ impl Strategy for SmoothWeighted {
     }
 
     fn stagger(&mut self, rng: &mut StrategyRng) {
+        if let Some(next) = &mut self.cursor {
+            // Equal weights: k picks into the cycle is server k mod S.
+            *next = stagger_offset(&self.weight, rng) as usize % self.weight.len();
+            return;
+        }
         stagger_smooth(&mut self.current, &self.weight, rng);
     }
 }
@@ -109,6 +132,21 @@ mod tests {
     use super::*;
     use crate::strategy::Params;
     use crate::strategy::testutil::*;
+
+    #[test]
+    fn equal_weights_take_turns_exactly_as_the_pass() {
+        for (n, w) in [(1usize, 1u32), (2, 1), (3, 7), (16, 1), (50, 3)] {
+            let servers = servers(&vec![w; n]);
+            let pool = Pool::new(&servers);
+            let mut fast = SmoothWeighted::new(&servers);
+            let mut pass = SmoothWeighted::new(&servers);
+            pass.cursor = None;
+            let mut rng = rng();
+            for i in 0..(5 * n as u64 + 3) {
+                assert_eq!(fast.pick(&req(i), &pool, &mut rng), pass.pick(&req(i), &pool, &mut rng), "{n} × {w}");
+            }
+        }
+    }
 
     fn sequence(info: &StrategyInfo, weights: &[u32], n: u64) -> String {
         let servers = servers(weights);

@@ -52,7 +52,8 @@ pub struct Request {
     /// Key id: `0..count` with `[keys]` (or a trace's `key` column, numbered in order of
     /// first appearance), else the request id (every key distinct).
     pub key: u64,
-    /// The key's 64-bit hash, what hash-based strategies route by.
+    /// The key's 64-bit hash, what hash-based strategies route by (0 in a stream
+    /// [without hashes](RequestStream::without_hashes)).
     pub hash: u64,
 }
 
@@ -69,6 +70,8 @@ pub struct RequestStream {
     keys: Option<KeySampler>,
     key_rng: Xoshiro256PlusPlus,
     key_salt: u64,
+    /// Whether requests carry their key's hash (else 0).
+    hashes: bool,
 }
 
 impl RequestStream {
@@ -89,7 +92,22 @@ impl RequestStream {
             keys: workload.keys.map(KeySampler::new),
             key_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.keys()),
             key_salt: seeds.key_hash(),
+            hashes: true,
         }
+    }
+
+    /// The same stream with every [`Request::hash`] 0: for a strategy that does not route
+    /// by key, which then spends nothing on hashing (the keys, arrivals and demands are
+    /// unchanged).
+    pub fn without_hashes(mut self) -> Self {
+        self.hashes = false;
+        self
+    }
+
+    /// `key`'s hash, or 0 without hashes.
+    #[inline(always)]
+    fn hash(&self, key: u64) -> u64 {
+        if self.hashes { keys::key_hash(key, self.key_salt) } else { 0 }
     }
 
     /// The key id and hash of request `id`.
@@ -99,7 +117,7 @@ impl RequestStream {
             Some(k) => k.sample(&mut self.key_rng),
             None => id,
         };
-        (key, keys::key_hash(key, self.key_salt))
+        (key, self.hash(key))
     }
 
     /// Requests not yet generated.
@@ -129,7 +147,7 @@ impl RequestStream {
         let demand = if given.is_nan() { self.service.sample(&mut self.service_rng) } else { given };
         let arrival = t.times[i];
         let (key, hash) = match t.keys.as_ref().map(|k| k[i]) {
-            Some(k) => (k, keys::key_hash(k, self.key_salt)),
+            Some(k) => (k, self.hash(k)),
             None => self.key(i as u64),
         };
         Request { id: i as u64, arrival, demand, key, hash }

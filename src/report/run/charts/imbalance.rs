@@ -13,8 +13,8 @@
 //!
 //! Dots in the strategy's colour and marker ([`super::strategy_marks`]), each labelled with
 //! its figure of summary.csv ([`style::figure`]), with the 95% confidence interval when
-//! there are replications (clipped at the quantity's physical bounds,
-//! [`Estimate::interval`]); the even value (0 or 1) dashed. An unstable strategy's values
+//! there are replications (clipped at the quantity's physical bounds and at its even value,
+//! below which it cannot be: an open end where it was); the even value (0 or 1) dashed. An unstable strategy's values
 //! can dwarf the others': each axis covers the stable strategies (and unstable values up to
 //! three times as far), and a value beyond is drawn as an arrow at the edge with its number.
 //! An axis is logarithmic when the values on it span more than [`axis::LOG_SPAN`]; the
@@ -104,7 +104,7 @@ fn scale_of(values: &[(Estimate, bool)], m: &Measure) -> Scale {
     let finite = || values.iter().filter(|(e, _)| e.value.is_finite());
     let stable: Vec<&(Estimate, bool)> =
         if finite().any(|(_, u)| !*u) { finite().filter(|(_, u)| !*u).collect() } else { finite().collect() };
-    let ends = |e: &Estimate| e.interval().unwrap_or((e.value, e.value));
+    let ends = |e: &Estimate| bounded(e, m.even).map_or((e.value, e.value), |(a, b, _)| (a, b));
     let log = axis::wants_log(stable.iter().map(|(e, _)| e.value));
     let (slo, shi) = stable.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (e, _)| {
         let (a, b) = ends(e);
@@ -150,6 +150,15 @@ fn scale_of(values: &[(Estimate, bool)], m: &Measure) -> Scale {
         sc.edge = sc.edge.min(upper);
     }
     sc
+}
+
+/// `e`'s 95% confidence interval within its physical bounds and above `floor` (no measure
+/// is below its even value: a spread or a share is at least 0, max/mean at least 1);
+/// whether its lower end was raised.
+fn bounded(e: &Estimate, floor: f64) -> Option<(f64, f64, bool)> {
+    let ci = e.ci95?;
+    let (a, b, open) = axis::interval(e.value, ci, floor.max(e.bounds.lower));
+    Some((a, b.min(e.bounds.upper), open))
 }
 
 fn note(report: &Report) -> String {
@@ -282,11 +291,11 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             // The interval, clipped at the quantity's physical bounds, then at the axis
             // (an open end where it leaves it).
             let mut reach = e.value;
-            if let Some((a, b)) = e.interval() {
+            if let Some((a, b, raised)) = bounded(e, m.even) {
                 let (pa, py) = chart.backend_coord(&(sc.t(a.max(sc.lo)), y));
                 let (pb, _) = chart.backend_coord(&(sc.t(b.min(sc.edge)), y));
                 root.draw(&PathElement::new(vec![(pa, py), (pb, py)], c.stroke_width(2)))?;
-                for (p, open) in [(pa, a < sc.lo), (pb, b > sc.edge)] {
+                for (p, open) in [(pa, raised || a < sc.lo), (pb, b > sc.edge)] {
                     if !open {
                         root.draw(&PathElement::new(vec![(p, py - 4), (p, py + 4)], c.stroke_width(2)))?;
                     }
@@ -304,8 +313,8 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             let gap = if *unstable { dot + 9 } else { dot + 5 };
             let x = px.max(at.0) + gap;
             if x + fit::width(&label, value_px) as i32 > plot_right + 12 {
-                let left =
-                    e.interval().map_or(at.0, |(a, _)| chart.backend_coord(&(sc.t(a.max(sc.lo)), y)).0.min(at.0));
+                let left = bounded(e, m.even)
+                    .map_or(at.0, |(a, _, _)| chart.backend_coord(&(sc.t(a.max(sc.lo)), y)).0.min(at.0));
                 let style =
                     text(value_px, if *unstable { &ALERT } else { &INK }).pos(Pos::new(HPos::Right, VPos::Center));
                 root.draw_text(&label, &style, (left - gap, py))?;

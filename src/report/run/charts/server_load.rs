@@ -105,7 +105,9 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
                 plotters::style::text_anchor::HPos::Center,
                 plotters::style::text_anchor::VPos::Top,
             ));
-            panel.draw_text(line, &style, (pw as i32 / 2, 4 + k as i32 * (title.px * 1.25).round() as i32))?;
+            // Bottom-aligned, just above the plot.
+            let top = title_h - 4 - title.height(1.25);
+            panel.draw_text(line, &style, (pw as i32 / 2, top + k as i32 * (title.px * 1.25).round() as i32))?;
         }
         let plot_area = panel.margin(title_h as u32, 0, 0, 0);
         let x_range = 0.5f64..s_count as f64 + 0.5;

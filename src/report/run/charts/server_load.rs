@@ -76,6 +76,19 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     )?;
     let n = report.strategies.len();
     let (rows, cols) = grid(n);
+    // The right axis' ticks: 1, 2, 5 × 10ᵏ or decades, thinned to every other (third, …)
+    // decade beyond what a panel's height holds.
+    let n_ticks = {
+        let all = axis::log_ticks(n_lo, n_hi);
+        let room = if rows > 2 { 4 } else { 8 };
+        if all.len() <= room {
+            all
+        } else {
+            let decades: Vec<f64> = all.into_iter().filter(|v| (v.log10() - v.log10().round()).abs() < 1e-9).collect();
+            let every = decades.len().div_ceil(room).max(1);
+            decades.into_iter().step_by(every).collect()
+        }
+    };
     let small = rows > 2;
     let tick_px = if small { TICK_PX - 2.0 } else { TICK_PX };
     let panels = body.split_evenly((rows, cols));
@@ -119,7 +132,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             .y_label_area_size(if small { 40 } else { 46 })
             .right_y_label_area_size(if small { 40 } else { 46 })
             .build_cartesian_2d(x_range.clone(), t(rho_lo)..t(rho_top))?
-            .set_secondary_coord(x_range, (n_lo..n_hi).log_scale());
+            .set_secondary_coord(x_range, (n_lo..n_hi).log_scale().with_key_points(n_ticks.clone()));
         let x_desc = if bars { "server (in scenario order)" } else { "servers, most to least loaded" };
         let x_fmt = |x: &f64| if bars { format!("{}", x.round() as i64) } else { style::count(x.round()) };
         chart
@@ -146,8 +159,8 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             .draw()?;
         chart
             .configure_secondary_axes()
-            .y_labels(if small { 3 } else { 4 })
-            .y_label_formatter(&|y| style::short(*y))
+            .y_labels(n_ticks.len())
+            .y_label_formatter(&|y| style::tick(*y))
             .label_style(text(tick_px - 1.0, &N_LINE))
             .draw()?;
         let c = colours[i];

@@ -41,13 +41,19 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let in_system: Vec<Vec<f64>> =
         report.strategies.iter().map(|s| s.servers.iter().map(|v| v.mean_in_system).collect()).collect();
     // Shared scales: ρ from 0 to a round bound above 1 and every bar; N on a log axis.
-    let rho_top = axis::linear_top(rho.iter().flatten().copied().filter(|v| v.is_finite()).fold(1.05, f64::max) * 1.08);
+    let rho_max = rho.iter().flatten().copied().filter(|v| v.is_finite()).fold(1.05, f64::max);
+    let mut rho_top = axis::linear_top(rho_max * 1.08);
     let positive = || in_system.iter().flatten().copied().filter(|v| v.is_finite() && *v > 0.0);
     let n_lo = axis::log_floor(positive().fold(f64::INFINITY, f64::min).clamp(1e-3, 1.0));
     let n_hi = axis::log_ceil(positive().fold(1.0, f64::max) * 1.5);
     // ρ on a log axis when the loads span decades (drawn as log₁₀ ρ on a linear axis).
     let log = axis::wants_log(rho.iter().flatten().copied());
     let rho_lo = if log { axis::log_floor(axis::positive_extent(rho.iter().flatten().copied()).0) } else { 0.0 };
+    if log {
+        // Room above ρ = 1 on a log axis too.
+        rho_top = axis::log_ceil(rho_max * 1.5);
+    }
+    let rho_top = rho_top;
     let t = |v: f64| if log { v.max(rho_lo).log10() } else { v };
     inspect::axis("server_load rho y", (rho_lo, rho_top), log, rho.iter().flatten().copied());
     inspect::axis("server_load mean in system y (right)", (n_lo, n_hi), true, in_system.iter().flatten().copied());
@@ -129,7 +135,13 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             .margin_top(10)
             .margin_right(4)
             .x_label_area_size(if last_row { if small { 40 } else { 48 } } else { 22 })
-            .y_label_area_size(if small { 40 } else { 46 })
+            .y_label_area_size(if log {
+                if small { 56 } else { 64 }
+            } else if small {
+                40
+            } else {
+                46
+            })
             .right_y_label_area_size(if small { 40 } else { 46 })
             .build_cartesian_2d(x_range.clone(), t(rho_lo)..t(rho_top))?
             .set_secondary_coord(x_range, (n_lo..n_hi).log_scale().with_key_points(n_ticks.clone()));

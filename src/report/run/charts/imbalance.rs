@@ -11,26 +11,38 @@
 //! - **max / mean of ρ**: the capacity-normalised long-run load of the busiest server over
 //!   the mean (1 = a split in proportion to capacity).
 //!
-//! Dots, with the 95% confidence interval when there are replications; the even value
-//! (0 or 1) dashed. An unstable strategy's values can dwarf the others': each axis covers
-//! the stable strategies (and unstable values up to three times as far), and a value beyond is
-//! drawn as an arrow at the edge with its number.
+//! Dots in the strategy's colour and marker ([`super::strategy_marks`]), each labelled with
+//! its figure of summary.csv ([`style::figure`]), with the 95% confidence interval when
+//! there are replications (clipped at the quantity's physical bounds and at its even value,
+//! below which it cannot be: an open end where it was); the even value (0 or 1) dashed. An unstable strategy's values
+//! can dwarf the others': each axis covers the stable strategies (and unstable values up to
+//! three times as far), and a value beyond is drawn as an arrow at the edge with its number.
+//! An axis is logarithmic when the values on it span more than [`axis::LOG_SPAN`]; the
+//! max/mean axis reaches at least [`MAX_MEAN_TOP`], so a difference of a few tenths of a
+//! percent, which no planner would act on, does not fill the panel.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Report, RunChart, frame, strategy_colours};
-use crate::report::charts::style::{ALERT, AXIS_PX, GUIDE, INK, LEGEND_PX, TICK_PX};
-use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, canvas, fit, key_row, text};
+use super::{Report, RunChart, averaged, framed, strategy_colours, strategy_marks};
+use crate::report::charts::style::{self, ALERT, AXIS_PX, GUIDE, INK, LEGEND_PX, TICK_PX};
+use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, fit, inspect, key_row, marks, text};
 use crate::stats::{Estimate, StrategySummary};
 
 /// The chart.
 pub static CHART: RunChart = RunChart::new("imbalance.png", draw);
 
+/// The least upper end of the max/mean axis: a busiest server 10% above the mean.
+pub const MAX_MEAN_TOP: f64 = 1.1;
+
 struct Measure {
     title: &'static str,
     axis: &'static str,
+    /// The figure as the chart tests name it (summary.csv's column, or derived from one).
+    column: &'static str,
     even: f64,
+    /// The axis reaches at least this far.
+    min_top: f64,
     /// Shown × this (100 for percentages).
     scale: f64,
     value: fn(&StrategySummary) -> Estimate,
@@ -39,64 +51,128 @@ struct Measure {
 const MEASURES: [Measure; 3] = [
     Measure {
         title: "N spread (dynamic)",
-        axis: "mean of max − min requests at a server (0 = even)",
+        axis: "mean of max − min requests at a server",
+        column: "queue_spread",
         even: 0.0,
+        min_top: 0.0,
         scale: 1.0,
         value: |s| s.queue_spread,
     },
     Measure {
         title: "idle while waiting (dynamic)",
         axis: "% of time a worker idles while a request waits",
+        column: "idle_while_waiting_percent",
         even: 0.0,
+        min_top: 0.0,
         scale: 100.0,
         value: |s| s.idle_while_waiting,
     },
     Measure {
         title: "max / mean of ρ (long run)",
-        axis: "busiest server's load ÷ mean load (1 = even)",
+        axis: "busiest server's load ÷ mean load",
+        column: "load_max_over_mean",
         even: 1.0,
+        min_top: MAX_MEAN_TOP,
         scale: 1.0,
         value: |s| s.load_max_over_mean,
     },
 ];
 
-/// The x range of a panel and the decimals of its labels: the even value and every stable
-/// dot with its interval, and the unstable dots that lie within three times that span (the
-/// others are drawn as arrows at the edge); room on the right for the value labels.
-fn range(values: &[(Estimate, bool)], even: f64) -> (f64, f64, usize) {
-    let ext = |cap: Option<(f64, f64)>| {
-        let (clo, chi) = cap.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
-        values
-            .iter()
-            .filter(|(e, u)| e.value.is_finite() && (cap.is_none() || !*u || (clo..=chi).contains(&e.value)))
-            .fold((even, even), |(lo, hi), (e, _)| {
-                let ci = e.ci95.unwrap_or(0.0);
-                (lo.min((e.value - ci).max(clo)), hi.max((e.value + ci).min(chi)))
-            })
-    };
-    let (lo, hi) = if values.iter().any(|(_, u)| !*u) {
-        let stable: Vec<(Estimate, bool)> = values.iter().filter(|(_, u)| !*u).cloned().collect();
-        let (slo, shi) = range_of(&stable, even);
-        let span = (shi - slo).max(1e-9);
-        ext(Some((slo - 2.0 * span, shi + 2.0 * span)))
-    } else {
-        ext(None)
-    };
-    let span = (hi - lo).max(1e-9);
-    let decimals = ((-span.log10()).ceil() as i64 + 2).clamp(1, 6) as usize;
-    (lo - span * 0.06, hi + span * 0.34, decimals)
+/// A panel's x axis, in data units; a log axis is drawn as a linear one over log₁₀ of the
+/// values ([`Scale::t`]).
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    lo: f64,
+    hi: f64,
+    log: bool,
+    /// Values beyond this are drawn as an arrow here.
+    edge: f64,
 }
 
-/// The even value and every finite dot with its interval.
-fn range_of(values: &[(Estimate, bool)], even: f64) -> (f64, f64) {
-    values.iter().filter(|(e, _)| e.value.is_finite()).fold((even, even), |(lo, hi), (e, _)| {
-        let ci = e.ci95.unwrap_or(0.0);
-        (lo.min(e.value - ci), hi.max(e.value + ci))
-    })
+impl Scale {
+    /// Position of `v` on the drawn (linear) axis.
+    fn t(&self, v: f64) -> f64 {
+        if self.log { v.max(self.lo).log10() } else { v }
+    }
+}
+
+/// The x axis of a panel: the even value (on a linear axis) and every stable dot with its
+/// interval, and the unstable dots within three times that span (others become arrows at
+/// the edge); room on the right for the value labels; logarithmic when those values span
+/// more than [`axis::LOG_SPAN`].
+fn scale_of(values: &[(Estimate, bool)], m: &Measure) -> Scale {
+    let finite = || values.iter().filter(|(e, _)| e.value.is_finite());
+    let stable: Vec<&(Estimate, bool)> =
+        if finite().any(|(_, u)| !*u) { finite().filter(|(_, u)| !*u).collect() } else { finite().collect() };
+    let ends = |e: &Estimate| bounded(e, m.even).map_or((e.value, e.value), |(a, b, _)| (a, b));
+    let log = axis::wants_log(stable.iter().map(|(e, _)| e.value));
+    let (slo, shi) = stable.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (e, _)| {
+        let (a, b) = ends(e);
+        (lo.min(if log && a <= 0.0 { e.value } else { a }), hi.max(b))
+    });
+    let cap = if !slo.is_finite() {
+        (f64::NEG_INFINITY, f64::INFINITY)
+    } else if log {
+        let (p, _) = axis::positive_extent(stable.iter().map(|(e, _)| e.value));
+        let r = shi / p;
+        (0.0, shi * r * r)
+    } else {
+        let span = (shi.max(m.even) - slo.min(m.even)).max(1e-9);
+        (slo - 2.0 * span, shi + 2.0 * span)
+    };
+    let shown: Vec<&(Estimate, bool)> =
+        finite().filter(|(e, u)| !*u || stable.len() == values.len() || e.value <= cap.1).collect();
+    let (mut lo, mut hi) = shown.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (e, _)| {
+        let (a, b) = ends(e);
+        (lo.min(a), hi.max(b.min(cap.1)))
+    });
+    if !lo.is_finite() {
+        (lo, hi) = (m.even, m.even + 1.0);
+    }
+    // Room for the labels on the right, but not past the quantity's upper bound (100% of
+    // the time): a label that does not fit goes left of its dot.
+    let upper = values.first().map_or(f64::INFINITY, |(e, _)| e.bounds.upper);
+    let mut sc = if log {
+        let (p, _) = axis::positive_extent(shown.iter().map(|(e, _)| e.value));
+        let lo = axis::log_floor(p / 2.0);
+        let (tl, th) = (lo.log10(), hi.log10());
+        let span = (th - tl).max(1.0);
+        let top = 10f64.powf(th + 0.34 * span);
+        Scale { lo, hi: top, log: true, edge: 10f64.powf(th + 0.03 * span) }
+    } else {
+        let (lo, hi) = (lo.min(m.even), hi.max(m.even).max(m.min_top));
+        let span = (hi - lo).max(1e-9);
+        let (a, b) = axis::free_range(lo - span * 0.06, hi + span * 0.34);
+        Scale { lo: a, hi: b, log: false, edge: hi + span * 0.03 }
+    };
+    if upper >= hi {
+        sc.hi = sc.hi.min(upper);
+        sc.edge = sc.edge.min(upper);
+    }
+    sc
+}
+
+/// `e`'s 95% confidence interval within its physical bounds and above `floor` (no measure
+/// is below its even value: a spread or a share is at least 0, max/mean at least 1);
+/// whether its lower end was raised.
+fn bounded(e: &Estimate, floor: f64) -> Option<(f64, f64, bool)> {
+    let ci = e.ci95?;
+    let (a, b, open) = axis::interval(e.value, ci, floor.max(e.bounds.lower));
+    Some((a, b.min(e.bounds.upper), open))
+}
+
+fn note(report: &Report) -> String {
+    let ci = if report.scenario.replications > 1 { "; whisker: 95% confidence interval" } else { "" };
+    format!(
+        "Each dot: the strategy's figure of summary.csv (queue_spread, idle_while_waiting, load_max_over_mean), \
+         a time average over the measured window, {}{ci}. Ranked by N spread, best first, unstable strategies \
+         last. Log axis where a panel's values span more than 30×; the max/mean axis reaches at least {MAX_MEAN_TOP}.",
+        averaged(report)
+    )
 }
 
 fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
-    let body = frame(root, report, "imbalance across servers, strategies ranked by N spread")?;
+    let body = framed(root, report, "imbalance across servers, strategies ranked by N spread", &note(report))?;
     let reps = report.scenario.replications;
     let mut key = vec![LegendEntry::new("even (0, or 1 for max/mean)", GUIDE, Swatch::Dashed)];
     if reps > 1 {
@@ -111,6 +187,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     }
     let body = key_row(&body, &key)?;
     let colours = strategy_colours(report);
+    let marks = strategy_marks(report);
     // Ranked: stable strategies by N spread, then the unstable ones, each best first.
     let mut order: Vec<usize> = (0..report.strategies.len()).collect();
     let key_of = |i: usize| {
@@ -124,110 +201,161 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         ua.cmp(&ub).then(va.total_cmp(&vb)).then(a.cmp(&b))
     });
     let n = order.len();
-    let label_of = |i: usize| {
-        let s = &report.strategies[i];
-        if s.is_unstable() { format!("{}  UNSTABLE", s.label) } else { s.label.clone() }
-    };
-    let label_w =
-        order.iter().map(|&i| canvas::text_size(&label_of(i), LEGEND_PX).0).max().unwrap_or(0).clamp(60, 280) + 16;
+    let (body_w, body_h) = body.dim_in_pixel();
+    let row_h = f64::from(body_h.saturating_sub(90)) / n.max(1) as f64;
+    let row_px = if row_h >= 36.0 { LEGEND_PX } else { (row_h * 0.42).clamp(12.0, LEGEND_PX) };
+    let value_px = if row_h >= 30.0 { TICK_PX - 1.0 } else { 12.0 };
+    let widest = order.iter().map(|&i| fit::width(&report.strategies[i].label, row_px)).max().unwrap_or(0);
+    // Name, a gap, the marker.
+    let label_w = (widest + 40).clamp(90, body_w * 24 / 100);
     let (labels, panels) = body.split_horizontally(label_w);
     let panels = panels.split_evenly((1, 3));
-    let row_px = if n > 12 { TICK_PX - 1.0 } else { LEGEND_PX };
+    let dot = if n > 12 { 5 } else { 7 };
     let mut row_centres: Vec<i32> = Vec::new();
     for (m, panel) in MEASURES.iter().zip(&panels) {
         let values: Vec<(Estimate, bool)> = order
             .iter()
             .map(|&i| {
                 let s = &report.strategies[i];
-                let e = (m.value)(s);
-                (e.scaled(m.scale), s.is_unstable())
+                ((m.value)(s).scaled(m.scale), s.is_unstable())
             })
             .collect();
-        let (lo, hi, decimals) = range(&values, m.even);
+        let sc = scale_of(&values, m);
+        let on_axis = values.iter().filter(|(e, _)| e.value.is_finite() && e.value <= sc.edge).map(|(e, _)| e.value);
+        inspect::axis(format!("imbalance {} x", m.column), (sc.lo, sc.hi), sc.log, on_axis);
+        let caption = fit::block(m.title, panel.dim_in_pixel().0.saturating_sub(16), 1, AXIS_PX + 1.0, 12.0);
+        let desc = if sc.log { format!("{}, log scale", m.axis) } else { m.axis.to_string() };
+        let desc = fit::block(&desc, panel.dim_in_pixel().0.saturating_sub(30), 1, TICK_PX, 11.0);
         let mut chart = ChartBuilder::on(panel)
-            .caption(m.title, text(AXIS_PX + 1.0, &INK))
+            .caption(&caption.lines[0], text(caption.px, &INK))
             .margin(8)
             .margin_right(16)
             .x_label_area_size(54)
             .y_label_area_size(6)
-            .build_cartesian_2d(lo..hi, -0.5f64..n as f64 - 0.5)?;
+            .build_cartesian_2d(sc.t(sc.lo)..sc.t(sc.hi), -0.5f64..n as f64 - 0.5)?;
+        let tick = |x: &f64| {
+            if !sc.log {
+                style::tick(*x)
+            } else if (x - x.round()).abs() < 1e-6 {
+                style::tick(10f64.powf(x.round()))
+            } else {
+                String::new()
+            }
+        };
         chart
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(0)
-            .x_labels(5)
-            .x_label_formatter(&|x| format!("{x:.*}", decimals.saturating_sub(1)))
-            .x_desc(m.axis)
-            .axis_desc_style(text(TICK_PX + 1.0, &INK))
-            .label_style(text(TICK_PX, &INK))
+            .x_labels(if sc.log { 8 } else { 5 })
+            .x_label_formatter(&tick)
+            .x_desc(desc.lines.join(" "))
+            .axis_desc_style(text(desc.px, &INK))
+            .label_style(text(TICK_PX - 1.0, &INK))
             .bold_line_style(RGBColor(230, 230, 230))
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
-        // Row guides, the even value, then the dots.
+        let (tlo, thi) = (sc.t(sc.lo), sc.t(sc.hi));
+        // Row guides, the even value (on a linear axis), then the dots.
         for k in 0..n {
             let y = (n - 1 - k) as f64;
-            chart.draw_series(LineSeries::new(vec![(lo, y), (hi, y)], RGBColor(242, 242, 242).stroke_width(1)))?;
+            chart.draw_series(LineSeries::new(vec![(tlo, y), (thi, y)], RGBColor(242, 242, 242).stroke_width(1)))?;
         }
-        chart.draw_series(DashedLineSeries::new(
-            vec![(m.even, -0.5), (m.even, n as f64 - 0.5)],
-            6,
-            5,
-            GUIDE.stroke_width(2),
-        ))?;
+        if !sc.log {
+            chart.draw_series(DashedLineSeries::new(
+                vec![(m.even, -0.5), (m.even, n as f64 - 0.5)],
+                6,
+                5,
+                GUIDE.stroke_width(2),
+            ))?;
+        }
         row_centres.clear();
-        let edge = hi - (hi - lo) * 0.3 / 1.34;
+        let plot_right = chart.backend_coord(&(thi, 0.0)).0;
         for (k, (e, unstable)) in values.iter().enumerate() {
             let y = (n - 1 - k) as f64;
-            row_centres.push(chart.backend_coord(&(lo, y)).1);
-            let c = colours[order[k]];
+            row_centres.push(chart.backend_coord(&(tlo, y)).1);
+            let i = order[k];
+            let c = colours[i];
             if !e.value.is_finite() {
                 continue;
             }
-            let label = format!("{:.*}", decimals, e.value);
-            let style = text(row_px - 1.0, if *unstable { &ALERT } else { &INK });
-            if e.value > edge {
+            let label = style::figure(e.value);
+            inspect::figure(&report.strategies[i].label, m.column, e.value, &label);
+            let style = text(value_px, if *unstable { &ALERT } else { &INK }).pos(Pos::new(HPos::Left, VPos::Center));
+            if e.value > sc.edge {
                 // Off the axis: an arrow at the edge and the value.
-                let (px, py) = chart.backend_coord(&(edge, y));
+                let (px, py) = chart.backend_coord(&(sc.t(sc.edge), y));
                 root.draw(&Polygon::new(vec![(px - 6, py - 7), (px + 6, py), (px - 6, py + 7)], ALERT.filled()))?;
-                root.draw_text(&label, &style.pos(Pos::new(HPos::Left, VPos::Center)), (px + 10, py))?;
+                root.draw_text(&label, &style, (px + 10, py))?;
                 continue;
             }
-            // The interval clipped at the quantity's physical bounds.
-            if let Some((a, b)) = e.interval() {
-                let (a, b) = (a.max(lo), b.min(edge));
-                chart.draw_series(LineSeries::new(vec![(a, y), (b, y)], c.stroke_width(2)))?;
+            // The interval, clipped at the quantity's physical bounds, then at the axis
+            // (an open end where it leaves it).
+            let mut reach = e.value;
+            if let Some((a, b, raised)) = bounded(e, m.even) {
+                let (pa, py) = chart.backend_coord(&(sc.t(a.max(sc.lo)), y));
+                let (pb, _) = chart.backend_coord(&(sc.t(b.min(sc.edge)), y));
+                root.draw(&PathElement::new(vec![(pa, py), (pb, py)], c.stroke_width(2)))?;
+                for (p, open) in [(pa, raised || a < sc.lo), (pb, b > sc.edge)] {
+                    if !open {
+                        root.draw(&PathElement::new(vec![(p, py - 4), (p, py + 4)], c.stroke_width(2)))?;
+                    }
+                }
+                reach = b.min(sc.edge);
             }
-            let dot = if n > 12 { 5 } else { 7 };
-            chart.draw_series(std::iter::once(Circle::new((e.value, y), dot, c.filled())))?;
+            let at = chart.backend_coord(&(sc.t(e.value), y));
+            marks::draw_marker(root, at, marks[i].marker, dot, c, true)?;
             if *unstable {
-                chart.draw_series(std::iter::once(Circle::new((e.value, y), dot + 3, ALERT.stroke_width(2))))?;
+                root.draw(&Circle::new(at, dot + 4, ALERT.stroke_width(2)))?;
             }
-            let ci = e.ci95.unwrap_or(0.0);
-            let (px, py) = chart.backend_coord(&((e.value + ci).min(edge), y));
-            // Clear of the dot (and of the red ring around an unstable one).
-            let gap = if *unstable { dot + 8 } else { 10 };
-            root.draw_text(&label, &style.pos(Pos::new(HPos::Left, VPos::Center)), (px + gap, py))?;
+            let (px, py) = chart.backend_coord(&(sc.t(reach), y));
+            // Clear of the marker (and of the red ring around an unstable one); left of the
+            // dot (and its interval) when the panel has no room on the right.
+            let gap = if *unstable { dot + 9 } else { dot + 5 };
+            let x = px.max(at.0) + gap;
+            if x + fit::width(&label, value_px) as i32 > plot_right + 12 {
+                let left = bounded(e, m.even)
+                    .map_or(at.0, |(a, _, _)| chart.backend_coord(&(sc.t(a.max(sc.lo)), y)).0.min(at.0));
+                let style =
+                    text(value_px, if *unstable { &ALERT } else { &INK }).pos(Pos::new(HPos::Right, VPos::Center));
+                root.draw_text(&label, &style, (left - gap, py))?;
+            } else {
+                root.draw_text(&label, &style, (x, py))?;
+            }
         }
     }
-    // Strategy names, right-aligned against the first panel, in their colours (UNSTABLE in red).
+    // Strategy names, right-aligned against the first panel, in their colours, wrapped
+    // (never cut), each with its marker; UNSTABLE in red after the name.
     let (lx, ly) = labels.get_base_pixel();
+    let right = lx + label_w as i32 - 24;
     for (k, &i) in order.iter().enumerate() {
         let s = &report.strategies[i];
-        let y = row_centres.get(k).copied().unwrap_or(ly);
-        let right = lx + label_w as i32 - 6;
-        let name = fit(&labels, &s.label, label_w - 12, row_px)?;
-        if s.is_unstable() {
-            let tag = "  UNSTABLE";
-            let tag_w = canvas::text_size(tag, row_px).0 as i32;
-            root.draw_text(tag, &text(row_px, &ALERT).pos(Pos::new(HPos::Right, VPos::Center)), (right, y))?;
-            root.draw_text(
-                &name,
-                &text(row_px, &colours[i]).pos(Pos::new(HPos::Right, VPos::Center)),
-                (right - tag_w, y),
-            )?;
-        } else {
-            root.draw_text(&name, &text(row_px, &colours[i]).pos(Pos::new(HPos::Right, VPos::Center)), (right, y))?;
+        let yc = row_centres.get(k).copied().unwrap_or(ly);
+        let mut lines = fit::block(&s.label, label_w - 34, 2, row_px, 11.0);
+        let line_h = (lines.px * 1.2).round() as i32;
+        let tag = "UNSTABLE";
+        let tag_on_own_line = s.is_unstable()
+            && fit::width(&format!("{}  {tag}", lines.lines.last().map_or("", |l| l.as_str())), lines.px)
+                > label_w - 34;
+        if tag_on_own_line {
+            lines.lines.push(String::new());
         }
+        let total = lines.lines.len() as i32 * line_h;
+        let mut y = yc - total / 2 + line_h / 2;
+        let count = lines.lines.len();
+        for (j, l) in lines.lines.iter().enumerate() {
+            let last = j + 1 == count;
+            let mut x = right;
+            if last && s.is_unstable() {
+                let tag_text = if l.is_empty() { tag.to_string() } else { format!("  {tag}") };
+                root.draw_text(&tag_text, &text(lines.px, &ALERT).pos(Pos::new(HPos::Right, VPos::Center)), (x, y))?;
+                x -= fit::width(&tag_text, lines.px) as i32;
+            }
+            if !l.is_empty() {
+                root.draw_text(l, &text(lines.px, &colours[i]).pos(Pos::new(HPos::Right, VPos::Center)), (x, y))?;
+            }
+            y += line_h;
+        }
+        marks::draw_marker(root, (right + 13, yc), marks[i].marker, 6, colours[i], true)?;
     }
     Ok(())
 }

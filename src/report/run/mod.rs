@@ -2,6 +2,7 @@
 //! CSV files, the JSON summary and the charts, one file per output.
 
 pub mod charts;
+mod columns;
 pub mod csv;
 pub mod histogram;
 pub mod json;

@@ -1,0 +1,159 @@
+//! The balancer's state: the views of the load its instances read and each instance's
+//! strategy state (see the parent module for what they model).
+
+use std::collections::VecDeque;
+
+use crate::strategy::{Pool, ServerInfo, Strategy};
+
+/// A view of the load, and the subset of it the strategies read while eligibility
+/// restricts the pool.
+pub(super) struct ViewPool {
+    pub(super) full: Pool,
+    /// The members' part, renumbered (`Some` exactly while [`super::Balancer::members`] is).
+    pub(super) sub: Option<Pool>,
+}
+
+impl ViewPool {
+    pub(super) fn new(servers: &[ServerInfo]) -> Self {
+        ViewPool { full: Pool::new(servers), sub: None }
+    }
+
+    /// Adds `delta` to the count of server `s`, at position `pos` among the members.
+    #[inline(always)]
+    pub(super) fn add(&mut self, s: usize, pos: Option<u32>, delta: i32) {
+        let c = &mut self.full.in_flight[s];
+        *c = c.checked_add_signed(delta).expect("in-flight counts stay ≥ 0");
+        if let (Some(sub), Some(p)) = (&mut self.sub, pos) {
+            let c = &mut sub.in_flight[p as usize];
+            *c = c.checked_add_signed(delta).expect("in-flight counts stay ≥ 0");
+        }
+    }
+
+    /// Copies the counts of `from` (the same servers and members).
+    pub(super) fn copy_counts(&mut self, from: &ViewPool) {
+        self.full.in_flight.copy_from_slice(&from.full.in_flight);
+        if let (Some(to), Some(from)) = (&mut self.sub, &from.sub) {
+            to.in_flight.copy_from_slice(&from.in_flight);
+        }
+    }
+
+    /// Re-derives the members' part after a change of eligibility.
+    pub(super) fn resubset(&mut self, members: Option<&Members>) {
+        self.sub = members.map(|m| self.full.subset(&m.map, &m.infos));
+    }
+}
+
+/// The eligible servers while they are not the whole pool (or some are ramping up).
+pub(super) struct Members {
+    /// Real server index of each member.
+    pub(super) map: Vec<usize>,
+    /// Position of each real server among the members (`None`: not a member).
+    pub(super) pos: Vec<Option<u32>>,
+    /// The members as the strategies are built over them (slow-start weights).
+    pub(super) infos: Vec<ServerInfo>,
+}
+
+/// The strategy an instance runs over the members.
+pub(super) enum SubStrategy {
+    /// Every server is eligible: the full-pool strategy runs.
+    None,
+    /// Built over the members.
+    Built(Box<dyn Strategy>),
+    /// Not buildable over the members: the full-pool strategy runs and its picks of
+    /// ineligible servers are remapped at random.
+    Fallback,
+}
+
+/// The strategy state of one balancer instance.
+pub(super) struct Instance {
+    /// Over the whole pool.
+    pub(super) strategy: Box<dyn Strategy>,
+    /// Over the eligible members.
+    pub(super) sub: SubStrategy,
+    /// Whether `strategy` keeps an index of its pool (told of every change of its view).
+    pub(super) tracks: bool,
+    /// Whether the [`SubStrategy::Built`] state does.
+    pub(super) sub_tracks: bool,
+}
+
+impl Instance {
+    /// A fresh state over the whole pool.
+    pub(super) fn new(strategy: Box<dyn Strategy>) -> Self {
+        let tracks = strategy.tracks_pool();
+        Instance { strategy, sub: SubStrategy::None, tracks, sub_tracks: false }
+    }
+
+    /// Whether either of its states keeps an index.
+    pub(super) fn tracking(&self) -> bool {
+        self.tracks || self.sub_tracks
+    }
+
+    /// Tells the tracking states that the count of server `s` (member `pos`) in `pool`, the
+    /// view they read, has changed.
+    #[inline]
+    pub(super) fn count_changed(&mut self, s: usize, pos: Option<u32>, pool: &ViewPool) {
+        if self.tracks {
+            self.strategy.on_in_flight(s, pool.full.in_flight[s]);
+        }
+        if self.sub_tracks
+            && let (SubStrategy::Built(st), Some(p), Some(sub)) = (&mut self.sub, pos, &pool.sub)
+        {
+            st.on_in_flight(p as usize, sub.in_flight[p as usize]);
+        }
+    }
+
+    /// Tells the tracking states that the oracle's start time of `s` (member `pos`) is `t`.
+    #[inline]
+    pub(super) fn start_changed(&mut self, s: usize, pos: Option<u32>, t: f64) {
+        if self.tracks {
+            self.strategy.on_start_at(s, t);
+        }
+        if self.sub_tracks
+            && let (SubStrategy::Built(st), Some(p)) = (&mut self.sub, pos)
+        {
+            st.on_start_at(p as usize, t);
+        }
+    }
+}
+
+/// The servers whose counts differ between `a` and `b` (the same servers).
+pub(super) fn differing(a: &ViewPool, b: &ViewPool) -> Vec<usize> {
+    a.full.in_flight.iter().zip(&b.full.in_flight).enumerate().filter(|(_, (x, y))| x != y).map(|(s, _)| s).collect()
+}
+
+/// Copies the counts of `from` into `to`, telling `inst` (which reads `to`) of each change
+/// when it keeps an index.
+pub(super) fn copy_telling(to: &mut ViewPool, from: &ViewPool, inst: &mut Instance, members: Option<&Members>) {
+    if !inst.tracking() {
+        return to.copy_counts(from);
+    }
+    let changed = differing(to, from);
+    to.copy_counts(from);
+    for s in changed {
+        inst.count_changed(s, members.and_then(|m| m.pos[s]), to);
+    }
+}
+
+/// What the instances read, beyond the shared counts.
+pub(super) enum Views {
+    /// The shared counts.
+    Shared,
+    /// Each instance's own outstanding requests.
+    Local(Vec<ViewPool>),
+    /// A snapshot of the shared counts, refreshed by [`super::Balancer::refresh`].
+    Periodic {
+        board: ViewPool,
+        /// Refreshes so far.
+        epoch: u64,
+        /// With `count_own`: each instance's snapshot plus its sends since, and the epoch it
+        /// was copied at.
+        own: Vec<(ViewPool, u64)>,
+    },
+    /// The shared counts as they were `delay` ago.
+    Delayed {
+        board: ViewPool,
+        delay: f64,
+        /// Changes of the shared counts not yet applied to `board`: (time, server, ±1).
+        pending: VecDeque<(f64, u32, i32)>,
+    },
+}

@@ -1,0 +1,229 @@
+//! Tests of the balancer: views, instances, eligibility, indexes.
+
+use super::*;
+use crate::strategy;
+use crate::strategy::testutil::{req, rng, servers};
+
+fn balancer(name: &str, weights: &[u32]) -> Balancer {
+    Balancer::new(strategy::lookup(name).unwrap(), Params::default(), &servers(weights), rng())
+}
+
+#[test]
+fn every_strategy_skips_ineligible_servers() {
+    for info in strategy::registry::REGISTRY {
+        let mut b = balancer(info.name, &[1, 2, 1, 3, 1]);
+        b.set_healthy(1, false);
+        b.set_ejected(3, true);
+        for i in 0..200 {
+            let s = b.pick::<true>(&req(i));
+            assert!(s != 1 && s != 3, "{} picked ineligible {s}", info.name);
+            b.inc::<true>(s, 0, 0.0);
+            if i % 3 == 0 {
+                b.dec::<true>(s, 0, 0.0);
+            }
+        }
+        // In-flight bookkeeping survives the rebuilds.
+        b.set_healthy(1, true);
+        let total: u32 = b.in_flight().iter().sum();
+        assert_eq!(total, 200 - 67, "{}", info.name);
+    }
+}
+
+#[test]
+fn panic_mode_uses_every_server_when_none_is_eligible() {
+    let mut b = balancer("round-robin", &[1, 1, 1]);
+    for s in 0..3 {
+        b.set_healthy(s, false);
+    }
+    assert_eq!(b.panics, 1);
+    let picks: Vec<usize> = (0..3).map(|i| b.pick::<true>(&req(i))).collect();
+    assert_eq!(picks, vec![0, 1, 2]);
+}
+
+#[test]
+fn slow_start_ramps_the_weight() {
+    let mut b = balancer("weighted-round-robin", &[1, 1]);
+    b.set_healthy(1, false);
+    b.set_healthy(1, true);
+    b.set_ramp(1, 5); // 5/20 of its weight
+    let n = 2000;
+    let to_1 = (0..n).filter(|&i| b.pick::<true>(&req(i)) == 1).count();
+    assert_eq!(to_1, n as usize * 5 / 25);
+    b.set_ramp(1, SLOW_START_STEPS);
+    assert_eq!(b.ramp(1), 0);
+    let to_1 = (0..n).filter(|&i| b.pick::<true>(&req(i)) == 1).count();
+    assert_eq!(to_1, n as usize / 2);
+}
+
+#[test]
+fn unbuildable_subset_falls_back_to_remapping() {
+    let mut params = std::collections::BTreeMap::new();
+    params.insert("choices".to_string(), toml::Value::Integer(3));
+    let info = strategy::lookup("p2c").unwrap();
+    let mut b = Balancer::new(info, Params::new(params), &servers(&[1, 1, 1]), rng());
+    b.set_healthy(0, false);
+    assert_eq!(b.fallbacks, 1);
+    for i in 0..100 {
+        assert_ne!(b.pick::<true>(&req(i)), 0);
+    }
+}
+
+fn instances(name: &str, n_servers: usize, setup: Balancers) -> Balancer {
+    let info = strategy::lookup(name).unwrap();
+    Balancer::with_instances(info, Params::default(), &servers(&vec![1; n_servers]), &setup, rng())
+}
+
+fn on(b: u32, id: u64, at: f64) -> RequestView {
+    RequestView { balancer: b, arrival: at, ..req(id) }
+}
+
+#[test]
+fn local_views_see_only_their_own_requests() {
+    let setup = Balancers { count: 2, view: View::Local, ..Balancers::default() };
+    let mut b = instances("least-connections", 3, setup);
+    // Instance 0 loads servers 0 and 1; instance 1 knows nothing of it and loads server 0.
+    b.inc::<true>(0, 0, 0.0);
+    b.inc::<true>(1, 0, 0.0);
+    assert_eq!(b.pick::<true>(&on(0, 0, 0.0)), 2);
+    b.inc::<true>(2, 1, 0.0);
+    b.inc::<true>(1, 1, 0.0);
+    assert_eq!(b.pick::<true>(&on(1, 1, 0.0)), 0, "instance 1 sees server 0 idle");
+    assert_eq!(b.in_flight(), &[1, 2, 1], "the shared counts hold both");
+    b.dec::<true>(1, 0, 1.0);
+    assert_eq!(b.pick::<true>(&on(0, 2, 1.0)), 1, "instance 0's own request to 1 is answered");
+}
+
+#[test]
+fn periodic_views_move_only_at_refreshes_and_count_own_adds_own_sends() {
+    for count_own in [false, true] {
+        let setup = Balancers { count: 2, view: View::Periodic { interval: 1.0, count_own }, ..Balancers::default() };
+        let mut b = instances("least-connections", 2, setup);
+        b.inc::<true>(0, 0, 0.0);
+        b.inc::<true>(0, 1, 0.0);
+        // The snapshot (both idle) is still what instance 1 reads; with count_own it
+        // adds its own send to server 0.
+        let want = if count_own { 1 } else { 0 };
+        let picks: Vec<usize> = (0..2).map(|i| b.pick::<true>(&on(1, i, 0.5))).collect();
+        assert!(picks.contains(&want), "count_own {count_own}: {picks:?}");
+        b.refresh();
+        assert!((0..4).all(|i| b.pick::<true>(&on(1, i, 1.0)) == 1), "after the refresh server 0 holds 2");
+    }
+}
+
+#[test]
+fn delayed_views_apply_changes_once_they_are_old_enough() {
+    let setup = Balancers { count: 1, view: View::Delayed { delay: 1.0 }, ..Balancers::default() };
+    let mut b = instances("least-connections", 2, setup);
+    b.inc::<true>(0, 0, 0.0);
+    b.inc::<true>(0, 0, 0.0);
+    b.inc::<true>(1, 0, 0.5);
+    // At 0.9 the pool still looks idle: ties, round robin from server 0.
+    assert_eq!(b.pick::<true>(&on(0, 0, 0.9)), 0);
+    // At 1.0 the two sends of t = 0 are seen, not the one of 0.5.
+    assert_eq!(b.pick::<true>(&on(0, 1, 1.0)), 1);
+    b.dec::<true>(0, 0, 1.2);
+    b.dec::<true>(0, 0, 1.2);
+    // At 1.6: [2, 1] as of 0.6, not the answers of 1.2; at 2.2: [0, 1] as of 1.2.
+    assert_eq!(b.pick::<true>(&on(0, 2, 1.6)), 1);
+    assert_eq!(b.pick::<true>(&on(0, 3, 2.2)), 0);
+    assert_eq!(b.in_flight(), &[0, 1]);
+}
+
+/// Drives two balancers through the same random sends, answers, start times, refreshes
+/// and health changes — one whose strategies keep their indexes (100 servers), one whose
+/// strategies scan — under every view, with one and three instances: the picks must be
+/// the same.
+#[test]
+fn indexes_pick_as_the_scan_under_every_view() {
+    use crate::strategy::testutil::scan_only;
+    use rand::SeedableRng;
+    let views = [
+        View::Shared,
+        View::Local,
+        View::Periodic { interval: 1.0, count_own: false },
+        View::Periodic { interval: 1.0, count_own: true },
+        View::Delayed { delay: 0.7 },
+    ];
+    let strategies = [
+        ("least-connections", None),
+        ("weighted-least-connections", None),
+        ("weighted-least-connections", Some("ipvs")),
+        ("sed", None),
+        ("nq", None),
+        ("least-work-left", None),
+        ("least-response-time", None),
+    ];
+    let n = 100;
+    for view in views {
+        for count in [1u32, 3] {
+            for (name, variant) in strategies {
+                let info = strategy::lookup(name).unwrap();
+                let mut params = std::collections::BTreeMap::new();
+                if let Some(v) = variant {
+                    params.insert("variant".to_string(), toml::Value::String(v.to_string()));
+                }
+                let params = Params::new(params);
+                let setup = Balancers { count, view, ..Balancers::default() };
+                let make = || Balancer::with_instances(info, params.clone(), &servers(&vec![1; n]), &setup, rng());
+                let mut a = make();
+                scan_only(true);
+                let mut z = make();
+                scan_only(false);
+                assert!(a.tracking && !z.tracking, "{name}");
+                let mut draw = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
+                let mut out: Vec<(usize, u32)> = Vec::new();
+                let mut down: Vec<usize> = Vec::new();
+                let mut now = 0.0;
+                for i in 0..3000u64 {
+                    now += f64::from(draw.random_range(0..4u32)) * 0.1;
+                    let b = draw.random_range(0..count);
+                    let r = on(b, i, now);
+                    let (x, y) = (a.pick::<true>(&r), z.pick::<true>(&r));
+                    assert_eq!(x, y, "{name} {variant:?}, {count} × {view:?}: pick {i}");
+                    let t = now + f64::from(draw.random_range(0..20u32)) * 0.1;
+                    for bal in [&mut a, &mut z] {
+                        bal.inc::<true>(x, b, now);
+                        bal.set_start_at::<true>(x, t);
+                    }
+                    out.push((x, b));
+                    while out.len() > 150 || (!out.is_empty() && draw.random_bool(0.5)) {
+                        let (s, b) = out.swap_remove(draw.random_range(0..out.len()));
+                        a.dec::<true>(s, b, now);
+                        z.dec::<true>(s, b, now);
+                    }
+                    if i % 40 == 0 {
+                        a.refresh();
+                        z.refresh();
+                    }
+                    let health: Option<(usize, bool)> = match i % 700 {
+                        350 | 360 => Some((draw.random_range(0..n), false)),
+                        600 => down.pop().map(|s| (s, true)),
+                        _ => None,
+                    };
+                    if let Some((s, up)) = health {
+                        if !up {
+                            down.push(s);
+                        }
+                        a.set_healthy(s, up);
+                        scan_only(true);
+                        z.set_healthy(s, up);
+                        scan_only(false);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn instances_own_their_state_and_start_staggered() {
+    let setup = Balancers { count: 8, ..Balancers::default() };
+    let mut b = instances("round-robin", 4, setup);
+    let firsts: Vec<usize> = (0..8).map(|i| b.pick::<true>(&on(i, 0, 0.0))).collect();
+    assert!(firsts.iter().any(|&s| s != firsts[0]), "all in step: {firsts:?}");
+    // Each instance then goes on with its own rotation.
+    for i in 0..8u32 {
+        let next = b.pick::<true>(&on(i, 1, 0.0));
+        assert_eq!(next, (firsts[i as usize] + 1) % 4);
+    }
+}

@@ -37,10 +37,13 @@
 //! Internal use: `floor --floor STRATEGY SERVERS REQUESTS` runs the floor once and prints its
 //! result (the harness runs itself this way under cachegrind).
 
+mod common;
+
+use common::run_child;
+
 use std::collections::BinaryHeap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use rand::{RngExt, SeedableRng};
 use rand_distr::Exp1;
@@ -199,36 +202,6 @@ fn process_cpu() -> f64 {
     // SAFETY: clock_gettime writes only into `ts`.
     unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
-
-/// What a child process used.
-#[derive(Debug, Clone, Copy)]
-struct Usage {
-    /// User + system CPU time, s.
-    cpu: f64,
-    /// Wall time, s.
-    wall: f64,
-    /// Peak resident set, KiB.
-    rss_kib: i64,
-}
-
-/// Runs `cmd` to completion and returns its own resource usage (wait4).
-#[allow(clippy::zombie_processes)] // the child is reaped by libc::wait4, which std cannot see
-fn run_child(cmd: &mut Command) -> Usage {
-    let t = Instant::now();
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start the child");
-    let mut status = 0;
-    // SAFETY: wait4 reaps our own child and writes only into the two values we pass.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        let pid = libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
-        assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
-        usage
-    };
-    let wall = t.elapsed().as_secs_f64();
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed: {cmd:?}");
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    Usage { cpu: tv(usage.ru_utime) + tv(usage.ru_stime), wall, rss_kib: usage.ru_maxrss }
 }
 
 /// The lbsim binary measured: this build's, or `LBSIM_BENCH_BIN` (an older build, for a

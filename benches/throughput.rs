@@ -10,6 +10,8 @@
 //!
 //! Set `LBSIM_BENCH_QUICK=1` to skip the 10^8-request memory run.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -96,28 +98,17 @@ fn main() {
 }
 
 /// Runs the binary and returns its own peak resident set size (KiB), from wait4.
-#[allow(clippy::zombie_processes)] // the child is reaped by libc::wait4, which std cannot see
 fn peak_rss_kib(bin: &str, requests: u64) -> i64 {
     let out = tempfile_dir();
-    let child = Command::new(bin)
-        .args(["run", "benches/bench.toml", "--strategies", "p2c", "--threads", "1", "--quiet", "--requests"])
-        .arg(requests.to_string())
-        .arg("--out")
-        .arg(&out)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("run lbsim");
-    let mut status = 0;
-    // SAFETY: wait4 reaps our own child and writes only into the two values we pass.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        let pid = libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
-        assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
-        usage
-    };
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "lbsim failed");
+    let usage = common::run_child(
+        Command::new(bin)
+            .args(["run", "benches/bench.toml", "--strategies", "p2c", "--threads", "1", "--quiet", "--requests"])
+            .arg(requests.to_string())
+            .arg("--out")
+            .arg(&out),
+    );
     let _ = std::fs::remove_dir_all(&out);
-    usage.ru_maxrss
+    usage.rss_kib
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

@@ -42,8 +42,7 @@ impl<const FULL: bool> Simulation<FULL> {
                     }
                 }
                 self.lost = lost;
-                let t = self.servers[s].next_start();
-                self.balancer.set_start_at::<true>(s, t);
+                self.tell_start_at(s);
             }
             FaultKind::Down => {
                 self.servers[s].recover();
@@ -63,8 +62,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 for (worker, finish) in moved {
                     self.events.push(finish, EventKind::Departure { server: s as u32, worker, schedule_gen });
                 }
-                let t = self.servers[s].next_start();
-                self.balancer.set_start_at::<true>(s, t);
+                self.tell_start_at(s);
             }
         }
     }

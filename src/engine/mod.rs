@@ -252,7 +252,9 @@ impl<const FULL: bool> Simulation<FULL> {
     /// A simulation of `sc` at t = 0 with its fault windows, first health checks and
     /// outlier sweep scheduled.
     fn new(sc: &Scenario, balancer: Balancer, seeds: &Seeds, replication: u32) -> Self {
-        let servers: Vec<Server> = sc.servers.iter().map(Server::new).collect();
+        // The oracle reads when a request would start; so does a health check (its wait).
+        let predict = balancer.reads_start_at() || sc.health_check.is_some();
+        let servers: Vec<Server> = sc.servers.iter().map(|info| Server::new(info, predict)).collect();
         let n = servers.len();
         let slots: usize = sc.servers.iter().map(|s| s.workers as usize).sum();
         let overrides = (0..n)

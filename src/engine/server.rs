@@ -53,8 +53,10 @@ pub struct Server {
     free: Vec<u32>,
     queue: VecDeque<Job>,
     /// Predicted time each worker frees up, given the jobs admitted so far (FIFO, known
-    /// service times): the oracle's view of queued work.
+    /// service times): the oracle's view of queued work, and a health check's wait. Kept
+    /// only when `predict` (nothing else reads it).
     worker_free: Vec<f64>,
+    predict: bool,
     last_t: f64,
     /// ∫ number in system dt since t = 0, warm-up included (for the sampled timeline).
     area_total: f64,
@@ -70,8 +72,9 @@ pub struct Server {
 }
 
 impl Server {
-    /// An idle server.
-    pub fn new(info: &ServerInfo) -> Self {
+    /// An idle server; `predict`: keep the prediction of when a request admitted now would
+    /// start ([`next_start`](Self::next_start)).
+    pub fn new(info: &ServerInfo, predict: bool) -> Self {
         Server {
             speed: info.speed,
             workers: info.workers,
@@ -81,6 +84,7 @@ impl Server {
             free: (0..info.workers).rev().collect(),
             queue: VecDeque::new(),
             worker_free: vec![0.0; info.workers as usize],
+            predict,
             last_t: 0.0,
             area_total: 0.0,
             schedule_gen: ScheduleGen::FIRST,
@@ -130,9 +134,8 @@ impl Server {
     }
 
     /// Offers `job` at time `now`; on `Started` the caller schedules its departure.
-    /// Returns the oracle's new "start time for the next request".
     #[inline(always)]
-    pub fn admit(&mut self, job: Job, now: f64) -> (Admission, f64) {
+    pub fn admit(&mut self, job: Job, now: f64) -> Admission {
         let outcome = if self.busy < self.workers {
             self.busy += 1;
             let worker = if self.workers == 1 { 0 } else { self.free.pop().unwrap_or(0) };
@@ -143,12 +146,14 @@ impl Server {
             self.queue.push_back(job);
             Admission::Queued
         } else {
-            return (Admission::Dropped, self.next_start());
+            return Admission::Dropped;
         };
-        // FIFO with known service times: the job takes the worker that frees first.
-        let (w, free) = self.earliest_worker();
-        self.worker_free[w] = free.max(now) + job.service * self.factor;
-        (outcome, self.next_start())
+        if self.predict {
+            // FIFO with known service times: the job takes the worker that frees first.
+            let (w, free) = self.earliest_worker();
+            self.worker_free[w] = free.max(now) + job.service * self.factor;
+        }
+        outcome
     }
 
     #[inline]
@@ -166,8 +171,10 @@ impl Server {
     }
 
     /// When a request admitted now would start service (may be in the past: idle worker).
+    /// Only for a server that keeps the prediction (`predict`).
     #[inline]
     pub fn next_start(&self) -> f64 {
+        debug_assert!(self.predict, "next_start of a server that does not predict it");
         self.earliest_worker().1
     }
 
@@ -300,11 +307,11 @@ mod tests {
 
     #[test]
     fn fifo_with_workers_and_bounded_queue() {
-        let mut s = Server::new(&info(2, 1));
-        assert!(matches!(s.admit(job(0, 1.0), 0.0).0, Admission::Started { worker: 0, finish } if finish == 1.0));
-        assert!(matches!(s.admit(job(1, 2.0), 0.0).0, Admission::Started { worker: 1, .. }));
-        assert_eq!(s.admit(job(2, 1.0), 0.0).0, Admission::Queued);
-        assert_eq!(s.admit(job(3, 1.0), 0.0).0, Admission::Dropped);
+        let mut s = Server::new(&info(2, 1), true);
+        assert!(matches!(s.admit(job(0, 1.0), 0.0), Admission::Started { worker: 0, finish } if finish == 1.0));
+        assert!(matches!(s.admit(job(1, 2.0), 0.0), Admission::Started { worker: 1, .. }));
+        assert_eq!(s.admit(job(2, 1.0), 0.0), Admission::Queued);
+        assert_eq!(s.admit(job(3, 1.0), 0.0), Admission::Dropped);
         let (done, start, next) = s.finish(0, 1.0);
         assert_eq!((done.id, start), (0, 0.0));
         assert_eq!(next, Some(2.0));
@@ -313,7 +320,7 @@ mod tests {
 
     #[test]
     fn slowdown_stretches_the_remaining_work() {
-        let mut s = Server::new(&info(1, 0));
+        let mut s = Server::new(&info(1, 0), true);
         s.admit(job(0, 10.0), 0.0);
         s.admit(job(1, 1.0), 0.0);
         let g = s.schedule_gen;
@@ -331,7 +338,7 @@ mod tests {
 
     #[test]
     fn crash_empties_the_server() {
-        let mut s = Server::new(&info(2, 0));
+        let mut s = Server::new(&info(2, 0), true);
         for i in 0..5 {
             s.admit(job(i, 1.0), 0.0);
         }
@@ -343,6 +350,6 @@ mod tests {
         assert_eq!(s.next_start(), 0.5);
         s.recover();
         assert!(!s.is_down());
-        assert!(matches!(s.admit(job(9, 1.0), 1.0).0, Admission::Started { .. }));
+        assert!(matches!(s.admit(job(9, 1.0), 1.0), Admission::Started { .. }));
     }
 }

@@ -164,7 +164,7 @@ impl<const FULL: bool> Simulation<FULL> {
         if measured {
             server.stats.work += job.service;
         }
-        let (admission, next_start) = server.admit(job, now);
+        let admission = server.admit(job, now);
         match admission {
             Admission::Dropped => {
                 if measured {
@@ -185,7 +185,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 server.stats.max_in_system = n;
             }
         }
-        self.balancer.set_start_at::<FULL>(s, next_start);
+        self.tell_start_at(s);
         if TRANSIT {
             return;
         }
@@ -198,6 +198,16 @@ impl<const FULL: bool> Simulation<FULL> {
                 // A constant delay after now: timeouts come due in the order they are set.
                 self.events.push_fifo(now + t, EventKind::Timeout { call, attempt_gen });
             }
+        }
+    }
+
+    /// Tells the oracle (the only strategy that reads it) when a request sent to `s` now
+    /// would start.
+    #[inline(always)]
+    pub(super) fn tell_start_at(&mut self, s: usize) {
+        if self.balancer.reads_start_at() {
+            let t = self.servers[s].next_start();
+            self.balancer.set_start_at::<FULL>(s, t);
         }
     }
 

@@ -361,6 +361,12 @@ impl Balancer {
         }
     }
 
+    /// Whether the strategy reads when a request sent now would start (the oracle).
+    #[inline(always)]
+    pub(super) fn reads_start_at(&self) -> bool {
+        self.oracle
+    }
+
     /// Sets the oracle's "next start" of `s` (always current: the oracle reads the shared
     /// pool whatever the view).
     #[inline(always)]

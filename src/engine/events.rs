@@ -14,6 +14,8 @@ use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
 
+use super::departures::SlotTree;
+
 /// A slot of the engine's call table: a request followed across attempts (timeouts,
 /// retries or a closed loop). Four bytes, and so is `Option<CallId>` (slots are numbered
 /// from 1, so zero is free for `None`): a [`Job`] stays 32 bytes.
@@ -215,21 +217,33 @@ struct Entry {
     kind: EventKind,
 }
 
+/// The key of an event at `time` scheduled `seq`-th: the bits of `time` as an unsigned
+/// integer ordered as `f64::total_cmp` orders the numbers (flip the sign bit of a positive
+/// number, every bit of a negative one), then the sequence number.
+#[inline(always)]
+fn key_of(time: f64, seq: u64) -> u128 {
+    let b = time.to_bits();
+    let t = if (b as i64) < 0 { !b } else { b | (1 << 63) };
+    (u128::from(t) << 64) | u128::from(seq)
+}
+
+/// The time of a key.
+#[inline(always)]
+fn time_of(key: u128) -> f64 {
+    let t = (key >> 64) as u64;
+    f64::from_bits(if t >> 63 == 1 { t & !(1 << 63) } else { !t })
+}
+
 impl Entry {
     #[inline(always)]
     fn new(time: f64, seq: u64, kind: EventKind) -> Self {
-        // The bits of `time` as an unsigned integer ordered as `f64::total_cmp` orders
-        // the numbers: flip the sign bit of a positive number, every bit of a negative one.
-        let b = time.to_bits();
-        let t = if (b as i64) < 0 { !b } else { b | (1 << 63) };
-        Entry { key: (u128::from(t) << 64) | u128::from(seq), kind }
+        Entry { key: key_of(time, seq), kind }
     }
 
     /// The time, from the key.
     #[inline(always)]
     fn time(&self) -> f64 {
-        let t = (self.key >> 64) as u64;
-        f64::from_bits(if t >> 63 == 1 { t & !(1 << 63) } else { !t })
+        time_of(self.key)
     }
 
     #[inline(always)]
@@ -241,24 +255,47 @@ impl Entry {
 /// The pending events: a heap, plus a FIFO lane for events scheduled a constant delay
 /// after "now" (client timeouts), which therefore arrive in time order and need no heap.
 /// Both lanes share the sequence numbers, so ties still resolve in scheduling order.
+///
+/// A plain run's queue ([`EventQueue::departures`]) holds nothing but departures, one per
+/// busy worker at most: they live in a [`SlotTree`] instead of the heap (the same order).
 #[derive(Debug, Default)]
 pub struct EventQueue {
     /// A binary min-heap on `key`.
     heap: Vec<Entry>,
     fifo: VecDeque<Entry>,
     seq: u64,
+    /// A plain run's departures (then nothing else is scheduled).
+    slots: Option<Box<SlotTree>>,
 }
 
 impl EventQueue {
     /// An empty queue with room for `capacity` events.
     pub fn with_capacity(capacity: usize) -> Self {
-        EventQueue { heap: Vec::with_capacity(capacity), fifo: VecDeque::new(), seq: 0 }
+        EventQueue { heap: Vec::with_capacity(capacity), fifo: VecDeque::new(), seq: 0, slots: None }
     }
+
+    /// An empty queue for a plain run on servers with `workers` workers each: it takes
+    /// departures only (of `ScheduleGen::FIRST`), at most one per worker, and only
+    /// [`push`](Self::push), [`next_time`](Self::next_time), [`pop`](Self::pop) and
+    /// [`len`](Self::len) are used.
+    pub fn departures(workers: &[u32]) -> Self {
+        EventQueue { slots: Some(Box::new(SlotTree::new(workers))), ..Self::with_capacity(0) }
+    }
+
+    /// Bytes a [`departures`](Self::departures) queue holds per worker, at most.
+    pub const DEPARTURE_BYTES_PER_WORKER: u64 = SlotTree::BYTES_PER_SLOT;
 
     /// Schedules `kind` at `time`.
     #[inline]
     pub fn push(&mut self, time: f64, kind: EventKind) {
         self.seq += 1;
+        if let Some(slots) = &mut self.slots {
+            let EventKind::Departure { server, worker, schedule_gen } = kind else {
+                unreachable!("a plain run schedules departures only")
+            };
+            debug_assert_eq!(schedule_gen, ScheduleGen::FIRST);
+            return slots.set(server, worker, key_of(time, self.seq));
+        }
         let e = Entry::new(time, self.seq, kind);
         // Sift up from a new leaf, moving parents down into the hole.
         let heap = &mut self.heap;
@@ -287,13 +324,22 @@ impl EventQueue {
     /// Time of the earliest event in the heap, or +∞ (ignores the FIFO lane: for runs
     /// that never use it).
     #[inline]
-    pub fn next_time(&self) -> f64 {
+    pub fn next_time(&mut self) -> f64 {
+        if let Some(slots) = &mut self.slots {
+            let key = slots.first_key();
+            return if key == u128::MAX { f64::INFINITY } else { time_of(key) };
+        }
         self.heap.first().map_or(f64::INFINITY, Entry::time)
     }
 
     /// Removes and returns the earliest event of the heap (ignores the FIFO lane).
     #[inline]
     pub fn pop(&mut self) -> Option<Event> {
+        if let Some(slots) = &mut self.slots {
+            let (key, server, worker) = slots.take()?;
+            let kind = EventKind::Departure { server, worker, schedule_gen: ScheduleGen::FIRST };
+            return Some(Event { time: time_of(key), seq: key as u64, kind });
+        }
         let last = self.heap.pop()?;
         let heap = &mut self.heap[..];
         let n = heap.len();
@@ -330,7 +376,9 @@ impl EventQueue {
     /// Time of the earliest event in either lane, or +∞.
     #[inline]
     pub fn next_time_all(&self) -> f64 {
-        self.next_time().min(self.fifo.front().map_or(f64::INFINITY, Entry::time))
+        debug_assert!(self.slots.is_none(), "a departures queue is read with next_time");
+        let heap = self.heap.first().map_or(f64::INFINITY, Entry::time);
+        heap.min(self.fifo.front().map_or(f64::INFINITY, Entry::time))
     }
 
     /// Removes and returns the earliest event of either lane.
@@ -345,12 +393,12 @@ impl EventQueue {
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len() + self.fifo.len()
+        self.heap.len() + self.fifo.len() + self.slots.as_ref().map_or(0, |t| t.len())
     }
 
     /// Whether no event is pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty() && self.fifo.is_empty()
+        self.len() == 0
     }
 }
 

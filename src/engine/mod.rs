@@ -26,11 +26,12 @@
 //! | `sim.rs` | the core: events due before an arrival, sending through the balancer, departures, the end of the run |
 //! | `attempts.rs` | the retry path: refused, dropped and timed-out attempts, retries, a request's final outcome |
 //! | `detection.rs` | fault windows, health checks, outlier detection, slow start |
-//! | `events.rs`, `server.rs`, `balancer.rs`, `calls.rs`, `health.rs`, `outlier.rs`, `timeline.rs`, `imbalance.rs` | the parts: the event queue, a server, the balancer around the strategy, the call table and retry policy, the two detectors, the timeline recorder, the dynamic-imbalance integrals |
+//! | `events.rs`, `departures.rs`, `server.rs`, `balancer.rs`, `calls.rs`, `health.rs`, `outlier.rs`, `timeline.rs`, `imbalance.rs` | the parts: the event queue (with a plain run's departure tree), a server, the balancer around the strategy, the call table and retry policy, the two detectors, the timeline recorder, the dynamic-imbalance integrals |
 
 mod attempts;
 mod balancer;
 mod calls;
+mod departures;
 mod detection;
 pub mod events;
 mod health;
@@ -268,7 +269,12 @@ impl<const FULL: bool> Simulation<FULL> {
             servers,
             overrides,
             balancer,
-            events: EventQueue::with_capacity(slots + 16),
+            // A plain run schedules nothing but departures: one slot per worker.
+            events: if FULL {
+                EventQueue::with_capacity(slots + 16)
+            } else {
+                EventQueue::departures(&sc.servers.iter().map(|s| s.workers).collect::<Vec<_>>())
+            },
             warmup: sc.warmup,
             measuring: false,
             window_start: 0.0,

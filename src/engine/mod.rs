@@ -269,11 +269,11 @@ impl<const FULL: bool> Simulation<FULL> {
             servers,
             overrides,
             balancer,
-            // A plain run schedules nothing but departures: one slot per worker.
+            // A plain run schedules nothing but departures, at most one per worker.
             events: if FULL {
                 EventQueue::with_capacity(slots + 16)
             } else {
-                EventQueue::departures(&sc.servers.iter().map(|s| s.workers).collect::<Vec<_>>())
+                EventQueue::plain(&sc.servers.iter().map(|s| s.workers).collect::<Vec<_>>())
             },
             warmup: sc.warmup,
             measuring: false,

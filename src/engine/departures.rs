@@ -67,15 +67,24 @@ impl SlotTree {
         self.first[server as usize] as usize + worker as usize
     }
 
-    /// Replays the path of slot `i` to the root.
+    /// Replays the path of slot `i` to the root. The winner so far is carried up in
+    /// registers and met at each level by the sibling subtree's winner, which this replay
+    /// does not change: the loads do not wait on the stores, only the comparisons chain.
+    /// (Keys are distinct but for `EMPTY`, so which side wins a tie does not matter.)
     #[inline(always)]
     fn replay(&mut self, i: usize) {
         let (keys, win) = (&self.keys[..], &mut self.win[..]);
-        let mut k = (self.size + i) >> 1;
-        while k >= 1 {
-            let (a, b) = (win[2 * k], win[2 * k + 1]);
-            win[k] = if keys[b as usize] < keys[a as usize] { b } else { a };
-            k >>= 1;
+        let mut node = self.size + i;
+        let (mut best, mut key) = (i as u32, keys[i]);
+        while node > 1 {
+            let other = win[node ^ 1];
+            let other_key = keys[other as usize];
+            // Either way at random: masks, not a branch.
+            let take = u64::from(other_key < key).wrapping_neg();
+            key ^= (key ^ other_key) & (u128::from(take) | (u128::from(take) << 64));
+            best ^= (best ^ other) & take as u32;
+            node >>= 1;
+            win[node] = best;
         }
     }
 

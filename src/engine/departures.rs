@@ -61,6 +61,10 @@ impl SlotTree {
         SlotTree { keys: vec![EMPTY; size], win, size, first, server, taken: None, live: 0 }
     }
 
+    /// Bytes held per worker slot at most: a key and two nodes per leaf, the leaves padded
+    /// to a power of two, and the slot's server.
+    pub(super) const BYTES_PER_SLOT: u64 = 2 * (16 + 2 * 4) + 4;
+
     /// The slot of `worker` of `server`.
     #[inline(always)]
     fn slot(&self, server: u32, worker: u32) -> usize {

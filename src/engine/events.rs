@@ -287,12 +287,14 @@ impl EventQueue {
         EventQueue { slots: Some(Box::new(SlotTree::new(workers))), ..Self::with_capacity(0) }
     }
 
-    /// Most workers whose departures a plain run keeps in a [`SlotTree`]. The tree replays
-    /// a whole path (log₂ of the workers) per departure scheduled; the heap's sift takes
-    /// one unpredictable branch per level but usually stops early: measured with
-    /// round-robin at ρ = 0.9 (`lbsim run`, one worker per server), the tree is faster at
-    /// 16 and 100 servers (−8 %, −4 %) and slower from 300 (+7 %, +5 % at 1,000).
-    pub const TREE_MAX_WORKERS: u64 = 256;
+    /// Most workers whose departures a plain run keeps in a [`SlotTree`] (beyond, the heap:
+    /// the tree's arrays are sized by the workers, the heap by the busy ones). Measured with
+    /// round-robin at ρ = 0.9 (`lbsim run`, one worker per server, CPU time against the
+    /// heap): −10 % at 16 servers, −10 % at 100, −7 % at 300, equal (within 2 %) at 1,000 to 10,000.
+    pub const TREE_MAX_WORKERS: u64 = 1 << 16;
+
+    /// Bytes a plain run's queue holds per worker at most (the tree's, padding included).
+    pub const PLAIN_BYTES_PER_WORKER: u64 = SlotTree::BYTES_PER_SLOT;
 
     /// Schedules `kind` at `time`.
     #[inline]

@@ -256,8 +256,9 @@ impl Entry {
 /// after "now" (client timeouts), which therefore arrive in time order and need no heap.
 /// Both lanes share the sequence numbers, so ties still resolve in scheduling order.
 ///
-/// A plain run's queue ([`EventQueue::departures`]) holds nothing but departures, one per
-/// busy worker at most: they live in a [`SlotTree`] instead of the heap (the same order).
+/// A plain run's queue ([`EventQueue::plain`]) holds nothing but departures, one per
+/// busy worker at most: they live in a winner tree over the worker slots
+/// (`departures.rs`) instead of the heap, in the same order.
 #[derive(Debug, Default)]
 pub struct EventQueue {
     /// A binary min-heap on `key`.
@@ -278,7 +279,8 @@ impl EventQueue {
     /// departures only (of `ScheduleGen::FIRST`), at most one per worker, and only
     /// [`push`](Self::push), [`next_time`](Self::next_time), [`pop`](Self::pop) and
     /// [`len`](Self::len) are used. Up to [`Self::TREE_MAX_WORKERS`] workers in all they
-    /// are kept in a [`SlotTree`]; with more, in the heap.
+    /// are kept in a winner tree over the worker slots (`departures.rs`); with more, in
+    /// the heap.
     pub fn plain(workers: &[u32]) -> Self {
         let slots: u64 = workers.iter().map(|&w| u64::from(w)).sum();
         if slots > Self::TREE_MAX_WORKERS {
@@ -287,10 +289,11 @@ impl EventQueue {
         EventQueue { slots: Some(Box::new(SlotTree::new(workers))), ..Self::with_capacity(0) }
     }
 
-    /// Most workers whose departures a plain run keeps in a [`SlotTree`] (beyond, the heap:
-    /// the tree's arrays are sized by the workers, the heap by the busy ones). Measured with
-    /// round-robin at ρ = 0.9 (`lbsim run`, one worker per server, CPU time against the
-    /// heap): −10 % at 16 servers, −10 % at 100, −7 % at 300, equal (within 2 %) at 1,000 to 10,000.
+    /// Most workers whose departures a plain run keeps in the slot tree (beyond, the heap:
+    /// the tree's arrays are sized by the workers, the heap by the busy ones). Measured
+    /// with round-robin at ρ = 0.9 (`lbsim run`, one worker per server, CPU time against
+    /// the heap): −10 % at 16 and at 100 servers, −7 % at 300, equal (within 2 %) at 1,000
+    /// to 10,000.
     pub const TREE_MAX_WORKERS: u64 = 1 << 16;
 
     /// Bytes a plain run's queue holds per worker at most (the tree's, padding included).
@@ -490,7 +493,7 @@ mod tests {
         assert!(tree.slots.is_some());
         let mut heap = EventQueue::with_capacity(0);
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(8);
-        let mut busy = vec![false; 7];
+        let mut busy = [false; 7];
         let slot = |s: u32, w: u32| [0, 1, 3, 4][s as usize] + w as usize;
         for _ in 0..10_000 {
             assert_eq!(tree.next_time(), heap.next_time());

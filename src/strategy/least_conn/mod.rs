@@ -366,9 +366,35 @@ pub(super) fn smooth_wrr_among(
 /// among them. The same picks as [`least_per_weight`] then [`smooth_wrr_among`], in passes
 /// without data-dependent branches (the minimum, the number at it, then one step of smooth
 /// WRR over the tied), which the compiler vectorises and which do not mispredict on ties.
+///
+/// Up to 64 servers (every pool without an index) the tied servers are first gathered
+/// into a bit mask, so the smooth WRR step visits the tied ones only.
 #[inline]
 fn uniform_pick(conns: &[u32], current: &mut [i64], w: i64) -> usize {
     let min = conns.iter().copied().fold(u32::MAX, u32::min);
+    if conns.len() <= 64 {
+        let mut tied = 0u64;
+        for (i, &c) in conns.iter().enumerate() {
+            tied |= u64::from(c == min) << i;
+        }
+        let first = tied.trailing_zeros() as usize;
+        if tied & (tied - 1) == 0 {
+            return first;
+        }
+        let (mut choice, mut top) = (first, i64::MIN);
+        let mut rest = tied;
+        while rest != 0 {
+            let i = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            let cur = &mut current[i];
+            *cur += w;
+            if *cur > top {
+                (choice, top) = (i, *cur);
+            }
+        }
+        current[choice] -= w * i64::from(tied.count_ones());
+        return choice;
+    }
     let ties = conns.iter().map(|&c| usize::from(c == min)).sum::<usize>();
     let first = conns.iter().position(|&c| c == min).expect("a server at the minimum");
     if ties == 1 {

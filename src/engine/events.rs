@@ -289,12 +289,13 @@ impl EventQueue {
         EventQueue { slots: Some(Box::new(SlotTree::new(workers))), ..Self::with_capacity(0) }
     }
 
-    /// Most workers whose departures a plain run keeps in the slot tree (beyond, the heap:
-    /// the tree's arrays are sized by the workers, the heap by the busy ones). Measured
-    /// with round-robin at ρ = 0.9 (`lbsim run`, one worker per server, CPU time against
-    /// the heap): −10 % at 16 and at 100 servers, −7 % at 300, equal (within 2 %) at 1,000
-    /// to 10,000.
-    pub const TREE_MAX_WORKERS: u64 = 1 << 16;
+    /// Most workers whose departures a plain run keeps in the slot tree (beyond, the heap).
+    /// Measured (`lbsim run`, one worker per server, ρ = 0.9, CPU time of the tree against
+    /// the heap): round-robin −10 % at 16, 100 and 300 servers, equal at 1,000 to 10,000;
+    /// p2c −11 % at 200; least-work-left and least-connections, whose O(log S) indexes
+    /// share the cache with it, equal at 200 servers but +6 to +9 % at 300 and up to +15 %
+    /// at 1,000.
+    pub const TREE_MAX_WORKERS: u64 = 256;
 
     /// Bytes a plain run's queue holds per worker at most (the tree's, padding included).
     pub const PLAIN_BYTES_PER_WORKER: u64 = SlotTree::BYTES_PER_SLOT;

@@ -9,9 +9,10 @@
 //!   Maglev tables), the closed loop's clients, the requests waiting when the offered load is
 //!   ≥ 1, the key counter and the sampled timeline;
 //! - the results of every strategy × replication, held until the scenario's last one is done:
-//!   HDR histograms (sized by [`hist_bytes`] for the response times expected: at most
-//!   1000 mean service times in a stable run, the whole run otherwise, the timeout with a
-//!   client policy) overall and per server, and the timeline;
+//!   latency histograms overall (sized by [`hist_bytes`] for the response times expected: at
+//!   most 1000 mean service times in a stable run, the whole run otherwise, the timeout with
+//!   a client policy) and per server (a list of the first values, counts only for servers
+//!   that saw more: [`latency_hist_bytes`]), and the timeline;
 //! - the summaries and the output files (charts included);
 //! - the process itself (binary, font, allocator).
 //!
@@ -26,7 +27,7 @@ use crate::engine::events::{Event, EventQueue, Job};
 use crate::engine::server::Server;
 use crate::scenario::Scenario;
 use crate::stats::timeline::{DETAIL_MAX_SERVERS, MAX_SAMPLES};
-use crate::stats::{MAX_COUNTED_KEYS, RunStats, ServerStats, StrategySummary};
+use crate::stats::{LatencyHistogram, MAX_COUNTED_KEYS, RunStats, ServerStats, StrategySummary};
 use crate::strategy::ServerInfo;
 use crate::workload::Request;
 use crate::workload::arrivals::Arrivals;
@@ -108,6 +109,20 @@ pub fn hist_bytes(sigfig: u8, max_ns: f64) -> u64 {
     (buckets + 1) * (sub / 2) * 8
 }
 
+/// Bytes held by `count` [`LatencyHistogram`]s of `sigfig` digits that record `values` values
+/// in all, each at most `max_ns`: a histogram keeps its first
+/// [`LatencyHistogram::LISTED_MAX`] values as a list (4 bytes each, the list's capacity at
+/// most twice its length), then counts (4 bytes, 8 once a total could pass a `u32`) over the
+/// buckets used — at most every bucket up to `max_ns` — and only a histogram with more
+/// values than the list holds has counts.
+pub(super) fn latency_hist_bytes(sigfig: u8, count: u64, values: u64, max_ns: f64) -> u64 {
+    let listed = LatencyHistogram::LISTED_MAX;
+    let lists = values.saturating_mul(2).min(listed.saturating_mul(count)) * 4;
+    let per_count = if values > u64::from(u32::MAX) / 2 { 8 } else { 4 };
+    let counted = count.min(values / (listed + 1)).saturating_mul(hist_bytes(sigfig, max_ns) / 8 * per_count);
+    lists.saturating_add(counted)
+}
+
 /// Estimates what running `sc` on `threads` threads needs (see the module documentation).
 pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
     let n = sc.requests as f64;
@@ -132,8 +147,6 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
     };
     let max_ns = r_max * 1e9;
     let measured = sc.requests - sc.warmup;
-    let busy_servers = s.min(measured);
-    let hist2_initial = hist_bytes(2, 2.0);
     let hist2_grown = hist_bytes(2, max_ns);
     let hist3 = hist_bytes(3, max_ns);
     let timeline_bytes = MAX_SAMPLES as u64 * (8 * 5 + if s as usize <= DETAIL_MAX_SERVERS { s * 16 } else { 0 });
@@ -168,7 +181,8 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
     let event = std::mem::size_of::<Event>() as u64;
     // An event reserved per worker, or a plain run's departure tree (the larger).
     let per_worker_queue = event.max(EventQueue::PLAIN_BYTES_PER_WORKER);
-    let server_state = s * (std::mem::size_of::<Server>() as u64 + hist2_initial + STRATEGY_PER_SERVER + 24)
+    // (The servers' histograms are counted with the results they become.)
+    let server_state = s * (std::mem::size_of::<Server>() as u64 + STRATEGY_PER_SERVER + 24)
         + workers * (std::mem::size_of::<Job>() as u64 + 16 + 4 + 8 + per_worker_queue)
         + if sc.health_check.is_some() { 2 * s * event } else { 0 };
     part(
@@ -225,8 +239,8 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
     // Results held until the scenario's last simulation is done, then the summaries.
     let run_stats = std::mem::size_of::<RunStats>() as u64
         + hist3
-        + s * (std::mem::size_of::<ServerStats>() as u64 + hist2_initial)
-        + busy_servers * (hist2_grown - hist2_initial)
+        + s * std::mem::size_of::<ServerStats>() as u64
+        + latency_hist_bytes(2, s, measured, max_ns)
         + timeline_bytes
         + sc.faults.len() as u64 * 32;
     let runs_key = if reps > 1 { "replications" } else { "strategies" };
@@ -238,7 +252,11 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
     // A summary keeps one merged histogram and a line per server (their histograms are merged
     // one server at a time); the CSV and JSON files hold a row per server and strategy.
     let summary = std::mem::size_of::<StrategySummary>() as u64 + hist3 + s * 160 + hist2_grown + timeline_bytes;
-    part("summaries and output files".into(), None, (strategies * summary + OUTPUTS + strategies * s * 200) as f64);
+    part(
+        "summaries and output files".into(),
+        group_key("count"),
+        (strategies * summary + OUTPUTS + strategies * s * 200) as f64,
+    );
 
     // Work.
     let per_request = 2.0
@@ -303,6 +321,28 @@ mod tests {
             h.auto(true);
             h.record(max as u64).unwrap();
             assert_eq!(hist_bytes(sigfig, max), h.distinct_values() as u64 * 8, "sigfig {sigfig}, max {max}");
+        }
+    }
+
+    /// The bound holds for histograms that see very different numbers of values (a skewed
+    /// split: some stay lists, some switch to counts), values spread over a wide range.
+    #[test]
+    fn latency_histogram_bound_holds() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(4);
+        for (count, values) in [(1u64, 10u64), (1, 100_000), (50, 3_000), (500, 20_000), (200, 200)] {
+            let mut hs: Vec<LatencyHistogram> = (0..count).map(|_| LatencyHistogram::new(2)).collect();
+            let max = 10.0;
+            for _ in 0..values {
+                // Histogram i with probability ∝ 1/(i+1); values log-uniform in 1 µs .. 10 s.
+                let u: f64 = rng.random();
+                let i = ((count as f64 + 1.0).powf(u) - 1.0) as usize;
+                let v = 1e-6 * (max / 1e-6f64).powf(rng.random::<f64>());
+                hs[i.min(count as usize - 1)].record(v);
+            }
+            let held: u64 = hs.iter().map(|h| h.heap_bytes() as u64).sum();
+            let bound = latency_hist_bytes(2, count, values, max * 1e9);
+            assert!(held <= bound, "{count} histograms, {values} values: {held} > {bound}");
         }
     }
 

@@ -20,6 +20,11 @@ use hdrhistogram::Histogram;
 /// Values kept as a list of bucket indices before the histogram switches to counts.
 const SPARSE_MAX: usize = 128;
 
+impl LatencyHistogram {
+    /// Values a histogram keeps as a list (4 bytes each) before it switches to counts.
+    pub const LISTED_MAX: u64 = SPARSE_MAX as u64;
+}
+
 /// An HDR histogram of durations: relative precision fixed by the significant figures,
 /// memory bounded by the range of values seen (not by how many).
 #[derive(Debug, Clone)]

@@ -107,10 +107,13 @@ impl SlotTree {
     pub(super) fn set(&mut self, server: u32, worker: u32, key: u128) {
         let i = self.slot(server, worker);
         match self.taken {
+            // The worker whose departure was just taken: its old key is replaced.
             Some(t) if t as usize == i => self.taken = None,
-            _ => self.settle(),
+            _ => {
+                self.settle();
+                debug_assert_eq!(self.keys[i], EMPTY, "one pending departure per worker");
+            }
         }
-        debug_assert_eq!(self.keys[i], EMPTY, "one pending departure per worker");
         self.keys[i] = key;
         self.live += 1;
         self.replay(i);

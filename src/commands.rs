@@ -49,6 +49,11 @@ fn color() -> bool {
 }
 
 /// The file names of `paths`, comma-separated.
+/// A closing line wrapped to the width of the terminal table.
+fn wrapped(line: &str) -> String {
+    report::format::wrap(line, report::run::terminal::TABLE_WIDTH)
+}
+
 fn file_names(paths: &[PathBuf]) -> String {
     paths.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect::<Vec<_>>().join(", ")
 }
@@ -96,7 +101,10 @@ fn cmd_run(o: Run) -> Result<Ending> {
         }
     }
     if o.runner.verbose {
-        eprintln!("wrote {} in {}/ ({:.2}s)", file_names(&written), o.out.display(), report.wall_time);
+        eprint!(
+            "{}",
+            wrapped(&format!("wrote {} in {}/ ({:.2}s)", file_names(&written), o.out.display(), report.wall_time))
+        );
     }
     Ok(Ending::Done)
 }
@@ -126,12 +134,15 @@ fn cmd_sweep(o: SweepRun) -> Result<Ending> {
     }
     if o.runner.verbose {
         let resumed = if outcome.resumed > 0 { format!(", {} resumed", outcome.resumed) } else { String::new() };
-        eprintln!(
-            "wrote {} in {}/ ({} points{resumed}, {:.2}s)",
-            file_names(&outcome.written),
-            o.out.display(),
-            outcome.points,
-            outcome.wall_time
+        eprint!(
+            "{}",
+            wrapped(&format!(
+                "wrote {} in {}/ ({} points{resumed}, {:.2}s)",
+                file_names(&outcome.written),
+                o.out.display(),
+                outcome.points,
+                outcome.wall_time
+            ))
         );
         if let Some(s) = o.shard {
             eprintln!("shard {s} done; when all {} shards are, combine them with: lbsim merge DIR...", s.count);
@@ -171,7 +182,10 @@ fn cmd_plan(o: Plan) -> Result<Ending> {
         &[&report::plan::csv::PlanCsv, &report::plan::csv::CandidatesCsv, &report::plan::chart::PlanChart];
     let written = report::write_outputs(&report, &out, exporters)?;
     if o.runner.verbose {
-        eprintln!("wrote {} in {}/ ({:.2}s)", file_names(&written), out.display(), report.wall_time);
+        eprint!(
+            "{}",
+            wrapped(&format!("wrote {} in {}/ ({:.2}s)", file_names(&written), out.display(), report.wall_time))
+        );
     }
     Ok(Ending::Done)
 }

@@ -1,4 +1,5 @@
-//! Number formatting shared by the exporters (fixed precision: stable, diffable output).
+//! Number formatting shared by the exporters (fixed precision: stable, diffable output), and
+//! the wrapping of terminal lines.
 
 /// Seconds as milliseconds with 4 decimals (0.1 µs resolution); empty for NaN.
 pub fn ms(secs: f64) -> String {
@@ -13,4 +14,25 @@ pub fn fixed(x: f64, digits: usize) -> String {
 /// An optional confidence half-width, in ms; empty when absent.
 pub fn ci_ms(ci: Option<f64>) -> String {
     ci.map(ms).unwrap_or_default()
+}
+
+/// `text` wrapped at spaces to lines of at most `width` characters (a longer word stays
+/// whole on its own line), each line ending with a newline.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
 }

@@ -21,9 +21,14 @@ pub fn render(sc: &Scenario, file: &Path, usage: &Usage) -> String {
     let o = &mut out;
     let rho = sc.offered_load();
     let mut line = |label: &str, value: String| {
-        // Labels are padded to one column; `writeln!` to a String cannot fail.
+        // Labels are padded to one column, values wrapped to the terminal table's width
+        // and continued under themselves; `writeln!` to a String cannot fail.
         let label = if label.is_empty() { String::new() } else { format!("{label}:") };
-        let _ = writeln!(o, "  {label:<17}{value}");
+        let wrapped = crate::report::format::wrap(&value, crate::report::run::terminal::TABLE_WIDTH - 19);
+        for (k, piece) in wrapped.lines().enumerate() {
+            let label = if k == 0 { label.as_str() } else { "" };
+            let _ = writeln!(o, "  {label:<17}{piece}");
+        }
     };
     line("servers (S)", format!("{} in {} group(s)", sc.server_count(), sc.groups.len()));
     line("capacity", format!("{:.1} req/s", sc.capacity()));
@@ -279,7 +284,8 @@ interval = "1s"
   requests:        2000 (warm-up 200), 1 replication(s), seed 1
   strategies:      p2c, ring-hash
   offered ρ:       ring-hash (key hashes of replication 0): web 1.089–1.411 (saturated)
-  resources:       ~25.5 MiB of memory at peak, 2 simulation(s) of ~4.0e3 events, 4.0 of them per simulated second from timers
+  resources:       ~25.5 MiB of memory at peak, 2 simulation(s) of ~4.0e3 events, 4.0 of them per simulated second from
+                   timers
 warning: UNSTABLE: offered load ρ = 1.250 ≥ 1 — the servers cannot keep up, queues grow without bound and response times depend on the run length, not on the strategy's steady state
 warning: MEAN DOES NOT EXIST: [service] is Pareto with alpha = 1.8 ≤ 2, whose variance is infinite; a request that waits meets a residual service time of infinite mean, so the mean wait and mean response time are infinite: the means reported are finite-run values that grow with the run and their intervals mean nothing — compare percentiles (which exist)
 warning: fault 1 starts at 30s but the run is expected to end near 8s: raise `requests` to see it

@@ -238,22 +238,7 @@ fn arrivals_line(sc: &Scenario) -> String {
 /// `text` wrapped at word boundaries to lines of at most [`TABLE_WIDTH`] characters
 /// (longer words stay whole), each ending with a newline.
 fn wrap(text: &str) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > TABLE_WIDTH {
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out.push_str(&line);
-    out.push('\n');
-    out
+    crate::report::format::wrap(text, TABLE_WIDTH)
 }
 
 /// Renders the report as the default table (see [`render_with`]).
@@ -266,8 +251,8 @@ pub fn render(report: &Report, color: bool) -> String {
 pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
     let sc = &report.scenario;
     let mut out = String::new();
-    out.push_str(&format!(
-        "{}: {} servers, {}, capacity {:.1} req/s, ρ = {:.3}, mean service {}, {} requests × {} replication{} (warm-up {})\n",
+    let pool = format!(
+        "{}: {} servers, {}, capacity {:.1} req/s, ρ = {:.3}, mean service {},",
         sc.name,
         sc.server_count(),
         arrivals_line(sc),
@@ -275,11 +260,21 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
         report.offered_load(),
         format_duration(sc.mean_demand())
             + if sc.groups.iter().any(|g| g.service.is_some()) { " (some groups their own)" } else { "" },
+    );
+    let run = format!(
+        "{} requests × {} replication{} (warm-up {})",
         sc.requests,
         sc.replications,
         if sc.replications == 1 { "" } else { "s" },
         sc.warmup,
-    ));
+    );
+    // One line if it fits the table's width; else the run's size on a line of its own.
+    if pool.chars().count() + 1 + run.chars().count() <= TABLE_WIDTH {
+        out.push_str(&format!("{pool} {run}\n"));
+    } else {
+        out.push_str(&wrap(&pool));
+        out.push_str(&wrap(&run));
+    }
     let (cols, labels, hidden) = layout_columns(report, layout);
     let (text, clipped) = table(report, &cols, &labels, color);
     out.push_str(&text);

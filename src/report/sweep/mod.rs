@@ -6,6 +6,7 @@ pub mod charts;
 
 use comfy_table::{Cell, CellAlignment};
 
+use super::run::terminal::TABLE_WIDTH;
 use super::{Warning, table};
 
 /// A finished sweep, as its table and charts show it.
@@ -85,19 +86,20 @@ pub fn series_labels(points: &[PointRow]) -> Vec<String> {
 /// The terminal summary: p99 (ms, ± 95% half-width) per point and strategy, best per row
 /// marked (never an unstable cell), points at or beyond capacity flagged, and cells of
 /// strategies unstable at a point below capacity flagged. A closed loop cannot be
-/// overloaded: its table shows the throughput its clients achieved instead of ρ.
+/// overloaded: its table shows the throughput its clients achieved instead of ρ. When the
+/// strategies do not fit a [`TABLE_WIDTH`]-column terminal, they are shown in several
+/// tables, one under the other, each repeating the point's columns.
 pub fn render(view: &SweepView, color: bool) -> String {
     let points = &view.points;
     let labels = series_labels(points);
-    let mut table = table::new(color);
-    let mut header: Vec<Cell> = view.axes.iter().map(|a| Cell::new(&a.column)).collect();
-    header.push(Cell::new(if view.closed { "req/s achieved" } else { "ρ" }));
-    header.extend(labels.iter().map(Cell::new));
-    table.set_header(header);
+    let mut lead_header: Vec<String> = view.axes.iter().map(|a| a.column.clone()).collect();
+    lead_header.push(if view.closed { "req/s achieved" } else { "ρ" }.to_string());
     let mut unstable = false;
     let mut unstable_cells = false;
+    // Per point: the point's cells, then one cell per strategy.
+    let mut rows: Vec<(Vec<String>, Vec<String>)> = Vec::with_capacity(points.len());
     for p in points {
-        let mut row: Vec<Cell> = p.values.iter().map(|v| Cell::new(v).set_alignment(CellAlignment::Right)).collect();
+        let mut lead = p.values.clone();
         let over = !view.closed && p.rho >= 1.0;
         let load = if view.closed {
             let rates = p.strategies.iter().map(|s| s.throughput).filter(|v| v.is_finite());
@@ -113,9 +115,10 @@ pub fn render(view: &SweepView, color: bool) -> String {
             format!("{:.3}{}", p.rho, if over { " !" } else { "" })
         };
         unstable |= over;
-        row.push(Cell::new(load).set_alignment(CellAlignment::Right));
+        lead.push(load);
         let best =
             p.strategies.iter().filter(|s| !s.unstable).map(|s| s.p99.0).filter(|v| v.is_finite()).reduce(f64::min);
+        let mut cells = Vec::with_capacity(p.strategies.len());
         for s in &p.strategies {
             let (v, ci) = s.p99;
             let mut text = if v.is_finite() { format!("{v:.3}") } else { "–".into() };
@@ -129,10 +132,44 @@ pub fn render(view: &SweepView, color: bool) -> String {
                 text.push_str(" !");
                 unstable_cells = true;
             }
-            row.push(Cell::new(text).set_alignment(CellAlignment::Right));
+            cells.push(text);
         }
-        table.add_row(row);
+        rows.push((lead, cells));
     }
+    // The table of strategies `from..to`.
+    let block = |from: usize, to: usize, color: bool| -> String {
+        let mut table = table::new(color);
+        let mut header: Vec<Cell> = lead_header.iter().map(Cell::new).collect();
+        header.extend(labels[from..to].iter().map(Cell::new));
+        table.set_header(header);
+        for (lead, cells) in &rows {
+            let mut row: Vec<Cell> = lead.iter().map(|v| Cell::new(v).set_alignment(CellAlignment::Right)).collect();
+            row.extend(cells.iter().take(to).skip(from).map(|v| Cell::new(v).set_alignment(CellAlignment::Right)));
+            table.add_row(row);
+        }
+        table.to_string()
+    };
+    let width = |text: &str| text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let fits = |from: usize, to: usize| width(&block(from, to, false)) <= TABLE_WIDTH;
+    // As many strategies per table as fit (at least one), then the same number of tables
+    // with the strategies spread evenly, if those fit too.
+    let n = labels.len();
+    let mut cuts = vec![0];
+    while cuts.last().copied().unwrap_or(0) < n {
+        let from = cuts.last().copied().unwrap_or(0);
+        let mut to = from + 1;
+        while to < n && fits(from, to + 1) {
+            to += 1;
+        }
+        cuts.push(to);
+    }
+    let k = cuts.len().saturating_sub(1).max(1);
+    let even: Vec<usize> = (0..=k).map(|j| j * n / k).collect();
+    if even.windows(2).all(|w| fits(w[0], w[1])) {
+        cuts = even;
+    }
+    let tables: Vec<String> = cuts.windows(2).map(|w| block(w[0], w[1], color)).collect();
+    let tables = if tables.is_empty() { vec![block(0, 0, color)] } else { tables };
     let mut out = format!(
         "{}: sweep of {} point(s) × {} strateg{} — p99 response time (ms)\n",
         view.scenario,
@@ -140,7 +177,7 @@ pub fn render(view: &SweepView, color: bool) -> String {
         labels.len(),
         if labels.len() == 1 { "y" } else { "ies" }
     );
-    out.push_str(&table.to_string());
+    out.push_str(&tables.join("\n"));
     out.push('\n');
     let mut notes = vec!["* lowest p99 of the point".to_string()];
     if points.iter().any(|p| p.replications > 1) {
@@ -202,5 +239,45 @@ mod tests {
         assert!(text.contains("20.000 ±0.500*"), "{text}");
         assert!(text.contains("1.200 !") && text.contains("900.000*") && text.contains("–"), "{text}");
         assert!(text.ends_with(&format!("warning: {}\n", Warning::UnstablePoints)), "{text}");
+    }
+
+    /// Eleven long labels do not fit 120 columns: several tables, each within the width,
+    /// each strategy in exactly one, the point's columns in every one, the best still marked.
+    #[test]
+    fn many_strategies_are_split_into_tables_that_fit() {
+        let labels: Vec<String> = (0..11).map(|i| format!("weighted-least-connections-{i}")).collect();
+        let row = |point: usize, rate: f64| PointRow {
+            point,
+            values: vec![rate.to_string()],
+            rho: rate / 1000.0,
+            rate,
+            capacity: 1000.0,
+            replications: 1,
+            strategies: labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| StrategyCells {
+                    label: l.clone(),
+                    mean: (10.0 + i as f64, None),
+                    p99: (100.0 - i as f64, None),
+                    throughput: f64::NAN,
+                    unstable: false,
+                })
+                .collect(),
+        };
+        let view = SweepView {
+            scenario: "web".into(),
+            axes: vec![Axis { column: "arrivals.rate".into(), log: false }],
+            closed: false,
+            points: vec![row(0, 600.0), row(1, 900.0)],
+        };
+        let text = render(&view, false);
+        assert!(text.lines().all(|l| l.chars().count() <= TABLE_WIDTH), "{text}");
+        let tables = text.matches("arrivals.rate").count();
+        assert!(tables > 1, "{text}");
+        for l in &labels {
+            assert_eq!(text.matches(&format!(" {l} ")).count(), 1, "{l}: {text}");
+        }
+        assert_eq!(text.matches("90.000*").count(), 2, "{text}");
     }
 }

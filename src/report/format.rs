@@ -16,6 +16,11 @@ pub fn ci_ms(ci: Option<f64>) -> String {
     ci.map(ms).unwrap_or_default()
 }
 
+/// The width of `text` in characters: its longest line.
+pub fn width(text: &str) -> usize {
+    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
 /// `text` wrapped at spaces to lines of at most `width` characters (a longer word stays
 /// whole on its own line), each line ending with a newline.
 pub fn wrap(text: &str, width: usize) -> String {

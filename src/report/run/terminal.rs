@@ -12,7 +12,7 @@ use comfy_table::{Attribute, Cell, CellAlignment, Color};
 use super::Report;
 use super::columns::{Better, COLUMNS, Ci, Column, applies};
 use crate::duration::format_duration;
-use crate::report::table;
+use crate::report::{format, table};
 use crate::scenario::{FaultKind, Scenario, ScenarioError};
 use crate::stats::StrategySummary;
 use crate::workload::arrivals::Arrivals;
@@ -162,11 +162,6 @@ fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> (
     (table.to_string(), clipped)
 }
 
-/// The widest line of `text`, in characters.
-fn width(text: &str) -> usize {
-    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
-}
-
 /// The columns of `layout` for `report`, the labels, and how many applicable columns the
 /// table leaves out.
 fn layout_columns(report: &Report, layout: &Layout) -> (Vec<&'static Column>, Vec<String>, usize) {
@@ -183,7 +178,7 @@ fn layout_columns(report: &Report, layout: &Layout) -> (Vec<&'static Column>, Ve
             let mut cols: Vec<&Column> =
                 applicable.iter().copied().filter(|c| c.keep > 0 && (c.relevant)(report)).collect();
             // Drop the least important column while the table is too wide.
-            while cols.len() > 1 && width(&table(report, &cols, &labels, false).0) > TABLE_WIDTH {
+            while cols.len() > 1 && format::width(&table(report, &cols, &labels, false).0) > TABLE_WIDTH {
                 let least = cols.iter().enumerate().min_by_key(|(_, c)| c.keep).map(|(i, _)| i).expect("non-empty");
                 cols.remove(least);
             }
@@ -238,7 +233,7 @@ fn arrivals_line(sc: &Scenario) -> String {
 /// `text` wrapped at word boundaries to lines of at most [`TABLE_WIDTH`] characters
 /// (longer words stay whole), each ending with a newline.
 fn wrap(text: &str) -> String {
-    crate::report::format::wrap(text, TABLE_WIDTH)
+    format::wrap(text, TABLE_WIDTH)
 }
 
 /// Renders the report as the default table (see [`render_with`]).

@@ -7,7 +7,7 @@ pub mod charts;
 use comfy_table::{Cell, CellAlignment};
 
 use super::run::terminal::TABLE_WIDTH;
-use super::{Warning, table};
+use super::{Warning, format, table};
 
 /// A finished sweep, as its table and charts show it.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,8 +149,7 @@ pub fn render(view: &SweepView, color: bool) -> String {
         }
         table.to_string()
     };
-    let width = |text: &str| text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
-    let fits = |from: usize, to: usize| width(&block(from, to, false)) <= TABLE_WIDTH;
+    let fits = |from: usize, to: usize| format::width(&block(from, to, false)) <= TABLE_WIDTH;
     // As many strategies per table as fit (at least one), then the same number of tables
     // with the strategies spread evenly, if those fit too.
     let n = labels.len();

@@ -23,7 +23,7 @@
 //! callgrind: a request costs about 1000 instructions, two events; one worker of a scan about
 //! 10, a fiftieth of an event.)
 
-use crate::engine::events::{Event, EventQueue, Job};
+use crate::engine::events::{Event, Job};
 use crate::engine::server::Server;
 use crate::scenario::Scenario;
 use crate::stats::timeline::{DETAIL_MAX_SERVERS, MAX_SAMPLES};
@@ -179,11 +179,9 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
     let at_once = |what: &str| format!("{what} ({live} simulation(s) at once)");
     let lf = live as f64;
     let event = std::mem::size_of::<Event>() as u64;
-    // An event reserved per worker, or a plain run's departure tree (the larger).
-    let per_worker_queue = event.max(EventQueue::PLAIN_BYTES_PER_WORKER);
     // (The servers' histograms are counted with the results they become.)
     let server_state = s * (std::mem::size_of::<Server>() as u64 + STRATEGY_PER_SERVER + 24)
-        + workers * (std::mem::size_of::<Job>() as u64 + 16 + 4 + 8 + per_worker_queue)
+        + workers * (std::mem::size_of::<Job>() as u64 + 16 + 4 + 8 + event)
         + if sc.health_check.is_some() { 2 * s * event } else { 0 };
     part(
         at_once(&format!("{s} servers with {workers} workers")),

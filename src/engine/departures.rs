@@ -17,7 +17,7 @@
 //! instead of two), or is cleared before the tree is next read.
 
 /// A slot's key when no departure is pending: larger than every real key.
-const EMPTY: u128 = u128::MAX;
+pub(super) const EMPTY: u128 = u128::MAX;
 
 /// Pending departures, one slot per worker of every server.
 #[derive(Debug)]
@@ -60,10 +60,6 @@ impl SlotTree {
         }
         SlotTree { keys: vec![EMPTY; size], win, size, first, server, taken: None, live: 0 }
     }
-
-    /// Bytes held per worker slot at most: a key and two nodes per leaf, the leaves padded
-    /// to a power of two, and the slot's server.
-    pub(super) const BYTES_PER_SLOT: u64 = 2 * (16 + 2 * 4) + 4;
 
     /// The slot of `worker` of `server`.
     #[inline(always)]

@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
 
-use super::departures::SlotTree;
+use super::departures::{EMPTY, SlotTree};
 
 /// A slot of the engine's call table: a request followed across attempts (timeouts,
 /// retries or a closed loop). Four bytes, and so is `Option<CallId>` (slots are numbered
@@ -297,9 +297,6 @@ impl EventQueue {
     /// at 1,000.
     pub const TREE_MAX_WORKERS: u64 = 256;
 
-    /// Bytes a plain run's queue holds per worker at most (the tree's, padding included).
-    pub const PLAIN_BYTES_PER_WORKER: u64 = SlotTree::BYTES_PER_SLOT;
-
     /// Schedules `kind` at `time`.
     #[inline]
     pub fn push(&mut self, time: f64, kind: EventKind) {
@@ -342,7 +339,7 @@ impl EventQueue {
     pub fn next_time(&mut self) -> f64 {
         if let Some(slots) = &mut self.slots {
             let key = slots.first_key();
-            return if key == u128::MAX { f64::INFINITY } else { time_of(key) };
+            return if key == EMPTY { f64::INFINITY } else { time_of(key) };
         }
         self.heap.first().map_or(f64::INFINITY, Entry::time)
     }

@@ -30,6 +30,21 @@ fn uniform_pick_is_the_general_rule() {
     }
 }
 
+/// The vectorised minimum-and-ties mask is the one-by-one one, for every pool size it
+/// serves, with counts near the top of its range too.
+#[test]
+fn lowest_is_the_scalar_rule() {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(17);
+    for n in 1..=64 {
+        for round in 0..300 {
+            let base = if round % 3 == 0 { i32::MAX as u32 - 3 } else { 0 };
+            let conns: Vec<u32> = (0..n).map(|_| base + rng.random_range(0..4)).collect();
+            assert_eq!(lowest(&conns), lowest_scalar(&conns), "{conns:?}");
+        }
+    }
+}
+
 #[test]
 fn picks_fewest_relative_to_weight() {
     let servers = servers(&[1, 2, 1]);

@@ -21,6 +21,37 @@ pub fn width(text: &str) -> usize {
     text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
 }
 
+/// `label: text` (a warning or a note) wrapped to the terminal table's width, the lines
+/// after the first indented under the text.
+pub fn labelled(label: &str, text: &str) -> String {
+    hanging(&format!("{label}: "), text, label.chars().count() + 2)
+}
+
+/// A line of `text` as the terminal shows it: wrapped to the table's width, its leading
+/// spaces kept and its continuation lines indented two more.
+pub fn terminal_line(text: &str) -> String {
+    let body = text.trim_start_matches(' ');
+    let lead = text.len() - body.len();
+    hanging(&" ".repeat(lead), body, lead + 2)
+}
+
+/// `first` then `text`, wrapped to the terminal table's width, the lines after the first
+/// indented by `indent` spaces.
+fn hanging(first: &str, text: &str, indent: usize) -> String {
+    let body = wrap(text, super::run::terminal::TABLE_WIDTH - indent);
+    let mut out = String::new();
+    for (i, line) in body.lines().enumerate() {
+        if i == 0 {
+            out.push_str(first);
+        } else {
+            out.push_str(&" ".repeat(indent));
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// `text` wrapped at spaces to lines of at most `width` characters (a longer word stays
 /// whole on its own line), each line ending with a newline.
 pub fn wrap(text: &str, width: usize) -> String {

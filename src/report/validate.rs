@@ -60,7 +60,7 @@ pub fn render(sc: &Scenario, file: &Path, usage: &Usage) -> String {
     line("resources", resources(usage));
     let mut text = format!("{}: valid\n{out}", file.display());
     for w in Warning::of_scenario(sc) {
-        let _ = writeln!(text, "warning: {w}");
+        text.push_str(&crate::report::format::labelled("warning", &w.to_string()));
     }
     text
 }
@@ -286,8 +286,12 @@ interval = "1s"
   offered ρ:       ring-hash (key hashes of replication 0): web 1.089–1.411 (saturated)
   resources:       ~25.4 MiB of memory at peak, 2 simulation(s) of ~4.0e3 events, 4.0 of them per simulated second from
                    timers
-warning: UNSTABLE: offered load ρ = 1.250 ≥ 1 — the servers cannot keep up, queues grow without bound and response times depend on the run length, not on the strategy's steady state
-warning: MEAN DOES NOT EXIST: [service] is Pareto with alpha = 1.8 ≤ 2, whose variance is infinite; a request that waits meets a residual service time of infinite mean, so the mean wait and mean response time are infinite: the means reported are finite-run values that grow with the run and their intervals mean nothing — compare percentiles (which exist)
+warning: UNSTABLE: offered load ρ = 1.250 ≥ 1 — the servers cannot keep up, queues grow without bound and response times
+         depend on the run length, not on the strategy's steady state
+warning: MEAN DOES NOT EXIST: [service] is Pareto with alpha = 1.8 ≤ 2, whose variance is infinite; a request that waits
+         meets a residual service time of infinite mean, so the mean wait and mean response time are infinite: the means
+         reported are finite-run values that grow with the run and their intervals mean nothing — compare percentiles
+         (which exist)
 warning: fault 1 starts at 30s but the run is expected to end near 8s: raise `requests` to see it
 "#;
 

@@ -439,7 +439,8 @@ mod tests {
         let report = crate::run::run(&Scenario::parse(text, None).unwrap(), &Default::default()).unwrap();
         assert_eq!(report.warnings.first(), Some(&Warning::Unstable { rho: 2.5 }));
         let shown = report.warnings[0].to_string();
-        assert!(terminal::render(&report, false).contains(&format!("\nwarning: {shown}\n")));
+        let wrapped = crate::report::format::labelled("warning", &shown);
+        assert!(terminal::render(&report, false).contains(&format!("\n{wrapped}")));
         assert_eq!(json::summary(&report)["warnings"][0], shown.as_str());
         assert_eq!(manifest(&report)["warnings"][0], shown.as_str());
     }

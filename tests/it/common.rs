@@ -33,6 +33,27 @@ pub(crate) fn run_quiet(scenario: &Path, out: &Path, args: &[&str]) -> assert_cm
     lbsim().arg("run").arg(scenario).arg("--out").arg(out).arg("--quiet").args(args).assert().success()
 }
 
+/// The `label: …` lines (warnings, notes) of a terminal output, each joined with the
+/// continuation lines it was wrapped onto (indented under its text).
+pub(crate) fn labelled_lines(text: &str, label: &str) -> Vec<String> {
+    let (head, indent) = (format!("{label}: "), " ".repeat(label.chars().count() + 2));
+    let mut out: Vec<String> = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with(&head) {
+            out.push(line.to_string());
+            inside = true;
+        } else if inside && let Some(rest) = line.strip_prefix(&indent) {
+            let last = out.last_mut().expect("a labelled line before");
+            last.push(' ');
+            last.push_str(rest);
+        } else {
+            inside = false;
+        }
+    }
+    out
+}
+
 /// Writes `text` as `case.toml` in a fresh directory; returns (dir, scenario path).
 pub(crate) fn case(text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();

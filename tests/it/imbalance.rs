@@ -7,7 +7,7 @@
 
 use std::fs;
 
-use crate::common::{Z, assert_in_ci, lbsim, replications, scenario, shipped};
+use crate::common::{Z, assert_in_ci, labelled_lines, lbsim, replications, scenario, shipped};
 use lbsim::stats::RunStats;
 use lbsim::stats::summary::StrategySummary;
 
@@ -122,8 +122,8 @@ fn heterogeneous_flags_the_static_splits_that_overload_gen1() {
     let flag = |name: &str| rows.iter().find(|r| r["strategy"] == name).unwrap()["unstable"].clone();
     for s in ["round-robin", "weighted-round-robin", "random"] {
         assert_eq!(flag(s), "1", "{s}");
-        let warning = text
-            .lines()
+        let warning = labelled_lines(&text, "warning")
+            .into_iter()
             .find(|l| l.starts_with(&format!("warning: {s} sends")))
             .unwrap_or_else(|| panic!("{s}: {text}"));
         assert!(warning.contains("gen1-1") && warning.contains("capacity 30.0 req/s"), "{warning}");

@@ -98,7 +98,7 @@ pub fn render(report: &PlanReport, color: bool) -> String {
         }
     }
     for n in &report.notes {
-        out.push_str(&format!("note: {n}\n"));
+        out.push_str(&super::format::labelled("note", n));
     }
     out
 }

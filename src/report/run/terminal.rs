@@ -285,8 +285,7 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
         notes.push("[a, b] = a 95% confidence interval clipped at a physical bound (see the warning)".to_string());
     }
     if !notes.is_empty() {
-        out.push_str(&notes.join("; "));
-        out.push('\n');
+        out.push_str(&wrap(&notes.join("; ")));
     }
     if report.strategies.iter().any(StrategySummary::is_unstable) {
         out.push_str(&wrap(
@@ -315,11 +314,10 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
         )));
     }
     for line in fault_notes(report).into_iter().chain(closed_loop_notes(report)) {
-        out.push_str(&line);
-        out.push('\n');
+        out.push_str(&format::terminal_line(&line));
     }
     for w in &report.warnings {
-        out.push_str(&format!("warning: {w}\n"));
+        out.push_str(&format::labelled("warning", &w.to_string()));
     }
     out
 }

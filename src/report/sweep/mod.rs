@@ -185,13 +185,13 @@ pub fn render(view: &SweepView, color: bool) -> String {
     out.push_str(&notes.join("; "));
     out.push('\n');
     if unstable {
-        out.push_str(&format!("warning: {}\n", Warning::UnstablePoints));
+        out.push_str(&format::labelled("warning", &Warning::UnstablePoints.to_string()));
     }
     if unstable_cells {
-        out.push_str(&format!("warning: {}\n", Warning::UnstableCells));
+        out.push_str(&format::labelled("warning", &Warning::UnstableCells.to_string()));
     }
     if view.closed {
-        out.push_str(&format!("note: {}\n", Warning::ClosedLoopSweep));
+        out.push_str(&format::labelled("note", &Warning::ClosedLoopSweep.to_string()));
     }
     out
 }
@@ -237,7 +237,7 @@ mod tests {
         assert!(text.starts_with("web: sweep of 2 point(s) × 2 strategies — p99 response time (ms)\n"), "{text}");
         assert!(text.contains("20.000 ±0.500*"), "{text}");
         assert!(text.contains("1.200 !") && text.contains("900.000*") && text.contains("–"), "{text}");
-        assert!(text.ends_with(&format!("warning: {}\n", Warning::UnstablePoints)), "{text}");
+        assert!(text.ends_with(&format::labelled("warning", &Warning::UnstablePoints.to_string())), "{text}");
     }
 
     /// Eleven long labels do not fit 120 columns: several tables, each within the width,

@@ -4,47 +4,6 @@ use super::*;
 use crate::strategy::Params;
 use crate::strategy::testutil::*;
 
-/// The equal-weight pick (a bit mask of the tied up to 64 servers, passes beyond) makes
-/// exactly the picks, and leaves exactly the smooth-WRR state, of the general rule.
-#[test]
-fn uniform_pick_is_the_general_rule() {
-    use rand::{RngExt, SeedableRng};
-    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(13);
-    for n in [1, 2, 3, 16, 63, 64, 65, 80] {
-        let w = 3;
-        let weight = vec![w; n];
-        let (mut fast, mut general) = (vec![0i64; n], vec![0i64; n]);
-        for _ in 0..2_000 {
-            // Few distinct counts: ties are the rule.
-            let conns: Vec<u32> = (0..n).map(|_| rng.random_range(0..3)).collect();
-            let load = |i: usize| i64::from(conns[i]);
-            let (best, best_load, many) = least_per_weight(&weight, load);
-            let want = if many {
-                smooth_wrr_among(&mut general, &weight, best, |i| load(i) * w == best_load * weight[i])
-            } else {
-                best
-            };
-            assert_eq!(uniform_pick(&conns, &mut fast, w), want, "{n} servers, {conns:?}");
-            assert_eq!(fast, general);
-        }
-    }
-}
-
-/// The vectorised minimum-and-ties mask is the one-by-one one, for every pool size it
-/// serves, with counts near the top of its range too.
-#[test]
-fn lowest_is_the_scalar_rule() {
-    use rand::{RngExt, SeedableRng};
-    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(17);
-    for n in 1..=64 {
-        for round in 0..300 {
-            let base = if round % 3 == 0 { i32::MAX as u32 - 3 } else { 0 };
-            let conns: Vec<u32> = (0..n).map(|_| base + rng.random_range(0..4)).collect();
-            assert_eq!(lowest(&conns), lowest_scalar(&conns), "{conns:?}");
-        }
-    }
-}
-
 #[test]
 fn picks_fewest_relative_to_weight() {
     let servers = servers(&[1, 2, 1]);

@@ -62,6 +62,13 @@ struct StartIndex {
 
 const NOT_IN_HEAP: u32 = u32::MAX;
 
+/// Whether server `a` comes before `b` in the heap: earlier start, then lower index.
+#[inline(always)]
+fn earlier(start: &[f64], a: u32, b: u32) -> bool {
+    let (x, y) = (start[a as usize], start[b as usize]);
+    x < y || (x == y && a < b)
+}
+
 /// A set of server indices with "first member from i on" in O(n / 4096) at worst.
 #[derive(Debug)]
 struct BitSet {
@@ -149,47 +156,14 @@ impl StartIndex {
         }
     }
 
-    #[inline(always)]
-    fn earlier(&self, a: u32, b: u32) -> bool {
-        let (x, y) = (self.start[a as usize], self.start[b as usize]);
-        x < y || (x == y && a < b)
+    fn sift_up(&mut self, k: usize) {
+        let start = &self.start;
+        super::heap::sift_up(&mut self.heap, &mut self.hpos, k, |a, b| earlier(start, a, b));
     }
 
-    fn sift_up(&mut self, mut k: usize) {
-        let s = self.heap[k];
-        while k > 0 {
-            let parent = (k - 1) / 2;
-            if !self.earlier(s, self.heap[parent]) {
-                break;
-            }
-            self.heap[k] = self.heap[parent];
-            self.hpos[self.heap[k] as usize] = k as u32;
-            k = parent;
-        }
-        self.heap[k] = s;
-        self.hpos[s as usize] = k as u32;
-    }
-
-    fn sift_down(&mut self, mut k: usize) {
-        let s = self.heap[k];
-        let n = self.heap.len();
-        loop {
-            let mut child = 2 * k + 1;
-            if child >= n {
-                break;
-            }
-            if child + 1 < n && self.earlier(self.heap[child + 1], self.heap[child]) {
-                child += 1;
-            }
-            if !self.earlier(self.heap[child], s) {
-                break;
-            }
-            self.heap[k] = self.heap[child];
-            self.hpos[self.heap[k] as usize] = k as u32;
-            k = child;
-        }
-        self.heap[k] = s;
-        self.hpos[s as usize] = k as u32;
+    fn sift_down(&mut self, k: usize) {
+        let start = &self.start;
+        super::heap::sift_down(&mut self.heap, &mut self.hpos, k, |a, b| earlier(start, a, b));
     }
 
     fn push(&mut self, s: usize) {

@@ -23,6 +23,7 @@
 mod bounded_load;
 mod first;
 mod hashing;
+mod heap;
 mod jiq;
 mod least_conn;
 mod least_time;

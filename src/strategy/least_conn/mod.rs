@@ -179,42 +179,14 @@ fn before(stored: &[i64], a: u32, b: u32) -> bool {
     x > y || (x == y && a < b)
 }
 
-/// Moves `heap[k]` up to its place ([`before`] order); `pos` tracks every server's place.
-pub(super) fn sift_up(heap: &mut [u32], pos: &mut [u32], stored: &[i64], mut k: usize) {
-    let s = heap[k];
-    while k > 0 {
-        let parent = (k - 1) / 2;
-        if !before(stored, s, heap[parent]) {
-            break;
-        }
-        heap[k] = heap[parent];
-        pos[heap[k] as usize] = k as u32;
-        k = parent;
-    }
-    heap[k] = s;
-    pos[s as usize] = k as u32;
+/// Moves `heap[k]` of a level up to its place ([`before`] order).
+pub(super) fn sift_up(heap: &mut [u32], pos: &mut [u32], stored: &[i64], k: usize) {
+    super::heap::sift_up(heap, pos, k, |a, b| before(stored, a, b));
 }
 
-/// Moves `heap[k]` down to its place ([`before`] order); `pos` tracks every server's place.
-pub(super) fn sift_down(heap: &mut [u32], pos: &mut [u32], stored: &[i64], mut k: usize) {
-    let s = heap[k];
-    loop {
-        let mut child = 2 * k + 1;
-        if child >= heap.len() {
-            break;
-        }
-        if child + 1 < heap.len() && before(stored, heap[child + 1], heap[child]) {
-            child += 1;
-        }
-        if !before(stored, heap[child], s) {
-            break;
-        }
-        heap[k] = heap[child];
-        pos[heap[k] as usize] = k as u32;
-        k = child;
-    }
-    heap[k] = s;
-    pos[s as usize] = k as u32;
+/// Moves `heap[k]` of a level down to its place ([`before`] order).
+pub(super) fn sift_down(heap: &mut [u32], pos: &mut [u32], stored: &[i64], k: usize) {
+    super::heap::sift_down(heap, pos, k, |a, b| before(stored, a, b));
 }
 
 impl TieIndex {

@@ -252,6 +252,21 @@ impl Entry {
     }
 }
 
+/// Puts `e` in the hole at `heap[k]` or above it: parents later than `e` move down into
+/// the hole until the hole's parent is not.
+#[inline(always)]
+fn sift_up(heap: &mut [Entry], mut k: usize, e: Entry) {
+    while k > 0 {
+        let parent = (k - 1) / 2;
+        if heap[parent].key <= e.key {
+            break;
+        }
+        heap[k] = heap[parent];
+        k = parent;
+    }
+    heap[k] = e;
+}
+
 /// The pending events: a heap, plus a FIFO lane for events scheduled a constant delay
 /// after "now" (client timeouts), which therefore arrive in time order and need no heap.
 /// Both lanes share the sequence numbers, so ties still resolve in scheduling order.
@@ -309,19 +324,9 @@ impl EventQueue {
             return slots.set(server, worker, key_of(time, self.seq));
         }
         let e = Entry::new(time, self.seq, kind);
-        // Sift up from a new leaf, moving parents down into the hole.
-        let heap = &mut self.heap;
-        let mut k = heap.len();
-        heap.push(e);
-        while k > 0 {
-            let parent = (k - 1) / 2;
-            if heap[parent].key <= e.key {
-                break;
-            }
-            heap[k] = heap[parent];
-            k = parent;
-        }
-        heap[k] = e;
+        let k = self.heap.len();
+        self.heap.push(e);
+        sift_up(&mut self.heap, k, e);
     }
 
     /// Schedules `kind` at `time` in the FIFO lane: `time` must not precede any event
@@ -373,15 +378,7 @@ impl EventQueue {
             heap[k] = heap[child];
             k = child;
         }
-        while k > 0 {
-            let parent = (k - 1) / 2;
-            if heap[parent].key <= last.key {
-                break;
-            }
-            heap[k] = heap[parent];
-            k = parent;
-        }
-        heap[k] = last;
+        sift_up(heap, k, last);
         Some(top.event())
     }
 

@@ -49,11 +49,6 @@ fn color() -> bool {
 }
 
 /// The file names of `paths`, comma-separated.
-/// A closing line wrapped to the width of the terminal table.
-fn wrapped(line: &str) -> String {
-    report::format::wrap(line, report::run::terminal::TABLE_WIDTH)
-}
-
 fn file_names(paths: &[PathBuf]) -> String {
     paths.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect::<Vec<_>>().join(", ")
 }
@@ -103,7 +98,12 @@ fn cmd_run(o: Run) -> Result<Ending> {
     if o.runner.verbose {
         eprint!(
             "{}",
-            wrapped(&format!("wrote {} in {}/ ({:.2}s)", file_names(&written), o.out.display(), report.wall_time))
+            report::format::to_width(&format!(
+                "wrote {} in {}/ ({:.2}s)",
+                file_names(&written),
+                o.out.display(),
+                report.wall_time
+            ))
         );
     }
     Ok(Ending::Done)
@@ -136,7 +136,7 @@ fn cmd_sweep(o: SweepRun) -> Result<Ending> {
         let resumed = if outcome.resumed > 0 { format!(", {} resumed", outcome.resumed) } else { String::new() };
         eprint!(
             "{}",
-            wrapped(&format!(
+            report::format::to_width(&format!(
                 "wrote {} in {}/ ({} points{resumed}, {:.2}s)",
                 file_names(&outcome.written),
                 o.out.display(),
@@ -184,7 +184,12 @@ fn cmd_plan(o: Plan) -> Result<Ending> {
     if o.runner.verbose {
         eprint!(
             "{}",
-            wrapped(&format!("wrote {} in {}/ ({:.2}s)", file_names(&written), out.display(), report.wall_time))
+            report::format::to_width(&format!(
+                "wrote {} in {}/ ({:.2}s)",
+                file_names(&written),
+                out.display(),
+                report.wall_time
+            ))
         );
     }
     Ok(Ending::Done)

@@ -35,9 +35,14 @@ pub fn terminal_line(text: &str) -> String {
     hanging(&" ".repeat(lead), body, lead + 2)
 }
 
+/// `text` wrapped to the terminal table's width (see [`wrap`]).
+pub fn to_width(text: &str) -> String {
+    wrap(text, super::run::terminal::TABLE_WIDTH)
+}
+
 /// `first` then `text`, wrapped to the terminal table's width, the lines after the first
-/// indented by `indent` spaces.
-fn hanging(first: &str, text: &str, indent: usize) -> String {
+/// indented by `indent` spaces (`first` is expected to be `indent` characters wide).
+pub fn hanging(first: &str, text: &str, indent: usize) -> String {
     let body = wrap(text, super::run::terminal::TABLE_WIDTH - indent);
     let mut out = String::new();
     for (i, line) in body.lines().enumerate() {

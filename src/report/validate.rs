@@ -1,7 +1,6 @@
 //! What `lbsim validate` prints: a valid scenario's size, load and settings, one line each,
 //! and the warnings about it.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use super::Warning;
@@ -22,13 +21,9 @@ pub fn render(sc: &Scenario, file: &Path, usage: &Usage) -> String {
     let rho = sc.offered_load();
     let mut line = |label: &str, value: String| {
         // Labels are padded to one column, values wrapped to the terminal table's width
-        // and continued under themselves; `writeln!` to a String cannot fail.
+        // and continued under themselves.
         let label = if label.is_empty() { String::new() } else { format!("{label}:") };
-        let wrapped = crate::report::format::wrap(&value, crate::report::run::terminal::TABLE_WIDTH - 19);
-        for (k, piece) in wrapped.lines().enumerate() {
-            let label = if k == 0 { label.as_str() } else { "" };
-            let _ = writeln!(o, "  {label:<17}{piece}");
-        }
+        o.push_str(&crate::report::format::hanging(&format!("  {label:<17}"), &value, 19));
     };
     line("servers (S)", format!("{} in {} group(s)", sc.server_count(), sc.groups.len()));
     line("capacity", format!("{:.1} req/s", sc.capacity()));

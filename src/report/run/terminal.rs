@@ -230,12 +230,6 @@ fn arrivals_line(sc: &Scenario) -> String {
     }
 }
 
-/// `text` wrapped at word boundaries to lines of at most [`TABLE_WIDTH`] characters
-/// (longer words stay whole), each ending with a newline.
-fn wrap(text: &str) -> String {
-    format::wrap(text, TABLE_WIDTH)
-}
-
 /// Renders the report as the default table (see [`render_with`]).
 pub fn render(report: &Report, color: bool) -> String {
     render_with(report, color, &Layout::Fit)
@@ -267,8 +261,8 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
     if pool.chars().count() + 1 + run.chars().count() <= TABLE_WIDTH {
         out.push_str(&format!("{pool} {run}\n"));
     } else {
-        out.push_str(&wrap(&pool));
-        out.push_str(&wrap(&run));
+        out.push_str(&format::to_width(&pool));
+        out.push_str(&format::to_width(&run));
     }
     let (cols, labels, hidden) = layout_columns(report, layout);
     let (text, clipped) = table(report, &cols, &labels, color);
@@ -285,16 +279,16 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
         notes.push("[a, b] = a 95% confidence interval clipped at a physical bound (see the warning)".to_string());
     }
     if !notes.is_empty() {
-        out.push_str(&wrap(&notes.join("; ")));
+        out.push_str(&format::to_width(&notes.join("; ")));
     }
     if report.strategies.iter().any(StrategySummary::is_unstable) {
-        out.push_str(&wrap(
+        out.push_str(&format::to_width(
             "UNSTABLE = queues grow without bound under that strategy (see the warnings): its figures describe a \
              transient and depend on the run length",
         ));
     }
     if let Some(l) = legend(&cols) {
-        out.push_str(&wrap(&l));
+        out.push_str(&format::to_width(&l));
     }
     let renamed: Vec<String> = report
         .strategies
@@ -304,10 +298,10 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
         .map(|(s, l)| format!("{l} = {}", s.label))
         .collect();
     if !renamed.is_empty() {
-        out.push_str(&wrap(&format!("labels shortened: {}", renamed.join(", "))));
+        out.push_str(&format::to_width(&format!("labels shortened: {}", renamed.join(", "))));
     }
     if hidden > 0 {
-        out.push_str(&wrap(&format!(
+        out.push_str(&format::to_width(&format!(
             "{hidden} more column{} with --wide, or choose with --columns (summary.csv names, e.g. --columns \
              mean_ms,p99_ms,rho_max,queue_spread)",
             if hidden == 1 { "" } else { "s" }

@@ -90,8 +90,7 @@ pub fn render(report: &PlanReport, color: bool) -> String {
         notes.push("* fewest servers".to_string());
     }
     notes.push("± = 95% confidence half-width; evaluated = candidate counts simulated".into());
-    out.push_str(&notes.join("; "));
-    out.push('\n');
+    out.push_str(&super::format::to_width(&notes.join("; ")));
     for p in &report.strategies {
         if let Some(r) = &p.reason {
             out.push_str(&format!("{}: {r}\n", p.label));

@@ -182,8 +182,7 @@ pub fn render(view: &SweepView, color: bool) -> String {
     if points.iter().any(|p| p.replications > 1) {
         notes.push("± = 95% confidence half-width over replications".into());
     }
-    out.push_str(&notes.join("; "));
-    out.push('\n');
+    out.push_str(&format::to_width(&notes.join("; ")));
     if unstable {
         out.push_str(&format::labelled("warning", &Warning::UnstablePoints.to_string()));
     }

@@ -93,7 +93,7 @@ pub fn render(report: &PlanReport, color: bool) -> String {
     out.push_str(&super::format::to_width(&notes.join("; ")));
     for p in &report.strategies {
         if let Some(r) = &p.reason {
-            out.push_str(&format!("{}: {r}\n", p.label));
+            out.push_str(&super::format::labelled(&p.label, r));
         }
     }
     for n in &report.notes {

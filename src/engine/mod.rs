@@ -48,6 +48,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::scenario::{Delay, FaultWindow, Scenario, StrategySpec, View};
+use crate::stats::batch::Recorder as BatchRecorder;
 use crate::stats::{Counts, FaultOutcome, KeyCounter, LatencyHistogram, RunStats};
 use crate::strategy::{self, StrategyRng};
 use crate::workload::arrivals::Arrivals;
@@ -163,6 +164,10 @@ struct Simulation<const FULL: bool> {
     events: EventQueue,
     /// Requests with a lower id are warm-up: not measured.
     warmup: u64,
+    /// The id of the next request whose arrival starts the window or a batch.
+    next_mark: u64,
+    /// The measured window's batches (intervals from one run).
+    batches: BatchRecorder,
     /// Whether the measured window has started.
     measuring: bool,
     /// Start of the measured window, s.
@@ -276,6 +281,11 @@ impl<const FULL: bool> Simulation<FULL> {
                 EventQueue::plain(&sc.servers.iter().map(|s| s.workers).collect::<Vec<_>>())
             },
             warmup: sc.warmup,
+            next_mark: sc.warmup,
+            batches: BatchRecorder::new(
+                sc.requests.saturating_sub(sc.warmup),
+                &sc.servers.iter().map(|s| s.workers).collect::<Vec<_>>(),
+            ),
             measuring: false,
             window_start: 0.0,
             now: 0.0,

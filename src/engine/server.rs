@@ -119,6 +119,12 @@ impl Server {
         self.last_t = t;
     }
 
+    /// ∫ busy workers dt over the window until `t` (≥ the last change), without advancing.
+    #[inline]
+    pub fn busy_area_until(&self, t: f64) -> f64 {
+        self.stats.busy_area + f64::from(self.busy) * (t - self.last_t)
+    }
+
     /// ∫ number in system dt from 0 to `t` (≥ the last change), warm-up included.
     #[inline]
     pub fn area_until(&self, t: f64) -> f64 {

@@ -8,6 +8,7 @@ use super::calls::Failure;
 use super::events::{Answer, AttemptGen, CallId, EventKind, Job, ScheduleGen};
 use super::server::Admission;
 use crate::stats::RunStats;
+use crate::stats::batch::Totals;
 use crate::strategy::RequestView;
 use crate::workload::Request;
 
@@ -68,8 +69,8 @@ impl<const FULL: bool> Simulation<FULL> {
     /// `think` after its outcome).
     #[inline(always)]
     pub(super) fn generate(&mut self, req: Request, client: Option<u32>, think: f64) {
-        if req.id == self.warmup {
-            self.start_window();
+        if req.id == self.next_mark {
+            self.mark(req.id);
         }
         self.total.generated += 1;
         if self.measuring {
@@ -324,6 +325,7 @@ impl<const FULL: bool> Simulation<FULL> {
         if job.id >= self.warmup {
             server.record(response);
             self.response.record(response);
+            self.batches.record(response);
             self.response_sum += response;
             self.wait_sum += start - job.arrival;
             if response > self.response_max {
@@ -365,6 +367,7 @@ impl<const FULL: bool> Simulation<FULL> {
         if id >= self.warmup {
             self.servers[s].record(response);
             self.response.record(response);
+            self.batches.record(response);
             self.response_sum += response;
             self.wait_sum += wait;
             if response > self.response_max {
@@ -396,6 +399,41 @@ impl<const FULL: bool> Simulation<FULL> {
         self.events.push((self.refreshes + 1) as f64 * interval, EventKind::Refresh);
     }
 
+    /// The arrival of request `id` starts the measured window or ends a batch.
+    #[cold]
+    #[inline(never)]
+    fn mark(&mut self, id: u64) {
+        if id == self.warmup {
+            self.start_window();
+            let t = self.totals();
+            self.batches.start(t);
+        } else {
+            let t = self.totals();
+            self.batches.close(t);
+        }
+        self.next_mark = if self.batches.is_done() { u64::MAX } else { id + self.batches.size() };
+    }
+
+    /// The measured window's cumulative totals now (what a batch boundary records).
+    fn totals(&self) -> Totals {
+        let t = self.now;
+        let (queue_spread, idle_waiting) = self.imbalance.finish(t);
+        Totals {
+            time: t,
+            completed: self.measured.completed,
+            decided: self.measured.decided(),
+            generated: self.measured.generated,
+            retried: self.measured.retried,
+            response_sum: self.response_sum,
+            wait_sum: self.wait_sum,
+            busy_area: self.servers.iter().map(|s| s.busy_area_until(t)).sum(),
+            queue_spread,
+            idle_waiting,
+            work: self.servers.iter().map(|s| s.stats.work).collect(),
+            requests: self.servers.iter().map(|s| s.stats.requests).collect(),
+        }
+    }
+
     fn start_window(&mut self) {
         self.measuring = true;
         self.window_start = self.now;
@@ -421,6 +459,12 @@ impl<const FULL: bool> Simulation<FULL> {
 
     pub(super) fn finish(mut self, label: String, replication: u32) -> RunStats {
         let end = self.now;
+        // The last batch ends with the run when it is full (its closing arrival would be
+        // the request after the last).
+        if self.measuring && !self.batches.is_done() && self.measured.generated == self.next_mark - self.warmup {
+            let t = self.totals();
+            self.batches.close(t);
+        }
         for s in &mut self.servers {
             s.advance(end, true);
         }
@@ -453,6 +497,7 @@ impl<const FULL: bool> Simulation<FULL> {
             faults: self.outcomes,
             panics: self.balancer.panics,
             fallbacks: self.balancer.fallbacks,
+            batches: self.batches.finish(),
         }
     }
 }

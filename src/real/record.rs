@@ -312,6 +312,7 @@ impl Recorder {
             faults: Vec::new(),
             panics: 0,
             fallbacks: 0,
+            batches: crate::stats::batch::Batches::default(),
         }
     }
 }

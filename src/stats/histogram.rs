@@ -270,6 +270,49 @@ impl LatencyHistogram {
         (ns as f64 * 1e-9).min(self.max)
     }
 
+    /// [`Self::quantile`] of each of `qs` (ascending), in one pass over the counts.
+    pub fn quantiles(&self, qs: &[f64]) -> Vec<f64> {
+        debug_assert!(qs.windows(2).all(|w| w[0] <= w[1]), "ascending");
+        if self.total == 0 || matches!(self.store, Store::Sparse(_)) {
+            return qs.iter().map(|&q| self.quantile(q)).collect();
+        }
+        let targets: Vec<u64> = qs.iter().map(|&q| ((q.min(1.0) * self.total as f64).ceil() as u64).max(1)).collect();
+        let mut at = vec![None; qs.len()];
+        let (mut seen, mut next, mut last) = (0u64, 0usize, 0usize);
+        let mut walk = |i: usize, c: u64| {
+            if c == 0 {
+                return;
+            }
+            last = i;
+            seen += c;
+            while next < targets.len() && seen >= targets[next] {
+                at[next] = Some(i);
+                next += 1;
+            }
+        };
+        match &self.store {
+            Store::Sparse(_) => unreachable!("answered above"),
+            Store::Narrow { lo, counts } => counts.iter().enumerate().for_each(|(k, &c)| walk(lo + k, u64::from(c))),
+            Store::Wide { lo, counts } => counts.iter().enumerate().for_each(|(k, &c)| walk(lo + k, c)),
+        }
+        qs.iter()
+            .zip(at)
+            .map(|(&q, i)| {
+                let i = i.unwrap_or(last);
+                let ns = if q == 0.0 { self.lowest(i) } else { self.highest(i) };
+                (ns as f64 * 1e-9).min(self.max)
+            })
+            .collect()
+    }
+
+    /// The width of the bucket holding `secs`, s: no figure read from the histogram is
+    /// known more finely near that value.
+    pub fn resolution(&self, secs: f64) -> f64 {
+        let ns = ((secs * 1e9 + 0.5) as u64).max(1);
+        let i = self.index(ns);
+        (self.highest(i) - self.lowest(i) + 1) as f64 * 1e-9
+    }
+
     /// Largest value recorded (exact), s; NaN when empty.
     pub fn max(&self) -> f64 {
         self.max
@@ -373,6 +416,8 @@ mod tests {
             let want = (h.value_at_quantile(q) as f64 * 1e-9).min(max);
             assert_eq!(ours.quantile(q).to_bits(), want.to_bits(), "q = {q}, {} values", secs.len());
         }
+        let one_pass: Vec<u64> = ours.quantiles(&QUANTILES).iter().map(|v| v.to_bits()).collect();
+        assert_eq!(one_pass, QUANTILES.map(|q| ours.quantile(q).to_bits()).to_vec(), "quantiles() = quantile()");
         let got: Vec<(u64, u64)> =
             ours.inner().iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
         let want: Vec<(u64, u64)> = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();

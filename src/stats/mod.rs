@@ -8,8 +8,10 @@
 //! - [`saturation`]: servers offered more than they can serve (from a static split before
 //!   the run, or from growth during it);
 //! - [`KeyCounter`]: requests of the hottest key, in bounded memory;
-//! - [`ci`]: Student-t confidence intervals.
+//! - [`ci`]: Student-t confidence intervals;
+//! - [`batch`]: batch means, for intervals from one run.
 
+pub mod batch;
 pub mod ci;
 mod histogram;
 pub mod imbalance;
@@ -176,6 +178,8 @@ pub struct RunStats {
     /// Times the strategy could not be rebuilt over the eligible servers and its picks of
     /// ineligible ones were redirected at random.
     pub fallbacks: u64,
+    /// The measured window cut into batches, for intervals from this run alone.
+    pub batches: batch::Batches,
 }
 
 /// How the balancer reacted to one fault window.

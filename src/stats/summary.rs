@@ -14,6 +14,7 @@
 //! window, so a split in proportion to capacity is even and an overloaded server has
 //! ρ_i > 1 (its utilisation stops at 1).
 
+use super::batch::{Batches, Figure, Units, half_width};
 use super::ci::{Bounds, interval, mean_ci};
 use super::imbalance;
 use super::saturation::{self, Saturation};
@@ -239,6 +240,16 @@ pub struct StrategySummary {
     pub panics: u64,
     /// Times the strategy could not be rebuilt over the eligible servers.
     pub fallbacks: u64,
+    /// Per figure (indexed by [`Figure`]), the values its interval rests on: per
+    /// replication, or per batch of the single run; paired with another strategy's for
+    /// comparisons ([`Units::paired`]).
+    pub paired: Vec<Units>,
+    /// With one replication: how many batches the response time's interval rests on (None:
+    /// intervals over replications, or a run too short to batch).
+    pub batch_count: Option<usize>,
+    /// With one replication: whether the batch means were still correlated at the coarsest
+    /// level (the intervals may be too narrow: run longer).
+    pub batches_correlated: bool,
 }
 
 impl StrategySummary {
@@ -265,6 +276,15 @@ impl StrategySummary {
         };
         let saturation = saturation::assess(sc, spec, runs);
         let percentiles: Vec<Estimate> = QUANTILES.iter().map(|&(_, q)| quantile_estimate(runs, q)).collect();
+        // Each figure with an interval: its estimate, and its values per replication kept
+        // for paired comparisons.
+        let mut units = vec![Units::default(); Figure::ALL.len()];
+        let mut fig = |f: Figure, b: Bounds, g: &dyn Fn(&RunStats) -> f64| {
+            let v: Vec<f64> = runs.iter().map(g).collect();
+            let e = Estimate::within(&v, b);
+            units[f as usize] = Units { values: v, level: None };
+            e
+        };
         let servers = (0..sc.servers.len())
             .map(|i| {
                 let mut h = LatencyHistogram::new(2);
@@ -314,43 +334,146 @@ impl StrategySummary {
                 s
             })
             .collect();
-        StrategySummary {
+        let mut summary = StrategySummary {
             label: runs[0].label.clone(),
             replications: runs.len() as u32,
             measured,
             total,
-            mean: est(&|r| r.mean_response()),
+            mean: fig(Figure::Mean, Bounds::NON_NEGATIVE, &|r| r.mean_response()),
             p50: percentiles[quantile_index("50")],
             p90: percentiles[quantile_index("90")],
             p99: percentiles[quantile_index("99")],
             p999: percentiles[quantile_index("99.9")],
             percentiles,
             max: runs.iter().map(|r| r.response_max).fold(f64::NAN, f64::max),
-            mean_wait: est(&|r| r.wait_sum / r.measured.completed as f64),
-            throughput: est(&|r| r.throughput()),
-            utilization: within(Bounds::FRACTION, &|r| {
+            mean_wait: fig(Figure::Wait, Bounds::NON_NEGATIVE, &|r| r.wait_sum / r.measured.completed as f64),
+            throughput: fig(Figure::Throughput, Bounds::NON_NEGATIVE, &|r| r.throughput()),
+            utilization: fig(Figure::Utilization, Bounds::FRACTION, &|r| {
                 r.servers.iter().map(|s| s.busy_area).sum::<f64>() / (r.window() * total_workers)
             }),
             mean_in_system: est(&|r| r.mean_in_system()),
-            load_max_over_mean: est(&|r| imbalance::max_over_mean(&loads(r))),
-            load_cv: est(&|r| imbalance::cv(&loads(r))),
-            jain: est(&|r| imbalance::jain(&loads(r))),
-            busiest_server_share: est(&|r| imbalance::max_share(&loads(r))),
-            requests_max_over_mean: within(Bounds::AT_LEAST_ONE, &|r| imbalance::max_over_mean(&requests(r))),
-            rho_max: est(&|r| imbalance::max(&loads(r))),
-            queue_spread: est(&|r| r.queue_spread_area / r.window()),
-            idle_while_waiting: within(Bounds::FRACTION, &|r| r.idle_while_waiting_time / r.window()),
+            load_max_over_mean: fig(Figure::LoadMaxOverMean, Bounds::NON_NEGATIVE, &|r| imbalance::max_over_mean(&loads(r))),
+            load_cv: fig(Figure::LoadCv, Bounds::NON_NEGATIVE, &|r| imbalance::cv(&loads(r))),
+            jain: fig(Figure::Jain, Bounds::NON_NEGATIVE, &|r| imbalance::jain(&loads(r))),
+            busiest_server_share: fig(Figure::BusiestShare, Bounds::NON_NEGATIVE, &|r| imbalance::max_share(&loads(r))),
+            requests_max_over_mean: fig(Figure::RequestsMaxOverMean, Bounds::AT_LEAST_ONE, &|r| {
+                imbalance::max_over_mean(&requests(r))
+            }),
+            rho_max: fig(Figure::RhoMax, Bounds::NON_NEGATIVE, &|r| imbalance::max(&loads(r))),
+            queue_spread: fig(Figure::QueueSpread, Bounds::NON_NEGATIVE, &|r| r.queue_spread_area / r.window()),
+            idle_while_waiting: fig(Figure::IdleWhileWaiting, Bounds::FRACTION, &|r| r.idle_while_waiting_time / r.window()),
             saturation,
             hottest_key_share: within(Bounds::FRACTION, &|r| r.hottest_key as f64 / r.measured.generated as f64),
             response,
             servers,
             timeline: runs[0].timeline.clone(),
-            availability: within(Bounds::FRACTION, &|r| r.measured.availability()),
-            retry_amplification: within(Bounds::AT_LEAST_ONE, &|r| r.measured.retry_amplification()),
+            availability: fig(Figure::Availability, Bounds::FRACTION, &|r| r.measured.availability()),
+            retry_amplification: fig(Figure::RetryAmplification, Bounds::AT_LEAST_ONE, &|r| {
+                r.measured.retry_amplification()
+            }),
             open_model: None,
             faults: runs.iter().map(|r| r.faults.clone()).collect(),
             panics: runs.iter().map(|r| r.panics).sum(),
             fallbacks: runs.iter().map(|r| r.fallbacks).sum(),
+            paired: Vec::new(),
+            batch_count: None,
+            batches_correlated: false,
+        };
+        for f in Figure::ALL {
+            if let Some(q) = f.quantile() {
+                units[f as usize] =
+                    Units { values: runs.iter().map(|r| r.response.quantile(QUANTILES[q].1)).collect(), level: None };
+            }
+        }
+        summary.paired = units;
+        if let [run] = runs
+            && !run.batches.is_empty()
+        {
+            summary.single_run_intervals(&run.batches);
+        }
+        summary.resolution_floor();
+        summary
+    }
+
+    /// One run: every figure's interval from its batch means (see [`super::batch`]), and
+    /// the batches kept for paired comparisons.
+    fn single_run_intervals(&mut self, b: &Batches) {
+        let (level, correlated) = b.level();
+        for f in Figure::ALL {
+            let l = b.level_of(f, level);
+            let values = b.series(f, l);
+            if f.quantile().is_none() {
+                self.estimate_mut(f).ci95 = half_width(&values);
+            }
+            self.paired[f as usize] = Units { values, level: Some(l) };
+        }
+        let last = QUANTILES.len() - 1;
+        for (q, e) in self.percentiles.iter_mut().enumerate().filter(|(q, _)| *q != 0 && *q != last) {
+            e.ci95 = half_width(&b.quantile_series(q, b.quantile_level(q, level)));
+        }
+        self.batch_count = Some(b.len() >> level);
+        self.batches_correlated = correlated;
+    }
+
+    /// No percentile's interval narrower than a bucket of the histogram at its value: the
+    /// histogram does not know it more finely.
+    fn resolution_floor(&mut self) {
+        let last = QUANTILES.len() - 1;
+        for (_, e) in self.percentiles.iter_mut().enumerate().filter(|(q, _)| *q != 0 && *q != last) {
+            if e.value.is_finite() {
+                e.ci95 = e.ci95.map(|h| h.max(self.response.resolution(e.value)));
+            }
+        }
+        for f in [Figure::P50, Figure::P90, Figure::P99, Figure::P999] {
+            let q = f.quantile().expect("a percentile");
+            *self.estimate_mut(f) = self.percentiles[q];
+        }
+    }
+
+    /// The estimate of figure `f`.
+    pub fn estimate(&self, f: Figure) -> Estimate {
+        match f {
+            Figure::Mean => self.mean,
+            Figure::P50 => self.p50,
+            Figure::P90 => self.p90,
+            Figure::P99 => self.p99,
+            Figure::P999 => self.p999,
+            Figure::Wait => self.mean_wait,
+            Figure::Throughput => self.throughput,
+            Figure::Utilization => self.utilization,
+            Figure::RhoMax => self.rho_max,
+            Figure::LoadMaxOverMean => self.load_max_over_mean,
+            Figure::LoadCv => self.load_cv,
+            Figure::Jain => self.jain,
+            Figure::BusiestShare => self.busiest_server_share,
+            Figure::RequestsMaxOverMean => self.requests_max_over_mean,
+            Figure::QueueSpread => self.queue_spread,
+            Figure::IdleWhileWaiting => self.idle_while_waiting,
+            Figure::Availability => self.availability,
+            Figure::RetryAmplification => self.retry_amplification,
+        }
+    }
+
+    fn estimate_mut(&mut self, f: Figure) -> &mut Estimate {
+        match f {
+            Figure::Mean => &mut self.mean,
+            Figure::P50 => &mut self.p50,
+            Figure::P90 => &mut self.p90,
+            Figure::P99 => &mut self.p99,
+            Figure::P999 => &mut self.p999,
+            Figure::Wait => &mut self.mean_wait,
+            Figure::Throughput => &mut self.throughput,
+            Figure::Utilization => &mut self.utilization,
+            Figure::RhoMax => &mut self.rho_max,
+            Figure::LoadMaxOverMean => &mut self.load_max_over_mean,
+            Figure::LoadCv => &mut self.load_cv,
+            Figure::Jain => &mut self.jain,
+            Figure::BusiestShare => &mut self.busiest_server_share,
+            Figure::RequestsMaxOverMean => &mut self.requests_max_over_mean,
+            Figure::QueueSpread => &mut self.queue_spread,
+            Figure::IdleWhileWaiting => &mut self.idle_while_waiting,
+            Figure::Availability => &mut self.availability,
+            Figure::RetryAmplification => &mut self.retry_amplification,
         }
     }
 

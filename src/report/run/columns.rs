@@ -3,6 +3,7 @@
 //! table must fit 120 columns.
 
 use super::Report;
+use crate::stats::batch::Figure;
 use crate::stats::{Estimate, StrategySummary};
 
 /// Which way a column improves.
@@ -325,4 +326,78 @@ pub(super) fn applies(c: &Column, report: &Report) -> bool {
         When::Failures => sc.has_failures(),
         When::Retries => sc.client.is_some_and(|c| c.max_retries > 0),
     }
+}
+
+/// The figure a column shows, when its interval and paired comparisons rest on
+/// replications or batches (counts and the maximum have none).
+pub(super) fn figure(key: &str) -> Option<Figure> {
+    Some(match key {
+        "mean_ms" => Figure::Mean,
+        "p50_ms" => Figure::P50,
+        "p90_ms" => Figure::P90,
+        "p99_ms" => Figure::P99,
+        "p999_ms" => Figure::P999,
+        "mean_wait_ms" => Figure::Wait,
+        "throughput_rps" => Figure::Throughput,
+        "utilization" => Figure::Utilization,
+        "rho_max" => Figure::RhoMax,
+        "load_max_over_mean" => Figure::LoadMaxOverMean,
+        "load_cv" => Figure::LoadCv,
+        "jain_index" => Figure::Jain,
+        "busiest_server_share" => Figure::BusiestShare,
+        "requests_max_over_mean" => Figure::RequestsMaxOverMean,
+        "queue_spread" => Figure::QueueSpread,
+        "idle_while_waiting" => Figure::IdleWhileWaiting,
+        "availability" => Figure::Availability,
+        "retry_amplification" => Figure::RetryAmplification,
+        _ => return None,
+    })
+}
+
+/// How a row's figure ranks in its column.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(super) enum Mark {
+    /// Best, and its paired difference with every other row excludes 0 at 95%: `*`.
+    Best,
+    /// Among the leaders no paired comparison tells apart: `≈`.
+    Tied,
+}
+
+/// The marks of column `c`, one per strategy of the report. The leader (best value among
+/// rankable rows) is starred only when its paired 95% interval of the difference with every
+/// other rankable row excludes 0 in its favour; otherwise it and every row it is not
+/// told apart from are marked tied. Columns without units to pair (counts, the maximum),
+/// and ρ max in a closed loop (where less offered load would look best), get no mark.
+pub(super) fn marks(report: &Report, c: &Column, rankable: impl Fn(&StrategySummary) -> bool) -> Vec<Option<Mark>> {
+    let n = report.strategies.len();
+    let none = vec![None; n];
+    let Some(f) = figure(c.key) else { return none };
+    if c.better == Better::Neither || (report.scenario.is_closed() && f == Figure::RhoMax) {
+        return none;
+    }
+    let ranked: Vec<usize> = (0..n)
+        .filter(|&i| rankable(&report.strategies[i]) && (c.value)(&report.strategies[i]).0.is_finite())
+        .collect();
+    if ranked.len() < 2 {
+        return none;
+    }
+    let value = |i: usize| (c.value)(&report.strategies[i]).0;
+    let better = |a: f64, b: f64| if c.better == Better::Lower { a < b } else { a > b };
+    let leader = ranked.iter().copied().reduce(|a, b| if better(value(b), value(a)) { b } else { a }).expect("two");
+    let units = |i: usize| &report.strategies[i].paired[f as usize];
+    // Whether the leader is better than row `i` at 95%, pairing their units.
+    let apart = |i: usize| {
+        units(leader).paired(units(i)).is_some_and(|(d, h)| if c.better == Better::Lower { d + h < 0.0 } else { d - h > 0.0 })
+    };
+    let tied: Vec<usize> = ranked.iter().copied().filter(|&i| i != leader && !apart(i)).collect();
+    let mut marks = none;
+    if tied.is_empty() {
+        marks[leader] = Some(Mark::Best);
+    } else {
+        marks[leader] = Some(Mark::Tied);
+        for i in tied {
+            marks[i] = Some(Mark::Tied);
+        }
+    }
+    marks
 }

@@ -5,7 +5,7 @@ use super::Report;
 use crate::report::Exporter;
 use crate::report::format::{ci_ms, fixed, ms};
 use crate::scenario::Scenario;
-use crate::stats::StrategySummary;
+use crate::stats::{Estimate, StrategySummary};
 use crate::{Error, Result};
 
 /// Leading columns of summary.csv (the contract).
@@ -57,6 +57,22 @@ pub const SUMMARY_EXTRA: &[&str] = &[
     "idle_while_waiting",
     "idle_while_waiting_ci95",
     "unstable",
+    "p50_ms_ci95",
+    "p90_ms_ci95",
+    "p999_ms_ci95",
+    "mean_wait_ms_ci95",
+    "throughput_rps_ci95",
+    "utilization_ci95",
+    "rho_max_ci95",
+    "load_max_over_mean_ci95",
+    "load_cv_ci95",
+    "jain_index_ci95",
+    "busiest_server_share_ci95",
+    "requests_max_over_mean_ci95",
+    "hottest_key_share_ci95",
+    "availability_ci95",
+    "retry_amplification_ci95",
+    "ci_batches",
 ];
 
 /// Columns of servers.csv (the contract).
@@ -162,7 +178,28 @@ pub fn summary_row(s: &StrategySummary, rho: f64, sc: &Scenario) -> Vec<String> 
         fixed(s.idle_while_waiting.value, 6),
         s.idle_while_waiting.ci95.map(|c| fixed(c, 6)).unwrap_or_default(),
         u8::from(s.is_unstable()).to_string(),
+        ci_ms(s.p50.ci95),
+        ci_ms(s.p90.ci95),
+        ci_ms(s.p999.ci95),
+        ci_ms(s.mean_wait.ci95),
+        ci(s.throughput, 3),
+        ci(s.utilization, 6),
+        ci(s.rho_max, 6),
+        ci(s.load_max_over_mean, 6),
+        ci(s.load_cv, 6),
+        ci(s.jain, 6),
+        ci(s.busiest_server_share, 6),
+        ci(s.requests_max_over_mean, 6),
+        ci(s.hottest_key_share, 8),
+        ci(s.availability, 6),
+        ci(s.retry_amplification, 6),
+        s.batch_count.map(|k| k.to_string()).unwrap_or_default(),
     ]
+}
+
+/// An estimate's 95% half-width with `digits` decimals (empty without one).
+fn ci(e: Estimate, digits: usize) -> String {
+    e.ci95.map(|c| fixed(c, digits)).unwrap_or_default()
 }
 
 /// Encodes a header and rows as CSV.

@@ -10,7 +10,7 @@
 use comfy_table::{Attribute, Cell, CellAlignment, Color};
 
 use super::Report;
-use super::columns::{Better, COLUMNS, Ci, Column, applies};
+use super::columns::{COLUMNS, Ci, Column, Mark, applies, marks};
 use crate::duration::format_duration;
 use crate::report::{format, table};
 use crate::scenario::{FaultKind, Scenario, ScenarioError};
@@ -114,29 +114,15 @@ fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> (
     let mut header = vec![Cell::new("strategy")];
     header.extend(cols.iter().map(|c| Cell::new(c.title)));
     table.set_header(header);
-    let ranked: Vec<&StrategySummary> = report.strategies.iter().filter(|s| rankable(s)).collect();
-    let best: Vec<Option<f64>> = cols
-        .iter()
-        .map(|c| {
-            if ranked.len() < 2 {
-                return None;
-            }
-            let vals = ranked.iter().map(|s| (c.value)(s).0).filter(|v| v.is_finite());
-            match c.better {
-                Better::Lower => vals.reduce(f64::min),
-                Better::Higher => vals.reduce(f64::max),
-                Better::Neither => None,
-            }
-        })
-        .collect();
+    let marks: Vec<Vec<Option<Mark>>> = cols.iter().map(|c| marks(report, c, rankable)).collect();
     let mut clipped = false;
-    for (s, label) in report.strategies.iter().zip(labels) {
+    for (row_index, (s, label)) in report.strategies.iter().zip(labels).enumerate() {
         let mut first = Cell::new(if s.is_unstable() { format!("{label} UNSTABLE") } else { label.clone() });
         if s.is_unstable() && color {
             first = first.fg(Color::Red);
         }
         let mut row = vec![first];
-        for (c, b) in cols.iter().zip(&best) {
+        for (c, m) in cols.iter().zip(&marks) {
             let (v, ci) = (c.value)(s);
             let mut text = if v.is_finite() { format!("{v:.*}", c.digits) } else { "–".to_string() };
             match ci {
@@ -147,9 +133,12 @@ fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> (
                 Some(Ci { half, .. }) => text.push_str(&format!(" ±{half:.*}", c.digits)),
                 None => {}
             }
-            let is_best = rankable(s) && b.is_some_and(|b| v == b);
-            if is_best {
-                text.push('*');
+            let mark = m[row_index];
+            let is_best = mark == Some(Mark::Best);
+            match mark {
+                Some(Mark::Best) => text.push('*'),
+                Some(Mark::Tied) => text.push('≈'),
+                None => {}
             }
             let mut cell = Cell::new(text).set_alignment(CellAlignment::Right);
             if is_best && color {
@@ -270,10 +259,16 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
     out.push('\n');
     let mut notes = Vec::new();
     if report.strategies.iter().filter(|s| rankable(s)).count() > 1 {
-        notes.push("* best in column (never on an UNSTABLE row or one that completed nothing)".to_string());
+        notes.push(
+            "* best in column: its paired 95% difference with every other row excludes 0; ≈ = leaders not told \
+             apart (never on an UNSTABLE row or one that completed nothing)"
+                .to_string(),
+        );
     }
     if sc.replications > 1 {
         notes.push("± = 95% confidence half-width over replications".to_string());
+    } else if let Some(k) = report.strategies.iter().filter_map(|s| s.batch_count).min() {
+        notes.push(format!("± = 95% confidence half-width from batch means within the run (≥ {k} batches)"));
     }
     if clipped {
         notes.push("[a, b] = a 95% confidence interval clipped at a physical bound (see the warning)".to_string());

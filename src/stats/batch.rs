@@ -1,0 +1,421 @@
+//! Intervals from one run: batch means (issue 22).
+//!
+//! A run's measured requests are cut, in arrival order, into [`BATCHES`] batches of equal
+//! size m = ⌊N / BATCHES⌋ (the remainder, fewer than m requests at the end, counts in every
+//! figure but in no batch). At each batch boundary (the arrival of request
+//! warm-up + j·m) the engine hands the [`Recorder`] the window's cumulative [`Totals`]; a
+//! batch's figures are those of its own slice of simulated time, from the differences
+//! (completions counted when they complete, work when it is routed, integrals over the
+//! slice). Percentiles come from the batch's own response-time histogram (sectioning), and
+//! exactly so at the coarser levels too (pairs, fours and eights of batches).
+//!
+//! The batch size: the lag-1 autocorrelation r₁ of the batch means of the response time is
+//! tested (one-sided at 5%: r₁ > 1.645/√k for k batches); while it is significant, the
+//! batches are merged in pairs (LBatch's doubling), down to [`MIN_BATCHES`]. A figure's 95%
+//! interval is then t₀.₉₇₅,ₖ₋₁ · s/√k around the run's own figure, s the standard deviation
+//! of its k batch values. A percentile uses a level at which each batch holds at least
+//! [`TAIL_COUNT`] requests beyond it (a p99.9 needs long batches). Memory is
+//! O(BATCHES × servers) per simulation, whatever the run length.
+
+use super::ci::mean_ci;
+use super::summary::{CI_LEVEL, QUANTILES};
+use super::{LatencyHistogram, imbalance};
+
+/// Batches at the finest level.
+pub const BATCHES: usize = 64;
+/// Levels kept: batches, pairs, fours, eights.
+pub const LEVELS: usize = 4;
+/// Fewest batches an interval rests on.
+pub const MIN_BATCHES: usize = 8;
+/// Requests a batch must hold beyond (or below) a percentile for its section estimate.
+pub const TAIL_COUNT: f64 = 10.0;
+
+/// A figure whose interval and paired comparisons rest on batches or replications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figure {
+    /// Mean response time.
+    Mean,
+    /// Median response time.
+    P50,
+    /// 90th percentile.
+    P90,
+    /// 99th percentile.
+    P99,
+    /// 99.9th percentile.
+    P999,
+    /// Mean wait in queue.
+    Wait,
+    /// Completions per second.
+    Throughput,
+    /// Busy fraction of all workers.
+    Utilization,
+    /// The busiest server's load ρ.
+    RhoMax,
+    /// Max/mean of the loads ρ_i.
+    LoadMaxOverMean,
+    /// CV of the loads.
+    LoadCv,
+    /// Jain's index of the loads.
+    Jain,
+    /// The busiest server's share of the load.
+    BusiestShare,
+    /// Max/mean of requests per server.
+    RequestsMaxOverMean,
+    /// Time-average spread of the numbers in system.
+    QueueSpread,
+    /// Fraction of time some worker idled while a request waited elsewhere.
+    IdleWhileWaiting,
+    /// Completed share of decided requests.
+    Availability,
+    /// Attempts per request offered.
+    RetryAmplification,
+}
+
+impl Figure {
+    /// Every figure, in index order.
+    pub const ALL: [Figure; 18] = [
+        Figure::Mean,
+        Figure::P50,
+        Figure::P90,
+        Figure::P99,
+        Figure::P999,
+        Figure::Wait,
+        Figure::Throughput,
+        Figure::Utilization,
+        Figure::RhoMax,
+        Figure::LoadMaxOverMean,
+        Figure::LoadCv,
+        Figure::Jain,
+        Figure::BusiestShare,
+        Figure::RequestsMaxOverMean,
+        Figure::QueueSpread,
+        Figure::IdleWhileWaiting,
+        Figure::Availability,
+        Figure::RetryAmplification,
+    ];
+
+    /// The percentile of [`QUANTILES`] it is (its index there), if it is one.
+    pub fn quantile(self) -> Option<usize> {
+        let name = match self {
+            Figure::P50 => "50",
+            Figure::P90 => "90",
+            Figure::P99 => "99",
+            Figure::P999 => "99.9",
+            _ => return None,
+        };
+        QUANTILES.iter().position(|q| q.0 == name)
+    }
+}
+
+/// The values an interval rests on: one per replication, or one per batch of a single run
+/// at batch level `level` (2^level finest batches each). Two strategies' units pair up:
+/// the same replication, or the same requests (batches are cut by arrival index, and every
+/// strategy sees the same arrivals).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Units {
+    /// The values.
+    pub values: Vec<f64>,
+    /// `None`: replications; `Some(l)`: batches of level `l`.
+    pub level: Option<u32>,
+}
+
+impl Units {
+    /// The paired difference `self − other` over common units: its mean and 95% half-width
+    /// (None when the units do not pair up or are fewer than two).
+    pub fn paired(&self, other: &Units) -> Option<(f64, f64)> {
+        let (a, b) = match (self.level, other.level) {
+            (None, None) => (self.values.clone(), other.values.clone()),
+            (Some(x), Some(y)) => {
+                let l = x.max(y);
+                (at_level(&self.values, l - x), at_level(&other.values, l - y))
+            }
+            _ => return None,
+        };
+        if a.len() != b.len() || a.len() < 2 {
+            return None;
+        }
+        let d: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
+        if d.iter().any(|x| !x.is_finite()) {
+            return None;
+        }
+        let (mean, half) = mean_ci(&d, CI_LEVEL);
+        half.map(|h| (mean, h))
+    }
+}
+
+/// Cumulative totals of the measured window at one instant (what a batch boundary sees).
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    /// Simulated time, s.
+    pub time: f64,
+    /// Measured completions so far.
+    pub completed: u64,
+    /// Measured requests whose outcome is known.
+    pub decided: u64,
+    /// Measured requests generated.
+    pub generated: u64,
+    /// Measured retry attempts.
+    pub retried: u64,
+    /// Sum of measured response times, s.
+    pub response_sum: f64,
+    /// Sum of their waits, s.
+    pub wait_sum: f64,
+    /// ∫ busy workers dt, all servers.
+    pub busy_area: f64,
+    /// ∫ spread dt.
+    pub queue_spread: f64,
+    /// ∫ idle-while-waiting dt.
+    pub idle_waiting: f64,
+    /// Work routed to each server, s.
+    pub work: Vec<f64>,
+    /// Measured requests routed to each server.
+    pub requests: Vec<u64>,
+}
+
+/// Scalar figures per batch (all but the percentiles), in [`Figure::ALL`] order with the
+/// percentiles' places unused.
+const SCALARS: usize = Figure::ALL.len();
+
+/// One run's batches.
+#[derive(Debug, Clone, Default)]
+pub struct Batches {
+    /// Measured requests per finest batch (0: the run was not batched).
+    pub size: u64,
+    /// `values[b][f]`: figure `Figure::ALL[f]` of finest batch `b` (NaN for percentiles).
+    pub values: Vec<[f64; SCALARS]>,
+    /// `quantiles[l][b][q]`: percentile `QUANTILES[q]` of batch `b` at level `l`.
+    pub quantiles: Vec<Vec<Vec<f64>>>,
+}
+
+impl Batches {
+    /// Full batches at the finest level.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether the run has no batch.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The level the batch means of the response time are uncorrelated at (lag-1 test,
+    /// doubling), and whether they still were correlated at the coarsest level.
+    pub fn level(&self) -> (u32, bool) {
+        let mut v = self.series(Figure::Mean, 0);
+        let mut level = 0;
+        loop {
+            let k = v.len() as f64;
+            let r = lag1(&v);
+            if r.is_nan() || r <= 1.645 / k.sqrt() {
+                return (level, false);
+            }
+            if v.len() / 2 < MIN_BATCHES || level as usize + 1 >= LEVELS {
+                return (level, true);
+            }
+            v = merge_pairs(&v);
+            level += 1;
+        }
+    }
+
+    /// The level figure `f` uses when the response time's batches are uncorrelated at
+    /// `level`: the same, or coarser for a percentile whose tail a batch holds too few of.
+    pub fn level_of(&self, f: Figure, level: u32) -> u32 {
+        f.quantile().map_or(level, |q| self.quantile_level(q, level))
+    }
+
+    /// The level percentile `QUANTILES[q]` uses when the response time's batches are
+    /// uncorrelated at `level`: the first from there whose batches hold [`TAIL_COUNT`]
+    /// requests beyond it (the coarsest if none does).
+    pub fn quantile_level(&self, q: usize, level: u32) -> u32 {
+        let p = QUANTILES[q].1;
+        let tail = p.min(1.0 - p);
+        (level..LEVELS as u32)
+            .find(|&l| (self.size << l) as f64 * tail >= TAIL_COUNT)
+            .unwrap_or(LEVELS as u32 - 1)
+    }
+
+    /// Figure `f`'s batch values at `level`.
+    pub fn series(&self, f: Figure, level: u32) -> Vec<f64> {
+        if let Some(q) = f.quantile() {
+            return self.quantile_series(q, level);
+        }
+        let i = Figure::ALL.iter().position(|&g| g == f).expect("a figure");
+        at_level(&self.values.iter().map(|v| v[i]).collect::<Vec<_>>(), level)
+    }
+
+    /// Percentile `QUANTILES[q]` of each batch at `level`.
+    pub fn quantile_series(&self, q: usize, level: u32) -> Vec<f64> {
+        self.quantiles.get(level as usize).map_or_else(Vec::new, |l| l.iter().map(|b| b[q]).collect())
+    }
+}
+
+/// Half-width of the 95% interval from batch values: None with fewer than
+/// [`MIN_BATCHES`] or any undefined.
+pub fn half_width(values: &[f64]) -> Option<f64> {
+    if values.len() < MIN_BATCHES || values.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    mean_ci(values, CI_LEVEL).1
+}
+
+/// `v` with adjacent pairs averaged `levels` times (an odd last value dropped each time).
+pub fn at_level(v: &[f64], levels: u32) -> Vec<f64> {
+    let mut v = v.to_vec();
+    for _ in 0..levels {
+        v = merge_pairs(&v);
+    }
+    v
+}
+
+fn merge_pairs(v: &[f64]) -> Vec<f64> {
+    v.chunks_exact(2).map(|p| (p[0] + p[1]) / 2.0).collect()
+}
+
+/// Lag-1 autocorrelation (NaN for a constant or too short series).
+pub fn lag1(v: &[f64]) -> f64 {
+    if v.len() < 3 {
+        return f64::NAN;
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    let den: f64 = v.iter().map(|x| (x - m) * (x - m)).sum();
+    let num: f64 = v.windows(2).map(|w| (w[0] - m) * (w[1] - m)).sum();
+    num / den
+}
+
+/// Collects a run's batches as the engine reaches each boundary.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    size: u64,
+    workers: Vec<f64>,
+    last: Totals,
+    /// The current batch's response times, then those of the current pair, four, eight.
+    sections: Vec<LatencyHistogram>,
+    out: Batches,
+}
+
+impl Recorder {
+    /// A recorder for `measured` requests over servers of `workers` (no batches when there
+    /// are too few requests for [`MIN_BATCHES`] batches of two).
+    pub fn new(measured: u64, workers: &[u32]) -> Self {
+        let size = if measured >= 2 * MIN_BATCHES as u64 { (measured / BATCHES as u64).max(1) } else { 0 };
+        Recorder {
+            size,
+            workers: workers.iter().map(|&w| f64::from(w)).collect(),
+            last: Totals::default(),
+            sections: (0..LEVELS).map(|_| LatencyHistogram::new(3)).collect(),
+            out: Batches { size, values: Vec::new(), quantiles: vec![Vec::new(); LEVELS] },
+        }
+    }
+
+    /// Measured requests per batch (0: not batched).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Whether every batch is closed (or none is kept).
+    pub fn is_done(&self) -> bool {
+        self.size == 0 || self.out.values.len() == BATCHES
+    }
+
+    /// Records a measured response time (s) in the current batch.
+    #[inline(always)]
+    pub fn record(&mut self, response: f64) {
+        if self.size > 0 {
+            self.sections[0].record(response);
+        }
+    }
+
+    /// The measured window starts with these totals.
+    pub fn start(&mut self, t: Totals) {
+        self.last = t;
+    }
+
+    /// A batch ends with these totals (the next one starts).
+    pub fn close(&mut self, t: Totals) {
+        let p = &self.last;
+        let dt = (t.time - p.time).max(f64::MIN_POSITIVE);
+        let completed = (t.completed - p.completed) as f64;
+        let loads: Vec<f64> =
+            t.work.iter().zip(&p.work).zip(&self.workers).map(|((a, b), w)| (a - b) / (w * dt)).collect();
+        let requests: Vec<f64> = t.requests.iter().zip(&p.requests).map(|(a, b)| (a - b) as f64).collect();
+        let decided = t.decided - p.decided;
+        let generated = (t.generated - p.generated) as f64;
+        let mut v = [f64::NAN; SCALARS];
+        for (i, f) in Figure::ALL.iter().enumerate() {
+            v[i] = match f {
+                Figure::Mean => (t.response_sum - p.response_sum) / completed,
+                Figure::Wait => (t.wait_sum - p.wait_sum) / completed,
+                Figure::Throughput => completed / dt,
+                Figure::Utilization => (t.busy_area - p.busy_area) / (dt * self.workers.iter().sum::<f64>()),
+                Figure::RhoMax => imbalance::max(&loads),
+                Figure::LoadMaxOverMean => imbalance::max_over_mean(&loads),
+                Figure::LoadCv => imbalance::cv(&loads),
+                Figure::Jain => imbalance::jain(&loads),
+                Figure::BusiestShare => imbalance::max_share(&loads),
+                Figure::RequestsMaxOverMean => imbalance::max_over_mean(&requests),
+                Figure::QueueSpread => (t.queue_spread - p.queue_spread) / dt,
+                Figure::IdleWhileWaiting => (t.idle_waiting - p.idle_waiting) / dt,
+                Figure::Availability => {
+                    if decided == 0 {
+                        1.0
+                    } else {
+                        (t.completed - p.completed) as f64 / decided as f64
+                    }
+                }
+                Figure::RetryAmplification => (generated + (t.retried - p.retried) as f64) / generated,
+                Figure::P50 | Figure::P90 | Figure::P99 | Figure::P999 => f64::NAN,
+            };
+        }
+        self.out.values.push(v);
+        self.last = t;
+        // Sections: the batch's own, and each coarser one it completes.
+        let b = self.out.values.len();
+        let finest = std::mem::replace(&mut self.sections[0], LatencyHistogram::new(3));
+        for l in 1..LEVELS {
+            self.sections[l].merge(&finest);
+        }
+        self.out.quantiles[0].push(quantiles(&finest));
+        for l in 1..LEVELS {
+            if b % (1 << l) == 0 {
+                let done = std::mem::replace(&mut self.sections[l], LatencyHistogram::new(3));
+                self.out.quantiles[l].push(quantiles(&done));
+            }
+        }
+    }
+
+    /// The run's batches.
+    pub fn finish(self) -> Batches {
+        self.out
+    }
+}
+
+/// Every percentile of [`QUANTILES`] of `h`.
+fn quantiles(h: &LatencyHistogram) -> Vec<f64> {
+    h.quantiles(&QUANTILES.iter().map(|&(_, q)| q).collect::<Vec<_>>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lag1_of_known_series() {
+        let alternating: Vec<f64> = (0..64).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        assert!(lag1(&alternating) < -0.9);
+        let trend: Vec<f64> = (0..64).map(f64::from).collect();
+        assert!(lag1(&trend) > 0.9);
+        assert!(lag1(&[1.0, 1.0, 1.0, 1.0]).is_nan());
+        assert_eq!(at_level(&[1.0, 3.0, 5.0, 7.0, 9.0], 1), vec![2.0, 6.0]);
+        assert_eq!(at_level(&[1.0, 3.0, 5.0, 7.0], 2), vec![4.0]);
+    }
+
+    #[test]
+    fn paired_units_meet_at_the_coarser_level() {
+        let a = Units { values: (0..16).map(f64::from).collect(), level: Some(0) };
+        let b = Units { values: (0..8).map(|i| 2.0 * f64::from(i) + 0.5 - 1.0).collect(), level: Some(1) };
+        // a at level 1: 0.5, 2.5, …; b: −0.5, 1.5, …: a − b = 1 exactly.
+        assert_eq!(a.paired(&b), Some((1.0, 0.0)));
+        let r = Units { values: vec![1.0, 2.0], level: None };
+        assert_eq!(a.paired(&r), None);
+    }
+}

@@ -115,6 +115,9 @@ pub enum Warning {
     /// Confidence intervals that reached past a physical bound and are shown clipped to it:
     /// `strategy metric value ± half → [lower, upper]`, one text each.
     ClippedIntervals(Vec<String>),
+    /// One replication whose batch means of the response time were still correlated at the
+    /// coarsest batching: its intervals may be too narrow.
+    BatchesCorrelated(Vec<String>),
     /// A run whose estimated work exceeds [`budget::SLOW_WORK`] events.
     Slow {
         /// Work of the whole run, in events.
@@ -256,6 +259,12 @@ impl fmt::Display for Warning {
                  narrow them): {}",
                 items.join("; ")
             ),
+            Warning::BatchesCorrelated(labels) => write!(
+                f,
+                "batch means still correlated at 8 batches for {}: the ± from this one run may be too narrow — run \
+                 longer (`requests`) or ask for `replications`",
+                labels.join(", ")
+            ),
             Warning::Slow { work, simulations } => write!(
                 f,
                 "slow run: about {work:.1e} events to simulate over {simulations} simulation(s) (a few million per \
@@ -274,6 +283,15 @@ impl Warning {
         let clipped: Vec<String> = report.strategies.iter().flat_map(clipped_intervals).collect();
         if !clipped.is_empty() {
             w.push(Warning::ClippedIntervals(clipped));
+        }
+        let correlated: Vec<String> = report
+            .strategies
+            .iter()
+            .filter(|s| s.batches_correlated && !s.is_unstable())
+            .map(|s| s.label.clone())
+            .collect();
+        if !correlated.is_empty() {
+            w.push(Warning::BatchesCorrelated(correlated));
         }
         for s in &report.strategies {
             // Saturation (when the pool as a whole is not the cause, which the UNSTABLE

@@ -229,9 +229,7 @@ impl Batches {
     pub fn quantile_level(&self, q: usize, level: u32) -> u32 {
         let p = QUANTILES[q].1;
         let tail = p.min(1.0 - p);
-        (level..LEVELS as u32)
-            .find(|&l| (self.size << l) as f64 * tail >= TAIL_COUNT)
-            .unwrap_or(LEVELS as u32 - 1)
+        (level..LEVELS as u32).find(|&l| (self.size << l) as f64 * tail >= TAIL_COUNT).unwrap_or(LEVELS as u32 - 1)
     }
 
     /// Figure `f`'s batch values at `level`.

@@ -56,6 +56,27 @@ fn quantile_estimate(runs: &[RunStats], q: f64) -> Estimate {
     }
 }
 
+/// `servers` with their load ranks and the rank profile of `loads` (each replication's
+/// ρ_i, in server order).
+fn rank_profile(mut servers: Vec<ServerSummary>, loads: impl Iterator<Item = Vec<f64>>) -> Vec<ServerSummary> {
+    let mut profile = vec![0.0; servers.len()];
+    let mut n = 0.0;
+    for mut l in loads {
+        l.sort_by(|a, b| b.total_cmp(a));
+        for (p, x) in profile.iter_mut().zip(l) {
+            *p += x;
+        }
+        n += 1.0;
+    }
+    let mut order: Vec<usize> = (0..servers.len()).collect();
+    order.sort_by(|&a, &b| servers[b].rho.total_cmp(&servers[a].rho).then(a.cmp(&b)));
+    for (rank, i) in order.into_iter().enumerate() {
+        servers[i].load_rank = rank + 1;
+        servers[i].rho_at_rank = profile[rank] / n;
+    }
+    servers
+}
+
 /// The index of percentile `name` in [`QUANTILES`].
 fn quantile_index(name: &str) -> usize {
     QUANTILES.iter().position(|q| q.0 == name).expect("a percentile of QUANTILES")
@@ -149,6 +170,13 @@ pub struct ServerSummary {
     pub rho: f64,
     /// Whether it is saturated (see [`StrategySummary::saturation`]).
     pub saturated: bool,
+    /// Its place when the servers are ranked by [`Self::rho`], 1 = the busiest.
+    pub load_rank: usize,
+    /// The rank profile at that place: in each replication the servers ranked by load, the
+    /// `load_rank`-th busiest one's ρ, averaged over replications. Rank 1 is
+    /// [`StrategySummary::rho_max`]; with replications the hot spot, which may be a
+    /// different server in each, is not averaged away as in [`Self::rho`].
+    pub rho_at_rank: f64,
 }
 
 /// The latency an open (arrival-rate) workload sees at the throughput a closed loop
@@ -304,6 +332,8 @@ impl StrategySummary {
                     offered_rps: 0.0,
                     rho: 0.0,
                     saturated: saturation.has(i),
+                    load_rank: 0,
+                    rho_at_rank: 0.0,
                 };
                 let mut completed = 0;
                 let mut sum = 0.0;
@@ -334,6 +364,7 @@ impl StrategySummary {
                 s
             })
             .collect();
+        let servers = rank_profile(servers, runs.iter().map(loads));
         let mut summary = StrategySummary {
             label: runs[0].label.clone(),
             replications: runs.len() as u32,
@@ -352,7 +383,9 @@ impl StrategySummary {
                 r.servers.iter().map(|s| s.busy_area).sum::<f64>() / (r.window() * total_workers)
             }),
             mean_in_system: est(&|r| r.mean_in_system()),
-            load_max_over_mean: fig(Figure::LoadMaxOverMean, Bounds::NON_NEGATIVE, &|r| imbalance::max_over_mean(&loads(r))),
+            load_max_over_mean: fig(Figure::LoadMaxOverMean, Bounds::NON_NEGATIVE, &|r| {
+                imbalance::max_over_mean(&loads(r))
+            }),
             load_cv: fig(Figure::LoadCv, Bounds::NON_NEGATIVE, &|r| imbalance::cv(&loads(r))),
             jain: fig(Figure::Jain, Bounds::NON_NEGATIVE, &|r| imbalance::jain(&loads(r))),
             busiest_server_share: fig(Figure::BusiestShare, Bounds::NON_NEGATIVE, &|r| imbalance::max_share(&loads(r))),
@@ -361,7 +394,9 @@ impl StrategySummary {
             }),
             rho_max: fig(Figure::RhoMax, Bounds::NON_NEGATIVE, &|r| imbalance::max(&loads(r))),
             queue_spread: fig(Figure::QueueSpread, Bounds::NON_NEGATIVE, &|r| r.queue_spread_area / r.window()),
-            idle_while_waiting: fig(Figure::IdleWhileWaiting, Bounds::FRACTION, &|r| r.idle_while_waiting_time / r.window()),
+            idle_while_waiting: fig(Figure::IdleWhileWaiting, Bounds::FRACTION, &|r| {
+                r.idle_while_waiting_time / r.window()
+            }),
             saturation,
             hottest_key_share: within(Bounds::FRACTION, &|r| r.hottest_key as f64 / r.measured.generated as f64),
             response,

@@ -97,7 +97,7 @@ fn csv_files_parse_with_their_documented_columns() {
 
     // percentiles.csv: every strategy × the 14 documented percentiles, non-decreasing.
     let (h, rows) = parse_csv(&exporter("percentiles.csv").render(&report).unwrap());
-    assert_eq!(h, ["strategy", "percentile", "response_ms"]);
+    assert_eq!(h, ["strategy", "percentile", "response_ms", "response_ms_ci95"]);
     let pcts = ["0", "1", "5", "10", "25", "50", "75", "90", "95", "99", "99.5", "99.9", "99.99", "100"];
     assert_eq!(rows.len(), labels.len() * pcts.len());
     for (k, chunk) in rows.chunks(pcts.len()).enumerate() {
@@ -112,6 +112,16 @@ fn csv_files_parse_with_their_documented_columns() {
             let v: f64 = chunk[row][2].parse().unwrap();
             assert!((v - e.value * 1e3).abs() <= 0.5e-4 + 1e-12, "{}: {v} vs {}", chunk[row][1], e.value * 1e3);
         }
+        // Its interval is the table's (replications: 2).
+        let ci: f64 = chunk[9][3].parse().unwrap();
+        assert!((ci - s.p99.ci95.unwrap() * 1e3).abs() <= 0.5e-4 + 1e-12, "p99 ci {ci}");
+        assert!(chunk[0][3].is_empty() && chunk[13][3].is_empty(), "no interval for the extremes");
+        // The hot spot is kept across replications: rank 1 of the rank profile is rho_max.
+        let busiest = s.servers.iter().find(|v| v.load_rank == 1).unwrap();
+        assert_eq!(busiest.rho_at_rank.to_bits(), s.rho_max.value.to_bits(), "rank profile's top = rho_max");
+        let mut ranks: Vec<usize> = s.servers.iter().map(|v| v.load_rank).collect();
+        ranks.sort_unstable();
+        assert_eq!(ranks, (1..=s.servers.len()).collect::<Vec<_>>());
         let max: f64 = chunk[13][2].parse().unwrap();
         assert!((max - s.max * 1e3).abs() <= 0.5e-4 + 1e-12, "100th percentile = max_ms");
     }
@@ -200,7 +210,13 @@ fn json_summary_and_manifest_parse() {
         assert!(strategies[0].get(*col).is_some(), "JSON lacks {col}");
     }
     assert!(strategies[0]["p99_ms"].as_f64().unwrap() > 0.0);
-    assert!(strategies[0]["mean_ms_ci95"].is_null(), "one replication: no interval");
+    // One replication: intervals from batch means, for every figure the table shows with ±.
+    assert!(strategies[0]["mean_ms_ci95"].as_f64().unwrap() > 0.0, "one replication: batch-means interval");
+    for col in ["p50_ms_ci95", "p90_ms_ci95", "p999_ms_ci95", "mean_wait_ms_ci95", "rho_max_ci95", "utilization_ci95"] {
+        assert!(strategies[0][col].as_f64().is_some_and(|c| c >= 0.0), "{col}: {}", strategies[0][col]);
+    }
+    assert!(strategies[0]["ci_batches"].as_u64().is_some_and(|k| (8..=64).contains(&k)));
+    assert!(strategies[0]["hottest_key_share_ci95"].is_null(), "the workload's figure: over replications only");
     assert_eq!(strategies[0]["servers"].as_array().unwrap().len(), 3);
     assert_eq!(strategies[0]["servers"][0]["server"], "s-1");
     assert_eq!(v["scenario"]["seed"], 7);

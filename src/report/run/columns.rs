@@ -375,9 +375,8 @@ pub(super) fn marks(report: &Report, c: &Column, rankable: impl Fn(&StrategySumm
     if c.better == Better::Neither || (report.scenario.is_closed() && f == Figure::RhoMax) {
         return none;
     }
-    let ranked: Vec<usize> = (0..n)
-        .filter(|&i| rankable(&report.strategies[i]) && (c.value)(&report.strategies[i]).0.is_finite())
-        .collect();
+    let ranked: Vec<usize> =
+        (0..n).filter(|&i| rankable(&report.strategies[i]) && (c.value)(&report.strategies[i]).0.is_finite()).collect();
     if ranked.len() < 2 {
         return none;
     }
@@ -387,7 +386,9 @@ pub(super) fn marks(report: &Report, c: &Column, rankable: impl Fn(&StrategySumm
     let units = |i: usize| &report.strategies[i].paired[f as usize];
     // Whether the leader is better than row `i` at 95%, pairing their units.
     let apart = |i: usize| {
-        units(leader).paired(units(i)).is_some_and(|(d, h)| if c.better == Better::Lower { d + h < 0.0 } else { d - h > 0.0 })
+        units(leader)
+            .paired(units(i))
+            .is_some_and(|(d, h)| if c.better == Better::Lower { d + h < 0.0 } else { d - h > 0.0 })
     };
     let tied: Vec<usize> = ranked.iter().copied().filter(|&i| i != leader && !apart(i)).collect();
     let mut marks = none;

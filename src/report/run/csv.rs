@@ -80,8 +80,18 @@ pub const SERVERS_COLUMNS: &[&str] =
     &["strategy", "server", "requests", "utilization", "mean_in_system", "max_in_system", "mean_ms", "p99_ms"];
 
 /// Columns appended after the contract in servers.csv.
-pub const SERVERS_EXTRA: &[&str] =
-    &["dropped", "throughput_rps", "failed", "timed_out", "capacity_rps", "offered_rps", "rho", "saturated"];
+pub const SERVERS_EXTRA: &[&str] = &[
+    "dropped",
+    "throughput_rps",
+    "failed",
+    "timed_out",
+    "capacity_rps",
+    "offered_rps",
+    "rho",
+    "saturated",
+    "load_rank",
+    "rho_at_rank",
+];
 
 /// Columns of faults.csv (written when the scenario has `[[faults]]`).
 pub const FAULTS_COLUMNS: &[&str] = &[
@@ -237,6 +247,8 @@ pub fn servers_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
                     fixed(v.offered_rps, 3),
                     fixed(v.rho, 6),
                     u8::from(v.saturated).to_string(),
+                    v.load_rank.to_string(),
+                    fixed(v.rho_at_rank, 6),
                 ]
             })
         })

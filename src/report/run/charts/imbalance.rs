@@ -24,7 +24,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Report, RunChart, averaged, framed, strategy_colours, strategy_marks};
+use super::{Report, RunChart, averaged, framed, interval_source, strategy_colours, strategy_marks};
 use crate::report::charts::style::{self, ALERT, AXIS_PX, GUIDE, INK, LEGEND_PX, TICK_PX};
 use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, fit, inspect, key_row, marks, text};
 use crate::stats::{Estimate, StrategySummary};
@@ -162,7 +162,7 @@ fn bounded(e: &Estimate, floor: f64) -> Option<(f64, f64, bool)> {
 }
 
 fn note(report: &Report) -> String {
-    let ci = if report.scenario.replications > 1 { "; whisker: 95% confidence interval" } else { "" };
+    let ci = interval_source(report).map_or(String::new(), |from| format!("; whisker: 95% confidence interval {from}"));
     format!(
         "Each dot: the strategy's figure of summary.csv (queue_spread, idle_while_waiting, load_max_over_mean), \
          a time average over the measured window, {}{ci}. Ranked by N spread, best first, unstable strategies \
@@ -173,10 +173,10 @@ fn note(report: &Report) -> String {
 
 fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let body = framed(root, report, "imbalance across servers, strategies ranked by N spread", &note(report))?;
-    let reps = report.scenario.replications;
     let mut key = vec![LegendEntry::new("even (0, or 1 for max/mean)", GUIDE, Swatch::Dashed)];
-    if reps > 1 {
-        key.push(LegendEntry::new("95% confidence interval over replications", INK, Swatch::Line));
+    let legend = interval_source(report).map(|from| format!("95% confidence interval {from}"));
+    if let Some(text) = &legend {
+        key.push(LegendEntry::new(text.as_str(), INK, Swatch::Line));
     }
     if report.strategies.iter().any(StrategySummary::is_unstable) {
         key.push(LegendEntry::new(

@@ -181,6 +181,18 @@ pub fn averaged(report: &Report) -> String {
     }
 }
 
+/// Where the whiskers' 95% intervals come from: "over replications", "from batch means
+/// within the run", or `None` when no figure has one.
+pub fn interval_source(report: &Report) -> Option<&'static str> {
+    if report.scenario.replications > 1 {
+        Some("over replications")
+    } else if report.strategies.iter().any(|s| s.batch_count.is_some()) {
+        Some("from batch means within the run")
+    } else {
+        None
+    }
+}
+
 /// What a strategy's response-time figures leave out: its measured requests that did not
 /// complete ("47.5% timed out, 1.0% in flight"), or `None`. Timed-out, failed and dropped
 /// requests are always named; requests still in flight when the run ended (a few at any

@@ -17,7 +17,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{Report, RunChart, averaged, framed, not_completed, strategy_colours};
+use super::{Report, RunChart, averaged, framed, interval_source, not_completed, strategy_colours};
 use crate::report::charts::style::{self, AXIS_PX, INK, LEGEND_PX, TICK_PX};
 use crate::report::charts::{Area, DrawResult, axis, fit, inspect, text};
 use crate::stats::{Estimate, StrategySummary};
@@ -86,10 +86,9 @@ fn panel_axis(rows: &[(f64, f64, String)], width: f64, label_px: f64) -> (f64, f
 }
 
 fn note(report: &Report) -> String {
-    let reps = report.scenario.replications;
-    let what = if reps > 1 {
+    let what = if let Some(from) = interval_source(report) {
         format!(
-            "Each bar: the percentile of completed requests as in summary.csv ({}), whisker: 95% CI.",
+            "Each bar: the percentile of completed requests as in summary.csv ({}), whisker: 95% CI {from}.",
             averaged(report)
         )
     } else {

@@ -1,0 +1,107 @@
+//! How precise is a figure (issue 22): intervals from one run by batch means, checked
+//! against M/M/1's known answers, and stars only on paired differences.
+
+use lbsim::stats::StrategySummary;
+use rayon::prelude::*;
+
+use crate::common::*;
+
+/// Service rate of [`mm_pool`]'s servers (mean 10 ms), per second.
+const MU: f64 = 100.0;
+
+/// Over `seeds` seeds, how many one-run 95% intervals of `random` over 4 single-worker
+/// servers at load `rho` (each server an M/M/1) cover the true mean response 1/(μ − λ) and
+/// the true p99 ln(100)/(μ − λ): (mean covered, p99 covered).
+fn coverage(rho: f64, requests: u64, warmup: u64, seeds: u64) -> (u64, u64) {
+    let lambda = rho * MU;
+    let (mean, p99) = (1.0 / (MU - lambda), 100f64.ln() / (MU - lambda));
+    let covered: Vec<(u64, u64)> = (0..seeds)
+        .into_par_iter()
+        .map(|seed| {
+            let top = format!(
+                "name = \"mm1\"\nrequests = {requests}\nwarmup_requests = {warmup}\nseed = {seed}\n\
+                 strategies = [\"random\"]"
+            );
+            let sc = scenario(&mm_pool(&top, 4.0 * lambda, "s", 4, ""));
+            let run = sim(&sc, 0, 0);
+            let s = StrategySummary::from_runs(&[run], &sc, Some(&sc.strategies[0]));
+            let inside = |e: lbsim::stats::Estimate, x: f64| {
+                let (lo, hi) = e.interval().expect("a one-run interval");
+                u64::from(lo <= x && x <= hi)
+            };
+            (inside(s.mean, mean), inside(s.p99, p99))
+        })
+        .collect();
+    covered.iter().fold((0, 0), |(a, b), (x, y)| (a + x, b + y))
+}
+
+/// Asserts that `covered` of `n` intervals is a count a 95% interval gives: within the
+/// 99.9% range of Binomial(n, 0.95) (normal approximation, z = 3.29).
+fn assert_covers_95(what: &str, covered: u64, n: u64) {
+    let (p, n_f) = (0.95, n as f64);
+    let sd = (n_f * p * (1.0 - p)).sqrt();
+    eprintln!("{what}: {covered} of {n} intervals cover ({:.1}%)", 100.0 * covered as f64 / n_f);
+    assert!(
+        (covered as f64 - p * n_f).abs() <= 3.29 * sd,
+        "{what}: {covered} of {n} cover, expected {:.0} ± {:.1}",
+        p * n_f,
+        3.29 * sd
+    );
+}
+
+#[test]
+fn one_run_intervals_cover_mm1_at_half_load() {
+    // 200 seeds of a short run (20,000 measured requests, batches of 312).
+    let (mean, p99) = coverage(0.5, 22_000, 2_000, 200);
+    assert_covers_95("mean response, ρ = 0.5", mean, 200);
+    assert_covers_95("p99, ρ = 0.5", p99, 200);
+}
+
+/// The long study of docs/outputs.md ("How precise is this?"): ρ = 0.95, 200 seeds of
+/// 220,000 requests. `cargo test --release --test it precision::long -- --ignored --nocapture`.
+#[test]
+#[ignore = "a coverage study of minutes; its result is quoted in docs/outputs.md"]
+fn long_coverage_study_near_saturation() {
+    let (mean, p99) = coverage(0.95, 220_000, 20_000, 200);
+    assert_covers_95("mean response, ρ = 0.95", mean, 200);
+    assert_covers_95("p99, ρ = 0.95", p99, 200);
+}
+
+/// The same strategy listed twice (its two copies differ only through their own random
+/// streams) is starred apart no more often than a 95% paired test allows: over 10 seeds
+/// and every column of `--wide` that ranks, stars stay within the 99.9% range of
+/// Binomial(n, 5%). Before paired comparisons, one of the two got a star in nearly every
+/// column of every seed.
+#[test]
+fn the_same_strategy_twice_is_not_starred_apart() {
+    let seeds = 10;
+    let (mut stars, mut judged) = (0u64, 0u64);
+    for seed in 0..seeds {
+        let top = format!(
+            "name = \"twice\"\nrequests = 40000\nseed = {seed}\nstrategies = [\"p2c\", {{ name = \"p2c\", choices = 2 }}]"
+        );
+        let (dir, path) = case(&mm_pool(&top, 850.0, "s", 10, ""));
+        let out = lbsim()
+            .arg("run")
+            .arg(&path)
+            .arg("--out")
+            .arg(dir.path().join("o"))
+            .arg("--wide")
+            .arg("--no-charts")
+            .assert()
+            .success();
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("│ p2c")).collect();
+        assert_eq!(rows.len(), 2, "{text}");
+        // Ranked columns of --wide: every figure with an interval and a better direction.
+        judged += 13;
+        stars += rows.iter().map(|r| r.matches('*').count() as u64).sum::<u64>();
+        for r in &rows {
+            assert!(!r.contains("UNSTABLE"), "{text}");
+        }
+    }
+    let (p, n) = (0.05, judged as f64);
+    let bound = p * n + 3.29 * (n * p * (1.0 - p)).sqrt();
+    eprintln!("stars between two copies of p2c: {stars} of {judged} column judgements (bound {bound:.1})");
+    assert!((stars as f64) <= bound, "{stars} stars in {judged} judgements");
+}

@@ -8,7 +8,7 @@ use super::calls::Failure;
 use super::events::{Answer, AttemptGen, CallId, EventKind, Job, ScheduleGen};
 use super::server::Admission;
 use crate::stats::RunStats;
-use crate::stats::batch::Totals;
+use crate::stats::batch::{Recorder as BatchRecorder, Totals};
 use crate::strategy::RequestView;
 use crate::workload::Request;
 
@@ -324,8 +324,7 @@ impl<const FULL: bool> Simulation<FULL> {
         let response = now - job.arrival;
         if job.id >= self.warmup {
             server.record(response);
-            self.response.record(response);
-            self.batches.record(response);
+            self.batches.record(&mut self.response, response);
             self.response_sum += response;
             self.wait_sum += start - job.arrival;
             if response > self.response_max {
@@ -366,8 +365,7 @@ impl<const FULL: bool> Simulation<FULL> {
         let now = self.now;
         if id >= self.warmup {
             self.servers[s].record(response);
-            self.response.record(response);
-            self.batches.record(response);
+            self.batches.record(&mut self.response, response);
             self.response_sum += response;
             self.wait_sum += wait;
             if response > self.response_max {
@@ -409,7 +407,7 @@ impl<const FULL: bool> Simulation<FULL> {
             self.batches.start(t);
         } else {
             let t = self.totals();
-            self.batches.close(t);
+            self.batches.close(t, &mut self.response);
         }
         self.next_mark = if self.batches.is_done() { u64::MAX } else { id + self.batches.size() };
     }
@@ -463,8 +461,9 @@ impl<const FULL: bool> Simulation<FULL> {
         // the request after the last).
         if self.measuring && !self.batches.is_done() && self.measured.generated == self.next_mark - self.warmup {
             let t = self.totals();
-            self.batches.close(t);
+            self.batches.close(t, &mut self.response);
         }
+        let batches = std::mem::replace(&mut self.batches, BatchRecorder::new(0, &[])).finish(&mut self.response);
         for s in &mut self.servers {
             s.advance(end, true);
         }
@@ -497,7 +496,7 @@ impl<const FULL: bool> Simulation<FULL> {
             faults: self.outcomes,
             panics: self.balancer.panics,
             fallbacks: self.balancer.fallbacks,
-            batches: self.batches.finish(),
+            batches,
         }
     }
 }

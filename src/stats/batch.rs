@@ -315,11 +315,15 @@ impl Recorder {
         self.size == 0 || self.out.values.len() == BATCHES
     }
 
-    /// Records a measured response time (s) in the current batch.
+    /// Records a measured response time (s): in the current batch's histogram, which is
+    /// added to the run's histogram `run` when the batch closes ([`Self::close`],
+    /// [`Self::finish`]) — one record per response, as without batches.
     #[inline(always)]
-    pub fn record(&mut self, response: f64) {
+    pub fn record(&mut self, run: &mut LatencyHistogram, response: f64) {
         if self.size > 0 {
             self.sections[0].record(response);
+        } else {
+            run.record(response);
         }
     }
 
@@ -328,8 +332,9 @@ impl Recorder {
         self.last = t;
     }
 
-    /// A batch ends with these totals (the next one starts).
-    pub fn close(&mut self, t: Totals) {
+    /// A batch ends with these totals (the next one starts); its response times join the
+    /// run's histogram `run`.
+    pub fn close(&mut self, t: Totals, run: &mut LatencyHistogram) {
         let p = &self.last;
         let dt = (t.time - p.time).max(f64::MIN_POSITIVE);
         let completed = (t.completed - p.completed) as f64;
@@ -369,6 +374,7 @@ impl Recorder {
         // Sections: the batch's own, and each coarser one it completes.
         let b = self.out.values.len();
         let finest = std::mem::replace(&mut self.sections[0], LatencyHistogram::new(3));
+        run.merge(&finest);
         for l in 1..LEVELS {
             self.sections[l].merge(&finest);
         }
@@ -381,8 +387,9 @@ impl Recorder {
         }
     }
 
-    /// The run's batches.
-    pub fn finish(self) -> Batches {
+    /// The run's batches; the response times after the last batch join `run`.
+    pub fn finish(self, run: &mut LatencyHistogram) -> Batches {
+        run.merge(&self.sections[0]);
         self.out
     }
 }

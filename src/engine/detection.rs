@@ -11,7 +11,7 @@ impl<const FULL: bool> Simulation<FULL> {
         let window = self.windows[w].clone();
         let s = window.server;
         let now = self.now;
-        self.servers[s].advance(now, self.measuring);
+        self.servers[s].advance(now, self.integrating);
         match window.kind {
             FaultKind::Down if start => {
                 self.down_window[s] = Some(w as u32);
@@ -19,30 +19,7 @@ impl<const FULL: bool> Simulation<FULL> {
                     self.outcomes[w].detected_at = Some(now);
                     self.outcomes[w].detected_by = Some("already out");
                 }
-                let mut lost = std::mem::take(&mut self.lost);
-                self.servers[s].crash(now, &mut lost);
-                self.imbalance.set(now, s, 0, true);
-                for job in lost.drain(..) {
-                    if let Some(c) = job.call
-                        && self.calls.get(c).attempt_gen != job.attempt_gen
-                    {
-                        continue; // already abandoned by its client
-                    }
-                    if job.id >= self.warmup {
-                        self.servers[s].stats.failed += 1;
-                    }
-                    match job.call {
-                        // The reset travels back to the balancer like any answer.
-                        Some(c) if self.transit.is_some() => self.answer(c, job.attempt_gen, Answer::Failed),
-                        _ => {
-                            let b = job.call.map_or(0, |c| self.calls.get(c).balancer);
-                            self.balancer.dec::<true>(s, b, now);
-                            self.attempt_failed(s, job.id, job.call, Failure::Failed);
-                        }
-                    }
-                }
-                self.lost = lost;
-                self.tell_start_at(s);
+                self.crash_server(s);
             }
             FaultKind::Down => {
                 self.servers[s].recover();
@@ -65,6 +42,36 @@ impl<const FULL: bool> Simulation<FULL> {
                 self.tell_start_at(s);
             }
         }
+    }
+
+    /// Server `s` crashes at `self.now`: every request it holds fails (reset) and it refuses
+    /// new ones until it recovers (a crash fault, or a pod killed at the end of its grace).
+    pub(super) fn crash_server(&mut self, s: usize) {
+        let now = self.now;
+        let mut lost = std::mem::take(&mut self.lost);
+        self.servers[s].crash(now, &mut lost);
+        self.imbalance.set(now, s, 0, true);
+        for job in lost.drain(..) {
+            if let Some(c) = job.call
+                && self.calls.get(c).attempt_gen != job.attempt_gen
+            {
+                continue; // already abandoned by its client
+            }
+            if job.id >= self.warmup {
+                self.servers[s].stats.failed += 1;
+            }
+            match job.call {
+                // The reset travels back to the balancer like any answer.
+                Some(c) if self.transit.is_some() => self.answer(c, job.attempt_gen, Answer::Failed),
+                _ => {
+                    let b = job.call.map_or(0, |c| self.calls.get(c).balancer);
+                    self.balancer.dec::<true>(s, b, now);
+                    self.attempt_failed(s, job.id, job.call, Failure::Failed);
+                }
+            }
+        }
+        self.lost = lost;
+        self.tell_start_at(s);
     }
 
     pub(super) fn probe(&mut self, s: usize) {
@@ -108,7 +115,7 @@ impl<const FULL: bool> Simulation<FULL> {
 
     /// Bookkeeping after `s` changed eligibility: detection of a fault in progress, and
     /// slow start when it comes back.
-    fn after_eligibility(&mut self, s: usize, became_eligible: bool, by: &'static str) {
+    pub(super) fn after_eligibility(&mut self, s: usize, became_eligible: bool, by: &'static str) {
         self.ramp_gen[s] = self.ramp_gen[s].wrapping_add(1);
         if !self.balancer.is_eligible(s) {
             let now = self.now;

@@ -169,6 +169,35 @@ pub enum EventKind {
     },
     /// A periodic view's snapshot is refreshed.
     Refresh,
+    /// A step of the life of the pod holding `server` (`[autoscaler]`); stale unless `pod` is
+    /// still the place's pod.
+    Pod {
+        /// Server index (the pod's place).
+        server: u32,
+        /// The pod's number at that place.
+        pod: u32,
+        /// What happens.
+        step: PodStep,
+    },
+    /// metrics-server scrapes every pod (`[autoscaler] metric_window`).
+    Scrape,
+    /// The HPA controller's sync (`[autoscaler] sync_period`).
+    HpaSync,
+}
+
+/// A step of a pod's life (`engine::pool_life`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodStep {
+    /// Provisioned: the container runs (not yet ready).
+    Running,
+    /// Its readiness probe passed `readiness_threshold` times: balancers may send to it.
+    Ready,
+    /// Its deregistration delay is over: balancers stop sending to it.
+    Deregister,
+    /// Its grace period is over: what it still holds is reset and it is gone.
+    Kill,
+    /// Out of the endpoints, it has finished what it held: it exits.
+    Exit,
 }
 
 /// What a server answered to an attempt.

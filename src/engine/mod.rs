@@ -26,9 +26,11 @@
 //! | `sim.rs` | the core: events due before an arrival, sending through the balancer, departures, the end of the run |
 //! | `attempts.rs` | the retry path: refused, dropped and timed-out attempts, retries, a request's final outcome |
 //! | `detection.rs` | fault windows, health checks, outlier detection, slow start |
+//! | `pool_life.rs`, `autoscaler.rs` | `[autoscaler]`: the pods of the scaled group (provisioning, readiness, draining), the metrics pipeline, the HPA controller |
 //! | `events.rs`, `departures.rs`, `server.rs`, `balancer.rs`, `calls.rs`, `health.rs`, `outlier.rs`, `timeline.rs`, `imbalance.rs` | the parts: the event queue (with a plain run's departure tree), a server, the balancer around the strategy, the call table and retry policy, the two detectors, the timeline recorder, the dynamic-imbalance integrals |
 
 mod attempts;
+mod autoscaler;
 mod balancer;
 mod calls;
 mod departures;
@@ -37,6 +39,7 @@ pub mod events;
 mod health;
 mod imbalance;
 mod outlier;
+mod pool_life;
 pub mod server;
 mod sim;
 pub mod timeline;
@@ -83,7 +86,8 @@ pub fn simulate(scenario: &Scenario, strategy: &StrategySpec, replication: u32, 
         && !scenario.is_closed()
         && scenario.groups.iter().all(|g| g.service.is_none())
         && scenario.balancers.is_default()
-        && !scenario.network.is_some();
+        && !scenario.network.is_some()
+        && scenario.autoscaler.is_none();
     if plain {
         run::<false>(scenario, strategy, replication, progress)
     } else {
@@ -170,6 +174,9 @@ struct Simulation<const FULL: bool> {
     batches: BatchRecorder,
     /// Whether the measured window has started.
     measuring: bool,
+    /// Whether servers integrate their busy time: while measuring, and from the start when
+    /// an autoscaler reads it.
+    integrating: bool,
     /// Start of the measured window, s.
     window_start: f64,
     /// Simulated time of the event or arrival being handled, s.
@@ -227,6 +234,8 @@ struct Simulation<const FULL: bool> {
     refresh_every: Option<f64>,
     /// Refreshes so far.
     refreshes: u64,
+    /// `[autoscaler]`: the autoscaled group's pods and controller.
+    pool: Option<Box<pool_life::Pool>>,
 }
 
 /// The `[network]` legs, with the seeds their per-attempt draws come from.
@@ -287,6 +296,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 &sc.servers.iter().map(|s| s.workers).collect::<Vec<_>>(),
             ),
             measuring: false,
+            integrating: sc.autoscaler.is_some(),
             window_start: 0.0,
             now: 0.0,
             total: Counts::default(),
@@ -329,7 +339,12 @@ impl<const FULL: bool> Simulation<FULL> {
                 _ => None,
             },
             refreshes: 0,
+            pool: sc.autoscaler.as_ref().map(|a| {
+                let first = sc.groups[a.group].first;
+                Box::new(pool_life::Pool::new(a, first, n, seeds.stream("pods/provision")))
+            }),
         };
+        sim.start_pool();
         if let Some(interval) = sim.refresh_every {
             sim.events.push(interval, EventKind::Refresh);
         }

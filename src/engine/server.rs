@@ -119,6 +119,12 @@ impl Server {
         self.last_t = t;
     }
 
+    /// Workers.
+    #[inline]
+    pub fn workers(&self) -> u32 {
+        self.workers
+    }
+
     /// ∫ busy workers dt over the window until `t` (≥ the last change), without advancing.
     #[inline]
     pub fn busy_area_until(&self, t: f64) -> f64 {

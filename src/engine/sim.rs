@@ -53,6 +53,9 @@ impl<const FULL: bool> Simulation<FULL> {
             EventKind::Deliver { call, attempt_gen } => self.deliver(call, attempt_gen),
             EventKind::Reply { call, attempt_gen, answer } => self.reply(call, attempt_gen, answer),
             EventKind::Refresh => self.refresh(),
+            EventKind::Pod { server, pod, step } => self.pod_step(server as usize, pod, step),
+            EventKind::Scrape => self.scrape(),
+            EventKind::HpaSync => self.hpa_sync(),
         }
     }
 
@@ -143,9 +146,12 @@ impl<const FULL: bool> Simulation<FULL> {
     ) {
         let now = self.now;
         let measured = id >= self.warmup;
-        let measuring = self.measuring;
+        if FULL && let Some(p) = &mut self.pool {
+            p.received[s] += 1;
+        }
+        let integrating = self.integrating;
         let server = &mut self.servers[s];
-        server.advance(now, measuring);
+        server.advance(now, integrating);
         if measured {
             server.stats.requests += 1;
         }
@@ -279,16 +285,25 @@ impl<const FULL: bool> Simulation<FULL> {
     #[inline(always)]
     fn depart(&mut self, s: usize, worker: u32, schedule_gen: ScheduleGen) {
         let now = self.now;
-        let measuring = self.measuring;
+        let integrating = self.integrating;
         let server = &mut self.servers[s];
         if FULL && schedule_gen != server.schedule_gen {
             return; // rescheduled by a crash or a change of speed
         }
-        server.advance(now, measuring);
+        server.advance(now, integrating);
         let (job, start, next) = server.finish(worker, now);
         self.imbalance.depart(now, s);
         if let Some(finish) = next {
             self.events.push(finish, EventKind::Departure { server: s as u32, worker, schedule_gen });
+        }
+        if FULL
+            && server.in_system() == 0
+            && let Some(p) = &self.pool
+            && p.draining(s)
+        {
+            // A terminating pod out of the endpoints has finished its work: it exits.
+            let (server, pod) = (s as u32, p.pod_id(s));
+            self.events.push(now, EventKind::Pod { server, pod, step: super::events::PodStep::Exit });
         }
         if FULL && let Some(c) = job.call {
             // Really idle: holding nothing, not even an attempt its client gave up on.
@@ -434,7 +449,14 @@ impl<const FULL: bool> Simulation<FULL> {
 
     fn start_window(&mut self) {
         self.measuring = true;
+        self.integrating = true;
         self.window_start = self.now;
+        if FULL && let Some(p) = &mut self.pool {
+            // The servers' busy integrals restart with the window: keep what they held.
+            for (base, s) in p.busy_base.iter_mut().zip(&self.servers) {
+                *base += s.busy_area_until(self.now);
+            }
+        }
         for s in &mut self.servers {
             s.start_window(self.now);
         }
@@ -497,6 +519,7 @@ impl<const FULL: bool> Simulation<FULL> {
             panics: self.balancer.panics,
             fallbacks: self.balancer.fallbacks,
             batches,
+            pods: self.pool.map(|p| p.finish(end)),
         }
     }
 }

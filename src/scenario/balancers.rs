@@ -301,7 +301,7 @@ pub(super) fn validate_network(n: &RawNetwork) -> Result<Network, ScenarioError>
 }
 
 /// A duration (a constant; `"0ms"`: none) or a distribution table like `[service]`'s.
-fn delay(v: &toml::Value, key: &str) -> Result<Option<Delay>, ScenarioError> {
+pub(super) fn delay(v: &toml::Value, key: &str) -> Result<Option<Delay>, ScenarioError> {
     match v {
         toml::Value::String(s) => {
             let secs = parse_duration(s).map_err(|m| ScenarioError::at(key, m))?;

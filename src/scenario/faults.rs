@@ -266,7 +266,7 @@ impl Scenario {
 
     /// Whether anything can make a request fail or be retried (faults, timeouts, retries).
     pub fn has_failures(&self) -> bool {
-        !self.faults.is_empty() || self.client.is_some()
+        !self.faults.is_empty() || self.client.is_some() || self.autoscaler.is_some()
     }
 }
 

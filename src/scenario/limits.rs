@@ -68,6 +68,20 @@ impl Scenario {
                 rate: 1.0 / o.interval,
             });
         }
+        if let Some(a) = &self.autoscaler {
+            // A scrape reads every place; a sync classifies every pod.
+            let places = a.max_replicas as f64;
+            out.push(Timer {
+                key: "autoscaler.metric_window",
+                what: format!("metrics of {} pod(s) scraped every {}", a.max_replicas, d(a.metric_window)),
+                rate: places / a.metric_window,
+            });
+            out.push(Timer {
+                key: "autoscaler.sync_period",
+                what: format!("HPA syncs over {} pod(s) every {}", a.max_replicas, d(a.sync_period)),
+                rate: places / a.sync_period,
+            });
+        }
         if let Some(interval) = self.balancers.view.interval() {
             out.push(Timer {
                 key: "balancers.interval",

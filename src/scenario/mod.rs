@@ -10,6 +10,7 @@
 //! and `plan`); keys of the file are set in its text ([`edit`]) and parsed again.
 
 pub mod arrivals;
+pub mod autoscaler;
 pub mod balancers;
 pub mod edit;
 mod error;
@@ -90,6 +91,8 @@ pub struct Scenario {
     pub balancers: Balancers,
     /// `[network]`: transit times between balancer and servers (default: none).
     pub network: Network,
+    /// `[autoscaler]` (with `[pods]`): a Kubernetes HPA sizing one group (default: none).
+    pub autoscaler: Option<autoscaler::Autoscaler>,
 }
 
 /// A `[[servers]]` group after expansion.

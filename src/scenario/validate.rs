@@ -101,7 +101,22 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
             "the trace's `key` column already gives every request its key; remove [keys] (or the column)",
         ));
     }
-    let (servers, groups) = validate_servers(&raw.servers)?;
+    // An autoscaled group has `max_replicas` places; its `count` pods run from the start.
+    let autoscaler = match &raw.autoscaler {
+        Some(a) => Some(super::autoscaler::validate_autoscaler(a, raw.pods.as_ref(), &raw.servers)?),
+        None if raw.pods.is_some() => {
+            return Err(ScenarioError::at(
+                "pods",
+                "[pods] describes the pods of an autoscaled group: add [autoscaler]",
+            ));
+        }
+        None => None,
+    };
+    let mut raw_servers = raw.servers;
+    if let Some(a) = &autoscaler {
+        raw_servers[a.group].count = Some(a.max_replicas);
+    }
+    let (servers, groups) = validate_servers(&raw_servers)?;
     if raw.strategies.is_empty() {
         return Err(ScenarioError::at("strategies", "list at least one strategy")
             .with_help(format!("known strategies: {}", strategy::names().collect::<Vec<_>>().join(", "))));
@@ -142,6 +157,7 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
         client,
         balancers,
         network,
+        autoscaler,
     })
 }
 

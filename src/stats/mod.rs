@@ -16,6 +16,7 @@ pub mod ci;
 mod histogram;
 pub mod imbalance;
 mod keys;
+pub mod pods;
 pub mod saturation;
 pub mod summary;
 pub mod timeline;
@@ -180,6 +181,8 @@ pub struct RunStats {
     pub fallbacks: u64,
     /// The measured window cut into batches, for intervals from this run alone.
     pub batches: batch::Batches,
+    /// `[autoscaler]`: what the pool did (`None` without an autoscaler).
+    pub pods: Option<pods::PodsRun>,
 }
 
 /// How the balancer reacted to one fault window.

@@ -278,6 +278,10 @@ pub struct StrategySummary {
     /// With one replication: whether the batch means were still correlated at the coarsest
     /// level (the intervals may be too narrow: run longer).
     pub batches_correlated: bool,
+    /// `[autoscaler]`: each replication's pods (empty without an autoscaler).
+    pub pods: Vec<super::pods::PodsRun>,
+    /// `[autoscaler]`: pod-seconds over the whole run (the cost), over replications.
+    pub pod_seconds: Option<Estimate>,
 }
 
 impl StrategySummary {
@@ -410,6 +414,11 @@ impl StrategySummary {
             faults: runs.iter().map(|r| r.faults.clone()).collect(),
             panics: runs.iter().map(|r| r.panics).sum(),
             fallbacks: runs.iter().map(|r| r.fallbacks).sum(),
+            pods: runs.iter().filter_map(|r| r.pods.clone()).collect(),
+            pod_seconds: runs[0]
+                .pods
+                .is_some()
+                .then(|| within(Bounds::NON_NEGATIVE, &|r| r.pods.as_ref().map_or(0.0, |p| p.pod_seconds))),
             paired: Vec::new(),
             batch_count: None,
             batches_correlated: false,

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod autoscaler;
 mod balancers;
 
 mod charts;

@@ -7,6 +7,7 @@ pub mod csv;
 pub mod histogram;
 pub mod json;
 pub mod percentiles;
+pub mod pods;
 pub mod terminal;
 pub mod timeseries;
 
@@ -68,6 +69,8 @@ pub static EXPORTERS: &[&dyn Exporter] = &[
     &csv::SummaryCsv,
     &csv::ServersCsv,
     &csv::FaultsCsv,
+    &pods::PodsCsv,
+    &pods::ScaleEventsCsv,
     &percentiles::PercentilesCsv,
     &histogram::HistogramCsv,
     &timeseries::TimeseriesCsv,

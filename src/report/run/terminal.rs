@@ -302,7 +302,7 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
             if hidden == 1 { "" } else { "s" }
         )));
     }
-    for line in fault_notes(report).into_iter().chain(closed_loop_notes(report)) {
+    for line in fault_notes(report).into_iter().chain(closed_loop_notes(report)).chain(pod_notes(report)) {
         out.push_str(&format::terminal_line(&line));
     }
     for w in &report.warnings {
@@ -351,6 +351,32 @@ fn fault_notes(report: &Report) -> Vec<String> {
                 s.label
             ));
         }
+    }
+    out
+}
+
+/// With `[autoscaler]`: each strategy's cost (pod-seconds) and scale events.
+fn pod_notes(report: &Report) -> Vec<String> {
+    let Some(a) = &report.scenario.autoscaler else { return Vec::new() };
+    let mut out = vec![format!(
+        "autoscaler ({} {} target {}, {}–{} pods): pod-seconds over the whole run (mean over replications, ± 95%), \
+         scale events per run; pods.csv and scale_events.csv have the timelines:",
+        a.metric_name(),
+        if a.metric == crate::scenario::autoscaler::Metric::Utilization { "%" } else { "per pod," },
+        crate::duration::format_number(a.target),
+        a.min_replicas,
+        a.max_replicas
+    )];
+    let width = report.strategies.iter().map(|s| s.label.len()).max().unwrap_or(0);
+    for s in &report.strategies {
+        let Some(cost) = s.pod_seconds else { continue };
+        let ci = cost.ci95.map_or(String::new(), |h| format!(" ±{h:.0}"));
+        let events = s.pods.iter().map(|p| p.events.len()).sum::<usize>() as f64 / s.pods.len().max(1) as f64;
+        let peak = s.pods.iter().flat_map(|p| p.timeline.iter().map(|c| c.ready)).max().unwrap_or(0);
+        out.push(format!(
+            "  {:width$}  {:.0}{ci} pod-s, {events:.1} scale events, at most {peak} ready pods",
+            s.label, cost.value
+        ));
     }
     out
 }

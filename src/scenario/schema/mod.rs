@@ -117,6 +117,8 @@ table! {
         pub(crate) client: Option<RawClient>,
         pub(crate) balancers: Option<RawBalancers>,
         pub(crate) network: Option<RawNetwork>,
+        pub(crate) autoscaler: Option<RawAutoscaler>,
+        pub(crate) pods: Option<RawPods>,
     }
 }
 
@@ -264,5 +266,52 @@ table! {
     pub(crate) struct RawNetwork {
         pub(crate) to_server: Option<toml::Value>,
         pub(crate) from_server: Option<toml::Value>,
+    }
+}
+
+table! {
+    /// `[autoscaler]`: a Kubernetes HPA (autoscaling/v2) scaling one group.
+    pub(crate) struct RawAutoscaler {
+        pub(crate) group: Option<String>,
+        pub(crate) min_replicas: Option<u32>,
+        pub(crate) max_replicas: u32,
+        pub(crate) metric: Option<String>,
+        pub(crate) target: f64,
+        pub(crate) tolerance: Option<f64>,
+        pub(crate) sync_period: Option<Duration>,
+        pub(crate) metric_window: Option<Duration>,
+        pub(crate) metric_delay: Option<Duration>,
+        pub(crate) scale_up: Option<RawScalingRules>,
+        pub(crate) scale_down: Option<RawScalingRules>,
+    }
+}
+
+table! {
+    /// `[autoscaler.scale_up]`, `[autoscaler.scale_down]`: the HPA's `behavior`.
+    pub(crate) struct RawScalingRules {
+        pub(crate) stabilization_window: Option<Duration>,
+        pub(crate) select_policy: Option<String>,
+        pub(crate) policies: Option<Vec<RawScalingPolicy>>,
+    }
+}
+
+table! {
+    /// One scaling policy: `pods` or `percent` per `period`.
+    pub(crate) struct RawScalingPolicy {
+        pub(crate) pods: Option<u32>,
+        pub(crate) percent: Option<u32>,
+        pub(crate) period: Duration,
+    }
+}
+
+table! {
+    /// `[pods]`: a pod's life (provisioning, readiness, termination).
+    pub(crate) struct RawPods {
+        pub(crate) provision: Option<toml::Value>,
+        pub(crate) readiness_delay: Option<Duration>,
+        pub(crate) readiness_period: Option<Duration>,
+        pub(crate) readiness_threshold: Option<u32>,
+        pub(crate) deregistration_delay: Option<Duration>,
+        pub(crate) grace_period: Option<Duration>,
     }
 }

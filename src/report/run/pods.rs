@@ -1,0 +1,85 @@
+//! `[autoscaler]` outputs: `pods.csv` (each run's pod counts over time, a step function:
+//! one row per change) and `scale_events.csv` (each change of the replica count the HPA
+//! decided, with why). Written only for an autoscaled scenario.
+
+use super::Report;
+use super::csv::to_bytes;
+use crate::Result;
+use crate::report::Exporter;
+use crate::report::format::fixed;
+
+/// `pods.csv`: strategy × replication × change of the pod counts.
+#[derive(Debug)]
+pub struct PodsCsv;
+
+/// `scale_events.csv`: strategy × replication × scale event.
+#[derive(Debug)]
+pub struct ScaleEventsCsv;
+
+impl Exporter for PodsCsv {
+    fn file_name(&self) -> &'static str {
+        "pods.csv"
+    }
+
+    fn wanted(&self, report: &Report) -> bool {
+        report.scenario.autoscaler.is_some()
+    }
+
+    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+        let mut rows = Vec::new();
+        for s in &report.strategies {
+            for (rep, run) in s.pods.iter().enumerate() {
+                for c in &run.timeline {
+                    rows.push(vec![
+                        s.label.clone(),
+                        rep.to_string(),
+                        fixed(c.time, 6),
+                        c.pods.to_string(),
+                        c.ready.to_string(),
+                        fixed(run.pod_seconds, 3),
+                        fixed(run.ready_pod_seconds, 3),
+                    ]);
+                }
+            }
+        }
+        to_bytes(
+            vec!["strategy", "replication", "time_s", "pods", "ready_pods", "run_pod_seconds", "run_ready_pod_seconds"],
+            rows,
+        )
+    }
+}
+
+impl Exporter for ScaleEventsCsv {
+    fn file_name(&self) -> &'static str {
+        "scale_events.csv"
+    }
+
+    fn wanted(&self, report: &Report) -> bool {
+        report.scenario.autoscaler.is_some()
+    }
+
+    fn render(&self, report: &Report) -> Result<Vec<u8>> {
+        let mut rows = Vec::new();
+        for s in &report.strategies {
+            for (rep, run) in s.pods.iter().enumerate() {
+                for e in &run.events {
+                    rows.push(vec![
+                        s.label.clone(),
+                        rep.to_string(),
+                        fixed(e.time, 6),
+                        e.from.to_string(),
+                        e.to.to_string(),
+                        e.proposed.to_string(),
+                        if e.metric.is_finite() { fixed(e.metric, 3) } else { String::new() },
+                        e.reason.to_string(),
+                        e.limited_by.to_string(),
+                    ]);
+                }
+            }
+        }
+        to_bytes(
+            vec!["strategy", "replication", "time_s", "from", "to", "proposed", "metric", "reason", "limited_by"],
+            rows,
+        )
+    }
+}

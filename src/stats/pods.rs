@@ -1,0 +1,45 @@
+//! What an autoscaled pool did in one run (`[autoscaler]`): its pod counts over time, its
+//! scale events and the pod-seconds it consumed.
+
+/// The pods at one instant (a step of the pool's timeline, from this time on).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PodCount {
+    /// From this time, s.
+    pub time: f64,
+    /// Pods that exist: created and not yet gone (pending, starting, ready, terminating).
+    pub pods: u32,
+    /// Pods in the balancers' endpoints (ready and not yet deregistered).
+    pub ready: u32,
+}
+
+/// One change of the replica count decided by the HPA.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScaleEvent {
+    /// Time of the sync, s.
+    pub time: f64,
+    /// Replicas before.
+    pub from: u32,
+    /// Replicas after.
+    pub to: u32,
+    /// What the metric proposed (before stabilization, policies and min/max).
+    pub proposed: u32,
+    /// The metric the controller computed (percent for utilization, else the per-pod average).
+    pub metric: f64,
+    /// horizontal.go's `rescaleReason`.
+    pub reason: &'static str,
+    /// What bounded the change (`DesiredWithinRange`, `ScaleUpLimit`, `ScaleDownStabilized`, …).
+    pub limited_by: &'static str,
+}
+
+/// An autoscaled pool's run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PodsRun {
+    /// The pod counts, one entry per change (the first at t = 0).
+    pub timeline: Vec<PodCount>,
+    /// The HPA's changes of the replica count.
+    pub events: Vec<ScaleEvent>,
+    /// ∫ pods dt from 0 to the end of the run: the cost, pod-s.
+    pub pod_seconds: f64,
+    /// ∫ ready pods dt from 0 to the end of the run, pod-s.
+    pub ready_pod_seconds: f64,
+}

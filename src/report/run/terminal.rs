@@ -358,12 +358,14 @@ fn fault_notes(report: &Report) -> Vec<String> {
 /// With `[autoscaler]`: each strategy's cost (pod-seconds) and scale events.
 fn pod_notes(report: &Report) -> Vec<String> {
     let Some(a) = &report.scenario.autoscaler else { return Vec::new() };
+    let target = match a.metric {
+        crate::scenario::autoscaler::Metric::Utilization => format!("{}%", crate::duration::format_number(a.target)),
+        _ => format!("{} per pod", crate::duration::format_number(a.target)),
+    };
     let mut out = vec![format!(
-        "autoscaler ({} {} target {}, {}–{} pods): pod-seconds over the whole run (mean over replications, ± 95%), \
+        "autoscaler ({} target {target}, {}–{} pods): pod-seconds over the whole run (mean over replications, ± 95%), \
          scale events per run; pods.csv and scale_events.csv have the timelines:",
         a.metric_name(),
-        if a.metric == crate::scenario::autoscaler::Metric::Utilization { "%" } else { "per pod," },
-        crate::duration::format_number(a.target),
         a.min_replicas,
         a.max_replicas
     )];

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::balancers::{Delay, delay};
 use super::schema::{RawAutoscaler, RawPods, RawScalingRules};
-use super::{Group, ScenarioError};
+use super::ScenarioError;
 
 /// What the HPA measures per pod.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -255,7 +255,7 @@ pub(super) fn validate_autoscaler(
     };
     let target = a.target;
     let ok = match metric {
-        Metric::Utilization => target.is_finite() && target >= 1.0 && target <= 100.0 && target.fract() == 0.0,
+        Metric::Utilization => (1.0..=100.0).contains(&target) && target.fract() == 0.0,
         _ => target.is_finite() && target > 0.0,
     };
     if !ok {
@@ -362,10 +362,4 @@ fn validate_pods(p: &RawPods) -> Result<PodLife, ScenarioError> {
         )?,
         grace_period: nonneg(&key("grace_period"), secs(p.grace_period, d.grace_period))?,
     })
-}
-
-/// The autoscaled group's servers: its range in the expanded pool.
-pub fn group_range(groups: &[Group], a: &Autoscaler) -> std::ops::Range<usize> {
-    let g = &groups[a.group];
-    g.first..g.first + g.count
 }

@@ -8,9 +8,9 @@
 
 use serde::Serialize;
 
+use super::ScenarioError;
 use super::balancers::{Delay, delay};
 use super::schema::{RawAutoscaler, RawPods, RawScalingRules};
-use super::ScenarioError;
 
 /// What the HPA measures per pod.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

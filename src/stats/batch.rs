@@ -380,7 +380,7 @@ impl Recorder {
         }
         self.out.quantiles[0].push(quantiles(&finest));
         for l in 1..LEVELS {
-            if b % (1 << l) == 0 {
+            if b.is_multiple_of(1 << l) {
                 let done = std::mem::replace(&mut self.sections[l], LatencyHistogram::new(3));
                 self.out.quantiles[l].push(quantiles(&done));
             }

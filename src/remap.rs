@@ -66,13 +66,14 @@ pub struct RemapReport {
 
 /// The hash-based strategies to analyse: the scenario's, or every one lbsim knows (with
 /// default parameters) when the scenario lists none.
-fn keyed_strategies(sc: &Scenario) -> Vec<(&'static StrategyInfo, String, Params)> {
+fn keyed_strategies(sc: &Scenario) -> Vec<(&'static StrategyInfo, String, Params, String)> {
     let listed: Vec<_> = sc
         .strategies
         .iter()
-        .filter_map(|s| {
+        .enumerate()
+        .filter_map(|(i, s)| {
             let info = strategy::lookup(s.name)?;
-            info.keyed.then(|| (info, s.label.clone(), s.params.clone()))
+            info.keyed.then(|| (info, s.label.clone(), s.params.clone(), format!("strategies[{i}]")))
         })
         .collect();
     if !listed.is_empty() {
@@ -81,7 +82,7 @@ fn keyed_strategies(sc: &Scenario) -> Vec<(&'static StrategyInfo, String, Params
     strategy::registry::REGISTRY
         .iter()
         .filter(|i| i.keyed)
-        .map(|i| (i, i.name.to_string(), Params::default()))
+        .map(|i| (i, i.name.to_string(), Params::default(), "strategies".to_string()))
         .collect()
 }
 
@@ -104,15 +105,20 @@ pub fn analyze(sc: &Scenario) -> Result<RemapReport> {
     let strategies = keyed_strategies(sc);
     let rows = strategies
         .par_iter()
-        .map(|(info, label, params)| {
+        .map(|(info, label, params, key)| {
             let assign = |pool: &[ServerInfo]| -> Result<Vec<u32>> {
+                // Located at the strategy in the file: the pool remap adds a server to may
+                // be one too large for it (a ring over its cap).
                 let mut st = (info.build)(params, pool).map_err(|e| {
-                    Error::from(ScenarioError::general(format!(
-                        "{}: cannot be built for a pool of {} servers: `{}` {}",
-                        label,
-                        pool.len(),
-                        e.param,
-                        e.message
+                    Error::from(sc.locate(ScenarioError::at(
+                        key.as_str(),
+                        format!(
+                            "{}: cannot be built for a pool of {} servers (remap adds one): `{}` {}",
+                            label,
+                            pool.len(),
+                            e.param,
+                            e.message
+                        ),
                     )))
                 })?;
                 Ok(st.assign_keys(&hashes).expect("keyed strategies assign keys"))

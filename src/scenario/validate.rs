@@ -14,8 +14,14 @@ use crate::workload::keys::{KEY_DISTRIBUTIONS, KeyPopularity, KeySpace};
 use crate::workload::service::{self, ParamKind, ServiceDist};
 
 /// Turns a serde/TOML error into a located error, with a suggestion for unknown keys.
-pub(super) fn from_toml_error(e: &toml::de::Error, locator: &Locator) -> ScenarioError {
-    let msg = e.message().trim().to_string();
+pub(super) fn from_toml_error(e: &toml::de::Error, locator: &Locator, text: &str) -> ScenarioError {
+    let mut msg = e.message().trim().to_string();
+    // A TOML date-time reaches serde as a map ("wrong type: map"): call it what it is.
+    if let Some(rest) = msg.strip_prefix("invalid type: map, ")
+        && e.span().and_then(|s| text.get(s)).is_some_and(|v| v.parse::<toml::value::Datetime>().is_ok())
+    {
+        msg = format!("a TOML date-time is not allowed here; {rest}");
+    }
     let mut err = ScenarioError::general(msg.clone());
     if let Some(span) = e.span() {
         let (l, c) = locator.line_col(span.start);
@@ -50,6 +56,19 @@ pub(super) fn from_toml_error(e: &toml::de::Error, locator: &Locator) -> Scenari
     err
 }
 
+/// TOML integers are 64-bit signed (toml.io, "Integer"): the `toml` reader takes larger
+/// whole numbers as u64, the editor behind `sweep` and `plan` does not, so neither does
+/// validation (issue 29: `seed = 9223372036854775808` ran but could not be swept).
+fn toml_integer(key: &str, value: Option<u64>) -> Result<(), ScenarioError> {
+    match value {
+        Some(v) if v > i64::MAX as u64 => Err(ScenarioError::at(
+            key,
+            format!("{v} is larger than TOML's largest integer, 9223372036854775807 (2^63 − 1)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
     if x.is_finite() && x > 0.0 {
         Ok(x)
@@ -62,6 +81,9 @@ fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
 }
 
 pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Result<Scenario, ScenarioError> {
+    for (key, value) in [("seed", raw.seed), ("requests", raw.requests), ("warmup_requests", raw.warmup_requests)] {
+        toml_integer(key, value)?;
+    }
     let arrivals = arrivals::validate(&raw.arrivals, dir)?;
     let requests = match (raw.requests, &arrivals) {
         (Some(r), Arrivals::Trace(t)) if r > t.len() as u64 => {
@@ -107,9 +129,11 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
             .with_help(format!("known strategies: {}", strategy::names().collect::<Vec<_>>().join(", "))));
     }
     let strategies = parse_strategies(&raw.strategies, &servers, "strategies")?;
+    let raw_name = raw.name.is_some();
     let name = raw.name.or(stem).unwrap_or_else(|| "scenario".to_string());
-    if name.is_empty() || name.contains(['/', '\\']) {
-        return Err(ScenarioError::at("name", "must be non-empty and contain no path separator"));
+    if let Some(problem) = super::name::problem(&name) {
+        let e = ScenarioError::at("name", format!("{problem}; got \"{}\"", super::name::shown(&name)));
+        return Err(if raw_name { e } else { e.with_help("the name comes from the file name: set `name = \"...\"`") });
     }
     let faults = faults::validate_faults(&raw.faults, &servers, &groups)?;
     let health_check = raw.health_check.as_ref().map(policies::validate_health).transpose()?;

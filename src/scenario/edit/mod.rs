@@ -46,7 +46,18 @@ impl ScenarioText {
     /// own mistakes are reported as such, not as mistakes of an override).
     pub fn new(text: String, file: Option<&Path>) -> Result<Self, ScenarioError> {
         Scenario::parse(&text, file)?;
-        let doc: DocumentMut = text.parse().map_err(|e| ScenarioError::general(format!("{e}")))?;
+        // The same text `Scenario::parse` accepted; should the editor still refuse it, the
+        // error is located like every other.
+        let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+            let locator = super::Locator::new(&text);
+            let at = e.span().map(|s| locator.line_col(s.start));
+            ScenarioError {
+                file: file.map(Path::to_path_buf),
+                line: at.map(|a| a.0),
+                column: at.map(|a| a.1),
+                ..ScenarioError::general(e.message().trim().to_string())
+            }
+        })?;
         Ok(ScenarioText { text, file: file.map(Path::to_path_buf), doc })
     }
 

@@ -217,7 +217,11 @@ fn print_backends(r: &BackendsReport, spin: Duration) -> Result<()> {
     for s in &r.servers {
         errln!(
             "  {}: {} requests, {} completed, {} dropped, {} bad",
-            s.name, s.requests, s.completed, s.dropped, s.bad
+            s.name,
+            s.requests,
+            s.completed,
+            s.dropped,
+            s.bad
         )?;
     }
     let d = Durations { hist: r.overshoot.clone(), sum: r.overshoot_sum };

@@ -199,6 +199,13 @@ fn cmd_plan(o: Plan) -> Result<Ending> {
 
 /// `lbsim remap`.
 fn cmd_remap(o: Remap) -> Result<Ending> {
+    let work = remap::work(&o.scenario);
+    if work > budget::SLOW_WORK {
+        errln!(
+            "warning: slow remap: about {work:.1e} events of work (pools × keys × servers hashed per key); lower the \
+             servers or [keys] count, or list fewer strategies, for a quick look"
+        )?;
+    }
     let report = remap::analyze(&o.scenario)?;
     report::write_outputs(&report, &o.out, &[&report::remap::RemapCsv])?;
     out!("{}", report::remap::render(&report))?;

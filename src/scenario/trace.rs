@@ -131,7 +131,12 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
         let cell = |i: usize| record.get(i).unwrap_or("");
         let number = |name: &str, text: &str| -> Result<f64, ScenarioError> {
             let x: f64 = text.parse().map_err(|_| {
-                err(path, line, Some(name), format!("`{}` is not a number (a plain number in the time unit)", quote(text)))
+                err(
+                    path,
+                    line,
+                    Some(name),
+                    format!("`{}` is not a number (a plain number in the time unit)", quote(text)),
+                )
             })?;
             if !x.is_finite() {
                 return Err(err(path, line, Some(name), format!("`{}` is not a finite number", quote(text))));

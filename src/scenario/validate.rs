@@ -56,19 +56,6 @@ pub(super) fn from_toml_error(e: &toml::de::Error, locator: &Locator, text: &str
     err
 }
 
-/// TOML integers are 64-bit signed (toml.io, "Integer"): the `toml` reader takes larger
-/// whole numbers as u64, the editor behind `sweep` and `plan` does not, so neither does
-/// validation (issue 29: `seed = 9223372036854775808` ran but could not be swept).
-fn toml_integer(key: &str, value: Option<u64>) -> Result<(), ScenarioError> {
-    match value {
-        Some(v) if v > i64::MAX as u64 => Err(ScenarioError::at(
-            key,
-            format!("{v} is larger than TOML's largest integer, 9223372036854775807 (2^63 − 1)"),
-        )),
-        _ => Ok(()),
-    }
-}
-
 fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
     if x.is_finite() && x > 0.0 {
         Ok(x)
@@ -81,9 +68,6 @@ fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
 }
 
 pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Result<Scenario, ScenarioError> {
-    for (key, value) in [("seed", raw.seed), ("requests", raw.requests), ("warmup_requests", raw.warmup_requests)] {
-        toml_integer(key, value)?;
-    }
     let arrivals = arrivals::validate(&raw.arrivals, dir)?;
     let requests = match (raw.requests, &arrivals) {
         (Some(r), Arrivals::Trace(t)) if r > t.len() as u64 => {

@@ -227,7 +227,11 @@ pub fn read_manifest(dir: &Path) -> Result<Option<SweepManifest>> {
     if grid != Some(m.points) {
         return Err(key(
             "points",
-            format!("{} points, but the values of `vary` make {}", m.points, grid.map_or("more".into(), |g| g.to_string())),
+            format!(
+                "{} points, but the values of `vary` make {}",
+                m.points,
+                grid.map_or("more".into(), |g| g.to_string())
+            ),
         ));
     }
     if let Some(sh) = m.shard
@@ -286,7 +290,9 @@ pub fn list_points(dir: &Path) -> Result<Vec<usize>> {
         let name = name.to_string_lossy();
         if let Some(i) = name.strip_suffix(".csv").filter(|s| s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty()) {
             let path = pdir.join(&*name);
-            out.push(i.parse().map_err(|_| bad(&path, None, "not a point of a sweep (its number is too large)".into()))?);
+            out.push(
+                i.parse().map_err(|_| bad(&path, None, "not a point of a sweep (its number is too large)".into()))?,
+            );
         }
     }
     out.sort_unstable();
@@ -303,7 +309,8 @@ pub fn read_points(dir: &Path, indices: &[usize]) -> Result<BTreeMap<usize, Vec<
         .iter()
         .map(|&i| {
             let p = point_path(dir, i);
-            let bytes = crate::scenario::read_capped(&p, MAX_POINT_BYTES, "point file").map_err(|m| bad(&p, None, m))?;
+            let bytes =
+                crate::scenario::read_capped(&p, MAX_POINT_BYTES, "point file").map_err(|m| bad(&p, None, m))?;
             check_point(&bytes, i).map_err(|m| bad(&p, None, format!("a damaged point file: {m}")))?;
             Ok((i, bytes))
         })
@@ -433,7 +440,10 @@ mod tests {
         };
         let (a, b) = (vec![v(&["100", "200", "300"])], vec![v(&["100", "250", "300"])]);
         let d = vary_difference(&a, &b, 3, 3);
-        assert_eq!(d, r#"--vary arrivals.rate=100:300:3: its values differ (["100", "200", "300"] vs ["100", "250", "300"])"#);
+        assert_eq!(
+            d,
+            r#"--vary arrivals.rate=100:300:3: its values differ (["100", "200", "300"] vs ["100", "250", "300"])"#
+        );
         assert_eq!(vary_difference(&a, &a, 3, 4), "the number of points differs (3 vs 4)");
     }
 }

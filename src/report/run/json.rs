@@ -132,8 +132,12 @@ impl Serialize for Servers<'_> {
         let mut seq = s.serialize_seq(Some(self.0.servers.len()))?;
         for v in &self.0.servers {
             let row = server_row(&self.0.label, v);
-            let object: Map<String, Value> =
-                header.iter().zip(&row).filter(|(h, _)| **h != "strategy").map(|(h, v)| (h.to_string(), cell(h, v))).collect();
+            let object: Map<String, Value> = header
+                .iter()
+                .zip(&row)
+                .filter(|(h, _)| **h != "strategy")
+                .map(|(h, v)| (h.to_string(), cell(h, v)))
+                .collect();
             seq.serialize_element(&object)?;
         }
         seq.end()

@@ -112,12 +112,35 @@ pub(crate) fn in_process(bytes: &[u8], file: &Path, limits: &Limits) -> Result<V
         }
     }
     let _ = report::run::terminal::render(&report, false);
+    summary_values(&report)?;
     for e in report::run::exporters(limits.charts) {
         if e.wanted(&report) {
             e.render(&report).map_err(|err| format!("render {}: {err}", e.file_name()))?;
         }
     }
     Ok(Verdict::Ran)
+}
+
+/// Every number of summary.csv is finite, and within its physical bounds: times (`_ms`) and
+/// counts not negative, utilizations from 0 to 1 (issue 29).
+fn summary_values(report: &report::run::Report) -> Result<(), String> {
+    use report::Exporter;
+    let bytes = report::run::csv::SummaryCsv.render(report).map_err(|e| format!("summary.csv: {e}"))?;
+    let mut r = csv::Reader::from_reader(bytes.as_slice());
+    let header: Vec<String> = r.headers().map_err(|e| e.to_string())?.iter().map(str::to_string).collect();
+    for row in r.records() {
+        let row = row.map_err(|e| e.to_string())?;
+        for (h, cell) in header.iter().zip(row.iter()) {
+            let Ok(x) = cell.parse::<f64>() else { continue };
+            let bad = !x.is_finite()
+                || (h.ends_with("_ms") && x < 0.0)
+                || (h.starts_with("utilization") && !(0.0..=1.0 + 1e-9).contains(&x));
+            if bad {
+                return Err(format!("summary.csv: `{h}` = {cell} ({})", &row[0]));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs `bin` with `args`; `Err` after `timeout` (the child is killed).

@@ -140,7 +140,7 @@ pub(crate) struct RunnerArgs {
     /// Worker threads [default: one per core]; results do not depend on it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) threads: Option<u16>,
-    /// No progress display.
+    /// No progress display (warnings are still shown).
     #[arg(long, short)]
     pub(crate) quiet: bool,
 }

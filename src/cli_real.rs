@@ -17,6 +17,8 @@ use lbsim::scenario::Overrides;
 use lbsim::scenario::{Scenario, ScenarioError};
 use lbsim::{Error, Result};
 
+use crate::out::{errln, out, outln};
+
 /// Examples for `lbsim backends --help`.
 pub(crate) const BACKENDS_HELP: &str =
     "Each server answers GET /?id=N&d=SECONDS after holding a worker for d / speed (d drawn
@@ -162,10 +164,23 @@ fn micros(d: Duration) -> String {
 pub(crate) fn cmd_backends(args: BackendsArgs) -> Result<()> {
     let sc = scenario(&args.file, None, args.seed)?;
     if !sc.faults.is_empty() {
-        eprintln!("warning: [[faults]] are not emulated: the backends never crash or slow down");
+        errln!("warning: [[faults]] are not emulated: the backends never crash or slow down")?;
     }
     if !args.bind.is_loopback() {
-        eprintln!("warning: listening on {} (not loopback): reachable from other machines", args.bind);
+        errln!("warning: listening on {} (not loopback): reachable from other machines", args.bind)?;
+    }
+    // Server i listens on port_base + i: every port must exist (bad input, exit 2).
+    if args.port_base != 0 && u32::from(args.port_base) + sc.server_count() as u32 - 1 > u32::from(u16::MAX) {
+        return Err(ScenarioError::at(
+            "--port-base",
+            format!(
+                "{} servers from port {} would need ports up to {}; the last port is 65535",
+                sc.server_count(),
+                args.port_base,
+                u32::from(args.port_base) + sc.server_count() as u32 - 1
+            ),
+        )
+        .into());
     }
     let options = BackendOptions {
         bind: args.bind,
@@ -193,23 +208,28 @@ pub(crate) fn cmd_backends(args: BackendsArgs) -> Result<()> {
         );
         let _ = out.flush();
     })?;
-    print_backends(&report, args.spin);
+    print_backends(&report, args.spin)?;
     Ok(())
 }
 
-fn print_backends(r: &BackendsReport, spin: Duration) {
-    eprintln!("stopped ({}) after {:.1}s", r.stopped_by, r.wall_time);
+fn print_backends(r: &BackendsReport, spin: Duration) -> Result<()> {
+    errln!("stopped ({}) after {:.1}s", r.stopped_by, r.wall_time)?;
     for s in &r.servers {
-        eprintln!(
+        errln!(
             "  {}: {} requests, {} completed, {} dropped, {} bad",
-            s.name, s.requests, s.completed, s.dropped, s.bad
-        );
+            s.name,
+            s.requests,
+            s.completed,
+            s.dropped,
+            s.bad
+        )?;
     }
     let d = Durations { hist: r.overshoot.clone(), sum: r.overshoot_sum };
     match DurationSummary::of(&d) {
-        Some(o) => eprintln!("wait overshoot: {} ({}, spin {})", o.brief(), r.policy.describe(), micros(spin)),
-        None => eprintln!("wait overshoot: no request served"),
+        Some(o) => errln!("wait overshoot: {} ({}, spin {})", o.brief(), r.policy.describe(), micros(spin))?,
+        None => errln!("wait overshoot: no request served")?,
     }
+    Ok(())
 }
 
 /// Runs `lbsim load`.
@@ -235,14 +255,14 @@ pub(crate) fn cmd_load(args: LoadArgs) -> Result<()> {
         progress: !args.quiet,
     };
     if !args.quiet {
-        eprintln!(
+        errln!(
             "{}: {} requests to {} (warm-up {}), {}",
             sc.name,
             sc.requests,
             options.target.as_str(),
             sc.warmup,
             lbsim::report::validate::arrivals(&sc)
-        );
+        )?;
     }
     let outcome = load::load(&sc, &options)?;
     let exporters: Vec<_> =
@@ -252,11 +272,11 @@ pub(crate) fn cmd_load(args: LoadArgs) -> Result<()> {
     let m = &outcome.measurement;
     written.push(report::write_atomic(&out.join(measurement::FILE_NAME), &m.to_json()?)?);
     if !args.quiet {
-        print!("{}", report::run::terminal::render(&outcome.report, std::io::stdout().is_terminal()));
-        print_measurement(m);
+        out!("{}", report::run::terminal::render(&outcome.report, std::io::stdout().is_terminal()))?;
+        print_measurement(m)?;
         let names: Vec<String> =
             written.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
-        eprintln!("wrote {} in {}/ ({:.1}s)", names.join(", "), out.display(), m.wall_time_s);
+        errln!("wrote {} in {}/ ({:.1}s)", names.join(", "), out.display(), m.wall_time_s)?;
     }
     let _ = std::io::stdout().flush();
     if m.stopped_by.as_deref() == Some("Ctrl-C") {
@@ -268,36 +288,37 @@ pub(crate) fn cmd_load(args: LoadArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_measurement(m: &Measurement) {
+fn print_measurement(m: &Measurement) -> Result<()> {
     if let Some(l) = m.lateness {
-        println!("send lateness: {} (threshold p99 ≤ {:.3} ms; {})", l.brief(), m.max_lateness_p99_ms, m.sender_policy);
+        outln!("send lateness: {} (threshold p99 ≤ {:.3} ms; {})", l.brief(), m.max_lateness_p99_ms, m.sender_policy)?;
     }
     if let Some(o) = m.backend_overshoot {
-        println!("backend wait overshoot: {}", o.brief());
+        outln!("backend wait overshoot: {}", o.brief())?;
     }
     if let Some(c) = m.calibration {
-        println!(
+        outln!(
             "calibration: {} zero-demand requests, overhead mean {:.3} ms, p50 {:.3} ms, p99 {:.3} ms{}",
             c.response.count,
             c.response.mean_ms,
             c.response.p50_ms,
             c.response.p99_ms,
             if c.failed > 0 { format!(", {} failed", c.failed) } else { String::new() }
-        );
+        )?;
     }
     if m.unattributed > 0 {
-        println!("note: {} responses named no server of the scenario", m.unattributed);
+        outln!("note: {} responses named no server of the scenario", m.unattributed)?;
     }
     if m.status_4xx + m.status_5xx > 0 {
-        println!("note: {} 4xx and {} 5xx responses (counted as failed)", m.status_4xx, m.status_5xx);
+        outln!("note: {} 4xx and {} 5xx responses (counted as failed)", m.status_4xx, m.status_5xx)?;
     }
     if m.valid {
-        println!("measurement: valid");
+        outln!("measurement: valid")?;
     } else {
         for p in &m.problems {
-            println!("measurement INVALID: {p}");
+            outln!("measurement INVALID: {p}")?;
         }
     }
+    Ok(())
 }
 
 /// Runs `lbsim compare`.
@@ -305,9 +326,9 @@ pub(crate) fn cmd_compare(args: CompareArgs) -> Result<()> {
     let checks = args.check.iter().map(|c| Check::parse(c)).collect::<std::result::Result<Vec<_>, _>>()?;
     let c = compare::compare(&args.sim_dir, &args.measured_dir, args.strategy.as_deref(), &checks)?;
     if args.csv {
-        print!("{}", String::from_utf8_lossy(&compare::to_csv(&c)?));
+        out!("{}", String::from_utf8_lossy(&compare::to_csv(&c)?))?;
     } else {
-        print!("{}", compare::render(&c));
+        out!("{}", compare::render(&c))?;
     }
     if !c.passed() {
         let failed: Vec<&str> = c.rows.iter().filter(|r| r.check.is_some_and(|k| !k.1)).map(|r| r.figure).collect();

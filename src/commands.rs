@@ -14,6 +14,7 @@ use lbsim::{Result, budget, remap};
 
 use crate::cli::{Command, Format};
 use crate::options::{Merge, Plan, Remap, Run, SweepRun, load};
+use crate::out::{err, errln, out, outln};
 
 /// How a command that did not fail ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,21 +61,22 @@ static STOP: AtomicBool = AtomicBool::new(false);
 fn handle_ctrl_c(what: &'static str) {
     let _ = ctrlc::set_handler(move || {
         if STOP.swap(true, Ordering::SeqCst) {
-            eprintln!("\ninterrupted again: quitting now");
+            let _ = errln!("\ninterrupted again: quitting now");
             std::process::exit(130);
         }
-        eprintln!("\ninterrupted: finishing the {what} already running (Ctrl-C again to quit now)");
+        let _ = errln!("\ninterrupted: finishing the {what} already running (Ctrl-C again to quit now)");
     });
 }
 
 /// `lbsim run`.
 fn cmd_run(o: Run) -> Result<Ending> {
     let options = RunOptions { threads: o.runner.threads, progress: o.runner.verbose };
-    // A slow run is said before it starts (and again among the report's warnings).
+    // A slow run is said before it starts (and again among the report's warnings), also
+    // with --quiet: quiet silences progress, not warnings.
     let usage =
         budget::check(&o.scenario, budget::threads_or_cores(o.runner.threads), budget::memory_limit(), "the run")?;
-    if o.runner.verbose && usage.is_slow() {
-        eprintln!("warning: {}", report::Warning::Slow { work: usage.work, simulations: usage.simulations });
+    if usage.is_slow() {
+        errln!("warning: {}", report::Warning::Slow { work: usage.work, simulations: usage.simulations })?;
     }
     let report = run::run(&o.scenario, &options)?;
     // Files this run does not produce (faults.csv without faults) count as stale too.
@@ -82,21 +84,21 @@ fn cmd_run(o: Run) -> Result<Ending> {
     let written = report::write_outputs(&report, &o.out, &exporters)?;
     report::run::remove_stale(&o.out, &exporters)?;
     match o.format {
-        Format::Table => print!("{}", report::run::terminal::render_with(&report, color(), &o.layout)),
+        Format::Table => out!("{}", report::run::terminal::render_with(&report, color(), &o.layout))?,
         Format::Csv | Format::Json => {
             if o.format == Format::Csv {
                 let bytes = report::run::csv::SummaryCsv.render(&report)?;
-                print!("{}", String::from_utf8_lossy(&bytes));
+                out!("{}", String::from_utf8_lossy(&bytes))?;
             } else {
-                print!("{}", report::run::json::render(&report));
+                crate::out::stream(|w| report::run::json::write(&report, w))?;
             }
             for w in &report.warnings {
-                eprintln!("warning: {w}");
+                errln!("warning: {w}")?;
             }
         }
     }
     if o.runner.verbose {
-        eprint!(
+        err!(
             "{}",
             report::format::to_width(&format!(
                 "wrote {} in {}/ ({:.2}s)",
@@ -104,7 +106,7 @@ fn cmd_run(o: Run) -> Result<Ending> {
                 o.out.display(),
                 report.wall_time
             ))
-        );
+        )?;
     }
     Ok(Ending::Done)
 }
@@ -121,20 +123,20 @@ fn cmd_sweep(o: SweepRun) -> Result<Ending> {
     };
     let outcome = sweep::execute(&o.sweep, &o.out, &options)?;
     if !outcome.complete {
-        eprintln!(
+        errln!(
             "interrupted: {} of {} points done, kept in {}; continue with the same command and --resume",
             outcome.resumed + outcome.ran,
             outcome.points,
             o.out.join(sweep::store::POINTS).display()
-        );
+        )?;
         return Ok(Ending::Interrupted);
     }
     if let Some(data) = outcome.data.as_ref().filter(|_| outcome.points > 0) {
-        print!("{}", report::sweep::render(&data.view, color()));
+        out!("{}", report::sweep::render(&data.view, color()))?;
     }
     if o.runner.verbose {
         let resumed = if outcome.resumed > 0 { format!(", {} resumed", outcome.resumed) } else { String::new() };
-        eprint!(
+        err!(
             "{}",
             report::format::to_width(&format!(
                 "wrote {} in {}/ ({} points{resumed}, {:.2}s)",
@@ -143,9 +145,9 @@ fn cmd_sweep(o: SweepRun) -> Result<Ending> {
                 outcome.points,
                 outcome.wall_time
             ))
-        );
+        )?;
         if let Some(s) = o.shard {
-            eprintln!("shard {s} done; when all {} shards are, combine them with: lbsim merge DIR...", s.count);
+            errln!("shard {s} done; when all {} shards are, combine them with: lbsim merge DIR...", s.count)?;
         }
     }
     Ok(Ending::Done)
@@ -154,15 +156,15 @@ fn cmd_sweep(o: SweepRun) -> Result<Ending> {
 /// `lbsim merge`.
 fn cmd_merge(o: Merge) -> Result<Ending> {
     let outcome = sweep::merge(&o.dirs, &o.out)?;
-    print!("{}", report::sweep::render(&outcome.data.view, color()));
+    out!("{}", report::sweep::render(&outcome.data.view, color()))?;
     if o.verbose {
-        eprintln!(
+        errln!(
             "merged {} director{} into {}/: {}",
             o.dirs.len(),
             if o.dirs.len() == 1 { "y" } else { "ies" },
             o.out.display(),
             file_names(&outcome.written)
-        );
+        )?;
     }
     Ok(Ending::Done)
 }
@@ -173,16 +175,16 @@ fn cmd_plan(o: Plan) -> Result<Ending> {
     let options = PlanOptions { threads: o.runner.threads, progress: o.runner.verbose, stop: Some(&STOP) };
     let report = plan::plan(&o.text, &o.request, &options)?;
     let out = o.out(&report.scenario.name);
-    print!("{}", report::plan::render(&report, color()));
+    out!("{}", report::plan::render(&report, color()))?;
     if !report.complete {
-        eprintln!("interrupted: the plan above is incomplete; nothing written");
+        errln!("interrupted: the plan above is incomplete; nothing written")?;
         return Ok(Ending::Interrupted);
     }
     let exporters: &[&dyn Exporter<PlanReport>] =
         &[&report::plan::csv::PlanCsv, &report::plan::csv::CandidatesCsv, &report::plan::chart::PlanChart];
     let written = report::write_outputs(&report, &out, exporters)?;
     if o.runner.verbose {
-        eprint!(
+        err!(
             "{}",
             report::format::to_width(&format!(
                 "wrote {} in {}/ ({:.2}s)",
@@ -190,17 +192,24 @@ fn cmd_plan(o: Plan) -> Result<Ending> {
                 out.display(),
                 report.wall_time
             ))
-        );
+        )?;
     }
     Ok(Ending::Done)
 }
 
 /// `lbsim remap`.
 fn cmd_remap(o: Remap) -> Result<Ending> {
+    let work = remap::work(&o.scenario);
+    if work > budget::SLOW_WORK {
+        errln!(
+            "warning: slow remap: about {work:.1e} events of work (pools × keys × servers hashed per key); lower the \
+             servers or [keys] count, or list fewer strategies, for a quick look"
+        )?;
+    }
     let report = remap::analyze(&o.scenario)?;
     report::write_outputs(&report, &o.out, &[&report::remap::RemapCsv])?;
-    print!("{}", report::remap::render(&report));
-    eprintln!("wrote remap.csv in {}/", o.out.display());
+    out!("{}", report::remap::render(&report))?;
+    errln!("wrote remap.csv in {}/", o.out.display())?;
     Ok(Ending::Done)
 }
 
@@ -209,10 +218,10 @@ fn cmd_strategies() -> Result<Ending> {
     let width = REGISTRY.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for s in REGISTRY {
         let keyed = if s.keyed { " [routes by key]" } else { "" };
-        println!("{:width$}  {}{keyed}", s.name, s.summary);
-        println!("{:width$}  models: {}", "", s.models);
+        outln!("{:width$}  {}{keyed}", s.name, s.summary)?;
+        outln!("{:width$}  models: {}", "", s.models)?;
         for p in s.params {
-            println!("{:width$}  param {} (default {}): {}", "", p.name, p.default, p.help);
+            outln!("{:width$}  param {} (default {}): {}", "", p.name, p.default, p.help)?;
         }
     }
     Ok(Ending::Done)
@@ -223,6 +232,6 @@ fn cmd_validate(file: &Path) -> Result<()> {
     let sc = load(file)?;
     let threads = budget::threads_or_cores(None);
     let usage = budget::check(&sc, threads, budget::memory_limit(), "a run of this scenario")?;
-    print!("{}", report::validate::render(&sc, file, &usage));
+    out!("{}", report::validate::render(&sc, file, &usage))?;
     Ok(())
 }

@@ -24,6 +24,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Writing to stdout or stderr failed (a full device, a closed pipe).
+    #[error("cannot write to {stream}: {source}")]
+    Output {
+        /// `stdout` or `stderr`.
+        stream: &'static str,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// Anything else (thread pool creation, CSV encoding, ...).
     #[error("{0}")]
     Other(String),

@@ -66,13 +66,14 @@ pub struct RemapReport {
 
 /// The hash-based strategies to analyse: the scenario's, or every one lbsim knows (with
 /// default parameters) when the scenario lists none.
-fn keyed_strategies(sc: &Scenario) -> Vec<(&'static StrategyInfo, String, Params)> {
+fn keyed_strategies(sc: &Scenario) -> Vec<(&'static StrategyInfo, String, Params, String)> {
     let listed: Vec<_> = sc
         .strategies
         .iter()
-        .filter_map(|s| {
+        .enumerate()
+        .filter_map(|(i, s)| {
             let info = strategy::lookup(s.name)?;
-            info.keyed.then(|| (info, s.label.clone(), s.params.clone()))
+            info.keyed.then(|| (info, s.label.clone(), s.params.clone(), format!("strategies[{i}]")))
         })
         .collect();
     if !listed.is_empty() {
@@ -81,8 +82,26 @@ fn keyed_strategies(sc: &Scenario) -> Vec<(&'static StrategyInfo, String, Params
     strategy::registry::REGISTRY
         .iter()
         .filter(|i| i.keyed)
-        .map(|i| (i, i.name.to_string(), Params::default()))
+        .map(|i| (i, i.name.to_string(), Params::default(), "strategies".to_string()))
         .collect()
+}
+
+/// The work of [`analyze`], in the budget's events (about 0.3 µs each): every strategy builds
+/// a pool per removal, plus the whole and the grown one, and assigns every key in each (a
+/// rendezvous key hashes every server). Above [`crate::budget::SLOW_WORK`] the command warns.
+pub fn work(sc: &Scenario) -> f64 {
+    let keys = sc.keys.map_or(DEFAULT_KEYS, |k| k.count).min(MAX_KEYS) as f64;
+    let s = sc.server_count() as f64;
+    let pools = (sc.server_count().min(MAX_REMOVALS) + 2) as f64;
+    keyed_strategies(sc)
+        .iter()
+        .map(|(info, ..)| {
+            // A key costs about 0.07 µs where it is one lookup (measured: cache-tier, 10⁶
+            // keys, 7 s), S hashes for rendezvous.
+            let per_key = if info.name == "rendezvous" { 0.25 + s / 25.0 } else { 0.25 };
+            pools * (keys * per_key + s * 10.0)
+        })
+        .sum()
 }
 
 /// Analyses the scenario's hash-based strategies (see the module documentation).
@@ -104,15 +123,20 @@ pub fn analyze(sc: &Scenario) -> Result<RemapReport> {
     let strategies = keyed_strategies(sc);
     let rows = strategies
         .par_iter()
-        .map(|(info, label, params)| {
+        .map(|(info, label, params, key)| {
             let assign = |pool: &[ServerInfo]| -> Result<Vec<u32>> {
+                // Located at the strategy in the file: the pool remap adds a server to may
+                // be one too large for it (a ring over its cap).
                 let mut st = (info.build)(params, pool).map_err(|e| {
-                    Error::from(ScenarioError::general(format!(
-                        "{}: cannot be built for a pool of {} servers: `{}` {}",
-                        label,
-                        pool.len(),
-                        e.param,
-                        e.message
+                    Error::from(sc.locate(ScenarioError::at(
+                        key.as_str(),
+                        format!(
+                            "{}: cannot be built for a pool of {} servers (remap adds one): `{}` {}",
+                            label,
+                            pool.len(),
+                            e.param,
+                            e.message
+                        ),
                     )))
                 })?;
                 Ok(st.assign_keys(&hashes).expect("keyed strategies assign keys"))

@@ -95,6 +95,18 @@ impl Usage {
     }
 }
 
+/// Work of choosing a server for one request beyond the event it costs, in events (an event
+/// is about 0.3 µs): a strategy that reads every server (rendezvous: one hash each, measured
+/// 6–12 ns) or `choices` of them (10–15 ns each).
+fn pick_work(st: &crate::scenario::StrategySpec, servers: u64) -> f64 {
+    let looked_at = if st.name == "rendezvous" {
+        servers as f64
+    } else {
+        st.params.int("choices", 2, 1, u64::MAX).map_or(2.0, |c| c as f64)
+    };
+    if looked_at <= 64.0 { 0.0 } else { looked_at / 25.0 }
+}
+
 /// Bytes of an auto-resizing HDR histogram of `sigfig` significant digits (2 or 3) that has
 /// recorded values up to `max_ns` nanoseconds: (buckets + 1) × half a sub-bucket count of
 /// `u64` counters, as `hdrhistogram` allocates them.
@@ -265,7 +277,12 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
     let scans = n * workers as f64 / s.max(1) as f64 / 50.0;
     let samples = 400.0_f64.min(1.6e7 / s.max(1) as f64).max(50.0);
     let setup = s as f64 * (8.0 + samples / 16.0) + workers as f64 / 64.0;
-    let work = simulations as f64 * (events + scans + setup);
+    // Choosing a server costs about one event, except where a strategy looks at many servers
+    // per request: rendezvous hashes every one, `choices = d` samples d (issue 29: 100,000
+    // servers took 25 s for 20,000 requests, estimated as 4·10⁴ events).
+    let picks: f64 = sc.strategies.iter().map(|st| pick_work(st, s)).sum();
+    let per_strategy = simulations as f64 / strategies.max(1) as f64;
+    let work = simulations as f64 * (events + scans + setup) + per_strategy * n * picks;
     let memory = parts.iter().map(|p| p.bytes).fold(0u64, u64::saturating_add);
     Usage { memory, parts, simulations, events, timer_events_per_second, work, scenario }
 }
@@ -355,5 +372,25 @@ mod tests {
         assert!(u.memory > 2_000_000_000_000, "{}", crate::budget::format_bytes(u.memory));
         assert!(u.largest_parts(1)[0].what.contains("simulation(s) at once"), "{:?}", u.parts);
         assert!(u.is_slow());
+    }
+
+    /// Issue 29: strategies that read many servers per request are slow runs at 10⁵ servers
+    /// (measured: 20,000 requests took 25 s with rendezvous, 30 s with `choices = 100000`).
+    #[test]
+    fn reading_many_servers_per_request_is_work() {
+        let text = |strategy: &str, requests: u64| {
+            format!(
+                "requests = {requests}\nstrategies = [{strategy}]\n[arrivals]\nprocess = \"poisson\"\nrate = 9e5\n\
+                 [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n[[servers]]\nname = \"s\"\ncount = 100000\n"
+            )
+        };
+        for strategy in ["\"rendezvous\"", "{ name = \"p2c\", choices = 100000 }"] {
+            let short = estimate(&Scenario::parse(&text(strategy, 20_000), None).unwrap(), 2);
+            // 25-30 s measured; an event is about 0.3 µs: 0.8-1.0 × 10⁸ events.
+            assert!(short.work > 7e7 && short.work < 1.5e8, "{strategy}: {:e}", short.work);
+            assert!(estimate(&Scenario::parse(&text(strategy, 100_000), None).unwrap(), 2).is_slow(), "{strategy}");
+            let cheap = estimate(&Scenario::parse(&text("\"p2c\"", 100_000), None).unwrap(), 2);
+            assert!(!cheap.is_slow(), "{:e}", cheap.work);
+        }
     }
 }

@@ -125,7 +125,15 @@ impl Measurement {
             path: path.clone(),
             source: e,
         })?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::Other(format!("{}: not a measurement lbsim wrote: {e}", path.display())))
+        // A damaged file is bad input (exit 2), located like compare's other inputs.
+        serde_json::from_str(&text).map_err(|e| {
+            crate::scenario::ScenarioError {
+                file: Some(path.clone()),
+                line: Some(e.line()).filter(|&l| l > 0),
+                column: Some(e.column()).filter(|&c| c > 0),
+                ..crate::scenario::ScenarioError::general(format!("not a measurement lbsim wrote: {e}"))
+            }
+            .into()
+        })
     }
 }

@@ -139,7 +139,7 @@ impl Scenario {
     /// Checks the limits of this module; `requests_key` names what set `requests` (`requests`,
     /// or `--requests` after an override).
     pub(super) fn check_limits(&self, requests_key: &str) -> Result<(), ScenarioError> {
-        self.check_rates()?;
+        self.check_rates(requests_key)?;
         let n = self.requests as f64;
         // Timer events first over a lower bound of the run's length (cheap), so that a
         // nanosecond diurnal cycle is refused before its length is computed piece by piece.
@@ -270,9 +270,38 @@ impl Scenario {
         }
     }
 
-    /// The highest rate the arrivals can reach is at most [`MAX_RATE`].
-    fn check_rates(&self) -> Result<(), ScenarioError> {
+    /// The highest rate the arrivals can reach is at most [`MAX_RATE`]; a trace's replayed
+    /// rows span some time (its rate is their number over that span).
+    fn check_rates(&self, requests_key: &str) -> Result<(), ScenarioError> {
         let (peak, key) = match &self.arrivals {
+            Arrivals::Trace(t) => {
+                // `speed` is the key when it made the rows' times collapse or the rate explode.
+                let key = if t.speed == 1.0 { "arrivals.file" } else { "arrivals.speed" };
+                let whole = t.time_of(t.len() as u64);
+                if whole <= 0.0 {
+                    return Err(ScenarioError::at(
+                        key,
+                        format!(
+                            "the trace's {} row(s) all arrive at one instant{}: a replay must span some time (its \
+                             arrival rate is its rows over their span)",
+                            t.len(),
+                            if t.speed == 1.0 { String::new() } else { format!(" once replayed {}× faster", t.speed) }
+                        ),
+                    )
+                    .with_help("a trace needs rows at two different times at least"));
+                }
+                if t.time_of(self.requests) <= 0.0 {
+                    return Err(ScenarioError::at(
+                        requests_key,
+                        format!(
+                            "the trace's first {} row(s) all arrive at one instant: a replay must span some time",
+                            self.requests
+                        ),
+                    )
+                    .with_help("replay more rows of the trace"));
+                }
+                (self.arrival_rate(), key)
+            }
             Arrivals::Poisson { rate } | Arrivals::Deterministic { rate } => (*rate, "arrivals.rate"),
             Arrivals::Mmpp(m) => (m.rates[0].max(m.rates[1]), "arrivals.rates"),
             Arrivals::Varying(p) => {
@@ -284,7 +313,7 @@ impl Scenario {
                 let key = if boost > 1.0 { "arrivals.spike" } else { "arrivals" };
                 (base * boost, key)
             }
-            Arrivals::Closed(_) | Arrivals::Trace(_) => return Ok(()),
+            Arrivals::Closed(_) => return Ok(()),
         };
         if peak > MAX_RATE {
             return Err(ScenarioError::at(

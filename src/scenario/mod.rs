@@ -17,6 +17,7 @@ mod error;
 pub mod faults;
 pub mod limits;
 mod locate;
+pub mod name;
 mod overrides;
 pub mod policies;
 mod read;
@@ -34,7 +35,7 @@ pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow};
 pub use locate::Locator;
 pub use overrides::Overrides;
 pub use policies::{ClientPolicy, HealthCheck, OutlierDetection, RetryOn};
-pub use read::{MAX_SCENARIO_BYTES, text_from_bytes};
+pub use read::{MAX_SCENARIO_BYTES, read_capped, text_from_bytes};
 pub use schema::ValueKind;
 
 use crate::strategy::{self, Params, ServerInfo};
@@ -146,7 +147,7 @@ impl Scenario {
             }
             e
         };
-        let raw: RawScenario = toml::from_str(text).map_err(|e| place(from_toml_error(&e, &locator)))?;
+        let raw: RawScenario = toml::from_str(text).map_err(|e| place(from_toml_error(&e, &locator, text)))?;
         let stem = file.and_then(|f| f.file_stem()).map(|s| s.to_string_lossy().into_owned());
         let dir = file.and_then(Path::parent).unwrap_or(Path::new(""));
         let mut sc = validate(raw, stem, dir).map_err(place)?;

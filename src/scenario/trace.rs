@@ -44,7 +44,7 @@ fn err(file: &Path, line: u64, key: Option<&str>, message: String) -> ScenarioEr
 /// (it cannot be opened) are at the scenario's `arrivals.file` key; errors in a row are at
 /// that row of the trace.
 pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> {
-    let file = std::fs::File::open(path).map_err(|e| {
+    let file = super::read::open(path).map_err(|e| {
         ScenarioError::at("arrivals.file", format!("cannot read the trace {}: {e}", path.display()))
             .with_help("`arrivals.file` is relative to the scenario file's directory")
     })?;
@@ -75,9 +75,12 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
             path,
             header_line,
             None,
+            // The header is not quoted: the file may be anything (issue 29: a trace pointed
+            // at /etc/shadow printed its first entry).
             format!(
-                "the header row has no `timestamp` column (found: {}); trace columns: timestamp, service_time (optional), key (optional)",
-                headers.iter().collect::<Vec<_>>().join(", ")
+                "the header row has no `timestamp` column ({} columns, none named so): is this a trace? trace \
+                 columns: timestamp, service_time (optional), key (optional)",
+                headers.len()
             ),
         ));
     };
@@ -128,10 +131,15 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
         let cell = |i: usize| record.get(i).unwrap_or("");
         let number = |name: &str, text: &str| -> Result<f64, ScenarioError> {
             let x: f64 = text.parse().map_err(|_| {
-                err(path, line, Some(name), format!("`{text}` is not a number (a plain number in the time unit)"))
+                err(
+                    path,
+                    line,
+                    Some(name),
+                    format!("`{}` is not a number (a plain number in the time unit)", quote(text)),
+                )
             })?;
             if !x.is_finite() {
-                return Err(err(path, line, Some(name), format!("`{text}` is not a finite number")));
+                return Err(err(path, line, Some(name), format!("`{}` is not a finite number", quote(text))));
             }
             Ok(x)
         };
@@ -190,6 +198,16 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
     let given_service = service.as_deref().map_or((0, 0.0), Trace::given_of);
     let distinct_keys = key_ids.len() as u64;
     Ok(Trace { file: path.to_path_buf(), bytes, times, service, keys, distinct_keys, speed, given_service })
+}
+
+/// A cell as quoted in an error: its first 24 characters, control characters escaped (what
+/// locates the error, not the file's content).
+fn quote(text: &str) -> String {
+    let mut s: String = text.chars().take(24).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 24 {
+        s.push('…');
+    }
+    s
 }
 
 /// The longest line of a trace, bytes: a trace row is a few numbers and a key.
@@ -264,6 +282,11 @@ mod tests {
         assert_eq!(e.line, Some(3), "{e}");
         let e = load_text("when,key\n1,a\n", 1.0, 1.0).unwrap_err();
         assert!(e.to_string().contains("no `timestamp` column"), "{e}");
+        // What the file holds is not echoed (issue 29: a trace pointed at /etc/shadow).
+        let e = load_text("root:$6$secret:19000:0:99999:7:::\nx\n", 1.0, 1.0).unwrap_err();
+        assert!(!e.to_string().contains("secret") && e.to_string().contains("is this a trace?"), "{e}");
+        let e = load_text(&format!("timestamp\n1\n{}\n", "s".repeat(100)), 1.0, 1.0).unwrap_err();
+        assert!(e.to_string().contains(&format!("`{}…` is not a number", "s".repeat(24))), "{e}");
         let e = load_text("time,key\n1,a\n", 1.0, 1.0).unwrap_err();
         assert_eq!(e.help.as_deref(), Some("did you mean `timestamp`?"), "{e}");
         let e = load_text("timestamp,service_tme\n1,2\n", 1.0, 1.0).unwrap_err();

@@ -14,8 +14,14 @@ use crate::workload::keys::{KEY_DISTRIBUTIONS, KeyPopularity, KeySpace};
 use crate::workload::service::{self, ParamKind, ServiceDist};
 
 /// Turns a serde/TOML error into a located error, with a suggestion for unknown keys.
-pub(super) fn from_toml_error(e: &toml::de::Error, locator: &Locator) -> ScenarioError {
-    let msg = e.message().trim().to_string();
+pub(super) fn from_toml_error(e: &toml::de::Error, locator: &Locator, text: &str) -> ScenarioError {
+    let mut msg = e.message().trim().to_string();
+    // A TOML date-time reaches serde as a map ("wrong type: map"): call it what it is.
+    if let Some(rest) = msg.strip_prefix("invalid type: map, ")
+        && e.span().and_then(|s| text.get(s)).is_some_and(|v| v.parse::<toml::value::Datetime>().is_ok())
+    {
+        msg = format!("a TOML date-time is not allowed here; {rest}");
+    }
     let mut err = ScenarioError::general(msg.clone());
     if let Some(span) = e.span() {
         let (l, c) = locator.line_col(span.start);
@@ -122,9 +128,11 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
             .with_help(format!("known strategies: {}", strategy::names().collect::<Vec<_>>().join(", "))));
     }
     let strategies = parse_strategies(&raw.strategies, &servers, "strategies")?;
+    let raw_name = raw.name.is_some();
     let name = raw.name.or(stem).unwrap_or_else(|| "scenario".to_string());
-    if name.is_empty() || name.contains(['/', '\\']) {
-        return Err(ScenarioError::at("name", "must be non-empty and contain no path separator"));
+    if let Some(problem) = super::name::problem(&name) {
+        let e = ScenarioError::at("name", format!("{problem}; got \"{}\"", super::name::shown(&name)));
+        return Err(if raw_name { e } else { e.with_help("the name comes from the file name: set `name = \"...\"`") });
     }
     let faults = faults::validate_faults(&raw.faults, &servers, &groups)?;
     let health_check = raw.health_check.as_ref().map(policies::validate_health).transpose()?;

@@ -163,27 +163,105 @@ impl SweepManifest {
             d.push(format!("the options differ ({:?} vs {:?})", self.overrides, other.overrides));
         }
         if self.vary != other.vary || self.points != other.points {
-            let show = |m: &SweepManifest| m.vary.iter().map(|v| format!("{}={}", v.key, v.spec)).collect::<Vec<_>>();
-            d.push(format!("--vary differs ({:?} vs {:?})", show(self), show(other)));
+            d.push(vary_difference(&self.vary, &other.vary, self.points, other.points));
         }
         d
     }
+}
+
+/// What differs between two sweeps' `--vary`: the keys and values as written when they
+/// differ, else the first field that does (the values they expand to, the points).
+fn vary_difference(a: &[VaryInfo], b: &[VaryInfo], points_a: usize, points_b: usize) -> String {
+    let show = |v: &[VaryInfo]| v.iter().map(|v| format!("{}={}", v.key, v.spec)).collect::<Vec<_>>();
+    if show(a) != show(b) {
+        return format!("--vary differs ({:?} vs {:?})", show(a), show(b));
+    }
+    for (x, y) in a.iter().zip(b) {
+        let what = if x.values != y.values {
+            format!("its values differ ({:?} vs {:?})", x.values, y.values)
+        } else if x.canonical != y.canonical {
+            format!("it names another key ({} vs {})", x.canonical, y.canonical)
+        } else if x.column != y.column {
+            format!("its column differs ({} vs {})", x.column, y.column)
+        } else if x.log != y.log {
+            format!("its axis differs (log {} vs {})", x.log, y.log)
+        } else {
+            continue;
+        };
+        return format!("--vary {}={}: {what}", x.key, x.spec);
+    }
+    format!("the number of points differs ({points_a} vs {points_b})")
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
     move |source| Error::Io { action, path: path.to_path_buf(), source }
 }
 
-/// The manifest in `dir`, if there is one.
+/// The manifest in `dir`, if there is one: read as every input is (at most
+/// [`crate::scenario::MAX_SCENARIO_BYTES`], a FIFO timed out), and checked against the caps
+/// a sweep is written under (at most [`super::MAX_POINTS`] points, as many as its `--vary`
+/// values make, a shard inside them, a scenario name that can name a directory). A damaged
+/// manifest is bad input (exit 2) located in the file.
 pub fn read_manifest(dir: &Path) -> Result<Option<SweepManifest>> {
     let path = dir.join(MANIFEST);
-    match fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| ScenarioError::general(format!("{}: not a valid sweep manifest: {e}", path.display())).into()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io("cannot read", &path)(e)),
+    if !dir.exists() {
+        return Ok(None);
     }
+    if !dir.is_dir() {
+        return Err(bad(dir, None, "not a directory: give a directory `lbsim sweep` wrote".into()));
+    }
+    let text = match crate::scenario::read_capped(&path, crate::scenario::MAX_SCENARIO_BYTES, "sweep manifest") {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| bad(&path, None, "not UTF-8 text".into()))?,
+        Err(_) if !path.exists() => return Ok(None),
+        Err(m) => return Err(bad(&path, None, m)),
+    };
+    let m: SweepManifest = serde_json::from_str(&text).map_err(|e| {
+        let at = Some((e.line(), e.column())).filter(|&(l, _)| l > 0);
+        bad(&path, at, format!("not a valid sweep manifest: {e}"))
+    })?;
+    let key = |k: &str, msg: String| bad(&path, locate_json(&text, k), format!("`{k}`: {msg}"));
+    if m.points > super::MAX_POINTS {
+        return Err(key("points", format!("{} points; a sweep has at most {}", m.points, super::MAX_POINTS)));
+    }
+    let grid = m.vary.iter().try_fold(1usize, |n, v| n.checked_mul(v.values.len()));
+    if grid != Some(m.points) {
+        return Err(key(
+            "points",
+            format!(
+                "{} points, but the values of `vary` make {}",
+                m.points,
+                grid.map_or("more".into(), |g| g.to_string())
+            ),
+        ));
+    }
+    if let Some(sh) = m.shard
+        && (sh.count < 2 || sh.index >= sh.count)
+    {
+        return Err(key("shard", format!("shard {}/{} does not exist", sh.index, sh.count)));
+    }
+    if let Some(problem) = crate::scenario::name::problem(&m.scenario) {
+        return Err(key("scenario", problem));
+    }
+    Ok(Some(m))
+}
+
+/// A damaged file of a sweep directory: bad input at `path` (and a line and column).
+fn bad(path: &Path, at: Option<(usize, usize)>, message: String) -> Error {
+    ScenarioError {
+        file: Some(path.to_path_buf()),
+        line: at.map(|a| a.0),
+        column: at.map(|a| a.1),
+        ..ScenarioError::general(message)
+    }
+    .into()
+}
+
+/// The line and column of the first `"key":` in JSON `text`.
+fn locate_json(text: &str, key: &str) -> Option<(usize, usize)> {
+    let at = text.find(&format!("\"{key}\":"))?;
+    let line = text[..at].matches('\n').count() + 1;
+    let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+    Some((line, column))
 }
 
 /// Writes the manifest atomically.
@@ -211,22 +289,45 @@ pub fn list_points(dir: &Path) -> Result<Vec<usize>> {
         let name = e.map_err(io("cannot read", &pdir))?.file_name();
         let name = name.to_string_lossy();
         if let Some(i) = name.strip_suffix(".csv").filter(|s| s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty()) {
-            out.push(i.parse().map_err(|_| Error::Other(format!("bad point file name {name}")))?);
+            let path = pdir.join(&*name);
+            out.push(
+                i.parse().map_err(|_| bad(&path, None, "not a point of a sweep (its number is too large)".into()))?,
+            );
         }
     }
     out.sort_unstable();
     Ok(out)
 }
 
-/// Reads the files of points `indices`.
+/// The largest point file read back (a point is one row per strategy, about 1 KiB each).
+pub const MAX_POINT_BYTES: u64 = 16 << 20;
+
+/// Reads the files of points `indices`, each checked: at most [`MAX_POINT_BYTES`], CSV with
+/// a `point` column whose every row is that point. A damaged one is bad input naming it.
 pub fn read_points(dir: &Path, indices: &[usize]) -> Result<BTreeMap<usize, Vec<u8>>> {
     indices
         .iter()
         .map(|&i| {
             let p = point_path(dir, i);
-            fs::read(&p).map(|b| (i, b)).map_err(io("cannot read", &p))
+            let bytes =
+                crate::scenario::read_capped(&p, MAX_POINT_BYTES, "point file").map_err(|m| bad(&p, None, m))?;
+            check_point(&bytes, i).map_err(|m| bad(&p, None, format!("a damaged point file: {m}")))?;
+            Ok((i, bytes))
         })
         .collect()
+}
+
+/// Why `bytes` is not the file of point `i`, if it is not.
+fn check_point(bytes: &[u8], i: usize) -> Result<(), String> {
+    let table = super::table::SweepTable::parse(bytes).map_err(|e| e.to_string())?;
+    let col = table.header.iter().position(|h| h == "point").ok_or("it has no `point` column")?;
+    if table.rows.is_empty() {
+        return Err("it has no rows".into());
+    }
+    match table.rows.iter().find(|r| r.get(col).and_then(|c| c.parse::<usize>().ok()) != Some(i)) {
+        Some(r) => Err(format!("a row of point `{}`, not {i}", r.get(col).map_or("", String::as_str))),
+        None => Ok(()),
+    }
 }
 
 /// Writes point `i`'s rows atomically.
@@ -325,5 +426,24 @@ mod tests {
         assert!(Shard::parse("3").is_err());
         let s = Shard { index: 3, count: 16 };
         assert!(s.owns(3) && s.owns(19) && !s.owns(4));
+    }
+
+    #[test]
+    fn a_vary_difference_shows_what_differs() {
+        let v = |values: &[&str]| VaryInfo {
+            key: "arrivals.rate".into(),
+            canonical: "arrivals.rate".into(),
+            spec: "100:300:3".into(),
+            column: "arrivals.rate".into(),
+            values: values.iter().map(|s| s.to_string()).collect(),
+            log: false,
+        };
+        let (a, b) = (vec![v(&["100", "200", "300"])], vec![v(&["100", "250", "300"])]);
+        let d = vary_difference(&a, &b, 3, 3);
+        assert_eq!(
+            d,
+            r#"--vary arrivals.rate=100:300:3: its values differ (["100", "200", "300"] vs ["100", "250", "300"])"#
+        );
+        assert_eq!(vary_difference(&a, &a, 3, 4), "the number of points differs (3 vs 4)");
     }
 }

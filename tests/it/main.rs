@@ -16,6 +16,7 @@ mod cli_outputs;
 mod exports;
 mod faults;
 mod front_door;
+mod hardening;
 mod imbalance;
 mod invariants;
 mod keys;

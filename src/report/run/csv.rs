@@ -5,7 +5,7 @@ use super::Report;
 use crate::report::Exporter;
 use crate::report::format::{ci_ms, fixed, ms};
 use crate::scenario::Scenario;
-use crate::stats::{Estimate, StrategySummary};
+use crate::stats::{Estimate, ServerSummary, StrategySummary};
 use crate::{Error, Result};
 
 /// Leading columns of summary.csv (the contract).
@@ -225,35 +225,37 @@ pub fn summary_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
 
 /// The header and rows of servers.csv.
 pub fn servers_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let rows = report
-        .strategies
-        .iter()
-        .flat_map(|s| {
-            s.servers.iter().map(move |v| {
-                vec![
-                    s.label.clone(),
-                    v.name.clone(),
-                    v.requests.to_string(),
-                    fixed(v.utilization, 6),
-                    fixed(v.mean_in_system, 6),
-                    v.max_in_system.to_string(),
-                    ms(v.mean_response),
-                    ms(v.p99_response),
-                    v.dropped.to_string(),
-                    fixed(v.throughput, 3),
-                    v.failed.to_string(),
-                    v.timed_out.to_string(),
-                    fixed(v.capacity_rps, 3),
-                    fixed(v.offered_rps, 3),
-                    fixed(v.rho, 6),
-                    u8::from(v.saturated).to_string(),
-                    v.load_rank.to_string(),
-                    fixed(v.rho_at_rank, 6),
-                ]
-            })
-        })
-        .collect();
-    (SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).copied().collect(), rows)
+    let rows = report.strategies.iter().flat_map(|s| s.servers.iter().map(move |v| server_row(&s.label, v))).collect();
+    (servers_header(), rows)
+}
+
+/// The header of servers.csv.
+pub fn servers_header() -> Vec<&'static str> {
+    SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).copied().collect()
+}
+
+/// The row of servers.csv of server `v` under the strategy labelled `label`.
+pub fn server_row(label: &str, v: &ServerSummary) -> Vec<String> {
+    vec![
+        label.to_string(),
+        v.name.clone(),
+        v.requests.to_string(),
+        fixed(v.utilization, 6),
+        fixed(v.mean_in_system, 6),
+        v.max_in_system.to_string(),
+        ms(v.mean_response),
+        ms(v.p99_response),
+        v.dropped.to_string(),
+        fixed(v.throughput, 3),
+        v.failed.to_string(),
+        v.timed_out.to_string(),
+        fixed(v.capacity_rps, 3),
+        fixed(v.offered_rps, 3),
+        fixed(v.rho, 6),
+        u8::from(v.saturated).to_string(),
+        v.load_rank.to_string(),
+        fixed(v.rho_at_rank, 6),
+    ]
 }
 
 impl Exporter for SummaryCsv {

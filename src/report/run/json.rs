@@ -6,10 +6,12 @@
 //! booleans). Example: `lbsim run s.toml --format json | jq
 //! '.strategies[] | {strategy, p99_ms}'`.
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::Report;
-use super::csv::{servers_table, summary_table};
+use super::csv::{server_row, servers_header, summary_table};
+use crate::stats::StrategySummary;
 
 /// Columns whose values are text; every other column is a number.
 const TEXT_COLUMNS: &[&str] = &["strategy", "server", "view"];
@@ -35,51 +37,109 @@ fn cell(column: &str, text: &str) -> Value {
     text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
 }
 
-fn objects(header: &[&str], rows: &[Vec<String>]) -> Vec<Map<String, Value>> {
-    rows.iter().map(|r| header.iter().zip(r).map(|(h, v)| (h.to_string(), cell(h, v))).collect()).collect()
+/// The scenario facts at the top of the summary.
+fn scenario_facts(report: &Report) -> Value {
+    let sc = &report.scenario;
+    json!({
+        "name": sc.name,
+        "servers": sc.server_count(),
+        "arrival_rate_rps": sc.arrival_rate(),
+        "capacity_rps": sc.capacity(),
+        "offered_load": report.offered_load(),
+        "requests": sc.requests,
+        "warmup_requests": sc.warmup,
+        "replications": sc.replications,
+        "seed": sc.seed,
+    })
 }
 
 /// The summary as a JSON value: scenario facts, one object per strategy (with its servers)
-/// and the warnings the table would print.
+/// and the warnings the table would print. Holds every server's object at once: [`write`]
+/// streams the same text.
 pub fn summary(report: &Report) -> Value {
-    let sc = &report.scenario;
-    let (sh, srows) = summary_table(report);
-    let (vh, vrows) = servers_table(report);
-    let mut strategies = objects(&sh, &srows);
-    let servers = objects(&vh, &vrows);
-    let per = sc.server_count();
-    for (i, s) in strategies.iter_mut().enumerate() {
-        let mine: Vec<Value> = servers[i * per..(i + 1) * per]
-            .iter()
-            .map(|o| {
-                let mut o = o.clone();
-                o.shift_remove("strategy");
-                Value::Object(o)
-            })
-            .collect();
-        s.insert("servers".to_string(), Value::Array(mine));
-    }
-    json!({
-        "lbsim_version": env!("CARGO_PKG_VERSION"),
-        "scenario": {
-            "name": sc.name,
-            "servers": per,
-            "arrival_rate_rps": sc.arrival_rate(),
-            "capacity_rps": sc.capacity(),
-            "offered_load": report.offered_load(),
-            "requests": sc.requests,
-            "warmup_requests": sc.warmup,
-            "replications": sc.replications,
-            "seed": sc.seed,
-        },
-        "strategies": strategies,
-        "warnings": report.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
-    })
+    serde_json::to_value(Summary(report)).expect("JSON values always serialise")
 }
 
 /// The summary as pretty-printed JSON text, with a final newline.
 pub fn render(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(&summary(report)).expect("JSON values always serialise");
-    s.push('\n');
-    s
+    let mut out = Vec::new();
+    write(report, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// Writes the summary as pretty-printed JSON with a final newline to `w`, one server's
+/// object at a time: its memory does not grow with servers × strategies (issue 29: 100,000
+/// servers × 2 strategies took 2.15 GB as a tree of values).
+pub fn write(report: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &Summary(report)).map_err(std::io::Error::from)?;
+    w.write_all(b"\n")
+}
+
+/// The whole summary, serialised on the fly.
+struct Summary<'a>(&'a Report);
+
+impl Serialize for Summary<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("lbsim_version", env!("CARGO_PKG_VERSION"))?;
+        m.serialize_entry("scenario", &scenario_facts(report))?;
+        m.serialize_entry("strategies", &Strategies(report))?;
+        let warnings: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
+        m.serialize_entry("warnings", &warnings)?;
+        m.end()
+    }
+}
+
+/// The strategies' objects: summary.csv's row, then `servers`.
+struct Strategies<'a>(&'a Report);
+
+impl Serialize for Strategies<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (header, rows) = summary_table(self.0);
+        let mut seq = s.serialize_seq(Some(rows.len()))?;
+        for (row, strategy) in rows.iter().zip(&self.0.strategies) {
+            seq.serialize_element(&StrategyObject { header: &header, row, strategy })?;
+        }
+        seq.end()
+    }
+}
+
+/// One strategy's object.
+struct StrategyObject<'a> {
+    header: &'a [&'static str],
+    row: &'a [String],
+    strategy: &'a StrategySummary,
+}
+
+impl Serialize for StrategyObject<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.header.len() + 1))?;
+        for (h, v) in self.header.iter().zip(self.row) {
+            m.serialize_entry(h, &cell(h, v))?;
+        }
+        m.serialize_entry("servers", &Servers(self.strategy))?;
+        m.end()
+    }
+}
+
+/// A strategy's servers: servers.csv's rows without the strategy, built one at a time.
+struct Servers<'a>(&'a StrategySummary);
+
+impl Serialize for Servers<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let header = servers_header();
+        let mut seq = s.serialize_seq(Some(self.0.servers.len()))?;
+        for v in &self.0.servers {
+            let row = server_row(&self.0.label, v);
+            let object: Map<String, Value> = header
+                .iter()
+                .zip(&row)
+                .filter(|(h, _)| **h != "strategy")
+                .map(|(h, v)| (h.to_string(), cell(h, v)))
+                .collect();
+            seq.serialize_element(&object)?;
+        }
+        seq.end()
+    }
 }

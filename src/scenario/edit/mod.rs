@@ -27,12 +27,57 @@ use super::{Scenario, ScenarioError};
 pub use path::{KeyPath, KeyValue};
 use rewrite::set_in_table;
 
+/// `text` parsed by `toml_edit`, which holds integers up to 2⁶³ − 1 only (TOML's range):
+/// each larger one — a u64 seed that `Scenario::parse` accepted (issue 29: `sweep` refused
+/// `seed = 9223372036854775808`, which `run` ran) — is replaced by a marker integer,
+/// returned with its literal for [`ScenarioText::restore`]. Any other error is located.
+fn editable(text: &str, file: Option<&Path>) -> Result<(DocumentMut, Vec<(String, String)>), ScenarioError> {
+    let mut edited = text.to_string();
+    let mut big = Vec::new();
+    loop {
+        let e = match edited.parse::<DocumentMut>() {
+            Ok(doc) => return Ok((doc, big)),
+            Err(e) => e,
+        };
+        let literal = e.span().and_then(|s| edited.get(s.clone()).map(|t| (s, t.to_string())));
+        match literal {
+            Some((span, lit))
+                if big.len() < 64
+                    && lit
+                        .trim_start_matches('+')
+                        .replace('_', "")
+                        .parse::<u64>()
+                        .is_ok_and(|v| v > i64::MAX as u64) =>
+            {
+                // `+7_7_…` with underscores between digits: valid, and written by no one.
+                let digits: String = format!("77{:04}", big.len()).chars().map(|c| format!("_{c}")).collect();
+                let marker = format!("+7{digits}");
+                edited.replace_range(span, &marker);
+                big.push((marker, lit));
+            }
+            _ => {
+                let locator = super::Locator::new(text);
+                let at = e.span().map(|s| locator.line_col(s.start));
+                return Err(ScenarioError {
+                    file: file.map(Path::to_path_buf),
+                    line: at.map(|a| a.0),
+                    column: at.map(|a| a.1),
+                    ..ScenarioError::general(e.message().trim().to_string())
+                });
+            }
+        }
+    }
+}
+
 /// A scenario's text, parsed for editing.
 #[derive(Debug, Clone)]
 pub struct ScenarioText {
     text: String,
     file: Option<PathBuf>,
     doc: DocumentMut,
+    /// Integers past 2⁶³ − 1 (which `Scenario::parse` takes as u64 but `toml_edit` refuses):
+    /// (marker written in `doc` instead, the literal as written).
+    big: Vec<(String, String)>,
 }
 
 impl ScenarioText {
@@ -46,8 +91,17 @@ impl ScenarioText {
     /// own mistakes are reported as such, not as mistakes of an override).
     pub fn new(text: String, file: Option<&Path>) -> Result<Self, ScenarioError> {
         Scenario::parse(&text, file)?;
-        let doc: DocumentMut = text.parse().map_err(|e| ScenarioError::general(format!("{e}")))?;
-        Ok(ScenarioText { text, file: file.map(Path::to_path_buf), doc })
+        let (doc, big) = editable(&text, file)?;
+        Ok(ScenarioText { text, file: file.map(Path::to_path_buf), doc, big })
+    }
+
+    /// `doc`'s text with the integers past 2⁶³ − 1 written back as they were.
+    fn restore(&self, doc: &DocumentMut) -> String {
+        let mut text = doc.to_string();
+        for (marker, literal) in &self.big {
+            text = text.replacen(marker.as_str(), literal, 1);
+        }
+        text
     }
 
     /// The text as read.
@@ -76,7 +130,7 @@ impl ScenarioText {
         for (key, value) in sets {
             set_in_table(doc.as_table_mut(), &key.steps, value.to_toml());
         }
-        Scenario::parse(&doc.to_string(), self.file.as_deref()).map_err(|mut e| {
+        Scenario::parse(&self.restore(&doc), self.file.as_deref()).map_err(|mut e| {
             let what: Vec<String> = sets.iter().map(|(k, v)| format!("{} = {v}", k.written)).collect();
             let note = format!("with {} (from the command line)", what.join(", "));
             e.help = Some(match e.help.take() {
@@ -96,7 +150,7 @@ impl ScenarioText {
         let keep = list.get(index).expect("strategy index in range").clone();
         list.clear();
         list.push_formatted(keep);
-        ScenarioText { text: doc.to_string(), file: self.file.clone(), doc }
+        ScenarioText { text: self.restore(&doc), file: self.file.clone(), doc, big: self.big.clone() }
     }
 
     /// The same text with the strategy list replaced by `names` (`--strategies`).
@@ -107,7 +161,7 @@ impl ScenarioText {
             list.push(n.as_str());
         }
         doc["strategies"] = toml_edit::value(list);
-        let text = doc.to_string();
+        let text = self.restore(&doc);
         Scenario::parse(&text, self.file.as_deref()).map_err(|mut e| {
             if e.key.as_deref().is_some_and(|k| k.starts_with("strategies")) {
                 e.key = Some("--strategies".into());
@@ -117,7 +171,7 @@ impl ScenarioText {
             }
             e
         })?;
-        Ok(ScenarioText { text, file: self.file.clone(), doc })
+        Ok(ScenarioText { text, file: self.file.clone(), doc, big: self.big.clone() })
     }
 
     /// Checks `key` against the scenario: it must lead to a numeric key (an integer, a

@@ -1,6 +1,12 @@
 //! `lbsim compare SIM_DIR MEASURED_DIR`: what lbsim simulated against what `lbsim load`
 //! measured on the same request stream, figure by figure.
 //!
+//! The two must have used the same request stream: the SHA-256 of the generated stream
+//! (every request's arrival, demand and key, [`stream_sha256`]) recorded by both, so one
+//! measurement can be compared with several models written in different files (another
+//! `[balancers]` view, other strategy parameters); outputs of older versions without it
+//! fall back to the scenario file's SHA-256.
+//!
 //! Both directories hold a `summary.csv` (the simulation's from `lbsim run`, the
 //! measurement's from `lbsim load`); the measured one also a `measurement.json`. The fixed
 //! overhead is the mean response time of the measurement's zero-demand calibration pass:
@@ -172,7 +178,7 @@ pub fn compare(sim_dir: &Path, measured_dir: &Path, strategy: Option<&str>, chec
     if !m.valid {
         notes.extend(m.problems.iter().map(|p| format!("measurement invalid: {p}")));
     }
-    let overhead_ms = m.calibration.map_or(0.0, |c| c.response.mean_ms);
+    let overhead_ms = m.calibration.as_ref().map_or(0.0, |c| c.response.mean_ms);
     let rows = FIGURES
         .iter()
         .enumerate()
@@ -189,6 +195,29 @@ pub fn compare(sim_dir: &Path, measured_dir: &Path, strategy: Option<&str>, chec
         })
         .collect();
     Ok(Comparison { strategy: wanted, measurement: m, overhead_ms, rows, notes })
+}
+
+/// Streams longer than this are not hashed (the comparison then falls back to the scenario
+/// file's SHA-256): hashing costs about 20 ns per request.
+pub const MAX_HASHED_REQUESTS: u64 = 5_000_000;
+
+/// SHA-256 (lower-case hex) of replication 0's request stream of `sc`: the warm-up count,
+/// then every request's arrival, demand (as `f64` bits) and key — what `lbsim load`
+/// replays. `None` for a closed loop (arrivals depend on the responses) or a stream longer
+/// than [`MAX_HASHED_REQUESTS`].
+pub fn stream_sha256(sc: &crate::scenario::Scenario) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    if matches!(sc.arrivals, crate::workload::arrivals::Arrivals::Closed(_)) || sc.requests > MAX_HASHED_REQUESTS {
+        return None;
+    }
+    let mut h = Sha256::new();
+    h.update(sc.warmup.to_le_bytes());
+    for r in crate::workload::RequestStream::new(&sc.workload(), 0).without_hashes() {
+        h.update(r.arrival.to_bits().to_le_bytes());
+        h.update(r.demand.to_bits().to_le_bytes());
+        h.update(r.key.to_le_bytes());
+    }
+    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Checks that the simulation ran the stream the measurement replayed (manifest.json).
@@ -209,10 +238,19 @@ fn consistency(sim_dir: &Path, m: &Measurement) -> Result<Vec<String>> {
     if p["warmup_requests"].as_u64() != Some(m.warmup) {
         wrong.push(format!("warm-up {} vs {}", p["warmup_requests"], m.warmup));
     }
-    if let (Some(a), Some(b)) = (v["scenario"]["sha256"].as_str(), m.scenario_sha256.as_deref())
-        && a != b
-    {
-        wrong.push("the scenario files differ (SHA-256)".into());
+    match (v["stream_sha256"].as_str(), m.stream_sha256.as_deref()) {
+        (Some(a), Some(b)) => {
+            if a != b {
+                wrong.push("the request streams differ (SHA-256 of every arrival, demand and key)".into());
+            }
+        }
+        _ => {
+            if let (Some(a), Some(b)) = (v["scenario"]["sha256"].as_str(), m.scenario_sha256.as_deref())
+                && a != b
+            {
+                wrong.push("the scenario files differ (SHA-256; no stream hash recorded to compare instead)".into());
+            }
+        }
     }
     if !wrong.is_empty() {
         return Err(input(
@@ -285,7 +323,7 @@ pub fn render(c: &Comparison) -> String {
         "{}: simulated {:?} vs measured {:?} ({} → {}), {} requests, seed {}\n{t}\n",
         m.scenario, c.strategy, m.label, m.label, m.target, m.requests, m.seed
     );
-    match m.calibration {
+    match &m.calibration {
         Some(cal) => s.push_str(&format!(
             "overhead {:.3} ms (mean response of {} zero-demand requests; p99 {:.3} ms) is ADDED to the simulated \
              response times; measured figures are raw\n",

@@ -400,8 +400,8 @@ mod tests {
         assert_eq!(sc.network.to_server, Some(super::Delay::Constant(0.0017)));
         assert!((sc.network.from_server.unwrap().mean() - 0.001).abs() < 1e-15);
         assert_eq!(parse("[network]\nto_server = \"0ms\"\n").unwrap().network.to_server, None);
-        let sc = parse("[balancers]\ncount = 4\nassign = \"runs\"\nrun_length = 1.2\nshares = [47, 45, 5, 3]\n")
-            .unwrap();
+        let sc =
+            parse("[balancers]\ncount = 4\nassign = \"runs\"\nrun_length = 1.2\nshares = [47, 45, 5, 3]\n").unwrap();
         assert_eq!(sc.balancers.shares, Some(vec![0.47, 0.45, 0.05, 0.03]));
         assert!(sc.balancers.describe().contains("drawn by shares 47 / 45 / 5 / 3%"), "{}", sc.balancers.describe());
     }

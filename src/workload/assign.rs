@@ -78,10 +78,13 @@ impl Assigner {
     pub fn with_shares(mut self, shares: Option<&[f64]>) -> Self {
         self.cumulative = shares.map(|s| {
             let mut acc = 0.0;
-            let mut c: Vec<f64> = s.iter().map(|x| {
-                acc += x;
-                acc
-            }).collect();
+            let mut c: Vec<f64> = s
+                .iter()
+                .map(|x| {
+                    acc += x;
+                    acc
+                })
+                .collect();
             if let Some(last) = c.last_mut() {
                 *last = 1.0;
             }

@@ -1,49 +1,63 @@
 #!/usr/bin/env bash
-# Validates lbsim against real balancers on this machine (loopback only): HAProxy and nginx
-# from Debian's packages, in front of `lbsim backends`, loaded by `lbsim load` with the
+# Validates lbsim against real balancers on this machine (loopback only): HAProxy, nginx and
+# Caddy from Debian's packages (HAProxy 2.6.12, nginx 1.22.1, Caddy 2.6.2 on Debian 12), in front of `lbsim backends`, loaded by `lbsim load` with the
 # scenario's own request stream, compared with `lbsim run` on the same stream.
 #
-#   scripts/validate-real.sh                 # the whole validation (about 16 minutes)
+#   scripts/validate-real.sh                 # the whole validation (about 30 minutes)
 #   REQUESTS=5000 scripts/validate-real.sh   # a quicker, noisier pass
 #   ONLY=haproxy-leastconn scripts/validate-real.sh
+#   ONLY='caddy|weighted' scripts/validate-real.sh
 #
-# Environment: REQUESTS (default 20000), SCENARIO (scenarios/real/loopback.toml),
-# OUT (output/validate-real), PORT_BASE (19001: the backends), LB_PORT (18080: the balancer),
-# ONLY (run only the configurations whose name contains it), TOLERANCE (5: % for mean and p90).
+# Environment: REQUESTS (default 20000), OUT (output/validate-real), PORT_BASE (19001: the
+# backends), LB_PORT (18080: the balancer), ONLY (run only the configurations whose name
+# matches this extended regular expression), TOLERANCE (5: % for mean and p90), BIN
+# (target/release/lbsim, built first unless given).
+#
+# Each configuration names its scenario (scenarios/real/*.toml, all with the same seed) and
+# the simulated strategy (its label, with parameters) that models the balancer as set up.
 #
 # Each configuration sends one request per backend connection (HAProxy `option
 # http-server-close`, nginx's HTTP/1.0 upstreams), as the simulator's servers see requests.
-# Configurations whose balancer shares one view of the servers must land within TOLERANCE of
-# the simulation for the mean and p90; `nginx-least-conn-nozone` (two workers, each with its
-# own counts) is reported without a target. Not part of CI: minutes long and timing-sensitive.
+# Caddy is told `keepalive off` towards the backends for the same reason.
+# Configurations lbsim claims to model must land within TOLERANCE of the simulation for the
+# mean and p90; `nginx-least-conn-nozone` (two workers, each with its own counts, shares not
+# measured) is reported without a target. `nginx-4-workers` (no zone) logs each request's
+# worker ($pid): the script measures the workers' shares and runs, writes them into a copy
+# of scenarios/real/nginx-workers.toml and compares with that model.
+# Not part of CI: minutes long and timing-sensitive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REQUESTS=${REQUESTS:-20000}
-SCENARIO=${SCENARIO:-scenarios/real/loopback.toml}
 OUT=${OUT:-output/validate-real}
 PORT_BASE=${PORT_BASE:-19001}
 LB_PORT=${LB_PORT:-18080}
 ONLY=${ONLY:-}
 TOLERANCE=${TOLERANCE:-5}
-BIN=target/release/lbsim
+BIN=${BIN:-}
 RUN=$OUT/run
 
-# name | balancer | simulated strategy | algorithm line | shared view (target applies)
+# name | balancer | simulated strategy (label) | algorithm line | target applies | scenario
 CONFIGS=(
-    "haproxy-roundrobin|haproxy|round-robin|balance roundrobin|yes"
-    "haproxy-leastconn|haproxy|weighted-least-connections|balance leastconn|yes"
-    "haproxy-random2|haproxy|p2c|balance random(2)|yes"
-    "nginx-round-robin|nginx|round-robin||yes"
-    "nginx-least-conn|nginx|least-connections|least_conn;|yes"
-    "nginx-random-two|nginx|random-two-least-conn|random two least_conn;|yes"
-    "nginx-least-conn-nozone|nginx|least-connections|least_conn;|no"
+    "haproxy-roundrobin|haproxy|round-robin|balance roundrobin|yes|loopback"
+    "haproxy-leastconn|haproxy|weighted-least-connections|balance leastconn|yes|loopback"
+    "haproxy-random2|haproxy|p2c|balance random(2)|yes|loopback"
+    "haproxy-weighted-roundrobin|haproxy|weighted-round-robin(offset=500;variant=\"haproxy\")|balance roundrobin|yes|weighted"
+    "haproxy-leastconn-heavy-tails|haproxy|weighted-least-connections|balance leastconn|yes|heavy-tails"
+    "nginx-round-robin|nginx|round-robin||yes|loopback"
+    "nginx-least-conn|nginx|least-connections|least_conn;|yes|loopback"
+    "nginx-random-two|nginx|random-two-least-conn|random two least_conn;|yes|loopback"
+    "nginx-least-conn-nozone|nginx|least-connections|least_conn;|no|loopback"
+    "nginx-4-workers|nginx|least-connections|least_conn;|yes|nginx-workers"
+    "caddy-least-conn|caddy|least-connections(variant=\"caddy\")|least_conn|yes|caddy"
+    "caddy-random-choose-2|caddy|p2c(variant=\"caddy-2.6\")|random_choose 2|yes|caddy"
+    "caddy-round-robin|caddy|round-robin(variant=\"caddy\")|round_robin|yes|caddy"
 )
 
 install_balancers() {
-    command -v haproxy >/dev/null && command -v nginx >/dev/null && return
+    command -v haproxy >/dev/null && command -v nginx >/dev/null && command -v caddy >/dev/null && return
     if [ "$(id -u)" != 0 ]; then
-        echo "haproxy and nginx are needed: apt-get install haproxy nginx (as root)" >&2
+        echo "haproxy, nginx and caddy are needed: apt-get install haproxy nginx caddy (as root)" >&2
         exit 1
     fi
     # Keep the packages' services from starting on install (they would take ports 80 and
@@ -55,7 +69,7 @@ install_balancers() {
         policy=/usr/sbin/policy-rc.d
     fi
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy nginx >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy nginx caddy >/dev/null
     if [ -n "$policy" ]; then rm -f "$policy"; fi
 }
 
@@ -76,7 +90,7 @@ wait_port() { # port seconds
     return 1
 }
 
-haproxy_config() { # algorithm
+haproxy_config() { # algorithm scenario
     cat <<EOF
 global
     maxconn 4096
@@ -96,22 +110,36 @@ backend be
 EOF
     # Equal weights of 100 rather than 1: random(2) draws on the consistent-hash ring, and
     # 16 ring points per server (weight 1) would share the draws unevenly.
+    # The weighted scenario gives its own weights (2, 2, 1, 1).
     local i=0
     for s in "${servers[@]}"; do
-        echo "    server $s 127.0.0.1:$((PORT_BASE + i)) weight 100"
+        local w=100
+        if [ "$2" = weighted ]; then w=${weights[$i]}; fi
+        echo "    server $s 127.0.0.1:$((PORT_BASE + i)) weight $w"
         i=$((i + 1))
     done
 }
 
-nginx_config() { # algorithm zone(yes|no)
+caddy_config() { # policy
+    printf '{\n    admin off\n    auto_https off\n}\nhttp://127.0.0.1:%s {\n    reverse_proxy {\n' "$LB_PORT"
+    local i=0
+    for _ in "${servers[@]}"; do
+        echo "        to 127.0.0.1:$((PORT_BASE + i))"
+        i=$((i + 1))
+    done
+    printf '        lb_policy %s\n        transport http {\n            keepalive off\n        }\n    }\n}\n' "$1"
+}
+
+nginx_config() { # algorithm zone(yes|no) workers access-log(file or empty)
     cat <<EOF
-worker_processes 2;
+worker_processes $3;
 daemon off;
 pid $ABS/run/nginx.pid;
 error_log $ABS/run/nginx-error.log warn;
 events { worker_connections 4096; }
 http {
-    access_log off;
+    log_format worker '\$pid \$connection \$arg_id';
+    access_log ${4:-off}${4:+ worker};
     client_body_temp_path $ABS/run/nginx-body;
     proxy_temp_path $ABS/run/nginx-proxy;
     fastcgi_temp_path $ABS/run/nginx-fastcgi;
@@ -152,36 +180,93 @@ ms() { awk -v x="$1" 'BEGIN { if (x == "") print "—"; else printf "%.2f", x }'
 install_balancers
 echo "haproxy: $(haproxy -v | head -1)"
 echo "nginx:   $(nginx -v 2>&1)"
-cargo build --release --quiet
+echo "caddy:   $(caddy version)"
+if [ -z "$BIN" ]; then
+    cargo build --release --quiet
+    BIN=target/release/lbsim
+fi
 mkdir -p "$OUT" "$RUN"
 ABS=$(cd "$OUT" && pwd) # nginx wants absolute paths
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 
-echo "== simulation: $BIN run $SCENARIO --requests $REQUESTS"
-"$BIN" run "$SCENARIO" --requests "$REQUESTS" --out "$OUT/sim" --no-charts --quiet
+simulate() { # scenario file, output directory
+    echo "== simulation: $BIN run $1 --requests $REQUESTS"
+    "$BIN" run "$1" --requests "$REQUESTS" --out "$2" --no-charts --quiet
+}
 
-"$BIN" backends "$SCENARIO" --port-base "$PORT_BASE" --realtime --time-limit 2h >"$RUN/backends.out" 2>"$RUN/backends.err" &
-backends=$!
-pids+=("$backends")
-for _ in $(seq 1 300); do grep -q '^ready:' "$RUN/backends.out" && break; sleep 0.1; done
-grep '^ready:' "$RUN/backends.out"
-mapfile -t servers < <(awk '$1 != "ready:" { print $1 }' "$RUN/backends.out")
+# The backends of one scenario (they emulate its pool: speeds, workers).
+backends=
+start_backends() { # scenario name
+    if [ -n "$backends" ]; then
+        kill "$backends"
+        wait "$backends" 2>/dev/null || true
+    fi
+    "$BIN" backends "scenarios/real/$1.toml" --port-base "$PORT_BASE" --realtime --time-limit 2h \
+        >"$RUN/backends-$1.out" 2>"$RUN/backends-$1.err" &
+    backends=$!
+    pids+=("$backends")
+    for _ in $(seq 1 300); do grep -q '^ready:' "$RUN/backends-$1.out" && break; sleep 0.1; done
+    grep '^ready:' "$RUN/backends-$1.out"
+    mapfile -t servers < <(awk '$1 != "ready:" { print $1 }' "$RUN/backends-$1.out")
+}
+weights=(2 2 1 1)
+
+# nginx-4-workers: the workers' shares of the measured requests and their mean run (in
+# request order) from the access log, written into a copy of the scenario. Runs drawn by
+# shares are seen to last run_length / (1 − Σ share²), so run_length = seen × (1 − Σ share²).
+worker_model() { # log, scenario copy to write
+    local spec wcount wshares wlen wseen
+    spec=$(awk '$3 != "" { print $3, $1 }' "$1" | sort -n | awk '
+        { n++; c[$2]++; if ($2 != prev) runs++; prev = $2 }
+        END {
+            m = 0; for (p in c) { s[m++] = c[p] / n }
+            for (i = 0; i < m; i++) for (j = i + 1; j < m; j++) if (s[j] > s[i]) { t = s[i]; s[i] = s[j]; s[j] = t }
+            q = 0; out = ""
+            for (i = 0; i < m; i++) { q += s[i] * s[i]; out = out (i ? ", " : "") sprintf("%.4f", s[i]) }
+            seen = n / runs; len = seen * (1 - q); if (len < 1) len = 1
+            printf "%d|%s|%.4f|%.3f\n", m, out, len, seen
+        }')
+    IFS='|' read -r wcount wshares wlen wseen <<<"$spec"
+    echo "nginx workers: $wcount took shares [$wshares] of the measured requests; runs of $wseen seen (run_length $wlen)"
+    sed -e "s/^count = 4\$/count = $wcount/" -e "s/^shares = .*/shares = [$wshares]/" \
+        -e "s/^run_length = .*/run_length = $wlen/" scenarios/real/nginx-workers.toml >"$2"
+}
 
 summary=$OUT/summary.txt
-printf '%-24s %-27s %9s %9s %8s %9s %9s %8s %8s %10s %-7s %s\n' configuration "simulated strategy" "sim mean" \
+printf '%-30s %-52s %9s %9s %8s %9s %9s %8s %8s %10s %-7s %s\n' configuration "simulated strategy" "sim mean" \
     "meas mean" dev "sim p90" "meas p90" dev "p99 dev" "late p99" valid check >"$summary"
 failed=0
+current=
 for c in "${CONFIGS[@]}"; do
-    IFS='|' read -r name kind strategy algo shared <<<"$c"
-    if [ -n "$ONLY" ] && [[ $name != *"$ONLY"* ]]; then continue; fi
+    IFS='|' read -r name kind strategy algo shared scenario <<<"$c"
+    if [ -n "$ONLY" ] && ! [[ $name =~ $ONLY ]]; then continue; fi
+    SCENARIO=scenarios/real/$scenario.toml
+    sim=$OUT/sim-$scenario
+    if [ "$scenario" = nginx-workers ]; then sim=$OUT/$name/sim; fi
+    if [ ! -e "$sim/summary.csv" ]; then simulate "$SCENARIO" "$sim"; fi
+    if [ "$scenario" != "$current" ]; then
+        start_backends "$scenario"
+        current=$scenario
+    fi
     dir=$OUT/$name
     mkdir -p "$dir"
+    access=
     if [ "$kind" = haproxy ]; then
-        haproxy_config "$algo" >"$dir/haproxy.cfg"
+        haproxy_config "$algo" "$scenario" >"$dir/haproxy.cfg"
         haproxy -f "$dir/haproxy.cfg" -db >"$RUN/$name.log" 2>&1 &
+    elif [ "$kind" = caddy ]; then
+        caddy_config "$algo" >"$dir/Caddyfile"
+        HOME=$ABS/run XDG_DATA_HOME=$ABS/run XDG_CONFIG_HOME=$ABS/run \
+            caddy run --config "$dir/Caddyfile" --adapter caddyfile >"$RUN/$name.log" 2>&1 &
     else
-        zone=$([ "$shared" = yes ] && echo yes || echo no)
-        nginx_config "$algo" "$zone" >"$dir/nginx.conf"
+        zone=no workers=2
+        if [ "$name" = nginx-4-workers ]; then
+            workers=4 access=$ABS/run/$name-access.log
+            rm -f "$access"
+        elif [ "$shared" = yes ]; then
+            zone=yes
+        fi
+        nginx_config "$algo" "$zone" "$workers" "$access" >"$dir/nginx.conf"
         nginx -p "$ABS/run" -c "$ABS/$name/nginx.conf" -e "$ABS/run/nginx-error.log" >"$RUN/$name.log" 2>&1 &
     fi
     lb=$!
@@ -189,30 +274,37 @@ for c in "${CONFIGS[@]}"; do
     wait_port "$LB_PORT" 10
     echo "== $name ($strategy), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     cut -d' ' -f1-3 /proc/loadavg >"$dir/loadavg-before"
-    "$BIN" load "$SCENARIO" --requests "$REQUESTS" --target "http://127.0.0.1:$LB_PORT" --label "$strategy" \
+    "$BIN" load "$SCENARIO" --requests "$REQUESTS" --target "http://127.0.0.1:$LB_PORT" --label "$name" \
         --out "$dir" --no-charts --quiet --realtime
     cut -d' ' -f1-3 /proc/loadavg >"$dir/loadavg-after"
     kill "$lb"
     wait "$lb" 2>/dev/null || true
+    if [ -n "$access" ]; then
+        worker_model "$access" "$dir/nginx-workers.toml" | tee "$dir/workers.txt"
+        rm -rf "$sim"
+        simulate "$dir/nginx-workers.toml" "$sim"
+    fi
     checks=()
     if [ "$shared" = yes ]; then checks=(--check "mean=$TOLERANCE%" --check "p90=$TOLERANCE%"); fi
     ok=pass
-    "$BIN" compare "$OUT/sim" "$dir" "${checks[@]}" | tee "$dir/comparison.txt" || ok=FAIL
-    "$BIN" compare "$OUT/sim" "$dir" --csv >"$dir/comparison.csv"
+    "$BIN" compare "$sim" "$dir" --strategy "$strategy" "${checks[@]}" | tee "$dir/comparison.txt" || ok=FAIL
+    "$BIN" compare "$sim" "$dir" --strategy "$strategy" --csv >"$dir/comparison.csv" || true
     if [ "$shared" != yes ]; then ok="(no target)"; fi
     if [ "$ok" = FAIL ]; then failed=$((failed + 1)); fi
     cc=$dir/comparison.csv
     m=$dir/measurement.json
     valid=$(grep -q '"valid": true' "$m" && echo yes || echo NO)
-    printf '%-24s %-27s %9s %9s %8s %9s %9s %8s %8s %10s %-7s %s\n' "$name" "$strategy" \
+    printf '%-30s %-52s %9s %9s %8s %9s %9s %8s %8s %10s %-7s %s\n' "$name" "$strategy" \
         "$(ms "$(field mean 4 "$cc")")" "$(ms "$(field mean 5 "$cc")")" "$(pct "$(field mean 6 "$cc")")" \
         "$(ms "$(field p90 4 "$cc")")" "$(ms "$(field p90 5 "$cc")")" "$(pct "$(field p90 6 "$cc")")" \
         "$(pct "$(field p99 6 "$cc")")" "$(ms "$(json_num lateness p99_ms "$m")")" "$valid" "$ok" >>"$summary"
 done
-kill "$backends"
-wait "$backends" 2>/dev/null || true
+if [ -n "$backends" ]; then
+    kill "$backends"
+    wait "$backends" 2>/dev/null || true
+fi
 echo "== backends"
-cat "$RUN/backends.err"
+cat "$RUN"/backends-*.err
 echo "== measured vs simulated, ms (sim = simulated + calibration overhead; dev = (meas - sim) / sim; late p99 = send lateness)"
 cat "$summary"
 echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"

@@ -295,7 +295,7 @@ fn print_measurement(m: &Measurement) -> Result<()> {
     if let Some(o) = m.backend_overshoot {
         outln!("backend wait overshoot: {}", o.brief())?;
     }
-    if let Some(c) = m.calibration {
+    if let Some(c) = &m.calibration {
         outln!(
             "calibration: {} zero-demand requests, overhead mean {:.3} ms, p50 {:.3} ms, p99 {:.3} ms{}",
             c.response.count,

@@ -328,8 +328,10 @@ impl<const FULL: bool> Simulation<FULL> {
             windows,
             down_window: vec![None; n],
             lost: Vec::new(),
-            assigner: (sc.balancers.count > 1)
-                .then(|| Assigner::new(sc.balancers.assign, sc.balancers.count, seeds.stream("balancers"))),
+            assigner: (sc.balancers.count > 1).then(|| {
+                Assigner::new(sc.balancers.assign, sc.balancers.count, seeds.stream("balancers"))
+                    .with_shares(sc.balancers.shares.as_deref())
+            }),
             transit: Transit {
                 to_server: sc.network.to_server.map(|d| (d, seeds.stream("network/to_server"))),
                 from_server: sc.network.from_server.map(|d| (d, seeds.stream("network/from_server"))),

@@ -1,13 +1,24 @@
 //! `lbsim compare SIM_DIR MEASURED_DIR`: what lbsim simulated against what `lbsim load`
 //! measured on the same request stream, figure by figure.
 //!
+//! The two must have used the same request stream: the SHA-256 of the generated stream
+//! (every request's arrival, demand and key, [`stream_sha256`]) recorded by both, so one
+//! measurement can be compared with several models written in different files (another
+//! `[balancers]` view, other strategy parameters); outputs of older versions without it
+//! fall back to the scenario file's SHA-256.
+//!
 //! Both directories hold a `summary.csv` (the simulation's from `lbsim run`, the
 //! measurement's from `lbsim load`); the measured one also a `measurement.json`. The fixed
-//! overhead is the mean response time of the measurement's zero-demand calibration pass:
-//! it is **added to the simulated** response-time figures (mean and every percentile) to
-//! give the expected value, and the measured figures are shown raw. The deviation is
-//! (measured − expected) / expected. Figures without an overhead (waiting time at the
-//! backend, throughput, utilisation, imbalance, counts) compare as they are.
+//! overhead of generator, network, balancer and backend is what the measurement's
+//! zero-demand calibration pass took; it is **added to the simulated** response times to
+//! give the expected value, and the measured figures are shown raw. The overhead is added
+//! as a distribution: a percentile of the expected response is the percentile of the sum
+//! of two independent times, the simulated response (its histogram.csv, linear within a
+//! bucket) and the overhead (the calibration's quantiles), i.e. of their convolution; the
+//! mean adds the means, the maximum the mean overhead. Without the quantiles (older
+//! measurements) or the histogram, the mean overhead is added to every figure. The
+//! deviation is (measured − expected) / expected. Figures without an overhead (waiting
+//! time at the backend, throughput, utilisation, imbalance, counts) compare as they are.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -172,13 +183,30 @@ pub fn compare(sim_dir: &Path, measured_dir: &Path, strategy: Option<&str>, chec
     if !m.valid {
         notes.extend(m.problems.iter().map(|p| format!("measurement invalid: {p}")));
     }
-    let overhead_ms = m.calibration.map_or(0.0, |c| c.response.mean_ms);
+    let overhead_ms = m.calibration.as_ref().map_or(0.0, |c| c.response.mean_ms);
+    let quantiles = m.calibration.as_ref().map(|c| c.quantiles_ms.as_slice()).filter(|q| !q.is_empty());
+    let hist = match quantiles {
+        Some(_) => read_histogram(sim_dir, &wanted)?,
+        None => None,
+    };
+    let convolved = quantiles.zip(hist.as_ref());
+    if m.calibration.is_some() && convolved.is_none() {
+        notes.push(
+            "the mean calibration overhead is added to every percentile (no overhead quantiles in measurement.json or \
+             no histogram.csv in the simulation): the tail percentiles are then underestimated"
+                .into(),
+        );
+    }
     let rows = FIGURES
         .iter()
         .enumerate()
         .map(|(i, &(figure, column, what, overhead))| {
             let simulated = value(sim, column);
-            let expected = if overhead { simulated + overhead_ms } else { simulated };
+            let expected = match (overhead, convolved, percentile_of(figure)) {
+                (false, ..) => simulated,
+                (true, Some((q, h)), Some(p)) if simulated.is_finite() => convolved_quantile(h, q, p),
+                (true, ..) => simulated + overhead_ms,
+            };
             let measured = value(meas, column);
             let deviation = if expected != 0.0 { (measured - expected) / expected } else { f64::NAN };
             let check = checks.iter().filter(|c| c.figure == i).map(|c| c.tolerance).reduce(f64::min).map(|tol| {
@@ -188,7 +216,126 @@ pub fn compare(sim_dir: &Path, measured_dir: &Path, strategy: Option<&str>, chec
             Row { figure, what, simulated, expected, measured, deviation, check }
         })
         .collect();
+    let wait = |r: &Vec<Row>| r.iter().find(|r| r.figure == "wait").map(|r| (r.simulated, r.measured));
+    if let Some((sim_wait, meas_wait)) = wait(&rows)
+        && sim_wait > 0.5
+        && meas_wait < 0.1 * sim_wait
+    {
+        notes.push(format!(
+            "the backends measured almost no waiting ({meas_wait:.3} ms against {sim_wait:.3} ms simulated): the \
+             requests waited in front of them instead, in the balancer's own queue (HAProxy `maxconn`, a connection \
+             limit), which the backends cannot see; compare the response times, which include that wait"
+        ));
+    }
     Ok(Comparison { strategy: wanted, measurement: m, overhead_ms, rows, notes })
+}
+
+/// The probability a percentile figure stands for (`p99` → 0.99).
+fn percentile_of(figure: &str) -> Option<f64> {
+    match figure {
+        "p50" => Some(0.5),
+        "p90" => Some(0.9),
+        "p99" => Some(0.99),
+        "p999" => Some(0.999),
+        _ => None,
+    }
+}
+
+/// A simulated response-time distribution: histogram buckets `(low, high, count)`, ms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    buckets: Vec<(f64, f64, f64)>,
+    total: f64,
+}
+
+impl Histogram {
+    /// From buckets `(low, high, count)` in increasing order.
+    pub fn new(buckets: Vec<(f64, f64, f64)>) -> Self {
+        let total = buckets.iter().map(|b| b.2).sum();
+        Histogram { buckets, total }
+    }
+
+    /// P(S ≤ x), linear within a bucket.
+    pub fn cdf(&self, x: f64) -> f64 {
+        let mut below = 0.0;
+        for &(lo, hi, c) in &self.buckets {
+            if x >= hi {
+                below += c;
+            } else {
+                if x > lo {
+                    below += c * (x - lo) / (hi - lo);
+                }
+                break;
+            }
+        }
+        below / self.total
+    }
+
+    fn max(&self) -> f64 {
+        self.buckets.iter().rev().find(|b| b.2 > 0.0).map_or(0.0, |b| b.1)
+    }
+}
+
+/// The `p` quantile of S + C, S with histogram `h` and C uniform over the quantiles `c`
+/// (independent): the x where the mean over c of P(S ≤ x − c) reaches `p`, by bisection.
+pub fn convolved_quantile(h: &Histogram, c: &[f64], p: f64) -> f64 {
+    let cmax = c.iter().copied().fold(0.0, f64::max);
+    let g = |x: f64| c.iter().map(|&ci| h.cdf(x - ci)).sum::<f64>() / c.len() as f64;
+    let (mut lo, mut hi) = (0.0, h.max() + cmax);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if g(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// The simulated strategy `label`'s response-time histogram (histogram.csv), if written.
+fn read_histogram(sim_dir: &Path, label: &str) -> Result<Option<Histogram>> {
+    let path = sim_dir.join("histogram.csv");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let mut buckets = Vec::new();
+    for rec in csv::Reader::from_reader(text.as_bytes()).records() {
+        let rec = rec.map_err(|e| input(&path, format!("bad CSV row: {e}")))?;
+        if rec.get(0) != Some(label) {
+            continue;
+        }
+        let num = |i: usize| rec.get(i).and_then(|v| v.parse::<f64>().ok());
+        match (num(1), num(2), num(3)) {
+            (Some(lo), Some(hi), Some(c)) if hi > lo && c >= 0.0 => buckets.push((lo, hi, c)),
+            _ => return Err(input(&path, format!("bad histogram row: {rec:?}"))),
+        }
+    }
+    let h = Histogram::new(buckets);
+    Ok((h.total > 0.0).then_some(h))
+}
+
+/// Streams longer than this are not hashed (the comparison then falls back to the scenario
+/// file's SHA-256): hashing costs about 20 ns per request.
+pub const MAX_HASHED_REQUESTS: u64 = 5_000_000;
+
+/// SHA-256 (lower-case hex) of replication 0's request stream of `sc`: the warm-up count,
+/// then every request's arrival, demand (as `f64` bits) and key — what `lbsim load`
+/// replays. `None` for a closed loop (arrivals depend on the responses) or a stream longer
+/// than [`MAX_HASHED_REQUESTS`].
+pub fn stream_sha256(sc: &crate::scenario::Scenario) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    if matches!(sc.arrivals, crate::workload::arrivals::Arrivals::Closed(_)) || sc.requests > MAX_HASHED_REQUESTS {
+        return None;
+    }
+    let mut h = Sha256::new();
+    h.update(sc.warmup.to_le_bytes());
+    for r in crate::workload::RequestStream::new(&sc.workload(), 0).without_hashes() {
+        h.update(r.arrival.to_bits().to_le_bytes());
+        h.update(r.demand.to_bits().to_le_bytes());
+        h.update(r.key.to_le_bytes());
+    }
+    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Checks that the simulation ran the stream the measurement replayed (manifest.json).
@@ -209,10 +356,19 @@ fn consistency(sim_dir: &Path, m: &Measurement) -> Result<Vec<String>> {
     if p["warmup_requests"].as_u64() != Some(m.warmup) {
         wrong.push(format!("warm-up {} vs {}", p["warmup_requests"], m.warmup));
     }
-    if let (Some(a), Some(b)) = (v["scenario"]["sha256"].as_str(), m.scenario_sha256.as_deref())
-        && a != b
-    {
-        wrong.push("the scenario files differ (SHA-256)".into());
+    match (v["stream_sha256"].as_str(), m.stream_sha256.as_deref()) {
+        (Some(a), Some(b)) => {
+            if a != b {
+                wrong.push("the request streams differ (SHA-256 of every arrival, demand and key)".into());
+            }
+        }
+        _ => {
+            if let (Some(a), Some(b)) = (v["scenario"]["sha256"].as_str(), m.scenario_sha256.as_deref())
+                && a != b
+            {
+                wrong.push("the scenario files differ (SHA-256; no stream hash recorded to compare instead)".into());
+            }
+        }
     }
     if !wrong.is_empty() {
         return Err(input(
@@ -285,7 +441,15 @@ pub fn render(c: &Comparison) -> String {
         "{}: simulated {:?} vs measured {:?} ({} → {}), {} requests, seed {}\n{t}\n",
         m.scenario, c.strategy, m.label, m.label, m.target, m.requests, m.seed
     );
-    match m.calibration {
+    match &m.calibration {
+        Some(cal) if !cal.quantiles_ms.is_empty() && c.notes.iter().all(|n| !n.starts_with("the mean calibration")) => {
+            s.push_str(&format!(
+                "overhead (the response times of {} zero-demand requests: mean {:.3} ms, p99 {:.3} ms) is ADDED to \
+                 the simulated response times as a distribution (convolution; the mean adds the means); measured \
+                 figures are raw\n",
+                cal.response.count, c.overhead_ms, cal.response.p99_ms
+            ))
+        }
         Some(cal) => s.push_str(&format!(
             "overhead {:.3} ms (mean response of {} zero-demand requests; p99 {:.3} ms) is ADDED to the simulated \
              response times; measured figures are raw\n",
@@ -335,6 +499,27 @@ pub const FILE_NAME: &str = "comparison.csv";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A constant overhead shifts every quantile by itself; an overhead spread over two
+    /// values mixes two shifted copies (exact for a uniform S).
+    #[test]
+    fn overhead_is_convolved() {
+        // S uniform on [0, 100] ms in 100 buckets.
+        let h = Histogram::new((0..100).map(|i| (f64::from(i), f64::from(i + 1), 1.0)).collect());
+        for p in [0.5, 0.9, 0.99] {
+            assert!((convolved_quantile(&h, &[2.0; 10], p) - (100.0 * p + 2.0)).abs() < 1e-6);
+        }
+        // C = 0 or 10 with probability ½ each: P(S + C ≤ x) = (x + (x − 10)) / 200 for
+        // 10 ≤ x ≤ 100: the median is 55 and the 0.9 quantile 95.
+        let c = [0.0, 10.0];
+        assert!((convolved_quantile(&h, &c, 0.5) - 55.0).abs() < 1e-6);
+        assert!((convolved_quantile(&h, &c, 0.9) - 95.0).abs() < 1e-6);
+        // A heavy overhead tail moves the high quantiles more than its mean would.
+        let mut tail = vec![0.5; 99];
+        tail.push(40.0);
+        let mean: f64 = tail.iter().sum::<f64>() / 100.0;
+        assert!(convolved_quantile(&h, &tail, 0.999) > 99.9 + mean + 1.0);
+    }
 
     #[test]
     fn checks_parse() {

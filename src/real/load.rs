@@ -192,7 +192,7 @@ fn load_on(scenario: &Scenario, o: &LoadOptions, rt: &tokio::runtime::Runtime) -
         }
         let r = rec.lock().expect("recorder lock");
         let failed = r.finish("calibration").total.generated - r.responses().count();
-        DurationSummary::of(r.responses()).map(|response| Calibration { response, failed })
+        Calibration::of(r.responses(), failed)
     } else {
         None
     };
@@ -225,9 +225,9 @@ fn load_on(scenario: &Scenario, o: &LoadOptions, rt: &tokio::runtime::Runtime) -
     let mut problems = Vec::new();
     if let Some(l) = lateness.filter(|l| l.p99_ms > max_p99_ms) {
         problems.push(format!(
-            "send lateness p99 {:.3} ms exceeds {max_p99_ms:.3} ms: the arrivals were not the scenario's (machine too \
-             busy? try --realtime)",
-            l.p99_ms
+            "send lateness p99 {:.3} ms exceeds {max_p99_ms:.3} ms: the arrivals were not the scenario's ({})",
+            l.p99_ms,
+            super::measurement::lateness_advice(pass_end.policy)
         ));
     }
     if let Some(why) = pass_end.stopped_by {
@@ -242,6 +242,7 @@ fn load_on(scenario: &Scenario, o: &LoadOptions, rt: &tokio::runtime::Runtime) -
         target: o.target.as_str().to_string(),
         scenario: scenario.name.clone(),
         scenario_sha256: scenario.source.as_ref().map(|t| crate::report::manifest::sha256_hex(t.as_bytes())),
+        stream_sha256: super::compare::stream_sha256(scenario),
         seed: scenario.seed,
         requests: scenario.requests,
         warmup: scenario.warmup,

@@ -51,14 +51,51 @@ impl DurationSummary {
     }
 }
 
+/// What to do about a late sender, given the scheduling it ran under.
+pub fn lateness_advice(policy: super::timer::ThreadPolicy) -> String {
+    use super::timer::ThreadPolicy;
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(|l| format!(", load average {l}")))
+        .unwrap_or_default();
+    match policy {
+        ThreadPolicy::Realtime => format!(
+            "the sender already ran SCHED_FIFO, so the machine was too busy{load}: stop other work, keep the \
+             balancer and backends off the sender's core, or lower the rate"
+        ),
+        ThreadPolicy::RealtimeRefused => format!(
+            "SCHED_FIFO was asked for and refused{load}: run as root or with CAP_SYS_NICE, or on a quieter machine"
+        ),
+        ThreadPolicy::Normal => format!("machine too busy{load}? try --realtime (SCHED_FIFO for the sender)"),
+    }
+}
+
 /// The zero-demand calibration pass: the fixed overhead of generator, network, balancer and
 /// backend, measured against the same target before the run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// Response times of the zero-demand requests (completed ones).
     pub response: DurationSummary,
     /// Requests of the pass that did not complete.
     pub failed: u64,
+    /// The overhead's distribution: its quantiles at (i + ½) / [`CALIBRATION_QUANTILES`],
+    /// ms, what `lbsim compare` convolves with the simulated response times (absent in
+    /// older files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quantiles_ms: Vec<f64>,
+}
+
+/// Quantiles of the calibration's response times kept in measurement.json.
+pub const CALIBRATION_QUANTILES: usize = 200;
+
+impl Calibration {
+    /// The calibration pass's completed response times `d` and its failures.
+    pub fn of(d: &Durations, failed: u64) -> Option<Self> {
+        let quantiles_ms = (0..CALIBRATION_QUANTILES)
+            .map(|i| d.hist.quantile((i as f64 + 0.5) / CALIBRATION_QUANTILES as f64) * 1e3)
+            .collect();
+        DurationSummary::of(d).map(|response| Calibration { response, failed, quantiles_ms })
+    }
 }
 
 /// Everything `measurement.json` holds.
@@ -74,6 +111,10 @@ pub struct Measurement {
     pub scenario: String,
     /// SHA-256 of the scenario text (as manifest.json records it), when it came from a file.
     pub scenario_sha256: Option<String>,
+    /// SHA-256 of the request stream replayed ([`stream_sha256`](super::compare::stream_sha256)),
+    /// what `lbsim compare` matches; absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_sha256: Option<String>,
     /// Seed of the request stream (replication 0).
     pub seed: u64,
     /// Requests in the schedule.

@@ -76,12 +76,14 @@ impl View {
 }
 
 /// `[balancers]`: the balancer instances.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Balancers {
     /// Independent instances, each with its own strategy state (≥ 1).
     pub count: u32,
     /// How requests reach them.
     pub assign: Assign,
+    /// Each instance's share of the requests (summing to 1), when unequal (`shares`).
+    pub shares: Option<Vec<f64>>,
     /// What load their strategies read.
     pub view: View,
 }
@@ -89,7 +91,7 @@ pub struct Balancers {
 impl Default for Balancers {
     /// One balancer with the shared view: lbsim without `[balancers]`.
     fn default() -> Self {
-        Balancers { count: 1, assign: Assign::Random, view: View::Shared }
+        Balancers { count: 1, assign: Assign::Random, shares: None, view: View::Shared }
     }
 }
 
@@ -104,11 +106,15 @@ impl Balancers {
         let instances = if self.count == 1 {
             "1 instance".to_string()
         } else {
-            let how = match self.assign {
+            let mut how = match self.assign {
                 Assign::Random => "each request to a random one".to_string(),
                 Assign::RoundRobin => "requests in turn".to_string(),
                 Assign::Runs { mean } => format!("runs of {mean} requests on average"),
             };
+            if let Some(shares) = &self.shares {
+                let pct: Vec<String> = shares.iter().map(|s| format!("{:.3}", s * 100.0)).collect();
+                how.push_str(&format!(", drawn by shares {}%", trim_shares(&pct).join(" / ")));
+            }
             format!("{} instances ({how})", self.count)
         };
         let view = match self.view {
@@ -133,6 +139,9 @@ impl Serialize for Balancers {
         m.serialize_entry("assign", self.assign.name())?;
         if let Assign::Runs { mean } = self.assign {
             m.serialize_entry("run_length", &mean)?;
+        }
+        if let Some(shares) = &self.shares {
+            m.serialize_entry("shares", shares)?;
         }
         m.serialize_entry("view", self.view.name())?;
         if let Some(i) = self.view.interval() {
@@ -243,6 +252,7 @@ pub(super) fn validate_balancers(b: &RawBalancers, servers: usize) -> Result<Bal
     if b.run_length.is_some() && !matches!(assign, Assign::Runs { .. }) {
         return Err(ScenarioError::at("balancers.run_length", "`run_length` applies only to assign = \"runs\""));
     }
+    let shares = b.shares.as_deref().map(|s| validate_shares(s, count, assign)).transpose()?;
     let name = b.view.as_deref().unwrap_or("shared");
     let only = |key: &str, view: &str| {
         ScenarioError::at(format!("balancers.{key}"), format!("`{key}` applies only to view = \"{view}\""))
@@ -289,7 +299,38 @@ pub(super) fn validate_balancers(b: &RawBalancers, servers: usize) -> Result<Bal
             .suggest(other, VIEWS.iter().copied()));
         }
     };
-    Ok(Balancers { count, assign, view })
+    Ok(Balancers { count, assign, shares, view })
+}
+
+/// `shares`: one non-negative number per instance, not all 0, scaled to sum to 1
+/// (`[47, 45, 5, 3]` and `[0.47, 0.45, 0.05, 0.03]` are the same).
+fn validate_shares(shares: &[f64], count: u32, assign: Assign) -> Result<Vec<f64>, ScenarioError> {
+    if matches!(assign, Assign::RoundRobin) {
+        return Err(ScenarioError::at(
+            "balancers.shares",
+            "`shares` applies to assign = \"random\" (each request drawn by shares) or \"runs\" (each run drawn by \
+             shares), not to \"round-robin\" (equal turns)",
+        ));
+    }
+    if shares.len() != count as usize {
+        return Err(ScenarioError::at(
+            "balancers.shares",
+            format!("needs one share per instance: count = {count}, got {} shares", shares.len()),
+        ));
+    }
+    if let Some(bad) = shares.iter().find(|s| !(s.is_finite() && **s >= 0.0)) {
+        return Err(ScenarioError::at("balancers.shares", format!("each share must be a number ≥ 0, got {bad}")));
+    }
+    let total: f64 = shares.iter().sum();
+    if total <= 0.0 {
+        return Err(ScenarioError::at("balancers.shares", "at least one share must be positive"));
+    }
+    Ok(shares.iter().map(|s| s / total).collect())
+}
+
+/// Percentages written without trailing zeros (`47.000` → `47`, `4.500` → `4.5`).
+fn trim_shares(pct: &[String]) -> Vec<String> {
+    pct.iter().map(|p| p.trim_end_matches('0').trim_end_matches('.').to_string()).collect()
 }
 
 /// Validates `[network]`.
@@ -359,6 +400,10 @@ mod tests {
         assert_eq!(sc.network.to_server, Some(super::Delay::Constant(0.0017)));
         assert!((sc.network.from_server.unwrap().mean() - 0.001).abs() < 1e-15);
         assert_eq!(parse("[network]\nto_server = \"0ms\"\n").unwrap().network.to_server, None);
+        let sc =
+            parse("[balancers]\ncount = 4\nassign = \"runs\"\nrun_length = 1.2\nshares = [47, 45, 5, 3]\n").unwrap();
+        assert_eq!(sc.balancers.shares, Some(vec![0.47, 0.45, 0.05, 0.03]));
+        assert!(sc.balancers.describe().contains("drawn by shares 47 / 45 / 5 / 3%"), "{}", sc.balancers.describe());
     }
 
     #[test]
@@ -373,6 +418,10 @@ mod tests {
             ("[balancers]\nview = \"periodic\"\ninterval = \"0s\"\n", "balancers.interval", "positive"),
             ("[balancers]\nview = \"local\"\ncount_own = true\n", "balancers.count_own", "only to view"),
             ("[balancers]\nview = \"delayed\"\n", "balancers", "needs `delay`"),
+            ("[balancers]\ncount = 2\nshares = [1.0]\n", "balancers.shares", "one share per instance"),
+            ("[balancers]\ncount = 2\nshares = [1.0, -1.0]\n", "balancers.shares", "≥ 0"),
+            ("[balancers]\ncount = 2\nshares = [0, 0]\n", "balancers.shares", "positive"),
+            ("[balancers]\ncount = 2\nassign = \"round-robin\"\nshares = [1, 2]\n", "balancers.shares", "not to"),
             (
                 "[balancers]\ncount = 10000\n[[servers]]\nname = \"big\"\ncount = 5000\n",
                 "balancers.count",

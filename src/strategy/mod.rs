@@ -21,7 +21,9 @@
 //! [`BuildFn`]: registry::BuildFn
 
 mod bounded_load;
+mod caddy;
 mod first;
+mod fwrr;
 mod hashing;
 mod heap;
 mod jiq;

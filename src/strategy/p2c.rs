@@ -24,6 +24,7 @@ use std::collections::BinaryHeap;
 
 use rand::RngExt;
 
+use super::caddy::CaddyRandomChoose;
 use super::random::HaproxyRing;
 use super::round_robin::SmoothWeighted;
 use super::weights::WeightSlots;
@@ -33,7 +34,8 @@ use super::{ParamError, ParamInfo, Pool, RequestView, ServerInfo, Strategy, Stra
 pub(super) const P2C: StrategyInfo = StrategyInfo {
     name: "p2c",
     models: "Envoy `LEAST_REQUEST` (`choice_count`; weighted mode with `active_request_bias`); \
-             Mitzenmacher's power of d choices; HAProxy `balance random(N)` with variant = \"haproxy\"",
+             Mitzenmacher's power of d choices; HAProxy `balance random(N)` with variant = \"haproxy\"; Caddy 2.6 \
+             `lb_policy random_choose N` with variant = \"caddy-2.6\" (its fixed sampling: \"caddy\")",
     summary: "sample d servers with replacement, take the one with fewest in-flight (first sampled on ties); \
               unequal weights: Envoy's dynamic-weight EDF round robin",
     params: &[
@@ -47,7 +49,9 @@ pub(super) const P2C: StrategyInfo = StrategyInfo {
         ParamInfo {
             name: "variant",
             help: "\"envoy\": as above; \"haproxy\": HAProxy `balance random(choices)`, the draws taken on its \
-                   consistent-hash ring and compared by in-flight per weight",
+                   consistent-hash ring and compared by in-flight per weight; \"caddy-2.6\": Caddy 2.6 `random_choose \
+                   choices` with its two defects (overwriting samples, a best list never reset); \"caddy\": the same \
+                   with Caddy master's fixed sampling (choices ≥ 2, cut to the pool as Caddy does)",
             default: "\"envoy\"",
         },
     ],
@@ -55,8 +59,19 @@ pub(super) const P2C: StrategyInfo = StrategyInfo {
     cooperative: false,
     oracle: false,
     build: |params, servers| {
+        let variant = params.choice("variant", "envoy", &["envoy", "haproxy", "caddy-2.6", "caddy"])?;
+        if variant.starts_with("caddy") {
+            if params.has("active_request_bias") {
+                return Err(ParamError {
+                    param: "active_request_bias".into(),
+                    message: "is Envoy's; Caddy's random_choose has no bias (remove it or variant)".into(),
+                });
+            }
+            let k = params.int("choices", 2, 2, 1_000_000)? as usize;
+            return Ok(Box::new(CaddyRandomChoose::new(k, variant == "caddy", servers)));
+        }
         let d = params.int("choices", 2, 1, servers.len() as u64)?;
-        if params.choice("variant", "envoy", &["envoy", "haproxy"])? == "haproxy" {
+        if variant == "haproxy" {
             if params.has("active_request_bias") {
                 return Err(ParamError {
                     param: "active_request_bias".into(),

@@ -20,7 +20,7 @@ use super::{ParamError, ParamInfo, Pool, RequestView, ServerInfo, Strategy, Stra
 pub(super) const RANDOM: StrategyInfo = StrategyInfo {
     name: "random",
     models: "nginx `random` with equal weights; HAProxy `balance random(1)` with variant = \"haproxy\" \
-             (its consistent-hash ring, 16 points per weight)",
+             (its consistent-hash ring, 16 points per weight); Caddy 2.6 `lb_policy random` (its default)",
     summary: "a uniformly random server (with Poisson arrivals each an independent M/G/1); variant \"haproxy\": \
               HAProxy's uneven ring draw",
     params: &[ParamInfo {

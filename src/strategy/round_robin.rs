@@ -2,31 +2,87 @@
 
 use rand::RngExt;
 
-use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::caddy::CaddyWeighted;
+use super::fwrr::Fwrr;
+use super::{ParamError, ParamInfo, Params, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `round-robin`: servers in turn, ignoring weights.
 pub(super) const ROUND_ROBIN: StrategyInfo = StrategyInfo {
     name: "round-robin",
-    models: "HAProxy `balance roundrobin` with equal weights; nginx upstream default with equal weights",
+    models: "HAProxy `balance roundrobin` with equal weights; nginx upstream default with equal weights; \
+             Caddy 2.6 `lb_policy round_robin` with variant = \"caddy\"",
     summary: "each server in turn, ignoring weights and load",
-    params: &[],
+    params: &[
+        ParamInfo {
+            name: "variant",
+            help: "\"first\": from the first server; \"caddy\": from the second, as Caddy increments its counter \
+                   before reading it (RoundRobinSelection.Select)",
+            default: "\"first\"",
+        },
+        OFFSET,
+    ],
     keyed: false,
     cooperative: false,
     oracle: false,
-    build: |_, servers| Ok(Box::new(RoundRobin { next: 0, n: servers.len() })),
+    build: |params, servers| {
+        let n = servers.len();
+        let next = match params.choice("variant", "first", &["first", "caddy"])? {
+            "caddy" => 1 % n,
+            _ => 0,
+        };
+        skip(Box::new(RoundRobin { next, n }), params, servers)
+    },
 };
 
-/// `weighted-round-robin`: nginx's smooth weighted round robin.
+/// `weighted-round-robin`: nginx's smooth weighted round robin, HAProxy's or Caddy's order.
 pub(super) const WEIGHTED_ROUND_ROBIN: StrategyInfo = StrategyInfo {
     name: "weighted-round-robin",
-    models: "nginx upstream default (smooth weighted round robin, `weight=`)",
-    summary: "smooth weighted round robin: weights 5,1,1 give a a b a c a a",
-    params: &[],
+    models: "nginx upstream default (smooth weighted round robin, `weight=`); HAProxy `balance roundrobin` \
+             (lb_fwrr.c, 2.6) with variant = \"haproxy\"; Caddy 2.7+ `lb_policy weighted_round_robin` with \
+             variant = \"caddy\"",
+    summary: "weighted round robin: weights 5,1,1 give a a b a c a a (nginx), a a a a b c a (Caddy); \
+              2,2,1,1 give a b c a b d (HAProxy)",
+    params: &[
+        ParamInfo {
+            name: "variant",
+            help: "\"nginx\": smooth weighted round robin; \"haproxy\": HAProxy's fast weighted round robin \
+                   (lb_fwrr.c); \"caddy\": Caddy's walk over cumulative weights, starting one slot in",
+            default: "\"nginx\"",
+        },
+        OFFSET,
+    ],
     keyed: false,
     cooperative: false,
     oracle: false,
-    build: |_, servers| Ok(Box::new(SmoothWeighted::new(servers))),
+    build: |params, servers| {
+        let s: Box<dyn Strategy> = match params.choice("variant", "nginx", &["nginx", "haproxy", "caddy"])? {
+            "haproxy" => Box::new(Fwrr::new(servers)),
+            "caddy" => Box::new(CaddyWeighted::new(servers)),
+            _ => Box::new(SmoothWeighted::new(servers)),
+        };
+        skip(s, params, servers)
+    },
 };
+
+/// `offset`: picks the balancer made before the run (a rotation's starting point).
+const OFFSET: ParamInfo = ParamInfo {
+    name: "offset",
+    help: "picks the balancer made before the first request, 0..=10⁶: where the rotation starts (`lbsim load` \
+           sends its calibration requests, 500 by default, through the balancer first)",
+    default: "0",
+};
+
+/// Advances a freshly built rotation over `servers` by the `offset` parameter's picks.
+fn skip(mut s: Box<dyn Strategy>, params: &Params, servers: &[ServerInfo]) -> Result<Box<dyn Strategy>, ParamError> {
+    let k = params.int("offset", 0, 0, 1_000_000)?;
+    // Rotations read neither the pool's load nor the request nor the RNG.
+    let pool = Pool::new(servers);
+    let mut rng = <StrategyRng as rand::SeedableRng>::seed_from_u64(0);
+    for i in 0..k {
+        s.pick(&RequestView { id: i, arrival: 0.0, key: 0, hash: 0, balancer: 0 }, &pool, &mut rng);
+    }
+    Ok(s)
+}
 
 struct RoundRobin {
     next: usize,
@@ -166,6 +222,39 @@ mod tests {
     fn equal_weights_cycle() {
         assert_eq!(sequence(&WEIGHTED_ROUND_ROBIN, &[1, 1, 1], 6), "abcabc");
         assert_eq!(sequence(&ROUND_ROBIN, &[5, 1, 1], 6), "abcabc");
+    }
+
+    fn with(info: &StrategyInfo, params: &[(&str, toml::Value)], weights: &[u32], n: u64) -> String {
+        let servers = servers(weights);
+        let pool = Pool::new(&servers);
+        let p = Params::new(params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect());
+        let mut s = (info.build)(&p, &servers).unwrap();
+        let mut rng = rng();
+        (0..n).map(|i| (b'a' + s.pick(&req(i), &pool, &mut rng) as u8) as char).collect()
+    }
+
+    fn text(v: &str) -> toml::Value {
+        toml::Value::String(v.into())
+    }
+
+    /// The variants by name: HAProxy's order, Caddy's walk and its round robin starting at
+    /// the second server; `offset` moves the start as that many earlier picks would.
+    #[test]
+    fn variants_and_offset() {
+        let haproxy = [("variant", text("haproxy"))];
+        assert_eq!(with(&WEIGHTED_ROUND_ROBIN, &haproxy, &[2, 2, 1, 1], 6), "abcabd");
+        let after_calibration = [("variant", text("haproxy")), ("offset", toml::Value::Integer(500))];
+        assert_eq!(with(&WEIGHTED_ROUND_ROBIN, &after_calibration, &[2, 2, 1, 1], 6), "cabdab");
+        assert_eq!(with(&WEIGHTED_ROUND_ROBIN, &[("variant", text("caddy"))], &[5, 1, 1], 7), "aaaabca");
+        assert_eq!(with(&ROUND_ROBIN, &[("variant", text("caddy"))], &[1, 1, 1], 4), "bcab");
+        assert_eq!(with(&ROUND_ROBIN, &[("offset", toml::Value::Integer(5))], &[1, 1, 1], 4), "cabc");
+        assert_eq!(
+            with(&WEIGHTED_ROUND_ROBIN, &[("offset", toml::Value::Integer(2))], &[5, 1, 1], 5),
+            &with(&WEIGHTED_ROUND_ROBIN, &[], &[5, 1, 1], 7)[2..]
+        );
+        let bad = Params::new([("variant".to_string(), text("haprxy"))].into_iter().collect());
+        let err = (WEIGHTED_ROUND_ROBIN.build)(&bad, &servers(&[1, 2])).err().unwrap();
+        assert!(err.message.contains("did you mean \"haproxy\""), "{}", err.message);
     }
 
     #[test]

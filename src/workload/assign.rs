@@ -11,6 +11,13 @@
 //! - `runs`: runs of consecutive requests to one instance, of geometric length with the
 //!   given mean, each run on an instance other than the previous one — the pattern of nginx
 //!   workers taking turns on the accept queue (measured: runs of about 13 connections).
+//!
+//! With `shares` (unequal instances, such as nginx workers of which two take most
+//! connections) each request (`random`) or each run (`runs`) goes to an instance drawn in
+//! proportion to the shares, so each instance's long-run share of the requests is its
+//! share. A run may then be drawn on the instance of the previous one: runs seen on
+//! instance i (consecutive requests there) last `run_length / (1 − share_i)` on average,
+//! and all runs seen `run_length / (1 − Σ share²)`.
 
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -53,6 +60,8 @@ pub struct Assigner {
     /// Requests assigned so far.
     assigned: u64,
     rng: Xoshiro256PlusPlus,
+    /// Cumulative shares (unequal instances), the last one 1.
+    cumulative: Option<Vec<f64>>,
 }
 
 impl Assigner {
@@ -60,7 +69,34 @@ impl Assigner {
     /// seeded with `seed`.
     pub fn new(how: Assign, count: u32, seed: u64) -> Self {
         assert!(count >= 1, "at least one balancer instance");
-        Assigner { how, count, current: 0, assigned: 0, rng: Xoshiro256PlusPlus::seed_from_u64(seed) }
+        Assigner { how, count, current: 0, assigned: 0, rng: Xoshiro256PlusPlus::seed_from_u64(seed), cumulative: None }
+    }
+
+    /// Instances drawn in proportion to `shares` (one per instance, summing to 1) instead
+    /// of uniformly, and a new run drawn among all of them (see the module documentation);
+    /// `None` changes nothing.
+    pub fn with_shares(mut self, shares: Option<&[f64]>) -> Self {
+        self.cumulative = shares.map(|s| {
+            let mut acc = 0.0;
+            let mut c: Vec<f64> = s
+                .iter()
+                .map(|x| {
+                    acc += x;
+                    acc
+                })
+                .collect();
+            if let Some(last) = c.last_mut() {
+                *last = 1.0;
+            }
+            c
+        });
+        self
+    }
+
+    /// An instance drawn by the shares.
+    fn draw_share(&mut self, cumulative: &[f64]) -> u32 {
+        let u: f64 = self.rng.random();
+        (cumulative.partition_point(|&c| c <= u) as u32).min(self.count - 1)
     }
 
     /// The instance of the next request (`0..count`).
@@ -70,6 +106,17 @@ impl Assigner {
         self.assigned += 1;
         if self.count == 1 {
             return 0;
+        }
+        if let Some(cumulative) = self.cumulative.take() {
+            let new_run = match self.how {
+                Assign::Runs { mean } => first || self.rng.random::<f64>() * mean < 1.0,
+                _ => true,
+            };
+            if new_run {
+                self.current = self.draw_share(&cumulative);
+            }
+            self.cumulative = Some(cumulative);
+            return self.current;
         }
         self.current = match self.how {
             Assign::Random => self.rng.random_range(0..self.count),
@@ -100,6 +147,31 @@ impl Assigner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Shares hold per request (random) and per run (runs); runs seen last
+    /// `run_length / (1 − Σ share²)` on average.
+    #[test]
+    fn shares_give_each_instance_its_share() {
+        let shares = [0.47, 0.45, 0.05, 0.03];
+        let n = 400_000;
+        for how in [Assign::Random, Assign::Runs { mean: 1.2 }] {
+            let mut a = Assigner::new(how, 4, 3).with_shares(Some(&shares));
+            let d: Vec<u32> = (0..n).map(|_| a.next_instance()).collect();
+            for (i, &p) in shares.iter().enumerate() {
+                let got = d.iter().filter(|&&x| x == i as u32).count() as f64 / n as f64;
+                // Runs: requests come in runs of mean 1.2, so the standard error is larger by
+                // about √(2 × 1.2) (geometric lengths); 5 of those.
+                let se = (p * (1.0 - p) / n as f64).sqrt() * 1.6;
+                assert!((got - p).abs() < 5.0 * se, "{how:?} instance {i}: {got} vs {p}");
+            }
+            if let Assign::Runs { mean } = how {
+                let runs = 1 + d.windows(2).filter(|w| w[0] != w[1]).count();
+                let seen = n as f64 / runs as f64;
+                let want = mean / (1.0 - shares.iter().map(|s| s * s).sum::<f64>());
+                assert!((seen - want).abs() < 0.02 * want, "runs seen {seen}, want {want}");
+            }
+        }
+    }
 
     fn draws(how: Assign, count: u32, n: usize) -> Vec<u32> {
         let mut a = Assigner::new(how, count, 7);

@@ -253,6 +253,7 @@ table! {
         pub(crate) count: Option<u32>,
         pub(crate) assign: Option<String>,
         pub(crate) run_length: Option<f64>,
+        pub(crate) shares: Option<Vec<f64>>,
         pub(crate) view: Option<String>,
         pub(crate) interval: Option<Duration>,
         pub(crate) count_own: Option<bool>,

@@ -30,13 +30,24 @@ use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, St
 /// `least-connections`.
 pub(super) const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     name: "least-connections",
-    models: "nginx `least_conn` (weighted; ties by smooth weighted round robin)",
+    models: "nginx `least_conn` (weighted; ties by smooth weighted round robin); Caddy 2.6 `lb_policy least_conn` \
+             with variant = \"caddy\"",
     summary: "fewest in-flight requests relative to weight (conns×weight products), ties round-robin",
-    params: &[],
+    params: &[ParamInfo {
+        name: "variant",
+        help: "\"nginx\": as above; \"caddy\": Caddy's LeastConnSelection, fewest in-flight requests whatever the \
+               weights, ties broken uniformly at random",
+        default: "\"nginx\"",
+    }],
     keyed: false,
     cooperative: false,
     oracle: false,
-    build: |_, servers| Ok(Box::new(LeastConn::new(servers))),
+    build: |params, servers| {
+        Ok(match params.choice("variant", "nginx", &["nginx", "caddy"])? {
+            "caddy" => Box::new(super::caddy::CaddyLeastConn),
+            _ => Box::new(LeastConn::new(servers)),
+        })
+    },
 };
 
 /// `weighted-least-connections`.

@@ -282,15 +282,17 @@ fn dispatch(l: &Rc<Local>, job: Job, at: Instant) {
     grow(l);
 }
 
-/// Opens connections for the requests waiting, within the cap and [`MAX_CONNECTING`].
+/// Opens connections for the requests waiting (one per request waiting, within the cap and
+/// [`MAX_CONNECTING`]). A new connection takes the first request waiting once it is open,
+/// not before: a slow connect (a SYN retried after 1 s) delays no request that another
+/// connection coming free could carry.
 fn grow(l: &Rc<Local>) {
     let mut pool = l.pool.borrow_mut();
-    while !pool.waiting.is_empty() && pool.slots < l.plan.connections && pool.connecting < MAX_CONNECTING {
-        let first = pool.waiting.pop_front();
+    while pool.connecting < pool.waiting.len().min(MAX_CONNECTING) && pool.slots < l.plan.connections {
         pool.slots += 1;
         pool.connecting += 1;
         pool.peak = pool.peak.max(pool.slots);
-        tokio::task::spawn_local(carry(Rc::clone(l), None, first));
+        tokio::task::spawn_local(carry(Rc::clone(l), None, None));
     }
 }
 

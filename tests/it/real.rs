@@ -449,5 +449,6 @@ fn backends_close_slow_and_idle_connections_and_serve_beyond_the_cap() {
     let line = err.lines().find(|l| l.contains("closed for a slow header")).unwrap_or_else(|| panic!("{err}"));
     let n: Vec<u64> = line.split([' ', ',', ':']).filter_map(|w| w.parse().ok()).collect();
     let [_, slow, idle, evicted, refused] = n[..] else { panic!("{line}") };
-    assert!(slow >= 1 && idle >= 1 && evicted >= 250 && refused == 0, "{line}");
+    // 300 held against a cap of 40: all but 40 were evicted or (on a slow machine) idled out.
+    assert!(slow >= 1 && idle >= 1 && evicted >= 1 && evicted + idle >= 250 && refused == 0, "{line}");
 }

@@ -55,7 +55,7 @@ pub enum Failure {
     Closed,
     /// No complete response within the timeout.
     Timeout,
-    /// The status line and headers exceed `max_header` (or [`MAX_HEADERS`] headers).
+    /// The status line and headers exceed `max_header` (or more than 64 headers).
     HeaderTooLarge,
     /// The body exceeds `max_body`.
     BodyTooLarge,

@@ -237,10 +237,8 @@ pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
         let (cal, cal_end) = (cal, *cal_end);
         let wait = Duration::from_secs_f64(cal_end) + CALIBRATION_WAIT;
         let (r, ends) = pass(cal, Recorder::new(&names, 0, 0.0, cal_end, KeyCounter::new(None)), false, Some(wait));
-        if let Some(why) = ends.iter().find_map(|e| e.stopped_by) {
-            if why == "Ctrl-C" {
-                return Err(Error::Other("stopped during the calibration pass: nothing measured".into()));
-            }
+        if ends.iter().any(|e| e.stopped_by == Some("Ctrl-C")) {
+            return Err(Error::Other("stopped during the calibration pass: nothing measured".into()));
         }
         let failed = r.finish("calibration").total.generated - r.responses().count();
         DurationSummary::of(r.responses()).map(|response| Calibration { response, failed })

@@ -9,7 +9,7 @@ use std::time::Duration;
 use lbsim::duration::parse_duration;
 use lbsim::real::backend::{self, BackendOptions, BackendsReport};
 use lbsim::real::compare::{self, Check};
-use lbsim::real::load::{self, LoadOptions, Target};
+use lbsim::real::load::{self, LoadOptions, PeerLimits, Target};
 use lbsim::real::measurement::{self, DurationSummary, Measurement};
 use lbsim::real::record::Durations;
 use lbsim::report;
@@ -73,6 +73,17 @@ pub(crate) struct BackendsArgs {
     /// Busy-wait tail of each wait.
     #[arg(long, value_name = "DURATION", default_value = "200us", value_parser = duration)]
     spin: Duration,
+    /// Connections per port held at once; beyond it the longest-idle one is closed to make
+    /// room (a new one is refused only when every one is inside a request).
+    #[arg(long, value_name = "N", default_value_t = backend::DEFAULT_MAX_CONNECTIONS as u64,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// Close a connection whose request header is incomplete this long after its first byte.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    header_timeout: Duration,
+    /// Close a connection with no request in progress after this long.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    idle_timeout: Duration,
 }
 
 /// `lbsim load`.
@@ -95,12 +106,28 @@ pub(crate) struct LoadArgs {
     /// Label of the measured row (use the simulated strategy's label to share its colour).
     #[arg(long, value_name = "NAME", default_value = "measured")]
     label: String,
-    /// Per-request timeout (counted as timed out).
+    /// Per-request timeout, from its send to the last byte of the response (counted as timed out).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration)]
     timeout: Duration,
-    /// Wall-clock limit of the run [default: the schedule + the timeout + 10s].
+    /// Largest response status line and headers accepted (more: the request fails, header_too_large).
+    #[arg(long, value_name = "SIZE", default_value = "64K", value_parser = size)]
+    max_header: u64,
+    /// Largest response body accepted; bodies are counted, not kept (more: body_too_large).
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = size)]
+    max_body: u64,
+    /// Wall-clock limit of the whole run, calibration included [default: both schedules + 5s + the timeout + 10s].
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     time_limit: Option<Duration>,
+    /// Sender threads, each sending every N-th request over its own connections.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    senders: u64,
+    /// Connections at most, all senders together; a request finding all busy waits for one
+    /// [default: as many as the offered concurrency needs, up to 10000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    connections: Option<u64>,
+    /// Open a new connection for every request (Connection: close) instead of reusing them.
+    #[arg(long)]
+    no_keep_alive: bool,
     /// The run is invalid when the 99th percentile of send lateness exceeds this.
     #[arg(long, value_name = "DURATION", default_value = "1ms", value_parser = duration)]
     max_lateness: Duration,
@@ -110,7 +137,7 @@ pub(crate) struct LoadArgs {
     /// Ask for SCHED_FIFO on the sending thread (needs root or CAP_SYS_NICE).
     #[arg(long)]
     realtime: bool,
-    /// Busy-wait tail before each send.
+    /// Busy-wait tail before a send that follows a gap of at least twice this.
     #[arg(long, value_name = "DURATION", default_value = "200us", value_parser = duration)]
     spin: Duration,
     /// Allow a target that is not on this machine.
@@ -148,6 +175,13 @@ pub(crate) struct CompareArgs {
 fn duration(s: &str) -> std::result::Result<Duration, String> {
     let secs = parse_duration(s)?;
     Duration::try_from_secs_f64(secs).map_err(|e| format!("{s}: {e}"))
+}
+
+fn size(s: &str) -> std::result::Result<u64, String> {
+    if s.trim().ends_with('%') {
+        return Err(format!("`{s}` is not a size in bytes: write e.g. 64K, 1M or 4096"));
+    }
+    lbsim::budget::parse_size(s)
 }
 
 fn scenario(file: &Path, requests: Option<u64>, seed: Option<u64>) -> Result<Scenario> {
@@ -190,6 +224,9 @@ pub(crate) fn cmd_backends(args: BackendsArgs) -> Result<()> {
         realtime: args.realtime,
         spin: args.spin,
         handle_signals: true,
+        max_connections: args.max_connections as usize,
+        header_timeout: args.header_timeout,
+        idle_timeout: args.idle_timeout,
     };
     let report = backend::serve(&sc, &options, |listening| {
         let mut out = std::io::stdout().lock();
@@ -223,6 +260,16 @@ fn print_backends(r: &BackendsReport, spin: Duration) -> Result<()> {
             s.dropped,
             s.bad
         )?;
+        if s.header_timeouts + s.idle_timeouts + s.evicted + s.refused > 0 {
+            errln!(
+                "    {} connections: {} closed for a slow header, {} idle, {} evicted for room, {} refused (all busy)",
+                s.connections,
+                s.header_timeouts,
+                s.idle_timeouts,
+                s.evicted,
+                s.refused
+            )?;
+        }
     }
     let d = Durations { hist: r.overshoot.clone(), sum: r.overshoot_sum };
     match DurationSummary::of(&d) {
@@ -245,12 +292,19 @@ pub(crate) fn cmd_load(args: LoadArgs) -> Result<()> {
     let options = LoadOptions {
         target,
         label: args.label.clone(),
-        timeout: args.timeout,
+        limits: PeerLimits {
+            max_header: usize::try_from(args.max_header).unwrap_or(usize::MAX),
+            max_body: args.max_body,
+            timeout: args.timeout,
+        },
         time_limit: args.time_limit,
         max_lateness: args.max_lateness,
         calibration: args.calibration,
         realtime: args.realtime,
         spin: args.spin,
+        senders: args.senders as usize,
+        connections: args.connections.map(|n| n as usize),
+        keep_alive: !args.no_keep_alive,
         handle_signals: true,
         progress: !args.quiet,
     };
@@ -308,8 +362,25 @@ fn print_measurement(m: &Measurement) -> Result<()> {
     if m.unattributed > 0 {
         outln!("note: {} responses named no server of the scenario", m.unattributed)?;
     }
-    if m.status_4xx + m.status_5xx > 0 {
-        outln!("note: {} 4xx and {} 5xx responses (counted as failed)", m.status_4xx, m.status_5xx)?;
+    if !m.failures.is_empty() {
+        let causes: Vec<String> = m.failures.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        outln!("failures by cause: {}", causes.join(", "))?;
+    }
+    if let (Some(s), Some(c)) = (&m.sender, &m.connections) {
+        outln!(
+            "senders: {} thread(s), {:.0}% busy, {} preemptions; connections: {} opened, at most {} open{}{}",
+            s.threads,
+            s.busy_percent,
+            s.involuntary_switches,
+            c.opened,
+            c.peak,
+            if c.keep_alive { "" } else { " (no keep-alive)" },
+            if c.resent > 0 {
+                format!(", {} requests resent after a keep-alive race", c.resent)
+            } else {
+                String::new()
+            }
+        )?;
     }
     if m.valid {
         outln!("measurement: valid")?;

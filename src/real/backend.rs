@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,8 +40,15 @@ use crate::{Error, Result};
 /// Largest demand a request may ask for, s (a guard against typos in hand-made URLs).
 pub const MAX_DEMAND: f64 = 3600.0;
 
-/// Connections open at once beyond which new ones are closed at once.
-pub const MAX_CONNECTIONS: usize = 10_000;
+/// Default connections per port held at once; beyond it the longest-idle connection is
+/// closed to make room, and a new one is refused only when every one is inside a request.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// Default time a client has to send a complete request header from its first byte.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default time a connection may stay idle (no request in progress, no byte received).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -60,6 +67,36 @@ pub struct BackendOptions {
     pub spin: Duration,
     /// Stop on Ctrl-C and SIGTERM (the command line); off in tests.
     pub handle_signals: bool,
+    /// Connections per port held at once (see [`DEFAULT_MAX_CONNECTIONS`]).
+    pub max_connections: usize,
+    /// A connection that started a request must complete its header within this.
+    pub header_timeout: Duration,
+    /// A connection with no request in progress is closed after this long.
+    pub idle_timeout: Duration,
+}
+
+impl BackendOptions {
+    /// The command line's defaults: loopback, ports the system picks, one hour.
+    pub fn new() -> BackendOptions {
+        BackendOptions {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port_base: 0,
+            log: None,
+            time_limit: Duration::from_secs(3600),
+            realtime: false,
+            spin: super::timer::DEFAULT_SPIN,
+            handle_signals: false,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }
+    }
+}
+
+impl Default for BackendOptions {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// One server listening.
@@ -84,6 +121,16 @@ pub struct ServerCounts {
     pub dropped: u64,
     /// Requests refused with 400 (a bad `id` or `d`).
     pub bad: u64,
+    /// Connections accepted.
+    pub connections: u64,
+    /// Connections closed for an incomplete header past the header timeout.
+    pub header_timeouts: u64,
+    /// Connections closed after the idle timeout.
+    pub idle_timeouts: u64,
+    /// Idle connections closed to make room for a new one (the per-port cap).
+    pub evicted: u64,
+    /// New connections refused: the cap reached and every connection inside a request.
+    pub refused: u64,
 }
 
 /// What the backends did, reported when they stop.
@@ -118,7 +165,14 @@ struct Shared {
     timer: Timer,
     log: Option<Mutex<csv::Writer<BufWriter<File>>>>,
     overshoot: Mutex<(LatencyHistogram, f64)>,
-    connections: AtomicUsize,
+    limits: ConnLimits,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ConnLimits {
+    max: usize,
+    header: Duration,
+    idle: Duration,
 }
 
 impl ServerState {
@@ -210,7 +264,9 @@ async fn handle(
         ));
     };
     let deadline = shared.origin + Duration::from_secs_f64(adm.end);
-    shared.timer.sleep_until(deadline).await;
+    if deadline > Instant::now() {
+        shared.timer.sleep_until(deadline).await;
+    }
     let woke = Instant::now();
     let overshoot = woke.saturating_duration_since(deadline).as_secs_f64();
     {
@@ -328,7 +384,11 @@ async fn serve_async(
         timer,
         log,
         overshoot: Mutex::new((LatencyHistogram::new(3), 0.0)),
-        connections: AtomicUsize::new(0),
+        limits: ConnLimits {
+            max: options.max_connections.max(1),
+            header: options.header_timeout,
+            idle: options.idle_timeout,
+        },
     });
     let states: Vec<Arc<ServerState>> =
         (0..scenario.servers.len()).map(|i| Arc::new(ServerState::new(scenario, i, &seeds))).collect();
@@ -378,6 +438,7 @@ async fn wait_for_stop(options: &BackendOptions) -> &'static str {
 
 async fn accept_loop(listener: TcpListener, srv: Arc<ServerState>, shared: Arc<Shared>) {
     let mut conns = tokio::task::JoinSet::new();
+    let open = Arc::new(Mutex::new(Vec::<Arc<Track>>::new()));
     loop {
         // Reap finished connections so the set only holds open ones.
         while conns.try_join_next().is_some() {}
@@ -386,19 +447,192 @@ async fn accept_loop(listener: TcpListener, srv: Arc<ServerState>, shared: Arc<S
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
-        if shared.connections.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
-            drop(stream);
-            continue;
+        let track = Arc::new(Track::new(shared.origin));
+        {
+            let mut list = open.lock().expect("connections lock");
+            list.retain(|t| !t.closed.load(Ordering::Relaxed));
+            if list.len() >= shared.limits.max {
+                // Make room: close the connection idle the longest; refuse if all are busy.
+                let victim = list
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.busy.load(Ordering::Relaxed) == 0)
+                    .min_by_key(|(_, t)| t.since.load(Ordering::Relaxed))
+                    .map(|(i, _)| i);
+                let mut counts = srv.counts.lock().expect("counts lock");
+                match victim {
+                    Some(i) => {
+                        let t = list.swap_remove(i);
+                        t.closed.store(true, Ordering::Relaxed);
+                        t.evict.notify_one();
+                        counts.evicted += 1;
+                    }
+                    None => {
+                        counts.refused += 1;
+                        drop(stream);
+                        continue;
+                    }
+                }
+            }
+            list.push(Arc::clone(&track));
         }
+        srv.counts.lock().expect("counts lock").connections += 1;
         let _ = stream.set_nodelay(true);
         let (srv, shared) = (Arc::clone(&srv), Arc::clone(&shared));
-        conns.spawn(async move {
-            shared.connections.fetch_add(1, Ordering::Relaxed);
-            let service = hyper::service::service_fn(|req| handle(req, Arc::clone(&srv), Arc::clone(&shared)));
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-            shared.connections.fetch_sub(1, Ordering::Relaxed);
-        });
+        conns.spawn(serve_connection(stream, track, srv, shared));
     }
+}
+
+/// What the accept loop and the watchdog know of one connection.
+#[derive(Debug)]
+struct Track {
+    origin: Instant,
+    /// Requests inside the handler.
+    busy: AtomicUsize,
+    /// When the connection last became idle (accepted, or a response left), ns from origin.
+    since: AtomicU64,
+    /// When the first byte of the next request came, ns from origin (0: none yet).
+    first_byte: AtomicU64,
+    /// Closed, or chosen for eviction.
+    closed: AtomicBool,
+    evict: tokio::sync::Notify,
+}
+
+impl Track {
+    fn new(origin: Instant) -> Track {
+        let t = Track {
+            origin,
+            busy: AtomicUsize::new(0),
+            since: AtomicU64::new(0),
+            first_byte: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            evict: tokio::sync::Notify::new(),
+        };
+        t.since.store(t.now(), Ordering::Relaxed);
+        t
+    }
+
+    fn now(&self) -> u64 {
+        (self.origin.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// A request entered the handler.
+    fn enter(&self) {
+        self.busy.fetch_add(1, Ordering::Relaxed);
+        self.first_byte.store(0, Ordering::Relaxed);
+    }
+
+    /// Its response is ready.
+    fn leave(&self) {
+        self.since.store(self.now(), Ordering::Relaxed);
+        self.busy.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Why the watchdog should close the connection now, if it should.
+    fn expired(&self, limits: &ConnLimits) -> Option<Expiry> {
+        if self.busy.load(Ordering::Relaxed) > 0 {
+            return None;
+        }
+        let now = self.now();
+        match self.first_byte.load(Ordering::Relaxed) {
+            0 if now.saturating_sub(self.since.load(Ordering::Relaxed)) > limits.idle.as_nanos() as u64 => {
+                Some(Expiry::Idle)
+            }
+            0 => None,
+            first if now.saturating_sub(first) > limits.header.as_nanos() as u64 => Some(Expiry::Header),
+            _ => None,
+        }
+    }
+}
+
+enum Expiry {
+    Idle,
+    Header,
+}
+
+/// A socket that tells its [`Track`] when request bytes arrive.
+struct Tracked {
+    stream: tokio::net::TcpStream,
+    track: Arc<Track>,
+}
+
+impl tokio::io::AsyncRead for Tracked {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.stream).poll_read(cx, buf);
+        if buf.filled().len() > before && self.track.first_byte.load(Ordering::Relaxed) == 0 {
+            self.track.first_byte.store(self.track.now(), Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+impl tokio::io::AsyncWrite for Tracked {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// Serves one connection until the client closes it, it is evicted, or it stays idle or
+/// keeps a header incomplete too long (checked a few times per timeout).
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    track: Arc<Track>,
+    srv: Arc<ServerState>,
+    shared: Arc<Shared>,
+) {
+    let io = TokioIo::new(Tracked { stream, track: Arc::clone(&track) });
+    let service = hyper::service::service_fn(|req| {
+        let (srv, shared, track) = (Arc::clone(&srv), Arc::clone(&shared), Arc::clone(&track));
+        async move {
+            track.enter();
+            let r = handle(req, srv, shared).await;
+            track.leave();
+            r
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    tokio::pin!(conn);
+    let limits = shared.limits;
+    let check = (limits.header.min(limits.idle) / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = &mut conn => break,
+            _ = track.evict.notified() => break,
+            _ = tokio::time::sleep(check) => match track.expired(&limits) {
+                Some(Expiry::Idle) => {
+                    srv.counts.lock().expect("counts lock").idle_timeouts += 1;
+                    break;
+                }
+                Some(Expiry::Header) => {
+                    srv.counts.lock().expect("counts lock").header_timeouts += 1;
+                    break;
+                }
+                None => {}
+            },
+        }
+    }
+    track.closed.store(true, Ordering::Relaxed);
 }
 
 #[cfg(test)]

@@ -3,42 +3,42 @@
 //! Request `n` of replication 0's [`RequestStream`] — the stream `lbsim run` feeds every
 //! strategy, regenerated from the same seed (common random numbers) — is sent at
 //! `t0 + arrival` as `GET TARGET?id=n&d=DEMAND` (the demand at speed 1, in seconds, written
-//! so that it parses back to the same `f64`), whatever the earlier responses did. A
-//! dedicated sender thread sleeps coarsely and spins the last `spin` (200 µs by default) to each send
-//! time ([`timer`](super::timer)), then hands the request to a single-threaded tokio
-//! runtime running hyper's pooled HTTP/1.1 client (keep-alive, `TCP_NODELAY`, no retries
-//! beyond hyper's resend of a request that never left on a closed idle connection).
+//! so that it parses back to the same `f64`), whatever the earlier responses did. The
+//! [`sender`](super::sender)s (one thread by default) each own a share of the stream, an exact
+//! timer and a pool of keep-alive connections, and speak HTTP/1.1 through lbsim's own bounded
+//! [`client`](super::client) (`TCP_NODELAY`, no pipelining).
 //!
 //! The response time runs from the *scheduled* send, so a late send adds to it instead of
 //! hiding a stall (no coordinated omission); the lateness itself (actual − scheduled send)
-//! is reported, and the run is marked invalid when its 99th percentile exceeds a threshold.
-//! Before the run, a calibration pass sends the same arrivals with zero demand: its
-//! response time is the fixed overhead of generator, network, balancer and backend.
+//! is reported, and the run is marked invalid when its 99th percentile exceeds a threshold,
+//! with what limited it (the sender's CPU, preemption, the connection pool, the target's
+//! accepts, local ports). Before the run, a calibration pass sends the same arrivals with
+//! zero demand: its response time is the fixed overhead of generator, network, balancer and
+//! backend.
 //!
-//! Bounded: the schedule's request count, a wall-clock limit (default: the schedule, plus
-//! the timeout, plus 10 s), a per-request timeout and at most [`MAX_OUTSTANDING`] requests
-//! open at once. The first Ctrl-C stops sending and waits [`GRACE`] for what is in flight,
-//! the second stops at once; what was measured is reported either way.
+//! Bounded: the schedule's request count; one wall-clock limit for both passes (default:
+//! both schedules, plus [`CALIBRATION_WAIT`], plus the timeout, plus 10 s); a per-request
+//! timeout; response headers and bodies ([`PeerLimits`]); at most [`MAX_OUTSTANDING`]
+//! requests open at once, so memory stays below that many connection buffers. The first
+//! Ctrl-C stops sending and waits [`GRACE`] for what is in flight, the second stops at once;
+//! what was measured is reported either way.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper::{HeaderMap, Request, StatusCode, Uri};
-
-pub use super::target::Target;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tokio::sync::Notify;
 
-use super::headers;
-use super::measurement::{Calibration, DurationSummary, Measurement};
-use super::record::{BackendView, Outcome, Recorder};
-use super::timer::{ThreadPolicy, sleep_until_blocking, tune_thread, untune_thread};
+pub use super::client::PeerLimits;
+use super::client::{DEFAULT_MAX_BODY, DEFAULT_MAX_HEADER, Failure};
+use super::diagnose::{self, Limited};
+use super::measurement::{Calibration, Connections, DurationSummary, Measurement, SenderStats};
+use super::record::{LateCause, Recorder};
+pub use super::sender::{GRACE, MAX_OUTSTANDING};
+use super::sender::{Job, Plan, SenderEnd, Stop, run_sender};
+pub use super::target::Target;
+use super::timer::ThreadPolicy;
 use crate::report::Report;
 use crate::scenario::{Overrides, Scenario, ScenarioError};
 use crate::stats::{KeyCounter, StrategySummary};
@@ -46,17 +46,40 @@ use crate::workload::RequestStream;
 use crate::workload::arrivals::Arrivals;
 use crate::{Error, Result};
 
-/// Requests open at once beyond which the sender counts new ones as failed without sending.
-pub const MAX_OUTSTANDING: u64 = 10_000;
-
-/// How long the first Ctrl-C waits for the requests in flight.
-pub const GRACE: Duration = Duration::from_secs(2);
-
-/// Time between starting the runtime and the first scheduled send.
+/// Time between starting a pass and its first scheduled send.
 const LEAD: Duration = Duration::from_millis(100);
 
-/// Longest single sleep of the sender, so that it notices a stop.
-const SLICE: Duration = Duration::from_millis(50);
+/// Longest the calibration pass waits for its responses after its last send.
+pub const CALIBRATION_WAIT: Duration = Duration::from_secs(5);
+
+/// Memory a connection may hold beyond its header buffer (socket, read chunk, task), bytes.
+pub const CONNECTION_OVERHEAD: u64 = 32 * 1024;
+
+/// Connections at most: `o.connections`, or as many as [`MAX_OUTSTANDING`] and half the
+/// memory budget (`--max-memory`) allow at `max_header` bytes each. An explicit cap whose
+/// worst case exceeds the budget is refused.
+pub fn connection_cap(o: &LoadOptions) -> std::result::Result<usize, ScenarioError> {
+    let per = o.limits.max_header as u64 + CONNECTION_OVERHEAD;
+    let budget = crate::budget::memory_limit();
+    match o.connections {
+        Some(n) if (n as u64).saturating_mul(per) > budget => Err(ScenarioError::at(
+            "--connections",
+            format!(
+                "{n} connections may hold {} with --max-header {}, over the memory budget {} (--max-memory): use fewer \
+                 connections or a smaller --max-header",
+                crate::budget::format_bytes((n as u64).saturating_mul(per)),
+                crate::budget::format_bytes(o.limits.max_header as u64),
+                crate::budget::format_bytes(budget)
+            ),
+        )),
+        Some(n) => Ok(n.max(1)),
+        None => Ok((budget / 2 / per).clamp(1, MAX_OUTSTANDING) as usize),
+    }
+}
+
+/// Default bounds on a target's responses (`--max-header`, `--max-body`, `--timeout`).
+pub const DEFAULT_LIMITS: PeerLimits =
+    PeerLimits { max_header: DEFAULT_MAX_HEADER, max_body: DEFAULT_MAX_BODY, timeout: Duration::from_secs(30) };
 
 /// How to load.
 #[derive(Debug, Clone)]
@@ -65,22 +88,51 @@ pub struct LoadOptions {
     pub target: Target,
     /// Label of the measured row.
     pub label: String,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Wall-clock limit of the measured pass (`None`: the schedule + timeout + 10 s).
+    /// Bounds on each response: time (from its send), header and body size.
+    pub limits: PeerLimits,
+    /// Wall-clock limit of the whole run, calibration included (`None`: both schedules +
+    /// [`CALIBRATION_WAIT`] + the timeout + 10 s).
     pub time_limit: Option<Duration>,
     /// Validity threshold on the 99th percentile of send lateness.
     pub max_lateness: Duration,
     /// Requests of the zero-demand calibration pass (0: none).
     pub calibration: u64,
-    /// Ask for `SCHED_FIFO` on the sender thread.
+    /// Ask for `SCHED_FIFO` on the sender threads.
     pub realtime: bool,
-    /// Busy-wait tail before each send.
+    /// Busy-wait tail before an isolated send.
     pub spin: Duration,
+    /// Sender threads (≥ 1).
+    pub senders: usize,
+    /// Connections at most, all senders together (`None`: as many as the offered
+    /// concurrency needs, up to [`MAX_OUTSTANDING`]).
+    pub connections: Option<usize>,
+    /// Reuse connections (HTTP/1.1 keep-alive); off: one connection per request.
+    pub keep_alive: bool,
     /// Handle Ctrl-C (the command line); off in tests.
     pub handle_signals: bool,
-    /// Show a progress bar on a terminal.
+    /// Show a progress bar and a live line on a terminal.
     pub progress: bool,
+}
+
+impl LoadOptions {
+    /// Options with the command line's defaults for `target`.
+    pub fn new(target: Target) -> LoadOptions {
+        LoadOptions {
+            target,
+            label: "measured".into(),
+            limits: DEFAULT_LIMITS,
+            time_limit: None,
+            max_lateness: Duration::from_millis(1),
+            calibration: 500,
+            realtime: false,
+            spin: super::timer::DEFAULT_SPIN,
+            senders: 1,
+            connections: None,
+            keep_alive: true,
+            handle_signals: false,
+            progress: false,
+        }
+    }
 }
 
 /// What `load` measured.
@@ -126,27 +178,18 @@ fn schedule(sc: &Scenario) -> (f64, f64) {
 /// Replays `scenario`'s request stream against the target; see the module docs.
 pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
     check_scenario(scenario)?;
+    let cap = connection_cap(o)?;
+    // A small runtime on this thread for Ctrl-C and the live line; the senders run their own.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
-    // The runtime's thread sends the requests: with `realtime` it gets SCHED_FIFO too, for
-    // the duration (the sender thread asks for its own).
-    let runtime_policy = tune_thread(o.realtime);
-    let result = load_on(scenario, o, &rt);
-    if o.realtime {
-        untune_thread();
-    }
-    drop(rt); // cancels anything still in flight
-    result.map(|mut r| {
-        if runtime_policy != ThreadPolicy::Realtime && o.realtime {
-            r.measurement.sender_policy = runtime_policy.describe().into();
-        }
-        r
-    })
-}
-
-fn load_on(scenario: &Scenario, o: &LoadOptions, rt: &tokio::runtime::Runtime) -> Result<LoadOutcome> {
+    let addrs = o
+        .target
+        .socket_addrs()
+        .ok()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| Error::Other(format!("cannot resolve the target {}", o.target.as_str())))?;
     let stop = Arc::new(Stop::default());
     if o.handle_signals {
         let s = Arc::clone(&stop);
@@ -160,59 +203,56 @@ fn load_on(scenario: &Scenario, o: &LoadOptions, rt: &tokio::runtime::Runtime) -
             }
             if tokio::signal::ctrl_c().await.is_ok() {
                 s.quit.store(true, Ordering::SeqCst);
-                s.notify.notify_waiters();
             }
         });
     }
-    let mut http = HttpConnector::new();
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(o.timeout));
-    let client: HttpClient = Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build(http);
+    let started = Instant::now();
     let names: Vec<String> = scenario.servers.iter().map(|s| s.name.clone()).collect();
-
-    let calibration = if o.calibration > 0 {
+    let cal = if o.calibration > 0 {
         let mut cal = scenario.clone();
         Overrides { requests: Some(o.calibration.min(scenario.requests)), ..Overrides::default() }.apply(&mut cal)?;
-        let (_, end) = schedule(&cal);
-        let rec = Arc::new(Mutex::new(Recorder::new(&names, 0, 0.0, end, KeyCounter::new(None))));
-        let limit = Duration::from_secs_f64(end) + o.timeout + Duration::from_secs(10);
-        let requests = RequestStream::new(&cal.workload(), 0).map(|r| Job {
-            id: r.id,
-            key: r.key,
-            arrival: r.arrival,
-            demand: None,
-        });
-        let pass = Pass { client: &client, options: o, stop: &stop, recorder: &rec, limit, total: cal.requests };
-        let end = pass.run(rt, requests);
-        if end.stopped_by.is_some() {
+        let (_, cal_end) = schedule(&cal);
+        Some((cal, cal_end))
+    } else {
+        None
+    };
+    let (window_start, end) = schedule(scenario);
+    let limit = o.time_limit.unwrap_or_else(|| {
+        let calibration = cal.as_ref().map_or(0.0, |c| LEAD.as_secs_f64() + c.1 + CALIBRATION_WAIT.as_secs_f64());
+        Duration::from_secs_f64(calibration + LEAD.as_secs_f64() + end) + o.limits.timeout + Duration::from_secs(10)
+    });
+    let deadline = started + limit;
+    let pass = |sc: &Scenario, rec: Recorder, demand: bool, hard_after: Option<Duration>| {
+        let t0 = Instant::now() + LEAD;
+        let hard = hard_after.map_or(deadline, |d| deadline.min(t0 + d));
+        let rec = Arc::new(Mutex::new(rec));
+        let ends = run_pass(&rt, sc, o, (&addrs, cap), &stop, &rec, t0, hard, demand);
+        let rec = Arc::try_unwrap(rec)
+            .map(|m| m.into_inner().expect("recorder lock"))
+            .unwrap_or_else(|a| a.lock().expect("recorder lock").clone());
+        (rec, ends)
+    };
+
+    let calibration = if let Some((cal, cal_end)) = &cal {
+        let (cal, cal_end) = (cal, *cal_end);
+        let wait = Duration::from_secs_f64(cal_end) + CALIBRATION_WAIT;
+        let (r, ends) = pass(cal, Recorder::new(&names, 0, 0.0, cal_end, KeyCounter::new(None)), false, Some(wait));
+        if ends.iter().any(|e| e.stopped_by == Some("Ctrl-C")) {
             return Err(Error::Other("stopped during the calibration pass: nothing measured".into()));
         }
-        let r = rec.lock().expect("recorder lock");
         let failed = r.finish("calibration").total.generated - r.responses().count();
         Calibration::of(r.responses(), failed)
     } else {
         None
     };
 
-    let (window_start, end) = schedule(scenario);
     let keys = KeyCounter::new(scenario.keys.as_ref());
-    let rec = Arc::new(Mutex::new(Recorder::new(&names, scenario.warmup, window_start, end, keys)));
-    let limit = o.time_limit.unwrap_or_else(|| Duration::from_secs_f64(end) + o.timeout + Duration::from_secs(10));
-    let requests = RequestStream::new(&scenario.workload(), 0).map(|r| Job {
-        id: r.id,
-        key: r.key,
-        arrival: r.arrival,
-        demand: Some(r.demand),
-    });
-    let started = Instant::now();
-    let pass = Pass { client: &client, options: o, stop: &stop, recorder: &rec, limit, total: scenario.requests };
-    let pass_end = pass.run(rt, requests);
-    let wall_time = started.elapsed().as_secs_f64();
+    let mut rec = Recorder::new(&names, scenario.warmup, window_start, end, keys);
+    rec.late_threshold = o.max_lateness.as_secs_f64();
+    let measured_from = Instant::now();
+    let (r, ends) = pass(scenario, rec, true, None);
+    let wall_time = measured_from.elapsed().as_secs_f64();
 
-    let r = rec.lock().expect("recorder lock");
     let run = r.finish(&o.label);
     let summary = StrategySummary::from_runs(std::slice::from_ref(&run), scenario, None);
     let mut sc = scenario.clone();
@@ -222,20 +262,32 @@ fn load_on(scenario: &Scenario, o: &LoadOptions, rt: &tokio::runtime::Runtime) -
 
     let lateness = DurationSummary::of(&r.lateness);
     let max_p99_ms = o.max_lateness.as_secs_f64() * 1e3;
+    let stopped_by = ends.iter().find_map(|e| e.stopped_by).or_else(|| (ends.is_empty()).then_some("time limit"));
+    let sender = sender_stats(&ends, o);
+    let connections = connection_stats(&ends, o);
     let mut problems = Vec::new();
+    let mut limited_by = None;
     if let Some(l) = lateness.filter(|l| l.p99_ms > max_p99_ms) {
+        let why = diagnose::limited_by(&Limited {
+            recorder: &r,
+            sender: &sender,
+            connections: &connections,
+            realtime: o.realtime,
+        });
         problems.push(format!(
-            "send lateness p99 {:.3} ms exceeds {max_p99_ms:.3} ms: the arrivals were not the scenario's ({})",
-            l.p99_ms,
-            super::measurement::lateness_advice(pass_end.policy)
+            "send lateness p99 {:.3} ms exceeds {max_p99_ms:.3} ms: the arrivals were not the scenario's; limited by {why}",
+            l.p99_ms
         ));
+        limited_by = Some(why);
     }
-    if let Some(why) = pass_end.stopped_by {
+    if let Some(why) = stopped_by {
         problems.push(format!("stopped early ({why}) after {} of {} requests", run.total.generated, scenario.requests));
     }
     if run.measured.completed == 0 {
         problems.push("no measured request completed".into());
     }
+    let failures =
+        Failure::ALL.iter().zip(r.failures).filter(|&(_, n)| n > 0).map(|(f, n)| (f.key().to_string(), n)).collect();
     let measurement = Measurement {
         lbsim_version: env!("CARGO_PKG_VERSION").into(),
         label: o.label.clone(),
@@ -253,133 +305,149 @@ fn load_on(scenario: &Scenario, o: &LoadOptions, rt: &tokio::runtime::Runtime) -
         problems,
         backend_overshoot: DurationSummary::of(&r.overshoot),
         calibration,
-        stopped_by: pass_end.stopped_by.map(str::to_string),
+        stopped_by: stopped_by.map(str::to_string),
         unattributed: r.unattributed,
         status_4xx: r.bad_status[0],
         status_5xx: r.bad_status[1],
-        sender_policy: pass_end.policy.describe().into(),
+        sender_policy: sender.policy.clone(),
         wall_time_s: wall_time,
+        limited_by,
+        failures,
+        late_sends: LateCause::ALL.iter().zip(r.late).map(|(c, n)| (c.key().to_string(), n)).collect(),
+        sender: Some(sender),
+        connections: Some(connections),
     };
     Ok(LoadOutcome { report, measurement })
 }
 
-type HttpClient = Client<HttpConnector, Empty<Bytes>>;
-
-/// One request to send; `demand: None` sends zero demand without an id (calibration).
-struct Job {
-    id: u64,
-    key: u64,
-    arrival: f64,
-    demand: Option<f64>,
+/// The senders together.
+fn sender_stats(ends: &[SenderEnd], o: &LoadOptions) -> SenderStats {
+    let wall: f64 = ends.iter().map(|e| e.wall).sum::<f64>().max(1e-9);
+    let cpu: f64 = ends.iter().map(|e| e.cpu).sum();
+    let spun: f64 = ends.iter().map(|e| e.spun).sum();
+    let policy =
+        ends.first().map_or(if o.realtime { ThreadPolicy::Realtime } else { ThreadPolicy::Normal }, |e| e.policy);
+    SenderStats {
+        threads: ends.len(),
+        policy: policy.describe().into(),
+        cpu_percent: 100.0 * cpu / wall,
+        busy_percent: 100.0 * (cpu - spun).max(0.0) / wall,
+        involuntary_switches: ends.iter().map(|e| e.involuntary_switches).sum(),
+    }
 }
 
-#[derive(Default)]
-struct Stop {
-    requested: AtomicBool,
-    quit: AtomicBool,
-    notify: Notify,
+/// The pools together.
+fn connection_stats(ends: &[SenderEnd], o: &LoadOptions) -> Connections {
+    let mut connect = super::record::Durations::new();
+    for e in ends {
+        connect.hist.merge(&e.connect.hist);
+        connect.sum += e.connect.sum;
+    }
+    Connections {
+        keep_alive: o.keep_alive,
+        max: o.connections,
+        opened: ends.iter().map(|e| e.opened).sum(),
+        peak: ends.iter().map(|e| e.peak).sum(),
+        resent: ends.iter().map(|e| e.resent).sum(),
+        connect: DurationSummary::of(&connect),
+    }
 }
 
-struct PassEnd {
-    stopped_by: Option<&'static str>,
-    policy: ThreadPolicy,
+/// Connections to open before the first send: twice the offered concurrency by Little's
+/// law, the arrival rate times (the mean service time at the slowest server + 1 ms of
+/// overhead), plus 2. More are opened as needed (a few at a time), up to the cap.
+pub fn offered_concurrency(sc: &Scenario) -> usize {
+    let rate = sc.peak_rate();
+    let speed = sc.servers.iter().map(|s| s.speed).fold(f64::INFINITY, f64::min);
+    let hold = sc.service.mean() / speed + 1e-3;
+    let c = 2.0 * rate * hold;
+    if c.is_finite() { (c.ceil() as usize).min(MAX_OUTSTANDING as usize) + 2 } else { 2 }
 }
 
-struct Pass<'a> {
-    client: &'a HttpClient,
-    options: &'a LoadOptions,
-    stop: &'a Arc<Stop>,
-    recorder: &'a Arc<Mutex<Recorder>>,
-    limit: Duration,
-    total: u64,
-}
-
-impl Pass<'_> {
-    /// Sends `jobs` on schedule from a sender thread, then waits for the responses.
-    fn run(&self, rt: &tokio::runtime::Runtime, jobs: impl Iterator<Item = Job> + Send + 'static) -> PassEnd {
-        let o = self.options;
-        let t0 = Instant::now() + LEAD;
-        let hard = t0 + self.limit;
-        let outstanding = Arc::new(AtomicU64::new(0));
-        let done = Arc::new(Notify::new());
-        let bar = progress_bar(o.progress, self.total);
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let sender = {
-            let (handle, stop, rec) = (rt.handle().clone(), Arc::clone(self.stop), Arc::clone(self.recorder));
-            let (client, target, outstanding, done) =
-                (self.client.clone(), o.target.clone(), Arc::clone(&outstanding), Arc::clone(&done));
-            let (realtime, spin, timeout, bar) = (o.realtime, o.spin, o.timeout, bar.clone());
-            std::thread::spawn(move || {
-                let policy = tune_thread(realtime);
-                let mut why = None;
-                'jobs: for job in jobs {
-                    let at = t0 + Duration::from_secs_f64(job.arrival);
-                    if at > hard {
-                        why = Some("time limit");
-                        break;
-                    }
-                    while at.saturating_duration_since(Instant::now()) > SLICE + spin {
-                        if stop.requested.load(Ordering::SeqCst) {
-                            break 'jobs;
-                        }
-                        std::thread::sleep(SLICE);
-                    }
-                    if stop.requested.load(Ordering::SeqCst) {
-                        why = Some("Ctrl-C");
-                        break;
-                    }
-                    sleep_until_blocking(at, spin);
-                    rec.lock().expect("recorder lock").generated(job.id, job.key);
-                    bar.inc(1);
-                    if outstanding.load(Ordering::SeqCst) >= MAX_OUTSTANDING {
-                        rec.lock().expect("recorder lock").record(job.id, None, Outcome::Failed);
-                        continue;
-                    }
-                    outstanding.fetch_add(1, Ordering::SeqCst);
-                    let uri = match job.demand {
-                        Some(d) => target.request_uri(Some(job.id), d),
-                        None => target.request_uri(None, 0.0),
-                    };
-                    let ctx = SendCtx {
-                        client: client.clone(),
-                        rec: Arc::clone(&rec),
-                        outstanding: Arc::clone(&outstanding),
-                        done: Arc::clone(&done),
-                        t0,
-                        timeout,
-                    };
-                    handle.spawn(ctx.send(uri, job.id, at));
-                }
-                if why.is_none() && stop.requested.load(Ordering::SeqCst) {
-                    why = Some("Ctrl-C");
-                }
-                let _ = tx.send((policy, why));
+/// Sends `sc`'s stream from `o.senders` threads (sender `w` sends requests `w`, `w + n`, …)
+/// and waits for them, showing the live line meanwhile.
+#[allow(clippy::too_many_arguments)]
+fn run_pass(
+    rt: &tokio::runtime::Runtime,
+    sc: &Scenario,
+    o: &LoadOptions,
+    (addrs, cap): (&[std::net::SocketAddr], usize),
+    stop: &Arc<Stop>,
+    rec: &Arc<Mutex<Recorder>>,
+    t0: Instant,
+    hard: Instant,
+    demand: bool,
+) -> Vec<SenderEnd> {
+    if t0 >= hard {
+        return Vec::new();
+    }
+    let n = o.senders.max(1);
+    let bar = progress_bar(o.progress, sc.requests);
+    let plan = Arc::new(Plan {
+        target: o.target.clone(),
+        addrs: addrs.to_vec(),
+        limits: o.limits,
+        spin: o.spin,
+        realtime: o.realtime,
+        keep_alive: o.keep_alive,
+        connections: cap.div_ceil(n).max(1),
+        initial: offered_concurrency(sc).div_ceil(n).min(cap.div_ceil(n).max(1)),
+        t0,
+        hard,
+        timeout: o.limits.timeout,
+        rec: Arc::clone(rec),
+        stop: Arc::clone(stop),
+        outstanding: AtomicU64::new(0),
+        bar: bar.clone(),
+    });
+    let ends = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|w| {
+                let plan = Arc::clone(&plan);
+                let workload = sc.workload();
+                let jobs = RequestStream::new(&workload, 0)
+                    .filter(move |r| r.id % n as u64 == w as u64)
+                    .map(move |r| Job { id: r.id, key: r.key, arrival: r.arrival, demand: demand.then_some(r.demand) });
+                std::thread::Builder::new()
+                    .name(format!("lbsim-sender-{w}"))
+                    .spawn_scoped(scope, move || run_sender(plan, jobs))
             })
+            .collect();
+        rt.block_on(live(&plan, &handles, t0));
+        handles.into_iter().filter_map(|h| h.ok()).filter_map(|h| h.join().ok()).collect::<Vec<_>>()
+    });
+    bar.finish_and_clear();
+    ends
+}
+
+/// Updates the live line every second until every sender thread has finished.
+async fn live<T>(plan: &Plan, handles: &[std::io::Result<std::thread::ScopedJoinHandle<'_, T>>], t0: Instant) {
+    let mut last = (Instant::now(), 0u64);
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if handles.iter().all(|h| h.as_ref().map_or(true, |h| h.is_finished())) {
+            return;
+        }
+        if plan.bar.is_hidden() || last.0.elapsed() < Duration::from_secs(1) {
+            continue;
+        }
+        let (sent, failed, recent) = {
+            let mut r = plan.rec.lock().expect("recorder lock");
+            (r.generated_so_far(), r.failures.iter().sum::<u64>(), r.take_recent())
         };
-        let stop = Arc::clone(self.stop);
-        let (policy, stopped_by) = rt.block_on(async move {
-            let (policy, why) = rx.await.unwrap_or((ThreadPolicy::Normal, Some("sender thread failed")));
-            let now = tokio::time::Instant::now();
-            let hard = tokio::time::Instant::from_std(hard);
-            let drain_until =
-                if why.is_some() { now + GRACE } else { hard.min(now + o.timeout + Duration::from_secs(1)) };
-            while outstanding.load(Ordering::SeqCst) > 0 && !stop.quit.load(Ordering::SeqCst) {
-                tokio::select! {
-                    _ = done.notified() => {}
-                    _ = stop.notify.notified() => {}
-                    _ = tokio::time::sleep_until(drain_until) => break,
-                }
-            }
-            (policy, why)
-        });
-        let _ = sender.join();
-        bar.finish_and_clear();
-        PassEnd { stopped_by, policy }
+        let now = Instant::now();
+        let rate = (sent - last.1) as f64 / (now - last.0).as_secs_f64();
+        last = (now, sent);
+        let p99 = if recent.count() > 0 { format!("{:.3} ms", recent.hist.quantile(0.99) * 1e3) } else { "-".into() };
+        plan.bar.set_message(format!(
+            "t {:.0}s  {rate:.0} req/s  in flight {}  lateness p99 {p99}  failed {failed}",
+            now.saturating_duration_since(t0).as_secs_f64(),
+            plan.outstanding.load(Ordering::Relaxed),
+        ));
     }
 }
 
 fn progress_bar(show: bool, total: u64) -> ProgressBar {
-    use std::io::IsTerminal;
     let target = if show && std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr()
     } else {
@@ -387,74 +455,9 @@ fn progress_bar(show: bool, total: u64) -> ProgressBar {
     };
     let bar = ProgressBar::with_draw_target(Some(total), target);
     bar.set_style(
-        ProgressStyle::with_template("sending [{bar:40}] {human_pos}/{human_len} eta {eta}")
+        ProgressStyle::with_template("sending [{bar:30}] {human_pos}/{human_len} {msg}")
             .expect("valid template")
             .progress_chars("=> "),
     );
     bar
-}
-
-struct SendCtx {
-    client: HttpClient,
-    rec: Arc<Mutex<Recorder>>,
-    outstanding: Arc<AtomicU64>,
-    done: Arc<Notify>,
-    t0: Instant,
-    timeout: Duration,
-}
-
-impl SendCtx {
-    async fn send(self, uri: Uri, id: u64, scheduled: Instant) {
-        let started = Instant::now();
-        self.rec.lock().expect("recorder lock").sent(started.saturating_duration_since(scheduled).as_secs_f64());
-        let req = Request::get(uri).body(Empty::new()).expect("valid request");
-        let result = tokio::time::timeout(self.timeout, exchange(&self.client, req)).await;
-        let finished = Instant::now();
-        let mut rec = self.rec.lock().expect("recorder lock");
-        let (server, outcome) = match result {
-            Err(_) => (None, Outcome::TimedOut),
-            Ok(Err(())) => (None, Outcome::Failed),
-            Ok(Ok((status, h))) => {
-                let server = header(&h, headers::SERVER).and_then(|n| rec.server_index(n));
-                let outcome = if status.is_success() {
-                    let response = (finished - scheduled).as_secs_f64();
-                    Outcome::Completed { response, done: (finished - self.t0).as_secs_f64(), backend: backend_view(&h) }
-                } else if status == StatusCode::SERVICE_UNAVAILABLE && header(&h, headers::DROPPED).is_some() {
-                    Outcome::Dropped
-                } else {
-                    rec.bad_status(status.as_u16());
-                    Outcome::Failed
-                };
-                (server, outcome)
-            }
-        };
-        rec.record(id, server, outcome);
-        drop(rec);
-        if self.outstanding.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.done.notify_one();
-        }
-    }
-}
-
-/// Sends one request and reads the whole response.
-async fn exchange(client: &HttpClient, req: Request<Empty<Bytes>>) -> std::result::Result<(StatusCode, HeaderMap), ()> {
-    let resp = client.request(req).await.map_err(|_| ())?;
-    let (parts, body) = resp.into_parts();
-    body.collect().await.map_err(|_| ())?;
-    Ok((parts.status, parts.headers))
-}
-
-fn header<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    h.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// What an lbsim backend reported, when every header is there.
-fn backend_view(h: &HeaderMap) -> Option<BackendView> {
-    let num = |name| header(h, name).and_then(|v| v.parse::<f64>().ok()).filter(|x| x.is_finite());
-    Some(BackendView {
-        wait: num(headers::WAIT)?,
-        service: num(headers::SERVICE)?,
-        in_system: header(h, headers::IN_SYSTEM).and_then(|v| v.parse().ok())?,
-        overshoot: num(headers::OVERSHOOT)?,
-    })
 }

@@ -2,6 +2,7 @@
 //! the backends woke, the zero-demand calibration, whether the run is valid — written by
 //! `lbsim load` beside the files `lbsim run` writes, and read back by `lbsim compare`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -48,25 +49,6 @@ impl DurationSummary {
             "mean {:.3} ms, p99 {:.3} ms, max {:.3} ms (n = {})",
             self.mean_ms, self.p99_ms, self.max_ms, self.count
         )
-    }
-}
-
-/// What to do about a late sender, given the scheduling it ran under.
-pub fn lateness_advice(policy: super::timer::ThreadPolicy) -> String {
-    use super::timer::ThreadPolicy;
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|t| t.split_whitespace().next().map(|l| format!(", load average {l}")))
-        .unwrap_or_default();
-    match policy {
-        ThreadPolicy::Realtime => format!(
-            "the sender already ran SCHED_FIFO, so the machine was too busy{load}: stop other work, keep the \
-             balancer and backends off the sender's core, or lower the rate"
-        ),
-        ThreadPolicy::RealtimeRefused => format!(
-            "SCHED_FIFO was asked for and refused{load}: run as root or with CAP_SYS_NICE, or on a quieter machine"
-        ),
-        ThreadPolicy::Normal => format!("machine too busy{load}? try --realtime (SCHED_FIFO for the sender)"),
     }
 }
 
@@ -148,6 +130,56 @@ pub struct Measurement {
     pub sender_policy: String,
     /// Wall-clock time of the measured pass, s.
     pub wall_time_s: f64,
+    /// What kept the sends late, when the lateness exceeded the threshold.
+    #[serde(default)]
+    pub limited_by: Option<String>,
+    /// Failed and timed-out requests by cause (`connect_refused`, `reset`, `timeout`,
+    /// `status_5xx`, `body_too_large`, …; causes with no request omitted).
+    #[serde(default)]
+    pub failures: BTreeMap<String, u64>,
+    /// Sends later than the threshold by what delayed them: `sender` (CPU, preemption,
+    /// wake-up), `waited_for_connection` (pool exhausted), `waited_for_connect` (a new
+    /// connection being accepted).
+    #[serde(default)]
+    pub late_sends: BTreeMap<String, u64>,
+    /// The sender threads.
+    #[serde(default)]
+    pub sender: Option<SenderStats>,
+    /// The connections.
+    #[serde(default)]
+    pub connections: Option<Connections>,
+}
+
+/// The sender threads of a measured pass, together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SenderStats {
+    /// Sender threads.
+    pub threads: usize,
+    /// Their scheduling.
+    pub policy: String,
+    /// CPU time ÷ wall-clock time, % (of one core per thread).
+    pub cpu_percent: f64,
+    /// The same without busy-waiting, %: the share of the time spent working.
+    pub busy_percent: f64,
+    /// Times they were preempted.
+    pub involuntary_switches: u64,
+}
+
+/// The connections of a measured pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connections {
+    /// Connections were reused.
+    pub keep_alive: bool,
+    /// The cap (`None`: as the offered concurrency required).
+    pub max: Option<usize>,
+    /// Connections opened.
+    pub opened: u64,
+    /// Most held at once.
+    pub peak: usize,
+    /// Requests sent again on a fresh connection (the target had closed an idle one).
+    pub resent: u64,
+    /// Time to open one.
+    pub connect: Option<DurationSummary>,
 }
 
 impl Measurement {

@@ -10,6 +10,8 @@
 //!   responses into the simulator's [`RunStats`](crate::stats::RunStats), so `load` writes
 //!   the same files as `run`; [`measurement`] is what only a measurement has (lateness,
 //!   overshoot, calibration, validity);
+//!   [`sender`] threads send on schedule over pools of keep-alive connections through the
+//!   bounded HTTP/1.1 [`client`]; [`diagnose`] says what limited a run whose sends were late;
 //! - [`compare`]: `lbsim compare`: simulated vs measured, figure by figure;
 //! - [`target`]: the URL `load` sends to (loopback unless told otherwise).
 //!
@@ -17,11 +19,14 @@
 //! in count and time; nothing is ever retried by lbsim.
 
 pub mod backend;
+pub mod client;
 pub mod compare;
+pub mod diagnose;
 pub mod load;
 pub mod measurement;
 pub mod queue;
 pub mod record;
+pub mod sender;
 pub mod target;
 pub mod timer;
 

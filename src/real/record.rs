@@ -22,6 +22,8 @@
 
 use std::collections::HashMap;
 
+use super::client::Failure;
+
 use crate::engine::timeline::{TARGET_SAMPLES, ceil_1_2_5};
 use crate::stats::{Counts, KeyCounter, LatencyHistogram, RunStats, ServerStats, Timeline};
 
@@ -43,6 +45,31 @@ pub enum Outcome {
     Failed,
     /// No complete response within the timeout.
     TimedOut,
+}
+
+/// What delayed a late send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LateCause {
+    /// The sender itself woke or ran late (CPU, preemption, timer).
+    Sender = 0,
+    /// The request waited for a free connection of the pool.
+    Pool = 1,
+    /// The request waited for a new connection to be accepted.
+    Connect = 2,
+}
+
+impl LateCause {
+    /// Every cause, in report order.
+    pub const ALL: [LateCause; 3] = [LateCause::Sender, LateCause::Pool, LateCause::Connect];
+
+    /// Its key in `measurement.json`.
+    pub fn key(self) -> &'static str {
+        match self {
+            LateCause::Sender => "sender",
+            LateCause::Pool => "waited_for_connection",
+            LateCause::Connect => "waited_for_connect",
+        }
+    }
 }
 
 /// What an lbsim backend reported about a completed request.
@@ -117,6 +144,15 @@ pub struct Recorder {
     pub unattributed: u64,
     /// Non-2xx responses other than a marked 503, by status class (4xx, 5xx, other).
     pub bad_status: [u64; 3],
+    /// Failed or timed-out requests by cause, in the order of [`Failure::ALL`].
+    pub failures: [u64; Failure::ALL.len()],
+    /// Sends later than [`late_threshold`](Self::late_threshold), by cause, in the order
+    /// of [`LateCause::ALL`].
+    pub late: [u64; LateCause::ALL.len()],
+    /// Lateness above which a send counts in [`late`](Self::late), s.
+    pub late_threshold: f64,
+    /// Send lateness since the last [`take_recent`](Self::take_recent) (the live line).
+    recent: Durations,
     interval: f64,
     area: Vec<f64>,
     completed_at: Vec<u32>,
@@ -145,6 +181,10 @@ impl Recorder {
             overshoot: Durations::new(),
             unattributed: 0,
             bad_status: [0; 3],
+            failures: [0; Failure::ALL.len()],
+            late: [0; LateCause::ALL.len()],
+            late_threshold: f64::INFINITY,
+            recent: Durations::new(),
             interval,
             area: vec![0.0; samples * s],
             completed_at: vec![0; samples * s],
@@ -163,7 +203,39 @@ impl Recorder {
 
     /// Request `id` was sent `late` seconds after its scheduled time.
     pub fn sent(&mut self, late: f64) {
+        self.sent_because(late, LateCause::Sender);
+    }
+
+    /// Request sent `late` seconds after its scheduled time, delayed by `cause` when late.
+    pub fn sent_because(&mut self, late: f64, cause: LateCause) {
         self.lateness.record(late);
+        self.recent.record(late);
+        if late > self.late_threshold {
+            self.late[cause as usize] += 1;
+        }
+    }
+
+    /// Requests handed to the senders so far.
+    pub fn generated_so_far(&self) -> u64 {
+        self.total.generated
+    }
+
+    /// Send lateness since the previous call.
+    pub fn take_recent(&mut self) -> Durations {
+        std::mem::take(&mut self.recent)
+    }
+
+    /// Request `id` failed for `cause` (a timeout counts as timed out, the rest as failed).
+    pub fn fail(&mut self, id: u64, server: Option<usize>, cause: Failure) {
+        self.failures[Failure::ALL.iter().position(|&f| f == cause).expect("every cause is listed")] += 1;
+        match cause {
+            Failure::Status4xx => self.bad_status[0] += 1,
+            Failure::Status5xx => self.bad_status[1] += 1,
+            Failure::StatusOther => self.bad_status[2] += 1,
+            _ => {}
+        }
+        let outcome = if cause == Failure::Timeout { Outcome::TimedOut } else { Outcome::Failed };
+        self.record(id, server, outcome);
     }
 
     /// The server index of a backend name, if it is one of the scenario's.

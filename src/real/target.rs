@@ -40,6 +40,39 @@ impl Target {
         &self.base
     }
 
+    /// The `host:port` of the URL (what the `Host` header carries).
+    pub fn authority(&self) -> &str {
+        let rest = &self.base["http://".len()..];
+        &rest[..rest.find('/').unwrap_or(rest.len())]
+    }
+
+    /// The addresses the host resolves to (`localhost`: through the system's resolver).
+    pub fn socket_addrs(&self) -> std::io::Result<Vec<std::net::SocketAddr>> {
+        use std::net::ToSocketAddrs;
+        let auth = self.authority();
+        let has_port = auth
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| p.parse::<u16>().is_ok() && (!h.contains(':') || h.ends_with(']')));
+        let with_port = if has_port { auth.to_string() } else { format!("{auth}:80") };
+        Ok(with_port.to_socket_addrs()?.collect())
+    }
+
+    /// Appends the bytes of an HTTP/1.1 `GET` of `?id=N&d=D` (`?d=D` without an id) to
+    /// `out`; with `close`, asks the server to close the connection after it.
+    pub fn write_request(&self, id: Option<u64>, demand: f64, close: bool, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let auth = self.authority();
+        let path = &self.base["http://".len() + auth.len()..];
+        let _ = match id {
+            Some(id) => write!(out, "GET {path}?id={id}&d={demand} HTTP/1.1\r\nHost: {auth}\r\n"),
+            None => write!(out, "GET {path}?d={demand} HTTP/1.1\r\nHost: {auth}\r\n"),
+        };
+        if close {
+            out.extend_from_slice(b"Connection: close\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
     /// The URI of a request: `?id=N&d=D`, or `?d=D` without an id.
     pub fn request_uri(&self, id: Option<u64>, demand: f64) -> Uri {
         let s = match id {
@@ -67,6 +100,21 @@ mod tests {
         assert!(Target::parse("https://127.0.0.1", false).is_err());
         assert!(Target::parse("http://127.0.0.1/?x=1", false).is_err());
         assert!(Target::parse("127.0.0.1:80", false).is_err());
+    }
+
+    #[test]
+    fn requests_on_the_wire() {
+        let t = Target::parse("http://127.0.0.1:8080/api", false).unwrap();
+        assert_eq!(t.authority(), "127.0.0.1:8080");
+        let mut b = Vec::new();
+        t.write_request(Some(3), 0.125, false, &mut b);
+        assert_eq!(b, b"GET /api/?id=3&d=0.125 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n");
+        b.clear();
+        t.write_request(None, 0.0, true, &mut b);
+        assert_eq!(b, b"GET /api/?d=0 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: close\r\n\r\n");
+        assert_eq!(t.socket_addrs().unwrap(), vec!["127.0.0.1:8080".parse().unwrap()]);
+        let t = Target::parse("http://[::1]", false).unwrap();
+        assert_eq!(t.socket_addrs().unwrap(), vec!["[::1]:80".parse().unwrap()]);
     }
 
     #[test]

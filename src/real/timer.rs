@@ -101,6 +101,70 @@ pub fn sleep_until_blocking(deadline: Instant, spin: Duration) -> Instant {
     }
 }
 
+/// A precise wake-up for one async task on a current-thread runtime: a `timerfd` (exact,
+/// no timer slack) registered with the runtime's I/O driver, so that the task waits without
+/// blocking the thread and other tasks (responses) are served meanwhile. Tokio's own timer
+/// rounds to whole milliseconds. Off Linux it falls back to tokio's timer.
+#[derive(Debug)]
+pub struct AsyncDeadline {
+    #[cfg(target_os = "linux")]
+    fd: tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>,
+}
+
+impl AsyncDeadline {
+    /// A new timer; must be called inside a tokio runtime with I/O enabled.
+    pub fn new() -> std::io::Result<AsyncDeadline> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::FromRawFd;
+            // SAFETY: timerfd_create returns a new descriptor we own (or -1).
+            let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_NONBLOCK | libc::TFD_CLOEXEC) };
+            if raw < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // SAFETY: `raw` is a valid descriptor nobody else owns.
+            let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
+            // SAFETY: the `OwnedFd` keeps its descriptor open and unchanged while registered.
+            Ok(AsyncDeadline { fd: unsafe { tokio::io::unix::AsyncFd::register(owned)? } })
+        }
+        #[cfg(not(target_os = "linux"))]
+        Ok(AsyncDeadline {})
+    }
+
+    /// Completes at `deadline` or a little after (never before).
+    pub async fn sleep_until(&self, deadline: Instant) {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let now = Instant::now();
+            if deadline <= now {
+                return;
+            }
+            let d = deadline - now;
+            let spec = libc::itimerspec {
+                it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+                it_value: libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as _ },
+            };
+            let fd = self.fd.as_raw_fd();
+            // SAFETY: a valid timerfd and a local itimerspec; a relative, one-shot setting.
+            if unsafe { libc::timerfd_settime(fd, 0, &spec, std::ptr::null_mut()) } != 0 {
+                return tokio::time::sleep_until(deadline.into()).await;
+            }
+            while Instant::now() < deadline {
+                let Ok(mut guard) = self.fd.readable().await else {
+                    return tokio::time::sleep_until(deadline.into()).await;
+                };
+                let mut expirations = [0u8; 8];
+                // SAFETY: reads at most 8 bytes into a local buffer from our descriptor.
+                unsafe { libc::read(fd, expirations.as_mut_ptr().cast(), 8) };
+                guard.clear_ready();
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        tokio::time::sleep_until(deadline.into()).await
+    }
+}
+
 struct Entry {
     at: Instant,
     seq: u64,
@@ -291,6 +355,19 @@ mod tests {
             woke.sort_by_key(|&(_, t)| t);
             let order: Vec<u64> = woke.iter().map(|&(k, _)| k).collect();
             assert_eq!(order, vec![0, 1, 3, 4, 7, 9]);
+        });
+    }
+
+    #[test]
+    fn async_deadline_never_wakes_early() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let t = AsyncDeadline::new().unwrap();
+            for us in [0u64, 30, 300, 3000] {
+                let deadline = Instant::now() + Duration::from_micros(us);
+                t.sleep_until(deadline).await;
+                assert!(Instant::now() >= deadline);
+            }
         });
     }
 

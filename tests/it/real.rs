@@ -268,3 +268,187 @@ fn compare_refuses_different_streams() {
         .stderr(predicates::str::contains("same request stream"));
     lbsim().arg("compare").arg(&sim).arg(dir.path()).assert().code(2);
 }
+
+/// 20 requests at 200 req/s, no warm-up: for targets that misbehave.
+const HOSTILE: &str = r#"name = "hostile"
+seed = 3
+requests = 20
+warmup_requests = 0
+strategies = ["round-robin"]
+
+[arrivals]
+process = "poisson"
+rate = 200.0
+
+[service]
+distribution = "exponential"
+mean = "1ms"
+
+[[servers]]
+name = "solo"
+"#;
+
+/// A target on loopback answering every request with `answer` (then nothing more; `None`:
+/// never answering), for at most `seconds`; returns its port.
+fn hostile_target(answer: Option<&'static [u8]>, endless_chunks: bool, seconds: u64) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let until = std::time::Instant::now() + Duration::from_secs(seconds);
+        while std::time::Instant::now() < until {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(2));
+                continue;
+            };
+            std::thread::spawn(move || {
+                s.set_nonblocking(false).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(seconds))).unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let Some(a) = answer else {
+                    std::thread::sleep(Duration::from_secs(seconds));
+                    return;
+                };
+                if s.write_all(a).is_err() {
+                    return;
+                }
+                // An endless chunked body: 64 KiB chunks until the client hangs up.
+                let chunk = [b'x'; 65536];
+                while endless_chunks && std::time::Instant::now() < until {
+                    if s.write_all(b"10000\r\n")
+                        .and_then(|()| s.write_all(&chunk))
+                        .and_then(|()| s.write_all(b"\r\n"))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn measurement(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("measurement.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn load_bounds_bodies_headers_and_time_of_hostile_targets() {
+    let (dir, file) = case(HOSTILE);
+    let f = file.to_str().unwrap();
+    let huge_header: &'static [u8] = Box::leak(
+        format!("HTTP/1.1 200 OK\r\nx-junk: {}\r\ncontent-length: 0\r\n\r\n", "y".repeat(100_000))
+            .into_bytes()
+            .into_boxed_slice(),
+    );
+    let cases: [(&str, Option<&'static [u8]>, bool, &str); 3] = [
+        ("body", Some(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"), true, "body_too_large"),
+        ("header", Some(huge_header), false, "header_too_large"),
+        ("silent", None, false, "timeout"),
+    ];
+    for (name, answer, endless, cause) in cases {
+        let port = hostile_target(answer, endless, 20);
+        let out = dir.path().join(name);
+        let started = std::time::Instant::now();
+        lbsim()
+            .args(["load", f, "--no-charts", "--quiet", "--calibration", "0", "--timeout", "1s"])
+            .args([
+                "--max-body",
+                "256K",
+                "--max-memory",
+                "256M",
+                "--target",
+                &format!("http://127.0.0.1:{port}"),
+                "--out",
+            ])
+            .arg(&out)
+            .timeout(Duration::from_secs(30))
+            .assert()
+            .success();
+        assert!(started.elapsed() < Duration::from_secs(10), "{name}: {:?}", started.elapsed());
+        let m = measurement(&out);
+        assert_eq!(m["failures"][cause], 20, "{name}: {m}");
+        assert_eq!(summary(&out, "completed"), "0", "{name}");
+    }
+}
+
+#[test]
+fn load_calibration_counts_against_the_time_limit() {
+    let (dir, file) = case(HOSTILE);
+    let port = hostile_target(None, false, 20);
+    let out = dir.path().join("m");
+    let started = std::time::Instant::now();
+    // 500 calibration requests at 200 req/s (2.5 s) against a silent target, 2 s for all.
+    lbsim()
+        .args(["load", file.to_str().unwrap(), "--no-charts", "--quiet", "--time-limit", "2s"])
+        .args(["--target", &format!("http://127.0.0.1:{port}"), "--out"])
+        .arg(&out)
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .success();
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(3500), "took {took:?} for --time-limit 2s");
+    let m = measurement(&out);
+    assert_eq!(m["valid"], false);
+    assert_eq!(m["stopped_by"], "time limit", "{m}");
+}
+
+#[test]
+fn load_reuses_a_fixed_pool_of_connections() {
+    let fast = crate::common::edit(HOSTILE, "requests = 20", "requests = 2000");
+    let fast = crate::common::edit(&fast, "rate = 200.0", "rate = 5000.0");
+    let (dir, file) = case(&fast);
+    let backends = Backends::start(&file, &[]);
+    let port = backends.ports[0].1;
+    let out = dir.path().join("m");
+    lbsim()
+        .args(["load", file.to_str().unwrap(), "--no-charts", "--quiet", "--calibration", "0", "--connections", "8"])
+        .args(["--target", &format!("http://127.0.0.1:{port}"), "--out"])
+        .arg(&out)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let m = measurement(&out);
+    assert_eq!(summary(&out, "completed"), "2000", "{m}");
+    let opened = m["connections"]["opened"].as_u64().unwrap();
+    assert!((1..=8).contains(&opened), "{m}");
+    assert!(m["connections"]["peak"].as_u64().unwrap() <= 8, "{m}");
+    drop(backends);
+}
+
+#[test]
+fn backends_close_slow_and_idle_connections_and_serve_beyond_the_cap() {
+    let (_dir, file) = case(ONE);
+    let limits = ["--max-connections", "40", "--header-timeout", "300ms", "--idle-timeout", "600ms"];
+    let backends = Backends::start(&file, &limits);
+    let port = backends.ports[0].1;
+    // A slowloris: half a request line, then silence; and an idle connection.
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.write_all(b"GET /?d=0 HT").unwrap();
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for s in [&mut slow, &mut idle] {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let started = std::time::Instant::now();
+        let mut b = [0u8; 64];
+        assert!(matches!(s.read(&mut b), Ok(0) | Err(_)), "closed by the server");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+    // Far more idle connections than the cap: the oldest idle ones make room, and
+    // well-formed requests are served meanwhile.
+    let held: Vec<TcpStream> = (0..300).map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+    for _ in 0..5 {
+        let ok = get(port, "/?d=0");
+        assert!(ok.contains(" 200 "), "{ok}");
+    }
+    drop(held);
+    let (ok, err) = backends.stop();
+    assert!(ok, "{err}");
+    // "N connections: A closed for a slow header, B idle, C evicted for room, D refused (all busy)"
+    let line = err.lines().find(|l| l.contains("closed for a slow header")).unwrap_or_else(|| panic!("{err}"));
+    let n: Vec<u64> = line.split([' ', ',', ':']).filter_map(|w| w.parse().ok()).collect();
+    let [_, slow, idle, evicted, refused] = n[..] else { panic!("{line}") };
+    // 300 held against a cap of 40: all but 40 were evicted or (on a slow machine) idled out.
+    assert!(slow >= 1 && idle >= 1 && evicted >= 1 && evicted + idle >= 250 && refused == 0, "{line}");
+}

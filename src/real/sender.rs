@@ -1,0 +1,455 @@
+//! The senders of `lbsim load`: one OS thread per sender, each owning every `senders`-th
+//! request of the stream, a current-thread async runtime and its own pool of keep-alive
+//! connections; nothing is shared between senders but the recorder and a count of the
+//! requests open.
+//!
+//! A sender waits for each scheduled send on an exact `timerfd` registered with its runtime
+//! ([`AsyncDeadline`]), so responses are read while it waits, and busy-waits the last `spin`
+//! only before a send that follows a gap of at least twice `spin` (isolated sends at low
+//! rates get microsecond precision; at high rates, where sends are dense, spinning would hold
+//! the core all the time, starve the target on a small machine and, under `SCHED_FIFO`, hit
+//! the kernel's real-time throttling).
+//!
+//! Connections: a request takes an idle connection of the sender's pool, or opens a new one
+//! while the pool holds fewer than its cap, or waits (first come, first served) for the next
+//! connection to come free. A connection carries one request at a time (no pipelining) and
+//! is reused until the target closes it or a request on it fails; a reused connection the
+//! target had closed before a byte of response came (a keep-alive race) is replaced and the
+//! request sent again, once. Without keep-alive every request opens its own connection.
+//! Every send is timed from its scheduled time; a late one is attributed to the sender, the
+//! pool (it waited for a connection) or the target (it waited for a new connection).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+use tokio::sync::Notify;
+
+use super::client::{Conn, Failure, PeerLimits, Response};
+use super::record::{Durations, LateCause, Outcome, Recorder};
+use super::target::Target;
+use super::timer::{AsyncDeadline, ThreadPolicy, tune_thread, untune_thread};
+
+/// Requests open at once beyond which the senders count new ones as failed without sending.
+pub const MAX_OUTSTANDING: u64 = 10_000;
+
+/// How long the first Ctrl-C waits for the requests in flight.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+/// Longest single wait of a sender, so that it notices a stop.
+const SLICE: Duration = Duration::from_millis(50);
+
+/// Connections a sender opens at once at most: a burst of requests waits for the pool
+/// rather than flooding the target's accept queue (whose overflow costs a 1 s SYN retry).
+const MAX_CONNECTING: usize = 8;
+
+/// One request to send; `demand: None` sends zero demand without an id (calibration).
+#[derive(Debug, Clone, Copy)]
+pub struct Job {
+    /// Request number in the stream.
+    pub id: u64,
+    /// Its key.
+    pub key: u64,
+    /// Scheduled send, s from the start of the schedule.
+    pub arrival: f64,
+    /// Demand at speed 1, s.
+    pub demand: Option<f64>,
+}
+
+/// Ctrl-C requests, shared by the senders.
+#[derive(Debug, Default)]
+pub struct Stop {
+    /// Stop sending (first Ctrl-C).
+    pub requested: AtomicBool,
+    /// Stop waiting for responses too (second Ctrl-C).
+    pub quit: AtomicBool,
+}
+
+/// What every sender of a pass shares.
+#[derive(Debug)]
+pub struct Plan {
+    /// Where to send.
+    pub target: Target,
+    /// Its addresses (the first that accepts is used).
+    pub addrs: Vec<SocketAddr>,
+    /// Bounds on the target's responses.
+    pub limits: PeerLimits,
+    /// Busy-wait tail before an isolated send.
+    pub spin: Duration,
+    /// Ask for `SCHED_FIFO`.
+    pub realtime: bool,
+    /// Reuse connections.
+    pub keep_alive: bool,
+    /// Connections per sender at most.
+    pub connections: usize,
+    /// Connections each sender opens before its first send (the offered concurrency).
+    pub initial: usize,
+    /// Schedule origin.
+    pub t0: Instant,
+    /// Nothing is sent after this; nothing waited for either.
+    pub hard: Instant,
+    /// Per-request timeout of the drain after the last send.
+    pub timeout: Duration,
+    /// The recorder.
+    pub rec: Arc<Mutex<Recorder>>,
+    /// Ctrl-C.
+    pub stop: Arc<Stop>,
+    /// Requests open, all senders.
+    pub outstanding: AtomicU64,
+    /// Progress (hidden unless on a terminal).
+    pub bar: ProgressBar,
+}
+
+/// What one sender did.
+#[derive(Debug, Clone)]
+pub struct SenderEnd {
+    /// Why it stopped before the end of its share, if it did.
+    pub stopped_by: Option<&'static str>,
+    /// Scheduling it obtained.
+    pub policy: ThreadPolicy,
+    /// Connections opened.
+    pub opened: u64,
+    /// Most connections held at once.
+    pub peak: usize,
+    /// Requests sent again on a fresh connection after a keep-alive race.
+    pub resent: u64,
+    /// Time to open a connection.
+    pub connect: Durations,
+    /// CPU time of the thread, s.
+    pub cpu: f64,
+    /// Of which busy-waiting, s.
+    pub spun: f64,
+    /// Times the thread was preempted.
+    pub involuntary_switches: u64,
+    /// Wall-clock time of the thread, s.
+    pub wall: f64,
+}
+
+struct Pool {
+    idle: Vec<Conn>,
+    slots: usize,
+    connecting: usize,
+    waiting: VecDeque<(Job, Instant, LateCause)>,
+    opened: u64,
+    peak: usize,
+    resent: u64,
+    addr: usize,
+    connect: Durations,
+}
+
+/// A sender's state, shared by its tasks (one thread: `Rc`).
+struct Local {
+    plan: Arc<Plan>,
+    pool: RefCell<Pool>,
+    open: Cell<u64>,
+    done: Notify,
+}
+
+/// Runs sender `index` of `plan` over `jobs` (its share), on the calling thread.
+pub fn run_sender(plan: Arc<Plan>, jobs: impl Iterator<Item = Job>) -> SenderEnd {
+    let policy = tune_thread(plan.realtime);
+    let (cpu0, switches0, wall0) = (thread_cpu(), involuntary_switches(), Instant::now());
+    let local = Rc::new(Local {
+        plan: Arc::clone(&plan),
+        pool: RefCell::new(Pool {
+            idle: Vec::new(),
+            slots: 0,
+            connecting: 0,
+            waiting: VecDeque::new(),
+            opened: 0,
+            peak: 0,
+            resent: 0,
+            addr: 0,
+            connect: Durations::new(),
+        }),
+        open: Cell::new(0),
+        done: Notify::new(),
+    });
+    let (stopped_by, spun) = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => {
+            let set = tokio::task::LocalSet::new();
+            let r = set.block_on(&rt, send_all(Rc::clone(&local), jobs));
+            drop(set); // cancels what is still in flight
+            r
+        }
+        Err(_) => (Some("cannot start the async runtime"), 0.0),
+    };
+    if plan.realtime {
+        untune_thread();
+    }
+    let pool = local.pool.borrow();
+    SenderEnd {
+        stopped_by,
+        policy,
+        opened: pool.opened,
+        peak: pool.peak,
+        resent: pool.resent,
+        connect: pool.connect.clone(),
+        cpu: thread_cpu() - cpu0,
+        spun,
+        involuntary_switches: involuntary_switches().saturating_sub(switches0),
+        wall: wall0.elapsed().as_secs_f64(),
+    }
+}
+
+/// The sending loop, then the drain; returns why it stopped early and the time spun.
+async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'static str>, f64) {
+    let p = &*l.plan;
+    let Ok(timer) = AsyncDeadline::new() else { return (Some("cannot create a timer"), 0.0) };
+    {
+        let mut pool = l.pool.borrow_mut();
+        pool.slots = p.initial.min(p.connections);
+        pool.connecting = pool.slots;
+        pool.peak = pool.slots;
+    }
+    for _ in 0..p.initial.min(p.connections) {
+        tokio::task::spawn_local(carry(Rc::clone(&l), None, None));
+    }
+    let mut why = None;
+    let mut previous = p.t0;
+    let mut spun = Duration::ZERO;
+    'jobs: for job in jobs {
+        let at = p.t0 + Duration::from_secs_f64(job.arrival);
+        if at > p.hard {
+            why = Some("time limit");
+            break;
+        }
+        loop {
+            if p.stop.requested.load(Ordering::Relaxed) {
+                why = Some("Ctrl-C");
+                break 'jobs;
+            }
+            let now = Instant::now();
+            if at <= now + SLICE {
+                break;
+            }
+            timer.sleep_until(now + SLICE).await;
+        }
+        let tail = if at.saturating_duration_since(previous) >= 2 * p.spin { p.spin } else { Duration::ZERO };
+        previous = at;
+        timer.sleep_until(at - tail).await;
+        if Instant::now() < at {
+            let s = Instant::now();
+            while Instant::now() < at {
+                tokio::task::yield_now().await; // the runtime polls the sockets meanwhile
+            }
+            spun += s.elapsed();
+        }
+        p.rec.lock().expect("recorder lock").generated(job.id, job.key);
+        p.bar.inc(1);
+        if p.outstanding.load(Ordering::Relaxed) >= MAX_OUTSTANDING {
+            p.rec.lock().expect("recorder lock").fail(job.id, None, Failure::Overloaded);
+            continue;
+        }
+        p.outstanding.fetch_add(1, Ordering::Relaxed);
+        l.open.set(l.open.get() + 1);
+        dispatch(&l, job, at);
+        // Let the request's task write it now, and the responses in be read, even when the
+        // sender is behind schedule (it would otherwise send the backlog without yielding).
+        tokio::task::yield_now().await;
+    }
+    let now = Instant::now();
+    let drain_until = if why.is_some() { now + GRACE } else { p.hard.min(now + p.timeout + Duration::from_secs(1)) };
+    while l.open.get() > 0 && !p.stop.quit.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if now >= drain_until {
+            break;
+        }
+        tokio::select! {
+            _ = l.done.notified() => {}
+            _ = timer.sleep_until(drain_until.min(now + SLICE)) => {}
+        }
+    }
+    (why, spun.as_secs_f64())
+}
+
+/// Starts `job`, scheduled at `at`, on an idle connection, a new one, or queues it.
+fn dispatch(l: &Rc<Local>, job: Job, at: Instant) {
+    let mut pool = l.pool.borrow_mut();
+    if let Some(conn) = pool.idle.pop() {
+        drop(pool);
+        tokio::task::spawn_local(carry(Rc::clone(l), Some(conn), Some((job, at, LateCause::Sender))));
+        return;
+    }
+    let cause = if pool.slots < l.plan.connections { LateCause::Connect } else { LateCause::Pool };
+    pool.waiting.push_back((job, at, cause));
+    drop(pool);
+    grow(l);
+}
+
+/// Opens connections for the requests waiting (one per request waiting, within the cap and
+/// [`MAX_CONNECTING`]). A new connection takes the first request waiting once it is open,
+/// not before: a slow connect (a SYN retried after 1 s) delays no request that another
+/// connection coming free could carry.
+fn grow(l: &Rc<Local>) {
+    let mut pool = l.pool.borrow_mut();
+    while pool.connecting < pool.waiting.len().min(MAX_CONNECTING) && pool.slots < l.plan.connections {
+        pool.slots += 1;
+        pool.connecting += 1;
+        pool.peak = pool.peak.max(pool.slots);
+        tokio::task::spawn_local(carry(Rc::clone(l), None, None));
+    }
+}
+
+/// Carries `first` (if any) on a connection slot, then the requests waiting for a
+/// connection, then parks the connection (or frees the slot). Without `conn` it opens one
+/// first: the caller counted it in `connecting`.
+async fn carry(l: Rc<Local>, mut conn: Option<Conn>, first: Option<(Job, Instant, LateCause)>) {
+    let mut request = Vec::with_capacity(160);
+    let mut next = first;
+    let mut refused = None;
+    if conn.is_none() {
+        match connect(&l).await {
+            Ok(c) => conn = Some(c),
+            Err(f) => refused = Some(f),
+        }
+        l.pool.borrow_mut().connecting -= 1;
+    }
+    loop {
+        if let Some((job, at, cause)) = next {
+            match refused.take() {
+                Some(f) => l.plan.rec.lock().expect("recorder lock").fail(job.id, None, f),
+                None => one(&l, &mut conn, job, at, cause, &mut request).await,
+            }
+            l.plan.outstanding.fetch_sub(1, Ordering::Relaxed);
+            l.open.set(l.open.get() - 1);
+            if l.open.get() == 0 {
+                l.done.notify_one();
+            }
+        }
+        let mut pool = l.pool.borrow_mut();
+        next = pool.waiting.pop_front();
+        if next.is_none() {
+            match conn {
+                Some(c) => pool.idle.push(c),
+                None => pool.slots -= 1,
+            }
+            return;
+        }
+    }
+}
+
+/// Opens a connection to the first of the target's addresses that accepts.
+async fn connect(l: &Local) -> Result<Conn, Failure> {
+    let p = &*l.plan;
+    let first = l.pool.borrow().addr;
+    let started = Instant::now();
+    let mut last = Failure::Connect;
+    for k in 0..p.addrs.len() {
+        let i = (first + k) % p.addrs.len();
+        match tokio::time::timeout(p.limits.timeout, Conn::connect(p.addrs[i])).await {
+            Err(_) => return Err(Failure::Timeout),
+            Ok(Ok(c)) => {
+                let mut pool = l.pool.borrow_mut();
+                pool.addr = i;
+                pool.opened += 1;
+                pool.connect.record(started.elapsed().as_secs_f64());
+                return Ok(c);
+            }
+            Ok(Err(f)) => last = f,
+        }
+    }
+    Err(last)
+}
+
+/// Sends one request and records its outcome.
+async fn one(l: &Local, conn: &mut Option<Conn>, job: Job, at: Instant, mut cause: LateCause, request: &mut Vec<u8>) {
+    let p = &*l.plan;
+    request.clear();
+    p.target.write_request(job.demand.map(|_| job.id), job.demand.unwrap_or(0.0), !p.keep_alive, request);
+    let mut sent = false;
+    let mut resent = false;
+    loop {
+        if conn.is_none() {
+            if cause == LateCause::Sender {
+                cause = LateCause::Connect;
+            }
+            match connect(l).await {
+                Ok(c) => *conn = Some(c),
+                Err(f) => return p.rec.lock().expect("recorder lock").fail(job.id, None, f),
+            }
+        }
+        let Some(c) = conn.as_mut() else { return };
+        let started = Instant::now();
+        if !sent {
+            sent = true;
+            p.rec
+                .lock()
+                .expect("recorder lock")
+                .sent_because(started.saturating_duration_since(at).as_secs_f64(), cause);
+        }
+        let reused = c.used > 0;
+        let deadline = tokio::time::Instant::from_std(started + p.limits.timeout);
+        let result = tokio::time::timeout_at(deadline, c.exchange(request, &p.limits)).await;
+        let finished = Instant::now();
+        match result {
+            Err(_) => {
+                *conn = None;
+                return p.rec.lock().expect("recorder lock").fail(job.id, None, Failure::Timeout);
+            }
+            Ok(Err((failure, nothing))) => {
+                *conn = None;
+                if nothing && reused && !resent {
+                    resent = true;
+                    l.pool.borrow_mut().resent += 1;
+                    continue;
+                }
+                return p.rec.lock().expect("recorder lock").fail(job.id, None, failure);
+            }
+            Ok(Ok(r)) => {
+                if !(p.keep_alive && r.keep_alive) {
+                    *conn = None;
+                }
+                return record(p, job.id, at, finished, r);
+            }
+        }
+    }
+}
+
+fn record(p: &Plan, id: u64, at: Instant, finished: Instant, r: Response) {
+    let mut rec = p.rec.lock().expect("recorder lock");
+    let server = r.server.as_deref().and_then(|n| rec.server_index(n));
+    match r.status {
+        200..=299 => {
+            let response = (finished - at).as_secs_f64();
+            let done = finished.saturating_duration_since(p.t0).as_secs_f64();
+            rec.record(id, server, Outcome::Completed { response, done, backend: r.backend });
+        }
+        503 if r.dropped => rec.record(id, server, Outcome::Dropped),
+        400..=499 => rec.fail(id, server, Failure::Status4xx),
+        500..=599 => rec.fail(id, server, Failure::Status5xx),
+        _ => rec.fail(id, server, Failure::StatusOther),
+    }
+}
+
+/// CPU time of the calling thread, s (0 off Linux).
+fn thread_cpu() -> f64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: writes into a local timespec.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0 {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+    }
+    0.0
+}
+
+/// Involuntary context switches of the calling thread so far (0 off Linux).
+fn involuntary_switches() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: an all-zero rusage is valid; getrusage writes into it.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: RUSAGE_THREAD on the calling thread, into a local struct.
+        if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) } == 0 {
+            return ru.ru_nivcsw as u64;
+        }
+    }
+    0
+}

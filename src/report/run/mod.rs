@@ -7,6 +7,7 @@ pub mod csv;
 pub mod histogram;
 pub mod json;
 pub mod percentiles;
+pub mod phases;
 pub mod terminal;
 pub mod timeseries;
 
@@ -71,6 +72,8 @@ pub static EXPORTERS: &[&dyn Exporter] = &[
     &percentiles::PercentilesCsv,
     &histogram::HistogramCsv,
     &timeseries::TimeseriesCsv,
+    &phases::LatencyCsv,
+    &phases::PhasesCsv,
     &manifest::Manifest,
     &charts::response_time_cdf::CHART,
     &charts::server_load::CHART,

@@ -437,3 +437,74 @@ pub fn notes(report: &Report) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-server timeline of 1 s windows: `p99s[k]` is every response of window k + 1
+    /// (100 per window), `failed[k]` its failures.
+    fn timeline(p99s: &[f64], failed: &[u64]) -> Timeline {
+        let mut t = Timeline::new(1, 1.0);
+        t.push_with(&[0], &[0], &[0.0], Some(WindowLatency::default()));
+        for (k, &v) in p99s.iter().enumerate() {
+            let mut w = WindowLatency::default();
+            for _ in 0..100 {
+                w.record(v);
+            }
+            w.arrived = 100 + failed[k];
+            for _ in 0..failed[k] {
+                w.fail();
+            }
+            t.push_with(&[0], &[100], &[0.0], Some(w));
+        }
+        t
+    }
+
+    fn fault(start: f64, end: f64) -> Phase {
+        Phase { kind: "fault", name: "s down".into(), start, end }
+    }
+
+    #[test]
+    fn a_phase_pools_its_windows_and_measures_recovery() {
+        // Windows (k−1, k]: 0.01 s before t = 4, 1 s during [4, 6), then 0.5 s (above 2× the
+        // before level) until t = 9, then normal again.
+        let mut p = vec![0.01; 4];
+        p.extend([1.0, 1.0, 0.5, 0.5, 0.5]);
+        p.extend([0.01; 5]);
+        let t = timeline(&p, &[0; 14]);
+        let f = figures(&t, &fault(4.0, 6.0), 0.0).unwrap();
+        assert_eq!((f.from, f.to, f.completed, f.failed), (4.0, 6.0, 200, 0));
+        assert!((f.p99 - 1.0).abs() <= RELATIVE_ERROR && (f.mean - 1.0).abs() < 1e-12);
+        assert!((f.before_p99 - 0.01).abs() <= 0.01 * RELATIVE_ERROR);
+        assert_eq!(f.recovery, Some(3.0), "last abnormal window ends at t = 9");
+        assert_eq!(f.completed_rate(), 100.0);
+    }
+
+    #[test]
+    fn a_phase_that_never_recovers_is_flagged_and_failures_count() {
+        // Failures start with the fault and never stop: a metastable state.
+        let p = vec![0.01; 10];
+        let mut failed = vec![0; 4];
+        failed.extend([50; 6]);
+        let t = timeline(&p, &failed);
+        let f = figures(&t, &fault(4.0, 6.0), 0.0).unwrap();
+        assert_eq!(f.failed, 100);
+        assert_eq!(f.failed_rate(), 50.0);
+        assert_eq!(f.recovery, None);
+    }
+
+    #[test]
+    fn the_busiest_span_has_the_most_arrivals() {
+        let mut t = Timeline::new(1, 1.0);
+        t.push_with(&[0], &[0], &[0.0], Some(WindowLatency::default()));
+        for n in [5, 9, 1, 8, 8, 2] {
+            let mut w = WindowLatency::default();
+            w.arrived = n;
+            t.push_with(&[0], &[0], &[0.0], Some(w));
+        }
+        // Windows (0,1]: 5, (1,2]: 9, (2,3]: 1, (3,4]: 8, (4,5]: 8: the best two are 3..5.
+        assert_eq!(busiest(&t, 2.0), Some((3.0, 5.0)));
+        assert_eq!(busiest(&t, 1.0), Some((1.0, 2.0)));
+    }
+}

@@ -227,7 +227,7 @@ pub fn figures(t: &Timeline, phase: &Phase, warmup_end: f64) -> Option<PhaseFigu
                 && failed_share(w) <= before_failed + RECOVERY_FAILED_MARGIN
         };
         let after = range.end..t.len();
-        match after.clone().filter(|&k| t.latency(k).is_some_and(|w| !normal(w))).last() {
+        match after.clone().rev().find(|&k| t.latency(k).is_some_and(|w| !normal(w))) {
             Some(k) if k + 1 == t.len() => None,
             Some(k) => Some((t.time(k) - phase.end).max(0.0)),
             None => Some(0.0),
@@ -422,7 +422,7 @@ pub fn notes(report: &Report) -> Vec<String> {
             let recovery = match f.recovery {
                 None => ", did not recover".to_string(),
                 Some(r) if r.is_nan() => String::new(),
-                Some(r) if r == 0.0 => ", recovered at its end".to_string(),
+                Some(0.0) => ", recovered at its end".to_string(),
                 Some(r) => format!(", recovered {} after", format_duration(r)),
             };
             out.push(format!(

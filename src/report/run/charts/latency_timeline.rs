@@ -111,7 +111,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     };
     let values: Vec<f64> = series.iter().flatten().flatten().map(|p| p.1).collect();
     let (lo, hi) = axis::positive_extent(values.iter().copied());
-    if !(hi > 0.0) {
+    if hi.is_nan() || hi <= 0.0 {
         plot.draw_text("no request completed", &text(AXIS_PX, &INK), (40, 40))?;
         return Ok(());
     }

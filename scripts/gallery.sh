@@ -32,7 +32,7 @@ bin=./target/release/lbsim
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-run_charts=(response_time_cdf percentiles queue_timeline server_load imbalance)
+run_charts=(response_time_cdf percentiles queue_timeline latency_timeline server_load imbalance)
 # The sweep of docs/capacity-planning.md (fewer requests per point) and its plan example.
 sweep() { "$bin" sweep scenarios/web-peak.toml --vary arrivals.rate=500:990:50 --requests 100000 --out "$1" --quiet > /dev/null; }
 plan() {

@@ -60,6 +60,9 @@ impl<const FULL: bool> Simulation<FULL> {
     #[inline(always)]
     pub(super) fn settle(&mut self, id: u64, outcome: RequestOutcome, call: Option<CallId>) {
         let measured = id >= self.warmup;
+        if outcome != RequestOutcome::Completed {
+            self.timeline.failed();
+        }
         for counts in [Some(&mut self.total), measured.then_some(&mut self.measured)].into_iter().flatten() {
             match outcome {
                 RequestOutcome::Completed => counts.completed += 1,

@@ -311,7 +311,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 },
                 _ => KeyCounter::new(sc.keys.as_ref()),
             },
-            timeline: TimelineRecorder::new(sc),
+            timeline: TimelineRecorder::new(sc, replication),
             imbalance: ImbalanceTracker::new(
                 sc.servers.iter().map(|s| s.workers).collect(),
                 &(0..n).map(|i| sc.capacity_of(i)).collect::<Vec<_>>(),

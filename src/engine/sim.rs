@@ -76,6 +76,7 @@ impl<const FULL: bool> Simulation<FULL> {
             self.mark(req.id);
         }
         self.total.generated += 1;
+        self.timeline.arrived();
         if self.measuring {
             self.measured.generated += 1;
             self.keys.record(req.key);
@@ -337,6 +338,7 @@ impl<const FULL: bool> Simulation<FULL> {
         self.balancer.dec::<FULL>(s, 0, now);
         self.timeline.completed(s);
         let response = now - job.arrival;
+        self.timeline.response(response);
         if job.id >= self.warmup {
             server.record(response);
             self.batches.record(&mut self.response, response);
@@ -378,6 +380,7 @@ impl<const FULL: bool> Simulation<FULL> {
         idle: bool,
     ) {
         let now = self.now;
+        self.timeline.response(response);
         if id >= self.warmup {
             self.servers[s].record(response);
             self.batches.record(&mut self.response, response);

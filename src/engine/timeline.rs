@@ -8,6 +8,13 @@
 //! integrals gives the interval's time-average. [`TimelineRecorder::completed`] counts a completion
 //! (one increment).
 //!
+//! In the first replication (the one the outputs draw) it also records latency over time:
+//! [`TimelineRecorder::response`] adds a request's response time to the current interval's
+//! [`WindowLatency`] when its answer reaches the client, [`TimelineRecorder::failed`] counts a
+//! request that ended otherwise, [`TimelineRecorder::arrived`] one that arrived, warm-up
+//! included. Later replications skip both (one
+//! branch), so memory does not grow with the number of replications.
+//!
 //! The interval is chosen from the expected run length (requests / arrival rate) so that
 //! a run yields about [`TARGET_SAMPLES`] samples, rounded up to 1, 2 or 5 × 10ⁿ seconds so
 //! the times in timeseries.csv read well. A run that lasts longer than expected (bursty
@@ -18,7 +25,7 @@
 
 use super::server::Server;
 use crate::scenario::Scenario;
-use crate::stats::Timeline;
+use crate::stats::{Timeline, WindowLatency};
 
 /// Samples aimed at in a run of the expected length (at most [`crate::stats::timeline::MAX_SAMPLES`]).
 pub const TARGET_SAMPLES: f64 = 400.0;
@@ -41,12 +48,15 @@ pub struct TimelineRecorder {
     last_at: f64,
     in_system: Vec<u32>,
     means: Vec<f64>,
+    /// Responses and failures since the last sample (`None`: not recorded).
+    latency: Option<WindowLatency>,
     timeline: Timeline,
 }
 
 impl TimelineRecorder {
-    /// A recorder for `scenario`, with the interval chosen from its expected run length.
-    pub fn new(scenario: &Scenario) -> Self {
+    /// A recorder for `scenario`, with the interval chosen from its expected run length;
+    /// it records latency over time only for `replication` 0.
+    pub fn new(scenario: &Scenario, replication: u32) -> Self {
         let servers = scenario.server_count();
         let expected = scenario.expected_duration();
         let samples = (SCAN_BUDGET / servers.max(1) as f64).clamp(MIN_SAMPLES, TARGET_SAMPLES);
@@ -66,6 +76,7 @@ impl TimelineRecorder {
             last_at: 0.0,
             in_system: Vec::with_capacity(servers),
             means: vec![0.0; servers],
+            latency: (replication == 0).then(WindowLatency::default),
             timeline: Timeline::new(servers, interval),
         }
     }
@@ -82,6 +93,30 @@ impl TimelineRecorder {
     #[inline(always)]
     pub fn completed(&mut self, s: usize) {
         self.pending[s] += 1;
+    }
+
+    /// A request arrived (was generated).
+    #[inline(always)]
+    pub fn arrived(&mut self) {
+        if let Some(w) = &mut self.latency {
+            w.arrived += 1;
+        }
+    }
+
+    /// A request's answer reached its client `secs` after it arrived.
+    #[inline(always)]
+    pub fn response(&mut self, secs: f64) {
+        if let Some(w) = &mut self.latency {
+            w.record(secs);
+        }
+    }
+
+    /// A request ended without completing (failed, dropped or timed out).
+    #[inline(always)]
+    pub fn failed(&mut self) {
+        if let Some(w) = &mut self.latency {
+            w.fail();
+        }
     }
 
     #[cold]
@@ -102,7 +137,8 @@ impl TimelineRecorder {
                 self.means[i] = if dt > 0.0 { (area - self.area_at_last[i]) / dt } else { 0.0 };
                 self.area_at_last[i] = area;
             }
-            self.timeline.push(&self.in_system, &self.pending, &self.means);
+            let latency = self.latency.as_mut().map(std::mem::take);
+            self.timeline.push_with(&self.in_system, &self.pending, &self.means, latency);
             self.pending.fill(0);
             self.last_at = at;
             self.next_at = self.timeline.next_time();

@@ -9,7 +9,9 @@
 //!   the run, or from growth during it);
 //! - [`KeyCounter`]: requests of the hottest key, in bounded memory;
 //! - [`ci`]: Student-t confidence intervals;
-//! - [`batch`]: batch means, for intervals from one run.
+//! - [`batch`]: batch means, for intervals from one run;
+//! - [`Timeline`] and [`WindowLatency`]: number in system, responses and failures over
+//!   simulated time, in bounded memory.
 
 pub mod batch;
 pub mod ci;
@@ -20,11 +22,13 @@ pub mod pods;
 pub mod saturation;
 pub mod summary;
 pub mod timeline;
+pub mod window_latency;
 
 pub use histogram::LatencyHistogram;
 pub use keys::{KeyCounter, MAX_COUNTED_KEYS};
 pub use summary::{Estimate, OpenModel, ServerSummary, StrategySummary};
 pub use timeline::Timeline;
+pub use window_latency::WindowLatency;
 
 /// Request outcome counts: every generated request ends exactly once, so
 /// `generated = completed + failed + dropped + timed_out + in_flight`. A request's outcome

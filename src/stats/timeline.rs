@@ -21,6 +21,12 @@
 //! and most loaded server's interval mean, total completions), which is what the charts
 //! draw. Without per-server values, the least/most loaded after a decimation are the
 //! extremes over the two merged intervals (an envelope) rather than recomputed.
+//!
+//! The first replication also keeps, per interval, the responses that came back in it and
+//! the requests that failed ([`WindowLatency`]): latency over time. Decimation merges them
+//! like the completions, so their memory is bounded by the same [`MAX_SAMPLES`].
+
+use super::window_latency::WindowLatency;
 
 /// Largest number of samples held (odd, so that decimation keeps the last one).
 pub const MAX_SAMPLES: usize = 1025;
@@ -44,6 +50,8 @@ pub struct Timeline {
     in_system: Vec<u32>,
     server_completed: Vec<u32>,
     server_mean: Vec<f64>,
+    /// Per-interval responses and failures, one per sample (empty when not recorded).
+    latency: Vec<WindowLatency>,
     /// Simulated time the run ended (the last arrival), s.
     pub end: f64,
     /// Start of the measured window (end of warm-up), s; `None` without warm-up.
@@ -94,6 +102,7 @@ impl Timeline {
             in_system: Vec::new(),
             server_completed: Vec::new(),
             server_mean: Vec::new(),
+            latency: Vec::new(),
             end: 0.0,
             warmup_end: None,
         }
@@ -138,6 +147,16 @@ impl Timeline {
     /// completions and a time-averaged `mean[i]` in system since the previous sample.
     /// Decimates when the buffer is full.
     pub fn push(&mut self, in_system: &[u32], completed: &[u32], mean: &[f64]) {
+        self.push_with(in_system, completed, mean, None);
+    }
+
+    /// [`Timeline::push`] with the interval's responses and failures (`None` when latency
+    /// over time is not recorded: then no sample has it).
+    pub fn push_with(&mut self, in_system: &[u32], completed: &[u32], mean: &[f64], latency: Option<WindowLatency>) {
+        debug_assert!(latency.is_some() == (self.latency.len() == self.len()), "latency for every sample or none");
+        if let Some(l) = latency {
+            self.latency.push(l);
+        }
         debug_assert!(in_system.len() == self.servers && completed.len() == self.servers);
         debug_assert_eq!(mean.len(), self.servers);
         self.total.push(in_system.iter().map(|&n| u64::from(n)).sum());
@@ -178,6 +197,15 @@ impl Timeline {
         merge(&mut self.mean_total, 1, |a, b| (a + b) / 2.0);
         merge(&mut self.mean_min, 1, f64::min);
         merge(&mut self.mean_max, 1, f64::max);
+        if !self.latency.is_empty() {
+            let keep = self.latency.len().div_ceil(2);
+            for j in 1..keep {
+                let mut w = std::mem::take(&mut self.latency[2 * j - 1]);
+                w.merge(&self.latency[2 * j]);
+                self.latency[j] = w;
+            }
+            self.latency.truncate(keep);
+        }
         if self.detail {
             merge(&mut self.in_system, w, |_, b| b);
             merge(&mut self.server_completed, w, |a, b| a + b);
@@ -219,6 +247,17 @@ impl Timeline {
                 mean: self.server_mean[j],
             }
         })
+    }
+
+    /// The responses and failures of the interval ending at sample `k` (`None` when latency
+    /// over time was not recorded: replications after the first).
+    pub fn latency(&self, k: usize) -> Option<&WindowLatency> {
+        self.latency.get(k)
+    }
+
+    /// Whether latency over time was recorded.
+    pub fn has_latency(&self) -> bool {
+        !self.latency.is_empty()
     }
 
     /// Largest interval mean of any server in any sample (0 when empty).

@@ -19,8 +19,14 @@ use lbsim::scenario::Overrides;
 use lbsim::scenario::Scenario;
 
 /// The charts whose text layout is checked: all of them.
-const LAYOUT_CHECKED: &[&str] =
-    &["response_time_cdf.png", "percentiles.png", "queue_timeline.png", "server_load.png", "imbalance.png"];
+const LAYOUT_CHECKED: &[&str] = &[
+    "response_time_cdf.png",
+    "percentiles.png",
+    "queue_timeline.png",
+    "latency_timeline.png",
+    "server_load.png",
+    "imbalance.png",
+];
 
 /// Every shipped scenario, cut to `requests` per replication.
 fn shipped(requests: u64) -> Vec<(String, Report)> {
@@ -55,17 +61,29 @@ fn render(report: &Report, name: &str) -> (Vec<u8>, Drawn) {
     (bytes.unwrap_or_else(|err| panic!("{name}: {err}")), drawn)
 }
 
+/// The CSVs a chart's figures come from.
+struct Csvs {
+    summary: Vec<HashMap<String, String>>,
+    servers: Vec<HashMap<String, String>>,
+    latency: Vec<HashMap<String, String>>,
+    phases: Vec<HashMap<String, String>>,
+}
+
 /// The CSV's value for a figure a chart printed (None when the CSV has no such figure).
-fn csv_value(
-    what: &str,
-    owner: &str,
-    summary: &[HashMap<String, String>],
-    servers: &[HashMap<String, String>],
-    server_count: f64,
-) -> Option<f64> {
+fn csv_value(what: &str, owner: &str, csvs: &Csvs, server_count: f64) -> Option<f64> {
+    let Csvs { summary, servers, latency, phases } = csvs;
     let row = summary.iter().find(|r| r["strategy"] == owner)?;
     let num = |c: &str| row.get(c).and_then(|v| v.parse::<f64>().ok());
+    if let Some(phase) = what.strip_prefix("phase p99 ") {
+        let row = phases.iter().find(|r| r["strategy"] == owner && r["phase"] == phase)?;
+        return row["p99_ms"].parse().ok();
+    }
     match what {
+        "windowed_p99_max" => latency
+            .iter()
+            .filter(|r| r["strategy"] == owner)
+            .filter_map(|r| r["p99_ms"].parse::<f64>().ok())
+            .reduce(f64::max),
         "p99" => num("p99_ms"),
         "open_model_p99" => num("open_model_p99_ms"),
         "mean_in_system_per_server" => num("mean_in_system").map(|v| v / server_count),
@@ -89,7 +107,12 @@ fn every_chart_of_every_shipped_scenario_follows_the_rules() {
             let e: &dyn Exporter = *EXPORTERS.iter().find(|e| e.file_name() == f).unwrap();
             table(&e.render(&report).unwrap())
         };
-        let (summary, servers) = (csv("summary.csv"), csv("servers.csv"));
+        let csvs = Csvs {
+            summary: csv("summary.csv"),
+            servers: csv("servers.csv"),
+            latency: csv("latency_timeseries.csv"),
+            phases: csv("phases.csv"),
+        };
         let n_servers = report.scenario.server_count() as f64;
         for e in EXPORTERS.iter().filter(|e| e.is_chart()) {
             let chart = e.file_name();
@@ -97,7 +120,7 @@ fn every_chart_of_every_shipped_scenario_follows_the_rules() {
             let at = |what: String| format!("{name}/{chart}: {what}");
             // Figures: the CSV's value, printed as `figure` prints it.
             for f in &drawn.figures {
-                let Some(v) = csv_value(&f.what, &f.owner, &summary, &servers, n_servers) else {
+                let Some(v) = csv_value(&f.what, &f.owner, &csvs, n_servers) else {
                     problems.push(at(format!("{} of {} is in no CSV", f.what, f.owner)));
                     continue;
                 };

@@ -21,6 +21,7 @@ mod imbalance;
 mod invariants;
 mod keys;
 mod keys_cli;
+mod latency;
 mod plan;
 mod precision;
 #[cfg(feature = "real")]

@@ -4,8 +4,8 @@
 
 use super::canvas;
 
-/// The pieces of `text` between break opportunities: after a space, after ",", and before
-/// "(" (so `weighted-least-connections(variant="ipvs")` breaks before its parameters).
+/// The pieces of `text` between break opportunities: after a space, after a "," that is not
+/// a thousands separator (a digit on both sides: "2,281" stays whole), and before "(" (so `weighted-least-connections(variant="ipvs")` breaks before its parameters).
 fn pieces(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
@@ -19,7 +19,9 @@ fn pieces(text: &str) -> Vec<&str> {
             out.push(&text[start..i]);
             start = i;
         }
-        if c == ' ' || c == ',' {
+        let separator =
+            c == ',' && i > 0 && bytes[i - 1].is_ascii_digit() && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if c == ' ' || (c == ',' && !separator) {
             let end = i + c.len_utf8();
             out.push(&text[start..end]);
             start = end;
@@ -114,6 +116,12 @@ pub fn block(text: &str, max_px: u32, max_lines: usize, px: f64, min_px: f64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn never_breaks_a_number_at_its_thousands_separator() {
+        assert_eq!(pieces("p99: 2,281 ms"), ["p99: ", "2,281 ", "ms"]);
+        assert_eq!(pieces("a,b"), ["a,", "b"]);
+    }
 
     #[test]
     fn wraps_at_break_points_and_keeps_everything() {

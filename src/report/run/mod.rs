@@ -7,6 +7,7 @@ pub mod csv;
 pub mod histogram;
 pub mod json;
 pub mod percentiles;
+pub mod phases;
 pub mod pods;
 pub mod terminal;
 pub mod timeseries;
@@ -74,11 +75,14 @@ pub static EXPORTERS: &[&dyn Exporter] = &[
     &percentiles::PercentilesCsv,
     &histogram::HistogramCsv,
     &timeseries::TimeseriesCsv,
+    &phases::LatencyCsv,
+    &phases::PhasesCsv,
     &manifest::Manifest,
     &charts::response_time_cdf::CHART,
     &charts::server_load::CHART,
     &charts::imbalance::CHART,
     &charts::queue_timeline::CHART,
+    &charts::latency_timeline::CHART,
     &charts::percentiles::CHART,
 ];
 

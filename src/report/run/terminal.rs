@@ -302,7 +302,12 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
             if hidden == 1 { "" } else { "s" }
         )));
     }
-    for line in fault_notes(report).into_iter().chain(closed_loop_notes(report)).chain(pod_notes(report)) {
+    for line in fault_notes(report)
+        .into_iter()
+        .chain(super::phases::notes(report))
+        .chain(closed_loop_notes(report))
+        .chain(pod_notes(report))
+    {
         out.push_str(&format::terminal_line(&line));
     }
     for w in &report.warnings {

@@ -8,6 +8,7 @@
 //! [`strategy_marks`].
 
 pub mod imbalance;
+pub mod latency_timeline;
 pub mod percentiles;
 pub mod queue_timeline;
 pub mod response_time_cdf;

@@ -19,6 +19,9 @@ impl<const FULL: bool> Simulation<FULL> {
                     self.outcomes[w].detected_at = Some(now);
                     self.outcomes[w].detected_by = Some("already out");
                 }
+                if FULL && self.l4 {
+                    self.server_leaves(s);
+                }
                 let mut lost = std::mem::take(&mut self.lost);
                 self.servers[s].crash(now, &mut lost);
                 self.imbalance.set(now, s, 0, true);
@@ -36,7 +39,9 @@ impl<const FULL: bool> Simulation<FULL> {
                         Some(c) if self.transit.is_some() => self.answer(c, job.attempt_gen, Answer::Failed),
                         _ => {
                             let b = job.call.map_or(0, |c| self.calls.get(c).balancer);
-                            self.balancer.dec::<true>(s, b, now);
+                            if self.counts_requests() {
+                                self.balancer.dec::<true>(s, b, now);
+                            }
                             self.attempt_failed(s, job.id, job.call, Failure::Failed);
                         }
                     }
@@ -49,6 +54,9 @@ impl<const FULL: bool> Simulation<FULL> {
                 if !self.servers[s].is_down() {
                     self.down_window[s] = None;
                     self.imbalance.set(now, s, self.servers[s].in_system(), false);
+                    if FULL && self.l4 {
+                        self.server_joins(s);
+                    }
                 }
             }
             FaultKind::Slow { factor } => {
@@ -108,7 +116,7 @@ impl<const FULL: bool> Simulation<FULL> {
 
     /// Bookkeeping after `s` changed eligibility: detection of a fault in progress, and
     /// slow start when it comes back.
-    fn after_eligibility(&mut self, s: usize, became_eligible: bool, by: &'static str) {
+    pub(super) fn after_eligibility(&mut self, s: usize, became_eligible: bool, by: &'static str) {
         self.ramp_gen[s] = self.ramp_gen[s].wrapping_add(1);
         if !self.balancer.is_eligible(s) {
             let now = self.now;

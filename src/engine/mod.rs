@@ -31,6 +31,7 @@
 mod attempts;
 mod balancer;
 mod calls;
+mod connections;
 mod departures;
 mod detection;
 pub mod events;
@@ -59,6 +60,7 @@ use crate::workload::{PerRequestSampler, RequestStream};
 use balancer::Balancer;
 pub use balancer::SLOW_START_STEPS;
 use calls::{Calls, RetryPolicy};
+use connections::Pools;
 use events::{EventKind, EventQueue, Job};
 use health::Health;
 use imbalance::ImbalanceTracker;
@@ -83,7 +85,8 @@ pub fn simulate(scenario: &Scenario, strategy: &StrategySpec, replication: u32, 
         && !scenario.is_closed()
         && scenario.groups.iter().all(|g| g.service.is_none())
         && scenario.balancers.is_default()
-        && !scenario.network.is_some();
+        && !scenario.network.is_some()
+        && scenario.clients.is_none();
     if plain {
         run::<false>(scenario, strategy, replication, progress)
     } else {
@@ -227,6 +230,11 @@ struct Simulation<const FULL: bool> {
     refresh_every: Option<f64>,
     /// Refreshes so far.
     refreshes: u64,
+    // --- [clients] (unused without it) ---
+    /// The clients' connection pools.
+    pools: Option<Pools>,
+    /// Whether the strategy chooses per connection (`balance = "connection"`).
+    l4: bool,
 }
 
 /// The `[network]` legs, with the seeds their per-attempt draws come from.
@@ -306,7 +314,11 @@ impl<const FULL: bool> Simulation<FULL> {
                 sc.servers.iter().map(|s| s.workers).collect(),
                 &(0..n).map(|i| sc.capacity_of(i)).collect::<Vec<_>>(),
             ),
-            tracking: sc.client.is_some() || sc.is_closed() || sc.balancers.count > 1 || sc.network.is_some(),
+            tracking: sc.client.is_some()
+                || sc.is_closed()
+                || sc.balancers.count > 1
+                || sc.network.is_some()
+                || sc.clients.is_some(),
             calls: Calls::default(),
             retry: sc.client.map(|p| RetryPolicy::new(p, Xoshiro256PlusPlus::seed_from_u64(seeds.stream("retries")))),
             timeout: sc.client.and_then(|p| p.timeout),
@@ -329,6 +341,8 @@ impl<const FULL: bool> Simulation<FULL> {
                 _ => None,
             },
             refreshes: 0,
+            pools: sc.clients.as_ref().map(|c| Pools::new(c, n, sc.balancers.count, seeds)),
+            l4: sc.clients.as_ref().is_some_and(|c| c.per_connection()),
         };
         if let Some(interval) = sim.refresh_every {
             sim.events.push(interval, EventKind::Refresh);

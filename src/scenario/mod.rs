@@ -11,6 +11,7 @@
 
 pub mod arrivals;
 pub mod balancers;
+pub mod clients;
 pub mod edit;
 mod error;
 pub mod faults;
@@ -28,6 +29,7 @@ use std::path::{Path, PathBuf};
 
 pub use arrivals::PROCESSES;
 pub use balancers::{Balancers, Delay, Network, View};
+pub use clients::{Balance, Clients, Protocol};
 pub use error::ScenarioError;
 pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow};
 pub use locate::Locator;
@@ -90,6 +92,8 @@ pub struct Scenario {
     pub balancers: Balancers,
     /// `[network]`: transit times between balancer and servers (default: none).
     pub network: Network,
+    /// `[clients]`: clients and their connections (`None`: every request on its own).
+    pub clients: Option<Clients>,
 }
 
 /// A `[[servers]]` group after expansion.

@@ -105,6 +105,8 @@ pub(super) struct Balancer {
     members: Option<Members>,
     healthy: Vec<bool>,
     ejected: Vec<bool>,
+    /// `balance = "connection"`: servers that are no endpoint (in a crash window).
+    absent: Vec<bool>,
     /// Slow-start step of each server (0 = not ramping).
     ramp: Vec<u32>,
     /// Rebuilds that fell back to remapping picks (strategy not buildable over the set).
@@ -202,6 +204,7 @@ impl Balancer {
             members: None,
             healthy: vec![true; n],
             ejected: vec![false; n],
+            absent: vec![false; n],
             ramp: vec![0; n],
             fallbacks: 0,
             panics: 0,
@@ -450,7 +453,15 @@ impl Balancer {
 
     /// Whether `s` may receive requests.
     pub(super) fn is_eligible(&self, s: usize) -> bool {
-        self.healthy[s] && !self.ejected[s]
+        self.healthy[s] && !self.ejected[s] && !self.absent[s]
+    }
+
+    /// `balance = "connection"`: `s` leaves or rejoins the endpoints. Returns whether `s`
+    /// became eligible.
+    pub(super) fn set_absent(&mut self, s: usize, absent: bool) -> bool {
+        let was = self.is_eligible(s);
+        self.absent[s] = absent;
+        self.changed(s, was)
     }
 
     /// Active health checks mark `s` up or down. Returns whether `s` became eligible.

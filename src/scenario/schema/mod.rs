@@ -117,6 +117,7 @@ table! {
         pub(crate) client: Option<RawClient>,
         pub(crate) balancers: Option<RawBalancers>,
         pub(crate) network: Option<RawNetwork>,
+        pub(crate) clients: Option<RawClients>,
     }
 }
 
@@ -264,5 +265,20 @@ table! {
     pub(crate) struct RawNetwork {
         pub(crate) to_server: Option<toml::Value>,
         pub(crate) from_server: Option<toml::Value>,
+    }
+}
+
+table! {
+    /// `[clients]`: the clients, their connections and where the balancing choice is made.
+    pub(crate) struct RawClients {
+        pub(crate) count: u32,
+        pub(crate) connections: Option<u32>,
+        pub(crate) protocol: Option<String>,
+        pub(crate) max_streams: Option<u32>,
+        pub(crate) balance: Option<String>,
+        pub(crate) max_requests: Option<u32>,
+        pub(crate) max_age: Option<Duration>,
+        pub(crate) age_jitter: Option<f64>,
+        pub(crate) idle_timeout: Option<Duration>,
     }
 }

@@ -79,6 +79,10 @@ pub(super) struct Held {
     now: u32,
     /// Since when `now` holds, s.
     since: f64,
+    /// Connections opened to it (whole run).
+    opened: u64,
+    /// Requests sent to it on them (whole run).
+    requests: u64,
 }
 
 /// The clients' connection pools.
@@ -234,8 +238,7 @@ impl<const FULL: bool> Simulation<FULL> {
             let s = self.balancer.pick::<true>(&view);
             self.balancer.inc::<true>(s, call.balancer, now);
             self.held_change(s, 1);
-            let st = &mut self.servers[s].stats;
-            st.connections_opened += 1;
+            self.pools.as_mut().expect("[clients]").held[s].opened += 1;
             s as u32
         } else {
             PROXY
@@ -272,7 +275,7 @@ impl<const FULL: bool> Simulation<FULL> {
         if server == PROXY {
             self.send(req, Some(c), attempt_gen);
         } else {
-            self.servers[server as usize].stats.connection_requests += 1;
+            p.held[server as usize].requests += 1;
             self.dispatch(server as usize, req, Some(c), attempt_gen);
         }
     }
@@ -423,6 +426,8 @@ impl<const FULL: bool> Simulation<FULL> {
             for (h, s) in p.held.iter_mut().zip(&mut self.servers) {
                 s.stats.connections_area += f64::from(h.now) * (now - h.since);
                 h.since = now;
+                s.stats.connections_opened = h.opened;
+                s.stats.connection_requests = h.requests;
             }
         }
     }

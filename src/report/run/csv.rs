@@ -93,6 +93,10 @@ pub const SERVERS_EXTRA: &[&str] = &[
     "rho_at_rank",
 ];
 
+/// Columns appended to servers.csv when the strategy chooses per connection
+/// (`[clients] balance = "connection"`).
+pub const SERVERS_CONNECTIONS: &[&str] = &["connections_mean", "connections_max", "requests_per_connection"];
+
 /// Columns of faults.csv (written when the scenario has `[[faults]]`).
 pub const FAULTS_COLUMNS: &[&str] = &[
     "strategy",
@@ -225,12 +229,13 @@ pub fn summary_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
 
 /// The header and rows of servers.csv.
 pub fn servers_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let per_connection = report.scenario.clients.is_some_and(|c| c.per_connection());
     let rows = report
         .strategies
         .iter()
         .flat_map(|s| {
             s.servers.iter().map(move |v| {
-                vec![
+                let mut row = vec![
                     s.label.clone(),
                     v.name.clone(),
                     v.requests.to_string(),
@@ -249,11 +254,22 @@ pub fn servers_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
                     u8::from(v.saturated).to_string(),
                     v.load_rank.to_string(),
                     fixed(v.rho_at_rank, 6),
-                ]
+                ];
+                if per_connection {
+                    row.push(fixed(v.connections_mean, 6));
+                    row.push(v.connections_max.to_string());
+                    row.push(if v.requests_per_connection.is_finite() {
+                        fixed(v.requests_per_connection, 3)
+                    } else {
+                        String::new()
+                    });
+                }
+                row
             })
         })
         .collect();
-    (SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).copied().collect(), rows)
+    let extra: &[&str] = if per_connection { SERVERS_CONNECTIONS } else { &[] };
+    (SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).chain(extra).copied().collect(), rows)
 }
 
 impl Exporter for SummaryCsv {

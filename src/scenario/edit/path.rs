@@ -12,7 +12,8 @@ use std::fmt;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use super::super::schema::{
-    Keys, RawArrivals, RawBalancers, RawKeys, RawScenario, RawServerGroup, ServiceKeys, TableKeys, ValueKind,
+    Keys, RawArrivals, RawBalancers, RawClients, RawKeys, RawScenario, RawServerGroup, ServiceKeys, TableKeys,
+    ValueKind,
 };
 use super::super::{ScenarioError, arrivals};
 use crate::duration::{format_duration, parse_duration};
@@ -118,13 +119,13 @@ pub(super) fn resolve(doc: &DocumentMut, key: &str) -> Result<KeyPath, ScenarioE
             steps.push(Step::Key("keys".into()));
             resolve_field(key, "[keys]", table, &toks[1..], &numeric(RawKeys::KEYS), &mut steps)?
         }
-        "balancers" | "network" => {
+        "balancers" | "network" | "clients" => {
             // Optional sections: a key can be set even when the file has no such table yet
             // (it is then created), e.g. `--vary balancers.count=1,2,4`.
-            let known = if first == "balancers" {
-                numeric(RawBalancers::KEYS)
-            } else {
-                vec![("to_server", ValueKind::Duration), ("from_server", ValueKind::Duration)]
+            let known = match first.as_str() {
+                "balancers" => numeric(RawBalancers::KEYS),
+                "clients" => numeric(RawClients::KEYS),
+                _ => vec![("to_server", ValueKind::Duration), ("from_server", ValueKind::Duration)],
             };
             let empty = toml_edit::Table::new();
             let table: &dyn TableLike = root.get(first).and_then(Item::as_table_like).unwrap_or(&empty);

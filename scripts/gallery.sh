@@ -10,7 +10,8 @@
 #                                     # (exit 1 and a list if not)
 #
 # Charts are deterministic (same scenario and seed, same bytes), so the committed docs
-# gallery can be checked. It shows web-peak's five run charts, the sweep and the plan below.
+# gallery can be checked. It shows web-peak's five run charts, the sweep and the plan below,
+# and grpc-k8s's queue timeline (docs/connections.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +41,7 @@ plan() {
     --out "$1" --quiet > /dev/null
 }
 
-# The docs gallery: web-peak's run charts, the sweep's p99 chart and the plan.
+# The docs gallery: web-peak's run charts, the sweep's p99 chart, the plan and grpc-k8s's timeline.
 docs() { # $1 = directory to fill
   "$bin" run scenarios/web-peak.toml --quiet --out "$tmp/docs-run" > /dev/null
   for c in "${run_charts[@]}"; do cp "$tmp/docs-run/$c.png" "$1/$c.png"; done
@@ -48,6 +49,9 @@ docs() { # $1 = directory to fill
   cp "$tmp/docs-sweep/sweep_p99.png" "$1/sweep_p99.png"
   plan "$tmp/docs-plan"
   cp "$tmp/docs-plan/plan.png" "$1/plan.png"
+  # docs/connections.md: a scale-out under connection pinning.
+  "$bin" run scenarios/grpc-k8s.toml --quiet --out "$tmp/docs-grpc" > /dev/null
+  cp "$tmp/docs-grpc/queue_timeline.png" "$1/grpc-k8s-queue_timeline.png"
 }
 
 if $check; then

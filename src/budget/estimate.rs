@@ -207,6 +207,16 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
             lf * f64::from(c.clients) * (CALL + event) as f64,
         );
     }
+    // `[clients]`: a slot per connection (32 bytes), a waiting line per client (32 bytes
+    // empty), an age or idle event per open connection.
+    if let Some(c) = &sc.clients {
+        let slots = f64::from(c.count) * f64::from(c.connections);
+        part(
+            at_once(&format!("{} clients × {} connections", c.count, c.connections)),
+            Some("clients.count".into()),
+            lf * (slots * (32 + 2 * event) as f64 + f64::from(c.count) * 32.0),
+        );
+    }
     // Requests piling up in the queues of an overloaded open system.
     let queued = if steady && rho >= 1.0 { n * (1.0 - 1.0 / rho) } else { 0.0 };
     let per_queued = 2 * std::mem::size_of::<Job>() as u64 + if sc.client.is_some() { CALL + event } else { 0 };

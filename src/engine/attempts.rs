@@ -74,6 +74,9 @@ impl<const FULL: bool> Simulation<FULL> {
         if let Some(call) = call {
             let c = *self.calls.get(call);
             self.calls.close(call);
+            if FULL && c.conn != super::connections::NO_CONN {
+                self.release(c.conn);
+            }
             if let Some(client) = c.client {
                 self.events.push(self.now + c.think, EventKind::ClientSend { client });
             }
@@ -98,7 +101,9 @@ impl<const FULL: bool> Simulation<FULL> {
             return; // that attempt already ended
         };
         let s = s as usize;
-        self.balancer.dec::<true>(s, c.balancer, self.now);
+        if self.counts_requests() {
+            self.balancer.dec::<true>(s, c.balancer, self.now);
+        }
         if c.req.id >= self.warmup {
             self.servers[s].stats.timed_out += 1;
         }

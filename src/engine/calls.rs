@@ -58,6 +58,8 @@ pub(super) struct Call {
     /// With `[network] from_server`: how long the completed attempt queued at the server,
     /// carried until the answer reaches the balancer.
     pub(super) wait: f64,
+    /// `[clients]`: the connection slot it travels on (`NO_CONN`: none yet).
+    pub(super) conn: u32,
 }
 
 /// The table of calls in progress: a slab with a free list.
@@ -86,6 +88,7 @@ impl Default for Calls {
             balancer: 0,
             sent: 0.0,
             wait: 0.0,
+            conn: super::connections::NO_CONN,
         };
         Calls { slab: vec![unused], free: Vec::new(), live: 0, active_retries: 0 }
     }
@@ -108,6 +111,7 @@ impl Calls {
             balancer: 0,
             sent: req.arrival,
             wait: 0.0,
+            conn: super::connections::NO_CONN,
         };
         match self.free.pop() {
             Some(c) => {

@@ -19,6 +19,9 @@ impl<const FULL: bool> Simulation<FULL> {
                     self.outcomes[w].detected_at = Some(now);
                     self.outcomes[w].detected_by = Some("already out");
                 }
+                if FULL && self.l4 {
+                    self.server_leaves(s);
+                }
                 self.crash_server(s);
             }
             FaultKind::Down => {
@@ -26,6 +29,9 @@ impl<const FULL: bool> Simulation<FULL> {
                 if !self.servers[s].is_down() {
                     self.down_window[s] = None;
                     self.imbalance.set(now, s, self.servers[s].in_system(), false);
+                    if FULL && self.l4 {
+                        self.server_joins(s);
+                    }
                 }
             }
             FaultKind::Slow { factor } => {

@@ -169,6 +169,21 @@ pub enum EventKind {
     },
     /// A periodic view's snapshot is refreshed.
     Refresh,
+    /// `[clients] max_age`: connection slot `conn` reaches its age (stale once the slot's
+    /// generation `conn_gen` has moved on, i.e. the connection closed).
+    ConnAge {
+        /// Connection slot.
+        conn: u32,
+        /// The slot's generation when the connection opened.
+        conn_gen: u32,
+    },
+    /// `[clients] idle_timeout`: connection slot `conn` may have been idle long enough.
+    ConnIdle {
+        /// Connection slot.
+        conn: u32,
+        /// The slot's generation when the check was set.
+        conn_gen: u32,
+    },
     /// A step of the life of the pod holding `server` (`[autoscaler]`); stale unless `pod` is
     /// still the place's pod.
     Pod {

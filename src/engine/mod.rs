@@ -33,6 +33,7 @@ mod attempts;
 mod autoscaler;
 mod balancer;
 mod calls;
+mod connections;
 mod departures;
 mod detection;
 pub mod events;
@@ -62,6 +63,7 @@ use crate::workload::{PerRequestSampler, RequestStream};
 use balancer::Balancer;
 pub use balancer::SLOW_START_STEPS;
 use calls::{Calls, RetryPolicy};
+use connections::Pools;
 use events::{EventKind, EventQueue, Job};
 use health::Health;
 use imbalance::ImbalanceTracker;
@@ -87,7 +89,8 @@ pub fn simulate(scenario: &Scenario, strategy: &StrategySpec, replication: u32, 
         && scenario.groups.iter().all(|g| g.service.is_none())
         && scenario.balancers.is_default()
         && !scenario.network.is_some()
-        && scenario.autoscaler.is_none();
+        && scenario.autoscaler.is_none()
+        && scenario.clients.is_none();
     if plain {
         run::<false>(scenario, strategy, replication, progress)
     } else {
@@ -236,6 +239,11 @@ struct Simulation<const FULL: bool> {
     refreshes: u64,
     /// `[autoscaler]`: the autoscaled group's pods and controller.
     pool: Option<Box<pool_life::Pool>>,
+    // --- [clients] (unused without it) ---
+    /// The clients' connection pools.
+    pools: Option<Pools>,
+    /// Whether the strategy chooses per connection (`balance = "connection"`).
+    l4: bool,
 }
 
 /// The `[network]` legs, with the seeds their per-attempt draws come from.
@@ -316,7 +324,11 @@ impl<const FULL: bool> Simulation<FULL> {
                 sc.servers.iter().map(|s| s.workers).collect(),
                 &(0..n).map(|i| sc.capacity_of(i)).collect::<Vec<_>>(),
             ),
-            tracking: sc.client.is_some() || sc.is_closed() || sc.balancers.count > 1 || sc.network.is_some(),
+            tracking: sc.client.is_some()
+                || sc.is_closed()
+                || sc.balancers.count > 1
+                || sc.network.is_some()
+                || sc.clients.is_some(),
             calls: Calls::default(),
             retry: sc.client.map(|p| RetryPolicy::new(p, Xoshiro256PlusPlus::seed_from_u64(seeds.stream("retries")))),
             timeout: sc.client.and_then(|p| p.timeout),
@@ -345,6 +357,8 @@ impl<const FULL: bool> Simulation<FULL> {
                 let first = sc.groups[a.group].first;
                 Box::new(pool_life::Pool::new(a, first, n, seeds.stream("pods/provision")))
             }),
+            pools: sc.clients.as_ref().map(|c| Pools::new(c, n, sc.balancers.count, seeds)),
+            l4: sc.clients.as_ref().is_some_and(|c| c.per_connection()),
         };
         sim.start_pool();
         if let Some(interval) = sim.refresh_every {

@@ -56,6 +56,8 @@ impl<const FULL: bool> Simulation<FULL> {
             EventKind::Pod { server, pod, step } => self.pod_step(server as usize, pod, step),
             EventKind::Scrape => self.scrape(),
             EventKind::HpaSync => self.hpa_sync(),
+            EventKind::ConnAge { conn, conn_gen } => self.conn_age(conn, conn_gen),
+            EventKind::ConnIdle { conn, conn_gen } => self.conn_idle(conn, conn_gen),
         }
     }
 
@@ -88,6 +90,9 @@ impl<const FULL: bool> Simulation<FULL> {
                 call.balancer = a.next_instance();
             }
             let attempt_gen = call.attempt_gen;
+            if self.pools.is_some() {
+                return self.client_request(c);
+            }
             self.send(req, Some(c), attempt_gen);
         } else {
             self.send(req, None, AttemptGen::FIRST);
@@ -98,16 +103,28 @@ impl<const FULL: bool> Simulation<FULL> {
     /// when the request is followed across attempts).
     #[inline(always)]
     pub(super) fn send(&mut self, req: Request, call: Option<CallId>, attempt_gen: AttemptGen) {
-        let Request { id, arrival, demand, key, hash } = req;
+        let Request { id, key, hash, .. } = req;
         let now = self.now;
         let b = if FULL && let Some(c) = call { self.calls.get(c).balancer } else { 0 };
         let view = RequestView { id, arrival: now, key, hash, balancer: b };
         let s = self.balancer.pick::<FULL>(&view);
+        self.dispatch(s, req, call, attempt_gen);
+    }
+
+    /// Sends one attempt of `req` to server `s`, chosen by the balancer for this request or
+    /// for its connection.
+    #[inline(always)]
+    pub(super) fn dispatch(&mut self, s: usize, req: Request, call: Option<CallId>, attempt_gen: AttemptGen) {
+        let Request { id, arrival, demand, .. } = req;
+        let now = self.now;
+        let b = if FULL && let Some(c) = call { self.calls.get(c).balancer } else { 0 };
         if FULL && self.transit.is_some() {
             // The balancer counts the request from its send; it reaches the server after
             // the outbound transit (at once without `to_server`).
             let c = call.expect("network runs follow every request");
-            self.balancer.inc::<FULL>(s, b, now);
+            if self.counts_requests() {
+                self.balancer.inc::<FULL>(s, b, now);
+            }
             let cl = self.calls.get_mut(c);
             cl.server = Some(s as u32);
             cl.sent = now;
@@ -197,7 +214,9 @@ impl<const FULL: bool> Simulation<FULL> {
         if TRANSIT {
             return;
         }
-        self.balancer.inc::<FULL>(s, b, now);
+        if self.counts_requests() {
+            self.balancer.inc::<FULL>(s, b, now);
+        }
         if FULL && let Some(call) = call {
             let c = self.calls.get_mut(call);
             c.server = Some(s as u32);
@@ -273,7 +292,9 @@ impl<const FULL: bool> Simulation<FULL> {
         }
         let s = c.server.expect("an answered attempt has its server") as usize;
         let now = self.now;
-        self.balancer.dec::<true>(s, c.balancer, now);
+        if self.counts_requests() {
+            self.balancer.dec::<true>(s, c.balancer, now);
+        }
         match answer {
             Answer::Completed => {
                 self.completed(s, c.balancer, c.req.id, now - c.req.arrival, c.wait, now - c.sent, Some(call), false)
@@ -312,7 +333,7 @@ impl<const FULL: bool> Simulation<FULL> {
             let call = self.calls.get(c);
             if call.attempt_gen != job.attempt_gen {
                 // The client gave up on this attempt; the server did the work anyway.
-                if idle {
+                if idle && self.counts_requests() {
                     self.balancer.on_idle::<FULL>(s, now);
                 }
                 return;
@@ -322,12 +343,14 @@ impl<const FULL: bool> Simulation<FULL> {
             if self.transit.from_server.is_some() {
                 self.calls.get_mut(c).wait = start - job.arrival;
                 self.answer(c, job.attempt_gen, Answer::Completed);
-                if idle {
+                if idle && self.counts_requests() {
                     self.balancer.on_idle::<FULL>(s, now);
                 }
                 return;
             }
-            self.balancer.dec::<FULL>(s, b, now);
+            if self.counts_requests() {
+                self.balancer.dec::<FULL>(s, b, now);
+            }
             // The request's response time runs from its arrival; the attempt's own (what
             // the balancer observes) from the attempt's send.
             self.completed(s, b, job.id, now - arrival, start - job.arrival, now - sent, Some(c), idle);
@@ -390,9 +413,12 @@ impl<const FULL: bool> Simulation<FULL> {
                 self.response_max = response;
             }
         }
-        self.balancer.on_complete::<FULL>(s, b, observed, now);
-        if idle {
-            self.balancer.on_idle::<FULL>(s, now);
+        // Per connection (an L4 balancer) the strategy hears nothing of responses.
+        if self.counts_requests() {
+            self.balancer.on_complete::<FULL>(s, b, observed, now);
+            if idle {
+                self.balancer.on_idle::<FULL>(s, now);
+            }
         }
         if FULL && self.outlier.is_some() {
             self.outlier_result(s, true);
@@ -464,6 +490,9 @@ impl<const FULL: bool> Simulation<FULL> {
             s.start_window(self.now);
         }
         self.imbalance.start_window(self.now);
+        if FULL {
+            self.pools_start_window();
+        }
     }
 
     /// The requests still in the system at the end, all and measured: the calls in progress
@@ -491,6 +520,9 @@ impl<const FULL: bool> Simulation<FULL> {
         let batches = std::mem::replace(&mut self.batches, BatchRecorder::new(0, &[])).finish(&mut self.response);
         for s in &mut self.servers {
             s.advance(end, true);
+        }
+        if FULL {
+            self.pools_finish();
         }
         // In flight = what the engine still holds, counted where it is held (not derived from
         // the other counts), so that `Counts::is_conserved` is a real check of the engine.

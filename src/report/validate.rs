@@ -49,6 +49,9 @@ pub fn render(sc: &Scenario, file: &Path, usage: &Usage) -> String {
         let leg = |d: Option<crate::scenario::Delay>| d.map_or("none".to_string(), |d| d.describe());
         line("network", format!("to server {}, back {}", leg(sc.network.to_server), leg(sc.network.from_server)));
     }
+    if let Some(c) = &sc.clients {
+        line("clients", c.describe());
+    }
     for (i, text) in offered_loads(sc).into_iter().enumerate() {
         line(if i == 0 { "offered ρ" } else { "" }, text);
     }

@@ -12,6 +12,7 @@
 pub mod arrivals;
 pub mod autoscaler;
 pub mod balancers;
+pub mod clients;
 pub mod edit;
 mod error;
 pub mod faults;
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 pub use arrivals::PROCESSES;
 pub use balancers::{Balancers, Delay, Network, View};
+pub use clients::{Balance, Clients, Protocol};
 pub use error::ScenarioError;
 pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow};
 pub use locate::Locator;
@@ -94,6 +96,8 @@ pub struct Scenario {
     pub network: Network,
     /// `[autoscaler]` (with `[pods]`): a Kubernetes HPA sizing one group (default: none).
     pub autoscaler: Option<autoscaler::Autoscaler>,
+    /// `[clients]`: clients and their connections (`None`: every request on its own).
+    pub clients: Option<Clients>,
 }
 
 /// A `[[servers]]` group after expansion.

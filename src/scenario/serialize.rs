@@ -86,6 +86,9 @@ impl Serialize for Scenario {
         if let Some(a) = &self.autoscaler {
             m.serialize_field("autoscaler", a)?;
         }
+        if let Some(c) = &self.clients {
+            m.serialize_field("clients", c)?;
+        }
         m.end()
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::schema::{RawKeys, RawScenario, RawServerGroup, RawService};
 use super::{
-    Group, Locator, MAX_SERVERS, Scenario, ScenarioError, StrategySpec, arrivals, balancers, faults, policies,
+    Group, Locator, MAX_SERVERS, Scenario, ScenarioError, StrategySpec, arrivals, balancers, clients, faults, policies,
 };
 use crate::strategy::{self, Params, ServerInfo};
 use crate::workload::arrivals::Arrivals;
@@ -144,6 +144,10 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
     };
     let network = raw.network.as_ref().map(balancers::validate_network).transpose()?.unwrap_or_default();
     check_strategies_under(&strategies, &balancers)?;
+    let clients = raw.clients.as_ref().map(clients::validate_clients).transpose()?;
+    if let Some(c) = &clients {
+        clients::check_combination(c, &arrivals, client.is_some())?;
+    }
     Ok(Scenario {
         name,
         file: None,
@@ -166,6 +170,7 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
         balancers,
         network,
         autoscaler,
+        clients,
     })
 }
 

@@ -111,6 +111,14 @@ pub struct ServerStats {
     /// Work routed to the server: the service times (demand / speed, or its group's
     /// service) of the measured requests sent to it, dropped ones included, s.
     pub work: f64,
+    /// `[clients]` per connection: ∫ connections held dt over the window.
+    pub connections_area: f64,
+    /// Most connections held at once in the window.
+    pub connections_max: u32,
+    /// Connections opened to it over the whole run.
+    pub connections_opened: u64,
+    /// Requests sent to it on those connections over the whole run.
+    pub connection_requests: u64,
 }
 
 impl ServerStats {
@@ -128,6 +136,10 @@ impl ServerStats {
             response_sum: 0.0,
             response: LatencyHistogram::new(2),
             work: 0.0,
+            connections_area: 0.0,
+            connections_max: 0,
+            connections_opened: 0,
+            connection_requests: 0,
         }
     }
 }

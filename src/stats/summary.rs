@@ -177,6 +177,14 @@ pub struct ServerSummary {
     /// [`StrategySummary::rho_max`]; with replications the hot spot, which may be a
     /// different server in each, is not averaged away as in [`Self::rho`].
     pub rho_at_rank: f64,
+    /// `[clients]` per connection: time-averaged connections held over the window (mean
+    /// over replications).
+    pub connections_mean: f64,
+    /// Most connections held at once in the window of any replication.
+    pub connections_max: u32,
+    /// Requests sent on its connections per connection opened to it, whole runs pooled
+    /// over replications (NaN: no connection).
+    pub requests_per_connection: f64,
 }
 
 /// The latency an open (arrival-rate) workload sees at the throughput a closed loop
@@ -338,7 +346,11 @@ impl StrategySummary {
                     saturated: saturation.has(i),
                     load_rank: 0,
                     rho_at_rank: 0.0,
+                    connections_mean: 0.0,
+                    connections_max: 0,
+                    requests_per_connection: 0.0,
                 };
+                let (mut opened, mut on_connections) = (0, 0);
                 let mut completed = 0;
                 let mut sum = 0.0;
                 for r in runs {
@@ -355,6 +367,10 @@ impl StrategySummary {
                     s.rho += st.work / (f64::from(workers[i]) * r.window());
                     completed += st.completed;
                     sum += st.response_sum;
+                    s.connections_mean += st.connections_area / r.window();
+                    s.connections_max = s.connections_max.max(st.connections_max);
+                    opened += st.connections_opened;
+                    on_connections += st.connection_requests;
                     h.merge(&st.response);
                 }
                 let n = runs.len() as f64;
@@ -363,6 +379,8 @@ impl StrategySummary {
                 s.throughput /= n;
                 s.offered_rps /= n;
                 s.rho /= n;
+                s.connections_mean /= n;
+                s.requests_per_connection = on_connections as f64 / opened as f64;
                 s.mean_response = sum / completed as f64;
                 s.p99_response = h.quantile(0.99);
                 s

@@ -13,6 +13,7 @@ mod charts;
 mod cli;
 mod cli_faults;
 mod cli_outputs;
+mod connections;
 mod exports;
 mod faults;
 mod front_door;

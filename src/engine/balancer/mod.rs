@@ -107,6 +107,8 @@ pub(super) struct Balancer {
     ejected: Vec<bool>,
     /// In the endpoints (a pod of an autoscaled group that exists and is ready).
     endpoint: Vec<bool>,
+    /// `balance = "connection"`: servers that are no endpoint (in a crash window).
+    absent: Vec<bool>,
     /// Slow-start step of each server (0 = not ramping).
     ramp: Vec<u32>,
     /// Rebuilds that fell back to remapping picks (strategy not buildable over the set).
@@ -205,6 +207,7 @@ impl Balancer {
             healthy: vec![true; n],
             ejected: vec![false; n],
             endpoint: vec![true; n],
+            absent: vec![false; n],
             ramp: vec![0; n],
             fallbacks: 0,
             panics: 0,
@@ -453,7 +456,7 @@ impl Balancer {
 
     /// Whether `s` may receive requests.
     pub(super) fn is_eligible(&self, s: usize) -> bool {
-        self.healthy[s] && !self.ejected[s] && self.endpoint[s]
+        self.healthy[s] && !self.ejected[s] && self.endpoint[s] && !self.absent[s]
     }
 
     /// A pod enters or leaves the endpoints (`[autoscaler]`). Returns whether `s` became
@@ -461,6 +464,14 @@ impl Balancer {
     pub(super) fn set_endpoint(&mut self, s: usize, present: bool) -> bool {
         let was = self.is_eligible(s);
         self.endpoint[s] = present;
+        self.changed(s, was)
+    }
+
+    /// `balance = "connection"`: `s` leaves or rejoins the endpoints. Returns whether `s`
+    /// became eligible.
+    pub(super) fn set_absent(&mut self, s: usize, absent: bool) -> bool {
+        let was = self.is_eligible(s);
+        self.absent[s] = absent;
         self.changed(s, was)
     }
 

@@ -93,6 +93,10 @@ pub const SERVERS_EXTRA: &[&str] = &[
     "rho_at_rank",
 ];
 
+/// Columns appended to servers.csv when the strategy chooses per connection
+/// (`[clients] balance = "connection"`).
+pub const SERVERS_CONNECTIONS: &[&str] = &["connections_mean", "connections_max", "requests_per_connection"];
+
 /// Columns of faults.csv (written when the scenario has `[[faults]]`).
 pub const FAULTS_COLUMNS: &[&str] = &[
     "strategy",
@@ -225,18 +229,29 @@ pub fn summary_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
 
 /// The header and rows of servers.csv.
 pub fn servers_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let rows = report.strategies.iter().flat_map(|s| s.servers.iter().map(move |v| server_row(&s.label, v))).collect();
-    (servers_header(), rows)
+    let per_connection = per_connection(report);
+    let rows = report
+        .strategies
+        .iter()
+        .flat_map(|s| s.servers.iter().map(move |v| server_row(&s.label, v, per_connection)))
+        .collect();
+    (servers_header(per_connection), rows)
 }
 
-/// The header of servers.csv.
-pub fn servers_header() -> Vec<&'static str> {
-    SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).copied().collect()
+/// Whether servers.csv carries the connection columns (`[clients] balance = "connection"`).
+pub fn per_connection(report: &Report) -> bool {
+    report.scenario.clients.is_some_and(|c| c.per_connection())
+}
+
+/// The header of servers.csv (with the connection columns when `per_connection`).
+pub fn servers_header(per_connection: bool) -> Vec<&'static str> {
+    let extra: &[&str] = if per_connection { SERVERS_CONNECTIONS } else { &[] };
+    SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).chain(extra).copied().collect()
 }
 
 /// The row of servers.csv of server `v` under the strategy labelled `label`.
-pub fn server_row(label: &str, v: &ServerSummary) -> Vec<String> {
-    vec![
+pub fn server_row(label: &str, v: &ServerSummary, per_connection: bool) -> Vec<String> {
+    let mut row = vec![
         label.to_string(),
         v.name.clone(),
         v.requests.to_string(),
@@ -255,7 +270,17 @@ pub fn server_row(label: &str, v: &ServerSummary) -> Vec<String> {
         u8::from(v.saturated).to_string(),
         v.load_rank.to_string(),
         fixed(v.rho_at_rank, 6),
-    ]
+    ];
+    if per_connection {
+        row.push(fixed(v.connections_mean, 6));
+        row.push(v.connections_max.to_string());
+        row.push(if v.requests_per_connection.is_finite() {
+            fixed(v.requests_per_connection, 3)
+        } else {
+            String::new()
+        });
+    }
+    row
 }
 
 impl Exporter for SummaryCsv {

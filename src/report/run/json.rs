@@ -10,7 +10,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::Report;
-use super::csv::{server_row, servers_header, summary_table};
+use super::csv::{per_connection, server_row, servers_header, summary_table};
 use crate::stats::StrategySummary;
 
 /// Columns whose values are text; every other column is a number.
@@ -99,7 +99,12 @@ impl Serialize for Strategies<'_> {
         let (header, rows) = summary_table(self.0);
         let mut seq = s.serialize_seq(Some(rows.len()))?;
         for (row, strategy) in rows.iter().zip(&self.0.strategies) {
-            seq.serialize_element(&StrategyObject { header: &header, row, strategy })?;
+            seq.serialize_element(&StrategyObject {
+                header: &header,
+                row,
+                strategy,
+                per_connection: per_connection(self.0),
+            })?;
         }
         seq.end()
     }
@@ -110,6 +115,8 @@ struct StrategyObject<'a> {
     header: &'a [&'static str],
     row: &'a [String],
     strategy: &'a StrategySummary,
+    /// Whether the servers carry the connection columns.
+    per_connection: bool,
 }
 
 impl Serialize for StrategyObject<'_> {
@@ -118,20 +125,20 @@ impl Serialize for StrategyObject<'_> {
         for (h, v) in self.header.iter().zip(self.row) {
             m.serialize_entry(h, &cell(h, v))?;
         }
-        m.serialize_entry("servers", &Servers(self.strategy))?;
+        m.serialize_entry("servers", &Servers(self.strategy, self.per_connection))?;
         m.end()
     }
 }
 
 /// A strategy's servers: servers.csv's rows without the strategy, built one at a time.
-struct Servers<'a>(&'a StrategySummary);
+struct Servers<'a>(&'a StrategySummary, bool);
 
 impl Serialize for Servers<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let header = servers_header();
+        let header = servers_header(self.1);
         let mut seq = s.serialize_seq(Some(self.0.servers.len()))?;
         for v in &self.0.servers {
-            let row = server_row(&self.0.label, v);
+            let row = server_row(&self.0.label, v, self.1);
             let object: Map<String, Value> = header
                 .iter()
                 .zip(&row)

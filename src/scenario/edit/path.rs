@@ -12,8 +12,8 @@ use std::fmt;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use super::super::schema::{
-    Keys, RawArrivals, RawAutoscaler, RawBalancers, RawKeys, RawPods, RawScenario, RawServerGroup, ServiceKeys,
-    TableKeys, ValueKind,
+    Keys, RawArrivals, RawAutoscaler, RawBalancers, RawClients, RawKeys, RawPods, RawScenario, RawServerGroup,
+    ServiceKeys, TableKeys, ValueKind,
 };
 use super::super::{ScenarioError, arrivals};
 use crate::duration::{format_duration, parse_duration};
@@ -119,7 +119,7 @@ pub(super) fn resolve(doc: &DocumentMut, key: &str) -> Result<KeyPath, ScenarioE
             steps.push(Step::Key("keys".into()));
             resolve_field(key, "[keys]", table, &toks[1..], &numeric(RawKeys::KEYS), &mut steps)?
         }
-        "balancers" | "network" | "autoscaler" | "pods" => {
+        "balancers" | "network" | "autoscaler" | "pods" | "clients" => {
             // Optional sections: a key can be set even when the file has no such table yet
             // (it is then created), e.g. `--vary balancers.count=1,2,4`.
             let known = match first.as_str() {
@@ -130,6 +130,7 @@ pub(super) fn resolve(doc: &DocumentMut, key: &str) -> Result<KeyPath, ScenarioE
                     k.push(("provision", ValueKind::Duration));
                     k
                 }
+                "clients" => numeric(RawClients::KEYS),
                 _ => vec![("to_server", ValueKind::Duration), ("from_server", ValueKind::Duration)],
             };
             let empty = toml_edit::Table::new();

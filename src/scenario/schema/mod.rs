@@ -119,6 +119,7 @@ table! {
         pub(crate) network: Option<RawNetwork>,
         pub(crate) autoscaler: Option<RawAutoscaler>,
         pub(crate) pods: Option<RawPods>,
+        pub(crate) clients: Option<RawClients>,
     }
 }
 
@@ -314,5 +315,20 @@ table! {
         pub(crate) readiness_threshold: Option<u32>,
         pub(crate) deregistration_delay: Option<Duration>,
         pub(crate) grace_period: Option<Duration>,
+    }
+}
+
+table! {
+    /// `[clients]`: the clients, their connections and where the balancing choice is made.
+    pub(crate) struct RawClients {
+        pub(crate) count: u32,
+        pub(crate) connections: Option<u32>,
+        pub(crate) protocol: Option<String>,
+        pub(crate) max_streams: Option<u32>,
+        pub(crate) balance: Option<String>,
+        pub(crate) max_requests: Option<u32>,
+        pub(crate) max_age: Option<Duration>,
+        pub(crate) age_jitter: Option<f64>,
+        pub(crate) idle_timeout: Option<Duration>,
     }
 }

@@ -1,0 +1,280 @@
+//! `[clients]`: the clients that send the requests, the connections each keeps to the
+//! balancer or to the servers, and where the balancing choice is made (per request or per
+//! connection); and its validation.
+
+use serde::Serialize;
+
+use super::ScenarioError;
+use super::schema::RawClients;
+use crate::duration::format_duration;
+
+/// The most clients a scenario may have (each keeps its connection slots).
+pub const MAX_CLIENTS: u32 = 10_000_000;
+
+/// Bound on clients × connections (one slot of a few bytes each).
+pub const MAX_CONNECTION_SLOTS: u64 = 50_000_000;
+
+/// gRPC's jitter on `MAX_CONNECTION_AGE`: ±10% (grpc-go `internal/transport/http2_server.go`,
+/// `getJitter`: a uniform draw in [−v/10, v/10) per server transport, i.e. per connection).
+pub const GRPC_AGE_JITTER: f64 = 0.1;
+
+/// The accepted values of `protocol`.
+pub const PROTOCOLS: &[&str] = &["http1", "http2"];
+
+/// The accepted values of `balance`.
+pub const BALANCE: &[&str] = &["request", "connection"];
+
+/// How requests share a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1 keep-alive: one request in flight per connection; a request waits at its
+    /// client for a free connection of the pool.
+    Http1,
+    /// HTTP/2 (gRPC): requests multiplexed as streams, at most `max_streams` at once per
+    /// connection (`SETTINGS_MAX_CONCURRENT_STREAMS`).
+    Http2 {
+        /// Concurrent streams per connection.
+        max_streams: u32,
+    },
+}
+
+impl Protocol {
+    /// `http1` or `http2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Http1 => "http1",
+            Protocol::Http2 { .. } => "http2",
+        }
+    }
+
+    /// Requests one connection carries at once.
+    pub fn streams(self) -> u32 {
+        match self {
+            Protocol::Http1 => 1,
+            Protocol::Http2 { max_streams } => max_streams,
+        }
+    }
+}
+
+/// Where the balancing choice is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Balance {
+    /// Per request (an L7 proxy pooling its own connections to the servers): today's model;
+    /// the clients' connections only limit how many requests each has in flight.
+    Request,
+    /// Per new connection (an L4 balancer: kube-proxy, IPVS, a network load balancer,
+    /// HAProxy `mode tcp`): every request on the connection goes to its server, and the
+    /// strategy counts connections, not requests.
+    Connection,
+}
+
+impl Balance {
+    /// `request` or `connection`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Balance::Request => "request",
+            Balance::Connection => "connection",
+        }
+    }
+}
+
+/// `[clients]`: who sends the requests and over which connections.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Clients {
+    /// Clients; each request belongs to one, drawn uniformly from the workload's own stream.
+    pub count: u32,
+    /// Connections each client may hold (its pool).
+    pub connections: u32,
+    /// HTTP/1.1 or HTTP/2.
+    pub protocol: Protocol,
+    /// Per request or per connection.
+    pub balance: Balance,
+    /// Requests after which the server closes the connection (nginx `keepalive_requests`).
+    pub max_requests: Option<u32>,
+    /// Age after which the server drains the connection (gRPC `MAX_CONNECTION_AGE`): it
+    /// sends GOAWAY, the requests in flight finish, new ones go on a new connection, s.
+    pub max_age: Option<f64>,
+    /// Relative jitter of the age: each connection's age is drawn uniformly in
+    /// `max_age × [1 − jitter, 1 + jitter)` (gRPC: 0.1).
+    pub age_jitter: f64,
+    /// A connection idle this long is closed (gRPC `MAX_CONNECTION_IDLE`, nginx
+    /// `keepalive_timeout`), s.
+    pub idle_timeout: Option<f64>,
+}
+
+impl Clients {
+    /// Whether the strategy chooses per connection.
+    pub fn per_connection(&self) -> bool {
+        self.balance == Balance::Connection
+    }
+
+    /// The setup in a few words, e.g. `20 clients × 1 http2 connection, balanced per
+    /// connection, max age 30s ±10%`.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "{} clients × {} {} connection{}, balanced per {}",
+            self.count,
+            self.connections,
+            self.protocol.name(),
+            if self.connections == 1 { "" } else { "s" },
+            self.balance.name()
+        );
+        if let Protocol::Http2 { max_streams } = self.protocol
+            && max_streams != u32::MAX
+        {
+            s += &format!(", {max_streams} streams each");
+        }
+        if let Some(n) = self.max_requests {
+            s += &format!(", max {n} requests");
+        }
+        if let Some(a) = self.max_age {
+            s += &format!(", max age {} ±{}%", format_duration(a), self.age_jitter * 100.0);
+        }
+        if let Some(t) = self.idle_timeout {
+            s += &format!(", idle timeout {}", format_duration(t));
+        }
+        s
+    }
+}
+
+impl Serialize for Clients {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("count", &self.count)?;
+        m.serialize_entry("connections", &self.connections)?;
+        m.serialize_entry("protocol", self.protocol.name())?;
+        if let Protocol::Http2 { max_streams } = self.protocol {
+            m.serialize_entry("max_streams", &max_streams)?;
+        }
+        m.serialize_entry("balance", self.balance.name())?;
+        m.serialize_entry("max_requests", &self.max_requests)?;
+        m.serialize_entry("max_age_s", &self.max_age)?;
+        m.serialize_entry("age_jitter", &self.age_jitter)?;
+        m.serialize_entry("idle_timeout_s", &self.idle_timeout)?;
+        m.end()
+    }
+}
+
+/// Validates `[clients]`.
+pub(super) fn validate_clients(c: &RawClients) -> Result<Clients, ScenarioError> {
+    let count = c.count;
+    if count == 0 || count > MAX_CLIENTS {
+        return Err(ScenarioError::at(
+            "clients.count",
+            format!("must be from 1 to {MAX_CLIENTS} clients, got {count}"),
+        ));
+    }
+    let connections = c.connections.unwrap_or(1);
+    if connections == 0 {
+        return Err(ScenarioError::at("clients.connections", "must be at least 1 connection per client")
+            .with_help("a client needs a connection to send anything"));
+    }
+    if u64::from(count) * u64::from(connections) > MAX_CONNECTION_SLOTS {
+        return Err(ScenarioError::at(
+            "clients.connections",
+            format!(
+                "{count} clients × {connections} connections is more than {MAX_CONNECTION_SLOTS} connection slots; \
+                 use fewer clients or connections"
+            ),
+        ));
+    }
+    let protocol = match c.protocol.as_deref().unwrap_or("http1") {
+        "http1" => {
+            if c.max_streams.is_some() {
+                return Err(ScenarioError::at(
+                    "clients.max_streams",
+                    "`max_streams` applies only to protocol = \"http2\" (HTTP/1.1 carries one request at a time)",
+                ));
+            }
+            Protocol::Http1
+        }
+        "http2" => {
+            let max_streams = c.max_streams.unwrap_or(u32::MAX);
+            if max_streams == 0 {
+                return Err(ScenarioError::at("clients.max_streams", "must be at least 1 stream per connection"));
+            }
+            Protocol::Http2 { max_streams }
+        }
+        other => {
+            return Err(ScenarioError::at(
+                "clients.protocol",
+                format!("unknown protocol `{other}`; allowed: {}", PROTOCOLS.join(", ")),
+            )
+            .suggest(other, PROTOCOLS.iter().copied()));
+        }
+    };
+    let balance = match c.balance.as_deref().unwrap_or("request") {
+        "request" => Balance::Request,
+        "connection" => Balance::Connection,
+        other => {
+            return Err(ScenarioError::at(
+                "clients.balance",
+                format!("unknown balance `{other}`; allowed: {}", BALANCE.join(", ")),
+            )
+            .suggest(other, BALANCE.iter().copied()));
+        }
+    };
+    if c.max_requests == Some(0) {
+        return Err(ScenarioError::at("clients.max_requests", "must be at least 1 request per connection"));
+    }
+    let positive = |key: &str, d: Option<crate::duration::Duration>| -> Result<Option<f64>, ScenarioError> {
+        match d.map(|d| d.secs()) {
+            Some(x) if !(x.is_finite() && x > 0.0) => Err(ScenarioError::at(
+                format!("clients.{key}"),
+                format!("must be a positive duration, got {}", format_duration(x)),
+            )),
+            other => Ok(other),
+        }
+    };
+    let max_age = positive("max_age", c.max_age)?;
+    let idle_timeout = positive("idle_timeout", c.idle_timeout)?;
+    let age_jitter = match (c.age_jitter, max_age) {
+        (Some(_), None) => {
+            return Err(ScenarioError::at("clients.age_jitter", "`age_jitter` applies only with `max_age`"));
+        }
+        (Some(j), _) if !(0.0..1.0).contains(&j) => {
+            return Err(ScenarioError::at(
+                "clients.age_jitter",
+                format!("must be a fraction from 0 to below 1 (gRPC: 0.1), got {j}"),
+            ));
+        }
+        (Some(j), _) => j,
+        (None, _) => GRPC_AGE_JITTER,
+    };
+    Ok(Clients {
+        count,
+        connections,
+        protocol,
+        balance,
+        max_requests: c.max_requests,
+        max_age,
+        age_jitter,
+        idle_timeout,
+    })
+}
+
+/// What `[clients]` does not combine with (yet): a closed loop has clients of its own, and
+/// a `[client]` timeout or retry would have to say what becomes of the connection of an
+/// abandoned request.
+pub(super) fn check_combination(
+    _c: &Clients,
+    arrivals: &crate::workload::arrivals::Arrivals,
+    has_client_policy: bool,
+) -> Result<(), ScenarioError> {
+    if matches!(arrivals, crate::workload::arrivals::Arrivals::Closed(_)) {
+        return Err(ScenarioError::at(
+            "clients",
+            "[clients] describes the clients of an open workload; a closed loop (process = \"closed\") has its own \
+             `clients`: remove one of the two",
+        ));
+    }
+    if has_client_policy {
+        return Err(ScenarioError::at(
+            "clients",
+            "[clients] does not combine with [client] timeouts and retries yet (an abandoned request's connection \
+             has no model): remove one of the two",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! `[clients]`: connections pinned to servers, against their known answers — balls in
+//! bins for random choice per connection, exact counts for round robin, scale-out with and
+//! without a connection age, and today's per-request model as the limit of one connection
+//! per request.
+
+use rayon::prelude::*;
+
+use lbsim::workload::RequestStream;
+
+use crate::common::{assert_within_z, edit, mm_pool, rejects, replications, scenario, sim};
+
+/// `count` clients × 1 HTTP/2 connection balanced per connection by `strategy` over 10
+/// servers at `rate`, `requests` per replication, plus `more`.
+fn pinned(strategy: &str, clients: u32, rate: f64, requests: u64, more: &str) -> String {
+    mm_pool(
+        &format!("seed = 3\nrequests = {requests}\nstrategies = [\"{strategy}\"]"),
+        rate,
+        "s",
+        10,
+        &format!(
+            "[clients]\ncount = {clients}\nconnections = 1\nprotocol = \"http2\"\nbalance = \"connection\"\n{more}"
+        ),
+    )
+}
+
+/// P(the fullest of `bins` bins holds more than `k` of `balls` balls thrown uniformly):
+/// 1 − balls!/bins^balls · [x^balls] (Σ_{j≤k} x^j/j!)^bins.
+fn max_load_above(balls: usize, bins: usize, k: usize) -> f64 {
+    let fact = |n: usize| (1..=n).map(|i| i as f64).product::<f64>();
+    let mut poly = vec![1.0];
+    for _ in 0..bins {
+        let mut next = vec![0.0; (poly.len() + k).min(balls + 1)];
+        for (i, a) in poly.iter().enumerate() {
+            for j in 0..=k {
+                if i + j <= balls {
+                    next[i + j] += a / fact(j);
+                }
+            }
+        }
+        poly = next;
+    }
+    let within = poly.get(balls).copied().unwrap_or(0.0) * fact(balls) / (bins as f64).powi(balls as i32);
+    1.0 - within
+}
+
+#[test]
+fn random_choice_per_connection_leaves_the_balls_in_bins_share_of_servers_idle() {
+    // 20 connections thrown uniformly on 10 servers: a server gets none with probability
+    // 0.9^20 = 12.16%. The number of empty bins N0 has mean n·q1 and variance
+    // n·q1(1 − q1) + n(n − 1)(q2 − q1²), q1 = (1 − 1/n)^m, q2 = (1 − 2/n)^m.
+    let sc = scenario(&pinned("random", 20, 500.0, 1_000, ""));
+    let reps = 400;
+    let runs = replications(&sc, 0, reps);
+    let (n, m) = (10.0_f64, 20);
+    let (q1, q2) = ((1.0 - 1.0 / n).powi(m), (1.0 - 2.0 / n).powi(m));
+    let var = n * q1 * (1.0 - q1) + n * (n - 1.0) * (q2 - q1 * q1);
+    let mut idle = 0.0;
+    for r in &runs {
+        assert_eq!(r.servers.iter().map(|s| s.connections_opened).sum::<u64>(), 20, "one connection per client");
+        for s in &r.servers {
+            // A server without a connection serves nothing.
+            assert_eq!(s.connections_opened == 0, s.requests == 0);
+        }
+        idle += r.servers.iter().filter(|s| s.connections_opened == 0).count() as f64;
+    }
+    let fraction = idle / (n * f64::from(reps));
+    assert_within_z("idle-server fraction", fraction, q1, (var / f64::from(reps)).sqrt() / n, 0.0);
+    assert!((q1 - 0.1216).abs() < 1e-4);
+}
+
+#[test]
+fn round_robin_per_connection_gives_every_server_exactly_two_connections() {
+    let sc = scenario(&pinned("round-robin", 20, 500.0, 5_000, ""));
+    let r = sim(&sc, 0, 0);
+    for s in &r.servers {
+        assert_eq!(s.connections_opened, 2);
+        assert_eq!(s.connections_max, 2);
+        // Held the whole measured window: the time-average is exactly 2.
+        assert!((s.connections_area / r.window() - 2.0).abs() < 1e-9, "{}", s.connections_area / r.window());
+    }
+}
+
+#[test]
+fn per_server_load_under_random_pinning_is_binomial_and_saturates_as_the_tail_says() {
+    // 30 clients at 18 req/s each on 10 servers of 100 req/s: a server with K connections is
+    // offered 18·K req/s, K ~ Binomial(30, 1/10) jointly multinomial; it is saturated from
+    // K = 6 on (108 req/s), which happens to some server with probability
+    // P(max K ≥ 6) = 0.6059 (exact, from the multinomial).
+    let sc = scenario(&pinned("random", 30, 540.0, 3_000, ""));
+    let reps = 300;
+    let runs = replications(&sc, 0, reps);
+    let p = max_load_above(30, 10, 5);
+    assert!((p - 0.6059).abs() < 1e-3, "{p}");
+    let saturated = runs.iter().filter(|r| r.servers.iter().any(|s| s.connections_opened >= 6)).count() as f64;
+    let f = saturated / f64::from(reps);
+    assert_within_z("some server saturated", f, p, (p * (1.0 - p) / f64::from(reps)).sqrt(), 0.0);
+    // The requests follow the connections: given K, a server's measured requests are
+    // Binomial(measured, K/C) (each request's client is uniform).
+    let (mut chi, mut cells) = (0.0, 0.0);
+    for r in &runs {
+        let m = r.measured.generated as f64;
+        for s in r.servers.iter().filter(|s| s.connections_opened > 0) {
+            let q = s.connections_opened as f64 / 30.0;
+            if q < 1.0 {
+                chi += (s.requests as f64 - m * q).powi(2) / (m * q * (1.0 - q));
+                cells += 1.0;
+            }
+        }
+    }
+    // Each term is ≈ χ²(1); their mean is 1 within Z standard errors (sd of χ²(1) is √2;
+    // the servers of one replication are negatively correlated, which only narrows it).
+    assert_within_z("requests given connections, mean z²", chi / cells, 1.0, (2.0 / cells).sqrt(), 0.0);
+}
+
+/// 10 old servers and 5 that join at 20 s (down from the start: no endpoint before), 100
+/// gRPC clients through a random choice per connection, 1,000 req/s for 60 s.
+fn scale_out(more: &str, warmup: u64) -> String {
+    format!(
+        "seed = 5\nrequests = 60_000\nwarmup_requests = {warmup}\nstrategies = [\"random\", \"round-robin\"]\n\
+         [arrivals]\nprocess = \"poisson\"\nrate = 1000.0\n\
+         [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
+         [[servers]]\nname = \"old\"\ncount = 10\n[[servers]]\nname = \"new\"\ncount = 5\n\
+         [[faults]]\ngroup = \"new\"\ncount = 5\ndown_at = \"0s\"\nup_at = \"20s\"\n\
+         [clients]\ncount = 100\nprotocol = \"http2\"\nbalance = \"connection\"\n{more}"
+    )
+}
+
+#[test]
+fn servers_added_by_a_scale_out_get_nothing_without_a_connection_age() {
+    let sc = scenario(&scale_out("", 6_000));
+    for strategy in 0..2 {
+        let r = sim(&sc, strategy, 0);
+        for s in &r.servers[10..] {
+            assert_eq!((s.requests, s.connections_opened), (0, 0), "a pinned client never moves");
+        }
+        assert!(r.measured.is_conserved() && r.total.is_conserved());
+    }
+}
+
+#[test]
+fn with_a_connection_age_the_new_servers_hold_their_share_one_age_after_the_scale_out() {
+    // max_age 10 s without jitter: every connection is re-established within one age of the
+    // join (20 s), each time on a uniform choice among the 15. From 35 s on (warm-up 35,000
+    // requests at 1,000/s; one age after the join plus 5 s for the reconnections of busy
+    // clients) the 5 new servers hold 5/15 of the connections: 100 Bernoulli(1/3) per
+    // epoch, so the time-average over the window has a standard error of at most
+    // √(p(1 − p)/100) per replication.
+    let sc = scenario(&scale_out("max_age = \"10s\"\nage_jitter = 0.0", 35_000));
+    let reps = 8;
+    let runs = replications(&sc, 0, reps);
+    let share: f64 = runs
+        .iter()
+        .map(|r| {
+            let held = |range: std::ops::Range<usize>| r.servers[range].iter().map(|s| s.connections_area).sum::<f64>();
+            held(10..15) / held(0..15)
+        })
+        .sum::<f64>()
+        / f64::from(reps);
+    let p = 1.0 / 3.0;
+    assert_within_z(
+        "new servers' share of connections",
+        share,
+        p,
+        (p * (1.0 - p) / (100.0 * f64::from(reps))).sqrt(),
+        0.0,
+    );
+}
+
+#[test]
+fn one_client_with_a_connection_per_request_is_todays_model() {
+    // max_requests = 1: every request opens a connection of its own and the strategy
+    // chooses per request, counting exactly the requests in flight; with enough connection
+    // slots no request ever waits at the client.
+    let base = mm_pool(
+        "seed = 9\nrequests = 20_000\nstrategies = [\"round-robin\", \"random\", \"least-connections\", \"p2c\"]",
+        800.0,
+        "s",
+        10,
+        "",
+    );
+    let today = scenario(&base);
+    for balance in ["connection", "request"] {
+        let clients = scenario(&format!(
+            "{base}[clients]\ncount = 1\nconnections = 500\nmax_requests = 1\nbalance = \"{balance}\"\n"
+        ));
+        (0..4).into_par_iter().for_each(|k| {
+            let (a, b) = (sim(&today, k, 0), sim(&clients, k, 0));
+            assert_eq!(a.measured, b.measured, "{balance} {k}");
+            assert_eq!(a.response_sum, b.response_sum, "{balance} {k}");
+            assert_eq!(a.wait_sum, b.wait_sum, "{balance} {k}");
+            for (x, y) in a.servers.iter().zip(&b.servers) {
+                assert_eq!((x.requests, x.completed, x.max_in_system), (y.requests, y.completed, y.max_in_system));
+                assert_eq!(x.area_in_system, y.area_in_system);
+            }
+        });
+    }
+}
+
+#[test]
+fn http1_requests_wait_at_their_client_for_a_free_connection() {
+    // One client, one HTTP/1.1 connection, one server of 4 workers: the connection lets one
+    // request through at a time, so the server never holds more than one and the pool is a
+    // FIFO single-server queue in front of it. An independent Lindley recursion over the
+    // same request stream gives every response time (from arrival, the wait at the client
+    // included).
+    let text = mm_pool(
+        "seed = 4\nrequests = 20_000\nstrategies = [\"round-robin\"]",
+        50.0,
+        "s",
+        1,
+        "workers = 4\n[clients]\ncount = 1\nconnections = 1\nbalance = \"connection\"\n",
+    );
+    let sc = scenario(&text);
+    let r = sim(&sc, 0, 0);
+    assert_eq!(r.servers[0].max_in_system, 1, "one request in flight per HTTP/1.1 connection");
+    let reqs: Vec<_> = RequestStream::new(&sc.workload(), 0).collect();
+    let end = reqs.last().unwrap().arrival; // the run ends at the last arrival
+    let (mut free, mut sum, mut done) = (0.0_f64, 0.0, 0);
+    for req in &reqs {
+        free = free.max(req.arrival) + req.demand;
+        if req.id >= sc.warmup && free <= end {
+            sum += free - req.arrival;
+            done += 1;
+        }
+    }
+    assert_eq!(r.measured.completed, done);
+    let (mean, expected) = (r.response_sum / done as f64, sum / done as f64);
+    assert!((mean - expected).abs() <= 1e-9 * expected, "{mean} vs {expected}");
+}
+
+#[test]
+fn clients_errors_name_their_key() {
+    let base = mm_pool("requests = 100\nstrategies = [\"random\"]", 100.0, "s", 2, "[clients]\ncount = 4\n");
+    rejects(&edit(&base, "count = 4\n", "count = 4\nprotocol = \"http3\"\n"), 14, &["clients.protocol", "http2"]);
+    rejects(&edit(&base, "count = 4\n", "count = 4\nmax_streams = 10\n"), 14, &["only to protocol = \"http2\""]);
+    rejects(&edit(&base, "count = 4\n", "count = 4\nbalance = \"conection\"\n"), 14, &["did you mean", "connection"]);
+    rejects(&edit(&base, "count = 4\n", "count = 4\nage_jitter = 0.1\n"), 14, &["only with `max_age`"]);
+    rejects(&edit(&base, "count = 4\n", "count = 0\n"), 13, &["clients.count", "from 1"]);
+}

@@ -30,6 +30,7 @@
 
 mod attempts;
 mod balancer;
+mod balancer_queue;
 mod calls;
 mod departures;
 mod detection;
@@ -41,6 +42,8 @@ pub mod server;
 mod sim;
 pub mod timeline;
 
+#[cfg(test)]
+mod policy_tests;
 #[cfg(test)]
 mod tests;
 
@@ -83,7 +86,8 @@ pub fn simulate(scenario: &Scenario, strategy: &StrategySpec, replication: u32, 
         && !scenario.is_closed()
         && scenario.groups.iter().all(|g| g.service.is_none())
         && scenario.balancers.is_default()
-        && !scenario.network.is_some();
+        && !scenario.network.is_some()
+        && scenario.balancer_queue.is_none();
     if plain {
         run::<false>(scenario, strategy, replication, progress)
     } else {
@@ -227,6 +231,12 @@ struct Simulation<const FULL: bool> {
     refresh_every: Option<f64>,
     /// Refreshes so far.
     refreshes: u64,
+    /// `[balancer_queue]`: the servers' caps and the requests waiting at the balancer.
+    queue: Option<balancer_queue::Queues>,
+    /// `[client] overall_timeout`, s.
+    overall_timeout: Option<f64>,
+    /// `[client] avoid_previous`: the servers each call (by slot) has tried.
+    tried: Option<Vec<Vec<u32>>>,
 }
 
 /// The `[network]` legs, with the seeds their per-attempt draws come from.
@@ -270,6 +280,7 @@ impl<const FULL: bool> Simulation<FULL> {
             })
             .collect();
         let windows = sc.fault_windows(replication);
+        let balancer_keyed = balancer.keyed();
         let mut sim = Simulation {
             servers,
             overrides,
@@ -306,7 +317,11 @@ impl<const FULL: bool> Simulation<FULL> {
                 sc.servers.iter().map(|s| s.workers).collect(),
                 &(0..n).map(|i| sc.capacity_of(i)).collect::<Vec<_>>(),
             ),
-            tracking: sc.client.is_some() || sc.is_closed() || sc.balancers.count > 1 || sc.network.is_some(),
+            tracking: sc.client.is_some()
+                || sc.is_closed()
+                || sc.balancers.count > 1
+                || sc.network.is_some()
+                || sc.balancer_queue.is_some(),
             calls: Calls::default(),
             retry: sc.client.map(|p| RetryPolicy::new(p, Xoshiro256PlusPlus::seed_from_u64(seeds.stream("retries")))),
             timeout: sc.client.and_then(|p| p.timeout),
@@ -329,6 +344,9 @@ impl<const FULL: bool> Simulation<FULL> {
                 _ => None,
             },
             refreshes: 0,
+            overall_timeout: sc.client.and_then(|c| c.overall_timeout),
+            tried: sc.client.is_some_and(|c| c.avoid_previous).then(Vec::new),
+            queue: sc.balancer_queue.map(|q| balancer_queue::Queues::new(q, &sc.servers, balancer_keyed)),
         };
         if let Some(interval) = sim.refresh_every {
             sim.events.push(interval, EventKind::Refresh);

@@ -53,6 +53,8 @@ impl<const FULL: bool> Simulation<FULL> {
             EventKind::Deliver { call, attempt_gen } => self.deliver(call, attempt_gen),
             EventKind::Reply { call, attempt_gen, answer } => self.reply(call, attempt_gen, answer),
             EventKind::Refresh => self.refresh(),
+            EventKind::QueueTimeout { call, attempt_gen } => self.queue_timeout(call, attempt_gen),
+            EventKind::OverallTimeout { call, incarnation } => self.overall_timeout(call, incarnation),
         }
     }
 
@@ -84,6 +86,17 @@ impl<const FULL: bool> Simulation<FULL> {
                 call.balancer = a.next_instance();
             }
             let attempt_gen = call.attempt_gen;
+            if let Some(tried) = &mut self.tried {
+                let slot = c.slot();
+                if tried.len() <= slot {
+                    tried.resize_with(slot + 1, Vec::new);
+                }
+                tried[slot].clear();
+            }
+            if let Some(t) = self.overall_timeout {
+                let incarnation = self.calls.get(c).incarnation;
+                self.events.push(self.now + t, EventKind::OverallTimeout { call: c, incarnation });
+            }
             self.send(req, Some(c), attempt_gen);
         } else {
             self.send(req, None, AttemptGen::FIRST);
@@ -94,11 +107,18 @@ impl<const FULL: bool> Simulation<FULL> {
     /// when the request is followed across attempts).
     #[inline(always)]
     pub(super) fn send(&mut self, req: Request, call: Option<CallId>, attempt_gen: AttemptGen) {
+        if FULL && self.queue.is_some() {
+            return self.send_or_queue(req, call.expect("a balancer queue follows every request"), attempt_gen);
+        }
         let Request { id, arrival, demand, key, hash } = req;
         let now = self.now;
         let b = if FULL && let Some(c) = call { self.calls.get(c).balancer } else { 0 };
         let view = RequestView { id, arrival: now, key, hash, balancer: b };
-        let s = self.balancer.pick::<FULL>(&view);
+        let s = if FULL && self.tried.is_some() {
+            self.pick_untried(&view, call.expect("retries follow every request"))
+        } else {
+            self.balancer.pick::<FULL>(&view)
+        };
         if FULL && self.transit.is_some() {
             // The balancer counts the request from its send; it reaches the server after
             // the outbound transit (at once without `to_server`).
@@ -131,7 +151,7 @@ impl<const FULL: bool> Simulation<FULL> {
     /// travels back as an answer.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn offer<const TRANSIT: bool>(
+    pub(super) fn offer<const TRANSIT: bool>(
         &mut self,
         s: usize,
         b: u32,
@@ -191,11 +211,16 @@ impl<const FULL: bool> Simulation<FULL> {
             return;
         }
         self.balancer.inc::<FULL>(s, b, now);
+        if FULL && let Some(q) = &mut self.queue {
+            q.sent(s);
+        }
         if FULL && let Some(call) = call {
             let c = self.calls.get_mut(call);
             c.server = Some(s as u32);
             c.sent = now;
-            if let Some(t) = self.timeout {
+            if let Some(t) = self.timeout
+                && !c.timer_set
+            {
                 // A constant delay after now: timeouts come due in the order they are set.
                 self.events.push_fifo(now + t, EventKind::Timeout { call, attempt_gen });
             }
@@ -315,6 +340,9 @@ impl<const FULL: bool> Simulation<FULL> {
             // The request's response time runs from its arrival; the attempt's own (what
             // the balancer observes) from the attempt's send.
             self.completed(s, b, job.id, now - arrival, start - job.arrival, now - sent, Some(c), idle);
+            if self.queue.is_some() {
+                self.slot_freed(s);
+            }
             return;
         }
         // A request not followed across attempts: one instance, its only attempt, answered
@@ -435,6 +463,9 @@ impl<const FULL: bool> Simulation<FULL> {
     fn start_window(&mut self) {
         self.measuring = true;
         self.window_start = self.now;
+        if FULL && let Some(q) = &mut self.queue {
+            q.start_window(self.now);
+        }
         for s in &mut self.servers {
             s.start_window(self.now);
         }
@@ -475,6 +506,7 @@ impl<const FULL: bool> Simulation<FULL> {
         let warmup_end = (self.warmup > 0).then_some(self.window_start);
         let timeline = self.timeline.finish(end, warmup_end, &self.servers);
         let (queue_spread_area, idle_while_waiting_time) = self.imbalance.finish(end);
+        let policies = self.queue.as_mut().map(|q| Box::new(q.finish(end)));
         debug_assert!(self.total.is_conserved() && self.measured.is_conserved(), "conservation");
         RunStats {
             label,
@@ -497,6 +529,7 @@ impl<const FULL: bool> Simulation<FULL> {
             panics: self.balancer.panics,
             fallbacks: self.balancer.fallbacks,
             batches,
+            policies,
         }
     }
 }

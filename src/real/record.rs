@@ -313,6 +313,7 @@ impl Recorder {
             panics: 0,
             fallbacks: 0,
             batches: crate::stats::batch::Batches::default(),
+            policies: None,
         }
     }
 }

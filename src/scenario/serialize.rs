@@ -83,6 +83,9 @@ impl Serialize for Scenario {
         m.serialize_field("client", &self.client)?;
         m.serialize_field("balancers", &self.balancers)?;
         m.serialize_field("network", &self.network)?;
+        if let Some(q) = &self.balancer_queue {
+            m.serialize_field("balancer_queue", q)?;
+        }
         m.end()
     }
 }

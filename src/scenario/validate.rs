@@ -121,6 +121,11 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
     };
     let network = raw.network.as_ref().map(balancers::validate_network).transpose()?.unwrap_or_default();
     check_strategies_under(&strategies, &balancers)?;
+    let balancer_queue = raw
+        .balancer_queue
+        .as_ref()
+        .map(|q| policies::validate_balancer_queue(q, &servers, &balancers, &network))
+        .transpose()?;
     Ok(Scenario {
         name,
         file: None,
@@ -142,6 +147,7 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
         client,
         balancers,
         network,
+        balancer_queue,
     })
 }
 

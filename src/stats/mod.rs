@@ -16,12 +16,14 @@ pub mod ci;
 mod histogram;
 pub mod imbalance;
 mod keys;
+pub mod policies;
 pub mod saturation;
 pub mod summary;
 pub mod timeline;
 
 pub use histogram::LatencyHistogram;
 pub use keys::{KeyCounter, MAX_COUNTED_KEYS};
+pub use policies::{PolicyStats, PolicySummary};
 pub use summary::{Estimate, OpenModel, ServerSummary, StrategySummary};
 pub use timeline::Timeline;
 
@@ -180,6 +182,9 @@ pub struct RunStats {
     pub fallbacks: u64,
     /// The measured window cut into batches, for intervals from this run alone.
     pub batches: batch::Batches,
+    /// The balancer queue's figures (`None` without `[balancer_queue]`; boxed, so that runs
+    /// without one carry a pointer only).
+    pub policies: Option<Box<PolicyStats>>,
 }
 
 /// How the balancer reacted to one fault window.

@@ -278,6 +278,8 @@ pub struct StrategySummary {
     /// With one replication: whether the batch means were still correlated at the coarsest
     /// level (the intervals may be too narrow: run longer).
     pub batches_correlated: bool,
+    /// The balancer queue's figures (`None` without `[balancer_queue]`).
+    pub policies: Option<Box<super::PolicySummary>>,
 }
 
 impl StrategySummary {
@@ -410,6 +412,7 @@ impl StrategySummary {
             faults: runs.iter().map(|r| r.faults.clone()).collect(),
             panics: runs.iter().map(|r| r.panics).sum(),
             fallbacks: runs.iter().map(|r| r.fallbacks).sum(),
+            policies: sc.balancer_queue.is_some().then(|| Box::new(super::PolicySummary::from_runs(runs))),
             paired: Vec::new(),
             batch_count: None,
             batches_correlated: false,
@@ -521,7 +524,13 @@ impl StrategySummary {
     /// Little's law check: mean number in system / (throughput × mean response).
     /// Close to 1 in every run (edge effects of the window shrink as 1/R).
     pub fn little_ratio(&self) -> f64 {
-        self.mean_in_system.value / (self.throughput.value * self.mean.value)
+        self.held() / (self.throughput.value * self.mean.value)
+    }
+
+    /// Time-averaged number of requests held: at the servers, plus those waiting at the
+    /// balancer (`[balancer_queue]`), Little's L.
+    pub fn held(&self) -> f64 {
+        self.mean_in_system.value + self.policies.as_ref().map_or(0.0, |p| p.mean_queue_length.value)
     }
 
     /// Measured requests dropped, as a fraction of measured requests.

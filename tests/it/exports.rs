@@ -249,11 +249,11 @@ fn write_outputs_writes_every_file_and_no_charts_removes_stale_ones() {
     let report = run(&scenario("\"p2c\"", 2, 5_000, 1), 1);
     let all = report::run::exporters(true);
     let written = report::write_outputs(&report, dir.path(), &all).unwrap();
-    // Every file but faults.csv (no faults in this scenario).
-    assert_eq!(written.len(), EXPORTERS.len() - 1);
+    // Every file but faults.csv and policies.csv (no faults, no balancer queue here).
+    assert_eq!(written.len(), EXPORTERS.len() - 2);
     assert!(dir.path().join("queue_timeline.png").exists());
     let data = report::run::exporters(false);
-    assert!(data.iter().all(|e| !e.is_chart()) && data.len() == 7);
+    assert!(data.iter().all(|e| !e.is_chart()) && data.len() == 8);
     report::write_outputs(&report, dir.path(), &data).unwrap();
     let removed = report::run::remove_stale(dir.path(), &data).unwrap();
     assert_eq!(removed.len(), 5);

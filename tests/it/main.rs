@@ -20,6 +20,7 @@ mod invariants;
 mod keys;
 mod keys_cli;
 mod plan;
+mod policies;
 mod precision;
 #[cfg(feature = "real")]
 mod real;

@@ -7,6 +7,7 @@ pub mod csv;
 pub mod histogram;
 pub mod json;
 pub mod percentiles;
+pub mod policies;
 pub mod terminal;
 pub mod timeseries;
 
@@ -68,6 +69,7 @@ pub static EXPORTERS: &[&dyn Exporter] = &[
     &csv::SummaryCsv,
     &csv::ServersCsv,
     &csv::FaultsCsv,
+    &policies::PoliciesCsv,
     &percentiles::PercentilesCsv,
     &histogram::HistogramCsv,
     &timeseries::TimeseriesCsv,

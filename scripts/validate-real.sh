@@ -299,6 +299,48 @@ for c in "${CONFIGS[@]}"; do
         "$(ms "$(field p90 4 "$cc")")" "$(ms "$(field p90 5 "$cc")")" "$(pct "$(field p90 6 "$cc")")" \
         "$(pct "$(field p99 6 "$cc")")" "$(ms "$(json_num lateness p99_ms "$m")")" "$valid" "$ok" >>"$summary"
 done
+# ---- HAProxy `maxconn 1` and its queue (issue 25) ---------------------------------------
+# The same backends behind HAProxy with `server … maxconn 1` and `timeout queue`: requests
+# wait in HAProxy's queue and a freed server takes the oldest. Simulated by the scenario
+# with `max_connections = 1` on its servers and `[balancer_queue]`; with single-worker
+# servers and exponential service (scenarios/real/loopback.toml) both are an M/M/c queue.
+maxconn_name=haproxy-maxconn
+if [ -z "$ONLY" ] || [[ $maxconn_name =~ $ONLY ]]; then
+    if [ "$current" != loopback ]; then
+        start_backends loopback
+        current=loopback
+    fi
+    dir=$OUT/$maxconn_name
+    mkdir -p "$dir"
+    awk '{ print } /^\[\[servers\]\]/ { print "max_connections = 1" }' scenarios/real/loopback.toml >"$dir/scenario.toml"
+    printf '\n[balancer_queue]\ntimeout = "60s"\n' >>"$dir/scenario.toml"
+    "$BIN" run "$dir/scenario.toml" --requests "$REQUESTS" --strategies round-robin --out "$dir/sim" --no-charts --quiet
+    haproxy_config "balance roundrobin" loopback | sed -e 's/ weight 100$/ weight 100 maxconn 1/' \
+        -e 's/^    timeout server 60s$/    timeout server 60s\n    timeout queue 60s/' >"$dir/haproxy.cfg"
+    haproxy -f "$dir/haproxy.cfg" -db >"$RUN/$maxconn_name.log" 2>&1 &
+    lb=$!
+    pids+=("$lb")
+    wait_port "$LB_PORT" 10
+    echo "== $maxconn_name (round-robin, max_connections = 1, [balancer_queue])"
+    "$BIN" load "$dir/scenario.toml" --requests "$REQUESTS" --target "http://127.0.0.1:$LB_PORT" \
+        --label round-robin --out "$dir" --no-charts --quiet --realtime
+    kill "$lb"
+    wait "$lb" 2>/dev/null || true
+    ok=pass
+    "$BIN" compare "$dir/sim" "$dir" --check "mean=$TOLERANCE%" --check "p90=$TOLERANCE%" \
+        | tee "$dir/comparison.txt" || ok=FAIL
+    "$BIN" compare "$dir/sim" "$dir" --csv >"$dir/comparison.csv"
+    if [ "$ok" = FAIL ]; then failed=$((failed + 1)); fi
+    cc=$dir/comparison.csv
+    m=$dir/measurement.json
+    valid=$(grep -q '"valid": true' "$m" && echo yes || echo NO)
+    printf '%-30s %-52s %9s %9s %8s %9s %9s %8s %8s %10s %-7s %s\n' "$maxconn_name" "round-robin+queue" \
+        "$(ms "$(field mean 4 "$cc")")" "$(ms "$(field mean 5 "$cc")")" "$(pct "$(field mean 6 "$cc")")" \
+        "$(ms "$(field p90 4 "$cc")")" "$(ms "$(field p90 5 "$cc")")" "$(pct "$(field p90 6 "$cc")")" \
+        "$(pct "$(field p99 6 "$cc")")" "$(ms "$(json_num lateness p99_ms "$m")")" "$valid" "$ok" >>"$summary"
+fi
+# ---- end of the HAProxy maxconn block ------------------------------------------------------
+
 if [ -n "$backends" ]; then
     kill "$backends"
     wait "$backends" 2>/dev/null || true

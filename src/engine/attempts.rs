@@ -33,9 +33,16 @@ impl<const FULL: bool> Simulation<FULL> {
             self.settle(id, why.into(), None);
             return;
         };
+        self.attempt_ended_unsent(id, call, why);
+    }
+
+    /// An attempt of request `id` ended without completing (`why`) at a server or before it
+    /// reached one: retry it or settle the request's outcome.
+    pub(super) fn attempt_ended_unsent(&mut self, id: u64, call: CallId, why: Failure) {
         let c = self.calls.get_mut(call);
         c.attempt_gen = c.attempt_gen.next();
         c.server = None;
+        c.timer_set = false;
         let retry = self.retry.as_ref().is_some_and(|p| p.may_retry(self.calls.get(call), why, &self.calls));
         if !retry {
             self.settle(id, why.into(), Some(call));
@@ -47,6 +54,16 @@ impl<const FULL: bool> Simulation<FULL> {
         if !c.retrying {
             c.retrying = true;
             self.calls.active_retries += 1;
+        }
+        // The budget's invariant, checked in test builds whenever a retry is admitted (Envoy
+        // checks it then too: requests that end later may leave more retries than the share
+        // of the fewer requests left): retries in flight ≤ max(budget% × active, minimum).
+        #[cfg(any(test, debug_assertions))]
+        if let Some(p) = self.retry.as_ref().map(|r| &r.policy)
+            && let Some(pct) = p.retry_budget
+        {
+            let limit = (pct / 100.0 * self.calls.live as f64).max(f64::from(p.min_retry_concurrency));
+            assert!(self.calls.active_retries as f64 <= limit, "retry budget exceeded");
         }
         let attempt_gen = self.calls.get(call).attempt_gen;
         let delay = self.retry.as_mut().expect("checked").backoff(k);
@@ -86,7 +103,9 @@ impl<const FULL: bool> Simulation<FULL> {
     /// The backoff before a retry of `call` is over: send the attempt.
     pub(super) fn retry(&mut self, call: CallId, attempt_gen: AttemptGen) {
         let c = *self.calls.get(call);
-        debug_assert_eq!(c.attempt_gen, attempt_gen, "a retry is always current");
+        if c.attempt_gen != attempt_gen {
+            return; // the request's overall timeout ended it during the backoff
+        }
         self.total.retried += 1;
         if c.req.id >= self.warmup {
             self.measured.retried += 1;
@@ -96,6 +115,9 @@ impl<const FULL: bool> Simulation<FULL> {
 
     /// The client's timeout of attempt `attempt_gen` of `call` expired.
     pub(super) fn timeout(&mut self, call: CallId, attempt_gen: AttemptGen) {
+        if self.abandon_waiting(call, attempt_gen) {
+            return; // it was still waiting at the balancer
+        }
         let c = *self.calls.get(call);
         let (true, Some(s)) = (c.attempt_gen == attempt_gen, c.server) else {
             return; // that attempt already ended
@@ -108,6 +130,44 @@ impl<const FULL: bool> Simulation<FULL> {
             self.servers[s].stats.timed_out += 1;
         }
         self.attempt_failed(s, c.req.id, Some(call), Failure::TimedOut);
+        if self.queue.is_some() {
+            self.slot_freed(s);
+        }
+    }
+}
+
+impl<const FULL: bool> Simulation<FULL> {
+    /// `[client] overall_timeout` of `call` (set when it had `incarnation`): if that request
+    /// is still in progress, its attempt is abandoned wherever it is — waiting at the
+    /// balancer, at a server (which still does the work), or between attempts — and the
+    /// request ends `timed_out`, never retried (Envoy's route timeout).
+    pub(super) fn overall_timeout(&mut self, call: CallId, incarnation: u32) {
+        let c = *self.calls.get(call);
+        if c.incarnation != incarnation {
+            return; // that request has ended
+        }
+        let now = self.now;
+        if c.queued != super::balancer_queue::Place::NONE {
+            self.leave_queue(call);
+        } else if let Some(s) = c.server {
+            let s = s as usize;
+            if self.counts_requests() {
+                self.balancer.dec::<true>(s, c.balancer, now);
+            }
+            if c.req.id >= self.warmup {
+                self.servers[s].stats.timed_out += 1;
+            }
+            if self.outlier.is_some() {
+                self.outlier_result(s, false);
+            }
+            if self.queue.is_some() {
+                self.slot_freed(s);
+            }
+        }
+        let cl = self.calls.get_mut(call);
+        cl.attempt_gen = cl.attempt_gen.next();
+        cl.server = None;
+        self.settle(c.req.id, RequestOutcome::TimedOut, Some(call));
     }
 }
 

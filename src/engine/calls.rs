@@ -60,6 +60,15 @@ pub(super) struct Call {
     pub(super) wait: f64,
     /// `[clients]`: the connection slot it travels on (`NO_CONN`: none yet).
     pub(super) conn: u32,
+    /// `[balancer_queue]`: where the current attempt waits at the balancer (see
+    /// [`super::balancer_queue::Place`]), 0 when it does not.
+    pub(super) queued: u32,
+    /// Whether the current attempt's client timeout is already scheduled (from its send,
+    /// while it waited at the balancer).
+    pub(super) timer_set: bool,
+    /// Bumped when the slot's call opens and when it closes: an overall timeout names the
+    /// call it was set for by it.
+    pub(super) incarnation: u32,
 }
 
 /// The table of calls in progress: a slab with a free list.
@@ -89,6 +98,9 @@ impl Default for Calls {
             sent: 0.0,
             wait: 0.0,
             conn: super::connections::NO_CONN,
+            queued: 0,
+            timer_set: false,
+            incarnation: 0,
         };
         Calls { slab: vec![unused], free: Vec::new(), live: 0, active_retries: 0 }
     }
@@ -100,7 +112,7 @@ impl Calls {
     #[inline(never)]
     pub(super) fn open(&mut self, req: Request, client: Option<u32>, think: f64) -> CallId {
         self.live += 1;
-        let fresh = |attempt_gen| Call {
+        let fresh = |attempt_gen, incarnation: u32| Call {
             req,
             think,
             client,
@@ -112,16 +124,19 @@ impl Calls {
             sent: req.arrival,
             wait: 0.0,
             conn: super::connections::NO_CONN,
+            queued: 0,
+            timer_set: false,
+            incarnation: incarnation.wrapping_add(1),
         };
         match self.free.pop() {
             Some(c) => {
                 let slot = &mut self.slab[c.slot()];
-                *slot = fresh(slot.attempt_gen);
+                *slot = fresh(slot.attempt_gen, slot.incarnation);
                 c
             }
             None => {
                 let c = CallId::new(self.slab.len());
-                self.slab.push(fresh(AttemptGen::FIRST));
+                self.slab.push(fresh(AttemptGen::FIRST, 0));
                 c
             }
         }
@@ -131,6 +146,7 @@ impl Calls {
     pub(super) fn close(&mut self, c: CallId) {
         let call = &mut self.slab[c.slot()];
         call.attempt_gen = call.attempt_gen.next();
+        call.incarnation = call.incarnation.wrapping_add(1);
         if call.retrying {
             self.active_retries -= 1;
         }
@@ -219,6 +235,8 @@ mod tests {
                 retry_budget: budget,
                 min_retry_concurrency: 2,
                 retry_on: RetryOn { failed: true, timeout: true, dropped: false },
+                avoid_previous: false,
+                overall_timeout: None,
             },
             rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1),
         )

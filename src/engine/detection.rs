@@ -71,8 +71,13 @@ impl<const FULL: bool> Simulation<FULL> {
                 Some(c) if self.transit.is_some() => self.answer(c, job.attempt_gen, Answer::Failed),
                 _ => {
                     let b = job.call.map_or(0, |c| self.calls.get(c).balancer);
-                    self.balancer.dec::<true>(s, b, now);
+                    if self.counts_requests() {
+                        self.balancer.dec::<true>(s, b, now);
+                    }
                     self.attempt_failed(s, job.id, job.call, Failure::Failed);
+                    if self.queue.is_some() {
+                        self.slot_freed(s);
+                    }
                 }
             }
         }
@@ -123,6 +128,9 @@ impl<const FULL: bool> Simulation<FULL> {
     /// slow start when it comes back.
     pub(super) fn after_eligibility(&mut self, s: usize, became_eligible: bool, by: &'static str) {
         self.ramp_gen[s] = self.ramp_gen[s].wrapping_add(1);
+        if self.queue.is_some() {
+            self.queue_eligibility(s);
+        }
         if !self.balancer.is_eligible(s) {
             let now = self.now;
             for (w, o) in self.windows.iter().zip(&mut self.outcomes) {

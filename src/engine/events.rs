@@ -198,6 +198,22 @@ pub enum EventKind {
     Scrape,
     /// The HPA controller's sync (`[autoscaler] sync_period`).
     HpaSync,
+    /// `[client] overall_timeout`: the call's whole time is up (ignored if the call it was
+    /// set for, named by its incarnation, has ended).
+    OverallTimeout {
+        /// The call.
+        call: CallId,
+        /// The call's incarnation when it was set.
+        incarnation: u32,
+    },
+    /// `[balancer_queue] timeout`: the call's attempt has waited at the balancer for the
+    /// queue timeout (ignored if it left the queue meanwhile).
+    QueueTimeout {
+        /// The call.
+        call: CallId,
+        /// Attempt generation it belongs to.
+        attempt_gen: AttemptGen,
+    },
 }
 
 /// A step of a pod's life (`engine::pool_life`).

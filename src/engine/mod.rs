@@ -32,6 +32,7 @@
 mod attempts;
 mod autoscaler;
 mod balancer;
+mod balancer_queue;
 mod calls;
 mod connections;
 mod departures;
@@ -45,6 +46,8 @@ pub mod server;
 mod sim;
 pub mod timeline;
 
+#[cfg(test)]
+mod policy_tests;
 #[cfg(test)]
 mod tests;
 
@@ -90,7 +93,8 @@ pub fn simulate(scenario: &Scenario, strategy: &StrategySpec, replication: u32, 
         && scenario.balancers.is_default()
         && !scenario.network.is_some()
         && scenario.autoscaler.is_none()
-        && scenario.clients.is_none();
+        && scenario.clients.is_none()
+        && scenario.balancer_queue.is_none();
     if plain {
         run::<false>(scenario, strategy, replication, progress)
     } else {
@@ -244,6 +248,12 @@ struct Simulation<const FULL: bool> {
     pools: Option<Pools>,
     /// Whether the strategy chooses per connection (`balance = "connection"`).
     l4: bool,
+    /// `[balancer_queue]`: the servers' caps and the requests waiting at the balancer.
+    queue: Option<balancer_queue::Queues>,
+    /// `[client] overall_timeout`, s.
+    overall_timeout: Option<f64>,
+    /// `[client] avoid_previous`: the servers each call (by slot) has tried.
+    tried: Option<Vec<Vec<u32>>>,
 }
 
 /// The `[network]` legs, with the seeds their per-attempt draws come from.
@@ -287,6 +297,7 @@ impl<const FULL: bool> Simulation<FULL> {
             })
             .collect();
         let windows = sc.fault_windows(replication);
+        let balancer_keyed = balancer.keyed();
         let mut sim = Simulation {
             servers,
             overrides,
@@ -328,7 +339,8 @@ impl<const FULL: bool> Simulation<FULL> {
                 || sc.is_closed()
                 || sc.balancers.count > 1
                 || sc.network.is_some()
-                || sc.clients.is_some(),
+                || sc.clients.is_some()
+                || sc.balancer_queue.is_some(),
             calls: Calls::default(),
             retry: sc.client.map(|p| RetryPolicy::new(p, Xoshiro256PlusPlus::seed_from_u64(seeds.stream("retries")))),
             timeout: sc.client.and_then(|p| p.timeout),
@@ -359,6 +371,9 @@ impl<const FULL: bool> Simulation<FULL> {
             }),
             pools: sc.clients.as_ref().map(|c| Pools::new(c, n, sc.balancers.count, seeds)),
             l4: sc.clients.as_ref().is_some_and(|c| c.per_connection()),
+            overall_timeout: sc.client.and_then(|c| c.overall_timeout),
+            tried: sc.client.is_some_and(|c| c.avoid_previous).then(Vec::new),
+            queue: sc.balancer_queue.map(|q| balancer_queue::Queues::new(q, &sc.servers, balancer_keyed)),
         };
         sim.start_pool();
         if let Some(interval) = sim.refresh_every {

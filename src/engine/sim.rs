@@ -58,6 +58,8 @@ impl<const FULL: bool> Simulation<FULL> {
             EventKind::HpaSync => self.hpa_sync(),
             EventKind::ConnAge { conn, conn_gen } => self.conn_age(conn, conn_gen),
             EventKind::ConnIdle { conn, conn_gen } => self.conn_idle(conn, conn_gen),
+            EventKind::QueueTimeout { call, attempt_gen } => self.queue_timeout(call, attempt_gen),
+            EventKind::OverallTimeout { call, incarnation } => self.overall_timeout(call, incarnation),
         }
     }
 
@@ -90,6 +92,17 @@ impl<const FULL: bool> Simulation<FULL> {
                 call.balancer = a.next_instance();
             }
             let attempt_gen = call.attempt_gen;
+            if let Some(tried) = &mut self.tried {
+                let slot = c.slot();
+                if tried.len() <= slot {
+                    tried.resize_with(slot + 1, Vec::new);
+                }
+                tried[slot].clear();
+            }
+            if let Some(t) = self.overall_timeout {
+                let incarnation = self.calls.get(c).incarnation;
+                self.events.push(self.now + t, EventKind::OverallTimeout { call: c, incarnation });
+            }
             if self.pools.is_some() {
                 return self.client_request(c);
             }
@@ -103,11 +116,18 @@ impl<const FULL: bool> Simulation<FULL> {
     /// when the request is followed across attempts).
     #[inline(always)]
     pub(super) fn send(&mut self, req: Request, call: Option<CallId>, attempt_gen: AttemptGen) {
+        if FULL && self.queue.is_some() {
+            return self.send_or_queue(req, call.expect("a balancer queue follows every request"), attempt_gen);
+        }
         let Request { id, key, hash, .. } = req;
         let now = self.now;
         let b = if FULL && let Some(c) = call { self.calls.get(c).balancer } else { 0 };
         let view = RequestView { id, arrival: now, key, hash, balancer: b };
-        let s = self.balancer.pick::<FULL>(&view);
+        let s = if FULL && self.tried.is_some() {
+            self.pick_untried(&view, call.expect("retries follow every request"))
+        } else {
+            self.balancer.pick::<FULL>(&view)
+        };
         self.dispatch(s, req, call, attempt_gen);
     }
 
@@ -152,7 +172,7 @@ impl<const FULL: bool> Simulation<FULL> {
     /// travels back as an answer.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn offer<const TRANSIT: bool>(
+    pub(super) fn offer<const TRANSIT: bool>(
         &mut self,
         s: usize,
         b: u32,
@@ -217,11 +237,16 @@ impl<const FULL: bool> Simulation<FULL> {
         if self.counts_requests() {
             self.balancer.inc::<FULL>(s, b, now);
         }
+        if FULL && let Some(q) = &mut self.queue {
+            q.sent(s);
+        }
         if FULL && let Some(call) = call {
             let c = self.calls.get_mut(call);
             c.server = Some(s as u32);
             c.sent = now;
-            if let Some(t) = self.timeout {
+            if let Some(t) = self.timeout
+                && !c.timer_set
+            {
                 // A constant delay after now: timeouts come due in the order they are set.
                 self.events.push_fifo(now + t, EventKind::Timeout { call, attempt_gen });
             }
@@ -354,6 +379,9 @@ impl<const FULL: bool> Simulation<FULL> {
             // The request's response time runs from its arrival; the attempt's own (what
             // the balancer observes) from the attempt's send.
             self.completed(s, b, job.id, now - arrival, start - job.arrival, now - sent, Some(c), idle);
+            if self.queue.is_some() {
+                self.slot_freed(s);
+            }
             return;
         }
         // A request not followed across attempts: one instance, its only attempt, answered
@@ -480,6 +508,9 @@ impl<const FULL: bool> Simulation<FULL> {
         self.measuring = true;
         self.integrating = true;
         self.window_start = self.now;
+        if FULL && let Some(q) = &mut self.queue {
+            q.start_window(self.now);
+        }
         if FULL && let Some(p) = &mut self.pool {
             // The servers' busy integrals restart with the window: keep what they held.
             for (base, s) in p.busy_base.iter_mut().zip(&self.servers) {
@@ -532,6 +563,7 @@ impl<const FULL: bool> Simulation<FULL> {
         let warmup_end = (self.warmup > 0).then_some(self.window_start);
         let timeline = self.timeline.finish(end, warmup_end, &self.servers);
         let (queue_spread_area, idle_while_waiting_time) = self.imbalance.finish(end);
+        let policies = self.queue.as_mut().map(|q| Box::new(q.finish(end)));
         debug_assert!(self.total.is_conserved() && self.measured.is_conserved(), "conservation");
         RunStats {
             label,
@@ -555,6 +587,7 @@ impl<const FULL: bool> Simulation<FULL> {
             fallbacks: self.balancer.fallbacks,
             batches,
             pods: self.pool.map(|p| p.finish(end)),
+            policies,
         }
     }
 }

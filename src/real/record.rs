@@ -386,6 +386,7 @@ impl Recorder {
             fallbacks: 0,
             batches: crate::stats::batch::Batches::default(),
             pods: None,
+            policies: None,
         }
     }
 }

@@ -314,7 +314,7 @@ impl Warning {
                 w.push(Warning::LittlesLaw {
                     strategy: s.label.clone(),
                     gap,
-                    in_system: s.mean_in_system.value,
+                    in_system: s.held(),
                     lambda_w: s.throughput.value * s.mean.value,
                 });
             }

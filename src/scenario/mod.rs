@@ -36,7 +36,7 @@ pub use error::ScenarioError;
 pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow};
 pub use locate::Locator;
 pub use overrides::Overrides;
-pub use policies::{ClientPolicy, HealthCheck, OutlierDetection, RetryOn};
+pub use policies::{BalancerQueue, ClientPolicy, HealthCheck, OutlierDetection, RetryOn};
 pub use read::{MAX_SCENARIO_BYTES, read_capped, text_from_bytes};
 pub use schema::ValueKind;
 
@@ -98,6 +98,9 @@ pub struct Scenario {
     pub autoscaler: Option<autoscaler::Autoscaler>,
     /// `[clients]`: clients and their connections (`None`: every request on its own).
     pub clients: Option<Clients>,
+    /// `[balancer_queue]`: requests wait at the balancer for a server below its
+    /// `max_connections` (default: none; `max_connections` is then read by `first` only).
+    pub balancer_queue: Option<BalancerQueue>,
 }
 
 /// A `[[servers]]` group after expansion.

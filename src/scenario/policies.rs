@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::ScenarioError;
-use super::schema::{RawClient, RawHealthCheck, RawOutlierDetection};
+use super::schema::{RawBalancerQueue, RawClient, RawHealthCheck, RawOutlierDetection};
 
 /// `[health_check]`: active checks with HAProxy's semantics.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -72,6 +72,14 @@ pub struct ClientPolicy {
     pub min_retry_concurrency: u32,
     /// Which failures are retried.
     pub retry_on: RetryOn,
+    /// A retry goes to a server the request has not tried yet while there is one (Envoy
+    /// `retry_host_predicate: previous_hosts`, HAProxy `option redispatch`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub avoid_previous: bool,
+    /// The whole request's timeout, attempts and backoffs included (Envoy's route `timeout`,
+    /// `timeout` being its `per_try_timeout`), s; `None` = none.
+    #[serde(rename = "overall_timeout_s", skip_serializing_if = "Option::is_none")]
+    pub overall_timeout: Option<f64>,
 }
 
 /// Accepted values of `retry_on`.
@@ -134,6 +142,10 @@ pub(super) fn validate_client(c: &RawClient) -> Result<ClientPolicy, ScenarioErr
         Some(t) => Some(duration_positive("client.timeout", t.secs())?),
         None => None,
     };
+    let overall_timeout = match c.overall_timeout {
+        Some(t) => Some(duration_positive("client.overall_timeout", t.secs())?),
+        None => None,
+    };
     let max_retries = c.max_retries.unwrap_or(0);
     if max_retries > 100 {
         return Err(ScenarioError::at("client.max_retries", format!("must be at most 100, got {max_retries}")));
@@ -184,5 +196,51 @@ pub(super) fn validate_client(c: &RawClient) -> Result<ClientPolicy, ScenarioErr
         retry_budget,
         min_retry_concurrency: c.min_retry_concurrency.unwrap_or(3),
         retry_on,
+        avoid_previous: c.avoid_previous.unwrap_or(false),
+        overall_timeout,
     })
+}
+
+/// `[balancer_queue]`: a queue at the balancer in front of servers capped by their
+/// `max_connections` (HAProxy `maxconn` with `timeout queue`; see `engine/balancer_queue.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BalancerQueue {
+    /// A request waiting longer than this at the balancer fails with a 503 (HAProxy
+    /// `timeout queue`), s; `None` = it waits as long as it takes.
+    #[serde(rename = "timeout_s")]
+    pub timeout: Option<f64>,
+}
+
+/// Validates `[balancer_queue]` against the rest of the scenario: some server must have a
+/// `max_connections` (otherwise nothing ever waits), and the queue is one balancer's with the
+/// live counts (one instance, the shared view, no `[network]`).
+pub(super) fn validate_balancer_queue(
+    q: &RawBalancerQueue,
+    servers: &[crate::strategy::ServerInfo],
+    balancers: &super::Balancers,
+    network: &super::Network,
+) -> Result<BalancerQueue, ScenarioError> {
+    let timeout = match q.timeout {
+        Some(t) => Some(duration_positive("balancer_queue.timeout", t.secs())?),
+        None => None,
+    };
+    if servers.iter().all(|s| s.max_connections.is_none()) {
+        return Err(ScenarioError::at(
+            "balancer_queue",
+            "no server has `max_connections`, so no request would ever wait at the balancer",
+        )
+        .with_help("set `max_connections` in a [[servers]] group (HAProxy `maxconn`), e.g. max_connections = 1"));
+    }
+    if balancers.count > 1 || balancers.view != super::View::Shared {
+        return Err(ScenarioError::at(
+            "balancer_queue",
+            "a balancer queue is modelled for one balancer reading the live counts (one HAProxy process)",
+        )
+        .with_help("remove [balancers] or set count = 1 and view = \"shared\""));
+    }
+    if network.is_some() {
+        return Err(ScenarioError::at("balancer_queue", "a balancer queue is not modelled together with [network]")
+            .with_help("remove [network] (or [balancer_queue])"));
+    }
+    Ok(BalancerQueue { timeout })
 }

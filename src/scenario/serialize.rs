@@ -89,6 +89,9 @@ impl Serialize for Scenario {
         if let Some(c) = &self.clients {
             m.serialize_field("clients", c)?;
         }
+        if let Some(q) = &self.balancer_queue {
+            m.serialize_field("balancer_queue", q)?;
+        }
         m.end()
     }
 }

@@ -148,6 +148,11 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
     if let Some(c) = &clients {
         clients::check_combination(c, &arrivals, client.is_some())?;
     }
+    let balancer_queue = raw
+        .balancer_queue
+        .as_ref()
+        .map(|q| policies::validate_balancer_queue(q, &servers, &balancers, &network))
+        .transpose()?;
     Ok(Scenario {
         name,
         file: None,
@@ -171,6 +176,7 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
         network,
         autoscaler,
         clients,
+        balancer_queue,
     })
 }
 

@@ -19,6 +19,7 @@ mod histogram;
 pub mod imbalance;
 mod keys;
 pub mod pods;
+pub mod policies;
 pub mod saturation;
 pub mod summary;
 pub mod timeline;
@@ -26,6 +27,7 @@ pub mod window_latency;
 
 pub use histogram::LatencyHistogram;
 pub use keys::{KeyCounter, MAX_COUNTED_KEYS};
+pub use policies::{PolicyStats, PolicySummary};
 pub use summary::{Estimate, OpenModel, ServerSummary, StrategySummary};
 pub use timeline::Timeline;
 pub use window_latency::WindowLatency;
@@ -199,6 +201,9 @@ pub struct RunStats {
     pub batches: batch::Batches,
     /// `[autoscaler]`: what the pool did (`None` without an autoscaler).
     pub pods: Option<pods::PodsRun>,
+    /// The balancer queue's figures (`None` without `[balancer_queue]`; boxed, so that runs
+    /// without one carry a pointer only).
+    pub policies: Option<Box<PolicyStats>>,
 }
 
 /// How the balancer reacted to one fault window.

@@ -290,6 +290,8 @@ pub struct StrategySummary {
     pub pods: Vec<super::pods::PodsRun>,
     /// `[autoscaler]`: pod-seconds over the whole run (the cost), over replications.
     pub pod_seconds: Option<Estimate>,
+    /// The balancer queue's figures (`None` without `[balancer_queue]`).
+    pub policies: Option<Box<super::PolicySummary>>,
 }
 
 impl StrategySummary {
@@ -437,6 +439,7 @@ impl StrategySummary {
                 .pods
                 .is_some()
                 .then(|| within(Bounds::NON_NEGATIVE, &|r| r.pods.as_ref().map_or(0.0, |p| p.pod_seconds))),
+            policies: sc.balancer_queue.is_some().then(|| Box::new(super::PolicySummary::from_runs(runs))),
             paired: Vec::new(),
             batch_count: None,
             batches_correlated: false,
@@ -548,7 +551,13 @@ impl StrategySummary {
     /// Little's law check: mean number in system / (throughput × mean response).
     /// Close to 1 in every run (edge effects of the window shrink as 1/R).
     pub fn little_ratio(&self) -> f64 {
-        self.mean_in_system.value / (self.throughput.value * self.mean.value)
+        self.held() / (self.throughput.value * self.mean.value)
+    }
+
+    /// Time-averaged number of requests held: at the servers, plus those waiting at the
+    /// balancer (`[balancer_queue]`), Little's L.
+    pub fn held(&self) -> f64 {
+        self.mean_in_system.value + self.policies.as_ref().map_or(0.0, |p| p.mean_queue_length.value)
     }
 
     /// Measured requests dropped, as a fraction of measured requests.

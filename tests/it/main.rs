@@ -24,6 +24,7 @@ mod keys;
 mod keys_cli;
 mod latency;
 mod plan;
+mod policies;
 mod precision;
 #[cfg(feature = "real")]
 mod real;

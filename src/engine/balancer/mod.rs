@@ -74,6 +74,7 @@ use crate::strategy::{Params, RequestView, ServerInfo, Strategy, StrategyInfo, S
 /// Steps of a slow-start ramp.
 pub const SLOW_START_STEPS: u32 = 20;
 
+mod avoid;
 mod state;
 
 use state::{Instance, Members, SubStrategy, ViewPool, Views, copy_telling, differing};

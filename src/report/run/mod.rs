@@ -9,6 +9,7 @@ pub mod json;
 pub mod percentiles;
 pub mod phases;
 pub mod pods;
+pub mod policies;
 pub mod terminal;
 pub mod timeseries;
 
@@ -72,6 +73,7 @@ pub static EXPORTERS: &[&dyn Exporter] = &[
     &csv::FaultsCsv,
     &pods::PodsCsv,
     &pods::ScaleEventsCsv,
+    &policies::PoliciesCsv,
     &percentiles::PercentilesCsv,
     &histogram::HistogramCsv,
     &timeseries::TimeseriesCsv,

@@ -120,6 +120,7 @@ table! {
         pub(crate) autoscaler: Option<RawAutoscaler>,
         pub(crate) pods: Option<RawPods>,
         pub(crate) clients: Option<RawClients>,
+        pub(crate) balancer_queue: Option<RawBalancerQueue>,
     }
 }
 
@@ -245,6 +246,16 @@ table! {
         pub(crate) retry_budget: Option<f64>,
         pub(crate) min_retry_concurrency: Option<u32>,
         pub(crate) retry_on: Option<Vec<String>>,
+        pub(crate) avoid_previous: Option<bool>,
+        pub(crate) overall_timeout: Option<Duration>,
+    }
+}
+
+table! {
+    /// `[balancer_queue]`: requests wait at the balancer for a server below its
+    /// `max_connections` (HAProxy `maxconn` and `timeout queue`).
+    pub(crate) struct RawBalancerQueue {
+        pub(crate) timeout: Option<Duration>,
     }
 }
 

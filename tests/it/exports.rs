@@ -249,15 +249,16 @@ fn write_outputs_writes_every_file_and_no_charts_removes_stale_ones() {
     let report = run(&scenario("\"p2c\"", 2, 5_000, 1), 1);
     let all = report::run::exporters(true);
     let written = report::write_outputs(&report, dir.path(), &all).unwrap();
-    // Every file but faults.csv, pods.csv and scale_events.csv (no faults, no autoscaler).
-    assert_eq!(written.len(), EXPORTERS.len() - 3);
+    // Every file but faults.csv, pods.csv, scale_events.csv and phases.csv (no faults, no
+    // autoscaler, no phase).
+    assert_eq!(written.len(), EXPORTERS.len() - 4);
     assert!(dir.path().join("queue_timeline.png").exists());
     let data = report::run::exporters(false);
-    assert!(data.iter().all(|e| !e.is_chart()) && data.len() == 9);
+    assert!(data.iter().all(|e| !e.is_chart()) && data.len() == 11);
     report::write_outputs(&report, dir.path(), &data).unwrap();
     let removed = report::run::remove_stale(dir.path(), &data).unwrap();
-    assert_eq!(removed.len(), 5);
+    assert_eq!(removed.len(), 6);
     let left = crate::common::file_names(dir.path());
     assert!(left.iter().all(|f| !f.ends_with(".png")), "{left:?}");
-    assert_eq!(left.len(), 6, "{left:?}");
+    assert_eq!(left.len(), 7, "{left:?}");
 }

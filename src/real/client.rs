@@ -380,7 +380,7 @@ mod tests {
     #[test]
     fn heads_are_parsed_and_framed() {
         let (n, r, f) = parse_head(b"HTTP/1.1 204 No Content\r\nServer: nginx\r\n\r\nrest").unwrap().unwrap();
-        assert_eq!(n, 43);
+        assert_eq!(n, 42);
         assert_eq!(r.status, 204);
         assert!(r.keep_alive && r.backend.is_none());
         assert!(matches!(f, Framing::None));

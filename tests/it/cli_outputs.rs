@@ -33,6 +33,8 @@ fn format_json_prints_parseable_json_and_writes_every_file() {
         [
             "histogram.csv",
             "imbalance.png",
+            "latency_timeline.png",
+            "latency_timeseries.csv",
             "manifest.json",
             "percentiles.csv",
             "percentiles.png",
@@ -74,7 +76,7 @@ fn default_format_is_the_table_and_no_charts_leaves_no_png() {
         .success()
         .stdout(predicate::str::contains("p99 ms").and(predicate::str::contains("round-robin")));
     assert!(files(&out).iter().all(|f| !f.ends_with(".png")), "{:?}", files(&out));
-    assert_eq!(files(&out).len(), 6);
+    assert_eq!(files(&out).len(), 7);
 }
 
 #[test]

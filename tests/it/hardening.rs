@@ -101,7 +101,7 @@ fn names_that_cannot_name_a_directory_are_refused_at_the_key() {
 #[test]
 fn degenerate_traces_and_their_speed_are_refused_at_the_key() {
     let scenario = |speed: &str| {
-        small(&format!("name = \"t\""))
+        small("name = \"t\"")
             .replace("process = \"poisson\"\nrate = 100.0", &format!("process = \"trace\"\nfile = \"t.csv\"\n{speed}"))
     };
     let cases = [
@@ -115,7 +115,7 @@ fn degenerate_traces_and_their_speed_are_refused_at_the_key() {
         fs::write(dir.path().join("t.csv"), rows).unwrap();
         let (code, stderr) = outcome(lbsim().arg("validate").arg(&path), dir.path());
         assert_eq!(code, Some(2), "{stderr}");
-        assert!(stderr.contains(&format!("case.toml:")) && stderr.contains(&format!("`{key}`: ")), "{stderr}");
+        assert!(stderr.contains("case.toml:") && stderr.contains(&format!("`{key}`: ")), "{stderr}");
         assert!(stderr.contains(needle) && !stderr.contains("inf"), "{stderr}");
     }
     // A replay cut to rows at one instant is refused at the option that cut it.

@@ -54,7 +54,7 @@ fn scenario_facts(report: &Report) -> Value {
 }
 
 /// The summary as a JSON value: scenario facts, one object per strategy (with its servers)
-/// and the warnings the table would print. Holds every server's object at once: [`write`]
+/// and the warnings the table would print. Holds every server's object at once: [`write()`]
 /// streams the same text.
 pub fn summary(report: &Report) -> Value {
     serde_json::to_value(Summary(report)).expect("JSON values always serialise")

@@ -153,7 +153,10 @@ impl Timeline {
     /// [`Timeline::push`] with the interval's responses and failures (`None` when latency
     /// over time is not recorded: then no sample has it).
     pub fn push_with(&mut self, in_system: &[u32], completed: &[u32], mean: &[f64], latency: Option<WindowLatency>) {
-        debug_assert!(latency.is_some() == (self.latency.len() == self.len()), "latency for every sample or none");
+        debug_assert!(
+            if latency.is_some() { self.latency.len() == self.len() } else { self.latency.is_empty() },
+            "latency for every sample or none"
+        );
         if let Some(l) = latency {
             self.latency.push(l);
         }

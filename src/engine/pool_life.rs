@@ -387,9 +387,9 @@ impl<const FULL: bool> Simulation<FULL> {
         self.events.push(now + grace, EventKind::Pod { server, pod: pod.id, step: PodStep::Kill });
     }
 
-    /// The terminating pod at place `p` leaves the endpoints; it exits at once if it holds
-    /// nothing.
-    fn deregister(&mut self, p: usize) {
+    /// The pod at place `p` leaves the endpoints if it is in them (the balancers stop sending
+    /// to it). Returns its server.
+    fn leave_endpoints(&mut self, p: usize) -> usize {
         let pool = self.pool();
         let s = pool.first + p;
         if pool.pods[p].in_endpoints {
@@ -397,6 +397,13 @@ impl<const FULL: bool> Simulation<FULL> {
             let eligible = self.balancer.set_endpoint(s, false);
             self.after_eligibility(s, eligible, "pods");
         }
+        s
+    }
+
+    /// The terminating pod at place `p` leaves the endpoints; it exits at once if it holds
+    /// nothing.
+    fn deregister(&mut self, p: usize) {
+        let s = self.leave_endpoints(p);
         if self.servers[s].in_system() == 0 {
             self.pod_gone(p);
         }
@@ -405,13 +412,7 @@ impl<const FULL: bool> Simulation<FULL> {
     /// The pod at place `p` is gone (exited, or killed with what it held failing): its
     /// server is down until another pod takes the place.
     fn pod_gone(&mut self, p: usize) {
-        let pool = self.pool();
-        let s = pool.first + p;
-        if pool.pods[p].in_endpoints {
-            pool.pods[p].in_endpoints = false;
-            let eligible = self.balancer.set_endpoint(s, false);
-            self.after_eligibility(s, eligible, "pods");
-        }
+        let s = self.leave_endpoints(p);
         self.servers[s].advance(self.now, self.integrating);
         self.crash_server(s);
         self.pool().pods[p].phase = Phase::Absent;

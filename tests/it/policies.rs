@@ -135,4 +135,7 @@ fn a_balancer_queue_needs_a_capped_server_and_one_balancer() {
     rejects(&base.replace("max_connections = 1\n", ""), 14, &["balancer_queue", "max_connections"]);
     rejects(&format!("{base}[balancers]\ncount = 2\n"), 15, &["balancer_queue", "one balancer"]);
     rejects(&base.replace("[balancer_queue]\n", "[balancer_queue]\ntimeout = \"0s\"\n"), 16, &["positive"]);
+    rejects(&format!("{base}[clients]\ncount = 4\n"), 15, &["balancer_queue", "[clients]"]);
+    let hpa = "[autoscaler]\nmin_replicas = 2\nmax_replicas = 8\nmetric = \"utilization\"\ntarget = 60\n";
+    rejects(&format!("{base}{hpa}"), 15, &["balancer_queue", "[autoscaler]"]);
 }

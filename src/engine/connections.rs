@@ -36,6 +36,7 @@ use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::Simulation;
+use super::balancer::Absence;
 use super::events::{CallId, EventKind};
 use crate::scenario::{Clients, Protocol};
 use crate::strategy::RequestView;
@@ -363,12 +364,18 @@ impl<const FULL: bool> Simulation<FULL> {
     }
 
     /// `balance = "connection"`: server `s` leaves the endpoints (its crash window starts):
-    /// no new connections go to it, and its connections close — now if idle, else as the
-    /// crash resets their requests.
+    /// no new connections go to it, and its connections drain.
     pub(super) fn server_leaves(&mut self, s: usize) {
-        let eligible = self.balancer.set_absent(s, true);
+        let eligible = self.balancer.set_absent(s, Absence::CrashWindow, true);
         debug_assert!(!eligible);
         self.after_eligibility(s, false, "endpoints");
+        self.drain_connections(s);
+    }
+
+    /// `balance = "connection"`: server `s` left the endpoints (a crash window, a pod
+    /// terminating): its connections close — now if idle, else once their requests end (as
+    /// they finish, or as a crash resets them).
+    pub(super) fn drain_connections(&mut self, s: usize) {
         let p = self.pools.as_mut().expect("[clients]");
         let idle: Vec<usize> = p
             .conns
@@ -387,7 +394,7 @@ impl<const FULL: bool> Simulation<FULL> {
 
     /// `balance = "connection"`: server `s` is an endpoint again (its crash window ended).
     pub(super) fn server_joins(&mut self, s: usize) {
-        let eligible = self.balancer.set_absent(s, false);
+        let eligible = self.balancer.set_absent(s, Absence::CrashWindow, false);
         self.after_eligibility(s, eligible, "endpoints");
     }
 

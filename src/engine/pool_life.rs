@@ -34,6 +34,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::Simulation;
 use super::autoscaler::{Hpa, PodMetric};
+use super::balancer::Absence;
 use super::events::{EventKind, PodStep};
 use crate::scenario::autoscaler::{Autoscaler, Metric};
 use crate::stats::pods::{PodCount, PodsRun, ScaleEvent};
@@ -191,7 +192,7 @@ impl<const FULL: bool> Simulation<FULL> {
         for s in first + initial..first + places {
             self.servers[s].crash(0.0, &mut self.lost);
             self.imbalance.set(0.0, s, 0, true);
-            self.balancer.set_endpoint(s, false);
+            self.balancer.set_absent(s, Absence::NoReadyPod, true);
         }
         self.events.push(window, EventKind::Scrape);
         self.events.push(sync, EventKind::HpaSync);
@@ -394,8 +395,13 @@ impl<const FULL: bool> Simulation<FULL> {
         let s = pool.first + p;
         if pool.pods[p].in_endpoints {
             pool.pods[p].in_endpoints = false;
-            let eligible = self.balancer.set_endpoint(s, false);
+            let eligible = self.balancer.set_absent(s, Absence::NoReadyPod, true);
             self.after_eligibility(s, eligible, "pods");
+            if FULL && self.l4 {
+                // Terminating, the pod's server sends GOAWAY on its connections (gRPC's
+                // GracefulStop): their clients reconnect through the balancer.
+                self.drain_connections(s);
+            }
         }
         s
     }
@@ -454,7 +460,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 pod.phase = Phase::Ready;
                 pod.ready_since = now;
                 pod.in_endpoints = true;
-                let eligible = self.balancer.set_endpoint(s, true);
+                let eligible = self.balancer.set_absent(s, Absence::NoReadyPod, false);
                 self.after_eligibility(s, eligible, "pods");
             }
             (PodStep::Deregister, Phase::Terminating) => self.deregister(p),

@@ -147,3 +147,40 @@ readiness_period = "2s"
     }
     assert_eq!(ups[0].to, 6);
 }
+
+#[test]
+fn a_scale_down_under_pinned_connections_loses_no_request() {
+    // 20 HTTP/2 clients, one connection each, balanced per connection, over 8 pods at 12 %
+    // utilisation: the first sync scales down to 2. The terminating pods' servers send
+    // GOAWAY, so their clients reconnect to the pods that stay and no request fails
+    // (before the fix, 40,897 of 60,000 requests were sent to pods that had gone).
+    let text = r#"seed = 5
+requests = 60_000
+warmup_requests = 0
+strategies = ["least-connections"]
+[arrivals]
+process = "poisson"
+rate = 100.0
+[service]
+distribution = "exponential"
+mean = "10ms"
+[[servers]]
+name = "pod"
+count = 8
+[autoscaler]
+min_replicas = 2
+max_replicas = 8
+target = 60
+[autoscaler.scale_down]
+stabilization_window = "0s"
+[clients]
+count = 20
+connections = 1
+protocol = "http2"
+balance = "connection"
+"#;
+    let r = run(text);
+    let e = &r.pods.as_ref().unwrap().events[0];
+    assert_eq!((e.from, e.to), (8, 2), "{e:?}");
+    assert_eq!(r.total.failed, 0, "{:?}", r.total);
+}

@@ -106,10 +106,8 @@ pub(super) struct Balancer {
     members: Option<Members>,
     healthy: Vec<bool>,
     ejected: Vec<bool>,
-    /// In the endpoints (a pod of an autoscaled group that exists and is ready).
-    endpoint: Vec<bool>,
-    /// `balance = "connection"`: servers that are no endpoint (in a crash window).
-    absent: Vec<bool>,
+    /// Why each server is no endpoint, one bit per [`Absence`] (0: it is one).
+    absent: Vec<u8>,
     /// Slow-start step of each server (0 = not ramping).
     ramp: Vec<u32>,
     /// Rebuilds that fell back to remapping picks (strategy not buildable over the set).
@@ -140,6 +138,15 @@ fn prepare(st: &mut dyn Strategy, rng: &mut StrategyRng, count: u32, one_state: 
             st.stagger(rng);
         }
     }
+}
+
+/// Why a server is not in the endpoints (bits of `Balancer::absent`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Absence {
+    /// The place of an autoscaled group has no ready pod (`[autoscaler]`).
+    NoReadyPod = 1,
+    /// `balance = "connection"`: the server is in a crash window (a `down` fault).
+    CrashWindow = 2,
 }
 
 impl Balancer {
@@ -207,8 +214,7 @@ impl Balancer {
             members: None,
             healthy: vec![true; n],
             ejected: vec![false; n],
-            endpoint: vec![true; n],
-            absent: vec![false; n],
+            absent: vec![0; n],
             ramp: vec![0; n],
             fallbacks: 0,
             panics: 0,
@@ -457,22 +463,18 @@ impl Balancer {
 
     /// Whether `s` may receive requests.
     pub(super) fn is_eligible(&self, s: usize) -> bool {
-        self.healthy[s] && !self.ejected[s] && self.endpoint[s] && !self.absent[s]
+        self.healthy[s] && !self.ejected[s] && self.absent[s] == 0
     }
 
-    /// A pod enters or leaves the endpoints (`[autoscaler]`). Returns whether `s` became
-    /// eligible.
-    pub(super) fn set_endpoint(&mut self, s: usize, present: bool) -> bool {
+    /// `s` leaves (`absent`) or rejoins the endpoints for `why`; it is an endpoint when no
+    /// reason holds. Returns whether `s` became eligible.
+    pub(super) fn set_absent(&mut self, s: usize, why: Absence, absent: bool) -> bool {
         let was = self.is_eligible(s);
-        self.endpoint[s] = present;
-        self.changed(s, was)
-    }
-
-    /// `balance = "connection"`: `s` leaves or rejoins the endpoints. Returns whether `s`
-    /// became eligible.
-    pub(super) fn set_absent(&mut self, s: usize, absent: bool) -> bool {
-        let was = self.is_eligible(s);
-        self.absent[s] = absent;
+        if absent {
+            self.absent[s] |= why as u8;
+        } else {
+            self.absent[s] &= !(why as u8);
+        }
         self.changed(s, was)
     }
 

@@ -301,6 +301,13 @@ fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<G
         if g.name.trim().is_empty() {
             return Err(ScenarioError::at(key("name"), "must not be empty"));
         }
+        if g.name.len() > super::name::MAX_NAME_BYTES {
+            // It labels every server in the table, the CSVs and the charts.
+            return Err(ScenarioError::at(
+                key("name"),
+                format!("is {} bytes long; at most {}", g.name.len(), super::name::MAX_NAME_BYTES),
+            ));
+        }
         let count = g.count.unwrap_or(1);
         if count == 0 {
             return Err(ScenarioError::at(key("count"), "must be at least 1"));

@@ -96,6 +96,13 @@ fn names_that_cannot_name_a_directory_are_refused_at_the_key() {
     let (code, stderr) = outcome(lbsim().arg("validate").arg(&path), dir.path());
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("the name comes from the file name"), "{stderr}");
+    // A server group's name labels every server in the table, the CSVs and the charts: the
+    // same cap (a 12,000-byte one took 600 MB to draw).
+    let text = small("").replace("name = \"s\"", &format!("name = \"{}\"", "s".repeat(256)));
+    let (dir, path) = case(&text);
+    let (code, stderr) = outcome(lbsim().arg("validate").arg(&path), dir.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("`servers[0].name`: is 256 bytes long; at most 255"), "{stderr}");
 }
 
 #[test]

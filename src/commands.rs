@@ -221,7 +221,7 @@ fn cmd_strategies() -> Result<Ending> {
         outln!("{:width$}  {}{keyed}", s.name, s.summary)?;
         outln!("{:width$}  models: {}", "", s.models)?;
         for p in s.params {
-            outln!("{:width$}  param {} (default {}): {}", "", p.name, p.default, p.help)?;
+            outln!("{:width$}  param {} (default {}): {}", "", p.name, p.default_text(), p.help)?;
         }
     }
     Ok(Ending::Done)

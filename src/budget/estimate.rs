@@ -30,7 +30,6 @@ use crate::stats::timeline::{DETAIL_MAX_SERVERS, MAX_SAMPLES};
 use crate::stats::{LatencyHistogram, MAX_COUNTED_KEYS, RunStats, ServerStats, StrategySummary};
 use crate::strategy::ServerInfo;
 use crate::workload::Request;
-use crate::workload::arrivals::Arrivals;
 
 /// Work (in events) beyond which a run is reported as slow: half a minute of one core or more
 /// (an event costs about 500 instructions).
@@ -99,11 +98,7 @@ impl Usage {
 /// is about 0.3 µs): a strategy that reads every server (rendezvous: one hash each, measured
 /// 6–12 ns) or `choices` of them (10–15 ns each).
 fn pick_work(st: &crate::scenario::StrategySpec, servers: u64) -> f64 {
-    let looked_at = if st.name == "rendezvous" {
-        servers as f64
-    } else {
-        st.params.int("choices", 2, 1, u64::MAX).map_or(2.0, |c| c as f64)
-    };
+    let looked_at = crate::strategy::lookup(st.name).map_or(1, |i| (i.reads)(&st.params, servers)) as f64;
     if looked_at <= 64.0 { 0.0 } else { looked_at / 25.0 }
 }
 
@@ -150,7 +145,7 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
     let longest = (0..sc.server_count()).map(|i| sc.mean_service_of(i)).fold(0.0, f64::max);
 
     // The response times the histograms must cover.
-    let steady = !matches!(sc.arrivals, Arrivals::Closed(_) | Arrivals::Trace(_));
+    let steady = sc.arrivals.open_ended();
     let stable = steady && rho < 1.0 && sc.peak_rate() < sc.capacity();
     let r_max = match sc.client.as_ref().and_then(|c| c.timeout.map(|t| (c, t))) {
         Some((c, t)) => (t + c.max_backoff) * f64::from(c.max_retries + 1),
@@ -200,7 +195,7 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
         group_key(if many_workers { "workers" } else { "count" }),
         lf * server_state as f64,
     );
-    if let Arrivals::Closed(c) = &sc.arrivals {
+    if let Some(c) = sc.arrivals.closed() {
         part(
             at_once(&format!("{} clients", c.clients)),
             Some("arrivals.clients".into()),
@@ -246,9 +241,9 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
         let calls = (sc.peak_rate() * transit).min(n);
         part(at_once("requests in transit"), Some("network.to_server".into()), lf * calls * (CALL + event) as f64);
     }
-    let keys = match (&sc.keys, &sc.arrivals) {
+    let keys = match (&sc.keys, sc.arrivals.trace()) {
         (Some(k), _) => k.count.min(MAX_COUNTED_KEYS) * 4,
-        (None, Arrivals::Trace(t)) if t.keys.is_some() => t.distinct_keys.min(MAX_COUNTED_KEYS) * 4,
+        (None, Some(t)) if t.keys.is_some() => t.distinct_keys.min(MAX_COUNTED_KEYS) * 4,
         _ => 0,
     };
     let tables = sc.strategies.iter().map(|st| strategy_tables(st, &sc.servers)).max().unwrap_or(0);
@@ -304,32 +299,17 @@ pub fn scenario_bytes(sc: &Scenario) -> u64 {
     sc.server_count() as u64 * std::mem::size_of::<ServerInfo>() as u64 + names + text
 }
 
-/// Bytes of the scenario's trace (8 per row per column, and its distinct keys); 0 without one.
+/// Bytes the scenario's arrival process holds (a trace's rows and keys; [`Process::memory`]).
+///
+/// [`Process::memory`]: crate::scenario::arrivals::Process::memory
 pub fn trace_bytes(sc: &Scenario) -> u64 {
-    match &sc.arrivals {
-        Arrivals::Trace(t) => {
-            let cols = 1 + u64::from(t.service.is_some()) + u64::from(t.keys.is_some());
-            t.len() as u64 * 8 * cols + t.distinct_keys * 64
-        }
-        _ => 0,
-    }
+    sc.arrivals.memory()
 }
 
 /// Bytes of the tables a strategy builds over the whole pool (hash rings, Maglev tables),
 /// at their peak while being built.
 fn strategy_tables(st: &crate::scenario::StrategySpec, servers: &[ServerInfo]) -> u64 {
-    let weight: u64 = servers.iter().map(|s| u64::from(s.weight)).sum();
-    let ring = |param: &str, default: u64| {
-        let per = st.params.int(param, default, 1, 10_000).unwrap_or(default);
-        // Sorted (point, owner) pairs while building, then the points and owners: 28 bytes a point.
-        (per * weight).min(1 << 22) * 28
-    };
-    match st.name {
-        "ring-hash" => ring("vnodes", 160),
-        "bounded-load-hash" => ring("vnodes", 16),
-        "maglev" => st.params.int("table_size", 65537, 2, 16_777_259).unwrap_or(65537) * 4 + servers.len() as u64 * 48,
-        _ => 0,
-    }
+    crate::strategy::lookup(st.name).map_or(0, |i| (i.table_bytes)(&st.params, servers))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use super::calls::Failure;
 use super::events::{Answer, EventKind};
 use super::{SLOW_START_STEPS, Simulation};
-use crate::scenario::FaultKind;
+use crate::scenario::faults::Effect;
 
 impl<const FULL: bool> Simulation<FULL> {
     pub(super) fn fault(&mut self, w: usize, start: bool) {
@@ -12,8 +12,10 @@ impl<const FULL: bool> Simulation<FULL> {
         let s = window.server;
         let now = self.now;
         self.servers[s].advance(now, self.integrating);
-        match window.kind {
-            FaultKind::Down if start => {
+        // What a fault does to its server: each kind names one of the effects this match
+        // knows (the engine's one place that distinguishes them).
+        match window.kind.effect() {
+            Effect::Crash if start => {
                 self.down_window[s] = Some(w as u32);
                 if !self.balancer.is_eligible(s) {
                     self.outcomes[w].detected_at = Some(now);
@@ -24,7 +26,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 }
                 self.crash_server(s);
             }
-            FaultKind::Down => {
+            Effect::Crash => {
                 self.servers[s].recover();
                 if !self.servers[s].is_down() {
                     self.down_window[s] = None;
@@ -34,7 +36,7 @@ impl<const FULL: bool> Simulation<FULL> {
                     }
                 }
             }
-            FaultKind::Slow { factor } => {
+            Effect::Slowdown(factor) => {
                 if start && !self.balancer.is_eligible(s) {
                     self.outcomes[w].detected_at = Some(now);
                     self.outcomes[w].detected_by = Some("already out");

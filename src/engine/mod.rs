@@ -58,7 +58,6 @@ use crate::scenario::{Delay, FaultWindow, Scenario, StrategySpec, View};
 use crate::stats::batch::Recorder as BatchRecorder;
 use crate::stats::{Counts, FaultOutcome, KeyCounter, LatencyHistogram, RunStats};
 use crate::strategy::{self, StrategyRng};
-use crate::workload::arrivals::Arrivals;
 use crate::workload::assign::Assigner;
 use crate::workload::seeds::Seeds;
 use crate::workload::service::ServiceDist;
@@ -120,7 +119,7 @@ fn run<const FULL: bool>(
     }
     let mut sim = Simulation::<FULL>::new(scenario, balancer, &seeds, replication);
     let mut since_progress = 0;
-    if let Arrivals::Closed(closed) = &scenario.arrivals {
+    if let Some(closed) = scenario.arrivals.closed() {
         let think = closed.think;
         let mut think_rng = Xoshiro256PlusPlus::seed_from_u64(seeds.stream("think"));
         let mut start_rng = Xoshiro256PlusPlus::seed_from_u64(seeds.stream("clients"));
@@ -324,8 +323,8 @@ impl<const FULL: bool> Simulation<FULL> {
             response_sum: 0.0,
             response_max: 0.0,
             wait_sum: 0.0,
-            keys: match &sc.arrivals {
-                Arrivals::Trace(t) if t.keys.is_some() => KeyCounter::Counted {
+            keys: match sc.arrivals.trace() {
+                Some(t) if t.keys.is_some() => KeyCounter::Counted {
                     counts: vec![0; t.distinct_keys.min(crate::stats::MAX_COUNTED_KEYS) as usize],
                 },
                 _ => KeyCounter::new(sc.keys.as_ref()),

@@ -35,7 +35,6 @@ use crate::scenario::Overrides;
 use crate::scenario::edit::{KeyValue, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
-use crate::workload::arrivals::Arrivals;
 use crate::{Result, budget, point};
 use search::Search;
 pub use slo::{Metric, Slo};
@@ -378,12 +377,10 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
     }
     let mut scenario = base;
     if let Some(r) = request.rate {
-        scenario.arrivals = match scenario.arrivals {
-            Arrivals::Poisson { .. } => Arrivals::Poisson { rate: r },
-            Arrivals::Deterministic { .. } => Arrivals::Deterministic { rate: r },
-            // `--rate` edits `arrivals.rate`, which only the constant-rate processes take.
-            other => other,
-        };
+        // `--rate` edits `arrivals.rate`, which only the constant-rate processes take.
+        if let Some(a) = scenario.arrivals.with_rate(r) {
+            scenario.arrivals = a;
+        }
     }
     Ok(PlanReport {
         scenario,

@@ -325,7 +325,7 @@ pub const MAX_HASHED_REQUESTS: u64 = 5_000_000;
 /// than [`MAX_HASHED_REQUESTS`].
 pub fn stream_sha256(sc: &crate::scenario::Scenario) -> Option<String> {
     use sha2::{Digest, Sha256};
-    if matches!(sc.arrivals, crate::workload::arrivals::Arrivals::Closed(_)) || sc.requests > MAX_HASHED_REQUESTS {
+    if sc.is_closed() || sc.requests > MAX_HASHED_REQUESTS {
         return None;
     }
     let mut h = Sha256::new();

@@ -43,7 +43,6 @@ use crate::report::Report;
 use crate::scenario::{Overrides, Scenario, ScenarioError};
 use crate::stats::{KeyCounter, StrategySummary};
 use crate::workload::RequestStream;
-use crate::workload::arrivals::Arrivals;
 use crate::{Error, Result};
 
 /// Time between starting a pass and its first scheduled send.
@@ -150,7 +149,7 @@ pub fn check_scenario(sc: &Scenario) -> std::result::Result<(), ScenarioError> {
     let err = |key: &str, what: &str| {
         Err(ScenarioError { file: sc.file.clone(), ..ScenarioError::at(key, what.to_string()) })
     };
-    if matches!(sc.arrivals, Arrivals::Closed(_)) {
+    if sc.is_closed() {
         return err("arrivals.process", "lbsim load replays open arrival processes only, not a closed loop");
     }
     if !sc.faults.is_empty() {

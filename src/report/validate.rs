@@ -9,9 +9,7 @@ use crate::duration::format_duration as d;
 use crate::scenario::{FaultTarget, Scenario};
 use crate::stats::saturation;
 use crate::strategy;
-use crate::workload::arrivals::Arrivals;
 use crate::workload::keys::{KeyPopularity, KeySpace};
-use crate::workload::rate::RateBase;
 
 /// The whole text `lbsim validate FILE` prints for the valid scenario `sc`, whose run needs
 /// `usage` ([`budget::estimate`]).
@@ -101,34 +99,7 @@ fn offered_loads(sc: &Scenario) -> Vec<String> {
 
 /// The arrival process in a few words.
 pub fn arrivals(sc: &Scenario) -> String {
-    match &sc.arrivals {
-        Arrivals::Poisson { rate } => format!("poisson, {rate} req/s"),
-        Arrivals::Deterministic { rate } => format!("deterministic, {rate} req/s"),
-        Arrivals::Varying(p) => {
-            let base = match &p.base {
-                RateBase::Steps(s) if s.len() == 1 => format!("{} req/s", s[0].1),
-                RateBase::Steps(s) => format!("a schedule of {} rates", s.len()),
-                RateBase::Diurnal { base, amplitude, period, .. } => {
-                    format!("diurnal {base} ± {amplitude} req/s over {}", d(*period))
-                }
-            };
-            let spikes = if p.spikes.is_empty() { String::new() } else { format!(", {} spike(s)", p.spikes.len()) };
-            format!("time-varying poisson: {base}{spikes}")
-        }
-        Arrivals::Mmpp(m) => format!(
-            "mmpp: {} req/s for {} then {} req/s for {} (means)",
-            m.rates[0],
-            d(m.mean_sojourn[0]),
-            m.rates[1],
-            d(m.mean_sojourn[1])
-        ),
-        Arrivals::Closed(c) => format!(
-            "closed loop, {} clients, think {}",
-            c.clients,
-            c.think.as_ref().map_or("0".to_string(), |t| format!("{} mean {}", t.name(), d(t.mean())))
-        ),
-        Arrivals::Trace(t) => format!("trace {} ({} rows, speed ×{})", t.file.display(), t.len(), t.speed),
-    }
+    sc.arrivals.describe()
 }
 
 /// The faults, detection and client policy: a label and a line each.
@@ -209,9 +180,9 @@ pub fn resources(u: &Usage) -> String {
 
 /// Where request keys come from, in a few words.
 fn keys(sc: &Scenario) -> String {
-    match (&sc.keys, &sc.arrivals) {
+    match (&sc.keys, sc.arrivals.trace()) {
         (Some(k), _) => key_space(k),
-        (None, Arrivals::Trace(t)) if t.keys.is_some() => {
+        (None, Some(t)) if t.keys.is_some() => {
             format!("the trace's key column ({} distinct)", t.distinct_keys)
         }
         (None, _) => "one per request (no [keys] section)".to_string(),

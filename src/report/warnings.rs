@@ -8,9 +8,9 @@ use super::run::Report;
 use crate::budget;
 use crate::duration::format_duration;
 use crate::scenario::Scenario;
+use crate::scenario::arrivals::Shape;
 use crate::stats::StrategySummary;
 use crate::stats::saturation::{self, Evidence, Saturation};
-use crate::workload::arrivals::Arrivals;
 
 /// Relative gap between L and λW beyond which a run is reported as not in steady state.
 pub const LITTLE_TOLERANCE: f64 = 0.05;
@@ -309,7 +309,7 @@ impl Warning {
             // time out (abandoned work stays in the servers but completes nothing) nor for a
             // finite trace replay.
             let gap = s.little_ratio() - 1.0;
-            let comparable = !sc.has_failures() && !matches!(sc.arrivals, Arrivals::Trace(_));
+            let comparable = !sc.has_failures() && sc.arrivals.trace().is_none();
             if rho < 1.0 && comparable && !s.is_unstable() && gap.abs() > LITTLE_TOLERANCE {
                 w.push(Warning::LittlesLaw {
                     strategy: s.label.clone(),
@@ -356,7 +356,7 @@ impl Warning {
     /// reports it per strategy, from every replication).
     fn scenario(sc: &Scenario, static_splits: bool) -> Vec<Warning> {
         let rho = sc.offered_load();
-        let steady = !matches!(sc.arrivals, Arrivals::Closed(_) | Arrivals::Trace(_));
+        let steady = sc.arrivals.open_ended();
         let mut w = Vec::new();
         if steady && rho >= 1.0 {
             w.push(Warning::Unstable { rho });
@@ -373,10 +373,10 @@ impl Warning {
         if !keyed.is_empty() {
             w.push(Warning::Keyless(keyed.into_iter().map(str::to_string).collect()));
         }
-        if matches!(sc.arrivals, Arrivals::Trace(_)) && rho >= 1.0 {
+        if sc.arrivals.trace().is_some() && rho >= 1.0 {
             w.push(Warning::TraceTooFast { rho });
         }
-        if rho < 1.0 && matches!(sc.arrivals, Arrivals::Varying(_) | Arrivals::Mmpp(_)) {
+        if rho < 1.0 && matches!(sc.arrivals.shape(), Shape::Peaked) {
             let (peak, capacity) = (sc.peak_rate(), sc.capacity());
             if peak >= capacity {
                 w.push(Warning::PeakOverCapacity { peak, capacity });

@@ -29,8 +29,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::engine;
 use crate::scenario::Scenario;
+use crate::scenario::arrivals::Poisson;
 use crate::stats::{Estimate, OpenModel, RunStats, StrategySummary};
-use crate::workload::arrivals::Arrivals;
 use crate::{Error, Result};
 
 /// How to run.
@@ -224,7 +224,7 @@ fn replicate(
         let rate = stats.measured.generated as f64 / stats.window();
         (rate.is_finite() && rate > 0.0).then(|| {
             let mut open = sc.clone();
-            open.arrivals = Arrivals::Poisson { rate };
+            open.arrivals = Poisson::Constant { rate }.into();
             let r = engine::simulate(&open, spec, replication, &|_| {});
             OpenSample { rate, mean: r.mean_response(), p99: r.response.quantile(0.99) }
         })

@@ -1,41 +1,174 @@
-//! `[arrivals]`: the arrival processes and their validation.
+//! `[arrivals]`: the arrival processes, what the rest of lbsim asks of them, and their
+//! validation.
 //!
-//! Open processes (Poisson — constant or time-varying —, deterministic, MMPP, trace replay)
-//! generate arrival times independently of the system; the closed process has a fixed
-//! population of clients that each wait for their response and think before sending again.
+//! Each process as written in `process = "..."` is one type in a file of its own under
+//! `arrivals/` ([`Poisson`] — constant or time-varying —, [`Deterministic`], [`Mmpp`],
+//! [`Closed`], [`Replay`] of a trace) implementing `Written` (the keys it takes, how it is
+//! read from `[arrivals]`) and [`Process`] (its rates, horizon, limits, description, memory,
+//! how reports present it and the generator of its arrival times). [`Arrivals`] is the
+//! validated process, an enum over those types declared by the `processes!` list at the end
+//! of this file, which also gives the names, keys and readers. Reports, budget, limits and
+//! charts ask [`Process`] (through [`Arrivals`]' `Deref`) instead of matching on the process.
+//! Adding an arrival process is one file and one line in that list.
+//!
+//! Open processes (Poisson, deterministic, MMPP, trace replay) generate arrival times
+//! independently of the system; the closed process has a fixed population of clients that
+//! each wait for their response and think before sending again.
 
+mod closed;
+mod deterministic;
+mod mmpp;
+mod poisson;
+mod replay;
+
+use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::ScenarioError;
-use super::schema::{RawArrivals, RawService};
-use super::trace;
-use crate::duration::parse_duration;
-use crate::workload::arrivals::{Arrivals, ClosedLoop, Mmpp};
-use crate::workload::rate::{RateBase, RateProfile, Spike};
-use crate::workload::service::{Exponential, ServiceDist};
+use serde::Serialize;
 
-/// Arrival processes accepted in `[arrivals] process`.
-pub const PROCESSES: &[&str] = &["poisson", "deterministic", "mmpp", "closed", "trace"];
+use super::limits::Timer;
+use super::schema::RawArrivals;
+use super::{Scenario, ScenarioError};
+use crate::workload::arrivals::{ArrivalGen, Mmpp};
+use crate::workload::rate::Spike;
+use crate::workload::trace::Trace;
 
-/// Keys of `[arrivals]` and the processes that take them.
-const KEYS: &[(&str, &[&str])] = &[
-    ("rate", &["poisson", "deterministic"]),
-    ("schedule", &["poisson"]),
-    ("diurnal", &["poisson"]),
-    ("spike", &["poisson"]),
-    ("rates", &["mmpp"]),
-    ("mean_sojourn", &["mmpp"]),
-    ("clients", &["closed"]),
-    ("think_time", &["closed"]),
-    ("file", &["trace"]),
-    ("time_unit", &["trace"]),
-    ("speed", &["trace"]),
-];
+pub use closed::Closed;
+pub use deterministic::Deterministic;
+pub use poisson::Poisson;
+pub use replay::Replay;
+
+/// How reports present a process's load: the few kinds of load they know how to describe.
+#[derive(Debug, Clone, Copy)]
+pub enum Shape<'a> {
+    /// A constant rate, offered whatever the system does.
+    Constant,
+    /// A rate that varies (in time or by state) around a mean, with a peak above it.
+    Peaked,
+    /// A trace's rows, replayed.
+    Replay(&'a Arc<Trace>),
+    /// A closed loop of clients.
+    Closed(&'a Closed),
+}
+
+/// An arrival process as written in `[arrivals]`.
+pub(crate) trait Written: Sized {
+    /// The keys of `[arrivals]` it takes (besides `process`).
+    const KEYS: &'static [&'static str];
+
+    /// Reads and checks it from `[arrivals]`; `dir` is where a relative path starts (the
+    /// scenario's directory). Only keys of [`KEYS`](Written::KEYS) are given.
+    fn read(a: &RawArrivals, dir: &Path) -> Result<Arrivals, ScenarioError>;
+}
+
+/// What lbsim asks of a validated arrival process.
+pub trait Process: std::fmt::Debug {
+    /// How reports present its load.
+    fn shape(&self) -> Shape<'_>;
+    /// The process in a few words (`lbsim validate`).
+    fn describe(&self) -> String;
+    /// Mean arrival rate over the run, req/s (see [`Scenario::arrival_rate`]).
+    fn mean_rate(&self, sc: &Scenario) -> f64;
+    /// The highest rate during the run, req/s, when it is above the mean.
+    fn peak_rate(&self, _sc: &Scenario) -> Option<f64> {
+        None
+    }
+    /// Time of the `requests`-th arrival, s, when it is not `requests` over the mean rate.
+    fn horizon(&self, _requests: u64) -> Option<f64> {
+        None
+    }
+    /// Whether its rate is the same at every time (a queue that grows, grows steadily).
+    fn stationary(&self) -> bool {
+        true
+    }
+    /// Its flash crowds (shaded in timeline charts, phases in `phases.csv`).
+    fn spikes(&self) -> &[Spike] {
+        &[]
+    }
+    /// The length of its busiest span in `phases.csv`, for a run ending at `end`; `None`
+    /// when the rate has no busier span.
+    fn busiest_span(&self, _end: f64) -> Option<f64> {
+        None
+    }
+    /// The key that sets its rate, for errors about the run's length.
+    fn rate_key(&self) -> &'static str;
+    /// The highest rate it can reach and the key responsible, for the [`MAX_RATE`] check
+    /// (`None`: no limit applies); an error when its own figures cannot make a run.
+    /// `requests_key` names what set `requests`.
+    ///
+    /// [`MAX_RATE`]: super::limits::MAX_RATE
+    fn peak_limit(&self, sc: &Scenario, requests_key: &str) -> Result<Option<(f64, &'static str)>, ScenarioError>;
+    /// A lower bound of the run's length, s, checked against the timer limits before the
+    /// length itself is computed (for processes whose length is costly to compute).
+    fn shortest_run(&self, _requests: f64) -> Option<f64> {
+        None
+    }
+    /// The events it schedules besides arrivals (a diurnal cycle's pieces, an MMPP's state
+    /// changes), for the timer limits.
+    fn timer(&self) -> Option<Timer> {
+        None
+    }
+    /// What a run of infinite length is, in the limits' error.
+    fn endless(&self) -> &'static str {
+        "longer than any number of seconds"
+    }
+    /// The same process at a constant `rate` (`lbsim plan --rate`), when `arrivals.rate`
+    /// sets its rate.
+    fn with_rate(&self, _rate: f64) -> Option<Arrivals> {
+        None
+    }
+    /// Bytes it holds (a trace's rows).
+    fn memory(&self) -> u64 {
+        0
+    }
+    /// The generator of its arrival times, starting at time 0.
+    fn generator(&self) -> ArrivalGen;
+}
+
+/// A process as listed in [`PROCESSES`].
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessInfo {
+    /// Its name in `process = "..."`.
+    pub name: &'static str,
+    /// The keys of `[arrivals]` it takes.
+    pub keys: &'static [&'static str],
+    read: fn(&RawArrivals, &Path) -> Result<Arrivals, ScenarioError>,
+}
+
+impl ProcessInfo {
+    const fn of<P: Written>(name: &'static str) -> ProcessInfo {
+        ProcessInfo { name, keys: P::KEYS, read: P::read }
+    }
+}
+
+impl Arrivals {
+    /// The trace it replays, if any.
+    pub fn trace(&self) -> Option<&Arc<Trace>> {
+        match self.shape() {
+            Shape::Replay(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Its closed loop of clients, if it is one.
+    pub fn closed(&self) -> Option<&Closed> {
+        match self.shape() {
+            Shape::Closed(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Whether its arrivals keep coming at a rate that does not depend on the system (not a
+    /// closed loop, not a finite trace): the only workloads whose queues can grow without bound.
+    pub fn open_ended(&self) -> bool {
+        matches!(self.shape(), Shape::Constant | Shape::Peaked)
+    }
+}
 
 /// Whether `key` of `[arrivals]` applies to `process`.
 pub(super) fn applies(key: &str, process: &str) -> bool {
-    KEYS.iter().any(|(k, takes)| *k == key && takes.contains(&process))
+    PROCESSES.iter().any(|p| p.name == process && p.keys.contains(&key))
 }
 
 fn given(a: &RawArrivals, key: &str) -> bool {
@@ -55,6 +188,7 @@ fn given(a: &RawArrivals, key: &str) -> bool {
     }
 }
 
+/// `x` if it is a positive number, else an error at `key` saying it must be (`what` it is).
 fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
     if x.is_finite() && x > 0.0 {
         Ok(x)
@@ -66,6 +200,7 @@ fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
     }
 }
 
+/// `x` if it is a number ≥ 0, else an error at `key` saying it must be (`what` it is).
 fn non_negative(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
     if x.is_finite() && x >= 0.0 {
         Ok(x)
@@ -78,215 +213,92 @@ fn non_negative(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
 /// directory).
 pub(super) fn validate(a: &RawArrivals, dir: &Path) -> Result<Arrivals, ScenarioError> {
     let process = a.process.as_str();
-    if !PROCESSES.contains(&process) {
+    let Some(info) = PROCESSES.iter().find(|p| p.name == process) else {
+        let names = || PROCESSES.iter().map(|p| p.name);
         return Err(ScenarioError::at(
             "arrivals.process",
-            format!("unknown arrival process `{process}`; allowed: {}", PROCESSES.join(", ")),
+            format!("unknown arrival process `{process}`; allowed: {}", names().collect::<Vec<_>>().join(", ")),
         )
-        .suggest(process, PROCESSES.iter().copied()));
+        .suggest(process, names()));
+    };
+    // Each key, in the order of the first process that takes it.
+    let mut keys: Vec<&str> = Vec::new();
+    for k in PROCESSES.iter().flat_map(|p| p.keys) {
+        if !keys.contains(k) {
+            keys.push(k);
+        }
     }
-    for (key, takes) in KEYS {
-        if given(a, key) && !takes.contains(&process) {
+    for key in keys {
+        if given(a, key) && !info.keys.contains(&key) {
+            let takes: Vec<&str> = PROCESSES.iter().filter(|p| p.keys.contains(&key)).map(|p| p.name).collect();
             return Err(ScenarioError::at(
                 format!("arrivals.{key}"),
                 format!("`{key}` does not apply to process = \"{process}\"; it belongs to: {}", takes.join(", ")),
             ));
         }
     }
-    match process {
-        "poisson" => poisson(a),
-        "deterministic" => {
-            let rate =
-                a.rate.ok_or_else(|| ScenarioError::at("arrivals", "process = \"deterministic\" needs `rate`"))?;
-            Ok(Arrivals::Deterministic { rate: positive("arrivals.rate", rate, "requests per second")? })
-        }
-        "mmpp" => mmpp(a),
-        "closed" => closed(a),
-        "trace" => {
-            let file = a.file.as_deref().ok_or_else(|| {
-                ScenarioError::at("arrivals", "process = \"trace\" needs `file = \"path/to/trace.csv\"`")
-            })?;
-            let unit = match a.time_unit.as_deref().unwrap_or("s") {
-                "s" => 1.0,
-                "ms" => 1e-3,
-                "us" => 1e-6,
-                other => {
-                    return Err(ScenarioError::at(
-                        "arrivals.time_unit",
-                        format!("unknown time unit `{other}`; allowed: s, ms, us"),
-                    ));
-                }
-            };
-            let speed = positive("arrivals.speed", a.speed.unwrap_or(1.0), "2.0 replays twice as fast")?;
-            let path = dir.join(file);
-            Ok(Arrivals::Trace(Arc::new(trace::load(&path, unit, speed)?)))
-        }
-        _ => unreachable!("checked above"),
-    }
+    (info.read)(a, dir)
 }
 
-fn poisson(a: &RawArrivals) -> Result<Arrivals, ScenarioError> {
-    let varying = !a.schedule.is_empty() || a.diurnal.is_some() || !a.spike.is_empty();
-    if !varying {
-        let rate = a.rate.ok_or_else(|| {
-            ScenarioError::at("arrivals", "process = \"poisson\" needs `rate` (or a schedule or diurnal table)")
-        })?;
-        return Ok(Arrivals::Poisson { rate: positive("arrivals.rate", rate, "requests per second")? });
-    }
-    let base = if let Some(d) = &a.diurnal {
-        if a.rate.is_some() || !a.schedule.is_empty() {
-            let key = if a.rate.is_some() { "arrivals.rate" } else { "arrivals.schedule" };
-            return Err(ScenarioError::at(
-                key,
-                "a diurnal cycle sets the rate by itself; use either [arrivals.diurnal] or rate/[[arrivals.schedule]]",
-            ));
-        }
-        let base = positive("arrivals.diurnal.base", d.base, "mean requests per second")?;
-        let amplitude = non_negative("arrivals.diurnal.amplitude", d.amplitude, "requests per second")?;
-        if amplitude > base {
-            return Err(ScenarioError::at(
-                "arrivals.diurnal.amplitude",
-                format!("must not exceed base ({base}): the rate base − amplitude would be negative"),
-            ));
-        }
-        let period = d.period.secs();
-        if period <= 0.0 {
-            return Err(ScenarioError::at("arrivals.diurnal.period", "must be a positive duration, e.g. \"24h\""));
-        }
-        RateBase::Diurnal { base, amplitude, period, peak_at: d.peak_at.map_or(period / 4.0, |p| p.secs()) }
-    } else {
-        let mut steps: Vec<(f64, f64)> = Vec::new();
-        if let Some(r) = a.rate {
-            steps.push((0.0, non_negative("arrivals.rate", r, "requests per second")?));
-        }
-        for (i, e) in a.schedule.iter().enumerate() {
-            let at = e.at.secs();
-            let rate = non_negative(&format!("arrivals.schedule[{i}].rate"), e.rate, "requests per second")?;
-            if let Some(&(prev, _)) = steps.last()
-                && at <= prev
-            {
-                let msg = if i == 0 {
-                    "the first schedule entry must come after time 0 when `rate` is given (it is the rate from 0)"
-                        .to_string()
-                } else {
-                    format!("entries must be in increasing time order; the previous one is at {prev}s")
-                };
-                return Err(ScenarioError::at(format!("arrivals.schedule[{i}].at"), msg));
-            }
-            if steps.is_empty() && at > 0.0 {
-                return Err(ScenarioError::at(
-                    format!("arrivals.schedule[{i}].at"),
-                    "the rate before the first schedule entry is unknown: give `rate` or start the schedule at \"0s\"",
-                ));
-            }
-            steps.push((at, rate));
-        }
-        if steps.is_empty() {
-            return Err(ScenarioError::at("arrivals", "spikes need a rate to multiply: give `rate` or a schedule"));
-        }
-        if steps.last().is_some_and(|s| s.1 <= 0.0) {
-            let key = if a.schedule.is_empty() {
-                "arrivals.rate".to_string()
-            } else {
-                format!("arrivals.schedule[{}].rate", a.schedule.len() - 1)
-            };
-            return Err(ScenarioError::at(
-                key,
-                "the last rate must be positive: the run lasts until `requests` have arrived",
-            ));
-        }
-        RateBase::Steps(steps)
-    };
-    let mut spikes = Vec::new();
-    for (i, s) in a.spike.iter().enumerate() {
-        let key = |k: &str| format!("arrivals.spike[{i}].{k}");
-        if s.duration.secs() <= 0.0 {
-            return Err(ScenarioError::at(key("duration"), "must be a positive duration, e.g. \"30s\""));
-        }
-        let multiplier = positive(&key("multiplier"), s.multiplier, "3.0 triples the rate")?;
-        spikes.push(Spike { at: s.at.secs(), duration: s.duration.secs(), multiplier });
-    }
-    Ok(Arrivals::Varying(RateProfile { base, spikes }))
-}
-
-fn mmpp(a: &RawArrivals) -> Result<Arrivals, ScenarioError> {
-    let example = "e.g. rates = [4000.0, 500.0] and mean_sojourn = [\"2s\", \"18s\"]";
-    let rates =
-        a.rates.as_ref().ok_or_else(|| ScenarioError::at("arrivals", format!("mmpp needs `rates`, {example}")))?;
-    let soj = a
-        .mean_sojourn
-        .as_ref()
-        .ok_or_else(|| ScenarioError::at("arrivals", format!("mmpp needs `mean_sojourn`, {example}")))?;
-    if rates.len() != 2 {
-        return Err(ScenarioError::at("arrivals.rates", format!("give exactly two rates (one per state), {example}")));
-    }
-    if soj.len() != 2 {
-        return Err(ScenarioError::at(
-            "arrivals.mean_sojourn",
-            format!("give exactly two durations (one per state), {example}"),
-        ));
-    }
-    let mut m = Mmpp { rates: [0.0; 2], mean_sojourn: [0.0; 2] };
-    for i in 0..2 {
-        m.rates[i] = non_negative(&format!("arrivals.rates[{i}]"), rates[i], "requests per second")?;
-        m.mean_sojourn[i] = soj[i].secs();
-        if m.mean_sojourn[i] <= 0.0 {
-            return Err(ScenarioError::at(format!("arrivals.mean_sojourn[{i}]"), "must be a positive duration"));
-        }
-    }
-    if m.rates[0] + m.rates[1] <= 0.0 {
-        return Err(ScenarioError::at("arrivals.rates", "at least one state needs a positive rate"));
-    }
-    Ok(Arrivals::Mmpp(m))
-}
-
-fn closed(a: &RawArrivals) -> Result<Arrivals, ScenarioError> {
-    let clients = a
-        .clients
-        .ok_or_else(|| ScenarioError::at("arrivals", "process = \"closed\" needs `clients` (the number of users)"))?;
-    if clients == 0 {
-        return Err(ScenarioError::at("arrivals.clients", "must be at least 1"));
-    }
-    let think = match &a.think_time {
-        None => {
-            return Err(ScenarioError::at(
-                "arrivals",
-                "process = \"closed\" needs `think_time`: \"1s\" (exponential with that mean), \"0ms\" (none) or a \
-                 distribution table like [service]'s",
-            ));
-        }
-        Some(toml::Value::String(s)) => {
-            let mean = parse_duration(s).map_err(|m| ScenarioError::at("arrivals.think_time", m))?;
-            let exponential = |mean| Exponential::new(mean).map(ServiceDist::from);
-            (mean > 0.0)
-                .then(|| exponential(mean))
-                .transpose()
-                .map_err(|e| ScenarioError::at("arrivals.think_time", e.message))?
-        }
-        Some(v @ toml::Value::Table(_)) => {
-            let raw: RawService = v.clone().try_into().map_err(|e: toml::de::Error| {
-                ScenarioError::at("arrivals.think_time", format!("{} (it takes the keys of [service])", e.message()))
-            })?;
-            Some(super::validate::validate_service(&raw, "arrivals.think_time")?)
-        }
-        Some(other) => {
-            return Err(ScenarioError::at(
-                "arrivals.think_time",
-                format!(
-                    "must be a duration like \"1s\" or a table like {{ distribution = \"lognormal\", mean = \"1s\", cv = 2.0 }}, got {other}"
-                ),
-            ));
-        }
-    };
-    Ok(Arrivals::Closed(ClosedLoop { clients, think }))
-}
-
-impl super::Scenario {
+impl Scenario {
     /// Rows of the replayed trace (the most requests the scenario can run), if any.
     pub fn trace_rows(&self) -> Option<u64> {
-        match &self.arrivals {
-            Arrivals::Trace(t) => Some(t.len() as u64),
-            _ => None,
-        }
+        self.arrivals.trace().map(|t| t.len() as u64)
     }
 }
+
+/// Declares [`Arrivals`] (one variant per process), its dispatch and [`PROCESSES`].
+macro_rules! processes {
+    ($($name:literal => $process:ident),* $(,)?) => {
+        /// The validated arrival process: an enum over the processes, each holding its
+        /// parameters. Serialized with its `process` as written in the scenario, rates in
+        /// req/s, times in s.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(tag = "process")]
+        pub enum Arrivals {
+            $(
+                #[doc = concat!("`process = \"", $name, "\"`: [`", stringify!($process), "`].")]
+                #[serde(rename = $name)]
+                $process($process),
+            )*
+        }
+
+        $(
+            impl From<$process> for Arrivals {
+                fn from(p: $process) -> Self {
+                    Arrivals::$process(p)
+                }
+            }
+        )*
+
+        impl Arrivals {
+            /// Its name in `process = "..."`.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Arrivals::$process(_) => $name,)*
+                }
+            }
+        }
+
+        /// Asks the process itself.
+        impl Deref for Arrivals {
+            type Target = dyn Process;
+            fn deref(&self) -> &(dyn Process + 'static) {
+                match self {
+                    $(Arrivals::$process(p) => p,)*
+                }
+            }
+        }
+
+        /// Every arrival process, in the order they are listed to the user.
+        pub const PROCESSES: &[ProcessInfo] = &[$(ProcessInfo::of::<$process>($name),)*];
+    };
+}
+
+processes!(
+    "poisson" => Poisson,
+    "deterministic" => Deterministic,
+    "mmpp" => Mmpp,
+    "closed" => Closed,
+    "trace" => Replay,
+);

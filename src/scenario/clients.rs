@@ -259,10 +259,10 @@ pub(super) fn validate_clients(c: &RawClients) -> Result<Clients, ScenarioError>
 /// abandoned request.
 pub(super) fn check_combination(
     _c: &Clients,
-    arrivals: &crate::workload::arrivals::Arrivals,
+    arrivals: &super::Arrivals,
     has_client_policy: bool,
 ) -> Result<(), ScenarioError> {
-    if matches!(arrivals, crate::workload::arrivals::Arrivals::Closed(_)) {
+    if arrivals.closed().is_some() {
         return Err(ScenarioError::at(
             "clients",
             "[clients] describes the clients of an open workload; a closed loop (process = \"closed\") has its own \

@@ -1,8 +1,15 @@
 //! `[[faults]]`: crashes and gray failures of servers, and their validation.
 //!
-//! The kinds of fault are listed once, in `FAULT_TYPES`: the keys of a `[[faults]]` table,
-//! which of them go together, the messages that explain a mistake and how a fault is built
-//! are derived from it. What a fault does to a server is the engine's.
+//! Each kind of fault is one type in a file of its own under `faults/` ([`Down`], [`Slow`])
+//! implementing `Written` (its keys, messages and construction) and [`Kind`] (its
+//! [`Effect`] on the server and how reports name it). The `fault_kinds!` list declares
+//! [`FaultKind`] over them and `FAULT_TYPES`: the keys of a `[[faults]]` table, which of
+//! them go together, the messages that explain a mistake and how a fault is built are
+//! derived from it. Adding a kind of fault is one file and one line in that list (and, for
+//! an effect the engine does not know yet, an arm in the engine's `fault`).
+
+mod down;
+mod slow;
 
 use serde::Serialize;
 
@@ -12,37 +19,62 @@ use crate::strategy::ServerInfo;
 use crate::workload::faults::pick_servers;
 use crate::workload::seeds::Seeds;
 
-/// What a fault does to its server.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum FaultKind {
+pub use down::Down;
+pub use slow::Slow;
+
+/// What a fault does to its server, as the engine applies it: the few effects the engine
+/// knows. A fault kind names one ([`Kind::effect`]); a new effect is a new arm in the
+/// engine's `fault` (`engine/detection.rs`), the one place that matches on it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Effect {
     /// The server crashes: requests queued or in service fail at once, and it refuses new
     /// connections (they fail immediately) until it comes back, empty.
-    Down,
-    /// A gray failure: the server keeps serving, `factor` times slower (requests already
-    /// in service are stretched from that instant).
-    Slow {
-        /// Service-time multiplier (5.0 = five times slower).
-        #[serde(rename = "slowdown")]
-        factor: f64,
-    },
+    Crash,
+    /// The server keeps serving, this many times slower (requests already in service are
+    /// stretched from that instant).
+    Slowdown(f64),
+}
+
+/// A kind of fault as written in `[[faults]]`: its keys and how it is built from them.
+pub(crate) trait Written: Sized {
+    /// What it is, in messages ("a crash").
+    const NOUN: &'static str;
+    /// How to write one, in messages.
+    const EXAMPLE: &'static str;
+    /// The key of its start, a duration; giving it says which kind of fault it is.
+    const START: &'static str;
+    /// The key of its end, a duration (optional: without it the fault lasts to the end).
+    const END: &'static str;
+    /// Its other keys, numbers.
+    const PARAMS: &'static [&'static str];
+    /// The fault from the values of [`PARAMS`](Written::PARAMS) (`None`: not given).
+    fn build(values: &[Option<f64>]) -> Result<FaultKind, FaultError>;
+}
+
+/// What lbsim asks of a kind of fault.
+pub trait Kind: std::fmt::Debug {
+    /// What it does to the server, as the engine applies it.
+    fn effect(&self) -> Effect;
+    /// What it does, in a few words (the table's fault notes): `down`, `5× slower`.
+    fn describe(&self) -> String;
+    /// Its name in `phases.csv`: `down`, `slowdown x5`.
+    fn phase(&self) -> String;
+    /// What happened to its servers, in a chart legend: `down`, `slowed`.
+    fn legend(&self) -> &'static str;
 }
 
 impl FaultKind {
-    /// `down` or `slow`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            FaultKind::Down => "down",
-            FaultKind::Slow { .. } => "slow",
+    /// The service-time multiplier it applies, if it slows its server.
+    pub fn slowdown(&self) -> Option<f64> {
+        match self.effect() {
+            Effect::Slowdown(factor) => Some(factor),
+            Effect::Crash => None,
         }
     }
 
-    /// What it does, in a few words: `down`, `5× slower`.
-    pub fn describe(&self) -> String {
-        match self {
-            FaultKind::Down => "down".to_string(),
-            FaultKind::Slow { factor } => format!("{factor}× slower"),
-        }
+    /// Whether it crashes its server (which then refuses connections).
+    pub fn crashes(&self) -> bool {
+        self.effect() == Effect::Crash
     }
 }
 
@@ -93,9 +125,11 @@ pub struct FaultWindow {
     pub end: Option<f64>,
 }
 
-/// A kind of fault as written in `[[faults]]`.
+/// A kind of fault as listed in [`FAULT_TYPES`].
 #[derive(Debug)]
 pub(crate) struct FaultType {
+    /// Its name (`kind` in outputs).
+    pub name: &'static str,
     /// What it is, in messages ("a crash").
     pub noun: &'static str,
     /// How to write one, in messages.
@@ -110,34 +144,66 @@ pub(crate) struct FaultType {
     pub build: fn(&[Option<f64>]) -> Result<FaultKind, FaultError>,
 }
 
+impl FaultType {
+    const fn of<K: Written>(name: &'static str) -> FaultType {
+        FaultType {
+            name,
+            noun: K::NOUN,
+            example: K::EXAMPLE,
+            start: K::START,
+            end: K::END,
+            params: K::PARAMS,
+            build: K::build,
+        }
+    }
+}
+
 /// An invalid fault: the key at fault (`None`: the fault as a whole) and what is wrong.
 pub(crate) type FaultError = (Option<&'static str>, String);
 
-/// Every kind of fault.
-pub(crate) const FAULT_TYPES: &[FaultType] = &[
-    FaultType {
-        noun: "a crash",
-        example: "`down_at = \"20s\"` (a crash)",
-        start: "down_at",
-        end: "up_at",
-        params: &[],
-        build: |_| Ok(FaultKind::Down),
-    },
-    FaultType {
-        noun: "a slowdown",
-        example: "`slow_at = \"20s\"` with `slowdown` (a gray failure)",
-        start: "slow_at",
-        end: "slow_until",
-        params: &["slowdown"],
-        build: |values| match values[0] {
-            None => Err((None, "a slowdown needs `slowdown = 5.0` (service takes that many times longer)".into())),
-            Some(factor) if !(factor.is_finite() && factor > 0.0) => {
-                Err((Some("slowdown"), format!("must be a positive number, got {factor}")))
+/// Declares [`FaultKind`] (one variant per kind), its dispatch and `FAULT_TYPES`.
+macro_rules! fault_kinds {
+    ($($name:literal => $kind:ident),* $(,)?) => {
+        /// What a fault does to its server: an enum over the kinds of fault, each holding its
+        /// parameters. Serialized as `kind` (its name) and its parameters.
+        #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+        #[serde(tag = "kind")]
+        pub enum FaultKind {
+            $(
+                #[doc = concat!("`", $name, "`: [`", stringify!($kind), "`].")]
+                #[serde(rename = $name)]
+                $kind($kind),
+            )*
+        }
+
+        impl FaultKind {
+            /// Its name: `down`, `slow`.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(FaultKind::$kind(_) => $name,)*
+                }
             }
-            Some(factor) => Ok(FaultKind::Slow { factor }),
-        },
-    },
-];
+        }
+
+        /// Asks the kind itself.
+        impl std::ops::Deref for FaultKind {
+            type Target = dyn Kind;
+            fn deref(&self) -> &(dyn Kind + 'static) {
+                match self {
+                    $(FaultKind::$kind(k) => k,)*
+                }
+            }
+        }
+
+        /// Every kind of fault, in the order they are listed to the user.
+        pub(crate) const FAULT_TYPES: &[FaultType] = &[$(FaultType::of::<$kind>($name),)*];
+    };
+}
+
+fault_kinds!(
+    "down" => Down,
+    "slow" => Slow,
+);
 
 /// Validates `[[faults]]` against the servers and groups.
 pub(super) fn validate_faults(
@@ -298,11 +364,11 @@ mod tests {
             [
                 FaultSpec {
                     target: FaultTarget::Group { group: 0, count: 2 },
-                    kind: FaultKind::Slow { factor: 3.0 },
+                    kind: FaultKind::Slow(Slow { factor: 3.0 }),
                     start: 1.0,
                     end: None
                 },
-                FaultSpec { target: FaultTarget::Server(0), kind: FaultKind::Down, start: 2.0, end: Some(5.0) },
+                FaultSpec { target: FaultTarget::Server(0), kind: FaultKind::Down(Down), start: 2.0, end: Some(5.0) },
             ]
         );
         let e = Scenario::parse(

@@ -11,7 +11,7 @@
 //!   refuses rates so small that arrival times overflow (`rate = 5e-324`).
 //! - **Timers**: events that do not come from requests — health checks (a probe and its
 //!   result per server per interval), outlier-detection sweeps, the pieces a diurnal cycle
-//!   is sampled in ([`DIURNAL_PIECES`] per period), the state changes of an MMPP — may number
+//!   is sampled in ([`DIURNAL_PIECES`](crate::workload::rate::DIURNAL_PIECES) per period), the state changes of an MMPP — may number
 //!   at most `max(`[`MAX_TIMER_EVENTS`]`, `[`TIMER_EVENTS_PER_REQUEST`]` × requests)` per
 //!   simulation: a 1 ns health check or diurnal period is refused, not left to run for days.
 //!
@@ -20,10 +20,8 @@
 //!
 //! Durations themselves are at most [`MAX_DURATION`] (checked where they are parsed).
 
-use super::{FaultKind, Scenario, ScenarioError};
+use super::{Scenario, ScenarioError};
 use crate::duration::{MAX_DURATION, format_number};
-use crate::workload::arrivals::Arrivals;
-use crate::workload::rate::{DIURNAL_PIECES, RateBase};
 
 /// The highest arrival rate a scenario may reach, req/s (spikes included).
 pub const MAX_RATE: f64 = 1e12;
@@ -89,23 +87,7 @@ impl Scenario {
                 rate: 1.0 / interval,
             });
         }
-        match &self.arrivals {
-            Arrivals::Varying(p) => {
-                if let RateBase::Diurnal { period, .. } = p.base {
-                    out.push(Timer {
-                        key: "arrivals.diurnal.period",
-                        what: format!("a diurnal cycle of {} (sampled in {DIURNAL_PIECES} pieces)", d(period)),
-                        rate: DIURNAL_PIECES / period,
-                    });
-                }
-            }
-            Arrivals::Mmpp(m) => out.push(Timer {
-                key: "arrivals.mean_sojourn",
-                what: format!("MMPP states lasting {} and {} on average", d(m.mean_sojourn[0]), d(m.mean_sojourn[1])),
-                rate: 2.0 / (m.mean_sojourn[0] + m.mean_sojourn[1]),
-            }),
-            _ => {}
-        }
+        out.extend(self.arrivals.timer());
         out
     }
 
@@ -143,16 +125,10 @@ impl Scenario {
         let n = self.requests as f64;
         // Timer events first over a lower bound of the run's length (cheap), so that a
         // nanosecond diurnal cycle is refused before its length is computed piece by piece.
-        if let Arrivals::Varying(p) = &self.arrivals {
-            let top = match &p.base {
-                RateBase::Steps(steps) => steps.iter().map(|s| s.1).fold(0.0, f64::max),
-                RateBase::Diurnal { base, amplitude, .. } => base + amplitude,
-            };
-            let boost: f64 = p.spikes.iter().map(|s| s.multiplier.max(1.0)).product();
-            let shortest = n / (top * boost);
-            if shortest.is_finite() {
-                self.check_timers(shortest, true)?;
-            }
+        if let Some(shortest) = self.arrivals.shortest_run(n)
+            && shortest.is_finite()
+        {
+            self.check_timers(shortest, true)?;
         }
         let span = self.expected_duration();
         let tau = self.shortest_service();
@@ -168,12 +144,7 @@ impl Scenario {
             let what = if span.is_finite() {
                 format!("{span:.3e} s, {:.1e} times the shortest mean service time ({tau:.3e} s)", span / tau)
             } else {
-                match &self.arrivals {
-                    Arrivals::Varying(_) => "longer than lbsim can follow (its rate changes faster than an f64 \
-                                             clock resolves that late, or it never ends)"
-                        .to_string(),
-                    _ => "longer than any number of seconds".to_string(),
-                }
+                self.arrivals.endless().to_string()
             };
             return Err(ScenarioError::at(
                 rate_key,
@@ -221,10 +192,7 @@ impl Scenario {
             .faults
             .iter()
             .enumerate()
-            .filter_map(|(i, f)| match f.kind {
-                FaultKind::Slow { factor } if factor > 1.0 => Some((i, factor)),
-                _ => None,
-            })
+            .filter_map(|(i, f)| f.kind.slowdown().filter(|&factor| factor > 1.0).map(|factor| (i, factor)))
             .collect();
         let slowest: f64 = slowdowns.iter().map(|s| s.1).product();
         for (gi, g) in self.groups.iter().enumerate() {
@@ -258,62 +226,14 @@ impl Scenario {
 
     /// The key that sets the arrival rate, for errors about the run's length.
     pub fn rate_key(&self) -> &'static str {
-        match &self.arrivals {
-            Arrivals::Poisson { .. } | Arrivals::Deterministic { .. } => "arrivals.rate",
-            Arrivals::Varying(p) => match p.base {
-                RateBase::Diurnal { .. } => "arrivals.diurnal.base",
-                RateBase::Steps(_) => "arrivals",
-            },
-            Arrivals::Mmpp(_) => "arrivals.rates",
-            Arrivals::Closed(_) => "arrivals.clients",
-            Arrivals::Trace(_) => "arrivals.speed",
-        }
+        self.arrivals.rate_key()
     }
 
     /// The highest rate the arrivals can reach is at most [`MAX_RATE`]; a trace's replayed
     /// rows span some time (its rate is their number over that span).
     fn check_rates(&self, requests_key: &str) -> Result<(), ScenarioError> {
-        let (peak, key) = match &self.arrivals {
-            Arrivals::Trace(t) => {
-                // `speed` is the key when it made the rows' times collapse or the rate explode.
-                let key = if t.speed == 1.0 { "arrivals.file" } else { "arrivals.speed" };
-                let whole = t.time_of(t.len() as u64);
-                if whole <= 0.0 {
-                    return Err(ScenarioError::at(
-                        key,
-                        format!(
-                            "the trace's {} row(s) all arrive at one instant{}: a replay must span some time (its \
-                             arrival rate is its rows over their span)",
-                            t.len(),
-                            if t.speed == 1.0 { String::new() } else { format!(" once replayed {}× faster", t.speed) }
-                        ),
-                    )
-                    .with_help("a trace needs rows at two different times at least"));
-                }
-                if t.time_of(self.requests) <= 0.0 {
-                    return Err(ScenarioError::at(
-                        requests_key,
-                        format!(
-                            "the trace's first {} row(s) all arrive at one instant: a replay must span some time",
-                            self.requests
-                        ),
-                    )
-                    .with_help("replay more rows of the trace"));
-                }
-                (self.arrival_rate(), key)
-            }
-            Arrivals::Poisson { rate } | Arrivals::Deterministic { rate } => (*rate, "arrivals.rate"),
-            Arrivals::Mmpp(m) => (m.rates[0].max(m.rates[1]), "arrivals.rates"),
-            Arrivals::Varying(p) => {
-                let base = match &p.base {
-                    RateBase::Steps(steps) => steps.iter().map(|s| s.1).fold(0.0, f64::max),
-                    RateBase::Diurnal { base, amplitude, .. } => base + amplitude,
-                };
-                let boost: f64 = p.spikes.iter().map(|s| s.multiplier.max(1.0)).product();
-                let key = if boost > 1.0 { "arrivals.spike" } else { "arrivals" };
-                (base * boost, key)
-            }
-            Arrivals::Closed(_) => return Ok(()),
+        let Some((peak, key)) = self.arrivals.peak_limit(self, requests_key)? else {
+            return Ok(());
         };
         if peak > MAX_RATE {
             return Err(ScenarioError::at(

@@ -29,7 +29,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use arrivals::PROCESSES;
+pub use arrivals::{Arrivals, PROCESSES};
 pub use balancers::{Balancers, Delay, Network, View};
 pub use clients::{Balance, Clients, Protocol};
 pub use error::ScenarioError;
@@ -42,7 +42,6 @@ pub use schema::ValueKind;
 
 use crate::strategy::{self, Params, ServerInfo};
 use crate::workload::Workload;
-use crate::workload::arrivals::Arrivals;
 use crate::workload::keys::KeySpace;
 use crate::workload::service::ServiceDist;
 use schema::RawScenario;
@@ -169,7 +168,8 @@ impl Scenario {
         Workload {
             seed: self.seed,
             requests: self.requests,
-            arrivals: &self.arrivals,
+            arrivals: self.arrivals.generator(),
+            trace: self.arrivals.trace(),
             service: &self.service,
             keys: self.keys.as_ref(),
         }
@@ -183,7 +183,7 @@ impl Scenario {
     /// Mean service demand at speed 1 of a request under `[service]`, or under the trace's
     /// service times where the trace gives them.
     pub fn mean_demand(&self) -> f64 {
-        if let Arrivals::Trace(t) = &self.arrivals
+        if let Some(t) = self.arrivals.trace()
             && let Some(s) = &t.service
         {
             let (given, sum) = t.given_service;
@@ -219,39 +219,17 @@ impl Scenario {
     /// its span; for a closed loop, the most the clients can send (N / (think + service)),
     /// at most the capacity.
     pub fn arrival_rate(&self) -> f64 {
-        let n = self.requests as f64;
-        match &self.arrivals {
-            Arrivals::Poisson { rate } | Arrivals::Deterministic { rate } => *rate,
-            Arrivals::Varying(p) => n / p.horizon(n),
-            Arrivals::Mmpp(m) => m.mean_rate(),
-            Arrivals::Trace(t) => {
-                let span = t.time_of(self.requests);
-                if span > 0.0 { (n - 1.0).max(1.0) / span } else { f64::INFINITY }
-            }
-            Arrivals::Closed(c) => {
-                let workers: f64 = self.servers.iter().map(|s| f64::from(s.workers)).sum();
-                let service = workers / self.capacity();
-                (f64::from(c.clients) / (c.mean_think() + service)).min(self.capacity())
-            }
-        }
+        self.arrivals.mean_rate(self)
     }
 
     /// The highest arrival rate during the run, req/s (the mean for a trace or a closed loop).
     pub fn peak_rate(&self) -> f64 {
-        match &self.arrivals {
-            Arrivals::Varying(p) => p.peak(self.expected_duration()),
-            Arrivals::Mmpp(m) => m.rates[0].max(m.rates[1]),
-            _ => self.arrival_rate(),
-        }
+        self.arrivals.peak_rate(self).unwrap_or_else(|| self.arrival_rate())
     }
 
     /// How long the run is expected to last in simulated time (to the last arrival), s.
     pub fn expected_duration(&self) -> f64 {
-        match &self.arrivals {
-            Arrivals::Varying(p) => p.horizon(self.requests as f64),
-            Arrivals::Trace(t) => t.time_of(self.requests),
-            _ => self.requests as f64 / self.arrival_rate(),
-        }
+        self.arrivals.horizon(self.requests).unwrap_or_else(|| self.requests as f64 / self.arrival_rate())
     }
 
     /// Offered load ρ = mean arrival rate / capacity; an open system is unstable at ρ ≥ 1.
@@ -261,12 +239,12 @@ impl Scenario {
 
     /// Whether requests carry keys that repeat: `[keys]`, or a trace with a `key` column.
     pub fn has_keys(&self) -> bool {
-        self.keys.is_some() || matches!(&self.arrivals, Arrivals::Trace(t) if t.keys.is_some())
+        self.keys.is_some() || self.arrivals.trace().is_some_and(|t| t.keys.is_some())
     }
 
     /// Whether the clients form a closed loop (which can never be overloaded).
     pub fn is_closed(&self) -> bool {
-        matches!(self.arrivals, Arrivals::Closed(_))
+        self.arrivals.closed().is_some()
     }
 
     /// The labels of the hash-based strategies listed although requests carry no repeating

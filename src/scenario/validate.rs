@@ -9,7 +9,6 @@ use super::{
     Group, Locator, MAX_SERVERS, Scenario, ScenarioError, StrategySpec, arrivals, balancers, clients, faults, policies,
 };
 use crate::strategy::{self, Params, ServerInfo};
-use crate::workload::arrivals::Arrivals;
 use crate::workload::keys::{KEY_DISTRIBUTIONS, KeyPopularity, KeySpace};
 use crate::workload::service::{self, ParamKind, ServiceDist};
 
@@ -69,15 +68,15 @@ fn positive(key: &str, x: f64, what: &str) -> Result<f64, ScenarioError> {
 
 pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Result<Scenario, ScenarioError> {
     let arrivals = arrivals::validate(&raw.arrivals, dir)?;
-    let requests = match (raw.requests, &arrivals) {
-        (Some(r), Arrivals::Trace(t)) if r > t.len() as u64 => {
+    let requests = match (raw.requests, arrivals.trace()) {
+        (Some(r), Some(t)) if r > t.len() as u64 => {
             return Err(ScenarioError::at(
                 "requests",
                 format!("the trace has only {} rows; leave `requests` out to replay them all", t.len()),
             ));
         }
         (Some(r), _) => r,
-        (None, Arrivals::Trace(t)) => t.len() as u64,
+        (None, Some(t)) => t.len() as u64,
         (None, _) => {
             return Err(ScenarioError::at("requests", "missing required key `requests`")
                 .with_help("add e.g. `requests = 100000` among the top-level keys (before the first [table])"));
@@ -99,7 +98,7 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
     }
     let service = validate_service(&raw.service, "service")?;
     let keys = raw.keys.as_ref().map(validate_keys).transpose()?;
-    if let (Some(_), Arrivals::Trace(t)) = (&keys, &arrivals)
+    if let (Some(_), Some(t)) = (&keys, arrivals.trace())
         && t.keys.is_some()
     {
         return Err(ScenarioError::at(

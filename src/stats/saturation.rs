@@ -28,7 +28,6 @@ use super::ci::t_quantile;
 use crate::scenario::{Scenario, StrategySpec};
 use crate::strategy::registry::{Split, split};
 use crate::strategy::{self, Params, ServerInfo};
-use crate::workload::arrivals::Arrivals;
 use crate::workload::keys::{KeyPopularity, KeySpace, key_hash};
 use crate::workload::seeds::Seeds;
 
@@ -114,7 +113,7 @@ pub fn is_saturated(rho: f64) -> bool {
 /// Whether the scenario's arrivals keep coming at a rate that does not depend on the
 /// system: the only workloads whose queues can grow without bound.
 pub fn open_ended(sc: &Scenario) -> bool {
-    !matches!(sc.arrivals, Arrivals::Closed(_) | Arrivals::Trace(_))
+    sc.arrivals.open_ended()
 }
 
 /// The long-run share of the requests each server gets under `spec`, when it does not
@@ -229,7 +228,7 @@ pub fn assess(sc: &Scenario, spec: Option<&StrategySpec>, runs: &[RunStats]) -> 
         }
     }
     // Growth, for stationary arrivals.
-    if !matches!(sc.arrivals, Arrivals::Varying(_)) {
+    if sc.arrivals.stationary() {
         let tests = runs.len() * sc.servers.len();
         let workers: Vec<u32> = sc.servers.iter().map(|s| s.workers).collect();
         for r in runs {

@@ -14,8 +14,9 @@
 //! For `lbsim remap` the assignment is the paper's static one: keys placed in order, each
 //! server holding at most its share of `⌈K × factor/100⌉` slots.
 
-use super::ring_hash::Ring;
-use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::registry::Split;
+use super::ring_hash::{Ring, ring_bytes};
+use super::{ParamInfo, ParamType, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `bounded-load-hash`.
 pub(super) const BOUNDED_LOAD_HASH: StrategyInfo = StrategyInfo {
@@ -23,26 +24,32 @@ pub(super) const BOUNDED_LOAD_HASH: StrategyInfo = StrategyInfo {
     models: "HAProxy `hash-type consistent` + `hash-balance-factor` (Mirrokni–Thorup–Zadimoghaddam): its rule and \
              16 points per weight, the points placed by lbsim's hash of the server name",
     summary: "consistent hashing, but a server above balance_factor% of the average load passes the key on",
-    params: &[
-        ParamInfo {
-            name: "balance_factor",
-            help: "HAProxy hash-balance-factor: no server above factor/100 × the average in-flight, 100..=10000",
-            default: "125",
-        },
-        ParamInfo {
-            name: "vnodes",
-            help: "ring points per unit of weight, 1..=10000 (HAProxy uses 16)",
-            default: "16",
-        },
-    ],
+    params: &[BALANCE_FACTOR, VNODES],
     keyed: true,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Dynamic,
+    table_bytes: |params, servers| ring_bytes(params, &VNODES, servers),
+    reads: |_, _| 1,
     build: |params, servers| {
-        let factor = params.int("balance_factor", 125, 100, 10_000)?;
-        let v = params.int("vnodes", 16, 1, 10_000)?;
-        Ok(Box::new(BoundedLoad::new(servers, Ring::new(servers, v, "vnodes")?, factor)))
+        let factor = params.int_of(&BALANCE_FACTOR)?;
+        let v = params.int_of(&VNODES)?;
+        Ok(Box::new(BoundedLoad::new(servers, Ring::new(servers, v, VNODES.name)?, factor)))
     },
+};
+
+/// `balance_factor` of `bounded-load-hash`.
+const BALANCE_FACTOR: ParamInfo = ParamInfo {
+    name: "balance_factor",
+    help: "HAProxy hash-balance-factor: no server above factor/100 × the average in-flight, 100..=10000",
+    ty: ParamType::Int { default: 125, min: 100, max: 10_000 },
+};
+
+/// `vnodes` of `bounded-load-hash`.
+const VNODES: ParamInfo = ParamInfo {
+    name: "vnodes",
+    help: "ring points per unit of weight, 1..=10000 (HAProxy uses 16)",
+    ty: ParamType::Int { default: 16, min: 1, max: 10_000 },
 };
 
 struct BoundedLoad {

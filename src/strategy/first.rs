@@ -13,6 +13,7 @@
 //! on ties), whose own FIFO queue then holds it — the server most likely to free a slot
 //! soonest when service times are alike.
 
+use super::registry::Split;
 use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `first`.
@@ -24,6 +25,9 @@ pub(super) const FIRST: StrategyInfo = StrategyInfo {
     keyed: false,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Dynamic,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |_, servers| Ok(Box::new(First::new(servers))),
 };
 

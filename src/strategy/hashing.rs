@@ -15,6 +15,7 @@
 //! nginx re-hashes up to 20 times when the chosen server is down or full and then falls
 //! back to round robin; lbsim's servers are always up, so the first choice always stands.
 
+use super::registry::Split;
 use super::weights::WeightSlots;
 use super::{Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
 use crate::workload::seeds::{hash_str, mix64};
@@ -28,6 +29,9 @@ pub(super) const HASH: StrategyInfo = StrategyInfo {
     keyed: true,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Keyed,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |_, servers| Ok(Box::new(ModuloHash { slots: WeightSlots::new(servers), ip: false })),
 };
 
@@ -40,6 +44,9 @@ pub(super) const IP_HASH: StrategyInfo = StrategyInfo {
     keyed: true,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Keyed,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |_, servers| Ok(Box::new(ModuloHash { slots: WeightSlots::new(servers), ip: true })),
 };
 

@@ -30,32 +30,24 @@ use std::collections::VecDeque;
 
 use rand::RngExt;
 
-use super::{ParamInfo, Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
+use super::registry::Split;
+use super::{ParamInfo, ParamType, Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
 
 /// `join-idle-queue`.
 pub(super) const JOIN_IDLE_QUEUE: StrategyInfo = StrategyInfo {
     name: "join-idle-queue",
     models: "Join-Idle-Queue (Lu et al., Performance 2011), JIQ-Random / JIQ-SQ",
     summary: "an idle server from the dispatcher's I-queue if any (idle servers report in), else a random one",
-    params: &[
-        ParamInfo {
-            name: "dispatchers",
-            help: "number of dispatchers, each with its own I-queue, a request's chosen uniformly, 1..=10000; with \
-                   [balancers] count > 1 the balancer instances are the dispatchers (leave this out)",
-            default: "1",
-        },
-        ParamInfo {
-            name: "report",
-            help: "where an idle server reports: \"random\" dispatcher (JIQ-Random) or \"shortest\" I-queue (JIQ-SQ)",
-            default: "\"random\"",
-        },
-    ],
+    params: &[DISPATCHERS, REPORT],
     keyed: false,
     cooperative: true,
     oracle: false,
+    split: |_| Split::Dynamic,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |params, servers| {
-        let d = params.int("dispatchers", 1, 1, 10_000)? as usize;
-        let shortest = params.choice("report", "random", &["random", "shortest"])? == "shortest";
+        let d = params.int_of(&DISPATCHERS)? as usize;
+        let shortest = params.choice_of(&REPORT)? == "shortest";
         Ok(Box::new(Jiq {
             iqueues: vec![VecDeque::new(); d],
             listed: vec![false; servers.len()],
@@ -64,6 +56,21 @@ pub(super) const JOIN_IDLE_QUEUE: StrategyInfo = StrategyInfo {
             by_instance: false,
         }))
     },
+};
+
+/// `dispatchers` of `join-idle-queue`.
+const DISPATCHERS: ParamInfo = ParamInfo {
+    name: "dispatchers",
+    help: "number of dispatchers, each with its own I-queue, a request's chosen uniformly, 1..=10000; with \
+           [balancers] count > 1 the balancer instances are the dispatchers (leave this out)",
+    ty: ParamType::Int { default: 1, min: 1, max: 10_000 },
+};
+
+/// `report` of `join-idle-queue`.
+const REPORT: ParamInfo = ParamInfo {
+    name: "report",
+    help: "where an idle server reports: \"random\" dispatcher (JIQ-Random) or \"shortest\" I-queue (JIQ-SQ)",
+    ty: ParamType::Choice { default: "random", allowed: &["random", "shortest"] },
 };
 
 struct Jiq {

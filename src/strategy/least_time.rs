@@ -20,25 +20,32 @@
 use std::collections::BTreeMap;
 
 use super::least_conn::{Level, least_per_weight, sift_down, sift_up, smooth_wrr_among, use_index};
-use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::registry::Split;
+use super::{ParamInfo, ParamType, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `least-response-time`.
 pub(super) const LEAST_RESPONSE_TIME: StrategyInfo = StrategyInfo {
     name: "least-response-time",
     models: "nginx Plus `least_time last_byte` (as in the open Angie implementation)",
     summary: "the lowest average response time × (in-flight + 1) per weight; ties by weighted round robin",
-    params: &[ParamInfo {
-        name: "smoothing",
-        help: "weight of the previous average in the moving average of response times, 0 ≤ x < 1",
-        default: "0.95",
-    }],
+    params: &[SMOOTHING],
     keyed: false,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Dynamic,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |params, servers| {
-        let smoothing = params.float("smoothing", 0.95, 0.0, 0.999_999)?;
+        let smoothing = params.number_of(&SMOOTHING)?;
         Ok(Box::new(LeastTime::with_index(servers, smoothing, use_index(servers.len()))))
     },
+};
+
+/// `smoothing` of `least-response-time`.
+const SMOOTHING: ParamInfo = ParamInfo {
+    name: "smoothing",
+    help: "weight of the previous average in the moving average of response times, 0 ≤ x < 1",
+    ty: ParamType::Number { default: 0.95, min: 0.0, max: 0.999_999 },
 };
 
 struct LeastTime {

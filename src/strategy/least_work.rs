@@ -1,6 +1,7 @@
 //! The least-work-left oracle: the server whose queued work drains first.
 
 use super::least_conn::use_index;
+use super::registry::Split;
 use super::{Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `least-work-left`.
@@ -12,6 +13,9 @@ pub(super) const LEAST_WORK_LEFT: StrategyInfo = StrategyInfo {
     keyed: false,
     cooperative: false,
     oracle: true,
+    split: |_| Split::Dynamic,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |_, servers| Ok(Box::new(LeastWorkLeft::new(servers, use_index(servers.len())))),
 };
 

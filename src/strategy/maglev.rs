@@ -13,37 +13,48 @@
 //! its weight. lbsim computes this with exact integer weights.
 
 use super::hashing::{KeyRouter, server_hash};
-use super::{ParamError, ParamInfo, ServerInfo, StrategyInfo};
+use super::registry::Split;
+use super::{ParamError, ParamInfo, ParamType, ServerInfo, StrategyInfo};
 
 /// `maglev`.
 pub(super) const MAGLEV: StrategyInfo = StrategyInfo {
     name: "maglev",
     models: "Maglev (Eisenbud et al. 2016); Envoy `MAGLEV` (weighted table build)",
     summary: "prime-sized lookup table filled by server permutations: O(1), even, ~1/S moved on change",
-    params: &[ParamInfo {
-        name: "table_size",
-        help: "lookup table size M, a prime ≥ S (the paper suggests M > 100 × S), at most 16777259",
-        default: "65537",
-    }],
+    params: &[TABLE_SIZE],
     keyed: true,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Keyed,
+    // The table (4 bytes an entry) and each server's permutation state while filling it.
+    table_bytes: |params, servers| {
+        let ParamType::Int { default, .. } = TABLE_SIZE.ty else { return 0 };
+        params.int_of(&TABLE_SIZE).unwrap_or(default) * 4 + servers.len() as u64 * 48
+    },
+    reads: |_, _| 1,
     build: |params, servers| {
-        let m = params.int("table_size", 65537, 2, 16_777_259)?;
+        let m = params.int_of(&TABLE_SIZE)?;
         if !is_prime(m) {
             return Err(ParamError {
-                param: "table_size".into(),
+                param: TABLE_SIZE.name.into(),
                 message: format!("must be a prime number (got {m}; the next prime is {})", next_prime(m)),
             });
         }
         if (m as usize) < servers.len() {
             return Err(ParamError {
-                param: "table_size".into(),
+                param: TABLE_SIZE.name.into(),
                 message: format!("must be at least the number of servers ({}), got {m}", servers.len()),
             });
         }
         Ok(Box::new(Maglev { table: build_table(servers, m) }))
     },
+};
+
+/// `table_size` of `maglev`.
+const TABLE_SIZE: ParamInfo = ParamInfo {
+    name: "table_size",
+    help: "lookup table size M, a prime ≥ S (the paper suggests M > 100 × S), at most 16777259",
+    ty: ParamType::Int { default: 65537, min: 2, max: 16_777_259 },
 };
 
 /// Whether `n` is prime (trial division; `n` ≤ 2^24 here).

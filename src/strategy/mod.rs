@@ -41,7 +41,7 @@ mod ring_hash;
 mod round_robin;
 mod weights;
 
-pub use params::{ParamError, ParamInfo, Params};
+pub use params::{ParamError, ParamInfo, ParamType, Params};
 pub use random::haproxy_random_shares;
 pub use registry::{StrategyInfo, lookup, names};
 

@@ -26,9 +26,10 @@ use rand::RngExt;
 
 use super::caddy::CaddyRandomChoose;
 use super::random::HaproxyRing;
+use super::registry::Split;
 use super::round_robin::SmoothWeighted;
 use super::weights::WeightSlots;
-use super::{ParamError, ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::{ParamError, ParamInfo, ParamType, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `p2c`.
 pub(super) const P2C: StrategyInfo = StrategyInfo {
@@ -38,28 +39,19 @@ pub(super) const P2C: StrategyInfo = StrategyInfo {
              `lb_policy random_choose N` with variant = \"caddy-2.6\" (its fixed sampling: \"caddy\")",
     summary: "sample d servers with replacement, take the one with fewest in-flight (first sampled on ties); \
               unequal weights: Envoy's dynamic-weight EDF round robin",
-    params: &[
-        ParamInfo { name: "choices", help: "servers sampled per request, 1..=S (equal weights)", default: "2" },
-        ParamInfo {
-            name: "active_request_bias",
-            help: "≥ 0; used in the weighted mode (unequal weights): effective weight = weight / (in-flight + \
-                   1)^bias. Setting it forces the weighted mode even with equal weights, as Envoy does",
-            default: "1.0",
-        },
-        ParamInfo {
-            name: "variant",
-            help: "\"envoy\": as above; \"haproxy\": HAProxy `balance random(choices)`, the draws taken on its \
-                   consistent-hash ring and compared by in-flight per weight; \"caddy-2.6\": Caddy 2.6 `random_choose \
-                   choices` with its two defects (overwriting samples, a best list never reset); \"caddy\": the same \
-                   with Caddy master's fixed sampling (choices ≥ 2, cut to the pool as Caddy does)",
-            default: "\"envoy\"",
-        },
-    ],
+    params: &[CHOICES, ACTIVE_REQUEST_BIAS, VARIANT],
     keyed: false,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Dynamic,
+    table_bytes: |_, _| 0,
+    // Each pick reads `choices` servers.
+    reads: |params, _| {
+        let ParamType::Int { default, .. } = CHOICES.ty else { return 1 };
+        params.int_between(&CHOICES, 1, u64::MAX).unwrap_or(default)
+    },
     build: |params, servers| {
-        let variant = params.choice("variant", "envoy", &["envoy", "haproxy", "caddy-2.6", "caddy"])?;
+        let variant = params.choice_of(&VARIANT)?;
         if variant.starts_with("caddy") {
             if params.has("active_request_bias") {
                 return Err(ParamError {
@@ -67,10 +59,10 @@ pub(super) const P2C: StrategyInfo = StrategyInfo {
                     message: "is Envoy's; Caddy's random_choose has no bias (remove it or variant)".into(),
                 });
             }
-            let k = params.int("choices", 2, 2, 1_000_000)? as usize;
+            let k = params.int_between(&CHOICES, 2, 1_000_000)? as usize;
             return Ok(Box::new(CaddyRandomChoose::new(k, variant == "caddy", servers)));
         }
-        let d = params.int("choices", 2, 1, servers.len() as u64)?;
+        let d = params.int_between(&CHOICES, 1, servers.len() as u64)?;
         if variant == "haproxy" {
             if params.has("active_request_bias") {
                 return Err(ParamError {
@@ -80,7 +72,7 @@ pub(super) const P2C: StrategyInfo = StrategyInfo {
             }
             return Ok(Box::new(HaproxyRandomN { ring: HaproxyRing::new(servers, "variant")?, draws: d as u32 }));
         }
-        let bias = params.float("active_request_bias", 1.0, 0.0, 100.0)?;
+        let bias = params.number_of(&ACTIVE_REQUEST_BIAS)?;
         let equal = servers.iter().all(|s| s.weight == servers[0].weight);
         if equal && !params.has("active_request_bias") {
             Ok(Box::new(P2c { choices: d as u32, n: servers.len() as u32 }))
@@ -88,6 +80,31 @@ pub(super) const P2C: StrategyInfo = StrategyInfo {
             Ok(Box::new(WeightedLeastRequest::new(servers, bias)))
         }
     },
+};
+
+/// `choices` of `p2c` (1..=S, or 2..=10⁶ for Caddy's variants).
+const CHOICES: ParamInfo = ParamInfo {
+    name: "choices",
+    help: "servers sampled per request, 1..=S (equal weights)",
+    ty: ParamType::Int { default: 2, min: 1, max: 1_000_000 },
+};
+
+/// `active_request_bias` of `p2c`.
+const ACTIVE_REQUEST_BIAS: ParamInfo = ParamInfo {
+    name: "active_request_bias",
+    help: "≥ 0; used in the weighted mode (unequal weights): effective weight = weight / (in-flight + \
+           1)^bias. Setting it forces the weighted mode even with equal weights, as Envoy does",
+    ty: ParamType::Number { default: 1.0, min: 0.0, max: 100.0 },
+};
+
+/// `variant` of `p2c`.
+const VARIANT: ParamInfo = ParamInfo {
+    name: "variant",
+    help: "\"envoy\": as above; \"haproxy\": HAProxy `balance random(choices)`, the draws taken on its \
+           consistent-hash ring and compared by in-flight per weight; \"caddy-2.6\": Caddy 2.6 `random_choose \
+           choices` with its two defects (overwriting samples, a best list never reset); \"caddy\": the same \
+           with Caddy master's fixed sampling (choices ≥ 2, cut to the pool as Caddy does)",
+    ty: ParamType::Choice { default: "envoy", allowed: &["envoy", "haproxy", "caddy-2.6", "caddy"] },
 };
 
 /// `random-two-least-conn`.
@@ -99,6 +116,9 @@ pub(super) const RANDOM_TWO_LEAST_CONN: StrategyInfo = StrategyInfo {
     keyed: false,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Dynamic,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |_, servers| Ok(Box::new(RandomTwo::new(servers))),
 };
 

@@ -2,15 +2,74 @@
 
 use std::collections::BTreeMap;
 
-/// A parameter a strategy accepts, for `lbsim strategies` and for validation.
+/// What a strategy parameter's value is: its type, default and range, declared once and
+/// read by the strategy's constructor ([`Params::int_of`] and the like), `lbsim strategies`,
+/// the scenario's validation and the memory budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ParamType {
+    /// An integer in `min..=max`.
+    Int {
+        /// Its value when not given.
+        default: u64,
+        /// Least allowed.
+        min: u64,
+        /// Most allowed.
+        max: u64,
+    },
+    /// A finite number in `min..=max`.
+    Number {
+        /// Its value when not given.
+        default: f64,
+        /// Least allowed.
+        min: f64,
+        /// Most allowed.
+        max: f64,
+    },
+    /// A duration, s, in `min..=max`, written with a unit (`"10s"`) or as seconds.
+    Duration {
+        /// Its value when not given, s.
+        default: f64,
+        /// Least allowed, s.
+        min: f64,
+        /// Most allowed, s.
+        max: f64,
+    },
+    /// One of a list of names.
+    Choice {
+        /// Its value when not given.
+        default: &'static str,
+        /// The names allowed.
+        allowed: &'static [&'static str],
+    },
+}
+
+/// A parameter a strategy accepts: for `lbsim strategies`, validation, the constructor and
+/// the budget.
 #[derive(Debug, Clone, Copy)]
 pub struct ParamInfo {
     /// Key in the inline table.
     pub name: &'static str,
     /// What it means and what is allowed.
     pub help: &'static str,
-    /// Default value, as text.
-    pub default: &'static str,
+    /// Its type, default and range.
+    pub ty: ParamType,
+}
+
+impl ParamInfo {
+    /// Its default as written in a scenario: `160`, `0.95`, `"10s"`, `"nginx"`.
+    pub fn default_text(&self) -> String {
+        match self.ty {
+            ParamType::Int { default, .. } => default.to_string(),
+            ParamType::Number { default, .. } => format!("{default:?}"),
+            ParamType::Duration { default, .. } => format!("\"{}\"", crate::duration::format_duration(default)),
+            ParamType::Choice { default, .. } => format!("\"{default}\""),
+        }
+    }
+
+    /// Whether its values are integers.
+    pub fn is_integer(&self) -> bool {
+        matches!(self.ty, ParamType::Int { .. })
+    }
 }
 
 /// A strategy parameter that is out of range or of the wrong type.
@@ -49,8 +108,54 @@ impl Params {
         self.values.iter().map(|(k, v)| (k.as_str(), v))
     }
 
+    /// The integer parameter `p` (its declared default when absent).
+    ///
+    /// # Panics
+    /// If `p` is not an integer parameter (a strategy's own declaration).
+    pub fn int_of(&self, p: &ParamInfo) -> Result<u64, ParamError> {
+        let ParamType::Int { min, max, .. } = p.ty else { panic!("{} is not an integer parameter", p.name) };
+        self.int_between(p, min, max)
+    }
+
+    /// The integer parameter `p` within `min..=max`, a range narrower than its declared one
+    /// that depends on the servers or another parameter (its declared default when absent).
+    ///
+    /// # Panics
+    /// If `p` is not an integer parameter (a strategy's own declaration).
+    pub fn int_between(&self, p: &ParamInfo, min: u64, max: u64) -> Result<u64, ParamError> {
+        let ParamType::Int { default, .. } = p.ty else { panic!("{} is not an integer parameter", p.name) };
+        self.int(p.name, default, min, max)
+    }
+
+    /// The number parameter `p` (its declared default when absent).
+    ///
+    /// # Panics
+    /// If `p` is not a number parameter (a strategy's own declaration).
+    pub fn number_of(&self, p: &ParamInfo) -> Result<f64, ParamError> {
+        let ParamType::Number { default, min, max } = p.ty else { panic!("{} is not a number parameter", p.name) };
+        self.float(p.name, default, min, max)
+    }
+
+    /// The duration parameter `p`, s (its declared default when absent).
+    ///
+    /// # Panics
+    /// If `p` is not a duration parameter (a strategy's own declaration).
+    pub fn duration_of(&self, p: &ParamInfo) -> Result<f64, ParamError> {
+        let ParamType::Duration { default, min, max } = p.ty else { panic!("{} is not a duration parameter", p.name) };
+        self.duration(p.name, default, min, max)
+    }
+
+    /// The choice parameter `p` (its declared default when absent).
+    ///
+    /// # Panics
+    /// If `p` is not a choice parameter (a strategy's own declaration).
+    pub fn choice_of(&self, p: &ParamInfo) -> Result<&'static str, ParamError> {
+        let ParamType::Choice { default, allowed } = p.ty else { panic!("{} is not a choice parameter", p.name) };
+        self.choice(p.name, default, allowed)
+    }
+
     /// An integer parameter in `min..=max`, or `default` when absent.
-    pub fn int(&self, name: &str, default: u64, min: u64, max: u64) -> Result<u64, ParamError> {
+    fn int(&self, name: &str, default: u64, min: u64, max: u64) -> Result<u64, ParamError> {
         let Some(v) = self.values.get(name) else {
             return Ok(default);
         };
@@ -65,7 +170,7 @@ impl Params {
     }
 
     /// A finite number parameter in `min..=max`, or `default` when absent.
-    pub fn float(&self, name: &str, default: f64, min: f64, max: f64) -> Result<f64, ParamError> {
+    fn float(&self, name: &str, default: f64, min: f64, max: f64) -> Result<f64, ParamError> {
         let Some(v) = self.values.get(name) else {
             return Ok(default);
         };
@@ -87,12 +192,7 @@ impl Params {
     }
 
     /// A string parameter that must be one of `allowed`, or `default` when absent.
-    pub fn choice(
-        &self,
-        name: &str,
-        default: &'static str,
-        allowed: &[&'static str],
-    ) -> Result<&'static str, ParamError> {
+    fn choice(&self, name: &str, default: &'static str, allowed: &[&'static str]) -> Result<&'static str, ParamError> {
         let Some(v) = self.values.get(name) else {
             return Ok(default);
         };
@@ -111,7 +211,7 @@ impl Params {
 
     /// A duration parameter in seconds, written with a unit (`"10s"`, `"250ms"`) or as a
     /// number of seconds; must lie in `min..=max`; `default` when absent.
-    pub fn duration(&self, name: &str, default: f64, min: f64, max: f64) -> Result<f64, ParamError> {
+    fn duration(&self, name: &str, default: f64, min: f64, max: f64) -> Result<f64, ParamError> {
         let Some(v) = self.values.get(name) else {
             return Ok(default);
         };

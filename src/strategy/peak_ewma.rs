@@ -16,25 +16,32 @@
 
 use rand::RngExt;
 
-use super::{ParamInfo, Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
+use super::registry::Split;
+use super::{ParamInfo, ParamType, Pool, RequestView, Strategy, StrategyInfo, StrategyRng};
 
 /// `peak-ewma`.
 pub(super) const PEAK_EWMA: StrategyInfo = StrategyInfo {
     name: "peak-ewma",
     models: "Finagle `Balancers.p2cPeakEwma` / Linkerd (peak EWMA of latency × (outstanding + 1), P2C)",
     summary: "two distinct random servers; the lower peak-EWMA latency × (in-flight + 1) wins",
-    params: &[ParamInfo {
-        name: "decay",
-        help: "decay time τ of the latency average, a duration such as \"10s\" (1ms..1h)",
-        default: "\"10s\"",
-    }],
+    params: &[DECAY],
     keyed: false,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Dynamic,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |params, servers| {
-        let tau = params.duration("decay", 10.0, 1e-3, 3600.0)?;
+        let tau = params.duration_of(&DECAY)?;
         Ok(Box::new(PeakEwma { tau, cost: vec![0.0; servers.len()], stamp: vec![0.0; servers.len()] }))
     },
+};
+
+/// `decay` of `peak-ewma`.
+const DECAY: ParamInfo = ParamInfo {
+    name: "decay",
+    help: "decay time τ of the latency average, a duration such as \"10s\" (1ms..1h)",
+    ty: ParamType::Duration { default: 10.0, min: 1e-3, max: 3600.0 },
 };
 
 /// Finagle's penalty for a server with outstanding requests and no latency sample yet:

@@ -13,8 +13,9 @@
 
 use rand::RngExt;
 
+use super::registry::Split;
 use super::weights::WeightSlots;
-use super::{ParamError, ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::{ParamError, ParamInfo, ParamType, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `random`: uniform over servers, or HAProxy's ring draw.
 pub(super) const RANDOM: StrategyInfo = StrategyInfo {
@@ -23,21 +24,28 @@ pub(super) const RANDOM: StrategyInfo = StrategyInfo {
              (its consistent-hash ring, 16 points per weight); Caddy 2.6 `lb_policy random` (its default)",
     summary: "a uniformly random server (with Poisson arrivals each an independent M/G/1); variant \"haproxy\": \
               HAProxy's uneven ring draw",
-    params: &[ParamInfo {
-        name: "variant",
-        help: "\"uniform\": every server equally likely, ignoring weights; \"haproxy\": HAProxy's draw, the \
-               server closest to a random point of its consistent-hash ring (weighted, and uneven with few servers)",
-        default: "\"uniform\"",
-    }],
+    params: &[VARIANT],
     keyed: false,
     cooperative: false,
     oracle: false,
+    // HAProxy's draw follows its ring (its shares: `haproxy_random_shares`).
+    split: |params| if params.choice_of(&VARIANT) == Ok("haproxy") { Split::Ring } else { Split::Even },
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |params, servers| {
-        Ok(match params.choice("variant", "uniform", &["uniform", "haproxy"])? {
+        Ok(match params.choice_of(&VARIANT)? {
             "haproxy" => Box::new(HaproxyRandom { ring: HaproxyRing::new(servers, "variant")? }),
             _ => Box::new(Random { n: servers.len() as u32 }),
         })
     },
+};
+
+/// `variant` of `random`.
+const VARIANT: ParamInfo = ParamInfo {
+    name: "variant",
+    help: "\"uniform\": every server equally likely, ignoring weights; \"haproxy\": HAProxy's draw, the \
+           server closest to a random point of its consistent-hash ring (weighted, and uneven with few servers)",
+    ty: ParamType::Choice { default: "uniform", allowed: &["uniform", "haproxy"] },
 };
 
 /// `weighted-random`: probability proportional to weight.
@@ -49,6 +57,9 @@ pub(super) const WEIGHTED_RANDOM: StrategyInfo = StrategyInfo {
     keyed: false,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Weighted,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |_, servers| Ok(Box::new(WeightedRandom { slots: WeightSlots::new(servers) })),
 };
 

@@ -1,4 +1,7 @@
-//! The table of strategies: name → description, parameters and constructor.
+//! The table of strategies: name → everything lbsim knows of it (description, typed
+//! parameters, static split, table memory, servers read per pick, constructor). Each entry
+//! lives in its strategy's file; adding a strategy is its file and one line here, adding a
+//! parameter is one declaration in its file (help, validation, default and range follow).
 
 use super::{ParamError, ParamInfo, Params, ServerInfo, Strategy};
 use super::{bounded_load, first, hashing, jiq, least_conn, least_time, least_work, maglev, p2c, peak_ewma};
@@ -28,6 +31,14 @@ pub struct StrategyInfo {
     /// Whether it is an oracle reading what no balancer can know (the servers' queued
     /// work): it then sees the current truth whatever the balancers' view.
     pub oracle: bool,
+    /// How it divides the requests in the long run, given its parameters (see [`Split`]).
+    pub split: fn(&Params) -> Split,
+    /// Bytes of the tables it builds over the whole pool (hash rings, Maglev tables) at
+    /// their peak while being built, given its parameters and the servers (0: none).
+    pub table_bytes: fn(&Params, &[ServerInfo]) -> u64,
+    /// Servers it reads per pick, given its parameters and the number of servers (for the
+    /// budget's work estimate; invalid parameters: their default).
+    pub reads: fn(&Params, u64) -> u64,
     /// Builds a fresh instance for the given servers (parameters already checked by name).
     pub build: BuildFn,
 }
@@ -76,17 +87,11 @@ pub enum Split {
     Dynamic,
 }
 
-/// The long-run split of the strategy named `name` with parameters `params` (`Dynamic` for
-/// an unknown name). A new strategy is `Dynamic` unless listed here; the unit tests check
-/// the static ones.
+/// The long-run split of the strategy named `name` with parameters `params` (its entry's
+/// [`split`](StrategyInfo::split); `Dynamic` for an unknown name). The unit tests check the
+/// static ones.
 pub fn split(name: &str, params: &Params) -> Split {
-    match name {
-        "random" if params.choice("variant", "uniform", &["uniform", "haproxy"]) == Ok("haproxy") => Split::Ring,
-        "round-robin" | "random" => Split::Even,
-        "weighted-round-robin" | "weighted-random" => Split::Weighted,
-        "hash" | "ip-hash" | "ring-hash" | "maglev" | "rendezvous" => Split::Keyed,
-        _ => Split::Dynamic,
-    }
+    lookup(name).map_or(Split::Dynamic, |i| (i.split)(params))
 }
 
 /// The entry named `name`, if any.

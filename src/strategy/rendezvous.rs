@@ -9,6 +9,7 @@
 //! scored); no table or ring to build.
 
 use super::hashing::{KeyRouter, server_hash};
+use super::registry::Split;
 use super::{ServerInfo, StrategyInfo};
 use crate::workload::seeds::mix64;
 
@@ -21,6 +22,10 @@ pub(super) const RENDEZVOUS: StrategyInfo = StrategyInfo {
     keyed: true,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Keyed,
+    table_bytes: |_, _| 0,
+    // Each pick hashes the key with every server.
+    reads: |_, servers| servers,
     build: |_, servers| Ok(Box::new(Rendezvous::new(servers))),
 };
 

@@ -11,26 +11,42 @@
 //! uses 32-bit CRC32 points; the wider ring only removes collisions).
 
 use super::hashing::{KeyRouter, server_hash};
-use super::{ParamError, ParamInfo, ServerInfo, StrategyInfo};
+use super::registry::Split;
+use super::{ParamError, ParamInfo, ParamType, Params, ServerInfo, StrategyInfo};
 
 /// `ring-hash`.
 pub(super) const RING_HASH: StrategyInfo = StrategyInfo {
     name: "ring-hash",
     models: "nginx `hash $key consistent` (ketama, 160 points per weight); Envoy `RING_HASH`",
     summary: "consistent hashing on a ring of virtual nodes: a pool change moves ~1/S of the keys",
-    params: &[ParamInfo {
-        name: "vnodes",
-        help: "ring points per unit of weight, 1..=10000 (the ring holds at most 4194304 points)",
-        default: "160",
-    }],
+    params: &[VNODES],
     keyed: true,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Keyed,
+    table_bytes: |params, servers| ring_bytes(params, &VNODES, servers),
+    reads: |_, _| 1,
     build: |params, servers| {
-        let v = params.int("vnodes", 160, 1, 10_000)?;
-        Ok(Box::new(RingHash { ring: Ring::new(servers, v, "vnodes")? }))
+        let v = params.int_of(&VNODES)?;
+        Ok(Box::new(RingHash { ring: Ring::new(servers, v, VNODES.name)? }))
     },
 };
+
+/// `vnodes` of `ring-hash`.
+const VNODES: ParamInfo = ParamInfo {
+    name: "vnodes",
+    help: "ring points per unit of weight, 1..=10000 (the ring holds at most 4194304 points)",
+    ty: ParamType::Int { default: 160, min: 1, max: 10_000 },
+};
+
+/// Bytes of the ring of `vnodes` points per unit of weight over `servers` at its peak: the
+/// sorted (point, owner) pairs while building, then the points and owners, 28 bytes a point.
+pub(super) fn ring_bytes(params: &Params, vnodes: &ParamInfo, servers: &[ServerInfo]) -> u64 {
+    let ParamType::Int { default, .. } = vnodes.ty else { return 0 };
+    let weight: u64 = servers.iter().map(|s| u64::from(s.weight)).sum();
+    let per = params.int_of(vnodes).unwrap_or(default);
+    (per * weight).min(MAX_RING_POINTS) * 28
+}
 
 /// Largest ring built (4 Mi points: 48 MiB).
 pub(super) const MAX_RING_POINTS: u64 = 1 << 22;

@@ -4,7 +4,10 @@ use rand::RngExt;
 
 use super::caddy::CaddyWeighted;
 use super::fwrr::Fwrr;
-use super::{ParamError, ParamInfo, Params, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::registry::Split;
+use super::{
+    ParamError, ParamInfo, ParamType, Params, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng,
+};
 
 /// `round-robin`: servers in turn, ignoring weights.
 pub(super) const ROUND_ROBIN: StrategyInfo = StrategyInfo {
@@ -12,21 +15,16 @@ pub(super) const ROUND_ROBIN: StrategyInfo = StrategyInfo {
     models: "HAProxy `balance roundrobin` with equal weights; nginx upstream default with equal weights; \
              Caddy 2.6 `lb_policy round_robin` with variant = \"caddy\"",
     summary: "each server in turn, ignoring weights and load",
-    params: &[
-        ParamInfo {
-            name: "variant",
-            help: "\"first\": from the first server; \"caddy\": from the second, as Caddy increments its counter \
-                   before reading it (RoundRobinSelection.Select)",
-            default: "\"first\"",
-        },
-        OFFSET,
-    ],
+    params: &[RR_VARIANT, OFFSET],
     keyed: false,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Even,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |params, servers| {
         let n = servers.len();
-        let next = match params.choice("variant", "first", &["first", "caddy"])? {
+        let next = match params.choice_of(&RR_VARIANT)? {
             "caddy" => 1 % n,
             _ => 0,
         };
@@ -42,20 +40,15 @@ pub(super) const WEIGHTED_ROUND_ROBIN: StrategyInfo = StrategyInfo {
              variant = \"caddy\"",
     summary: "weighted round robin: weights 5,1,1 give a a b a c a a (nginx), a a a a b c a (Caddy); \
               2,2,1,1 give a b c a b d (HAProxy)",
-    params: &[
-        ParamInfo {
-            name: "variant",
-            help: "\"nginx\": smooth weighted round robin; \"haproxy\": HAProxy's fast weighted round robin \
-                   (lb_fwrr.c); \"caddy\": Caddy's walk over cumulative weights, starting one slot in",
-            default: "\"nginx\"",
-        },
-        OFFSET,
-    ],
+    params: &[WRR_VARIANT, OFFSET],
     keyed: false,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Weighted,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |params, servers| {
-        let s: Box<dyn Strategy> = match params.choice("variant", "nginx", &["nginx", "haproxy", "caddy"])? {
+        let s: Box<dyn Strategy> = match params.choice_of(&WRR_VARIANT)? {
             "haproxy" => Box::new(Fwrr::new(servers)),
             "caddy" => Box::new(CaddyWeighted::new(servers)),
             _ => Box::new(SmoothWeighted::new(servers)),
@@ -69,12 +62,28 @@ const OFFSET: ParamInfo = ParamInfo {
     name: "offset",
     help: "picks the balancer made before the first request, 0..=10⁶: where the rotation starts (`lbsim load` \
            sends its calibration requests, 500 by default, through the balancer first)",
-    default: "0",
+    ty: ParamType::Int { default: 0, min: 0, max: 1_000_000 },
+};
+
+/// `variant` of `round-robin`.
+const RR_VARIANT: ParamInfo = ParamInfo {
+    name: "variant",
+    help: "\"first\": from the first server; \"caddy\": from the second, as Caddy increments its counter \
+           before reading it (RoundRobinSelection.Select)",
+    ty: ParamType::Choice { default: "first", allowed: &["first", "caddy"] },
+};
+
+/// `variant` of `weighted-round-robin`.
+const WRR_VARIANT: ParamInfo = ParamInfo {
+    name: "variant",
+    help: "\"nginx\": smooth weighted round robin; \"haproxy\": HAProxy's fast weighted round robin \
+           (lb_fwrr.c); \"caddy\": Caddy's walk over cumulative weights, starting one slot in",
+    ty: ParamType::Choice { default: "nginx", allowed: &["nginx", "haproxy", "caddy"] },
 };
 
 /// Advances a freshly built rotation over `servers` by the `offset` parameter's picks.
 fn skip(mut s: Box<dyn Strategy>, params: &Params, servers: &[ServerInfo]) -> Result<Box<dyn Strategy>, ParamError> {
-    let k = params.int("offset", 0, 0, 1_000_000)?;
+    let k = params.int_of(&OFFSET)?;
     // Rotations read neither the pool's load nor the request nor the RNG.
     let pool = Pool::new(servers);
     let mut rng = <StrategyRng as rand::SeedableRng>::seed_from_u64(0);

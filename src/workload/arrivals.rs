@@ -1,54 +1,12 @@
-//! Arrival processes: what the scenario's `[arrivals]` describes ([`Arrivals`]), and the
-//! generators of the open processes' arrival times ([`ArrivalGen`]).
-//!
-//! Open processes (Poisson — constant or time-varying —, deterministic, MMPP, trace replay)
-//! generate arrival times independently of the system; the closed process has a fixed
-//! population of clients that each wait for their response and think before sending again.
-
-use std::sync::Arc;
+//! The generators of the open processes' arrival times ([`ArrivalGen`]), and the MMPP
+//! ([`Mmpp`]). The processes themselves, as a scenario's `[arrivals]` describes them, are
+//! [`crate::scenario::arrivals`]; each gives its generator, built once per replication.
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp, Exp1, StandardUniform};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
-use super::rate::{RateProfile, Thinning};
-use super::service::ServiceDist;
-use super::trace::Trace;
-
-/// The arrival process. Serialized with its `process` as written in the scenario
-/// (a time-varying rate is `poisson` with its profile), rates in req/s, times in s.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "process", rename_all = "lowercase")]
-pub enum Arrivals {
-    /// Exponential interarrival times at a constant rate.
-    Poisson {
-        /// Requests per second.
-        #[serde(rename = "rate_rps")]
-        rate: f64,
-    },
-    /// Evenly spaced arrivals.
-    Deterministic {
-        /// Requests per second.
-        #[serde(rename = "rate_rps")]
-        rate: f64,
-    },
-    /// A non-homogeneous Poisson process (schedule, diurnal cycle, spikes), sampled exactly
-    /// by thinning.
-    #[serde(rename = "poisson")]
-    Varying(RateProfile),
-    /// A two-state Markov-modulated Poisson process (bursty; on-off when a rate is 0).
-    Mmpp(Mmpp),
-    /// A closed loop of clients (the wrk / k6-virtual-user model).
-    Closed(ClosedLoop),
-    /// Arrivals (and optionally service times and keys) replayed from a CSV file.
-    #[serde(serialize_with = "trace")]
-    Trace(Arc<Trace>),
-}
-
-/// A trace as its own serialization (not its rows).
-fn trace<S: Serializer>(t: &Arc<Trace>, s: S) -> Result<S::Ok, S::Error> {
-    t.as_ref().serialize(s)
-}
+use super::rate::Thinning;
 
 /// A two-state MMPP: Poisson at `rates[i]` while in state `i`; the time in a state is
 /// exponential with mean `mean_sojourn[i]`, then the source switches to the other state.
@@ -68,23 +26,6 @@ impl Mmpp {
         let [r0, r1] = self.rates;
         let [m0, m1] = self.mean_sojourn;
         (r0 * m0 + r1 * m1) / (m0 + m1)
-    }
-}
-
-/// A closed population of clients.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ClosedLoop {
-    /// Number of clients, each with at most one request outstanding.
-    pub clients: u32,
-    /// Think time between a response and the next request; `None` = zero.
-    #[serde(rename = "think_time")]
-    pub think: Option<ServiceDist>,
-}
-
-impl ClosedLoop {
-    /// Mean think time, s.
-    pub fn mean_think(&self) -> f64 {
-        self.think.as_ref().map_or(0.0, ServiceDist::mean)
     }
 }
 
@@ -163,17 +104,6 @@ impl MmppGen {
 }
 
 impl ArrivalGen {
-    /// A generator for `arrivals`, starting at time 0.
-    pub fn new(arrivals: &Arrivals) -> Self {
-        match arrivals {
-            Arrivals::Poisson { rate } => ArrivalGen::Poisson { gap: Exp::new(*rate).expect("rate > 0"), t: 0.0 },
-            Arrivals::Deterministic { rate } => ArrivalGen::Deterministic { interval: 1.0 / rate, n: 0 },
-            Arrivals::Varying(p) => ArrivalGen::Varying(Box::new(Thinning::new(p.clone()))),
-            Arrivals::Mmpp(m) => ArrivalGen::Mmpp(MmppGen::new(*m)),
-            Arrivals::Trace(_) | Arrivals::Closed(_) => ArrivalGen::External,
-        }
-    }
-
     /// The next arrival time.
     #[inline(always)]
     pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> f64 {

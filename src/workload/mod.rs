@@ -20,20 +20,24 @@ use std::sync::Arc;
 use rand::SeedableRng;
 use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
 
-use arrivals::{ArrivalGen, Arrivals};
+use arrivals::ArrivalGen;
 use keys::{KeySampler, KeySpace};
 use service::ServiceDist;
 use trace::Trace;
 
 /// What a request stream is generated from: the scenario's workload sections, validated.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Workload<'a> {
     /// Base seed; every stream is derived from it and the replication.
     pub seed: u64,
     /// Requests generated per replication.
     pub requests: u64,
-    /// The arrival process.
-    pub arrivals: &'a Arrivals,
+    /// The generator of the arrival times, at time 0 (the process's
+    /// [`generator`](crate::scenario::arrivals::Process::generator)).
+    pub arrivals: ArrivalGen,
+    /// The trace replayed, if any: it gives the arrival times (and demands and keys where
+    /// it has them).
+    pub trace: Option<&'a Arc<Trace>>,
     /// Service demand at speed 1.
     pub service: &'a ServiceDist,
     /// The key space; `None`: every request has a key of its own.
@@ -81,11 +85,8 @@ impl RequestStream {
         RequestStream {
             next_id: 0,
             total: workload.requests,
-            arrivals: ArrivalGen::new(workload.arrivals),
-            trace: match workload.arrivals {
-                Arrivals::Trace(t) => Some(Arc::clone(t)),
-                _ => None,
-            },
+            arrivals: workload.arrivals.clone(),
+            trace: workload.trace.cloned(),
             service: *workload.service,
             arrival_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.arrivals()),
             service_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.service()),
@@ -204,9 +205,9 @@ mod tests {
     use keys::KeyPopularity;
 
     fn stream(keys: Option<&KeySpace>, replication: u32) -> Vec<Request> {
-        let arrivals = Arrivals::Poisson { rate: 1.0 };
+        let arrivals = ArrivalGen::Poisson { gap: rand_distr::Exp::new(1.0).unwrap(), t: 0.0 };
         let service = ServiceDist::from(service::Exponential::new(1.0).unwrap());
-        let workload = Workload { seed: 1, requests: 2000, arrivals: &arrivals, service: &service, keys };
+        let workload = Workload { seed: 1, requests: 2000, arrivals, trace: None, service: &service, keys };
         RequestStream::new(&workload, replication).collect()
     }
 

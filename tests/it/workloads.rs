@@ -3,8 +3,8 @@
 use crate::common::{assert_in_ci, assert_within_z, mm_pool, scenario, sim};
 use lbsim::run::{self, RunOptions};
 use lbsim::scenario::Scenario;
+use lbsim::scenario::arrivals::{Arrivals, Poisson};
 use lbsim::workload::RequestStream;
-use lbsim::workload::arrivals::Arrivals;
 use rayon::prelude::*;
 
 /// Relative rounding allowance for identities that hold exactly in real arithmetic but are
@@ -60,7 +60,7 @@ duration = "2s"
 multiplier = 3.0
 {SERVERS}"#
     ));
-    let Arrivals::Varying(profile) = &sc.arrivals else { panic!("varying") };
+    let Arrivals::Poisson(Poisson::Varying(profile)) = &sc.arrivals else { panic!("varying") };
     // Each second is checked by its z-score (normal approximation of a Poisson count of
     // ≥ 800, skewness ≤ 0.04). At |z| < 4.5 one second fails with probability 6.8·10⁻⁶, so
     // the ~36 seconds checked give a false failure with probability ≤ 2.5·10⁻⁴.
@@ -223,7 +223,7 @@ fn per_server_service_overrides_keep_requests_paired() {
     let work = |strategy: &str| {
         let sc = scenario(&text2(strategy));
         let mut sc2 = sc.clone();
-        sc2.arrivals = Arrivals::Poisson { rate: 5.0 }; // light load: all served by the end
+        sc2.arrivals = Poisson::Constant { rate: 5.0 }.into(); // light load: all served by the end
         sc2.warmup = 0;
         let r = sim(&sc2, 0, 0);
         assert_eq!(r.total.in_flight, 1, "{strategy}: only the last arrival is in flight");

@@ -320,10 +320,7 @@ impl Exporter for FaultsCsv {
         for s in &report.strategies {
             for (rep, outcomes) in s.faults.iter().enumerate() {
                 for (w, o) in report.fault_windows_of(rep as u32).zip(outcomes) {
-                    let slowdown = match w.kind {
-                        crate::scenario::FaultKind::Slow { factor } => fixed(factor, 3),
-                        crate::scenario::FaultKind::Down => String::new(),
-                    };
+                    let slowdown = w.kind.slowdown().map_or_else(String::new, |f| fixed(f, 3));
                     rows.push(vec![
                         s.label.clone(),
                         rep.to_string(),

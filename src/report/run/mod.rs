@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 use super::{Exporter, Warning, manifest};
 use crate::scenario::{FaultWindow, Scenario};
 use crate::stats::StrategySummary;
-use crate::workload::arrivals::Arrivals;
 use crate::{Error, Result};
 
 /// The outcome of `lbsim run`: what every one of its outputs renders.
@@ -56,8 +55,7 @@ impl Report {
     /// Whether the offered load makes the queues grow without bound (never for a closed
     /// loop, whose clients wait).
     pub fn is_unstable(&self) -> bool {
-        let steady = !matches!(self.scenario.arrivals, Arrivals::Closed(_) | Arrivals::Trace(_));
-        steady && self.offered_load() >= 1.0
+        self.scenario.arrivals.open_ended() && self.offered_load() >= 1.0
     }
 
     /// The fault windows of replication `replication`.

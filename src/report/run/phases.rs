@@ -30,11 +30,8 @@ use crate::Result;
 use crate::duration::format_duration;
 use crate::report::Exporter;
 use crate::report::format::{fixed, ms};
-use crate::scenario::FaultKind;
 use crate::stats::Timeline;
 use crate::stats::window_latency::{RELATIVE_ERROR, WindowLatency};
-use crate::workload::arrivals::Arrivals;
-use crate::workload::rate::RateBase;
 
 /// A window is back to normal when its p99 is at most this many times the before p99.
 pub const RECOVERY_P99_FACTOR: f64 = 2.0;
@@ -103,12 +100,7 @@ pub fn phases(report: &Report) -> Vec<Phase> {
     let end = report.strategies.iter().map(|s| s.timeline.end).fold(0.0, f64::max);
     let mut out = Vec::new();
     for w in report.fault_windows_of(0) {
-        let what = match w.kind {
-            FaultKind::Down => "down".to_string(),
-            FaultKind::Slow { factor } => {
-                format!("slowdown x{}", fixed(factor, 3).trim_end_matches('0').trim_end_matches('.'))
-            }
-        };
+        let what = w.kind.phase();
         out.push(Phase {
             kind: "fault",
             name: format!("{} {what}", w.server_name),
@@ -116,15 +108,13 @@ pub fn phases(report: &Report) -> Vec<Phase> {
             end: w.end.unwrap_or(end).min(end),
         });
     }
-    if let Arrivals::Varying(p) = &sc.arrivals {
-        for s in &p.spikes {
-            out.push(Phase {
-                kind: "flash_crowd",
-                name: format!("flash crowd x{}", s.multiplier),
-                start: s.at,
-                end: (s.at + s.duration).min(end),
-            });
-        }
+    for s in sc.arrivals.spikes() {
+        out.push(Phase {
+            kind: "flash_crowd",
+            name: format!("flash crowd x{}", s.multiplier),
+            start: s.at,
+            end: (s.at + s.duration).min(end),
+        });
     }
     if let (Some(span), Some(first)) = (peak_span(report, end), report.strategies.first())
         && let Some((start, stop)) = busiest(&first.timeline, span)
@@ -153,14 +143,7 @@ fn trim(x: f64) -> String {
 /// sampling interval. `None` for a constant rate or a closed loop.
 pub fn peak_span(report: &Report, end: f64) -> Option<f64> {
     let interval = report.strategies.first()?.timeline.interval();
-    let span = match &report.scenario.arrivals {
-        Arrivals::Varying(p) => match p.base {
-            RateBase::Diurnal { period, .. } => (period / 24.0).min(3600.0),
-            RateBase::Steps(_) => (end / 10.0).min(3600.0),
-        },
-        Arrivals::Trace(_) | Arrivals::Mmpp(_) => (end / 10.0).min(3600.0),
-        _ => return None,
-    };
+    let span = report.scenario.arrivals.busiest_span(end)?;
     Some(span.max(interval))
 }
 

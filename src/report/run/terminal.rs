@@ -13,9 +13,9 @@ use super::Report;
 use super::columns::{COLUMNS, Ci, Column, Mark, applies, marks};
 use crate::duration::format_duration;
 use crate::report::{format, table};
-use crate::scenario::{FaultKind, Scenario, ScenarioError};
+use crate::scenario::arrivals::Shape;
+use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::StrategySummary;
-use crate::workload::arrivals::Arrivals;
 
 /// Width, in characters, the default table fits.
 pub const TABLE_WIDTH: usize = 120;
@@ -196,15 +196,15 @@ fn legend(cols: &[&Column]) -> Option<String> {
 
 /// The header's description of the arrivals.
 fn arrivals_line(sc: &Scenario) -> String {
-    match &sc.arrivals {
-        Arrivals::Closed(c) => {
+    match sc.arrivals.shape() {
+        Shape::Closed(c) => {
             let think = match &c.think {
                 None => "no think time".to_string(),
                 Some(d) => format!("think {} {}", d.name(), format_duration(d.mean())),
             };
             format!("closed loop of {} clients ({think}), at most {:.1} req/s", c.clients, sc.arrival_rate())
         }
-        Arrivals::Trace(t) => format!(
+        Shape::Replay(t) => format!(
             "trace {} ({} of {} rows, speed ×{}), {:.1} req/s mean",
             t.file.display(),
             sc.requests,
@@ -212,10 +212,8 @@ fn arrivals_line(sc: &Scenario) -> String {
             t.speed,
             sc.arrival_rate()
         ),
-        Arrivals::Varying(_) | Arrivals::Mmpp(_) => {
-            format!("{:.1} req/s mean (peak {:.1})", sc.arrival_rate(), sc.peak_rate())
-        }
-        Arrivals::Poisson { .. } | Arrivals::Deterministic { .. } => format!("{:.1} req/s offered", sc.arrival_rate()),
+        Shape::Peaked => format!("{:.1} req/s mean (peak {:.1})", sc.arrival_rate(), sc.peak_rate()),
+        Shape::Constant => format!("{:.1} req/s offered", sc.arrival_rate()),
     }
 }
 
@@ -321,10 +319,7 @@ fn fault_notes(report: &Report) -> Vec<String> {
     let mut out = Vec::new();
     let width = report.strategies.iter().map(|s| s.label.len()).max().unwrap_or(0);
     for (i, win) in report.fault_windows_of(0).enumerate() {
-        let what = match win.kind {
-            FaultKind::Down => "down".to_string(),
-            FaultKind::Slow { factor } => format!("{factor}× slower"),
-        };
+        let what = win.kind.describe();
         let until = win.end.map_or(String::new(), |e| format!(" until {}", format_duration(e)));
         out.push(format!(
             "fault: {} {what} at {}{until} (replication 0):",
@@ -337,7 +332,7 @@ fn fault_notes(report: &Report) -> Vec<String> {
                 (Some(t), Some(by)) => format!("out of rotation after {} ({by})", format_duration(t - win.start)),
                 _ => "never taken out of rotation".to_string(),
             };
-            let herd = if win.kind == FaultKind::Down {
+            let herd = if win.kind.crashes() {
                 format!(", {} request(s) refused before", o.refused_before_detection)
             } else {
                 String::new()

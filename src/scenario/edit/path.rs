@@ -268,7 +268,7 @@ fn resolve_strategy(
     steps.push(Step::Key("strategies".into()));
     steps.push(Step::Index(index));
     steps.push(Step::Key(param.clone()));
-    Ok(if p.default.parse::<i64>().is_ok() { ValueKind::Integer } else { ValueKind::Float })
+    Ok(if p.is_integer() { ValueKind::Integer } else { ValueKind::Float })
 }
 /// Resolves the rest of a path inside `table`: a known key of `known`, or any numeric key
 /// present in the file (sections lbsim's schema grows later are reachable that way).

@@ -24,8 +24,9 @@ mod scan;
 use scan::uniform_pick;
 pub(super) use scan::{least_per_weight, smooth_wrr_among};
 
+use super::registry::Split;
 use super::round_robin::stagger_smooth;
-use super::{ParamInfo, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::{ParamInfo, ParamType, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
 
 /// `least-connections`.
 pub(super) const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
@@ -33,17 +34,15 @@ pub(super) const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     models: "nginx `least_conn` (weighted; ties by smooth weighted round robin); Caddy 2.6 `lb_policy least_conn` \
              with variant = \"caddy\"",
     summary: "fewest in-flight requests relative to weight (conns×weight products), ties round-robin",
-    params: &[ParamInfo {
-        name: "variant",
-        help: "\"nginx\": as above; \"caddy\": Caddy's LeastConnSelection, fewest in-flight requests whatever the \
-               weights, ties broken uniformly at random",
-        default: "\"nginx\"",
-    }],
+    params: &[LC_VARIANT],
     keyed: false,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Dynamic,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |params, servers| {
-        Ok(match params.choice("variant", "nginx", &["nginx", "caddy"])? {
+        Ok(match params.choice_of(&LC_VARIANT)? {
             "caddy" => Box::new(super::caddy::CaddyLeastConn),
             _ => Box::new(LeastConn::new(servers)),
         })
@@ -55,22 +54,36 @@ pub(super) const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     name: "weighted-least-connections",
     models: "HAProxy `balance leastconn` (default); IPVS `wlc` with variant = \"ipvs\"",
     summary: "fewest in-flight per unit of weight; HAProxy: idle servers first, ties round-robin",
-    params: &[ParamInfo {
-        name: "variant",
-        help: "\"haproxy\": score 0 when idle else (n+1)/w, ties to the least recently requeued server; \
-               \"ipvs\": score n/w, ties to the first server",
-        default: "\"haproxy\"",
-    }],
+    params: &[WLC_VARIANT],
     keyed: false,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Dynamic,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |params, servers| {
-        let v = params.choice("variant", "haproxy", &["haproxy", "ipvs"])?;
+        let v = params.choice_of(&WLC_VARIANT)?;
         Ok(match v {
             "ipvs" => Box::new(Ipvs::new(servers, IpvsRule::Wlc)),
             _ => Box::new(HaproxyLeastConn::new(servers)),
         })
     },
+};
+
+/// `variant` of `least-connections`.
+const LC_VARIANT: ParamInfo = ParamInfo {
+    name: "variant",
+    help: "\"nginx\": as above; \"caddy\": Caddy's LeastConnSelection, fewest in-flight requests whatever the \
+           weights, ties broken uniformly at random",
+    ty: ParamType::Choice { default: "nginx", allowed: &["nginx", "caddy"] },
+};
+
+/// `variant` of `weighted-least-connections`.
+const WLC_VARIANT: ParamInfo = ParamInfo {
+    name: "variant",
+    help: "\"haproxy\": score 0 when idle else (n+1)/w, ties to the least recently requeued server; \
+           \"ipvs\": score n/w, ties to the first server",
+    ty: ParamType::Choice { default: "haproxy", allowed: &["haproxy", "ipvs"] },
 };
 
 /// `sed`.
@@ -82,6 +95,9 @@ pub(super) const SED: StrategyInfo = StrategyInfo {
     keyed: false,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Dynamic,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Sed))),
 };
 
@@ -94,6 +110,9 @@ pub(super) const NQ: StrategyInfo = StrategyInfo {
     keyed: false,
     cooperative: false,
     oracle: false,
+    split: |_| Split::Dynamic,
+    table_bytes: |_, _| 0,
+    reads: |_, _| 1,
     build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Nq))),
 };
 

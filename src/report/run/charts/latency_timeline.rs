@@ -21,7 +21,6 @@ use crate::report::charts::style::{self, AXIS_PX, INK, SHADE, TICK_PX};
 use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, inspect, marks, text, with_legend};
 use crate::report::run::phases;
 use crate::stats::window_latency::RELATIVE_ERROR;
-use crate::workload::arrivals::Arrivals;
 
 /// The chart.
 pub static CHART: RunChart = RunChart::new("latency_timeline.png", draw);
@@ -86,10 +85,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     if report.fault_windows_of(0).next().is_some() {
         key.push(LegendEntry::new("fault", style::FAULT_SHADE, Swatch::Block));
     }
-    let spikes = match &report.scenario.arrivals {
-        Arrivals::Varying(p) => p.spikes.as_slice(),
-        _ => &[],
-    };
+    let spikes = report.scenario.arrivals.spikes();
     if !spikes.is_empty() {
         key.push(LegendEntry::new("flash crowd", SPIKE_SHADE, Swatch::Block));
     }

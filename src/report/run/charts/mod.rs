@@ -23,8 +23,8 @@ use crate::report::Exporter;
 use crate::report::charts::marks::{self, Mark};
 use crate::report::charts::style::{self, INK, MUTED, SUBTITLE_PX, TITLE_PX};
 use crate::report::charts::{Area, DrawResult, HEIGHT, WIDTH, fit, render_png, text};
+use crate::scenario::arrivals::Shape;
 use crate::stats::StrategySummary;
-use crate::workload::arrivals::Arrivals;
 
 /// A chart of a run: its file name and the function that draws it.
 #[derive(Debug)]
@@ -79,22 +79,22 @@ fn load(report: &Report) -> String {
     let sc = &report.scenario;
     let rho = report.offered_load();
     let capacity = sc.capacity();
-    match &sc.arrivals {
-        Arrivals::Poisson { .. } | Arrivals::Deterministic { .. } => {
+    match sc.arrivals.shape() {
+        Shape::Constant => {
             format!("{} req/s offered, ρ = {rho:.2}", rate(sc.arrival_rate()))
         }
-        Arrivals::Varying(_) | Arrivals::Mmpp(_) => format!(
+        Shape::Peaked => format!(
             "{} req/s mean, peak {} (ρ = {rho:.2}, peak {:.2})",
             rate(sc.arrival_rate()),
             rate(sc.peak_rate()),
             sc.peak_rate() / capacity
         ),
-        Arrivals::Trace(t) => format!(
+        Shape::Replay(t) => format!(
             "trace {}: {} req/s mean, ρ = {rho:.2}",
             t.file.file_name().map_or_else(|| t.file.display().to_string(), |f| f.to_string_lossy().into_owned()),
             rate(sc.arrival_rate())
         ),
-        Arrivals::Closed(c) => {
+        Shape::Closed(c) => {
             let achieved = report.strategies.iter().map(|s| s.throughput.value).filter(|v| v.is_finite());
             let (lo, hi) = achieved.fold((f64::INFINITY, 0f64), |(a, b), v| (a.min(v), b.max(v)));
             let got = if hi <= 0.0 {

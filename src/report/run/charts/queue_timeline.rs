@@ -27,8 +27,7 @@ use crate::report::charts::style::{self, AXIS_PX, INK, LEGEND_PX, MUTED, SHADE, 
 use crate::report::charts::{
     Area, DrawResult, LegendEntry, Swatch, axis, fit, grid, inspect, key_row, shared_y_title, text,
 };
-use crate::scenario::faults::{FaultKind, FaultWindow};
-use crate::workload::arrivals::Arrivals;
+use crate::scenario::faults::{FAULT_TYPES, FaultWindow};
 use crate::workload::rate::Spike;
 
 /// The chart.
@@ -80,10 +79,7 @@ pub fn shared_scale(peaks: &[f64], levels: &[f64]) -> Scale {
 
 /// The spikes of the arrival rate, if any.
 fn spikes(report: &Report) -> &[Spike] {
-    match &report.scenario.arrivals {
-        Arrivals::Varying(p) => &p.spikes,
-        _ => &[],
-    }
+    report.scenario.arrivals.spikes()
 }
 
 fn note(report: &Report, scale: Scale) -> String {
@@ -301,13 +297,13 @@ fn caption(s: &crate::stats::StrategySummary, level: f64, width: u32) -> Caption
 fn fault_legend(faults: &[&FaultWindow]) -> String {
     let mut names: Vec<&str> = faults.iter().map(|f| f.server_name.as_str()).collect();
     names.dedup();
-    let what = if faults.iter().all(|f| matches!(f.kind, FaultKind::Down)) {
-        "down"
-    } else if faults.iter().all(|f| matches!(f.kind, FaultKind::Slow { .. })) {
-        "slowed"
-    } else {
-        "down or slowed"
-    };
+    // What happened, in the order the kinds are listed: "down", "down or slowed".
+    let mut what: Vec<&str> = FAULT_TYPES
+        .iter()
+        .filter_map(|t| faults.iter().find(|f| f.kind.name() == t.name).map(|f| f.kind.legend()))
+        .collect();
+    what.dedup();
+    let what = what.join(" or ");
     let servers = if names.len() <= 3 { names.join(", ") } else { format!("{} servers", names.len()) };
     format!("fault: {servers} {what}")
 }
@@ -321,7 +317,7 @@ fn spike_legend(spikes: &[Spike]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::faults::{FaultKind, FaultWindow};
+    use crate::scenario::faults::{Down, FaultKind, FaultWindow, Slow};
 
     fn window(server: &str, kind: FaultKind) -> FaultWindow {
         FaultWindow { replication: 0, fault: 0, server: 0, server_name: server.into(), kind, start: 1.0, end: None }
@@ -329,11 +325,11 @@ mod tests {
 
     #[test]
     fn fault_legend_names_servers_and_what_happened() {
-        let down = window("web-3", FaultKind::Down);
+        let down = window("web-3", FaultKind::Down(Down));
         assert_eq!(super::fault_legend(&[&down]), "fault: web-3 down");
-        let slow = window("web-4", FaultKind::Slow { factor: 5.0 });
+        let slow = window("web-4", FaultKind::Slow(Slow { factor: 5.0 }));
         assert_eq!(super::fault_legend(&[&down, &slow]), "fault: web-3, web-4 down or slowed");
-        let many: Vec<FaultWindow> = (0..5).map(|i| window(&format!("s-{i}"), FaultKind::Down)).collect();
+        let many: Vec<FaultWindow> = (0..5).map(|i| window(&format!("s-{i}"), FaultKind::Down(Down))).collect();
         assert_eq!(super::fault_legend(&many.iter().collect::<Vec<_>>()), "fault: 5 servers down");
     }
 

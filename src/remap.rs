@@ -95,10 +95,11 @@ pub fn work(sc: &Scenario) -> f64 {
     let pools = (sc.server_count().min(MAX_REMOVALS) + 2) as f64;
     keyed_strategies(sc)
         .iter()
-        .map(|(info, ..)| {
+        .map(|(info, _, params, _)| {
             // A key costs about 0.07 µs where it is one lookup (measured: cache-tier, 10⁶
-            // keys, 7 s), S hashes for rendezvous.
-            let per_key = if info.name == "rendezvous" { 0.25 + s / 25.0 } else { 0.25 };
+            // keys, 7 s), a hash per server read for one that reads several (rendezvous).
+            let reads = (info.reads)(params, sc.server_count() as u64);
+            let per_key = if reads > 1 { 0.25 + reads as f64 / 25.0 } else { 0.25 };
             pools * (keys * per_key + s * 10.0)
         })
         .sum()

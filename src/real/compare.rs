@@ -27,29 +27,33 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
 use super::measurement::Measurement;
+use crate::report::metric::{
+    BUSIEST_SERVER_SHARE, COMPLETED, DROPPED, FAILED, JAIN, LOAD_CV, LOAD_MAX_OVER_MEAN, MAX, MEAN, MEAN_WAIT, P50,
+    P90, P99, P999, STRATEGY, THROUGHPUT, TIMED_OUT, UTILIZATION,
+};
 use crate::scenario::ScenarioError;
 use crate::{Error, Result};
 
 /// The figures compared: (short name, summary.csv column, what it is, whether the
 /// calibration overhead applies).
 pub const FIGURES: &[(&str, &str, &str, bool)] = &[
-    ("mean", "mean_ms", "mean response, ms", true),
-    ("p50", "p50_ms", "p50 response, ms", true),
-    ("p90", "p90_ms", "p90 response, ms", true),
-    ("p99", "p99_ms", "p99 response, ms", true),
-    ("p999", "p999_ms", "p99.9 response, ms", true),
-    ("max", "max_ms", "max response, ms", true),
-    ("wait", "mean_wait_ms", "mean wait at backend, ms", false),
-    ("throughput", "throughput_rps", "throughput, req/s", false),
-    ("utilization", "utilization", "utilisation", false),
-    ("max_over_mean", "load_max_over_mean", "requests max/mean", false),
-    ("cv", "load_cv", "requests CV", false),
-    ("jain", "jain_index", "Jain's index", false),
-    ("busiest_share", "busiest_server_share", "busiest server share", false),
-    ("completed", "completed", "completed", false),
-    ("dropped", "dropped", "dropped (queue full)", false),
-    ("failed", "failed", "failed", false),
-    ("timed_out", "timed_out", "timed out", false),
+    ("mean", MEAN.name, "mean response, ms", true),
+    ("p50", P50.name, "p50 response, ms", true),
+    ("p90", P90.name, "p90 response, ms", true),
+    ("p99", P99.name, "p99 response, ms", true),
+    ("p999", P999.name, "p99.9 response, ms", true),
+    ("max", MAX.name, "max response, ms", true),
+    ("wait", MEAN_WAIT.name, "mean wait at backend, ms", false),
+    ("throughput", THROUGHPUT.name, "throughput, req/s", false),
+    ("utilization", UTILIZATION.name, "utilisation", false),
+    ("max_over_mean", LOAD_MAX_OVER_MEAN.name, "requests max/mean", false),
+    ("cv", LOAD_CV.name, "requests CV", false),
+    ("jain", JAIN.name, "Jain's index", false),
+    ("busiest_share", BUSIEST_SERVER_SHARE.name, "busiest server share", false),
+    ("completed", COMPLETED.name, "completed", false),
+    ("dropped", DROPPED.name, "dropped (queue full)", false),
+    ("failed", FAILED.name, "failed", false),
+    ("timed_out", TIMED_OUT.name, "timed out", false),
 ];
 
 /// A tolerance to check: `|deviation| ≤ tolerance` for a figure.
@@ -161,9 +165,9 @@ pub fn compare(sim_dir: &Path, measured_dir: &Path, strategy: Option<&str>, chec
     let (meas_path, meas_rows) = read_summary(measured_dir)?;
     let meas = meas_rows
         .iter()
-        .find(|r| r.get("strategy") == Some(&m.label))
+        .find(|r| r.get(STRATEGY.name) == Some(&m.label))
         .ok_or_else(|| input(&meas_path, format!("no row labelled {:?}", m.label)))?;
-    let labels: Vec<&str> = sim_rows.iter().filter_map(|r| r.get("strategy").map(String::as_str)).collect();
+    let labels: Vec<&str> = sim_rows.iter().filter_map(|r| r.get(STRATEGY.name).map(String::as_str)).collect();
     let wanted = match strategy {
         Some(s) => s.to_string(),
         None if labels.contains(&m.label.as_str()) => m.label.clone(),
@@ -177,7 +181,7 @@ pub fn compare(sim_dir: &Path, measured_dir: &Path, strategy: Option<&str>, chec
     };
     let sim = sim_rows
         .iter()
-        .find(|r| r.get("strategy") == Some(&wanted))
+        .find(|r| r.get(STRATEGY.name) == Some(&wanted))
         .ok_or_else(|| input(&sim_path, format!("no strategy {wanted:?}; it has {}", labels.join(", "))))?;
     let mut notes = consistency(sim_dir, &m)?;
     if !m.valid {

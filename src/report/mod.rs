@@ -21,6 +21,7 @@
 pub mod charts;
 pub mod format;
 pub mod manifest;
+pub mod metric;
 pub mod plan;
 pub mod remap;
 pub mod run;

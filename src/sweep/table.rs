@@ -12,7 +12,10 @@
 
 use super::{Sweep, SweepManifest, Vary};
 use crate::report::format::fixed;
-use crate::report::run::csv::{encode, summary_header, summary_row};
+use crate::report::metric::{
+    self, BALANCERS, DROP_RATE, MEAN, OFFERED_LOAD, OPEN_MODEL_RATE, P99, REPLICATIONS, STRATEGY, THROUGHPUT, UNSTABLE,
+};
+use crate::report::run::csv::encode;
 use crate::report::sweep::{Axis, PointRow, StrategyCells, SweepView};
 use crate::runner::ScenarioResults;
 use crate::{Error, Result};
@@ -20,17 +23,22 @@ use crate::{Error, Result};
 /// The file name.
 pub const SWEEP_CSV: &str = "sweep.csv";
 
-/// Columns after the summary columns.
-pub const SWEEP_EXTRA: &[&str] = &["drop_rate", "drop_rate_ci95", "arrival_rate_rps", "capacity_rps"];
+/// The scenario's arrival rate column.
+const ARRIVAL_RATE: &str = "arrival_rate_rps";
+/// The scenario's capacity column.
+const CAPACITY: &str = "capacity_rps";
+
+/// Columns after the summary columns: [`DROP_RATE`] and its interval, then these.
+pub const SWEEP_EXTRA: &[&str] = &[ARRIVAL_RATE, CAPACITY];
 
 /// The first summary.csv column appended after [`SWEEP_EXTRA`] was: it and the summary
 /// columns after it follow [`SWEEP_EXTRA`].
-const SUMMARY_LATER: &str = "balancers";
+const SUMMARY_LATER: &str = BALANCERS.name;
 
 /// Where summary.csv's columns split around [`SWEEP_EXTRA`].
 fn summary_split() -> usize {
-    let header = summary_header();
-    header.iter().position(|&c| c == SUMMARY_LATER).unwrap_or(header.len())
+    let header = metric::header();
+    header.iter().position(|c| c == SUMMARY_LATER).unwrap_or(header.len())
 }
 
 /// The header of sweep.csv for these varied keys.
@@ -38,11 +46,12 @@ pub fn header(vary: &[Vary]) -> Vec<String> {
     let mut h = vec!["point".to_string()];
     h.extend(vary.iter().map(Vary::column));
     h.push("seed".into());
-    let summary = summary_header();
+    let summary = metric::header();
     let (before, after) = summary.split_at(summary_split());
-    h.extend(before.iter().map(|s| s.to_string()));
+    h.extend_from_slice(before);
+    h.extend(DROP_RATE.names());
     h.extend(SWEEP_EXTRA.iter().map(|s| s.to_string()));
-    h.extend(after.iter().map(|s| s.to_string()));
+    h.extend_from_slice(after);
     h
 }
 
@@ -50,7 +59,6 @@ pub fn header(vary: &[Vary]) -> Vec<String> {
 pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &ScenarioResults) -> Result<Vec<u8>> {
     let sc = sweep.scenario(index);
     let values = sweep.values(index);
-    let rho = sc.offered_load();
     let split = summary_split();
     let rows: Vec<Vec<String>> = result
         .strategies
@@ -60,11 +68,10 @@ pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &Scenar
             let mut row = vec![index.to_string()];
             row.extend(sweep.vary.iter().zip(&values).map(|(v, &x)| v.cell(x)));
             row.push(sc.seed.to_string());
-            let mut summary = summary_row(s, rho, sc);
+            let mut summary = metric::row(s, sc);
             let later = summary.split_off(split);
             row.extend(summary);
-            row.push(fixed(drop.value, 8));
-            row.push(drop.ci95.map(|c| fixed(c, 8)).unwrap_or_default());
+            row.extend(DROP_RATE.cells(Some(*drop)));
             row.push(fixed(sc.arrival_rate(), 3));
             row.push(fixed(sc.capacity(), 3));
             row.extend(later);
@@ -141,7 +148,7 @@ impl SweepTable {
         let columns: Vec<&str> = axes.iter().map(|a| a.column.as_str()).collect();
         // A closed loop's rows carry its open model (`open_model_rate_rps`); an open
         // workload's never do.
-        let closed = self.col("open_model_rate_rps").is_ok_and(|c| self.rows.iter().any(|r| !r[c].is_empty()));
+        let closed = self.col(OPEN_MODEL_RATE.name).is_ok_and(|c| self.rows.iter().any(|r| !r[c].is_empty()));
         Ok(SweepView { scenario: manifest.scenario.clone(), points: self.points(&columns)?, axes, closed })
     }
 
@@ -150,16 +157,16 @@ impl SweepTable {
         let c = |n: &str| self.col(n);
         let (point, label, rho, rate, cap, reps) = (
             c("point")?,
-            c("strategy")?,
-            c("offered_load")?,
-            c("arrival_rate_rps")?,
-            c("capacity_rps")?,
-            c("replications")?,
+            c(STRATEGY.name)?,
+            c(OFFERED_LOAD.name)?,
+            c(ARRIVAL_RATE)?,
+            c(CAPACITY)?,
+            c(REPLICATIONS.name)?,
         );
-        let (mean, mean_ci, p99, p99_ci) = (c("mean_ms")?, c("mean_ms_ci95")?, c("p99_ms")?, c("p99_ms_ci95")?);
+        let (mean, mean_ci, p99, p99_ci) = (c(MEAN.name)?, c(&MEAN.ci_name())?, c(P99.name)?, c(&P99.ci_name())?);
         let vcols: Vec<usize> = vary_columns.iter().map(|n| c(n)).collect::<Result<_>>()?;
         // Columns added later (absent from sweeps written by older versions).
-        let (throughput, unstable) = (self.col("throughput_rps").ok(), self.col("unstable").ok());
+        let (throughput, unstable) = (self.col(THROUGHPUT.name).ok(), self.col(UNSTABLE.name).ok());
         let num = |s: &str| s.parse::<f64>().unwrap_or(f64::NAN);
         let opt = |s: &str| s.parse::<f64>().ok();
         let mut out: Vec<PointRow> = Vec::new();

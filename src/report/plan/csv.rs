@@ -5,24 +5,18 @@ use super::slo_text;
 use crate::Result;
 use crate::plan::{Candidate, PlanReport, Verdict};
 use crate::report::Exporter;
-use crate::report::format::{fixed, ms};
+use crate::report::format::fixed;
+use crate::report::metric::{DROP_RATE, MEAN, Metric, P99, P999, UTILIZATION};
 use crate::report::run::csv::encode;
-use crate::stats::Estimate;
 
-/// The metric columns both files have, after their own leading columns: utilisation, mean,
-/// p99, p99.9 and drop rate, each with its 95% confidence half-width.
-pub const METRIC_COLUMNS: &[&str] = &[
-    "utilization",
-    "utilization_ci95",
-    "mean_ms",
-    "mean_ms_ci95",
-    "p99_ms",
-    "p99_ms_ci95",
-    "p999_ms",
-    "p999_ms_ci95",
-    "drop_rate",
-    "drop_rate_ci95",
-];
+/// The metrics both files have, after their own leading columns: utilisation, mean, p99,
+/// p99.9 and drop rate, each with its 95% confidence half-width.
+pub const METRICS: [&Metric; 5] = [&UTILIZATION, &MEAN, &P99, &P999, &DROP_RATE];
+
+/// The columns of [`METRICS`].
+pub fn metric_columns() -> Vec<String> {
+    METRICS.iter().flat_map(|m| m.names()).collect()
+}
 
 /// Columns of plan.csv before the metrics.
 const PLAN_LEAD: &[&str] =
@@ -35,13 +29,19 @@ const CANDIDATE_LEAD: &[&str] = &["strategy", "servers", "verdict", "offered_loa
 const CANDIDATE_TAIL: &[&str] = &["seed", "note"];
 
 /// Columns of plan.csv.
-pub fn plan_columns() -> Vec<&'static str> {
-    [PLAN_LEAD, METRIC_COLUMNS, PLAN_TAIL].concat()
+pub fn plan_columns() -> Vec<String> {
+    columns(PLAN_LEAD, PLAN_TAIL)
 }
 
 /// Columns of plan_candidates.csv.
-pub fn candidate_columns() -> Vec<&'static str> {
-    [CANDIDATE_LEAD, METRIC_COLUMNS, CANDIDATE_TAIL].concat()
+pub fn candidate_columns() -> Vec<String> {
+    columns(CANDIDATE_LEAD, CANDIDATE_TAIL)
+}
+
+/// `lead`, the metric columns, then `tail`.
+fn columns(lead: &[&str], tail: &[&str]) -> Vec<String> {
+    let text = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    [text(lead), metric_columns(), text(tail)].concat()
 }
 
 /// `plan.csv`.
@@ -51,29 +51,15 @@ pub struct PlanCsv;
 #[derive(Debug)]
 pub struct CandidatesCsv;
 
-fn est_ms(e: Option<Estimate>) -> [String; 2] {
-    match e {
-        Some(e) => [ms(e.value), e.ci95.map(ms).unwrap_or_default()],
-        None => [String::new(), String::new()],
-    }
-}
-
-fn est(e: Option<Estimate>, digits: usize) -> [String; 2] {
-    match e {
-        Some(e) => [fixed(e.value, digits), e.ci95.map(|c| fixed(c, digits)).unwrap_or_default()],
-        None => [String::new(), String::new()],
-    }
-}
-
-/// The cells of [`METRIC_COLUMNS`].
+/// The cells of [`METRICS`].
 fn metrics(c: Option<&Candidate>) -> Vec<String> {
     let s = c.and_then(|c| c.summary.as_ref());
     let mut out = Vec::new();
-    out.extend(est(s.map(|s| s.utilization), 6));
-    out.extend(est_ms(s.map(|s| s.mean)));
-    out.extend(est_ms(s.map(|s| s.p99)));
-    out.extend(est_ms(s.map(|s| s.p999)));
-    out.extend(est(c.and_then(|c| c.drop_rate), 8));
+    for m in METRICS {
+        // The drop rate is the candidate's; the others are figures of its summary.
+        let e = if m.name == DROP_RATE.name { c.and_then(|c| c.drop_rate) } else { s.and_then(|s| m.estimate(s)) };
+        out.extend(m.cells(e));
+    }
     out
 }
 

@@ -11,22 +11,33 @@ use serde_json::{Map, Value, json};
 
 use super::Report;
 use super::csv::{per_connection, server_row, servers_header, summary_table};
+use crate::report::metric::{Format, STRATEGY, SUMMARY};
 use crate::stats::StrategySummary;
 
-/// Columns whose values are text; every other column is a number.
-const TEXT_COLUMNS: &[&str] = &["strategy", "server", "view"];
+/// servers.csv's columns whose values are text; every other column is a number.
+const SERVER_TEXT_COLUMNS: &[&str] = &["server"];
 
-/// Columns whose 0/1 values are flags: JSON booleans.
-const FLAG_COLUMNS: &[&str] = &["unstable", "saturated"];
+/// servers.csv's columns whose 0/1 values are flags: JSON booleans.
+const SERVER_FLAG_COLUMNS: &[&str] = &["saturated"];
 
-/// A CSV cell as JSON: text columns stay strings, flags become booleans, numbers become
-/// numbers, empty is null.
-fn cell(column: &str, text: &str) -> Value {
-    if TEXT_COLUMNS.contains(&column) {
-        return Value::String(text.to_string());
+/// The format of servers.csv's column `column` as JSON sees it.
+fn server_format(column: &str) -> Format {
+    if SERVER_TEXT_COLUMNS.contains(&column) {
+        Format::Text
+    } else if SERVER_FLAG_COLUMNS.contains(&column) {
+        Format::Flag
+    } else {
+        Format::Count
     }
-    if FLAG_COLUMNS.contains(&column) {
-        return Value::Bool(text == "1");
+}
+
+/// A CSV cell in `format` as JSON: text stays a string, flags become booleans, numbers
+/// become numbers, empty is null.
+fn cell(format: Format, text: &str) -> Value {
+    match format {
+        Format::Text => return Value::String(text.to_string()),
+        Format::Flag => return Value::Bool(text == "1"),
+        Format::Ms | Format::Fixed(_) | Format::Count => {}
     }
     if text.is_empty() {
         return Value::Null;
@@ -112,7 +123,7 @@ impl Serialize for Strategies<'_> {
 
 /// One strategy's object.
 struct StrategyObject<'a> {
-    header: &'a [&'static str],
+    header: &'a [String],
     row: &'a [String],
     strategy: &'a StrategySummary,
     /// Whether the servers carry the connection columns.
@@ -122,8 +133,8 @@ struct StrategyObject<'a> {
 impl Serialize for StrategyObject<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.header.len() + 1))?;
-        for (h, v) in self.header.iter().zip(self.row) {
-            m.serialize_entry(h, &cell(h, v))?;
+        for ((h, c), v) in self.header.iter().zip(SUMMARY).zip(self.row) {
+            m.serialize_entry(h, &cell(c.metric().format, v))?;
         }
         m.serialize_entry("servers", &Servers(self.strategy, self.per_connection))?;
         m.end()
@@ -142,8 +153,8 @@ impl Serialize for Servers<'_> {
             let object: Map<String, Value> = header
                 .iter()
                 .zip(&row)
-                .filter(|(h, _)| **h != "strategy")
-                .map(|(h, v)| (h.to_string(), cell(h, v)))
+                .filter(|(h, _)| **h != STRATEGY.name)
+                .map(|(h, v)| (h.to_string(), cell(server_format(h), v)))
                 .collect();
             seq.serialize_element(&object)?;
         }

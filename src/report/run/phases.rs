@@ -30,6 +30,7 @@ use crate::Result;
 use crate::duration::format_duration;
 use crate::report::Exporter;
 use crate::report::format::{fixed, ms};
+use crate::report::metric::{COMPLETED, FAILED, MAX, MEAN, P50, P90, P99, STRATEGY};
 use crate::stats::Timeline;
 use crate::stats::window_latency::{RELATIVE_ERROR, WindowLatency};
 
@@ -234,19 +235,19 @@ pub fn figures(t: &Timeline, phase: &Phase, warmup_end: f64) -> Option<PhaseFigu
 
 /// Columns of latency_timeseries.csv.
 pub const LATENCY_COLUMNS: &[&str] = &[
-    "strategy",
+    STRATEGY.name,
     "time_s",
     "arrived",
-    "completed",
-    "failed",
+    COMPLETED.name,
+    FAILED.name,
     "arrived_per_s",
     "completed_per_s",
     "failed_per_s",
-    "mean_ms",
-    "p50_ms",
-    "p90_ms",
-    "p99_ms",
-    "max_ms",
+    MEAN.name,
+    P50.name,
+    P90.name,
+    P99.name,
+    MAX.name,
 ];
 
 /// `latency_timeseries.csv`: per strategy and window of timeseries.csv, the requests that
@@ -291,7 +292,7 @@ impl Exporter for LatencyCsv {
 
 /// Columns of phases.csv.
 pub const PHASES_COLUMNS: &[&str] = &[
-    "strategy",
+    STRATEGY.name,
     "phase",
     "kind",
     "start_s",
@@ -299,15 +300,15 @@ pub const PHASES_COLUMNS: &[&str] = &[
     "from_s",
     "to_s",
     "arrived",
-    "completed",
-    "failed",
+    COMPLETED.name,
+    FAILED.name,
     "completed_per_s",
     "failed_per_s",
-    "mean_ms",
-    "p50_ms",
-    "p90_ms",
-    "p99_ms",
-    "max_ms",
+    MEAN.name,
+    P50.name,
+    P90.name,
+    P99.name,
+    MAX.name,
     "before_p99_ms",
     "recovery_s",
     "recovered",

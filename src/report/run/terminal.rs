@@ -10,7 +10,7 @@
 use comfy_table::{Attribute, Cell, CellAlignment, Color};
 
 use super::Report;
-use super::columns::{COLUMNS, Ci, Column, Mark, applies, marks};
+use super::columns::{Ci, Column, Mark, applies, columns, marks, relevant, shown, value};
 use crate::duration::format_duration;
 use crate::report::{format, table};
 use crate::scenario::arrivals::Shape;
@@ -41,15 +41,12 @@ impl Layout {
     pub fn columns(list: &str) -> Result<Layout, ScenarioError> {
         let mut keys = Vec::new();
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty() && *n != "strategy") {
-            let col = COLUMNS.iter().find(|c| c.key == name).ok_or_else(|| {
+            let col = columns().find(|c| c.name == name).ok_or_else(|| {
                 ScenarioError::at("--columns", format!("no table column `{name}`"))
-                    .with_help(format!(
-                        "the columns are {}",
-                        COLUMNS.iter().map(|c| c.key).collect::<Vec<_>>().join(", ")
-                    ))
-                    .suggest(name, COLUMNS.iter().map(|c| c.key))
+                    .with_help(format!("the columns are {}", columns().map(|c| c.name).collect::<Vec<_>>().join(", ")))
+                    .suggest(name, columns().map(|c| c.name))
             })?;
-            keys.push(col.key);
+            keys.push(col.name);
         }
         if keys.is_empty() {
             return Err(
@@ -112,7 +109,7 @@ fn rankable(s: &StrategySummary) -> bool {
 fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> (String, bool) {
     let mut table = table::new(color);
     let mut header = vec![Cell::new("strategy")];
-    header.extend(cols.iter().map(|c| Cell::new(c.title)));
+    header.extend(cols.iter().map(|c| Cell::new(shown(c).title)));
     table.set_header(header);
     let marks: Vec<Vec<Option<Mark>>> = cols.iter().map(|c| marks(report, c, rankable)).collect();
     let mut clipped = false;
@@ -123,14 +120,15 @@ fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> (
         }
         let mut row = vec![first];
         for (c, m) in cols.iter().zip(&marks) {
-            let (v, ci) = (c.value)(s);
-            let mut text = if v.is_finite() { format!("{v:.*}", c.digits) } else { "–".to_string() };
+            let (v, ci) = value(c, s, &report.scenario);
+            let digits = shown(c).digits;
+            let mut text = if v.is_finite() { format!("{v:.digits$}") } else { "–".to_string() };
             match ci {
                 Some(Ci { clipped: Some((lo, hi)), .. }) => {
                     clipped = true;
-                    text.push_str(&format!(" [{lo:.*}, {hi:.*}]", c.digits, c.digits));
+                    text.push_str(&format!(" [{lo:.digits$}, {hi:.digits$}]"));
                 }
-                Some(Ci { half, .. }) => text.push_str(&format!(" ±{half:.*}", c.digits)),
+                Some(Ci { half, .. }) => text.push_str(&format!(" ±{half:.digits$}")),
                 None => {}
             }
             let mark = m[row_index];
@@ -154,21 +152,22 @@ fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> (
 /// The columns of `layout` for `report`, the labels, and how many applicable columns the
 /// table leaves out.
 fn layout_columns(report: &Report, layout: &Layout) -> (Vec<&'static Column>, Vec<String>, usize) {
-    let applicable: Vec<&Column> = COLUMNS.iter().filter(|c| applies(c, report)).collect();
+    let applicable: Vec<&Column> = columns().filter(|c| applies(c, report)).collect();
     match layout {
         Layout::Wide => (applicable, labels(report, false), 0),
         Layout::Columns(keys) => {
-            let cols: Vec<&Column> = keys.iter().filter_map(|k| COLUMNS.iter().find(|c| c.key == *k)).collect();
-            let hidden = applicable.iter().filter(|c| !keys.contains(&c.key)).count();
+            let cols: Vec<&Column> = keys.iter().filter_map(|k| columns().find(|c| c.name == *k)).collect();
+            let hidden = applicable.iter().filter(|c| !keys.contains(&c.name)).count();
             (cols, labels(report, false), hidden)
         }
         Layout::Fit => {
             let labels = labels(report, true);
             let mut cols: Vec<&Column> =
-                applicable.iter().copied().filter(|c| c.keep > 0 && (c.relevant)(report)).collect();
+                applicable.iter().copied().filter(|c| shown(c).keep > 0 && relevant(c, report)).collect();
             // Drop the least important column while the table is too wide.
             while cols.len() > 1 && format::width(&table(report, &cols, &labels, false).0) > TABLE_WIDTH {
-                let least = cols.iter().enumerate().min_by_key(|(_, c)| c.keep).map(|(i, _)| i).expect("non-empty");
+                let least =
+                    cols.iter().enumerate().min_by_key(|(_, c)| shown(c).keep).map(|(i, _)| i).expect("non-empty");
                 cols.remove(least);
             }
             let hidden = applicable.len() - cols.len();
@@ -177,19 +176,9 @@ fn layout_columns(report: &Report, layout: &Layout) -> (Vec<&'static Column>, Ve
     }
 }
 
-/// What the non-obvious columns shown mean, in one line.
+/// What the non-obvious columns shown mean, in one line (their metrics' legends).
 fn legend(cols: &[&Column]) -> Option<String> {
-    let meaning = |key: &str| match key {
-        "rho_max" => Some("ρ max = busiest server's load, work routed ÷ its capacity (≥ 1: saturated)"),
-        "load_max_over_mean" | "load_cv" | "jain_index" | "busiest_server_share" => {
-            Some("max/mean, CV, Jain, busiest % = of the servers' loads ρ (even: 1, 0, 1, 1/S)")
-        }
-        "queue_spread" => Some("N spread = time-average of max − min requests at a server"),
-        "idle_while_waiting" => Some("idle∧wait % = time a worker idled while a request waited elsewhere"),
-        "requests_max_over_mean" => Some("req max/mean = of requests per server, not normalised"),
-        _ => None,
-    };
-    let mut parts: Vec<&str> = cols.iter().filter_map(|c| meaning(c.key)).collect();
+    let mut parts: Vec<&str> = cols.iter().filter_map(|c| c.legend).collect();
     parts.dedup();
     (!parts.is_empty()).then(|| parts.join("; "))
 }

@@ -27,6 +27,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{Report, RunChart, averaged, framed, interval_source, strategy_colours, strategy_marks};
 use crate::report::charts::style::{self, ALERT, AXIS_PX, GUIDE, INK, LEGEND_PX, TICK_PX};
 use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, fit, inspect, key_row, marks, text};
+use crate::report::metric::{IDLE_WHILE_WAITING, LOAD_MAX_OVER_MEAN, Metric, QUEUE_SPREAD};
 use crate::stats::{Estimate, StrategySummary};
 
 /// The chart.
@@ -38,43 +39,52 @@ pub const MAX_MEAN_TOP: f64 = 1.1;
 struct Measure {
     title: &'static str,
     axis: &'static str,
-    /// The figure as the chart tests name it (summary.csv's column, or derived from one).
-    column: &'static str,
+    /// The figure (an estimate of the summary).
+    metric: &'static Metric,
     even: f64,
     /// The axis reaches at least this far.
     min_top: f64,
     /// Shown × this (100 for percentages).
     scale: f64,
-    value: fn(&StrategySummary) -> Estimate,
+}
+
+impl Measure {
+    /// The figure as the chart tests name it: its summary.csv column, `_percent` when shown
+    /// × 100.
+    fn column(&self) -> String {
+        if self.scale == 100.0 { format!("{}_percent", self.metric.name) } else { self.metric.name.to_string() }
+    }
+
+    /// Strategy `s`'s figure.
+    fn value(&self, s: &StrategySummary) -> Estimate {
+        self.metric.estimate(s).expect("the imbalance measures are estimates")
+    }
 }
 
 const MEASURES: [Measure; 3] = [
     Measure {
         title: "N spread (dynamic)",
         axis: "mean of max − min requests at a server",
-        column: "queue_spread",
+        metric: &QUEUE_SPREAD,
         even: 0.0,
         min_top: 0.0,
         scale: 1.0,
-        value: |s| s.queue_spread,
     },
     Measure {
         title: "idle while waiting (dynamic)",
         axis: "% of time a worker idles while a request waits",
-        column: "idle_while_waiting_percent",
+        metric: &IDLE_WHILE_WAITING,
         even: 0.0,
         min_top: 0.0,
         scale: 100.0,
-        value: |s| s.idle_while_waiting,
     },
     Measure {
         title: "max / mean of ρ (long run)",
         axis: "busiest server's load ÷ mean load",
-        column: "load_max_over_mean",
+        metric: &LOAD_MAX_OVER_MEAN,
         even: 1.0,
         min_top: MAX_MEAN_TOP,
         scale: 1.0,
-        value: |s| s.load_max_over_mean,
     },
 ];
 
@@ -217,12 +227,12 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             .iter()
             .map(|&i| {
                 let s = &report.strategies[i];
-                ((m.value)(s).scaled(m.scale), s.is_unstable())
+                (m.value(s).scaled(m.scale), s.is_unstable())
             })
             .collect();
         let sc = scale_of(&values, m);
         let on_axis = values.iter().filter(|(e, _)| e.value.is_finite() && e.value <= sc.edge).map(|(e, _)| e.value);
-        inspect::axis(format!("imbalance {} x", m.column), (sc.lo, sc.hi), sc.log, on_axis);
+        inspect::axis(format!("imbalance {} x", m.column()), (sc.lo, sc.hi), sc.log, on_axis);
         let caption = fit::block(m.title, panel.dim_in_pixel().0.saturating_sub(16), 1, AXIS_PX + 1.0, 12.0);
         let desc = if sc.log { format!("{}, log scale", m.axis) } else { m.axis.to_string() };
         let desc = fit::block(&desc, panel.dim_in_pixel().0.saturating_sub(30), 1, TICK_PX, 11.0);
@@ -279,7 +289,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
                 continue;
             }
             let label = style::figure(e.value);
-            inspect::figure(&report.strategies[i].label, m.column, e.value, &label);
+            inspect::figure(&report.strategies[i].label, &m.column(), e.value, &label);
             let style = text(value_px, if *unstable { &ALERT } else { &INK }).pos(Pos::new(HPos::Left, VPos::Center));
             if e.value > sc.edge {
                 // Off the axis: an arrow at the edge and the value.

@@ -20,33 +20,35 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{Report, RunChart, averaged, framed, interval_source, not_completed, strategy_colours};
 use crate::report::charts::style::{self, AXIS_PX, INK, LEGEND_PX, TICK_PX};
 use crate::report::charts::{Area, DrawResult, axis, fit, inspect, text};
+use crate::report::metric::{Metric, OPEN_MODEL_P99, P50, P90, P99, P999};
 use crate::stats::{Estimate, StrategySummary};
 
 /// The chart.
 pub static CHART: RunChart = RunChart::new("percentiles.png", draw);
 
-/// Reads one figure of a strategy (None when it has none).
-type Pick = fn(&StrategySummary) -> Option<Estimate>;
-
-/// A panel: its title, the summary.csv column of its figure, the figure, and which panels
-/// share one axis (the same `scale`).
+/// A panel: its title, its figure, and which panels share one axis (the same `scale`).
 struct Panel {
     title: &'static str,
-    column: &'static str,
-    pick: Pick,
+    metric: &'static Metric,
     scale: usize,
 }
 
+impl Panel {
+    /// Strategy `s`'s figure (None when it has none).
+    fn pick(&self, s: &StrategySummary) -> Option<Estimate> {
+        self.metric.estimate(s)
+    }
+}
+
 const PANELS: [Panel; 4] = [
-    Panel { title: "p50", column: "p50_ms", pick: |s| Some(s.p50), scale: 0 },
-    Panel { title: "p90", column: "p90_ms", pick: |s| Some(s.p90), scale: 1 },
-    Panel { title: "p99", column: "p99_ms", pick: |s| Some(s.p99), scale: 2 },
-    Panel { title: "p99.9", column: "p999_ms", pick: |s| Some(s.p999), scale: 3 },
+    Panel { title: "p50", metric: &P50, scale: 0 },
+    Panel { title: "p90", metric: &P90, scale: 1 },
+    Panel { title: "p99", metric: &P99, scale: 2 },
+    Panel { title: "p99.9", metric: &P999, scale: 3 },
 ];
 
 /// A closed loop's open model, on the p99 panel's axis so the two compare at a glance.
-const OPEN: Panel =
-    Panel { title: "p99, open workload", column: "open_model_p99_ms", pick: |s| s.open_model.map(|o| o.p99), scale: 2 };
+const OPEN: Panel = Panel { title: "p99, open workload", metric: &OPEN_MODEL_P99, scale: 2 };
 
 /// Strategy indices, best p99 first (strategies without data last, in scenario order).
 pub fn ranking(report: &Report) -> Vec<usize> {
@@ -127,7 +129,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let rows_of = |panel: &Panel| -> Vec<(f64, f64, String)> {
         order
             .iter()
-            .filter_map(|&i| (panel.pick)(&report.strategies[i]))
+            .filter_map(|&i| panel.pick(&report.strategies[i]))
             .filter(|e| e.value.is_finite())
             .map(|e| {
                 let v = e.value * 1e3;
@@ -136,7 +138,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             .collect()
     };
     for (panel, area) in panels.iter().zip(&cells) {
-        let est: Vec<Option<Estimate>> = order.iter().map(|&i| (panel.pick)(&report.strategies[i])).collect();
+        let est: Vec<Option<Estimate>> = order.iter().map(|&i| panel.pick(&report.strategies[i])).collect();
         let rows: Vec<(f64, f64, String)> =
             panels.iter().filter(|p| p.scale == panel.scale).flat_map(|p| rows_of(p)).collect();
         let plot_w = f64::from(area.dim_in_pixel().0.saturating_sub(2 * PANEL_MARGIN));
@@ -264,7 +266,7 @@ where
             reach = reach.max(pb);
         }
         let label = style::figure(v);
-        inspect::figure(&report.strategies[i].label, panel.column, v, &label);
+        inspect::figure(&report.strategies[i].label, panel.metric.name, v, &label);
         let style = text(value_px, &INK).pos(Pos::new(HPos::Left, VPos::Center));
         root.draw_text(&label, &style, (reach + LABEL_GAP, yc))?;
     }

@@ -23,6 +23,7 @@ use plotters::prelude::*;
 use super::{Report, RunChart, averaged, framed, strategy_colours};
 use crate::report::charts::style::{self, ALERT, AXIS_PX, GUIDE, INK, MUTED, TICK_PX};
 use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, fit, grid, inspect, key_row, text};
+use crate::report::metric::RHO_MAX;
 
 /// Largest pool drawn as one bar per server.
 pub const BARS_MAX: usize = 60;
@@ -106,7 +107,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         .iter()
         .map(|s| {
             let mm = style::figure(s.rho_max.value);
-            inspect::figure(&s.label, "rho_max", s.rho_max.value, &mm);
+            inspect::figure(&s.label, RHO_MAX.name, s.rho_max.value, &mm);
             let unstable = if s.is_unstable() { "  UNSTABLE" } else { "" };
             (fit::block(&format!("{}  ·  ρ max {mm}{unstable}", s.label), title_w, 2, style::LEGEND_PX, 12.0), mm)
         })

@@ -17,6 +17,27 @@ fn scenario(strategies: &str, servers: u32, requests: u64, replications: u32) ->
     crate::common::scenario(&crate::common::mm_pool(&top, 85.0 * f64::from(servers), "s", servers, ""))
 }
 
+/// The leading columns of summary.csv: a contract with users' scripts (written out here, so
+/// a change to the metrics' records that moves one fails this test).
+const SUMMARY_CONTRACT: [&str; 16] = [
+    "strategy",
+    "requests",
+    "completed",
+    "dropped",
+    "mean_ms",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "mean_wait_ms",
+    "throughput_rps",
+    "utilization",
+    "load_max_over_mean",
+    "load_cv",
+    "jain_index",
+];
+
 fn run(sc: &Scenario, threads: usize) -> Report {
     run::run(sc, &RunOptions { threads: Some(threads), progress: false }).expect("run")
 }
@@ -172,7 +193,9 @@ fn csv_files_parse_with_their_documented_columns() {
 
     // summary.csv and servers.csv keep their contract.
     let (h, rows) = parse_csv(&exporter("summary.csv").render(&report).unwrap());
-    assert_eq!(h[..report::run::csv::SUMMARY_COLUMNS.len()], *report::run::csv::SUMMARY_COLUMNS);
+    assert_eq!(h[..SUMMARY_CONTRACT.len()], SUMMARY_CONTRACT);
+    assert_eq!(report::metric::CONTRACT, SUMMARY_CONTRACT.len());
+    assert_eq!(h, report::metric::header());
     assert_eq!(rows.len(), 3);
     let (h, rows) = parse_csv(&exporter("servers.csv").render(&report).unwrap());
     assert_eq!(h[..report::run::csv::SERVERS_COLUMNS.len()], *report::run::csv::SERVERS_COLUMNS);
@@ -206,8 +229,8 @@ fn json_summary_and_manifest_parse() {
     let strategies = v["strategies"].as_array().unwrap();
     assert_eq!(strategies.len(), 2);
     assert_eq!(strategies[1]["strategy"], "least-work-left");
-    for col in report::run::csv::SUMMARY_COLUMNS {
-        assert!(strategies[0].get(*col).is_some(), "JSON lacks {col}");
+    for col in report::metric::header() {
+        assert!(strategies[0].get(&col).is_some(), "JSON lacks {col}");
     }
     assert!(strategies[0]["p99_ms"].as_f64().unwrap() > 0.0);
     // One replication: intervals from batch means, for every figure the table shows with ±.
@@ -249,19 +272,77 @@ fn write_outputs_writes_every_file_and_no_charts_removes_stale_ones() {
     let report = run(&scenario("\"p2c\"", 2, 5_000, 1), 1);
     let all = report::run::exporters(true);
     let written = report::write_outputs(&report, dir.path(), &all).unwrap();
-    // Every file but faults.csv, pods.csv, scale_events.csv, policies.csv and phases.csv (no
-    // faults, no autoscaler, no balancer queue, no phases here).
+    // Every file it wants; not faults.csv, pods.csv, scale_events.csv, policies.csv or
+    // phases.csv (no faults, no autoscaler, no balancer queue, no phases here).
     let skipped = ["faults.csv", "pods.csv", "scale_events.csv", "policies.csv", "phases.csv"];
     let names: Vec<_> = written.iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_string()).collect();
-    assert_eq!(written.len(), EXPORTERS.len() - skipped.len(), "{names:?}");
+    let mut wanted: Vec<_> = EXPORTERS.iter().filter(|e| e.wanted(&report)).map(|e| e.file_name()).collect();
+    wanted.sort_unstable();
+    assert_eq!(crate::common::file_names(dir.path()), wanted, "{names:?}");
+    assert_eq!(written.len(), wanted.len(), "{names:?}");
     assert!(skipped.iter().all(|f| !names.iter().any(|n| n == f)), "{names:?}");
-    assert!(dir.path().join("queue_timeline.png").exists());
+    let charts: Vec<_> = EXPORTERS.iter().filter(|e| e.is_chart()).map(|e| e.file_name()).collect();
+    assert!(charts.iter().all(|c| dir.path().join(c).exists()), "{charts:?}");
     let data = report::run::exporters(false);
-    assert!(data.iter().all(|e| !e.is_chart()) && data.len() == 12);
+    assert!(data.iter().all(|e| !e.is_chart()) && data.len() == EXPORTERS.len() - charts.len());
     report::write_outputs(&report, dir.path(), &data).unwrap();
     let removed = report::run::remove_stale(dir.path(), &data).unwrap();
-    assert_eq!(removed.len(), 6); // the six charts
+    let mut removed: Vec<_> = removed.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    removed.sort_unstable();
+    let mut charts_sorted = charts.clone();
+    charts_sorted.sort_unstable();
+    assert_eq!(removed, charts_sorted, "every chart, and nothing else");
     let left = crate::common::file_names(dir.path());
     assert!(left.iter().all(|f| !f.ends_with(".png")), "{left:?}");
-    assert_eq!(left.len(), EXPORTERS.len() - 6 - skipped.len(), "{left:?}");
+    assert_eq!(left.len(), wanted.len() - charts.len(), "{left:?}");
+}
+
+/// The metric names of docs/outputs.md's summary.csv table: every `name` in the first cell
+/// of its rows.
+fn documented_summary_columns() -> Vec<String> {
+    let docs = std::fs::read_to_string(crate::common::repo().join("docs/outputs.md")).unwrap();
+    let section = docs.split("\n### summary.csv\n").nth(1).expect("a summary.csv section");
+    let section = section.split("\n### ").next().unwrap();
+    let mut names = Vec::new();
+    for line in section.lines().filter(|l| l.starts_with("| `")) {
+        let first = line.split(" | ").next().unwrap();
+        names.extend(first.split('`').skip(1).step_by(2).map(str::to_string));
+    }
+    names
+}
+
+#[test]
+fn every_metric_is_in_summary_csv_json_and_the_docs() {
+    let report = run(&scenario("\"random\", \"p2c\"", 3, 4_000, 2), 1);
+    let (h, _) = parse_csv(&exporter("summary.csv").render(&report).unwrap());
+    let v: serde_json::Value = serde_json::from_str(&report::run::json::render(&report)).unwrap();
+    let documented = documented_summary_columns();
+    let mut names = 0;
+    for m in report::metric::all() {
+        let mut columns = vec![m.name.to_string()];
+        if m.ci {
+            columns.push(m.ci_name());
+        }
+        for c in columns {
+            assert_eq!(h.iter().filter(|x| **x == c).count(), 1, "summary.csv has {c} once");
+            assert!(v["strategies"][0].get(&c).is_some(), "the JSON summary lacks {c}");
+            assert!(documented.contains(&c), "docs/outputs.md's summary.csv table lacks {c}");
+            names += 1;
+        }
+    }
+    assert_eq!(names, h.len(), "every summary.csv column is a metric or its interval");
+    for d in &documented {
+        assert!(h.contains(d), "docs/outputs.md documents {d}, which summary.csv does not have");
+    }
+}
+
+#[test]
+fn every_terminal_column_is_a_summary_csv_column_and_takes_columns() {
+    let header = report::metric::header();
+    for m in report::metric::TABLE {
+        assert!(header.iter().any(|h| h == m.name), "table column {} is not in summary.csv", m.name);
+        assert!(m.shown.is_some(), "{} has no terminal column", m.name);
+        let layout = report::run::terminal::Layout::columns(m.name).expect("--columns takes it");
+        assert_eq!(layout, report::run::terminal::Layout::Columns(vec![m.name]));
+    }
 }

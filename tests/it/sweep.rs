@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::common::{mm_pool, repo, shipped};
-use lbsim::report::run::csv::summary_header;
+use lbsim::report::metric::header as summary_header;
 use lbsim::run::{self, RunOptions};
 use lbsim::scenario::Overrides;
 use lbsim::scenario::Scenario;

@@ -1,6 +1,9 @@
 //! Number formatting shared by the exporters (fixed precision: stable, diffable output), and
 //! the wrapping of terminal lines.
 
+/// Width, in characters, the terminal tables and their notes fit.
+pub const TABLE_WIDTH: usize = 120;
+
 /// Seconds as milliseconds with 4 decimals (0.1 µs resolution); empty for NaN.
 pub fn ms(secs: f64) -> String {
     if secs.is_finite() { format!("{:.4}", secs * 1e3) } else { String::new() }
@@ -37,13 +40,13 @@ pub fn terminal_line(text: &str) -> String {
 
 /// `text` wrapped to the terminal table's width (see [`wrap`]).
 pub fn to_width(text: &str) -> String {
-    wrap(text, super::run::terminal::TABLE_WIDTH)
+    wrap(text, TABLE_WIDTH)
 }
 
 /// `first` then `text`, wrapped to the terminal table's width, the lines after the first
 /// indented by `indent` spaces (`first` is expected to be `indent` characters wide).
 pub fn hanging(first: &str, text: &str, indent: usize) -> String {
-    let body = wrap(text, super::run::terminal::TABLE_WIDTH - indent);
+    let body = wrap(text, TABLE_WIDTH - indent);
     let mut out = String::new();
     for (i, line) in body.lines().enumerate() {
         if i == 0 {

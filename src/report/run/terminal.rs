@@ -12,13 +12,11 @@ use comfy_table::{Attribute, Cell, CellAlignment, Color};
 use super::Report;
 use super::columns::{Ci, Column, Mark, applies, columns, marks, relevant, shown, value};
 use crate::duration::format_duration;
+use crate::report::format::TABLE_WIDTH;
 use crate::report::{format, table};
 use crate::scenario::arrivals::Shape;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::StrategySummary;
-
-/// Width, in characters, the default table fits.
-pub const TABLE_WIDTH: usize = 120;
 
 /// Longest strategy label the default table shows as it is.
 pub const LABEL_MAX: usize = 22;

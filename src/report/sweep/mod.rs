@@ -6,7 +6,7 @@ pub mod charts;
 
 use comfy_table::{Cell, CellAlignment};
 
-use super::run::terminal::TABLE_WIDTH;
+use super::format::TABLE_WIDTH;
 use super::{Warning, format, table};
 
 /// A finished sweep, as its table and charts show it.

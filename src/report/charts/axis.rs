@@ -119,6 +119,18 @@ pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     out
 }
 
+/// The ticks of a log axis from `lo` to `hi` (1, 2, 5 × 10ᵏ, see [`log_ticks`]); when more
+/// than `room`, the decades alone, thinned to every other (third, …) one until they fit.
+pub fn log_ticks_within(lo: f64, hi: f64, room: usize) -> Vec<f64> {
+    let all = log_ticks(lo, hi);
+    if all.len() <= room {
+        return all;
+    }
+    let decades: Vec<f64> = all.into_iter().filter(|v| (v.log10() - v.log10().round()).abs() < 1e-9).collect();
+    let every = decades.len().div_ceil(room).max(1);
+    decades.into_iter().step_by(every).collect()
+}
+
 /// The ticks of a log axis `lo..hi` drawn `width` px wide whose labels (`label`, at `px`)
 /// stay at least 10 px apart and within `overhang` px of the axis' ends: [`log_ticks`],
 /// thinned to every second, third, … decade until they do.

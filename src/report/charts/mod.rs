@@ -319,6 +319,61 @@ fn draw_swatch(area: &Area<'_>, e: &LegendEntry, mid: i32) -> DrawResult {
     Ok(())
 }
 
+/// Small multiples: one panel per strategy on a [`grid`], with the text sizes every such
+/// chart uses (smaller beyond two rows).
+#[derive(Debug, Clone, Copy)]
+pub struct Multiples {
+    /// Rows of panels.
+    pub rows: usize,
+    /// Columns of panels.
+    pub cols: usize,
+}
+
+impl Multiples {
+    /// The grid of `n` panels.
+    pub fn of(n: usize) -> Multiples {
+        let (rows, cols) = grid(n);
+        Multiples { rows, cols }
+    }
+
+    /// Whether the panels are small (more than two rows).
+    pub fn small(&self) -> bool {
+        self.rows > 2
+    }
+
+    /// Tick label size, px.
+    pub fn tick_px(&self) -> f64 {
+        if self.small() { style::TICK_PX - 2.0 } else { style::TICK_PX }
+    }
+
+    /// Axis title size, px.
+    pub fn axis_px(&self) -> f64 {
+        if self.small() { style::AXIS_PX - 3.0 } else { style::AXIS_PX }
+    }
+
+    /// Whether panel `i` is in the bottom row (the one that carries the x-axis title).
+    pub fn last_row(&self, i: usize) -> bool {
+        i / self.cols == self.rows - 1
+    }
+
+    /// Whether panel `i` is in the first column (the one that carries the y-axis title).
+    pub fn first_col(&self, i: usize) -> bool {
+        i % self.cols == 0
+    }
+}
+
+/// Draws `title` centred at the bottom of the top `height` px of `panel` (lines 1.25 × its
+/// size apart, 4 px above the plot) in `colour`, and returns the area below.
+pub fn titled<'a>(panel: &Area<'a>, title: &fit::Block, height: i32, colour: &RGBColor) -> DrawResult<Area<'a>> {
+    let (pw, _) = panel.dim_in_pixel();
+    let top = height - 4 - title.height(1.25);
+    for (k, line) in title.lines.iter().enumerate() {
+        let style = text(title.px, colour).pos(Pos::new(HPos::Center, VPos::Top));
+        panel.draw_text(line, &style, (pw as i32 / 2, top + k as i32 * (title.px * 1.25).round() as i32))?;
+    }
+    Ok(panel.margin(height as u32, 0, 0, 0))
+}
+
 /// Rows × columns for `n` small multiples on a landscape canvas.
 pub fn grid(n: usize) -> (usize, usize) {
     match n {

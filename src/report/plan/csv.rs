@@ -6,7 +6,7 @@ use crate::Result;
 use crate::plan::{Candidate, PlanReport, Verdict};
 use crate::report::Exporter;
 use crate::report::format::fixed;
-use crate::report::metric::{DROP_RATE, MEAN, Metric, P99, P999, UTILIZATION};
+use crate::report::metric::{DROP_RATE, MEAN, Metric, OFFERED_LOAD, P99, P999, REPLICATIONS, STRATEGY, UTILIZATION};
 use crate::report::run::csv::encode;
 
 /// The metrics both files have, after their own leading columns: utilisation, mean, p99,
@@ -20,11 +20,11 @@ pub fn metric_columns() -> Vec<String> {
 
 /// Columns of plan.csv before the metrics.
 const PLAN_LEAD: &[&str] =
-    &["strategy", "group", "servers", "met", "total_servers", "cost", "arrival_rate_rps", "offered_load"];
+    &[STRATEGY.name, "group", "servers", "met", "total_servers", "cost", "arrival_rate_rps", OFFERED_LOAD.name];
 /// Columns of plan.csv after the metrics.
-const PLAN_TAIL: &[&str] = &["slo", "replications", "requests", "evaluations", "seed", "note"];
+const PLAN_TAIL: &[&str] = &["slo", REPLICATIONS.name, "requests", "evaluations", "seed", "note"];
 /// Columns of plan_candidates.csv before the metrics.
-const CANDIDATE_LEAD: &[&str] = &["strategy", "servers", "verdict", "offered_load"];
+const CANDIDATE_LEAD: &[&str] = &[STRATEGY.name, "servers", "verdict", OFFERED_LOAD.name];
 /// Columns of plan_candidates.csv after the metrics.
 const CANDIDATE_TAIL: &[&str] = &["seed", "note"];
 

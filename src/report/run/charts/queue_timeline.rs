@@ -19,13 +19,16 @@
 //! instant (the largest `max_in_system` of servers.csv), which the interval averages drawn
 //! never quite reach.
 
+use plotters::coord::combinators::WithKeyPoints;
+use plotters::coord::types::{RangedCoordf64, RangedCoordi32};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{Report, RunChart, framed, strategy_colours};
-use crate::report::charts::style::{self, AXIS_PX, INK, LEGEND_PX, MUTED, SHADE, TICK_PX};
+use crate::report::charts::canvas::Canvas;
+use crate::report::charts::style::{self, INK, LEGEND_PX, MUTED, SHADE, TICK_PX};
 use crate::report::charts::{
-    Area, DrawResult, LegendEntry, Swatch, axis, fit, grid, inspect, key_row, shared_y_title, text,
+    Area, DrawResult, LegendEntry, Multiples, Swatch, axis, fit, inspect, key_row, shared_y_title, text,
 };
 use crate::scenario::faults::{FAULT_TYPES, FaultWindow};
 use crate::workload::rate::Spike;
@@ -104,26 +107,12 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     // The timeline is replication 0's; its fault windows are the same for every strategy.
     let faults: Vec<&FaultWindow> = report.fault_windows_of(0).collect();
     let spikes = spikes(report);
-    let mut key = vec![
-        LegendEntry::new("least to most loaded server", MUTED, Swatch::Band),
-        LegendEntry::new("mean per server (each point: average over one sampling interval)", INK, Swatch::Line),
-        LegendEntry::new("warm-up (not measured)", SHADE, Swatch::Block),
-    ];
-    if !faults.is_empty() {
-        key.push(LegendEntry::new(fault_legend(&faults), style::FAULT_SHADE, Swatch::Block));
-    }
-    if !spikes.is_empty() {
-        key.push(LegendEntry::new(spike_legend(spikes), SPIKE_SHADE, Swatch::Block));
-    }
-    let body = key_row(&body, &key)?;
+    let body = key_row(&body, &legend(&faults, spikes))?;
     let colours = strategy_colours(report);
     let t_end = report.strategies.iter().map(|s| s.timeline.end).fold(0.0, f64::max).max(1e-9);
-    let n = report.strategies.len();
-    let (rows, cols) = grid(n);
-    let small = rows > 2;
-    let tick_px = if small { TICK_PX - 2.0 } else { TICK_PX };
+    let grid = Multiples::of(report.strategies.len());
     let body = shared_y_title(&body, "requests in system per server")?;
-    let panels = body.split_evenly((rows, cols));
+    let panels = body.split_evenly((grid.rows, grid.cols));
     inspect::axis(
         "queue_timeline y",
         (0.0, scale.top()),
@@ -137,11 +126,62 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let caption_h = captions.iter().map(Caption::height).max().unwrap_or(0);
     // Ticks at least 1.6 lines apart on the panels' plots (the bottom row's, whose x axis
     // takes the most room).
-    let x_area = if small { 40 } else { 48 };
+    let x_area = if grid.small() { 40 } else { 48 };
     let plot_h = panels.first().map_or(100, |p| p.dim_in_pixel().1 as i32 - caption_h - 6 - 8 - x_area);
-    let min_gap = f64::from(plot_h.max(1)) / (tick_px * 1.6);
+    let min_gap = f64::from(plot_h.max(1)) / (grid.tick_px() * 1.6);
+    let axes = Axes { scale, y_ticks: y_ticks(scale, min_gap), t_end, x_area, grid };
+    for (i, (s, panel)) in report.strategies.iter().zip(&panels).enumerate() {
+        let (head, plot) = panel.split_vertically(caption_h + 6);
+        captions[i].draw(&head, colours[i])?;
+        let mut chart = axes.draw(&plot, i)?;
+        let y_top = axes.y_top();
+        if let Some(w) = s.timeline.warmup_end.filter(|&w| w > 0.0) {
+            chart.draw_series(std::iter::once(Rectangle::new([(0.0, 0), (w.min(t_end), y_top)], SHADE.filled())))?;
+        }
+        chart.draw_series(
+            spikes.iter().filter(|sp| sp.at < t_end).map(|sp| {
+                Rectangle::new([(sp.at, 0), ((sp.at + sp.duration).min(t_end), y_top)], SPIKE_SHADE.filled())
+            }),
+        )?;
+        chart.draw_series(faults.iter().filter(|f| f.start < t_end).map(|f| {
+            let end = f.end.unwrap_or(t_end).min(t_end);
+            Rectangle::new([(f.start, 0), (end, y_top)], style::FAULT_SHADE.filled())
+        }))?;
+        let c = colours[i];
+        let samples: Vec<_> = s.timeline.pool_samples().collect();
+        if samples.is_empty() {
+            continue;
+        }
+        let yk = |v: f64| axes.yk(v);
+        let mut band: Vec<(f64, i32)> = samples.iter().map(|p| (p.time, yk(p.max))).collect();
+        band.extend(samples.iter().rev().map(|p| (p.time, yk(p.min))));
+        chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.28).filled())))?;
+        chart.draw_series(LineSeries::new(samples.iter().map(|p| (p.time, yk(p.mean))), c.stroke_width(2)))?;
+    }
+    Ok(())
+}
+
+/// The key above the panels: the band, the line, the warm-up, and the fault windows and
+/// flash crowds when there are any.
+fn legend(faults: &[&FaultWindow], spikes: &[Spike]) -> Vec<LegendEntry> {
+    let mut key = vec![
+        LegendEntry::new("least to most loaded server", MUTED, Swatch::Band),
+        LegendEntry::new("mean per server (each point: average over one sampling interval)", INK, Swatch::Line),
+        LegendEntry::new("warm-up (not measured)", SHADE, Swatch::Block),
+    ];
+    if !faults.is_empty() {
+        key.push(LegendEntry::new(fault_legend(faults), style::FAULT_SHADE, Swatch::Block));
+    }
+    if !spikes.is_empty() {
+        key.push(LegendEntry::new(spike_legend(spikes), SPIKE_SHADE, Swatch::Block));
+    }
+    key
+}
+
+/// The y ticks on `scale`, at least `min_gap` apart in axis units per axis height.
+fn y_ticks(scale: Scale, min_gap: f64) -> Vec<f64> {
     let apart = |a: f64, b: f64| (scale.y(b) - scale.y(a)) / scale.top() * min_gap >= 1.0;
-    let y_ticks: Vec<f64> = match scale {
+    match scale {
         Scale::Linear(top) => axis::linear_ticks(top, (min_gap as usize).clamp(2, 6), true),
         Scale::SymLog(top) => {
             // 0, 1, 2, 5, 10, … when they are far enough apart; else 0 and the decades,
@@ -160,62 +200,64 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
                 kept
             }
         }
-    };
-    // y in thousandths of an axis unit (plotters has no tick formatter for chosen f64 ticks).
-    let yk = |v: f64| (scale.y(v) * 1000.0).round() as i32;
-    let y_top = (scale.top() * 1000.0).round() as i32;
-    for (i, (s, panel)) in report.strategies.iter().zip(&panels).enumerate() {
-        let row = i / cols;
-        // Only the bottom row carries the axis title, so every row has the same height.
-        let last_row = row == rows - 1;
-        let (head, plot) = panel.split_vertically(caption_h + 6);
-        captions[i].draw(&head, colours[i])?;
-        let keys: Vec<i32> = y_ticks.iter().map(|&v| yk(v)).collect();
-        let mut chart = ChartBuilder::on(&plot)
+    }
+}
+
+/// The axes every panel shares.
+struct Axes {
+    scale: Scale,
+    y_ticks: Vec<f64>,
+    /// The time axis' end, s.
+    t_end: f64,
+    /// Height of the bottom row's x-axis area, px.
+    x_area: i32,
+    grid: Multiples,
+}
+
+/// A panel's chart: time along x, thousandths of an axis unit up y.
+type TimelineChart<'a, 'b> = ChartContext<'a, Canvas<'b>, Cartesian2d<RangedCoordf64, WithKeyPoints<RangedCoordi32>>>;
+
+impl Axes {
+    /// `v` requests in thousandths of an axis unit (plotters has no tick formatter for
+    /// chosen f64 ticks).
+    fn yk(&self, v: f64) -> i32 {
+        (self.scale.y(v) * 1000.0).round() as i32
+    }
+
+    /// The axis' top in thousandths.
+    fn y_top(&self) -> i32 {
+        (self.scale.top() * 1000.0).round() as i32
+    }
+
+    /// Panel `i`'s axes on `plot`, drawn. Only the bottom row carries the axis title, so
+    /// every row has the same height.
+    fn draw<'a, 'b>(&self, plot: &Area<'b>, i: usize) -> DrawResult<TimelineChart<'a, 'b>> {
+        let (small, last_row) = (self.grid.small(), self.grid.last_row(i));
+        let keys: Vec<i32> = self.y_ticks.iter().map(|&v| self.yk(v)).collect();
+        let mut chart = ChartBuilder::on(plot)
             .margin(6)
             .margin_top(2)
             .margin_right(16)
-            .x_label_area_size(if last_row { x_area as u32 } else { 22 })
+            .x_label_area_size(if last_row { self.x_area as u32 } else { 22 })
             .y_label_area_size(if small { 44 } else { 52 })
-            .build_cartesian_2d(0f64..t_end, (0..y_top).with_key_points(keys))?;
+            .build_cartesian_2d(0f64..self.t_end, (0..self.y_top()).with_key_points(keys))?;
         chart
             .configure_mesh()
             .x_labels(if small { 4 } else { 6 })
             .x_label_formatter(&|x| style::short(*x))
             .y_label_formatter(&|y| {
                 // The tick this key point came from (labels in requests, not axis units).
-                let v = y_ticks.iter().copied().find(|&v| yk(v) == *y).unwrap_or(f64::from(*y) / 1000.0);
+                let v = self.y_ticks.iter().copied().find(|&v| self.yk(v) == *y).unwrap_or(f64::from(*y) / 1000.0);
                 style::count(v)
             })
             .x_desc(if last_row { "simulated time (s)" } else { "" })
-            .axis_desc_style(text(if small { AXIS_PX - 3.0 } else { AXIS_PX }, &INK))
-            .label_style(text(tick_px, &INK))
+            .axis_desc_style(text(self.grid.axis_px(), &INK))
+            .label_style(text(self.grid.tick_px(), &INK))
             .bold_line_style(RGBColor(230, 230, 230))
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
-        if let Some(w) = s.timeline.warmup_end.filter(|&w| w > 0.0) {
-            chart.draw_series(std::iter::once(Rectangle::new([(0.0, 0), (w.min(t_end), y_top)], SHADE.filled())))?;
-        }
-        chart.draw_series(
-            spikes.iter().filter(|sp| sp.at < t_end).map(|sp| {
-                Rectangle::new([(sp.at, 0), ((sp.at + sp.duration).min(t_end), y_top)], SPIKE_SHADE.filled())
-            }),
-        )?;
-        chart.draw_series(faults.iter().filter(|f| f.start < t_end).map(|f| {
-            let end = f.end.unwrap_or(t_end).min(t_end);
-            Rectangle::new([(f.start, 0), (end, y_top)], style::FAULT_SHADE.filled())
-        }))?;
-        let c = colours[i];
-        let samples: Vec<_> = s.timeline.pool_samples().collect();
-        if samples.is_empty() {
-            continue;
-        }
-        let mut band: Vec<(f64, i32)> = samples.iter().map(|p| (p.time, yk(p.max))).collect();
-        band.extend(samples.iter().rev().map(|p| (p.time, yk(p.min))));
-        chart.draw_series(std::iter::once(Polygon::new(band, c.mix(0.28).filled())))?;
-        chart.draw_series(LineSeries::new(samples.iter().map(|p| (p.time, yk(p.mean))), c.stroke_width(2)))?;
+        Ok(chart)
     }
-    Ok(())
 }
 
 /// The ticks of the log axis up to `top` requests: 0, 1, 2, 5, 10, … up to two decades,

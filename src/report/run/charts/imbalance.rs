@@ -21,10 +21,13 @@
 //! max/mean axis reaches at least [`MAX_MEAN_TOP`], so a difference of a few tenths of a
 //! percent, which no planner would act on, does not fill the panel.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{Report, RunChart, averaged, framed, interval_source, strategy_colours, strategy_marks};
+use crate::report::charts::canvas::Canvas;
+use crate::report::charts::marks::Mark;
 use crate::report::charts::style::{self, ALERT, AXIS_PX, GUIDE, INK, LEGEND_PX, TICK_PX};
 use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, fit, inspect, key_row, marks, text};
 use crate::report::metric::{IDLE_WHILE_WAITING, LOAD_MAX_OVER_MEAN, Metric, QUEUE_SPREAD};
@@ -183,10 +186,39 @@ fn note(report: &Report) -> String {
 
 fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let body = framed(root, report, "imbalance across servers, strategies ranked by N spread", &note(report))?;
-    let mut key = vec![LegendEntry::new("even (0, or 1 for max/mean)", GUIDE, Swatch::Dashed)];
     let legend = interval_source(report).map(|from| format!("95% confidence interval {from}"));
-    if let Some(text) = &legend {
-        key.push(LegendEntry::new(text.as_str(), INK, Swatch::Line));
+    let body = key_row(&body, &key(report, legend.as_deref()))?;
+    let order = ranking(report);
+    let n = order.len();
+    let (body_w, body_h) = body.dim_in_pixel();
+    let row_h = f64::from(body_h.saturating_sub(90)) / n.max(1) as f64;
+    let row_px = if row_h >= 36.0 { LEGEND_PX } else { (row_h * 0.42).clamp(12.0, LEGEND_PX) };
+    let widest = order.iter().map(|&i| fit::width(&report.strategies[i].label, row_px)).max().unwrap_or(0);
+    // Name, a gap, the marker.
+    let label_w = (widest + 40).clamp(90, body_w * 24 / 100);
+    let (labels, panels) = body.split_horizontally(label_w);
+    let panels = panels.split_evenly((1, 3));
+    let rows = Rows {
+        report,
+        order,
+        colours: strategy_colours(report),
+        marks: strategy_marks(report),
+        value_px: if row_h >= 30.0 { TICK_PX - 1.0 } else { 12.0 },
+        dot: if n > 12 { 5 } else { 7 },
+    };
+    let mut row_centres: Vec<i32> = Vec::new();
+    for (m, panel) in MEASURES.iter().zip(&panels) {
+        row_centres = rows.measure(root, panel, m)?;
+    }
+    rows.names(root, &labels, label_w, row_px, &row_centres)
+}
+
+/// The key above the panels: the even value, the intervals (`interval`: what they rest
+/// on), and UNSTABLE when a strategy is.
+fn key(report: &Report, interval: Option<&str>) -> Vec<LegendEntry> {
+    let mut key = vec![LegendEntry::new("even (0, or 1 for max/mean)", GUIDE, Swatch::Dashed)];
+    if let Some(text) = interval {
+        key.push(LegendEntry::new(text, INK, Swatch::Line));
     }
     if report.strategies.iter().any(StrategySummary::is_unstable) {
         key.push(LegendEntry::new(
@@ -195,10 +227,12 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             Swatch::Block,
         ));
     }
-    let body = key_row(&body, &key)?;
-    let colours = strategy_colours(report);
-    let marks = strategy_marks(report);
-    // Ranked: stable strategies by N spread, then the unstable ones, each best first.
+    key
+}
+
+/// Strategy indices ranked: stable strategies by N spread, then the unstable ones, each
+/// best first.
+fn ranking(report: &Report) -> Vec<usize> {
     let mut order: Vec<usize> = (0..report.strategies.len()).collect();
     let key_of = |i: usize| {
         let s = &report.strategies[i];
@@ -210,60 +244,41 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         let (ub, vb) = key_of(b);
         ua.cmp(&ub).then(va.total_cmp(&vb)).then(a.cmp(&b))
     });
-    let n = order.len();
-    let (body_w, body_h) = body.dim_in_pixel();
-    let row_h = f64::from(body_h.saturating_sub(90)) / n.max(1) as f64;
-    let row_px = if row_h >= 36.0 { LEGEND_PX } else { (row_h * 0.42).clamp(12.0, LEGEND_PX) };
-    let value_px = if row_h >= 30.0 { TICK_PX - 1.0 } else { 12.0 };
-    let widest = order.iter().map(|&i| fit::width(&report.strategies[i].label, row_px)).max().unwrap_or(0);
-    // Name, a gap, the marker.
-    let label_w = (widest + 40).clamp(90, body_w * 24 / 100);
-    let (labels, panels) = body.split_horizontally(label_w);
-    let panels = panels.split_evenly((1, 3));
-    let dot = if n > 12 { 5 } else { 7 };
-    let mut row_centres: Vec<i32> = Vec::new();
-    for (m, panel) in MEASURES.iter().zip(&panels) {
-        let values: Vec<(Estimate, bool)> = order
+    order
+}
+
+/// The strategies' rows, as every panel draws them.
+struct Rows<'r> {
+    report: &'r Report,
+    /// Strategy indices, top row first.
+    order: Vec<usize>,
+    colours: Vec<RGBColor>,
+    marks: Vec<Mark>,
+    /// Size of the printed values, px.
+    value_px: f64,
+    /// Marker size, px.
+    dot: i32,
+}
+
+/// A measure's panel: the measure (possibly log) along x, rows up y.
+type MeasureChart<'a, 'b> = ChartContext<'a, Canvas<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+impl Rows<'_> {
+    /// Draws measure `m`'s panel on `panel`; returns the rows' centres, px, top first.
+    fn measure(&self, root: &Area<'_>, panel: &Area<'_>, m: &Measure) -> DrawResult<Vec<i32>> {
+        let n = self.order.len();
+        let values: Vec<(Estimate, bool)> = self
+            .order
             .iter()
             .map(|&i| {
-                let s = &report.strategies[i];
+                let s = &self.report.strategies[i];
                 (m.value(s).scaled(m.scale), s.is_unstable())
             })
             .collect();
         let sc = scale_of(&values, m);
         let on_axis = values.iter().filter(|(e, _)| e.value.is_finite() && e.value <= sc.edge).map(|(e, _)| e.value);
         inspect::axis(format!("imbalance {} x", m.column()), (sc.lo, sc.hi), sc.log, on_axis);
-        let caption = fit::block(m.title, panel.dim_in_pixel().0.saturating_sub(16), 1, AXIS_PX + 1.0, 12.0);
-        let desc = if sc.log { format!("{}, log scale", m.axis) } else { m.axis.to_string() };
-        let desc = fit::block(&desc, panel.dim_in_pixel().0.saturating_sub(30), 1, TICK_PX, 11.0);
-        let mut chart = ChartBuilder::on(panel)
-            .caption(&caption.lines[0], text(caption.px, &INK))
-            .margin(8)
-            .margin_right(16)
-            .x_label_area_size(54)
-            .y_label_area_size(6)
-            .build_cartesian_2d(sc.t(sc.lo)..sc.t(sc.hi), -0.5f64..n as f64 - 0.5)?;
-        let tick = |x: &f64| {
-            if !sc.log {
-                style::tick(*x)
-            } else if (x - x.round()).abs() < 1e-6 {
-                style::tick(10f64.powf(x.round()))
-            } else {
-                String::new()
-            }
-        };
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_labels(if sc.log { 8 } else { 5 })
-            .x_label_formatter(&tick)
-            .x_desc(desc.lines.join(" "))
-            .axis_desc_style(text(desc.px, &INK))
-            .label_style(text(TICK_PX - 1.0, &INK))
-            .bold_line_style(RGBColor(230, 230, 230))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let mut chart = axes(panel, m, &sc, n)?;
         let (tlo, thi) = (sc.t(sc.lo), sc.t(sc.hi));
         // Row guides, the even value (on a linear axis), then the dots.
         for k in 0..n {
@@ -278,94 +293,154 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
                 GUIDE.stroke_width(2),
             ))?;
         }
-        row_centres.clear();
-        let plot_right = chart.backend_coord(&(thi, 0.0)).0;
+        let mut row_centres = Vec::with_capacity(n);
         for (k, (e, unstable)) in values.iter().enumerate() {
             let y = (n - 1 - k) as f64;
             row_centres.push(chart.backend_coord(&(tlo, y)).1);
-            let i = order[k];
-            let c = colours[i];
-            if !e.value.is_finite() {
-                continue;
+            if e.value.is_finite() {
+                self.value(root, &chart, m, &sc, k, e, *unstable)?;
             }
-            let label = style::figure(e.value);
-            inspect::figure(&report.strategies[i].label, &m.column(), e.value, &label);
-            let style = text(value_px, if *unstable { &ALERT } else { &INK }).pos(Pos::new(HPos::Left, VPos::Center));
-            if e.value > sc.edge {
-                // Off the axis: an arrow at the edge and the value.
-                let (px, py) = chart.backend_coord(&(sc.t(sc.edge), y));
-                root.draw(&Polygon::new(vec![(px - 6, py - 7), (px + 6, py), (px - 6, py + 7)], ALERT.filled()))?;
-                root.draw_text(&label, &style, (px + 10, py))?;
-                continue;
-            }
-            // The interval, clipped at the quantity's physical bounds, then at the axis
-            // (an open end where it leaves it).
-            let mut reach = e.value;
-            if let Some((a, b, raised)) = bounded(e, m.even) {
-                let (pa, py) = chart.backend_coord(&(sc.t(a.max(sc.lo)), y));
-                let (pb, _) = chart.backend_coord(&(sc.t(b.min(sc.edge)), y));
-                root.draw(&PathElement::new(vec![(pa, py), (pb, py)], c.stroke_width(2)))?;
-                for (p, open) in [(pa, raised || a < sc.lo), (pb, b > sc.edge)] {
-                    if !open {
-                        root.draw(&PathElement::new(vec![(p, py - 4), (p, py + 4)], c.stroke_width(2)))?;
-                    }
+        }
+        Ok(row_centres)
+    }
+
+    /// Draws row `k`'s value `e` of measure `m` on `chart`: its marker, interval and
+    /// figure (an arrow when it is off the axis).
+    #[allow(clippy::too_many_arguments)]
+    fn value(
+        &self,
+        root: &Area<'_>,
+        chart: &MeasureChart<'_, '_>,
+        m: &Measure,
+        sc: &Scale,
+        k: usize,
+        e: &Estimate,
+        unstable: bool,
+    ) -> DrawResult {
+        let (n, dot, value_px) = (self.order.len(), self.dot, self.value_px);
+        let y = (n - 1 - k) as f64;
+        let i = self.order[k];
+        let c = self.colours[i];
+        let plot_right = chart.backend_coord(&(sc.t(sc.hi), 0.0)).0;
+        let label = style::figure(e.value);
+        inspect::figure(&self.report.strategies[i].label, &m.column(), e.value, &label);
+        let style = text(value_px, if unstable { &ALERT } else { &INK }).pos(Pos::new(HPos::Left, VPos::Center));
+        if e.value > sc.edge {
+            // Off the axis: an arrow at the edge and the value.
+            let (px, py) = chart.backend_coord(&(sc.t(sc.edge), y));
+            root.draw(&Polygon::new(vec![(px - 6, py - 7), (px + 6, py), (px - 6, py + 7)], ALERT.filled()))?;
+            root.draw_text(&label, &style, (px + 10, py))?;
+            return Ok(());
+        }
+        // The interval, clipped at the quantity's physical bounds, then at the axis
+        // (an open end where it leaves it).
+        let mut reach = e.value;
+        if let Some((a, b, raised)) = bounded(e, m.even) {
+            let (pa, py) = chart.backend_coord(&(sc.t(a.max(sc.lo)), y));
+            let (pb, _) = chart.backend_coord(&(sc.t(b.min(sc.edge)), y));
+            root.draw(&PathElement::new(vec![(pa, py), (pb, py)], c.stroke_width(2)))?;
+            for (p, open) in [(pa, raised || a < sc.lo), (pb, b > sc.edge)] {
+                if !open {
+                    root.draw(&PathElement::new(vec![(p, py - 4), (p, py + 4)], c.stroke_width(2)))?;
                 }
-                reach = b.min(sc.edge);
             }
-            let at = chart.backend_coord(&(sc.t(e.value), y));
-            marks::draw_marker(root, at, marks[i].marker, dot, c, true)?;
-            if *unstable {
-                root.draw(&Circle::new(at, dot + 4, ALERT.stroke_width(2)))?;
-            }
-            let (px, py) = chart.backend_coord(&(sc.t(reach), y));
-            // Clear of the marker (and of the red ring around an unstable one); left of the
-            // dot (and its interval) when the panel has no room on the right.
-            let gap = if *unstable { dot + 9 } else { dot + 5 };
-            let x = px.max(at.0) + gap;
-            if x + fit::width(&label, value_px) as i32 > plot_right + 12 {
-                let left = bounded(e, m.even)
-                    .map_or(at.0, |(a, _, _)| chart.backend_coord(&(sc.t(a.max(sc.lo)), y)).0.min(at.0));
-                let style =
-                    text(value_px, if *unstable { &ALERT } else { &INK }).pos(Pos::new(HPos::Right, VPos::Center));
-                root.draw_text(&label, &style, (left - gap, py))?;
-            } else {
-                root.draw_text(&label, &style, (x, py))?;
-            }
+            reach = b.min(sc.edge);
         }
+        let at = chart.backend_coord(&(sc.t(e.value), y));
+        marks::draw_marker(root, at, self.marks[i].marker, dot, c, true)?;
+        if unstable {
+            root.draw(&Circle::new(at, dot + 4, ALERT.stroke_width(2)))?;
+        }
+        let (px, py) = chart.backend_coord(&(sc.t(reach), y));
+        // Clear of the marker (and of the red ring around an unstable one); left of the
+        // dot (and its interval) when the panel has no room on the right.
+        let gap = if unstable { dot + 9 } else { dot + 5 };
+        let x = px.max(at.0) + gap;
+        if x + fit::width(&label, value_px) as i32 > plot_right + 12 {
+            let left =
+                bounded(e, m.even).map_or(at.0, |(a, _, _)| chart.backend_coord(&(sc.t(a.max(sc.lo)), y)).0.min(at.0));
+            let style = text(value_px, if unstable { &ALERT } else { &INK }).pos(Pos::new(HPos::Right, VPos::Center));
+            root.draw_text(&label, &style, (left - gap, py))?;
+        } else {
+            root.draw_text(&label, &style, (x, py))?;
+        }
+        Ok(())
     }
-    // Strategy names, right-aligned against the first panel, in their colours, wrapped
-    // (never cut), each with its marker; UNSTABLE in red after the name.
-    let (lx, ly) = labels.get_base_pixel();
-    let right = lx + label_w as i32 - 24;
-    for (k, &i) in order.iter().enumerate() {
-        let s = &report.strategies[i];
-        let yc = row_centres.get(k).copied().unwrap_or(ly);
-        let mut lines = fit::block(&s.label, label_w - 34, 2, row_px, 11.0);
-        let line_h = (lines.px * 1.2).round() as i32;
-        let tag = "UNSTABLE";
-        let tag_on_own_line = s.is_unstable()
-            && fit::width(&format!("{}  {tag}", lines.lines.last().map_or("", |l| l.as_str())), lines.px)
-                > label_w - 34;
-        if tag_on_own_line {
-            lines.lines.push(String::new());
-        }
-        let total = lines.lines.len() as i32 * line_h;
-        let mut y = yc - total / 2 + line_h / 2;
-        let count = lines.lines.len();
-        for (j, l) in lines.lines.iter().enumerate() {
-            let last = j + 1 == count;
-            let mut x = right;
-            if last && s.is_unstable() {
-                let tag_text = if l.is_empty() { tag.to_string() } else { format!("  {tag}") };
-                root.draw_text(&tag_text, &text(lines.px, &ALERT).pos(Pos::new(HPos::Right, VPos::Center)), (x, y))?;
-                x -= fit::width(&tag_text, lines.px) as i32;
+
+    /// Strategy names in `labels` (`label_w` px wide), right-aligned against the first
+    /// panel at `row_centres`, in their colours, wrapped (never cut) at `row_px`, each with
+    /// its marker; UNSTABLE in red after the name.
+    fn names(&self, root: &Area<'_>, labels: &Area<'_>, label_w: u32, row_px: f64, row_centres: &[i32]) -> DrawResult {
+        let (lx, ly) = labels.get_base_pixel();
+        let right = lx + label_w as i32 - 24;
+        for (k, &i) in self.order.iter().enumerate() {
+            let s = &self.report.strategies[i];
+            let yc = row_centres.get(k).copied().unwrap_or(ly);
+            let mut lines = fit::block(&s.label, label_w - 34, 2, row_px, 11.0);
+            let line_h = (lines.px * 1.2).round() as i32;
+            let tag = "UNSTABLE";
+            let tag_on_own_line = s.is_unstable()
+                && fit::width(&format!("{}  {tag}", lines.lines.last().map_or("", |l| l.as_str())), lines.px)
+                    > label_w - 34;
+            if tag_on_own_line {
+                lines.lines.push(String::new());
             }
-            if !l.is_empty() {
-                root.draw_text(l, &text(lines.px, &colours[i]).pos(Pos::new(HPos::Right, VPos::Center)), (x, y))?;
+            let total = lines.lines.len() as i32 * line_h;
+            let mut y = yc - total / 2 + line_h / 2;
+            let count = lines.lines.len();
+            for (j, l) in lines.lines.iter().enumerate() {
+                let last = j + 1 == count;
+                let mut x = right;
+                if last && s.is_unstable() {
+                    let tag_text = if l.is_empty() { tag.to_string() } else { format!("  {tag}") };
+                    let style = text(lines.px, &ALERT).pos(Pos::new(HPos::Right, VPos::Center));
+                    root.draw_text(&tag_text, &style, (x, y))?;
+                    x -= fit::width(&tag_text, lines.px) as i32;
+                }
+                if !l.is_empty() {
+                    let style = text(lines.px, &self.colours[i]).pos(Pos::new(HPos::Right, VPos::Center));
+                    root.draw_text(l, &style, (x, y))?;
+                }
+                y += line_h;
             }
-            y += line_h;
+            marks::draw_marker(root, (right + 13, yc), self.marks[i].marker, 6, self.colours[i], true)?;
         }
-        marks::draw_marker(root, (right + 13, yc), marks[i].marker, 6, colours[i], true)?;
+        Ok(())
     }
-    Ok(())
+}
+
+/// Measure `m`'s axes on `panel` for `n` rows on scale `sc`, drawn.
+fn axes<'a, 'b>(panel: &Area<'b>, m: &Measure, sc: &Scale, n: usize) -> DrawResult<MeasureChart<'a, 'b>> {
+    let caption = fit::block(m.title, panel.dim_in_pixel().0.saturating_sub(16), 1, AXIS_PX + 1.0, 12.0);
+    let desc = if sc.log { format!("{}, log scale", m.axis) } else { m.axis.to_string() };
+    let desc = fit::block(&desc, panel.dim_in_pixel().0.saturating_sub(30), 1, TICK_PX, 11.0);
+    let mut chart = ChartBuilder::on(panel)
+        .caption(&caption.lines[0], text(caption.px, &INK))
+        .margin(8)
+        .margin_right(16)
+        .x_label_area_size(54)
+        .y_label_area_size(6)
+        .build_cartesian_2d(sc.t(sc.lo)..sc.t(sc.hi), -0.5f64..n as f64 - 0.5)?;
+    let tick = |x: &f64| {
+        if !sc.log {
+            style::tick(*x)
+        } else if (x - x.round()).abs() < 1e-6 {
+            style::tick(10f64.powf(x.round()))
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_labels(if sc.log { 8 } else { 5 })
+        .x_label_formatter(&tick)
+        .x_desc(desc.lines.join(" "))
+        .axis_desc_style(text(desc.px, &INK))
+        .label_style(text(TICK_PX - 1.0, &INK))
+        .bold_line_style(RGBColor(230, 230, 230))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    Ok(chart)
 }

@@ -19,14 +19,18 @@
 //!
 //! Each strategy has its colour and its line style and marker ([`super::strategy_marks`]).
 
+use plotters::coord::combinators::{LogCoord, WithKeyPoints};
+use plotters::coord::types::RangedCoordi32;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{Report, RunChart, averaged, framed, not_completed, strategy_colours, strategy_marks};
 use crate::duration::format_duration;
+use crate::report::charts::canvas::Canvas;
+use crate::report::charts::marks::Mark;
 use crate::report::charts::style::{self, AXIS_PX, GUIDE, INK, MUTED, TICK_PX};
 use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, fit, inspect, marks, text, with_legend};
-use crate::stats::LatencyHistogram;
+use crate::stats::{LatencyHistogram, StrategySummary};
 
 /// The chart.
 pub static CHART: RunChart = RunChart::new("response_time_cdf.png", draw);
@@ -115,76 +119,17 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let marks = strategy_marks(report);
     let with_data: Vec<usize> =
         (0..report.strategies.len()).filter(|&i| report.strategies[i].response.count() > 0).collect();
-    let mut entries: Vec<LegendEntry> = Vec::new();
-    for (i, s) in report.strategies.iter().enumerate() {
-        let p99 = s.p99.value * 1e3;
-        let mut t = if p99.is_finite() {
-            let shown = style::figure(p99);
-            inspect::figure(&s.label, "p99", p99, &shown);
-            format!("{}  p99\u{a0}{shown}\u{a0}ms", s.label)
-        } else {
-            format!("{}  (no request completed)", s.label)
-        };
-        if let Some(o) = s.open_model.filter(|o| o.p99.value.is_finite()) {
-            let open = style::figure(o.p99.value * 1e3);
-            inspect::figure(&s.label, "open_model_p99", o.p99.value * 1e3, &open);
-            t.push_str(&format!(", open\u{a0}{open}\u{a0}ms"));
-        }
-        if let Some(missing) = not_completed(s) {
-            t.push_str(&format!(" · not drawn: {missing}"));
-        }
-        entries.push(LegendEntry::new(t, colours[i], Swatch::Mark(marks[i])));
-    }
     let title = format!("strategy · p99 ({})", averaged(report));
-    let (plot, _) = with_legend(&body, &title, &entries)?;
+    let (plot, _) = with_legend(&body, &title, &entries(report, &colours, &marks))?;
     if with_data.is_empty() {
         plot.draw_text("no measured request completed", &text(AXIS_PX, &INK), (40, 40))?;
         return Ok(());
     }
-    let n_min = with_data.iter().map(|&i| report.strategies[i].response.count()).min().unwrap_or(1);
-    let top = ((n_min as f64).log10().floor() - 1.0).clamp(1.0, 5.0);
-    let q_top = 1.0 - 10f64.powf(-top);
-    let strategies = || with_data.iter().map(|&i| &report.strategies[i]);
-    let lo = strategies().map(|s| s.response.quantile(0.01) * 1e3).fold(f64::INFINITY, f64::min);
+    let strategies: Vec<&StrategySummary> = with_data.iter().map(|&i| &report.strategies[i]).collect();
     let timeout = report.scenario.client.and_then(|c| c.timeout).map(|t| t * 1e3);
-    let open = strategies().filter_map(|s| s.open_model.map(|o| o.p99.value * 1e3));
-    let marked = strategies().flat_map(|s| [s.p50, s.p99, s.p999]).map(|e| e.value * 1e3);
-    let hi = strategies()
-        .map(|s| s.response.quantile(q_top) * 1e3)
-        .chain(open)
-        .chain(marked)
-        .chain(timeout)
-        .filter(|v| v.is_finite())
-        .fold(0.0, f64::max);
-    let (lo, hi) = axis::log_range((lo * 0.7).max(1e-6), hi * 1.15);
-    inspect::axis(
-        "response_time_cdf x",
-        (lo, hi),
-        true,
-        strategies().flat_map(|s| [s.response.quantile(0.01) * 1e3, s.response.quantile(q_top) * 1e3]),
-    );
-    let y_top = (top * UNIT) as i32;
-    let mut keys: Vec<i32> = vec![0, (nines(0.5) * UNIT).round() as i32];
-    keys.extend((1..=top as i32).map(|k| k * UNIT as i32));
-    let plot_w = f64::from(plot.dim_in_pixel().0.saturating_sub(84 + 28));
-    let x_keys = axis::log_ticks_fitting(lo, hi, plot_w, 20.0, style::tick, TICK_PX);
-    let mut chart = ChartBuilder::on(&plot)
-        .margin_top(8)
-        .margin_right(28)
-        .x_label_area_size(56)
-        .y_label_area_size(84)
-        .build_cartesian_2d((lo..hi).log_scale().with_key_points(x_keys), (0..y_top).with_key_points(keys))?;
-    chart
-        .configure_mesh()
-        .x_desc("response time (ms, log scale)")
-        .y_desc("completed requests at or below (tail stretched: each step 10× rarer)")
-        .x_label_formatter(&|x| style::tick(*x))
-        .y_label_formatter(&|y| percent_label(f64::from(*y) / UNIT))
-        .axis_desc_style(text(AXIS_PX, &INK))
-        .label_style(text(TICK_PX, &INK))
-        .light_line_style(WHITE.mix(0.0))
-        .bold_line_style(RGBColor(225, 225, 225))
-        .draw()?;
+    let range = Reach::of(&strategies, timeout);
+    let (lo, hi, y_top) = (range.lo, range.hi, range.y_top());
+    let mut chart = axes(&plot, &range)?;
     // Percentile guides, labelled at the left, where the curves have not risen yet.
     for (q, name) in MARKS {
         let y = (nines(q) * UNIT).round() as i32;
@@ -206,36 +151,158 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     }
     // Markers on top of every curve: the summary's percentiles.
     for &i in &with_data {
-        let s = &report.strategies[i];
-        let c = colours[i];
-        for ((q, _), e) in MARKS.iter().zip([s.p50, s.p99, s.p999]) {
-            // Without their intervals: bars on one guide would hide each other
-            // (percentiles.png draws them).
-            let y = (nines(*q) * UNIT).round() as i32;
-            let x = e.value * 1e3;
-            if y > y_top || !x.is_finite() {
-                continue;
-            }
-            marks::draw_marker(root, px_of(x.max(lo), y), marks[i].marker, 6, c, true)?;
-        }
-        if let Some(o) = s.open_model.filter(|o| o.p99.value.is_finite()) {
-            let y = (nines(0.99) * UNIT).round() as i32;
-            marks::draw_marker(root, px_of((o.p99.value * 1e3).clamp(lo, hi), y), marks[i].marker, 6, c, false)?;
-        }
+        percentile_marks(root, &px_of, &report.strategies[i], &range, colours[i], marks[i])?;
     }
     // The timeout's label last, on white, at the foot of its line (where the curves have
     // long risen), on the side with room for it.
     if let Some(t) = timeout.filter(|&t| t > lo && t < hi) {
-        let label = format!("client timeout {} (per attempt)", format_duration(t / 1e3));
-        let (px, py) = px_of(t, 0);
-        let (right_end, _) = px_of(hi, 0);
-        let w = fit::width(&label, TICK_PX) as i32;
-        let x = if px + 8 + w <= right_end { px + 8 } else { px - 8 - w };
-        let h = (TICK_PX * 1.3).round() as i32;
-        let y = py - 10 - h;
-        root.draw(&Rectangle::new([(x - 3, y - 2), (x + w + 3, y + h + 2)], WHITE.filled()))?;
-        root.draw_text(&label, &text(TICK_PX, &MUTED).pos(Pos::new(HPos::Left, VPos::Top)), (x, y))?;
+        timeout_label(root, &px_of, t, hi)?;
     }
+    Ok(())
+}
+
+/// The legend: per strategy its p99 (and its open model's), and what is not drawn.
+fn entries(report: &Report, colours: &[RGBColor], marks: &[Mark]) -> Vec<LegendEntry> {
+    let mut entries: Vec<LegendEntry> = Vec::new();
+    for (i, s) in report.strategies.iter().enumerate() {
+        let p99 = s.p99.value * 1e3;
+        let mut t = if p99.is_finite() {
+            let shown = style::figure(p99);
+            inspect::figure(&s.label, "p99", p99, &shown);
+            format!("{}  p99\u{a0}{shown}\u{a0}ms", s.label)
+        } else {
+            format!("{}  (no request completed)", s.label)
+        };
+        if let Some(o) = s.open_model.filter(|o| o.p99.value.is_finite()) {
+            let open = style::figure(o.p99.value * 1e3);
+            inspect::figure(&s.label, "open_model_p99", o.p99.value * 1e3, &open);
+            t.push_str(&format!(", open\u{a0}{open}\u{a0}ms"));
+        }
+        if let Some(missing) = not_completed(s) {
+            t.push_str(&format!(" · not drawn: {missing}"));
+        }
+        entries.push(LegendEntry::new(t, colours[i], Swatch::Mark(marks[i])));
+    }
+    entries
+}
+
+/// The axes' reach.
+struct Reach {
+    /// The response-time axis, ms.
+    lo: f64,
+    hi: f64,
+    /// Nines up the y axis: the tail drawn reaches 1 − 10^−top.
+    top: f64,
+}
+
+impl Reach {
+    /// The range for the strategies with data: from their 1st percentile to the farthest
+    /// of their drawn tails, marked percentiles, open models and the client's `timeout` (ms).
+    fn of(strategies: &[&StrategySummary], timeout: Option<f64>) -> Reach {
+        let n_min = strategies.iter().map(|s| s.response.count()).min().unwrap_or(1);
+        let top = ((n_min as f64).log10().floor() - 1.0).clamp(1.0, 5.0);
+        let q_top = 1.0 - 10f64.powf(-top);
+        let lo = strategies.iter().map(|s| s.response.quantile(0.01) * 1e3).fold(f64::INFINITY, f64::min);
+        let open = strategies.iter().filter_map(|s| s.open_model.map(|o| o.p99.value * 1e3));
+        let marked = strategies.iter().flat_map(|s| [s.p50, s.p99, s.p999]).map(|e| e.value * 1e3);
+        let hi = strategies
+            .iter()
+            .map(|s| s.response.quantile(q_top) * 1e3)
+            .chain(open)
+            .chain(marked)
+            .chain(timeout)
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        let (lo, hi) = axis::log_range((lo * 0.7).max(1e-6), hi * 1.15);
+        inspect::axis(
+            "response_time_cdf x",
+            (lo, hi),
+            true,
+            strategies.iter().flat_map(|s| [s.response.quantile(0.01) * 1e3, s.response.quantile(q_top) * 1e3]),
+        );
+        Reach { lo, hi, top }
+    }
+
+    /// The y axis' top, in axis units.
+    fn y_top(&self) -> i32 {
+        (self.top * UNIT) as i32
+    }
+}
+
+/// The chart: response time (log) along x, nines up y.
+type CdfChart<'a, 'b> =
+    ChartContext<'a, Canvas<'b>, Cartesian2d<WithKeyPoints<LogCoord<f64>>, WithKeyPoints<RangedCoordi32>>>;
+
+/// The axes on `plot`, drawn.
+fn axes<'a, 'b>(plot: &Area<'b>, range: &Reach) -> DrawResult<CdfChart<'a, 'b>> {
+    let (lo, hi) = (range.lo, range.hi);
+    let mut keys: Vec<i32> = vec![0, (nines(0.5) * UNIT).round() as i32];
+    keys.extend((1..=range.top as i32).map(|k| k * UNIT as i32));
+    let plot_w = f64::from(plot.dim_in_pixel().0.saturating_sub(84 + 28));
+    let x_keys = axis::log_ticks_fitting(lo, hi, plot_w, 20.0, style::tick, TICK_PX);
+    let mut chart = ChartBuilder::on(plot)
+        .margin_top(8)
+        .margin_right(28)
+        .x_label_area_size(56)
+        .y_label_area_size(84)
+        .build_cartesian_2d(
+        (lo..hi).log_scale().with_key_points(x_keys),
+        (0..range.y_top()).with_key_points(keys),
+    )?;
+    chart
+        .configure_mesh()
+        .x_desc("response time (ms, log scale)")
+        .y_desc("completed requests at or below (tail stretched: each step 10× rarer)")
+        .x_label_formatter(&|x| style::tick(*x))
+        .y_label_formatter(&|y| percent_label(f64::from(*y) / UNIT))
+        .axis_desc_style(text(AXIS_PX, &INK))
+        .label_style(text(TICK_PX, &INK))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(RGBColor(225, 225, 225))
+        .draw()?;
+    Ok(chart)
+}
+
+/// Strategy `s`'s markers on its curve (`px_of`: the chart's pixel of a point): p50, p99
+/// and p99.9 filled, its open model's p99 hollow.
+fn percentile_marks(
+    root: &Area<'_>,
+    px_of: &dyn Fn(f64, i32) -> (i32, i32),
+    s: &StrategySummary,
+    range: &Reach,
+    c: RGBColor,
+    mark: Mark,
+) -> DrawResult {
+    let (lo, hi, y_top) = (range.lo, range.hi, range.y_top());
+    for ((q, _), e) in MARKS.iter().zip([s.p50, s.p99, s.p999]) {
+        // Without their intervals: bars on one guide would hide each other
+        // (percentiles.png draws them).
+        let y = (nines(*q) * UNIT).round() as i32;
+        let x = e.value * 1e3;
+        if y > y_top || !x.is_finite() {
+            continue;
+        }
+        marks::draw_marker(root, px_of(x.max(lo), y), mark.marker, 6, c, true)?;
+    }
+    if let Some(o) = s.open_model.filter(|o| o.p99.value.is_finite()) {
+        let y = (nines(0.99) * UNIT).round() as i32;
+        marks::draw_marker(root, px_of((o.p99.value * 1e3).clamp(lo, hi), y), mark.marker, 6, c, false)?;
+    }
+    Ok(())
+}
+
+/// The client timeout `t` (ms)'s label, on white, at the foot of its line, on the side
+/// with room for it before `hi`.
+fn timeout_label(root: &Area<'_>, px_of: &dyn Fn(f64, i32) -> (i32, i32), t: f64, hi: f64) -> DrawResult {
+    let label = format!("client timeout {} (per attempt)", format_duration(t / 1e3));
+    let (px, py) = px_of(t, 0);
+    let (right_end, _) = px_of(hi, 0);
+    let w = fit::width(&label, TICK_PX) as i32;
+    let x = if px + 8 + w <= right_end { px + 8 } else { px - 8 - w };
+    let h = (TICK_PX * 1.3).round() as i32;
+    let y = py - 10 - h;
+    root.draw(&Rectangle::new([(x - 3, y - 2), (x + w + 3, y + h + 2)], WHITE.filled()))?;
+    root.draw_text(&label, &text(TICK_PX, &MUTED).pos(Pos::new(HPos::Left, VPos::Top)), (x, y))?;
     Ok(())
 }
 

@@ -358,7 +358,6 @@ pub const LOAD_MAX_OVER_MEAN: Metric = Metric {
     figure: Some(Figure::LoadMaxOverMean),
     legend: Some(LOAD_SPREAD),
     shown: Some(Shown { title: "max/mean", keep: 5, ..SHOWN }),
-    ..BASE
 };
 /// Coefficient of variation of the servers' loads.
 pub const LOAD_CV: Metric = Metric {
@@ -370,7 +369,6 @@ pub const LOAD_CV: Metric = Metric {
     figure: Some(Figure::LoadCv),
     legend: Some(LOAD_SPREAD),
     shown: Some(Shown { title: "CV", ..SHOWN }),
-    ..BASE
 };
 /// Jain's fairness index of the servers' loads.
 pub const JAIN: Metric = Metric {
@@ -382,7 +380,6 @@ pub const JAIN: Metric = Metric {
     figure: Some(Figure::Jain),
     legend: Some(LOAD_SPREAD),
     shown: Some(Shown { title: "Jain", digits: 4, ..SHOWN }),
-    ..BASE
 };
 /// Measured requests still in flight at the end.
 pub const IN_FLIGHT: Metric =
@@ -410,7 +407,6 @@ pub const BUSIEST_SERVER_SHARE: Metric = Metric {
     figure: Some(Figure::BusiestShare),
     legend: Some(LOAD_SPREAD),
     shown: Some(Shown { title: "busiest %", digits: 2, percent: true, ..SHOWN }),
-    ..BASE
 };
 /// Share of measured requests carrying the most requested key.
 pub const HOTTEST_KEY_SHARE: Metric = Metric {
@@ -537,7 +533,6 @@ pub const RHO_MAX: Metric = Metric {
     figure: Some(Figure::RhoMax),
     legend: Some("ρ max = busiest server's load, work routed ÷ its capacity (≥ 1: saturated)"),
     shown: Some(Shown { title: "ρ max", keep: 11, ..SHOWN }),
-    ..BASE
 };
 /// Time average of the spread of the numbers in system.
 pub const QUEUE_SPREAD: Metric = Metric {
@@ -549,7 +544,6 @@ pub const QUEUE_SPREAD: Metric = Metric {
     figure: Some(Figure::QueueSpread),
     legend: Some("N spread = time-average of max − min requests at a server"),
     shown: Some(Shown { title: "N spread", digits: 2, keep: 8, ..SHOWN }),
-    ..BASE
 };
 /// Fraction of time some worker idled while a request waited elsewhere.
 pub const IDLE_WHILE_WAITING: Metric = Metric {
@@ -561,7 +555,6 @@ pub const IDLE_WHILE_WAITING: Metric = Metric {
     figure: Some(Figure::IdleWhileWaiting),
     legend: Some("idle∧wait % = time a worker idled while a request waited elsewhere"),
     shown: Some(Shown { title: "idle∧wait %", digits: 1, percent: true, keep: 10, ..SHOWN }),
-    ..BASE
 };
 /// Whether queues grow without bound.
 pub const UNSTABLE: Metric =

@@ -358,7 +358,7 @@ impl Multiples {
 
     /// Whether panel `i` is in the first column (the one that carries the y-axis title).
     pub fn first_col(&self, i: usize) -> bool {
-        i % self.cols == 0
+        i.is_multiple_of(self.cols)
     }
 }
 

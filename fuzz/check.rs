@@ -15,10 +15,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lbsim::budget;
 use lbsim::report::{self, Warning};
 use lbsim::run::{self, RunOptions};
 use lbsim::scenario::{Overrides, Scenario, ScenarioError, text_from_bytes};
+use lbsim::{budget, memory};
 
 /// Limits of one in-process check.
 #[derive(Debug, Clone, Copy)]
@@ -79,12 +79,13 @@ pub(crate) fn in_process(bytes: &[u8], file: &Path, limits: &Limits) -> Result<V
         Err(e) => return located(&e, "parse").map(|()| Verdict::RefusedScenario),
     };
     // What `lbsim validate` computes and prints.
-    let usage = match budget::check(&sc, budget::threads_or_cores(None), budget::memory_limit(), "the run") {
+    let usage = match budget::check(&sc, budget::threads_or_cores(None), memory::memory_limit(), "the run") {
         Ok(u) => u,
         Err(e) => return located(&e, "budget").map(|()| Verdict::RefusedBudget),
     };
-    let _ = report::validate::render(&sc, file, &usage);
-    let _ = Warning::of_scenario(&sc);
+    let preflight = lbsim::analysis::Preflight::with_static_loads(&sc);
+    let _ = report::validate::render(&sc, file, &usage, &preflight);
+    let _ = Warning::of_scenario(&sc, &preflight);
     // Cut it short.
     let overrides = Overrides {
         requests: Some(sc.requests.min(limits.requests)),

@@ -191,8 +191,8 @@ fn peak_rss_kib() -> i64 {
 fn main() {
     let args = Args::parse();
     install_panic_hook();
-    let bytes = lbsim::budget::parse_size(&args.max_memory).expect("--max-memory");
-    lbsim::budget::set_memory_limit(bytes);
+    let bytes = lbsim::memory::parse_size(&args.max_memory).expect("--max-memory");
+    lbsim::memory::set_memory_limit(bytes);
     let bin = args.bin.clone().unwrap_or_else(|| {
         let exe = std::env::current_exe().expect("the example's path");
         exe.parent().and_then(Path::parent).map(|d| d.join("lbsim")).expect("target/<profile>/")

@@ -181,7 +181,7 @@ fn size(s: &str) -> std::result::Result<u64, String> {
     if s.trim().ends_with('%') {
         return Err(format!("`{s}` is not a size in bytes: write e.g. 64K, 1M or 4096"));
     }
-    lbsim::budget::parse_size(s)
+    lbsim::memory::parse_size(s)
 }
 
 fn scenario(file: &Path, requests: Option<u64>, seed: Option<u64>) -> Result<Scenario> {

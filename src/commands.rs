@@ -5,12 +5,13 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use lbsim::analysis::Preflight;
 use lbsim::plan::{self, PlanOptions, PlanReport};
 use lbsim::report::{self, Exporter};
 use lbsim::run::{self, RunOptions};
 use lbsim::strategy::registry::REGISTRY;
 use lbsim::sweep::{self, SweepOptions};
-use lbsim::{Result, budget, remap};
+use lbsim::{Result, budget, memory, remap};
 
 use crate::cli::{Command, Format};
 use crate::options::{Merge, Plan, Remap, Run, SweepRun, load};
@@ -74,7 +75,7 @@ fn cmd_run(o: Run) -> Result<Ending> {
     // A slow run is said before it starts (and again among the report's warnings), also
     // with --quiet: quiet silences progress, not warnings.
     let usage =
-        budget::check(&o.scenario, budget::threads_or_cores(o.runner.threads), budget::memory_limit(), "the run")?;
+        budget::check(&o.scenario, budget::threads_or_cores(o.runner.threads), memory::memory_limit(), "the run")?;
     if usage.is_slow() {
         errln!("warning: {}", report::Warning::Slow { work: usage.work, simulations: usage.simulations })?;
     }
@@ -231,7 +232,8 @@ fn cmd_strategies() -> Result<Ending> {
 fn cmd_validate(file: &Path) -> Result<()> {
     let sc = load(file)?;
     let threads = budget::threads_or_cores(None);
-    let usage = budget::check(&sc, threads, budget::memory_limit(), "a run of this scenario")?;
-    out!("{}", report::validate::render(&sc, file, &usage))?;
+    let usage = budget::check(&sc, threads, memory::memory_limit(), "a run of this scenario")?;
+    let preflight = Preflight::with_static_loads(&sc);
+    out!("{}", report::validate::render(&sc, file, &usage, &preflight))?;
     Ok(())
 }

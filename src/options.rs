@@ -11,7 +11,7 @@ use lbsim::report::run::terminal::Layout;
 use lbsim::scenario::edit::ScenarioText;
 use lbsim::scenario::{Overrides, Scenario, ScenarioError};
 use lbsim::sweep::{self, Shard, Sweep};
-use lbsim::{Result, budget};
+use lbsim::{Result, memory};
 
 use crate::cli::{Format, MergeArgs, PlanArgs, RemapArgs, RunArgs, RunnerArgs, SweepArgs};
 
@@ -36,8 +36,8 @@ impl From<&RunnerArgs> for Runner {
 /// Sets the process's memory limit from `--max-memory` (the default stays otherwise).
 pub(crate) fn set_memory_limit(size: Option<&str>) -> Result<()> {
     if let Some(text) = size {
-        let bytes = budget::parse_size(text).map_err(|m| ScenarioError::at("--max-memory", m))?;
-        budget::set_memory_limit(bytes);
+        let bytes = memory::parse_size(text).map_err(|m| ScenarioError::at("--max-memory", m))?;
+        memory::set_memory_limit(bytes);
     }
     Ok(())
 }

@@ -5,11 +5,12 @@
 
 use std::time::Instant;
 
+use crate::analysis::{self, Preflight};
 use crate::report::Report;
 use crate::runner::progress::StrategyBars;
 use crate::runner::{self, RunnerOptions};
 use crate::scenario::Scenario;
-use crate::{Result, budget};
+use crate::{Result, budget, memory};
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -25,7 +26,7 @@ pub struct RunOptions {
 /// Refused first (an input error) when the run's estimated memory exceeds the limit
 /// ([`budget::check`]).
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report> {
-    budget::check(scenario, budget::threads_or_cores(options.threads), budget::memory_limit(), "the run")?;
+    budget::check(scenario, budget::threads_or_cores(options.threads), memory::memory_limit(), "the run")?;
     let started = Instant::now();
     let bars = StrategyBars::new(scenario, options.progress);
     let tick = |t| bars.tick(t);
@@ -33,5 +34,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report> {
     let results = runner::run_scenario(scenario, &runner);
     bars.finish();
     let strategies = results?.strategies;
-    Ok(Report::new(scenario.clone(), strategies, started.elapsed().as_secs_f64()))
+    let wall_time = started.elapsed().as_secs_f64();
+    let (preflight, stream) = (Preflight::of(scenario), analysis::stream_sha256(scenario));
+    Ok(Report::new(scenario.clone(), strategies, wall_time, &preflight, stream))
 }

@@ -2,7 +2,7 @@
 //! scenario's settings alone (no simulation; microseconds even for a million servers).
 //!
 //! **Memory** is the sum of [`Part`]s, each a count times the size of what is counted
-//! (`size_of` of the engine's own types where they are public):
+//! (the engine's own structures sized by [`crate::engine::footprint`]):
 //! - the scenario (its servers and text) and a loaded trace (8 bytes per row per column);
 //! - per simulation running at once (one per thread): the servers with their worker slots,
 //!   the event queue (reserved for every worker), the strategy's view and tables (hash rings,
@@ -23,8 +23,6 @@
 //! callgrind: a request costs about 1000 instructions, two events; one worker of a scan about
 //! 10, a fiftieth of an event.)
 
-use crate::engine::events::{Event, Job};
-use crate::engine::server::Server;
 use crate::scenario::Scenario;
 use crate::stats::timeline::{DETAIL_MAX_SERVERS, MAX_SAMPLES};
 use crate::stats::{LatencyHistogram, MAX_COUNTED_KEYS, RunStats, ServerStats, StrategySummary};
@@ -130,34 +128,11 @@ pub(super) fn latency_hist_bytes(sigfig: u8, count: u64, values: u64, max_ns: f6
     lists.saturating_add(counted)
 }
 
-/// Estimates what running `sc` on `threads` threads needs (see the module documentation).
+/// Estimates what running `sc` on `threads` threads needs (see the module documentation):
+/// the memory of the scenario, of the simulations running at once and of the results, and
+/// the work.
 pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
-    let n = sc.requests as f64;
-    let s = sc.server_count() as u64;
-    let workers: u64 = sc.servers.iter().map(|x| u64::from(x.workers)).sum();
-    let reps = u64::from(sc.replications);
-    let strategies = sc.strategies.len() as u64;
-    let closed = sc.is_closed();
-    let simulations = strategies * reps * if closed { 2 } else { 1 };
-    let live = (threads as u64).clamp(1, (strategies * reps).max(1));
-    let span = sc.expected_duration();
-    let rho = sc.offered_load();
-    let longest = (0..sc.server_count()).map(|i| sc.mean_service_of(i)).fold(0.0, f64::max);
-
-    // The response times the histograms must cover.
-    let steady = sc.arrivals.open_ended();
-    let stable = steady && rho < 1.0 && sc.peak_rate() < sc.capacity();
-    let r_max = match sc.client.as_ref().and_then(|c| c.timeout.map(|t| (c, t))) {
-        Some((c, t)) => (t + c.max_backoff) * f64::from(c.max_retries + 1),
-        None if stable => (1000.0 * longest).min(span + longest),
-        None => span + 1000.0 * longest,
-    };
-    let max_ns = r_max * 1e9;
-    let measured = sc.requests - sc.warmup;
-    let hist2_grown = hist_bytes(2, max_ns);
-    let hist3 = hist_bytes(3, max_ns);
-    let timeline_bytes = MAX_SAMPLES as u64 * (8 * 5 + if s as usize <= DETAIL_MAX_SERVERS { s * 16 } else { 0 });
-
+    let cx = Context::new(sc, threads);
     let mut parts: Vec<Part> = Vec::new();
     let mut part = |what: String, key: Option<String>, bytes: f64| {
         if bytes >= 1.0 {
@@ -165,30 +140,138 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
         }
     };
     part("lbsim itself".into(), None, BASE as f64);
+    let scenario = scenario_parts(&cx, &mut part);
+    simulation_parts(&cx, &mut part);
+    result_parts(&cx, &mut part);
+    let (events, timer_events_per_second, work) = work(&cx);
+    let memory = parts.iter().map(|p| p.bytes).fold(0u64, u64::saturating_add);
+    Usage { memory, parts, simulations: cx.simulations, events, timer_events_per_second, work, scenario }
+}
 
-    // The group that weighs most: where to point when servers or workers dominate.
-    let heaviest = (0..sc.groups.len())
-        .max_by_key(|&g| {
-            let gr = &sc.groups[g];
-            gr.count as u64 * (1 + u64::from(sc.servers[gr.first].workers) / 64)
-        })
-        .unwrap_or(0);
-    let group_key = |k: &str| Some(format!("servers[{heaviest}].{k}"));
-    let many_workers = sc.groups.get(heaviest).is_some_and(|g| sc.servers[g.first].workers > 64);
+/// Adds a part: what it is, the key that sets its size, bytes (parts under a byte are left out).
+type AddPart<'a> = dyn FnMut(String, Option<String>, f64) + 'a;
 
+/// The figures of a scenario every part of the estimate reads.
+struct Context<'a> {
+    sc: &'a Scenario,
+    /// Requests.
+    n: f64,
+    /// Servers.
+    s: u64,
+    /// Workers of all servers.
+    workers: u64,
+    reps: u64,
+    strategies: u64,
+    closed: bool,
+    /// Simulations of the whole run.
+    simulations: u64,
+    /// Simulations running at once.
+    live: u64,
+    /// Expected simulated time, s.
+    span: f64,
+    /// Offered load.
+    rho: f64,
+    /// Arrivals that go on at their own rate (not a closed loop or a trace).
+    steady: bool,
+    /// The largest response time the histograms must cover, ns.
+    max_ns: f64,
+    /// Measured requests.
+    measured: u64,
+    hist2_grown: u64,
+    hist3: u64,
+    timeline_bytes: u64,
+    /// The group that weighs most: where to point when servers or workers dominate.
+    heaviest: usize,
+    many_workers: bool,
+}
+
+impl<'a> Context<'a> {
+    fn new(sc: &'a Scenario, threads: usize) -> Context<'a> {
+        let n = sc.requests as f64;
+        let s = sc.server_count() as u64;
+        let workers: u64 = sc.servers.iter().map(|x| u64::from(x.workers)).sum();
+        let reps = u64::from(sc.replications);
+        let strategies = sc.strategies.len() as u64;
+        let closed = sc.is_closed();
+        let simulations = strategies * reps * if closed { 2 } else { 1 };
+        let live = (threads as u64).clamp(1, (strategies * reps).max(1));
+        let span = sc.expected_duration();
+        let rho = sc.offered_load();
+        let longest = (0..sc.server_count()).map(|i| sc.mean_service_of(i)).fold(0.0, f64::max);
+
+        // The response times the histograms must cover.
+        let steady = sc.arrivals.open_ended();
+        let stable = steady && rho < 1.0 && sc.peak_rate() < sc.capacity();
+        let r_max = match sc.client.as_ref().and_then(|c| c.timeout.map(|t| (c, t))) {
+            Some((c, t)) => (t + c.max_backoff) * f64::from(c.max_retries + 1),
+            None if stable => (1000.0 * longest).min(span + longest),
+            None => span + 1000.0 * longest,
+        };
+        let max_ns = r_max * 1e9;
+        let measured = sc.requests - sc.warmup;
+        let hist2_grown = hist_bytes(2, max_ns);
+        let hist3 = hist_bytes(3, max_ns);
+        let timeline_bytes = MAX_SAMPLES as u64 * (8 * 5 + if s as usize <= DETAIL_MAX_SERVERS { s * 16 } else { 0 });
+
+        let heaviest = (0..sc.groups.len())
+            .max_by_key(|&g| {
+                let gr = &sc.groups[g];
+                gr.count as u64 * (1 + u64::from(sc.servers[gr.first].workers) / 64)
+            })
+            .unwrap_or(0);
+        let many_workers = sc.groups.get(heaviest).is_some_and(|g| sc.servers[g.first].workers > 64);
+        Context {
+            sc,
+            n,
+            s,
+            workers,
+            reps,
+            strategies,
+            closed,
+            simulations,
+            live,
+            span,
+            rho,
+            steady,
+            max_ns,
+            measured,
+            hist2_grown,
+            hist3,
+            timeline_bytes,
+            heaviest,
+            many_workers,
+        }
+    }
+
+    /// The key `k` of the heaviest group.
+    fn group_key(&self, k: &str) -> Option<String> {
+        Some(format!("servers[{}].{k}", self.heaviest))
+    }
+}
+
+/// The scenario's parts; returns the bytes of one copy of it, trace aside.
+fn scenario_parts(cx: &Context, part: &mut AddPart) -> u64 {
+    let (sc, s) = (cx.sc, cx.s);
+    let group_key = |k: &str| cx.group_key(k);
     // The scenario: twice (the one run and the report's copy); a trace once (shared).
     let scenario = scenario_bytes(sc);
     let trace = trace_bytes(sc);
     part(format!("the scenario ({s} servers)"), group_key("count"), 2.0 * scenario as f64);
     part("the trace".into(), Some("arrivals.file".into()), trace as f64);
+    scenario
+}
 
-    // One simulation's state, times the simulations running at once.
+/// One simulation's state, times the simulations running at once.
+fn simulation_parts(cx: &Context, part: &mut AddPart) {
+    let Context { sc, n, s, workers, live, rho, steady, timeline_bytes, many_workers, .. } = *cx;
+    let group_key = |k: &str| cx.group_key(k);
     let at_once = |what: &str| format!("{what} ({live} simulation(s) at once)");
     let lf = live as f64;
-    let event = std::mem::size_of::<Event>() as u64;
+    let engine = crate::engine::footprint();
+    let event = engine.event;
     // (The servers' histograms are counted with the results they become.)
-    let server_state = s * (std::mem::size_of::<Server>() as u64 + STRATEGY_PER_SERVER + 24)
-        + workers * (std::mem::size_of::<Job>() as u64 + 16 + 4 + 8 + event)
+    let server_state = s * (engine.server + STRATEGY_PER_SERVER + 24)
+        + workers * (engine.job + 16 + 4 + 8 + event)
         + if sc.health_check.is_some() { 2 * s * event } else { 0 };
     part(
         at_once(&format!("{s} servers with {workers} workers")),
@@ -214,7 +297,7 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
     }
     // Requests piling up in the queues of an overloaded open system.
     let queued = if steady && rho >= 1.0 { n * (1.0 - 1.0 / rho) } else { 0.0 };
-    let per_queued = 2 * std::mem::size_of::<Job>() as u64 + if sc.client.is_some() { CALL + event } else { 0 };
+    let per_queued = 2 * engine.job + if sc.client.is_some() { CALL + event } else { 0 };
     part(
         at_once(&format!("{queued:.0} requests queued at offered load {rho:.2}")),
         Some(Scenario::rate_key(sc).into()),
@@ -250,7 +333,12 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
     let detection = u64::from(sc.health_check.is_some() || sc.outlier_detection.is_some());
     part(at_once("hash tables"), Some("strategies".into()), lf * (tables * (1 + detection)) as f64);
     part(at_once("key counts and timeline"), None, lf * (keys + s * 24 + timeline_bytes) as f64);
+}
 
+/// The results of every strategy × replication, and the summaries.
+fn result_parts(cx: &Context, part: &mut AddPart) {
+    let Context { sc, s, reps, strategies, max_ns, measured, hist2_grown, hist3, timeline_bytes, .. } = *cx;
+    let group_key = |k: &str| cx.group_key(k);
     // Results held until the scenario's last simulation is done, then the summaries.
     let run_stats = std::mem::size_of::<RunStats>() as u64
         + hist3
@@ -272,8 +360,12 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
         group_key("count"),
         (strategies * summary + OUTPUTS + strategies * s * 200) as f64,
     );
+}
 
-    // Work.
+/// The work of the run in events: (events of one simulation, timer events per simulated
+/// second, work of the whole run).
+fn work(cx: &Context) -> (f64, f64, f64) {
+    let Context { sc, n, s, workers, strategies, closed, simulations, span, .. } = *cx;
     let per_request = 2.0
         + if sc.client.as_ref().is_some_and(|c| c.timeout.is_some()) { 1.0 } else { 0.0 }
         + if closed { 1.0 } else { 0.0 };
@@ -288,8 +380,7 @@ pub fn estimate(sc: &Scenario, threads: usize) -> Usage {
     let picks: f64 = sc.strategies.iter().map(|st| pick_work(st, s)).sum();
     let per_strategy = simulations as f64 / strategies.max(1) as f64;
     let work = simulations as f64 * (events + scans + setup) + per_strategy * n * picks;
-    let memory = parts.iter().map(|p| p.bytes).fold(0u64, u64::saturating_add);
-    Usage { memory, parts, simulations, events, timer_events_per_second, work, scenario }
+    (events, timer_events_per_second, work)
 }
 
 /// Bytes of a parsed scenario besides its trace: its servers, their names and its text.
@@ -359,7 +450,7 @@ mod tests {
         let sc = Scenario::parse(text, None).unwrap();
         let u = estimate(&sc, 2);
         // 4.3e10 worker slots of ≥ 48 bytes each (slot, finish time, free list, reserved event).
-        assert!(u.memory > 2_000_000_000_000, "{}", crate::budget::format_bytes(u.memory));
+        assert!(u.memory > 2_000_000_000_000, "{}", crate::memory::format_bytes(u.memory));
         assert!(u.largest_parts(1)[0].what.contains("simulation(s) at once"), "{:?}", u.parts);
         assert!(u.is_slow());
     }

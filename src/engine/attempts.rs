@@ -12,11 +12,11 @@ impl<const FULL: bool> Simulation<FULL> {
     /// caller then fails the attempt).
     #[cold]
     pub(super) fn refused(&mut self, s: usize, id: u64) {
-        if id >= self.warmup {
+        if id >= self.rec.warmup {
             self.servers[s].stats.failed += 1;
         }
-        if let Some(w) = self.down_window[s] {
-            let o = &mut self.outcomes[w as usize];
+        if let Some(w) = self.fail.down_window[s] {
+            let o = &mut self.fail.outcomes[w as usize];
             if o.detected_at.is_none() {
                 o.refused_before_detection += 1;
             }
@@ -26,7 +26,7 @@ impl<const FULL: bool> Simulation<FULL> {
     /// An attempt at server `s` ended without completing: tell outlier detection, then
     /// retry it or settle the request's outcome.
     pub(super) fn attempt_failed(&mut self, s: usize, id: u64, call: Option<CallId>, why: Failure) {
-        if self.outlier.is_some() {
+        if self.fail.outlier.is_some() {
             self.outlier_result(s, false);
         }
         let Some(call) = call else {
@@ -43,7 +43,7 @@ impl<const FULL: bool> Simulation<FULL> {
         c.attempt_gen = c.attempt_gen.next();
         c.server = None;
         c.timer_set = false;
-        let retry = self.retry.as_ref().is_some_and(|p| p.may_retry(self.calls.get(call), why, &self.calls));
+        let retry = self.fail.retry.as_ref().is_some_and(|p| p.may_retry(self.calls.get(call), why, &self.calls));
         if !retry {
             self.settle(id, why.into(), Some(call));
             return;
@@ -59,14 +59,14 @@ impl<const FULL: bool> Simulation<FULL> {
         // checks it then too: requests that end later may leave more retries than the share
         // of the fewer requests left): retries in flight ≤ max(budget% × active, minimum).
         #[cfg(any(test, debug_assertions))]
-        if let Some(p) = self.retry.as_ref().map(|r| &r.policy)
+        if let Some(p) = self.fail.retry.as_ref().map(|r| &r.policy)
             && let Some(pct) = p.retry_budget
         {
             let limit = (pct / 100.0 * self.calls.live as f64).max(f64::from(p.min_retry_concurrency));
             assert!(self.calls.active_retries as f64 <= limit, "retry budget exceeded");
         }
         let attempt_gen = self.calls.get(call).attempt_gen;
-        let delay = self.retry.as_mut().expect("checked").backoff(k);
+        let delay = self.fail.retry.as_mut().expect("checked").backoff(k);
         self.events.push(self.now + delay, EventKind::Retry { call, attempt_gen });
     }
 
@@ -76,11 +76,11 @@ impl<const FULL: bool> Simulation<FULL> {
     // is the cheaper of the two layouts LLVM picks between (callgrind, web-peak-failure).
     #[inline(always)]
     pub(super) fn settle(&mut self, id: u64, outcome: RequestOutcome, call: Option<CallId>) {
-        let measured = id >= self.warmup;
+        let measured = id >= self.rec.warmup;
         if outcome != RequestOutcome::Completed {
             self.timeline.failed();
         }
-        for counts in [Some(&mut self.total), measured.then_some(&mut self.measured)].into_iter().flatten() {
+        for counts in [Some(&mut self.rec.total), measured.then_some(&mut self.rec.measured)].into_iter().flatten() {
             match outcome {
                 RequestOutcome::Completed => counts.completed += 1,
                 RequestOutcome::Failed => counts.failed += 1,
@@ -106,9 +106,9 @@ impl<const FULL: bool> Simulation<FULL> {
         if c.attempt_gen != attempt_gen {
             return; // the request's overall timeout ended it during the backoff
         }
-        self.total.retried += 1;
-        if c.req.id >= self.warmup {
-            self.measured.retried += 1;
+        self.rec.total.retried += 1;
+        if c.req.id >= self.rec.warmup {
+            self.rec.measured.retried += 1;
         }
         self.send(c.req, Some(call), c.attempt_gen);
     }
@@ -126,7 +126,7 @@ impl<const FULL: bool> Simulation<FULL> {
         if self.counts_requests() {
             self.balancer.dec::<true>(s, c.balancer, self.now);
         }
-        if c.req.id >= self.warmup {
+        if c.req.id >= self.rec.warmup {
             self.servers[s].stats.timed_out += 1;
         }
         self.attempt_failed(s, c.req.id, Some(call), Failure::TimedOut);
@@ -154,10 +154,10 @@ impl<const FULL: bool> Simulation<FULL> {
             if self.counts_requests() {
                 self.balancer.dec::<true>(s, c.balancer, now);
             }
-            if c.req.id >= self.warmup {
+            if c.req.id >= self.rec.warmup {
                 self.servers[s].stats.timed_out += 1;
             }
-            if self.outlier.is_some() {
+            if self.fail.outlier.is_some() {
                 self.outlier_result(s, false);
             }
             if self.queue.is_some() {

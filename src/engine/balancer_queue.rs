@@ -180,7 +180,7 @@ impl<const FULL: bool> Simulation<FULL> {
     /// timeout start now.
     fn enqueue(&mut self, call: CallId, attempt_gen: AttemptGen, place: u32) {
         let now = self.now;
-        let measuring = self.measuring;
+        let measuring = self.rec.measuring;
         let q = self.queue.as_mut().expect("a balancer queue");
         q.advance(now, measuring);
         let w = Waiting { call, attempt_gen, since: now };
@@ -201,7 +201,7 @@ impl<const FULL: bool> Simulation<FULL> {
         let c = self.calls.get_mut(call);
         c.queued = place;
         c.sent = now;
-        if let Some(t) = self.timeout
+        if let Some(t) = self.fail.timeout
             && !c.timer_set
         {
             c.timer_set = true;
@@ -218,7 +218,7 @@ impl<const FULL: bool> Simulation<FULL> {
     /// Takes the waiting attempt of `call` out of its queue (it is sent, or it ends).
     fn unqueue(&mut self, call: CallId) {
         let now = self.now;
-        let measuring = self.measuring;
+        let measuring = self.rec.measuring;
         let q = self.queue.as_mut().expect("a balancer queue");
         let c = self.calls.get_mut(call);
         debug_assert_ne!(c.queued, Place::NONE);
@@ -289,7 +289,7 @@ impl<const FULL: bool> Simulation<FULL> {
             let Some((w, _)) = self.oldest(s, backend) else { return };
             self.unqueue(w.call);
             let c = *self.calls.get(w.call);
-            if c.req.id >= self.warmup {
+            if c.req.id >= self.rec.warmup {
                 let q = self.queue.as_mut().expect("a balancer queue");
                 q.stats.queued += 1;
                 q.stats.queue_wait_sum += self.now - w.since;
@@ -329,7 +329,7 @@ impl<const FULL: bool> Simulation<FULL> {
             return;
         }
         self.unqueue(call);
-        if c.req.id >= self.warmup {
+        if c.req.id >= self.rec.warmup {
             self.queue.as_mut().expect("a balancer queue").stats.queue_timeouts += 1;
         }
         self.attempt_ended_unsent(c.req.id, call, Failure::Dropped);

@@ -401,7 +401,7 @@ impl<const FULL: bool> Simulation<FULL> {
     /// One connection more (`+1`) or fewer at server `s`: its time-average and maximum.
     fn held_change(&mut self, s: usize, delta: i32) {
         let now = self.now;
-        let measuring = self.measuring;
+        let measuring = self.rec.measuring;
         let p = self.pools.as_mut().expect("[clients]");
         let h = &mut p.held[s];
         let st = &mut self.servers[s].stats;

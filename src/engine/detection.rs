@@ -8,7 +8,7 @@ use crate::scenario::faults::Effect;
 
 impl<const FULL: bool> Simulation<FULL> {
     pub(super) fn fault(&mut self, w: usize, start: bool) {
-        let window = self.windows[w].clone();
+        let window = self.fail.windows[w].clone();
         let s = window.server;
         let now = self.now;
         self.servers[s].advance(now, self.integrating);
@@ -16,10 +16,10 @@ impl<const FULL: bool> Simulation<FULL> {
         // knows (the engine's one place that distinguishes them).
         match window.kind.effect() {
             Effect::Crash if start => {
-                self.down_window[s] = Some(w as u32);
+                self.fail.down_window[s] = Some(w as u32);
                 if !self.balancer.is_eligible(s) {
-                    self.outcomes[w].detected_at = Some(now);
-                    self.outcomes[w].detected_by = Some("already out");
+                    self.fail.outcomes[w].detected_at = Some(now);
+                    self.fail.outcomes[w].detected_by = Some("already out");
                 }
                 if FULL && self.l4 {
                     self.server_leaves(s);
@@ -29,7 +29,7 @@ impl<const FULL: bool> Simulation<FULL> {
             Effect::Crash => {
                 self.servers[s].recover();
                 if !self.servers[s].is_down() {
-                    self.down_window[s] = None;
+                    self.fail.down_window[s] = None;
                     self.imbalance.set(now, s, self.servers[s].in_system(), false);
                     if FULL && self.l4 {
                         self.server_joins(s);
@@ -38,8 +38,8 @@ impl<const FULL: bool> Simulation<FULL> {
             }
             Effect::Slowdown(factor) => {
                 if start && !self.balancer.is_eligible(s) {
-                    self.outcomes[w].detected_at = Some(now);
-                    self.outcomes[w].detected_by = Some("already out");
+                    self.fail.outcomes[w].detected_at = Some(now);
+                    self.fail.outcomes[w].detected_by = Some("already out");
                 }
                 let server = &mut self.servers[s];
                 let moved = server.set_slowdown(factor, start, now);
@@ -56,7 +56,7 @@ impl<const FULL: bool> Simulation<FULL> {
     /// new ones until it recovers (a crash fault, or a pod killed at the end of its grace).
     pub(super) fn crash_server(&mut self, s: usize) {
         let now = self.now;
-        let mut lost = std::mem::take(&mut self.lost);
+        let mut lost = std::mem::take(&mut self.fail.lost);
         self.servers[s].crash(now, &mut lost);
         self.imbalance.set(now, s, 0, true);
         for job in lost.drain(..) {
@@ -65,7 +65,7 @@ impl<const FULL: bool> Simulation<FULL> {
             {
                 continue; // already abandoned by its client
             }
-            if job.id >= self.warmup {
+            if job.id >= self.rec.warmup {
                 self.servers[s].stats.failed += 1;
             }
             match job.call {
@@ -83,13 +83,13 @@ impl<const FULL: bool> Simulation<FULL> {
                 }
             }
         }
-        self.lost = lost;
+        self.fail.lost = lost;
         self.tell_start_at(s);
     }
 
     pub(super) fn probe(&mut self, s: usize) {
         let now = self.now;
-        let health = self.health.as_ref().expect("probes only with health checks");
+        let health = self.fail.health.as_ref().expect("probes only with health checks");
         self.events.push(now + health.cfg.interval, EventKind::Probe { server: s as u32 });
         let server = &self.servers[s];
         let (ok, delay) = health.probe(server.is_down(), server.next_start() - now);
@@ -101,7 +101,7 @@ impl<const FULL: bool> Simulation<FULL> {
     }
 
     pub(super) fn probe_result(&mut self, s: usize, ok: bool) {
-        let health = self.health.as_mut().expect("health checks");
+        let health = self.fail.health.as_mut().expect("health checks");
         if let Some(up) = health.result(s, ok) {
             let eligible = self.balancer.set_healthy(s, up);
             self.after_eligibility(s, eligible, "health_check");
@@ -109,7 +109,7 @@ impl<const FULL: bool> Simulation<FULL> {
     }
 
     pub(super) fn outlier_result(&mut self, s: usize, ok: bool) {
-        let outlier = self.outlier.as_mut().expect("outlier detection");
+        let outlier = self.fail.outlier.as_mut().expect("outlier detection");
         if outlier.record(s, ok, self.now) {
             let eligible = self.balancer.set_ejected(s, true);
             self.after_eligibility(s, eligible, "outlier_detection");
@@ -117,7 +117,7 @@ impl<const FULL: bool> Simulation<FULL> {
     }
 
     pub(super) fn outlier_sweep(&mut self) {
-        let outlier = self.outlier.as_mut().expect("outlier detection");
+        let outlier = self.fail.outlier.as_mut().expect("outlier detection");
         let back = outlier.sweep(self.now);
         self.events.push(self.now + outlier.cfg.interval, EventKind::OutlierSweep);
         for s in back {
@@ -129,35 +129,35 @@ impl<const FULL: bool> Simulation<FULL> {
     /// Bookkeeping after `s` changed eligibility: detection of a fault in progress, and
     /// slow start when it comes back.
     pub(super) fn after_eligibility(&mut self, s: usize, became_eligible: bool, by: &'static str) {
-        self.ramp_gen[s] = self.ramp_gen[s].wrapping_add(1);
+        self.fail.ramp_gen[s] = self.fail.ramp_gen[s].wrapping_add(1);
         if self.queue.is_some() {
             self.queue_eligibility(s);
         }
         if !self.balancer.is_eligible(s) {
             let now = self.now;
-            for (w, o) in self.windows.iter().zip(&mut self.outcomes) {
+            for (w, o) in self.fail.windows.iter().zip(&mut self.fail.outcomes) {
                 let active = w.start <= now && w.end.is_none_or(|e| now < e);
                 if w.server == s && active && o.detected_at.is_none() {
                     o.detected_at = Some(now);
                     o.detected_by = Some(by);
                 }
             }
-        } else if became_eligible && let Some(window) = self.slow_start[s] {
+        } else if became_eligible && let Some(window) = self.fail.slow_start[s] {
             self.balancer.set_ramp(s, 1);
-            let ramp_gen = self.ramp_gen[s];
+            let ramp_gen = self.fail.ramp_gen[s];
             let step = window / f64::from(SLOW_START_STEPS);
             self.events.push(self.now + step, EventKind::SlowStartStep { server: s as u32, ramp_gen });
         }
     }
 
     pub(super) fn slow_start_step(&mut self, s: usize, ramp_gen: u32) {
-        if ramp_gen != self.ramp_gen[s] || self.balancer.ramp(s) == 0 {
+        if ramp_gen != self.fail.ramp_gen[s] || self.balancer.ramp(s) == 0 {
             return;
         }
         let next = self.balancer.ramp(s) + 1;
         self.balancer.set_ramp(s, next);
         if next < SLOW_START_STEPS {
-            let step = self.slow_start[s].expect("ramping") / f64::from(SLOW_START_STEPS);
+            let step = self.fail.slow_start[s].expect("ramping") / f64::from(SLOW_START_STEPS);
             self.events.push(self.now + step, EventKind::SlowStartStep { server: s as u32, ramp_gen });
         }
     }

@@ -91,7 +91,7 @@ pub struct Job {
 /// What happens at an event. Payloads are small (the job itself stays in the server's
 /// worker slot), so the heap moves 32-byte events.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum EventKind {
+pub(super) enum EventKind {
     /// The job in `worker` of `server` finishes service. Stale if `schedule_gen` is no
     /// longer the server's (a crash or a speed change rescheduled its jobs).
     Departure {
@@ -218,7 +218,7 @@ pub enum EventKind {
 
 /// A step of a pod's life (`engine::pool_life`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PodStep {
+pub(super) enum PodStep {
     /// Provisioned: the container runs (not yet ready).
     Running,
     /// Its readiness probe passed `readiness_threshold` times: balancers may send to it.
@@ -233,7 +233,7 @@ pub enum PodStep {
 
 /// What a server answered to an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
+pub(super) enum Answer {
     /// The response.
     Completed,
     /// Connection refused, or reset by a crash.
@@ -244,7 +244,7 @@ pub enum Answer {
 
 /// A scheduled event.
 #[derive(Debug, Clone, Copy)]
-pub struct Event {
+pub(super) struct Event {
     /// Simulated time, seconds.
     pub time: f64,
     seq: u64,
@@ -335,7 +335,7 @@ fn sift_up(heap: &mut [Entry], mut k: usize, e: Entry) {
 /// busy worker at most: they live in a winner tree over the worker slots
 /// (`departures.rs`) instead of the heap, in the same order.
 #[derive(Debug, Default)]
-pub struct EventQueue {
+pub(super) struct EventQueue {
     /// A binary min-heap on `key`.
     heap: Vec<Entry>,
     fifo: VecDeque<Entry>,
@@ -346,7 +346,7 @@ pub struct EventQueue {
 
 impl EventQueue {
     /// An empty queue with room for `capacity` events.
-    pub fn with_capacity(capacity: usize) -> Self {
+    pub(super) fn with_capacity(capacity: usize) -> Self {
         EventQueue { heap: Vec::with_capacity(capacity), fifo: VecDeque::new(), seq: 0, slots: None }
     }
 
@@ -356,7 +356,7 @@ impl EventQueue {
     /// [`len`](Self::len) are used. Up to [`Self::TREE_MAX_WORKERS`] workers in all they
     /// are kept in a winner tree over the worker slots (`departures.rs`); with more, in
     /// the heap.
-    pub fn plain(workers: &[u32]) -> Self {
+    pub(super) fn plain(workers: &[u32]) -> Self {
         let slots: u64 = workers.iter().map(|&w| u64::from(w)).sum();
         if slots > Self::TREE_MAX_WORKERS {
             return Self::with_capacity(slots as usize + 16);
@@ -370,11 +370,11 @@ impl EventQueue {
     /// p2c −11 % at 200; least-work-left and least-connections, whose O(log S) indexes
     /// share the cache with it, equal at 200 servers but +6 to +9 % at 300 and up to +15 %
     /// at 1,000.
-    pub const TREE_MAX_WORKERS: u64 = 256;
+    pub(super) const TREE_MAX_WORKERS: u64 = 256;
 
     /// Schedules `kind` at `time`.
     #[inline]
-    pub fn push(&mut self, time: f64, kind: EventKind) {
+    pub(super) fn push(&mut self, time: f64, kind: EventKind) {
         self.seq += 1;
         if let Some(slots) = &mut self.slots {
             let EventKind::Departure { server, worker, schedule_gen } = kind else {
@@ -392,7 +392,7 @@ impl EventQueue {
     /// Schedules `kind` at `time` in the FIFO lane: `time` must not precede any event
     /// already in that lane.
     #[inline]
-    pub fn push_fifo(&mut self, time: f64, kind: EventKind) {
+    pub(super) fn push_fifo(&mut self, time: f64, kind: EventKind) {
         debug_assert!(self.fifo.back().is_none_or(|e| e.time() <= time), "FIFO lane out of order");
         self.seq += 1;
         self.fifo.push_back(Entry::new(time, self.seq, kind));
@@ -401,7 +401,7 @@ impl EventQueue {
     /// Time of the earliest event in the heap, or +∞ (ignores the FIFO lane: for runs
     /// that never use it).
     #[inline]
-    pub fn next_time(&mut self) -> f64 {
+    pub(super) fn next_time(&mut self) -> f64 {
         if let Some(slots) = &mut self.slots {
             let key = slots.first_key();
             return if key == EMPTY { f64::INFINITY } else { time_of(key) };
@@ -411,7 +411,7 @@ impl EventQueue {
 
     /// Removes and returns the earliest event of the heap (ignores the FIFO lane).
     #[inline]
-    pub fn pop(&mut self) -> Option<Event> {
+    pub(super) fn pop(&mut self) -> Option<Event> {
         if let Some(slots) = &mut self.slots {
             let (key, server, worker) = slots.take()?;
             let kind = EventKind::Departure { server, worker, schedule_gen: ScheduleGen::FIRST };
@@ -444,7 +444,7 @@ impl EventQueue {
 
     /// Time of the earliest event in either lane, or +∞.
     #[inline]
-    pub fn next_time_all(&self) -> f64 {
+    pub(super) fn next_time_all(&self) -> f64 {
         debug_assert!(self.slots.is_none(), "a departures queue is read with next_time");
         let heap = self.heap.first().map_or(f64::INFINITY, Entry::time);
         heap.min(self.fifo.front().map_or(f64::INFINITY, Entry::time))
@@ -452,7 +452,7 @@ impl EventQueue {
 
     /// Removes and returns the earliest event of either lane.
     #[inline]
-    pub fn pop_all(&mut self) -> Option<Event> {
+    pub(super) fn pop_all(&mut self) -> Option<Event> {
         match (self.heap.first(), self.fifo.front()) {
             (Some(h), Some(f)) if f.key < h.key => self.fifo.pop_front().map(Entry::event),
             (None, Some(_)) => self.fifo.pop_front().map(Entry::event),
@@ -461,12 +461,13 @@ impl EventQueue {
     }
 
     /// Number of pending events.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.heap.len() + self.fifo.len() + self.slots.as_ref().map_or(0, |t| t.len())
     }
 
     /// Whether no event is pending.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }

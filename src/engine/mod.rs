@@ -19,11 +19,13 @@
 //! # Layout
 //!
 //! This file holds the entry point ([`simulate`], the open and closed loops) and the state
-//! of one simulation; the simulation's methods are split by concern into `impl` blocks:
+//! of one simulation (its measurements in a `Recorder`, its failure machinery in
+//! `Failures`); the simulation's methods are split by concern into `impl` blocks:
 //!
 //! | file | job |
 //! |---|---|
 //! | `sim.rs` | the core: events due before an arrival, sending through the balancer, departures, the end of the run |
+//! | `recorder.rs` | what the run measures (`Recorder`: outcome counts, the measured window and its batches, response times, keys), filled by the core |
 //! | `attempts.rs` | the retry path: refused, dropped and timed-out attempts, retries, a request's final outcome |
 //! | `detection.rs` | fault windows, health checks, outlier detection, slow start |
 //! | `pool_life.rs`, `autoscaler.rs` | `[autoscaler]`: the pods of the scaled group (provisioning, readiness, draining), the metrics pipeline, the HPA controller |
@@ -37,12 +39,13 @@ mod calls;
 mod connections;
 mod departures;
 mod detection;
-pub mod events;
+mod events;
 mod health;
 mod imbalance;
 mod outlier;
 mod pool_life;
-pub mod server;
+mod recorder;
+mod server;
 mod sim;
 pub mod timeline;
 
@@ -55,8 +58,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::scenario::{Delay, FaultWindow, Scenario, StrategySpec, View};
-use crate::stats::batch::Recorder as BatchRecorder;
-use crate::stats::{Counts, FaultOutcome, KeyCounter, LatencyHistogram, RunStats};
+use crate::stats::{FaultOutcome, RunStats};
 use crate::strategy::{self, StrategyRng};
 use crate::workload::assign::Assigner;
 use crate::workload::seeds::Seeds;
@@ -70,8 +72,31 @@ use events::{EventKind, EventQueue, Job};
 use health::Health;
 use imbalance::ImbalanceTracker;
 use outlier::Outlier;
+use recorder::Recorder;
 use server::Server;
 use timeline::TimelineRecorder;
+
+/// Bytes of the engine's structures whose number grows with a scenario: what the budget
+/// (`budget::estimate`) multiplies to size a run before it starts, without seeing the
+/// engine's types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// An event of the queue (every busy worker and every pending timer holds one).
+    pub event: u64,
+    /// A server's own state, besides its workers' jobs and its histograms.
+    pub server: u64,
+    /// A job: a request in service at a worker or waiting in a server's queue.
+    pub job: u64,
+}
+
+/// The sizes of the engine's structures (see [`Footprint`]).
+pub const fn footprint() -> Footprint {
+    Footprint {
+        event: std::mem::size_of::<events::Event>() as u64,
+        server: std::mem::size_of::<Server>() as u64,
+        job: std::mem::size_of::<Job>() as u64,
+    }
+}
 
 /// How often (in requests) the progress callback is told.
 pub const PROGRESS_EVERY: u64 = 1 << 16;
@@ -172,35 +197,14 @@ struct Simulation<const FULL: bool> {
     balancer: Balancer,
     /// Pending events (everything but the open workload's arrivals).
     events: EventQueue,
-    /// Requests with a lower id are warm-up: not measured.
-    warmup: u64,
-    /// The id of the next request whose arrival starts the window or a batch.
-    next_mark: u64,
-    /// The measured window's batches (intervals from one run).
-    batches: BatchRecorder,
-    /// Whether the measured window has started.
-    measuring: bool,
+    /// What the run measures: outcome counts, the measured window and its batches,
+    /// response times, keys.
+    rec: Recorder,
     /// Whether servers integrate their busy time: while measuring, and from the start when
     /// an autoscaler reads it.
     integrating: bool,
-    /// Start of the measured window, s.
-    window_start: f64,
     /// Simulated time of the event or arrival being handled, s.
     now: f64,
-    /// Outcomes of every request.
-    total: Counts,
-    /// Outcomes of the measured requests.
-    measured: Counts,
-    /// Response times of measured completions.
-    response: LatencyHistogram,
-    /// Exact sum of those response times, s.
-    response_sum: f64,
-    /// Largest of them, s.
-    response_max: f64,
-    /// Exact sum of their waits in queue, s.
-    wait_sum: f64,
-    /// Measured requests per key (the hottest key's share).
-    keys: KeyCounter,
     /// The sampled number-in-system series.
     timeline: TimelineRecorder,
     /// Dynamic imbalance: the spread of the numbers in system, idle while waiting.
@@ -210,27 +214,8 @@ struct Simulation<const FULL: bool> {
     tracking: bool,
     /// Requests followed across attempts.
     calls: Calls,
-    /// `[client]` retries, with their backoff stream.
-    retry: Option<RetryPolicy>,
-    /// `[client]` per-attempt timeout, s.
-    timeout: Option<f64>,
-    /// Active health checks.
-    health: Option<Health>,
-    /// Passive outlier detection.
-    outlier: Option<Outlier>,
-    /// Slow-start window of each server's group, s.
-    slow_start: Vec<Option<f64>>,
-    /// Per server: bumped at every change of eligibility, which makes pending slow-start
-    /// steps stale.
-    ramp_gen: Vec<u32>,
-    /// This replication's fault windows.
-    windows: Vec<FaultWindow>,
-    /// How the balancer reacted to each fault window.
-    outcomes: Vec<FaultOutcome>,
-    /// The crash window each server is in, if any.
-    down_window: Vec<Option<u32>>,
-    /// Scratch buffer for the jobs a crash loses (kept to reuse its allocation).
-    lost: Vec<Job>,
+    /// Faults, their detection and the client's retry policy (`attempts.rs`, `detection.rs`).
+    fail: Failures,
     // --- balancer instances and network (unused by a plain run) ---
     /// The instance of each request (`None`: one instance).
     assigner: Option<Assigner>,
@@ -253,6 +238,32 @@ struct Simulation<const FULL: bool> {
     overall_timeout: Option<f64>,
     /// `[client] avoid_previous`: the servers each call (by slot) has tried.
     tried: Option<Vec<Vec<u32>>>,
+}
+
+/// The failure machinery of a simulation (unused by a plain open-loop run): faults and
+/// their detection (`detection.rs`), the client's retries and timeout (`attempts.rs`).
+struct Failures {
+    /// `[client]` retries, with their backoff stream.
+    retry: Option<RetryPolicy>,
+    /// `[client]` per-attempt timeout, s.
+    timeout: Option<f64>,
+    /// Active health checks.
+    health: Option<Health>,
+    /// Passive outlier detection.
+    outlier: Option<Outlier>,
+    /// Slow-start window of each server's group, s.
+    slow_start: Vec<Option<f64>>,
+    /// Per server: bumped at every change of eligibility, which makes pending slow-start
+    /// steps stale.
+    ramp_gen: Vec<u32>,
+    /// This replication's fault windows.
+    windows: Vec<FaultWindow>,
+    /// How the balancer reacted to each fault window.
+    outcomes: Vec<FaultOutcome>,
+    /// The crash window each server is in, if any.
+    down_window: Vec<Option<u32>>,
+    /// Scratch buffer for the jobs a crash loses (kept to reuse its allocation).
+    lost: Vec<Job>,
 }
 
 /// The `[network]` legs, with the seeds their per-attempt draws come from.
@@ -307,28 +318,9 @@ impl<const FULL: bool> Simulation<FULL> {
             } else {
                 EventQueue::plain(&sc.servers.iter().map(|s| s.workers).collect::<Vec<_>>())
             },
-            warmup: sc.warmup,
-            next_mark: sc.warmup,
-            batches: BatchRecorder::new(
-                sc.requests.saturating_sub(sc.warmup),
-                &sc.servers.iter().map(|s| s.workers).collect::<Vec<_>>(),
-            ),
-            measuring: false,
+            rec: Recorder::new(sc),
             integrating: sc.autoscaler.is_some(),
-            window_start: 0.0,
             now: 0.0,
-            total: Counts::default(),
-            measured: Counts::default(),
-            response: LatencyHistogram::new(3),
-            response_sum: 0.0,
-            response_max: 0.0,
-            wait_sum: 0.0,
-            keys: match sc.arrivals.trace() {
-                Some(t) if t.keys.is_some() => KeyCounter::Counted {
-                    counts: vec![0; t.distinct_keys.min(crate::stats::MAX_COUNTED_KEYS) as usize],
-                },
-                _ => KeyCounter::new(sc.keys.as_ref()),
-            },
             timeline: TimelineRecorder::new(sc, replication),
             imbalance: ImbalanceTracker::new(
                 sc.servers.iter().map(|s| s.workers).collect(),
@@ -341,16 +333,20 @@ impl<const FULL: bool> Simulation<FULL> {
                 || sc.clients.is_some()
                 || sc.balancer_queue.is_some(),
             calls: Calls::default(),
-            retry: sc.client.map(|p| RetryPolicy::new(p, Xoshiro256PlusPlus::seed_from_u64(seeds.stream("retries")))),
-            timeout: sc.client.and_then(|p| p.timeout),
-            health: sc.health_check.map(|h| Health::new(h, n)),
-            outlier: sc.outlier_detection.map(|o| Outlier::new(o, n)),
-            slow_start: (0..n).map(|i| sc.group_of(i).slow_start).collect(),
-            ramp_gen: vec![0; n],
-            outcomes: vec![FaultOutcome::default(); windows.len()],
-            windows,
-            down_window: vec![None; n],
-            lost: Vec::new(),
+            fail: Failures {
+                retry: sc
+                    .client
+                    .map(|p| RetryPolicy::new(p, Xoshiro256PlusPlus::seed_from_u64(seeds.stream("retries")))),
+                timeout: sc.client.and_then(|p| p.timeout),
+                health: sc.health_check.map(|h| Health::new(h, n)),
+                outlier: sc.outlier_detection.map(|o| Outlier::new(o, n)),
+                slow_start: (0..n).map(|i| sc.group_of(i).slow_start).collect(),
+                ramp_gen: vec![0; n],
+                outcomes: vec![FaultOutcome::default(); windows.len()],
+                windows,
+                down_window: vec![None; n],
+                lost: Vec::new(),
+            },
             assigner: (sc.balancers.count > 1).then(|| {
                 Assigner::new(sc.balancers.assign, sc.balancers.count, seeds.stream("balancers"))
                     .with_shares(sc.balancers.shares.as_deref())
@@ -378,13 +374,13 @@ impl<const FULL: bool> Simulation<FULL> {
         if let Some(interval) = sim.refresh_every {
             sim.events.push(interval, EventKind::Refresh);
         }
-        for (i, w) in sim.windows.iter().enumerate() {
+        for (i, w) in sim.fail.windows.iter().enumerate() {
             sim.events.push(w.start, EventKind::Fault { window: i as u32, start: true });
             if let Some(end) = w.end {
                 sim.events.push(end, EventKind::Fault { window: i as u32, start: false });
             }
         }
-        if let Some(h) = &sim.health {
+        if let Some(h) = &sim.fail.health {
             let mut phase = Xoshiro256PlusPlus::seed_from_u64(seeds.stream("health"));
             let interval = h.cfg.interval;
             for s in 0..n {
@@ -392,7 +388,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 sim.events.push(u * interval, EventKind::Probe { server: s as u32 });
             }
         }
-        if let Some(o) = &sim.outlier {
+        if let Some(o) = &sim.fail.outlier {
             sim.events.push(o.cfg.interval, EventKind::OutlierSweep);
         }
         sim

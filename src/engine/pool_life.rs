@@ -190,7 +190,7 @@ impl<const FULL: bool> Simulation<FULL> {
         let (first, initial, places) = (pool.first, pool.cfg.initial as usize, pool.pods.len());
         let (window, sync) = (pool.cfg.metric_window, pool.cfg.sync_period);
         for s in first + initial..first + places {
-            self.servers[s].crash(0.0, &mut self.lost);
+            self.servers[s].crash(0.0, &mut self.fail.lost);
             self.imbalance.set(0.0, s, 0, true);
             self.balancer.set_absent(s, Absence::NoReadyPod, true);
         }

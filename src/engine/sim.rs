@@ -8,7 +8,7 @@ use super::calls::Failure;
 use super::events::{Answer, AttemptGen, CallId, EventKind, Job, ScheduleGen};
 use super::server::Admission;
 use crate::stats::RunStats;
-use crate::stats::batch::{Recorder as BatchRecorder, Totals};
+use crate::stats::batch::Totals;
 use crate::strategy::RequestView;
 use crate::workload::Request;
 
@@ -76,14 +76,14 @@ impl<const FULL: bool> Simulation<FULL> {
     /// `think` after its outcome).
     #[inline(always)]
     pub(super) fn generate(&mut self, req: Request, client: Option<u32>, think: f64) {
-        if req.id == self.next_mark {
+        if req.id == self.rec.next_mark {
             self.mark(req.id);
         }
-        self.total.generated += 1;
+        self.rec.total.generated += 1;
         self.timeline.arrived();
-        if self.measuring {
-            self.measured.generated += 1;
-            self.keys.record(req.key);
+        if self.rec.measuring {
+            self.rec.measured.generated += 1;
+            self.rec.keys.record(req.key);
         }
         if FULL && self.tracking {
             let c = self.calls.open(req, client, think);
@@ -149,7 +149,7 @@ impl<const FULL: bool> Simulation<FULL> {
             cl.server = Some(s as u32);
             cl.sent = now;
             let attempt = cl.attempts;
-            if let Some(t) = self.timeout {
+            if let Some(t) = self.fail.timeout {
                 self.events.push_fifo(now + t, EventKind::Timeout { call: c, attempt_gen });
             }
             match self.transit.to_server {
@@ -183,7 +183,7 @@ impl<const FULL: bool> Simulation<FULL> {
         attempt_gen: AttemptGen,
     ) {
         let now = self.now;
-        let measured = id >= self.warmup;
+        let measured = id >= self.rec.warmup;
         if FULL && let Some(p) = &mut self.pool {
             p.received[s] += 1;
         }
@@ -244,7 +244,7 @@ impl<const FULL: bool> Simulation<FULL> {
             let c = self.calls.get_mut(call);
             c.server = Some(s as u32);
             c.sent = now;
-            if let Some(t) = self.timeout
+            if let Some(t) = self.fail.timeout
                 && !c.timer_set
             {
                 // A constant delay after now: timeouts come due in the order they are set.
@@ -390,27 +390,19 @@ impl<const FULL: bool> Simulation<FULL> {
         self.timeline.completed(s);
         let response = now - job.arrival;
         self.timeline.response(response);
-        if job.id >= self.warmup {
+        if self.rec.is_measured(job.id) {
             server.record(response);
-            self.batches.record(&mut self.response, response);
-            self.response_sum += response;
-            self.wait_sum += start - job.arrival;
-            if response > self.response_max {
-                self.response_max = response;
-            }
+            self.rec.response(response, start - job.arrival);
         }
         self.balancer.on_complete::<FULL>(s, 0, response, now);
         // Without calls every request the server holds is one the balancer counts.
         if self.balancer.count(s) == 0 {
             self.balancer.on_idle::<FULL>(s, now);
         }
-        if FULL && self.outlier.is_some() {
+        if FULL && self.fail.outlier.is_some() {
             self.outlier_result(s, true);
         }
-        self.total.completed += 1;
-        if job.id >= self.warmup {
-            self.measured.completed += 1;
-        }
+        self.rec.completed(job.id);
     }
 
     /// An attempt to `s` through instance `b` completed and its answer reached the balancer:
@@ -432,14 +424,9 @@ impl<const FULL: bool> Simulation<FULL> {
     ) {
         let now = self.now;
         self.timeline.response(response);
-        if id >= self.warmup {
+        if self.rec.is_measured(id) {
             self.servers[s].record(response);
-            self.batches.record(&mut self.response, response);
-            self.response_sum += response;
-            self.wait_sum += wait;
-            if response > self.response_max {
-                self.response_max = response;
-            }
+            self.rec.response(response, wait);
         }
         // Per connection (an L4 balancer) the strategy hears nothing of responses.
         if self.counts_requests() {
@@ -448,16 +435,13 @@ impl<const FULL: bool> Simulation<FULL> {
                 self.balancer.on_idle::<FULL>(s, now);
             }
         }
-        if FULL && self.outlier.is_some() {
+        if FULL && self.fail.outlier.is_some() {
             self.outlier_result(s, true);
         }
         if FULL && call.is_some() {
             self.settle(id, RequestOutcome::Completed, call);
         } else {
-            self.total.completed += 1;
-            if id >= self.warmup {
-                self.measured.completed += 1;
-            }
+            self.rec.completed(id);
         }
     }
 
@@ -473,15 +457,15 @@ impl<const FULL: bool> Simulation<FULL> {
     #[cold]
     #[inline(never)]
     fn mark(&mut self, id: u64) {
-        if id == self.warmup {
+        if id == self.rec.warmup {
             self.start_window();
             let t = self.totals();
-            self.batches.start(t);
+            self.rec.batches.start(t);
         } else {
             let t = self.totals();
-            self.batches.close(t, &mut self.response);
+            self.rec.batches.close(t, &mut self.rec.response);
         }
-        self.next_mark = if self.batches.is_done() { u64::MAX } else { id + self.batches.size() };
+        self.rec.next_mark = if self.rec.batches.is_done() { u64::MAX } else { id + self.rec.batches.size() };
     }
 
     /// The measured window's cumulative totals now (what a batch boundary records).
@@ -490,12 +474,12 @@ impl<const FULL: bool> Simulation<FULL> {
         let (queue_spread, idle_waiting) = self.imbalance.finish(t);
         Totals {
             time: t,
-            completed: self.measured.completed,
-            decided: self.measured.decided(),
-            generated: self.measured.generated,
-            retried: self.measured.retried,
-            response_sum: self.response_sum,
-            wait_sum: self.wait_sum,
+            completed: self.rec.measured.completed,
+            decided: self.rec.measured.decided(),
+            generated: self.rec.measured.generated,
+            retried: self.rec.measured.retried,
+            response_sum: self.rec.response_sum,
+            wait_sum: self.rec.wait_sum,
             busy_area: self.servers.iter().map(|s| s.busy_area_until(t)).sum(),
             queue_spread,
             idle_waiting,
@@ -505,9 +489,9 @@ impl<const FULL: bool> Simulation<FULL> {
     }
 
     fn start_window(&mut self) {
-        self.measuring = true;
+        self.rec.measuring = true;
         self.integrating = true;
-        self.window_start = self.now;
+        self.rec.window_start = self.now;
         if FULL && let Some(q) = &mut self.queue {
             q.start_window(self.now);
         }
@@ -531,7 +515,7 @@ impl<const FULL: bool> Simulation<FULL> {
     /// the jobs the servers hold.
     fn held(&self) -> (u64, u64) {
         let count = |ids: &mut dyn Iterator<Item = u64>| {
-            ids.fold((0, 0), |(all, measured), id| (all + 1, measured + u64::from(id >= self.warmup)))
+            ids.fold((0, 0), |(all, measured), id| (all + 1, measured + u64::from(id >= self.rec.warmup)))
         };
         if self.tracking {
             count(&mut self.calls.in_progress().map(|c| c.req.id))
@@ -542,13 +526,8 @@ impl<const FULL: bool> Simulation<FULL> {
 
     pub(super) fn finish(mut self, label: String, replication: u32) -> RunStats {
         let end = self.now;
-        // The last batch ends with the run when it is full (its closing arrival would be
-        // the request after the last).
-        if self.measuring && !self.batches.is_done() && self.measured.generated == self.next_mark - self.warmup {
-            let t = self.totals();
-            self.batches.close(t, &mut self.response);
-        }
-        let batches = std::mem::replace(&mut self.batches, BatchRecorder::new(0, &[])).finish(&mut self.response);
+        let totals = self.rec.last_batch_full().then(|| self.totals());
+        let batches = self.rec.finish_batches(totals);
         for s in &mut self.servers {
             s.advance(end, true);
         }
@@ -558,31 +537,31 @@ impl<const FULL: bool> Simulation<FULL> {
         // In flight = what the engine still holds, counted where it is held (not derived from
         // the other counts), so that `Counts::is_conserved` is a real check of the engine.
         let (held, held_measured) = self.held();
-        self.total.in_flight = held;
-        self.measured.in_flight = held_measured;
-        let warmup_end = (self.warmup > 0).then_some(self.window_start);
+        self.rec.total.in_flight = held;
+        self.rec.measured.in_flight = held_measured;
+        let warmup_end = (self.rec.warmup > 0).then_some(self.rec.window_start);
         let timeline = self.timeline.finish(end, warmup_end, &self.servers);
         let (queue_spread_area, idle_while_waiting_time) = self.imbalance.finish(end);
         let policies = self.queue.as_mut().map(|q| Box::new(q.finish(end)));
-        debug_assert!(self.total.is_conserved() && self.measured.is_conserved(), "conservation");
+        debug_assert!(self.rec.total.is_conserved() && self.rec.measured.is_conserved(), "conservation");
         RunStats {
             label,
             replication,
-            window_start: self.window_start,
+            window_start: self.rec.window_start,
             end,
-            total: self.total,
-            measured: self.measured,
-            response: self.response,
-            response_sum: self.response_sum,
-            response_max: self.response_max,
-            wait_sum: self.wait_sum,
-            hottest_key: self.keys.hottest(self.measured.generated),
+            total: self.rec.total,
+            measured: self.rec.measured,
+            response: self.rec.response,
+            response_sum: self.rec.response_sum,
+            response_max: self.rec.response_max,
+            wait_sum: self.rec.wait_sum,
+            hottest_key: self.rec.keys.hottest(self.rec.measured.generated),
             servers: self.servers.into_iter().map(|s| s.stats).collect(),
             pending_events: self.events.len(),
             timeline,
             queue_spread_area,
             idle_while_waiting_time,
-            faults: self.outcomes,
+            faults: self.fail.outcomes,
             panics: self.balancer.panics,
             fallbacks: self.balancer.fallbacks,
             batches,

@@ -32,10 +32,10 @@ use std::time::Instant;
 use crate::runner::progress::Spinner;
 use crate::runner::{self, Completion, RunnerOptions, ScenarioResults};
 use crate::scenario::Overrides;
-use crate::scenario::edit::{KeyValue, ScenarioText};
+use crate::scenario::edit::{KeyPath, KeyValue, ScenarioText};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
-use crate::{Result, budget, point};
+use crate::{Result, budget, memory, point};
 use search::Search;
 pub use slo::{Metric, Slo};
 
@@ -168,103 +168,19 @@ pub struct PlanReport {
     pub wall_time: f64,
 }
 
-/// Plans `request` for the scenario `text`.
+/// Plans `request` for the scenario `text`: the set-up ([`Setup::new`]), the smallest stable
+/// count, then rounds of candidates (each strategy's next count, built and budgeted by
+/// [`next_candidates`], all run at once by [`run_round`]) until every search is done, and
+/// each strategy's answer or the reason there is none ([`conclude`]).
 pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -> Result<PlanReport> {
     let started = Instant::now();
-    if request.slos.is_empty() {
-        return Err(ScenarioError::at("--slo", "give at least one objective, e.g. --slo \"p99<=200ms\"").into());
-    }
-    if request.max_servers == 0 {
-        return Err(ScenarioError::at("--max-servers", "must be at least 1").into());
-    }
-    let mut notes = Vec::new();
-    let mut overrides = request.overrides.clone();
-    let text = match overrides.strategies.take() {
-        Some(names) => text.with_strategy_names(&names)?,
-        None => text.clone(),
-    };
-    let mut base = text.scenario()?;
-    overrides.apply(&mut base)?;
-    if overrides.replications == Some(1) {
-        return Err(ScenarioError::at(
-            "--replications",
-            "a plan judges each candidate with a confidence interval: it needs at least 2 replications",
-        )
-        .into());
-    }
-    if base.replications < 2 {
-        overrides.replications = Some(DEFAULT_REPLICATIONS);
-        base.replications = DEFAULT_REPLICATIONS;
-        notes.push(format!(
-            "the scenario has 1 replication; the plan uses {DEFAULT_REPLICATIONS} to judge each candidate with a \
-             confidence interval (set `replications` or --replications)"
-        ));
-    }
-    if request.slos.iter().any(|s| s.metric == Metric::Mean)
-        && let Some((alpha, source)) = base.heavy_tails().into_iter().find(|(a, _)| *a <= 2.0)
-    {
-        return Err(ScenarioError::at(
-            "--slo",
-            format!(
-                "the mean response time does not exist here: {source} is Pareto with alpha = {alpha} ≤ 2 (infinite \
-                 variance), so the mean wait is infinite and no server count can meet a bound on it"
-            ),
-        )
-        .with_help("plan on a percentile instead, e.g. --slo 'p99<=200ms'")
-        .into());
-    }
-    let group_index = match &request.group {
-        Some(g) => base.groups.iter().position(|x| &x.name == g).ok_or_else(|| {
-            let names: Vec<&str> = base.groups.iter().map(|x| x.name.as_str()).collect();
-            ScenarioError::at("--group", format!("no server group is named `{g}`; the groups are {}", names.join(", ")))
-                .suggest(g, names.iter().copied())
-        })?,
-        None if base.groups.len() == 1 => 0,
-        None => {
-            let names: Vec<&str> = base.groups.iter().map(|x| x.name.as_str()).collect();
-            return Err(ScenarioError::at(
-                "--group",
-                format!("the scenario has {} server groups ({}); say which to size", names.len(), names.join(", ")),
-            )
-            .into());
-        }
-    };
-    let group = base.groups[group_index].clone();
-    let count_key = text.resolve(&format!("servers[{group_index}].count"))?;
-    let rate_key = text.resolve("arrivals.rate")?;
-    if let Some(r) = request.rate
-        && !(r.is_finite() && r > 0.0)
-    {
-        return Err(
-            ScenarioError::at("--rate", format!("must be a positive number of requests per second, got {r}")).into()
-        );
-    }
-    let rate = request.rate.unwrap_or(base.arrival_rate());
-    let rate_set = request.rate.map(KeyValue::Float);
+    let setup = Setup::new(text, request)?;
+    let (group_index, rate) = (setup.group_index, setup.rate);
+    let group = setup.base.groups[group_index].clone();
+    let min_stable = min_stable_count(&setup.base, group_index, rate);
 
-    // Smallest count with ρ < 1 (capacity is linear in the group's count).
-    let server = &base.servers[group.first];
-    let per_server = f64::from(server.workers) / base.mean_service_of(group.first);
-    let others = base.capacity() - group.count as f64 * per_server;
-    let mut min_stable = (((rate - others) / per_server).floor() + 1.0).max(1.0).min(f64::from(u32::MAX)) as u32;
-    while min_stable > 1 && rate < others + f64::from(min_stable - 1) * per_server {
-        min_stable -= 1;
-    }
-    while rate >= others + f64::from(min_stable) * per_server {
-        min_stable += 1;
-    }
-
-    let texts: Vec<ScenarioText> = (0..base.strategies.len()).map(|i| text.only_strategy(i)).collect();
-    let build = |i: usize, s: u32| -> std::result::Result<Scenario, String> {
-        let mut sets = vec![(&count_key, KeyValue::Integer(i64::from(s)))];
-        if let Some(r) = rate_set {
-            sets.push((&rate_key, r));
-        }
-        // Seeded by the count alone: the sweep point `--vary servers[G].count=S`.
-        point::build(&texts[i], &sets, &overrides, &sets[..1]).map_err(|e| e.to_string())
-    };
-
-    let mut plans: Vec<StrategyPlan> = base
+    let mut plans: Vec<StrategyPlan> = setup
+        .base
         .strategies
         .iter()
         .map(|s| StrategyPlan { label: s.label.clone(), servers: None, reason: None, candidates: Vec::new() })
@@ -280,47 +196,11 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
             ));
         }
     }
-    let (threads, limit) = (budget::threads_or_cores(options.threads), budget::memory_limit());
     let bar = Spinner::new(options.progress);
     let mut complete = true;
     let mut round = 0;
     loop {
-        // This round's candidates: (strategy, count, scenario).
-        let mut jobs: Vec<(usize, u32, Scenario)> = Vec::new();
-        let mut any = false;
-        for (i, search) in searches.iter_mut().enumerate() {
-            while let Some(s) = search.next(request.max_servers) {
-                any = true;
-                match build(i, s) {
-                    Ok(sc) if sc.offered_load() >= 1.0 => {
-                        plans[i].candidates.push(unrun(s, Verdict::Unstable, &sc));
-                        search.record(s, false);
-                    }
-                    Ok(sc) => match budget::check(&sc, threads, limit, &format!("{s} servers")) {
-                        Ok(_) => {
-                            jobs.push((i, s, sc));
-                            break;
-                        }
-                        Err(e) => {
-                            plans[i].candidates.push(unrun(s, Verdict::Invalid(e.message), &sc));
-                            search.record(s, false);
-                        }
-                    },
-                    Err(why) => {
-                        plans[i].candidates.push(Candidate {
-                            servers: s,
-                            verdict: Verdict::Invalid(why),
-                            rho: f64::NAN,
-                            seed: 0,
-                            summary: None,
-                            drop_rate: None,
-                            measures: Vec::new(),
-                        });
-                        search.record(s, false);
-                    }
-                }
-            }
-        }
+        let (jobs, any) = next_candidates(&setup, request, options, &mut plans, &mut searches);
         if jobs.is_empty() {
             if !any {
                 break;
@@ -330,60 +210,22 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         round += 1;
         let what: Vec<String> = jobs.iter().map(|(i, s, _)| format!("{} @ {s}", plans[*i].label)).collect();
         bar.say(format!("round {round}: {}", what.join(", ")));
-        let scenarios: Vec<Scenario> = jobs.iter().map(|j| j.2.clone()).collect();
-        let results: Mutex<Vec<Option<ScenarioResults>>> = Mutex::new(vec![None; jobs.len()]);
-        let runner = RunnerOptions { threads: options.threads, stop: options.stop, progress: None, open_models: false };
-        let end = runner::run_scenarios(&scenarios, &runner, &|j, r| {
-            results.lock().expect("no panic while held")[j] = Some(r);
-            Ok(())
-        })?;
-        for ((i, s, sc), r) in jobs.into_iter().zip(results.into_inner().expect("no panic while held")) {
-            let Some(r) = r else { continue };
-            let measures: Vec<Estimate> = request.slos.iter().map(|slo| slo.measure(&r, 0)).collect();
-            let pass = request.slos.iter().zip(&measures).all(|(slo, &e)| slo.met_by(e));
-            searches[i].record(s, pass);
-            plans[i].candidates.push(Candidate {
-                servers: s,
-                verdict: if pass { Verdict::Pass } else { Verdict::Fail },
-                rho: sc.offered_load(),
-                seed: sc.seed,
-                summary: r.strategies.into_iter().next(),
-                drop_rate: r.drop_rate.first().copied(),
-                measures,
-            });
-        }
-        if end == Completion::Stopped {
+        if run_round(jobs, request, options, &mut plans, &mut searches)? == Completion::Stopped {
             complete = false;
             break;
         }
     }
     bar.finish();
-    for (p, s) in plans.iter_mut().zip(&searches) {
-        p.candidates.sort_by_key(|c| c.servers);
-        if let Some(h) = s.answer() {
-            p.servers = Some(h);
-        } else if complete && p.reason.is_none() {
-            let why = p.candidates.iter().rev().find_map(|c| match &c.verdict {
-                Verdict::Invalid(w) => Some(w.clone()),
-                _ => None,
-            });
-            p.reason = Some(match why {
-                Some(w) if p.candidates.iter().all(|c| c.summary.is_none()) => w,
-                _ => format!("not met with up to {} servers; raise --max-servers", request.max_servers),
-            });
-        } else if !complete {
-            p.reason = Some("interrupted".into());
-        }
-    }
-    let mut scenario = base;
+    conclude(&mut plans, &searches, complete, request.max_servers);
+    let Setup { mut base, notes, .. } = setup;
     if let Some(r) = request.rate {
         // `--rate` edits `arrivals.rate`, which only the constant-rate processes take.
-        if let Some(a) = scenario.arrivals.with_rate(r) {
-            scenario.arrivals = a;
+        if let Some(a) = base.arrivals.with_rate(r) {
+            base.arrivals = a;
         }
     }
     Ok(PlanReport {
-        scenario,
+        scenario: base,
         group: group.name,
         group_index,
         slos: request.slos.clone(),
@@ -396,6 +238,243 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         complete,
         wall_time: started.elapsed().as_secs_f64(),
     })
+}
+
+/// What a plan works from, checked before anything runs.
+struct Setup {
+    /// The scenario with the overrides applied (and replications raised to 2 or more).
+    base: Scenario,
+    /// The overrides every candidate gets (replications included).
+    overrides: Overrides,
+    /// Notes for the reader.
+    notes: Vec<String>,
+    /// The group sized.
+    group_index: usize,
+    /// The count key of that group and the rate key, resolved in the text.
+    count_key: KeyPath,
+    rate_key: KeyPath,
+    /// The rate planned for.
+    rate: f64,
+    /// `--rate`, as the value set in each candidate's text.
+    rate_set: Option<KeyValue>,
+    /// The text of each strategy alone.
+    texts: Vec<ScenarioText>,
+}
+
+impl Setup {
+    /// Checks `request` against `text` (objectives, limits, replications, the group, the
+    /// rate), in the order the errors are reported.
+    fn new(text: &ScenarioText, request: &PlanRequest) -> Result<Setup> {
+        if request.slos.is_empty() {
+            return Err(ScenarioError::at("--slo", "give at least one objective, e.g. --slo \"p99<=200ms\"").into());
+        }
+        if request.max_servers == 0 {
+            return Err(ScenarioError::at("--max-servers", "must be at least 1").into());
+        }
+        let mut notes = Vec::new();
+        let mut overrides = request.overrides.clone();
+        let text = match overrides.strategies.take() {
+            Some(names) => text.with_strategy_names(&names)?,
+            None => text.clone(),
+        };
+        let mut base = text.scenario()?;
+        overrides.apply(&mut base)?;
+        if overrides.replications == Some(1) {
+            return Err(ScenarioError::at(
+                "--replications",
+                "a plan judges each candidate with a confidence interval: it needs at least 2 replications",
+            )
+            .into());
+        }
+        if base.replications < 2 {
+            overrides.replications = Some(DEFAULT_REPLICATIONS);
+            base.replications = DEFAULT_REPLICATIONS;
+            notes.push(format!(
+                "the scenario has 1 replication; the plan uses {DEFAULT_REPLICATIONS} to judge each candidate with a \
+                 confidence interval (set `replications` or --replications)"
+            ));
+        }
+        if request.slos.iter().any(|s| s.metric == Metric::Mean)
+            && let Some((alpha, source)) = base.heavy_tails().into_iter().find(|(a, _)| *a <= 2.0)
+        {
+            return Err(ScenarioError::at(
+                "--slo",
+                format!(
+                    "the mean response time does not exist here: {source} is Pareto with alpha = {alpha} ≤ 2 \
+                     (infinite variance), so the mean wait is infinite and no server count can meet a bound on it"
+                ),
+            )
+            .with_help("plan on a percentile instead, e.g. --slo 'p99<=200ms'")
+            .into());
+        }
+        let group_index = group_to_size(&base, request.group.as_deref())?;
+        let count_key = text.resolve(&format!("servers[{group_index}].count"))?;
+        let rate_key = text.resolve("arrivals.rate")?;
+        if let Some(r) = request.rate
+            && !(r.is_finite() && r > 0.0)
+        {
+            return Err(ScenarioError::at(
+                "--rate",
+                format!("must be a positive number of requests per second, got {r}"),
+            )
+            .into());
+        }
+        let rate = request.rate.unwrap_or(base.arrival_rate());
+        let rate_set = request.rate.map(KeyValue::Float);
+        let texts: Vec<ScenarioText> = (0..base.strategies.len()).map(|i| text.only_strategy(i)).collect();
+        Ok(Setup { base, overrides, notes, group_index, count_key, rate_key, rate, rate_set, texts })
+    }
+
+    /// The candidate of strategy `i` with `s` servers in the group, seeded by the count
+    /// alone: the sweep point `--vary servers[G].count=S`.
+    fn build(&self, i: usize, s: u32) -> std::result::Result<Scenario, String> {
+        let mut sets = vec![(&self.count_key, KeyValue::Integer(i64::from(s)))];
+        if let Some(r) = self.rate_set {
+            sets.push((&self.rate_key, r));
+        }
+        point::build(&self.texts[i], &sets, &self.overrides, &sets[..1]).map_err(|e| e.to_string())
+    }
+}
+
+/// The index of the group `--group` names, or of the only group.
+fn group_to_size(base: &Scenario, group: Option<&str>) -> Result<usize> {
+    let names = || base.groups.iter().map(|x| x.name.as_str()).collect::<Vec<&str>>();
+    match group {
+        Some(g) => Ok(base.groups.iter().position(|x| x.name == g).ok_or_else(|| {
+            let names = names();
+            ScenarioError::at("--group", format!("no server group is named `{g}`; the groups are {}", names.join(", ")))
+                .suggest(g, names.iter().copied())
+        })?),
+        None if base.groups.len() == 1 => Ok(0),
+        None => {
+            let names = names();
+            Err(ScenarioError::at(
+                "--group",
+                format!("the scenario has {} server groups ({}); say which to size", names.len(), names.join(", ")),
+            )
+            .into())
+        }
+    }
+}
+
+/// The smallest count of group `group_index` with offered load ρ < 1 at `rate` (capacity is
+/// linear in the group's count).
+fn min_stable_count(base: &Scenario, group_index: usize, rate: f64) -> u32 {
+    let group = &base.groups[group_index];
+    let server = &base.servers[group.first];
+    let per_server = f64::from(server.workers) / base.mean_service_of(group.first);
+    let others = base.capacity() - group.count as f64 * per_server;
+    let mut min_stable = (((rate - others) / per_server).floor() + 1.0).max(1.0).min(f64::from(u32::MAX)) as u32;
+    while min_stable > 1 && rate < others + f64::from(min_stable - 1) * per_server {
+        min_stable -= 1;
+    }
+    while rate >= others + f64::from(min_stable) * per_server {
+        min_stable += 1;
+    }
+    min_stable
+}
+
+/// This round's candidates, (strategy, count, scenario): each search's next count that can
+/// run; counts that cannot (unstable, invalid, over the memory budget) are recorded as failing
+/// without running. Also whether any search asked for a count.
+fn next_candidates(
+    setup: &Setup,
+    request: &PlanRequest,
+    options: &PlanOptions,
+    plans: &mut [StrategyPlan],
+    searches: &mut [Search],
+) -> (Vec<(usize, u32, Scenario)>, bool) {
+    let (threads, limit) = (budget::threads_or_cores(options.threads), memory::memory_limit());
+    let mut jobs: Vec<(usize, u32, Scenario)> = Vec::new();
+    let mut any = false;
+    for (i, search) in searches.iter_mut().enumerate() {
+        while let Some(s) = search.next(request.max_servers) {
+            any = true;
+            match setup.build(i, s) {
+                Ok(sc) if sc.offered_load() >= 1.0 => {
+                    plans[i].candidates.push(unrun(s, Verdict::Unstable, &sc));
+                    search.record(s, false);
+                }
+                Ok(sc) => match budget::check(&sc, threads, limit, &format!("{s} servers")) {
+                    Ok(_) => {
+                        jobs.push((i, s, sc));
+                        break;
+                    }
+                    Err(e) => {
+                        plans[i].candidates.push(unrun(s, Verdict::Invalid(e.message), &sc));
+                        search.record(s, false);
+                    }
+                },
+                Err(why) => {
+                    plans[i].candidates.push(Candidate {
+                        servers: s,
+                        verdict: Verdict::Invalid(why),
+                        rho: f64::NAN,
+                        seed: 0,
+                        summary: None,
+                        drop_rate: None,
+                        measures: Vec::new(),
+                    });
+                    search.record(s, false);
+                }
+            }
+        }
+    }
+    (jobs, any)
+}
+
+/// Runs one round's candidates on the runner and judges each against the SLOs.
+fn run_round(
+    jobs: Vec<(usize, u32, Scenario)>,
+    request: &PlanRequest,
+    options: &PlanOptions,
+    plans: &mut [StrategyPlan],
+    searches: &mut [Search],
+) -> Result<Completion> {
+    let scenarios: Vec<Scenario> = jobs.iter().map(|j| j.2.clone()).collect();
+    let results: Mutex<Vec<Option<ScenarioResults>>> = Mutex::new(vec![None; jobs.len()]);
+    let runner = RunnerOptions { threads: options.threads, stop: options.stop, progress: None, open_models: false };
+    let end = runner::run_scenarios(&scenarios, &runner, &|j, r| {
+        results.lock().expect("no panic while held")[j] = Some(r);
+        Ok(())
+    })?;
+    for ((i, s, sc), r) in jobs.into_iter().zip(results.into_inner().expect("no panic while held")) {
+        let Some(r) = r else { continue };
+        let measures: Vec<Estimate> = request.slos.iter().map(|slo| slo.measure(&r, 0)).collect();
+        let pass = request.slos.iter().zip(&measures).all(|(slo, &e)| slo.met_by(e));
+        searches[i].record(s, pass);
+        plans[i].candidates.push(Candidate {
+            servers: s,
+            verdict: if pass { Verdict::Pass } else { Verdict::Fail },
+            rho: sc.offered_load(),
+            seed: sc.seed,
+            summary: r.strategies.into_iter().next(),
+            drop_rate: r.drop_rate.first().copied(),
+            measures,
+        });
+    }
+    Ok(end)
+}
+
+/// Each strategy's answer, or why it has none.
+fn conclude(plans: &mut [StrategyPlan], searches: &[Search], complete: bool, max_servers: u32) {
+    for (p, s) in plans.iter_mut().zip(searches) {
+        p.candidates.sort_by_key(|c| c.servers);
+        if let Some(h) = s.answer() {
+            p.servers = Some(h);
+        } else if complete && p.reason.is_none() {
+            let why = p.candidates.iter().rev().find_map(|c| match &c.verdict {
+                Verdict::Invalid(w) => Some(w.clone()),
+                _ => None,
+            });
+            p.reason = Some(match why {
+                Some(w) if p.candidates.iter().all(|c| c.summary.is_none()) => w,
+                _ => format!("not met with up to {max_servers} servers; raise --max-servers"),
+            });
+        } else if !complete {
+            p.reason = Some("interrupted".into());
+        }
+    }
 }
 
 fn unrun(servers: u32, verdict: Verdict, sc: &Scenario) -> Candidate {

@@ -2,7 +2,7 @@
 //! measured on the same request stream, figure by figure.
 //!
 //! The two must have used the same request stream: the SHA-256 of the generated stream
-//! (every request's arrival, demand and key, [`stream_sha256`]) recorded by both, so one
+//! (every request's arrival, demand and key, [`stream_sha256`](crate::analysis::stream_sha256)) recorded by both, so one
 //! measurement can be compared with several models written in different files (another
 //! `[balancers]` view, other strategy parameters); outputs of older versions without it
 //! fall back to the scenario file's SHA-256.
@@ -317,29 +317,6 @@ fn read_histogram(sim_dir: &Path, label: &str) -> Result<Option<Histogram>> {
     }
     let h = Histogram::new(buckets);
     Ok((h.total > 0.0).then_some(h))
-}
-
-/// Streams longer than this are not hashed (the comparison then falls back to the scenario
-/// file's SHA-256): hashing costs about 20 ns per request.
-pub const MAX_HASHED_REQUESTS: u64 = 5_000_000;
-
-/// SHA-256 (lower-case hex) of replication 0's request stream of `sc`: the warm-up count,
-/// then every request's arrival, demand (as `f64` bits) and key — what `lbsim load`
-/// replays. `None` for a closed loop (arrivals depend on the responses) or a stream longer
-/// than [`MAX_HASHED_REQUESTS`].
-pub fn stream_sha256(sc: &crate::scenario::Scenario) -> Option<String> {
-    use sha2::{Digest, Sha256};
-    if sc.is_closed() || sc.requests > MAX_HASHED_REQUESTS {
-        return None;
-    }
-    let mut h = Sha256::new();
-    h.update(sc.warmup.to_le_bytes());
-    for r in crate::workload::RequestStream::new(&sc.workload(), 0).without_hashes() {
-        h.update(r.arrival.to_bits().to_le_bytes());
-        h.update(r.demand.to_bits().to_le_bytes());
-        h.update(r.key.to_le_bytes());
-    }
-    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Checks that the simulation ran the stream the measurement replayed (manifest.json).

@@ -39,9 +39,10 @@ pub use super::sender::{GRACE, MAX_OUTSTANDING};
 use super::sender::{Job, Plan, SenderEnd, Stop, run_sender};
 pub use super::target::Target;
 use super::timer::ThreadPolicy;
+use crate::analysis::{self, Preflight};
 use crate::report::Report;
 use crate::scenario::{Overrides, Scenario, ScenarioError};
-use crate::stats::{KeyCounter, StrategySummary};
+use crate::stats::KeyCounter;
 use crate::workload::RequestStream;
 use crate::{Error, Result};
 
@@ -59,16 +60,16 @@ pub const CONNECTION_OVERHEAD: u64 = 32 * 1024;
 /// worst case exceeds the budget is refused.
 pub fn connection_cap(o: &LoadOptions) -> std::result::Result<usize, ScenarioError> {
     let per = o.limits.max_header as u64 + CONNECTION_OVERHEAD;
-    let budget = crate::budget::memory_limit();
+    let budget = crate::memory::memory_limit();
     match o.connections {
         Some(n) if (n as u64).saturating_mul(per) > budget => Err(ScenarioError::at(
             "--connections",
             format!(
                 "{n} connections may hold {} with --max-header {}, over the memory budget {} (--max-memory): use fewer \
                  connections or a smaller --max-header",
-                crate::budget::format_bytes((n as u64).saturating_mul(per)),
-                crate::budget::format_bytes(o.limits.max_header as u64),
-                crate::budget::format_bytes(budget)
+                crate::memory::format_bytes((n as u64).saturating_mul(per)),
+                crate::memory::format_bytes(o.limits.max_header as u64),
+                crate::memory::format_bytes(budget)
             ),
         )),
         Some(n) => Ok(n.max(1)),
@@ -253,11 +254,12 @@ pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
     let wall_time = measured_from.elapsed().as_secs_f64();
 
     let run = r.finish(&o.label);
-    let summary = StrategySummary::from_runs(std::slice::from_ref(&run), scenario, None);
+    let summary = analysis::summarize(std::slice::from_ref(&run), scenario, None);
     let mut sc = scenario.clone();
     sc.strategies.clear();
     sc.replications = 1;
-    let report = Report::new(sc, vec![summary], wall_time);
+    let (preflight, stream) = (Preflight::of(&sc), analysis::stream_sha256(&sc));
+    let report = Report::new(sc, vec![summary], wall_time, &preflight, stream);
 
     let lateness = DurationSummary::of(&r.lateness);
     let max_p99_ms = o.max_lateness.as_secs_f64() * 1e3;
@@ -293,7 +295,7 @@ pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
         target: o.target.as_str().to_string(),
         scenario: scenario.name.clone(),
         scenario_sha256: scenario.source.as_ref().map(|t| crate::report::manifest::sha256_hex(t.as_bytes())),
-        stream_sha256: super::compare::stream_sha256(scenario),
+        stream_sha256: analysis::stream_sha256(scenario),
         seed: scenario.seed,
         requests: scenario.requests,
         warmup: scenario.warmup,

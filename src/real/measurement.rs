@@ -93,7 +93,7 @@ pub struct Measurement {
     pub scenario: String,
     /// SHA-256 of the scenario text (as manifest.json records it), when it came from a file.
     pub scenario_sha256: Option<String>,
-    /// SHA-256 of the request stream replayed ([`stream_sha256`](super::compare::stream_sha256)),
+    /// SHA-256 of the request stream replayed ([`stream_sha256`](crate::analysis::stream_sha256)),
     /// what `lbsim compare` matches; absent in older files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_sha256: Option<String>,

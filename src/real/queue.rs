@@ -1,5 +1,5 @@
 //! The backend's server model: `workers` slots and a FIFO waiting room of `queue_capacity`,
-//! in wall-clock time — the same model as the simulator's `engine::server::Server`.
+//! in wall-clock time — the same model as the simulator's server (`src/engine/server.rs`).
 //!
 //! The schedule is computed, not slept: a request admitted at `now` starts when the
 //! earliest worker frees (or at once) and ends `service` seconds later, and a worker's next

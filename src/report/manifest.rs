@@ -42,7 +42,7 @@ pub fn manifest(report: &Report) -> Value {
             "text": sc.source,
         },
         "seed": sc.seed,
-        "stream_sha256": crate::real::compare::stream_sha256(sc),
+        "stream_sha256": report.stream_sha256,
         "parameters": parameters,
         "timeseries_interval_s": timeline_interval,
         "warnings": report.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),

@@ -4,16 +4,18 @@
 use std::path::Path;
 
 use super::Warning;
-use crate::budget::{self, Usage};
+use crate::analysis::Preflight;
+use crate::budget::Usage;
 use crate::duration::format_duration as d;
+use crate::memory;
 use crate::scenario::{FaultTarget, Scenario};
 use crate::stats::saturation;
-use crate::strategy;
 use crate::workload::keys::{KeyPopularity, KeySpace};
 
 /// The whole text `lbsim validate FILE` prints for the valid scenario `sc`, whose run needs
-/// `usage` ([`budget::estimate`]).
-pub fn render(sc: &Scenario, file: &Path, usage: &Usage) -> String {
+/// `usage` (`budget::check`) and of which `preflight` (`Preflight::with_static_loads`) is
+/// known before it runs.
+pub fn render(sc: &Scenario, file: &Path, usage: &Usage, preflight: &Preflight) -> String {
     let mut out = String::new();
     let o = &mut out;
     let rho = sc.offered_load();
@@ -50,29 +52,26 @@ pub fn render(sc: &Scenario, file: &Path, usage: &Usage) -> String {
     if let Some(c) = &sc.clients {
         line("clients", c.describe());
     }
-    for (i, text) in offered_loads(sc).into_iter().enumerate() {
+    for (i, text) in offered_loads(sc, preflight).into_iter().enumerate() {
         line(if i == 0 { "offered ρ" } else { "" }, text);
     }
     line("resources", resources(usage));
     let mut text = format!("{}: valid\n{out}", file.display());
-    for w in Warning::of_scenario(sc) {
+    for w in Warning::of_scenario(sc, preflight) {
         text.push_str(&crate::report::format::labelled("warning", &w.to_string()));
     }
     text
 }
 
 /// Per strategy whose split is static (round-robin, weighted and random draws, hashing:
-/// [`crate::strategy::registry::Split`]), each server group's offered load ρ = λ·p/c (a
-/// range when it differs within the group), saturated groups marked; hashing by the key
-/// hashes of replication 0. Only for workloads that can overload a server (not a closed
-/// loop or a trace).
-fn offered_loads(sc: &Scenario) -> Vec<String> {
-    if !saturation::open_ended(sc) {
-        return Vec::new();
-    }
+/// `strategy::registry::Split`), each server group's offered load ρ = λ·p/c (a range when
+/// it differs within the group), saturated groups marked; hashing by the key hashes of
+/// replication 0. Only for workloads that can overload a server (not a closed loop or a
+/// trace: `preflight` then has none).
+fn offered_loads(sc: &Scenario, preflight: &Preflight) -> Vec<String> {
     let mut out = Vec::new();
-    for spec in &sc.strategies {
-        let Some(rho) = saturation::static_rho(sc, spec, 0) else { continue };
+    for load in &preflight.static_loads {
+        let rho = &load.rho;
         let groups: Vec<String> = sc
             .groups
             .iter()
@@ -90,9 +89,8 @@ fn offered_loads(sc: &Scenario) -> Vec<String> {
                 format!("{} {value}{mark}", g.name)
             })
             .collect();
-        let keyed = strategy::registry::split(spec.name, &spec.params) == strategy::registry::Split::Keyed;
-        let rep = if keyed { " (key hashes of replication 0)" } else { "" };
-        out.push(format!("{}{rep}: {}", spec.label, groups.join(", ")));
+        let rep = if load.keyed { " (key hashes of replication 0)" } else { "" };
+        out.push(format!("{}{rep}: {}", load.label, groups.join(", ")));
     }
     out
 }
@@ -172,7 +170,7 @@ pub fn resources(u: &Usage) -> String {
     };
     format!(
         "~{} of memory at peak, {} simulation(s) of ~{:.1e} events{timers}",
-        budget::format_bytes(u.memory),
+        memory::format_bytes(u.memory),
         u.simulations,
         u.events
     )
@@ -271,7 +269,8 @@ warning: fault 1 starts at 30s but the run is expected to end near 8s: raise `re
              [network]\nto_server = \"1.7ms\"\n"
         );
         let sc = Scenario::parse(&text, None).unwrap();
-        let out = render(&sc, Path::new("v.toml"), &budget::estimate(&sc, 2));
+        let out =
+            render(&sc, Path::new("v.toml"), &crate::budget::estimate(&sc, 2), &Preflight::with_static_loads(&sc));
         assert!(
             out.contains(
                 "  balancers:       2 instances (runs of 13 requests on average), local view (each instance's own \
@@ -284,6 +283,9 @@ warning: fault 1 starts at 30s but the run is expected to end near 8s: raise `re
     #[test]
     fn renders_every_line_and_warning() {
         let sc = Scenario::parse(SCENARIO, None).unwrap();
-        assert_eq!(render(&sc, Path::new("v.toml"), &budget::estimate(&sc, 2)), EXPECTED);
+        assert_eq!(
+            render(&sc, Path::new("v.toml"), &crate::budget::estimate(&sc, 2), &Preflight::with_static_loads(&sc)),
+            EXPECTED
+        );
     }
 }

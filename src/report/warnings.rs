@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::run::Report;
-use crate::budget;
+use crate::analysis::Preflight;
 use crate::duration::format_duration;
 use crate::scenario::Scenario;
 use crate::scenario::arrivals::Shape;
@@ -275,11 +275,12 @@ impl fmt::Display for Warning {
 }
 
 impl Warning {
-    /// The warnings of a run, in the order they are shown.
-    pub fn of_run(report: &Report) -> Vec<Warning> {
+    /// The warnings of a run, in the order they are shown; `preflight` is what was known of
+    /// its scenario before it ran.
+    pub fn of_run(report: &Report, preflight: &Preflight) -> Vec<Warning> {
         let sc = &report.scenario;
         let rho = report.offered_load();
-        let mut w = Warning::scenario(sc, false);
+        let mut w = Warning::scenario(sc, preflight, false);
         let clipped: Vec<String> = report.strategies.iter().flat_map(clipped_intervals).collect();
         if !clipped.is_empty() {
             w.push(Warning::ClippedIntervals(clipped));
@@ -346,15 +347,15 @@ impl Warning {
     }
 
     /// The warnings about a scenario itself, known before it runs: what `lbsim validate`
-    /// prints (with the static splits' saturation, from replication 0's key hashes), and
-    /// the first warnings of a run.
-    pub fn of_scenario(sc: &Scenario) -> Vec<Warning> {
-        Warning::scenario(sc, true)
+    /// prints (with the static splits' saturation of `preflight`, from replication 0's key
+    /// hashes), and the first warnings of a run.
+    pub fn of_scenario(sc: &Scenario, preflight: &Preflight) -> Vec<Warning> {
+        Warning::scenario(sc, preflight, true)
     }
 
     /// The scenario's warnings, with the static splits' saturation or without (a run
     /// reports it per strategy, from every replication).
-    fn scenario(sc: &Scenario, static_splits: bool) -> Vec<Warning> {
+    fn scenario(sc: &Scenario, preflight: &Preflight, static_splits: bool) -> Vec<Warning> {
         let rho = sc.offered_load();
         let steady = sc.arrivals.open_ended();
         let mut w = Vec::new();
@@ -388,21 +389,21 @@ impl Warning {
                 w.push(Warning::FaultAfterEnd { fault, start: f.start, end });
             }
         }
-        if static_splits && saturation::open_ended(sc) && (rho < 1.0 || rho.is_nan()) {
-            for spec in &sc.strategies {
-                let Some(rhos) = saturation::static_rho(sc, spec, 0) else { continue };
-                let servers: Vec<(String, f64, f64, f64)> = rhos
+        if static_splits && (rho < 1.0 || rho.is_nan()) {
+            for load in &preflight.static_loads {
+                let servers: Vec<(String, f64, f64, f64)> = load
+                    .rho
                     .iter()
                     .enumerate()
                     .filter(|&(i, &r)| saturation::is_saturated(r) && sc.servers[i].queue_capacity == 0)
                     .map(|(i, &r)| (sc.servers[i].name.clone(), r * sc.capacity_of(i), sc.capacity_of(i), r))
                     .collect();
                 if !servers.is_empty() {
-                    w.push(Warning::Saturated { strategy: spec.label.clone(), replication: None, servers });
+                    w.push(Warning::Saturated { strategy: load.label.clone(), replication: None, servers });
                 }
             }
         }
-        let usage = budget::estimate(sc, 1);
+        let usage = &preflight.usage;
         if usage.is_slow() {
             w.push(Warning::Slow { work: usage.work, simulations: usage.simulations });
         }

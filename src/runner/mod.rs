@@ -27,6 +27,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use crate::analysis;
 use crate::engine;
 use crate::scenario::Scenario;
 use crate::scenario::arrivals::Poisson;
@@ -242,7 +243,7 @@ fn aggregate(sc: &Scenario, runs: Vec<Replication>) -> ScenarioResults {
     let mut strategies = Vec::with_capacity(sc.strategies.len());
     let mut drop_rate = Vec::with_capacity(sc.strategies.len());
     for ((runs, open), spec) in stats.chunks(reps).zip(open.chunks(reps)).zip(&sc.strategies) {
-        let mut summary = StrategySummary::from_runs(runs, sc, Some(spec));
+        let mut summary = analysis::summarize(runs, sc, Some(spec));
         summary.open_model = open_model(open);
         strategies.push(summary);
         let dropped: Vec<f64> =

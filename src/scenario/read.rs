@@ -103,7 +103,7 @@ pub fn read_capped(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, Strin
     if bytes.len() as u64 > limit {
         return Err(format!(
             "the {what} is larger than {} (lbsim reads at most that much of it); is this the right file?",
-            crate::budget::format_bytes(limit)
+            crate::memory::format_bytes(limit)
         ));
     }
     Ok(bytes)

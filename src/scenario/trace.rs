@@ -40,7 +40,7 @@ fn err(file: &Path, line: u64, key: Option<&str>, message: String) -> ScenarioEr
 ///
 /// The file is read as a stream, and reading stops with an error once the rows kept (8
 /// bytes per row per column, and the text of each distinct key) or the bytes read exceed
-/// the memory limit ([`crate::budget::memory_limit`]). Errors about the file as a whole
+/// the memory limit ([`crate::memory::memory_limit`]). Errors about the file as a whole
 /// (it cannot be opened) are at the scenario's `arrivals.file` key; errors in a row are at
 /// that row of the trace.
 pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> {
@@ -48,32 +48,71 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
         ScenarioError::at("arrivals.file", format!("cannot read the trace {}: {e}", path.display()))
             .with_help("`arrivals.file` is relative to the scenario file's directory")
     })?;
-    let limit = crate::budget::memory_limit();
+    let limit = crate::memory::memory_limit();
     let data = LineCap { inner: std::io::BufReader::new(file.take(limit)), run: 0 };
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(data);
-    let header_line = 1;
-    let headers = rdr.headers().map_err(|e| err(path, header_line, None, format!("bad header row: {e}")))?.clone();
+    let col = columns(path, &mut rdr)?;
+    let mut rows = Rows::new(col, unit, speed);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = rdr.position().line();
+        match rdr.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(row_error(path, line, &e)),
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        if rows.times.len() % 4096 == 0 {
+            rows.check_size(path, line, rdr.position().byte(), limit)?;
+        }
+        rows.push(path, line, &record)?;
+    }
+    if rows.times.is_empty() {
+        return Err(err(path, HEADER_LINE, None, "the trace has a header but no rows".to_string()));
+    }
+    if rdr.position().byte() >= limit {
+        return Err(err(
+            path,
+            rdr.position().line(),
+            None,
+            format!("the trace is larger than the memory limit ({})", crate::memory::format_bytes(limit)),
+        )
+        .with_help("raise the limit with --max-memory, or replay a part of the trace"));
+    }
+    let bytes = rdr.position().byte();
+    let Rows { times, service, keys, key_ids, .. } = rows;
+    let given_service = service.as_deref().map_or((0, 0.0), Trace::given_of);
+    let distinct_keys = key_ids.len() as u64;
+    Ok(Trace { file: path.to_path_buf(), bytes, times, service, keys, distinct_keys, speed, given_service })
+}
+
+/// The line of the header row.
+const HEADER_LINE: u64 = 1;
+
+/// The index of each of [`COLUMNS`] in the header row (the timestamp's always present).
+fn columns<R: Read>(path: &Path, rdr: &mut csv::Reader<R>) -> Result<Columns, ScenarioError> {
+    let headers = rdr.headers().map_err(|e| err(path, HEADER_LINE, None, format!("bad header row: {e}")))?.clone();
     let mut col = [None::<usize>; 3];
     for (i, h) in headers.iter().enumerate() {
         if let Some(k) = COLUMNS.iter().position(|c| *c == h) {
             if col[k].is_some() {
-                return Err(err(path, header_line, Some(h), format!("column `{h}` appears twice")));
+                return Err(err(path, HEADER_LINE, Some(h), format!("column `{h}` appears twice")));
             }
             col[k] = Some(i);
         } else if let Some(s) = did_you_mean(h, COLUMNS.iter().copied()) {
             return Err(err(
                 path,
-                header_line,
+                HEADER_LINE,
                 Some(h),
                 format!("unknown column `{h}`; trace columns: {}", COLUMNS.join(", ")),
             )
             .with_help(format!("did you mean `{s}`?")));
         }
     }
-    let Some(tcol) = col[0] else {
+    let Some(timestamp) = col[0] else {
         return Err(err(
             path,
-            header_line,
+            HEADER_LINE,
             None,
             // The header is not quoted: the file may be anything (issue 29: a trace pointed
             // at /etc/shadow printed its first entry).
@@ -84,50 +123,86 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
             ),
         ));
     };
-    let mut times = Vec::new();
-    let mut service = col[1].map(|_| Vec::new());
-    let mut keys = col[2].map(|_| Vec::new());
-    let mut key_ids: HashMap<String, u64> = HashMap::new();
-    let mut key_bytes = 0u64;
-    let mut first = f64::NAN;
-    let mut prev = (f64::NEG_INFINITY, 0u64);
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = rdr.position().line();
-        match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
-                let msg = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                        format!("this row has {len} fields, the header has {expected_len}")
-                    }
-                    _ => e.to_string(),
-                };
-                return Err(err(path, line, None, msg));
-            }
+    Ok(Columns { timestamp, service: col[1], key: col[2] })
+}
+
+/// Where a trace's columns are.
+#[derive(Debug, Clone, Copy)]
+struct Columns {
+    timestamp: usize,
+    service: Option<usize>,
+    key: Option<usize>,
+}
+
+/// A row that cannot be read: located at its line, a short field count said so.
+fn row_error(path: &Path, line: u64, e: &csv::Error) -> ScenarioError {
+    let line = e.position().map_or(line, |p| p.line());
+    let msg = match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("this row has {len} fields, the header has {expected_len}")
         }
-        let line = record.position().map_or(line, |p| p.line());
-        if times.len() % 4096 == 0 {
-            let kept = times.len() as u64 * 8 * (1 + u64::from(col[1].is_some()) + u64::from(col[2].is_some()));
-            let read = rdr.position().byte();
-            if kept + key_bytes > limit || read >= limit {
-                return Err(err(
-                    path,
-                    line,
-                    None,
-                    format!(
-                        "the trace is too large: by this row lbsim has read {} of it and keeps {} in memory; the \
-                         memory limit is {}",
-                        crate::budget::format_bytes(read),
-                        crate::budget::format_bytes(kept + key_bytes),
-                        crate::budget::format_bytes(limit)
-                    ),
-                )
-                .with_help("raise the limit with --max-memory, or replay a part of the trace"));
-            }
+        _ => e.to_string(),
+    };
+    err(path, line, None, msg)
+}
+
+/// The rows read so far, column by column.
+struct Rows {
+    col: Columns,
+    /// Seconds per unit of the timestamp and service_time columns.
+    unit: f64,
+    /// The replay factor, dividing every gap.
+    speed: f64,
+    times: Vec<f64>,
+    service: Option<Vec<f64>>,
+    keys: Option<Vec<u64>>,
+    key_ids: HashMap<String, u64>,
+    key_bytes: u64,
+    first: f64,
+    /// The previous timestamp and its line.
+    prev: (f64, u64),
+}
+
+impl Rows {
+    fn new(col: Columns, unit: f64, speed: f64) -> Rows {
+        Rows {
+            col,
+            unit,
+            speed,
+            times: Vec::new(),
+            service: col.service.map(|_| Vec::new()),
+            keys: col.key.map(|_| Vec::new()),
+            key_ids: HashMap::new(),
+            key_bytes: 0,
+            first: f64::NAN,
+            prev: (f64::NEG_INFINITY, 0),
         }
+    }
+
+    /// Refuses a trace that, by `line`, has had `read` bytes read or keeps more than `limit`.
+    fn check_size(&self, path: &Path, line: u64, read: u64, limit: u64) -> Result<(), ScenarioError> {
+        let columns = 1 + u64::from(self.col.service.is_some()) + u64::from(self.col.key.is_some());
+        let kept = self.times.len() as u64 * 8 * columns;
+        if kept + self.key_bytes > limit || read >= limit {
+            return Err(err(
+                path,
+                line,
+                None,
+                format!(
+                    "the trace is too large: by this row lbsim has read {} of it and keeps {} in memory; the memory \
+                     limit is {}",
+                    crate::memory::format_bytes(read),
+                    crate::memory::format_bytes(kept + self.key_bytes),
+                    crate::memory::format_bytes(limit)
+                ),
+            )
+            .with_help("raise the limit with --max-memory, or replay a part of the trace"));
+        }
+        Ok(())
+    }
+
+    /// Checks and keeps the row `record`, at `line`.
+    fn push(&mut self, path: &Path, line: u64, record: &csv::StringRecord) -> Result<(), ScenarioError> {
         let cell = |i: usize| record.get(i).unwrap_or("");
         let number = |name: &str, text: &str| -> Result<f64, ScenarioError> {
             let x: f64 = text.parse().map_err(|_| {
@@ -143,22 +218,22 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
             }
             Ok(x)
         };
-        let t = number("timestamp", cell(tcol))?;
-        if t < prev.0 {
+        let t = number("timestamp", cell(self.col.timestamp))?;
+        if t < self.prev.0 {
             return Err(err(
                 path,
                 line,
                 Some("timestamp"),
-                format!("timestamps must not decrease: {t} comes after {} (line {})", prev.0, prev.1),
+                format!("timestamps must not decrease: {t} comes after {} (line {})", self.prev.0, self.prev.1),
             )
             .with_help("sort the trace by time, e.g. `sort -t, -k1,1g`"));
         }
-        prev = (t, line);
-        if first.is_nan() {
-            first = t;
+        self.prev = (t, line);
+        if self.first.is_nan() {
+            self.first = t;
         }
-        times.push((t - first) * unit / speed);
-        if let (Some(v), Some(i)) = (service.as_mut(), col[1]) {
+        self.times.push((t - self.first) * self.unit / self.speed);
+        if let (Some(v), Some(i)) = (self.service.as_mut(), self.col.service) {
             let text = cell(i);
             if text.is_empty() {
                 v.push(f64::NAN);
@@ -167,37 +242,22 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
                 if s < 0.0 {
                     return Err(err(path, line, Some("service_time"), format!("must not be negative, got {s}")));
                 }
-                v.push(s * unit);
+                v.push(s * self.unit);
             }
         }
-        if let (Some(v), Some(i)) = (keys.as_mut(), col[2]) {
-            let next = key_ids.len() as u64;
-            let id = match key_ids.get(cell(i)) {
+        if let (Some(v), Some(i)) = (self.keys.as_mut(), self.col.key) {
+            let next = self.key_ids.len() as u64;
+            let id = match self.key_ids.get(cell(i)) {
                 Some(&id) => id,
                 None => {
-                    key_bytes += KEY_OVERHEAD + cell(i).len() as u64;
-                    *key_ids.entry(cell(i).to_string()).or_insert(next)
+                    self.key_bytes += KEY_OVERHEAD + cell(i).len() as u64;
+                    *self.key_ids.entry(cell(i).to_string()).or_insert(next)
                 }
             };
             v.push(id);
         }
+        Ok(())
     }
-    if times.is_empty() {
-        return Err(err(path, header_line, None, "the trace has a header but no rows".to_string()));
-    }
-    if rdr.position().byte() >= limit {
-        return Err(err(
-            path,
-            rdr.position().line(),
-            None,
-            format!("the trace is larger than the memory limit ({})", crate::budget::format_bytes(limit)),
-        )
-        .with_help("raise the limit with --max-memory, or replay a part of the trace"));
-    }
-    let bytes = rdr.position().byte();
-    let given_service = service.as_deref().map_or((0, 0.0), Trace::given_of);
-    let distinct_keys = key_ids.len() as u64;
-    Ok(Trace { file: path.to_path_buf(), bytes, times, service, keys, distinct_keys, speed, given_service })
 }
 
 /// A cell as quoted in an error: its first 24 characters, control characters escaped (what

@@ -28,7 +28,7 @@ pub mod window_latency;
 pub use histogram::LatencyHistogram;
 pub use keys::{KeyCounter, MAX_COUNTED_KEYS};
 pub use policies::{PolicyStats, PolicySummary};
-pub use summary::{Estimate, OpenModel, ServerSummary, StrategySummary};
+pub use summary::{Estimate, OpenModel, PoolFacts, ServerSummary, StrategySummary};
 pub use timeline::Timeline;
 pub use window_latency::WindowLatency;
 
@@ -190,7 +190,7 @@ pub struct RunStats {
     /// another server, s (NaN when not measured).
     pub idle_while_waiting_time: f64,
     /// What happened in each fault window of the replication (same order as
-    /// `Scenario::fault_windows`).
+    /// the scenario's fault windows of that replication).
     pub faults: Vec<FaultOutcome>,
     /// Times the balancer had no eligible server and used them all.
     pub panics: u64,

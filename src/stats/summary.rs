@@ -17,9 +17,21 @@
 use super::batch::{Batches, Figure, Units, half_width};
 use super::ci::{Bounds, interval, mean_ci};
 use super::imbalance;
-use super::saturation::{self, Saturation};
+use super::saturation::Saturation;
 use super::{Counts, FaultOutcome, LatencyHistogram, RunStats, Timeline};
-use crate::scenario::{Scenario, StrategySpec};
+use crate::strategy::ServerInfo;
+
+/// What aggregating a strategy's runs needs to know of the pool they ran on (built from the
+/// scenario a layer up, by `analysis::summarize`).
+#[derive(Debug, Clone)]
+pub struct PoolFacts<'a> {
+    /// The servers, in order.
+    pub servers: &'a [ServerInfo],
+    /// Each server's capacity, requests per second.
+    pub capacity_rps: Vec<f64>,
+    /// Whether the balancer queues requests (`[balancer_queue]`).
+    pub balancer_queue: bool,
+}
 
 /// Confidence level of the reported half-widths.
 pub const CI_LEVEL: f64 = 0.95;
@@ -295,12 +307,12 @@ pub struct StrategySummary {
 }
 
 impl StrategySummary {
-    /// Aggregates the replications `runs` of strategy `spec` on `sc` (`None` for a real
-    /// balancer measured by `lbsim load`: no static split to assess).
-    pub fn from_runs(runs: &[RunStats], sc: &Scenario, spec: Option<&StrategySpec>) -> Self {
+    /// Aggregates the replications `runs` of one strategy on `pool`, whose saturation is
+    /// `saturation` (see `analysis::summarize`, which gathers both from the scenario).
+    pub fn from_runs(runs: &[RunStats], pool: &PoolFacts, saturation: Saturation) -> Self {
         assert!(!runs.is_empty());
         let est = |f: &dyn Fn(&RunStats) -> f64| Estimate::from_samples(&runs.iter().map(f).collect::<Vec<_>>());
-        let workers: Vec<u32> = sc.servers.iter().map(|s| s.workers).collect();
+        let workers: Vec<u32> = pool.servers.iter().map(|s| s.workers).collect();
         let within = |b, f: &dyn Fn(&RunStats) -> f64| Estimate::within(&runs.iter().map(f).collect::<Vec<_>>(), b);
         let mut measured = Counts::default();
         let mut total = Counts::default();
@@ -316,7 +328,6 @@ impl StrategySummary {
         let loads = |r: &RunStats| {
             r.servers.iter().zip(&workers).map(|(s, &w)| s.work / (f64::from(w) * r.window())).collect::<Vec<f64>>()
         };
-        let saturation = saturation::assess(sc, spec, runs);
         let percentiles: Vec<Estimate> = QUANTILES.iter().map(|&(_, q)| quantile_estimate(runs, q)).collect();
         // Each figure with an interval: its estimate, and its values per replication kept
         // for paired comparisons.
@@ -327,11 +338,11 @@ impl StrategySummary {
             units[f as usize] = Units { values: v, level: None };
             e
         };
-        let servers = (0..sc.servers.len())
+        let servers = (0..pool.servers.len())
             .map(|i| {
                 let mut h = LatencyHistogram::new(2);
                 let mut s = ServerSummary {
-                    name: sc.servers[i].name.clone(),
+                    name: pool.servers[i].name.clone(),
                     requests: 0,
                     dropped: 0,
                     utilization: 0.0,
@@ -342,7 +353,7 @@ impl StrategySummary {
                     throughput: 0.0,
                     failed: 0,
                     timed_out: 0,
-                    capacity_rps: sc.capacity_of(i),
+                    capacity_rps: pool.capacity_rps[i],
                     offered_rps: 0.0,
                     rho: 0.0,
                     saturated: saturation.has(i),
@@ -439,7 +450,7 @@ impl StrategySummary {
                 .pods
                 .is_some()
                 .then(|| within(Bounds::NON_NEGATIVE, &|r| r.pods.as_ref().map_or(0.0, |p| p.pod_seconds))),
-            policies: sc.balancer_queue.is_some().then(|| Box::new(super::PolicySummary::from_runs(runs))),
+            policies: pool.balancer_queue.then(|| Box::new(super::PolicySummary::from_runs(runs))),
             paired: Vec::new(),
             batch_count: None,
             batches_correlated: false,

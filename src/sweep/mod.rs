@@ -85,7 +85,7 @@ impl Sweep {
             return Err(ScenarioError::at("--vary", format!("{points} points; a sweep has at most {MAX_POINTS}")));
         }
         let mut sweep = Sweep { text, overrides, vary, scenarios: Vec::with_capacity(points) };
-        let (limit, mut held) = (crate::budget::memory_limit(), 0u64);
+        let (limit, mut held) = (crate::memory::memory_limit(), 0u64);
         for i in 0..points {
             let sc = sweep.build(i)?;
             // Every point is held: stop building before they outgrow the memory limit.
@@ -96,8 +96,8 @@ impl Sweep {
                     format!(
                         "the first {} of {points} points already hold {} of memory, more than the limit of {}",
                         i + 1,
-                        crate::budget::format_bytes(held),
-                        crate::budget::format_bytes(limit)
+                        crate::memory::format_bytes(held),
+                        crate::memory::format_bytes(limit)
                     ),
                 ));
             }
@@ -185,7 +185,7 @@ pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<Swee
     let mine: Vec<usize> = (0..sweep.len()).filter(|&i| options.shard.is_none_or(|s| s.owns(i))).collect();
     let points: Vec<&Scenario> = mine.iter().map(|&i| sweep.scenario(i)).collect();
     let threads = crate::budget::threads_or_cores(options.threads);
-    crate::budget::check_batch(&points, threads, crate::budget::memory_limit(), |j| {
+    crate::budget::check_batch(&points, threads, crate::memory::memory_limit(), |j| {
         format!("sweep point {}", mine[j])
     })?;
     let done = store::prepare(out, &manifest, options.resume)?;

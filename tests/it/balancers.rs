@@ -8,10 +8,10 @@
 use std::fs;
 
 use crate::common::{CI_LEVEL, assert_in_ci, assert_within_z, case, lbsim, mm_pool, replications, run_quiet, scenario};
+use crate::queueing;
 use lbsim::scenario::Scenario;
 use lbsim::stats::RunStats;
 use lbsim::stats::ci::mean_ci;
-use lbsim::theory;
 
 /// Everything a run measured, exactly (Debug of floats round-trips); the sampled timeline
 /// too if `timeline` (a periodic or delayed view samples it more often).
@@ -161,7 +161,7 @@ fn a_stale_board_makes_least_connections_worse_than_random_but_not_p2c() {
     // least loaded server of a board refreshed every T herds whole intervals of arrivals onto
     // the same servers and does worse than random once T is a few service times; two choices
     // stay better than random across the range (here up to T = 10 service times).
-    let random = theory::mm1_mean_response(90.0, 100.0);
+    let random = queueing::mm1_mean_response(90.0, 100.0);
     let reps = 12;
     let mean_of = |strategy: &str, t: f64| {
         let m = means(&stale_board(strategy, t), 0, reps);
@@ -236,7 +236,7 @@ fn network_legs_add_to_the_response_time_of_random_routing() {
         "[network]\nto_server = \"1ms\"\nfrom_server = \"2ms\"\n",
     );
     let m = means(&text, 0, 10);
-    assert_in_ci("M/M/1 + 3 ms", &m, theory::mm1_mean_response(70.0, 100.0) + 0.003);
+    assert_in_ci("M/M/1 + 3 ms", &m, queueing::mm1_mean_response(70.0, 100.0) + 0.003);
 }
 
 #[test]

@@ -160,7 +160,7 @@ fn weights_equal_to_capacities_make_weighted_random_even() {
     let runs: Vec<RunStats> = replications(&sc, 0, 20);
     let per_run: Vec<StrategySummary> = runs
         .iter()
-        .map(|r| StrategySummary::from_runs(std::slice::from_ref(r), &sc, Some(&sc.strategies[0])))
+        .map(|r| lbsim::analysis::summarize(std::slice::from_ref(r), &sc, Some(&sc.strategies[0])))
         .collect();
     // ρ of the fast servers over ρ of the slow ones: 1 for a split in proportion to capacity.
     let ratio: Vec<f64> =
@@ -177,7 +177,7 @@ fn weights_equal_to_capacities_make_weighted_random_even() {
         })
         .collect();
     let sd = (dev.iter().map(|d| d * d).sum::<f64>() / (dev.len() - 1) as f64).sqrt();
-    let all = StrategySummary::from_runs(&runs, &sc, Some(&sc.strategies[0]));
+    let all = lbsim::analysis::summarize(&runs, &sc, Some(&sc.strategies[0]));
     eprintln!(
         "load_max_over_mean {} ± {:?}, requests_max_over_mean {}, sd of ρ_i / mean {sd}",
         all.load_max_over_mean.value, all.load_max_over_mean.ci95, all.requests_max_over_mean.value

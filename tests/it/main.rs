@@ -23,9 +23,11 @@ mod invariants;
 mod keys;
 mod keys_cli;
 mod latency;
+mod layers;
 mod plan;
 mod policies;
 mod precision;
+mod queueing;
 #[cfg(feature = "real")]
 mod real;
 mod sweep;

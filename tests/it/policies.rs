@@ -2,8 +2,8 @@
 //! `max_connections`), against queueing theory and the engine's own accounting.
 
 use crate::common::{assert_in_ci, rejects, replications, scenario, sim};
+use crate::queueing;
 use lbsim::stats::{PolicyStats, RunStats};
-use lbsim::theory;
 
 /// Four single-worker servers, exponential 20 ms, Poisson 160 req/s (ρ = 0.8), capped at
 /// one request each by the balancer, which queues the rest: strategies `strategies`.
@@ -33,9 +33,9 @@ fn little(r: &RunStats) -> (f64, f64) {
 fn max_connections_one_with_a_balancer_queue_is_mm4() {
     // A central FCFS queue in front of 4 servers: M/M/4, whatever picks among free servers.
     // Erlang C(4, 3.2) = 0.5964; mean response 20 × (1 + 0.5964 / 0.8) = 34.91 ms.
-    let c = theory::erlang_c(4, 3.2);
+    let c = queueing::erlang_c(4, 3.2);
     assert!((c - 0.5964).abs() < 5e-5, "Erlang C {c}");
-    let expected = theory::mmc_mean_response(160.0, 50.0, 4);
+    let expected = queueing::mmc_mean_response(160.0, 50.0, 4);
     assert!((expected - 0.03491).abs() < 5e-6, "{expected}");
     let sc = scenario(&mm4("\"round-robin\", \"random\", \"least-connections\"", "[balancer_queue]\n"));
     for (i, label) in ["round-robin", "random", "least-connections"].iter().enumerate() {
@@ -77,7 +77,7 @@ fn a_hash_strategy_queues_at_its_server() {
     let sc = scenario(&text);
     let runs = replications(&sc, 0, 20);
     let means: Vec<f64> = runs.iter().map(RunStats::mean_response).collect();
-    assert_in_ci("hash, one key: M/M/1 mean response", &means, theory::mm1_mean_response(30.0, 50.0));
+    assert_in_ci("hash, one key: M/M/1 mean response", &means, queueing::mm1_mean_response(30.0, 50.0));
     for r in &runs {
         assert_eq!(r.servers.iter().filter(|s| s.requests > 0).count(), 1);
         let (l, lw) = little(r);

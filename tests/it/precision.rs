@@ -1,7 +1,6 @@
 //! How precise is a figure (issue 22): intervals from one run by batch means, checked
 //! against M/M/1's known answers, and stars only on paired differences.
 
-use lbsim::stats::StrategySummary;
 use rayon::prelude::*;
 
 use crate::common::*;
@@ -24,7 +23,7 @@ fn coverage(rho: f64, requests: u64, warmup: u64, seeds: u64) -> (u64, u64) {
             );
             let sc = scenario(&mm_pool(&top, 4.0 * lambda, "s", 4, ""));
             let run = sim(&sc, 0, 0);
-            let s = StrategySummary::from_runs(&[run], &sc, Some(&sc.strategies[0]));
+            let s = lbsim::analysis::summarize(&[run], &sc, Some(&sc.strategies[0]));
             let inside = |e: lbsim::stats::Estimate, x: f64| {
                 let (lo, hi) = e.interval().expect("a one-run interval");
                 u64::from(lo <= x && x <= hi)

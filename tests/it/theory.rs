@@ -10,9 +10,9 @@
 //! Run with `cargo test --release` (the suite is heavy in debug builds).
 
 use crate::common::{CI_LEVEL, assert_in_ci, replications, scenario, sim};
+use crate::queueing;
 use lbsim::stats::RunStats;
 use lbsim::stats::ci::mean_ci;
-use lbsim::theory;
 
 fn toml(strategy: &str, servers: u32, workers: u32, rate: f64, process: &str, service: &str, requests: u64) -> String {
     format!(
@@ -31,10 +31,10 @@ fn random_routing_is_independent_mm1_queues() {
     let sc = scenario(&toml("\"random\"", 4, 1, 280.0, "poisson", EXP_10MS, 200_000));
     let runs = replications(&sc, 0, 20);
     let means: Vec<f64> = runs.iter().map(RunStats::mean_response).collect();
-    assert_in_ci("M/M/1 mean response", &means, theory::mm1_mean_response(70.0, 100.0));
+    assert_in_ci("M/M/1 mean response", &means, queueing::mm1_mean_response(70.0, 100.0));
     // The response time is exponential: check its 90th percentile too (HDR precision 0.1%).
     let p90: Vec<f64> = runs.iter().map(|r| r.response.quantile(0.9)).collect();
-    assert_in_ci("M/M/1 p90 response", &p90, theory::mm1_response_quantile(70.0, 100.0, 0.9));
+    assert_in_ci("M/M/1 p90 response", &p90, queueing::mm1_response_quantile(70.0, 100.0, 0.9));
 }
 
 #[test]
@@ -45,7 +45,7 @@ fn round_robin_is_erlang_s_m_1() {
         assert_in_ci(
             &format!("E4/M/1 mean response, {label}"),
             &means,
-            theory::round_robin_mean_response(rate, 100.0, 4),
+            queueing::round_robin_mean_response(rate, 100.0, 4),
         );
     }
 }
@@ -55,7 +55,7 @@ fn least_work_left_is_mmc_erlang_c() {
     // Four single-worker servers at ρ = 0.8 behave as one M/M/4 central queue.
     let sc = scenario(&toml("\"least-work-left\"", 4, 1, 320.0, "poisson", EXP_10MS, 200_000));
     let means: Vec<f64> = replications(&sc, 0, 20).iter().map(RunStats::mean_response).collect();
-    assert_in_ci("M/M/4 (least-work-left) mean response", &means, theory::mmc_mean_response(320.0, 100.0, 4));
+    assert_in_ci("M/M/4 (least-work-left) mean response", &means, queueing::mmc_mean_response(320.0, 100.0, 4));
 }
 
 #[test]
@@ -64,7 +64,7 @@ fn one_server_with_c_workers_is_mmc() {
     let sc = scenario(&toml("\"least-connections\"", 1, 4, 340.0, "poisson", EXP_10MS, 200_000));
     let runs = replications(&sc, 0, 20);
     let means: Vec<f64> = runs.iter().map(RunStats::mean_response).collect();
-    assert_in_ci("M/M/4 (4 workers) mean response", &means, theory::mmc_mean_response(340.0, 100.0, 4));
+    assert_in_ci("M/M/4 (4 workers) mean response", &means, queueing::mmc_mean_response(340.0, 100.0, 4));
     // Utilisation of the workers is ρ = λ/(cμ).
     let util: Vec<f64> = runs.iter().map(|r| r.servers[0].busy_area / (4.0 * r.window())).collect();
     assert_in_ci("M/M/4 utilisation", &util, 0.85);
@@ -82,7 +82,7 @@ fn random_with_deterministic_service_is_md1() {
         200_000,
     ));
     let means: Vec<f64> = replications(&sc, 0, 20).iter().map(RunStats::mean_response).collect();
-    assert_in_ci("M/D/1 mean response (P-K)", &means, theory::mg1_mean_response(70.0, 0.01, 0.0));
+    assert_in_ci("M/D/1 mean response (P-K)", &means, queueing::mg1_mean_response(70.0, 0.01, 0.0));
 }
 
 #[test]
@@ -94,7 +94,11 @@ fn random_with_general_service_follows_pollaczek_khinchine() {
     ] {
         let sc = scenario(&toml("\"random\"", 2, 1, 120.0, "poisson", service, 300_000));
         let means: Vec<f64> = replications(&sc, 0, 20).iter().map(RunStats::mean_response).collect();
-        assert_in_ci(&format!("M/G/1 mean response, cv = {cv:.3}"), &means, theory::mg1_mean_response(60.0, 0.01, cv));
+        assert_in_ci(
+            &format!("M/G/1 mean response, cv = {cv:.3}"),
+            &means,
+            queueing::mg1_mean_response(60.0, 0.01, cv),
+        );
     }
 }
 
@@ -121,7 +125,7 @@ fn p2c_approaches_the_supermarket_limit() {
     // A finite pool sits above the limit and the gap shrinks as n grows, as c/n + O(1/n²)
     // (the mean-field expansion; Gast & Van Houdt, "A refined mean field approximation",
     // 2017).
-    let limit = theory::supermarket_mean_response(0.9, 2);
+    let limit = queueing::supermarket_mean_response(0.9, 2);
     let gap = |n: u32, requests: u64| {
         let body = toml(
             "\"p2c\"",

@@ -17,6 +17,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::{Exporter, Warning, manifest};
+use crate::analysis::Preflight;
 use crate::scenario::{FaultWindow, Scenario};
 use crate::stats::StrategySummary;
 use crate::{Error, Result};
@@ -35,15 +36,25 @@ pub struct Report {
     pub fault_windows: Vec<FaultWindow>,
     /// The warnings, computed once ([`Warning::of_run`]) for every output that shows them.
     pub warnings: Vec<Warning>,
+    /// The digest of replication 0's request stream (`analysis::stream_sha256`), recorded
+    /// in `manifest.json`.
+    pub stream_sha256: Option<String>,
 }
 
 impl Report {
     /// The report of `scenario`'s strategies' summaries (in the scenario's order), which
-    /// took `wall_time` seconds to simulate.
-    pub fn new(scenario: Scenario, strategies: Vec<StrategySummary>, wall_time: f64) -> Report {
+    /// took `wall_time` seconds to simulate; `preflight` is what was known of the scenario
+    /// before (`Preflight::of`), `stream_sha256` its request stream's digest.
+    pub fn new(
+        scenario: Scenario,
+        strategies: Vec<StrategySummary>,
+        wall_time: f64,
+        preflight: &Preflight,
+        stream_sha256: Option<String>,
+    ) -> Report {
         let fault_windows = (0..scenario.replications).flat_map(|r| scenario.fault_windows(r)).collect();
-        let mut report = Report { scenario, strategies, wall_time, fault_windows, warnings: Vec::new() };
-        report.warnings = Warning::of_run(&report);
+        let mut report = Report { scenario, strategies, wall_time, fault_windows, warnings: Vec::new(), stream_sha256 };
+        report.warnings = Warning::of_run(&report, preflight);
         report
     }
 

@@ -1,20 +1,20 @@
-//! Closed-form queueing results the simulator is validated against (and that reports can
-//! show as reference lines). Notation: λ arrival rate, μ service rate of one worker,
-//! S servers. Formulas: `shared/reference/queueing.md`.
+//! Closed-form queueing results the simulator is validated against (`theory`, `policies`,
+//! `balancers`). Notation: λ arrival rate, μ service rate of one worker, S servers.
+//! Formulas: `shared/reference/queueing.md`.
 
 /// M/M/1 mean response time 1/(μ − λ); +∞ when λ ≥ μ.
-pub fn mm1_mean_response(lambda: f64, mu: f64) -> f64 {
+pub(crate) fn mm1_mean_response(lambda: f64, mu: f64) -> f64 {
     if lambda >= mu { f64::INFINITY } else { 1.0 / (mu - lambda) }
 }
 
 /// M/M/1 response-time q-quantile: the response is exponential with rate μ − λ.
-pub fn mm1_response_quantile(lambda: f64, mu: f64, q: f64) -> f64 {
+pub(crate) fn mm1_response_quantile(lambda: f64, mu: f64, q: f64) -> f64 {
     -(1.0 - q).ln() * mm1_mean_response(lambda, mu)
 }
 
 /// Pollaczek–Khinchine M/G/1 mean response: E\[T\] + ρ(1 + C²)E\[T\] / (2(1 − ρ)),
 /// with ρ = λE\[T\] and C the service time's coefficient of variation.
-pub fn mg1_mean_response(lambda: f64, mean_service: f64, cv: f64) -> f64 {
+pub(crate) fn mg1_mean_response(lambda: f64, mean_service: f64, cv: f64) -> f64 {
     let rho = lambda * mean_service;
     if rho >= 1.0 {
         return f64::INFINITY;
@@ -23,7 +23,7 @@ pub fn mg1_mean_response(lambda: f64, mean_service: f64, cv: f64) -> f64 {
 }
 
 /// Erlang C: probability that an arrival waits in M/M/c with offered load a = λ/μ.
-pub fn erlang_c(c: u32, a: f64) -> f64 {
+pub(crate) fn erlang_c(c: u32, a: f64) -> f64 {
     let rho = a / f64::from(c);
     if rho >= 1.0 {
         return 1.0;
@@ -40,7 +40,7 @@ pub fn erlang_c(c: u32, a: f64) -> f64 {
 }
 
 /// M/M/c mean response: C(c, a)/(cμ − λ) + 1/μ.
-pub fn mmc_mean_response(lambda: f64, mu: f64, c: u32) -> f64 {
+pub(crate) fn mmc_mean_response(lambda: f64, mu: f64, c: u32) -> f64 {
     let a = lambda / mu;
     if a >= f64::from(c) {
         return f64::INFINITY;
@@ -50,7 +50,7 @@ pub fn mmc_mean_response(lambda: f64, mu: f64, c: u32) -> f64 {
 
 /// GI/M/1 root σ ∈ (0, 1) of σ = A*(μ(1 − σ)) for Erlang-k interarrivals of total rate
 /// `lambda` split round-robin over k servers: A*(s) = (λ/(λ + s))^k.
-pub fn ek_m1_sigma(lambda: f64, mu: f64, k: u32) -> f64 {
+pub(crate) fn ek_m1_sigma(lambda: f64, mu: f64, k: u32) -> f64 {
     let lst = |s: f64| (lambda / (lambda + s)).powi(k as i32);
     let mut sigma = 0.5;
     for _ in 0..100_000 {
@@ -65,7 +65,7 @@ pub fn ek_m1_sigma(lambda: f64, mu: f64, k: u32) -> f64 {
 
 /// Round robin of Poisson(λ) over S exponential servers: each is E_S/M/1, with mean
 /// response 1/(μ(1 − σ)).
-pub fn round_robin_mean_response(lambda: f64, mu: f64, servers: u32) -> f64 {
+pub(crate) fn round_robin_mean_response(lambda: f64, mu: f64, servers: u32) -> f64 {
     if lambda >= mu * f64::from(servers) {
         return f64::INFINITY;
     }
@@ -75,7 +75,7 @@ pub fn round_robin_mean_response(lambda: f64, mu: f64, servers: u32) -> f64 {
 /// Mitzenmacher's supermarket-model limit (n → ∞) of the mean response for power of `d`
 /// choices, per-server load `lambda` < 1 and exponential service of mean 1:
 /// Σ_{i≥1} λ^((dⁱ − d)/(d − 1)).
-pub fn supermarket_mean_response(lambda: f64, d: u32) -> f64 {
+pub(crate) fn supermarket_mean_response(lambda: f64, d: u32) -> f64 {
     if d == 1 {
         return 1.0 / (1.0 - lambda);
     }

@@ -1,7 +1,7 @@
 //! The discrete-event simulation of one strategy on one replication's request stream.
 //!
 //! An open workload's loop merges two time-ordered sources: the request stream (arrivals,
-//! generated on the fly) and the [`EventQueue`] (departures, faults, health checks,
+//! generated on the fly) and the `EventQueue` (departures, faults, health checks,
 //! timeouts, retries). Before each arrival every event due at or before it is handled, so
 //! a server that finishes at the very instant a request arrives is free for it. A closed
 //! loop has no external arrivals: its clients' sends are events too.

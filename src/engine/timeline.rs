@@ -4,7 +4,7 @@
 //! one comparison per event, nothing else unless a sampling instant has been passed. The
 //! state between events is constant, so the state at an instant is the state after the
 //! last event at or before it, and each server's integral of the number in system (kept by
-//! [`Server`] as it changes) extends to the instant exactly; the difference of two such
+//! `Server` as it changes) extends to the instant exactly; the difference of two such
 //! integrals gives the interval's time-average. [`TimelineRecorder::completed`] counts a completion
 //! (one increment).
 //!

@@ -168,10 +168,10 @@ pub struct PlanReport {
     pub wall_time: f64,
 }
 
-/// Plans `request` for the scenario `text`: the set-up ([`Setup::new`]), the smallest stable
+/// Plans `request` for the scenario `text`: the set-up (`Setup::new`), the smallest stable
 /// count, then rounds of candidates (each strategy's next count, built and budgeted by
-/// [`next_candidates`], all run at once by [`run_round`]) until every search is done, and
-/// each strategy's answer or the reason there is none ([`conclude`]).
+/// `next_candidates`, all run at once by `run_round`) until every search is done, and
+/// each strategy's answer or the reason there is none (`conclude`).
 pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -> Result<PlanReport> {
     let started = Instant::now();
     let setup = Setup::new(text, request)?;

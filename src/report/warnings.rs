@@ -118,7 +118,7 @@ pub enum Warning {
     /// One replication whose batch means of the response time were still correlated at the
     /// coarsest batching: its intervals may be too narrow.
     BatchesCorrelated(Vec<String>),
-    /// A run whose estimated work exceeds [`budget::SLOW_WORK`] events.
+    /// A run whose estimated work exceeds [`crate::budget::SLOW_WORK`] events.
     Slow {
         /// Work of the whole run, in events.
         work: f64,

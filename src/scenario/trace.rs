@@ -62,7 +62,7 @@ pub fn load(path: &Path, unit: f64, speed: f64) -> Result<Trace, ScenarioError> 
             Err(e) => return Err(row_error(path, line, &e)),
         }
         let line = record.position().map_or(line, |p| p.line());
-        if rows.times.len() % 4096 == 0 {
+        if rows.times.len().is_multiple_of(4096) {
             rows.check_size(path, line, rdr.position().byte(), limit)?;
         }
         rows.push(path, line, &record)?;

@@ -84,7 +84,7 @@ pub(crate) fn in_process(bytes: &[u8], file: &Path, limits: &Limits) -> Result<V
         Err(e) => return located(&e, "budget").map(|()| Verdict::RefusedBudget),
     };
     let preflight = lbsim::analysis::Preflight::with_static_loads(&sc);
-    let _ = report::validate::render(&sc, file, &usage, &preflight);
+    let _ = report::validate_text::render(&sc, file, &usage, &preflight);
     let _ = Warning::of_scenario(&sc, &preflight);
     // Cut it short.
     let overrides = Overrides {
@@ -128,7 +128,7 @@ pub(crate) fn in_process(bytes: &[u8], file: &Path, limits: &Limits) -> Result<V
 /// exceed 1 (the table shows such an interval clipped to the bound).
 fn summary_values(report: &report::run::Report) -> Result<(), String> {
     use report::Exporter;
-    let bytes = report::run::csv::SummaryCsv.render(report).map_err(|e| format!("summary.csv: {e}"))?;
+    let bytes = report::run::summary_csv::SummaryCsv.render(report).map_err(|e| format!("summary.csv: {e}"))?;
     let mut r = csv::Reader::from_reader(bytes.as_slice());
     let header: Vec<String> = r.headers().map_err(|e| e.to_string())?.iter().map(str::to_string).collect();
     for row in r.records() {

@@ -315,7 +315,7 @@ pub(crate) fn cmd_load(args: LoadArgs) -> Result<()> {
             sc.requests,
             options.target.as_str(),
             sc.warmup,
-            lbsim::report::validate::arrivals(&sc)
+            lbsim::report::validate_text::arrivals(&sc)
         )?;
     }
     let outcome = load::load(&sc, &options)?;

@@ -88,7 +88,7 @@ fn cmd_run(o: Run) -> Result<Ending> {
         Format::Table => out!("{}", report::run::terminal::render_with(&report, color(), &o.layout))?,
         Format::Csv | Format::Json => {
             if o.format == Format::Csv {
-                let bytes = report::run::csv::SummaryCsv.render(&report)?;
+                let bytes = report::run::summary_csv::SummaryCsv.render(&report)?;
                 out!("{}", String::from_utf8_lossy(&bytes))?;
             } else {
                 crate::out::stream(|w| report::run::json::write(&report, w))?;
@@ -182,7 +182,7 @@ fn cmd_plan(o: Plan) -> Result<Ending> {
         return Ok(Ending::Interrupted);
     }
     let exporters: &[&dyn Exporter<PlanReport>] =
-        &[&report::plan::csv::PlanCsv, &report::plan::csv::CandidatesCsv, &report::plan::chart::PlanChart];
+        &[&report::plan::plan_csv::PlanCsv, &report::plan::plan_csv::CandidatesCsv, &report::plan::chart::PlanChart];
     let written = report::write_outputs(&report, &out, exporters)?;
     if o.runner.verbose {
         err!(
@@ -208,8 +208,8 @@ fn cmd_remap(o: Remap) -> Result<Ending> {
         )?;
     }
     let report = remap::analyze(&o.scenario)?;
-    report::write_outputs(&report, &o.out, &[&report::remap::RemapCsv])?;
-    out!("{}", report::remap::render(&report))?;
+    report::write_outputs(&report, &o.out, &[&report::remap_out::RemapCsv])?;
+    out!("{}", report::remap_out::render(&report))?;
     errln!("wrote remap.csv in {}/", o.out.display())?;
     Ok(Ending::Done)
 }
@@ -234,6 +234,6 @@ fn cmd_validate(file: &Path) -> Result<()> {
     let threads = budget::threads_or_cores(None);
     let usage = budget::check(&sc, threads, memory::memory_limit(), "a run of this scenario")?;
     let preflight = Preflight::with_static_loads(&sc);
-    out!("{}", report::validate::render(&sc, file, &usage, &preflight))?;
+    out!("{}", report::validate_text::render(&sc, file, &usage, &preflight))?;
     Ok(())
 }

@@ -13,7 +13,7 @@
 //!   1/(S+1) with equal weights.
 //!
 //! Fractions are of keys, not of requests (a Zipf-hot key counts once). The table and
-//! `remap.csv` are rendered by [`crate::report::remap`].
+//! `remap.csv` are rendered by [`crate::report::remap_out`].
 
 use rayon::prelude::*;
 
@@ -269,8 +269,8 @@ mod tests {
         let one = analyze(&scenario("\"maglev\"", 1, 1000)).unwrap();
         assert!(one.rows[0].removal_moved.is_nan() && one.removals == 0);
         use crate::report::Exporter;
-        let csv = crate::report::remap::RemapCsv.render(&one).unwrap();
+        let csv = crate::report::remap_out::RemapCsv.render(&one).unwrap();
         assert!(String::from_utf8(csv).unwrap().starts_with("strategy,servers,keys,"));
-        assert!(crate::report::remap::render(&one).contains("maglev"));
+        assert!(crate::report::remap_out::render(&one).contains("maglev"));
     }
 }

@@ -28,11 +28,10 @@
 //! | `recorder.rs` | what the run measures (`Recorder`: outcome counts, the measured window and its batches, response times, keys), filled by the core |
 //! | `attempts.rs` | the retry path: refused, dropped and timed-out attempts, retries, a request's final outcome |
 //! | `detection.rs` | fault windows, health checks, outlier detection, slow start |
-//! | `pool_life.rs`, `autoscaler.rs` | `[autoscaler]`: the pods of the scaled group (provisioning, readiness, draining), the metrics pipeline, the HPA controller |
-//! | `events.rs`, `departures.rs`, `server.rs`, `balancer.rs`, `calls.rs`, `health.rs`, `outlier.rs`, `timeline.rs`, `imbalance.rs` | the parts: the event queue (with a plain run's departure tree), a server, the balancer around the strategy, the call table and retry policy, the two detectors, the timeline recorder, the dynamic-imbalance integrals |
+//! | `pool_life.rs`, `hpa.rs` | `[autoscaler]`: the pods of the scaled group (provisioning, readiness, draining), the metrics pipeline, the HPA controller |
+//! | `events.rs`, `departures.rs`, `server.rs`, `balancer.rs`, `calls.rs`, `health.rs`, `outlier.rs`, `sampler.rs`, `spread.rs` | the parts: the event queue (with a plain run's departure tree), a server, the balancer around the strategy, the call table and retry policy, the two detectors, the timeline recorder, the dynamic-imbalance integrals |
 
 mod attempts;
-mod autoscaler;
 mod balancer;
 mod balancer_queue;
 mod calls;
@@ -41,13 +40,14 @@ mod departures;
 mod detection;
 mod events;
 mod health;
-mod imbalance;
+mod hpa;
 mod outlier;
 mod pool_life;
 mod recorder;
+pub mod sampler;
 mod server;
 mod sim;
-pub mod timeline;
+mod spread;
 
 #[cfg(test)]
 mod policy_tests;
@@ -70,11 +70,11 @@ use calls::{Calls, RetryPolicy};
 use connections::Pools;
 use events::{EventKind, EventQueue, Job};
 use health::Health;
-use imbalance::ImbalanceTracker;
 use outlier::Outlier;
 use recorder::Recorder;
+use sampler::TimelineRecorder;
 use server::Server;
-use timeline::TimelineRecorder;
+use spread::ImbalanceTracker;
 
 /// Bytes of the engine's structures whose number grows with a scenario: what the budget
 /// (`budget::estimate`) multiplies to size a run before it starts, without seeing the

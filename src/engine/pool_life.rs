@@ -33,11 +33,11 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::Simulation;
-use super::autoscaler::{Hpa, PodMetric};
 use super::balancer::Absence;
 use super::events::{EventKind, PodStep};
+use super::hpa::{Hpa, PodMetric};
 use crate::scenario::autoscaler::{Autoscaler, Metric};
-use crate::stats::pods::{PodCount, PodsRun, ScaleEvent};
+use crate::stats::pod_counts::{PodCount, PodsRun, ScaleEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {

@@ -1,12 +1,12 @@
 //! Everything lbsim shows or writes: terminal tables, warnings and output files.
 //!
 //! Organised by what is reported: [`run`] (`lbsim run`: the [`Report`], its table, CSV, JSON
-//! and charts), [`sweep`], [`plan`] and [`remap`]; shared pieces are the number formats
+//! and charts), [`sweep`], [`plan`] and [`remap`](remap_out); shared pieces are the number formats
 //! ([`format`](mod@format)), the table style ([`table`]), the [`warnings`] and the chart plumbing
 //! ([`charts`]). Presentation lives here, and data flows one way: this module renders typed
 //! results ([`Report`], [`sweep::SweepView`], the plan's and remap's reports) and never
 //! calls what produced them, while `lbsim sweep` writes its files through it as it goes
-//! (its storage, [`crate::sweep::table`], reuses summary.csv's cells from [`run::csv`]).
+//! (its storage, [`crate::sweep::sweep_csv`], reuses summary.csv's cells from [`run::summary_csv`]).
 //!
 //! Every output file is an [`Exporter`]: it renders its input to bytes in memory.
 //! [`write_outputs`] renders all of them first (in parallel) and only then writes each
@@ -23,11 +23,11 @@ pub mod format;
 pub mod manifest;
 pub mod metric;
 pub mod plan;
-pub mod remap;
+pub mod remap_out;
 pub mod run;
 pub mod sweep;
 pub mod table;
-pub mod validate;
+pub mod validate_text;
 pub mod warnings;
 
 use std::fs;

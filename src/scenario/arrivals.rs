@@ -30,9 +30,9 @@ use serde::Serialize;
 use super::limits::Timer;
 use super::schema::RawArrivals;
 use super::{Scenario, ScenarioError};
-use crate::workload::arrivals::{ArrivalGen, Mmpp};
+use crate::workload::arrival_gen::{ArrivalGen, Mmpp};
 use crate::workload::rate::Spike;
-use crate::workload::trace::Trace;
+use crate::workload::trace_rows::Trace;
 
 pub use closed::Closed;
 pub use deterministic::Deterministic;

@@ -1,6 +1,6 @@
 //! `[autoscaler]` and `[pods]`: a Kubernetes HorizontalPodAutoscaler (autoscaling/v2) that
 //! sizes one `[[servers]]` group, and the life of the group's pods (provisioning,
-//! readiness, termination). The controller itself is `engine::autoscaler`; the pods'
+//! readiness, termination). The controller itself is `engine::hpa`; the pods'
 //! lifecycle `engine::pool_life`.
 //!
 //! The group is expanded to `max_replicas` servers (the places a pod can take); the first

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::schema::RawFault;
 use super::{Group, Scenario, ScenarioError};
 use crate::strategy::ServerInfo;
-use crate::workload::faults::pick_servers;
+use crate::workload::fault_targets::pick_servers;
 use crate::workload::seeds::Seeds;
 
 pub use down::Down;

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use super::ScenarioError;
 use crate::suggest::did_you_mean;
-use crate::workload::trace::Trace;
+use crate::workload::trace_rows::Trace;
 
 /// Memory of one distinct key besides its text (its `String` and map entry), bytes.
 const KEY_OVERHEAD: u64 = 64;

@@ -19,7 +19,7 @@
 
 use super::ci::mean_ci;
 use super::summary::{CI_LEVEL, QUANTILES};
-use super::{LatencyHistogram, imbalance};
+use super::{LatencyHistogram, evenness};
 
 /// Batches at the finest level.
 pub const BATCHES: usize = 64;
@@ -350,12 +350,12 @@ impl Recorder {
                 Figure::Wait => (t.wait_sum - p.wait_sum) / completed,
                 Figure::Throughput => completed / dt,
                 Figure::Utilization => (t.busy_area - p.busy_area) / (dt * self.workers.iter().sum::<f64>()),
-                Figure::RhoMax => imbalance::max(&loads),
-                Figure::LoadMaxOverMean => imbalance::max_over_mean(&loads),
-                Figure::LoadCv => imbalance::cv(&loads),
-                Figure::Jain => imbalance::jain(&loads),
-                Figure::BusiestShare => imbalance::max_share(&loads),
-                Figure::RequestsMaxOverMean => imbalance::max_over_mean(&requests),
+                Figure::RhoMax => evenness::max(&loads),
+                Figure::LoadMaxOverMean => evenness::max_over_mean(&loads),
+                Figure::LoadCv => evenness::cv(&loads),
+                Figure::Jain => evenness::jain(&loads),
+                Figure::BusiestShare => evenness::max_share(&loads),
+                Figure::RequestsMaxOverMean => evenness::max_over_mean(&requests),
                 Figure::QueueSpread => (t.queue_spread - p.queue_spread) / dt,
                 Figure::IdleWhileWaiting => (t.idle_waiting - p.idle_waiting) / dt,
                 Figure::Availability => {

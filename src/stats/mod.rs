@@ -4,9 +4,9 @@
 //!   fixed relative precision, memory independent of the request count);
 //! - [`RunStats`] / [`ServerStats`]: what one simulation measured;
 //! - [`summary`]: per-strategy aggregation across replications, with confidence intervals;
-//! - [`imbalance`]: max/mean, coefficient of variation, Jain's fairness index;
-//! - [`saturation`]: servers offered more than they can serve (from a static split before
-//!   the run, or from growth during it);
+//! - [`evenness`]: max/mean, coefficient of variation, Jain's fairness index;
+//! - [`saturation`]: servers offered more than they can serve: the verdicts, and the growth
+//!   test on a run (a static split's offered load before the run is `analysis::offered`);
 //! - [`KeyCounter`]: requests of the hottest key, in bounded memory;
 //! - [`ci`]: Student-t confidence intervals;
 //! - [`batch`]: batch means, for intervals from one run;
@@ -15,19 +15,19 @@
 
 pub mod batch;
 pub mod ci;
+pub mod evenness;
 mod histogram;
-pub mod imbalance;
-mod keys;
-pub mod pods;
-pub mod policies;
+mod hot_keys;
+pub mod pod_counts;
+pub mod policy_counts;
 pub mod saturation;
 pub mod summary;
 pub mod timeline;
 pub mod window_latency;
 
 pub use histogram::LatencyHistogram;
-pub use keys::{KeyCounter, MAX_COUNTED_KEYS};
-pub use policies::{PolicyStats, PolicySummary};
+pub use hot_keys::{KeyCounter, MAX_COUNTED_KEYS};
+pub use policy_counts::{PolicyStats, PolicySummary};
 pub use summary::{Estimate, OpenModel, PoolFacts, ServerSummary, StrategySummary};
 pub use timeline::Timeline;
 pub use window_latency::WindowLatency;
@@ -200,7 +200,7 @@ pub struct RunStats {
     /// The measured window cut into batches, for intervals from this run alone.
     pub batches: batch::Batches,
     /// `[autoscaler]`: what the pool did (`None` without an autoscaler).
-    pub pods: Option<pods::PodsRun>,
+    pub pods: Option<pod_counts::PodsRun>,
     /// The balancer queue's figures (`None` without `[balancer_queue]`; boxed, so that runs
     /// without one carry a pointer only).
     pub policies: Option<Box<PolicyStats>>,

@@ -16,7 +16,7 @@
 
 use super::batch::{Batches, Figure, Units, half_width};
 use super::ci::{Bounds, interval, mean_ci};
-use super::imbalance;
+use super::evenness;
 use super::saturation::Saturation;
 use super::{Counts, FaultOutcome, LatencyHistogram, RunStats, Timeline};
 use crate::strategy::ServerInfo;
@@ -299,7 +299,7 @@ pub struct StrategySummary {
     /// level (the intervals may be too narrow: run longer).
     pub batches_correlated: bool,
     /// `[autoscaler]`: each replication's pods (empty without an autoscaler).
-    pub pods: Vec<super::pods::PodsRun>,
+    pub pods: Vec<super::pod_counts::PodsRun>,
     /// `[autoscaler]`: pod-seconds over the whole run (the cost), over replications.
     pub pod_seconds: Option<Estimate>,
     /// The balancer queue's figures (`None` without `[balancer_queue]`).
@@ -419,15 +419,15 @@ impl StrategySummary {
             }),
             mean_in_system: est(&|r| r.mean_in_system()),
             load_max_over_mean: fig(Figure::LoadMaxOverMean, Bounds::NON_NEGATIVE, &|r| {
-                imbalance::max_over_mean(&loads(r))
+                evenness::max_over_mean(&loads(r))
             }),
-            load_cv: fig(Figure::LoadCv, Bounds::NON_NEGATIVE, &|r| imbalance::cv(&loads(r))),
-            jain: fig(Figure::Jain, Bounds::NON_NEGATIVE, &|r| imbalance::jain(&loads(r))),
-            busiest_server_share: fig(Figure::BusiestShare, Bounds::NON_NEGATIVE, &|r| imbalance::max_share(&loads(r))),
+            load_cv: fig(Figure::LoadCv, Bounds::NON_NEGATIVE, &|r| evenness::cv(&loads(r))),
+            jain: fig(Figure::Jain, Bounds::NON_NEGATIVE, &|r| evenness::jain(&loads(r))),
+            busiest_server_share: fig(Figure::BusiestShare, Bounds::NON_NEGATIVE, &|r| evenness::max_share(&loads(r))),
             requests_max_over_mean: fig(Figure::RequestsMaxOverMean, Bounds::AT_LEAST_ONE, &|r| {
-                imbalance::max_over_mean(&requests(r))
+                evenness::max_over_mean(&requests(r))
             }),
-            rho_max: fig(Figure::RhoMax, Bounds::NON_NEGATIVE, &|r| imbalance::max(&loads(r))),
+            rho_max: fig(Figure::RhoMax, Bounds::NON_NEGATIVE, &|r| evenness::max(&loads(r))),
             queue_spread: fig(Figure::QueueSpread, Bounds::NON_NEGATIVE, &|r| r.queue_spread_area / r.window()),
             idle_while_waiting: fig(Figure::IdleWhileWaiting, Bounds::FRACTION, &|r| {
                 r.idle_while_waiting_time / r.window()

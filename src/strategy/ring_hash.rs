@@ -146,7 +146,7 @@ mod tests {
     }
 
     fn rel_sd(x: &[f64]) -> f64 {
-        crate::stats::imbalance::cv(x)
+        crate::stats::evenness::cv(x)
     }
 
     /// Standard errors allowed between a measured spread and its model. The run is

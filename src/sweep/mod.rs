@@ -11,13 +11,13 @@
 //! writing each point's rows atomically to `points/NNNNNN.csv` as it finishes, so an
 //! interrupted sweep keeps its finished points and `--resume` runs only the others
 //! ([`store`]). When every point of the shard is there, `sweep.csv` is assembled from them
-//! in point order ([`table`]) and, unsharded, the charts drawn from it. [`merge`] does the
+//! in point order ([`sweep_csv`]) and, unsharded, the charts drawn from it. [`merge`] does the
 //! same from the point files of several shard directories: the result is byte for byte the
 //! unsharded output.
 
 pub mod spec;
 pub mod store;
-pub mod table;
+pub mod sweep_csv;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,7 +36,7 @@ use crate::scenario::{Scenario, ScenarioError};
 use crate::{Error, Result, point};
 pub use spec::Vary;
 pub use store::{Shard, SweepManifest};
-use table::SweepTable;
+use sweep_csv::SweepTable;
 
 /// The most points a sweep may have.
 pub const MAX_POINTS: usize = 100_000;
@@ -191,12 +191,12 @@ pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<Swee
     let done = store::prepare(out, &manifest, options.resume)?;
     let todo: Vec<usize> = mine.iter().copied().filter(|i| !done.contains(i)).collect();
     let jobs: Vec<Scenario> = todo.iter().map(|&i| sweep.scenario(i).clone()).collect();
-    let header = table::header(&sweep.vary);
+    let header = sweep_csv::header(&sweep.vary);
     let bar = PointsBar::new(&jobs, mine.len() - todo.len(), mine.len(), options.progress);
     let finished = Mutex::new(mine.len() - todo.len());
     let on_done = |j: usize, result: ScenarioResults| -> Result<()> {
         let index = todo[j];
-        let bytes = table::point_csv(&header, sweep, index, &result)?;
+        let bytes = sweep_csv::point_csv(&header, sweep, index, &result)?;
         store::write_point(out, index, &bytes)?;
         let mut n = finished.lock().expect("no panic while held");
         *n += 1;
@@ -222,7 +222,7 @@ pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<Swee
         let mut points = store::read_points(out, &mine)?;
         if points.is_empty() {
             // More shards than points: this shard's file is the header alone.
-            points.insert(0, table::header_csv(&header)?);
+            points.insert(0, sweep_csv::header_csv(&header)?);
         }
         let (written, data) = finish(out, &manifest, &points, options.shard.is_none())?;
         result.written = written;
@@ -251,10 +251,10 @@ fn finish(
     points: &BTreeMap<usize, Vec<u8>>,
     charts: bool,
 ) -> Result<(Vec<PathBuf>, SweepData)> {
-    let csv = table::assemble(points.values().map(Vec::as_slice))?;
+    let csv = sweep_csv::assemble(points.values().map(Vec::as_slice))?;
     let table = SweepTable::parse(&csv)?;
     let view = table.view(manifest)?;
-    let mut written = vec![report::write_atomic(&out.join(table::SWEEP_CSV), &csv)?];
+    let mut written = vec![report::write_atomic(&out.join(sweep_csv::SWEEP_CSV), &csv)?];
     if charts {
         let exporters: &[&dyn Exporter<SweepView>] = &[&P99_CHART, &MEAN_CHART];
         written.extend(report::write_outputs(&view, out, exporters)?);

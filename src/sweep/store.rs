@@ -319,7 +319,7 @@ pub fn read_points(dir: &Path, indices: &[usize]) -> Result<BTreeMap<usize, Vec<
 
 /// Why `bytes` is not the file of point `i`, if it is not.
 fn check_point(bytes: &[u8], i: usize) -> Result<(), String> {
-    let table = super::table::SweepTable::parse(bytes).map_err(|e| e.to_string())?;
+    let table = super::sweep_csv::SweepTable::parse(bytes).map_err(|e| e.to_string())?;
     let col = table.header.iter().position(|h| h == "point").ok_or("it has no `point` column")?;
     if table.rows.is_empty() {
         return Err("it has no rows".into());

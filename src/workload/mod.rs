@@ -6,24 +6,24 @@
 //! times depend on the system, but the n-th request still gets the same demand, key and
 //! think time after it, whatever the strategy.
 
-pub mod arrivals;
+pub mod arrival_gen;
 pub mod assign;
-pub mod faults;
+pub mod fault_targets;
 pub mod keys;
 pub mod rate;
 pub mod seeds;
 pub mod service;
-pub mod trace;
+pub mod trace_rows;
 
 use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
 
-use arrivals::ArrivalGen;
+use arrival_gen::ArrivalGen;
 use keys::{KeySampler, KeySpace};
 use service::ServiceDist;
-use trace::Trace;
+use trace_rows::Trace;
 
 /// What a request stream is generated from: the scenario's workload sections, validated.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use lbsim::engine::simulate;
 use lbsim::scenario::Scenario;
 use lbsim::stats::RunStats;
-use lbsim::stats::pods::PodsRun;
+use lbsim::stats::pod_counts::PodsRun;
 
 /// 10 pods of one worker, round robin over deterministic arrivals (10 req/s) and a
 /// deterministic service of `service`: each pod is busy `service` of every second.

@@ -198,7 +198,7 @@ fn csv_files_parse_with_their_documented_columns() {
     assert_eq!(h, report::metric::header());
     assert_eq!(rows.len(), 3);
     let (h, rows) = parse_csv(&exporter("servers.csv").render(&report).unwrap());
-    assert_eq!(h[..report::run::csv::SERVERS_COLUMNS.len()], *report::run::csv::SERVERS_COLUMNS);
+    assert_eq!(h[..report::run::summary_csv::SERVERS_COLUMNS.len()], *report::run::summary_csv::SERVERS_COLUMNS);
     assert_eq!(rows.len(), 15);
 }
 

@@ -59,9 +59,10 @@ fn sweep_points_reproduce_single_runs() {
         let mut sc = Scenario::parse(&single_text, None).unwrap();
         sc.seed = seed;
         let report = run::run(&sc, &RunOptions::default()).unwrap();
-        let csv =
-            String::from_utf8(lbsim::report::Exporter::render(&lbsim::report::run::csv::SummaryCsv, &report).unwrap())
-                .unwrap();
+        let csv = String::from_utf8(
+            lbsim::report::Exporter::render(&lbsim::report::run::summary_csv::SummaryCsv, &report).unwrap(),
+        )
+        .unwrap();
         let single: Vec<Vec<String>> =
             csv.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect();
         for (row, s) in rows.iter().zip(&single) {

@@ -2,7 +2,7 @@
 //! ([`csv`]) and `plan.png` ([`chart`]).
 
 pub mod chart;
-pub mod csv;
+pub mod plan_csv;
 
 use comfy_table::{Attribute, Cell, CellAlignment};
 

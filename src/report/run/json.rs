@@ -10,7 +10,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::Report;
-use super::csv::{per_connection, server_row, servers_header, summary_table};
+use super::summary_csv::{per_connection, server_row, servers_header, summary_table};
 use crate::report::metric::{Format, STRATEGY, SUMMARY};
 use crate::stats::StrategySummary;
 

@@ -3,13 +3,13 @@
 
 pub mod charts;
 mod columns;
-pub mod csv;
-pub mod histogram;
+pub mod histogram_csv;
 pub mod json;
-pub mod percentiles;
+pub mod percentiles_csv;
 pub mod phases;
-pub mod pods;
-pub mod policies;
+pub mod pods_csv;
+pub mod policies_csv;
+pub mod summary_csv;
 pub mod terminal;
 pub mod timeseries;
 
@@ -77,14 +77,14 @@ impl Report {
 
 /// The exporters `lbsim run` writes, in order.
 pub static EXPORTERS: &[&dyn Exporter] = &[
-    &csv::SummaryCsv,
-    &csv::ServersCsv,
-    &csv::FaultsCsv,
-    &pods::PodsCsv,
-    &pods::ScaleEventsCsv,
-    &policies::PoliciesCsv,
-    &percentiles::PercentilesCsv,
-    &histogram::HistogramCsv,
+    &summary_csv::SummaryCsv,
+    &summary_csv::ServersCsv,
+    &summary_csv::FaultsCsv,
+    &pods_csv::PodsCsv,
+    &pods_csv::ScaleEventsCsv,
+    &policies_csv::PoliciesCsv,
+    &percentiles_csv::PercentilesCsv,
+    &histogram_csv::HistogramCsv,
     &timeseries::TimeseriesCsv,
     &phases::LatencyCsv,
     &phases::PhasesCsv,

@@ -24,7 +24,7 @@
 //! the signature of a metastable failure.
 
 use super::Report;
-use super::csv::to_bytes;
+use super::summary_csv::to_bytes;
 use super::timeseries::time_text;
 use crate::Result;
 use crate::duration::format_duration;

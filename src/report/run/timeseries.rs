@@ -16,7 +16,7 @@
 //! interval average.
 
 use super::Report;
-use super::csv::to_bytes;
+use super::summary_csv::to_bytes;
 use crate::Result;
 use crate::report::Exporter;
 use crate::report::format::fixed;

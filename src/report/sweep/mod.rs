@@ -1,6 +1,6 @@
 //! The report of a sweep: the terminal table and the charts ([`charts`]), rendered from
 //! the typed points a sweep hands over ([`SweepView`]). Reading and writing `sweep.csv` is
-//! the sweep's storage ([`crate::sweep::table`]).
+//! the sweep's storage ([`crate::sweep::sweep_csv`]).
 
 pub mod charts;
 

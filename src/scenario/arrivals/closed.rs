@@ -10,7 +10,7 @@ use super::{Arrivals, Process, Shape, Written};
 use crate::duration::parse_duration;
 use crate::scenario::schema::{RawArrivals, RawService};
 use crate::scenario::{Scenario, ScenarioError};
-use crate::workload::arrivals::ArrivalGen;
+use crate::workload::arrival_gen::ArrivalGen;
 use crate::workload::service::{Exponential, ServiceDist};
 
 /// A closed population of clients.

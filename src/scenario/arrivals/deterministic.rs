@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{Arrivals, Process, Shape, Written, positive};
 use crate::scenario::schema::RawArrivals;
 use crate::scenario::{Scenario, ScenarioError};
-use crate::workload::arrivals::ArrivalGen;
+use crate::workload::arrival_gen::ArrivalGen;
 
 /// Evenly spaced arrivals.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -1,6 +1,6 @@
 //! `process = "mmpp"`: a two-state Markov-modulated Poisson process (bursty; on-off when a
 //! rate is 0). The process and its generator are [`Mmpp`] and
-//! [`MmppGen`](crate::workload::arrivals::MmppGen).
+//! [`MmppGen`](crate::workload::arrival_gen::MmppGen).
 
 use std::path::Path;
 
@@ -9,7 +9,7 @@ use crate::duration::format_duration as d;
 use crate::scenario::limits::Timer;
 use crate::scenario::schema::RawArrivals;
 use crate::scenario::{Scenario, ScenarioError};
-use crate::workload::arrivals::{ArrivalGen, Mmpp, MmppGen};
+use crate::workload::arrival_gen::{ArrivalGen, Mmpp, MmppGen};
 
 impl Written for Mmpp {
     const KEYS: &'static [&'static str] = &["rates", "mean_sojourn"];

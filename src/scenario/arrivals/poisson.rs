@@ -12,7 +12,7 @@ use crate::duration::format_duration as d;
 use crate::scenario::limits::Timer;
 use crate::scenario::schema::RawArrivals;
 use crate::scenario::{Scenario, ScenarioError};
-use crate::workload::arrivals::ArrivalGen;
+use crate::workload::arrival_gen::ArrivalGen;
 use crate::workload::rate::{DIURNAL_PIECES, RateBase, RateProfile, Spike, Thinning};
 
 /// A Poisson process. Serialized as its rate (`rate_rps`) or its profile.

@@ -9,8 +9,8 @@ use serde::{Serialize, Serializer};
 use super::{Arrivals, Process, Shape, Written, positive};
 use crate::scenario::schema::RawArrivals;
 use crate::scenario::{Scenario, ScenarioError, trace};
-use crate::workload::arrivals::ArrivalGen;
-use crate::workload::trace::Trace;
+use crate::workload::arrival_gen::ArrivalGen;
+use crate::workload::trace_rows::Trace;
 
 /// A trace replay: the loaded trace, shared by every run. Serialized as the trace (its
 /// file, size and columns, not its rows).

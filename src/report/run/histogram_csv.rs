@@ -8,7 +8,7 @@
 //! bucket) and add up to the measured completions.
 
 use super::Report;
-use super::csv::to_bytes;
+use super::summary_csv::to_bytes;
 use crate::Result;
 use crate::report::Exporter;
 use crate::stats::LatencyHistogram;

@@ -3,7 +3,7 @@
 //! decided, with why). Written only for an autoscaled scenario.
 
 use super::Report;
-use super::csv::to_bytes;
+use super::summary_csv::to_bytes;
 use crate::Result;
 use crate::report::Exporter;
 use crate::report::format::fixed;

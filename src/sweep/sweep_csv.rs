@@ -15,7 +15,7 @@ use crate::report::format::fixed;
 use crate::report::metric::{
     self, BALANCERS, DROP_RATE, MEAN, OFFERED_LOAD, OPEN_MODEL_RATE, P99, REPLICATIONS, STRATEGY, THROUGHPUT, UNSTABLE,
 };
-use crate::report::run::csv::encode;
+use crate::report::run::summary_csv::encode;
 use crate::report::sweep::{Axis, PointRow, StrategyCells, SweepView};
 use crate::runner::ScenarioResults;
 use crate::{Error, Result};

@@ -8,7 +8,7 @@
 //! [`StrategySummary::percentiles`]: crate::stats::StrategySummary::percentiles
 
 use super::Report;
-use super::csv::to_bytes;
+use super::summary_csv::to_bytes;
 use crate::Result;
 use crate::report::Exporter;
 use crate::report::format::{ci_ms, ms};

@@ -2,7 +2,7 @@
 //! one row per strategy, written only when the scenario has one.
 
 use super::Report;
-use super::csv::to_bytes;
+use super::summary_csv::to_bytes;
 use crate::Result;
 use crate::report::Exporter;
 use crate::report::format::{fixed, ms};

@@ -7,7 +7,7 @@ use crate::plan::{Candidate, PlanReport, Verdict};
 use crate::report::Exporter;
 use crate::report::format::fixed;
 use crate::report::metric::{DROP_RATE, MEAN, Metric, OFFERED_LOAD, P99, P999, REPLICATIONS, STRATEGY, UTILIZATION};
-use crate::report::run::csv::encode;
+use crate::report::run::summary_csv::encode;
 
 /// The metrics both files have, after their own leading columns: utilisation, mean, p99,
 /// p99.9 and drop rate, each with its 95% confidence half-width.

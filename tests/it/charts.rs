@@ -178,3 +178,19 @@ fn the_rules_catch_what_they_are_meant_to() {
     check_text(&drawn, &mut |p| found.push(p));
     assert_eq!(found.len(), 3, "{found:?}");
 }
+
+#[test]
+fn percentiles_ranks_share_a_rank_no_paired_comparison_tells_apart() {
+    // Round robin twice (the second starting where the first does: the same picks, the same
+    // p99) and random, clearly worse at ρ = 0.9: ranks =1, =1, 3.
+    let sc = crate::common::scenario(
+        "seed = 3\nrequests = 20_000\nstrategies = [\"round-robin\", \"random\", { name = \"round-robin\", offset = 0 }]\n\
+         [arrivals]\nprocess = \"poisson\"\nrate = 360.0\n[service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
+         [[servers]]\nname = \"s\"\ncount = 4\n",
+    );
+    let report = run::run(&sc, &RunOptions { threads: None, progress: false }).expect("run");
+    let order = lbsim::report::run::charts::percentiles::ranking(&report);
+    assert_eq!(order, vec![0, 2, 1]);
+    let ranks = lbsim::report::run::charts::percentiles::ranks(&report, &order);
+    assert_eq!(ranks, vec![(1, true), (1, true), (3, false)]);
+}

@@ -2,8 +2,9 @@
 //! per percentile, one horizontal bar per strategy.
 //!
 //! Strategies are ranked by p99 (best first) on every panel, their names once on the left
-//! in their colours, so the order itself is the ranking. Every bar carries its value — the
-//! figure of summary.csv and percentiles.csv (the mean over replications of each
+//! in their colours, so the order itself is the ranking; neighbouring rows that no paired
+//! 95% comparison of p99 tells apart share a rank (`=1.`, see [`ranks`]). Every bar
+//! carries its value — the figure of summary.csv and percentiles.csv (the mean over replications of each
 //! replication's percentile) — and, with replications, its 95% confidence interval (an open
 //! end where the interval reaches below the axis). Each panel has its own axis: linear from
 //! zero, or logarithmic when the panel's values span more than two decades (see
@@ -21,6 +22,7 @@ use super::{Report, RunChart, averaged, framed, interval_source, not_completed, 
 use crate::report::charts::style::{self, AXIS_PX, INK, LEGEND_PX, TICK_PX};
 use crate::report::charts::{Area, DrawResult, axis, fit, inspect, text};
 use crate::report::metric::{Metric, OPEN_MODEL_P99, P50, P90, P99, P999};
+use crate::stats::batch::Figure;
 use crate::stats::{Estimate, StrategySummary};
 
 /// The chart.
@@ -61,6 +63,39 @@ pub fn ranking(report: &Report) -> Vec<usize> {
     order
 }
 
+/// The rank shown beside each row of `order` (best p99 first), and whether it is shared:
+/// a row whose paired 95% difference in p99 with the row above includes 0 (or whose p99
+/// equals it) is not told apart from it and takes its rank (competition ranking, `=1.`,
+/// `=1.`, `3.`), the same paired rule as the table's `*` and `≈`.
+pub fn ranks(report: &Report, order: &[usize]) -> Vec<(usize, bool)> {
+    let s = |i: usize| &report.strategies[i];
+    let units = |i: usize| s(i).paired.get(Figure::P99 as usize);
+    let with_above: Vec<bool> = (0..order.len())
+        .map(|r| {
+            if r == 0 {
+                return false;
+            }
+            let (a, b) = (order[r - 1], order[r]);
+            let (va, vb) = (s(a).p99.value, s(b).p99.value);
+            if !(va.is_finite() && vb.is_finite()) {
+                return false;
+            }
+            va == vb
+                || match (units(a), units(b)) {
+                    (Some(ua), Some(ub)) => ua.paired(ub).is_some_and(|(d, h)| d.abs() <= h),
+                    _ => false,
+                }
+        })
+        .collect();
+    let mut out: Vec<(usize, bool)> = Vec::with_capacity(order.len());
+    for r in 0..order.len() {
+        let shared = with_above[r] || with_above.get(r + 1).copied().unwrap_or(false);
+        let rank = if with_above[r] { out[r - 1].0 } else { r + 1 };
+        out.push((rank, shared));
+    }
+    out
+}
+
 /// Space between a bar (or its interval) and its value, px.
 const LABEL_GAP: i32 = 6;
 /// Left and right margins of a panel's plot, px.
@@ -96,7 +131,9 @@ fn note(report: &Report) -> String {
     } else {
         "Each bar: the percentile of completed requests as in summary.csv.".to_string()
     };
-    let mut note = format!("{what} Ranked by p99, best first; log axes where a panel's values span more than 30×.");
+    let mut note = format!(
+        "{what} Ranked by p99, best first (=: not told apart from a neighbour, paired 95%); log axes where a panel's values span more than 30×."
+    );
     if report.strategies.iter().any(|s| s.open_model.is_some()) {
         note.push_str(" \"p99, open workload\": the p99 of an open workload at the rate the clients achieved, what the closed loop hides (on the p99 panel's axis).");
     }
@@ -118,8 +155,11 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let name_px = if row_h >= 30.0 { LEGEND_PX } else { (row_h * 0.5).clamp(12.0, LEGEND_PX) };
     let value_px = if row_h >= 24.0 { TICK_PX } else { 12.0 };
     // The name column: ranked names, each with what its figures leave out.
-    let names: Vec<String> =
-        order.iter().enumerate().map(|(r, &i)| format!("{}. {}", r + 1, report.strategies[i].label)).collect();
+    let names: Vec<String> = order
+        .iter()
+        .zip(ranks(report, &order))
+        .map(|(&i, (rank, shared))| format!("{}{rank}. {}", if shared { "=" } else { "" }, report.strategies[i].label))
+        .collect();
     let widest = names.iter().map(|t| fit::width(t, name_px)).max().unwrap_or(0);
     let name_w = (widest + 24).clamp(120, body_w * 32 / 100);
     let (labels, rest) = body.split_horizontally(name_w);

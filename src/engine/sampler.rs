@@ -25,10 +25,8 @@
 
 use super::server::Server;
 use crate::scenario::Scenario;
+use crate::stats::timeline::{TARGET_SAMPLES, ceil_1_2_5};
 use crate::stats::{Timeline, WindowLatency};
-
-/// Samples aimed at in a run of the expected length (at most [`crate::stats::timeline::MAX_SAMPLES`]).
-pub const TARGET_SAMPLES: f64 = 400.0;
 
 /// Upper bound on server-samples (servers × samples) aimed at, for very large pools.
 const SCAN_BUDGET: f64 = 1.6e7;
@@ -155,22 +153,6 @@ impl TimelineRecorder {
     }
 }
 
-/// The smallest of 1, 2 or 5 × 10ⁿ that is ≥ `x`: a sampling interval that reads well in
-/// timeseries.csv (1 when `x` is not a positive number).
-pub fn ceil_1_2_5(x: f64) -> f64 {
-    if !(x.is_finite() && x > 0.0) {
-        return 1.0;
-    }
-    let p = 10f64.powf(x.log10().floor());
-    for m in [1.0, 2.0, 5.0, 10.0] {
-        // Tolerate rounding in powf: 0.3 / 0.1 must give 3, not 2.9999….
-        if m * p >= x * (1.0 - 1e-12) {
-            return m * p;
-        }
-    }
-    10.0 * p
-}
-
 /// The largest of 1, 2 or 5 × 10ⁿ that is ≤ `x` (`x` > 0).
 pub fn floor_1_2_5(x: f64) -> f64 {
     let up = ceil_1_2_5(x);
@@ -283,16 +265,5 @@ mod tests {
         assert_eq!(floor_1_2_5(6.0), 5.0);
         assert_eq!(floor_1_2_5(12.0), 10.0);
         assert!((floor_1_2_5(0.025) - 0.02).abs() < 1e-15);
-    }
-
-    #[test]
-    fn intervals_are_1_2_or_5_times_a_power_of_ten() {
-        assert_eq!(ceil_1_2_5(0.003), 0.005);
-        assert_eq!(ceil_1_2_5(1.0), 1.0);
-        assert_eq!(ceil_1_2_5(1.1), 2.0);
-        assert_eq!(ceil_1_2_5(4.0), 5.0);
-        assert_eq!(ceil_1_2_5(6.0), 10.0);
-        assert!((ceil_1_2_5(0.02) - 0.02).abs() < 1e-15);
-        assert_eq!(ceil_1_2_5(0.0), 1.0);
     }
 }

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 
 use super::client::Failure;
 
-use crate::engine::sampler::{TARGET_SAMPLES, ceil_1_2_5};
+use crate::stats::timeline::{TARGET_SAMPLES, ceil_1_2_5};
 use crate::stats::{Counts, KeyCounter, LatencyHistogram, RunStats, ServerStats, Timeline};
 
 /// How one request ended, as the load generator saw it.

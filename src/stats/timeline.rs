@@ -269,9 +269,40 @@ impl Timeline {
     }
 }
 
+/// Samples aimed at in a run of the expected length (at most [`MAX_SAMPLES`]); the engine's
+/// sampler and `lbsim load`'s recorder both size their interval from it.
+pub const TARGET_SAMPLES: f64 = 400.0;
+
+/// The smallest of 1, 2 or 5 × 10ⁿ that is ≥ `x`: a sampling interval that reads well in
+/// timeseries.csv (1 when `x` is not a positive number).
+pub fn ceil_1_2_5(x: f64) -> f64 {
+    if !(x.is_finite() && x > 0.0) {
+        return 1.0;
+    }
+    let p = 10f64.powf(x.log10().floor());
+    for m in [1.0, 2.0, 5.0, 10.0] {
+        // Tolerate rounding in powf: 0.3 / 0.1 must give 3, not 2.9999….
+        if m * p >= x * (1.0 - 1e-12) {
+            return m * p;
+        }
+    }
+    10.0 * p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_are_1_2_or_5_times_a_power_of_ten() {
+        assert_eq!(ceil_1_2_5(0.003), 0.005);
+        assert_eq!(ceil_1_2_5(1.0), 1.0);
+        assert_eq!(ceil_1_2_5(1.1), 2.0);
+        assert_eq!(ceil_1_2_5(4.0), 5.0);
+        assert_eq!(ceil_1_2_5(6.0), 10.0);
+        assert!((ceil_1_2_5(0.02) - 0.02).abs() < 1e-15);
+        assert_eq!(ceil_1_2_5(0.0), 1.0);
+    }
 
     #[test]
     fn aggregates_and_detail() {

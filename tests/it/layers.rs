@@ -54,7 +54,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("run", &["error", "scenario", "budget", "analysis", "runner", "report"]),
     ("sweep", &["error", "scenario", "workload", "budget", "point", "runner", "report"]),
-    ("real", &["error", "scenario", "workload", "stats", "engine::sampler", "analysis", "report"]),
+    ("real", &["error", "scenario", "workload", "stats", "analysis", "report"]),
 ];
 
 /// The `pub mod` items of `src/lib.rs`.

@@ -7,6 +7,7 @@ use super::summary_csv::to_bytes;
 use crate::Result;
 use crate::report::Exporter;
 use crate::report::format::fixed;
+use crate::stats::pod_counts::PodsRun;
 
 /// `pods.csv`: strategy × replication × change of the pod counts.
 #[derive(Debug)]
@@ -26,22 +27,17 @@ impl Exporter for PodsCsv {
     }
 
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
-        let mut rows = Vec::new();
-        for s in &report.strategies {
-            for (rep, run) in s.pods.iter().enumerate() {
-                for c in &run.timeline {
-                    rows.push(vec![
-                        s.label.clone(),
-                        rep.to_string(),
-                        fixed(c.time, 6),
-                        c.pods.to_string(),
-                        c.ready.to_string(),
-                        fixed(run.pod_seconds, 3),
-                        fixed(run.ready_pod_seconds, 3),
-                    ]);
-                }
-            }
-        }
+        let rows = run_rows(report, |run| {
+            run.timeline.iter().map(|c| {
+                vec![
+                    fixed(c.time, 6),
+                    c.pods.to_string(),
+                    c.ready.to_string(),
+                    fixed(run.pod_seconds, 3),
+                    fixed(run.ready_pod_seconds, 3),
+                ]
+            })
+        });
         to_bytes(
             vec!["strategy", "replication", "time_s", "pods", "ready_pods", "run_pod_seconds", "run_ready_pod_seconds"],
             rows,
@@ -59,27 +55,41 @@ impl Exporter for ScaleEventsCsv {
     }
 
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
-        let mut rows = Vec::new();
-        for s in &report.strategies {
-            for (rep, run) in s.pods.iter().enumerate() {
-                for e in &run.events {
-                    rows.push(vec![
-                        s.label.clone(),
-                        rep.to_string(),
-                        fixed(e.time, 6),
-                        e.from.to_string(),
-                        e.to.to_string(),
-                        e.proposed.to_string(),
-                        if e.metric.is_finite() { fixed(e.metric, 3) } else { String::new() },
-                        e.reason.to_string(),
-                        e.limited_by.to_string(),
-                    ]);
-                }
-            }
-        }
+        let rows = run_rows(report, |run| {
+            run.events.iter().map(|e| {
+                vec![
+                    fixed(e.time, 6),
+                    e.from.to_string(),
+                    e.to.to_string(),
+                    e.proposed.to_string(),
+                    if e.metric.is_finite() { fixed(e.metric, 3) } else { String::new() },
+                    e.reason.to_string(),
+                    e.limited_by.to_string(),
+                ]
+            })
+        });
         to_bytes(
             vec!["strategy", "replication", "time_s", "from", "to", "proposed", "metric", "reason", "limited_by"],
             rows,
         )
     }
+}
+
+/// One row per item of every strategy's every autoscaled run: the strategy, the
+/// replication, then the cells `items` gives for each item of the run.
+fn run_rows<'a, I>(report: &'a Report, items: impl Fn(&'a PodsRun) -> I) -> Vec<Vec<String>>
+where
+    I: Iterator<Item = Vec<String>>,
+{
+    let mut rows = Vec::new();
+    for s in &report.strategies {
+        for (rep, run) in s.pods.iter().enumerate() {
+            for cells in items(run) {
+                let mut row = vec![s.label.clone(), rep.to_string()];
+                row.extend(cells);
+                rows.push(row);
+            }
+        }
+    }
+    rows
 }

@@ -213,12 +213,15 @@ pub struct BalancerQueue {
 
 /// Validates `[balancer_queue]` against the rest of the scenario: some server must have a
 /// `max_connections` (otherwise nothing ever waits), and the queue is one balancer's with the
-/// live counts (one instance, the shared view, no `[network]`).
+/// live counts (one instance, the shared view, no `[network]`); nor does it combine with
+/// `[clients]` or `[autoscaler]` (`clients`, `autoscaler`: whether the scenario has them).
 pub(super) fn validate_balancer_queue(
     q: &RawBalancerQueue,
     servers: &[crate::strategy::ServerInfo],
     balancers: &super::Balancers,
     network: &super::Network,
+    clients: bool,
+    autoscaler: bool,
 ) -> Result<BalancerQueue, ScenarioError> {
     let timeout = match q.timeout {
         Some(t) => Some(duration_positive("balancer_queue.timeout", t.secs())?),
@@ -241,6 +244,21 @@ pub(super) fn validate_balancer_queue(
     if network.is_some() {
         return Err(ScenarioError::at("balancer_queue", "a balancer queue is not modelled together with [network]")
             .with_help("remove [network] (or [balancer_queue])"));
+    }
+    // Neither has a model: a pinned connection's requests go straight to its server (they
+    // would bypass the queue), and a pod that leaves while requests wait for its slot has no
+    // rule for where they go.
+    for (present, table, why) in [
+        (clients, "[clients]", "requests on a pinned connection go straight to its server"),
+        (autoscaler, "[autoscaler]", "a pod that leaves while requests wait for its slot"),
+    ] {
+        if present {
+            return Err(ScenarioError::at(
+                "balancer_queue",
+                format!("[balancer_queue] is not modelled together with {table} ({why})"),
+            )
+            .with_help(format!("remove {table} (or [balancer_queue])")));
+        }
     }
     Ok(BalancerQueue { timeout })
 }

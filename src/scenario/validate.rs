@@ -150,29 +150,17 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
     let balancer_queue = raw
         .balancer_queue
         .as_ref()
-        .map(|q| policies::validate_balancer_queue(q, &servers, &balancers, &network))
+        .map(|q| {
+            policies::validate_balancer_queue(
+                q,
+                &servers,
+                &balancers,
+                &network,
+                clients.is_some(),
+                autoscaler.is_some(),
+            )
+        })
         .transpose()?;
-    if balancer_queue.is_some() {
-        // Neither combination has a model: a pinned connection's requests go straight to its
-        // server (they would bypass the queue), and a pod that leaves while requests wait for
-        // its slot has no rule for where they go.
-        if clients.is_some() {
-            return Err(ScenarioError::at(
-                "balancer_queue",
-                "[balancer_queue] is not modelled together with [clients] (requests on a pinned connection go \
-                 straight to its server)",
-            )
-            .with_help("remove [clients] (or [balancer_queue])"));
-        }
-        if autoscaler.is_some() {
-            return Err(ScenarioError::at(
-                "balancer_queue",
-                "[balancer_queue] is not modelled together with [autoscaler] (a pod that leaves while requests \
-                 wait for its slot)",
-            )
-            .with_help("remove [autoscaler] (or [balancer_queue])"));
-        }
-    }
     Ok(Scenario {
         name,
         file: None,

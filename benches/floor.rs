@@ -27,9 +27,13 @@
 //!    (CPU time) and peak RSS of the lbsim child. A strategy that took more than
 //!    `SCALE_CAP_US` µs/request at one size is not run at the larger ones.
 //! 4. *threads*: wall time of a 4-strategy run with `--threads 1` and `--threads 2`.
+//! 5. *clients*: connection-level balancing at fleet size (issue 23): 100,000 HTTP/2
+//!    clients over 10,000 servers, `balance = "connection"`, ρ = 0.9, per strategy:
+//!    µs/request as (CPU(2R) − CPU(R)) / R, which start-up and output cancel, and peak RSS at
+//!    R and 2R (memory must not grow with R).
 //!
 //! Environment: `LBSIM_BENCH_QUICK=1` (10⁶ requests per timing, scale up to 10,000 servers,
-//! one round), `LBSIM_BENCH_INSTR=1` (section 2), `LBSIM_BENCH_ONLY=vs|scale|threads`
+//! one round), `LBSIM_BENCH_INSTR=1` (section 2), `LBSIM_BENCH_ONLY=vs|scale|threads|clients`
 //! (one section), `LBSIM_BENCH_SCALE_STRATEGIES=a,b` (the scale curve's strategies), `LBSIM_BENCH_BIN=path` (another lbsim binary, e.g.
 //! an older build, measured against the same floor).
 //! Nothing here is a pass/fail test: the figures are read by people (docs/performance.md).
@@ -365,6 +369,42 @@ fn scale(sizes: &[usize], strategies: &[String]) {
     println!();
 }
 
+/// The scenario of section 5: `clients` HTTP/2 clients, one connection each, balanced per
+/// connection over `servers` servers at ρ = 0.9.
+fn clients_scenario(clients: usize, servers: usize) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("lbsim-floor-{}-clients.toml", std::process::id()));
+    let text = format!(
+        "name = \"clients-{clients}x{servers}\"\nseed = 1\nrequests = 1000000\nwarmup_requests = 0\n\
+         strategies = [\"round-robin\"]\n[arrivals]\nprocess = \"poisson\"\nrate = {}\n\
+         [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n[[servers]]\nname = \"s\"\ncount = {servers}\n\
+         [clients]\ncount = {clients}\nconnections = 1\nprotocol = \"http2\"\nbalance = \"connection\"\n",
+        servers as f64 * 100.0 * RHO
+    );
+    std::fs::write(&path, text).expect("write the clients scenario");
+    path
+}
+
+/// Section 5: µs/request and peak RSS with 100,000 pinned clients over 10,000 servers.
+fn clients(requests: u64) {
+    let (c, s) = (100_000, 10_000);
+    let file = clients_scenario(c, s);
+    let out = out_dir("clients");
+    println!(
+        "clients: {c} HTTP/2 clients × 1 connection over {s} servers, balance = \"connection\", ρ = {RHO}, one thread"
+    );
+    println!("{:<24} {:>12} {:>16} {:>16}", "strategy", "µs/request", "RSS MiB at R", "RSS MiB at 2R");
+    for name in ["round-robin", "random", "least-connections", "p2c"] {
+        let one = run_child(&mut lbsim_run(&file, name, 1, requests, &out));
+        let two = run_child(&mut lbsim_run(&file, name, 1, 2 * requests, &out));
+        let us = (two.cpu - one.cpu) * 1e6 / requests as f64;
+        println!("{name:<24} {us:>12.3} {:>16.1} {:>16.1}", one.rss_kib as f64 / 1024.0, two.rss_kib as f64 / 1024.0);
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_file(&file);
+    println!("(R = {requests} requests; target ≤ 2 µs/request, issue 23)");
+    println!();
+}
+
 /// Section 4: the 2-thread speed-up of a 4-strategy run.
 fn threads(requests: u64, runs: usize) {
     let file = bench_toml();
@@ -431,5 +471,8 @@ fn main() {
     }
     if wants("threads") {
         threads(requests, runs);
+    }
+    if wants("clients") {
+        clients(requests);
     }
 }

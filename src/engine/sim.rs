@@ -447,7 +447,7 @@ impl<const FULL: bool> Simulation<FULL> {
 
     /// A periodic view's refresh: the snapshot is taken, the next one scheduled.
     pub(super) fn refresh(&mut self) {
-        self.balancer.refresh();
+        self.balancer.refresh(self.now);
         self.refreshes += 1;
         let interval = self.refresh_every.expect("refreshes only for a periodic view");
         self.events.push((self.refreshes + 1) as f64 * interval, EventKind::Refresh);

@@ -228,7 +228,7 @@ impl Strategy for LeastTime {
     }
 
     #[inline]
-    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+    fn on_in_flight(&mut self, server: usize, in_flight: u32, _now: f64) {
         if let Some(index) = &mut self.index {
             index.set_conns(server, in_flight);
         }
@@ -303,13 +303,13 @@ mod tests {
                     assert_eq!(a, b, "pick {i} of {n} servers × {w}, smoothing {smoothing}");
                     if draw.random_range(0..10) > 0 {
                         pool.in_flight[a] += 1;
-                        indexed.on_in_flight(a, pool.in_flight[a]);
+                        indexed.on_in_flight(a, pool.in_flight[a], 0.0);
                     }
                     for _ in 0..draw.random_range(0..3) {
                         let s = draw.random_range(0..n);
                         if pool.in_flight[s] > 0 {
                             pool.in_flight[s] -= 1;
-                            indexed.on_in_flight(s, pool.in_flight[s]);
+                            indexed.on_in_flight(s, pool.in_flight[s], 0.0);
                             let r = f64::from(draw.random_range(1..4u32)) * 0.25;
                             scan.on_complete(s, r, 0.0);
                             indexed.on_complete(s, r, 0.0);

@@ -27,6 +27,7 @@ mod fwrr;
 mod hashing;
 mod heap;
 mod jiq;
+mod kube_proxy;
 mod least_conn;
 mod least_time;
 mod least_work;
@@ -206,9 +207,9 @@ pub trait Strategy: Send {
     }
 
     /// Told (when [`tracks_pool`](Strategy::tracks_pool)) right after the in-flight count of
-    /// `server` changed to `in_flight`. An instance reads the whole pool at its first pick;
-    /// changes before that may be ignored.
-    fn on_in_flight(&mut self, _server: usize, _in_flight: u32) {}
+    /// `server` changed to `in_flight`, at `now` (when the instance's view learnt of it). An
+    /// instance reads the whole pool at its first pick; changes before that may be ignored.
+    fn on_in_flight(&mut self, _server: usize, _in_flight: u32, _now: f64) {}
 
     /// Told (when [`tracks_pool`](Strategy::tracks_pool)) right after the oracle's start
     /// time of `server` ([`Pool::start_at`]) changed to `start_at`.

@@ -13,6 +13,7 @@
 
 use rand::RngExt;
 
+use super::kube_proxy::{IptablesChain, NftNumgen};
 use super::registry::Split;
 use super::weights::WeightSlots;
 use super::{ParamError, ParamInfo, ParamType, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
@@ -21,7 +22,9 @@ use super::{ParamError, ParamInfo, ParamType, Pool, RequestView, ServerInfo, Str
 pub(super) const RANDOM: StrategyInfo = StrategyInfo {
     name: "random",
     models: "nginx `random` with equal weights; HAProxy `balance random(1)` with variant = \"haproxy\" \
-             (its consistent-hash ring, 16 points per weight); Caddy 2.6 `lb_policy random` (its default)",
+             (its consistent-hash ring, 16 points per weight); Caddy 2.6 `lb_policy random` (its default); kube-proxy's \
+             iptables (`statistic random` chain) and nftables (`numgen random`) modes with variant = \"iptables\" or \
+             \"nftables\"",
     summary: "a uniformly random server (with Poisson arrivals each an independent M/G/1); variant \"haproxy\": \
               HAProxy's uneven ring draw",
     params: &[VARIANT],
@@ -35,6 +38,8 @@ pub(super) const RANDOM: StrategyInfo = StrategyInfo {
     build: |params, servers| {
         Ok(match params.choice_of(&VARIANT)? {
             "haproxy" => Box::new(HaproxyRandom { ring: HaproxyRing::new(servers, "variant")? }),
+            "iptables" => Box::new(IptablesChain::new(servers.len())),
+            "nftables" => Box::new(NftNumgen { n: servers.len() as u32 }),
             _ => Box::new(Random { n: servers.len() as u32 }),
         })
     },
@@ -44,8 +49,10 @@ pub(super) const RANDOM: StrategyInfo = StrategyInfo {
 const VARIANT: ParamInfo = ParamInfo {
     name: "variant",
     help: "\"uniform\": every server equally likely, ignoring weights; \"haproxy\": HAProxy's draw, the \
-           server closest to a random point of its consistent-hash ring (weighted, and uneven with few servers)",
-    ty: ParamType::Choice { default: "uniform", allowed: &["uniform", "haproxy"] },
+           server closest to a random point of its consistent-hash ring (weighted, and uneven with few servers); \
+           \"iptables\": kube-proxy's chain of rules matching with probability 1/n, 1/(n-1), ... (31-bit draws); \
+           \"nftables\": kube-proxy's numgen random mod n",
+    ty: ParamType::Choice { default: "uniform", allowed: &["uniform", "haproxy", "iptables", "nftables"] },
 };
 
 /// `weighted-random`: probability proportional to weight.

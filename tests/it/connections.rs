@@ -237,3 +237,55 @@ fn clients_errors_name_their_key() {
     rejects(&edit(&base, "count = 4\n", "count = 4\nage_jitter = 0.1\n"), 14, &["only with `max_age`"]);
     rejects(&edit(&base, "count = 4\n", "count = 0\n"), 13, &["clients.count", "from 1"]);
 }
+
+/// 4 servers, one request every 100 ms lasting 10 ms (never two at once), plus `more`:
+/// each request is its own connection, as an L4 balancer sees one without `[clients]`.
+fn one_at_a_time(strategy: &str, more: &str) -> String {
+    format!(
+        "requests = 4000\nwarmup_requests = 0\nstrategies = [{strategy}]\n\
+         [arrivals]\nprocess = \"deterministic\"\nrate = 10.0\n\
+         [service]\ndistribution = \"deterministic\"\nmean = \"10ms\"\n\
+         [[servers]]\nname = \"s\"\ncount = 4\n{more}"
+    )
+}
+
+#[test]
+fn ipvs_lc_counts_ended_connections_and_so_rotates_where_active_counts_tie() {
+    // Every request finds no connection active. IPVS lc (`active × 256 + inactive`, ties to
+    // the first server) then goes by the connections that ended in the last two minutes:
+    // each pick takes the server that has ended the fewest, so the picks rotate and every
+    // server gets a quarter (within a few: the rotation restarts at the first server each
+    // time the two-minute window holds as many at every server). Without inactive counts
+    // every tie goes to the first.
+    for strategy in [
+        r#"{ name = "least-connections", variant = "ipvs" }"#,
+        r#"{ name = "weighted-least-connections", variant = "ipvs" }"#,
+    ] {
+        let r = sim(&scenario(&one_at_a_time(strategy, "")), 0, 0);
+        let got: Vec<u64> = r.servers.iter().map(|s| s.requests).collect();
+        assert!(got.iter().all(|&n| n.abs_diff(1000) <= 4), "{strategy}: {got:?}");
+        let first_only = strategy.replace(" }", r#", inactive_timeout = "0s" }"#);
+        let r = sim(&scenario(&one_at_a_time(&first_only, "")), 0, 0);
+        let got: Vec<u64> = r.servers.iter().map(|s| s.requests).collect();
+        assert_eq!(got, [4000, 0, 0, 0], "{first_only}");
+    }
+    // Under `[clients]` with `balance = "connection"` the same holds per connection: one
+    // client, a connection per request (closed after its response), as kube-proxy's IPVS
+    // mode sees HTTP/1.0 clients.
+    let per_conn = one_at_a_time(
+        r#"{ name = "least-connections", variant = "ipvs" }"#,
+        "[clients]\ncount = 1\nconnections = 4\nbalance = \"connection\"\nmax_requests = 1\n",
+    );
+    let r = sim(&scenario(&per_conn), 0, 0);
+    let opened: Vec<u64> = r.servers.iter().map(|s| s.connections_opened).collect();
+    assert!(opened.iter().all(|&n| n.abs_diff(1000) <= 4), "{opened:?}");
+}
+
+#[test]
+fn ipvs_inactive_timeout_belongs_to_the_ipvs_variants() {
+    rejects(
+        &one_at_a_time(r#"{ name = "least-connections", inactive_timeout = "60s" }"#, ""),
+        3,
+        &["inactive_timeout", "variant = \"ipvs\""],
+    );
+}

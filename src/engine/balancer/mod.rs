@@ -251,7 +251,7 @@ impl Balancer {
             Views::Periodic { board, epoch, own } => {
                 let (p, at) = &mut own[b as usize];
                 if *at != *epoch {
-                    copy_telling(p, board, inst, self.members.as_ref());
+                    copy_telling(p, board, inst, self.members.as_ref(), req.arrival);
                     *at = *epoch;
                 }
                 p
@@ -273,7 +273,8 @@ impl Balancer {
     /// delayed view.
     fn catch_up(&mut self, now: f64) {
         let Views::Delayed { board, delay, pending } = &mut self.views else { return };
-        let until = now - *delay;
+        let delay_s = *delay;
+        let until = now - delay_s;
         while let Some(&(t, s, d)) = pending.front() {
             if t > until {
                 break;
@@ -285,7 +286,7 @@ impl Balancer {
             if self.tracking {
                 // Every instance reads the board.
                 for inst in std::iter::once(&mut self.first).chain(self.rest.iter_mut()) {
-                    inst.count_changed(s, pos, board);
+                    inst.count_changed(s, pos, board, t + delay_s);
                 }
             }
         }
@@ -299,7 +300,7 @@ impl Balancer {
             let c = &mut self.shared.full.in_flight[s];
             *c += 1;
             if self.tracking {
-                self.first.strategy.on_in_flight(s, *c);
+                self.first.strategy.on_in_flight(s, *c, now);
             }
             return;
         }
@@ -313,7 +314,7 @@ impl Balancer {
             let c = &mut self.shared.full.in_flight[s];
             *c -= 1;
             if self.tracking {
-                self.first.strategy.on_in_flight(s, *c);
+                self.first.strategy.on_in_flight(s, *c, now);
             }
             return;
         }
@@ -328,7 +329,7 @@ impl Balancer {
             Views::Shared => {
                 if tracking {
                     for inst in std::iter::once(&mut self.first).chain(self.rest.iter_mut()) {
-                        inst.count_changed(s, pos, &self.shared);
+                        inst.count_changed(s, pos, &self.shared, now);
                     }
                 }
             }
@@ -336,7 +337,7 @@ impl Balancer {
                 let p = &mut own[b as usize];
                 p.add(s, pos, delta);
                 if tracking {
-                    instance(&mut self.first, &mut self.rest, self.one_state, b).count_changed(s, pos, p);
+                    instance(&mut self.first, &mut self.rest, self.one_state, b).count_changed(s, pos, p, now);
                 }
             }
             Views::Periodic { board, epoch, own } => {
@@ -345,12 +346,12 @@ impl Balancer {
                     let inst = instance(&mut self.first, &mut self.rest, self.one_state, b);
                     let (p, at) = &mut own[b as usize];
                     if *at != *epoch {
-                        copy_telling(p, board, inst, self.members.as_ref());
+                        copy_telling(p, board, inst, self.members.as_ref(), now);
                         *at = *epoch;
                     }
                     p.add(s, pos, delta);
                     if tracking {
-                        inst.count_changed(s, pos, p);
+                        inst.count_changed(s, pos, p, now);
                     }
                 }
             }
@@ -358,8 +359,8 @@ impl Balancer {
         }
     }
 
-    /// A periodic view's refresh: the snapshot becomes the current shared counts.
-    pub(super) fn refresh(&mut self) {
+    /// A periodic view's refresh at `now`: the snapshot becomes the current shared counts.
+    pub(super) fn refresh(&mut self, now: f64) {
         if let Views::Periodic { board, epoch, own } = &mut self.views {
             // With count_own the instances read their own copies, taken (and told) later.
             let changed = if self.tracking && own.is_empty() { differing(board, &self.shared) } else { Vec::new() };
@@ -368,7 +369,7 @@ impl Balancer {
             for s in changed {
                 let pos = self.members.as_ref().and_then(|m| m.pos[s]);
                 for inst in std::iter::once(&mut self.first).chain(self.rest.iter_mut()) {
-                    inst.count_changed(s, pos, board);
+                    inst.count_changed(s, pos, board, now);
                 }
             }
         }

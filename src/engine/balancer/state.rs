@@ -89,16 +89,16 @@ impl Instance {
     }
 
     /// Tells the tracking states that the count of server `s` (member `pos`) in `pool`, the
-    /// view they read, has changed.
+    /// view they read, has changed (learnt at `now`).
     #[inline]
-    pub(super) fn count_changed(&mut self, s: usize, pos: Option<u32>, pool: &ViewPool) {
+    pub(super) fn count_changed(&mut self, s: usize, pos: Option<u32>, pool: &ViewPool, now: f64) {
         if self.tracks {
-            self.strategy.on_in_flight(s, pool.full.in_flight[s]);
+            self.strategy.on_in_flight(s, pool.full.in_flight[s], now);
         }
         if self.sub_tracks
             && let (SubStrategy::Built(st), Some(p), Some(sub)) = (&mut self.sub, pos, &pool.sub)
         {
-            st.on_in_flight(p as usize, sub.in_flight[p as usize]);
+            st.on_in_flight(p as usize, sub.in_flight[p as usize], now);
         }
     }
 
@@ -123,14 +123,20 @@ pub(super) fn differing(a: &ViewPool, b: &ViewPool) -> Vec<usize> {
 
 /// Copies the counts of `from` into `to`, telling `inst` (which reads `to`) of each change
 /// when it keeps an index.
-pub(super) fn copy_telling(to: &mut ViewPool, from: &ViewPool, inst: &mut Instance, members: Option<&Members>) {
+pub(super) fn copy_telling(
+    to: &mut ViewPool,
+    from: &ViewPool,
+    inst: &mut Instance,
+    members: Option<&Members>,
+    now: f64,
+) {
     if !inst.tracking() {
         return to.copy_counts(from);
     }
     let changed = differing(to, from);
     to.copy_counts(from);
     for s in changed {
-        inst.count_changed(s, members.and_then(|m| m.pos[s]), to);
+        inst.count_changed(s, members.and_then(|m| m.pos[s]), to, now);
     }
 }
 

@@ -105,7 +105,7 @@ fn periodic_views_move_only_at_refreshes_and_count_own_adds_own_sends() {
         let want = if count_own { 1 } else { 0 };
         let picks: Vec<usize> = (0..2).map(|i| b.pick::<true>(&on(1, i, 0.5))).collect();
         assert!(picks.contains(&want), "count_own {count_own}: {picks:?}");
-        b.refresh();
+        b.refresh(1.0);
         assert!((0..4).all(|i| b.pick::<true>(&on(1, i, 1.0)) == 1), "after the refresh server 0 holds 2");
     }
 }
@@ -148,6 +148,7 @@ fn indexes_pick_as_the_scan_under_every_view() {
         ("least-connections", None),
         ("weighted-least-connections", None),
         ("weighted-least-connections", Some("ipvs")),
+        ("least-connections", Some("ipvs")),
         ("sed", None),
         ("nq", None),
         ("least-work-left", None),
@@ -161,6 +162,10 @@ fn indexes_pick_as_the_scan_under_every_view() {
                 let mut params = std::collections::BTreeMap::new();
                 if let Some(v) = variant {
                     params.insert("variant".to_string(), toml::Value::String(v.to_string()));
+                }
+                if variant == Some("ipvs") {
+                    // IPVS's index serves active counts alone (no ended connections).
+                    params.insert("inactive_timeout".to_string(), toml::Value::String("0s".into()));
                 }
                 let params = Params::new(params);
                 let setup = Balancers { count, view, ..Balancers::default() };
@@ -192,8 +197,8 @@ fn indexes_pick_as_the_scan_under_every_view() {
                         z.dec::<true>(s, b, now);
                     }
                     if i % 40 == 0 {
-                        a.refresh();
-                        z.refresh();
+                        a.refresh(now);
+                        z.refresh(now);
                     }
                     let health: Option<(usize, bool)> = match i % 700 {
                         350 | 360 => Some((draw.random_range(0..n), false)),

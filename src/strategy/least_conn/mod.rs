@@ -10,31 +10,37 @@
 //! |---|---|---|
 //! | `least-connections` (nginx) | n/w | smooth weighted round robin |
 //! | `weighted-least-connections` (HAProxy) | 0 if idle, else (n+1)/w | least recently (re)queued server |
-//! | `weighted-least-connections` (`variant = "ipvs"`, IPVS wlc) | n/w | first in server order |
+//! | `least-connections` (`variant = "ipvs"`, IPVS lc) | n × 256 + ended | first in server order |
+//! | `weighted-least-connections` (`variant = "ipvs"`, IPVS wlc) | (n × 256 + ended)/w | first in server order |
 //! | `sed` (IPVS) | (n+1)/w | first in server order |
 //! | `nq` (IPVS) | the first idle server, else (n+1)/w | first in server order |
 //!
-//! IPVS counts inactive (TIME_WAIT) connections at 1/256 of an active one in `wlc`; lbsim
-//! has no such connections, so the overhead is the active count alone.
+//! IPVS's `lc` and `wlc` also count connections that ended in the last `inactive_timeout`
+//! (two minutes by default), at 1/256 of an active one: see [`ipvs`].
 
 use rand::RngExt;
 
+mod ipvs;
 mod scan;
+
+use ipvs::{Ipvs, IpvsRule};
 
 use scan::uniform_pick;
 pub(super) use scan::{least_per_weight, smooth_wrr_among};
 
 use super::registry::Split;
 use super::round_robin::stagger_smooth;
-use super::{ParamInfo, ParamType, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng};
+use super::{
+    ParamError, ParamInfo, ParamType, Params, Pool, RequestView, ServerInfo, Strategy, StrategyInfo, StrategyRng,
+};
 
 /// `least-connections`.
 pub(super) const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     name: "least-connections",
     models: "nginx `least_conn` (weighted; ties by smooth weighted round robin); Caddy 2.6 `lb_policy least_conn` \
-             with variant = \"caddy\"",
+             with variant = \"caddy\"; IPVS `lc` (kube-proxy's IPVS mode) with variant = \"ipvs\"",
     summary: "fewest in-flight requests relative to weight (conns×weight products), ties round-robin",
-    params: &[LC_VARIANT],
+    params: &[LC_VARIANT, INACTIVE_TIMEOUT],
     keyed: false,
     cooperative: false,
     oracle: false,
@@ -42,8 +48,11 @@ pub(super) const LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     table_bytes: |_, _| 0,
     reads: |_, _| 1,
     build: |params, servers| {
-        Ok(match params.choice_of(&LC_VARIANT)? {
+        let variant = params.choice_of(&LC_VARIANT)?;
+        let inactive = inactive_timeout(params, variant)?;
+        Ok(match variant {
             "caddy" => Box::new(super::caddy::CaddyLeastConn),
+            "ipvs" => Box::new(Ipvs::new(servers, IpvsRule::Lc, inactive)),
             _ => Box::new(LeastConn::new(servers)),
         })
     },
@@ -54,7 +63,7 @@ pub(super) const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     name: "weighted-least-connections",
     models: "HAProxy `balance leastconn` (default); IPVS `wlc` with variant = \"ipvs\"",
     summary: "fewest in-flight per unit of weight; HAProxy: idle servers first, ties round-robin",
-    params: &[WLC_VARIANT],
+    params: &[WLC_VARIANT, INACTIVE_TIMEOUT],
     keyed: false,
     cooperative: false,
     oracle: false,
@@ -63,8 +72,9 @@ pub(super) const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
     reads: |_, _| 1,
     build: |params, servers| {
         let v = params.choice_of(&WLC_VARIANT)?;
+        let inactive = inactive_timeout(params, v)?;
         Ok(match v {
-            "ipvs" => Box::new(Ipvs::new(servers, IpvsRule::Wlc)),
+            "ipvs" => Box::new(Ipvs::new(servers, IpvsRule::Wlc, inactive)),
             _ => Box::new(HaproxyLeastConn::new(servers)),
         })
     },
@@ -74,15 +84,37 @@ pub(super) const WEIGHTED_LEAST_CONNECTIONS: StrategyInfo = StrategyInfo {
 const LC_VARIANT: ParamInfo = ParamInfo {
     name: "variant",
     help: "\"nginx\": as above; \"caddy\": Caddy's LeastConnSelection, fewest in-flight requests whatever the \
-           weights, ties broken uniformly at random",
-    ty: ParamType::Choice { default: "nginx", allowed: &["nginx", "caddy"] },
+           weights, ties broken uniformly at random; \"ipvs\": IPVS lc, the first server with the least \
+           active × 256 + inactive connections, whatever the weights",
+    ty: ParamType::Choice { default: "nginx", allowed: &["nginx", "caddy", "ipvs"] },
 };
+
+/// `inactive_timeout` of the IPVS variants.
+const INACTIVE_TIMEOUT: ParamInfo = ParamInfo {
+    name: "inactive_timeout",
+    help: "variant = \"ipvs\" only: how long a connection that ended still counts, as inactive (IPVS's \
+           FIN_WAIT and TIME_WAIT timeouts, 2 min each by default); \"0s\": ended connections do not count",
+    ty: ParamType::Duration { default: 120.0, min: 0.0, max: 86_400.0 },
+};
+
+/// The IPVS variants' `inactive_timeout`, s; refused with any other variant.
+fn inactive_timeout(params: &Params, variant: &str) -> Result<f64, ParamError> {
+    if variant != "ipvs" && params.has(INACTIVE_TIMEOUT.name) {
+        return Err(ParamError {
+            param: INACTIVE_TIMEOUT.name.into(),
+            message: format!(
+                "is IPVS's; variant \"{variant}\" has no inactive connections (remove it, or set variant = \"ipvs\")"
+            ),
+        });
+    }
+    params.duration_of(&INACTIVE_TIMEOUT)
+}
 
 /// `variant` of `weighted-least-connections`.
 const WLC_VARIANT: ParamInfo = ParamInfo {
     name: "variant",
     help: "\"haproxy\": score 0 when idle else (n+1)/w, ties to the least recently requeued server; \
-           \"ipvs\": score n/w, ties to the first server",
+           \"ipvs\": IPVS wlc, score (n × 256 + inactive)/w, ties to the first server",
     ty: ParamType::Choice { default: "haproxy", allowed: &["haproxy", "ipvs"] },
 };
 
@@ -98,7 +130,7 @@ pub(super) const SED: StrategyInfo = StrategyInfo {
     split: |_| Split::Dynamic,
     table_bytes: |_, _| 0,
     reads: |_, _| 1,
-    build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Sed))),
+    build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Sed, 0.0))),
 };
 
 /// `nq`.
@@ -113,7 +145,7 @@ pub(super) const NQ: StrategyInfo = StrategyInfo {
     split: |_| Split::Dynamic,
     table_bytes: |_, _| 0,
     reads: |_, _| 1,
-    build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Nq))),
+    build: |_, servers| Ok(Box::new(Ipvs::new(servers, IpvsRule::Nq, 0.0))),
 };
 
 /// Pools from this many servers up keep an index instead of scanning every server per
@@ -345,7 +377,7 @@ impl Strategy for LeastConn {
     }
 
     #[inline]
-    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+    fn on_in_flight(&mut self, server: usize, in_flight: u32, _now: f64) {
         if let Some(index) = &mut self.index {
             index.set(server, in_flight);
         }
@@ -460,7 +492,7 @@ impl Strategy for HaproxyLeastConn {
     }
 
     #[inline]
-    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
+    fn on_in_flight(&mut self, server: usize, in_flight: u32, _now: f64) {
         if let Some(index) = &mut self.index {
             index.set(server, in_flight);
         }
@@ -473,85 +505,6 @@ impl Strategy for HaproxyLeastConn {
         for (i, st) in self.stamp.iter_mut().enumerate() {
             *st = ((i + n - k) % n) as u64;
         }
-    }
-}
-
-/// The three IPVS rules, as in `ip_vs_wlc.c`, `ip_vs_sed.c`, `ip_vs_nq.c`.
-#[derive(Clone, Copy, PartialEq)]
-enum IpvsRule {
-    /// overhead n, minimise n/w.
-    Wlc,
-    /// overhead n+1, minimise (n+1)/w.
-    Sed,
-    /// the first server with n = 0, else as `Sed`.
-    Nq,
-}
-
-/// IPVS schedulers: one scan in server order; a later server replaces the candidate only
-/// with a strictly smaller overhead/weight (`loh × dw > doh × lw`), so ties go to the first.
-///
-/// With equal weights all three rules pick the first server with the fewest in flight
-/// (`nq`'s first idle server is that server when one is idle), so large pools use a
-/// [`TieIndex`] without the smooth pass.
-struct Ipvs {
-    weight: Vec<u64>,
-    rule: IpvsRule,
-    /// Large pools with equal weights: the same picks from an index.
-    index: Option<TieIndex>,
-}
-
-impl Ipvs {
-    fn new(servers: &[ServerInfo], rule: IpvsRule) -> Self {
-        Self::with_index(servers, rule, use_index(servers.len()))
-    }
-
-    fn with_index(servers: &[ServerInfo], rule: IpvsRule, indexed: bool) -> Self {
-        let equal = servers.iter().all(|s| s.weight == servers[0].weight);
-        Ipvs {
-            weight: servers.iter().map(|s| u64::from(s.weight)).collect(),
-            rule,
-            index: (indexed && equal).then(|| TieIndex::new(servers.len(), 0, false)),
-        }
-    }
-}
-
-impl Strategy for Ipvs {
-    fn tracks_pool(&self) -> bool {
-        self.index.is_some()
-    }
-
-    #[inline]
-    fn on_in_flight(&mut self, server: usize, in_flight: u32) {
-        if let Some(index) = &mut self.index {
-            index.set(server, in_flight);
-        }
-    }
-
-    fn pick(&mut self, _: &RequestView, pool: &Pool, _: &mut StrategyRng) -> usize {
-        if let Some(index) = &mut self.index {
-            if !index.ready {
-                index.init(pool.in_flight_all(), &vec![0; pool.len()]);
-            }
-            return index.pick();
-        }
-        let n = pool.in_flight_all();
-        let plus = u64::from(self.rule != IpvsRule::Wlc);
-        let mut least = 0;
-        let mut loh = u64::from(n[0]) + plus;
-        if self.rule == IpvsRule::Nq && n[0] == 0 {
-            return 0;
-        }
-        for (i, &c) in n.iter().enumerate().skip(1) {
-            if self.rule == IpvsRule::Nq && c == 0 {
-                return i;
-            }
-            let doh = u64::from(c) + plus;
-            if loh * self.weight[i] > doh * self.weight[least] {
-                least = i;
-                loh = doh;
-            }
-        }
-        least
     }
 }
 

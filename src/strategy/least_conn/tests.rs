@@ -55,13 +55,13 @@ fn same_picks(make: impl Fn(&[ServerInfo], bool) -> Box<dyn Strategy>) {
             assert_eq!(a, b, "pick {i} of {n} servers");
             if draw.random_range(0..10) > 0 {
                 pool.in_flight[a] += 1;
-                indexed.on_in_flight(a, pool.in_flight[a]);
+                indexed.on_in_flight(a, pool.in_flight[a], 0.0);
             }
             for _ in 0..draw.random_range(0..3) {
                 let s = draw.random_range(0..n);
                 if pool.in_flight[s] > 0 {
                     pool.in_flight[s] -= 1;
-                    indexed.on_in_flight(s, pool.in_flight[s]);
+                    indexed.on_in_flight(s, pool.in_flight[s], 0.0);
                     scan.on_complete(s, 0.0, 0.0);
                     indexed.on_complete(s, 0.0, 0.0);
                 }
@@ -74,8 +74,8 @@ fn same_picks(make: impl Fn(&[ServerInfo], bool) -> Box<dyn Strategy>) {
 fn the_index_picks_exactly_as_the_scan() {
     same_picks(|s, indexed| Box::new(LeastConn::with_index(s, indexed)));
     same_picks(|s, indexed| Box::new(HaproxyLeastConn::with_index(s, indexed)));
-    for rule in [IpvsRule::Wlc, IpvsRule::Sed, IpvsRule::Nq] {
-        same_picks(|s, indexed| Box::new(Ipvs::with_index(s, rule, indexed)));
+    for rule in [IpvsRule::Lc, IpvsRule::Wlc, IpvsRule::Sed, IpvsRule::Nq] {
+        same_picks(|s, indexed| Box::new(Ipvs::with_index(s, rule, 0.0, indexed)));
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::calls::Failure;
 use super::events::{Answer, EventKind};
-use super::{SLOW_START_STEPS, Simulation};
+use super::{Simulation, slow_start};
 use crate::scenario::faults::Effect;
 
 impl<const FULL: bool> Simulation<FULL> {
@@ -142,11 +142,11 @@ impl<const FULL: bool> Simulation<FULL> {
                     o.detected_by = Some(by);
                 }
             }
-        } else if became_eligible && let Some(window) = self.fail.slow_start[s] {
-            self.balancer.set_ramp(s, 1);
+        } else if became_eligible && let Some(ss) = self.fail.slow_start[s] {
+            self.fail.ramp_step[s] = 0;
+            self.balancer.set_ramp(s, slow_start::level(&ss, 0));
             let ramp_gen = self.fail.ramp_gen[s];
-            let step = window / f64::from(SLOW_START_STEPS);
-            self.events.push(self.now + step, EventKind::SlowStartStep { server: s as u32, ramp_gen });
+            self.events.push(self.now + slow_start::tick(&ss), EventKind::SlowStartStep { server: s as u32, ramp_gen });
         }
     }
 
@@ -154,11 +154,11 @@ impl<const FULL: bool> Simulation<FULL> {
         if ramp_gen != self.fail.ramp_gen[s] || self.balancer.ramp(s) == 0 {
             return;
         }
-        let next = self.balancer.ramp(s) + 1;
-        self.balancer.set_ramp(s, next);
-        if next < SLOW_START_STEPS {
-            let step = self.fail.slow_start[s].expect("ramping") / f64::from(SLOW_START_STEPS);
-            self.events.push(self.now + step, EventKind::SlowStartStep { server: s as u32, ramp_gen });
+        let ss = self.fail.slow_start[s].expect("ramping");
+        self.fail.ramp_step[s] += 1;
+        self.balancer.set_ramp(s, slow_start::level(&ss, self.fail.ramp_step[s]));
+        if self.balancer.ramp(s) != 0 {
+            self.events.push(self.now + slow_start::tick(&ss), EventKind::SlowStartStep { server: s as u32, ramp_gen });
         }
     }
 }

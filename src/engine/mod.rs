@@ -47,6 +47,7 @@ mod recorder;
 pub mod sampler;
 mod server;
 mod sim;
+mod slow_start;
 mod spread;
 
 #[cfg(test)]
@@ -57,6 +58,7 @@ mod tests;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use crate::scenario::slow_start::SlowStart;
 use crate::scenario::{Delay, FaultWindow, Scenario, StrategySpec, View};
 use crate::stats::{FaultOutcome, RunStats};
 use crate::strategy::{self, StrategyRng};
@@ -137,7 +139,13 @@ fn run<const FULL: bool>(
     let info = strategy::lookup(strategy.name).expect("validated strategy");
     let seeds = Seeds::new(scenario.seed, replication);
     let rng = StrategyRng::seed_from_u64(seeds.strategy(&strategy.label));
-    let balancer = Balancer::with_instances(info, strategy.params.clone(), &scenario.servers, &scenario.balancers, rng);
+    let mut balancer =
+        Balancer::with_instances(info, strategy.params.clone(), &scenario.servers, &scenario.balancers, rng);
+    if let Some(model) = scenario.groups.iter().find_map(|g| g.slow_start).map(|s| s.model)
+        && let Some(r) = slow_start::ramping(model, strategy.name, &strategy.params)
+    {
+        balancer.set_slow_start(r);
+    }
     let mut stream = RequestStream::new(&scenario.workload(), replication);
     if !info.keyed {
         stream = stream.without_hashes(); // only hash-based strategies read them
@@ -251,8 +259,11 @@ struct Failures {
     health: Option<Health>,
     /// Passive outlier detection.
     outlier: Option<Outlier>,
-    /// Slow-start window of each server's group, s.
-    slow_start: Vec<Option<f64>>,
+    /// Slow start of each server's group (`None` also when the balancer applies none to
+    /// the strategy).
+    slow_start: Vec<Option<SlowStart>>,
+    /// Step of each server's ramp.
+    ramp_step: Vec<u32>,
     /// Per server: bumped at every change of eligibility, which makes pending slow-start
     /// steps stale.
     ramp_gen: Vec<u32>,
@@ -308,6 +319,7 @@ impl<const FULL: bool> Simulation<FULL> {
             .collect();
         let windows = sc.fault_windows(replication);
         let balancer_keyed = balancer.keyed();
+        let ramps = balancer.has_slow_start();
         let mut sim = Simulation {
             servers,
             overrides,
@@ -340,7 +352,8 @@ impl<const FULL: bool> Simulation<FULL> {
                 timeout: sc.client.and_then(|p| p.timeout),
                 health: sc.health_check.map(|h| Health::new(h, n)),
                 outlier: sc.outlier_detection.map(|o| Outlier::new(o, n)),
-                slow_start: (0..n).map(|i| sc.group_of(i).slow_start).collect(),
+                slow_start: (0..n).map(|i| sc.group_of(i).slow_start.filter(|_| ramps)).collect(),
+                ramp_step: vec![0; n],
                 ramp_gen: vec![0; n],
                 outcomes: vec![FaultOutcome::default(); windows.len()],
                 windows,

@@ -24,6 +24,7 @@ pub mod policies;
 mod read;
 mod schema;
 mod serialize;
+pub mod slow_start;
 pub mod trace;
 mod validate;
 
@@ -113,8 +114,8 @@ pub struct Group {
     pub count: usize,
     /// Service-time distribution on these servers instead of `[service]`, if given.
     pub service: Option<ServiceDist>,
-    /// Weight ramp-up window after a server of the group comes back, s.
-    pub slow_start: Option<f64>,
+    /// Weight ramp after a server of the group becomes an endpoint again.
+    pub slow_start: Option<slow_start::SlowStart>,
 }
 
 /// A strategy as listed in the scenario.

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 
+use super::slow_start::SlowStartModel;
 use super::{FaultKind, FaultTarget, Scenario, StrategySpec};
 use crate::workload::service::ServiceDist;
 
@@ -19,6 +20,12 @@ struct GroupView<'a> {
     weight: u32,
     max_connections: Option<u32>,
     slow_start_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slow_start_model: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slow_start_aggression: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slow_start_min_weight_percent: Option<f64>,
     service: Option<&'a ServiceDist>,
 }
 
@@ -52,7 +59,16 @@ impl Serialize for Scenario {
                     queue_capacity: server.queue_capacity,
                     weight: server.weight,
                     max_connections: server.max_connections,
-                    slow_start_s: g.slow_start,
+                    slow_start_s: g.slow_start.map(|s| s.window),
+                    slow_start_model: g.slow_start.map(|s| s.model.name()).filter(|&m| m != "steps"),
+                    slow_start_aggression: match g.slow_start.map(|s| s.model) {
+                        Some(SlowStartModel::Envoy { aggression, .. }) => Some(aggression),
+                        _ => None,
+                    },
+                    slow_start_min_weight_percent: match g.slow_start.map(|s| s.model) {
+                        Some(SlowStartModel::Envoy { min_weight, .. }) => Some(min_weight * 100.0),
+                        _ => None,
+                    },
                     service: g.service.as_ref(),
                 }
             })

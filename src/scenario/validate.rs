@@ -321,12 +321,7 @@ fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<G
             m => m,
         };
         let service = g.service.as_ref().map(|s| validate_service(s, &key("service"))).transpose()?;
-        let slow_start = match g.slow_start {
-            Some(d) if d.secs() <= 0.0 => {
-                return Err(ScenarioError::at(key("slow_start"), "must be a positive duration, e.g. \"30s\""));
-            }
-            d => d.map(|d| d.secs()),
-        };
+        let slow_start = super::slow_start::validate(g, &key)?;
         let first = servers.len();
         for i in 0..count {
             let name = if count == 1 { g.name.clone() } else { format!("{}-{}", g.name, i + 1) };
@@ -342,6 +337,16 @@ fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<G
                 max_connections,
                 id: servers.len() as u32 + 1,
             });
+        }
+        // The model is the balancer's: every group ramps as the same balancer computes it.
+        if let (Some(ss), Some(other)) = (slow_start, out.iter().find_map(|o: &Group| o.slow_start))
+            && ss.model.name() != other.model.name()
+        {
+            return Err(ScenarioError::at(
+                key("slow_start_model"),
+                format!("is `{}`, another group's is `{}`", ss.model.name(), other.model.name()),
+            )
+            .with_help("the slow-start model is the balancer's: give every group the same one"));
         }
         out.push(Group { name: g.name.clone(), first, count: count as usize, service, slow_start });
     }

@@ -30,6 +30,7 @@ mod precision;
 mod queueing;
 #[cfg(feature = "real")]
 mod real;
+mod slow_start;
 mod sweep;
 mod theory;
 mod workloads;

@@ -58,11 +58,11 @@
 //! eligible set (a parameter such as `choices` larger than the set), the full-pool
 //! state keeps picking and its picks of ineligible servers go to a random eligible one.
 //!
-//! Slow start (nginx `slow_start`, HAProxy `slowstart`): a server that becomes eligible
-//! again ramps its weight from 1/20 to its full value in 20 equal steps over the window
-//! (HAProxy also updates the effective weight in steps, every 1/20 of the window); the
-//! other servers' weights are scaled by 20 meanwhile so the ratio is exact. Strategies
-//! that ignore weights (round-robin, random, p2c) see no ramp, as in the real balancers.
+//! Slow start: a server that becomes eligible again ramps its weight in integer levels up
+//! to a full level (20 steps for lbsim's generic ramp, HAProxy's 16, 1,000 for Envoy's and
+//! ALB's continuous ramps); the other servers' weights are scaled by the full level
+//! meanwhile so the ratios are exact. Each vendor's levels, and the weighted form of the
+//! strategy a vendor switches to while a server ramps, are in `engine/slow_start.rs`.
 
 use std::collections::VecDeque;
 
@@ -77,6 +77,7 @@ pub const SLOW_START_STEPS: u32 = 20;
 mod avoid;
 mod state;
 
+use super::slow_start::Ramping;
 use state::{Instance, Members, SubStrategy, ViewPool, Views, copy_telling, differing};
 
 /// The balancer instances, their strategy states and views, and the servers' eligibility.
@@ -108,8 +109,12 @@ pub(super) struct Balancer {
     ejected: Vec<bool>,
     /// Why each server is no endpoint, one bit per [`Absence`] (0: it is one).
     absent: Vec<u8>,
-    /// Slow-start step of each server (0 = not ramping).
+    /// Slow-start level of each server (0 = not ramping), out of `ramp.scale`.
     ramp: Vec<u32>,
+    /// How the balancer's slow start acts on the strategy (`None`: it applies none).
+    ramping: Option<Ramping>,
+    /// Whether the states were last built from `ramping`'s substitute.
+    substituted: bool,
     /// Rebuilds that fell back to remapping picks (strategy not buildable over the set).
     pub(super) fallbacks: u64,
     /// Times every server was ineligible and the balancer used them all.
@@ -216,6 +221,8 @@ impl Balancer {
             ejected: vec![false; n],
             absent: vec![0; n],
             ramp: vec![0; n],
+            ramping: None,
+            substituted: false,
             fallbacks: 0,
             panics: 0,
             #[cfg(test)]
@@ -499,18 +506,38 @@ impl Balancer {
             if !now {
                 self.ramp[s] = 0;
             }
+            self.substituted = false;
             self.rebuild();
         }
         now && !was
     }
 
-    /// Starts (`step` = 1), advances or ends (`step` = 0) the slow-start ramp of `s`.
-    pub(super) fn set_ramp(&mut self, s: usize, step: u32) {
-        self.ramp[s] = if step >= SLOW_START_STEPS { 0 } else { step };
-        self.rebuild();
+    /// Sets how the balancer's slow start acts on the strategy (default: none).
+    pub(super) fn set_slow_start(&mut self, ramping: Ramping) {
+        self.ramping = Some(ramping);
     }
 
-    /// Current slow-start step of `s` (0 = none).
+    /// Whether the balancer applies a slow start to the strategy.
+    pub(super) fn has_slow_start(&self) -> bool {
+        self.ramping.is_some()
+    }
+
+    /// The full slow-start level.
+    fn scale(&self) -> u32 {
+        self.ramping.as_ref().map_or(SLOW_START_STEPS, |r| r.scale)
+    }
+
+    /// Starts, advances or ends (`level` = 0 or the full level) the slow-start ramp of
+    /// `s`; the strategy is rebuilt when the level changes.
+    pub(super) fn set_ramp(&mut self, s: usize, level: u32) {
+        let level = if level >= self.scale() { 0 } else { level };
+        if level != self.ramp[s] {
+            self.ramp[s] = level;
+            self.rebuild();
+        }
+    }
+
+    /// Current slow-start level of `s` (0 = none).
     pub(super) fn ramp(&self, s: usize) -> u32 {
         self.ramp[s]
     }
@@ -533,7 +560,18 @@ impl Balancer {
         if members.is_empty() {
             self.panics += 1;
         }
-        let (info, params, count, one_state) = (self.info, &self.params, self.count, self.one_state);
+        // A balancer may use a weighted form of the strategy while a server ramps (and,
+        // for Envoy, until the eligible set next changes): engine/slow_start.rs.
+        let (sub, sticky) = match &self.ramping {
+            Some(Ramping { substitute: Some(sub), sticky, .. }) => (Some(sub), *sticky),
+            _ => (None, false),
+        };
+        self.substituted = sub.is_some() && (ramping || (sticky && self.substituted));
+        let (info, params) = match sub {
+            Some((info, params)) if self.substituted => (*info, params),
+            _ => (self.info, &self.params),
+        };
+        let (count, one_state, scale) = (self.count, self.one_state, self.scale());
         let build = |servers: &[ServerInfo]| (info.build)(params, servers);
         let instances = std::iter::once(&mut self.first).chain(self.rest.iter_mut());
         let rng = &mut self.rng;
@@ -552,7 +590,7 @@ impl Balancer {
             .map(|&s| {
                 let mut info = self.servers[s].clone();
                 if ramping {
-                    let steps = if self.ramp[s] == 0 { SLOW_START_STEPS } else { self.ramp[s] };
+                    let steps = if self.ramp[s] == 0 { scale } else { self.ramp[s] };
                     info.weight = info.weight.saturating_mul(steps);
                 }
                 info

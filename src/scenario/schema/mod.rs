@@ -208,6 +208,12 @@ table! {
         pub(crate) service: Option<RawService>,
         /// Weight ramp after the server comes back (nginx `slow_start`, HAProxy `slowstart`).
         pub(crate) slow_start: Option<Duration>,
+        /// Whose ramp: `steps` (default), `haproxy`, `envoy` or `alb`.
+        pub(crate) slow_start_model: Option<String>,
+        /// Envoy `aggression`.
+        pub(crate) slow_start_aggression: Option<f64>,
+        /// Envoy `min_weight_percent`.
+        pub(crate) slow_start_min_weight_percent: Option<f64>,
     }
 }
 

@@ -30,6 +30,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 self.servers[s].recover();
                 if !self.servers[s].is_down() {
                     self.fail.down_window[s] = None;
+                    self.start_cold(s);
                     self.imbalance.set(now, s, self.servers[s].in_system(), false);
                     if FULL && self.l4 {
                         self.server_joins(s);

@@ -149,6 +149,13 @@ pub(super) enum EventKind {
         /// The ramp it belongs to: stale once the server's eligibility has changed again.
         ramp_gen: u32,
     },
+    /// Cold start: the next step of a (re)started server's warm-up.
+    ColdStep {
+        /// Server index.
+        server: u32,
+        /// The start it belongs to: stale once the server has started again.
+        cold_gen: u32,
+    },
     /// `[network] to_server`: the call's attempt reaches its server (skipped if the client
     /// gave up on it meanwhile).
     Deliver {

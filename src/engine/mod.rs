@@ -35,6 +35,7 @@ mod attempts;
 mod balancer;
 mod balancer_queue;
 mod calls;
+mod cold_start;
 mod connections;
 mod departures;
 mod detection;
@@ -58,6 +59,7 @@ mod tests;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use crate::scenario::cold_start::ColdStart;
 use crate::scenario::slow_start::SlowStart;
 use crate::scenario::{Delay, FaultWindow, Scenario, StrategySpec, View};
 use crate::stats::{FaultOutcome, RunStats};
@@ -264,6 +266,12 @@ struct Failures {
     slow_start: Vec<Option<SlowStart>>,
     /// Step of each server's ramp.
     ramp_step: Vec<u32>,
+    /// Cold start of each server's group.
+    cold: Vec<Option<ColdStart>>,
+    /// Per server: bumped at every (re)start, which makes pending cold steps stale.
+    cold_gen: Vec<u32>,
+    /// Step of each server's warm-up.
+    cold_step: Vec<u32>,
     /// Per server: bumped at every change of eligibility, which makes pending slow-start
     /// steps stale.
     ramp_gen: Vec<u32>,
@@ -354,6 +362,9 @@ impl<const FULL: bool> Simulation<FULL> {
                 outlier: sc.outlier_detection.map(|o| Outlier::new(o, n)),
                 slow_start: (0..n).map(|i| sc.group_of(i).slow_start.filter(|_| ramps)).collect(),
                 ramp_step: vec![0; n],
+                cold: (0..n).map(|i| sc.group_of(i).cold_start).collect(),
+                cold_gen: vec![0; n],
+                cold_step: vec![0; n],
                 ramp_gen: vec![0; n],
                 outcomes: vec![FaultOutcome::default(); windows.len()],
                 windows,

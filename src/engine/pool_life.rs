@@ -453,6 +453,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 self.servers[s].advance(now, self.integrating);
                 self.servers[s].recover();
                 self.imbalance.set(now, s, self.servers[s].in_system(), false);
+                self.start_cold(s);
                 self.events.push(now + ready_in, EventKind::Pod { server: s as u32, pod: id, step: PodStep::Ready });
             }
             (PodStep::Ready, Phase::Starting) => {

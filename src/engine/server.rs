@@ -66,6 +66,8 @@ pub struct Server {
     down: u32,
     /// Slowdown factors in progress (gray failures); service time × their product.
     slowdowns: Vec<f64>,
+    /// Cold-start multiplier (1 when warm).
+    cold: f64,
     factor: f64,
     /// Statistics of the measured window.
     pub stats: ServerStats,
@@ -90,6 +92,7 @@ impl Server {
             schedule_gen: ScheduleGen::FIRST,
             down: 0,
             slowdowns: Vec::new(),
+            cold: 1.0,
             factor: 1.0,
             stats: ServerStats::new(),
         }
@@ -268,8 +271,21 @@ impl Server {
         } else if let Some(i) = self.slowdowns.iter().position(|&f| f == factor) {
             self.slowdowns.swap_remove(i);
         }
+        self.rescale(now)
+    }
+
+    /// Sets the cold-start multiplier at `now`, as [`set_slowdown`](Self::set_slowdown)
+    /// does a slowdown.
+    pub fn set_cold(&mut self, cold: f64, now: f64) -> Vec<(u32, f64)> {
+        self.cold = cold;
+        self.rescale(now)
+    }
+
+    /// The factor after a change of slowdowns or cold start: the remaining time of the jobs
+    /// in service stretched by new/old factor, the rescheduled departures returned.
+    fn rescale(&mut self, now: f64) -> Vec<(u32, f64)> {
         let old = self.factor;
-        self.factor = self.slowdowns.iter().product();
+        self.factor = self.slowdowns.iter().product::<f64>() * self.cold;
         let ratio = self.factor / old;
         let mut out = Vec::new();
         for (w, slot) in self.slots.iter_mut().enumerate() {

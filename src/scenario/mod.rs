@@ -13,6 +13,7 @@ pub mod arrivals;
 pub mod autoscaler;
 pub mod balancers;
 pub mod clients;
+pub mod cold_start;
 pub mod edit;
 mod error;
 pub mod faults;
@@ -116,6 +117,8 @@ pub struct Group {
     pub service: Option<ServiceDist>,
     /// Weight ramp after a server of the group becomes an endpoint again.
     pub slow_start: Option<slow_start::SlowStart>,
+    /// Service-time slowdown of a server of the group that has just (re)started.
+    pub cold_start: Option<cold_start::ColdStart>,
 }
 
 /// A strategy as listed in the scenario.

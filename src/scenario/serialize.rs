@@ -26,6 +26,10 @@ struct GroupView<'a> {
     slow_start_aggression: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     slow_start_min_weight_percent: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cold_start_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cold_start_slowdown: Option<f64>,
     service: Option<&'a ServiceDist>,
 }
 
@@ -65,6 +69,8 @@ impl Serialize for Scenario {
                         Some(SlowStartModel::Envoy { aggression, .. }) => Some(aggression),
                         _ => None,
                     },
+                    cold_start_s: g.cold_start.map(|c| c.period),
+                    cold_start_slowdown: g.cold_start.map(|c| c.slowdown),
                     slow_start_min_weight_percent: match g.slow_start.map(|s| s.model) {
                         Some(SlowStartModel::Envoy { min_weight, .. }) => Some(min_weight * 100.0),
                         _ => None,

@@ -68,10 +68,9 @@ pub(super) fn validate(g: &RawServerGroup, key: &dyn Fn(&str) -> String) -> Resu
         }
         return Ok(None);
     };
+    // "0s" is none, as in nginx, HAProxy and ALB (so that a sweep can turn it off).
     let mut window = window.secs();
-    if window <= 0.0 {
-        return Err(ScenarioError::at(key("slow_start"), "must be a positive duration, e.g. \"30s\""));
-    }
+    let off = window == 0.0;
     let name = g.slow_start_model.as_deref().unwrap_or("steps");
     let envoy_only = |k: &str, given: bool| -> Result<(), ScenarioError> {
         if given && name != "envoy" {
@@ -86,8 +85,16 @@ pub(super) fn validate(g: &RawServerGroup, key: &dyn Fn(&str) -> String) -> Resu
         "steps" => SlowStartModel::Steps,
         "haproxy" => {
             // srv_parse_slowstart: `(ms + 999) / 1000`, whole seconds.
-            window = (window * 1000.0).round().max(1.0);
-            window = (window / 1000.0).ceil();
+            let ms = (window * 1000.0).round();
+            if !off && ms < 1.0 {
+                // srv_parse_slowstart: PARSE_TIME_UNDER.
+                return Err(ScenarioError::at(
+                    key("slow_start"),
+                    "is below 1ms, HAProxy's smallest non-null slowstart",
+                )
+                .with_help("HAProxy counts slowstart in whole seconds (rounded up): e.g. \"1s\""));
+            }
+            window = (ms / 1000.0).ceil();
             SlowStartModel::Haproxy
         }
         "envoy" => {
@@ -110,7 +117,7 @@ pub(super) fn validate(g: &RawServerGroup, key: &dyn Fn(&str) -> String) -> Resu
             SlowStartModel::Envoy { aggression, min_weight: percent / 100.0 }
         }
         "alb" => {
-            if !(30.0..=900.0).contains(&window) {
+            if !off && !(30.0..=900.0).contains(&window) {
                 return Err(ScenarioError::at(
                     key("slow_start"),
                     format!("must be from 30s to 900s for ALB, got {window}s"),
@@ -130,7 +137,7 @@ pub(super) fn validate(g: &RawServerGroup, key: &dyn Fn(&str) -> String) -> Resu
             });
         }
     };
-    Ok(Some(SlowStart { window, model }))
+    Ok((!off).then_some(SlowStart { window, model }))
 }
 
 #[cfg(test)]
@@ -161,6 +168,10 @@ mod tests {
         assert_eq!(e.model, SlowStartModel::Envoy { aggression: 1.0, min_weight: 0.1 });
         // HAProxy keeps whole seconds, rounded up.
         assert_eq!(ss("slow_start = \"2500ms\"\nslow_start_model = \"haproxy\"").window, 3.0);
+        assert_eq!(ss("slow_start = \"1ms\"\nslow_start_model = \"haproxy\"").window, 1.0);
+        assert!(error("slow_start = \"1us\"\nslow_start_model = \"haproxy\"").contains("below 1ms"));
+        // "0s" is none, whatever the model.
+        assert_eq!(parse("slow_start = \"0s\"\nslow_start_model = \"alb\"").unwrap().groups[0].slow_start, None);
     }
 
     #[test]

@@ -322,6 +322,7 @@ fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<G
         };
         let service = g.service.as_ref().map(|s| validate_service(s, &key("service"))).transpose()?;
         let slow_start = super::slow_start::validate(g, &key)?;
+        let cold_start = super::cold_start::validate(g, &key)?;
         let first = servers.len();
         for i in 0..count {
             let name = if count == 1 { g.name.clone() } else { format!("{}-{}", g.name, i + 1) };
@@ -348,7 +349,7 @@ fn validate_servers(groups: &[RawServerGroup]) -> Result<(Vec<ServerInfo>, Vec<G
             )
             .with_help("the slow-start model is the balancer's: give every group the same one"));
         }
-        out.push(Group { name: g.name.clone(), first, count: count as usize, service, slow_start });
+        out.push(Group { name: g.name.clone(), first, count: count as usize, service, slow_start, cold_start });
     }
     Ok((servers, out))
 }

@@ -1,5 +1,6 @@
 //! Slow start as each balancer computes it (engine/slow_start.rs), end to end: the share
-//! of a server that has just come back, measured over the requests of a few seconds.
+//! of a server that has just come back, measured over the requests of a few seconds; and
+//! the cold start of a restarted server (engine/cold_start.rs).
 
 use crate::common::{assert_within_z, scenario, sim};
 
@@ -82,4 +83,43 @@ fn alb_ramps_round_robin_linearly() {
     let expected = 0.5 / 3.5;
     let (got, se) = share(&text, 0, expected);
     assert_within_z("alb: newcomer's share", got, expected, se, 1e-4);
+}
+
+#[test]
+fn a_restarted_server_serves_slower_while_cold() {
+    // One server, a request every 125 ms (exact in binary), 10 ms of work each: no queue.
+    // Down from 1 s to 2 s; then 3× slower, decaying linearly to 1× over 20 s, held in 20
+    // one-second steps at the decay's midpoint values (2.95, 2.85, …, 1.05). The measured
+    // requests arrive at 2 s, 2.125 s, … 21.875 s: 8 per step, none crossing a step, so
+    // they take 10 ms × the mean of the steps, 10 ms × 2 = 20 ms on average; the last
+    // (at 21.875 s, 1.05×) is still in service when the run ends.
+    let sc = scenario(
+        r#"seed = 1
+requests = 175
+warmup_requests = 15
+strategies = ["round-robin"]
+[arrivals]
+process = "deterministic"
+rate = 8.0
+[service]
+distribution = "deterministic"
+mean = "10ms"
+[[servers]]
+name = "s"
+cold_start = "20s"
+cold_start_slowdown = 3.0
+[[faults]]
+server = "s"
+down_at = "1s"
+up_at = "2s"
+"#,
+    );
+    let r = sim(&sc, 0, 0);
+    let s = &r.servers[0];
+    assert_eq!((s.requests, s.completed), (160, 159));
+    let mean = s.response_sum / s.completed as f64;
+    let expected = 0.010 * (160.0 * 2.0 - 1.05) / 159.0;
+    assert!((mean - expected).abs() < 1e-9, "mean service while cold: {mean}, expected {expected}");
+    // Nothing lost: the requests sent while it was down failed (refused), once each.
+    assert!(r.total.is_conserved(), "{:?}", r.total);
 }

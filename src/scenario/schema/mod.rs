@@ -214,6 +214,10 @@ table! {
         pub(crate) slow_start_aggression: Option<f64>,
         /// Envoy `min_weight_percent`.
         pub(crate) slow_start_min_weight_percent: Option<f64>,
+        /// Warm-up period of a (re)started server.
+        pub(crate) cold_start: Option<Duration>,
+        /// Service-time multiplier right after a (re)start.
+        pub(crate) cold_start_slowdown: Option<f64>,
     }
 }
 

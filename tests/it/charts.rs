@@ -104,7 +104,7 @@ fn every_chart_of_every_shipped_scenario_follows_the_rules() {
             phases: csv("phases.csv"),
         };
         let n_servers = report.scenario.server_count() as f64;
-        for e in EXPORTERS.iter().filter(|e| e.is_chart()) {
+        for e in EXPORTERS.iter().filter(|e| e.is_chart() && e.wanted(&report)) {
             let chart = e.file_name();
             let (_, drawn) = render(&report, chart);
             let at = |what: String| format!("{name}/{chart}: {what}");

@@ -68,7 +68,7 @@ fn count_colour(rgb: &[u8], c: (u8, u8, u8)) -> usize {
 fn check_charts(report: &Report) {
     let labels: Vec<&str> = report.strategies.iter().map(|s| s.label.as_str()).collect();
     let colours = style::colours(&labels);
-    for e in EXPORTERS.iter().filter(|e| e.is_chart()) {
+    for e in EXPORTERS.iter().filter(|e| e.is_chart() && e.wanted(report)) {
         let bytes = e.render(report).unwrap_or_else(|err| panic!("{}: {err}", e.file_name()));
         let (w, h, rgb) = decode(&bytes);
         assert_eq!((w, h), (WIDTH, HEIGHT), "{}", e.file_name());
@@ -281,10 +281,13 @@ fn write_outputs_writes_every_file_and_no_charts_removes_stale_ones() {
     assert_eq!(crate::common::file_names(dir.path()), wanted, "{names:?}");
     assert_eq!(written.len(), wanted.len(), "{names:?}");
     assert!(skipped.iter().all(|f| !names.iter().any(|n| n == f)), "{names:?}");
-    let charts: Vec<_> = EXPORTERS.iter().filter(|e| e.is_chart()).map(|e| e.file_name()).collect();
+    // Every chart it wants (pods_timeline.png only with [autoscaler]).
+    let charts: Vec<_> =
+        EXPORTERS.iter().filter(|e| e.is_chart() && e.wanted(&report)).map(|e| e.file_name()).collect();
     assert!(charts.iter().all(|c| dir.path().join(c).exists()), "{charts:?}");
     let data = report::run::exporters(false);
-    assert!(data.iter().all(|e| !e.is_chart()) && data.len() == EXPORTERS.len() - charts.len());
+    let all_charts = EXPORTERS.iter().filter(|e| e.is_chart()).count();
+    assert!(data.iter().all(|e| !e.is_chart()) && data.len() == EXPORTERS.len() - all_charts);
     report::write_outputs(&report, dir.path(), &data).unwrap();
     let removed = report::run::remove_stale(dir.path(), &data).unwrap();
     let mut removed: Vec<_> = removed.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();

@@ -93,6 +93,7 @@ pub static EXPORTERS: &[&dyn Exporter] = &[
     &charts::server_load::CHART,
     &charts::imbalance::CHART,
     &charts::queue_timeline::CHART,
+    &charts::pods_timeline::CHART,
     &charts::latency_timeline::CHART,
     &charts::percentiles::CHART,
 ];

@@ -10,6 +10,7 @@
 pub mod imbalance;
 pub mod latency_timeline;
 pub mod percentiles;
+pub mod pods_timeline;
 pub mod queue_timeline;
 pub mod response_time_cdf;
 pub mod server_load;

@@ -33,8 +33,11 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report> {
     let runner = RunnerOptions { threads: options.threads, stop: None, progress: Some(&tick), open_models: true };
     let results = runner::run_scenario(scenario, &runner);
     bars.finish();
-    let strategies = results?.strategies;
+    let results = results?;
     let wall_time = started.elapsed().as_secs_f64();
-    let (preflight, stream) = (Preflight::of(scenario), analysis::stream_sha256(scenario));
-    Ok(Report::new(scenario.clone(), strategies, wall_time, &preflight, stream))
+    // The scenario as measured: with the warm-up `warmup = "auto"` settled on.
+    let mut measured = scenario.clone();
+    measured.warmup = results.warmup;
+    let (preflight, stream) = (Preflight::of(&measured), analysis::stream_sha256(&measured));
+    Ok(Report::new(measured, results.strategies, wall_time, &preflight, stream))
 }

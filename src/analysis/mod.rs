@@ -23,7 +23,9 @@ use crate::workload::RequestStream;
 /// balancer measured by `lbsim load`: no static split to assess).
 pub fn summarize(runs: &[RunStats], sc: &Scenario, spec: Option<&StrategySpec>) -> StrategySummary {
     let saturation = offered::assess(sc, spec, runs);
-    StrategySummary::from_runs(runs, &pool_facts(sc), saturation)
+    let mut summary = StrategySummary::from_runs(runs, &pool_facts(sc), saturation);
+    summary.warmup = sc.warmup;
+    summary
 }
 
 /// The facts of `sc`'s pool that aggregating its runs needs.

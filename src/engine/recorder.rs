@@ -5,6 +5,7 @@
 
 use crate::scenario::Scenario;
 use crate::stats::batch::{Batches, Recorder as BatchRecorder, Totals};
+use crate::stats::warmup::Series;
 use crate::stats::{Counts, KeyCounter, LatencyHistogram};
 
 /// The measurements of one simulation.
@@ -33,6 +34,9 @@ pub(super) struct Recorder {
     pub(super) wait_sum: f64,
     /// Measured requests per key (the hottest key's share).
     pub(super) keys: KeyCounter,
+    /// Every completion's response time by arrival index, warm-up included (where the
+    /// transient ends).
+    pub(super) series: Series,
 }
 
 impl Recorder {
@@ -53,6 +57,7 @@ impl Recorder {
             response_sum: 0.0,
             response_max: 0.0,
             wait_sum: 0.0,
+            series: Series::new(),
             keys: match sc.arrivals.trace() {
                 Some(t) if t.keys.is_some() => KeyCounter::Counted {
                     counts: vec![0; t.distinct_keys.min(crate::stats::MAX_COUNTED_KEYS) as usize],

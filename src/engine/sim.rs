@@ -391,6 +391,7 @@ impl<const FULL: bool> Simulation<FULL> {
         self.timeline.completed(s);
         let response = now - job.arrival;
         self.timeline.response(response);
+        self.rec.series.record(job.id, response);
         if self.rec.is_measured(job.id) {
             server.record(response);
             self.rec.response(response, start - job.arrival);
@@ -425,6 +426,7 @@ impl<const FULL: bool> Simulation<FULL> {
     ) {
         let now = self.now;
         self.timeline.response(response);
+        self.rec.series.record(id, response);
         if self.rec.is_measured(id) {
             self.servers[s].record(response);
             self.rec.response(response, wait);
@@ -566,6 +568,7 @@ impl<const FULL: bool> Simulation<FULL> {
             panics: self.balancer.panics,
             fallbacks: self.balancer.fallbacks,
             batches,
+            transient: Some(self.rec.series.transient()),
             pods: self.pool.map(|p| p.finish(end)),
             policies,
         }

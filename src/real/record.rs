@@ -378,6 +378,7 @@ impl Recorder {
             hottest_key: self.keys.hottest(measured.generated),
             servers: self.servers.clone(),
             pending_events: 0,
+            transient: None,
             timeline,
             queue_spread_area: f64::NAN,
             idle_while_waiting_time: f64::NAN,

@@ -31,6 +31,11 @@ pub fn manifest(report: &Report) -> Value {
     if let Value::Object(p) = &mut parameters {
         p.insert("server_count".into(), json!(sc.server_count()));
         p.insert("offered_load".into(), json!(report.offered_load()));
+        // How the warm-up was chosen, and where MSER-5 finds the transient ends (the
+        // largest truncation over strategies and replications; null for a real load test).
+        p.insert("warmup".into(), json!(if sc.warmup_explicit { "explicit" } else { "auto" }));
+        let detected = report.strategies.iter().filter_map(|s| s.transient).map(|t| t.truncation).max();
+        p.insert("warmup_detected".into(), json!(detected));
     }
     let timeline_interval = report.strategies.first().map(|s| s.timeline.interval());
     json!({

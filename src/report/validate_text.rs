@@ -38,7 +38,17 @@ pub fn render(sc: &Scenario, file: &Path, usage: &Usage, preflight: &Preflight) 
     line("keys", keys(sc));
     line(
         "requests",
-        format!("{} (warm-up {}), {} replication(s), seed {}", sc.requests, sc.warmup, sc.replications, sc.seed),
+        format!(
+            "{} (warm-up {}), {} replication(s), seed {}",
+            sc.requests,
+            if sc.warmup_explicit || !sc.is_stationary() {
+                sc.warmup.to_string()
+            } else {
+                format!("auto: MSER-5, at least {}", sc.warmup)
+            },
+            sc.replications,
+            sc.seed
+        ),
     );
     let labels: Vec<&str> = sc.strategies.iter().map(|s| s.label.as_str()).collect();
     line("strategies", labels.join(", "));

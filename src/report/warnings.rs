@@ -118,6 +118,18 @@ pub enum Warning {
     /// One replication whose batch means of the response time were still correlated at the
     /// coarsest batching: its intervals may be too narrow.
     BatchesCorrelated(Vec<String>),
+    /// A stationary workload whose response times never settled for these strategies
+    /// (MSER-5's truncation past half the run, not applied).
+    NoSteadyState(Vec<String>),
+    /// An explicit `warmup_requests` shorter than the transient MSER-5 finds.
+    WarmupShort {
+        /// The warm-up given, requests.
+        warmup: u64,
+        /// The longest truncation found, requests.
+        detected: u64,
+        /// The strategies whose transient outlasts the warm-up.
+        strategies: Vec<String>,
+    },
     /// A run whose estimated work exceeds [`crate::budget::SLOW_WORK`] events.
     Slow {
         /// Work of the whole run, in events.
@@ -265,6 +277,18 @@ impl fmt::Display for Warning {
                  longer (`requests`) or ask for `replications`",
                 labels.join(", ")
             ),
+            Warning::NoSteadyState(labels) => write!(
+                f,
+                "no steady state reached: run longer — the response times of {} were still settling past half the \
+                 run (MSER-5), so no warm-up can be trusted; raise `requests`",
+                labels.join(", ")
+            ),
+            Warning::WarmupShort { warmup, detected, strategies } => write!(
+                f,
+                "warmup_requests = {warmup} is shorter than the transient MSER-5 finds ({detected} requests, {}): \
+                 raise it, or leave it out to have it found (auto)",
+                strategies.join(", ")
+            ),
             Warning::Slow { work, simulations } => write!(
                 f,
                 "slow run: about {work:.1e} events to simulate over {simulations} simulation(s) (a few million per \
@@ -294,6 +318,7 @@ impl Warning {
         if !correlated.is_empty() {
             w.push(Warning::BatchesCorrelated(correlated));
         }
+        w.extend(Warning::of_transients(report));
         for s in &report.strategies {
             // Saturation (when the pool as a whole is not the cause, which the UNSTABLE
             // warning above already says).
@@ -319,6 +344,36 @@ impl Warning {
                     lambda_w: s.throughput.value * s.mean.value,
                 });
             }
+        }
+        w
+    }
+
+    /// What MSER-5 found of a stationary workload's transients (see `stats::warmup`):
+    /// strategies that never settled (saturated ones aside: their warnings say why), and an
+    /// explicit warm-up shorter than a transient.
+    fn of_transients(report: &Report) -> Vec<Warning> {
+        let sc = &report.scenario;
+        if !sc.is_stationary() || report.offered_load() >= 1.0 {
+            return Vec::new();
+        }
+        let stable = || report.strategies.iter().filter(|s| !s.is_unstable() && s.measured.completed > 0);
+        let mut w = Vec::new();
+        let unsettled: Vec<String> =
+            stable().filter(|s| s.transient.is_some_and(|t| !t.steady)).map(|s| s.label.clone()).collect();
+        if !unsettled.is_empty() {
+            w.push(Warning::NoSteadyState(unsettled));
+        }
+        let short: Vec<(String, u64)> = stable()
+            .filter_map(|s| {
+                s.transient.filter(|t| t.steady && t.truncation > sc.warmup).map(|t| (s.label.clone(), t.truncation))
+            })
+            .collect();
+        if sc.warmup_explicit && !short.is_empty() {
+            w.push(Warning::WarmupShort {
+                warmup: sc.warmup,
+                detected: short.iter().map(|s| s.1).max().unwrap_or(0),
+                strategies: short.into_iter().map(|s| s.0).collect(),
+            });
         }
         w
     }

@@ -17,15 +17,32 @@
 //! arrival-rate executor (wrk2, k6 `constant-arrival-rate`) would report — so every summary
 //! of a closed loop carries its [`OpenModel`], whichever command asked for it.
 //!
+//! # Warm-up (`warmup = "auto"`)
+//! Without an explicit `warmup_requests`, each task measures after a tenth of the requests
+//! and MSER-5 ([`crate::stats::warmup`]) looks, in its response times, for where the initial
+//! transient ends. When a scenario's tasks are all done, the largest truncation found (over
+//! every strategy and replication whose run settled) is its warm-up, shared by all, so that
+//! paired comparisons — per replication, or per batch of the same requests — compare the
+//! same requests. When it is longer than the tenth, every task of the scenario is run again
+//! measuring after it (the same streams: only what is measured changes); otherwise the
+//! tenth stands (a longer truncation than MSER's is still unbiased, and one run suffices).
+//! A truncation past half the run is never applied: the run never settled (a warning says
+//! "no steady state reached: run longer"). A workload that changes over the run (fault
+//! windows, an autoscaler, a varying rate, a trace: [`Scenario::is_stationary`]) has no
+//! one steady state: there the tenth stands and the truncation found is only reported.
+//!
 //! # Stopping
 //! A stop flag (set on Ctrl-C) stops the workers from starting new scenarios; the scenarios
 //! already started are finished, so nothing completed is lost.
 
 pub mod progress;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use rayon::prelude::*;
 
 use crate::analysis;
 use crate::engine;
@@ -81,6 +98,9 @@ pub struct ScenarioResults {
     /// Per strategy: measured requests dropped as a fraction of measured requests, mean over
     /// replications with its 95% confidence half-width.
     pub drop_rate: Vec<Estimate>,
+    /// Requests of each replication left out as warm-up: the scenario's, or the one
+    /// `warmup = "auto"` settled on (see the module's documentation).
+    pub warmup: u64,
 }
 
 /// How a call to [`run_scenarios`] ended.
@@ -176,7 +196,8 @@ pub fn run_scenarios(
             };
             let Some(runs) = finished else { continue };
             let runs = runs.into_iter().map(|r| r.expect("every task of the scenario is done")).collect();
-            match on_done(j, aggregate(sc, runs)) {
+            let (sc, runs) = settle_warmup(sc, runs, options.open_models);
+            match on_done(j, aggregate(&sc, runs)) {
                 Ok(()) => {
                     done.fetch_add(1, Ordering::SeqCst);
                 }
@@ -235,6 +256,30 @@ fn replicate(
     Replication { stats, open }
 }
 
+/// `warmup = "auto"`: the scenario as measured and its runs — those given, or every task
+/// run again measuring after the longest steady transient when that is longer than the
+/// scenario's provisional warm-up (see the module's documentation).
+fn settle_warmup(sc: &Scenario, runs: Vec<Replication>, open_models: bool) -> (Cow<'_, Scenario>, Vec<Replication>) {
+    if sc.warmup_explicit || !sc.is_stationary() {
+        return (Cow::Borrowed(sc), runs);
+    }
+    let longest =
+        runs.iter().filter_map(|r| r.stats.transient).filter(|t| t.steady).map(|t| t.truncation).max().unwrap_or(0);
+    if longest <= sc.warmup || longest >= sc.requests {
+        return (Cow::Borrowed(sc), runs);
+    }
+    let tasks = runs.len();
+    drop(runs);
+    let mut settled = sc.clone();
+    settled.warmup = longest;
+    let reps = sc.replications as usize;
+    let runs = (0..tasks)
+        .into_par_iter()
+        .map(|k| replicate(&settled, k / reps, (k % reps) as u32, open_models, &|_| {}))
+        .collect();
+    (Cow::Owned(settled), runs)
+}
+
 /// Aggregates the runs of every strategy × replication of `sc` (strategy-major) into one
 /// summary per strategy.
 fn aggregate(sc: &Scenario, runs: Vec<Replication>) -> ScenarioResults {
@@ -250,7 +295,7 @@ fn aggregate(sc: &Scenario, runs: Vec<Replication>) -> ScenarioResults {
             runs.iter().map(|r| r.measured.dropped as f64 / r.measured.generated.max(1) as f64).collect();
         drop_rate.push(Estimate::fraction(&dropped));
     }
-    ScenarioResults { strategies, drop_rate }
+    ScenarioResults { strategies, drop_rate, warmup: sc.warmup }
 }
 
 /// The open model of one strategy from its replications' samples (none unless every

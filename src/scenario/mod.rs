@@ -67,7 +67,9 @@ pub struct Scenario {
     pub requests: u64,
     /// The first `warmup` requests are excluded from statistics.
     pub warmup: u64,
-    /// Whether `warmup_requests` was given (otherwise it is `requests / 10`).
+    /// Whether `warmup_requests` was given. Otherwise (`warmup = "auto"`) it is
+    /// `requests / 10`, and a run of a stationary workload ([`Scenario::is_stationary`])
+    /// measures after the transient MSER-5 finds when that is longer (see `runner`).
     pub warmup_explicit: bool,
     /// Independent replications (different derived seeds).
     pub replications: u32,
@@ -244,6 +246,16 @@ impl Scenario {
     /// Whether requests carry keys that repeat: `[keys]`, or a trace with a `key` column.
     pub fn has_keys(&self) -> bool {
         self.keys.is_some() || self.arrivals.trace().is_some_and(|t| t.keys.is_some())
+    }
+
+    /// Whether the workload is the same at every time of the run, so that the run has one
+    /// steady state to reach: a stationary arrival process (not a trace replay), no fault
+    /// windows, no autoscaler. What `warmup = "auto"` truncates for.
+    pub fn is_stationary(&self) -> bool {
+        self.arrivals.stationary()
+            && self.arrivals.trace().is_none()
+            && self.faults.is_empty()
+            && self.autoscaler.is_none()
     }
 
     /// Whether the clients form a closed loop (which can never be overloaded).

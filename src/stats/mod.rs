@@ -11,7 +11,8 @@
 //! - [`ci`]: Student-t confidence intervals;
 //! - [`batch`]: batch means, for intervals from one run;
 //! - [`Timeline`] and [`WindowLatency`]: number in system, responses and failures over
-//!   simulated time, in bounded memory.
+//!   simulated time, in bounded memory;
+//! - [`warmup`]: where the initial transient ends (MSER-5), in bounded memory.
 
 pub mod batch;
 pub mod ci;
@@ -23,6 +24,7 @@ pub mod policy_counts;
 pub mod saturation;
 pub mod summary;
 pub mod timeline;
+pub mod warmup;
 pub mod window_latency;
 
 pub use histogram::LatencyHistogram;
@@ -199,6 +201,9 @@ pub struct RunStats {
     pub fallbacks: u64,
     /// The measured window cut into batches, for intervals from this run alone.
     pub batches: batch::Batches,
+    /// Where MSER-5 finds the initial transient ends in this run's response times (None:
+    /// not looked for, a real load test).
+    pub transient: Option<warmup::Transient>,
     /// `[autoscaler]`: what the pool did (`None` without an autoscaler).
     pub pods: Option<pod_counts::PodsRun>,
     /// The balancer queue's figures (`None` without `[balancer_queue]`; boxed, so that runs

@@ -304,6 +304,11 @@ pub struct StrategySummary {
     pub pod_seconds: Option<Estimate>,
     /// The balancer queue's figures (`None` without `[balancer_queue]`).
     pub policies: Option<Box<super::PolicySummary>>,
+    /// Requests of each replication left out as warm-up (filled by `analysis::summarize`).
+    pub warmup: u64,
+    /// Where MSER-5 finds the transient ends: the largest truncation over the
+    /// replications, steady only if every one is (None for a real load test).
+    pub transient: Option<super::warmup::Transient>,
 }
 
 impl StrategySummary {
@@ -454,6 +459,8 @@ impl StrategySummary {
             paired: Vec::new(),
             batch_count: None,
             batches_correlated: false,
+            warmup: 0,
+            transient: runs.iter().map(|r| r.transient).collect::<Option<Vec<_>>>().map(super::warmup::Transient::of),
         };
         for f in Figure::ALL {
             if let Some(q) = f.quantile() {

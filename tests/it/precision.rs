@@ -104,3 +104,97 @@ fn the_same_strategy_twice_is_not_starred_apart() {
     eprintln!("stars between two copies of p2c: {stars} of {judged} column judgements (bound {bound:.1})");
     assert!((stars as f64) <= bound, "{stars} stars in {judged} judgements");
 }
+
+/// `random` and `p2c` over 4 single-worker servers at load `rho`, `requests` requests,
+/// `warmup` (empty: auto), seed `seed`.
+fn mm4(rho: f64, requests: u64, warmup: &str, seed: u64, more: &str) -> lbsim::scenario::Scenario {
+    let top =
+        format!("name = \"mm4\"\nrequests = {requests}\n{warmup}\nseed = {seed}\nstrategies = [\"random\", \"p2c\"]");
+    scenario(&mm_pool(&top, 4.0 * rho * MU, "s", 4, more))
+}
+
+fn run(sc: &lbsim::scenario::Scenario) -> lbsim::runner::ScenarioResults {
+    lbsim::runner::run_scenario(sc, &lbsim::runner::RunnerOptions::default()).expect("runs")
+}
+
+/// `warmup = "auto"` (no `warmup_requests`): MSER-5's longest steady truncation over the
+/// strategies, when longer than a tenth, is the scenario's warm-up, shared by every
+/// strategy; the results are exactly those of that warm-up given explicitly (the rerun
+/// changes what is measured, not the streams).
+#[test]
+fn auto_warm_up_is_the_longest_steady_truncation_shared_by_all() {
+    // ρ = 0.98, 10,000 requests, seed 5: random's transient (2,940 requests) outlasts
+    // the tenth.
+    let sc = mm4(0.98, 10_000, "", 5, "");
+    assert!(!sc.warmup_explicit);
+    let auto = run(&sc);
+    let found: Vec<_> = auto.strategies.iter().map(|s| s.transient.expect("simulated")).collect();
+    let longest = found.iter().filter(|t| t.steady).map(|t| t.truncation).max().unwrap();
+    assert!(longest > 1_000, "{found:?}: the test wants a rerun");
+    assert_eq!(auto.warmup, longest);
+    for s in &auto.strategies {
+        assert_eq!(s.warmup, longest);
+        assert_eq!(s.measured.generated, 10_000 - longest);
+    }
+    let explicit = run(&mm4(0.98, 10_000, &format!("warmup_requests = {longest}"), 5, ""));
+    assert_eq!(explicit.warmup, longest);
+    for (a, e) in auto.strategies.iter().zip(&explicit.strategies) {
+        assert_eq!((a.mean, a.p99, a.rho_max), (e.mean, e.p99, e.rho_max));
+        assert_eq!(a.transient, e.transient);
+    }
+}
+
+/// Auto keeps the tenth when the transient is shorter (a low load), and on a workload
+/// that changes over the run (a fault window) whatever MSER-5 finds; an explicit warm-up
+/// is kept as given.
+#[test]
+fn auto_warm_up_keeps_the_tenth_when_the_transient_is_short_or_the_load_changes() {
+    let low = run(&mm4(0.5, 20_000, "", 1, ""));
+    assert_eq!(low.warmup, 2_000);
+    assert!(low.strategies.iter().all(|s| s.transient.is_some_and(|t| t.steady && t.truncation < 2_000)));
+    let fault = "[[faults]]\nserver = \"s-1\"\ndown_at = \"20s\"\nup_at = \"30s\"\n";
+    let changing = mm4(0.98, 10_000, "", 5, fault);
+    assert!(!changing.is_stationary());
+    assert_eq!(run(&changing).warmup, 1_000);
+    assert_eq!(run(&mm4(0.98, 10_000, "warmup_requests = 10", 5, "")).warmup, 10);
+}
+
+/// Warm-up 0 against auto on short runs near saturation (ρ = 0.8, 5,000 and 40,000
+/// requests, 200 seeds each): the coverage of the one-run intervals of the mean and p99.
+/// Its figures are quoted in docs/outputs.md.
+/// `cargo test --release --test it precision::warm_up_study -- --ignored --nocapture`.
+#[test]
+#[ignore = "a coverage study of minutes; its result is quoted in docs/outputs.md"]
+fn warm_up_study_zero_against_auto() {
+    let (lambda, seeds) = (0.8 * MU, 200u64);
+    let (mean, p99) = (1.0 / (MU - lambda), 100f64.ln() / (MU - lambda));
+    for requests in [5_000u64, 40_000] {
+        for warmup in ["warmup_requests = 0", ""] {
+            let covered: Vec<(u64, u64, u64)> = (0..seeds)
+                .into_par_iter()
+                .map(|seed| {
+                    let top = format!(
+                        "name = \"mm1\"\nrequests = {requests}\n{warmup}\nseed = {seed}\nstrategies = [\"random\"]"
+                    );
+                    let sc = scenario(&mm_pool(&top, 4.0 * lambda, "s", 4, ""));
+                    let r = lbsim::runner::run_scenario(
+                        &sc,
+                        &lbsim::runner::RunnerOptions { threads: Some(1), ..Default::default() },
+                    )
+                    .expect("runs");
+                    let s = &r.strategies[0];
+                    let inside = |e: lbsim::stats::Estimate, x: f64| {
+                        e.interval().is_some_and(|(lo, hi)| lo <= x && x <= hi) as u64
+                    };
+                    (inside(s.mean, mean), inside(s.p99, p99), r.warmup)
+                })
+                .collect();
+            let (m, p, w) = covered.iter().fold((0, 0, 0), |(a, b, c), (x, y, z)| (a + x, b + y, c + z));
+            eprintln!(
+                "ρ = 0.8, {requests} requests, {}: mean covered {m}/{seeds}, p99 {p}/{seeds}, mean warm-up {}",
+                if warmup.is_empty() { "auto" } else { "warm-up 0" },
+                w / seeds
+            );
+        }
+    }
+}

@@ -337,6 +337,22 @@ pub const CI_BATCHES: Metric = Metric {
     get: Get::Summary(|s| s.batch_count.map_or(Value::Missing, |k| Value::Count(k as u64))),
     ..BASE
 };
+/// Requests of each replication left out as warm-up (`warmup = "auto"`: the one it settled on).
+pub const WARMUP_REQUESTS: Metric =
+    Metric { name: "warmup_requests", get: Get::Summary(|s| Value::Count(s.warmup)), ..BASE };
+/// Where MSER-5 finds the initial transient ends (largest over the replications), in requests.
+pub const WARMUP_DETECTED: Metric = Metric {
+    name: "warmup_detected",
+    get: Get::Summary(|s| s.transient.map_or(Value::Missing, |t| Value::Count(t.truncation))),
+    ..BASE
+};
+/// Whether every replication reached a steady state (MSER-5's truncation in its first half).
+pub const STEADY_STATE: Metric = Metric {
+    name: "steady_state",
+    format: Format::Flag,
+    get: Get::Summary(|s| s.transient.map_or(Value::Missing, |t| Value::Flag(t.steady))),
+    ..BASE
+};
 /// Share of the requests dropped: of a sweep point or plan candidate (not in summary.csv).
 pub const DROP_RATE: Metric = Metric { name: "drop_rate", format: Format::Fixed(8), ci: true, ..BASE };
 
@@ -405,6 +421,9 @@ pub const SUMMARY: &[Column] = &[
     Ci(&AVAILABILITY),
     Ci(&RETRY_AMPLIFICATION),
     V(&CI_BATCHES),
+    V(&WARMUP_REQUESTS),
+    V(&WARMUP_DETECTED),
+    V(&STEADY_STATE),
 ];
 
 /// How many leading columns of [`SUMMARY`] are the original contract.

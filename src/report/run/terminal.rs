@@ -225,11 +225,12 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
             + if sc.groups.iter().any(|g| g.service.is_some()) { " (some groups their own)" } else { "" },
     );
     let run = format!(
-        "{} requests × {} replication{} (warm-up {})",
+        "{} requests × {} replication{} (warm-up {}{})",
         sc.requests,
         sc.replications,
         if sc.replications == 1 { "" } else { "s" },
         sc.warmup,
+        if sc.warmup_explicit { "" } else { " auto" },
     );
     // One line if it fits the table's width; else the run's size on a line of its own.
     if pool.chars().count() + 1 + run.chars().count() <= TABLE_WIDTH {

@@ -116,6 +116,14 @@ pub(crate) struct ScenarioArgs {
     /// Override the strategy list (comma-separated names).
     #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
     pub(crate) strategies: Option<Vec<String>>,
+    /// Run until every strategy's 95% half-width is within this share of the figure:
+    /// `2%` (mean_ms and p99_ms) or per figure, `p99_ms=5%,mean_ms=2%`.
+    #[arg(long, value_name = "P%")]
+    pub(crate) precision: Option<String>,
+    /// The most requests per replication --precision may grow the run to [default: 16 ×
+    /// requests].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_requests: Option<u64>,
 }
 
 impl ScenarioArgs {
@@ -126,6 +134,8 @@ impl ScenarioArgs {
             seed: self.seed,
             replications: self.replications,
             strategies: self.strategies.clone(),
+            precision: self.precision.clone(),
+            max_requests: self.max_requests,
         }
     }
 }
@@ -193,6 +203,14 @@ pub(crate) struct RemapArgs {
     /// Analyse these strategies instead (comma-separated names).
     #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
     pub(crate) strategies: Option<Vec<String>>,
+    /// Run until every strategy's 95% half-width is within this share of the figure:
+    /// `2%` (mean_ms and p99_ms) or per figure, `p99_ms=5%,mean_ms=2%`.
+    #[arg(long, value_name = "P%")]
+    pub(crate) precision: Option<String>,
+    /// The most requests per replication --precision may grow the run to [default: 16 ×
+    /// requests].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_requests: Option<u64>,
 }
 
 /// `lbsim sweep`.

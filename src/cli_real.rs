@@ -186,7 +186,7 @@ fn size(s: &str) -> std::result::Result<u64, String> {
 
 fn scenario(file: &Path, requests: Option<u64>, seed: Option<u64>) -> Result<Scenario> {
     let mut sc = Scenario::load(file)?;
-    Overrides { requests, seed, replications: None, strategies: None }.apply(&mut sc)?;
+    Overrides { requests, seed, ..Overrides::default() }.apply(&mut sc)?;
     Ok(sc)
 }
 

@@ -38,6 +38,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report> {
     // The scenario as measured: with the warm-up `warmup = "auto"` settled on.
     let mut measured = scenario.clone();
     measured.warmup = results.warmup;
+    measured.requests = results.requests;
     let (preflight, stream) = (Preflight::of(&measured), analysis::stream_sha256(&measured));
     Ok(Report::new(measured, results.strategies, wall_time, &preflight, stream))
 }

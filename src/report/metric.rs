@@ -305,6 +305,16 @@ mod tests {
     }
 
     #[test]
+    fn a_figure_is_named_by_its_metric() {
+        // `precision` names figures by these columns (Figure::column).
+        for m in all() {
+            if let Some(f) = m.figure {
+                assert_eq!(f.column(), m.name);
+            }
+        }
+    }
+
+    #[test]
     fn the_table_shows_each_metric_with_a_terminal_column_once() {
         for m in all() {
             let shown = TABLE.iter().filter(|t| t.name == m.name).count();

@@ -31,6 +31,16 @@
 //! windows, an autoscaler, a varying rate, a trace: [`Scenario::is_stationary`]) has no
 //! one steady state: there the tenth stands and the truncation found is only reported.
 //!
+//! # Run until precise (`precision`)
+//! When the scenario asks for a precision, the aggregated results are checked: every
+//! requested figure of every strategy (those that saturate aside: running longer cannot
+//! settle them) must have a 95% half-width within its target share of its value. Until
+//! then, every task is run again, longer — the same streams, as `--requests` cuts them, so
+//! the result is exactly that of a run of the final length — growing by the factor the
+//! worst figure asks for ((half-width / target)², half-widths shrinking as 1/√requests,
+//! times 1.25, between 2 and 16) up to `max_requests`. Each figure's outcome is kept in
+//! the summaries ([`Reached`]).
+//!
 //! # Stopping
 //! A stop flag (set on Ctrl-C) stops the workers from starting new scenarios; the scenarios
 //! already started are finished, so nothing completed is lost.
@@ -48,7 +58,8 @@ use crate::analysis;
 use crate::engine;
 use crate::scenario::Scenario;
 use crate::scenario::arrivals::Poisson;
-use crate::stats::{Estimate, OpenModel, RunStats, StrategySummary};
+use crate::stats::batch::Figure;
+use crate::stats::{Estimate, OpenModel, Reached, RunStats, StrategySummary};
 use crate::{Error, Result};
 
 /// How to run.
@@ -101,6 +112,9 @@ pub struct ScenarioResults {
     /// Requests of each replication left out as warm-up: the scenario's, or the one
     /// `warmup = "auto"` settled on (see the module's documentation).
     pub warmup: u64,
+    /// Requests generated per replication: the scenario's, or as many as `precision`
+    /// needed (see the module's documentation).
+    pub requests: u64,
 }
 
 /// How a call to [`run_scenarios`] ended.
@@ -197,7 +211,7 @@ pub fn run_scenarios(
             let Some(runs) = finished else { continue };
             let runs = runs.into_iter().map(|r| r.expect("every task of the scenario is done")).collect();
             let (sc, runs) = settle_warmup(sc, runs, options.open_models);
-            match on_done(j, aggregate(&sc, runs)) {
+            match on_done(j, until_precise(sc, runs, options.open_models)) {
                 Ok(()) => {
                     done.fetch_add(1, Ordering::SeqCst);
                 }
@@ -268,16 +282,71 @@ fn settle_warmup(sc: &Scenario, runs: Vec<Replication>, open_models: bool) -> (C
     if longest <= sc.warmup || longest >= sc.requests {
         return (Cow::Borrowed(sc), runs);
     }
-    let tasks = runs.len();
     drop(runs);
     let mut settled = sc.clone();
     settled.warmup = longest;
-    let reps = sc.replications as usize;
-    let runs = (0..tasks)
-        .into_par_iter()
-        .map(|k| replicate(&settled, k / reps, (k % reps) as u32, open_models, &|_| {}))
-        .collect();
+    let runs = rerun(&settled, open_models);
     (Cow::Owned(settled), runs)
+}
+
+/// Every task of `sc` (strategy-major), with no progress reports.
+fn rerun(sc: &Scenario, open_models: bool) -> Vec<Replication> {
+    let reps = sc.replications as usize;
+    (0..sc.strategies.len() * reps)
+        .into_par_iter()
+        .map(|k| replicate(sc, k / reps, (k % reps) as u32, open_models, &|_| {}))
+        .collect()
+}
+
+/// The results of `sc`'s `runs`; with `precision`, of runs made longer until precise (see
+/// the module's documentation).
+fn until_precise(sc: Cow<'_, Scenario>, runs: Vec<Replication>, open_models: bool) -> ScenarioResults {
+    let mut results = aggregate(&sc, runs);
+    let Some(p) = sc.precision.clone() else { return results };
+    let cap = p.cap(sc.requests).min(sc.trace_rows().unwrap_or(u64::MAX));
+    let mut sc = sc;
+    loop {
+        let growth = assess(&p.targets, &mut results.strategies);
+        if growth <= 1.0 || sc.requests >= cap {
+            return results;
+        }
+        let next = ((sc.requests as f64 * (1.25 * growth).clamp(2.0, 16.0)).ceil() as u64).min(cap);
+        let mut longer = sc.into_owned();
+        longer.requests = next;
+        if !longer.warmup_explicit {
+            longer.warmup = next / 10;
+        }
+        let runs = rerun(&longer, open_models);
+        let (settled, runs) = settle_warmup(&longer, runs, open_models);
+        let settled = settled.into_owned();
+        results = aggregate(&settled, runs);
+        sc = Cow::Owned(settled);
+    }
+}
+
+/// Fills each strategy's [`Reached`] for `targets`; the factor the run's length must grow
+/// by for the worst figure of a strategy that does not saturate ((half-width / target)²;
+/// 4 for a figure without an interval; at most 1 when every one is reached).
+fn assess(targets: &[(&'static str, f64)], strategies: &mut [StrategySummary]) -> f64 {
+    let mut growth: f64 = 0.0;
+    for s in strategies {
+        s.precision = targets
+            .iter()
+            .map(|&(measure, target)| {
+                let f = Figure::ALL.into_iter().find(|f| f.column() == measure).expect("a figure's name");
+                let e = s.estimate(f);
+                let relative = e.ci95.filter(|_| e.value != 0.0 && e.value.is_finite()).map(|h| h / e.value.abs());
+                Reached { measure, target, relative }
+            })
+            .collect();
+        if s.is_unstable() {
+            continue;
+        }
+        for r in &s.precision {
+            growth = growth.max(r.relative.map_or(4.0, |x| (x / r.target).powi(2)));
+        }
+    }
+    growth
 }
 
 /// Aggregates the runs of every strategy × replication of `sc` (strategy-major) into one
@@ -295,7 +364,7 @@ fn aggregate(sc: &Scenario, runs: Vec<Replication>) -> ScenarioResults {
             runs.iter().map(|r| r.measured.dropped as f64 / r.measured.generated.max(1) as f64).collect();
         drop_rate.push(Estimate::fraction(&dropped));
     }
-    ScenarioResults { strategies, drop_rate, warmup: sc.warmup }
+    ScenarioResults { strategies, drop_rate, warmup: sc.warmup, requests: sc.requests }
 }
 
 /// The open model of one strategy from its replications' samples (none unless every
@@ -389,6 +458,12 @@ mod tests {
         .unwrap();
         assert_eq!(end, Completion::Stopped);
         assert_eq!(*seen.lock().unwrap(), vec![0]);
+    }
+
+    #[test]
+    fn precision_names_are_the_figures_columns() {
+        let names: Vec<&str> = Figure::ALL.iter().map(|f| f.column()).collect();
+        assert_eq!(names, crate::scenario::precision::MEASURES);
     }
 
     #[test]

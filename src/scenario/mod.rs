@@ -22,6 +22,7 @@ mod locate;
 pub mod name;
 mod overrides;
 pub mod policies;
+pub mod precision;
 mod read;
 mod schema;
 mod serialize;
@@ -39,6 +40,7 @@ pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow};
 pub use locate::Locator;
 pub use overrides::Overrides;
 pub use policies::{BalancerQueue, ClientPolicy, HealthCheck, OutlierDetection, RetryOn};
+pub use precision::Precision;
 pub use read::{MAX_SCENARIO_BYTES, read_capped, text_from_bytes};
 pub use schema::ValueKind;
 
@@ -71,6 +73,9 @@ pub struct Scenario {
     /// `requests / 10`, and a run of a stationary workload ([`Scenario::is_stationary`])
     /// measures after the transient MSER-5 finds when that is longer (see `runner`).
     pub warmup_explicit: bool,
+    /// `precision` / `--precision`: run until these figures are this precise (None: run
+    /// `requests`).
+    pub precision: Option<Precision>,
     /// Independent replications (different derived seeds).
     pub replications: u32,
     /// The strategies to compare, in order.

@@ -24,6 +24,12 @@ pub struct Overrides {
     pub replications: Option<u32>,
     /// `--strategies`: the strategy list, by name.
     pub strategies: Option<Vec<String>>,
+    /// `--precision`: run until precise (`2%`, or `p99_ms=5%,mean_ms=2%`).
+    #[serde(default)]
+    pub precision: Option<String>,
+    /// `--max-requests`: the most requests per replication `--precision` may grow to.
+    #[serde(default)]
+    pub max_requests: Option<u64>,
 }
 
 impl Overrides {
@@ -44,6 +50,24 @@ impl Overrides {
         if let Some(names) = &self.strategies {
             sc.set_strategies(names)?;
         }
+        if let Some(text) = &self.precision {
+            let targets = super::Precision::parse_targets(text, "--precision")?;
+            let max_requests = sc.precision.as_ref().and_then(|p| p.max_requests);
+            sc.precision = Some(super::Precision { targets, max_requests });
+        }
+        if let Some(m) = self.max_requests {
+            let Some(p) = &mut sc.precision else {
+                return Err(ScenarioError::at("--max-requests", "applies only with a precision")
+                    .with_help("add e.g. `--precision 2%`"));
+            };
+            if m < sc.requests {
+                return Err(ScenarioError::at(
+                    "--max-requests",
+                    format!("must be at least the requests ({}), got {m}", sc.requests),
+                ));
+            }
+            p.max_requests = Some(m);
+        }
         if self.requests.is_some() {
             // The run's length changed: its limits again, located in the file when they name a key.
             sc.check_limits("--requests").map_err(|e| sc.locate(e))?;
@@ -56,6 +80,8 @@ impl Overrides {
         match key {
             "requests" | "warmup_requests" if self.requests.is_some() => Some("--requests"),
             "seed" if self.seed.is_some() => Some("--seed"),
+            "precision" if self.precision.is_some() => Some("--precision"),
+            "max_requests" if self.max_requests.is_some() => Some("--max-requests"),
             "replications" if self.replications.is_some() => Some("--replications"),
             k if k.starts_with("strategies") && self.strategies.is_some() => Some("--strategies"),
             _ => None,

@@ -108,6 +108,12 @@ impl Serialize for Scenario {
         if let Some(a) = &self.autoscaler {
             m.serialize_field("autoscaler", a)?;
         }
+        if let Some(p) = &self.precision {
+            let targets: serde_json::Map<String, serde_json::Value> =
+                p.targets.iter().map(|&(m, t)| (m.to_string(), serde_json::json!(t))).collect();
+            m.serialize_field("precision", &targets)?;
+            m.serialize_field("max_requests", &p.max_requests)?;
+        }
         if let Some(c) = &self.clients {
             m.serialize_field("clients", c)?;
         }

@@ -92,6 +92,22 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
             format!("must be smaller than requests ({requests}), got {warmup}"),
         ));
     }
+    let precision = match (&raw.precision, raw.max_requests) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(ScenarioError::at("max_requests", "applies only with `precision`")
+                .with_help("add e.g. `precision = \"2%\"`, or leave `max_requests` out"));
+        }
+        (Some(text), max) => {
+            if max.is_some_and(|m| m < requests) {
+                return Err(ScenarioError::at(
+                    "max_requests",
+                    format!("must be at least requests ({requests}), got {}", max.unwrap_or(0)),
+                ));
+            }
+            Some(super::Precision { targets: super::Precision::parse_targets(text, "precision")?, max_requests: max })
+        }
+    };
     let replications = raw.replications.unwrap_or(1);
     if replications == 0 {
         return Err(ScenarioError::at("replications", "must be at least 1"));
@@ -169,6 +185,7 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
         requests,
         warmup,
         warmup_explicit: raw.warmup_requests.is_some(),
+        precision,
         replications,
         strategies,
         arrivals,

@@ -94,6 +94,30 @@ impl Figure {
         Figure::RetryAmplification,
     ];
 
+    /// Its summary.csv column.
+    pub fn column(self) -> &'static str {
+        match self {
+            Figure::Mean => "mean_ms",
+            Figure::P50 => "p50_ms",
+            Figure::P90 => "p90_ms",
+            Figure::P99 => "p99_ms",
+            Figure::P999 => "p999_ms",
+            Figure::Wait => "mean_wait_ms",
+            Figure::Throughput => "throughput_rps",
+            Figure::Utilization => "utilization",
+            Figure::RhoMax => "rho_max",
+            Figure::LoadMaxOverMean => "load_max_over_mean",
+            Figure::LoadCv => "load_cv",
+            Figure::Jain => "jain_index",
+            Figure::BusiestShare => "busiest_server_share",
+            Figure::RequestsMaxOverMean => "requests_max_over_mean",
+            Figure::QueueSpread => "queue_spread",
+            Figure::IdleWhileWaiting => "idle_while_waiting",
+            Figure::Availability => "availability",
+            Figure::RetryAmplification => "retry_amplification",
+        }
+    }
+
     /// The percentile of [`QUANTILES`] it is (its index there), if it is one.
     pub fn quantile(self) -> Option<usize> {
         let name = match self {

@@ -30,7 +30,7 @@ pub mod window_latency;
 pub use histogram::LatencyHistogram;
 pub use hot_keys::{KeyCounter, MAX_COUNTED_KEYS};
 pub use policy_counts::{PolicyStats, PolicySummary};
-pub use summary::{Estimate, OpenModel, PoolFacts, ServerSummary, StrategySummary};
+pub use summary::{Estimate, OpenModel, PoolFacts, Reached, ServerSummary, StrategySummary};
 pub use timeline::Timeline;
 pub use window_latency::WindowLatency;
 

@@ -306,9 +306,30 @@ pub struct StrategySummary {
     pub policies: Option<Box<super::PolicySummary>>,
     /// Requests of each replication left out as warm-up (filled by `analysis::summarize`).
     pub warmup: u64,
+    /// `precision`: each requested figure's target and how close the run came (empty
+    /// without one; filled by the runner).
+    pub precision: Vec<Reached>,
     /// Where MSER-5 finds the transient ends: the largest truncation over the
     /// replications, steady only if every one is (None for a real load test).
     pub transient: Option<super::warmup::Transient>,
+}
+
+/// One figure's precision target (`precision`) and how close a strategy's run came.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reached {
+    /// The figure's summary.csv name.
+    pub measure: &'static str,
+    /// The target: largest 95% half-width relative to the value (0.02 for 2%).
+    pub target: f64,
+    /// The half-width relative to the value (None: no interval, or a value of 0).
+    pub relative: Option<f64>,
+}
+
+impl Reached {
+    /// Whether the target was reached.
+    pub fn met(&self) -> bool {
+        self.relative.is_some_and(|r| r <= self.target)
+    }
 }
 
 impl StrategySummary {
@@ -460,6 +481,7 @@ impl StrategySummary {
             batch_count: None,
             batches_correlated: false,
             warmup: 0,
+            precision: Vec::new(),
             transient: runs.iter().map(|r| r.transient).collect::<Option<Vec<_>>>().map(super::warmup::Transient::of),
         };
         for f in Figure::ALL {

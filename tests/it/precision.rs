@@ -198,3 +198,97 @@ fn warm_up_study_zero_against_auto() {
         }
     }
 }
+
+/// Over `seeds` seeds, `random` over 4 M/M/1 servers at load `rho`, run with `precision`
+/// from `requests` up to `max` requests: (runs whose every target was met, mean intervals
+/// covering 1/(μ − λ), p99 intervals covering ln(100)/(μ − λ), the largest relative
+/// half-width of a run that met its targets, the mean final length).
+fn precise_coverage(rho: f64, precision: &str, requests: u64, max: u64, seeds: u64) -> (u64, u64, u64, f64, u64) {
+    let lambda = rho * MU;
+    let (mean, p99) = (1.0 / (MU - lambda), 100f64.ln() / (MU - lambda));
+    let runs: Vec<(u64, u64, u64, f64, u64)> = (0..seeds)
+        .into_par_iter()
+        .map(|seed| {
+            let top = format!(
+                "name = \"mm1\"\nrequests = {requests}\nseed = {seed}\nprecision = \"{precision}\"\n\
+                 max_requests = {max}\nstrategies = [\"random\"]"
+            );
+            let sc = scenario(&mm_pool(&top, 4.0 * lambda, "s", 4, ""));
+            let opts = lbsim::runner::RunnerOptions { threads: Some(1), ..Default::default() };
+            let r = lbsim::runner::run_scenario(&sc, &opts).expect("runs");
+            let s = &r.strategies[0];
+            let met = s.precision.iter().all(|x| x.met());
+            let worst = if met {
+                s.precision.iter().filter_map(|x| x.relative.map(|v| v / x.target)).fold(0.0, f64::max)
+            } else {
+                0.0
+            };
+            let inside =
+                |e: lbsim::stats::Estimate, x: f64| e.interval().is_some_and(|(lo, hi)| lo <= x && x <= hi) as u64;
+            (u64::from(met), inside(s.mean, mean), inside(s.p99, p99), worst, r.requests)
+        })
+        .collect();
+    runs.iter()
+        .fold((0, 0, 0, 0.0, 0), |(a, b, c, d, e), &(m, x, y, w, n)| (a + m, b + x, c + y, d.max(w), e + n / seeds))
+}
+
+/// `precision`: every run stops with each requested half-width within its target (the
+/// run grows until it is, well short of the cap here), and the intervals still cover the
+/// truth as 95% intervals should (the 99.9% binomial range). ρ = 0.5, 60 seeds,
+/// mean within 5% and p99 within 10%.
+#[test]
+fn precision_runs_until_every_target_is_met() {
+    let seeds = 60;
+    let (met, mean, p99, worst, length) = precise_coverage(0.5, "mean_ms=5%,p99_ms=10%", 2_000, 1_000_000, seeds);
+    eprintln!("ρ = 0.5: {met} of {seeds} met; worst half-width {worst:.3} of its target; mean length {length}");
+    assert_eq!(met, seeds);
+    assert!(worst <= 1.0);
+    assert!(length > 2_000, "the runs grew");
+    assert_covers_95("mean response, ρ = 0.5, precision 5%", mean, seeds);
+    assert_covers_95("p99, ρ = 0.5, precision 10%", p99, seeds);
+}
+
+/// The precision study of docs/outputs.md: ρ = 0.95, `--precision 5%` (mean and p99),
+/// 200 seeds. `cargo test --release --test it precision::precision_study -- --ignored --nocapture`.
+#[test]
+#[ignore = "a coverage study of minutes; its result is quoted in docs/outputs.md"]
+fn precision_study_near_saturation() {
+    let seeds = 200;
+    let (met, mean, p99, worst, length) = precise_coverage(0.95, "5%", 20_000, 50_000_000, seeds);
+    eprintln!(
+        "ρ = 0.95, precision 5%: {met} of {seeds} met (worst {worst:.3} of target), mean length {length}; \
+         mean covered {mean}/{seeds}, p99 {p99}/{seeds}"
+    );
+    assert_eq!(met, seeds);
+}
+
+/// A run that cannot reach its target in `max_requests` stops there and says so.
+#[test]
+fn precision_stops_at_the_cap_and_the_table_says_so() {
+    let top = "name = \"cap\"\nrequests = 2000\nseed = 1\nstrategies = [\"random\", \"p2c\"]";
+    let (dir, path) = case(&mm_pool(top, 200.0, "s", 4, ""));
+    let out = lbsim()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.path().join("o"))
+        .args(["--no-charts", "--precision", "p99_ms=0.5%,mean_ms=50%", "--max-requests", "8000"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("8000 requests × 1 replication"), "{text}");
+    assert!(text.contains("50% reached by every strategy"), "{text}");
+    assert!(text.contains("p99_ms ≤ 0.5% NOT reached by random ("), "{text}");
+    assert!(text.contains("the cap was reached"), "{text}");
+    let csv = std::fs::read_to_string(dir.path().join("o/summary.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|c| *c == "precision_met").unwrap();
+    assert!(csv.lines().skip(1).all(|l| l.split(',').nth(col) == Some("0")), "{csv}");
+    lbsim()
+        .arg("run")
+        .arg(&path)
+        .args(["--precision", "p99=5%"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("`p99` is not a figure with an interval"));
+}

@@ -353,6 +353,15 @@ pub const STEADY_STATE: Metric = Metric {
     get: Get::Summary(|s| s.transient.map_or(Value::Missing, |t| Value::Flag(t.steady))),
     ..BASE
 };
+/// With `precision`: whether every requested figure reached its target.
+pub const PRECISION_MET: Metric = Metric {
+    name: "precision_met",
+    format: Format::Flag,
+    get: Get::Summary(|s| {
+        if s.precision.is_empty() { Value::Missing } else { Value::Flag(s.precision.iter().all(|r| r.met())) }
+    }),
+    ..BASE
+};
 /// Share of the requests dropped: of a sweep point or plan candidate (not in summary.csv).
 pub const DROP_RATE: Metric = Metric { name: "drop_rate", format: Format::Fixed(8), ci: true, ..BASE };
 
@@ -424,6 +433,7 @@ pub const SUMMARY: &[Column] = &[
     V(&WARMUP_REQUESTS),
     V(&WARMUP_DETECTED),
     V(&STEADY_STATE),
+    V(&PRECISION_MET),
 ];
 
 /// How many leading columns of [`SUMMARY`] are the original contract.

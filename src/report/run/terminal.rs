@@ -262,6 +262,9 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
     if !notes.is_empty() {
         out.push_str(&format::to_width(&notes.join("; ")));
     }
+    if let Some(line) = precision_note(report) {
+        out.push_str(&format::to_width(&line));
+    }
     if report.strategies.iter().any(StrategySummary::is_unstable) {
         out.push_str(&format::to_width(
             "UNSTABLE = queues grow without bound under that strategy (see the warnings): its figures describe a \
@@ -300,6 +303,47 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
         out.push_str(&format::labelled("warning", &w.to_string()));
     }
     out
+}
+
+/// With `precision`: which figures reached their target (95% half-width ÷ value), and
+/// which strategies' did not.
+fn precision_note(report: &Report) -> Option<String> {
+    let p = report.scenario.precision.as_ref()?;
+    let items: Vec<String> = p
+        .targets
+        .iter()
+        .map(|&(measure, target)| {
+            let missed: Vec<String> = report
+                .strategies
+                .iter()
+                .filter_map(|s| s.precision.iter().find(|r| r.measure == measure).map(|r| (s, r)))
+                .filter(|(_, r)| !r.met())
+                .map(|(s, r)| match r.relative {
+                    Some(x) => format!("{} ({:.1}%)", s.label, 100.0 * x),
+                    None => format!("{} (no interval)", s.label),
+                })
+                .collect();
+            let goal = format!("{measure} ≤ {}%", fmt_percent(target));
+            if missed.is_empty() {
+                format!("{goal} reached by every strategy")
+            } else {
+                format!("{goal} NOT reached by {}", missed.join(", "))
+            }
+        })
+        .collect();
+    let short = report.strategies.iter().any(|s| !s.is_unstable() && s.precision.iter().any(|r| !r.met()));
+    Some(format!(
+        "precision (95% half-width ÷ value) at {} requests: {}{}",
+        report.scenario.requests,
+        items.join("; "),
+        if short { " — the cap was reached: raise --max-requests (max_requests)" } else { "" }
+    ))
+}
+
+/// A share as a percentage without trailing zeros (0.02 → 2, 0.025 → 2.5).
+fn fmt_percent(share: f64) -> String {
+    let text = format!("{:.3}", 100.0 * share);
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Per fault of the first replication: when each strategy stopped using the server.

@@ -104,6 +104,8 @@ table! {
         /// Required except for trace replay (which defaults to the trace's length).
         pub(crate) requests: Option<u64>,
         pub(crate) warmup_requests: Option<u64>,
+        pub(crate) precision: Option<String>,
+        pub(crate) max_requests: Option<u64>,
         pub(crate) replications: Option<u32>,
         pub(crate) strategies: Vec<toml::Value>,
         pub(crate) arrivals: RawArrivals,

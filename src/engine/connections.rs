@@ -86,6 +86,19 @@ pub(super) struct Held {
     requests: u64,
 }
 
+/// How close a server that joined the endpoints must come to its fair share of the
+/// connections (connections held ÷ endpoints) to count as carrying it: 90% of it, or the
+/// whole connections a fair split gives every server (⌊share⌋), whichever is fewer —
+/// connections are whole, so 100 over 15 servers leave some with 6.
+const FAIR_SHARE_WITHIN: f64 = 0.9;
+
+/// A server that joined the endpoints during the run, until it carries its fair share.
+#[derive(Debug, Clone, Copy)]
+struct Join {
+    server: u32,
+    at: f64,
+}
+
 /// The clients' connection pools.
 pub(super) struct Pools {
     /// The strategy chooses per connection.
@@ -112,6 +125,12 @@ pub(super) struct Pools {
     /// Clients whose waiting requests must be looked at once the current one is done.
     to_pump: Vec<u32>,
     pumping: bool,
+    /// Connections held in all, whichever server.
+    held_total: u64,
+    /// Servers that joined and do not carry their fair share yet.
+    joining: Vec<Join>,
+    /// The longest a join took to carry its fair share so far, s (`None`: no join yet).
+    fair_share: Option<f64>,
 }
 
 impl Pools {
@@ -147,6 +166,9 @@ impl Pools {
             held: vec![Held::default(); servers],
             to_pump: Vec::new(),
             pumping: false,
+            held_total: 0,
+            joining: Vec::new(),
+            fair_share: None,
         }
     }
 
@@ -396,6 +418,52 @@ impl<const FULL: bool> Simulation<FULL> {
     pub(super) fn server_joins(&mut self, s: usize) {
         let eligible = self.balancer.set_absent(s, Absence::CrashWindow, false);
         self.after_eligibility(s, eligible, "endpoints");
+        if eligible {
+            self.joined(s);
+        }
+    }
+
+    /// `balance = "connection"`: server `s` has just joined the endpoints (a crash window
+    /// ended, a pod became ready): from now on it is timed until it carries its fair share.
+    pub(super) fn joined(&mut self, s: usize) {
+        let now = self.now;
+        let p = self.pools.as_mut().expect("[clients]");
+        p.joining.retain(|j| j.server != s as u32);
+        p.joining.push(Join { server: s as u32, at: now });
+        self.check_fair_share();
+    }
+
+    /// Notes the joins whose server now carries its fair share of the connections (see
+    /// [`FAIR_SHARE_WITHIN`]); a server no longer an endpoint stops being timed.
+    fn check_fair_share(&mut self) {
+        let now = self.now;
+        let endpoints = self.balancer.eligible_count();
+        let Some(p) = self.pools.as_mut() else { return };
+        if p.joining.is_empty() || endpoints == 0 {
+            return;
+        }
+        let fair = p.held_total as f64 / endpoints as f64;
+        let needed = (FAIR_SHARE_WITHIN * fair).min(fair.floor());
+        let (held, balancer) = (&p.held, &self.balancer);
+        let mut longest = p.fair_share;
+        p.joining.retain(|j| {
+            if !balancer.is_eligible(j.server as usize) {
+                return false;
+            }
+            let carries = f64::from(held[j.server as usize].now) >= needed;
+            if carries {
+                longest = Some(longest.map_or(now - j.at, |l: f64| l.max(now - j.at)));
+            }
+            !carries
+        });
+        p.fair_share = longest;
+    }
+
+    /// The run's answer: the longest time a join took to carry its fair share, infinite if
+    /// one never did (`None`: no server joined).
+    pub(super) fn fair_share(&self) -> Option<f64> {
+        let p = self.pools.as_ref()?;
+        if p.joining.is_empty() { p.fair_share } else { Some(f64::INFINITY) }
     }
 
     /// One connection more (`+1`) or fewer at server `s`: its time-average and maximum.
@@ -412,6 +480,10 @@ impl<const FULL: bool> Simulation<FULL> {
         h.now = h.now.checked_add_signed(delta).expect("connections held never go negative");
         if measuring && h.now > st.connections_max {
             st.connections_max = h.now;
+        }
+        p.held_total = p.held_total.checked_add_signed(i64::from(delta)).expect("held connections");
+        if !p.joining.is_empty() {
+            self.check_fair_share();
         }
     }
 

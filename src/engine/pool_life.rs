@@ -463,6 +463,9 @@ impl<const FULL: bool> Simulation<FULL> {
                 pod.in_endpoints = true;
                 let eligible = self.balancer.set_absent(s, Absence::NoReadyPod, false);
                 self.after_eligibility(s, eligible, "pods");
+                if FULL && self.l4 && eligible {
+                    self.joined(s);
+                }
             }
             (PodStep::Deregister, Phase::Terminating) => self.deregister(p),
             (PodStep::Kill | PodStep::Exit, Phase::Terminating) => self.pod_gone(p),

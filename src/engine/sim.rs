@@ -537,6 +537,7 @@ impl<const FULL: bool> Simulation<FULL> {
         if FULL {
             self.pools_finish();
         }
+        let fair_share = if FULL { self.fair_share() } else { None };
         // In flight = what the engine still holds, counted where it is held (not derived from
         // the other counts), so that `Counts::is_conserved` is a real check of the engine.
         let (held, held_measured) = self.held();
@@ -571,6 +572,7 @@ impl<const FULL: bool> Simulation<FULL> {
             transient: Some(self.rec.series.transient()),
             pods: self.pool.map(|p| p.finish(end)),
             policies,
+            fair_share,
         }
     }
 }

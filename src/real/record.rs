@@ -388,6 +388,7 @@ impl Recorder {
             batches: crate::stats::batch::Batches::default(),
             pods: None,
             policies: None,
+            fair_share: None,
         }
     }
 }

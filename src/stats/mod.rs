@@ -209,6 +209,11 @@ pub struct RunStats {
     /// The balancer queue's figures (`None` without `[balancer_queue]`; boxed, so that runs
     /// without one carry a pointer only).
     pub policies: Option<Box<PolicyStats>>,
+    /// `[clients]` with `balance = "connection"`: the longest time a server that joined the
+    /// endpoints during the run took to hold 90% of its fair share of the connections
+    /// (connections held ÷ endpoints), s; infinite when one never did before the run ended;
+    /// `None` when no server joined.
+    pub fair_share: Option<f64>,
 }
 
 /// How the balancer reacted to one fault window.

@@ -312,6 +312,10 @@ pub struct StrategySummary {
     /// Where MSER-5 finds the transient ends: the largest truncation over the
     /// replications, steady only if every one is (None for a real load test).
     pub transient: Option<super::warmup::Transient>,
+    /// `[clients]` with `balance = "connection"`: the longest time, over replications, a
+    /// server that joined the endpoints took to carry its fair share of the connections
+    /// (see [`super::RunStats::fair_share`]); infinite when one never did.
+    pub fair_share: Option<f64>,
 }
 
 /// One figure's precision target (`precision`) and how close a strategy's run came.
@@ -477,6 +481,7 @@ impl StrategySummary {
                 .is_some()
                 .then(|| within(Bounds::NON_NEGATIVE, &|r| r.pods.as_ref().map_or(0.0, |p| p.pod_seconds))),
             policies: pool.balancer_queue.then(|| Box::new(super::PolicySummary::from_runs(runs))),
+            fair_share: runs.iter().filter_map(|r| r.fair_share).reduce(f64::max),
             paired: Vec::new(),
             batch_count: None,
             batches_correlated: false,

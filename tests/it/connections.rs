@@ -134,7 +134,24 @@ fn servers_added_by_a_scale_out_get_nothing_without_a_connection_age() {
             assert_eq!((s.requests, s.connections_opened), (0, 0), "a pinned client never moves");
         }
         assert!(r.measured.is_conserved() && r.total.is_conserved());
+        assert_eq!(r.fair_share, Some(f64::INFINITY), "never carries its share");
     }
+}
+
+#[test]
+fn with_a_connection_age_round_robin_gives_the_new_servers_their_share_within_one_age() {
+    // max_age 10 s without jitter: every connection opened in the first moments of the run
+    // gets GOAWAY just after each multiple of 10 s, so the wave after the join at 20 s
+    // reopens all 100 through round robin over the 15 endpoints: 6 or 7 each, the fair
+    // split. The new servers carry their share once that wave has passed: after the join,
+    // and within one age.
+    let sc = scenario(&scale_out("max_age = \"10s\"\nage_jitter = 0.0", 6_000));
+    let r = sim(&sc, 1, 0);
+    let t = r.fair_share.expect("servers joined");
+    assert!(t > 0.0 && t <= 10.0, "{t}");
+    // Without [clients] (or balancing per request) the figure does not apply.
+    let plain = scenario(&scale_out("", 6_000).replace("balance = \"connection\"", "balance = \"request\""));
+    assert_eq!(sim(&plain, 1, 0).fair_share, None);
 }
 
 #[test]

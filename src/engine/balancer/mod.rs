@@ -469,6 +469,11 @@ impl Balancer {
         self.shared.full.in_flight_all()
     }
 
+    /// How many servers may receive requests.
+    pub(super) fn eligible_count(&self) -> usize {
+        self.members.as_ref().map_or(self.absent.len(), |m| m.map.len())
+    }
+
     /// Whether `s` may receive requests.
     pub(super) fn is_eligible(&self, s: usize) -> bool {
         self.healthy[s] && !self.ejected[s] && self.absent[s] == 0

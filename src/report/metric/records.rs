@@ -250,6 +250,18 @@ pub const OPEN_MODEL_P99: Metric = Metric {
     get: Get::Summary(|s| s.open_model.map_or(Value::Missing, |o| Value::Estimate(o.p99))),
     ..BASE
 };
+/// `balance = "connection"`: the longest time a server that joined took to carry its fair
+/// share of the connections, s, or `never`.
+pub const FAIR_SHARE: Metric = Metric {
+    name: "fair_share_s",
+    format: Format::Fixed(3),
+    get: Get::Summary(|s| match s.fair_share {
+        None => Value::Missing,
+        Some(t) if t.is_finite() => Value::Number(t),
+        Some(_) => Value::Text("never".to_string()),
+    }),
+    ..BASE
+};
 /// Balancer instances.
 pub const BALANCERS: Metric =
     Metric { name: "balancers", get: Get::Scenario(|sc| Value::Count(u64::from(sc.balancers.count))), ..BASE };
@@ -434,6 +446,7 @@ pub const SUMMARY: &[Column] = &[
     V(&WARMUP_DETECTED),
     V(&STEADY_STATE),
     V(&PRECISION_MET),
+    V(&FAIR_SHARE),
 ];
 
 /// How many leading columns of [`SUMMARY`] are the original contract.

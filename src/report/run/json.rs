@@ -45,7 +45,11 @@ fn cell(format: Format, text: &str) -> Value {
     if let Ok(n) = text.parse::<u64>() {
         return json!(n);
     }
-    text.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
+    match text.parse::<f64>() {
+        Ok(x) => serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
+        // A word in a number column (`fair_share_s`'s `never`) stays a word.
+        Err(_) => Value::String(text.to_string()),
+    }
 }
 
 /// The scenario facts at the top of the summary.

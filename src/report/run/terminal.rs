@@ -296,6 +296,7 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
         .chain(super::phases::notes(report))
         .chain(closed_loop_notes(report))
         .chain(pod_notes(report))
+        .chain(fair_share_notes(report))
     {
         out.push_str(&format::terminal_line(&line));
     }
@@ -411,6 +412,25 @@ fn pod_notes(report: &Report) -> Vec<String> {
             "  {:width$}  {:.0}{ci} pod-s, {events:.1} scale events, at most {peak} ready pods",
             s.label, cost.value
         ));
+    }
+    out
+}
+
+/// With `balance = "connection"`: how long servers that joined took to carry their share.
+fn fair_share_notes(report: &Report) -> Vec<String> {
+    if !report.strategies.iter().any(|s| s.fair_share.is_some()) {
+        return Vec::new();
+    }
+    let mut out = vec![
+        "servers that joined (a crash window's end, a new pod): the longest any took to hold 90% of its fair share \
+         of the connections (connections ÷ endpoints), over replications (summary.csv `fair_share_s`):"
+            .to_string(),
+    ];
+    let width = report.strategies.iter().map(|s| s.label.len()).max().unwrap_or(0);
+    for s in &report.strategies {
+        let Some(t) = s.fair_share else { continue };
+        let when = if t.is_finite() { format_duration(t) } else { "never, within the run".to_string() };
+        out.push(format!("  {:width$}  {when}", s.label));
     }
     out
 }

@@ -5,6 +5,7 @@ use super::calls::Failure;
 use super::events::{Answer, EventKind};
 use super::{Simulation, slow_start};
 use crate::scenario::faults::Effect;
+use crate::stats::{FaultOutcome, RotationChange};
 
 impl<const FULL: bool> Simulation<FULL> {
     pub(super) fn fault(&mut self, w: usize, start: bool) {
@@ -12,14 +13,18 @@ impl<const FULL: bool> Simulation<FULL> {
         let s = window.server;
         let now = self.now;
         self.servers[s].advance(now, self.integrating);
+        if start {
+            self.fail.marks[w] = Some(self.window_mark(s));
+        } else {
+            self.close_window(w);
+        }
         // What a fault does to its server: each kind names one of the effects this match
         // knows (the engine's one place that distinguishes them).
         match window.kind.effect() {
             Effect::Crash if start => {
                 self.fail.down_window[s] = Some(w as u32);
                 if !self.balancer.is_eligible(s) {
-                    self.fail.outcomes[w].detected_at = Some(now);
-                    self.fail.outcomes[w].detected_by = Some("already out");
+                    self.fail.outcomes[w].already_out(now);
                 }
                 if FULL && self.l4 {
                     self.server_leaves(s);
@@ -39,8 +44,7 @@ impl<const FULL: bool> Simulation<FULL> {
             }
             Effect::Slowdown(factor) => {
                 if start && !self.balancer.is_eligible(s) {
-                    self.fail.outcomes[w].detected_at = Some(now);
-                    self.fail.outcomes[w].detected_by = Some("already out");
+                    self.fail.outcomes[w].already_out(now);
                 }
                 let server = &mut self.servers[s];
                 let moved = server.set_slowdown(factor, start, now);
@@ -50,6 +54,27 @@ impl<const FULL: bool> Simulation<FULL> {
                 }
                 self.tell_start_at(s);
             }
+        }
+    }
+
+    /// What the load during a fault window at server `s` is measured from: the work routed
+    /// to it and the capacity it lost, both since t = 0, now.
+    fn window_mark(&self, s: usize) -> (f64, f64) {
+        let server = &self.servers[s];
+        (server.work_total, server.lost_total_until(self.now))
+    }
+
+    /// Fault window `w` ends now (or the run does): its server's load during it.
+    pub(super) fn close_window(&mut self, w: usize) {
+        let Some((work0, lost0)) = self.fail.marks[w].take() else { return };
+        let s = self.fail.windows[w].server;
+        let (work, lost) = self.window_mark(s);
+        let span = self.now - self.fail.windows[w].start;
+        let available = span - (lost - lost0);
+        // A crash leaves no capacity (rounding aside): no load to report.
+        if available > 1e-9 * span.max(1.0) {
+            let workers = f64::from(self.servers[s].workers());
+            self.fail.outcomes[w].rho = Some((work - work0) / (workers * available));
         }
     }
 
@@ -134,16 +159,25 @@ impl<const FULL: bool> Simulation<FULL> {
         if self.queue.is_some() {
             self.queue_eligibility(s);
         }
-        if !self.balancer.is_eligible(s) {
-            let now = self.now;
-            for (w, o) in self.fail.windows.iter().zip(&mut self.fail.outcomes) {
-                let active = w.start <= now && w.end.is_none_or(|e| now < e);
-                if w.server == s && active && o.detected_at.is_none() {
-                    o.detected_at = Some(now);
-                    o.detected_by = Some(by);
-                }
+        let eligible = self.balancer.is_eligible(s);
+        let now = self.now;
+        // Every change of the window's server while the window lasts, and its return after.
+        for (w, o) in self.fail.windows.iter().zip(&mut self.fail.outcomes) {
+            let out = o.rotation.last().is_some_and(|c| c.out);
+            let active = w.start <= now && w.end.is_none_or(|e| now < e);
+            if w.server != s || eligible != out || (!eligible && !active) {
+                continue;
             }
-        } else if became_eligible && let Some(ss) = self.fail.slow_start[s] {
+            if !eligible && o.detected_at.is_none() {
+                o.detected_at = Some(now);
+                o.detected_by = Some(by);
+            }
+            o.rotation.push(RotationChange { at: now, out: !eligible, by });
+        }
+        if eligible
+            && became_eligible
+            && let Some(ss) = self.fail.slow_start[s]
+        {
             self.fail.ramp_step[s] = 0;
             self.balancer.set_ramp(s, slow_start::level(&ss, 0));
             let ramp_gen = self.fail.ramp_gen[s];
@@ -161,5 +195,14 @@ impl<const FULL: bool> Simulation<FULL> {
         if self.balancer.ramp(s) != 0 {
             self.events.push(self.now + slow_start::tick(&ss), EventKind::SlowStartStep { server: s as u32, ramp_gen });
         }
+    }
+}
+
+impl FaultOutcome {
+    /// The window's server was already out of rotation when the window started, at `now`.
+    fn already_out(&mut self, now: f64) {
+        self.detected_at = Some(now);
+        self.detected_by = Some("already out");
+        self.rotation.push(RotationChange { at: now, out: true, by: "already out" });
     }
 }

@@ -279,6 +279,9 @@ struct Failures {
     windows: Vec<FaultWindow>,
     /// How the balancer reacted to each fault window.
     outcomes: Vec<FaultOutcome>,
+    /// Per fault window in progress: the work routed to its server and the capacity it
+    /// lost, both since t = 0, when the window started (its load is measured from them).
+    marks: Vec<Option<(f64, f64)>>,
     /// The crash window each server is in, if any.
     down_window: Vec<Option<u32>>,
     /// Scratch buffer for the jobs a crash loses (kept to reuse its allocation).
@@ -367,6 +370,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 cold_step: vec![0; n],
                 ramp_gen: vec![0; n],
                 outcomes: vec![FaultOutcome::default(); windows.len()],
+                marks: vec![None; windows.len()],
                 windows,
                 down_window: vec![None; n],
                 lost: Vec::new(),

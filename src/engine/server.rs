@@ -69,6 +69,15 @@ pub struct Server {
     /// Cold-start multiplier (1 when warm).
     cold: f64,
     factor: f64,
+    /// Share of its capacity the server has now: 0 while crashed, 1 / [`Self::factor`]
+    /// otherwise.
+    available: f64,
+    /// ∫ (1 − available) dt since t = 0, warm-up included: capacity lost to faults, in
+    /// seconds of the server's nominal speed (a fault window's capacity).
+    lost_total: f64,
+    /// Work routed to it since t = 0, warm-up included, s (kept with faults only, for the
+    /// load during a fault window).
+    pub work_total: f64,
     /// Statistics of the measured window.
     pub stats: ServerStats,
 }
@@ -94,6 +103,9 @@ impl Server {
             slowdowns: Vec::new(),
             cold: 1.0,
             factor: 1.0,
+            available: 1.0,
+            lost_total: 0.0,
+            work_total: 0.0,
             stats: ServerStats::new(),
         }
     }
@@ -119,6 +131,13 @@ impl Server {
             self.stats.area_in_system += f64::from(self.in_system()) * dt;
             self.stats.busy_area += f64::from(self.busy) * dt;
         }
+        if self.available != 1.0 {
+            let lost = (1.0 - self.available) * dt;
+            self.lost_total += lost;
+            if measuring {
+                self.stats.lost_capacity += lost;
+            }
+        }
         self.last_t = t;
     }
 
@@ -134,6 +153,19 @@ impl Server {
         self.stats.busy_area + f64::from(self.busy) * (t - self.last_t)
     }
 
+    /// Capacity lost to faults over the window until `t` (≥ the last change), without
+    /// advancing (see [`ServerStats::lost_capacity`]).
+    #[inline]
+    pub fn lost_capacity_until(&self, t: f64) -> f64 {
+        self.stats.lost_capacity + (1.0 - self.available) * (t - self.last_t)
+    }
+
+    /// Capacity lost to faults from t = 0 until `t` (≥ the last change), warm-up included,
+    /// without advancing.
+    pub fn lost_total_until(&self, t: f64) -> f64 {
+        self.lost_total + (1.0 - self.available) * (t - self.last_t)
+    }
+
     /// ∫ number in system dt from 0 to `t` (≥ the last change), warm-up included.
     #[inline]
     pub fn area_until(&self, t: f64) -> f64 {
@@ -143,6 +175,7 @@ impl Server {
     /// Starts the measured window at `t`: counters from zero, the current state as the max.
     pub fn start_window(&mut self, t: f64) {
         self.area_total += f64::from(self.in_system()) * (t - self.last_t);
+        self.lost_total += (1.0 - self.available) * (t - self.last_t);
         self.last_t = t;
         self.stats = ServerStats::new();
         self.stats.max_in_system = self.in_system();
@@ -240,6 +273,7 @@ impl Server {
     /// left empty; pending departures become stale.
     pub fn crash(&mut self, now: f64, lost: &mut Vec<Job>) {
         self.down += 1;
+        self.available = 0.0;
         if self.down > 1 {
             return;
         }
@@ -259,6 +293,9 @@ impl Server {
     /// A crash ends (the server restarts empty once no crash is left).
     pub fn recover(&mut self) {
         self.down = self.down.saturating_sub(1);
+        if self.down == 0 {
+            self.available = 1.0 / self.factor;
+        }
     }
 
     /// Adds (`start`) or removes a slowdown `factor` at `now`. Jobs in service keep the
@@ -286,6 +323,9 @@ impl Server {
     fn rescale(&mut self, now: f64) -> Vec<(u32, f64)> {
         let old = self.factor;
         self.factor = self.slowdowns.iter().product::<f64>() * self.cold;
+        if self.down == 0 {
+            self.available = 1.0 / self.factor;
+        }
         let ratio = self.factor / old;
         let mut out = Vec::new();
         for (w, slot) in self.slots.iter_mut().enumerate() {

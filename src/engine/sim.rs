@@ -210,6 +210,9 @@ impl<const FULL: bool> Simulation<FULL> {
         if measured {
             server.stats.work += job.service;
         }
+        if FULL {
+            server.work_total += job.service;
+        }
         let admission = server.admit(job, now);
         match admission {
             Admission::Dropped => {
@@ -487,6 +490,7 @@ impl<const FULL: bool> Simulation<FULL> {
             queue_spread,
             idle_waiting,
             work: self.servers.iter().map(|s| s.stats.work).collect(),
+            lost: self.servers.iter().map(|s| s.lost_capacity_until(t)).collect(),
             requests: self.servers.iter().map(|s| s.stats.requests).collect(),
         }
     }
@@ -533,6 +537,9 @@ impl<const FULL: bool> Simulation<FULL> {
         let batches = self.rec.finish_batches(totals);
         for s in &mut self.servers {
             s.advance(end, true);
+        }
+        for w in 0..self.fail.marks.len() {
+            self.close_window(w);
         }
         if FULL {
             self.pools_finish();

@@ -192,6 +192,8 @@ pub struct Totals {
     pub idle_waiting: f64,
     /// Work routed to each server, s.
     pub work: Vec<f64>,
+    /// Capacity each server lost to faults, s (`ServerStats::lost_capacity`).
+    pub lost: Vec<f64>,
     /// Measured requests routed to each server.
     pub requests: Vec<u64>,
 }
@@ -362,8 +364,9 @@ impl Recorder {
         let p = &self.last;
         let dt = (t.time - p.time).max(f64::MIN_POSITIVE);
         let completed = (t.completed - p.completed) as f64;
-        let loads: Vec<f64> =
-            t.work.iter().zip(&p.work).zip(&self.workers).map(|((a, b), w)| (a - b) / (w * dt)).collect();
+        let loads: Vec<f64> = (0..self.workers.len())
+            .map(|i| evenness::load(t.work[i] - p.work[i], self.workers[i], dt - (t.lost[i] - p.lost[i])))
+            .collect();
         let requests: Vec<f64> = t.requests.iter().zip(&p.requests).map(|(a, b)| (a - b) as f64).collect();
         let decided = t.decided - p.decided;
         let generated = (t.generated - p.generated) as f64;

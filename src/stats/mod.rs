@@ -115,6 +115,11 @@ pub struct ServerStats {
     /// Work routed to the server: the service times (demand / speed, or its group's
     /// service) of the measured requests sent to it, dropped ones included, s.
     pub work: f64,
+    /// Capacity lost to faults over the window: ∫ (1 − available share) dt, where the share
+    /// is 0 while crashed (or while an autoscaled pod is absent) and 1 / slowdown while
+    /// slowed, s. The server could do `workers × (window − lost_capacity)` seconds of work
+    /// at its nominal speed: what its load ρ is measured against.
+    pub lost_capacity: f64,
     /// `[clients]` per connection: ∫ connections held dt over the window.
     pub connections_area: f64,
     /// Most connections held at once in the window.
@@ -140,6 +145,7 @@ impl ServerStats {
             response_sum: 0.0,
             response: LatencyHistogram::new(2),
             work: 0.0,
+            lost_capacity: 0.0,
             connections_area: 0.0,
             connections_max: 0,
             connections_opened: 0,
@@ -217,7 +223,7 @@ pub struct RunStats {
 }
 
 /// How the balancer reacted to one fault window.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FaultOutcome {
     /// When the server was first taken out of rotation during the window, s.
     pub detected_at: Option<f64>,
@@ -225,6 +231,34 @@ pub struct FaultOutcome {
     pub detected_by: Option<&'static str>,
     /// Attempts refused by the crashed server before that (the herd sent to a dead server).
     pub refused_before_detection: u64,
+    /// Every time the server left rotation during the window, and every time it came back
+    /// (during the window or after it, until it is back), in time order: a health check that
+    /// fails a slowed server again and again takes it out and puts it back several times.
+    pub rotation: Vec<RotationChange>,
+    /// The server's load ρ during the window: the work routed to it then over the capacity
+    /// it had then (a slowed server has 1 / slowdown of its own); until the run's end when
+    /// the window outlasts it. `None` when it had no capacity (a crash) or the window
+    /// started after the run.
+    pub rho: Option<f64>,
+}
+
+/// The server of a fault window left rotation, or came back to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RotationChange {
+    /// When, s.
+    pub at: f64,
+    /// Out of rotation (`true`) or back in it.
+    pub out: bool,
+    /// What did it: `health_check`, `outlier_detection`, `already out` (it was out when the
+    /// window started), or the mechanism that put it back.
+    pub by: &'static str,
+}
+
+impl FaultOutcome {
+    /// The times the server was taken out of rotation.
+    pub fn removals(&self) -> usize {
+        self.rotation.iter().filter(|c| c.out).count()
+    }
 }
 
 impl RunStats {

@@ -10,9 +10,10 @@
 //! response time, and the per-server p99.
 //!
 //! Load and imbalance are capacity-normalised: a server's load is ρ_i, the work routed to
-//! it (the service times of the requests sent there) over what its workers can do in the
-//! window, so a split in proportion to capacity is even and an overloaded server has
-//! ρ_i > 1 (its utilisation stops at 1).
+//! it (the service times of the requests sent there) over what its workers could do in the
+//! window with the capacity they had — a crash takes all of it away for its duration, a
+//! 5× slowdown four fifths — so a split in proportion to capacity is even and an
+//! overloaded server has ρ_i > 1 (its utilisation stops at 1).
 
 use super::batch::{Batches, Figure, Units, half_width};
 use super::ci::{Bounds, interval, mean_ci};
@@ -87,6 +88,12 @@ fn rank_profile(mut servers: Vec<ServerSummary>, loads: impl Iterator<Item = Vec
         servers[i].rho_at_rank = profile[rank] / n;
     }
     servers
+}
+
+/// The load ρ of a server with `workers` workers and statistics `st` over a window of
+/// `window` seconds: its work over the capacity it had ([`evenness::load`]).
+fn server_load(st: &super::ServerStats, workers: u32, window: f64) -> f64 {
+    evenness::load(st.work, f64::from(workers), window - st.lost_capacity)
 }
 
 /// The index of percentile `name` in [`QUANTILES`].
@@ -177,8 +184,10 @@ pub struct ServerSummary {
     pub capacity_rps: f64,
     /// Measured requests routed to it per second (dropped ones included).
     pub offered_rps: f64,
-    /// Its load: work routed to it ÷ (workers × window), the time its workers would need
-    /// over the time they had (mean over replications). Above 1 when overloaded.
+    /// Its load: work routed to it ÷ the capacity it had, workers × (window − the capacity
+    /// crashes and slowdowns took away, [`super::ServerStats::lost_capacity`]): the time its
+    /// workers would need at full speed over the time they had at full speed (mean over
+    /// replications). Above 1 when overloaded.
     pub rho: f64,
     /// Whether it is saturated (see [`StrategySummary::saturation`]).
     pub saturated: bool,
@@ -354,9 +363,10 @@ impl StrategySummary {
         }
         let total_workers: f64 = workers.iter().map(|&w| f64::from(w)).sum();
         let requests = |r: &RunStats| r.servers.iter().map(|s| s.requests as f64).collect::<Vec<f64>>();
-        // ρ_i: work routed over what the workers can do in the window.
+        // ρ_i: work routed over what the workers could do in the window with the capacity
+        // the server had (crashes and slowdowns take theirs away).
         let loads = |r: &RunStats| {
-            r.servers.iter().zip(&workers).map(|(s, &w)| s.work / (f64::from(w) * r.window())).collect::<Vec<f64>>()
+            r.servers.iter().zip(&workers).map(|(s, &w)| server_load(s, w, r.window())).collect::<Vec<f64>>()
         };
         let percentiles: Vec<Estimate> = QUANTILES.iter().map(|&(_, q)| quantile_estimate(runs, q)).collect();
         // Each figure with an interval: its estimate, and its values per replication kept
@@ -407,7 +417,7 @@ impl StrategySummary {
                     s.max_in_system = s.max_in_system.max(st.max_in_system);
                     s.throughput += st.completed as f64 / r.window();
                     s.offered_rps += st.requests as f64 / r.window();
-                    s.rho += st.work / (f64::from(workers[i]) * r.window());
+                    s.rho += server_load(st, workers[i], r.window());
                     completed += st.completed;
                     sum += st.response_sum;
                     s.connections_mean += st.connections_area / r.window();

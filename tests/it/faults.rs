@@ -98,7 +98,7 @@ rise = 2
     ));
     for rep in 0..sc.replications {
         let r = sim(&sc, 0, rep);
-        let o = r.faults[0];
+        let o = &r.faults[0];
         let delay = o.detected_at.expect("detected") - 20.0;
         assert_eq!(o.detected_by, Some("health_check"));
         assert!((4.0..=6.0).contains(&delay), "replication {rep}: detected {delay}s after the crash");
@@ -128,7 +128,7 @@ fall = 3
     );
     let sc = scenario(&text);
     let r = sim(&sc, 0, 0);
-    let o = r.faults[0];
+    let o = &r.faults[0];
     let detected = o.detected_at.expect("detected");
     // The herd: arrivals in [crash, detection), every 10th of which went to web-3.
     let herd = RequestStream::new(&sc.workload(), 0).filter(|q| (20.0..detected).contains(&q.arrival)).count() as u64;
@@ -170,7 +170,7 @@ down_at = "10s"
 "#,
     ));
     let r = sim(&sc, 0, 0);
-    let o = r.faults[0];
+    let o = &r.faults[0];
     assert_eq!(o.detected_at, None);
     let after = RequestStream::new(&sc.workload(), 0).filter(|q| q.arrival >= 10.0).count() as u64;
     assert!(o.refused_before_detection.abs_diff(after / 4) <= 1, "{} refused of {after}", o.refused_before_detection);
@@ -201,7 +201,7 @@ base_ejection_time = "30s"
 "#,
     ));
     let r = sim(&sc, 0, 0);
-    let o = r.faults[0];
+    let o = &r.faults[0];
     assert_eq!(o.detected_by, Some("outlier_detection"));
     // Least-connections sends every next request to the empty dead server, so it is ejected
     // after at most 5 refusals (the crash's own resets count as errors too): 5 arrivals at
@@ -343,4 +343,112 @@ fn runs_are_reproducible_whatever_the_thread_count() {
     assert_eq!(w.len(), 2);
     assert_ne!(w[0], w[1]);
     assert!(w.iter().all(|&s| s < 6));
+}
+
+/// Issue 26, defect 2: a server's load is measured against the capacity it had. Two
+/// servers, round robin, evenly spaced arrivals and constant service, so every split is
+/// exact: each server gets 50 req/s × 10 ms = ρ 0.5 of its nominal capacity. `s-2` runs 2×
+/// slower for 100 s of the 200 s run: it had 150 s of capacity, so its ρ over the run is
+/// 0.5 × 200 / 150 = 2/3 (the old figure, work ÷ the nominal capacity, said 0.5, the same
+/// as its healthy neighbour), and during the window 0.5 × 2 = 1.
+#[test]
+fn load_is_measured_against_the_capacity_the_server_had() {
+    let sc = scenario(
+        r#"seed = 5
+requests = 20000
+warmup_requests = 0
+strategies = ["round-robin"]
+[arrivals]
+process = "deterministic"
+rate = 100.0
+[service]
+distribution = "deterministic"
+mean = "10ms"
+[[servers]]
+name = "s"
+count = 2
+[[faults]]
+server = "s-2"
+slow_at = "50s"
+slow_until = "150s"
+slowdown = 2.0
+"#,
+    );
+    let report = run::run(&sc, &RunOptions { threads: None, progress: false }).unwrap();
+    let s = &report.strategies[0];
+    let close = |a: f64, b: f64| (a - b).abs() < 2e-3;
+    assert!(close(s.servers[0].rho, 0.5), "{}", s.servers[0].rho);
+    assert!(close(s.servers[1].rho, 2.0 / 3.0), "{}", s.servers[1].rho);
+    // The summary's figures read the same loads.
+    assert!(close(s.rho_max.value, 2.0 / 3.0), "{:?}", s.rho_max);
+    assert!(close(s.load_max_over_mean.value, (2.0 / 3.0) / ((0.5 + 2.0 / 3.0) / 2.0)), "{:?}", s.load_max_over_mean);
+    let o = &s.faults[0][0];
+    assert!(close(o.rho.expect("a load during the window"), 1.0), "{o:?}");
+    // A crash leaves no capacity: no load during it, and the server's ρ over the run is
+    // its work over the time it was up.
+    let crashed = scenario(&sc_text_with_crash());
+    let r = sim(&crashed, 0, 0);
+    assert_eq!(r.faults[0].rho, None);
+    let up = r.window() - r.servers[1].lost_capacity;
+    assert!((up - 150.0).abs() < 0.1, "{up}");
+}
+
+fn sc_text_with_crash() -> String {
+    r#"seed = 5
+requests = 20000
+warmup_requests = 0
+strategies = ["round-robin"]
+[arrivals]
+process = "deterministic"
+rate = 100.0
+[service]
+distribution = "deterministic"
+mean = "10ms"
+[[servers]]
+name = "s"
+count = 2
+[[faults]]
+server = "s-2"
+down_at = "50s"
+up_at = "100s"
+"#
+    .to_string()
+}
+
+/// Issue 26, defect 3: every time a health check takes a slowed server out and puts it
+/// back is recorded, not only the first removal. A server 20× slower at ρ 0.5 per server
+/// fails its checks (they queue behind its backlog), drains out of rotation, passes, comes
+/// back, and overflows again: out and in several times, alternating, each return after its
+/// removal, and the last return after the window (or never).
+#[test]
+fn every_removal_and_return_is_recorded() {
+    let sc = scenario(&mm_pool(
+        "seed = 11\nrequests = 30000\nwarmup_requests = 1000\nstrategies = [\"round-robin\"]",
+        200.0,
+        "web",
+        4,
+        r#"[[faults]]
+server = "web-2"
+slow_at = "20s"
+slow_until = "120s"
+slowdown = 20.0
+[health_check]
+interval = "1s"
+timeout = "300ms"
+fall = 2
+rise = 2
+"#,
+    ));
+    let r = sim(&sc, 0, 0);
+    let o = &r.faults[0];
+    assert!(o.removals() >= 2, "{o:?}");
+    assert_eq!(o.detected_at, Some(o.rotation[0].at));
+    for (k, c) in o.rotation.iter().enumerate() {
+        assert_eq!(c.out, k % 2 == 0, "alternating: {o:?}");
+        assert_eq!(c.by, "health_check");
+        if c.out {
+            assert!((20.0..120.0).contains(&c.at), "removed within the window: {o:?}");
+        }
+    }
+    assert!(o.rotation.windows(2).all(|w| w[0].at < w[1].at), "{o:?}");
 }

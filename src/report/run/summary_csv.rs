@@ -54,6 +54,9 @@ pub const FAULTS_COLUMNS: &[&str] = &[
     "detection_delay_s",
     "detected_by",
     "refused_before_detection",
+    "times_out",
+    "rotation",
+    "rho_in_window",
 ];
 
 /// One row per strategy.
@@ -194,6 +197,13 @@ impl Exporter for FaultsCsv {
                         o.detected_at.map_or(String::new(), |d| secs(d - w.start)),
                         o.detected_by.unwrap_or("").to_string(),
                         o.refused_before_detection.to_string(),
+                        o.removals().to_string(),
+                        o.rotation
+                            .iter()
+                            .map(|c| format!("{} {} {}", if c.out { "out" } else { "in" }, secs(c.at), c.by))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        o.rho.map_or(String::new(), |r| fixed(r, 6)),
                     ]);
                 }
             }

@@ -361,10 +361,24 @@ fn fault_notes(report: &Report) -> Vec<String> {
         ));
         for s in &report.strategies {
             let Some(o) = s.faults.first().and_then(|f| f.get(i)) else { continue };
-            let detected = match (o.detected_at, o.detected_by) {
+            let mut detected = match (o.detected_at, o.detected_by) {
                 (Some(t), Some(by)) => format!("out of rotation after {} ({by})", format_duration(t - win.start)),
                 _ => "never taken out of rotation".to_string(),
             };
+            // Every removal counts: a slowed server a health check fails again and again is
+            // out, back, out…; and when it came back (or that it did not).
+            let n = o.removals();
+            if n > 1 {
+                detected.push_str(&format!(", {n} times"));
+            }
+            match o.rotation.last() {
+                Some(c) if !c.out => detected.push_str(&format!(", back at {}", format_duration(c.at))),
+                Some(_) => detected.push_str(", still out at the end"),
+                None => {}
+            }
+            if let Some(rho) = o.rho {
+                detected.push_str(&format!("; ρ {} in the window", format::fixed(rho, 3)));
+            }
             let herd = if win.kind.crashes() {
                 format!(", {} request(s) refused before", o.refused_before_detection)
             } else {

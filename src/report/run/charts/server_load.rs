@@ -26,6 +26,7 @@ use plotters::prelude::*;
 
 use super::{Report, RunChart, averaged, framed, strategy_colours};
 use crate::report::charts::canvas::Canvas;
+use crate::report::charts::marks::{Marker, draw_marker};
 use crate::report::charts::style::{self, ALERT, GUIDE, INK, MUTED};
 use crate::report::charts::{
     Area, DrawResult, LegendEntry, Multiples, Swatch, axis, fit, inspect, key_row, text, titled,
@@ -81,6 +82,8 @@ struct Panels<'r> {
     report: &'r Report,
     /// Each strategy's servers' loads ρ and mean numbers in system.
     rho: Vec<Vec<f64>>,
+    /// Each strategy's fault windows' loads, by server, over every replication.
+    windows: Vec<Vec<(usize, f64)>>,
     in_system: Vec<Vec<f64>>,
     scales: Scales,
     /// One bar per server (else the ranked profile).
@@ -103,7 +106,13 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let rho: Vec<Vec<f64>> = report.strategies.iter().map(|s| s.servers.iter().map(|v| v.rho).collect()).collect();
     let in_system: Vec<Vec<f64>> =
         report.strategies.iter().map(|s| s.servers.iter().map(|v| v.mean_in_system).collect()).collect();
-    let scales = Scales::of(&rho, &in_system);
+    // Each fault window's load, at its server (faults.csv's rho_in_window): a slowed server
+    // a health check keeps taking out can look idle over the run and be overloaded while
+    // slowed.
+    let windows: Vec<Vec<(usize, f64)>> = report.strategies.iter().map(|s| window_loads(report, s)).collect();
+    let mut scaled = rho.clone();
+    scaled.extend(windows.iter().map(|w| w.iter().map(|&(_, r)| r).collect::<Vec<f64>>()));
+    let scales = Scales::of(&scaled, &in_system);
     let note = format!(
         "Bars and line: each server's figures of servers.csv (rho, mean_in_system), {}, over the measured \
          window; panel titles: summary.csv's rho_max.{}",
@@ -111,7 +120,8 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         if scales.log { " Log ρ axis: the loads span more than 30×." } else { "" }
     );
     let body = framed(root, report, "load per server against its capacity", &note)?;
-    let body = key_row(&body, &legend(bars))?;
+    let with_windows = bars && windows.iter().any(|w| !w.is_empty());
+    let body = key_row(&body, &legend(bars, with_windows))?;
     let grid = Multiples::of(report.strategies.len());
     // The right axis' ticks: 1, 2, 5 × 10ᵏ or decades, thinned to every other (third, …)
     // decade beyond what a panel's height holds.
@@ -122,7 +132,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let title_w = panels.first().map_or(100, |p| p.dim_in_pixel().0.saturating_sub(16));
     let titles: Vec<fit::Block> = report.strategies.iter().map(|s| title(s, title_w)).collect();
     let title_h = titles.iter().map(|b| b.height(1.25)).max().unwrap_or(0) + 8;
-    let all = Panels { report, rho, in_system, scales, bars, grid, n_ticks };
+    let all = Panels { report, rho, windows, in_system, scales, bars, grid, n_ticks };
     let colours = strategy_colours(report);
     for (i, (s, panel)) in report.strategies.iter().zip(&panels).enumerate() {
         let caption_colour = if s.is_unstable() { ALERT } else { colours[i] };
@@ -146,9 +156,21 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     Ok(())
 }
 
-/// The key above the panels.
-fn legend(bars: bool) -> [LegendEntry; 3] {
-    [
+/// Strategy `s`'s fault windows with a load (not crashes), as (server, ρ during the
+/// window), every replication's.
+fn window_loads(report: &Report, s: &StrategySummary) -> Vec<(usize, f64)> {
+    let mut out = Vec::new();
+    for (rep, outcomes) in s.faults.iter().enumerate() {
+        for (w, o) in report.fault_windows_of(rep as u32).zip(outcomes) {
+            out.extend(o.rho.filter(|r| r.is_finite()).map(|r| (w.server, r)));
+        }
+    }
+    out
+}
+
+/// The key above the panels (`windows`: with the fault windows' loads).
+fn legend(bars: bool, windows: bool) -> Vec<LegendEntry> {
+    let mut key = vec![
         LegendEntry::new(
             if bars {
                 "ρ = work routed ÷ capacity (hatched: saturated, its queue grows without bound)"
@@ -160,13 +182,22 @@ fn legend(bars: bool) -> [LegendEntry; 3] {
         ),
         LegendEntry::new("ρ = 1: the server's capacity", GUIDE, Swatch::Dashed),
         LegendEntry::new("mean number in system (right axis, log)", N_LINE, Swatch::Line),
-    ]
+    ];
+    if windows {
+        key.push(LegendEntry::new(
+            "ρ during its fault window (capacity it had then)",
+            INK,
+            Swatch::Hollow(Marker::Diamond),
+        ));
+    }
+    key
 }
 
 /// A panel's title: the strategy's full label and its ρ max (summary.csv's), `width` px
 /// wide at most.
 fn title(s: &StrategySummary, width: u32) -> fit::Block {
-    let mm = style::figure(s.rho_max.value);
+    // As the table prints ρ: 3 decimals (0.900, not 0.9).
+    let mm = format!("{:.3}", s.rho_max.value);
     inspect::figure(&s.label, RHO_MAX.name, s.rho_max.value, &mm);
     let unstable = if s.is_unstable() { "  UNSTABLE" } else { "" };
     fit::block(&format!("{}  ·  ρ max {mm}{unstable}", s.label), width, 2, style::LEGEND_PX, 12.0)
@@ -278,6 +309,15 @@ impl Panels<'_> {
             self.in_system[i].iter().enumerate().map(|(k, &v)| (k as f64 + 1.0, self.clamp_n(v))).collect();
         chart.draw_secondary_series(LineSeries::new(pts.clone(), N_LINE.stroke_width(2)))?;
         chart.draw_secondary_series(pts.into_iter().map(|p| Circle::new(p, 3, N_LINE.filled())))?;
+        // The fault windows' loads, on their servers' bars, with the value.
+        for &(k, r) in &self.windows[i] {
+            let (px, py) = chart.backend_coord(&(k as f64 + 1.0, t(r.min(rho_top))));
+            draw_marker(root, (px, py), Marker::Diamond, 5, INK, false)?;
+            // ρ as the table prints it: 3 decimals (1.000 is not 1).
+            let label = format!("{r:.3}");
+            inspect::figure(&self.report.strategies[i].label, "rho_in_window", r, &label);
+            root.draw_text(&label, &text(self.grid.tick_px(), &INK), (px + 8, py - 6))?;
+        }
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use std::fmt;
 use super::run::Report;
 use crate::analysis::Preflight;
 use crate::duration::format_duration;
+use crate::report::charts::style::thousands;
 use crate::scenario::Scenario;
 use crate::scenario::arrivals::Shape;
 use crate::stats::StrategySummary;
@@ -80,14 +81,18 @@ pub enum Warning {
         servers: Vec<(String, f64, f64, f64)>,
     },
     /// A strategy under which servers' (or the pool's) number in system still rises over
-    /// the second half of the run, never draining.
+    /// the end of the run, without draining since.
     Growing {
         /// Strategy label.
         strategy: String,
         /// The replication it was seen in (with several).
         replication: Option<u32>,
-        /// Per growing server (`None`: the pool): name, slope in requests/s, trend t.
-        servers: Vec<(Option<String>, f64, f64)>,
+        /// Per growing server (`None`: the pool): name, slope in requests/s, since when it
+        /// has not drained (s), its number in system then and at the end.
+        servers: Vec<(Option<String>, f64, f64, f64, f64)>,
+        /// The growing servers' loads ρ over the run (servers.csv's `rho`): lowest, highest
+        /// (`None` for the pool).
+        rho: Option<(f64, f64)>,
     },
     /// Sweep cells whose strategy was unstable at that point (marked `!` in the sweep
     /// table) although the point's offered load is below 1.
@@ -227,20 +232,54 @@ impl fmt::Display for Warning {
                 let whose = if servers.len() == 1 { "its queue grows" } else { "their queues grow" };
                 write!(f, "{strategy}{rep} sends {}: {whose} without bound; {TRANSIENT}", parts.join(", and "))
             }
-            Warning::Growing { strategy, replication, servers } => {
+            Warning::Growing { strategy, replication, servers, rho } => {
                 let rep = replication.map_or(String::new(), |r| format!(" (replication {r})"));
-                let parts: Vec<String> = servers
-                    .iter()
-                    .map(|(name, slope, t)| {
-                        let at = name.as_ref().map_or("the pool".to_string(), |n| n.clone());
-                        format!("{at} (+{slope:.3} requests/s, trend t = {t:.1})")
-                    })
-                    .collect();
-                let whose = if servers.len() == 1 { "its queue grows" } else { "their queues grow" };
+                // What a planner acts on: which servers, how far their queues have run away
+                // and since when, and how much more work they got than they could do.
+                let n = |v: f64| thousands(v.max(0.0).round() as u64);
+                let parts: Vec<String> = if servers.len() <= 3 {
+                    servers
+                        .iter()
+                        .map(|(name, slope, since, from, to)| {
+                            let at = name.as_ref().map_or("the pool".to_string(), |n| n.clone());
+                            format!("{at} {} → {} since {since:.0} s (+{slope:.1}/s)", n(*from), n(*to))
+                        })
+                        .collect()
+                } else {
+                    // Many servers: their names and the ranges, in one phrase.
+                    let range = |f: &dyn Fn(&(Option<String>, f64, f64, f64, f64)) -> f64| {
+                        let lo = servers.iter().map(f).fold(f64::INFINITY, f64::min);
+                        let hi = servers.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
+                        (lo, hi)
+                    };
+                    let names: Vec<&str> = servers.iter().filter_map(|s| s.0.as_deref()).collect();
+                    // "a–b", or "a" when both ends read the same.
+                    let span = |(lo, hi): (f64, f64), f: &dyn Fn(f64) -> String| {
+                        let (a, b) = (f(lo), f(hi));
+                        if a == b { a } else { format!("{a}–{b}") }
+                    };
+                    vec![format!(
+                        "{} from {} since {} s to {} (+{}/s each)",
+                        names.join(", "),
+                        span(range(&|s| s.3), &n),
+                        span(range(&|s| s.2), &|v| format!("{v:.0}")),
+                        span(range(&|s| s.4), &n),
+                        span(range(&|s| s.1), &|v| format!("{v:.1}")),
+                    )]
+                };
+                let (whose, them) =
+                    if servers.len() == 1 { ("its queue grows", "it needs") } else { ("their queues grow", "they need") };
+                let load = match rho {
+                    Some((lo, hi)) if (hi - lo).abs() < 5e-4 => format!("; ρ over the run {hi:.3}"),
+                    Some((lo, hi)) => format!("; ρ over the run {lo:.3}–{hi:.3}"),
+                    None => String::new(),
+                };
                 write!(
                     f,
-                    "{strategy}{rep}: the number in system still rises over the second half of the run, never \
-                     draining, at {}: {whose} without bound; {TRANSIENT}",
+                    "{strategy}{rep}: requests in system still rising at the end of the run, without draining, at {} \
+                     server(s): {} (requests in system, interval averages){load}: {whose} without bound — {them} \
+                     more capacity or less of the traffic; {TRANSIENT}",
+                    servers.len(),
                     parts.join(", ")
                 )
             }
@@ -323,7 +362,8 @@ impl Warning {
             // Saturation (when the pool as a whole is not the cause, which the UNSTABLE
             // warning above already says).
             if !s.saturation.pool {
-                w.extend(Warning::of_saturation(sc, &s.label, &s.saturation));
+                let rho: Vec<f64> = s.servers.iter().map(|v| v.rho).collect();
+                w.extend(Warning::of_saturation(sc, &s.label, &s.saturation, &rho));
             }
             if s.measured.completed == 0 {
                 w.push(Warning::NoCompletions { strategy: s.label.clone() });
@@ -379,16 +419,24 @@ impl Warning {
     }
 
     /// The saturation warnings of strategy `label` (none when it is stable).
-    pub fn of_saturation(sc: &Scenario, label: &str, sat: &Saturation) -> Vec<Warning> {
+    /// `rho`: its servers' loads over the run (servers.csv's `rho`).
+    pub fn of_saturation(sc: &Scenario, label: &str, sat: &Saturation, rho: &[f64]) -> Vec<Warning> {
         let name = |i: usize| sc.servers[i].name.clone();
         let mut offered = Vec::new();
         let mut growing = Vec::new();
+        let mut loads: Option<(f64, f64)> = None;
         for s in &sat.servers {
             match s.evidence {
                 Evidence::Offered { offered_rps, capacity_rps, rho } => {
                     offered.push((s.server.map_or_else(String::new, name), offered_rps, capacity_rps, rho));
                 }
-                Evidence::Growing { slope, t } => growing.push((s.server.map(name), slope, t)),
+                Evidence::Growing { slope, since, from, to, .. } => {
+                    growing.push((s.server.map(name), slope, since, from, to));
+                    if let Some(i) = s.server {
+                        let r = rho.get(i).copied().unwrap_or(f64::NAN);
+                        loads = Some(loads.map_or((r, r), |(lo, hi): (f64, f64)| (lo.min(r), hi.max(r))));
+                    }
+                }
             }
         }
         let mut w = Vec::new();
@@ -396,7 +444,12 @@ impl Warning {
             w.push(Warning::Saturated { strategy: label.to_string(), replication: sat.replication, servers: offered });
         }
         if !growing.is_empty() {
-            w.push(Warning::Growing { strategy: label.to_string(), replication: sat.replication, servers: growing });
+            w.push(Warning::Growing {
+                strategy: label.to_string(),
+                replication: sat.replication,
+                servers: growing,
+                rho: loads,
+            });
         }
         w
     }

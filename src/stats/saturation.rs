@@ -13,9 +13,12 @@
 //!   That needs the scenario, so it is computed a layer up, in `analysis::offered`, which
 //!   also gathers both kinds into a strategy's [`Saturation`];
 //! - **growth, from the run**, for every strategy (including static ones whose servers a
-//!   slowdown fault overloads): the number in system still rising over the second half of
-//!   the measured window, in a queue that never drained then (a request waiting at every
-//!   sampled instant of that half: a stable queue empties again and again). The exact
+//!   slowdown fault overloads): the number in system still rising at the end of the
+//!   measured window, in a queue that has not drained since (a request waiting at every
+//!   sampled instant of the stretch tested: a stable queue empties again and again). The
+//!   stretch is the second half of the window after the last sample that was not
+//!   backlogged, when it still covers half of that half (a queue that drained during an
+//!   outage and has grown ever since is caught, not only one that never drained). The exact
 //!   interval averages of the sampled timeline are grouped into [`GROWTH_BATCHES`] batch
 //!   means; their least-squares slope is tested one-sided against its standard error,
 //!   inflated for the residuals' lag-1 autocorrelation (AR(1)), with Student's t at
@@ -56,12 +59,18 @@ pub enum Evidence {
         /// Offered load, offered / capacity.
         rho: f64,
     },
-    /// Its number in system still rises over the second half of the window.
+    /// Its number in system still rises over the end of the window, never draining.
     Growing {
         /// Least-squares slope of its number in system, requests per second.
         slope: f64,
         /// The slope over its (autocorrelation-corrected) standard error.
         t: f64,
+        /// Since when it has not drained (the tested stretch starts), s.
+        since: f64,
+        /// Its number in system then (the first sample of the stretch).
+        from: f64,
+        /// Its number in system at the end of the window (the last sample).
+        to: f64,
     },
 }
 
@@ -114,28 +123,40 @@ pub fn growth(run: &RunStats, workers: &[u32], unbounded: &[bool], tests: usize)
     if ks.len() < MIN_SAMPLES {
         return Vec::new();
     }
-    let critical = t_quantile(1.0 - GROWTH_LEVEL / tests.max(1) as f64, (batches(ks.len()) - 2) as f64);
-    let times: Vec<f64> = ks.iter().map(|&k| t.time(k) - dt / 2.0).collect();
-    let test = |server: Option<usize>, values: Vec<f64>| {
-        trend(&times, &values)
-            .filter(|&(_, tstat)| tstat > critical)
-            .map(|(slope, tstat)| SaturatedServer { server, evidence: Evidence::Growing { slope, t: tstat } })
+    // The stretch tested: the samples after the last one that was not backlogged (a queue
+    // that drained then, before it started to grow: an outage, a retry storm), when it
+    // still covers at least half of the second half — a quarter of the window. A stable
+    // queue empties again and again, far more often than that.
+    let stretch = |backlogged: &dyn Fn(usize) -> bool| -> Option<&[usize]> {
+        let first = ks.iter().rposition(|&k| !backlogged(k)).map_or(0, |p| p + 1);
+        let rest = &ks[first..];
+        (rest.len() >= MIN_SAMPLES.max(ks.len().div_ceil(2))).then_some(rest)
+    };
+    let test = |server: Option<usize>, rest: &[usize], value: &dyn Fn(usize) -> f64| {
+        let times: Vec<f64> = rest.iter().map(|&k| t.time(k) - dt / 2.0).collect();
+        let values: Vec<f64> = rest.iter().map(|&k| value(k)).collect();
+        let critical = t_quantile(1.0 - GROWTH_LEVEL / tests.max(1) as f64, (batches(rest.len()) - 2) as f64);
+        let (since, from, to) = (t.time(rest[0]) - dt, values[0], values[values.len() - 1]);
+        trend(&times, &values).filter(|&(_, tstat)| tstat > critical).map(|(slope, tstat)| SaturatedServer {
+            server,
+            evidence: Evidence::Growing { slope, t: tstat, since, from, to },
+        })
     };
     let mut out: Vec<SaturatedServer> = Vec::new();
     if t.has_detail() {
         for (i, _) in unbounded.iter().enumerate().filter(|(_, u)| **u) {
-            let backlogged = ks.iter().all(|&k| t.server(k, i).is_some_and(|s| s.in_system > workers[i]));
-            if backlogged {
-                out.extend(test(Some(i), ks.iter().map(|&k| t.server(k, i).map_or(0.0, |s| s.mean)).collect()));
+            let backlogged = |k: usize| t.server(k, i).is_some_and(|s| s.in_system > workers[i]);
+            if let Some(rest) = stretch(&backlogged) {
+                out.extend(test(Some(i), rest, &|k| t.server(k, i).map_or(0.0, |s| s.mean)));
             }
         }
     } else {
         // Without per-server samples: the pool's total, while its most loaded server never
         // averaged less than a full set of workers.
         let most = f64::from(workers.iter().copied().max().unwrap_or(1));
-        if ks.iter().all(|&k| t.pool(k).max > most) {
+        if let Some(rest) = stretch(&|k| t.pool(k).max > most) {
             let n = t.servers() as f64;
-            out.extend(test(None, ks.iter().map(|&k| t.pool(k).mean * n).collect()));
+            out.extend(test(None, rest, &|k| t.pool(k).mean * n));
         }
     }
     out

@@ -189,3 +189,42 @@ fn weights_equal_to_capacities_make_weighted_random_even() {
         all.requests_max_over_mean
     );
 }
+
+/// Issue 26, defect 1: every server whose queue grows is flagged, including one whose queue
+/// drained during the second half of the run before it started to grow (web-peak-failure's
+/// round robin: an outage, then a retry storm; only the servers that never drained were
+/// flagged). Four servers at ρ 0.7 under least-connections (a dynamic split, so only growth
+/// can show it); from 60% of the run on every server is 2× slower (ρ 1.4) until the end:
+/// every queue drains before and grows after. The warning says what a planner acts on: the
+/// servers, their queues then and at the end, and their load.
+#[test]
+fn every_server_whose_queue_grows_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from(
+        "seed = 4\nrequests = 60000\nwarmup_requests = 2000\nstrategies = [\"least-connections\"]\n\
+         [arrivals]\nprocess = \"poisson\"\nrate = 280.0\n\
+         [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
+         [[servers]]\nname = \"s\"\ncount = 4\n",
+    );
+    for i in 1..=4 {
+        text.push_str(&format!("[[faults]]\nserver = \"s-{i}\"\nslow_at = \"130s\"\nslowdown = 2.0\n"));
+    }
+    let path = dir.path().join("grow.toml");
+    fs::write(&path, text).unwrap();
+    let out =
+        lbsim().arg("run").arg(&path).args(["--no-charts", "--out"]).arg(dir.path().join("out")).assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap()
+        + &String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let servers = fs::read_to_string(dir.path().join("out/servers.csv")).unwrap();
+    let saturated: Vec<&str> = servers.lines().skip(1).map(|l| l.split(',').nth(15).unwrap()).collect();
+    assert_eq!(saturated, ["1"; 4], "{servers}");
+    let warning = labelled_lines(&stdout, "warning")
+        .into_iter()
+        .find(|l| l.starts_with("warning: least-connections: requests in system still rising"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(warning.contains("at 4 server(s): s-1, s-2, s-3, s-4 from"), "{warning}");
+    assert!(
+        warning.contains(" since ") && warning.contains(" ρ over the run ") && !warning.contains("trend t"),
+        "{warning}"
+    );
+}

@@ -3,7 +3,9 @@
 //!
 //! Strategies are ranked by p99 (best first) on every panel, their names once on the left
 //! in their colours, so the order itself is the ranking; neighbouring rows that no paired
-//! 95% comparison of p99 tells apart share a rank (`=1.`, see [`ranks`]). Every bar
+//! 95% comparison of p99 tells apart share a rank (`=1.`, see [`ranks`]). UNSTABLE
+//! strategies (queues grow without bound: their percentiles describe a transient) come
+//! last, unranked, marked in red under their names. Every bar
 //! carries its value — the figure of summary.csv and percentiles.csv (the mean over replications of each
 //! replication's percentile) — and, with replications, its 95% confidence interval (an open
 //! end where the interval reaches below the axis). Each panel has its own axis: linear from
@@ -52,14 +54,17 @@ const PANELS: [Panel; 4] = [
 /// A closed loop's open model, on the p99 panel's axis so the two compare at a glance.
 const OPEN: Panel = Panel { title: "p99, open workload", metric: &OPEN_MODEL_P99, scale: 2 };
 
-/// Strategy indices, best p99 first (strategies without data last, in scenario order).
+/// Strategy indices, best p99 first (strategies without data last, in scenario order); an
+/// UNSTABLE strategy's p99 describes a transient, not a steady state, so those come after
+/// every stable one and take no rank ([`ranks`]).
 pub fn ranking(report: &Report) -> Vec<usize> {
     let mut order: Vec<usize> = (0..report.strategies.len()).collect();
     let key = |i: usize| {
-        let v = report.strategies[i].p99.value;
-        if v.is_finite() { v } else { f64::INFINITY }
+        let s = &report.strategies[i];
+        let v = s.p99.value;
+        (s.is_unstable(), if v.is_finite() { v } else { f64::INFINITY })
     };
-    order.sort_by(|&a, &b| key(a).total_cmp(&key(b)).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| key(a).0.cmp(&key(b).0).then(key(a).1.total_cmp(&key(b).1)).then(a.cmp(&b)));
     order
 }
 
@@ -77,7 +82,7 @@ pub fn ranks(report: &Report, order: &[usize]) -> Vec<(usize, bool)> {
             }
             let (a, b) = (order[r - 1], order[r]);
             let (va, vb) = (s(a).p99.value, s(b).p99.value);
-            if !(va.is_finite() && vb.is_finite()) {
+            if !(va.is_finite() && vb.is_finite()) || s(a).is_unstable() || s(b).is_unstable() {
                 return false;
             }
             va == vb
@@ -158,7 +163,14 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let names: Vec<String> = order
         .iter()
         .zip(ranks(report, &order))
-        .map(|(&i, (rank, shared))| format!("{}{rank}. {}", if shared { "=" } else { "" }, report.strategies[i].label))
+        .map(|(&i, (rank, shared))| {
+            let s = &report.strategies[i];
+            if s.is_unstable() {
+                s.label.clone()
+            } else {
+                format!("{}{rank}. {}", if shared { "=" } else { "" }, s.label)
+            }
+        })
         .collect();
     let widest = names.iter().map(|t| fit::width(t, name_px)).max().unwrap_or(0);
     let name_w = (widest + 24).clamp(120, body_w * 32 / 100);
@@ -215,7 +227,13 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         let s = &report.strategies[i];
         let room = name_w - 16;
         let name = fit::block(&names[r], room, 2, name_px, 11.0);
-        let missing = not_completed(s).map(|m| fit::block(&format!("not included: {m}"), room, 3, 12.0, 10.0));
+        // An UNSTABLE row says so (unranked), then what its figures leave out.
+        let mut notes: Vec<String> = Vec::new();
+        if s.is_unstable() {
+            notes.push("UNSTABLE, not ranked: queues grow, a transient".to_string());
+        }
+        notes.extend(not_completed(s).map(|m| format!("not included: {m}")));
+        let missing = (!notes.is_empty()).then(|| fit::block(&notes.join("; "), room, 4, 12.0, 10.0));
         let extra = missing.as_ref().map_or(0, |m| m.height(1.25));
         let total = name.height(1.25) + extra;
         let mut y = row_centres[r] - total / 2;

@@ -78,6 +78,9 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         if let Some(missing) = super::not_completed(s) {
             t.push_str(&format!(" · not drawn: {missing}"));
         }
+        if s.is_unstable() {
+            t.push_str(" · UNSTABLE: queues grow, a transient");
+        }
         entries.push(LegendEntry::new(t, colours[i], Swatch::Line));
     }
     let mut key = entries;

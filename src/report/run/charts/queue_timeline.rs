@@ -39,6 +39,9 @@ pub static CHART: RunChart = RunChart::new("queue_timeline.png", draw);
 /// Background of flash crowds (a spike of the arrival rate).
 const SPIKE_SHADE: RGBColor = RGBColor(214, 230, 250);
 
+/// The strip marking a faulted server out of rotation.
+const OUT_OF_ROTATION: RGBColor = RGBColor(120, 40, 40);
+
 /// The shared y axis of the panels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scale {
@@ -107,7 +110,8 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     // The timeline is replication 0's; its fault windows are the same for every strategy.
     let faults: Vec<&FaultWindow> = report.fault_windows_of(0).collect();
     let spikes = spikes(report);
-    let body = key_row(&body, &legend(&faults, spikes))?;
+    let rotation = report.strategies.iter().any(|s| !out_of_rotation(s, f64::INFINITY).is_empty());
+    let body = key_row(&body, &legend(&faults, spikes, rotation))?;
     let colours = strategy_colours(report);
     let t_end = report.strategies.iter().map(|s| s.timeline.end).fold(0.0, f64::max).max(1e-9);
     let grid = Multiples::of(report.strategies.len());
@@ -132,7 +136,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let axes = Axes { scale, y_ticks: y_ticks(scale, min_gap), t_end, x_area, grid };
     for (i, (s, panel)) in report.strategies.iter().zip(&panels).enumerate() {
         let (head, plot) = panel.split_vertically(caption_h + 6);
-        captions[i].draw(&head, colours[i])?;
+        captions[i].draw(&head, if s.is_unstable() { style::ALERT } else { colours[i] })?;
         let mut chart = axes.draw(&plot, i)?;
         let y_top = axes.y_top();
         if let Some(w) = s.timeline.warmup_end.filter(|&w| w > 0.0) {
@@ -147,6 +151,13 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             let end = f.end.unwrap_or(t_end).min(t_end);
             Rectangle::new([(f.start, 0), (end, y_top)], style::FAULT_SHADE.filled())
         }))?;
+        // Every stretch the faulted server spent out of rotation: a strip along the top.
+        let strip = (y_top / 30).max(1);
+        chart.draw_series(
+            out_of_rotation(s, t_end)
+                .into_iter()
+                .map(|(a, b)| Rectangle::new([(a, y_top - strip), (b, y_top)], OUT_OF_ROTATION.filled())),
+        )?;
         let c = colours[i];
         let samples: Vec<_> = s.timeline.pool_samples().collect();
         if samples.is_empty() {
@@ -161,9 +172,31 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     Ok(())
 }
 
+/// The stretches (start, end) the server of each of strategy `s`'s fault windows spent out
+/// of rotation in the replication drawn (faults.csv's `rotation`), cut at `t_end`.
+fn out_of_rotation(s: &crate::stats::StrategySummary, t_end: f64) -> Vec<(f64, f64)> {
+    let mut spans = Vec::new();
+    for o in s.faults.first().into_iter().flatten() {
+        let mut since = None;
+        for c in &o.rotation {
+            match (c.out, since) {
+                (true, None) => since = Some(c.at),
+                (false, Some(a)) => {
+                    spans.push((a, c.at.min(t_end)));
+                    since = None;
+                }
+                _ => {}
+            }
+        }
+        spans.extend(since.map(|a| (a, t_end)));
+    }
+    spans.retain(|&(a, b)| a < b);
+    spans
+}
+
 /// The key above the panels: the band, the line, the warm-up, and the fault windows and
 /// flash crowds when there are any.
-fn legend(faults: &[&FaultWindow], spikes: &[Spike]) -> Vec<LegendEntry> {
+fn legend(faults: &[&FaultWindow], spikes: &[Spike], rotation: bool) -> Vec<LegendEntry> {
     let mut key = vec![
         LegendEntry::new("least to most loaded server", MUTED, Swatch::Band),
         LegendEntry::new("mean per server (each point: average over one sampling interval)", INK, Swatch::Line),
@@ -171,6 +204,9 @@ fn legend(faults: &[&FaultWindow], spikes: &[Spike]) -> Vec<LegendEntry> {
     ];
     if !faults.is_empty() {
         key.push(LegendEntry::new(fault_legend(faults), style::FAULT_SHADE, Swatch::Block));
+    }
+    if rotation {
+        key.push(LegendEntry::new("top strip: faulted server out of rotation", OUT_OF_ROTATION, Swatch::Block));
     }
     if !spikes.is_empty() {
         key.push(LegendEntry::new(spike_legend(spikes), SPIKE_SHADE, Swatch::Block));
@@ -324,12 +360,14 @@ fn caption(s: &crate::stats::StrategySummary, level: f64, width: u32) -> Caption
     inspect::figure(&s.label, "mean_in_system_per_server", level, &mean);
     inspect::figure(&s.label, "max_in_system", f64::from(max), &max_text);
     let figures = format!("mean {mean} · max {max_text}");
-    if fit::width(&format!("{}{SEPARATOR}{figures}", s.label), LEGEND_PX) <= width {
+    // An UNSTABLE strategy says so in its title (in red, as on server_load.png).
+    let label = if s.is_unstable() { format!("{}  UNSTABLE", s.label) } else { s.label.clone() };
+    if fit::width(&format!("{label}{SEPARATOR}{figures}"), LEGEND_PX) <= width {
         let one = |t: &str| fit::Block { lines: vec![t.to_string()], px: LEGEND_PX };
-        return Caption { label: one(&s.label), figures: one(&figures), inline: true };
+        return Caption { label: one(&label), figures: one(&figures), inline: true };
     }
     Caption {
-        label: fit::block(&s.label, width, 2, LEGEND_PX, 12.0),
+        label: fit::block(&label, width, 2, LEGEND_PX, 12.0),
         figures: fit::block(&figures, width, 2, TICK_PX, 11.0),
         inline: false,
     }

@@ -181,6 +181,9 @@ fn entries(report: &Report, colours: &[RGBColor], marks: &[Mark]) -> Vec<LegendE
         if let Some(missing) = not_completed(s) {
             t.push_str(&format!(" · not drawn: {missing}"));
         }
+        if s.is_unstable() {
+            t.push_str(" · UNSTABLE: queues grow, a transient");
+        }
         entries.push(LegendEntry::new(t, colours[i], Swatch::Mark(marks[i])));
     }
     entries

@@ -2,7 +2,9 @@
 //! requests), not on pixels: what the chart drew is recorded while it renders
 //! ([`lbsim::report::charts::inspect`]) and checked —
 //!
-//! - a figure printed on a chart is the CSV's (same value, printed as [`style::figure`]);
+//! - a figure printed on a chart is the CSV's (same value, printed as [`style::figure`], a
+//!   load ρ as [`style::rho`]);
+//! - every chart marks an UNSTABLE strategy;
 //! - an axis over values spanning more than two decades is logarithmic;
 //! - a linear axis that does not start at zero spans at least [`axis::MIN_REL_SPAN`] of its
 //!   largest magnitude;
@@ -57,11 +59,13 @@ struct Csvs {
     servers: Vec<HashMap<String, String>>,
     latency: Vec<HashMap<String, String>>,
     phases: Vec<HashMap<String, String>>,
+    faults: Vec<HashMap<String, String>>,
 }
 
 /// The CSV's value for a figure a chart printed (None when the CSV has no such figure).
-fn csv_value(what: &str, owner: &str, csvs: &Csvs, server_count: f64) -> Option<f64> {
-    let Csvs { summary, servers, latency, phases } = csvs;
+/// (`what_value`: the chart's value, to find it among several rows of one strategy.)
+fn csv_value(what: &str, what_value: f64, owner: &str, csvs: &Csvs, server_count: f64) -> Option<f64> {
+    let Csvs { summary, servers, latency, phases, faults } = csvs;
     let row = summary.iter().find(|r| r["strategy"] == owner)?;
     let num = |c: &str| row.get(c).and_then(|v| v.parse::<f64>().ok());
     if let Some(phase) = what.strip_prefix("phase p99 ") {
@@ -74,6 +78,11 @@ fn csv_value(what: &str, owner: &str, csvs: &Csvs, server_count: f64) -> Option<
             .filter(|r| r["strategy"] == owner)
             .filter_map(|r| r["p99_ms"].parse::<f64>().ok())
             .reduce(f64::max),
+        "rho_in_window" => faults
+            .iter()
+            .filter(|r| r["strategy"] == owner)
+            .filter_map(|r| r["rho_in_window"].parse::<f64>().ok())
+            .find(|v| (v - what_value).abs() <= 5e-7 * v.abs().max(1.0)),
         "p99" => num("p99_ms"),
         "open_model_p99" => num("open_model_p99_ms"),
         "mean_in_system_per_server" => num("mean_in_system").map(|v| v / server_count),
@@ -102,7 +111,9 @@ fn every_chart_of_every_shipped_scenario_follows_the_rules() {
             servers: csv("servers.csv"),
             latency: csv("latency_timeseries.csv"),
             phases: csv("phases.csv"),
+            faults: csv("faults.csv"),
         };
+        let unstable = report.strategies.iter().any(|s| s.is_unstable());
         let n_servers = report.scenario.server_count() as f64;
         for e in EXPORTERS.iter().filter(|e| e.is_chart() && e.wanted(&report)) {
             let chart = e.file_name();
@@ -110,7 +121,7 @@ fn every_chart_of_every_shipped_scenario_follows_the_rules() {
             let at = |what: String| format!("{name}/{chart}: {what}");
             // Figures: the CSV's value, printed as `figure` prints it.
             for f in &drawn.figures {
-                let Some(v) = csv_value(&f.what, &f.owner, &csvs, n_servers) else {
+                let Some(v) = csv_value(&f.what, f.value, &f.owner, &csvs, n_servers) else {
                     problems.push(at(format!("{} of {} is in no CSV", f.what, f.owner)));
                     continue;
                 };
@@ -118,7 +129,9 @@ fn every_chart_of_every_shipped_scenario_follows_the_rules() {
                 if (f.value - v).abs() > 5e-5 * v.abs().max(1.0) {
                     problems.push(at(format!("{} of {}: chart {} but CSV {v}", f.what, f.owner, f.value)));
                 }
-                if f.text != style::figure(f.value) {
+                // Loads with the table's 3 decimals; everything else as `figure` prints it.
+                let printed = if f.what.starts_with("rho") { style::rho(f.value) } else { style::figure(f.value) };
+                if f.text != printed {
                     problems.push(at(format!("{} of {} printed {:?}", f.what, f.owner, f.text)));
                 }
                 figures_checked += 1;
@@ -134,6 +147,10 @@ fn every_chart_of_every_shipped_scenario_follows_the_rules() {
                 if !a.log && r0 != 0.0 && r1 - r0 < axis::MIN_REL_SPAN * r0.abs().max(r1.abs()) * (1.0 - 1e-9) {
                     problems.push(at(format!("{}: span {r0}..{r1} below the minimum", a.name)));
                 }
+            }
+            // A strategy whose queues grow is marked on every chart (issue 26, defect 5).
+            if unstable && !drawn.texts.iter().any(|t| t.text.contains("UNSTABLE")) {
+                problems.push(at("an UNSTABLE strategy is not marked".to_string()));
             }
             // Every chart's text layout (each chart of the registry).
             check_text(&drawn, &mut |what| problems.push(at(what)));

@@ -222,6 +222,12 @@ pub fn tick(v: f64) -> String {
     if v.abs() >= 9999.5 { count(v) } else { figure(v) }
 }
 
+/// A load ρ for labels: 3 decimals, as the table prints it (0.900, 1.000: the digits that
+/// tell a saturated server from one at its capacity).
+pub fn rho(v: f64) -> String {
+    format!("{v:.3}")
+}
+
 /// A number of milliseconds for labels: [`figure`] with "ms" appended.
 pub fn ms_label(v_ms: f64) -> String {
     format!("{} ms", figure(v_ms))

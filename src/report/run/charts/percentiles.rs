@@ -5,7 +5,7 @@
 //! in their colours, so the order itself is the ranking; neighbouring rows that no paired
 //! 95% comparison of p99 tells apart share a rank (`=1.`, see [`ranks`]). UNSTABLE
 //! strategies (queues grow without bound: their percentiles describe a transient) come
-//! last, unranked, marked in red under their names. Every bar
+//! last, unranked, marked UNSTABLE after their names. Every bar
 //! carries its value — the figure of summary.csv and percentiles.csv (the mean over replications of each
 //! replication's percentile) — and, with replications, its 95% confidence interval (an open
 //! end where the interval reaches below the axis). Each panel has its own axis: linear from
@@ -139,6 +139,9 @@ fn note(report: &Report) -> String {
     let mut note = format!(
         "{what} Ranked by p99, best first (=: not told apart from a neighbour, paired 95%); log axes where a panel's values span more than 30×."
     );
+    if report.strategies.iter().any(StrategySummary::is_unstable) {
+        note.push_str(" UNSTABLE (queues grow without bound): a transient, not ranked, last.");
+    }
     if report.strategies.iter().any(|s| s.open_model.is_some()) {
         note.push_str(" \"p99, open workload\": the p99 of an open workload at the rate the clients achieved, what the closed loop hides (on the p99 panel's axis).");
     }
@@ -166,7 +169,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         .map(|(&i, (rank, shared))| {
             let s = &report.strategies[i];
             if s.is_unstable() {
-                s.label.clone()
+                format!("{}  UNSTABLE", s.label)
             } else {
                 format!("{}{rank}. {}", if shared { "=" } else { "" }, s.label)
             }
@@ -227,13 +230,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         let s = &report.strategies[i];
         let room = name_w - 16;
         let name = fit::block(&names[r], room, 2, name_px, 11.0);
-        // An UNSTABLE row says so (unranked), then what its figures leave out.
-        let mut notes: Vec<String> = Vec::new();
-        if s.is_unstable() {
-            notes.push("UNSTABLE, not ranked: queues grow, a transient".to_string());
-        }
-        notes.extend(not_completed(s).map(|m| format!("not included: {m}")));
-        let missing = (!notes.is_empty()).then(|| fit::block(&notes.join("; "), room, 4, 12.0, 10.0));
+        let missing = not_completed(s).map(|m| fit::block(&format!("not included: {m}"), room, 3, 12.0, 10.0));
         let extra = missing.as_ref().map_or(0, |m| m.height(1.25));
         let total = name.height(1.25) + extra;
         let mut y = row_centres[r] - total / 2;

@@ -197,7 +197,7 @@ fn legend(bars: bool, windows: bool) -> Vec<LegendEntry> {
 /// wide at most.
 fn title(s: &StrategySummary, width: u32) -> fit::Block {
     // As the table prints ρ: 3 decimals (0.900, not 0.9).
-    let mm = format!("{:.3}", s.rho_max.value);
+    let mm = style::rho(s.rho_max.value);
     inspect::figure(&s.label, RHO_MAX.name, s.rho_max.value, &mm);
     let unstable = if s.is_unstable() { "  UNSTABLE" } else { "" };
     fit::block(&format!("{}  ·  ρ max {mm}{unstable}", s.label), width, 2, style::LEGEND_PX, 12.0)
@@ -314,7 +314,7 @@ impl Panels<'_> {
             let (px, py) = chart.backend_coord(&(k as f64 + 1.0, t(r.min(rho_top))));
             draw_marker(root, (px, py), Marker::Diamond, 5, INK, false)?;
             // ρ as the table prints it: 3 decimals (1.000 is not 1).
-            let label = format!("{r:.3}");
+            let label = style::rho(r);
             inspect::figure(&self.report.strategies[i].label, "rho_in_window", r, &label);
             root.draw_text(&label, &text(self.grid.tick_px(), &INK), (px + 8, py - 6))?;
         }

@@ -89,7 +89,7 @@ pub enum Warning {
         replication: Option<u32>,
         /// Per growing server (`None`: the pool): name, slope in requests/s, since when it
         /// has not drained (s), its number in system then and at the end.
-        servers: Vec<(Option<String>, f64, f64, f64, f64)>,
+        servers: Vec<GrowingServer>,
         /// The growing servers' loads ρ over the run (servers.csv's `rho`): lowest, highest
         /// (`None` for the pool).
         rho: Option<(f64, f64)>,
@@ -145,6 +145,10 @@ pub enum Warning {
 }
 
 /// What the saturation warnings end with.
+/// A growing server of [`Warning::Growing`] (`None`: the pool): name, slope in requests/s,
+/// since when it has not drained (s), its number in system then and at the end.
+pub type GrowingServer = (Option<String>, f64, f64, f64, f64);
+
 const TRANSIENT: &str = "these figures describe a transient, not a steady state";
 
 /// Server names for a sentence: all of them up to three, else the first and last and
@@ -247,7 +251,7 @@ impl fmt::Display for Warning {
                         .collect()
                 } else {
                     // Many servers: their names and the ranges, in one phrase.
-                    let range = |f: &dyn Fn(&(Option<String>, f64, f64, f64, f64)) -> f64| {
+                    let range = |f: &dyn Fn(&GrowingServer) -> f64| {
                         let lo = servers.iter().map(f).fold(f64::INFINITY, f64::min);
                         let hi = servers.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
                         (lo, hi)

@@ -35,6 +35,14 @@ fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
 
+/// A server's load ρ: `work` routed to it (seconds at its nominal speed) over what its
+/// `workers` could do in the `available` seconds its capacity had (the window less the
+/// capacity lost to crashes and slowdowns). 0 when nothing was routed to it (a server down
+/// for the whole window has no capacity and no work).
+pub fn load(work: f64, workers: f64, available: f64) -> f64 {
+    if work == 0.0 { 0.0 } else { work / (workers * available.max(f64::MIN_POSITIVE)) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,12 +60,4 @@ mod tests {
         assert_eq!(max_share(&one), 1.0);
         assert!((cv(&one) - 3f64.sqrt()).abs() < 1e-12);
     }
-}
-
-/// A server's load ρ: `work` routed to it (seconds at its nominal speed) over what its
-/// `workers` could do in the `available` seconds its capacity had (the window less the
-/// capacity lost to crashes and slowdowns). 0 when nothing was routed to it (a server down
-/// for the whole window has no capacity and no work).
-pub fn load(work: f64, workers: f64, available: f64) -> f64 {
-    if work == 0.0 { 0.0 } else { work / (workers * available.max(f64::MIN_POSITIVE)) }
 }

@@ -10,7 +10,8 @@
 #                                     # (exit 1 and a list if not)
 #
 # Charts are deterministic (same scenario and seed, same bytes), so the committed docs
-# gallery can be checked. It shows web-peak's five run charts, the sweep and the plan below,
+# gallery can be checked. docs/gallery/README.md says how each image was made (keep it in
+# step with the commands below). It shows web-peak's five run charts, the sweep and the plan below,
 # and grpc-k8s's queue timeline (docs/connections.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -170,6 +170,10 @@ pub(crate) struct RunArgs {
     /// earlier run in the same directory are removed).
     #[arg(long)]
     pub(crate) no_charts: bool,
+    /// Do not write report.html (the one-page report with the charts embedded; a report.html
+    /// of an earlier run in the same directory is removed).
+    #[arg(long)]
+    pub(crate) no_html: bool,
     /// Show every column of the table (by default the table fits 120 columns).
     #[arg(long, conflicts_with = "columns")]
     pub(crate) wide: bool,
@@ -224,12 +228,19 @@ pub(crate) struct SweepArgs {
     /// Scenario overrides.
     #[command(flatten)]
     pub(crate) scenario: ScenarioArgs,
+    /// Report each strategy's headroom at this objective, p99 or mean (e.g. "p99<=100ms"): the
+    /// highest swept value of the first key meeting it and the interpolated crossing.
+    #[arg(long, value_name = "SLO")]
+    pub(crate) slo: Option<String>,
     /// Run only shard K of N (K from 0): points K, K+N, K+2N, ...
     #[arg(long, value_name = "K/N")]
     pub(crate) shard: Option<String>,
     /// Continue an interrupted sweep in the same output directory, keeping its finished points.
     #[arg(long)]
     pub(crate) resume: bool,
+    /// Do not write report.html (the one-page report with the charts embedded).
+    #[arg(long)]
+    pub(crate) no_html: bool,
     /// Output directory, threads, progress.
     #[command(flatten)]
     pub(crate) runner: RunnerArgs,
@@ -269,6 +280,9 @@ pub(crate) struct PlanArgs {
     /// Cost of one server of the group (any unit), to show the cost of each answer.
     #[arg(long, value_name = "X")]
     pub(crate) cost: Option<f64>,
+    /// Do not write report.html (the one-page report with the chart embedded).
+    #[arg(long)]
+    pub(crate) no_html: bool,
     /// Scenario overrides.
     #[command(flatten)]
     pub(crate) scenario: ScenarioArgs,

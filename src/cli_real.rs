@@ -319,8 +319,9 @@ pub(crate) fn cmd_load(args: LoadArgs) -> Result<()> {
         )?;
     }
     let outcome = load::load(&sc, &options)?;
+    // No report.html: its command to reproduce is a simulation's.
     let exporters: Vec<_> =
-        report::run::exporters(!args.no_charts).into_iter().filter(|e| e.wanted(&outcome.report)).collect();
+        report::run::selected(!args.no_charts, false).into_iter().filter(|e| e.wanted(&outcome.report)).collect();
     let mut written = report::write_outputs(&outcome.report, &out, &exporters)?;
     report::run::remove_stale(&out, &exporters)?;
     let m = &outcome.measurement;

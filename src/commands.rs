@@ -81,7 +81,7 @@ fn cmd_run(o: Run) -> Result<Ending> {
     }
     let report = run::run(&o.scenario, &options)?;
     // Files this run does not produce (faults.csv without faults) count as stale too.
-    let exporters: Vec<_> = report::run::exporters(o.charts).into_iter().filter(|e| e.wanted(&report)).collect();
+    let exporters: Vec<_> = report::run::selected(o.charts, o.html).into_iter().filter(|e| e.wanted(&report)).collect();
     let written = report::write_outputs(&report, &o.out, &exporters)?;
     report::run::remove_stale(&o.out, &exporters)?;
     match o.format {
@@ -121,6 +121,8 @@ fn cmd_sweep(o: SweepRun) -> Result<Ending> {
         stop: Some(&STOP),
         shard: o.shard,
         resume: o.resume,
+        no_html: !o.html,
+        slo: o.slo.as_ref(),
     };
     let outcome = sweep::execute(&o.sweep, &o.out, &options)?;
     if !outcome.complete {
@@ -181,9 +183,14 @@ fn cmd_plan(o: Plan) -> Result<Ending> {
         errln!("interrupted: the plan above is incomplete; nothing written")?;
         return Ok(Ending::Interrupted);
     }
-    let exporters: &[&dyn Exporter<PlanReport>] =
-        &[&report::plan::plan_csv::PlanCsv, &report::plan::plan_csv::CandidatesCsv, &report::plan::chart::PlanChart];
-    let written = report::write_outputs(&report, &out, exporters)?;
+    let mut exporters: Vec<&dyn Exporter<PlanReport>> =
+        vec![&report::plan::plan_csv::PlanCsv, &report::plan::plan_csv::CandidatesCsv, &report::plan::chart::PlanChart];
+    if o.html {
+        exporters.push(&report::plan::html::PlanHtml);
+    } else {
+        report::remove_file(&out.join(report::html::FILE))?;
+    }
+    let written = report::write_outputs(&report, &out, &exporters)?;
     if o.runner.verbose {
         err!(
             "{}",

@@ -60,6 +60,8 @@ pub(crate) struct Run {
     pub(crate) format: Format,
     /// Whether to draw the charts.
     pub(crate) charts: bool,
+    /// Whether to write report.html.
+    pub(crate) html: bool,
     /// The table's columns.
     pub(crate) layout: Layout,
 }
@@ -75,7 +77,15 @@ impl Run {
         let mut scenario = load(&args.file)?;
         args.scenario.overrides().apply(&mut scenario)?;
         let out = args.runner.out.clone().unwrap_or_else(|| Path::new(OUTPUT).join(&scenario.name));
-        Ok(Run { scenario, out, runner: (&args.runner).into(), format: args.format, charts: !args.no_charts, layout })
+        Ok(Run {
+            scenario,
+            out,
+            runner: (&args.runner).into(),
+            format: args.format,
+            charts: !args.no_charts,
+            html: !args.no_html,
+            layout,
+        })
     }
 }
 
@@ -107,6 +117,10 @@ pub(crate) struct SweepRun {
     pub(crate) shard: Option<Shard>,
     /// Keep the finished points of the output directory.
     pub(crate) resume: bool,
+    /// Whether to write report.html.
+    pub(crate) html: bool,
+    /// `--slo`: the objective whose headroom is reported.
+    pub(crate) slo: Option<Slo>,
     /// Output directory.
     pub(crate) out: PathBuf,
     /// Threads and progress.
@@ -126,7 +140,25 @@ impl SweepRun {
                 None => base,
             }
         });
-        Ok(SweepRun { sweep, shard, resume: args.resume, out, runner: (&args.runner).into() })
+        let slo = match &args.slo {
+            None => None,
+            Some(text) => {
+                let slo = Slo::parse(text)?;
+                if !lbsim::report::sweep::headroom::supported(slo.metric) {
+                    return Err(ScenarioError::at(
+                        "--slo",
+                        format!(
+                            "a sweep judges headroom on p99 or mean (the metrics of its charts), got `{}`; `lbsim \
+                             plan` takes the others",
+                            slo.metric.name()
+                        ),
+                    )
+                    .into());
+                }
+                Some(slo)
+            }
+        };
+        Ok(SweepRun { sweep, shard, resume: args.resume, html: !args.no_html, slo, out, runner: (&args.runner).into() })
     }
 }
 
@@ -165,6 +197,8 @@ pub(crate) struct Plan {
     pub(crate) request: PlanRequest,
     /// Output directory, if given (the default is named after the planned scenario).
     pub(crate) out: Option<PathBuf>,
+    /// Whether to write report.html.
+    pub(crate) html: bool,
     /// Threads and progress.
     pub(crate) runner: Runner,
 }
@@ -187,7 +221,7 @@ impl Plan {
             cost: args.cost,
             overrides: args.scenario.overrides(),
         };
-        Ok(Plan { text, request, out: args.runner.out.clone(), runner: (&args.runner).into() })
+        Ok(Plan { text, request, out: args.runner.out.clone(), html: !args.no_html, runner: (&args.runner).into() })
     }
 
     /// The output directory of a plan of the scenario `name`.

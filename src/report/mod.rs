@@ -20,6 +20,7 @@
 
 pub mod charts;
 pub mod format;
+pub mod html;
 pub mod manifest;
 pub mod metric;
 pub mod plan;
@@ -61,18 +62,44 @@ pub trait Exporter<T: ?Sized = Report>: Sync {
     fn wanted(&self, _report: &T) -> bool {
         true
     }
+    /// Whether the file is put together from the other files of the same
+    /// [`write_outputs`] call (`report.html` embeds the charts): it is then rendered after
+    /// them, by [`Exporter::compose`], so nothing is drawn twice.
+    fn composes(&self) -> bool {
+        false
+    }
+    /// Renders the file given the files rendered before it in the same call (name, bytes);
+    /// by default [`Exporter::render`]. Must equal `render(report)` whenever `files` holds
+    /// what `render` would have drawn itself.
+    fn compose(&self, report: &T, _files: &[(&str, Vec<u8>)]) -> Result<Vec<u8>> {
+        self.render(report)
+    }
 }
 
-/// Renders every exporter (in parallel), then writes them atomically into `dir` (created if
-/// needed). Returns the paths written, in the exporters' order.
+/// Renders every exporter (in parallel; those that [compose](Exporter::composes) the others
+/// after them), then writes them atomically into `dir` (created if needed). Returns the
+/// paths written, in the exporters' order, composed files last.
 pub fn write_outputs<T: ?Sized + Sync>(report: &T, dir: &Path, exporters: &[&dyn Exporter<T>]) -> Result<Vec<PathBuf>> {
-    let rendered: Vec<(&str, Vec<u8>)> = exporters
+    let mut rendered: Vec<(&str, Vec<u8>)> = exporters
         .par_iter()
-        .filter(|e| e.wanted(report))
+        .filter(|e| e.wanted(report) && !e.composes())
         .map(|e| Ok((e.file_name(), e.render(report)?)))
         .collect::<Result<_>>()?;
+    for e in exporters.iter().filter(|e| e.wanted(report) && e.composes()) {
+        let bytes = e.compose(report, &rendered)?;
+        rendered.push((e.file_name(), bytes));
+    }
     fs::create_dir_all(dir).map_err(|e| Error::Io { action: "cannot create", path: dir.to_path_buf(), source: e })?;
     rendered.into_iter().map(|(name, bytes)| write_atomic(&dir.join(name), &bytes)).collect()
+}
+
+/// Removes `path` if it exists (a file an earlier command left that this one does not write).
+pub fn remove_file(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::Io { action: "cannot remove", path: path.to_path_buf(), source: e }),
+    }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.

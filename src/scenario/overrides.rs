@@ -33,6 +33,22 @@ pub struct Overrides {
 }
 
 impl Overrides {
+    /// The overrides as command-line arguments (`--requests N`, …; none when unset), in
+    /// the order `--requests`, `--seed`, `--replications`, `--strategies`.
+    pub fn arguments(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut add = |flag: &str, value: Option<String>| {
+            if let Some(v) = value {
+                out.extend([flag.to_string(), v]);
+            }
+        };
+        add("--requests", self.requests.map(|r| r.to_string()));
+        add("--seed", self.seed.map(|s| s.to_string()));
+        add("--replications", self.replications.map(|r| r.to_string()));
+        add("--strategies", self.strategies.as_ref().map(|s| s.join(",")));
+        out
+    }
+
     /// Applies the overrides to a parsed scenario.
     pub fn apply(&self, sc: &mut Scenario) -> Result<(), ScenarioError> {
         if let Some(r) = self.requests {

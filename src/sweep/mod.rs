@@ -25,8 +25,11 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use crate::plan::slo::Slo;
 use crate::report::sweep::SweepView;
 use crate::report::sweep::charts::{MEAN_CHART, P99_CHART};
+use crate::report::sweep::headroom_csv::{self, HeadroomCsv};
+use crate::report::sweep::html::SweepHtml;
 use crate::report::{self, Exporter};
 use crate::runner::progress::PointsBar;
 use crate::runner::{self, Completion, RunnerOptions, ScenarioResults};
@@ -157,6 +160,11 @@ pub struct SweepOptions<'a> {
     pub shard: Option<Shard>,
     /// Keep the points already in the output directory.
     pub resume: bool,
+    /// Do not write report.html (an unsharded sweep writes it beside its charts).
+    pub no_html: bool,
+    /// `--slo`: report each strategy's headroom at this objective (p99 or mean): in the
+    /// table's notes, `headroom.csv`, the chart of its metric and report.html.
+    pub slo: Option<&'a Slo>,
 }
 
 /// What [`execute`] did.
@@ -224,7 +232,9 @@ pub fn execute(sweep: &Sweep, out: &Path, options: &SweepOptions) -> Result<Swee
             // More shards than points: this shard's file is the header alone.
             points.insert(0, sweep_csv::header_csv(&header)?);
         }
-        let (written, data) = finish(out, &manifest, &points, options.shard.is_none())?;
+        let charts = options.shard.is_none();
+        let outputs = Finish { charts, html: charts && !options.no_html, slo: options.slo };
+        let (written, data) = finish(out, &manifest, &points, &outputs)?;
         result.written = written;
         result.data = Some(data);
     }
@@ -243,21 +253,47 @@ pub struct SweepData {
     pub view: SweepView,
 }
 
-/// Assembles sweep.csv from the point files (in point order), draws the charts when
-/// `charts`, and marks the manifest complete.
+/// What a finished sweep writes beside sweep.csv.
+#[derive(Debug)]
+struct Finish<'a> {
+    /// The charts.
+    charts: bool,
+    /// report.html (else one an earlier sweep left is removed).
+    html: bool,
+    /// The objective whose headroom is reported (headroom.csv; else one an earlier sweep
+    /// left is removed).
+    slo: Option<&'a Slo>,
+}
+
+/// Assembles sweep.csv from the point files (in point order), writes what `outputs` asks
+/// for, and marks the manifest complete.
 fn finish(
     out: &Path,
     manifest: &SweepManifest,
     points: &BTreeMap<usize, Vec<u8>>,
-    charts: bool,
+    outputs: &Finish<'_>,
 ) -> Result<(Vec<PathBuf>, SweepData)> {
     let csv = sweep_csv::assemble(points.values().map(Vec::as_slice))?;
     let table = SweepTable::parse(&csv)?;
-    let view = table.view(manifest)?;
+    let mut view = table.view(manifest)?;
+    view.slo = outputs.slo.cloned();
     let mut written = vec![report::write_atomic(&out.join(sweep_csv::SWEEP_CSV), &csv)?];
-    if charts {
-        let exporters: &[&dyn Exporter<SweepView>] = &[&P99_CHART, &MEAN_CHART];
-        written.extend(report::write_outputs(&view, out, exporters)?);
+    let mut exporters: Vec<&dyn Exporter<SweepView>> = Vec::new();
+    if outputs.slo.is_some() {
+        exporters.push(&HeadroomCsv);
+    } else {
+        report::remove_file(&out.join(headroom_csv::FILE))?;
+    }
+    if outputs.charts {
+        exporters.extend([&P99_CHART as &dyn Exporter<SweepView>, &MEAN_CHART]);
+    }
+    if outputs.html {
+        exporters.push(&SweepHtml);
+    } else {
+        report::remove_file(&out.join(report::html::FILE))?;
+    }
+    if !exporters.is_empty() {
+        written.extend(report::write_outputs(&view, out, &exporters)?);
     }
     let manifest = SweepManifest { complete: true, ..manifest.clone() };
     store::write_manifest(out, &manifest)?;
@@ -361,7 +397,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeOutcome> {
     for (i, bytes) in &points {
         store::write_point(out, *i, bytes)?;
     }
-    let (written, data) = finish(out, &manifest, &points, true)?;
+    let (written, data) = finish(out, &manifest, &points, &Finish { charts: true, html: true, slo: None })?;
     Ok(MergeOutcome { written, data })
 }
 

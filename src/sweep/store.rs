@@ -116,6 +116,18 @@ pub struct SweepManifest {
 }
 
 impl SweepManifest {
+    /// The command that runs this sweep (all its points) again: `lbsim sweep FILE --vary
+    /// KEY=VALUES… ` with the overrides it was given, shell-quoted.
+    pub fn command(&self) -> String {
+        let mut words = vec!["lbsim".to_string(), "sweep".to_string()];
+        words.push(self.scenario_file.clone().unwrap_or_else(|| "SCENARIO.toml".to_string()));
+        for v in &self.vary {
+            words.extend(["--vary".to_string(), format!("{}={}", v.key, v.spec)]);
+        }
+        words.extend(self.overrides.arguments());
+        words.iter().map(|w| crate::report::html::shell_word(w)).collect::<Vec<_>>().join(" ")
+    }
+
     /// The manifest of `sweep` (or one shard of it), not yet complete.
     pub fn new(sweep: &Sweep, shard: Option<Shard>) -> SweepManifest {
         SweepManifest {

@@ -149,7 +149,14 @@ impl SweepTable {
         // A closed loop's rows carry its open model (`open_model_rate_rps`); an open
         // workload's never do.
         let closed = self.col(OPEN_MODEL_RATE.name).is_ok_and(|c| self.rows.iter().any(|r| !r[c].is_empty()));
-        Ok(SweepView { scenario: manifest.scenario.clone(), points: self.points(&columns)?, axes, closed })
+        Ok(SweepView {
+            scenario: manifest.scenario.clone(),
+            points: self.points(&columns)?,
+            axes,
+            closed,
+            command: manifest.command(),
+            slo: None,
+        })
     }
 
     /// The rows grouped by point; `vary_columns` are the varied keys' columns.

@@ -47,13 +47,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "plan::Candidate",
             "plan::Verdict",
             "plan::slo::Slo",
+            "plan::slo::Metric",
             "remap::RemapReport",
             "analysis::Preflight",
             "budget::Usage",
         ],
     ),
     ("run", &["error", "scenario", "budget", "analysis", "runner", "report"]),
-    ("sweep", &["error", "scenario", "workload", "budget", "point", "runner", "report"]),
+    ("sweep", &["error", "scenario", "workload", "budget", "point", "runner", "report", "plan::slo::Slo"]),
     ("real", &["error", "scenario", "workload", "stats", "analysis", "report"]),
 ];
 

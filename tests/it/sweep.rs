@@ -129,6 +129,9 @@ fn shards_merged_equal_the_unsharded_sweep_via_the_slurm_and_kubernetes_specs() 
     let o = lbsim(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", stderr(&o));
     same_files(&reference, &slurm.join("sweep"));
+    // The same sweep (same command): the same report.html.
+    let html = |d: &Path| fs::read(d.join("report.html")).unwrap();
+    assert!(html(&reference) == html(&slurm.join("sweep")), "report.html of the merge differs");
 
     // Kubernetes: the Indexed Job's pods, then the merge Job's shell command.
     let docs = fs::read_to_string(repo().join("deploy/k8s-sweep-job.yaml")).unwrap();

@@ -2,6 +2,7 @@
 //! ([`csv`]) and `plan.png` ([`chart`]).
 
 pub mod chart;
+pub mod html;
 pub mod plan_csv;
 
 use comfy_table::{Attribute, Cell, CellAlignment};
@@ -14,11 +15,10 @@ fn slo_text(report: &PlanReport) -> String {
     report.slos.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" and ")
 }
 
-/// The plan table: servers needed per strategy, the SLO metrics achieved there (± 95%
-/// half-width), utilisation, cost; the fewest servers marked.
-pub fn render(report: &PlanReport, color: bool) -> String {
+/// The two lines above the plan table: what was planned, and how candidates were judged.
+pub fn heading(report: &PlanReport) -> String {
     let sc = &report.scenario;
-    let mut out = format!(
+    format!(
         "{}: smallest `{}` count meeting {} at {} req/s\n(each candidate judged on the 95% upper confidence bound \
          over {} replications × {} requests; ρ < 1 from {} servers)\n",
         sc.name,
@@ -28,23 +28,41 @@ pub fn render(report: &PlanReport, color: bool) -> String {
         sc.replications,
         sc.requests,
         report.min_stable,
-    );
-    let mut table = table::new(color);
-    let mut header = vec![Cell::new("strategy"), Cell::new(format!("{} servers", report.group))];
+    )
+}
+
+/// The notes under the plan table (one paragraph), then each strategy's reason for having
+/// no answer and the plan's notes, as (label, text).
+pub fn notes(report: &PlanReport) -> (String, Vec<(String, String)>) {
+    let mut notes = Vec::new();
+    if report.strategies.len() > 1 {
+        notes.push("* fewest servers".to_string());
+    }
+    notes.push("± = 95% confidence half-width; evaluated = candidate counts simulated".into());
+    let mut labelled: Vec<(String, String)> =
+        report.strategies.iter().filter_map(|p| p.reason.as_ref().map(|r| (p.label.clone(), r.clone()))).collect();
+    labelled.extend(report.notes.iter().map(|n| ("note".to_string(), n.clone())));
+    (notes.join("; "), labelled)
+}
+
+/// The plan table's header and rows (see [`render`]): each cell's text and whether it is
+/// the fewest servers (bold on a terminal, in report.html).
+pub fn cells(report: &PlanReport) -> (Vec<String>, Vec<Vec<(String, bool)>>) {
+    let mut header = vec!["strategy".to_string(), format!("{} servers", report.group)];
     for s in &report.slos {
-        header.push(Cell::new(if s.metric.is_time() {
+        header.push(if s.metric.is_time() {
             format!("{} ms", s.metric.name())
         } else {
             format!("{} %", s.metric.name())
-        }));
+        });
     }
-    header.push(Cell::new("util"));
+    header.push("util".to_string());
     if report.cost.is_some() {
-        header.push(Cell::new("cost"));
+        header.push("cost".to_string());
     }
-    header.push(Cell::new("evaluated"));
-    table.set_header(header);
+    header.push("evaluated".to_string());
     let fewest = report.strategies.iter().filter_map(|p| p.servers).min();
+    let mut rows = Vec::with_capacity(report.strategies.len());
     for p in &report.strategies {
         let a = p.answer();
         let best = report.strategies.len() > 1 && p.servers.is_some() && p.servers == fewest;
@@ -55,11 +73,7 @@ pub fn render(report: &PlanReport, color: bool) -> String {
         if best {
             servers.push('*');
         }
-        let mut cell = Cell::new(servers).set_alignment(CellAlignment::Right);
-        if best && color {
-            cell = cell.add_attribute(Attribute::Bold);
-        }
-        let mut row = vec![Cell::new(&p.label), cell];
+        let mut row = vec![(p.label.clone(), false), (servers, best)];
         for (k, s) in report.slos.iter().enumerate() {
             let text = match a.and_then(|a| a.measures.get(k)) {
                 Some(e) => {
@@ -72,32 +86,47 @@ pub fn render(report: &PlanReport, color: bool) -> String {
                 }
                 None => "–".into(),
             };
-            row.push(Cell::new(text).set_alignment(CellAlignment::Right));
+            row.push((text, false));
         }
         let util = a.and_then(|a| a.summary.as_ref()).map(|s| format!("{:.3}", s.utilization.value));
-        row.push(Cell::new(util.unwrap_or_else(|| "–".into())).set_alignment(CellAlignment::Right));
+        row.push((util.unwrap_or_else(|| "–".into()), false));
         if let Some(c) = report.cost {
             let cost = p.servers.map(|s| format!("{:.2}", c * f64::from(s))).unwrap_or_else(|| "–".into());
-            row.push(Cell::new(cost).set_alignment(CellAlignment::Right));
+            row.push((cost, false));
         }
-        row.push(Cell::new(p.simulated()).set_alignment(CellAlignment::Right));
-        table.add_row(row);
+        row.push((p.simulated().to_string(), false));
+        rows.push(row);
+    }
+    (header, rows)
+}
+
+/// The plan table: servers needed per strategy, the SLO metrics achieved there (± 95%
+/// half-width), utilisation, cost; the fewest servers marked.
+pub fn render(report: &PlanReport, color: bool) -> String {
+    let mut out = heading(report);
+    let (header, rows) = cells(report);
+    let mut table = table::new(color);
+    table.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
+    for row in rows {
+        let mut cells = Vec::with_capacity(row.len());
+        for (i, (text, best)) in row.into_iter().enumerate() {
+            let mut cell = Cell::new(text);
+            if i > 0 {
+                cell = cell.set_alignment(CellAlignment::Right);
+            }
+            if best && color {
+                cell = cell.add_attribute(Attribute::Bold);
+            }
+            cells.push(cell);
+        }
+        table.add_row(cells);
     }
     out.push_str(&table.to_string());
     out.push('\n');
-    let mut notes = Vec::new();
-    if report.strategies.len() > 1 {
-        notes.push("* fewest servers".to_string());
-    }
-    notes.push("± = 95% confidence half-width; evaluated = candidate counts simulated".into());
-    out.push_str(&super::format::to_width(&notes.join("; ")));
-    for p in &report.strategies {
-        if let Some(r) = &p.reason {
-            out.push_str(&super::format::labelled(&p.label, r));
-        }
-    }
-    for n in &report.notes {
-        out.push_str(&super::format::labelled("note", n));
+    let (notes, labelled) = notes(report);
+    out.push_str(&super::format::to_width(&notes));
+    for (label, text) in labelled {
+        out.push_str(&super::format::labelled(&label, &text));
     }
     out
 }

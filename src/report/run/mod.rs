@@ -4,6 +4,7 @@
 pub mod charts;
 mod columns;
 pub mod histogram_csv;
+pub mod html;
 pub mod json;
 pub mod percentiles_csv;
 pub mod phases;
@@ -96,11 +97,22 @@ pub static EXPORTERS: &[&dyn Exporter] = &[
     &charts::pods_timeline::CHART,
     &charts::latency_timeline::CHART,
     &charts::percentiles::CHART,
+    &html::ReportHtml,
 ];
 
 /// The exporters to run: all of [`EXPORTERS`], or all but the charts.
 pub fn exporters(charts: bool) -> Vec<&'static dyn Exporter> {
-    EXPORTERS.iter().copied().filter(|e| charts || !e.is_chart()).collect()
+    selected(charts, true)
+}
+
+/// The exporters to run: [`EXPORTERS`], without the charts unless `charts`, without
+/// `report.html` unless `html`.
+pub fn selected(charts: bool, html: bool) -> Vec<&'static dyn Exporter> {
+    EXPORTERS
+        .iter()
+        .copied()
+        .filter(|e| (charts || !e.is_chart()) && (html || e.file_name() != super::html::FILE))
+        .collect()
 }
 
 /// Removes from `dir` the files of [`EXPORTERS`] that are not in `written` (charts left by

@@ -102,21 +102,46 @@ fn rankable(s: &StrategySummary) -> bool {
     s.measured.completed > 0 && !s.is_unstable()
 }
 
-/// The table itself (strategies as rows), with the columns `cols` and the row labels
-/// `labels`, and whether some interval in it is shown clipped at a physical bound.
-fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> (String, bool) {
-    let mut table = table::new(color);
-    let mut header = vec![Cell::new("strategy")];
-    header.extend(cols.iter().map(|c| Cell::new(shown(c).title)));
-    table.set_header(header);
+/// A row of [`TableView`]: the label (with ` UNSTABLE` when the strategy's queues grow
+/// without bound) and whether it is unstable, then each cell's text (`*` or `≈` as in the
+/// terminal) and whether it is the column's best.
+pub type Row = ((String, bool), Vec<(String, bool)>);
+
+/// The table of `layout` as cells, for renderings other than the terminal's (report.html):
+/// the same columns, figures, marks and notes as [`render_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableView {
+    /// The header: the pool line, then the run's size.
+    pub heading: [String; 2],
+    /// Column titles, `strategy` first.
+    pub header: Vec<String>,
+    /// One [`Row`] per strategy.
+    pub rows: Vec<Row>,
+    /// The notes under the table (markers, intervals, legend, hidden columns), then the
+    /// notes on faults, phases, closed loops and pods.
+    pub notes: Vec<String>,
+}
+
+/// The [`TableView`] of `report` in `layout`.
+pub fn view(report: &Report, layout: &Layout) -> TableView {
+    let (cols, labels, hidden) = layout_columns(report, layout);
+    let (header, rows, clipped) = cells(report, &cols, &labels);
+    let mut notes = notes(report, &cols, &labels, hidden, clipped);
+    notes.extend(more_notes(report));
+    TableView { heading: heading(report), header, rows, notes }
+}
+
+/// The table's header, rows and whether some interval in it is shown clipped at a
+/// physical bound (see [`TableView`]).
+fn cells(report: &Report, cols: &[&Column], labels: &[String]) -> (Vec<String>, Vec<Row>, bool) {
+    let mut header = vec!["strategy".to_string()];
+    header.extend(cols.iter().map(|c| shown(c).title.to_string()));
     let marks: Vec<Vec<Option<Mark>>> = cols.iter().map(|c| marks(report, c, rankable)).collect();
     let mut clipped = false;
+    let mut rows = Vec::with_capacity(report.strategies.len());
     for (row_index, (s, label)) in report.strategies.iter().zip(labels).enumerate() {
-        let mut first = Cell::new(if s.is_unstable() { format!("{label} UNSTABLE") } else { label.clone() });
-        if s.is_unstable() && color {
-            first = first.fg(Color::Red);
-        }
-        let mut row = vec![first];
+        let first = if s.is_unstable() { format!("{label} UNSTABLE") } else { label.clone() };
+        let mut row = Vec::with_capacity(cols.len());
         for (c, m) in cols.iter().zip(&marks) {
             let (v, ci) = value(c, s, &report.scenario);
             let digits = shown(c).digits;
@@ -130,12 +155,31 @@ fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> (
                 None => {}
             }
             let mark = m[row_index];
-            let is_best = mark == Some(Mark::Best);
             match mark {
                 Some(Mark::Best) => text.push('*'),
                 Some(Mark::Tied) => text.push('≈'),
                 None => {}
             }
+            row.push((text, mark == Some(Mark::Best)));
+        }
+        rows.push(((first, s.is_unstable()), row));
+    }
+    (header, rows, clipped)
+}
+
+/// The table itself (strategies as rows), with the columns `cols` and the row labels
+/// `labels`, and whether some interval in it is shown clipped at a physical bound.
+fn table(report: &Report, cols: &[&Column], labels: &[String], color: bool) -> (String, bool) {
+    let (header, rows, clipped) = cells(report, cols, labels);
+    let mut table = table::new(color);
+    table.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
+    for ((label, unstable), cells) in rows {
+        let mut first = Cell::new(label);
+        if unstable && color {
+            first = first.fg(Color::Red);
+        }
+        let mut row = vec![first];
+        for (text, is_best) in cells {
             let mut cell = Cell::new(text).set_alignment(CellAlignment::Right);
             if is_best && color {
                 cell = cell.add_attribute(Attribute::Bold);
@@ -209,11 +253,10 @@ pub fn render(report: &Report, color: bool) -> String {
     render_with(report, color, &Layout::Fit)
 }
 
-/// Renders the report as a table in `layout` (strategies as rows, best value per column
-/// marked with `*`), preceded by a header line and followed by notes and warnings.
-pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
+/// The header's two parts: the pool (servers, arrivals, capacity, ρ, service) and the
+/// run's size.
+fn heading(report: &Report) -> [String; 2] {
     let sc = &report.scenario;
-    let mut out = String::new();
     let pool = format!(
         "{}: {} servers, {}, capacity {:.1} req/s, ρ = {:.3}, mean service {},",
         sc.name,
@@ -232,6 +275,76 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
         sc.warmup,
         if sc.warmup_explicit { "" } else { " auto" },
     );
+    [pool, run]
+}
+
+/// The notes printed right under the table, one paragraph each.
+fn notes(report: &Report, cols: &[&Column], labels: &[String], hidden: usize, clipped: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut notes = Vec::new();
+    if report.strategies.iter().filter(|s| rankable(s)).count() > 1 {
+        notes.push(
+            "* best in column: its paired 95% difference with every other row excludes 0; ≈ = leaders not told \
+             apart (never on an UNSTABLE row or one that completed nothing)"
+                .to_string(),
+        );
+    }
+    if report.scenario.replications > 1 {
+        notes.push("± = 95% confidence half-width over replications".to_string());
+    } else if let Some(k) = report.strategies.iter().filter_map(|s| s.batch_count).min() {
+        notes.push(format!("± = 95% confidence half-width from batch means within the run (≥ {k} batches)"));
+    }
+    if clipped {
+        notes.push("[a, b] = a 95% confidence interval clipped at a physical bound (see the warning)".to_string());
+    }
+    if !notes.is_empty() {
+        out.push(notes.join("; "));
+    }
+    out.extend(precision_note(report));
+    if report.strategies.iter().any(StrategySummary::is_unstable) {
+        out.push(
+            "UNSTABLE = queues grow without bound under that strategy (see the warnings): its figures describe a \
+             transient and depend on the run length"
+                .to_string(),
+        );
+    }
+    out.extend(legend(cols));
+    let renamed: Vec<String> = report
+        .strategies
+        .iter()
+        .zip(labels)
+        .filter(|(s, l)| s.label != **l)
+        .map(|(s, l)| format!("{l} = {}", s.label))
+        .collect();
+    if !renamed.is_empty() {
+        out.push(format!("labels shortened: {}", renamed.join(", ")));
+    }
+    if hidden > 0 {
+        out.push(format!(
+            "{hidden} more column{} with --wide, or choose with --columns (summary.csv names, e.g. --columns \
+             mean_ms,p99_ms,rho_max,queue_spread)",
+            if hidden == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
+
+/// The notes on faults, phases, closed loops and pods, one line each.
+fn more_notes(report: &Report) -> Vec<String> {
+    fault_notes(report)
+        .into_iter()
+        .chain(super::phases::notes(report))
+        .chain(closed_loop_notes(report))
+        .chain(pod_notes(report))
+        .chain(fair_share_notes(report))
+        .collect()
+}
+
+/// Renders the report as a table in `layout` (strategies as rows, best value per column
+/// marked with `*`), preceded by a header line and followed by notes and warnings.
+pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
+    let mut out = String::new();
+    let [pool, run] = heading(report);
     // One line if it fits the table's width; else the run's size on a line of its own.
     if pool.chars().count() + 1 + run.chars().count() <= TABLE_WIDTH {
         out.push_str(&format!("{pool} {run}\n"));
@@ -243,61 +356,10 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
     let (text, clipped) = table(report, &cols, &labels, color);
     out.push_str(&text);
     out.push('\n');
-    let mut notes = Vec::new();
-    if report.strategies.iter().filter(|s| rankable(s)).count() > 1 {
-        notes.push(
-            "* best in column: its paired 95% difference with every other row excludes 0; ≈ = leaders not told \
-             apart (never on an UNSTABLE row or one that completed nothing)"
-                .to_string(),
-        );
+    for n in notes(report, &cols, &labels, hidden, clipped) {
+        out.push_str(&format::to_width(&n));
     }
-    if sc.replications > 1 {
-        notes.push("± = 95% confidence half-width over replications".to_string());
-    } else if let Some(k) = report.strategies.iter().filter_map(|s| s.batch_count).min() {
-        notes.push(format!("± = 95% confidence half-width from batch means within the run (≥ {k} batches)"));
-    }
-    if clipped {
-        notes.push("[a, b] = a 95% confidence interval clipped at a physical bound (see the warning)".to_string());
-    }
-    if !notes.is_empty() {
-        out.push_str(&format::to_width(&notes.join("; ")));
-    }
-    if let Some(line) = precision_note(report) {
-        out.push_str(&format::to_width(&line));
-    }
-    if report.strategies.iter().any(StrategySummary::is_unstable) {
-        out.push_str(&format::to_width(
-            "UNSTABLE = queues grow without bound under that strategy (see the warnings): its figures describe a \
-             transient and depend on the run length",
-        ));
-    }
-    if let Some(l) = legend(&cols) {
-        out.push_str(&format::to_width(&l));
-    }
-    let renamed: Vec<String> = report
-        .strategies
-        .iter()
-        .zip(&labels)
-        .filter(|(s, l)| s.label != **l)
-        .map(|(s, l)| format!("{l} = {}", s.label))
-        .collect();
-    if !renamed.is_empty() {
-        out.push_str(&format::to_width(&format!("labels shortened: {}", renamed.join(", "))));
-    }
-    if hidden > 0 {
-        out.push_str(&format::to_width(&format!(
-            "{hidden} more column{} with --wide, or choose with --columns (summary.csv names, e.g. --columns \
-             mean_ms,p99_ms,rho_max,queue_spread)",
-            if hidden == 1 { "" } else { "s" }
-        )));
-    }
-    for line in fault_notes(report)
-        .into_iter()
-        .chain(super::phases::notes(report))
-        .chain(closed_loop_notes(report))
-        .chain(pod_notes(report))
-        .chain(fair_share_notes(report))
-    {
+    for line in more_notes(report) {
         out.push_str(&format::terminal_line(&line));
     }
     for w in &report.warnings {

@@ -16,8 +16,10 @@ use plotters::prelude::*;
 
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::headroom::{self, Headroom, Verdict};
 use super::{PointRow, SweepView, series_labels};
 use crate::Result;
+use crate::plan::slo::Metric;
 use crate::report::Exporter;
 use crate::report::charts::axis::{self, linear_top, tick_label};
 use crate::report::charts::marks::{self, Mark};
@@ -96,7 +98,23 @@ impl Exporter<SweepView> for SweepChart {
             title.push_str(&format!(" (first {n} of {total} panels)"));
         }
         let metric = self.metric;
-        let y = y_axis(points, labels.len(), metric);
+        let mut y = y_axis(points, labels.len(), metric);
+        // The objective (`--slo`) on the chart of its metric: its limit in view, and where
+        // each strategy crosses it.
+        let slo = view
+            .slo
+            .as_ref()
+            .filter(|s| matches!((s.metric, metric), (Metric::P99, Latency::P99) | (Metric::Mean, Latency::Mean)));
+        let found: Vec<Headroom> = slo.map(|s| headroom::headroom(view, s)).unwrap_or_default();
+        let limit = slo.map(|s| s.limit * 1e3);
+        if let Some(l) = limit {
+            if l > y.hi {
+                y.hi = if y.log { axis::log_range(y.lo, l * 1.1).1 } else { linear_top(l * 1.05) };
+            }
+            if y.log && l < y.lo {
+                y.lo = axis::log_range(l * 0.9, y.hi).0;
+            }
+        }
         let mut note = match (reps, metric) {
             (1, Latency::P99) => "Each point: the p99 of one replication.".to_string(),
             (r, Latency::P99) => {
@@ -109,12 +127,34 @@ impl Exporter<SweepView> for SweepChart {
         if y.log {
             note.push_str(&format!(" Log scale: the values span more than {}×.", axis::LOG_SPAN));
         }
+        if let Some(s) = slo {
+            note.push_str(&format!(
+                " Dashed: the objective {s}; on it, where each strategy crosses it (marker) and where its 95% band \
+                 does (bar); headroom.csv."
+            ));
+        }
         let colours = style::colours(&labels);
         let marks = marks::marks(&colours);
+        // With one panel, each strategy's legend line says how far it meets the objective.
+        let legend_text = |k: usize, l: &str| -> String {
+            let h = found.iter().filter(|h| h.series == k).collect::<Vec<_>>();
+            match (h.as_slice(), panels.len()) {
+                ([h], 1) => match &h.verdict {
+                    Verdict::UpTo { crossing: (Some(x), ..), .. } => {
+                        format!("{l} · crosses at ≈ {}", headroom::show_x(*x))
+                    }
+                    Verdict::UpTo { .. } => format!("{l} · crosses beyond the sweep"),
+                    Verdict::Everywhere { .. } => format!("{l} · meets it throughout"),
+                    Verdict::NeverMet { .. } => format!("{l} · never meets it"),
+                },
+                _ => l.to_string(),
+            }
+        };
         let entries: Vec<LegendEntry> = labels
             .iter()
+            .enumerate()
             .zip(colours.iter().zip(&marks))
-            .map(|(l, (&c, &m))| LegendEntry::new(l.clone(), c, Swatch::Mark(m)))
+            .map(|((k, l), (&c, &m))| LegendEntry::new(legend_text(k, l), c, Swatch::Mark(m)))
             .collect();
         let log_x = view.axes[0].log;
         render_png(w, h, |root| {
@@ -128,7 +168,16 @@ impl Exporter<SweepView> for SweepChart {
             let (plot, _) = with_legend(&body, "strategy", &entries)?;
             let areas = plot.split_evenly((nrows, ncols));
             for (i, (key, pts)) in panels.iter().enumerate() {
+                let crossings: Vec<(usize, Option<f64>, f64, Option<f64>)> = found
+                    .iter()
+                    .filter(|h| h.panel.join(", ") == *key)
+                    .filter_map(|h| match h.verdict {
+                        Verdict::UpTo { crossing, .. } => Some((h.series, crossing.0, crossing.1, crossing.2)),
+                        _ => None,
+                    })
+                    .collect();
                 let panel = Panel {
+                    slo: limit.map(|l| (l, slo.map(ToString::to_string).unwrap_or_default(), crossings)),
                     caption: key,
                     points: pts,
                     labels: &labels,
@@ -211,7 +260,12 @@ fn capacity_region(points: &[&PointRow], lo: f64, hi: f64) -> Option<(f64, f64, 
     Some(if unstable[i] { (xc, hi, Some(xc)) } else { (lo, xc, Some(xc)) })
 }
 
+/// The objective on a panel: its limit (ms), its text, and each strategy's crossing
+/// (series, x, the band's low and high x; `None` beyond the sweep).
+type SloMarks = (f64, String, Vec<(usize, Option<f64>, f64, Option<f64>)>);
+
 struct Panel<'a> {
+    slo: Option<SloMarks>,
     caption: &'a str,
     points: &'a [&'a PointRow],
     labels: &'a [String],
@@ -337,6 +391,29 @@ impl Panel<'_> {
                     ))?;
                 } else {
                     marks::draw_marker(area, p, self.marks[k].marker, if ok { 4 } else { 5 }, c, ok)?;
+                }
+            }
+        }
+        if let Some((limit, text_, crossings)) = &self.slo
+            && (ylo..=ymax).contains(limit)
+        {
+            let ink = RGBColor(40, 40, 40);
+            chart.draw_series(DashedLineSeries::new([(lo, *limit), (hi, *limit)], 10, 6, ink.stroke_width(2)))?;
+            let (px, py) = local(chart.backend_coord(&(lo, *limit)));
+            let style = text(14.0, &ink).pos(Pos::new(HPos::Left, VPos::Bottom));
+            area.draw_text(text_, &style, (px + 6, py - 4))?;
+            // Each strategy's crossing: its band as a bar, its estimate as its marker, on the
+            // line, stacked 4 pixels apart (in the legend's order, top down) so bars that
+            // overlap in x stay apart.
+            for (i, &(k, x, a, b)) in crossings.iter().enumerate() {
+                let c = self.colours[k];
+                let dy = 4 * i as i32 - 4 * (crossings.len() as i32 - 1) / 2;
+                let (xa, y0) = local(chart.backend_coord(&(a.clamp(lo, hi), *limit)));
+                let (xb, _) = local(chart.backend_coord(&(b.unwrap_or(hi).clamp(lo, hi), *limit)));
+                area.draw(&Rectangle::new([(xa, y0 + dy - 1), (xb.max(xa + 1), y0 + dy + 1)], c.filled()))?;
+                if let Some(x) = x {
+                    let (xm, _) = local(chart.backend_coord(&(x.clamp(lo, hi), *limit)));
+                    marks::draw_marker(area, (xm, y0 + dy), self.marks[k].marker, 5, c, true)?;
                 }
             }
         }

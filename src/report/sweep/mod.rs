@@ -3,11 +3,15 @@
 //! the sweep's storage ([`crate::sweep::sweep_csv`]).
 
 pub mod charts;
+pub mod headroom;
+pub mod headroom_csv;
+pub mod html;
 
 use comfy_table::{Cell, CellAlignment};
 
 use super::format::TABLE_WIDTH;
 use super::{Warning, format, table};
+use crate::plan::slo::Slo;
 
 /// A finished sweep, as its table and charts show it.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +25,11 @@ pub struct SweepView {
     /// Whether the scenario is a closed loop (its clients wait: it cannot be overloaded,
     /// so the table shows the throughput they achieved instead of ρ).
     pub closed: bool,
+    /// The command that runs the sweep again (report.html shows it).
+    pub command: String,
+    /// The objective whose headroom is reported (`--slo`), if any: p99 or mean
+    /// ([`headroom::supported`]).
+    pub slo: Option<Slo>,
 }
 
 /// A varied key.
@@ -83,13 +92,26 @@ pub fn series_labels(points: &[PointRow]) -> Vec<String> {
         .collect()
 }
 
-/// The terminal summary: p99 (ms, ± 95% half-width) per point and strategy, best per row
-/// marked (never an unstable cell), points at or beyond capacity flagged, and cells of
-/// strategies unstable at a point below capacity flagged. A closed loop cannot be
-/// overloaded: its table shows the throughput its clients achieved instead of ρ. When the
-/// strategies do not fit a [`TABLE_WIDTH`]-column terminal, they are shown in several
-/// tables, one under the other, each repeating the point's columns.
-pub fn render(view: &SweepView, color: bool) -> String {
+/// The sweep table's cells: the point's column titles, the strategies' labels, per point
+/// its cells (varied values and ρ or the throughput achieved) and one cell per strategy
+/// (p99 ms ± half-width, `*` best of the point, ` !` unstable below capacity), whether some
+/// point is at or beyond capacity and whether some cell is unstable below it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableCells {
+    /// The point's column titles.
+    pub lead_header: Vec<String>,
+    /// The strategies' labels ([`series_labels`]).
+    pub labels: Vec<String>,
+    /// Per point: its own cells, then one per strategy.
+    pub rows: Vec<(Vec<String>, Vec<String>)>,
+    /// Whether some point is at or beyond capacity.
+    pub unstable: bool,
+    /// Whether some strategy is unstable at a point below capacity.
+    pub unstable_cells: bool,
+}
+
+/// The cells of the sweep table (see [`render`]).
+pub fn cells(view: &SweepView) -> TableCells {
     let points = &view.points;
     let labels = series_labels(points);
     let mut lead_header: Vec<String> = view.axes.iter().map(|a| a.column.clone()).collect();
@@ -136,6 +158,18 @@ pub fn render(view: &SweepView, color: bool) -> String {
         }
         rows.push((lead, cells));
     }
+    TableCells { lead_header, labels, rows, unstable, unstable_cells }
+}
+
+/// The terminal summary: p99 (ms, ± 95% half-width) per point and strategy, best per row
+/// marked (never an unstable cell), points at or beyond capacity flagged, and cells of
+/// strategies unstable at a point below capacity flagged. A closed loop cannot be
+/// overloaded: its table shows the throughput its clients achieved instead of ρ. When the
+/// strategies do not fit a [`TABLE_WIDTH`]-column terminal, they are shown in several
+/// tables, one under the other, each repeating the point's columns.
+pub fn render(view: &SweepView, color: bool) -> String {
+    let points = &view.points;
+    let TableCells { lead_header, labels, rows, unstable, unstable_cells } = cells(view);
     // The table of strategies `from..to`.
     let block = |from: usize, to: usize, color: bool| -> String {
         let mut table = table::new(color);
@@ -178,21 +212,50 @@ pub fn render(view: &SweepView, color: bool) -> String {
     );
     out.push_str(&tables.join("\n"));
     out.push('\n');
-    let mut notes = vec!["* lowest p99 of the point".to_string()];
-    if points.iter().any(|p| p.replications > 1) {
-        notes.push("± = 95% confidence half-width over replications".into());
-    }
+    let (notes, warnings) = notes(view, unstable, unstable_cells);
     out.push_str(&format::to_width(&notes.join("; ")));
-    if unstable {
-        out.push_str(&format::labelled("warning", &Warning::UnstablePoints.to_string()));
+    if let Some(slo) = &view.slo {
+        out.push_str(&format::to_width(&format!("headroom at {slo} ({}):", headroom::METHOD)));
+        let found = headroom::headroom(view, slo);
+        let width = found.iter().map(|h| h.label.chars().count()).max().unwrap_or(0);
+        for h in &found {
+            let mut lead = format!("  {:width$}  ", h.label);
+            if !h.panel.is_empty() {
+                lead = format!("  {} {:width$}  ", h.panel.join(", "), h.label);
+            }
+            let text = headroom::describe(h, &view.axes[0].column);
+            let indent = lead.chars().count();
+            if indent <= TABLE_WIDTH / 2 {
+                out.push_str(&format::hanging(&lead, &text, indent));
+            } else {
+                out.push_str(&format::terminal_line(lead.trim_end()));
+                out.push_str(&format::hanging("    ", &text, 4));
+            }
+        }
     }
-    if unstable_cells {
-        out.push_str(&format::labelled("warning", &Warning::UnstableCells.to_string()));
-    }
-    if view.closed {
-        out.push_str(&format::labelled("note", &Warning::ClosedLoopSweep.to_string()));
+    for (label, text) in warnings {
+        out.push_str(&format::labelled(label, &text));
     }
     out
+}
+
+/// The notes under the sweep table, and its warnings (label `warning` or `note`, text).
+pub fn notes(view: &SweepView, unstable: bool, unstable_cells: bool) -> (Vec<String>, Vec<(&'static str, String)>) {
+    let mut notes = vec!["* lowest p99 of the point".to_string()];
+    if view.points.iter().any(|p| p.replications > 1) {
+        notes.push("± = 95% confidence half-width over replications".into());
+    }
+    let mut warnings = Vec::new();
+    if unstable {
+        warnings.push(("warning", Warning::UnstablePoints.to_string()));
+    }
+    if unstable_cells {
+        warnings.push(("warning", Warning::UnstableCells.to_string()));
+    }
+    if view.closed {
+        warnings.push(("note", Warning::ClosedLoopSweep.to_string()));
+    }
+    (notes, warnings)
 }
 
 #[cfg(test)]
@@ -227,6 +290,8 @@ mod tests {
             scenario: "web".into(),
             axes: vec![Axis { column: "arrivals.rate".into(), log: false }],
             closed: false,
+            command: String::new(),
+            slo: None,
             points: vec![
                 point(0, 600.0, [(30.0, Some(1.0)), (20.0, Some(0.5))]),
                 point(1, 1200.0, [(900.0, None), (f64::NAN, None)]),
@@ -267,6 +332,8 @@ mod tests {
             scenario: "web".into(),
             axes: vec![Axis { column: "arrivals.rate".into(), log: false }],
             closed: false,
+            command: String::new(),
+            slo: None,
             points: vec![row(0, 600.0), row(1, 900.0)],
         };
         let text = render(&view, false);

@@ -107,6 +107,25 @@ fn plan_command_writes_its_table_csv_and_chart() {
     assert_eq!(&std::fs::read(out.join("plan.png")).unwrap()[1..4], b"PNG");
 }
 
+/// Issue 26, item 10: with an objective on utilisation the table showed it twice (its
+/// objective's column in % and the `util` column as a fraction).
+#[test]
+fn the_plan_table_shows_utilisation_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = lbsim()
+        .arg("plan")
+        .arg(shipped("web-peak.toml"))
+        .args(["--slo", "p99<=200ms", "--slo", "utilization<=80%", "--rate", "1000", "--requests", "4000"])
+        .args(["--strategies", "least-work-left", "--no-html", "--out", tmp.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8(o.stdout).unwrap();
+    let header = table.lines().find(|l| l.contains("web servers")).unwrap();
+    assert_eq!(header.matches("util").count(), 1, "{header}");
+    assert!(header.contains("utilization %"), "{header}");
+}
+
 #[test]
 fn plan_input_errors_exit_2() {
     let file = shipped("web-peak.toml");

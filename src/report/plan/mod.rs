@@ -9,6 +9,7 @@ use comfy_table::{Attribute, Cell, CellAlignment};
 
 use super::table;
 use crate::plan::PlanReport;
+use crate::plan::slo::Metric;
 
 /// The objectives as one phrase: `p99 ≤ 200ms and utilization ≤ 70%`.
 fn slo_text(report: &PlanReport) -> String {
@@ -56,7 +57,11 @@ pub fn cells(report: &PlanReport) -> (Vec<String>, Vec<Vec<(String, bool)>>) {
             format!("{} %", s.metric.name())
         });
     }
-    header.push("util".to_string());
+    // Utilisation once: as its objective's column (%) when one bounds it.
+    let util_column = !report.slos.iter().any(|s| s.metric == Metric::Utilization);
+    if util_column {
+        header.push("util".to_string());
+    }
     if report.cost.is_some() {
         header.push("cost".to_string());
     }
@@ -89,7 +94,9 @@ pub fn cells(report: &PlanReport) -> (Vec<String>, Vec<Vec<(String, bool)>>) {
             row.push((text, false));
         }
         let util = a.and_then(|a| a.summary.as_ref()).map(|s| format!("{:.3}", s.utilization.value));
-        row.push((util.unwrap_or_else(|| "–".into()), false));
+        if util_column {
+            row.push((util.unwrap_or_else(|| "–".into()), false));
+        }
         if let Some(c) = report.cost {
             let cost = p.servers.map(|s| format!("{:.2}", c * f64::from(s))).unwrap_or_else(|| "–".into());
             row.push((cost, false));
@@ -101,7 +108,8 @@ pub fn cells(report: &PlanReport) -> (Vec<String>, Vec<Vec<(String, bool)>>) {
 }
 
 /// The plan table: servers needed per strategy, the SLO metrics achieved there (± 95%
-/// half-width), utilisation, cost; the fewest servers marked.
+/// half-width), utilisation (unless an objective bounds it: then its column shows it), cost;
+/// the fewest servers marked.
 pub fn render(report: &PlanReport, color: bool) -> String {
     let mut out = heading(report);
     let (header, rows) = cells(report);

@@ -80,3 +80,21 @@ fn windows_agree_with_timeseries_and_phases_with_the_fault() {
         assert_eq!(run.timeline.has_latency(), rep == 0);
     }
 }
+
+/// A fault window from the run's start (servers that join later, as in grpc-k8s) has no
+/// "before" level: its phase note says nothing of one, rather than "(before NaN)".
+#[test]
+fn a_phase_from_the_start_has_no_before_level_in_its_note() {
+    let text = crate::common::mm_pool(
+        "seed = 4\nrequests = 4_000\nwarmup_requests = 0\nstrategies = [\"round-robin\"]",
+        300.0,
+        "s",
+        5,
+        "[[faults]]\nserver = \"s-5\"\ndown_at = \"0s\"\nup_at = \"5s\"\n",
+    );
+    let sc = crate::common::scenario(&text);
+    let report = run::run(&sc, &RunOptions { threads: None, progress: false }).unwrap();
+    let notes = lbsim::report::run::phases::notes(&report);
+    assert!(notes.iter().any(|n| n.starts_with("phase: s-5")), "{notes:?}");
+    assert!(notes.iter().all(|n| !n.contains("NaN") && !n.contains("before")), "{notes:?}");
+}

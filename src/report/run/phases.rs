@@ -409,11 +409,13 @@ pub fn notes(report: &Report) -> Vec<String> {
                 Some(0.0) => ", recovered at its end".to_string(),
                 Some(r) => format!(", recovered {} after", format_duration(r)),
             };
+            // A phase from the start of the measured window has no before level.
+            let before =
+                if f.before_p99.is_finite() { format!(" (before {:.3})", f.before_p99 * 1e3) } else { String::new() };
             out.push(format!(
-                "  {:width$}  p99 {:.3} ms (before {:.3}), {:.1} completed/s, {:.1} failed/s{recovery}",
+                "  {:width$}  p99 {:.3} ms{before}, {:.1} completed/s, {:.1} failed/s{recovery}",
                 report.strategies[*i].label,
                 f.p99 * 1e3,
-                f.before_p99 * 1e3,
                 f.completed_rate(),
                 f.failed_rate(),
             ));

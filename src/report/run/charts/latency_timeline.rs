@@ -15,6 +15,7 @@
 
 use plotters::prelude::*;
 
+use super::time_axes::{self, SPIKE_SHADE};
 use super::{Report, RunChart, framed, strategy_colours, strategy_marks};
 use crate::duration::format_duration;
 use crate::report::charts::style::{self, AXIS_PX, INK, SHADE, TICK_PX};
@@ -24,9 +25,6 @@ use crate::stats::window_latency::RELATIVE_ERROR;
 
 /// The chart.
 pub static CHART: RunChart = RunChart::new("latency_timeline.png", draw);
-
-/// Background of flash crowds (as in queue_timeline.png).
-const SPIKE_SHADE: RGBColor = RGBColor(214, 230, 250);
 
 /// Outline of the busiest span of a time-varying rate.
 const PEAK_LINE: RGBColor = RGBColor(120, 120, 120);
@@ -128,41 +126,10 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         .x_label_area_size(if lower.is_some() { 30 } else { 56 })
         .y_label_area_size(84)
         .build_cartesian_2d(0f64..t_end, a..b)?;
-    let tick_set = ticks.clone();
-    chart
-        .configure_mesh()
-        .x_desc(if lower.is_some() { "" } else { "simulated time (s)" })
-        .y_desc(if log { "p99 response time (ms, log scale)" } else { "p99 response time (ms)" })
-        .x_labels(8)
-        .x_label_formatter(&|x| style::short(*x))
-        .y_labels(0)
-        .axis_desc_style(text(AXIS_PX, &INK))
-        .label_style(text(TICK_PX, &INK))
-        .light_line_style(WHITE.mix(0.0))
-        .bold_line_style(RGBColor(225, 225, 225))
-        .draw()?;
-    for &v in &tick_set {
-        let (px, py) = chart.backend_coord(&(0.0, y(v)));
-        let label = style::tick(v);
-        let w = crate::report::charts::fit::width(&label, TICK_PX) as i32;
-        root.draw_text(&label, &text(TICK_PX, &INK), (px - w - 8, py - (TICK_PX / 2.0) as i32))?;
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(0.0, y(v)), (t_end, y(v))],
-            RGBColor(225, 225, 225).stroke_width(1),
-        )))?;
-    }
-    if let Some(w) = report.strategies.first().and_then(|s| s.timeline.warmup_end).filter(|&w| w > 0.0) {
-        chart.draw_series(std::iter::once(Rectangle::new([(0.0, a), (w.min(t_end), b)], SHADE.filled())))?;
-    }
-    chart.draw_series(
-        spikes
-            .iter()
-            .filter(|sp| sp.at < t_end)
-            .map(|sp| Rectangle::new([(sp.at, a), ((sp.at + sp.duration).min(t_end), b)], SPIKE_SHADE.filled())),
-    )?;
-    chart.draw_series(report.fault_windows_of(0).filter(|f| f.start < t_end).map(|f| {
-        Rectangle::new([(f.start, a), (f.end.unwrap_or(t_end).min(t_end), b)], style::FAULT_SHADE.filled())
-    }))?;
+    let x_desc = if lower.is_some() { "" } else { "simulated time (s)" };
+    let y_desc = if log { "p99 response time (ms, log scale)" } else { "p99 response time (ms)" };
+    time_axes::mesh(root, &mut chart, (x_desc, y_desc), &ticks, y, t_end)?;
+    time_axes::shade(&mut chart, report, t_end, (a, b))?;
     if let Some(p) = peak {
         chart.draw_series(std::iter::once(Rectangle::new([(p.start, a), (p.end, b)], PEAK_LINE.stroke_width(2))))?;
     }

@@ -14,6 +14,7 @@ pub mod pods_timeline;
 pub mod queue_timeline;
 pub mod response_time_cdf;
 pub mod server_load;
+pub mod time_axes;
 
 use plotters::prelude::*;
 

@@ -9,10 +9,11 @@
 
 use plotters::prelude::*;
 
+use super::time_axes::{self, SPIKE_SHADE};
 use super::{Report, framed, strategy_colours, strategy_marks};
 use crate::Result;
 use crate::report::Exporter;
-use crate::report::charts::style::{self, AXIS_PX, INK, SHADE, TICK_PX};
+use crate::report::charts::style::{self, AXIS_PX, INK, SHADE};
 use crate::report::charts::{Area, DrawResult, HEIGHT, LegendEntry, Swatch, WIDTH, axis, inspect, marks, render_png};
 use crate::report::charts::{text, with_legend};
 use crate::stats::pod_counts::PodCount;
@@ -23,9 +24,6 @@ pub struct PodsTimeline;
 
 /// The chart, for the exporters' list.
 pub static CHART: PodsTimeline = PodsTimeline;
-
-/// Background of flash crowds (as in queue_timeline.png).
-const SPIKE_SHADE: RGBColor = RGBColor(214, 230, 250);
 
 impl Exporter for PodsTimeline {
     fn file_name(&self) -> &'static str {
@@ -109,40 +107,8 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         .y_label_area_size(84)
         .build_cartesian_2d(0f64..t_end, 0f64..y_hi)?;
     let ticks = axis::linear_ticks(y_hi, 8, true);
-    chart
-        .configure_mesh()
-        .x_desc("simulated time (s)")
-        .y_desc("pods")
-        .x_labels(8)
-        .x_label_formatter(&|x| style::short(*x))
-        .y_labels(0)
-        .axis_desc_style(text(AXIS_PX, &INK))
-        .label_style(text(TICK_PX, &INK))
-        .light_line_style(WHITE.mix(0.0))
-        .bold_line_style(RGBColor(225, 225, 225))
-        .draw()?;
-    for &v in &ticks {
-        let (px, py) = chart.backend_coord(&(0.0, v));
-        let label = style::tick(v);
-        let w = crate::report::charts::fit::width(&label, TICK_PX) as i32;
-        root.draw_text(&label, &text(TICK_PX, &INK), (px - w - 8, py - (TICK_PX / 2.0) as i32))?;
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![(0.0, v), (t_end, v)],
-            RGBColor(225, 225, 225).stroke_width(1),
-        )))?;
-    }
-    if let Some(w) = report.strategies.first().and_then(|s| s.timeline.warmup_end).filter(|&w| w > 0.0) {
-        chart.draw_series(std::iter::once(Rectangle::new([(0.0, 0.0), (w.min(t_end), y_hi)], SHADE.filled())))?;
-    }
-    chart.draw_series(
-        spikes
-            .iter()
-            .filter(|sp| sp.at < t_end)
-            .map(|sp| Rectangle::new([(sp.at, 0.0), ((sp.at + sp.duration).min(t_end), y_hi)], SPIKE_SHADE.filled())),
-    )?;
-    chart.draw_series(report.fault_windows_of(0).filter(|f| f.start < t_end).map(|f| {
-        Rectangle::new([(f.start, 0.0), (f.end.unwrap_or(t_end).min(t_end), y_hi)], style::FAULT_SHADE.filled())
-    }))?;
+    time_axes::mesh(root, &mut chart, ("simulated time (s)", "pods"), &ticks, |v| v, t_end)?;
+    time_axes::shade(&mut chart, report, t_end, (0.0, y_hi))?;
     for (i, run) in runs.iter().enumerate() {
         let Some(run) = run else { continue };
         for (count, width) in [(&(|c: &PodCount| c.pods) as &dyn Fn(&PodCount) -> u32, 1), (&|c: &PodCount| c.ready, 3)]

@@ -24,6 +24,7 @@ use plotters::coord::types::{RangedCoordf64, RangedCoordi32};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::time_axes::SPIKE_SHADE;
 use super::{Report, RunChart, framed, strategy_colours};
 use crate::report::charts::canvas::Canvas;
 use crate::report::charts::style::{self, INK, LEGEND_PX, MUTED, SHADE, TICK_PX};
@@ -35,9 +36,6 @@ use crate::workload::rate::Spike;
 
 /// The chart.
 pub static CHART: RunChart = RunChart::new("queue_timeline.png", draw);
-
-/// Background of flash crowds (a spike of the arrival rate).
-const SPIKE_SHADE: RGBColor = RGBColor(214, 230, 250);
 
 /// The strip marking a faulted server out of rotation.
 const OUT_OF_ROTATION: RGBColor = RGBColor(120, 40, 40);

@@ -353,7 +353,36 @@ fn runs_are_reproducible_whatever_the_thread_count() {
 /// as its healthy neighbour), and during the window 0.5 × 2 = 1.
 #[test]
 fn load_is_measured_against_the_capacity_the_server_had() {
-    let sc = scenario(
+    let sc = scenario(&two_servers(
+        r#"[[faults]]
+server = "s-2"
+slow_at = "50s"
+slow_until = "150s"
+slowdown = 2.0
+"#,
+    ));
+    let report = run::run(&sc, &RunOptions { threads: None, progress: false }).unwrap();
+    let s = &report.strategies[0];
+    let close = |a: f64, b: f64| (a - b).abs() < 2e-3;
+    assert!(close(s.servers[0].rho, 0.5), "{}", s.servers[0].rho);
+    assert!(close(s.servers[1].rho, 2.0 / 3.0), "{}", s.servers[1].rho);
+    // The summary's figures read the same loads.
+    assert!(close(s.rho_max.value, 2.0 / 3.0), "{:?}", s.rho_max);
+    assert!(close(s.load_max_over_mean.value, (2.0 / 3.0) / ((0.5 + 2.0 / 3.0) / 2.0)), "{:?}", s.load_max_over_mean);
+    let o = &s.faults[0][0];
+    assert!(close(o.rho.expect("a load during the window"), 1.0), "{o:?}");
+    // A crash leaves no capacity: no load during it, and the server's ρ over the run is
+    // its work over the time it was up.
+    let crashed = scenario(&two_servers("[[faults]]\nserver = \"s-2\"\ndown_at = \"50s\"\nup_at = \"100s\"\n"));
+    let r = sim(&crashed, 0, 0);
+    assert_eq!(r.faults[0].rho, None);
+    let up = r.window() - r.servers[1].lost_capacity;
+    assert!((up - 150.0).abs() < 0.1, "{up}");
+}
+
+/// Two servers at 50 req/s each of deterministic 10 ms requests for 200 s, plus `fault`.
+fn two_servers(fault: &str) -> String {
+    format!(
         r#"seed = 5
 requests = 20000
 warmup_requests = 0
@@ -367,52 +396,8 @@ mean = "10ms"
 [[servers]]
 name = "s"
 count = 2
-[[faults]]
-server = "s-2"
-slow_at = "50s"
-slow_until = "150s"
-slowdown = 2.0
-"#,
-    );
-    let report = run::run(&sc, &RunOptions { threads: None, progress: false }).unwrap();
-    let s = &report.strategies[0];
-    let close = |a: f64, b: f64| (a - b).abs() < 2e-3;
-    assert!(close(s.servers[0].rho, 0.5), "{}", s.servers[0].rho);
-    assert!(close(s.servers[1].rho, 2.0 / 3.0), "{}", s.servers[1].rho);
-    // The summary's figures read the same loads.
-    assert!(close(s.rho_max.value, 2.0 / 3.0), "{:?}", s.rho_max);
-    assert!(close(s.load_max_over_mean.value, (2.0 / 3.0) / ((0.5 + 2.0 / 3.0) / 2.0)), "{:?}", s.load_max_over_mean);
-    let o = &s.faults[0][0];
-    assert!(close(o.rho.expect("a load during the window"), 1.0), "{o:?}");
-    // A crash leaves no capacity: no load during it, and the server's ρ over the run is
-    // its work over the time it was up.
-    let crashed = scenario(&sc_text_with_crash());
-    let r = sim(&crashed, 0, 0);
-    assert_eq!(r.faults[0].rho, None);
-    let up = r.window() - r.servers[1].lost_capacity;
-    assert!((up - 150.0).abs() < 0.1, "{up}");
-}
-
-fn sc_text_with_crash() -> String {
-    r#"seed = 5
-requests = 20000
-warmup_requests = 0
-strategies = ["round-robin"]
-[arrivals]
-process = "deterministic"
-rate = 100.0
-[service]
-distribution = "deterministic"
-mean = "10ms"
-[[servers]]
-name = "s"
-count = 2
-[[faults]]
-server = "s-2"
-down_at = "50s"
-up_at = "100s"
-"#
-    .to_string()
+{fault}"#
+    )
 }
 
 /// Issue 26, defect 3: every time a health check takes a slowed server out and puts it

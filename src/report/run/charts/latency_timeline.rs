@@ -15,10 +15,10 @@
 
 use plotters::prelude::*;
 
-use super::time_axes::{self, SPIKE_SHADE};
+use super::time_axes;
 use super::{Report, RunChart, framed, strategy_colours, strategy_marks};
 use crate::duration::format_duration;
-use crate::report::charts::style::{self, AXIS_PX, INK, SHADE, TICK_PX};
+use crate::report::charts::style::{self, AXIS_PX, INK, TICK_PX};
 use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, axis, inspect, marks, text, with_legend};
 use crate::report::run::phases;
 use crate::stats::window_latency::RELATIVE_ERROR;
@@ -82,14 +82,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         entries.push(LegendEntry::new(t, colours[i], Swatch::Line));
     }
     let mut key = entries;
-    key.push(LegendEntry::new("warm-up (not measured)", SHADE, Swatch::Block));
-    if report.fault_windows_of(0).next().is_some() {
-        key.push(LegendEntry::new("fault", style::FAULT_SHADE, Swatch::Block));
-    }
-    let spikes = report.scenario.arrivals.spikes();
-    if !spikes.is_empty() {
-        key.push(LegendEntry::new("flash crowd", SPIKE_SHADE, Swatch::Block));
-    }
+    key.extend(time_axes::shading_key(report));
     let all_phases = phases::phases(report);
     let peak = all_phases.iter().find(|p| p.kind == "peak");
     if let Some(p) = peak {

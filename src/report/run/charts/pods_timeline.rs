@@ -9,11 +9,11 @@
 
 use plotters::prelude::*;
 
-use super::time_axes::{self, SPIKE_SHADE};
+use super::time_axes;
 use super::{Report, framed, strategy_colours, strategy_marks};
 use crate::Result;
 use crate::report::Exporter;
-use crate::report::charts::style::{self, AXIS_PX, INK, SHADE};
+use crate::report::charts::style::{AXIS_PX, INK};
 use crate::report::charts::{Area, DrawResult, HEIGHT, LegendEntry, Swatch, WIDTH, axis, inspect, marks, render_png};
 use crate::report::charts::{text, with_legend};
 use crate::stats::pod_counts::PodCount;
@@ -87,14 +87,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         .enumerate()
         .map(|(i, s)| LegendEntry::new(s.label.clone(), colours[i], Swatch::Line))
         .collect();
-    key.push(LegendEntry::new("warm-up (not measured)", SHADE, Swatch::Block));
-    if report.fault_windows_of(0).next().is_some() {
-        key.push(LegendEntry::new("fault", style::FAULT_SHADE, Swatch::Block));
-    }
-    let spikes = report.scenario.arrivals.spikes();
-    if !spikes.is_empty() {
-        key.push(LegendEntry::new("flash crowd", SPIKE_SHADE, Swatch::Block));
-    }
+    key.extend(time_axes::shading_key(report));
     let (plot, _) = with_legend(&body, "strategy (thick: ready, thin: pods)", &key)?;
     let counts = runs.iter().flatten().flat_map(|t| t.iter().flat_map(|c| [f64::from(c.pods), f64::from(c.ready)]));
     let top = counts.clone().fold(1.0, f64::max);

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use super::Report;
 use crate::report::charts::canvas::Canvas;
 use crate::report::charts::style::{self, AXIS_PX, INK, SHADE, TICK_PX};
-use crate::report::charts::{Area, DrawResult, text};
+use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, text};
 
 /// The blue of a flash crowd on the time charts.
 pub const SPIKE_SHADE: RGBColor = RGBColor(214, 230, 250);
@@ -48,6 +48,19 @@ pub fn mesh(
         )))?;
     }
     Ok(())
+}
+
+/// The legend entries of what [`shade`] draws: the warm-up, then replication 0's faults and
+/// the flash crowds when there are any.
+pub fn shading_key(report: &Report) -> Vec<LegendEntry> {
+    let mut key = vec![LegendEntry::new("warm-up (not measured)", SHADE, Swatch::Block)];
+    if report.fault_windows_of(0).next().is_some() {
+        key.push(LegendEntry::new("fault", style::FAULT_SHADE, Swatch::Block));
+    }
+    if !report.scenario.arrivals.spikes().is_empty() {
+        key.push(LegendEntry::new("flash crowd", SPIKE_SHADE, Swatch::Block));
+    }
+    key
 }
 
 /// Shades, over `a..b` of the y axis and up to `t_end`, the warm-up, the arrival rate's

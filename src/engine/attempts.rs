@@ -33,6 +33,9 @@ impl<const FULL: bool> Simulation<FULL> {
             self.settle(id, why.into(), None);
             return;
         };
+        if self.hedging.as_ref().is_some_and(|h| h.in_flight(call)) {
+            return; // another copy of the attempt may still answer
+        }
         self.attempt_ended_unsent(id, call, why);
     }
 
@@ -123,6 +126,11 @@ impl<const FULL: bool> Simulation<FULL> {
             return; // that attempt already ended
         };
         let s = s as usize;
+        if self.hedging.is_some() {
+            // Every copy of the attempt is given up on.
+            self.hedge_abandon(call);
+            return self.attempt_ended_unsent(c.req.id, call, Failure::TimedOut);
+        }
         if self.counts_requests() {
             self.balancer.dec::<true>(s, c.balancer, self.now);
         }
@@ -149,6 +157,8 @@ impl<const FULL: bool> Simulation<FULL> {
         let now = self.now;
         if c.queued != super::balancer_queue::Place::NONE {
             self.leave_queue(call);
+        } else if self.hedging.is_some() {
+            self.hedge_abandon(call);
         } else if let Some(s) = c.server {
             let s = s as usize;
             if self.counts_requests() {

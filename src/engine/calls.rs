@@ -237,6 +237,7 @@ mod tests {
                 retry_on: RetryOn { failed: true, timeout: true, dropped: false },
                 avoid_previous: false,
                 overall_timeout: None,
+                hedge: None,
             },
             rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1),
         )

@@ -98,6 +98,9 @@ impl<const FULL: bool> Simulation<FULL> {
                 // The reset travels back to the balancer like any answer.
                 Some(c) if self.transit.is_some() => self.answer(c, job.attempt_gen, Answer::Failed),
                 _ => {
+                    if let (Some(h), Some(c)) = (&mut self.hedging, job.call) {
+                        h.forget(c, s, job.arrival);
+                    }
                     let b = job.call.map_or(0, |c| self.calls.get(c).balancer);
                     if self.counts_requests() {
                         self.balancer.dec::<true>(s, b, now);

@@ -135,6 +135,13 @@ pub(super) enum EventKind {
         /// Attempt generation it belongs to.
         attempt_gen: AttemptGen,
     },
+    /// `[client] hedge_after` has passed: send a copy of the call's attempt.
+    Hedge {
+        /// The call.
+        call: CallId,
+        /// Attempt generation it belongs to.
+        attempt_gen: AttemptGen,
+    },
     /// A closed-loop client sends its next request.
     ClientSend {
         /// Client index.

@@ -27,6 +27,7 @@
 //! | `sim.rs` | the core: events due before an arrival, sending through the balancer, departures, the end of the run |
 //! | `recorder.rs` | what the run measures (`Recorder`: outcome counts, the measured window and its batches, response times, keys), filled by the core |
 //! | `attempts.rs` | the retry path: refused, dropped and timed-out attempts, retries, a request's final outcome |
+//! | `hedging.rs` | hedged requests: copies of an attempt, the first answer, cancelling the others |
 //! | `detection.rs` | fault windows, health checks, outlier detection, slow start |
 //! | `pool_life.rs`, `hpa.rs` | `[autoscaler]`: the pods of the scaled group (provisioning, readiness, draining), the metrics pipeline, the HPA controller |
 //! | `events.rs`, `departures.rs`, `server.rs`, `balancer.rs`, `calls.rs`, `health.rs`, `outlier.rs`, `sampler.rs`, `spread.rs` | the parts: the event queue (with a plain run's departure tree), a server, the balancer around the strategy, the call table and retry policy, the two detectors, the timeline recorder, the dynamic-imbalance integrals |
@@ -41,6 +42,7 @@ mod departures;
 mod detection;
 mod events;
 mod health;
+mod hedging;
 mod hpa;
 mod outlier;
 mod pool_life;
@@ -248,6 +250,8 @@ struct Simulation<const FULL: bool> {
     overall_timeout: Option<f64>,
     /// `[client] avoid_previous`: the servers each call (by slot) has tried.
     tried: Option<Vec<Vec<u32>>>,
+    /// `[client] hedge_after`: the copies each call's attempt has at servers.
+    hedging: Option<Box<hedging::Hedging>>,
 }
 
 /// The failure machinery of a simulation (unused by a plain open-loop run): faults and
@@ -396,6 +400,9 @@ impl<const FULL: bool> Simulation<FULL> {
             l4: sc.clients.as_ref().is_some_and(|c| c.per_connection()),
             overall_timeout: sc.client.and_then(|c| c.overall_timeout),
             tried: sc.client.is_some_and(|c| c.avoid_previous).then(Vec::new),
+            hedging: sc.client.and_then(|c| c.hedge).map(|h| {
+                Box::new(hedging::Hedging::new(h, PerRequestSampler::new(sc.service, seeds.stream("hedges"))))
+            }),
             queue: sc.balancer_queue.map(|q| balancer_queue::Queues::new(q, &sc.servers, balancer_keyed)),
         };
         sim.start_pool();

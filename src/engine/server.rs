@@ -335,7 +335,13 @@ impl Server {
             }
         }
         self.schedule_gen = self.schedule_gen.next();
-        // The oracle's prediction: workers free at their jobs' finish, then FIFO.
+        self.repredict(now);
+        out
+    }
+
+    /// The oracle's prediction from scratch at `now`: workers free at their jobs' finish,
+    /// then the queue FIFO.
+    fn repredict(&mut self, now: f64) {
         for (f, slot) in self.worker_free.iter_mut().zip(&self.slots) {
             *f = if slot.finish.is_finite() { slot.finish } else { now };
         }
@@ -344,7 +350,50 @@ impl Server {
             let (w, free) = self.earliest_worker();
             self.worker_free[w] = free.max(now) + s;
         }
-        out
+    }
+
+    /// Cancels at `now` the job `which` picks (a hedge copy the request no longer needs):
+    /// a waiting one leaves the queue unserved; one in service stops at once and its worker
+    /// takes the next waiting job. Returns the job with its work left undone (in the units of
+    /// [`Job::service`]) and, when a worker was freed, the departures to push with the new
+    /// schedule generation (as after a change of speed); `None` if the server does not hold it.
+    pub fn cancel(&mut self, now: f64, which: impl Fn(&Job) -> bool) -> Option<(Job, f64, Vec<(u32, f64)>)> {
+        if let Some(w) = self.slots.iter().position(|s| s.finish.is_finite() && which(&s.job)) {
+            let slot = self.slots[w];
+            let spared = ((slot.finish - now) / self.factor).max(0.0);
+            match self.queue.pop_front() {
+                Some(job) => {
+                    let finish = now + job.service * self.factor;
+                    self.slots[w] = Slot { job, start: now, finish };
+                }
+                None => {
+                    self.slots[w] = EMPTY;
+                    self.busy -= 1;
+                    if self.workers != 1 {
+                        self.free.push(w as u32);
+                    }
+                }
+            }
+            // Departures are named by (worker, generation): a new generation for all.
+            self.schedule_gen = self.schedule_gen.next();
+            let out = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.finish.is_finite())
+                .map(|(w, s)| (w as u32, s.finish))
+                .collect();
+            if self.predict {
+                self.repredict(now);
+            }
+            return Some((slot.job, spared, out));
+        }
+        let i = self.queue.iter().position(|j| which(j))?;
+        let job = self.queue.remove(i).expect("found");
+        if self.predict {
+            self.repredict(now);
+        }
+        Some((job, job.service, Vec::new()))
     }
 
     /// The current slowdown factor (1 when healthy).
@@ -402,6 +451,28 @@ mod tests {
         assert_eq!(r, vec![(0, 14.0)]);
         let (_, _, next) = s.finish(0, 14.0);
         assert_eq!(next, Some(15.0));
+    }
+
+    #[test]
+    fn a_cancelled_job_frees_its_worker_or_its_place_in_the_queue() {
+        let mut s = Server::new(&info(1, 0), true);
+        for i in 0..3 {
+            s.admit(job(i, 2.0), 0.0);
+        }
+        let g = s.schedule_gen;
+        // Job 0 in service until 2: cancelled at 0.5, 1.5 s spared; job 1 starts at once.
+        let (j, spared, out) = s.cancel(0.5, |j| j.id == 0).unwrap();
+        assert_eq!((j.id, spared, out), (0, 1.5, vec![(0, 2.5)]));
+        assert_ne!(s.schedule_gen, g);
+        // Job 2 waits: it leaves the queue with all its work spared, no departure moves.
+        let (j, spared, out) = s.cancel(0.5, |j| j.id == 2).unwrap();
+        assert_eq!((j.id, spared, out.len()), (2, 2.0, 0));
+        assert_eq!(s.in_system(), 1);
+        assert_eq!(s.next_start(), 2.5);
+        assert!(s.cancel(0.5, |j| j.id == 7).is_none());
+        let (j, _, out) = s.cancel(1.0, |j| j.id == 1).unwrap();
+        assert_eq!((j.id, out.len(), s.in_system()), (1, 0, 0));
+        assert!(matches!(s.admit(job(9, 1.0), 1.0), Admission::Started { worker: 0, .. }));
     }
 
     #[test]

@@ -47,6 +47,7 @@ impl<const FULL: bool> Simulation<FULL> {
             EventKind::ProbeResult { server, ok } => self.probe_result(server as usize, ok),
             EventKind::Timeout { call, attempt_gen } => self.timeout(call, attempt_gen),
             EventKind::Retry { call, attempt_gen } => self.retry(call, attempt_gen),
+            EventKind::Hedge { call, attempt_gen } => self.hedge(call, attempt_gen),
             EventKind::ClientSend { .. } => unreachable!("handled by the closed loop"),
             EventKind::OutlierSweep => self.outlier_sweep(),
             EventKind::SlowStartStep { server, ramp_gen } => self.slow_start_step(server as usize, ramp_gen),
@@ -99,6 +100,9 @@ impl<const FULL: bool> Simulation<FULL> {
                     tried.resize_with(slot + 1, Vec::new);
                 }
                 tried[slot].clear();
+            }
+            if let Some(h) = &mut self.hedging {
+                h.open(c);
             }
             if let Some(t) = self.overall_timeout {
                 let incarnation = self.calls.get(c).incarnation;
@@ -244,6 +248,13 @@ impl<const FULL: bool> Simulation<FULL> {
         if FULL && let Some(q) = &mut self.queue {
             q.sent(s);
         }
+        if FULL
+            && let Some(call) = call
+            && self.hedging.is_some()
+            && self.hedge_admitted(call, attempt_gen, s, arrival, job.service, measured)
+        {
+            return; // a copy: the call's own attempt stays as it is
+        }
         if FULL && let Some(call) = call {
             let c = self.calls.get_mut(call);
             c.server = Some(s as u32);
@@ -367,7 +378,10 @@ impl<const FULL: bool> Simulation<FULL> {
                 }
                 return;
             }
-            let (b, arrival, sent) = (call.balancer, call.req.arrival, call.sent);
+            let (b, arrival, mut sent) = (call.balancer, call.req.arrival, call.sent);
+            if self.hedging.is_some() {
+                sent = self.hedge_answered(c, s, job.arrival, job.id >= self.rec.warmup);
+            }
             self.timeline.completed(s);
             if self.transit.from_server.is_some() {
                 self.calls.get_mut(c).wait = start - job.arrival;
@@ -430,6 +444,9 @@ impl<const FULL: bool> Simulation<FULL> {
         let now = self.now;
         self.timeline.response(response);
         self.rec.series.record(id, response);
+        if FULL && let Some(h) = &mut self.hedging {
+            h.observe(response);
+        }
         if self.rec.is_measured(id) {
             self.servers[s].record(response);
             self.rec.response(response, wait);
@@ -580,6 +597,7 @@ impl<const FULL: bool> Simulation<FULL> {
             pods: self.pool.map(|p| p.finish(end)),
             policies,
             fair_share,
+            hedges: self.hedging.map(|h| h.counts),
         }
     }
 }

@@ -389,6 +389,7 @@ impl Recorder {
             pods: None,
             policies: None,
             fair_share: None,
+            hedges: None,
         }
     }
 }

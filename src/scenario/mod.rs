@@ -39,7 +39,7 @@ pub use error::ScenarioError;
 pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow};
 pub use locate::Locator;
 pub use overrides::Overrides;
-pub use policies::{BalancerQueue, ClientPolicy, HealthCheck, OutlierDetection, RetryOn};
+pub use policies::{BalancerQueue, ClientPolicy, HealthCheck, Hedge, HedgeAfter, OutlierDetection, RetryOn};
 pub use precision::Precision;
 pub use read::{MAX_SCENARIO_BYTES, read_capped, text_from_bytes};
 pub use schema::ValueKind;

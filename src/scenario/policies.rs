@@ -80,6 +80,42 @@ pub struct ClientPolicy {
     /// `timeout` being its `per_try_timeout`), s; `None` = none.
     #[serde(rename = "overall_timeout_s", skip_serializing_if = "Option::is_none")]
     pub overall_timeout: Option<f64>,
+    /// Hedged requests (`hedge_after`, `max_hedges`, `cancel_on_first`); `None` = none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hedge: Option<Hedge>,
+}
+
+/// When a hedge copy of an attempt is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HedgeAfter {
+    /// This long after the attempt (or the previous copy) was sent, s.
+    Fixed(f64),
+    /// The p-th percentile of recent response times (see [`HEDGE_WINDOW`]).
+    Percentile(f64),
+}
+
+/// How many successful requests' response times a percentile `hedge_after` is taken over:
+/// the last ones of the same strategy in the same replication.
+pub const HEDGE_WINDOW: usize = 1000;
+
+/// A percentile `hedge_after` sends no copy until this many requests have succeeded.
+pub const HEDGE_WINDOW_MIN: usize = 20;
+
+/// The most copies `max_hedges` allows per attempt.
+pub const MAX_HEDGES: u32 = 10;
+
+/// `[client]` hedging (Dean & Barroso, "The Tail at Scale", CACM 56(2), 2013): an attempt
+/// still unanswered after `hedge_after` is sent again to another server, and the first
+/// answer is the request's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Hedge {
+    /// Delay before each copy.
+    pub after: HedgeAfter,
+    /// Copies per attempt at most (besides the attempt itself).
+    pub max_hedges: u32,
+    /// Whether the first answer cancels the other copies (at their servers, at once).
+    pub cancel_on_first: bool,
 }
 
 /// Accepted values of `retry_on`.
@@ -198,7 +234,70 @@ pub(super) fn validate_client(c: &RawClient) -> Result<ClientPolicy, ScenarioErr
         retry_on,
         avoid_previous: c.avoid_previous.unwrap_or(false),
         overall_timeout,
+        hedge: validate_hedge(c)?,
     })
+}
+
+/// Validates the hedging keys of `[client]`: `max_hedges` and `cancel_on_first` go with
+/// `hedge_after`.
+fn validate_hedge(c: &RawClient) -> Result<Option<Hedge>, ScenarioError> {
+    let Some(text) = &c.hedge_after else {
+        for (set, key) in [(c.max_hedges.is_some(), "max_hedges"), (c.cancel_on_first.is_some(), "cancel_on_first")] {
+            if set {
+                return Err(ScenarioError::at(format!("client.{key}"), "goes with `hedge_after`").with_help(
+                    "set hedge_after = \"50ms\" (a delay) or \"p95\" (a percentile of recent response times)",
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let after = parse_hedge_after(text).map_err(|why| {
+        ScenarioError::at("client.hedge_after", why)
+            .with_help("write a delay such as \"50ms\", or a percentile of recent response times such as \"p95\"")
+    })?;
+    let max_hedges = c.max_hedges.unwrap_or(1);
+    if !(1..=MAX_HEDGES).contains(&max_hedges) {
+        return Err(ScenarioError::at(
+            "client.max_hedges",
+            format!("must be from 1 to {MAX_HEDGES} copies per attempt, got {max_hedges}"),
+        ));
+    }
+    Ok(Some(Hedge { after, max_hedges, cancel_on_first: c.cancel_on_first.unwrap_or(true) }))
+}
+
+/// Refuses hedging where it has no model: with `[network]` (an attempt is one call in
+/// transit), `[clients]` (a copy would need a connection of its own) or `[balancer_queue]`
+/// (a copy waiting at the balancer for a slot).
+pub(super) fn check_hedging(network: bool, clients: bool, queue: bool) -> Result<(), ScenarioError> {
+    for (present, table, why) in [
+        (network, "[network]", "an attempt travels as one call to its server and back"),
+        (clients, "[clients]", "a copy would need a connection of its own"),
+        (queue, "[balancer_queue]", "a copy would wait at the balancer for a server's slot"),
+    ] {
+        if present {
+            return Err(ScenarioError::at(
+                "client.hedge_after",
+                format!("hedged requests are not modelled together with {table} ({why})"),
+            )
+            .with_help(format!("remove {table} (or hedge_after)")));
+        }
+    }
+    Ok(())
+}
+
+/// `"p95"`, `"p99.9"` (a percentile strictly between 0 and 100) or a positive duration.
+fn parse_hedge_after(text: &str) -> Result<HedgeAfter, String> {
+    if let Some(p) = text.trim().strip_prefix('p') {
+        return match p.parse::<f64>() {
+            Ok(p) if p > 0.0 && p < 100.0 => Ok(HedgeAfter::Percentile(p)),
+            _ => Err(format!("`{text}`: a percentile must be from p0 to p100 exclusive, e.g. \"p95\"")),
+        };
+    }
+    match crate::duration::parse_duration(text) {
+        Ok(d) if d > 0.0 => Ok(HedgeAfter::Fixed(d)),
+        Ok(_) => Err("must be a positive duration".to_string()),
+        Err(e) => Err(e),
+    }
 }
 
 /// `[balancer_queue]`: a queue at the balancer in front of servers capped by their

@@ -177,6 +177,9 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
             )
         })
         .transpose()?;
+    if client.is_some_and(|c| c.hedge.is_some()) {
+        policies::check_hedging(network.is_some(), clients.is_some(), balancer_queue.is_some())?;
+    }
     Ok(Scenario {
         name,
         file: None,

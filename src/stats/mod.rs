@@ -220,6 +220,40 @@ pub struct RunStats {
     /// (connections held ÷ endpoints), s; infinite when one never did before the run ended;
     /// `None` when no server joined.
     pub fair_share: Option<f64>,
+    /// `[client] hedge_after`: the hedge copies of the measured requests (`None` without
+    /// hedging).
+    pub hedges: Option<HedgeCounts>,
+}
+
+/// Hedged requests (Dean & Barroso, "The Tail at Scale", 2013) over the measured requests:
+/// the copies sent and what they cost. Work is service time at the servers (demand ÷
+/// speed) of the attempts admitted, less what cancelling them spared.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct HedgeCounts {
+    /// Hedge copies sent (copies are not requests: no outcome of their own).
+    pub sent: u64,
+    /// Requests whose first successful answer came from a copy.
+    pub won: u64,
+    /// Work done by the copies, s.
+    pub copy_work: f64,
+    /// Work done by the requests' own attempts (the first and any retries), s.
+    pub own_work: f64,
+}
+
+impl HedgeCounts {
+    /// Field-wise sum.
+    pub fn add(&mut self, o: &HedgeCounts) {
+        self.sent += o.sent;
+        self.won += o.won;
+        self.copy_work += o.copy_work;
+        self.own_work += o.own_work;
+    }
+
+    /// The extra load hedging costs: copies' work ÷ the requests' own work (0 when no
+    /// work was done).
+    pub fn extra_load(&self) -> f64 {
+        if self.own_work > 0.0 { self.copy_work / self.own_work } else { 0.0 }
+    }
 }
 
 /// How the balancer reacted to one fault window.

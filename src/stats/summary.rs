@@ -325,6 +325,9 @@ pub struct StrategySummary {
     /// server that joined the endpoints took to carry its fair share of the connections
     /// (see [`super::RunStats::fair_share`]); infinite when one never did.
     pub fair_share: Option<f64>,
+    /// `[client] hedge_after`: the hedge copies, pooled over replications (`None` without
+    /// hedging).
+    pub hedges: Option<super::HedgeCounts>,
 }
 
 /// One figure's precision target (`precision`) and how close a strategy's run came.
@@ -492,6 +495,10 @@ impl StrategySummary {
                 .then(|| within(Bounds::NON_NEGATIVE, &|r| r.pods.as_ref().map_or(0.0, |p| p.pod_seconds))),
             policies: pool.balancer_queue.then(|| Box::new(super::PolicySummary::from_runs(runs))),
             fair_share: runs.iter().filter_map(|r| r.fair_share).reduce(f64::max),
+            hedges: runs.iter().filter_map(|r| r.hedges).reduce(|mut a, b| {
+                a.add(&b);
+                a
+            }),
             paired: Vec::new(),
             batch_count: None,
             batches_correlated: false,

@@ -18,6 +18,7 @@ mod exports;
 mod faults;
 mod front_door;
 mod hardening;
+mod hedging;
 mod html;
 mod imbalance;
 mod invariants;

@@ -260,6 +260,9 @@ table! {
         pub(crate) retry_on: Option<Vec<String>>,
         pub(crate) avoid_previous: Option<bool>,
         pub(crate) overall_timeout: Option<Duration>,
+        pub(crate) hedge_after: Option<String>,
+        pub(crate) max_hedges: Option<u32>,
+        pub(crate) cancel_on_first: Option<bool>,
     }
 }
 

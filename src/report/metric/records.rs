@@ -262,6 +262,25 @@ pub const FAIR_SHARE: Metric = Metric {
     }),
     ..BASE
 };
+/// `[client] hedge_after`: hedge copies sent for the measured requests (pooled).
+pub const HEDGES_SENT: Metric = Metric {
+    name: "hedges_sent",
+    get: Get::Summary(|s| s.hedges.map_or(Value::Missing, |h| Value::Count(h.sent))),
+    ..BASE
+};
+/// `[client] hedge_after`: measured requests whose first answer came from a copy (pooled).
+pub const HEDGES_WON: Metric = Metric {
+    name: "hedges_won",
+    get: Get::Summary(|s| s.hedges.map_or(Value::Missing, |h| Value::Count(h.won))),
+    ..BASE
+};
+/// `[client] hedge_after`: work done by copies ÷ the requests' own work (pooled).
+pub const HEDGE_EXTRA_LOAD: Metric = Metric {
+    name: "hedge_extra_load",
+    format: Format::Fixed(4),
+    get: Get::Summary(|s| s.hedges.map_or(Value::Missing, |h| Value::Number(h.extra_load()))),
+    ..BASE
+};
 /// Balancer instances.
 pub const BALANCERS: Metric =
     Metric { name: "balancers", get: Get::Scenario(|sc| Value::Count(u64::from(sc.balancers.count))), ..BASE };
@@ -447,6 +466,9 @@ pub const SUMMARY: &[Column] = &[
     V(&STEADY_STATE),
     V(&PRECISION_MET),
     V(&FAIR_SHARE),
+    V(&HEDGES_SENT),
+    V(&HEDGES_WON),
+    V(&HEDGE_EXTRA_LOAD),
 ];
 
 /// How many leading columns of [`SUMMARY`] are the original contract.

@@ -337,6 +337,7 @@ fn more_notes(report: &Report) -> Vec<String> {
         .chain(closed_loop_notes(report))
         .chain(pod_notes(report))
         .chain(fair_share_notes(report))
+        .chain(hedge_notes(report))
         .collect()
 }
 
@@ -507,6 +508,38 @@ fn fair_share_notes(report: &Report) -> Vec<String> {
         let Some(t) = s.fair_share else { continue };
         let when = if t.is_finite() { format_duration(t) } else { "never, within the run".to_string() };
         out.push(format!("  {:width$}  {when}", s.label));
+    }
+    out
+}
+
+/// `[client] hedge_after`: the copies each strategy sent, won and their cost (summary.csv
+/// `hedges_sent`, `hedges_won`, `hedge_extra_load`).
+fn hedge_notes(report: &Report) -> Vec<String> {
+    let Some(h) = report.scenario.client.and_then(|c| c.hedge) else { return Vec::new() };
+    let after = match h.after {
+        crate::scenario::HedgeAfter::Fixed(d) => format_duration(d),
+        crate::scenario::HedgeAfter::Percentile(p) => format!("the p{p} of the last 1000 successes"),
+    };
+    let cancel = if h.cancel_on_first { "the first answer cancels the others" } else { "copies are not cancelled" };
+    let mut out = vec![format!(
+        "hedged requests (up to {} cop{} per attempt after {after}; {cancel}), measured requests pooled over \
+         replications (summary.csv `hedges_sent`, `hedges_won`, `hedge_extra_load`):",
+        h.max_hedges,
+        if h.max_hedges == 1 { "y" } else { "ies" }
+    )];
+    let width = report.strategies.iter().map(|s| s.label.len()).max().unwrap_or(0);
+    for s in &report.strategies {
+        let Some(c) = s.hedges else { continue };
+        let requests = s.measured.generated.max(1) as f64;
+        let won = if c.sent == 0 { 0.0 } else { 100.0 * c.won as f64 / c.sent as f64 };
+        out.push(format!(
+            "  {:width$}  {} copies ({:.1}% of requests), {} answered first ({won:.0}% of copies), extra load {:.1}%",
+            s.label,
+            c.sent,
+            100.0 * c.sent as f64 / requests,
+            c.won,
+            100.0 * c.extra_load()
+        ));
     }
     out
 }

@@ -135,6 +135,14 @@ pub enum Warning {
         /// The strategies whose transient outlasts the warm-up.
         strategies: Vec<String>,
     },
+    /// Strategies not back to normal by the end of the run after a fault window or flash
+    /// crowd (summary.csv `recovered` = 0; phases.csv says which).
+    NotRecovered {
+        /// Their labels.
+        strategies: Vec<String>,
+        /// Whether the client retries: then a metastable state (Bronson et al., HotOS 2021).
+        metastable: bool,
+    },
     /// A run whose estimated work exceeds [`crate::budget::SLOW_WORK`] events.
     Slow {
         /// Work of the whole run, in events.
@@ -326,6 +334,16 @@ impl fmt::Display for Warning {
                  run (MSER-5), so no warm-up can be trusted; raise `requests`",
                 labels.join(", ")
             ),
+            Warning::NotRecovered { strategies, metastable } => write!(
+                f,
+                "{}: {} (phases.csv: the event and how long its p99 stayed high)",
+                strategies.join(", "),
+                if *metastable {
+                    "did not recover by the end of the run: a metastable state (retries/timeouts keep it overloaded)"
+                } else {
+                    "did not recover by the end of the run"
+                }
+            ),
             Warning::WarmupShort { warmup, detected, strategies } => write!(
                 f,
                 "warmup_requests = {warmup} is shorter than the transient MSER-5 finds ({detected} requests, {}): \
@@ -362,6 +380,12 @@ impl Warning {
             w.push(Warning::BatchesCorrelated(correlated));
         }
         w.extend(Warning::of_transients(report));
+        let stuck: Vec<String> =
+            report.strategies.iter().filter(|s| s.recovery.is_some_and(|r| !r.all)).map(|s| s.label.clone()).collect();
+        if !stuck.is_empty() {
+            let metastable = sc.client.is_some_and(|c| c.max_retries > 0);
+            w.push(Warning::NotRecovered { strategies: stuck, metastable });
+        }
         for s in &report.strategies {
             // Saturation (when the pool as a whole is not the cause, which the UNSTABLE
             // warning above already says).

@@ -225,6 +225,21 @@ pub struct RunStats {
     pub hedges: Option<HedgeCounts>,
 }
 
+/// How a strategy's run came back from its events (fault windows and flash crowds of the
+/// first replication; `report::run::phases` measures each): what summary.csv's
+/// `recovery_s` and `recovered` say.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recovery {
+    /// The longest time from an event's end until back to normal, s (over the events that
+    /// recovered; NaN when none did).
+    pub longest: f64,
+    /// Whether every event recovered before the end of the run.
+    pub all: bool,
+    /// When the last event to recover did (its end + its recovery), s; `None` when one did
+    /// not recover.
+    pub at: Option<f64>,
+}
+
 /// Hedged requests (Dean & Barroso, "The Tail at Scale", 2013) over the measured requests:
 /// the copies sent and what they cost. Work is service time at the servers (demand ÷
 /// speed) of the attempts admitted, less what cancelling them spared.

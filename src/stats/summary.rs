@@ -328,6 +328,9 @@ pub struct StrategySummary {
     /// `[client] hedge_after`: the hedge copies, pooled over replications (`None` without
     /// hedging).
     pub hedges: Option<super::HedgeCounts>,
+    /// Recovery from the first replication's fault windows and flash crowds (`None`
+    /// without any; filled by `report::run::Report::new` from the phases).
+    pub recovery: Option<super::Recovery>,
 }
 
 /// One figure's precision target (`precision`) and how close a strategy's run came.
@@ -495,6 +498,7 @@ impl StrategySummary {
                 .then(|| within(Bounds::NON_NEGATIVE, &|r| r.pods.as_ref().map_or(0.0, |p| p.pod_seconds))),
             policies: pool.balancer_queue.then(|| Box::new(super::PolicySummary::from_runs(runs))),
             fair_share: runs.iter().filter_map(|r| r.fair_share).reduce(f64::max),
+            recovery: None,
             hedges: runs.iter().filter_map(|r| r.hedges).reduce(|mut a, b| {
                 a.add(&b);
                 a

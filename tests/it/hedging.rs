@@ -138,3 +138,52 @@ fn hedging_keys_are_validated() {
         &["client.hedge_after", "[network]", "remove [network]"],
     );
 }
+
+/// summary.csv's cell `column` of each strategy's row.
+fn summary_cells(out: &std::path::Path, column: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let k = header.iter().position(|h| *h == column).unwrap_or_else(|| panic!("no column {column}"));
+    lines.map(|l| l.split(',').nth(k).unwrap().to_string()).collect()
+}
+
+#[test]
+fn the_retry_storm_recovers_only_with_a_budget() {
+    // scenarios/retry-storm.toml: with its 20% retry budget the pool is back to normal
+    // after the flash crowd (summary.csv recovered = 1, recovery_s = phases.csv's); without
+    // it the retries keep it overloaded to the end: recovered = 0, named metastable in the
+    // table's phase note and the warnings.
+    use crate::common::{case, labelled_lines, lbsim, run_quiet, shipped};
+    let storm = std::fs::read_to_string(shipped("retry-storm.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("budget");
+    run_quiet(&shipped("retry-storm.toml"), &out, &["--no-charts", "--no-html"]);
+    assert_eq!(summary_cells(&out, "recovered"), ["1", "1"]);
+    let phases = std::fs::read_to_string(out.join("phases.csv")).unwrap();
+    for r in summary_cells(&out, "recovery_s") {
+        let r: f64 = r.parse().unwrap();
+        assert!(r > 0.0 && phases.contains(&format!(",{r:.6},1")), "recovery_s {r} vs phases.csv:\n{phases}");
+    }
+    let free: String = storm
+        .lines()
+        .filter(|l| !l.contains("retry_budget") && !l.contains("min_retry"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (tmp, path) = case(&free);
+    let out = tmp.path().join("out");
+    let shown =
+        lbsim().arg("run").arg(&path).arg("--out").arg(&out).args(["--no-charts", "--no-html"]).output().unwrap();
+    let text = String::from_utf8(shown.stdout).unwrap();
+    assert_eq!(summary_cells(&out, "recovered"), ["0", "0"]);
+    assert_eq!(summary_cells(&out, "recovery_s"), ["", ""]);
+    assert!(text.contains("did not recover by the end of"), "{text}");
+    let warnings = labelled_lines(&text, "warning");
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "round-robin, least-connections: did not recover by the end of the run: \
+                                          a metastable state (retries/timeouts keep it overloaded)"
+        )),
+        "{warnings:?}"
+    );
+}

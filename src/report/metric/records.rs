@@ -281,6 +281,23 @@ pub const HEDGE_EXTRA_LOAD: Metric = Metric {
     get: Get::Summary(|s| s.hedges.map_or(Value::Missing, |h| Value::Number(h.extra_load()))),
     ..BASE
 };
+/// The longest recovery over the first replication's fault windows and flash crowds, s.
+pub const RECOVERY: Metric = Metric {
+    name: "recovery_s",
+    format: Format::Fixed(3),
+    get: Get::Summary(|s| match s.recovery {
+        Some(r) if r.longest.is_finite() => Value::Number(r.longest),
+        _ => Value::Missing,
+    }),
+    ..BASE
+};
+/// Whether every fault window and flash crowd recovered by the end of the run.
+pub const RECOVERED: Metric = Metric {
+    name: "recovered",
+    format: Format::Flag,
+    get: Get::Summary(|s| s.recovery.map_or(Value::Missing, |r| Value::Flag(r.all))),
+    ..BASE
+};
 /// Balancer instances.
 pub const BALANCERS: Metric =
     Metric { name: "balancers", get: Get::Scenario(|sc| Value::Count(u64::from(sc.balancers.count))), ..BASE };
@@ -469,6 +486,8 @@ pub const SUMMARY: &[Column] = &[
     V(&HEDGES_SENT),
     V(&HEDGES_WON),
     V(&HEDGE_EXTRA_LOAD),
+    V(&RECOVERY),
+    V(&RECOVERED),
 ];
 
 /// How many leading columns of [`SUMMARY`] are the original contract.

@@ -55,6 +55,9 @@ impl Report {
     ) -> Report {
         let fault_windows = (0..scenario.replications).flat_map(|r| scenario.fault_windows(r)).collect();
         let mut report = Report { scenario, strategies, wall_time, fault_windows, warnings: Vec::new(), stream_sha256 };
+        for (i, r) in phases::recoveries(&report).into_iter().enumerate() {
+            report.strategies[i].recovery = r;
+        }
         report.warnings = Warning::of_run(&report, preflight);
         report
     }

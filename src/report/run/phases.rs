@@ -381,6 +381,38 @@ impl Exporter for PhasesCsv {
     }
 }
 
+/// Each strategy's recovery from the run's fault windows and flash crowds, from the same
+/// figures as phases.csv (`None` for a strategy with no such phase assessed).
+pub fn recoveries(report: &Report) -> Vec<Option<crate::stats::Recovery>> {
+    let all = all_figures(report);
+    (0..report.strategies.len())
+        .map(|i| {
+            let assessed: Vec<(&Phase, Option<f64>)> = all
+                .iter()
+                .filter(|(j, _, f)| *j == i && !f.recovery.is_some_and(f64::is_nan))
+                .map(|(_, p, f)| (p, f.recovery))
+                .collect();
+            if assessed.is_empty() {
+                return None;
+            }
+            let all = assessed.iter().all(|(_, r)| r.is_some());
+            let longest = assessed.iter().filter_map(|(_, r)| *r).fold(f64::NAN, f64::max);
+            let at = all.then(|| assessed.iter().map(|(p, r)| p.end + r.unwrap_or(0.0)).fold(0.0, f64::max));
+            Some(crate::stats::Recovery { longest, all, at })
+        })
+        .collect()
+}
+
+/// How a phase that did not recover is named: a metastable state when the client retries
+/// (Bronson et al., HotOS 2021), else only that.
+pub fn not_recovered(report: &Report) -> &'static str {
+    if report.scenario.client.is_some_and(|c| c.max_retries > 0) {
+        "did not recover by the end of the run: a metastable state (retries/timeouts keep it overloaded)"
+    } else {
+        "did not recover"
+    }
+}
+
 /// The table's notes: per phase, each strategy's p99 there (and before), throughput,
 /// failures and recovery, as in phases.csv.
 pub fn notes(report: &Report) -> Vec<String> {
@@ -404,7 +436,7 @@ pub fn notes(report: &Report) -> Vec<String> {
         ));
         for (i, _, f) in rows {
             let recovery = match f.recovery {
-                None => ", did not recover".to_string(),
+                None => format!(", {}", not_recovered(report)),
                 Some(r) if r.is_nan() => String::new(),
                 Some(0.0) => ", recovered at its end".to_string(),
                 Some(r) => format!(", recovered {} after", format_duration(r)),

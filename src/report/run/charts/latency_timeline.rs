@@ -14,6 +14,7 @@
 //! the intervals in which nothing completed are gaps above and failures below.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::time_axes;
 use super::{Report, RunChart, framed, strategy_colours, strategy_marks};
@@ -40,13 +41,15 @@ fn points(s: &crate::stats::StrategySummary) -> Vec<Option<(f64, f64)>> {
 fn note(report: &Report) -> String {
     let interval = report.strategies.first().map_or(0.0, |s| s.timeline.interval());
     let reps = report.scenario.replications;
+    let stuck = report.strategies.iter().any(|s| s.recovery.is_some_and(|r| !r.all));
     format!(
         "Each point: p99 of the responses completed in one {} interval (latency_timeseries.csv; percentiles within \
          ±{:.1}%){}. Legend: highest windowed p99, and p99 in each phase (phases.csv). Ticks at the top: when each \
-         strategy's p99 was back to normal after a phase (recovery_s).",
+         strategy's p99 was back to normal after a phase (recovery_s){}.",
         format_duration(interval),
         RELATIVE_ERROR * 100.0,
         if reps > 1 { format!(", replication 1 of {reps}") } else { String::new() },
+        if stuck { "; a cross at the right edge: not back to normal by the end (recovered = 0)" } else { "" },
     )
 }
 
@@ -57,6 +60,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let series: Vec<Vec<Option<(f64, f64)>>> = report.strategies.iter().map(points).collect();
     let figures = phases::all_figures(report);
     let mut entries = Vec::new();
+    let metastable = report.scenario.client.is_some_and(|c| c.max_retries > 0);
     for (i, s) in report.strategies.iter().enumerate() {
         let top = series[i].iter().flatten().map(|p| p.1).fold(f64::NAN, f64::max);
         let mut t = if top.is_finite() {
@@ -78,6 +82,9 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         }
         if s.is_unstable() {
             t.push_str(" · UNSTABLE: queues grow, a transient");
+        }
+        if s.recovery.is_some_and(|r| !r.all) {
+            t.push_str(if metastable { " · metastable: did not recover" } else { " · did not recover" });
         }
         entries.push(LegendEntry::new(t, colours[i], Swatch::Line));
     }
@@ -143,6 +150,15 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             let (px, py) = chart.backend_coord(&(at, b));
             root.draw(&PathElement::new(vec![(px, py), (px, py + 14)], colours[*i].stroke_width(3)))?;
         }
+    }
+    // A strategy still not back to normal at the end: a cross at the right edge, labelled.
+    let (edge, top) = chart.backend_coord(&(t_end, b));
+    let stuck = report.strategies.iter().enumerate().filter(|(_, s)| s.recovery.is_some_and(|r| !r.all));
+    for (k, (i, _)) in stuck.enumerate() {
+        let y0 = top + 24 + 20 * k as i32;
+        root.draw(&Cross::new((edge - 6, y0), 6, colours[i].stroke_width(3)))?;
+        let label = text(TICK_PX, &colours[i]).pos(Pos::new(HPos::Right, VPos::Center));
+        root.draw(&Text::new("not recovered".to_string(), (edge - 18, y0), label))?;
     }
     if let Some(lower) = lower {
         let top = failed.iter().flatten().map(|p| p.1).fold(0.0, f64::max);

@@ -28,6 +28,10 @@ pub enum Admission {
     Dropped,
 }
 
+/// What [`Server::cancel`] took out: the job, its work left undone, and the departures to
+/// push again (worker, finish) under the new schedule generation.
+pub(super) type Cancelled = (Job, f64, Vec<(u32, f64)>);
+
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     job: Job,
@@ -357,7 +361,7 @@ impl Server {
     /// takes the next waiting job. Returns the job with its work left undone (in the units of
     /// [`Job::service`]) and, when a worker was freed, the departures to push with the new
     /// schedule generation (as after a change of speed); `None` if the server does not hold it.
-    pub fn cancel(&mut self, now: f64, which: impl Fn(&Job) -> bool) -> Option<(Job, f64, Vec<(u32, f64)>)> {
+    pub fn cancel(&mut self, now: f64, which: impl Fn(&Job) -> bool) -> Option<Cancelled> {
         if let Some(w) = self.slots.iter().position(|s| s.finish.is_finite() && which(&s.job)) {
             let slot = self.slots[w];
             let spared = ((slot.finish - now) / self.factor).max(0.0);
@@ -388,7 +392,7 @@ impl Server {
             }
             return Some((slot.job, spared, out));
         }
-        let i = self.queue.iter().position(|j| which(j))?;
+        let i = self.queue.iter().position(which)?;
         let job = self.queue.remove(i).expect("found");
         if self.predict {
             self.repredict(now);

@@ -10,6 +10,13 @@ use crate::stats::{FaultOutcome, RotationChange};
 impl<const FULL: bool> Simulation<FULL> {
     pub(super) fn fault(&mut self, w: usize, start: bool) {
         let window = self.fail.windows[w].clone();
+        if let Effect::Deploy(deploy) = window.kind.effect() {
+            // A deploy acts on the pod group, not on one server; it ends by itself.
+            if start {
+                self.start_deploy(window.fault, deploy);
+            }
+            return;
+        }
         let s = window.server;
         let now = self.now;
         self.servers[s].advance(now, self.integrating);
@@ -54,6 +61,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 }
                 self.tell_start_at(s);
             }
+            Effect::Deploy(_) => {} // handled above
         }
     }
 
@@ -168,7 +176,8 @@ impl<const FULL: bool> Simulation<FULL> {
         for (w, o) in self.fail.windows.iter().zip(&mut self.fail.outcomes) {
             let out = o.rotation.last().is_some_and(|c| c.out);
             let active = w.start <= now && w.end.is_none_or(|e| now < e);
-            if w.server != s || eligible != out || (!eligible && !active) {
+            // A deploy's window names its group, not a server that fails.
+            if w.server != s || eligible != out || (!eligible && !active) || w.kind.deploy().is_some() {
                 continue;
             }
             if !eligible && o.detected_at.is_none() {

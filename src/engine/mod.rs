@@ -29,7 +29,7 @@
 //! | `attempts.rs` | the retry path: refused, dropped and timed-out attempts, retries, a request's final outcome |
 //! | `hedging.rs` | hedged requests: copies of an attempt, the first answer, cancelling the others |
 //! | `detection.rs` | fault windows, health checks, outlier detection, slow start |
-//! | `pool_life.rs`, `hpa.rs` | `[autoscaler]`: the pods of the scaled group (provisioning, readiness, draining), the metrics pipeline, the HPA controller |
+//! | `pool_life.rs`, `hpa.rs`, `rollout.rs` | `[autoscaler]`, rolling deploys: the pods of the group (provisioning, readiness, draining), the metrics pipeline, the HPA controller, the Deployment controller's rolling update |
 //! | `events.rs`, `departures.rs`, `server.rs`, `balancer.rs`, `calls.rs`, `health.rs`, `outlier.rs`, `sampler.rs`, `spread.rs` | the parts: the event queue (with a plain run's departure tree), a server, the balancer around the strategy, the call table and retry policy, the two detectors, the timeline recorder, the dynamic-imbalance integrals |
 
 mod attempts;
@@ -47,6 +47,7 @@ mod hpa;
 mod outlier;
 mod pool_life;
 mod recorder;
+mod rollout;
 pub mod sampler;
 mod server;
 mod sim;
@@ -392,9 +393,9 @@ impl<const FULL: bool> Simulation<FULL> {
                 _ => None,
             },
             refreshes: 0,
-            pool: sc.autoscaler.as_ref().map(|a| {
-                let first = sc.groups[a.group].first;
-                Box::new(pool_life::Pool::new(a, first, n, seeds.stream("pods/provision")))
+            pool: sc.pod_group.as_ref().map(|g| {
+                let first = sc.groups[g.group].first;
+                Box::new(pool_life::Pool::new(g, sc.autoscaler.as_ref(), first, n, seeds.stream("pods/provision")))
             }),
             pools: sc.clients.as_ref().map(|c| Pools::new(c, n, sc.balancers.count, seeds)),
             l4: sc.clients.as_ref().is_some_and(|c| c.per_connection()),

@@ -1,7 +1,12 @@
-//! The pods of an autoscaled group (`[autoscaler]`, `[pods]`): their life, the metrics
-//! pipeline and the HPA's syncs, as hooks into the simulation.
+//! The pods of a pod group (`[autoscaler]`, a rolling deploy; `[pods]`): their life, the
+//! metrics pipeline and the HPA's syncs, as hooks into the simulation. A rolling deploy's
+//! controller is `rollout.rs`.
 //!
-//! The group has `max_replicas` places (servers); a place holds at most one pod at a time.
+//! The group has `places` places (servers: `max_replicas` or `count`, plus a deploy's
+//! surge); a place holds at most one pod at a time. Each pod belongs to a revision (a
+//! ReplicaSet): revision 0 runs from the start, each deploy adds one; the ReplicaSet
+//! controller ([`rs_sync`](Simulation::rs_sync)) keeps each revision's pods at its
+//! `spec.replicas`.
 //! A pod's life, with the engine's own machinery:
 //!
 //! - **created** (Pending): the place's server is down (it refuses, as a crashed server) and
@@ -36,11 +41,12 @@ use super::Simulation;
 use super::balancer::Absence;
 use super::events::{EventKind, PodStep};
 use super::hpa::{Hpa, PodMetric};
-use crate::scenario::autoscaler::{Autoscaler, Metric};
+use super::rollout::Rollout;
+use crate::scenario::autoscaler::{Autoscaler, Metric, PodGroup, PodLife};
 use crate::stats::pod_counts::{PodCount, PodsRun, ScaleEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(super) enum Phase {
     Absent,
     Pending,
     Starting,
@@ -49,8 +55,10 @@ enum Phase {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Pod {
-    phase: Phase,
+pub(super) struct Pod {
+    pub(super) phase: Phase,
+    /// Its revision (ReplicaSet).
+    pub(super) rev: u32,
     /// Number of the pod at its place (stale events name an older one).
     id: u32,
     created: f64,
@@ -67,17 +75,24 @@ struct Sample {
     values: Vec<(usize, u32, i64)>,
 }
 
-/// An autoscaled group: its pods, the metrics pipeline and the controller.
+/// A pod group: its pods, the metrics pipeline and the controllers.
 pub(super) struct Pool {
-    cfg: Autoscaler,
+    /// `[autoscaler]`, if the group has one.
+    cfg: Option<Autoscaler>,
+    /// `[pods]`.
+    life: PodLife,
     /// Index of the group's first server.
     first: usize,
-    pods: Vec<Pod>,
-    /// The ReplicaSet's `spec.replicas`.
-    replicas: u32,
-    /// Pods created but not yet placed (no free place).
-    waiting: u32,
-    hpa: Hpa,
+    pub(super) pods: Vec<Pod>,
+    /// The Deployment's `spec.replicas`.
+    pub(super) replicas: u32,
+    /// Each revision's ReplicaSet `spec.replicas` (index: revision).
+    pub(super) rs: Vec<u32>,
+    /// The revisions of the pods created but not yet placed (no free place), oldest first.
+    pub(super) waiting: Vec<u32>,
+    /// The rolling deploy in progress.
+    pub(super) rollout: Option<Rollout>,
+    hpa: Option<Hpa>,
     /// Per server: busy-worker time before the measured window began (the server's own
     /// integral restarts there).
     pub(super) busy_base: Vec<f64>,
@@ -91,19 +106,20 @@ pub(super) struct Pool {
     syncs: u64,
     rng: Xoshiro256PlusPlus,
     last_change: f64,
-    out: PodsRun,
+    pub(super) out: PodsRun,
 }
 
 impl Pool {
-    /// The pool of `cfg` over servers `first..first + max_replicas`, its provisioning draws
-    /// seeded by `seed`, for a pool of `servers` servers in all.
-    pub(super) fn new(cfg: &Autoscaler, first: usize, servers: usize, seed: u64) -> Self {
-        let places = cfg.max_replicas as usize;
+    /// The pool of `group` over servers `first..first + places`, scaled by `cfg` if given,
+    /// its provisioning draws seeded by `seed`, for a pool of `servers` servers in all.
+    pub(super) fn new(group: &PodGroup, cfg: Option<&Autoscaler>, first: usize, servers: usize, seed: u64) -> Self {
+        let places = group.places as usize;
         let pods = (0..places)
             .map(|p| {
-                let running = p < cfg.initial as usize;
+                let running = p < group.initial as usize;
                 Pod {
                     phase: if running { Phase::Ready } else { Phase::Absent },
+                    rev: 0,
                     id: 0,
                     created: f64::NEG_INFINITY,
                     running_since: f64::NEG_INFINITY,
@@ -113,12 +129,15 @@ impl Pool {
             })
             .collect();
         Pool {
-            cfg: cfg.clone(),
+            cfg: cfg.cloned(),
+            life: group.life.clone(),
             first,
             pods,
-            replicas: cfg.initial,
-            waiting: 0,
-            hpa: Hpa::new(cfg),
+            replicas: group.initial,
+            rs: vec![group.initial],
+            waiting: Vec::new(),
+            rollout: None,
+            hpa: cfg.map(Hpa::new),
             busy_base: vec![0.0; servers],
             received: vec![0; servers],
             at_scrape: vec![(0.0, 0.0, 0); places],
@@ -129,7 +148,7 @@ impl Pool {
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             last_change: 0.0,
             out: PodsRun {
-                timeline: vec![PodCount { time: 0.0, pods: cfg.initial, ready: cfg.initial }],
+                timeline: vec![PodCount { time: 0.0, pods: group.initial, ready: group.initial }],
                 ..PodsRun::default()
             },
         }
@@ -147,15 +166,20 @@ impl Pool {
         self.pods[s - self.first].id
     }
 
+    /// The `[autoscaler]` (an autoscaled pool's own steps only).
+    fn a(&self) -> &Autoscaler {
+        self.cfg.as_ref().expect("an autoscaled pool")
+    }
+
     /// The pod counts now.
-    fn counts(&self) -> (u32, u32) {
-        let pods = self.pods.iter().filter(|p| p.phase != Phase::Absent).count() as u32 + self.waiting;
+    pub(super) fn counts(&self) -> (u32, u32) {
+        let pods = self.pods.iter().filter(|p| p.phase != Phase::Absent).count() as u32 + self.waiting.len() as u32;
         let ready = self.pods.iter().filter(|p| p.in_endpoints).count() as u32;
         (pods, ready)
     }
 
     /// Integrates the counts up to `now` and records the new ones if they changed.
-    fn record(&mut self, now: f64, before: (u32, u32)) {
+    pub(super) fn record(&mut self, now: f64, before: (u32, u32)) {
         let after = self.counts();
         if after == before {
             return;
@@ -176,6 +200,9 @@ impl Pool {
 
     /// The run's record, integrated to `end`.
     pub(super) fn finish(mut self, end: f64) -> PodsRun {
+        if let Some(r) = self.rollout.take() {
+            self.out.deploys.push(r.record);
+        }
         let c = self.counts();
         self.integrate(end, c);
         self.out
@@ -187,18 +214,20 @@ impl<const FULL: bool> Simulation<FULL> {
     /// schedules the first scrape and sync.
     pub(super) fn start_pool(&mut self) {
         let Some(pool) = &self.pool else { return };
-        let (first, initial, places) = (pool.first, pool.cfg.initial as usize, pool.pods.len());
-        let (window, sync) = (pool.cfg.metric_window, pool.cfg.sync_period);
+        let (first, initial, places) = (pool.first, pool.rs[0] as usize, pool.pods.len());
+        let timers = pool.cfg.as_ref().map(|a| (a.metric_window, a.sync_period));
         for s in first + initial..first + places {
             self.servers[s].crash(0.0, &mut self.fail.lost);
             self.imbalance.set(0.0, s, 0, true);
             self.balancer.set_absent(s, Absence::NoReadyPod, true);
         }
-        self.events.push(window, EventKind::Scrape);
-        self.events.push(sync, EventKind::HpaSync);
+        if let Some((window, sync)) = timers {
+            self.events.push(window, EventKind::Scrape);
+            self.events.push(sync, EventKind::HpaSync);
+        }
     }
 
-    fn pool(&mut self) -> &mut Pool {
+    pub(super) fn pool(&mut self) -> &mut Pool {
         self.pool.as_mut().expect("an autoscaled scenario")
     }
 
@@ -212,21 +241,21 @@ impl<const FULL: bool> Simulation<FULL> {
     /// metrics-server's scrape: each running pod's average over the last window.
     pub(super) fn scrape(&mut self) {
         let now = self.now;
-        let due = (self.pool().scrapes + 1) as f64 * self.pool().cfg.metric_window;
+        let due = (self.pool().scrapes + 1) as f64 * self.pool().a().metric_window;
         if due > now {
             return; // taken already by a sync at the same instant
         }
         let (first, places) = (self.pool().first, self.pool().pods.len());
         let cum: Vec<(f64, f64, u64)> = (first..first + places).map(|s| self.cumulative(s)).collect();
         let pool = self.pool();
-        let w = pool.cfg.metric_window;
+        let w = pool.a().metric_window;
         let mut values = Vec::new();
         for (p, c) in cum.iter().enumerate() {
             let pod = pool.pods[p];
             let ran = matches!(pod.phase, Phase::Starting | Phase::Ready | Phase::Terminating);
             if ran && pod.running_since <= now - w {
                 let before = pool.at_scrape[p];
-                let v = match pool.cfg.metric {
+                let v = match pool.a().metric {
                     Metric::Utilization => (c.0 - before.0) / w,
                     Metric::InFlight => (c.1 - before.1) / w,
                     Metric::Rps => (c.2 - before.2) as f64 / w,
@@ -254,15 +283,16 @@ impl<const FULL: bool> Simulation<FULL> {
         };
         let pool = self.pool();
         pool.syncs += 1;
-        let next = (pool.syncs + 1) as f64 * pool.cfg.sync_period;
+        let next = (pool.syncs + 1) as f64 * pool.a().sync_period;
         self.events.push(next, EventKind::HpaSync);
         let pool = self.pool();
-        while pool.samples.front().is_some_and(|s| s.end + pool.cfg.metric_delay <= now) {
+        let delay = pool.a().metric_delay;
+        while pool.samples.front().is_some_and(|s| s.end + delay <= now) {
             pool.latest = pool.samples.pop_front();
         }
         let Some(sample) = &pool.latest else { return };
-        let utilization = pool.cfg.metric == Metric::Utilization;
-        let w = pool.cfg.metric_window;
+        let utilization = pool.a().metric == Metric::Utilization;
+        let w = pool.a().metric_window;
         let mut pods = Vec::new();
         for (p, pod) in pool.pods.iter().enumerate() {
             let request = workers[p];
@@ -284,9 +314,9 @@ impl<const FULL: bool> Simulation<FULL> {
             pods.push(m);
         }
         let request = workers.first().copied().unwrap_or(1000);
-        pods.extend((0..pool.waiting).map(|_| PodMetric::Ignored { request }));
+        pods.extend(pool.waiting.iter().map(|_| PodMetric::Ignored { request }));
         let current = pool.replicas;
-        let Some(d) = pool.hpa.sync(now, current, &pods) else { return };
+        let Some(d) = pool.hpa.as_mut().expect("an autoscaled pool").sync(now, current, &pods) else { return };
         if d.desired == current {
             return;
         }
@@ -302,27 +332,49 @@ impl<const FULL: bool> Simulation<FULL> {
         self.scale_to(d.desired);
     }
 
-    /// The ReplicaSet controller brings its pods to `to`.
+    /// The Deployment's `spec.replicas` becomes `to` (the HPA's decision): its ReplicaSet
+    /// brings its pods there, or, during a rolling deploy, the rollout's reconcile does.
     fn scale_to(&mut self, to: u32) {
         let now = self.now;
         let pool = self.pool();
         let before = pool.counts();
-        let from = pool.replicas;
         pool.replicas = to;
+        if pool.rollout.is_some() {
+            self.reconcile_rollout();
+        } else {
+            let rev = pool.rs.len() - 1;
+            pool.rs[rev] = to;
+            self.rs_sync(rev as u32);
+        }
+        self.pool().record(now, before);
+    }
+
+    /// The ReplicaSet controller of revision `rev` brings its pods to its `spec.replicas`:
+    /// it creates pods, or deletes them in the order of `ActivePodsWithRanks`.
+    pub(super) fn rs_sync(&mut self, rev: u32) {
+        let pool = self.pool();
+        let to = pool.rs[rev as usize];
+        let active = |p: &Pod| p.rev == rev && matches!(p.phase, Phase::Pending | Phase::Starting | Phase::Ready);
+        let from = pool.pods.iter().filter(|p| active(p)).count() as u32
+            + pool.waiting.iter().filter(|&&r| r == rev).count() as u32;
         if to > from {
             for _ in from..to {
                 let pool = self.pool();
                 match pool.pods.iter().position(|p| p.phase == Phase::Absent) {
-                    Some(p) => self.create_pod(p),
-                    None => pool.waiting += 1,
+                    Some(p) => self.create_pod(p, rev),
+                    None => pool.waiting.push(rev),
                 }
             }
         } else {
             let mut remove = from - to;
             let pool = self.pool();
-            let unplaced = remove.min(pool.waiting);
-            pool.waiting -= unplaced;
-            remove -= unplaced;
+            // Unplaced pods first (the newest of them).
+            while remove > 0
+                && let Some(i) = pool.waiting.iter().rposition(|&r| r == rev)
+            {
+                pool.waiting.remove(i);
+                remove -= 1;
+            }
             // ActivePodsWithRanks: pending < not ready < ready; then the most recently ready,
             // then the newest.
             let rank = |p: &Pod| match p.phase {
@@ -330,10 +382,8 @@ impl<const FULL: bool> Simulation<FULL> {
                 Phase::Starting => 1,
                 _ => 2,
             };
-            let mut active: Vec<usize> = (0..pool.pods.len())
-                .filter(|&p| matches!(pool.pods[p].phase, Phase::Pending | Phase::Starting | Phase::Ready))
-                .collect();
-            active.sort_by(|&a, &b| {
+            let mut candidates: Vec<usize> = (0..pool.pods.len()).filter(|&p| active(&pool.pods[p])).collect();
+            candidates.sort_by(|&a, &b| {
                 let (x, y) = (&pool.pods[a], &pool.pods[b]);
                 rank(x)
                     .cmp(&rank(y))
@@ -341,24 +391,24 @@ impl<const FULL: bool> Simulation<FULL> {
                     .then(y.created.total_cmp(&x.created))
                     .then(b.cmp(&a))
             });
-            for &p in active.iter().take(remove as usize) {
+            for &p in candidates.iter().take(remove as usize) {
                 self.terminate_pod(p);
             }
         }
-        self.pool().record(now, before);
     }
 
-    /// A pod is created at place `p`: pending until provisioned.
-    fn create_pod(&mut self, p: usize) {
+    /// A pod of revision `rev` is created at place `p`: pending until provisioned.
+    fn create_pod(&mut self, p: usize, rev: u32) {
         let now = self.now;
         let pool = self.pool();
         let pod = &mut pool.pods[p];
         pod.id = pod.id.wrapping_add(1);
+        pod.rev = rev;
         pod.phase = Phase::Pending;
         pod.created = now;
         pod.ready_since = f64::INFINITY;
         let id = pod.id;
-        let d = pool.cfg.pods.provision.as_ref().map_or(0.0, |d| d.sample(&mut pool.rng));
+        let d = pool.life.provision.as_ref().map_or(0.0, |d| d.sample(&mut pool.rng));
         let server = (pool.first + p) as u32;
         self.events.push(now + d, EventKind::Pod { server, pod: id, step: PodStep::Running });
     }
@@ -369,7 +419,12 @@ impl<const FULL: bool> Simulation<FULL> {
         let pool = self.pool();
         let s = pool.first + p;
         let pod = pool.pods[p];
-        let (dereg, grace) = (pool.cfg.pods.deregistration_delay, pool.cfg.pods.grace_period);
+        if let Some(r) = pool.rollout.as_mut()
+            && pod.rev < r.rev
+        {
+            r.record.replaced += 1;
+        }
+        let (dereg, grace) = (pool.life.deregistration_delay, pool.life.grace_period);
         if pod.phase == Phase::Pending {
             // Never ran: gone at once (its server is already down).
             pool.pods[p].phase = Phase::Absent;
@@ -428,9 +483,9 @@ impl<const FULL: bool> Simulation<FULL> {
     /// A place is free: a pod waiting for one takes it.
     fn place_waiting(&mut self, p: usize) {
         let pool = self.pool();
-        if pool.waiting > 0 {
-            pool.waiting -= 1;
-            self.create_pod(p);
+        if !pool.waiting.is_empty() {
+            let rev = pool.waiting.remove(0);
+            self.create_pod(p, rev);
         }
     }
 
@@ -446,7 +501,7 @@ impl<const FULL: bool> Simulation<FULL> {
         let before = pool.counts();
         match (step, pod.phase) {
             (PodStep::Running, Phase::Pending) => {
-                let ready_in = pool.cfg.pods.time_to_ready();
+                let ready_in = pool.life.time_to_ready();
                 let pod = &mut pool.pods[p];
                 pod.phase = Phase::Starting;
                 pod.running_since = now;
@@ -470,6 +525,9 @@ impl<const FULL: bool> Simulation<FULL> {
             (PodStep::Deregister, Phase::Terminating) => self.deregister(p),
             (PodStep::Kill | PodStep::Exit, Phase::Terminating) => self.pod_gone(p),
             _ => {}
+        }
+        if step == PodStep::Ready && self.pool().rollout.is_some() {
+            self.reconcile_rollout();
         }
         self.pool().record(now, before);
     }

@@ -143,6 +143,24 @@ impl PodLife {
     }
 }
 
+/// The group whose servers are pods' places: the `[autoscaler]`'s group, or the group a
+/// rolling deploy (`deploy_at`) replaces. At most one per scenario.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PodGroup {
+    /// Index of the group.
+    pub group: usize,
+    /// Pods running at t = 0 (the group's `count`).
+    pub initial: u32,
+    /// Places (servers) of the group: [`counted`](PodGroup::counted), plus a deploy's room
+    /// (its surge and as many places again for the old pods while they terminate).
+    pub places: u32,
+    /// The places the group has without a deploy's room (`max_replicas`, or `count`): those
+    /// in the scenario's capacity.
+    pub counted: u32,
+    /// `[pods]`.
+    pub life: PodLife,
+}
+
 /// `[autoscaler]` as validated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Autoscaler {
@@ -343,7 +361,7 @@ fn rules(r: Option<&RawScalingRules>, default: ScalingRules, at: &str) -> Result
     Ok(ScalingRules { stabilization_window, select_policy, policies })
 }
 
-fn validate_pods(p: &RawPods) -> Result<PodLife, ScenarioError> {
+pub(super) fn validate_pods(p: &RawPods) -> Result<PodLife, ScenarioError> {
     let d = PodLife::default();
     let key = |k: &str| format!("pods.{k}");
     let provision = p.provision.as_ref().map(|v| delay(v, &key("provision"))).transpose()?.flatten();

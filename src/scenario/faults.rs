@@ -1,6 +1,7 @@
 //! `[[faults]]`: crashes and gray failures of servers, and their validation.
 //!
-//! Each kind of fault is one type in a file of its own under `faults/` ([`Down`], [`Slow`])
+//! Each kind of fault is one type in a file of its own under `faults/` ([`Down`], [`Slow`],
+//! [`Deploy`])
 //! implementing `Written` (its keys, messages and construction) and [`Kind`] (its
 //! [`Effect`] on the server and how reports name it). The `fault_kinds!` list declares
 //! [`FaultKind`] over them and `FAULT_TYPES`: the keys of a `[[faults]]` table, which of
@@ -8,17 +9,20 @@
 //! derived from it. Adding a kind of fault is one file and one line in that list (and, for
 //! an effect the engine does not know yet, an arm in the engine's `fault`).
 
+mod deploy;
 mod down;
 mod slow;
 
 use serde::Serialize;
 
 use super::schema::RawFault;
+use super::schema::Value;
 use super::{Group, Scenario, ScenarioError};
 use crate::strategy::ServerInfo;
 use crate::workload::fault_targets::pick_servers;
 use crate::workload::seeds::Seeds;
 
+pub use deploy::{Deploy, Size};
 pub use down::Down;
 pub use slow::Slow;
 
@@ -33,6 +37,8 @@ pub enum Effect {
     /// The server keeps serving, this many times slower (requests already in service are
     /// stretched from that instant).
     Slowdown(f64),
+    /// The group's pods are replaced by a rolling update (the engine's `rollout`).
+    Deploy(Deploy),
 }
 
 /// A kind of fault as written in `[[faults]]`: its keys and how it is built from them.
@@ -43,12 +49,18 @@ pub(crate) trait Written: Sized {
     const EXAMPLE: &'static str;
     /// The key of its start, a duration; giving it says which kind of fault it is.
     const START: &'static str;
-    /// The key of its end, a duration (optional: without it the fault lasts to the end).
-    const END: &'static str;
+    /// The key of its end, a duration (optional: without it the fault lasts to the end);
+    /// `None` for a kind that ends by itself.
+    const END: Option<&'static str>;
     /// Its other keys, numbers.
     const PARAMS: &'static [&'static str];
-    /// The fault from the values of [`PARAMS`](Written::PARAMS) (`None`: not given).
-    fn build(values: &[Option<f64>]) -> Result<FaultKind, FaultError>;
+    /// Its keys that are a number of pods or a percentage ([`Size`]).
+    const SIZES: &'static [&'static str] = &[];
+    /// Whether it acts on a group as a whole (`group` without `count`).
+    const WHOLE_GROUP: bool = false;
+    /// The fault from the values of [`PARAMS`](Written::PARAMS) and
+    /// [`SIZES`](Written::SIZES) (`None`: not given).
+    fn build(values: &[Option<f64>], sizes: &[Option<Size>]) -> Result<FaultKind, FaultError>;
 }
 
 /// What lbsim asks of a kind of fault.
@@ -68,13 +80,21 @@ impl FaultKind {
     pub fn slowdown(&self) -> Option<f64> {
         match self.effect() {
             Effect::Slowdown(factor) => Some(factor),
-            Effect::Crash => None,
+            Effect::Crash | Effect::Deploy(_) => None,
         }
     }
 
     /// Whether it crashes its server (which then refuses connections).
     pub fn crashes(&self) -> bool {
         self.effect() == Effect::Crash
+    }
+
+    /// The rolling deploy it is, if it is one.
+    pub fn deploy(&self) -> Option<Deploy> {
+        match self.effect() {
+            Effect::Deploy(d) => Some(d),
+            _ => None,
+        }
     }
 }
 
@@ -137,11 +157,15 @@ pub(crate) struct FaultType {
     /// The key of its start, a duration; giving it says which kind of fault it is.
     pub start: &'static str,
     /// The key of its end, a duration (optional: without it the fault lasts to the end).
-    pub end: &'static str,
+    pub end: Option<&'static str>,
     /// Its other keys, numbers.
     pub params: &'static [&'static str],
-    /// The fault from the values of `params` (`None`: not given).
-    pub build: fn(&[Option<f64>]) -> Result<FaultKind, FaultError>,
+    /// Its keys that are a number of pods or a percentage.
+    pub sizes: &'static [&'static str],
+    /// Whether it acts on a group as a whole.
+    pub whole_group: bool,
+    /// The fault from the values of `params` and `sizes` (`None`: not given).
+    pub build: Build,
 }
 
 impl FaultType {
@@ -153,10 +177,15 @@ impl FaultType {
             start: K::START,
             end: K::END,
             params: K::PARAMS,
+            sizes: K::SIZES,
+            whole_group: K::WHOLE_GROUP,
             build: K::build,
         }
     }
 }
+
+/// How a kind of fault is built from its numbers and sizes.
+pub(crate) type Build = fn(&[Option<f64>], &[Option<Size>]) -> Result<FaultKind, FaultError>;
 
 /// An invalid fault: the key at fault (`None`: the fault as a whole) and what is wrong.
 pub(crate) type FaultError = (Option<&'static str>, String);
@@ -203,7 +232,45 @@ macro_rules! fault_kinds {
 fault_kinds!(
     "down" => Down,
     "slow" => Slow,
+    "deploy" => Deploy,
 );
+
+/// A [`Size`] key of fault `i`: a whole number of pods or a percentage (`"25%"`); at most
+/// 100% for `max_unavailable` (Kubernetes' `IsNotMoreThan100Percent`).
+fn size(f: &RawFault, i: usize, k: &str) -> Result<Option<Size>, ScenarioError> {
+    let bad = |got: String| {
+        ScenarioError::at(format!("faults[{i}].{k}"), format!("must be a number of pods or a percentage, got {got}"))
+            .with_help(format!("e.g. {k} = 1 or {k} = \"25%\""))
+    };
+    let size = match f.get(k) {
+        None => return Ok(None),
+        Some(Value::Integer(n)) => Size::Pods(*n),
+        Some(Value::Text(t)) => {
+            let p = t.strip_suffix('%').and_then(|p| p.trim().parse::<u32>().ok());
+            match p {
+                Some(p) => Size::Percent(p),
+                None => return Err(bad(format!("\"{t}\""))),
+            }
+        }
+        Some(other) => return Err(bad(format!("{other:?}"))),
+    };
+    if k == "max_unavailable" && matches!(size, Size::Percent(p) if p > 100) {
+        return Err(ScenarioError::at(format!("faults[{i}].{k}"), "must be at most 100%"));
+    }
+    Ok(Some(size))
+}
+
+/// The deploys of `[[faults]]`, read before the servers are (so that a deployed group gets
+/// its places): (group name, max_surge) of each `deploy_at` fault, each `None` when
+/// missing or invalid (validation says so later).
+pub(super) fn deploy_surges(raw: &[RawFault]) -> Vec<(Option<&str>, Option<Size>)> {
+    let start = FAULT_TYPES.iter().find(|t| t.whole_group).map(|t| t.start);
+    raw.iter()
+        .enumerate()
+        .filter(|(_, f)| start.is_some_and(|s| f.has(s)))
+        .map(|(i, f)| (f.text("group"), size(f, i, "max_surge").ok().flatten()))
+        .collect()
+}
 
 /// Validates `[[faults]]` against the servers and groups.
 pub(super) fn validate_faults(
@@ -275,25 +342,52 @@ pub(super) fn validate_faults(
         };
         // Keys of the other kinds (their start is absent).
         for other in FAULT_TYPES.iter().filter(|o| o.start != t.start) {
-            if f.has(other.end) {
-                let msg = format!("`{}` goes with `{}`; use `{}`", other.end, other.start, t.end);
-                return Err(ScenarioError::at(key(other.end), msg));
+            if let Some(end) = other.end.filter(|e| f.has(e)) {
+                let msg = match t.end {
+                    Some(own) => format!("`{end}` goes with `{}`; use `{own}`", other.start),
+                    None => format!("`{end}` goes with `{}`; {} ends by itself", other.start, t.noun),
+                };
+                return Err(ScenarioError::at(key(end), msg));
             }
-            if let Some(k) = other.params.iter().find(|k| f.has(k)) {
+            if let Some(k) = other.params.iter().chain(other.sizes).find(|k| f.has(k)) {
                 return Err(ScenarioError::at(key(k), format!("`{k}` goes with `{}`, not `{}`", other.start, t.start)));
             }
         }
+        if t.whole_group {
+            match target {
+                FaultTarget::Server(_) => {
+                    return Err(ScenarioError::at(
+                        key("server"),
+                        format!("{} replaces the pods of a group: give `group = \"name\"`", t.noun),
+                    ));
+                }
+                FaultTarget::Group { group, .. } if f.has("count") => {
+                    return Err(ScenarioError::at(
+                        key("count"),
+                        format!("{} replaces every pod of its group ({})", t.noun, groups[group].count),
+                    ));
+                }
+                FaultTarget::Group { .. } => {}
+            }
+        }
+        let target = match target {
+            FaultTarget::Group { group, .. } if t.whole_group => {
+                FaultTarget::Group { group, count: groups[group].count }
+            }
+            other => other,
+        };
         let values: Vec<Option<f64>> = t.params.iter().map(|k| f.number(k)).collect();
-        let kind = (t.build)(&values).map_err(|(k, msg)| match k {
+        let sizes: Vec<Option<Size>> = t.sizes.iter().map(|k| size(f, i, k)).collect::<Result<_, _>>()?;
+        let kind = (t.build)(&values, &sizes).map_err(|(k, msg)| match k {
             Some(k) => ScenarioError::at(key(k), msg),
             None => ScenarioError::at(format!("faults[{i}]"), msg),
         })?;
         let start = f.number(t.start).expect("given");
-        let end = f.number(t.end);
-        if let Some(e) = end
+        let end = t.end.and_then(|k| f.number(k));
+        if let (Some(e), Some(k)) = (end, t.end)
             && e <= start
         {
-            return Err(ScenarioError::at(key(t.end), format!("must be after the start ({start}s), got {e}s")));
+            return Err(ScenarioError::at(key(k), format!("must be after the start ({start}s), got {e}s")));
         }
         out.push(FaultSpec { target, kind, start, end });
     }
@@ -309,6 +403,20 @@ impl Scenario {
         let mut out = Vec::new();
         for (i, f) in self.faults.iter().enumerate() {
             let targets: Vec<usize> = match f.target {
+                // A deploy: one window for its group, named after it.
+                FaultTarget::Group { group, .. } if f.kind.deploy().is_some() => {
+                    let g = &self.groups[group];
+                    out.push(FaultWindow {
+                        replication,
+                        fault: i,
+                        server: g.first,
+                        server_name: g.name.clone(),
+                        kind: f.kind,
+                        start: f.start,
+                        end: f.end,
+                    });
+                    continue;
+                }
                 FaultTarget::Server(s) => vec![s],
                 FaultTarget::Group { group, count } => {
                     let g = &self.groups[group];
@@ -345,7 +453,7 @@ mod tests {
     fn the_kinds_of_fault_have_keys_of_their_own() {
         let mut keys: Vec<&str> = vec!["server", "group", "count"];
         for t in FAULT_TYPES {
-            for k in [t.start, t.end].iter().chain(t.params) {
+            for k in std::iter::once(&t.start).chain(&t.end).chain(t.params).chain(t.sizes) {
                 assert!(!keys.contains(k), "`{k}` is used twice");
                 keys.push(k);
             }

@@ -36,7 +36,7 @@ pub use arrivals::{Arrivals, PROCESSES};
 pub use balancers::{Balancers, Delay, Network, View};
 pub use clients::{Balance, Clients, Protocol};
 pub use error::ScenarioError;
-pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow};
+pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow, Size};
 pub use locate::Locator;
 pub use overrides::Overrides;
 pub use policies::{BalancerQueue, ClientPolicy, HealthCheck, Hedge, HedgeAfter, OutlierDetection, RetryOn};
@@ -109,6 +109,8 @@ pub struct Scenario {
     /// `[balancer_queue]`: requests wait at the balancer for a server below its
     /// `max_connections` (default: none; `max_connections` is then read by `first` only).
     pub balancer_queue: Option<BalancerQueue>,
+    /// The group whose servers hold pods (`[autoscaler]`, a rolling deploy), with `[pods]`.
+    pub pod_group: Option<autoscaler::PodGroup>,
 }
 
 /// A `[[servers]]` group after expansion.
@@ -220,9 +222,20 @@ impl Scenario {
         f64::from(self.servers[i].workers) / self.mean_service_of(i)
     }
 
-    /// Total service capacity in requests per second: Σ workers / mean service time.
+    /// The servers of a deployed group kept as room for its deploys (their surge and the
+    /// old pods' places while they terminate; not in the capacity): 0 without a deploy.
+    pub fn deploy_room(&self) -> usize {
+        self.pod_group.as_ref().map_or(0, |g| (g.places - g.counted) as usize)
+    }
+
+    /// Total service capacity in requests per second: Σ workers / mean service time (a
+    /// deployed group's room for its deploys left out: [`PodGroup::counted`](autoscaler::PodGroup)).
     pub fn capacity(&self) -> f64 {
-        (0..self.servers.len()).map(|i| self.capacity_of(i)).sum()
+        let room = self.pod_group.as_ref().map_or(0..0, |g| {
+            let first = self.groups[g.group].first;
+            first + g.counted as usize..first + g.places as usize
+        });
+        (0..self.servers.len()).filter(|i| !room.contains(i)).map(|i| self.capacity_of(i)).sum()
     }
 
     /// Mean arrival rate over the run, req/s. For a time-varying rate, the average over

@@ -120,6 +120,9 @@ impl Serialize for Scenario {
         if let Some(q) = &self.balancer_queue {
             m.serialize_field("balancer_queue", q)?;
         }
+        if let (None, Some(p)) = (&self.autoscaler, &self.pod_group) {
+            m.serialize_field("pods", &p.life)?;
+        }
         m.end()
     }
 }

@@ -123,12 +123,14 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
         ));
     }
     // An autoscaled group has `max_replicas` places; its `count` pods run from the start.
+    let deploys = faults::deploy_surges(&raw.faults);
     let autoscaler = match &raw.autoscaler {
         Some(a) => Some(super::autoscaler::validate_autoscaler(a, raw.pods.as_ref(), &raw.servers)?),
-        None if raw.pods.is_some() => {
+        None if raw.pods.is_some() && deploys.is_empty() => {
             return Err(ScenarioError::at(
                 "pods",
-                "[pods] describes the pods of an autoscaled group: add [autoscaler]",
+                "[pods] describes the pods of an autoscaled group or of a group with a rolling deploy: add \
+                 [autoscaler] or a [[faults]] with `deploy_at`",
             ));
         }
         None => None,
@@ -136,6 +138,24 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
     let mut raw_servers = raw.servers;
     if let Some(a) = &autoscaler {
         raw_servers[a.group].count = Some(a.max_replicas);
+    }
+    // A deployed group has room for a deploy: its surge (rounded up at the most replicas it
+    // can have) and as many places again for the old pods while they terminate, so that a
+    // new pod never waits for one to exit (Kubernetes does not wait either). Its pods take
+    // them only during a deploy.
+    let mut counted = None;
+    if let Some((Some(name), _)) = deploys.first()
+        && let Some(g) = raw_servers.iter_mut().find(|g| g.name == *name)
+    {
+        let base = g.count.unwrap_or(1);
+        let surge = deploys
+            .iter()
+            .filter(|(n, _)| n == &Some(*name))
+            .map(|(_, s)| s.unwrap_or(faults::Size::Percent(25)).of(base, true))
+            .max()
+            .unwrap_or(0);
+        counted = Some(base);
+        g.count = Some(base.saturating_mul(2).saturating_add(surge));
     }
     let (servers, groups) = validate_servers(&raw_servers)?;
     if raw.strategies.is_empty() {
@@ -150,6 +170,7 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
         return Err(if raw_name { e } else { e.with_help("the name comes from the file name: set `name = \"...\"`") });
     }
     let faults = faults::validate_faults(&raw.faults, &servers, &groups)?;
+    let pod_group = pod_group(&faults, &groups, autoscaler.as_ref(), counted, raw.pods.as_ref())?;
     let health_check = raw.health_check.as_ref().map(policies::validate_health).transpose()?;
     let outlier_detection = raw.outlier_detection.as_ref().map(policies::validate_outlier).transpose()?;
     let client = raw.client.as_ref().map(policies::validate_client).transpose()?;
@@ -205,7 +226,45 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
         autoscaler,
         clients,
         balancer_queue,
+        pod_group,
     })
+}
+
+/// The group whose servers hold pods: the autoscaler's, or the one the deploys replace (all
+/// of a scenario's deploys replace one group, the autoscaler's when there is one). `counted`:
+/// the places the group has without its deploys' room.
+fn pod_group(
+    faults: &[super::FaultSpec],
+    groups: &[super::Group],
+    autoscaler: Option<&super::autoscaler::Autoscaler>,
+    counted: Option<u32>,
+    pods: Option<&super::schema::RawPods>,
+) -> Result<Option<super::autoscaler::PodGroup>, ScenarioError> {
+    use super::FaultTarget;
+    let mut target = autoscaler.map(|a| a.group);
+    for (i, f) in faults.iter().enumerate() {
+        let (FaultTarget::Group { group, .. }, Some(_)) = (&f.target, f.kind.deploy()) else { continue };
+        match target {
+            Some(g) if g != *group => {
+                let why = if autoscaler.is_some() { "the [autoscaler]'s group" } else { "one group" };
+                return Err(ScenarioError::at(
+                    format!("faults[{i}].group"),
+                    format!("rolling deploys replace the pods of {why}, `{}`", groups[g].name),
+                ));
+            }
+            _ => target = Some(*group),
+        }
+    }
+    let Some(group) = target else { return Ok(None) };
+    let places = groups[group].count as u32;
+    let counted = counted.unwrap_or(places);
+    Ok(Some(match autoscaler {
+        Some(a) => super::autoscaler::PodGroup { group, initial: a.initial, places, counted, life: a.pods.clone() },
+        None => {
+            let life = pods.map(super::autoscaler::validate_pods).transpose()?.unwrap_or_default();
+            super::autoscaler::PodGroup { group, initial: counted, places, counted, life }
+        }
+    }))
 }
 
 /// Strategy settings that several balancer instances rule out: join-idle-queue's

@@ -42,4 +42,29 @@ pub struct PodsRun {
     pub pod_seconds: f64,
     /// ∫ ready pods dt from 0 to the end of the run, pod-s.
     pub ready_pod_seconds: f64,
+    /// Its rolling deploys, in the order they started.
+    pub deploys: Vec<DeployRun>,
+}
+
+/// One rolling deploy (`deploy_at`) in one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployRun {
+    /// Index of its `[[faults]]` entry.
+    pub fault: usize,
+    /// When it started, s.
+    pub start: f64,
+    /// When it was complete (every replica of the new revision available, no old pod left
+    /// but terminating ones), s; `None` when the run ended first or a later deploy
+    /// superseded it.
+    pub end: Option<f64>,
+    /// The Deployment's replicas when it started.
+    pub replicas: u32,
+    /// Old pods deleted.
+    pub replaced: u32,
+    /// Pods of the new revision created.
+    pub created: u32,
+    /// The fewest pods available (ready, not terminating) at any instant of it.
+    pub min_available: u32,
+    /// The most pods not terminating (every ReplicaSet's replicas) at any instant of it.
+    pub max_pods: u32,
 }

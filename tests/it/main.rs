@@ -14,6 +14,7 @@ mod cli;
 mod cli_faults;
 mod cli_outputs;
 mod connections;
+mod deploy;
 mod exports;
 mod faults;
 mod front_door;

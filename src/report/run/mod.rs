@@ -53,7 +53,9 @@ impl Report {
         preflight: &Preflight,
         stream_sha256: Option<String>,
     ) -> Report {
-        let fault_windows = (0..scenario.replications).flat_map(|r| scenario.fault_windows(r)).collect();
+        let mut fault_windows: Vec<FaultWindow> =
+            (0..scenario.replications).flat_map(|r| scenario.fault_windows(r)).collect();
+        deploy_ends(&mut fault_windows, &strategies);
         let mut report = Report { scenario, strategies, wall_time, fault_windows, warnings: Vec::new(), stream_sha256 };
         for (i, r) in phases::recoveries(&report).into_iter().enumerate() {
             report.strategies[i].recovery = r;
@@ -79,6 +81,19 @@ impl Report {
     }
 }
 
+/// A rolling deploy's window ends when the deploy was complete: in each replication, the
+/// latest end over the strategies (they are the same without an autoscaler: a deploy's
+/// pods start and become ready whatever the strategy); none when one did not complete.
+fn deploy_ends(windows: &mut [FaultWindow], strategies: &[StrategySummary]) {
+    for w in windows.iter_mut().filter(|w| w.kind.deploy().is_some()) {
+        let ends = strategies.iter().map(|s| {
+            let run = s.pods.get(w.replication as usize)?;
+            run.deploys.iter().find(|d| d.fault == w.fault)?.end
+        });
+        w.end = ends.collect::<Option<Vec<f64>>>().and_then(|e| e.into_iter().reduce(f64::max));
+    }
+}
+
 /// The exporters `lbsim run` writes, in order.
 pub static EXPORTERS: &[&dyn Exporter] = &[
     &summary_csv::SummaryCsv,
@@ -86,6 +101,7 @@ pub static EXPORTERS: &[&dyn Exporter] = &[
     &summary_csv::FaultsCsv,
     &pods_csv::PodsCsv,
     &pods_csv::ScaleEventsCsv,
+    &pods_csv::DeploysCsv,
     &policies_csv::PoliciesCsv,
     &percentiles_csv::PercentilesCsv,
     &histogram_csv::HistogramCsv,

@@ -257,10 +257,14 @@ pub fn render(report: &Report, color: bool) -> String {
 /// run's size.
 fn heading(report: &Report) -> [String; 2] {
     let sc = &report.scenario;
+    // A deployed group's room for its deploys is not in the capacity: say so.
+    let servers = match sc.deploy_room() {
+        0 => format!("{} servers", sc.server_count()),
+        r => format!("{} servers (+{r} places for deploys)", sc.server_count() - r),
+    };
     let pool = format!(
-        "{}: {} servers, {}, capacity {:.1} req/s, ρ = {:.3}, mean service {},",
+        "{}: {servers}, {}, capacity {:.1} req/s, ρ = {:.3}, mean service {},",
         sc.name,
-        sc.server_count(),
         arrivals_line(sc),
         sc.capacity(),
         report.offered_load(),
@@ -422,6 +426,10 @@ fn fault_notes(report: &Report) -> Vec<String> {
             win.server_name,
             format_duration(win.start)
         ));
+        if win.kind.deploy().is_some() {
+            out.extend(deploy_notes(report, win.fault, width));
+            continue;
+        }
         for s in &report.strategies {
             let Some(o) = s.faults.first().and_then(|f| f.get(i)) else { continue };
             let mut detected = match (o.detected_at, o.detected_by) {
@@ -461,6 +469,24 @@ fn fault_notes(report: &Report) -> Vec<String> {
                 s.label
             ));
         }
+    }
+    out
+}
+
+/// A rolling deploy in replication 0, per strategy: how long it took, the pods it replaced,
+/// the fewest available and the most pods during it (deploys.csv has every replication).
+fn deploy_notes(report: &Report, fault: usize, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &report.strategies {
+        let Some(d) = s.pods.first().and_then(|p| p.deploys.iter().find(|d| d.fault == fault)) else { continue };
+        let took = d.end.map_or_else(
+            || "not complete at the end".to_string(),
+            |e| format!("complete after {}", format_duration(e - d.start)),
+        );
+        out.push(format!(
+            "  {:width$}  {took}: {} of {} pods replaced, at least {} available, at most {} pods",
+            s.label, d.replaced, d.replicas, d.min_available, d.max_pods
+        ));
     }
     out
 }

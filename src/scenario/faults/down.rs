@@ -13,10 +13,10 @@ impl Written for Down {
     const NOUN: &'static str = "a crash";
     const EXAMPLE: &'static str = "`down_at = \"20s\"` (a crash)";
     const START: &'static str = "down_at";
-    const END: &'static str = "up_at";
+    const END: Option<&'static str> = Some("up_at");
     const PARAMS: &'static [&'static str] = &[];
 
-    fn build(_values: &[Option<f64>]) -> Result<FaultKind, FaultError> {
+    fn build(_values: &[Option<f64>], _sizes: &[Option<super::Size>]) -> Result<FaultKind, FaultError> {
         Ok(FaultKind::Down(Down))
     }
 }

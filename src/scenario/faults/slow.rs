@@ -17,10 +17,10 @@ impl Written for Slow {
     const NOUN: &'static str = "a slowdown";
     const EXAMPLE: &'static str = "`slow_at = \"20s\"` with `slowdown` (a gray failure)";
     const START: &'static str = "slow_at";
-    const END: &'static str = "slow_until";
+    const END: Option<&'static str> = Some("slow_until");
     const PARAMS: &'static [&'static str] = &["slowdown"];
 
-    fn build(values: &[Option<f64>]) -> Result<FaultKind, FaultError> {
+    fn build(values: &[Option<f64>], _sizes: &[Option<super::Size>]) -> Result<FaultKind, FaultError> {
         match values[0] {
             None => Err((None, "a slowdown needs `slowdown = 5.0` (service takes that many times longer)".into())),
             Some(factor) if !(factor.is_finite() && factor > 0.0) => {

@@ -49,6 +49,10 @@ pub(crate) trait Keys {
     fn names() -> &'static [&'static str];
     /// Keys that must be given.
     const REQUIRED: &'static [&'static str] = &[];
+    /// Text keys that also take a whole number (a number of pods or a percentage).
+    fn or_integer() -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// The names and aliases of `keys`, in order (for [`Keys::names`]).
@@ -127,6 +131,7 @@ impl<'de, K: Keys> Visitor<'de> for TableVisitor<K> {
                 return Err(de::Error::duplicate_field(key.name));
             }
             let value = match key.kind {
+                None if K::or_integer().contains(&key.name) => map.next_value_seed(TextOrInteger)?,
                 None => Value::Text(map.next_value()?),
                 Some(ValueKind::Integer) => Value::Integer(map.next_value()?),
                 Some(ValueKind::Float) => Value::Float(map.next_value()?),
@@ -138,6 +143,37 @@ impl<'de, K: Keys> Visitor<'de> for TableVisitor<K> {
             return Err(de::Error::missing_field(missing));
         }
         Ok(Table { values, keys: PhantomData })
+    }
+}
+
+/// Reads a text or a whole number ≥ 0 (`max_surge = 1` or `max_surge = "25%"`).
+struct TextOrInteger;
+
+impl<'de> DeserializeSeed<'de> for TextOrInteger {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Visitor<'_> for TextOrInteger {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number of pods or a percentage such as \"25%\"")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Text(v.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        u32::try_from(v).map(Value::Integer).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        u32::try_from(v).map(Value::Integer).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
     }
 }
 
@@ -204,12 +240,15 @@ static FAULT_KEYS: LazyLock<Vec<Key>> = LazyLock::new(|| {
     let mut keys = vec![key("server", None), key("group", None), key("count", Some(ValueKind::Integer))];
     for t in FAULT_TYPES {
         keys.push(key(t.start, Some(ValueKind::Duration)));
-        keys.push(key(t.end, Some(ValueKind::Duration)));
+        keys.extend(t.end.map(|e| key(e, Some(ValueKind::Duration))));
         keys.extend(t.params.iter().map(|p| key(p, Some(ValueKind::Float))));
+        keys.extend(t.sizes.iter().map(|p| key(p, None)));
     }
     keys
 });
 static FAULT_NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| names_of(&FAULT_KEYS));
+static FAULT_SIZES: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| FAULT_TYPES.iter().flat_map(|t| t.sizes.iter().copied()).collect());
 
 impl Keys for FaultKeys {
     fn keys() -> &'static [Key] {
@@ -218,5 +257,9 @@ impl Keys for FaultKeys {
 
     fn names() -> &'static [&'static str] {
         &FAULT_NAMES
+    }
+
+    fn or_integer() -> &'static [&'static str] {
+        &FAULT_SIZES
     }
 }

@@ -10,7 +10,7 @@ mod dynamic;
 use serde::Deserialize;
 
 use crate::duration::Duration;
-pub(crate) use dynamic::{FaultKeys, Keys, ServiceKeys, Table};
+pub(crate) use dynamic::{FaultKeys, Keys, ServiceKeys, Table, Value};
 
 /// The kind of number a key holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -60,10 +60,12 @@ impl Exporter for RunChart {
 pub fn facts(report: &Report) -> String {
     let sc = &report.scenario;
     let reps = sc.replications;
+    let (n, room) = (sc.server_count() - sc.deploy_room(), sc.deploy_room());
     format!(
-        "{} server{} · {} · {} service, mean {} · {} request{} × {} replication{} · seed {}",
-        style::thousands(sc.server_count() as u64),
-        if sc.server_count() == 1 { "" } else { "s" },
+        "{} server{}{} · {} · {} service, mean {} · {} request{} × {} replication{} · seed {}",
+        style::thousands(n as u64),
+        if n == 1 { "" } else { "s" },
+        if room == 0 { String::new() } else { format!(" (+{room} places for deploys)") },
         load(report),
         sc.service.name(),
         format_duration(sc.mean_demand()),

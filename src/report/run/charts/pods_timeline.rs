@@ -31,7 +31,7 @@ impl Exporter for PodsTimeline {
     }
 
     fn wanted(&self, report: &Report) -> bool {
-        report.scenario.autoscaler.is_some()
+        report.scenario.pod_group.is_some()
     }
 
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
@@ -72,8 +72,8 @@ fn note(report: &Report) -> String {
 
 fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let body = framed(root, report, "pods over time", &note(report))?;
-    if report.scenario.autoscaler.is_none() {
-        body.draw_text("the pool has a fixed size (no [autoscaler])", &text(AXIS_PX, &INK), (40, 40))?;
+    if report.scenario.pod_group.is_none() {
+        body.draw_text("the pool has fixed servers (no [autoscaler], no deploy)", &text(AXIS_PX, &INK), (40, 40))?;
         return Ok(());
     };
     let colours = strategy_colours(report);

@@ -1,0 +1,121 @@
+//! Rolling deploys (`deploy_at`): the Kubernetes Deployment controller's bounds hold at
+//! every instant, every pod is replaced, every request ends once, and a deterministic
+//! deploy takes the time its batches say.
+
+use lbsim::engine::simulate;
+use lbsim::scenario::Scenario;
+use lbsim::stats::RunStats;
+use lbsim::stats::pod_counts::DeployRun;
+
+/// `count` pods of one worker under 200 req/s of 10 ms requests, a deploy at 30 s with
+/// `surge` and `unavailable`, pods that take 12 s to provision and are ready 4 s later.
+fn scenario(count: u32, surge: &str, unavailable: &str, strategy: &str, extra: &str) -> String {
+    format!(
+        r#"requests = 40000
+warmup_requests = 0
+seed = 5
+strategies = ["{strategy}"]
+[arrivals]
+process = "poisson"
+rate = 200.0
+[service]
+distribution = "exponential"
+mean = "10ms"
+[[servers]]
+name = "web"
+count = {count}
+cold_start = "20s"
+cold_start_slowdown = 3.0
+[pods]
+provision = "12s"
+readiness_delay = "4s"
+readiness_period = "2s"
+deregistration_delay = "3s"
+grace_period = "10s"
+[[faults]]
+group = "web"
+deploy_at = "30s"
+max_surge = {surge}
+max_unavailable = {unavailable}
+{extra}"#
+    )
+}
+
+fn run(text: &str) -> (RunStats, DeployRun) {
+    let sc = Scenario::parse(text, None).expect("valid scenario");
+    let r = simulate(&sc, &sc.strategies[0], 0, &|_| {});
+    assert!(r.total.is_conserved() && r.measured.is_conserved(), "every request ends once: {:?}", r.total);
+    let d = r.pods.as_ref().expect("a pod group").deploys[0].clone();
+    (r, d)
+}
+
+#[test]
+fn a_deterministic_deploy_takes_its_batches_times_a_pods_start() {
+    // Each round creates surge + unavailable new pods (the old ones scaled down at once by
+    // the unavailable, the new ones up to replicas + surge); the next round starts when they
+    // are ready, a pod's start (12 s + 4 s) later: ceil(n / (surge + unavailable)) rounds.
+    for (n, surge, unavailable, batch) in [
+        (8, "2", "0", 2),
+        (10, "\"25%\"", "\"25%\"", 5), // surge ceil(2.5) = 3, unavailable floor(2.5) = 2
+        (5, "0", "\"10%\"", 1),        // both resolve to 0: unavailable 1 (ResolveFenceposts)
+        (6, "1", "1", 2),
+    ] {
+        let (_, d) = run(&scenario(n, surge, unavailable, "least-connections", ""));
+        let rounds = n.div_ceil(batch);
+        assert_eq!(d.end.map(|e| e - d.start), Some(16.0 * f64::from(rounds)), "{n} {surge} {unavailable}: {d:?}");
+        assert_eq!((d.replaced, d.created, d.replicas), (n, n, n), "every pod replaced: {d:?}");
+    }
+}
+
+#[test]
+fn available_and_total_pods_stay_within_the_bounds_at_every_instant() {
+    // The engine tracks the fewest available and the most pods after every change during
+    // the deploy; the bounds are replicas − maxUnavailable and replicas + maxSurge.
+    for strategy in ["least-connections", "round-robin", "p2c"] {
+        for (n, surge, unavailable, s, u) in
+            [(10, "\"25%\"", "\"25%\"", 3, 2), (7, "0", "2", 0, 2), (9, "3", "0", 3, 0), (4, "\"50%\"", "1", 2, 1)]
+        {
+            // Random provisioning times (uniform 5–25 s): pods become ready out of order.
+            let text = scenario(n, surge, unavailable, strategy, "").replace(
+                "provision = \"12s\"",
+                "provision = { distribution = \"uniform\", min = \"5s\", max = \"25s\" }",
+            );
+            let (r, d) = run(&text);
+            assert!(d.end.is_some(), "complete: {d:?}");
+            assert!(d.min_available >= n - u, "{strategy} {n} {surge} {unavailable}: {d:?}");
+            assert!(d.max_pods <= n + s, "{strategy} {n} {surge} {unavailable}: {d:?}");
+            assert_eq!((d.replaced, d.created), (n, n), "{d:?}");
+            // After the deploy the pool is back to n pods.
+            let last = r.pods.as_ref().unwrap().timeline.last().unwrap();
+            assert_eq!((last.pods, last.ready), (n, n), "{last:?}");
+        }
+    }
+}
+
+#[test]
+fn a_deploy_under_an_autoscaler_replaces_every_pod_and_loses_no_request() {
+    let text = scenario(6, "\"25%\"", "0", "p2c", "")
+        .replace("[pods]", "[autoscaler]\nmax_replicas = 12\nmin_replicas = 2\ntarget = 50\n[pods]");
+    let (r, d) = run(&text);
+    let p = r.pods.as_ref().unwrap();
+    assert!(d.end.is_some(), "{d:?}");
+    assert!(d.replaced >= 1 && d.created >= 1, "{d:?}");
+    assert!(!p.events.is_empty(), "the HPA acted too: {:?}", p.events);
+}
+
+#[test]
+fn both_zero_is_refused_as_kubernetes_refuses_it() {
+    let e = Scenario::parse(&scenario(4, "0", "\"0%\"", "round-robin", ""), None).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("faults[0].max_unavailable"), "{e}");
+    for (from, to, key) in [
+        ("group = \"web\"\ndeploy_at", "server = \"web-1\"\ndeploy_at", "faults[0].server"),
+        ("group = \"web\"\ndeploy_at", "group = \"web\"\ncount = 2\ndeploy_at", "faults[0].count"),
+        ("max_surge = 1", "max_surge = \"x\"", "faults[0].max_surge"),
+        ("max_unavailable = 0", "max_unavailable = \"150%\"", "faults[0].max_unavailable"),
+        ("max_unavailable = 0", "max_unavailable = 0\nup_at = \"90s\"", "faults[0].up_at"),
+    ] {
+        let text = scenario(4, "1", "0", "round-robin", "").replace(from, to);
+        let e = Scenario::parse(&text, None).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some(key), "{to}: {e}");
+    }
+}

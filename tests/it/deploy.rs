@@ -119,3 +119,40 @@ fn both_zero_is_refused_as_kubernetes_refuses_it() {
         assert_eq!(e.key.as_deref(), Some(key), "{to}: {e}");
     }
 }
+
+#[test]
+fn timeseries_csv_has_the_pods_and_ready_pods_of_pods_csv() {
+    // Each sample's pods and ready pods are those of pods.csv's step in force at time_s.
+    let dir = std::env::temp_dir().join(format!("lbsim-deploy-ts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("d.toml");
+    std::fs::write(&file, scenario(6, "2", "0", "round-robin", "").replace("40000", "12000")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .args(["run", "--quiet", "--no-charts", "--out"])
+        .arg(&dir)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let steps: Vec<(f64, String)> = read("pods.csv")
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (c[2].parse().unwrap(), format!("{},{}", c[3], c[4]))
+        })
+        .collect();
+    let ts = read("timeseries.csv");
+    assert!(ts.lines().next().unwrap().ends_with(",pods,ready_pods"));
+    let mut seen = std::collections::BTreeSet::new();
+    for l in ts.lines().skip(1) {
+        let c: Vec<&str> = l.split(',').collect();
+        let t: f64 = c[1].parse().unwrap();
+        let step = steps.iter().rev().find(|(at, _)| *at <= t + 1e-9).unwrap();
+        assert_eq!(format!("{},{}", c[8], c[9]), step.1, "{l}");
+        seen.insert(step.1.clone());
+    }
+    assert!(seen.len() > 2, "the surge shows: {seen:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}

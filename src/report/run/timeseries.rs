@@ -14,6 +14,10 @@
 //! sample with `server = all`: `in_system`, `completed` and `mean_in_system` are pool totals,
 //! and `mean_in_system_min` / `mean_in_system_max` the least and most loaded server's
 //! interval average.
+//!
+//! With a pod group (`[autoscaler]` or a rolling deploy) two columns are appended: `pods`
+//! and `ready_pods`, the group's pods (created and not gone) and ready pods (in the
+//! endpoints) at the instant `time_s`: pods.csv's step functions of the same replication.
 
 use super::Report;
 use super::summary_csv::to_bytes;
@@ -53,10 +57,13 @@ impl Exporter for TimeseriesCsv {
 
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
         let names: Vec<&str> = report.scenario.servers.iter().map(|s| s.name.as_str()).collect();
+        let with_pods = report.scenario.pod_group.is_some();
         let mut rows = Vec::new();
         for s in &report.strategies {
             let t = &s.timeline;
+            let steps = s.pods.first().map_or(&[][..], |p| p.timeline.as_slice());
             for k in 0..t.len() {
+                let first = rows.len();
                 let time = time_text(t.time(k));
                 if t.has_detail() {
                     for (i, name) in names.iter().enumerate() {
@@ -86,8 +93,20 @@ impl Exporter for TimeseriesCsv {
                         fixed(p.max, 4),
                     ]);
                 }
+                if with_pods {
+                    // The step in force at the instant: the last change at or before it.
+                    let at = steps.partition_point(|c| c.time <= t.time(k));
+                    let (pods, ready) = at.checked_sub(1).map_or((0, 0), |i| (steps[i].pods, steps[i].ready));
+                    for row in &mut rows[first..] {
+                        row.extend([pods.to_string(), ready.to_string()]);
+                    }
+                }
             }
         }
-        to_bytes(COLUMNS.to_vec(), rows)
+        let mut columns = COLUMNS.to_vec();
+        if with_pods {
+            columns.extend(["pods", "ready_pods"]);
+        }
+        to_bytes(columns, rows)
     }
 }

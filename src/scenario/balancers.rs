@@ -6,6 +6,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use super::ScenarioError;
+use super::subset::{Subsetting, validate_subset};
 use super::schema::{RawBalancers, RawNetwork, RawService};
 use crate::duration::{format_duration, parse_duration};
 use crate::workload::assign::{ASSIGN, Assign};
@@ -86,19 +87,21 @@ pub struct Balancers {
     pub shares: Option<Vec<f64>>,
     /// What load their strategies read.
     pub view: View,
+    /// Which servers each instance may use (`None`: all of them).
+    pub subset: Option<Subsetting>,
 }
 
 impl Default for Balancers {
     /// One balancer with the shared view: lbsim without `[balancers]`.
     fn default() -> Self {
-        Balancers { count: 1, assign: Assign::Random, shares: None, view: View::Shared }
+        Balancers { count: 1, assign: Assign::Random, shares: None, view: View::Shared, subset: None }
     }
 }
 
 impl Balancers {
     /// Whether this is the default single balancer reading the current global state.
     pub fn is_default(&self) -> bool {
-        self.count == 1 && self.view == View::Shared
+        self.count == 1 && self.view == View::Shared && self.subset.is_none()
     }
 
     /// The setup in a few words, e.g. `2 instances (runs of 13 requests), local view`.
@@ -127,7 +130,10 @@ impl Balancers {
             ),
             View::Delayed { delay } => format!("delayed view (the counts as they were {} ago)", format_duration(delay)),
         };
-        format!("{instances}, {view}")
+        match &self.subset {
+            Some(sub) => format!("{instances}, {view}, {}", sub.describe()),
+            None => format!("{instances}, {view}"),
+        }
     }
 }
 
@@ -149,6 +155,9 @@ impl Serialize for Balancers {
         }
         if let Some(d) = self.view.delay() {
             m.serialize_entry("delay_s", &d)?;
+        }
+        if let Some(sub) = &self.subset {
+            m.serialize_entry("subset", sub)?;
         }
         m.end()
     }
@@ -299,7 +308,8 @@ pub(super) fn validate_balancers(b: &RawBalancers, servers: usize) -> Result<Bal
             .suggest(other, VIEWS.iter().copied()));
         }
     };
-    Ok(Balancers { count, assign, shares, view })
+    let subset = b.subset.as_ref().map(|s| validate_subset(s, servers)).transpose()?;
+    Ok(Balancers { count, assign, shares, view, subset })
 }
 
 /// `shares`: one non-negative number per instance, not all 0, scaled to sum to 1

@@ -27,6 +27,7 @@ mod read;
 mod schema;
 mod serialize;
 pub mod slow_start;
+pub mod subset;
 pub mod trace;
 mod validate;
 
@@ -43,6 +44,7 @@ pub use policies::{BalancerQueue, ClientPolicy, HealthCheck, Hedge, HedgeAfter, 
 pub use precision::Precision;
 pub use read::{MAX_SCENARIO_BYTES, read_capped, text_from_bytes};
 pub use schema::ValueKind;
+pub use subset::{SubsetKind, Subsetting};
 
 use crate::strategy::{self, Params, ServerInfo};
 use crate::workload::Workload;

@@ -10,7 +10,7 @@
 //! stay off the text because a seed is a u64 (TOML integers stop at i64), `--requests`
 //! moves a default warm-up with it, and a trace need not be read twice.
 
-use super::validate::parse_strategies;
+use super::validate::{check_strategies_under, parse_strategies};
 use super::{Scenario, ScenarioError};
 
 /// The options `lbsim run`, `sweep` and `plan` share that change a scenario as a whole.
@@ -144,7 +144,9 @@ impl Scenario {
     /// Replaces the strategy list with `names` (the `--strategies` option), validating each.
     fn set_strategies(&mut self, names: &[String]) -> Result<(), ScenarioError> {
         let values: Vec<toml::Value> = names.iter().map(|n| toml::Value::String(n.clone())).collect();
-        self.strategies = parse_strategies(&values, &self.servers, "--strategies")?;
+        let strategies = parse_strategies(&values, &self.servers, "--strategies")?;
+        check_strategies_under(&strategies, &self.balancers)?;
+        self.strategies = strategies;
         Ok(())
     }
 }

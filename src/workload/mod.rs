@@ -13,6 +13,7 @@ pub mod keys;
 pub mod rate;
 pub mod seeds;
 pub mod service;
+pub mod subsets;
 pub mod trace_rows;
 
 use std::sync::Arc;

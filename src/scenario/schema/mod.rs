@@ -285,6 +285,15 @@ table! {
         pub(crate) interval: Option<Duration>,
         pub(crate) count_own: Option<bool>,
         pub(crate) delay: Option<Duration>,
+        pub(crate) subset: Option<RawSubset>,
+    }
+}
+
+table! {
+    /// `[balancers] subset`: which backends each balancer instance may use.
+    pub(crate) struct RawSubset {
+        pub(crate) size: Option<u32>,
+        pub(crate) kind: Option<String>,
     }
 }
 

@@ -31,7 +31,10 @@ fn simulation<const FULL: bool>(sc: &Scenario) -> Simulation<FULL> {
     let info = strategy::lookup(spec.name).expect("registered");
     let seeds = Seeds::new(sc.seed, 0);
     let rng = StrategyRng::seed_from_u64(seeds.strategy(&spec.label));
-    let balancer = Balancer::with_instances(info, spec.params.clone(), &sc.servers, &sc.balancers, rng);
+    let mut balancer = Balancer::with_instances(info, spec.params.clone(), &sc.servers, &sc.balancers, rng);
+    if let Some(subsets) = crate::workload::subsets::of_scenario(sc) {
+        balancer.set_subsets(subsets);
+    }
     Simulation::new(sc, balancer, &seeds, 0)
 }
 

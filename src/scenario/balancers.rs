@@ -6,8 +6,8 @@ use rand::Rng;
 use serde::Serialize;
 
 use super::ScenarioError;
-use super::subset::{Subsetting, validate_subset};
 use super::schema::{RawBalancers, RawNetwork, RawService};
+use super::subset::{Subsetting, validate_subset};
 use crate::duration::{format_duration, parse_duration};
 use crate::workload::assign::{ASSIGN, Assign};
 use crate::workload::service::{Deterministic, ServiceDist};

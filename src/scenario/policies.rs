@@ -333,12 +333,12 @@ pub(super) fn validate_balancer_queue(
         )
         .with_help("set `max_connections` in a [[servers]] group (HAProxy `maxconn`), e.g. max_connections = 1"));
     }
-    if balancers.count > 1 || balancers.view != super::View::Shared {
+    if balancers.count > 1 || balancers.view != super::View::Shared || balancers.subset.is_some() {
         return Err(ScenarioError::at(
             "balancer_queue",
             "a balancer queue is modelled for one balancer reading the live counts (one HAProxy process)",
         )
-        .with_help("remove [balancers] or set count = 1 and view = \"shared\""));
+        .with_help("remove [balancers] or set count = 1 and view = \"shared\", without `subset`"));
     }
     if network.is_some() {
         return Err(ScenarioError::at("balancer_queue", "a balancer queue is not modelled together with [network]")

@@ -99,7 +99,11 @@ mod tests {
         let sub = sc.balancers.subset.unwrap();
         assert_eq!((sub.size, sub.kind), (2, super::SubsetKind::Deterministic));
         assert!(!sc.balancers.is_default());
-        assert!(sc.balancers.describe().ends_with(", deterministic subsets of 2 servers"), "{}", sc.balancers.describe());
+        assert!(
+            sc.balancers.describe().ends_with(", deterministic subsets of 2 servers"),
+            "{}",
+            sc.balancers.describe()
+        );
     }
 
     #[test]
@@ -116,7 +120,8 @@ mod tests {
             assert!(e.message.contains(words), "{extra}: {e}");
             assert!(e.line.is_some(), "{extra}: {e}");
         }
-        let e = Scenario::parse(&format!("{BASE}subset = {{ size = 2, kind = \"determinstic\" }}\n"), None).unwrap_err();
+        let e =
+            Scenario::parse(&format!("{BASE}subset = {{ size = 2, kind = \"determinstic\" }}\n"), None).unwrap_err();
         assert!(e.help.as_deref().unwrap_or("").contains("deterministic"), "{e:?}");
         let jiq = BASE.replace("\"p2c\"", "\"join-idle-queue\"");
         let e = Scenario::parse(&format!("{jiq}subset = {{ size = 2, kind = \"random\" }}\n"), None).unwrap_err();

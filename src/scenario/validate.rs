@@ -269,7 +269,10 @@ fn pod_group(
 
 /// Strategy settings that several balancer instances rule out: join-idle-queue's
 /// `dispatchers` are then the instances themselves.
-pub(super) fn check_strategies_under(strategies: &[StrategySpec], b: &balancers::Balancers) -> Result<(), ScenarioError> {
+pub(super) fn check_strategies_under(
+    strategies: &[StrategySpec],
+    b: &balancers::Balancers,
+) -> Result<(), ScenarioError> {
     if b.subset.is_some()
         && let Some(i) = strategies.iter().position(|s| strategy::lookup(s.name).is_some_and(|info| info.cooperative))
     {

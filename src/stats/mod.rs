@@ -223,6 +223,9 @@ pub struct RunStats {
     /// `[client] hedge_after`: the hedge copies of the measured requests (`None` without
     /// hedging).
     pub hedges: Option<HedgeCounts>,
+    /// `[balancers] subset`: times an instance's whole subset was ineligible and it used
+    /// every eligible server instead.
+    pub subset_widened: u64,
 }
 
 /// How a strategy's run came back from its events (fault windows and flash crowds of the

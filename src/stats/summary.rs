@@ -331,6 +331,9 @@ pub struct StrategySummary {
     /// Recovery from the first replication's fault windows and flash crowds (`None`
     /// without any; filled by `report::run::Report::new` from the phases).
     pub recovery: Option<super::Recovery>,
+    /// `[balancers] subset`: times (over all replications) an instance's whole subset was
+    /// ineligible and it used every eligible server instead.
+    pub subset_widened: u64,
 }
 
 /// One figure's precision target (`precision`) and how close a strategy's run came.
@@ -509,6 +512,7 @@ impl StrategySummary {
             warmup: 0,
             precision: Vec::new(),
             transient: runs.iter().map(|r| r.transient).collect::<Option<Vec<_>>>().map(super::warmup::Transient::of),
+            subset_widened: runs.iter().map(|r| r.subset_widened).sum(),
         };
         for f in Figure::ALL {
             if let Some(q) = f.quantile() {

@@ -33,7 +33,7 @@ use rand::seq::index::sample;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::seeds::{hash_str, mix64};
-use crate::scenario::{SubsetKind, Subsetting};
+use crate::scenario::{Scenario, SubsetKind, Subsetting};
 
 /// The subset of every client: `clients` lists of server indices below `servers`, each in
 /// increasing order, drawn as `sub` says from the scenario seed `seed`.
@@ -73,6 +73,11 @@ pub fn draw(sub: &Subsetting, clients: u32, servers: usize, seed: u64) -> Vec<Ve
                 .collect()
         }
     }
+}
+
+/// The subsets of the scenario's balancer instances (`None` without `subset`).
+pub fn of_scenario(sc: &Scenario) -> Option<Vec<Vec<u32>>> {
+    sc.balancers.subset.map(|sub| draw(&sub, sc.balancers.count, sc.servers.len(), sc.seed))
 }
 
 /// How many clients' subsets hold each of `servers` servers.

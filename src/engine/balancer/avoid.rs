@@ -13,8 +13,9 @@
 //! three times in a row (a strategy that reads only the load, such as least-connections,
 //! would repeat itself). Then the least loaded usable server not avoided is taken
 //! (in-flight ÷ weight, lowest index on ties): what a load-aware strategy would pick among
-//! them. Unlike Envoy, which keeps its last answer after `host_selection_retry_max_attempts`
-//! (default 1) rejections, a server to avoid is thus never taken while another is usable.
+//! them (with `[balancers] subset`, among the servers its instance may use). Unlike Envoy,
+//! which keeps its last answer after `host_selection_retry_max_attempts` (default 1)
+//! rejections, a server to avoid is thus never taken while another is usable.
 
 use crate::strategy::RequestView;
 
@@ -59,7 +60,8 @@ impl Balancer {
         let in_flight = &self.shared.full.in_flight;
         let mut best: Option<usize> = None;
         for s in 0..n {
-            if !self.usable(s) || avoid(s) {
+            let outside = self.client_servers(req.balancer).is_some_and(|m| m.binary_search(&s).is_err());
+            if !self.usable(s) || outside || avoid(s) {
                 continue;
             }
             // s is lighter than b when in_flight[s] / w[s] < in_flight[b] / w[b].

@@ -76,6 +76,7 @@ pub const SLOW_START_STEPS: u32 = 20;
 
 mod avoid;
 mod state;
+mod subsets;
 
 use super::slow_start::Ramping;
 use state::{Instance, Members, SubStrategy, ViewPool, Views, copy_telling, differing};
@@ -119,6 +120,9 @@ pub(super) struct Balancer {
     pub(super) fallbacks: u64,
     /// Times every server was ineligible and the balancer used them all.
     pub(super) panics: u64,
+    /// With subsets: times an instance's whole subset was ineligible and it used every
+    /// eligible server.
+    pub(super) widened: u64,
     /// Tests: every (server, attempt time) the strategies were told of.
     #[cfg(test)]
     pub(super) observed: Vec<(usize, f64)>,
@@ -174,7 +178,9 @@ impl Balancer {
         let build = || (info.build)(&params, servers).expect("validated parameters");
         let n = servers.len();
         let count = setup.count;
-        let one_state = info.keyed || info.cooperative;
+        // Hash-based strategies share one state unless each instance hashes over its own
+        // subset.
+        let one_state = (info.keyed && setup.subset.is_none()) || info.cooperative;
         let mut first = Instance::new(build());
         prepare(first.strategy.as_mut(), &mut rng, count, one_state);
         let rest = if one_state {
@@ -225,6 +231,7 @@ impl Balancer {
             substituted: false,
             fallbacks: 0,
             panics: 0,
+            widened: 0,
             #[cfg(test)]
             observed: Vec::new(),
             #[cfg(test)]
@@ -266,6 +273,9 @@ impl Balancer {
             Views::Delayed { board, .. } => board,
         };
         let rng = &mut self.rng;
+        if let Some(c) = &mut inst.client {
+            return c.pick(inst.strategy.as_mut(), req, pool, self.oracle, rng);
+        }
         match (&self.members, &mut inst.sub) {
             (Some(m), SubStrategy::Built(st)) => m.map[st.pick(req, pool.sub.as_ref().expect("members"), rng)],
             (Some(m), _) => {
@@ -423,6 +433,13 @@ impl Balancer {
             return self.first.strategy.on_complete(s, response, now);
         }
         let inst = instance(&mut self.first, &mut self.rest, self.one_state, b);
+        if let Some(c) = &inst.client {
+            // A server it may no longer use (its state was rebuilt since) is forgotten.
+            if let Some(p) = c.position(s) {
+                inst.strategy.on_complete(p, response, now);
+            }
+            return;
+        }
         match (&self.members, &mut inst.sub) {
             (Some(m), SubStrategy::Built(st)) => {
                 if let Some(p) = m.pos[s] {
@@ -443,8 +460,8 @@ impl Balancer {
         if !FULL {
             return first.strategy.on_idle(s, now, rng);
         }
-        if self.count > 1 && !self.info.cooperative {
-            return;
+        if (self.count > 1 && !self.info.cooperative) || first.client.is_some() {
+            return; // subsets rule out cooperative strategies
         }
         match (&self.members, &mut first.sub) {
             (Some(m), SubStrategy::Built(st)) => {
@@ -471,6 +488,11 @@ impl Balancer {
 
     /// How many servers may receive requests.
     pub(super) fn eligible_count(&self) -> usize {
+        if self.first.client.is_some() {
+            // None eligible: panic mode, every server is used.
+            let n = (0..self.servers.len()).filter(|&s| self.is_eligible(s)).count();
+            return if n == 0 { self.servers.len() } else { n };
+        }
         self.members.as_ref().map_or(self.absent.len(), |m| m.map.len())
     }
 
@@ -559,6 +581,9 @@ impl Balancer {
     }
 
     fn rebuild(&mut self) {
+        if self.first.client.is_some() {
+            return self.rebuild_subsets();
+        }
         let n = self.servers.len();
         let members: Vec<usize> = (0..n).filter(|&s| self.is_eligible(s)).collect();
         let ramping = members.iter().any(|&s| self.ramp[s] > 0);

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 
+use super::subsets::ClientSubset;
 use crate::strategy::{Pool, ServerInfo, Strategy};
 
 /// A view of the load, and the subset of it the strategies read while eligibility
@@ -74,13 +75,16 @@ pub(super) struct Instance {
     pub(super) tracks: bool,
     /// Whether the [`SubStrategy::Built`] state does.
     pub(super) sub_tracks: bool,
+    /// With `[balancers] subset`: the instance's subset; `strategy` is then built over the
+    /// servers of it that it may use now, and `sub` is unused.
+    pub(super) client: Option<ClientSubset>,
 }
 
 impl Instance {
     /// A fresh state over the whole pool.
     pub(super) fn new(strategy: Box<dyn Strategy>) -> Self {
         let tracks = strategy.tracks_pool();
-        Instance { strategy, sub: SubStrategy::None, tracks, sub_tracks: false }
+        Instance { strategy, sub: SubStrategy::None, tracks, sub_tracks: false, client: None }
     }
 
     /// Whether either of its states keeps an index.

@@ -232,3 +232,112 @@ fn instances_own_their_state_and_start_staggered() {
         assert_eq!(next, (firsts[i as usize] + 1) % 4);
     }
 }
+
+/// `[balancers] subset`: every strategy, under every view, picks only servers of the
+/// instance's subset while one of them is eligible; every eligible server when none is.
+#[test]
+fn subsets_keep_every_pick_inside_the_instances_subset() {
+    use crate::scenario::{SubsetKind, Subsetting};
+    use rand::SeedableRng;
+    let (n, count) = (12, 5u32);
+    let sub = Subsetting { size: 3, kind: SubsetKind::Random };
+    let subsets = crate::workload::subsets::draw(&sub, count, n, 3);
+    let views =
+        [View::Shared, View::Local, View::Periodic { interval: 1.0, count_own: true }, View::Delayed { delay: 0.5 }];
+    for info in strategy::registry::REGISTRY.iter().filter(|i| !i.cooperative) {
+        for view in views {
+            let setup = Balancers { count, view, subset: Some(sub), ..Balancers::default() };
+            let mut b = Balancer::with_instances(info, Params::default(), &servers(&vec![1; n]), &setup, rng());
+            b.set_subsets(subsets.clone());
+            let mut draw = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);
+            let mut out: Vec<(usize, u32)> = Vec::new();
+            for i in 0..600u64 {
+                let now = i as f64 * 0.01;
+                // Servers go down and up; instance 0's whole subset is down from 200 to 400.
+                match i {
+                    100 | 300 => {
+                        b.set_healthy(subsets[1][0] as usize, i == 300);
+                    }
+                    200 | 400 => {
+                        for &s in &subsets[0] {
+                            b.set_healthy(s as usize, i == 400);
+                        }
+                    }
+                    _ => {}
+                }
+                let c = draw.random_range(0..count);
+                let s = b.pick::<true>(&on(c, i, now));
+                let own: Vec<usize> =
+                    subsets[c as usize].iter().map(|&s| s as usize).filter(|&s| b.is_eligible(s)).collect();
+                if own.is_empty() {
+                    assert!(b.is_eligible(s), "{}: instance {c} widened to ineligible {s}", info.name);
+                } else {
+                    assert!(own.contains(&s), "{} {view:?}: instance {c} picked {s} outside {own:?}", info.name);
+                }
+                b.inc::<true>(s, c, now);
+                b.on_complete::<true>(s, c, 0.01, now);
+                out.push((s, c));
+                if draw.random_bool(0.6) {
+                    let (s, c) = out.swap_remove(draw.random_range(0..out.len()));
+                    b.dec::<true>(s, c, now);
+                }
+                if i % 30 == 0 {
+                    b.refresh(now);
+                }
+            }
+            assert_eq!(b.widened, 1, "{}: instance 0 widened once", info.name);
+        }
+    }
+}
+
+/// With subsets, a strategy keeping its index (a subset of 80 servers) picks as its scan.
+#[test]
+fn subset_indexes_pick_as_the_scan() {
+    use crate::scenario::{SubsetKind, Subsetting};
+    use crate::strategy::testutil::scan_only;
+    use rand::SeedableRng;
+    let (n, count) = (100, 3u32);
+    let sub = Subsetting { size: 80, kind: SubsetKind::Random };
+    let subsets = crate::workload::subsets::draw(&sub, count, n, 9);
+    for name in ["least-connections", "least-work-left", "least-response-time"] {
+        let info = strategy::lookup(name).unwrap();
+        let setup = Balancers { count, subset: Some(sub), ..Balancers::default() };
+        let make = || {
+            let mut b = Balancer::with_instances(info, Params::default(), &servers(&vec![1; n]), &setup, rng());
+            b.set_subsets(subsets.clone());
+            b
+        };
+        let mut a = make();
+        scan_only(true);
+        let mut z = make();
+        scan_only(false);
+        assert!(a.first.client.as_ref().unwrap().tracks, "{name} keeps an index over 80 servers");
+        let mut draw = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
+        let mut out: Vec<(usize, u32)> = Vec::new();
+        for i in 0..3000u64 {
+            let now = i as f64 * 0.01;
+            let b = draw.random_range(0..count);
+            let r = on(b, i, now);
+            let (x, y) = (a.pick::<true>(&r), z.pick::<true>(&r));
+            assert_eq!(x, y, "{name}: pick {i}");
+            let t = now + f64::from(draw.random_range(0..20u32)) * 0.1;
+            for bal in [&mut a, &mut z] {
+                bal.inc::<true>(x, b, now);
+                bal.set_start_at::<true>(x, t);
+                bal.on_complete::<true>(x, b, t - now, now);
+            }
+            out.push((x, b));
+            while out.len() > 150 || (!out.is_empty() && draw.random_bool(0.5)) {
+                let (s, b) = out.swap_remove(draw.random_range(0..out.len()));
+                a.dec::<true>(s, b, now);
+                z.dec::<true>(s, b, now);
+            }
+            if i == 1500 {
+                a.set_healthy(subsets[0][3] as usize, false);
+                scan_only(true);
+                z.set_healthy(subsets[0][3] as usize, false);
+                scan_only(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! `[balancers] subset`: each balancer instance (a client) sends only to the servers of its
+//! own subset (drawn in `workload/subsets.rs`), not to be confused with the *members*, the
+//! eligible servers the whole balancer's states are rebuilt over (parent module).
+//!
+//! With subsets every instance owns a [`ClientSubset`]: its strategy state is built over
+//! the servers it may use now, and reads its view of the load (shared, local, periodic or
+//! delayed, as without subsets) restricted to them. What it may use now:
+//! - the servers of its subset that are eligible (health checks, outlier detection, a
+//!   fault's crash window, an autoscaled place without a ready pod make a member
+//!   ineligible, as a lame-duck or unhealthy backend is skipped within a subset); the
+//!   subset itself is fixed over the declared server slots for the whole run;
+//! - when none of its subset is eligible, every eligible server (the client widens to the
+//!   whole pool rather than fail every request; Google's clients would have their subset
+//!   recomputed over the backends that remain, which lbsim does not model); counted in
+//!   [`Balancer::widened`];
+//! - when no server at all is eligible, its whole subset (the balancer's panic mode, within
+//!   the subset).
+//!
+//! A state is rebuilt only when what its instance may use changes (servers or slow-start
+//! weights), so a change outside a client's subset leaves its round-robin position and
+//! latency averages alone. If the strategy cannot be built over those servers (a parameter
+//! such as `choices` larger than them), the instance picks among them at random (`random`)
+//! and the rebuild counts as a fallback.
+//!
+//! The instance's copy of its view is brought up to date when it picks: a strategy that
+//! reads the pool at its picks sees exactly its view; one that keeps an index is told each
+//! change at that pick (its index is exact when it picks, but IPVS's ended-connection
+//! clock then starts at the pick instead of at the change).
+
+use crate::strategy::{self, Pool, RequestView, ServerInfo, Strategy};
+
+use super::state::ViewPool;
+use super::{Balancer, Ramping, prepare};
+
+/// One instance's subset, the servers it may use now, and its copy of its view of them.
+pub(super) struct ClientSubset {
+    /// The instance's subset (server indices, increasing), fixed for the run.
+    subset: Vec<u32>,
+    /// The servers its strategy state is built over now (increasing).
+    pub(super) map: Vec<usize>,
+    /// Its view restricted to `map` (the weights those of the build).
+    pool: Pool,
+    /// Whether its state keeps an index of `pool`.
+    pub(super) tracks: bool,
+    /// Whether its state was built from a slow-start substitute.
+    substituted: bool,
+    /// Whether none of its subset is eligible and it uses every eligible server.
+    widened: bool,
+}
+
+impl ClientSubset {
+    /// Brings the copy of `view` up to date (telling an indexing `st` of each change, at
+    /// `now`) and returns the server `st` picks for `req`.
+    #[inline]
+    pub(super) fn pick(
+        &mut self,
+        st: &mut dyn Strategy,
+        req: &RequestView,
+        view: &ViewPool,
+        oracle: bool,
+        rng: &mut strategy::StrategyRng,
+    ) -> usize {
+        for (k, &s) in self.map.iter().enumerate() {
+            let c = view.full.in_flight[s];
+            if self.pool.in_flight[k] != c {
+                self.pool.in_flight[k] = c;
+                if self.tracks {
+                    st.on_in_flight(k, c, req.arrival);
+                }
+            }
+            if oracle {
+                let t = view.full.start_at[s];
+                if self.pool.start_at[k] != t {
+                    self.pool.start_at[k] = t;
+                    if self.tracks {
+                        st.on_start_at(k, t);
+                    }
+                }
+            }
+        }
+        self.map[st.pick(req, &self.pool, rng)]
+    }
+
+    /// The position of server `s` among those the state is built over.
+    #[inline]
+    pub(super) fn position(&self, s: usize) -> Option<usize> {
+        self.map.binary_search(&s).ok()
+    }
+}
+
+impl Balancer {
+    /// Gives instance `b` the subset `subsets[b]` (server indices, increasing) and builds
+    /// every instance's state over its subset.
+    pub(in crate::engine) fn set_subsets(&mut self, subsets: Vec<Vec<u32>>) {
+        assert!(!self.one_state && subsets.len() == self.count as usize, "one subset per instance");
+        let instances = std::iter::once(&mut self.first).chain(self.rest.iter_mut());
+        for (inst, subset) in instances.zip(subsets) {
+            inst.client = Some(ClientSubset {
+                subset,
+                map: Vec::new(),
+                pool: Pool::new(&[]),
+                tracks: false,
+                substituted: false,
+                widened: false,
+            });
+        }
+        self.rebuild_subsets();
+    }
+
+    /// The servers instance `b` may use now, when it has a subset.
+    pub(super) fn client_servers(&self, b: u32) -> Option<&[usize]> {
+        let inst = if self.one_state || b == 0 { &self.first } else { &self.rest[b as usize - 1] };
+        inst.client.as_ref().map(|c| c.map.as_slice())
+    }
+
+    /// Rebuilds the state of every instance whose usable servers (or their weights, or the
+    /// slow-start substitute) changed.
+    pub(super) fn rebuild_subsets(&mut self) {
+        let n = self.servers.len();
+        let eligible: Vec<usize> = (0..n).filter(|&s| self.is_eligible(s)).collect();
+        if eligible.is_empty() {
+            self.panics += 1;
+        }
+        let ramping = eligible.iter().any(|&s| self.ramp[s] > 0);
+        let (sub, sticky) = match &self.ramping {
+            Some(Ramping { substitute: Some(sub), sticky, .. }) => (Some(sub), *sticky),
+            _ => (None, false),
+        };
+        self.substituted = sub.is_some() && (ramping || (sticky && self.substituted));
+        let (info, params) = match sub {
+            Some((info, params)) if self.substituted => (*info, params),
+            _ => (self.info, &self.params),
+        };
+        let scale = self.scale();
+        let infos = |map: &[usize]| -> Vec<ServerInfo> {
+            map.iter()
+                .map(|&s| {
+                    let mut i = self.servers[s].clone();
+                    if ramping {
+                        let steps = if self.ramp[s] == 0 { scale } else { self.ramp[s] };
+                        i.weight = i.weight.saturating_mul(steps);
+                    }
+                    i
+                })
+                .collect()
+        };
+        let (count, one_state, substituted) = (self.count, self.one_state, self.substituted);
+        let mut rebuilt: Vec<(usize, Vec<usize>, Vec<ServerInfo>)> = Vec::new();
+        let mut widened: Vec<bool> = Vec::with_capacity(count as usize);
+        let instances = std::iter::once(&self.first).chain(self.rest.iter());
+        for (b, inst) in instances.enumerate() {
+            let c = inst.client.as_ref().expect("every instance has a subset");
+            let mut map: Vec<usize> = c.subset.iter().map(|&s| s as usize).filter(|&s| self.is_eligible(s)).collect();
+            widened.push(map.is_empty() && !eligible.is_empty());
+            if map.is_empty() {
+                map =
+                    if eligible.is_empty() { c.subset.iter().map(|&s| s as usize).collect() } else { eligible.clone() };
+            }
+            let inf = infos(&map);
+            let same = map == c.map
+                && c.substituted == substituted
+                && inf.iter().zip(&c.pool.weight).all(|(i, &w)| i.weight == w);
+            if !same {
+                rebuilt.push((b, map, inf));
+            }
+        }
+        let instances = std::iter::once(&mut self.first).chain(self.rest.iter_mut());
+        for (inst, w) in instances.zip(widened) {
+            let c = inst.client.as_mut().expect("every instance has a subset");
+            self.widened += u64::from(w && !c.widened);
+            c.widened = w;
+        }
+        let random = strategy::lookup("random").expect("random is registered");
+        for (b, map, inf) in rebuilt {
+            let inst = if b == 0 { &mut self.first } else { &mut self.rest[b - 1] };
+            let c = inst.client.as_mut().expect("every instance has a subset");
+            let mut st = match (info.build)(params, &inf) {
+                Ok(st) => st,
+                Err(_) => {
+                    self.fallbacks += 1;
+                    (random.build)(&crate::strategy::Params::default(), &inf).expect("random builds over any pool")
+                }
+            };
+            prepare(st.as_mut(), &mut self.rng, count, one_state);
+            c.tracks = st.tracks_pool();
+            c.pool = Pool::new(&inf);
+            c.pool.in_flight.iter_mut().for_each(|x| *x = u32::MAX); // told in full at the next pick
+            c.map = map;
+            c.substituted = substituted;
+            inst.strategy = st;
+            inst.tracks = false;
+        }
+    }
+}

@@ -598,7 +598,7 @@ impl<const FULL: bool> Simulation<FULL> {
             policies,
             fair_share,
             hedges: self.hedging.map(|h| h.counts),
-            subset_widened: self.balancer.widened,
+            subset_widened: self.balancer.subset_widened(),
         }
     }
 }

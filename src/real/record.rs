@@ -390,7 +390,7 @@ impl Recorder {
             policies: None,
             fair_share: None,
             hedges: None,
-            subset_widened: 0,
+            subset_widened: None,
         }
     }
 }

@@ -234,6 +234,7 @@ impl Metric {
 }
 
 mod records;
+pub mod subset;
 pub use records::*;
 
 /// A column of summary.csv: a metric's value or its confidence half-width.

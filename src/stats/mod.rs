@@ -224,8 +224,8 @@ pub struct RunStats {
     /// hedging).
     pub hedges: Option<HedgeCounts>,
     /// `[balancers] subset`: times an instance's whole subset was ineligible and it used
-    /// every eligible server instead.
-    pub subset_widened: u64,
+    /// every eligible server instead (`None` without subsets).
+    pub subset_widened: Option<u64>,
 }
 
 /// How a strategy's run came back from its events (fault windows and flash crowds of the

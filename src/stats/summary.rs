@@ -332,8 +332,8 @@ pub struct StrategySummary {
     /// without any; filled by `report::run::Report::new` from the phases).
     pub recovery: Option<super::Recovery>,
     /// `[balancers] subset`: times (over all replications) an instance's whole subset was
-    /// ineligible and it used every eligible server instead.
-    pub subset_widened: u64,
+    /// ineligible and it used every eligible server instead (`None` without subsets).
+    pub subset_widened: Option<u64>,
 }
 
 /// One figure's precision target (`precision`) and how close a strategy's run came.

@@ -107,6 +107,12 @@ impl Balancer {
         self.rebuild_subsets();
     }
 
+    /// With subsets: times an instance's whole subset became ineligible and it widened to
+    /// every eligible server (`None` without subsets).
+    pub(in crate::engine) fn subset_widened(&self) -> Option<u64> {
+        self.first.client.is_some().then_some(self.widened)
+    }
+
     /// The servers instance `b` may use now, when it has a subset.
     pub(super) fn client_servers(&self, b: u32) -> Option<&[usize]> {
         let inst = if self.one_state || b == 0 { &self.first } else { &self.rest[b as usize - 1] };

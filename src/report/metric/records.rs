@@ -2,7 +2,7 @@
 //! ([`SUMMARY`]) and in the terminal table ([`TABLE`]). Adding a metric is one record here
 //! and its place in those lists.
 
-use super::{BASE, Better, Column, Format, Get, Metric, Relevant, SHOWN, Shown, Value, When};
+use super::{BASE, Better, subset, Column, Format, Get, Metric, Relevant, SHOWN, Shown, Value, When};
 use crate::stats::batch::Figure;
 
 /// Legend shared by the four measures of how the servers' loads spread.
@@ -488,6 +488,12 @@ pub const SUMMARY: &[Column] = &[
     V(&HEDGE_EXTRA_LOAD),
     V(&RECOVERY),
     V(&RECOVERED),
+    V(&subset::SUBSET_SIZE),
+    V(&subset::SUBSET_KIND),
+    V(&subset::CLIENTS_MIN),
+    V(&subset::CLIENTS_MEAN),
+    V(&subset::CLIENTS_MAX),
+    V(&subset::SUBSET_WIDENED),
 ];
 
 /// How many leading columns of [`SUMMARY`] are the original contract.

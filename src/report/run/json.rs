@@ -10,7 +10,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::Report;
-use super::summary_csv::{per_connection, server_row, servers_header, summary_table};
+use super::summary_csv::{ServerExtras, server_extras, server_row, servers_header, summary_table};
 use crate::report::metric::{Format, STRATEGY, SUMMARY};
 use crate::stats::StrategySummary;
 
@@ -113,13 +113,9 @@ impl Serialize for Strategies<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (header, rows) = summary_table(self.0);
         let mut seq = s.serialize_seq(Some(rows.len()))?;
+        let extras = server_extras(self.0);
         for (row, strategy) in rows.iter().zip(&self.0.strategies) {
-            seq.serialize_element(&StrategyObject {
-                header: &header,
-                row,
-                strategy,
-                per_connection: per_connection(self.0),
-            })?;
+            seq.serialize_element(&StrategyObject { header: &header, row, strategy, extras: &extras })?;
         }
         seq.end()
     }
@@ -130,8 +126,8 @@ struct StrategyObject<'a> {
     header: &'a [String],
     row: &'a [String],
     strategy: &'a StrategySummary,
-    /// Whether the servers carry the connection columns.
-    per_connection: bool,
+    /// The servers' columns beyond the fixed ones.
+    extras: &'a ServerExtras,
 }
 
 impl Serialize for StrategyObject<'_> {
@@ -140,20 +136,20 @@ impl Serialize for StrategyObject<'_> {
         for ((h, c), v) in self.header.iter().zip(SUMMARY).zip(self.row) {
             m.serialize_entry(h, &cell(c.metric().format, v))?;
         }
-        m.serialize_entry("servers", &Servers(self.strategy, self.per_connection))?;
+        m.serialize_entry("servers", &Servers(self.strategy, self.extras))?;
         m.end()
     }
 }
 
 /// A strategy's servers: servers.csv's rows without the strategy, built one at a time.
-struct Servers<'a>(&'a StrategySummary, bool);
+struct Servers<'a>(&'a StrategySummary, &'a ServerExtras);
 
 impl Serialize for Servers<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let header = servers_header(self.1);
         let mut seq = s.serialize_seq(Some(self.0.servers.len()))?;
-        for v in &self.0.servers {
-            let row = server_row(&self.0.label, v, self.1);
+        for (i, v) in self.0.servers.iter().enumerate() {
+            let row = server_row(&self.0.label, i, v, self.1);
             let object: Map<String, Value> = header
                 .iter()
                 .zip(&row)

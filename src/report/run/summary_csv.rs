@@ -40,6 +40,19 @@ pub const SERVERS_EXTRA: &[&str] = &[
 /// (`[clients] balance = "connection"`).
 pub const SERVERS_CONNECTIONS: &[&str] = &["connections_mean", "connections_max", "requests_per_connection"];
 
+/// Column appended to servers.csv (after any connection columns) with `[balancers] subset`.
+pub const SERVERS_SUBSET: &[&str] = &["clients"];
+
+/// What servers.csv carries beyond its fixed columns.
+#[derive(Debug, Clone, Default)]
+pub struct ServerExtras {
+    /// The connection columns (`[clients] balance = "connection"`).
+    pub per_connection: bool,
+    /// `[balancers] subset`: the number of balancer instances whose subset holds each
+    /// server (its clients).
+    pub clients: Option<Vec<u32>>,
+}
+
 /// Columns of faults.csv (written when the scenario has `[[faults]]`).
 pub const FAULTS_COLUMNS: &[&str] = &[
     STRATEGY.name,
@@ -92,13 +105,23 @@ pub fn summary_table(report: &Report) -> (Vec<String>, Vec<Vec<String>>) {
 
 /// The header and rows of servers.csv.
 pub fn servers_table(report: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let per_connection = per_connection(report);
+    let extras = server_extras(report);
     let rows = report
         .strategies
         .iter()
-        .flat_map(|s| s.servers.iter().map(move |v| server_row(&s.label, v, per_connection)))
+        .flat_map(|s| s.servers.iter().enumerate().map(|(i, v)| server_row(&s.label, i, v, &extras)))
         .collect();
-    (servers_header(per_connection), rows)
+    (servers_header(&extras), rows)
+}
+
+/// What servers.csv carries beyond its fixed columns in `report`.
+pub fn server_extras(report: &Report) -> ServerExtras {
+    let sc = &report.scenario;
+    ServerExtras {
+        per_connection: per_connection(report),
+        clients: crate::workload::subsets::of_scenario(sc)
+            .map(|subsets| crate::workload::subsets::clients_per_server(&subsets, sc.servers.len())),
+    }
 }
 
 /// Whether servers.csv carries the connection columns (`[clients] balance = "connection"`).
@@ -106,14 +129,15 @@ pub fn per_connection(report: &Report) -> bool {
     report.scenario.clients.is_some_and(|c| c.per_connection())
 }
 
-/// The header of servers.csv (with the connection columns when `per_connection`).
-pub fn servers_header(per_connection: bool) -> Vec<&'static str> {
-    let extra: &[&str] = if per_connection { SERVERS_CONNECTIONS } else { &[] };
-    SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).chain(extra).copied().collect()
+/// The header of servers.csv (with the connection and subset columns when `extras` has them).
+pub fn servers_header(extras: &ServerExtras) -> Vec<&'static str> {
+    let extra: &[&str] = if extras.per_connection { SERVERS_CONNECTIONS } else { &[] };
+    let subset: &[&str] = if extras.clients.is_some() { SERVERS_SUBSET } else { &[] };
+    SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).chain(extra).chain(subset).copied().collect()
 }
 
-/// The row of servers.csv of server `v` under the strategy labelled `label`.
-pub fn server_row(label: &str, v: &ServerSummary, per_connection: bool) -> Vec<String> {
+/// The row of servers.csv of server `v` (number `index`) under the strategy labelled `label`.
+pub fn server_row(label: &str, index: usize, v: &ServerSummary, extras: &ServerExtras) -> Vec<String> {
     let mut row = vec![
         label.to_string(),
         v.name.clone(),
@@ -134,7 +158,7 @@ pub fn server_row(label: &str, v: &ServerSummary, per_connection: bool) -> Vec<S
         v.load_rank.to_string(),
         fixed(v.rho_at_rank, 6),
     ];
-    if per_connection {
+    if extras.per_connection {
         row.push(fixed(v.connections_mean, 6));
         row.push(v.connections_max.to_string());
         row.push(if v.requests_per_connection.is_finite() {
@@ -142,6 +166,9 @@ pub fn server_row(label: &str, v: &ServerSummary, per_connection: bool) -> Vec<S
         } else {
             String::new()
         });
+    }
+    if let Some(clients) = &extras.clients {
+        row.push(clients[index].to_string());
     }
     row
 }

@@ -342,6 +342,7 @@ fn more_notes(report: &Report) -> Vec<String> {
         .chain(pod_notes(report))
         .chain(fair_share_notes(report))
         .chain(hedge_notes(report))
+        .chain(super::subsets::notes(report))
         .collect()
 }
 

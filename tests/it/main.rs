@@ -34,6 +34,7 @@ mod queueing;
 #[cfg(feature = "real")]
 mod real;
 mod slow_start;
+mod subsets;
 mod sweep;
 mod theory;
 mod workloads;

@@ -2,7 +2,7 @@
 //! ([`SUMMARY`]) and in the terminal table ([`TABLE`]). Adding a metric is one record here
 //! and its place in those lists.
 
-use super::{BASE, Better, subset, Column, Format, Get, Metric, Relevant, SHOWN, Shown, Value, When};
+use super::{BASE, Better, Column, Format, Get, Metric, Relevant, SHOWN, Shown, Value, When, subset};
 use crate::stats::batch::Figure;
 
 /// Legend shared by the four measures of how the servers' loads spread.

@@ -145,7 +145,7 @@ impl Scenario {
     fn set_strategies(&mut self, names: &[String]) -> Result<(), ScenarioError> {
         let values: Vec<toml::Value> = names.iter().map(|n| toml::Value::String(n.clone())).collect();
         let strategies = parse_strategies(&values, &self.servers, "--strategies")?;
-        check_strategies_under(&strategies, &self.balancers)?;
+        check_strategies_under(&strategies, &self.balancers, &self.servers)?;
         self.strategies = strategies;
         Ok(())
     }

@@ -123,6 +123,11 @@ mod tests {
         let e =
             Scenario::parse(&format!("{BASE}subset = {{ size = 2, kind = \"determinstic\" }}\n"), None).unwrap_err();
         assert!(e.help.as_deref().unwrap_or("").contains("deterministic"), "{e:?}");
+        let p2c = BASE.replace("\"p2c\"", "{ name = \"p2c\", choices = 3 }");
+        let e = Scenario::parse(&format!("{p2c}subset = {{ size = 2, kind = \"random\" }}\n"), None).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("strategies[0].choices"), "{e}");
+        assert!(e.message.contains("over a subset of 2 server(s)"), "{e}");
+        assert!(e.line.is_some(), "{e}");
         let jiq = BASE.replace("\"p2c\"", "\"join-idle-queue\"");
         let e = Scenario::parse(&format!("{jiq}subset = {{ size = 2, kind = \"random\" }}\n"), None).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("balancers.subset"), "{e}");

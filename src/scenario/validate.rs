@@ -179,7 +179,7 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
         None => balancers::Balancers::default(),
     };
     let network = raw.network.as_ref().map(balancers::validate_network).transpose()?.unwrap_or_default();
-    check_strategies_under(&strategies, &balancers)?;
+    check_strategies_under(&strategies, &balancers, &servers)?;
     let clients = raw.clients.as_ref().map(clients::validate_clients).transpose()?;
     if let Some(c) = &clients {
         clients::check_combination(c, &arrivals, client.is_some())?;
@@ -268,10 +268,12 @@ fn pod_group(
 }
 
 /// Strategy settings that several balancer instances rule out: join-idle-queue's
-/// `dispatchers` are then the instances themselves.
+/// `dispatchers` are then the instances themselves; with subsets, a cooperative strategy, and
+/// parameters a subset's few servers cannot satisfy (p2c's `choices`).
 pub(super) fn check_strategies_under(
     strategies: &[StrategySpec],
     b: &balancers::Balancers,
+    servers: &[ServerInfo],
 ) -> Result<(), ScenarioError> {
     if b.subset.is_some()
         && let Some(i) = strategies.iter().position(|s| strategy::lookup(s.name).is_some_and(|info| info.cooperative))
@@ -284,6 +286,20 @@ pub(super) fn check_strategies_under(
                 strategies[i].name
             ),
         ));
+    }
+    if let Some(sub) = b.subset {
+        for (i, s) in strategies.iter().enumerate() {
+            let info = strategy::lookup(s.name).expect("validated strategy");
+            if let Err(e) = (info.build)(&s.params, &servers[..sub.size as usize]) {
+                return Err(ScenarioError::at(
+                    format!("strategies[{i}].{}", e.param),
+                    format!(
+                        "{}: `{}` {} — over a subset of {} server(s) ([balancers] subset.size)",
+                        s.name, e.param, e.message, sub.size
+                    ),
+                ));
+            }
+        }
     }
     if b.count == 1 {
         return Ok(());

@@ -66,7 +66,7 @@ fn requests_never_leave_the_subset_while_one_of_it_is_up() {
     run_quiet(&path, &out, &["--strategies", "p2c"]);
     let servers = fs::read_to_string(out.join("servers.csv")).unwrap();
     let mut lines = servers.lines();
-    assert!(lines.next().unwrap().ends_with(",clients"));
+    assert!(lines.next().unwrap().ends_with(",subset_clients"));
     for (s, line) in lines.enumerate() {
         let want = if subset.contains(&(s as u32)) { "1" } else { "0" };
         assert!(line.ends_with(&format!(",{want}")), "{line}");

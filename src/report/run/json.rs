@@ -35,6 +35,7 @@ fn server_format(column: &str) -> Format {
 /// become numbers, empty is null.
 fn cell(format: Format, text: &str) -> Value {
     match format {
+        Format::Text if text.is_empty() => return Value::Null,
         Format::Text => return Value::String(text.to_string()),
         Format::Flag => return Value::Bool(text == "1"),
         Format::Ms | Format::Fixed(_) | Format::Count => {}

@@ -33,7 +33,7 @@ pub fn notes(report: &Report) -> Vec<String> {
     let busiest = load.iter().copied().fold(0.0, f64::max) * load.len() as f64;
     let mut out = vec![format!(
         "subsets: {} of the {} servers per balancer instance ({}); clients (instances) per backend min {min}, mean \
-         {}, max {max} (summary.csv `clients_per_backend_*`, servers.csv `clients`). Instances spreading their \
+         {}, max {max} (summary.csv `clients_per_backend_*`, servers.csv `subset_clients`). Instances spreading their \
          requests evenly over their subsets would give the busiest backend {} × the mean load: the load columns' \
          spread beyond that is the strategies'",
         sub.size,

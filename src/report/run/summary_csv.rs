@@ -41,7 +41,7 @@ pub const SERVERS_EXTRA: &[&str] = &[
 pub const SERVERS_CONNECTIONS: &[&str] = &["connections_mean", "connections_max", "requests_per_connection"];
 
 /// Column appended to servers.csv (after any connection columns) with `[balancers] subset`.
-pub const SERVERS_SUBSET: &[&str] = &["clients"];
+pub const SERVERS_SUBSET: &[&str] = &["subset_clients"];
 
 /// What servers.csv carries beyond its fixed columns.
 #[derive(Debug, Clone, Default)]

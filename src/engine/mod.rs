@@ -146,7 +146,7 @@ fn run<const FULL: bool>(
     let rng = StrategyRng::seed_from_u64(seeds.strategy(&strategy.label));
     let mut balancer =
         Balancer::with_instances(info, strategy.params.clone(), &scenario.servers, &scenario.balancers, rng);
-    if let Some(subsets) = crate::workload::subsets::of_scenario(scenario) {
+    if let Some(subsets) = scenario.subsets() {
         balancer.set_subsets(subsets);
     }
     if let Some(model) = scenario.groups.iter().find_map(|g| g.slow_start).map(|s| s.model)

@@ -2,51 +2,17 @@
 //! only to a subset of the backends, as large fleets do to bound connections per client.
 //! The subsets themselves are drawn in `workload/subsets.rs`.
 
-use serde::Serialize;
-
-use super::ScenarioError;
 use super::schema::RawSubset;
+use super::{Scenario, ScenarioError};
+pub use crate::workload::subsets::{SUBSET_KINDS, SubsetKind, Subsetting};
 
-/// How each instance's subset is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SubsetKind {
-    /// Each client draws `size` distinct backends uniformly at random, independently of the
-    /// others (Finagle's random aperture without its load-driven resizing; a client that
-    /// picks its backends alone).
-    Random,
-    /// Google's deterministic subsetting (SRE book, chapter 20, "Load Balancing in the
-    /// Datacenter"): clients in rounds of `backends / size`, one shuffle per round, each
-    /// client a distinct slice of it.
-    Deterministic,
-}
-
-/// The accepted values of `kind`.
-pub const SUBSET_KINDS: &[&str] = &["random", "deterministic"];
-
-impl SubsetKind {
-    /// The value as written in a scenario.
-    pub fn name(self) -> &'static str {
-        match self {
-            SubsetKind::Random => "random",
-            SubsetKind::Deterministic => "deterministic",
-        }
-    }
-}
-
-/// `subset = { size, kind }`: every balancer instance sends only to `size` of the servers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Subsetting {
-    /// Backends per instance (1 to the number of servers).
-    pub size: u32,
-    /// How the subsets are chosen.
-    pub kind: SubsetKind,
-}
-
-impl Subsetting {
-    /// The setup in a few words, e.g. `deterministic subsets of 10 servers`.
-    pub fn describe(&self) -> String {
-        format!("{} subsets of {} server{}", self.kind.name(), self.size, if self.size == 1 { "" } else { "s" })
+impl Scenario {
+    /// The subsets of the balancer instances, drawn from the scenario seed (`None` without
+    /// `[balancers] subset`; see [`crate::workload::subsets`]).
+    pub fn subsets(&self) -> Option<Vec<Vec<u32>>> {
+        self.balancers
+            .subset
+            .map(|sub| crate::workload::subsets::draw(&sub, self.balancers.count, self.servers.len(), self.seed))
     }
 }
 

@@ -33,7 +33,50 @@ use rand::seq::index::sample;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::seeds::{hash_str, mix64};
-use crate::scenario::{Scenario, SubsetKind, Subsetting};
+use serde::Serialize;
+
+/// How each instance's subset is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubsetKind {
+    /// Each client draws `size` distinct backends uniformly at random, independently of the
+    /// others (Finagle's random aperture without its load-driven resizing; a client that
+    /// picks its backends alone).
+    Random,
+    /// Google's deterministic subsetting (SRE book, chapter 20, "Load Balancing in the
+    /// Datacenter"): clients in rounds of `backends / size`, one shuffle per round, each
+    /// client a distinct slice of it.
+    Deterministic,
+}
+
+/// The accepted values of `kind`.
+pub const SUBSET_KINDS: &[&str] = &["random", "deterministic"];
+
+impl SubsetKind {
+    /// The value as written in a scenario.
+    pub fn name(self) -> &'static str {
+        match self {
+            SubsetKind::Random => "random",
+            SubsetKind::Deterministic => "deterministic",
+        }
+    }
+}
+
+/// `subset = { size, kind }`: every balancer instance sends only to `size` of the servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Subsetting {
+    /// Backends per instance (1 to the number of servers).
+    pub size: u32,
+    /// How the subsets are chosen.
+    pub kind: SubsetKind,
+}
+
+impl Subsetting {
+    /// The setup in a few words, e.g. `deterministic subsets of 10 servers`.
+    pub fn describe(&self) -> String {
+        format!("{} subsets of {} server{}", self.kind.name(), self.size, if self.size == 1 { "" } else { "s" })
+    }
+}
 
 /// The subset of every client: `clients` lists of server indices below `servers`, each in
 /// increasing order, drawn as `sub` says from the scenario seed `seed`.
@@ -73,11 +116,6 @@ pub fn draw(sub: &Subsetting, clients: u32, servers: usize, seed: u64) -> Vec<Ve
                 .collect()
         }
     }
-}
-
-/// The subsets of the scenario's balancer instances (`None` without `subset`).
-pub fn of_scenario(sc: &Scenario) -> Option<Vec<Vec<u32>>> {
-    sc.balancers.subset.map(|sub| draw(&sub, sc.balancers.count, sc.servers.len(), sc.seed))
 }
 
 /// How many clients' subsets hold each of `servers` servers.

@@ -48,7 +48,7 @@ fn requests_never_leave_the_subset_while_one_of_it_is_up() {
          [health_check]\ninterval = \"200ms\"\nfall = 2\nrise = 2\n[client]\nmax_retries = 2\n",
     );
     let sc = scenario(&text);
-    let subset = &lbsim::workload::subsets::of_scenario(&sc).unwrap()[0];
+    let subset = &sc.subsets().unwrap()[0];
     // Crash the first server of the subset for 10 s of the ~130 s run.
     let down = format!("s-{}", subset[0] + 1);
     let text = format!("{text}[[faults]]\nserver = \"{down}\"\ndown_at = \"10s\"\nup_at = \"20s\"\n");

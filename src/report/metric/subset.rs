@@ -4,11 +4,11 @@
 
 use super::{BASE, Format, Get, Metric, Value};
 use crate::scenario::Scenario;
-use crate::workload::subsets::{clients_per_server, of_scenario};
+use crate::workload::subsets::clients_per_server;
 
 /// The clients of each backend (`None` without subsets).
 pub fn clients(sc: &Scenario) -> Option<Vec<u32>> {
-    of_scenario(sc).map(|subsets| clients_per_server(&subsets, sc.servers.len()))
+    sc.subsets().map(|subsets| clients_per_server(&subsets, sc.servers.len()))
 }
 
 /// min, mean and max of the clients per backend.

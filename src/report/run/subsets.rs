@@ -4,13 +4,12 @@
 use super::Report;
 use crate::report::format;
 use crate::scenario::Scenario;
-use crate::workload::subsets::of_scenario;
 
 /// The share of the requests each backend gets when every instance spreads its share of
 /// the requests evenly over its subset (equal servers; `[balancers] shares` weighs the
 /// instances). `None` without subsets.
 pub fn implied_shares(sc: &Scenario) -> Option<Vec<f64>> {
-    let subsets = of_scenario(sc)?;
+    let subsets = sc.subsets()?;
     let count = subsets.len();
     let mut load = vec![0.0; sc.servers.len()];
     for (c, subset) in subsets.iter().enumerate() {

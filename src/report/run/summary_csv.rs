@@ -119,8 +119,7 @@ pub fn server_extras(report: &Report) -> ServerExtras {
     let sc = &report.scenario;
     ServerExtras {
         per_connection: per_connection(report),
-        clients: crate::workload::subsets::of_scenario(sc)
-            .map(|subsets| crate::workload::subsets::clients_per_server(&subsets, sc.servers.len())),
+        clients: sc.subsets().map(|subsets| crate::workload::subsets::clients_per_server(&subsets, sc.servers.len())),
     }
 }
 

@@ -129,10 +129,24 @@ fn every_chart_of_every_shipped_scenario_follows_the_rules() {
                 if (f.value - v).abs() > 5e-5 * v.abs().max(1.0) {
                     problems.push(at(format!("{} of {}: chart {} but CSV {v}", f.what, f.owner, f.value)));
                 }
-                // Loads with the table's 3 decimals; everything else as `figure` prints it.
-                let printed = if f.what.starts_with("rho") { style::rho(f.value) } else { style::figure(f.value) };
+                // Loads with the table's 3 decimals; imbalance's figures with the table's
+                // decimals or 3 significant digits, whichever shows more; counts whole;
+                // everything else as `figure` prints it.
+                let printed = if f.what.starts_with("rho") {
+                    style::rho(f.value)
+                } else if let Some(d) = table_decimals(&f.what).filter(|_| chart == "imbalance.png") {
+                    style::figure_at(f.value, d)
+                } else if f.what == "max_in_system" {
+                    style::thousands(f.value as u64)
+                } else {
+                    style::figure(f.value)
+                };
                 if f.text != printed {
                     problems.push(at(format!("{} of {} printed {:?}", f.what, f.owner, f.text)));
+                }
+                // Never fewer than 3 significant digits (issue 26, defect 6: "1" for 1.005).
+                if significant_digits(&f.text) < 3 && f.value.abs() >= 0.5 && f.value.fract().abs() > 1e-9 {
+                    problems.push(at(format!("{} of {}: {:?} has fewer than 3 digits", f.what, f.owner, f.text)));
                 }
                 figures_checked += 1;
             }
@@ -148,6 +162,19 @@ fn every_chart_of_every_shipped_scenario_follows_the_rules() {
                     problems.push(at(format!("{}: span {r0}..{r1} below the minimum", a.name)));
                 }
             }
+            // The busiest server drawn is summary.csv's rho_max, with replications too (issue
+            // 22: bars average the hot spot away; the rank profile's ticks keep it).
+            if chart == "server_load.png" {
+                for row in &csvs.summary {
+                    let owner = &row["strategy"];
+                    let top =
+                        drawn.levels.iter().filter(|l| &l.owner == owner).map(|l| l.value).fold(f64::NAN, f64::max);
+                    let rho_max: f64 = row["rho_max"].parse().unwrap_or(f64::NAN);
+                    if rho_max.is_finite() && (top.is_nan() || (top - rho_max).abs() > 5e-5 * rho_max.max(1.0)) {
+                        problems.push(at(format!("{owner}: highest load drawn {top}, rho_max {rho_max}")));
+                    }
+                }
+            }
             // A strategy whose queues grow is marked on every chart (issue 26, defect 5).
             if unstable && !drawn.texts.iter().any(|t| t.text.contains("UNSTABLE")) {
                 problems.push(at("an UNSTABLE strategy is not marked".to_string()));
@@ -159,6 +186,23 @@ fn every_chart_of_every_shipped_scenario_follows_the_rules() {
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
     assert!(figures_checked > 200, "only {figures_checked} figures recorded");
     assert!(logs > 0, "no log axis anywhere: heterogeneous's percentiles need one");
+}
+
+/// The decimals the table prints an imbalance.png figure with (None: not one of them).
+fn table_decimals(what: &str) -> Option<usize> {
+    match what {
+        "queue_spread" => Some(2),
+        "idle_while_waiting_percent" => Some(1),
+        "load_max_over_mean" => Some(3),
+        _ => None,
+    }
+}
+
+/// Significant digits of a printed number ("1,656" 4, "62" 2, "0.0123" 3, "1.00" 3).
+fn significant_digits(text: &str) -> usize {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let trimmed = digits.trim_start_matches('0');
+    trimmed.len()
 }
 
 /// No text outside the image, shortened, or overlapping another.
@@ -190,6 +234,7 @@ fn the_rules_catch_what_they_are_meant_to() {
         texts: vec![text("a", (0, 0, 20, 10)), text("b", (15, 5, 30, 15)), text("c…", (90, 90, 110, 100))],
         axes: vec![AxisRecord { name: "x".into(), range: (0.0, 1.0), log: false, data: (1.0, 1.0) }],
         figures: vec![],
+        levels: vec![],
     };
     let mut found = Vec::new();
     check_text(&drawn, &mut |p| found.push(p));
@@ -210,4 +255,20 @@ fn percentiles_ranks_share_a_rank_no_paired_comparison_tells_apart() {
     assert_eq!(order, vec![0, 2, 1]);
     let ranks = lbsim::report::run::charts::percentiles::ranks(&report, &order);
     assert_eq!(ranks, vec![(1, true), (1, true), (3, false)]);
+}
+
+#[test]
+fn imbalance_ranks_share_a_rank_no_paired_comparison_tells_apart() {
+    // As percentiles.png (and the table's ≈): round robin twice, the same picks, tie at 1;
+    // random, clearly worse, third.
+    let sc = crate::common::scenario(
+        "seed = 3\nrequests = 20_000\nstrategies = [\"round-robin\", \"random\", { name = \"round-robin\", offset = 0 }]\n\
+         [arrivals]\nprocess = \"poisson\"\nrate = 360.0\n[service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
+         [[servers]]\nname = \"s\"\ncount = 4\n",
+    );
+    let report = run::run(&sc, &RunOptions { threads: None, progress: false }).expect("run");
+    let (_, drawn) = render(&report, "imbalance.png");
+    let count = |t: &str| drawn.texts.iter().filter(|x| x.text.starts_with(t)).count();
+    assert_eq!(count("=1. round-robin"), 2, "{:?}", drawn.texts.iter().map(|t| &t.text).collect::<Vec<_>>());
+    assert_eq!(count("3. random"), 1);
 }

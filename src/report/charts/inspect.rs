@@ -67,6 +67,9 @@ pub struct Drawn {
     pub axes: Vec<AxisRecord>,
     /// Every figure printed.
     pub figures: Vec<Figure>,
+    /// Values drawn without text (a bar's or a tick's height), as [`Figure`]s whose `text`
+    /// is empty.
+    pub levels: Vec<Figure>,
 }
 
 thread_local! {
@@ -116,4 +119,9 @@ pub fn figure(owner: &str, what: &str, value: f64, text: &str) {
     with(|d| {
         d.figures.push(Figure { owner: owner.to_string(), what: what.to_string(), value, text: text.to_string() })
     });
+}
+
+/// Records a value drawn without text: `what` of `owner` drawn at `value` (in the CSV's unit).
+pub fn level(owner: &str, what: &str, value: f64) {
+    with(|d| d.levels.push(Figure { owner: owner.to_string(), what: what.to_string(), value, text: String::new() }));
 }

@@ -203,23 +203,46 @@ pub fn count(v: f64) -> String {
     }
 }
 
-/// A figure printed on a chart: 3 significant digits below 1,000 ("0.5", "13.2", "176"),
-/// whole numbers with thousands separators from 1,000 on ("1,656", "611,496"), so a
-/// chart never prints "611000" for a table's 611495.969.
+/// A figure printed on a chart: 3 significant digits below 1,000, trailing zeros kept
+/// ("0.500", "13.2", "62.0", "1.00": a zero the value has is a digit the reader needs),
+/// whole numbers with thousands separators from 1,000 on ("1,656", "611,496"), so a chart
+/// never prints "611000" for a table's 611495.969 nor "62" for 61.964.
 pub fn figure(v: f64) -> String {
+    figure_at(v, 0)
+}
+
+/// [`figure`] with at least `decimals` decimals below 1,000: a figure the table prints with
+/// more digits than 3 significant ones (max/mean of ρ `1.005`) keeps the table's digits.
+pub fn figure_at(v: f64, decimals: usize) -> String {
     if !v.is_finite() {
         "–".to_string()
     } else if v.abs() >= 999.5 {
         let sign = if v < 0.0 { "−" } else { "" };
         format!("{sign}{}", thousands(v.abs().round() as u64))
+    } else if v == 0.0 {
+        format!("{:.*}", decimals, 0.0)
     } else {
-        short(v)
+        // Decimals for 3 significant digits, after rounding (9.996 → "10.0").
+        let sig = |x: f64| (2 - x.abs().log10().floor() as i32).max(0) as usize;
+        let mut d = sig(v);
+        let rounded: f64 = format!("{v:.d$}").parse().unwrap_or(v);
+        if rounded != 0.0 {
+            d = sig(rounded);
+        }
+        format!("{v:.*}", d.max(decimals))
     }
 }
 
-/// A tick label: [`figure`] below 10,000, then "10k", "250k", "1M", "1.5M".
+/// A tick label: the shortest form of 3 significant digits below 1,000 ("0.5", "62"),
+/// separators to 10,000, then "10k", "250k", "1M", "1.5M".
 pub fn tick(v: f64) -> String {
-    if v.abs() >= 9999.5 { count(v) } else { figure(v) }
+    if v.abs() >= 9999.5 {
+        count(v)
+    } else if v.abs() >= 999.5 {
+        figure(v)
+    } else {
+        short(v)
+    }
 }
 
 /// A load ρ for labels: 3 decimals, as the table prints it (0.900, 1.000: the digits that
@@ -296,6 +319,19 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(figure(611_495.969), "611,496");
         assert_eq!(figure(175.7239), "176");
+        // Trailing zeros are digits (issue 26, defect 6): 61.964 is not "62", 1.000 not "1".
+        assert_eq!(figure(61.964), "62.0");
+        assert_eq!(figure(1.0), "1.00");
+        assert_eq!(figure(0.5), "0.500");
+        assert_eq!(figure(9.996), "10.0");
+        assert_eq!(figure(99.96), "100");
+        assert_eq!(figure(0.0), "0");
+        assert_eq!(figure_at(0.0, 1), "0.0");
+        assert_eq!(figure_at(1.0049, 3), "1.005");
+        assert_eq!(figure_at(61.964, 2), "61.96");
+        assert_eq!(figure_at(0.00605, 1), "0.00605");
+        assert_eq!(tick(0.5), "0.5");
+        assert_eq!(tick(2500.0), "2,500");
         assert_eq!(figure(999.6), "1,000");
         assert_eq!(figure(0.01234), "0.0123");
         assert_eq!(figure(f64::NAN), "–");

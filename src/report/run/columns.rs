@@ -87,6 +87,57 @@ pub(super) enum Mark {
     Tied,
 }
 
+/// Whether a strategy's row may carry best marks or a rank: it completed something and its
+/// queues do not grow without bound.
+pub(crate) fn rankable(s: &StrategySummary) -> bool {
+    s.measured.completed > 0 && !s.is_unstable()
+}
+
+/// Whether row `a` is better than row `b` in column `c` at 95%: the paired 95% interval of
+/// their difference (per replication, or per batch of one run: [`crate::stats::batch::Units`])
+/// excludes 0 in `a`'s favour. Equal figures, or units that do not pair, are never told
+/// apart. The one rule behind the table's `*` and `≈` and every chart that ranks
+/// (percentiles.png, imbalance.png: [`ranks`]).
+pub(crate) fn better_at_95(report: &Report, c: &Column, a: usize, b: usize) -> bool {
+    let Some(f) = c.figure else { return false };
+    let units = |i: usize| report.strategies[i].paired.get(f as usize);
+    match (units(a), units(b)) {
+        (Some(ua), Some(ub)) => {
+            ua.paired(ub).is_some_and(|(d, h)| if c.better == Better::Lower { d + h < 0.0 } else { d - h > 0.0 })
+        }
+        _ => false,
+    }
+}
+
+/// The rank of each row of `order` (strategy indices, best first by column `c`), and whether
+/// it is shared: a row's rank is one more than the number of rows above it that are better
+/// at 95% ([`better_at_95`]), so rows no paired comparison tells apart share a rank (`=1.`,
+/// `=1.`, `3.`), as the table marks leaders not told apart `≈`. Rows `rankable` rejects
+/// (an UNSTABLE strategy, one without a figure) get rank 0: no rank.
+pub(crate) fn ranks(
+    report: &Report,
+    c: &Column,
+    order: &[usize],
+    rankable: impl Fn(&StrategySummary) -> bool,
+) -> Vec<(usize, bool)> {
+    let value = |i: usize| value(c, &report.strategies[i], &report.scenario).0;
+    let ok = |i: usize| rankable(&report.strategies[i]) && value(i).is_finite();
+    let rank: Vec<usize> = (0..order.len())
+        .map(|r| {
+            if !ok(order[r]) {
+                return 0;
+            }
+            1 + order[..r].iter().filter(|&&a| ok(a) && better_at_95(report, c, a, order[r])).count()
+        })
+        .collect();
+    (0..order.len())
+        .map(|r| {
+            let shared = rank[r] > 0 && rank.iter().enumerate().any(|(q, &k)| q != r && k == rank[r]);
+            (rank[r], shared)
+        })
+        .collect()
+}
+
 /// The marks of column `c`, one per strategy of the report. The leader (best value among
 /// rankable rows) is starred only when its paired 95% interval of the difference with every
 /// other rankable row excludes 0 in its favour; otherwise it and every row it is not
@@ -106,13 +157,8 @@ pub(super) fn marks(report: &Report, c: &Column, rankable: impl Fn(&StrategySumm
     }
     let better = |a: f64, b: f64| if c.better == Better::Lower { a < b } else { a > b };
     let leader = ranked.iter().copied().reduce(|a, b| if better(value(b), value(a)) { b } else { a }).expect("two");
-    let units = |i: usize| &report.strategies[i].paired[f as usize];
     // Whether the leader is better than row `i` at 95%, pairing their units.
-    let apart = |i: usize| {
-        units(leader)
-            .paired(units(i))
-            .is_some_and(|(d, h)| if c.better == Better::Lower { d + h < 0.0 } else { d - h > 0.0 })
-    };
+    let apart = |i: usize| better_at_95(report, c, leader, i);
     let tied: Vec<usize> = ranked.iter().copied().filter(|&i| i != leader && !apart(i)).collect();
     let mut marks = none;
     if tied.is_empty() {

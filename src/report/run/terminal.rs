@@ -10,7 +10,7 @@
 use comfy_table::{Attribute, Cell, CellAlignment, Color};
 
 use super::Report;
-use super::columns::{Ci, Column, Mark, applies, columns, marks, relevant, shown, value};
+use super::columns::{Ci, Column, Mark, applies, columns, marks, rankable, relevant, shown, value};
 use crate::duration::format_duration;
 use crate::report::format::TABLE_WIDTH;
 use crate::report::{format, table};
@@ -94,12 +94,6 @@ fn labels(report: &Report, shorten: bool) -> Vec<String> {
     distinct.sort();
     distinct.dedup();
     if distinct.len() == short.len() { short } else { full }
-}
-
-/// Whether a strategy's row may carry best marks: it completed something and its queues
-/// do not grow without bound.
-fn rankable(s: &StrategySummary) -> bool {
-    s.measured.completed > 0 && !s.is_unstable()
 }
 
 /// A row of [`TableView`]: the label (with ` UNSTABLE` when the strategy's queues grow

@@ -1,8 +1,9 @@
 //! `imbalance.png`: how unevenly each strategy loads the servers, over time and in the long
 //! run, strategies ranked.
 //!
-//! Three panels, one row per strategy, ranked by the first (best on top; unstable ones
-//! last, marked UNSTABLE in red):
+//! Three panels, one row per strategy, ranked by the first (best on top, each name with its
+//! rank, shared (`=1.`) by rows no paired 95% comparison tells apart, the table's rule:
+//! [`columns::ranks`]; unstable ones last, unranked, marked UNSTABLE in red):
 //! - **N spread**: the time-average of max − min number in system across servers (scaled to
 //!   a server of mean capacity when capacities differ) — the dynamic imbalance that explains
 //!   the queueing differences between strategies on a homogeneous pool;
@@ -12,7 +13,8 @@
 //!   the mean (1 = a split in proportion to capacity).
 //!
 //! Dots in the strategy's colour and marker ([`super::strategy_marks`]), each labelled with
-//! its figure of summary.csv ([`style::figure`]), with the 95% confidence interval when
+//! its figure of summary.csv with the table's decimals or 3 significant digits, whichever
+//! shows more ([`style::figure_at`]: max/mean `1.005`, not `1`), with the 95% confidence interval when
 //! there are replications (clipped at the quantity's physical bounds and at its even value,
 //! below which it cannot be: an open end where it was); the even value (0 or 1) dashed. An unstable strategy's values
 //! can dwarf the others': each axis covers the stable strategies (and unstable values up to
@@ -25,6 +27,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::super::columns;
 use super::{Report, RunChart, averaged, framed, interval_source, strategy_colours, strategy_marks};
 use crate::report::charts::canvas::Canvas;
 use crate::report::charts::marks::Mark;
@@ -56,6 +59,11 @@ impl Measure {
     /// × 100.
     fn column(&self) -> String {
         if self.scale == 100.0 { format!("{}_percent", self.metric.name) } else { self.metric.name.to_string() }
+    }
+
+    /// The decimals the table prints the figure with (at least these on the chart).
+    fn decimals(&self) -> usize {
+        self.metric.shown.as_ref().map_or(0, |s| s.digits)
     }
 
     /// Strategy `s`'s figure.
@@ -178,8 +186,8 @@ fn note(report: &Report) -> String {
     let ci = interval_source(report).map_or(String::new(), |from| format!("; whisker: 95% confidence interval {from}"));
     format!(
         "Each dot: the strategy's figure of summary.csv (queue_spread, idle_while_waiting, load_max_over_mean), \
-         a time average over the measured window, {}{ci}. Ranked by N spread, best first, unstable strategies \
-         last. Log axis where a panel's values span more than 30×; the max/mean axis reaches at least {MAX_MEAN_TOP}.",
+         a time average over the measured window, {}{ci}. Ranked by N spread, best first (=: not told apart \
+         from another row, paired 95%, the rule of the table's ≈), unstable strategies last, unranked. Log axis where a panel's values span more than 30×; the max/mean axis reaches at least {MAX_MEAN_TOP}.",
         averaged(report)
     )
 }
@@ -190,10 +198,20 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let body = key_row(&body, &key(report, legend.as_deref()))?;
     let order = ranking(report);
     let n = order.len();
+    // Each row's name with its rank by N spread: rows no paired 95% comparison tells apart
+    // share one (the table's rule, [`columns::ranks`]).
+    let names: Vec<String> = order
+        .iter()
+        .zip(columns::ranks(report, &QUEUE_SPREAD, &order, columns::rankable))
+        .map(|(&i, (rank, shared))| {
+            let label = &report.strategies[i].label;
+            if rank == 0 { label.clone() } else { format!("{}{rank}. {label}", if shared { "=" } else { "" }) }
+        })
+        .collect();
     let (body_w, body_h) = body.dim_in_pixel();
     let row_h = f64::from(body_h.saturating_sub(90)) / n.max(1) as f64;
     let row_px = if row_h >= 36.0 { LEGEND_PX } else { (row_h * 0.42).clamp(12.0, LEGEND_PX) };
-    let widest = order.iter().map(|&i| fit::width(&report.strategies[i].label, row_px)).max().unwrap_or(0);
+    let widest = names.iter().map(|l| fit::width(l, row_px)).max().unwrap_or(0);
     // Name, a gap, the marker.
     let label_w = (widest + 40).clamp(90, body_w * 24 / 100);
     let (labels, panels) = body.split_horizontally(label_w);
@@ -201,6 +219,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let rows = Rows {
         report,
         order,
+        names,
         colours: strategy_colours(report),
         marks: strategy_marks(report),
         value_px: if row_h >= 30.0 { TICK_PX - 1.0 } else { 12.0 },
@@ -252,6 +271,8 @@ struct Rows<'r> {
     report: &'r Report,
     /// Strategy indices, top row first.
     order: Vec<usize>,
+    /// Their names as shown, with their ranks.
+    names: Vec<String>,
     colours: Vec<RGBColor>,
     marks: Vec<Mark>,
     /// Size of the printed values, px.
@@ -322,7 +343,7 @@ impl Rows<'_> {
         let i = self.order[k];
         let c = self.colours[i];
         let plot_right = chart.backend_coord(&(sc.t(sc.hi), 0.0)).0;
-        let label = style::figure(e.value);
+        let label = style::figure_at(e.value, m.decimals());
         inspect::figure(&self.report.strategies[i].label, &m.column(), e.value, &label);
         let style = text(value_px, if unstable { &ALERT } else { &INK }).pos(Pos::new(HPos::Left, VPos::Center));
         if e.value > sc.edge {
@@ -376,7 +397,7 @@ impl Rows<'_> {
         for (k, &i) in self.order.iter().enumerate() {
             let s = &self.report.strategies[i];
             let yc = row_centres.get(k).copied().unwrap_or(ly);
-            let mut lines = fit::block(&s.label, label_w - 34, 2, row_px, 11.0);
+            let mut lines = fit::block(&self.names[k], label_w - 34, 2, row_px, 11.0);
             let line_h = (lines.px * 1.2).round() as i32;
             let tag = "UNSTABLE";
             let tag_on_own_line = s.is_unstable()

@@ -20,11 +20,11 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::super::columns;
 use super::{Report, RunChart, averaged, framed, interval_source, not_completed, strategy_colours};
 use crate::report::charts::style::{self, AXIS_PX, INK, LEGEND_PX, TICK_PX};
 use crate::report::charts::{Area, DrawResult, axis, fit, inspect, text};
 use crate::report::metric::{Metric, OPEN_MODEL_P99, P50, P90, P99, P999};
-use crate::stats::batch::Figure;
 use crate::stats::{Estimate, StrategySummary};
 
 /// The chart.
@@ -69,36 +69,12 @@ pub fn ranking(report: &Report) -> Vec<usize> {
 }
 
 /// The rank shown beside each row of `order` (best p99 first), and whether it is shared:
-/// a row whose paired 95% difference in p99 with the row above includes 0 (or whose p99
-/// equals it) is not told apart from it and takes its rank (competition ranking, `=1.`,
-/// `=1.`, `3.`), the same paired rule as the table's `*` and `≈`.
+/// the table's rule ([`columns::ranks`]): a row's rank is one more than the number of rows
+/// above it whose paired 95% difference in p99 excludes 0 in their favour, so rows not told
+/// apart share a rank (`=1.`, `=1.`, `3.`), as the table's `≈` marks leaders not told apart. UNSTABLE
+/// rows get rank 0 (none).
 pub fn ranks(report: &Report, order: &[usize]) -> Vec<(usize, bool)> {
-    let s = |i: usize| &report.strategies[i];
-    let units = |i: usize| s(i).paired.get(Figure::P99 as usize);
-    let with_above: Vec<bool> = (0..order.len())
-        .map(|r| {
-            if r == 0 {
-                return false;
-            }
-            let (a, b) = (order[r - 1], order[r]);
-            let (va, vb) = (s(a).p99.value, s(b).p99.value);
-            if !(va.is_finite() && vb.is_finite()) || s(a).is_unstable() || s(b).is_unstable() {
-                return false;
-            }
-            va == vb
-                || match (units(a), units(b)) {
-                    (Some(ua), Some(ub)) => ua.paired(ub).is_some_and(|(d, h)| d.abs() <= h),
-                    _ => false,
-                }
-        })
-        .collect();
-    let mut out: Vec<(usize, bool)> = Vec::with_capacity(order.len());
-    for r in 0..order.len() {
-        let shared = with_above[r] || with_above.get(r + 1).copied().unwrap_or(false);
-        let rank = if with_above[r] { out[r - 1].0 } else { r + 1 };
-        out.push((rank, shared));
-    }
-    out
+    columns::ranks(report, &P99, order, columns::rankable)
 }
 
 /// Space between a bar (or its interval) and its value, px.
@@ -170,6 +146,8 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
             let s = &report.strategies[i];
             if s.is_unstable() {
                 format!("{}  UNSTABLE", s.label)
+            } else if rank == 0 {
+                s.label.clone()
             } else {
                 format!("{}{rank}. {}", if shared { "=" } else { "" }, s.label)
             }

@@ -354,7 +354,7 @@ impl Caption {
 fn caption(s: &crate::stats::StrategySummary, level: f64, width: u32) -> Caption {
     let max = s.servers.iter().map(|v| v.max_in_system).max().unwrap_or(0);
     let mean = style::figure(level);
-    let max_text = style::figure(f64::from(max));
+    let max_text = style::thousands(u64::from(max));
     inspect::figure(&s.label, "mean_in_system_per_server", level, &mean);
     inspect::figure(&s.label, "max_in_system", f64::from(max), &max_text);
     let figures = format!("mean {mean} · max {max_text}");

@@ -14,7 +14,11 @@
 //! Larger pools get the load profile instead: servers ranked from most to least loaded.
 //!
 //! Both are means over replications ([`super::averaged`]), as in servers.csv; each panel's
-//! title prints the strategy's `rho_max` of summary.csv. The ρ axis is linear from zero
+//! title prints the strategy's `rho_max` of summary.csv. With replications the busiest server
+//! may differ from one replication to the next and a per-server mean averages the hot spot
+//! away, so each bar also carries a tick at the rank profile (servers.csv's `rho_at_rank`:
+//! the k-th busiest server's ρ in each replication, averaged, on the bar ranked k-th), whose
+//! top is the title's ρ max; the ranked view of a large pool is that rank profile. The ρ axis is linear from zero
 //! unless the loads span more than [`axis::LOG_SPAN`] (a strategy that leaves servers
 //! nearly idle), then logarithmic like the right axis.
 
@@ -112,16 +116,20 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let windows: Vec<Vec<(usize, f64)>> = report.strategies.iter().map(|s| window_loads(report, s)).collect();
     let mut scaled = rho.clone();
     scaled.extend(windows.iter().map(|w| w.iter().map(|&(_, r)| r).collect::<Vec<f64>>()));
+    // The rank profile (the ticks, the ranked view): as many values again, the same ones
+    // with one replication.
+    scaled.extend(report.strategies.iter().map(|s| s.servers.iter().map(|v| v.rho_at_rank).collect::<Vec<f64>>()));
     let scales = Scales::of(&scaled, &in_system);
     let note = format!(
         "Bars and line: each server's figures of servers.csv (rho, mean_in_system), {}, over the measured \
-         window; panel titles: summary.csv's rho_max.{}",
+         window{}; panel titles: summary.csv's rho_max.{}",
         averaged(report),
+        if report.scenario.replications > 1 { "; ticks: servers.csv's rho_at_rank" } else { "" },
         if scales.log { " Log ρ axis: the loads span more than 30×." } else { "" }
     );
     let body = framed(root, report, "load per server against its capacity", &note)?;
     let with_windows = bars && windows.iter().any(|w| !w.is_empty());
-    let body = key_row(&body, &legend(bars, with_windows))?;
+    let body = key_row(&body, &legend(bars, with_windows, report.scenario.replications > 1))?;
     let grid = Multiples::of(report.strategies.len());
     // The right axis' ticks: 1, 2, 5 × 10ᵏ or decades, thinned to every other (third, …)
     // decade beyond what a panel's height holds.
@@ -168,14 +176,18 @@ fn window_loads(report: &Report, s: &StrategySummary) -> Vec<(usize, f64)> {
     out
 }
 
-/// The key above the panels (`windows`: with the fault windows' loads).
-fn legend(bars: bool, windows: bool) -> Vec<LegendEntry> {
+/// The key above the panels (`windows`: with the fault windows' loads; `ranked`: bars
+/// averaged over replications, with the rank profile's ticks).
+fn legend(bars: bool, windows: bool, ranked: bool) -> Vec<LegendEntry> {
     let mut key = vec![
         LegendEntry::new(
-            if bars {
-                "ρ = work routed ÷ capacity (hatched: saturated, its queue grows without bound)"
-            } else {
-                "servers ranked by ρ (work ÷ capacity)"
+            match (bars, ranked) {
+                (true, false) => "ρ = work routed ÷ capacity (hatched: saturated, its queue grows without bound)",
+                (true, true) => {
+                    "each server's ρ = work routed ÷ capacity, mean of the replications (hatched: saturated)"
+                }
+                (false, false) => "servers ranked by ρ (work ÷ capacity)",
+                (false, true) => "k-th busiest server's ρ in each replication, averaged (rank 1: ρ max)",
             },
             MUTED,
             if bars { Swatch::Block } else { Swatch::Band },
@@ -183,6 +195,14 @@ fn legend(bars: bool, windows: bool) -> Vec<LegendEntry> {
         LegendEntry::new("ρ = 1: the server's capacity", GUIDE, Swatch::Dashed),
         LegendEntry::new("mean number in system (right axis, log)", N_LINE, Swatch::Line),
     ];
+    if bars && ranked {
+        key.push(LegendEntry::new(
+            "tick: the k-th busiest server's ρ per replication, averaged, on the bar k-th by its mean \
+             (top tick = the title's ρ max)",
+            INK,
+            Swatch::Line,
+        ));
+    }
     if windows {
         key.push(LegendEntry::new(
             "ρ during its fault window (capacity it had then)",
@@ -282,6 +302,28 @@ impl Panels<'_> {
             [(k as f64 + 1.0 - w, t(rho_lo)), (k as f64 + 1.0 + w, t(v))]
         };
         chart.draw_series((0..s_count).map(|k| Rectangle::new(corners(k), c.filled())))?;
+        let strategy = &self.report.strategies[i];
+        for k in 0..s_count {
+            inspect::level(&strategy.label, "rho", self.rho[i][k]);
+        }
+        // With replications the busiest server may differ from one to the next, and the
+        // per-server means (the bars) average the hot spot away: a tick on each bar gives
+        // the rank profile (servers.csv's rho_at_rank), the k-th busiest server's ρ in each
+        // replication averaged, on the bar ranked k-th by its mean; the top tick is the
+        // title's ρ max.
+        if self.report.scenario.replications > 1 {
+            for (k, v) in strategy.servers.iter().enumerate() {
+                let r = v.rho_at_rank;
+                if !r.is_finite() {
+                    continue;
+                }
+                inspect::level(&strategy.label, "rho_at_rank", r);
+                let y = t(r.min(rho_top));
+                let (a, py) = chart.backend_coord(&(k as f64 + 1.0 - w - 0.12, y));
+                let (b, _) = chart.backend_coord(&(k as f64 + 1.0 + w + 0.12, y));
+                root.draw(&PathElement::new(vec![(a, py), (b, py)], INK.stroke_width(3)))?;
+            }
+        }
         // Saturated servers: the bar hatched and framed.
         for k in (0..s_count).filter(|&k| self.report.strategies[i].servers[k].saturated) {
             let [a, b] = corners(k);
@@ -327,11 +369,17 @@ impl Panels<'_> {
         let s_count = self.report.scenario.server_count();
         let Scales { rho_lo, rho_top, .. } = self.scales;
         let t = |v: f64| self.scales.t(v);
-        let rho = &self.rho[i];
+        // The rank profile (servers.csv's rho_at_rank): in each replication the servers
+        // ranked by load, the k-th busiest's ρ averaged, so rank 1 is ρ max even when the
+        // hot spot moves between replications.
+        let servers = &self.report.strategies[i].servers;
         let mut order: Vec<usize> = (0..s_count).collect();
-        order.sort_by(|&a, &b| rho[b].total_cmp(&rho[a]));
+        order.sort_by_key(|&j| servers[j].load_rank);
+        for &j in &order {
+            inspect::level(&self.report.strategies[i].label, "rho_at_rank", servers[j].rho_at_rank);
+        }
         let pts: Vec<(f64, f64)> =
-            order.iter().enumerate().map(|(k, &j)| (k as f64 + 1.0, t(rho[j].min(rho_top)))).collect();
+            order.iter().enumerate().map(|(k, &j)| (k as f64 + 1.0, t(servers[j].rho_at_rank.min(rho_top)))).collect();
         let mut outline = vec![(1.0, t(rho_lo))];
         outline.extend(pts.iter().copied());
         outline.push((s_count as f64, t(rho_lo)));

@@ -235,6 +235,7 @@ fn the_rules_catch_what_they_are_meant_to() {
         axes: vec![AxisRecord { name: "x".into(), range: (0.0, 1.0), log: false, data: (1.0, 1.0) }],
         figures: vec![],
         levels: vec![],
+        markers: vec![],
     };
     let mut found = Vec::new();
     check_text(&drawn, &mut |p| found.push(p));
@@ -271,4 +272,88 @@ fn imbalance_ranks_share_a_rank_no_paired_comparison_tells_apart() {
     let count = |t: &str| drawn.texts.iter().filter(|x| x.text.starts_with(t)).count();
     assert_eq!(count("=1. round-robin"), 2, "{:?}", drawn.texts.iter().map(|t| &t.text).collect::<Vec<_>>());
     assert_eq!(count("3. random"), 1);
+}
+
+/// Markers hidden under a later one (its disc covers theirs), as "owner under owner".
+pub(crate) fn hidden_markers(drawn: &Drawn) -> Vec<String> {
+    let m = &drawn.markers;
+    let mut out = Vec::new();
+    for (i, (a, pa, ra)) in m.iter().enumerate() {
+        for (b, pb, rb) in &m[i + 1..] {
+            let d = f64::from((pa.0 - pb.0).pow(2) + (pa.1 - pb.1).pow(2)).sqrt();
+            if d + f64::from(*ra) <= f64::from(*rb) {
+                out.push(format!("{a} at {pa:?} under {b} at {pb:?}"));
+            }
+        }
+    }
+    out
+}
+
+/// Values above a chart's value axis (`axis`, by name) that are not written as a figure,
+/// and intervals drawn for them (issue 26, defect 4: an off-axis value is an arrow with its
+/// value, never a whisker pinned to the edge).
+pub(crate) fn off_axis_problems(drawn: &Drawn, axis: &str, values: &[(String, f64)]) -> Vec<String> {
+    let top = drawn.axes.iter().find(|a| a.name == axis).unwrap_or_else(|| panic!("no axis {axis}")).range.1;
+    let mut out = Vec::new();
+    for (owner, v) in values.iter().filter(|(_, v)| *v > top) {
+        let written = drawn.figures.iter().any(|f| &f.owner == owner && f.value == *v && f.text == style::figure(*v));
+        if !written {
+            out.push(format!("{owner}'s {v} above the axis ({top}) is not written"));
+        }
+    }
+    for l in drawn.levels.iter().filter(|l| l.what == "interval" && l.value > top) {
+        out.push(format!("{}'s {} above the axis ({top}) has an interval", l.owner, l.value));
+    }
+    out
+}
+
+#[test]
+fn sweep_values_off_the_axis_are_arrows_with_their_values_and_no_marker_hides_another() {
+    use lbsim::report::sweep::charts::P99_CHART;
+    use lbsim::report::sweep::{Axis, PointRow, StrategyCells, SweepView};
+    // Three strategies over a rate sweep through capacity (1,000 req/s): the two beyond it
+    // far above the stable points' axis; two strategies equal at 500 req/s.
+    let cells = |label: &str, p99: f64, unstable: bool| StrategyCells {
+        label: label.into(),
+        mean: (p99 / 4.0, None),
+        p99: (p99, Some(p99 * 0.05)),
+        throughput: f64::NAN,
+        unstable,
+    };
+    let point = |i: usize, rate: f64, p: [f64; 3]| PointRow {
+        point: i,
+        values: vec![rate.to_string()],
+        rho: rate / 1000.0,
+        rate,
+        capacity: 1000.0,
+        replications: 3,
+        strategies: vec![
+            cells("random", p[0], rate >= 1000.0),
+            cells("round-robin", p[1], rate >= 1000.0),
+            cells("least-work-left", p[2], rate >= 1000.0),
+        ],
+    };
+    let view = SweepView {
+        scenario: "t".into(),
+        axes: vec![Axis { column: "arrivals.rate".into(), log: false }],
+        points: vec![
+            point(0, 500.0, [40.0, 40.0, 25.0]),
+            point(1, 800.0, [120.0, 60.0, 30.0]),
+            point(2, 1100.0, [81_671.0, 95_000.0, 120_000.0]),
+            point(3, 1200.0, [286_528.0, 200_000.0, 150_000.0]),
+        ],
+        closed: false,
+        command: String::new(),
+        slo: None,
+    };
+    let (bytes, drawn) = inspect::capture(|| lbsim::report::Exporter::render(&P99_CHART, &view));
+    bytes.unwrap();
+    let values: Vec<(String, f64)> =
+        view.points.iter().flat_map(|p| p.strategies.iter().map(|s| (s.label.clone(), s.p99.0))).collect();
+    let mut problems = off_axis_problems(&drawn, "p99 response time y", &values);
+    problems.extend(hidden_markers(&drawn));
+    assert!(problems.is_empty(), "{problems:#?}");
+    // Six values off the axis, each written; the stable points all drawn as markers.
+    assert_eq!(drawn.figures.len(), 6, "{:?}", drawn.figures);
+    assert_eq!(drawn.markers.len(), 6);
 }

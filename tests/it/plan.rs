@@ -142,3 +142,70 @@ fn plan_input_errors_exit_2() {
         assert!(err.contains(expect), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn plan_chart_points_sit_on_their_counts_off_axis_values_are_arrows_and_none_hides_another() {
+    use lbsim::plan::{Candidate, PlanReport, StrategyPlan, Verdict};
+    use lbsim::report::Exporter;
+    use lbsim::report::charts::inspect;
+    use lbsim::report::plan::chart::PlanChart;
+    use lbsim::stats::Estimate;
+    use lbsim::stats::ci::Bounds;
+    // Random's p99 at 9 servers (410 ms) is over 4 × the 50 ms limit: above the axis; at 10
+    // and 12 both strategies read the same (markers on one spot).
+    let est = |v: f64| Estimate { value: v, ci95: Some(v * 0.08), bounds: Bounds::NON_NEGATIVE };
+    let cand = |servers: u32, p99: f64, pass: bool| Candidate {
+        servers,
+        verdict: if pass { Verdict::Pass } else { Verdict::Fail },
+        rho: 8.0 / f64::from(servers),
+        seed: 0,
+        summary: None,
+        drop_rate: None,
+        measures: vec![est(p99)],
+    };
+    let plan = |label: &str, servers: u32, c: Vec<Candidate>| StrategyPlan {
+        label: label.into(),
+        servers: Some(servers),
+        reason: None,
+        candidates: c,
+    };
+    let report = PlanReport {
+        scenario: crate::common::scenario(&mm_pool(
+            "requests = 1000\nreplications = 2\nstrategies = [\"random\", \"round-robin\"]",
+            800.0,
+            "app",
+            9,
+            "",
+        )),
+        group: "app".into(),
+        group_index: 0,
+        slos: vec![Slo::parse("p99<=50ms").unwrap()],
+        rate: 800.0,
+        max_servers: 100,
+        cost: None,
+        min_stable: 9,
+        strategies: vec![
+            plan("random", 12, vec![cand(9, 0.410, false), cand(10, 0.046, true), cand(12, 0.030, true)]),
+            plan("round-robin", 10, vec![cand(9, 0.080, false), cand(10, 0.046, true), cand(12, 0.030, true)]),
+        ],
+        notes: vec![],
+        complete: true,
+        wall_time: 0.0,
+    };
+    let (bytes, drawn) = inspect::capture(|| PlanChart.render(&report));
+    bytes.unwrap();
+    let values: Vec<(String, f64)> = report
+        .strategies
+        .iter()
+        .flat_map(|p| p.candidates.iter().map(|c| (p.label.clone(), c.measures[0].value * 1e3)))
+        .collect();
+    let mut problems = crate::charts::off_axis_problems(&drawn, "plan p99 y", &values);
+    problems.extend(crate::charts::hidden_markers(&drawn));
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(drawn.figures.iter().any(|f| f.owner == "random" && f.text == "410"), "{:?}", drawn.figures);
+    // Points at their counts: the markers of both strategies at one count share an x.
+    let mut xs: Vec<i32> = drawn.markers.iter().map(|m| m.1.0).collect();
+    xs.sort_unstable();
+    xs.dedup();
+    assert_eq!(xs.len(), 3, "markers off the counts 9, 10, 12: {:?}", drawn.markers);
+}

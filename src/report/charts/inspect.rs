@@ -67,9 +67,12 @@ pub struct Drawn {
     pub axes: Vec<AxisRecord>,
     /// Every figure printed.
     pub figures: Vec<Figure>,
-    /// Values drawn without text (a bar's or a tick's height), as [`Figure`]s whose `text`
-    /// is empty.
+    /// Values drawn without text (a bar's or a tick's height, an interval's point), as
+    /// [`Figure`]s whose `text` is empty.
     pub levels: Vec<Figure>,
+    /// Markers of a chart that must not hide one another: (owner, centre px, radius px), in
+    /// drawing order.
+    pub markers: Vec<(String, (i32, i32), i32)>,
 }
 
 thread_local! {
@@ -124,4 +127,9 @@ pub fn figure(owner: &str, what: &str, value: f64, text: &str) {
 /// Records a value drawn without text: `what` of `owner` drawn at `value` (in the CSV's unit).
 pub fn level(owner: &str, what: &str, value: f64) {
     with(|d| d.levels.push(Figure { owner: owner.to_string(), what: what.to_string(), value, text: String::new() }));
+}
+
+/// Records a marker drawn: `owner`'s, centred at `at` (image pixels), `radius` px.
+pub fn marker(owner: &str, at: (i32, i32), radius: i32) {
+    with(|d| d.markers.push((owner.to_string(), at, radius)));
 }

@@ -14,6 +14,7 @@ pub mod canvas;
 pub mod fit;
 pub mod inspect;
 pub mod marks;
+pub mod points;
 pub mod style;
 
 use plotters::coord::Shift;

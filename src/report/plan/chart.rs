@@ -3,7 +3,9 @@
 //! its 95% interval against the limit (right). The binding objective — the one a strategy
 //! failed at the count just below its answer, so the one that decided it — is named on the
 //! bars and marked in its panel's title; a strategy whose answer is the smallest stable
-//! count is bound by stability (ρ < 1) instead.
+//! count is bound by stability (ρ < 1) instead. Points sit at the counts simulated, markers
+//! never hidden under one another, and a value above the axis is an arrow at its top with
+//! the value written, without an interval ([`points`]).
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -14,6 +16,7 @@ use crate::plan::{PlanReport, StrategyPlan, Verdict};
 use crate::report::Exporter;
 use crate::report::charts::axis::{linear_top, tick_label};
 use crate::report::charts::marks::{self, Mark};
+use crate::report::charts::points::{self, Point};
 use crate::report::charts::style::{self, AXIS_PX, INK, MUTED, SUBTITLE_PX, TICK_PX, colours};
 use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, fit, inspect, render_png, text, with_legend};
 
@@ -248,26 +251,47 @@ fn draw_search(
     chart.draw_series(DashedLineSeries::new([(lo, limit), (hi, limit)], 8, 5, ink.stroke_width(2)))?;
     let (bx, by) = area.get_base_pixel();
     let local = |(x, y): (i32, i32)| (x - bx, y - by);
+    let mut points: Vec<Point> = Vec::new();
+    let mut rings: Vec<((i32, i32), RGBColor)> = Vec::new();
+    // Values above the axis: (count, strategy, value).
+    let mut above: Vec<(u32, usize, f64)> = Vec::new();
     for (k, p) in report.strategies.iter().enumerate() {
         let c = colours[k];
-        let pts: Vec<(f64, f64, f64)> =
-            sims.iter().filter(|s| s.0 == k).map(|s| (f64::from(s.1), s.2.min(ymax), s.3)).collect();
-        // A small offset per strategy keeps the intervals of equal counts apart.
-        let dx = (k as f64 - (n as f64 - 1.0) / 2.0) * 0.06;
-        let line: Vec<(i32, i32)> = pts.iter().map(|&(x, v, _)| local(chart.backend_coord(&(x + dx, v)))).collect();
+        let pts: Vec<(u32, f64, f64)> = sims.iter().filter(|s| s.0 == k).map(|s| (s.1, s.2, s.3)).collect();
+        // At the counts simulated (integers: no dodge); an off-axis value's line goes to
+        // the edge, where its arrow is.
+        let line: Vec<(i32, i32)> =
+            pts.iter().map(|&(x, v, _)| local(chart.backend_coord(&(f64::from(x), v.min(ymax))))).collect();
         marks::draw_line(area, &line, c, 2, marks[k].dash)?;
         for &(x, v, ci) in &pts {
+            if v > ymax {
+                above.push((x, k, v));
+                continue;
+            }
+            // The interval, open where it leaves the axis (the value is on it).
             let (a, b) = ((v - ci).max(0.0), (v + ci).min(ymax));
-            chart.draw_series(std::iter::once(PathElement::new(vec![(x + dx, a), (x + dx, b)], c.stroke_width(2))))?;
+            let x = f64::from(x);
+            chart.draw_series(std::iter::once(PathElement::new(vec![(x, a), (x, b)], c.stroke_width(2))))?;
+            inspect::level(&p.label, "interval", v);
+            let at = local(chart.backend_coord(&(x, v)));
+            points.push(Point { owner: p.label.clone(), at, marker: marks[k].marker, colour: c, filled: true });
+            if p.servers.is_some_and(|s| f64::from(s) == x) {
+                rings.push((at, c));
+            }
         }
-        for &at in &line {
-            marks::draw_marker(area, at, marks[k].marker, 4, c, true)?;
-        }
-        if let Some(s) = p.servers
-            && let Some(&(x, v, _)) = pts.iter().find(|pt| pt.0 == f64::from(s))
-        {
-            chart.draw_series(std::iter::once(Circle::new((x + dx, v), 9, c.stroke_width(2))))?;
-        }
+    }
+    points::draw_apart(area, &points, 4)?;
+    for (at, c) in rings {
+        area.draw(&Circle::new(at, 11, c.stroke_width(2)))?;
+    }
+    // Above the axis: an arrow at the top with the value, stacked per count.
+    let (_, top) = local(chart.backend_coord(&(lo, ymax)));
+    for (i, &(x, k, v)) in above.iter().enumerate() {
+        let slot = above[..i].iter().filter(|a| a.0 == x).count();
+        let (px, _) = local(chart.backend_coord(&(f64::from(x), ymax)));
+        let label = style::figure(v);
+        inspect::figure(&report.strategies[k].label, slo.metric.name(), v, &label);
+        points::draw_above(area, (px, top), slot, colours[k], true, &label)?;
     }
     Ok(())
 }

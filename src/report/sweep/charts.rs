@@ -7,7 +7,9 @@
 //! the run length, not the load, and would flatten everything else. It is logarithmic when
 //! those values span more than [`axis::LOG_SPAN`], so load-aware strategies separate from
 //! random's near capacity. Points beyond capacity are hollow, joined by thin dashes and
-//! have no band; values above the axis are drawn at its top with a triangle. Each strategy
+//! have no band; a value above the axis is an arrow at its top with the value written
+//! (hollow beyond capacity; several at one x stacked), and no marker hides another
+//! ([`points`]). Each strategy
 //! has its colour and its line style and marker ([`marks`]); a note under the title says
 //! what each point is (a replication's figure, or the mean over replications).
 
@@ -23,6 +25,7 @@ use crate::plan::slo::Metric;
 use crate::report::Exporter;
 use crate::report::charts::axis::{self, linear_top, tick_label};
 use crate::report::charts::marks::{self, Mark};
+use crate::report::charts::points::{self, Point};
 use crate::report::charts::style::{self, FONT, INK, MUTED, SUBTITLE_PX};
 use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, fit, inspect, render_png, text, with_legend};
 
@@ -123,7 +126,7 @@ impl Exporter<SweepView> for SweepChart {
             (1, Latency::Mean) => "Each point: the mean response time of one replication.".to_string(),
             (r, Latency::Mean) => format!("Each point: the mean over {r} replications; band: 95% CI."),
         };
-        note.push_str(" Completed requests only. Scaled to the stable points (ρ < 1); beyond capacity hollow.");
+        note.push_str(" Completed requests only. Scaled to the stable points (ρ < 1); beyond capacity hollow; above the axis: an arrow with the value.");
         if y.log {
             note.push_str(&format!(" Log scale: the values span more than {}×.", axis::LOG_SPAN));
         }
@@ -357,6 +360,9 @@ impl Panel<'_> {
             }
         }
         let clamp = |v: f64| v.clamp(ylo, ymax);
+        let mut points: Vec<Point> = Vec::new();
+        // Values above the axis: (x, strategy, value, stable).
+        let mut above: Vec<(f64, usize, f64, bool)> = Vec::new();
         for (k, _) in self.labels.iter().enumerate() {
             let c = self.colours[k];
             // (x, value, half-width, stable)
@@ -386,13 +392,23 @@ impl Panel<'_> {
             }
             for (&(x, v, _, ok), &p) in pts.iter().zip(&at) {
                 if v > ymax {
-                    chart.draw_series(std::iter::once(
-                        EmptyElement::at((x, ymax)) + TriangleMarker::new((0, 6), 6, c.filled()),
-                    ))?;
+                    above.push((x, k, v, ok));
                 } else {
-                    marks::draw_marker(area, p, self.marks[k].marker, if ok { 4 } else { 5 }, c, ok)?;
+                    let owner = self.labels[k].clone();
+                    points.push(Point { owner, at: p, marker: self.marks[k].marker, colour: c, filled: ok });
                 }
             }
+        }
+        // Markers where they are, none hidden under another; a value above the axis is an
+        // arrow at its top with the value (hollow beyond capacity), stacked per x.
+        points::draw_apart(area, &points, 5)?;
+        let (_, top) = local(chart.backend_coord(&(lo, ymax)));
+        for (i, &(x, k, v, ok)) in above.iter().enumerate() {
+            let slot = above[..i].iter().filter(|a| a.0 == x).count();
+            let (px, _) = local(chart.backend_coord(&(x, ymax)));
+            let label = style::figure(v);
+            inspect::figure(&self.labels[k], self.metric.name(), v, &label);
+            points::draw_above(area, (px, top), slot, self.colours[k], ok, &label)?;
         }
         if let Some((limit, text_, crossings)) = &self.slo
             && (ylo..=ymax).contains(limit)

@@ -66,6 +66,18 @@ impl Measure {
         self.metric.shown.as_ref().map_or(0, |s| s.digits)
     }
 
+    /// Strategy `s`'s figure as shown (× [`Self::scale`]): 0 below half the table's last
+    /// digit, so a value the table and summary.csv print as 0 (idle while waiting 0.0000605%
+    /// under least-work-left) neither drives a log axis over six decades nor prints digits
+    /// no CSV has.
+    fn shown(&self, s: &StrategySummary) -> Estimate {
+        let mut e = self.value(s).scaled(self.scale);
+        if e.value.is_finite() && e.value.abs() < 0.5 * 10f64.powi(-(self.decimals() as i32)) {
+            e.value = 0.0;
+        }
+        e
+    }
+
     /// Strategy `s`'s figure.
     fn value(&self, s: &StrategySummary) -> Estimate {
         self.metric.estimate(s).expect("the imbalance measures are estimates")
@@ -293,7 +305,7 @@ impl Rows<'_> {
             .iter()
             .map(|&i| {
                 let s = &self.report.strategies[i];
-                (m.value(s).scaled(m.scale), s.is_unstable())
+                (m.shown(s), s.is_unstable())
             })
             .collect();
         let sc = scale_of(&values, m);

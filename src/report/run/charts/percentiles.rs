@@ -10,7 +10,8 @@
 //! replication's percentile) — and, with replications, its 95% confidence interval (an open
 //! end where the interval reaches below the axis). Each panel has its own axis: linear from
 //! zero, or logarithmic when the panel's values span more than two decades (see
-//! [`axis::wants_log`]), so a 40 ms bar is not invisible next to a 40 s one.
+//! [`axis::wants_log`]), so a 40 ms value is not invisible next to a 40 s one; on a log axis
+//! each value is a dot, not a bar (a bar's length from an arbitrary decade means nothing).
 //!
 //! The figures cover completed requests; a strategy whose requests did not all complete says
 //! under its name what share is left out. For a closed loop a fifth panel, next to p99 and
@@ -113,7 +114,7 @@ fn note(report: &Report) -> String {
         "Each bar: the percentile of completed requests as in summary.csv.".to_string()
     };
     let mut note = format!(
-        "{what} Ranked by p99, best first (=: not told apart from a neighbour, paired 95%); log axes where a panel's values span more than 30×."
+        "{what} Ranked by p99, best first (=: not told apart from another row, paired 95%, the table's rule); log axes (dots, not bars) where a panel's values span more than 30×."
     );
     if report.strategies.iter().any(StrategySummary::is_unstable) {
         note.push_str(" UNSTABLE (queues grow without bound): a transient, not ranked, last.");
@@ -194,11 +195,11 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
         if log {
             let mut chart = builder.build_cartesian_2d((lo..hi).log_scale().with_key_points(x_keys), y_range)?;
             mesh(&mut chart, desc)?;
-            bars(root, &chart, report, &order, &est, lo, hi, value_px, panel, &colours, &mut row_centres)?;
+            bars(root, &chart, report, &order, &est, (lo, hi, true), value_px, panel, &colours, &mut row_centres)?;
         } else {
             let mut chart = builder.build_cartesian_2d(lo..hi, y_range)?;
             mesh(&mut chart, desc)?;
-            bars(root, &chart, report, &order, &est, lo, hi, value_px, panel, &colours, &mut row_centres)?;
+            bars(root, &chart, report, &order, &est, (lo, hi, false), value_px, panel, &colours, &mut row_centres)?;
         }
     }
     // Ranked names, right-aligned against the first panel, in their colours, and under a
@@ -252,7 +253,9 @@ where
     Ok(())
 }
 
-/// One panel's bars, intervals and values; records where each row's centre is.
+/// One panel's bars, intervals and values; records where each row's centre is. On a log
+/// axis (`x`: its ends and whether log) a bar's length would mean nothing (its baseline is
+/// an arbitrary decade), so each value is a dot.
 #[allow(clippy::too_many_arguments)]
 fn bars<X, Y>(
     root: &Area<'_>,
@@ -260,8 +263,7 @@ fn bars<X, Y>(
     report: &Report,
     order: &[usize],
     est: &[Option<Estimate>],
-    lo: f64,
-    hi: f64,
+    (lo, hi, log): (f64, f64, bool),
     value_px: f64,
     panel: &Panel,
     colours: &[RGBColor],
@@ -285,8 +287,15 @@ where
         let Some(e) = e.filter(|e| e.value.is_finite()) else { continue };
         let v = e.value * 1e3;
         let (x1, _) = px(v, y);
-        root.draw(&Rectangle::new([(x0, yc - half), (x1.max(x0 + 1), yc + half)], colours[i].filled()))?;
         let mut reach = x1;
+        if log {
+            let r = half.clamp(4, 8);
+            root.draw(&Circle::new((x1, yc), r, colours[i].filled()))?;
+            reach = x1 + r;
+        } else {
+            root.draw(&Rectangle::new([(x0, yc - half), (x1.max(x0 + 1), yc + half)], colours[i].filled()))?;
+            inspect::level(&report.strategies[i].label, &format!("bar {}", panel.title), v);
+        }
         if let Some(ci) = e.ci95 {
             let (a, b, open) = axis::interval(v, ci * 1e3, lo);
             let ((pa, _), (pb, _)) = (px(a, y), px(b, y));

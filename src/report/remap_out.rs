@@ -1,11 +1,14 @@
 //! The output of `lbsim remap`: the terminal table and `remap.csv`.
 
 use super::Exporter;
-use super::format::fixed;
+use super::charts::style::thousands;
+use super::format::{TABLE_WIDTH, fixed, wrap};
 use crate::remap::RemapReport;
 use crate::{Error, Result};
 
-/// The report as a table, with one line of explanation.
+/// The report as a table within [`TABLE_WIDTH`] columns: what it measures above it, and
+/// under it how to read "moved ÷ ideal" (below 1 on adding is not better than ideal: the
+/// new server takes less than its share).
 pub fn render(report: &RemapReport) -> String {
     use comfy_table::{Cell, CellAlignment};
     let pct = |x: f64| if x.is_finite() { format!("{:.2}%", 100.0 * x) } else { "–".into() };
@@ -13,13 +16,13 @@ pub fn render(report: &RemapReport) -> String {
     let mut t = super::table::new(false);
     t.set_header(vec![
         "strategy",
-        "moved: 1 removed",
-        "ideal",
-        "× ideal",
-        "worst removal",
-        "moved: 1 added",
-        "ideal",
-        "× ideal",
+        "1 removed:\nkeys moved",
+        "\nideal",
+        "moved\n÷ ideal",
+        "worst\nremoval",
+        "1 added:\nkeys moved",
+        "\nideal",
+        "moved\n÷ ideal",
     ]);
     for r in &report.rows {
         let mut row = vec![Cell::new(&r.label)];
@@ -36,11 +39,19 @@ pub fn render(report: &RemapReport) -> String {
         }
         t.add_row(row);
     }
-    format!(
-        "{}: {} servers, {} keys; fraction of keys that change server when one server is removed (mean of {} \
-         removals) or `{}` is added\n{t}\n",
-        report.scenario, report.servers, report.keys, report.removals, report.added
-    )
+    let head = format!(
+        "{}: {} servers, {} keys; the share of keys that change server when one server is removed (mean of {} \
+         removals) or `{}` is added",
+        report.scenario,
+        report.servers,
+        thousands(report.keys),
+        report.removals,
+        report.added
+    );
+    let notes = "ideal: the least any strategy moves (the removed server's keys; the new server's fair share). \
+                 moved ÷ ideal: 1.00× is ideal; above it keys move needlessly (cache misses); on adding, below \
+                 1.00× the new server takes less than its fair share of the keys (an imbalance, not a saving).";
+    format!("{}{t}\n{}", wrap(&head, TABLE_WIDTH), wrap(notes, TABLE_WIDTH))
 }
 
 /// `remap.csv`: one row per hash-based strategy.

@@ -113,3 +113,25 @@ fn hash_strategies_without_keys_are_warned_about() {
     run_quiet(&path, &dir.path().join("o"), &[])
         .stdout(predicate::str::contains("busiest %").and(predicate::str::contains("hot key %").not()));
 }
+
+#[test]
+fn remap_fits_120_columns_and_says_how_to_read_below_ideal() {
+    // Issue 26, defect 9: the header was 148 columns and the table 149; "× ideal 0.79×" read
+    // as better than ideal when the new server gets too little.
+    let out = tempfile::tempdir().unwrap();
+    let o = lbsim()
+        .arg("remap")
+        .arg(crate::common::shipped("cache-tier.toml"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    for l in text.lines() {
+        assert!(l.chars().count() <= 120, "{} columns: {l}", l.chars().count());
+    }
+    assert!(!text.contains("× ideal"), "{text}");
+    let joined = text.replace('\n', " ");
+    assert!(joined.contains("below 1.00× the new server takes less than its fair share"), "{text}");
+}

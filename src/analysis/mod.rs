@@ -25,6 +25,12 @@ pub fn summarize(runs: &[RunStats], sc: &Scenario, spec: Option<&StrategySpec>) 
     let saturation = offered::assess(sc, spec, runs);
     let mut summary = StrategySummary::from_runs(runs, &pool_facts(sc), saturation);
     summary.warmup = sc.warmup;
+    // Without `[keys]` every request has its own key: no hottest key to report (summary.csv
+    // leaves the cell empty instead of 1 ÷ requests).
+    if !sc.has_keys() {
+        summary.hottest_key_share.value = f64::NAN;
+        summary.hottest_key_share.ci95 = None;
+    }
     summary
 }
 

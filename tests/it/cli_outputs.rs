@@ -86,3 +86,23 @@ fn an_unknown_format_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("possible values: table, csv, json"));
 }
+
+#[test]
+fn wide_tables_clipped_intervals_have_their_warning_and_no_hottest_key_without_keys() {
+    // Issue 26, item 10: `--wide` printed "(see the warning)" for max/mean clipped at 1 with
+    // no warning printed; hottest_key_share was 1 ÷ requests without `[keys]`.
+    let (dir, file) = case(SCENARIO);
+    let out = dir.path().join("out");
+    let o = lbsim().args(["run", "--wide", "--no-charts", "--no-html", "--out"]).arg(&out).arg(&file).output().unwrap();
+    assert!(o.status.success());
+    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(all.contains("clipped at a physical bound"), "the case no longer clips an interval: {all}");
+    // The note points to no warning the run may not print.
+    assert!(!all.contains("see the warning") || all.contains("shown clipped to it"), "{all}");
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(summary.as_bytes());
+    let at = r.headers().unwrap().iter().position(|h| h == "hottest_key_share").unwrap();
+    for rec in r.records() {
+        assert_eq!(&rec.unwrap()[at], "", "hottest_key_share without [keys]");
+    }
+}

@@ -293,7 +293,13 @@ fn notes(report: &Report, cols: &[&Column], labels: &[String], hidden: usize, cl
         notes.push(format!("± = 95% confidence half-width from batch means within the run (≥ {k} batches)"));
     }
     if clipped {
-        notes.push("[a, b] = a 95% confidence interval clipped at a physical bound (see the warning)".to_string());
+        // The note explains itself: the warning lists only the figures of the default table,
+        // and a `--wide` or `--columns` table may clip others (max/mean at 1).
+        notes.push(
+            "[a, b] = a 95% confidence interval clipped at a physical bound (value ± half-width would reach past \
+             it; more replications narrow it)"
+                .to_string(),
+        );
     }
     if !notes.is_empty() {
         out.push(notes.join("; "));

@@ -3,7 +3,7 @@
 //!
 //! Three panels, one row per strategy, ranked by the first (best on top, each name with its
 //! rank, shared (`=1.`) by rows no paired 95% comparison tells apart, the table's rule:
-//! [`columns::ranks`]; unstable ones last, unranked, marked UNSTABLE in red):
+//! `columns::ranks`; unstable ones last, unranked, marked UNSTABLE in red):
 //! - **N spread**: the time-average of max − min number in system across servers (scaled to
 //!   a server of mean capacity when capacities differ) — the dynamic imbalance that explains
 //!   the queueing differences between strategies on a homogeneous pool;
@@ -211,7 +211,7 @@ fn draw(root: &Area<'_>, report: &Report) -> DrawResult {
     let order = ranking(report);
     let n = order.len();
     // Each row's name with its rank by N spread: rows no paired 95% comparison tells apart
-    // share one (the table's rule, [`columns::ranks`]).
+    // share one (the table's rule, `columns::ranks`).
     let names: Vec<String> = order
         .iter()
         .zip(columns::ranks(report, &QUEUE_SPREAD, &order, columns::rankable))

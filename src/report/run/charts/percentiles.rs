@@ -70,7 +70,7 @@ pub fn ranking(report: &Report) -> Vec<usize> {
 }
 
 /// The rank shown beside each row of `order` (best p99 first), and whether it is shared:
-/// the table's rule ([`columns::ranks`]): a row's rank is one more than the number of rows
+/// the table's rule (`columns::ranks`): a row's rank is one more than the number of rows
 /// above it whose paired 95% difference in p99 excludes 0 in their favour, so rows not told
 /// apart share a rank (`=1.`, `=1.`, `3.`), as the table's `≈` marks leaders not told apart. UNSTABLE
 /// rows get rank 0 (none).

@@ -29,7 +29,7 @@ impl Exporter for PercentilesCsv {
     }
 
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
-        let rows = report
+        let rows: Vec<Vec<String>> = report
             .strategies
             .iter()
             .flat_map(|s| {

@@ -346,7 +346,7 @@ impl Exporter for PhasesCsv {
 
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
         let secs = |x: f64| fixed(x, 6);
-        let rows = all_figures(report)
+        let rows: Vec<Vec<String>> = all_figures(report)
             .into_iter()
             .map(|(i, p, f)| {
                 vec![

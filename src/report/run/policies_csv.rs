@@ -32,7 +32,7 @@ impl Exporter for PoliciesCsv {
     }
 
     fn render(&self, report: &Report) -> Result<Vec<u8>> {
-        let rows = report
+        let rows: Vec<Vec<String>> = report
             .strategies
             .iter()
             .filter_map(|s| s.policies.as_deref().map(|p| (s, p)))

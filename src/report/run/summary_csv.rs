@@ -83,7 +83,11 @@ pub struct ServersCsv;
 pub struct FaultsCsv;
 
 /// Encodes a header and rows as CSV (RFC 4180 quoting where needed).
-pub fn to_bytes(header: Vec<&str>, rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
+pub fn to_bytes<R, C>(header: Vec<&str>, rows: R) -> Result<Vec<u8>>
+where
+    R: IntoIterator<Item = Vec<C>>,
+    C: AsRef<[u8]>,
+{
     let mut w = csv::Writer::from_writer(Vec::new());
     let err = |e: csv::Error| Error::Other(format!("CSV encoding failed: {e}"));
     w.write_record(&header).map_err(err)?;

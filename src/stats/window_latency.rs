@@ -12,7 +12,8 @@
 //! time in seconds: the exponent and the first [`MANTISSA_BITS`] bits of the mantissa, i.e.
 //! 2^MANTISSA_BITS = 32 linear sub-buckets per power of two. A bucket spans at most 1/32
 //! of its lower edge, and a quantile is reported as its bucket's midpoint (clamped to the
-//! window's exact largest value), so it is within 1.6% of the true order statistic. Counts
+//! window's exact largest value), so it is within 1.6% of the true order statistic (times
+//! below [`FLOOR_SECONDS`], 1 µs, share its bucket). Counts
 //! are kept only for the range of buckets a window used (a few octaves), so a window costs
 //! tens to hundreds of bytes, and the timeline's ≤ 1,025 windows bound the memory whatever
 //! the number of requests. Merging two windows (decimation) adds their counts: nothing is
@@ -47,11 +48,17 @@ pub struct WindowLatency {
     counts: Vec<u32>,
 }
 
+/// Response times below this share its bucket, s (1 µs, the table's last digit of a
+/// millisecond). Without a floor one response of 10⁻³⁰ s (a gamma service of cv 2 draws such
+/// values) stretched a window's counts over a thousand octaves: haproxy-maxconn held 130 MB
+/// of counts (issue 29).
+pub const FLOOR_SECONDS: f64 = 1e-6;
+
 /// Bucket index of a response time in seconds (non-negative and finite).
 #[inline(always)]
 fn bucket(secs: f64) -> u32 {
-    // A non-negative f64's bits order as its values do; 0 and denormals fall in bucket 0.
-    (secs.max(0.0).to_bits() >> SHIFT) as u32
+    // A positive f64's bits order as its values do.
+    (secs.max(FLOOR_SECONDS).to_bits() >> SHIFT) as u32
 }
 
 /// The lowest value of bucket `b`, s.

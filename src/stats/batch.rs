@@ -362,7 +362,11 @@ impl Recorder {
     /// run's histogram `run`.
     pub fn close(&mut self, t: Totals, run: &mut LatencyHistogram) {
         let p = &self.last;
-        let dt = (t.time - p.time).max(f64::MIN_POSITIVE);
+        // A batch whose requests all arrived at one instant (a trace's repeated timestamp)
+        // spans no time: its time averages are undefined (NaN), so the figures that need them
+        // get no interval, instead of one divided by the smallest float (issue 29: an infinite
+        // half-width left imbalance.png's axis at ±inf and plotters looping).
+        let dt = if t.time > p.time { t.time - p.time } else { f64::NAN };
         let completed = (t.completed - p.completed) as f64;
         let loads: Vec<f64> = (0..self.workers.len())
             .map(|i| evenness::load(t.work[i] - p.work[i], self.workers[i], dt - (t.lost[i] - p.lost[i])))

@@ -134,6 +134,32 @@ fn degenerate_traces_and_their_speed_are_refused_at_the_key() {
 }
 
 #[test]
+fn a_trace_with_rows_at_one_instant_gets_no_infinite_interval_and_its_charts_drawn() {
+    // 2,000 rows 10 ms apart but for 600 that share one instant: batches of the run that
+    // span no time had their time averages divided by the smallest float, an infinite
+    // interval, and imbalance.png's axis at ±inf kept plotters looping (found by the fuzzer).
+    let mut rows = String::from("timestamp\n");
+    let mut t = 0.0;
+    for i in 0..2000 {
+        if !(800..1400).contains(&i) {
+            t += 0.01;
+        }
+        rows.push_str(&format!("{t:.3}\n"));
+    }
+    let text = small("name = \"t\"")
+        .replace("requests = 1000\n", "")
+        .replace("process = \"poisson\"\nrate = 100.0", "process = \"trace\"\nfile = \"t.csv\"");
+    let (dir, path) = case(&text);
+    fs::write(dir.path().join("t.csv"), rows).unwrap();
+    let out = dir.path().join("out");
+    let (code, stderr) = outcome(lbsim().arg("run").arg(&path).arg("--quiet").arg("--out").arg(&out), dir.path());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(out.join("imbalance.png").exists());
+    let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert!(!summary.contains("inf") && !summary.contains("NaN"), "{summary}");
+}
+
+#[test]
 fn sweep_and_plan_accept_what_validate_and_run_accept() {
     // A seed past TOML's 2^63 − 1 (read as u64) runs, sweeps and plans alike.
     let (dir, path) = case(&small("name = \"big\"\nseed = 9223372036854775808"));

@@ -189,7 +189,7 @@ fn scale_of(values: &[(Estimate, bool)], m: &Measure) -> Scale {
 /// is below its even value: a spread or a share is at least 0, max/mean at least 1);
 /// whether its lower end was raised.
 fn bounded(e: &Estimate, floor: f64) -> Option<(f64, f64, bool)> {
-    let ci = e.ci95?;
+    let ci = e.ci95.filter(|c| c.is_finite())?;
     let (a, b, open) = axis::interval(e.value, ci, floor.max(e.bounds.lower));
     Some((a, b.min(e.bounds.upper), open))
 }

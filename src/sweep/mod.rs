@@ -381,14 +381,22 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeOutcome> {
         shards.sort_unstable();
         shards.dedup();
         let shown: Vec<String> = missing.iter().take(20).map(usize::to_string).collect();
+        // A shard given but short of points is named by its directory.
+        let named: Vec<String> = shards
+            .iter()
+            .map(|&k| match dirs.iter().zip(&manifests).find(|(_, m)| m.shard.is_some_and(|s| s.index == k)) {
+                Some((d, _)) => format!("{k}/{count} ({} is not finished)", d.display()),
+                None => format!("{k}/{count} (not given)"),
+            })
+            .collect();
         return Err(ScenarioError::general(format!(
-            "{} of {} points are missing ({}{}): shard(s) {} not given or not finished (finish one with \
-             `lbsim sweep ... --shard K/{count} --resume`)",
+            "{} of {} points are missing ({}{}): shard(s) {} (finish one with `lbsim sweep ... --shard \
+             K/{count} --resume`)",
             missing.len(),
             first.points,
             shown.join(", "),
             if missing.len() > 20 { ", ..." } else { "" },
-            shards.iter().map(|k| format!("{k}/{count}")).collect::<Vec<_>>().join(", ")
+            named.join(", ")
         ))
         .into());
     }

@@ -50,6 +50,11 @@ pub(crate) enum Verdict {
     SkippedWork,
     /// Simulated, outputs rendered.
     Ran,
+    /// A command of the binary ended as it must, with this exit code (the commands and files
+    /// stages).
+    Binary(u8),
+    /// A peer attacked, lbsim held (the network stage).
+    Peer,
 }
 
 impl Verdict {
@@ -148,22 +153,42 @@ fn summary_values(report: &report::run::Report) -> Result<(), String> {
 
 /// Runs `bin` with `args`; `Err` after `timeout` (the child is killed).
 fn run_bin(bin: &Path, args: &[&str], timeout: Duration) -> Result<(i32, String), String> {
+    run_bin_with(bin, args, timeout, Stdio::null(), Path::new("."))
+}
+
+/// Runs `bin` with `args` in `cwd`, its stdout to `stdout`; its exit code (−signal when a
+/// signal ended it) and stderr; `Err` after `timeout` of CPU time (the child is killed).
+pub(crate) fn run_bin_with(
+    bin: &Path,
+    args: &[&str],
+    timeout: Duration,
+    stdout: Stdio,
+    cwd: &Path,
+) -> Result<(i32, String), String> {
     let mut child = Command::new(bin)
         .args(args)
+        .current_dir(cwd)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    // Read stderr as it comes (a chatty child must not block on a full pipe).
+    let reader = child.stderr.take().map(|mut s| {
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = Vec::new();
+            let _ = s.by_ref().take(1 << 20).read_to_end(&mut buf);
+            let _ = std::io::copy(&mut s, &mut std::io::sink());
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    });
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            let mut err = String::new();
-            if let Some(mut s) = child.stderr.take() {
-                use std::io::Read;
-                let _ = s.read_to_string(&mut err);
-            }
-            return Ok((status.code().unwrap_or(-1), err));
+            let err = reader.map(|r| r.join().unwrap_or_default()).unwrap_or_default();
+            use std::os::unix::process::ExitStatusExt;
+            return Ok((status.code().unwrap_or_else(|| -status.signal().unwrap_or(0)), err));
         }
         // CPU time, so that a slow share of a busy machine is not a hang (wall time: 10×).
         let cpu = child_cpu_seconds(child.id()).unwrap_or(0.0);

@@ -16,7 +16,9 @@
 //! `--seed S --start i --inputs 1` regenerates it.
 
 mod check;
+mod commands;
 mod mutate;
+mod network;
 
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
@@ -75,6 +77,42 @@ struct Args {
     /// Check these files only (no mutation), e.g. a saved failure.
     #[arg(long, num_args = 1..)]
     replay: Vec<PathBuf>,
+    /// What is fuzzed: mutated scenarios, mutated traces, every command's arguments, damaged
+    /// files lbsim reads back, hostile peers on loopback, or all of them in turn.
+    #[arg(long, value_enum, default_value_t = Stage::Scenario)]
+    stage: Stage,
+}
+
+/// A stage of the fuzzer.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Mutated scenarios through the library and the binary.
+    Scenario,
+    /// Mutated traces (of scenarios/traces) behind trace-replay.toml.
+    Trace,
+    /// Every command of the binary with generated arguments.
+    Commands,
+    /// Damaged output directories read back by compare, merge and sweep --resume.
+    Files,
+    /// Hostile clients against `backends`, hostile targets for `load` (loopback).
+    Network,
+    /// All of them, input by input (in 20: 12 scenario, 2 trace, 3 commands, 2 files, 1
+    /// network).
+    All,
+}
+
+impl Stage {
+    /// The stage of input `index`.
+    fn at(self, index: u64) -> Stage {
+        match (self, index % 20) {
+            (Stage::All, 0..=11) => Stage::Scenario,
+            (Stage::All, 12..=13) => Stage::Trace,
+            (Stage::All, 14..=16) => Stage::Commands,
+            (Stage::All, 17..=18) => Stage::Files,
+            (Stage::All, _) => Stage::Network,
+            (s, _) => s,
+        }
+    }
 }
 
 /// The seeds: every shipped scenario and the corpus of reproductions, sorted by path.
@@ -106,6 +144,10 @@ fn install_panic_hook() {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
         let at = info.location().map_or(String::new(), |l| format!(" at {}:{}", l.file(), l.line()));
+        // The main thread's panics are the fuzzer's own (a fixture that cannot be made): say them.
+        if std::thread::current().name() == Some("main") {
+            eprintln!("fuzz: panicked{at}: {msg}");
+        }
         if let Ok(mut p) = PANICS.lock() {
             p.push(format!("panicked{at}: {msg}"));
         }
@@ -121,6 +163,29 @@ fn input(seed: u64, index: u64, corpus: &[(PathBuf, Vec<u8>)]) -> (String, Vec<u
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let k = rng.random_range(0..corpus.len());
     (format!("mutant of {}", corpus[k].0.display()), mutate::mutate(&mut rng, &corpus[k].1))
+}
+
+/// The trace stage's seeds (scenarios/traces/*.csv) and where its input is written.
+struct TraceSeeds {
+    dir: PathBuf,
+    seeds: Vec<(PathBuf, Vec<u8>)>,
+}
+
+/// Every trace of scenarios/traces, sorted by path.
+fn trace_seeds() -> Vec<(PathBuf, Vec<u8>)> {
+    let mut paths: Vec<PathBuf> =
+        std::fs::read_dir("scenarios/traces").map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    paths.sort();
+    paths.into_iter().map(|p| (p.clone(), std::fs::read(&p).expect("a trace"))).collect()
+}
+
+/// Input `index` of the trace stage: a raw mutant of a trace, written to traces/fuzz.csv.
+fn trace_input(seed: u64, index: u64, traces: &TraceSeeds) -> (String, Vec<u8>) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let (p, b) = &traces.seeds[rng.random_range(0..traces.seeds.len())];
+    let bytes = mutate::mutate_raw(&mut rng, b);
+    std::fs::write(traces.dir.join("fuzz.csv"), &bytes).expect("write the trace");
+    (format!("mutant of {}", p.display()), bytes)
 }
 
 /// A work item for the checking thread, and its answer.
@@ -209,6 +274,14 @@ fn main() {
         std::fs::copy(e.path(), traces.join(e.file_name())).expect("copy a trace");
     }
     let file = tmp.path().join("input.toml");
+    // The trace stage's scenario: trace-replay.toml reading traces/fuzz.csv.
+    let trace_scenario = std::fs::read_to_string("scenarios/trace-replay.toml")
+        .expect("scenarios/trace-replay.toml")
+        .replace("traces/api-burst.csv", "traces/fuzz.csv")
+        .into_bytes();
+    let traces = TraceSeeds { dir: traces.clone(), seeds: trace_seeds() };
+    let mut commands: Option<commands::Commands> = None;
+    let mut network: Option<network::Network> = None;
     let out = tmp.path().join("out");
     let corpus = corpus();
     let (jobs, answers) = checker(file.clone());
@@ -234,29 +307,66 @@ fn main() {
         {
             break;
         }
-        let (what, bytes) = if replaying {
-            let p = &args.replay[done as usize];
-            (format!("replay of {}", p.display()), std::fs::read(p).expect("the file to replay"))
+        let is_seed = !replaying && index < corpus.len() as u64 && matches!(args.stage, Stage::Scenario | Stage::All);
+        let stage = if replaying || is_seed { Stage::Scenario } else { args.stage.at(index) };
+        let mut result: Result<Verdict, String>;
+        let (what, bytes, ext, hung);
+        if matches!(stage, Stage::Scenario | Stage::Trace) {
+            let (w, b) = if replaying {
+                let p = &args.replay[done as usize];
+                (format!("replay of {}", p.display()), std::fs::read(p).expect("the file to replay"))
+            } else if stage == Stage::Trace {
+                trace_input(args.seed, index, &traces)
+            } else {
+                input(args.seed, index, &corpus)
+            };
+            // A trace input is the trace; the scenario replaying it is trace-replay.toml's.
+            let scenario = if stage == Stage::Trace { trace_scenario.clone() } else { b.clone() };
+            let lim = limits(index);
+            jobs.send((scenario.clone(), lim)).expect("the checking thread");
+            result = match wait_cpu(&answers, hang) {
+                Some(r) => r,
+                None => Err(format!("HANG: still running after {hang:?} of CPU time in process")),
+            };
+            hung = result.as_ref().is_err_and(|e| e.starts_with("HANG"));
+            if let Ok(verdict) = result
+                && (replaying || is_seed || (args.spawn_every > 0 && index.is_multiple_of(args.spawn_every)))
+            {
+                spawned += 1;
+                std::fs::write(&file, &scenario).expect("write the input");
+                let _ = std::fs::remove_dir_all(&out);
+                // Validate only when a run would be too long for a fuzz input.
+                let run = verdict != Verdict::SkippedWork;
+                result =
+                    check::spawned(&bin, &file, &out, verdict, &lim, &args.max_memory, run, hang).map(|()| verdict);
+            }
+            (what, bytes, ext) = (w, b, if stage == Stage::Trace { "csv" } else { "toml" });
         } else {
-            input(args.seed, index, &corpus)
-        };
-        let is_seed = !replaying && index < corpus.len() as u64;
-        let lim = limits(index);
-        jobs.send((bytes.clone(), lim)).expect("the checking thread");
-        let mut result = match wait_cpu(&answers, hang) {
-            Some(r) => r,
-            None => Err(format!("HANG: still running after {hang:?} of CPU time in process")),
-        };
-        let hung = result.as_ref().is_err_and(|e| e.starts_with("HANG"));
-        if let Ok(verdict) = result
-            && (replaying || is_seed || (args.spawn_every > 0 && index.is_multiple_of(args.spawn_every)))
-        {
+            hung = false;
             spawned += 1;
-            std::fs::write(&file, &bytes).expect("write the input");
-            let _ = std::fs::remove_dir_all(&out);
-            // Validate only when a run would be too long for a fuzz input.
-            let run = verdict != Verdict::SkippedWork;
-            result = check::spawned(&bin, &file, &out, verdict, &lim, &args.max_memory, run, hang).map(|()| verdict);
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let cmds = commands.get_or_insert_with(|| commands::Commands::new(&bin, &tmp.path().join("commands")));
+            let (w, argv, r) = match stage {
+                Stage::Commands => {
+                    let argv = cmds.input(&mut rng, &corpus);
+                    let full = rng.random_ratio(1, 8);
+                    let r = cmds.check(&argv, full, None, hang).map(Verdict::Binary);
+                    (format!("commands{}", if full { ", stdout on /dev/full" } else { "" }), argv, r)
+                }
+                Stage::Files => {
+                    let (argv, damaged) = cmds.damage(&mut rng, &tmp.path().join("case"));
+                    let r = cmds.check(&argv, false, Some(&damaged), hang).map(Verdict::Binary);
+                    (format!("files, damaged {}", damaged.display()), argv, r)
+                }
+                _ => {
+                    let small = tmp.path().join("commands").join("small.toml");
+                    let net = network.get_or_insert_with(|| network::Network::new(&bin, &small, tmp.path()));
+                    let r = net.check(args.seed ^ index).map(|_| Verdict::Peer);
+                    ("network".to_string(), vec![format!("network input {index}")], r)
+                }
+            };
+            result = r;
+            (what, bytes, ext) = (w, argv.join("\n").into_bytes(), "txt");
         }
         match result {
             Ok(v) => *counts.entry(v).or_default() += 1,
@@ -267,7 +377,7 @@ fn main() {
             Err(why) => {
                 failures += 1;
                 std::fs::create_dir_all(&args.failures).ok();
-                let saved = args.failures.join(format!("seed{}-input{index}.toml", args.seed));
+                let saved = args.failures.join(format!("seed{}-input{index}.{ext}", args.seed));
                 std::fs::write(&saved, &bytes).ok();
                 eprintln!(
                     "FAILURE on input {index} (seed {}, {what}), saved as {}:\n  {why}",

@@ -475,3 +475,14 @@ pub(crate) fn mutate(rng: &mut impl Rng, seed: &[u8]) -> Vec<u8> {
     }
     bytes
 }
+
+/// A raw mutant of `seed` (a trace, a CSV or JSON file lbsim reads back): one to five raw
+/// mutations.
+pub(crate) fn mutate_raw(rng: &mut impl Rng, seed: &[u8]) -> Vec<u8> {
+    let mut bytes = seed.to_vec();
+    let n = 1 + (rng.random::<u32>().trailing_zeros() as usize).min(4);
+    for _ in 0..n {
+        raw(rng, &mut bytes);
+    }
+    bytes
+}

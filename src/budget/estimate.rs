@@ -355,10 +355,17 @@ fn result_parts(cx: &Context, part: &mut AddPart) {
     // A summary keeps one merged histogram and a line per server (their histograms are merged
     // one server at a time); the CSV and JSON files hold a row per server and strategy.
     let summary = std::mem::size_of::<StrategySummary>() as u64 + hist3 + s * 160 + hist2_grown + timeline_bytes;
+    // timeseries.csv is held whole before it is written: a row per sample and server (one
+    // per sample above DETAIL_MAX_SERVERS) of about 48 bytes besides the two names
+    // (stale-board: 500,000 rows, 23 MB).
+    let rows = strategies * MAX_SAMPLES as u64 * if s as usize <= DETAIL_MAX_SERVERS { s } else { 1 };
+    let names = sc.servers.iter().map(|x| x.name.len() as u64).sum::<u64>() / s.max(1);
+    let labels = sc.strategies.iter().map(|x| x.label.len() as u64).max().unwrap_or(0);
+    let timeseries = rows * (48 + names + labels);
     part(
         "summaries and output files".into(),
         group_key("count"),
-        (strategies * summary + OUTPUTS + strategies * s * 200) as f64,
+        (strategies * summary + OUTPUTS + strategies * s * 200 + timeseries) as f64,
     );
 }
 
@@ -377,10 +384,27 @@ fn work(cx: &Context) -> (f64, f64, f64) {
     // Choosing a server costs about one event, except where a strategy looks at many servers
     // per request: rendezvous hashes every one, `choices = d` samples d (issue 29: 100,000
     // servers took 25 s for 20,000 requests, estimated as 4·10⁴ events).
-    let picks: f64 = sc.strategies.iter().map(|st| pick_work(st, s)).sum();
+    let picks: f64 = sc.strategies.iter().map(|st| pick_work(st, s) + shared_view_work(sc, st)).sum();
     let per_strategy = simulations as f64 / strategies.max(1) as f64;
     let work = simulations as f64 * (events + scans + setup + balancer_setup(sc)) + per_strategy * n * picks;
     (events, timer_events_per_second, work)
+}
+
+/// Work per request of `[balancers]` instances that each own a state tracking the pool under
+/// the shared view (an oracle's always), in events: a request's two in-flight changes (sent, answered) reach every
+/// instance's index (measured: 10,000 instances over 1,000 servers with least-connections,
+/// 4,000 requests in 12.9 s, about 160 ns, half an event, an instance and change). Strategies
+/// that do not track the pool, or whose instances share one state, cost nothing here.
+fn shared_view_work(sc: &Scenario, st: &crate::scenario::StrategySpec) -> f64 {
+    let b = &sc.balancers;
+    let Some(info) = crate::strategy::lookup(st.name) else { return 0.0 };
+    // An oracle always reads the shared view.
+    let shared = info.oracle || matches!(b.view, crate::scenario::View::Shared);
+    if b.count <= 1 || !shared || info.keyed || info.cooperative {
+        return 0.0;
+    }
+    let tracks = (info.build)(&st.params, &sc.servers).is_ok_and(|s| s.tracks_pool());
+    if tracks { 2.0 * f64::from(b.count - 1) * 0.5 } else { 0.0 }
 }
 
 /// Work of setting up `[balancers]`' further instances, in events: each builds a strategy

@@ -119,8 +119,8 @@ fn main() {
     let threads = budget::threads_or_cores(None);
     println!("estimate against use: `lbsim run` of each case with every output, {threads} thread(s)");
     println!(
-        "{:<26} {:>9} {:>9} {:>6}   {:>9} {:>9} {:>6}  {}",
-        "case", "est MiB", "RSS MiB", "ratio", "est CPU s", "CPU s", "ratio", "verdict"
+        "{:<26} {:>9} {:>9} {:>6}   {:>9} {:>9} {:>6}  verdict",
+        "case", "est MiB", "RSS MiB", "ratio", "est CPU s", "CPU s", "ratio"
     );
     let mut misses = 0;
     for case in cases(dir.path()) {

@@ -261,7 +261,7 @@ interval = "1s"
   requests:        2000 (warm-up 200), 1 replication(s), seed 1
   strategies:      p2c, ring-hash
   offered ρ:       ring-hash (key hashes of replication 0): web 1.089–1.411 (saturated)
-  resources:       ~25.5 MiB of memory at peak, 2 simulation(s) of ~4.0e3 events, 4.0 of them per simulated second from
+  resources:       ~25.7 MiB of memory at peak, 2 simulation(s) of ~4.0e3 events, 4.0 of them per simulated second from
                    timers
 warning: UNSTABLE: offered load ρ = 1.250 ≥ 1 — the servers cannot keep up, queues grow without bound and response times
          depend on the run length, not on the strategy's steady state

@@ -156,6 +156,40 @@ fn run_bin(bin: &Path, args: &[&str], timeout: Duration) -> Result<(i32, String)
     run_bin_with(bin, args, timeout, Stdio::null(), Path::new("."))
 }
 
+/// Starts `bin` with `args` in `cwd`, stdin empty, stdout to `stdout`; the child and a thread
+/// reading its stderr as it comes (its first MiB; a chatty child must not block on a full
+/// pipe).
+pub(crate) fn spawn(
+    bin: &Path,
+    args: &[&str],
+    stdout: Stdio,
+    cwd: &Path,
+) -> Result<(std::process::Child, std::thread::JoinHandle<String>), String> {
+    let mut child = Command::new(bin)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let mut err = child.stderr.take().expect("a piped stderr");
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        let _ = err.by_ref().take(1 << 20).read_to_end(&mut buf);
+        let _ = std::io::copy(&mut err, &mut std::io::sink());
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    Ok((child, reader))
+}
+
+/// A child's exit code, or minus the signal that ended it.
+pub(crate) fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().unwrap_or_else(|| -status.signal().unwrap_or(0))
+}
+
 /// Runs `bin` with `args` in `cwd`, its stdout to `stdout`; its exit code (−signal when a
 /// signal ended it) and stderr; `Err` after `timeout` of CPU time (the child is killed).
 pub(crate) fn run_bin_with(
@@ -165,30 +199,11 @@ pub(crate) fn run_bin_with(
     stdout: Stdio,
     cwd: &Path,
 ) -> Result<(i32, String), String> {
-    let mut child = Command::new(bin)
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    // Read stderr as it comes (a chatty child must not block on a full pipe).
-    let reader = child.stderr.take().map(|mut s| {
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut buf = Vec::new();
-            let _ = s.by_ref().take(1 << 20).read_to_end(&mut buf);
-            let _ = std::io::copy(&mut s, &mut std::io::sink());
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    });
+    let (mut child, reader) = spawn(bin, args, stdout, cwd)?;
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            let err = reader.map(|r| r.join().unwrap_or_default()).unwrap_or_default();
-            use std::os::unix::process::ExitStatusExt;
-            return Ok((status.code().unwrap_or_else(|| -status.signal().unwrap_or(0)), err));
+            return Ok((exit_code(status), reader.join().unwrap_or_default()));
         }
         // CPU time, so that a slow share of a busy machine is not a hang (wall time: 10×).
         let cpu = child_cpu_seconds(child.id()).unwrap_or(0.0);

@@ -385,28 +385,12 @@ fn answer(mut s: TcpStream, behaviour: Target, stop: &AtomicBool) {
 /// resident bytes. `Err` when it runs past `limit` of wall time (killed) or above
 /// `max_rss` bytes.
 fn run_watched(bin: &Path, args: &[&str], limit: Duration, max_rss: u64) -> Result<(i32, String, u64), String> {
-    let mut child = Command::new(bin)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let reader = child.stderr.take().map(|mut s| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = s.by_ref().take(1 << 20).read_to_end(&mut buf);
-            let _ = std::io::copy(&mut s, &mut std::io::sink());
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    });
+    let (mut child, reader) = crate::check::spawn(bin, args, Stdio::null(), Path::new("."))?;
     let started = Instant::now();
     let mut peak = 0u64;
     loop {
         if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            let err = reader.map(|r| r.join().unwrap_or_default()).unwrap_or_default();
-            use std::os::unix::process::ExitStatusExt;
-            return Ok((status.code().unwrap_or_else(|| -status.signal().unwrap_or(0)), err, peak));
+            return Ok((crate::check::exit_code(status), reader.join().unwrap_or_default(), peak));
         }
         peak = peak.max(rss_bytes(child.id()).unwrap_or(0));
         let over = if started.elapsed() > limit {

@@ -527,6 +527,21 @@ impl Balancer {
         self.changed(s, was)
     }
 
+    /// The strategy a rebuild uses: the configured one, or the weighted form a vendor's slow
+    /// start switches to while a server ramps (and, for Envoy, until the eligible set next
+    /// changes): engine/slow_start.rs. `ramping`: whether an eligible server ramps now.
+    pub(super) fn strategy_for_rebuild(&mut self, ramping: bool) -> (&'static StrategyInfo, Params) {
+        let (sub, sticky) = match &self.ramping {
+            Some(Ramping { substitute: Some(sub), sticky, .. }) => (Some(sub), *sticky),
+            _ => (None, false),
+        };
+        self.substituted = sub.is_some() && (ramping || (sticky && self.substituted));
+        match sub {
+            Some((info, params)) if self.substituted => (*info, params.clone()),
+            _ => (self.info, self.params.clone()),
+        }
+    }
+
     fn changed(&mut self, s: usize, was: bool) -> bool {
         let now = self.is_eligible(s);
         if now != was {
@@ -590,17 +605,8 @@ impl Balancer {
         if members.is_empty() {
             self.panics += 1;
         }
-        // A balancer may use a weighted form of the strategy while a server ramps (and,
-        // for Envoy, until the eligible set next changes): engine/slow_start.rs.
-        let (sub, sticky) = match &self.ramping {
-            Some(Ramping { substitute: Some(sub), sticky, .. }) => (Some(sub), *sticky),
-            _ => (None, false),
-        };
-        self.substituted = sub.is_some() && (ramping || (sticky && self.substituted));
-        let (info, params) = match sub {
-            Some((info, params)) if self.substituted => (*info, params),
-            _ => (self.info, &self.params),
-        };
+        let (info, params) = self.strategy_for_rebuild(ramping);
+        let params = &params;
         let (count, one_state, scale) = (self.count, self.one_state, self.scale());
         let build = |servers: &[ServerInfo]| (info.build)(params, servers);
         let instances = std::iter::once(&mut self.first).chain(self.rest.iter_mut());

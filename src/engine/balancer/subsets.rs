@@ -30,7 +30,7 @@
 use crate::strategy::{self, Pool, RequestView, ServerInfo, Strategy};
 
 use super::state::ViewPool;
-use super::{Balancer, Ramping, prepare};
+use super::{Balancer, prepare};
 
 /// One instance's subset, the servers it may use now, and its copy of its view of them.
 pub(super) struct ClientSubset {
@@ -128,15 +128,8 @@ impl Balancer {
             self.panics += 1;
         }
         let ramping = eligible.iter().any(|&s| self.ramp[s] > 0);
-        let (sub, sticky) = match &self.ramping {
-            Some(Ramping { substitute: Some(sub), sticky, .. }) => (Some(sub), *sticky),
-            _ => (None, false),
-        };
-        self.substituted = sub.is_some() && (ramping || (sticky && self.substituted));
-        let (info, params) = match sub {
-            Some((info, params)) if self.substituted => (*info, params),
-            _ => (self.info, &self.params),
-        };
+        let (info, params) = self.strategy_for_rebuild(ramping);
+        let params = &params;
         let scale = self.scale();
         let infos = |map: &[usize]| -> Vec<ServerInfo> {
             map.iter()

@@ -265,16 +265,22 @@ fn the_rules_catch_what_they_are_meant_to() {
     assert_eq!(found.len(), 3, "{found:?}");
 }
 
-#[test]
-fn percentiles_ranks_share_a_rank_no_paired_comparison_tells_apart() {
-    // Round robin twice (the second starting where the first does: the same picks, the same
-    // p99) and random, clearly worse at ρ = 0.9: ranks =1, =1, 3.
+/// Round robin twice (the second starting where the first does: the same picks, the same
+/// figures) and random, clearly worse at ρ = 0.9: the ranks are =1, =1, 3.
+fn two_round_robins_and_random() -> lbsim::report::run::Report {
     let sc = crate::common::scenario(
         "seed = 3\nrequests = 20_000\nstrategies = [\"round-robin\", \"random\", { name = \"round-robin\", offset = 0 }]\n\
          [arrivals]\nprocess = \"poisson\"\nrate = 360.0\n[service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
          [[servers]]\nname = \"s\"\ncount = 4\n",
     );
-    let report = run::run(&sc, &RunOptions { threads: None, progress: false }).expect("run");
+    run::run(&sc, &RunOptions { threads: None, progress: false }).expect("run")
+}
+
+#[test]
+fn percentiles_ranks_share_a_rank_no_paired_comparison_tells_apart() {
+    // Round robin twice (the second starting where the first does: the same picks, the same
+    // p99) and random, clearly worse at ρ = 0.9: ranks =1, =1, 3.
+    let report = two_round_robins_and_random();
     let order = lbsim::report::run::charts::percentiles::ranking(&report);
     assert_eq!(order, vec![0, 2, 1]);
     let ranks = lbsim::report::run::charts::percentiles::ranks(&report, &order);
@@ -285,12 +291,7 @@ fn percentiles_ranks_share_a_rank_no_paired_comparison_tells_apart() {
 fn imbalance_ranks_share_a_rank_no_paired_comparison_tells_apart() {
     // As percentiles.png (and the table's ≈): round robin twice, the same picks, tie at 1;
     // random, clearly worse, third.
-    let sc = crate::common::scenario(
-        "seed = 3\nrequests = 20_000\nstrategies = [\"round-robin\", \"random\", { name = \"round-robin\", offset = 0 }]\n\
-         [arrivals]\nprocess = \"poisson\"\nrate = 360.0\n[service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
-         [[servers]]\nname = \"s\"\ncount = 4\n",
-    );
-    let report = run::run(&sc, &RunOptions { threads: None, progress: false }).expect("run");
+    let report = two_round_robins_and_random();
     let (_, drawn) = render(&report, "imbalance.png");
     let count = |t: &str| drawn.texts.iter().filter(|x| x.text.starts_with(t)).count();
     assert_eq!(count("=1. round-robin"), 2, "{:?}", drawn.texts.iter().map(|t| &t.text).collect::<Vec<_>>());

@@ -382,21 +382,25 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeOutcome> {
         shards.dedup();
         let shown: Vec<String> = missing.iter().take(20).map(usize::to_string).collect();
         // A shard given but short of points is named by its directory.
-        let named: Vec<String> = shards
+        let given = |k: usize| dirs.iter().zip(&manifests).find(|(_, m)| m.shard.is_some_and(|s| s.index == k));
+        let absent: Vec<String> =
+            shards.iter().filter(|&&k| given(k).is_none()).map(|k| format!("{k}/{count}")).collect();
+        let unfinished: Vec<String> = shards
             .iter()
-            .map(|&k| match dirs.iter().zip(&manifests).find(|(_, m)| m.shard.is_some_and(|s| s.index == k)) {
-                Some((d, _)) => format!("{k}/{count} ({} is not finished)", d.display()),
-                None => format!("{k}/{count} (not given)"),
-            })
+            .filter_map(|&k| given(k).map(|(d, _)| format!("shard {k}/{count} in {} not finished", d.display())))
             .collect();
+        let mut why = Vec::new();
+        if !absent.is_empty() {
+            why.push(format!("shard(s) {} not given", absent.join(", ")));
+        }
+        why.extend(unfinished);
         return Err(ScenarioError::general(format!(
-            "{} of {} points are missing ({}{}): shard(s) {} (finish one with `lbsim sweep ... --shard \
-             K/{count} --resume`)",
+            "{} of {} points are missing ({}{}): {} (finish one with `lbsim sweep ... --shard K/{count} --resume`)",
             missing.len(),
             first.points,
             shown.join(", "),
             if missing.len() > 20 { ", ..." } else { "" },
-            named.join(", ")
+            why.join("; ")
         ))
         .into());
     }

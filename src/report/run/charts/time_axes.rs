@@ -54,8 +54,18 @@ pub fn mesh(
 /// the flash crowds when there are any.
 pub fn shading_key(report: &Report) -> Vec<LegendEntry> {
     let mut key = vec![LegendEntry::new("warm-up (not measured)", SHADE, Swatch::Block)];
-    if report.fault_windows_of(0).next().is_some() {
-        key.push(LegendEntry::new("fault", style::FAULT_SHADE, Swatch::Block));
+    // A rolling deploy is a fault kind; the key says which the shading is.
+    let (deploys, faults) = report
+        .fault_windows_of(0)
+        .fold((0, 0), |(d, f), w| if w.kind.deploy().is_some() { (d + 1, f) } else { (d, f + 1) });
+    let what = match (faults > 0, deploys > 0) {
+        (true, true) => Some("fault or rolling deploy"),
+        (true, false) => Some("fault"),
+        (false, true) => Some("rolling deploy"),
+        (false, false) => None,
+    };
+    if let Some(what) = what {
+        key.push(LegendEntry::new(what, style::FAULT_SHADE, Swatch::Block));
     }
     if !report.scenario.arrivals.spikes().is_empty() {
         key.push(LegendEntry::new("flash crowd", SPIKE_SHADE, Swatch::Block));

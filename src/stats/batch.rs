@@ -279,7 +279,8 @@ pub fn half_width(values: &[f64]) -> Option<f64> {
     if values.len() < MIN_BATCHES || values.iter().any(|v| !v.is_finite()) {
         return None;
     }
-    mean_ci(values, CI_LEVEL).1
+    // Finite batch values can still give an infinite half-width (their squares overflow).
+    mean_ci(values, CI_LEVEL).1.filter(|h| h.is_finite())
 }
 
 /// `v` with adjacent pairs averaged `levels` times (an odd last value dropped each time).

@@ -81,7 +81,7 @@ impl<const FULL: bool> Simulation<FULL> {
     pub(super) fn settle(&mut self, id: u64, outcome: RequestOutcome, call: Option<CallId>) {
         let measured = id >= self.rec.warmup;
         if outcome != RequestOutcome::Completed {
-            self.timeline.failed();
+            self.timeline.failed(self.now);
         }
         for counts in [Some(&mut self.rec.total), measured.then_some(&mut self.rec.measured)].into_iter().flatten() {
             match outcome {

@@ -15,6 +15,9 @@
 //! included. Later replications skip both (one
 //! branch), so memory does not grow with the number of replications.
 //!
+//! With `[slo]` it also judges every replication's windows of the objective
+//! ([`SloWindows`]: two counts per window, whatever the replication).
+//!
 //! The interval is chosen from the expected run length (requests / arrival rate) so that
 //! a run yields about [`TARGET_SAMPLES`] samples, rounded up to 1, 2 or 5 × 10ⁿ seconds so
 //! the times in timeseries.csv read well. A run that lasts longer than expected (bursty
@@ -25,6 +28,7 @@
 
 use super::server::Server;
 use crate::scenario::Scenario;
+use crate::stats::slo_windows::{SloRun, SloWindows, WindowObjective};
 use crate::stats::timeline::{TARGET_SAMPLES, ceil_1_2_5};
 use crate::stats::{Timeline, WindowLatency};
 
@@ -48,6 +52,8 @@ pub struct TimelineRecorder {
     means: Vec<f64>,
     /// Responses and failures since the last sample (`None`: not recorded).
     latency: Option<WindowLatency>,
+    /// `[slo]`: the objective's windows (`None` without one).
+    slo: Option<SloWindows>,
     timeline: Timeline,
 }
 
@@ -75,6 +81,9 @@ impl TimelineRecorder {
             in_system: Vec::with_capacity(servers),
             means: vec![0.0; servers],
             latency: (replication == 0).then(WindowLatency::default),
+            slo: scenario
+                .slo
+                .map(|o| SloWindows::new(WindowObjective { quantile: o.quantile, limit: o.limit, window: o.window })),
             timeline: Timeline::new(servers, interval),
         }
     }
@@ -101,20 +110,31 @@ impl TimelineRecorder {
         }
     }
 
-    /// A request's answer reached its client `secs` after it arrived.
+    /// A request's answer reached its client at `now`, `secs` after it arrived.
     #[inline(always)]
-    pub fn response(&mut self, secs: f64) {
+    pub fn response(&mut self, now: f64, secs: f64) {
         if let Some(w) = &mut self.latency {
             w.record(secs);
         }
+        if let Some(o) = &mut self.slo {
+            o.response(now, secs);
+        }
     }
 
-    /// A request ended without completing (failed, dropped or timed out).
+    /// A request ended without completing (failed, dropped or timed out) at `now`.
     #[inline(always)]
-    pub fn failed(&mut self) {
+    pub fn failed(&mut self, now: f64) {
         if let Some(w) = &mut self.latency {
             w.fail();
         }
+        if let Some(o) = &mut self.slo {
+            o.failed(now);
+        }
+    }
+
+    /// `[slo]`: the run ended at `end`; what its windows came to (taken once).
+    pub fn slo(&mut self, end: f64) -> Option<SloRun> {
+        self.slo.take().map(|o| o.finish(end))
     }
 
     #[cold]

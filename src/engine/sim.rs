@@ -407,7 +407,7 @@ impl<const FULL: bool> Simulation<FULL> {
         self.balancer.dec::<FULL>(s, 0, now);
         self.timeline.completed(s);
         let response = now - job.arrival;
-        self.timeline.response(response);
+        self.timeline.response(now, response);
         self.rec.series.record(job.id, response);
         if self.rec.is_measured(job.id) {
             server.record(response);
@@ -442,7 +442,7 @@ impl<const FULL: bool> Simulation<FULL> {
         idle: bool,
     ) {
         let now = self.now;
-        self.timeline.response(response);
+        self.timeline.response(now, response);
         self.rec.series.record(id, response);
         if FULL && let Some(h) = &mut self.hedging {
             h.observe(response);
@@ -568,6 +568,7 @@ impl<const FULL: bool> Simulation<FULL> {
         self.rec.total.in_flight = held;
         self.rec.measured.in_flight = held_measured;
         let warmup_end = (self.rec.warmup > 0).then_some(self.rec.window_start);
+        let slo = self.timeline.slo(end);
         let timeline = self.timeline.finish(end, warmup_end, &self.servers);
         let (queue_spread_area, idle_while_waiting_time) = self.imbalance.finish(end);
         let policies = self.queue.as_mut().map(|q| Box::new(q.finish(end)));
@@ -599,6 +600,7 @@ impl<const FULL: bool> Simulation<FULL> {
             fair_share,
             hedges: self.hedging.map(|h| h.counts),
             subset_widened: self.balancer.subset_widened(),
+            slo,
         }
     }
 }

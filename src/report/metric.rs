@@ -233,6 +233,7 @@ impl Metric {
     }
 }
 
+pub mod cost;
 mod records;
 pub mod subset;
 pub use records::*;

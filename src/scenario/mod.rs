@@ -26,6 +26,7 @@ pub mod precision;
 mod read;
 mod schema;
 mod serialize;
+pub mod slo;
 pub mod slow_start;
 pub mod subset;
 pub mod trace;
@@ -113,6 +114,8 @@ pub struct Scenario {
     pub balancer_queue: Option<BalancerQueue>,
     /// The group whose servers hold pods (`[autoscaler]`, a rolling deploy), with `[pods]`.
     pub pod_group: Option<autoscaler::PodGroup>,
+    /// `[slo]`: the objective each window of the run is judged on (default: none).
+    pub slo: Option<slo::WindowSlo>,
 }
 
 /// A `[[servers]]` group after expansion.

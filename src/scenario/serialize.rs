@@ -123,6 +123,9 @@ impl Serialize for Scenario {
         if let (None, Some(p)) = (&self.autoscaler, &self.pod_group) {
             m.serialize_field("pods", &p.life)?;
         }
+        if let Some(o) = &self.slo {
+            m.serialize_field("slo", o)?;
+        }
         m.end()
     }
 }

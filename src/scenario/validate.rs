@@ -227,6 +227,7 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
         clients,
         balancer_queue,
         pod_group,
+        slo: raw.slo.as_ref().map(super::slo::validate_slo).transpose()?,
     })
 }
 

@@ -12,7 +12,8 @@
 //! - [`batch`]: batch means, for intervals from one run;
 //! - [`Timeline`] and [`WindowLatency`]: number in system, responses and failures over
 //!   simulated time, in bounded memory;
-//! - [`warmup`]: where the initial transient ends (MSER-5), in bounded memory.
+//! - [`warmup`]: where the initial transient ends (MSER-5), in bounded memory;
+//! - [`slo_windows`]: time with a service-level objective broken, per window.
 
 pub mod batch;
 pub mod ci;
@@ -22,6 +23,7 @@ mod hot_keys;
 pub mod pod_counts;
 pub mod policy_counts;
 pub mod saturation;
+pub mod slo_windows;
 pub mod summary;
 pub mod timeline;
 pub mod warmup;
@@ -226,6 +228,9 @@ pub struct RunStats {
     /// `[balancers] subset`: times an instance's whole subset was ineligible and it used
     /// every eligible server instead (`None` without subsets).
     pub subset_widened: Option<u64>,
+    /// `[slo]`: the run's whole windows and those that broke the objective (`None`
+    /// without one).
+    pub slo: Option<slo_windows::SloRun>,
 }
 
 /// How a strategy's run came back from its events (fault windows and flash crowds of the

@@ -334,6 +334,12 @@ pub struct StrategySummary {
     /// `[balancers] subset`: times (over all replications) an instance's whole subset was
     /// ineligible and it used every eligible server instead (`None` without subsets).
     pub subset_widened: Option<u64>,
+    /// `[slo]`: time with the objective violated (whole windows that broke it × the
+    /// window), s, mean over replications (`None` without an objective).
+    pub slo_violated_s: Option<Estimate>,
+    /// `[slo]`: the share of the whole windows that broke the objective, mean over
+    /// replications.
+    pub slo_violated_share: Option<Estimate>,
 }
 
 /// One figure's precision target (`precision`) and how close a strategy's run came.
@@ -513,6 +519,14 @@ impl StrategySummary {
             precision: Vec::new(),
             transient: runs.iter().map(|r| r.transient).collect::<Option<Vec<_>>>().map(super::warmup::Transient::of),
             subset_widened: runs.iter().map(|r| r.subset_widened).sum(),
+            slo_violated_s: runs[0]
+                .slo
+                .is_some()
+                .then(|| within(Bounds::NON_NEGATIVE, &|r| r.slo.map_or(0.0, |w| w.violated_seconds()))),
+            slo_violated_share: runs[0]
+                .slo
+                .is_some()
+                .then(|| within(Bounds::FRACTION, &|r| r.slo.map_or(0.0, |w| w.violated_share()))),
         };
         for f in Figure::ALL {
             if let Some(q) = f.quantile() {

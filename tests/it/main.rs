@@ -33,6 +33,7 @@ mod precision;
 mod queueing;
 #[cfg(feature = "real")]
 mod real;
+mod slo;
 mod slow_start;
 mod subsets;
 mod sweep;

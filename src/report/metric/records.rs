@@ -2,7 +2,7 @@
 //! ([`SUMMARY`]) and in the terminal table ([`TABLE`]). Adding a metric is one record here
 //! and its place in those lists.
 
-use super::{BASE, Better, Column, Format, Get, Metric, Relevant, SHOWN, Shown, Value, When, subset};
+use super::{BASE, Better, Column, Format, Get, Metric, Relevant, SHOWN, Shown, Value, When, cost, subset};
 use crate::stats::batch::Figure;
 
 /// Legend shared by the four measures of how the servers' loads spread.
@@ -494,6 +494,13 @@ pub const SUMMARY: &[Column] = &[
     V(&subset::CLIENTS_MEAN),
     V(&subset::CLIENTS_MAX),
     V(&subset::SUBSET_WIDENED),
+    V(&cost::POD_SECONDS),
+    Ci(&cost::POD_SECONDS),
+    V(&cost::SLO),
+    V(&cost::SLO_VIOLATED_S),
+    Ci(&cost::SLO_VIOLATED_S),
+    V(&cost::SLO_VIOLATED_SHARE),
+    Ci(&cost::SLO_VIOLATED_SHARE),
 ];
 
 /// How many leading columns of [`SUMMARY`] are the original contract.

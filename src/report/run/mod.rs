@@ -10,6 +10,7 @@ pub mod percentiles_csv;
 pub mod phases;
 pub mod pods_csv;
 pub mod policies_csv;
+pub mod slo;
 pub mod subsets;
 pub mod summary_csv;
 pub mod terminal;

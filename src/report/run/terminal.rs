@@ -343,6 +343,7 @@ fn more_notes(report: &Report) -> Vec<String> {
         .chain(fair_share_notes(report))
         .chain(hedge_notes(report))
         .chain(super::subsets::notes(report))
+        .chain(super::slo::notes(report))
         .collect()
 }
 

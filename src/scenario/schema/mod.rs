@@ -123,6 +123,15 @@ table! {
         pub(crate) pods: Option<RawPods>,
         pub(crate) clients: Option<RawClients>,
         pub(crate) balancer_queue: Option<RawBalancerQueue>,
+        pub(crate) slo: Option<RawSlo>,
+    }
+}
+
+table! {
+    /// `[slo]`: an objective the run is judged on per window of time.
+    pub(crate) struct RawSlo {
+        pub(crate) objective: String,
+        pub(crate) window: Option<Duration>,
     }
 }
 

@@ -17,8 +17,10 @@
 //!   `readiness_delay`, `readiness_threshold` successes): it enters the endpoints, and the
 //!   balancer rebuilds its strategy over the eligible servers (slow start applies, as for a
 //!   server that comes back);
-//! - **terminating** when the ReplicaSet removes it: balancers still send to it for
-//!   `deregistration_delay`, then it leaves the endpoints and drains what it holds; it
+//! - **terminating** when the ReplicaSet removes it: no longer ready (the EndpointSlice
+//!   marks it `ready: false, serving: true, terminating: true` at once), but the balancers
+//!   still send to it for `deregistration_delay` (until the change reaches them, or a
+//!   `preStop` sleep ends), then it leaves the endpoints and drains what it holds; it
 //!   exits once empty, or at the end of `grace_period` (SIGKILL) what it still holds is
 //!   reset (failed, counted like a crash's). The place is then free.
 //!
@@ -174,7 +176,12 @@ impl Pool {
     /// The pod counts now.
     pub(super) fn counts(&self) -> (u32, u32) {
         let pods = self.pods.iter().filter(|p| p.phase != Phase::Absent).count() as u32 + self.waiting.len() as u32;
-        let ready = self.pods.iter().filter(|p| p.in_endpoints).count() as u32;
+        // Ready as the EndpointSlice says it: `ready = serving && !terminating`
+        // (`podToEndpoint`, pkg/controller/endpointslice, now
+        // staging/src/k8s.io/endpointslice/utils.go). A terminating pod the balancers still
+        // send to during its `deregistration_delay` (the slice's update reaching them) is
+        // not ready.
+        let ready = self.pods.iter().filter(|p| p.in_endpoints && p.phase != Phase::Terminating).count() as u32;
         (pods, ready)
     }
 

@@ -85,6 +85,12 @@ fn available_and_total_pods_stay_within_the_bounds_at_every_instant() {
             assert!(d.min_available >= n - u, "{strategy} {n} {surge} {unavailable}: {d:?}");
             assert!(d.max_pods <= n + s, "{strategy} {n} {surge} {unavailable}: {d:?}");
             assert_eq!((d.replaced, d.created), (n, n), "{d:?}");
+            // Ready pods are the EndpointSlice's `ready` (serving and not terminating): an old
+            // pod told to stop is not ready, though the balancers still send to it for its
+            // deregistration delay. The controller scales the old pods down as soon as new
+            // ones are available, so the ready pods never exceed the replicas.
+            let timeline = &r.pods.as_ref().unwrap().timeline;
+            assert!(timeline.iter().all(|c| c.ready <= n), "{strategy} {n}: {timeline:?}");
             // After the deploy the pool is back to n pods.
             let last = r.pods.as_ref().unwrap().timeline.last().unwrap();
             assert_eq!((last.pods, last.ready), (n, n), "{last:?}");

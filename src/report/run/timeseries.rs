@@ -16,8 +16,8 @@
 //! interval average.
 //!
 //! With a pod group (`[autoscaler]` or a rolling deploy) two columns are appended: `pods`
-//! and `ready_pods`, the group's pods (created and not gone) and ready pods (in the
-//! endpoints) at the instant `time_s`: pods.csv's step functions of the same replication.
+//! and `ready_pods`, the group's pods (created and not gone) and ready pods (ready and not
+//! terminating) at the instant `time_s`: pods.csv's step functions of the same replication.
 
 use super::Report;
 use super::summary_csv::to_bytes;

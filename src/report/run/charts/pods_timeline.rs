@@ -63,7 +63,7 @@ fn steps(timeline: &[PodCount], end: f64, count: impl Fn(&PodCount) -> u32) -> V
 fn note(report: &Report) -> String {
     let reps = report.scenario.replications;
     format!(
-        "Thick: ready pods (in the balancers' endpoints); thin: pods created and not gone (pending, starting, ready, \
+        "Thick: ready pods (EndpointSlice `ready`: not terminating); thin: pods created and not gone (pending, starting, ready, \
          terminating: the cost). Step functions of pods.csv{}; pod-seconds per strategy in pods.csv \
          (run_pod_seconds) and the table.",
         if reps > 1 { format!(", replication 1 of {reps}") } else { String::new() },

@@ -1,5 +1,6 @@
 //! `cargo bench --bench estimate`: what `lbsim validate` estimates against what `lbsim run`
-//! uses, over every shipped scenario and the cases issue 29 found outside the estimate.
+//! uses, over every shipped scenario, the cases issue 29 found outside the estimate and
+//! issue 25's hash tables per balancer instance.
 //!
 //! For each case the estimate is computed in process ([`lbsim::budget::estimate`], as
 //! `validate` and `run` compute it) and the release binary runs the scenario with every
@@ -64,7 +65,15 @@ fn written(dir: &Path, name: &str, servers: u64, requests: u64, strategies: &str
     file
 }
 
-/// Every shipped scenario, then issue 29's cases.
+/// `[balancers]` of `count` sidecars, each with a random subset of 10 servers and its own
+/// outstanding requests (issue 25: each hash-based instance holds its own table).
+fn subsets(count: u32) -> String {
+    format!(
+        "[balancers]\ncount = {count}\nassign = \"random\"\nview = \"local\"\nsubset = {{ size = 10, kind = \"random\" }}\n"
+    )
+}
+
+/// Every shipped scenario, then issue 29's and issue 25's cases.
 fn cases(dir: &Path) -> Vec<Case> {
     let mut shipped: Vec<PathBuf> = std::fs::read_dir("scenarios")
         .expect("scenarios/ (run from the repository root)")
@@ -93,6 +102,18 @@ fn cases(dir: &Path) -> Vec<Case> {
         Case {
             name: "10k balancers, lc".into(),
             file: written(dir, "balancers", 1000, 20_000, "\"least-connections\"", "[balancers]\ncount = 10000\n"),
+            args: Vec::new(),
+            large: true,
+        },
+        Case {
+            name: "maglev, 300 subsets".into(),
+            file: written(dir, "maglev-subsets", 300, 100_000, "\"maglev\"", &subsets(300)),
+            args: Vec::new(),
+            large: false,
+        },
+        Case {
+            name: "maglev, 10k subsets".into(),
+            file: written(dir, "maglev-subsets-10k", 300, 20_000, "\"maglev\"", &subsets(10_000)),
             args: Vec::new(),
             large: true,
         },

@@ -146,8 +146,8 @@ fn run<const FULL: bool>(
     let rng = StrategyRng::seed_from_u64(seeds.strategy(&strategy.label));
     let mut balancer =
         Balancer::with_instances(info, strategy.params.clone(), &scenario.servers, &scenario.balancers, rng);
-    if let Some(subsets) = scenario.subsets() {
-        balancer.set_subsets(subsets);
+    if let Some(drawn) = scenario.drawn_subsets() {
+        balancer.set_drawn_subsets(drawn);
     }
     if let Some(model) = scenario.groups.iter().find_map(|g| g.slow_start).map(|s| s.model)
         && let Some(r) = slow_start::ramping(model, strategy.name, &strategy.params)

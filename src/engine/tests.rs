@@ -32,8 +32,8 @@ fn simulation<const FULL: bool>(sc: &Scenario) -> Simulation<FULL> {
     let seeds = Seeds::new(sc.seed, 0);
     let rng = StrategyRng::seed_from_u64(seeds.strategy(&spec.label));
     let mut balancer = Balancer::with_instances(info, spec.params.clone(), &sc.servers, &sc.balancers, rng);
-    if let Some(subsets) = sc.subsets() {
-        balancer.set_subsets(subsets);
+    if let Some(drawn) = sc.drawn_subsets() {
+        balancer.set_drawn_subsets(drawn);
     }
     Simulation::new(sc, balancer, &seeds, 0)
 }

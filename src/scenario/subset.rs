@@ -10,9 +10,16 @@ impl Scenario {
     /// The subsets of the balancer instances, drawn from the scenario seed (`None` without
     /// `[balancers] subset`; see [`crate::workload::subsets`]).
     pub fn subsets(&self) -> Option<Vec<Vec<u32>>> {
+        self.drawn_subsets().map(|d| d.subsets)
+    }
+
+    /// The subsets with, for `kind = "aperture"`, each server's weight in its instance's
+    /// slice ([`crate::workload::subsets::Drawn`]).
+    pub fn drawn_subsets(&self) -> Option<crate::workload::subsets::Drawn> {
+        let weights: Vec<u32> = self.servers.iter().map(|s| s.weight).collect();
         self.balancers
             .subset
-            .map(|sub| crate::workload::subsets::draw(&sub, self.balancers.count, self.servers.len(), self.seed))
+            .map(|sub| crate::workload::subsets::draw_weighted(&sub, self.balancers.count, &weights, self.seed))
     }
 }
 
@@ -34,6 +41,7 @@ pub(super) fn validate_subset(raw: &RawSubset, servers: usize) -> Result<Subsett
     let kind = match raw.kind.as_deref() {
         Some("random") => SubsetKind::Random,
         Some("deterministic") => SubsetKind::Deterministic,
+        Some("aperture") => SubsetKind::Aperture,
         None => {
             return Err(ScenarioError::at(
                 "balancers.subset",

@@ -20,6 +20,7 @@
 //!
 //! [`BuildFn`]: registry::BuildFn
 
+mod aperture;
 mod bounded_load;
 mod caddy;
 mod first;

@@ -4,7 +4,7 @@
 //! parameter is one declaration in its file (help, validation, default and range follow).
 
 use super::{ParamError, ParamInfo, Params, ServerInfo, Strategy};
-use super::{bounded_load, first, hashing, jiq, least_conn, least_time, least_work, maglev, p2c, peak_ewma};
+use super::{aperture, bounded_load, first, hashing, jiq, least_conn, least_time, least_work, maglev, p2c, peak_ewma};
 use super::{random, rendezvous, ring_hash, round_robin};
 
 /// Builds a strategy instance from its parameters and the servers.
@@ -56,6 +56,7 @@ pub static REGISTRY: &[StrategyInfo] = &[
     first::FIRST,
     p2c::P2C,
     p2c::RANDOM_TWO_LEAST_CONN,
+    aperture::APERTURE,
     peak_ewma::PEAK_EWMA,
     least_time::LEAST_RESPONSE_TIME,
     jiq::JOIN_IDLE_QUEUE,

@@ -25,7 +25,13 @@
 //!   clients per backend differ by a little, and the outputs show by how much.
 //! - `random`: each client draws `size` distinct backends uniformly, from a stream of its
 //!   own (`subsets/<client>`), independently of the others: the clients per backend then
-//!   follow Binomial(clients, size / backends).
+//!   follow Binomial(clients, size / backends). This is also Finagle's random aperture of
+//!   fixed size `size` (`RandomAperture`: the nodes ordered by a token drawn at random per
+//!   node and process, the aperture their first `size`).
+//! - `aperture`: Finagle's deterministic aperture ([`aperture`]): clients and backends on
+//!   two rings, each client the slice of the backends' ring under its own; a backend at
+//!   the slice's edge is in it for part of its arc, and the client weighs it by that part
+//!   ([`Drawn::shares`]).
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -47,10 +53,13 @@ pub enum SubsetKind {
     /// Datacenter"): clients in rounds of `backends / size`, one shuffle per round, each
     /// client a distinct slice of it.
     Deterministic,
+    /// Finagle's deterministic aperture (`WeightedAperture`): each client the slice of the
+    /// backends' ring under its coordinate, the edge backends weighed by their part in it.
+    Aperture,
 }
 
 /// The accepted values of `kind`.
-pub const SUBSET_KINDS: &[&str] = &["random", "deterministic"];
+pub const SUBSET_KINDS: &[&str] = &["random", "deterministic", "aperture"];
 
 impl SubsetKind {
     /// The value as written in a scenario.
@@ -58,6 +67,7 @@ impl SubsetKind {
         match self {
             SubsetKind::Random => "random",
             SubsetKind::Deterministic => "deterministic",
+            SubsetKind::Aperture => "aperture",
         }
     }
 }
@@ -78,13 +88,40 @@ impl Subsetting {
     }
 }
 
+/// Every client's subset, and with `aperture` the weight of each of its servers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drawn {
+    /// `clients` lists of server indices, each in increasing order.
+    pub subsets: Vec<Vec<u32>>,
+    /// `aperture` only: for each client, the weight of each server of its subset (in
+    /// order): the part of the server's arc in the client's slice, in units of
+    /// 1/[`SHARE_UNIT`] of the ring's whole width over the servers' count (an equal-weight
+    /// server entirely inside weighs [`SHARE_UNIT`]).
+    pub shares: Option<Vec<Vec<u32>>>,
+}
+
+/// The weight of a whole equal-weight server in an aperture ([`Drawn::shares`]).
+pub const SHARE_UNIT: f64 = 65536.0;
+
 /// The subset of every client: `clients` lists of server indices below `servers`, each in
-/// increasing order, drawn as `sub` says from the scenario seed `seed`.
+/// increasing order, drawn as `sub` says from the scenario seed `seed` (servers of equal
+/// weights).
 pub fn draw(sub: &Subsetting, clients: u32, servers: usize, seed: u64) -> Vec<Vec<u32>> {
+    draw_weighted(sub, clients, &vec![1; servers], seed).subsets
+}
+
+/// The subsets of `clients` clients over servers of weights `weights`, drawn as `sub` says
+/// from the scenario seed `seed` (the weights matter to `aperture` only).
+pub fn draw_weighted(sub: &Subsetting, clients: u32, weights: &[u32], seed: u64) -> Drawn {
+    let servers = weights.len();
     let base = mix64(mix64(seed) ^ hash_str("subsets"));
     let size = sub.size as usize;
     assert!(size >= 1 && size <= servers, "validated subset size");
-    match sub.kind {
+    let subsets = match sub.kind {
+        SubsetKind::Aperture => {
+            let (subsets, shares) = (0..clients).map(|c| aperture(size, c, clients, weights)).unzip();
+            return Drawn { subsets, shares: Some(shares) };
+        }
         SubsetKind::Random => (0..clients)
             .map(|c| {
                 let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix64(base ^ hash_str(&format!("subsets/{c}"))));
@@ -115,7 +152,69 @@ pub fn draw(sub: &Subsetting, clients: u32, servers: usize, seed: u64) -> Vec<Ve
                 })
                 .collect()
         }
+    };
+    Drawn { subsets, shares: None }
+}
+
+/// Finagle's deterministic aperture for client `client` of `clients` over servers of
+/// weights `weights`, logical aperture `size`: its servers (increasing) and their weights
+/// ([`Drawn::shares`]).
+///
+/// As Finagle computes it (finagle-core `loadbalancer/aperture/`): the client's coordinate
+/// is `ProcessCoordinate.FromInstanceId(client, clients)`: offset `client / clients`, unit
+/// width `1 / clients`; the slice's width is `DeterministicAperture.dApertureWidth`:
+/// `min(1, ceil((size / servers) / (1 / clients)) / clients)`, the smallest whole number of
+/// client units covering `size` servers' worth of ring; the servers lie on their ring in
+/// index order with arcs of their normalized weights, and `WeightedAperture.adjustWeights`
+/// walks it from 0 to the slice's end, giving each server the part of its arc inside
+/// [offset, offset + width). Servers with no part (or one that rounds to 0 of
+/// [`SHARE_UNIT`]: a floating-point sliver Finagle keeps at a weight of about 10⁻¹⁷) are
+/// not in the subset.
+///
+/// Finagle's `WeightedAperture` takes `size` from the `minDeterministicAperture` flag
+/// (default 12, at most the servers); lbsim from `subset.size`. The ring's order is
+/// lbsim's server order (Finagle's the order of the resolved addresses).
+pub fn aperture(size: usize, client: u32, clients: u32, weights: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let n = weights.len();
+    let sum: f64 = weights.iter().map(|&w| f64::from(w)).sum();
+    let normalized: Vec<f64> =
+        weights.iter().map(|&w| if sum == 0.0 { 1.0 / n as f64 } else { f64::from(w) / sum }).collect();
+    // ProcessCoordinate.FromInstanceId
+    let unit_width = 1.0 / f64::from(clients);
+    let offset = (f64::from(client) * unit_width) % 1.0;
+    // DeterministicAperture.dApertureWidth(unitWidth, 1 / servers, logicalAperture)
+    let unit_aperture = size.min(n) as f64 * (1.0 / n as f64);
+    let units = (unit_aperture / unit_width).ceil();
+    let width = (units * unit_width).min(1.0);
+    // WeightedAperture.adjustWeights(weights, offset, width)
+    let (start, end) = (offset, offset + width);
+    let mut part = vec![0.0f64; n];
+    let mut position = 0.0;
+    let mut idx = 0;
+    while position < end {
+        let w = normalized[idx];
+        if position < start {
+            if position + w >= start {
+                part[idx] += width.min(w + position - start);
+            }
+        } else if position + w > end {
+            part[idx] += end - position;
+        } else {
+            part[idx] += w;
+        }
+        position += w;
+        idx = (idx + 1) % n;
     }
+    let mut servers = Vec::new();
+    let mut shares = Vec::new();
+    for (s, p) in part.iter().enumerate() {
+        let share = (p * n as f64 * SHARE_UNIT).round();
+        if share >= 1.0 {
+            servers.push(s as u32);
+            shares.push(share.min(f64::from(u32::MAX)) as u32);
+        }
+    }
+    (servers, shares)
 }
 
 /// How many clients' subsets hold each of `servers` servers.
@@ -189,5 +288,73 @@ mod tests {
         let v = vars.iter().sum::<f64>() / vars.len() as f64;
         let expected = 63.0 * 300.0 / 299.0;
         assert!((v - expected).abs() < 4.6, "variance of clients per backend {v}, Binomial(300, 0.3) gives {expected}");
+    }
+
+    /// The load each server gets when every client sends the same share of the requests
+    /// and spreads them over its subset in proportion to its weights there.
+    fn aperture_load(drawn: &Drawn, servers: usize) -> Vec<f64> {
+        let mut load = vec![0.0; servers];
+        let clients = drawn.subsets.len() as f64;
+        for (sub, shares) in drawn.subsets.iter().zip(drawn.shares.as_ref().unwrap()) {
+            let total: f64 = shares.iter().map(|&x| f64::from(x)).sum();
+            for (&s, &x) in sub.iter().zip(shares) {
+                load[s as usize] += f64::from(x) / total / clients;
+            }
+        }
+        load
+    }
+
+    #[test]
+    fn aperture_over_equal_rings_gives_every_server_its_share_of_load() {
+        // 300 clients × 300 servers, aperture 12: each slice is exactly 12 servers, every
+        // server in 12 slices, each wholly.
+        let sub = Subsetting { size: 12, kind: SubsetKind::Aperture };
+        let drawn = draw_weighted(&sub, 300, &[1; 300], 1);
+        assert!(drawn.subsets.iter().all(|s| s.len() == 12), "{:?}", drawn.subsets.iter().map(Vec::len).max());
+        assert!(clients_per_server(&drawn.subsets, 300).iter().all(|&c| c == 12));
+        assert!(drawn.shares.as_ref().unwrap().iter().flatten().all(|&x| x == SHARE_UNIT as u32));
+        // The slices are contiguous on the ring, client c's from server c (the ring wraps).
+        assert_eq!(drawn.subsets[0], (0..12).collect::<Vec<u32>>());
+        assert_eq!(drawn.subsets[295], [0, 1, 2, 3, 4, 5, 6, 295, 296, 297, 298, 299]);
+        // Not drawn: the same for every seed.
+        assert_eq!(drawn, draw_weighted(&sub, 300, &[1; 300], 2));
+    }
+
+    #[test]
+    fn aperture_slices_cover_the_ring_evenly_whatever_the_counts() {
+        // Finagle's bound: the client slices, each `ceil(size·clients/servers)` client units
+        // wide, start at every client unit, so they cover each point of the ring exactly
+        // that many times; a server's load (clients sending alike, by weight in their
+        // slice) is then exactly its arc: 1/servers with equal weights, w/Σw otherwise. The
+        // shares are rounded to 1/65536 of a server, so within ~1e-4 relative.
+        for (clients, servers, size) in
+            [(7u32, 20usize, 3usize), (300, 300, 10), (300, 1000, 12), (1000, 300, 5), (3, 100, 20)]
+        {
+            let sub = Subsetting { size: size as u32, kind: SubsetKind::Aperture };
+            let drawn = draw_weighted(&sub, clients, &vec![1; servers], 9);
+            let units = (size as f64 * f64::from(clients) / servers as f64).ceil();
+            for (c, s) in drawn.subsets.iter().enumerate() {
+                // A slice of `units` client units holds units·servers/clients servers' worth.
+                let worth: f64 = drawn.shares.as_ref().unwrap()[c].iter().map(|&x| f64::from(x) / SHARE_UNIT).sum();
+                let want = (units * servers as f64 / f64::from(clients)).min(servers as f64);
+                assert!((worth - want).abs() < 1e-3 * want, "{clients}×{servers}: client {c} {worth} vs {want}");
+                assert!(s.len() >= size.min(servers));
+            }
+            for (j, l) in aperture_load(&drawn, servers).iter().enumerate() {
+                let want = 1.0 / servers as f64;
+                assert!(
+                    (l - want).abs() < 2e-4 * want,
+                    "{clients}×{servers} aperture {size}: server {j} {l} vs {want}"
+                );
+            }
+        }
+        // Unequal weights: arcs in proportion to weight.
+        let weights: Vec<u32> = (0..40).map(|i| 1 + i % 3).collect();
+        let total: u32 = weights.iter().sum();
+        let drawn = draw_weighted(&Subsetting { size: 6, kind: SubsetKind::Aperture }, 25, &weights, 0);
+        for (j, l) in aperture_load(&drawn, 40).iter().enumerate() {
+            let want = f64::from(weights[j]) / f64::from(total);
+            assert!((l - want).abs() < 2e-4 * want, "server {j}: {l} vs {want}");
+        }
     }
 }

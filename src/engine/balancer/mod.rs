@@ -123,6 +123,8 @@ pub(super) struct Balancer {
     /// With subsets: times an instance's whole subset was ineligible and it used every
     /// eligible server.
     pub(super) widened: u64,
+    /// With subsets: the hash-based states instances with the same servers share.
+    tables: subsets::Tables,
     /// Tests: every (server, attempt time) the strategies were told of.
     #[cfg(test)]
     pub(super) observed: Vec<(usize, f64)>,
@@ -181,19 +183,23 @@ impl Balancer {
         // Hash-based strategies share one state unless each instance hashes over its own
         // subset.
         let one_state = (info.keyed && setup.subset.is_none()) || info.cooperative;
-        let mut first = Instance::new(build());
-        prepare(first.strategy.as_mut(), &mut rng, count, one_state);
-        let rest = if one_state {
-            Vec::new()
-        } else {
-            (1..count)
-                .map(|_| {
-                    let mut inst = Instance::new(build());
-                    prepare(inst.strategy.as_mut(), &mut rng, count, one_state);
-                    inst
-                })
-                .collect()
+        // With subsets every instance's state is built over its subset (`set_subsets`): none
+        // is built over the whole pool, except for its stagger's draws (the same draws as
+        // before subsets existed; hash-based states draw none and are not built at all).
+        let subsets = setup.subset.is_some();
+        let mut new_instance = || {
+            if subsets {
+                if !info.keyed {
+                    prepare(build().as_mut(), &mut rng, count, one_state);
+                }
+                return Instance::new(Box::new(subsets::Unbuilt));
+            }
+            let mut inst = Instance::new(build());
+            prepare(inst.strategy.as_mut(), &mut rng, count, one_state);
+            inst
         };
+        let first = new_instance();
+        let rest = if one_state { Vec::new() } else { (1..count).map(|_| new_instance()).collect() };
         let pools = |k: u32| (0..k).map(|_| ViewPool::new(servers)).collect::<Vec<_>>();
         let view = if info.oracle { View::Shared } else { setup.view };
         let views = match view {
@@ -232,6 +238,7 @@ impl Balancer {
             fallbacks: 0,
             panics: 0,
             widened: 0,
+            tables: subsets::Tables::default(),
             #[cfg(test)]
             observed: Vec::new(),
             #[cfg(test)]
@@ -274,7 +281,11 @@ impl Balancer {
         };
         let rng = &mut self.rng;
         if let Some(c) = &mut inst.client {
-            return c.pick(inst.strategy.as_mut(), req, pool, self.oracle, rng);
+            let st = match c.table {
+                Some(t) => self.tables.get(t),
+                None => inst.strategy.as_mut(),
+            };
+            return c.pick(st, req, pool, self.oracle, rng);
         }
         match (&self.members, &mut inst.sub) {
             (Some(m), SubStrategy::Built(st)) => m.map[st.pick(req, pool.sub.as_ref().expect("members"), rng)],
@@ -436,7 +447,10 @@ impl Balancer {
         if let Some(c) = &inst.client {
             // A server it may no longer use (its state was rebuilt since) is forgotten.
             if let Some(p) = c.position(s) {
-                inst.strategy.on_complete(p, response, now);
+                match c.table {
+                    Some(t) => self.tables.get(t).on_complete(p, response, now),
+                    None => inst.strategy.on_complete(p, response, now),
+                }
             }
             return;
         }

@@ -341,3 +341,71 @@ fn subset_indexes_pick_as_the_scan() {
         }
     }
 }
+
+/// Hash-based states hold nothing of their own (no stagger draw, no index), so instances
+/// with the same servers share one: each instance picks as a state built over its own
+/// servers alone would, the balancer holds one state per distinct set of servers, and
+/// instances widened to the same eligible servers share theirs.
+#[test]
+fn hash_based_instances_with_the_same_servers_share_a_state() {
+    use crate::scenario::{SubsetKind, Subsetting};
+    let (n, count) = (12, 40u32);
+    for info in strategy::registry::REGISTRY.iter().filter(|i| i.keyed) {
+        let pool = servers(&vec![1; n]);
+        let mut st = (info.build)(&Params::default(), &pool).unwrap();
+        let (mut r, before) = (rng(), rng());
+        st.stagger(&mut r);
+        assert!(r == before && !st.tracks_pool(), "{}: a hash-based state holds nothing of its own", info.name);
+        // Subsets of 2 of 4 servers (6 possible) over 40 instances: many the same.
+        let sub = Subsetting { size: 2, kind: SubsetKind::Random };
+        let subsets = crate::workload::subsets::draw(&sub, count, 4, 1);
+        let setup = Balancers { count, subset: Some(sub), ..Balancers::default() };
+        let mut b = Balancer::with_instances(info, Params::default(), &pool[..4], &setup, rng());
+        b.set_subsets(subsets.clone());
+        let mut distinct = subsets.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(b.tables.held(), distinct.len(), "{}", info.name);
+        let check = |b: &mut Balancer, eligible: &dyn Fn(usize) -> bool| {
+            for c in 0..count {
+                let mut own: Vec<usize> =
+                    subsets[c as usize].iter().map(|&s| s as usize).filter(|&s| eligible(s)).collect();
+                if own.is_empty() {
+                    own = (0..4).filter(|&s| eligible(s)).collect();
+                }
+                let infos: Vec<ServerInfo> = own.iter().map(|&s| pool[s].clone()).collect();
+                let mut alone = (info.build)(&Params::default(), &infos).unwrap();
+                for k in 0..50u64 {
+                    let r = on(c, k, 0.0);
+                    let want = own[alone.pick(&r, &crate::strategy::Pool::new(&infos), &mut rng())];
+                    assert_eq!(b.pick::<true>(&r), want, "{}: instance {c}, key {k}", info.name);
+                }
+            }
+        };
+        check(&mut b, &|_| true);
+        // Servers 0 and 1 down: the instances of subset {0, 1} widen to {2, 3}, sharing its state.
+        b.set_healthy(0, false);
+        b.set_healthy(1, false);
+        let left: Vec<Vec<usize>> = distinct
+            .iter()
+            .map(|s| {
+                let own: Vec<usize> = s.iter().map(|&x| x as usize).filter(|&x| x >= 2).collect();
+                if own.is_empty() { vec![2, 3] } else { own }
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(b.tables.held(), left.len(), "{}", info.name);
+        check(&mut b, &|s| s >= 2);
+        b.set_healthy(0, true);
+        b.set_healthy(1, true);
+        assert_eq!(b.tables.held(), distinct.len(), "{}", info.name);
+        check(&mut b, &|_| true);
+        // A subset of every server: one state for every instance.
+        let all = Subsetting { size: n as u32, kind: SubsetKind::Deterministic };
+        let setup = Balancers { count, subset: Some(all), ..Balancers::default() };
+        let mut b = Balancer::with_instances(info, Params::default(), &pool, &setup, rng());
+        b.set_subsets(crate::workload::subsets::draw(&all, count, n, 1));
+        assert_eq!(b.tables.held(), 1, "{}", info.name);
+    }
+}

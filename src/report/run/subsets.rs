@@ -6,16 +6,22 @@ use crate::report::format;
 use crate::scenario::Scenario;
 
 /// The share of the requests each backend gets when every instance spreads its share of
-/// the requests evenly over its subset (equal servers; `[balancers] shares` weighs the
-/// instances). `None` without subsets.
+/// the requests evenly over its subset (equal servers; an aperture's by each server's
+/// weight in the instance's slice; `[balancers] shares` weighs the instances). `None`
+/// without subsets.
 pub fn implied_shares(sc: &Scenario) -> Option<Vec<f64>> {
-    let subsets = sc.subsets()?;
-    let count = subsets.len();
+    let drawn = sc.drawn_subsets()?;
+    let count = drawn.subsets.len();
     let mut load = vec![0.0; sc.servers.len()];
-    for (c, subset) in subsets.iter().enumerate() {
+    for (c, subset) in drawn.subsets.iter().enumerate() {
         let share = sc.balancers.shares.as_ref().map_or(1.0 / count as f64, |s| s[c]);
-        for &s in subset {
-            load[s as usize] += share / subset.len() as f64;
+        let weights: Vec<f64> = match &drawn.shares {
+            Some(w) => w[c].iter().map(|&x| f64::from(x)).collect(),
+            None => vec![1.0; subset.len()],
+        };
+        let total: f64 = weights.iter().sum();
+        for (&s, w) in subset.iter().zip(&weights) {
+            load[s as usize] += share * w / total;
         }
     }
     Some(load)

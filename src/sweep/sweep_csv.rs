@@ -60,8 +60,13 @@ pub fn point_csv(header: &[String], sweep: &Sweep, index: usize, result: &Scenar
     let sc = sweep.scenario(index);
     let values = sweep.values(index);
     let split = summary_split();
-    let rows: Vec<Vec<String>> = result
-        .strategies
+    // The point's recovery from its fault windows and flash crowds (`recovery_s`,
+    // `recovered`), measured as a run measures it.
+    let with_phases = !sc.faults.is_empty() || !sc.arrivals.spikes().is_empty();
+    let report =
+        with_phases.then(|| crate::report::run::Report::bare(sc.clone(), result.strategies.clone(), 0.0, None));
+    let strategies = report.as_ref().map_or(result.strategies.as_slice(), |r| r.strategies.as_slice());
+    let rows: Vec<Vec<String>> = strategies
         .iter()
         .zip(&result.drop_rate)
         .map(|(s, drop)| {

@@ -76,6 +76,33 @@ fn sweep_points_reproduce_single_runs() {
     }
 }
 
+#[test]
+fn sweep_points_with_a_fault_carry_the_runs_recovery() {
+    // Issue 25: sweep.csv's `recovery_s` and `recovered` were empty (a sweep measured no
+    // phases); each point's are now those a run of it writes in summary.csv.
+    let dir = tempfile::tempdir().unwrap();
+    let fault = "[[faults]]\nserver = \"app-1\"\ndown_at = \"10s\"\nup_at = \"20s\"\n";
+    let top = TOP.replace("requests = 20000", "requests = 12000");
+    let text = ScenarioText::new(mm_pool(&top, 300.0, "app", 4, fault), None).unwrap();
+    let sw = Sweep::new(text, Overrides::default(), &["arrivals.rate=200,300".to_string()]).unwrap();
+    let data = sweep::execute(&sw, dir.path(), &SweepOptions::default()).unwrap().data.unwrap();
+    let t = &data.table;
+    let (seed_col, rec_col, ok_col) =
+        (t.col("seed").unwrap(), t.col("recovery_s").unwrap(), t.col("recovered").unwrap());
+    for (rate, rows) in [200.0, 300.0].iter().zip(t.rows.chunks(3)) {
+        let single_text = mm_pool(&top, 300.0, "app", 4, fault).replace("rate = 300.0", &format!("rate = {rate:?}"));
+        let mut sc = Scenario::parse(&single_text, None).unwrap();
+        sc.seed = rows[0][seed_col].parse().unwrap();
+        let report = run::run(&sc, &RunOptions::default()).unwrap();
+        for (row, s) in rows.iter().zip(&report.strategies) {
+            let r = s.recovery.expect("a fault window is assessed");
+            assert_eq!(row[ok_col], if r.all { "1" } else { "0" }, "rate {rate}");
+            let want = if r.longest.is_finite() { format!("{:.3}", r.longest) } else { String::new() };
+            assert_eq!(row[rec_col], want, "rate {rate}");
+        }
+    }
+}
+
 /// `#SBATCH --array=0-15` → 16.
 fn slurm_array_size(script: &str) -> usize {
     let line = script.lines().find_map(|l| l.strip_prefix("#SBATCH --array=")).expect("an --array line");

@@ -55,6 +55,19 @@ impl Report {
         preflight: &Preflight,
         stream_sha256: Option<String>,
     ) -> Report {
+        let mut report = Report::bare(scenario, strategies, wall_time, stream_sha256);
+        report.warnings = Warning::of_run(&report, preflight);
+        report
+    }
+
+    /// The report without its warnings: the fault windows and each strategy's recovery
+    /// (what a sweep point's rows of sweep.csv need too).
+    pub fn bare(
+        scenario: Scenario,
+        strategies: Vec<StrategySummary>,
+        wall_time: f64,
+        stream_sha256: Option<String>,
+    ) -> Report {
         let mut fault_windows: Vec<FaultWindow> =
             (0..scenario.replications).flat_map(|r| scenario.fault_windows(r)).collect();
         deploy_ends(&mut fault_windows, &strategies);
@@ -62,7 +75,6 @@ impl Report {
         for (i, r) in phases::recoveries(&report).into_iter().enumerate() {
             report.strategies[i].recovery = r;
         }
-        report.warnings = Warning::of_run(&report, preflight);
         report
     }
 

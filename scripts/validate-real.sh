@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Validates lbsim against real balancers on this machine (loopback only): HAProxy, nginx and
-# Caddy from Debian's packages (HAProxy 2.6.12, nginx 1.22.1, Caddy 2.6.2 on Debian 12), in front of `lbsim backends`, loaded by `lbsim load` with the
+# Validates lbsim against real balancers on this machine (loopback only): HAProxy (HTTP and
+# `mode tcp`), nginx and Caddy from Debian's packages (HAProxy 2.6.12, nginx 1.22.1, Caddy
+# 2.6.2 on Debian 12), in front of `lbsim backends`, loaded by `lbsim load` with the
 # scenario's own request stream, compared with `lbsim run` on the same stream.
 #
 #   scripts/validate-real.sh                 # the whole validation (about 30 minutes)
@@ -16,8 +17,15 @@
 # Each configuration names its scenario (scenarios/real/*.toml, all with the same seed) and
 # the simulated strategy (its label, with parameters) that models the balancer as set up.
 #
-# Each configuration sends one request per backend connection (HAProxy `option
+# Each HTTP configuration sends one request per backend connection (HAProxy `option
 # http-server-close`, nginx's HTTP/1.0 upstreams), as the simulator's servers see requests.
+# The `haproxy-tcp-*` configurations are HAProxy in `mode tcp`, an L4 balancer: it chooses a
+# server once per client connection and passes the bytes through. Their scenario
+# (scenarios/real/pinned.toml) has `[clients]` with `balance = "connection"`: `lbsim load`
+# holds the clients' connections as it says (six clients, one HTTP/2 connection each, h2c
+# through to the backends), and the script also checks each backend's share of the measured
+# requests against the simulated one: |measured − simulated| ≤ 3 binomial standard errors,
+# sqrt(p (1 − p) / n).
 # Caddy is told `keepalive off` towards the backends for the same reason.
 # Configurations lbsim claims to model must land within TOLERANCE of the simulation for the
 # mean and p90; `nginx-least-conn-nozone` (two workers, each with its own counts, shares not
@@ -52,6 +60,8 @@ CONFIGS=(
     "caddy-least-conn|caddy|least-connections(variant=\"caddy\")|least_conn|yes|caddy"
     "caddy-random-choose-2|caddy|p2c(variant=\"caddy-2.6\")|random_choose 2|yes|caddy"
     "caddy-round-robin|caddy|round-robin(variant=\"caddy\")|round_robin|yes|caddy"
+    "haproxy-tcp-roundrobin|haproxy-tcp|round-robin|balance roundrobin|yes|pinned"
+    "haproxy-tcp-leastconn|haproxy-tcp|weighted-least-connections|balance leastconn|yes|pinned"
 )
 
 install_balancers() {
@@ -90,18 +100,21 @@ wait_port() { # port seconds
     return 1
 }
 
-haproxy_config() { # algorithm scenario
+haproxy_config() { # algorithm scenario [mode: http (default) or tcp]
+    local mode=${3:-http}
     cat <<EOF
 global
     maxconn 4096
     nbthread 1
 defaults
-    mode http
+    mode $mode
     timeout connect 5s
     timeout client 60s
     timeout server 60s
     retries 0
-    option http-server-close
+EOF
+    if [ "$mode" = http ]; then echo "    option http-server-close"; fi
+    cat <<EOF
 frontend fe
     bind 127.0.0.1:$LB_PORT
     default_backend be
@@ -232,6 +245,26 @@ worker_model() { # log, scenario copy to write
         -e "s/^run_length = .*/run_length = $wlen/" scenarios/real/nginx-workers.toml >"$2"
 }
 
+# Each backend's share of the measured requests, simulated (the strategy's rows of
+# servers.csv) and measured, and whether they agree within 3 binomial standard errors.
+shares() { # simulated servers.csv, measured servers.csv, strategy label
+    awk -F, -v label="$3" '
+        FNR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; file++; next }
+        file == 1 && $col["strategy"] == label { sim[$col["server"]] = $col["requests"]; ns += $col["requests"] }
+        file == 2 { meas[$col["server"]] = $col["requests"]; nm += $col["requests"]; order[++k] = $col["server"] }
+        END {
+            bad = 0
+            printf "%-10s %12s %12s %10s %6s\n", "backend", "sim share", "meas share", "3 SE", "z"
+            for (i = 1; i <= k; i++) {
+                s = order[i]; p = sim[s] / ns; q = meas[s] / nm; se = sqrt(p * (1 - p) / nm)
+                z = (se > 0) ? (q - p) / se : 0
+                if (z > 3 || z < -3) bad++
+                printf "%-10s %12.4f %12.4f %10.4f %+6.2f\n", s, p, q, 3 * se, z
+            }
+            print (bad ? "shares: FAIL (" bad " backend(s) beyond 3 SE)" : "shares: pass (every backend within 3 SE)")
+        }' "$1" "$2"
+}
+
 summary=$OUT/summary.txt
 printf '%-30s %-52s %9s %9s %8s %9s %9s %8s %8s %10s %-7s %s\n' configuration "simulated strategy" "sim mean" \
     "meas mean" dev "sim p90" "meas p90" dev "p99 dev" "late p99" valid check >"$summary"
@@ -251,8 +284,10 @@ for c in "${CONFIGS[@]}"; do
     dir=$OUT/$name
     mkdir -p "$dir"
     access=
-    if [ "$kind" = haproxy ]; then
-        haproxy_config "$algo" "$scenario" >"$dir/haproxy.cfg"
+    if [ "$kind" = haproxy ] || [ "$kind" = haproxy-tcp ]; then
+        mode=http
+        if [ "$kind" = haproxy-tcp ]; then mode=tcp; fi
+        haproxy_config "$algo" "$scenario" "$mode" >"$dir/haproxy.cfg"
         haproxy -f "$dir/haproxy.cfg" -db >"$RUN/$name.log" 2>&1 &
     elif [ "$kind" = caddy ]; then
         caddy_config "$algo" >"$dir/Caddyfile"
@@ -290,6 +325,10 @@ for c in "${CONFIGS[@]}"; do
     "$BIN" compare "$sim" "$dir" --strategy "$strategy" "${checks[@]}" | tee "$dir/comparison.txt" || ok=FAIL
     "$BIN" compare "$sim" "$dir" --strategy "$strategy" --csv >"$dir/comparison.csv" || true
     if [ "$shared" != yes ]; then ok="(no target)"; fi
+    if [ "$kind" = haproxy-tcp ]; then
+        shares "$sim/servers.csv" "$dir/servers.csv" "$strategy" | tee "$dir/shares.txt"
+        if grep -q '^shares: FAIL' "$dir/shares.txt"; then ok=FAIL; fi
+    fi
     if [ "$ok" = FAIL ]; then failed=$((failed + 1)); fi
     cc=$dir/comparison.csv
     m=$dir/measurement.json

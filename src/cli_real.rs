@@ -260,6 +260,9 @@ fn print_backends(r: &BackendsReport, spin: Duration) -> Result<()> {
             s.dropped,
             s.bad
         )?;
+        if s.h2c > 0 {
+            errln!("    {} of {} connections spoke HTTP/2 (h2c)", s.h2c, s.connections)?;
+        }
         if s.header_timeouts + s.idle_timeouts + s.evicted + s.refused > 0 {
             errln!(
                 "    {} connections: {} closed for a slow header, {} idle, {} evicted for room, {} refused (all busy)",
@@ -382,6 +385,9 @@ fn print_measurement(m: &Measurement) -> Result<()> {
                 String::new()
             }
         )?;
+        if let Some(clients) = &c.clients {
+            outln!("connections held as the scenario's clients: {clients}")?;
+        }
     }
     if m.valid {
         outln!("measurement: valid")?;

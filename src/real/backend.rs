@@ -1,4 +1,6 @@
-//! `lbsim backends`: the scenario's servers as real HTTP/1.1 servers on loopback.
+//! `lbsim backends`: the scenario's servers as real HTTP servers on loopback: HTTP/1.1
+//! with keep-alive, and HTTP/2 cleartext with prior knowledge (h2c: a connection that opens
+//! with the HTTP/2 preface) on the same port, its streams unlimited (grpc-go's default).
 //!
 //! Server `i` of the scenario listens on `port_base + i` (or a port the system picks when
 //! `port_base` is 0). Each holds a request for its demand ÷ the server's speed, with
@@ -131,6 +133,8 @@ pub struct ServerCounts {
     pub evicted: u64,
     /// New connections refused: the cap reached and every connection inside a request.
     pub refused: u64,
+    /// Of the connections accepted, those that spoke HTTP/2 (h2c, prior knowledge).
+    pub h2c: u64,
 }
 
 /// What the backends did, reported when they stop.
@@ -528,13 +532,16 @@ impl Track {
         self.busy.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Why the watchdog should close the connection now, if it should.
-    fn expired(&self, limits: &ConnLimits) -> Option<Expiry> {
+    /// Why the watchdog should close the connection now, if it should (`header`: a
+    /// request's first bytes start the header timeout; off for HTTP/2, whose control frames
+    /// come between requests).
+    fn expired(&self, limits: &ConnLimits, header: bool) -> Option<Expiry> {
         if self.busy.load(Ordering::Relaxed) > 0 {
             return None;
         }
         let now = self.now();
-        match self.first_byte.load(Ordering::Relaxed) {
+        let first = if header { self.first_byte.load(Ordering::Relaxed) } else { 0 };
+        match first {
             0 if now.saturating_sub(self.since.load(Ordering::Relaxed)) > limits.idle.as_nanos() as u64 => {
                 Some(Expiry::Idle)
             }
@@ -593,33 +600,95 @@ impl tokio::io::AsyncWrite for Tracked {
     }
 }
 
+/// The HTTP/2 connection preface (RFC 9113 §3.4): a client that opens with it speaks h2c
+/// with prior knowledge.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether the connection opens with the HTTP/2 preface (`None`: it closed or failed first).
+/// Peeks, so the bytes stay for the protocol's parser; the caller bounds the time.
+async fn opens_with_h2_preface(stream: &tokio::net::TcpStream) -> Option<bool> {
+    let mut buf = [0u8; H2_PREFACE.len()];
+    loop {
+        let n = stream.peek(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        if buf[..n] != H2_PREFACE[..n] {
+            return Some(false);
+        }
+        if n == H2_PREFACE.len() {
+            return Some(true);
+        }
+        // A partial preface (rare: it is 24 bytes): the peek would return the same bytes.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 /// Serves one connection until the client closes it, it is evicted, or it stays idle or
-/// keeps a header incomplete too long (checked a few times per timeout).
+/// keeps a header incomplete too long (checked a few times per timeout). HTTP/1.1 or h2c,
+/// told apart by the first bytes.
 async fn serve_connection(
     stream: tokio::net::TcpStream,
     track: Arc<Track>,
     srv: Arc<ServerState>,
     shared: Arc<Shared>,
 ) {
-    let io = TokioIo::new(Tracked { stream, track: Arc::clone(&track) });
-    let service = hyper::service::service_fn(|req| {
-        let (srv, shared, track) = (Arc::clone(&srv), Arc::clone(&shared), Arc::clone(&track));
-        async move {
-            track.enter();
-            let r = handle(req, srv, shared).await;
-            track.leave();
-            r
-        }
-    });
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
-    tokio::pin!(conn);
     let limits = shared.limits;
+    let h2 = tokio::select! {
+        p = opens_with_h2_preface(&stream) => p,
+        _ = track.evict.notified() => None,
+        _ = tokio::time::sleep(limits.idle) => {
+            srv.counts.lock().expect("counts lock").idle_timeouts += 1;
+            None
+        }
+    };
+    let Some(h2) = h2 else {
+        track.closed.store(true, Ordering::Relaxed);
+        return;
+    };
+    let io = TokioIo::new(Tracked { stream, track: Arc::clone(&track) });
+    let service = {
+        let (srv, shared, track) = (Arc::clone(&srv), Arc::clone(&shared), Arc::clone(&track));
+        hyper::service::service_fn(move |req| {
+            let (srv, shared, track) = (Arc::clone(&srv), Arc::clone(&shared), Arc::clone(&track));
+            async move {
+                track.enter();
+                let r = handle(req, srv, shared).await;
+                track.leave();
+                r
+            }
+        })
+    };
+    if h2 {
+        srv.counts.lock().expect("counts lock").h2c += 1;
+        let conn = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+            .max_concurrent_streams(None)
+            .serve_connection(io, service);
+        // Control frames (SETTINGS, WINDOW_UPDATE, PING) come between requests: only idleness
+        // is watched.
+        watch(conn, &track, &srv, &limits, false).await;
+    } else {
+        let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+        watch(conn, &track, &srv, &limits, true).await;
+    }
+    track.closed.store(true, Ordering::Relaxed);
+}
+
+/// Drives `conn` until it ends, is evicted or expires (`header`: the header timeout applies).
+async fn watch<F: std::future::Future>(
+    conn: F,
+    track: &Track,
+    srv: &ServerState,
+    limits: &ConnLimits,
+    header: bool,
+) {
+    tokio::pin!(conn);
     let check = (limits.header.min(limits.idle) / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = &mut conn => break,
             _ = track.evict.notified() => break,
-            _ = tokio::time::sleep(check) => match track.expired(&limits) {
+            _ = tokio::time::sleep(check) => match track.expired(limits, header) {
                 Some(Expiry::Idle) => {
                     srv.counts.lock().expect("counts lock").idle_timeouts += 1;
                     break;
@@ -632,7 +701,6 @@ async fn serve_connection(
             },
         }
     }
-    track.closed.store(true, Ordering::Relaxed);
 }
 
 #[cfg(test)]

@@ -117,7 +117,8 @@ impl Failure {
         }
     }
 
-    fn of_io(e: &std::io::Error) -> Failure {
+    /// The cause of an I/O error on an open connection.
+    pub fn of_io(e: &std::io::Error) -> Failure {
         use std::io::ErrorKind::*;
         match e.kind() {
             ConnectionReset | ConnectionAborted | BrokenPipe => Failure::Reset,
@@ -165,6 +166,11 @@ impl Conn {
         let stream = TcpStream::connect(addr).await.map_err(|e| Failure::of_connect(&e))?;
         let _ = stream.set_nodelay(true);
         Ok(Conn { stream, buf: Vec::with_capacity(1024), used: 0 })
+    }
+
+    /// The socket, for another protocol (HTTP/2) over the same connection.
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
     }
 
     /// Writes `request` and reads the whole response. After an error the connection must
@@ -315,12 +321,9 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Response, Framing)>, Failure>
     let status = r.code.ok_or(Failure::Malformed)?;
     let mut keep_alive = r.version == Some(1);
     let (mut length, mut chunked) = (None, false);
-    let mut server = None;
-    let mut dropped = false;
-    let (mut wait, mut service, mut in_system, mut overshoot) = (None, None, None, None);
+    let mut marks = Marks::default();
     for h in r.headers.iter() {
         let value = std::str::from_utf8(h.value).ok().map(str::trim);
-        let num = || value.and_then(|v| v.parse::<f64>().ok()).filter(|x| x.is_finite());
         let name = h.name;
         if name.eq_ignore_ascii_case("content-length") {
             let n = value.and_then(|v| v.parse::<u64>().ok()).ok_or(Failure::Malformed)?;
@@ -341,18 +344,8 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Response, Framing)>, Failure>
             } else if v.split(',').any(|t| t.trim().eq_ignore_ascii_case("keep-alive")) {
                 keep_alive = true;
             }
-        } else if name.eq_ignore_ascii_case(headers::SERVER) {
-            server = value.map(str::to_string);
-        } else if name.eq_ignore_ascii_case(headers::DROPPED) {
-            dropped = true;
-        } else if name.eq_ignore_ascii_case(headers::WAIT) {
-            wait = num();
-        } else if name.eq_ignore_ascii_case(headers::SERVICE) {
-            service = num();
-        } else if name.eq_ignore_ascii_case(headers::IN_SYSTEM) {
-            in_system = value.and_then(|v| v.parse::<u32>().ok());
-        } else if name.eq_ignore_ascii_case(headers::OVERSHOOT) {
-            overshoot = num();
+        } else {
+            marks.header(name, value);
         }
     }
     let framing = if status == 204 || status == 304 || (100..200).contains(&status) {
@@ -364,13 +357,50 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Response, Framing)>, Failure>
     } else {
         Framing::UntilClose
     };
-    let backend = match (wait, service, in_system, overshoot) {
-        (Some(wait), Some(service), Some(in_system), Some(overshoot)) => {
-            Some(BackendView { wait, service, in_system, overshoot })
+    Ok(Some((len, marks.response(status, keep_alive), framing)))
+}
+
+/// What the `x-lbsim-*` headers of a response say, gathered header by header (HTTP/1.1 and
+/// HTTP/2 alike).
+#[derive(Debug, Default)]
+pub struct Marks {
+    server: Option<String>,
+    dropped: bool,
+    wait: Option<f64>,
+    service: Option<f64>,
+    in_system: Option<u32>,
+    overshoot: Option<f64>,
+}
+
+impl Marks {
+    /// Notes header `name` (any case) with its trimmed `value`, if it is one of lbsim's.
+    pub fn header(&mut self, name: &str, value: Option<&str>) {
+        let num = || value.and_then(|v| v.parse::<f64>().ok()).filter(|x| x.is_finite());
+        if name.eq_ignore_ascii_case(headers::SERVER) {
+            self.server = value.map(str::to_string);
+        } else if name.eq_ignore_ascii_case(headers::DROPPED) {
+            self.dropped = true;
+        } else if name.eq_ignore_ascii_case(headers::WAIT) {
+            self.wait = num();
+        } else if name.eq_ignore_ascii_case(headers::SERVICE) {
+            self.service = num();
+        } else if name.eq_ignore_ascii_case(headers::IN_SYSTEM) {
+            self.in_system = value.and_then(|v| v.parse::<u32>().ok());
+        } else if name.eq_ignore_ascii_case(headers::OVERSHOOT) {
+            self.overshoot = num();
         }
-        _ => None,
-    };
-    Ok(Some((len, Response { status, server, dropped, backend, keep_alive }, framing)))
+    }
+
+    /// The response with status `status`.
+    pub fn response(self, status: u16, keep_alive: bool) -> Response {
+        let backend = match (self.wait, self.service, self.in_system, self.overshoot) {
+            (Some(wait), Some(service), Some(in_system), Some(overshoot)) => {
+                Some(BackendView { wait, service, in_system, overshoot })
+            }
+            _ => None,
+        };
+        Response { status, server: self.server, dropped: self.dropped, backend, keep_alive }
+    }
 }
 
 #[cfg(test)]

@@ -36,12 +36,12 @@ use super::diagnose::{self, Limited};
 use super::measurement::{Calibration, Connections, DurationSummary, Measurement, SenderStats};
 use super::record::{LateCause, Recorder};
 pub use super::sender::{GRACE, MAX_OUTSTANDING};
-use super::sender::{Job, Plan, SenderEnd, Stop, run_sender};
+use super::sender::{ClientDraw, ClientPlan, Job, Plan, SenderEnd, Stop, run_sender};
 pub use super::target::Target;
 use super::timer::ThreadPolicy;
 use crate::analysis::{self, Preflight};
 use crate::report::Report;
-use crate::scenario::{Overrides, Scenario, ScenarioError};
+use crate::scenario::{Clients, Overrides, Scenario, ScenarioError};
 use crate::stats::KeyCounter;
 use crate::workload::RequestStream;
 use crate::{Error, Result};
@@ -75,6 +75,47 @@ pub fn connection_cap(o: &LoadOptions) -> std::result::Result<usize, ScenarioErr
         Some(n) => Ok(n.max(1)),
         None => Ok((budget / 2 / per).clamp(1, MAX_OUTSTANDING) as usize),
     }
+}
+
+/// With `[clients]`, the connections the clients may hold together (`count × connections`),
+/// within the memory budget and [`MAX_OUTSTANDING`]; `--connections` and `--no-keep-alive`
+/// are the scenario's to say then.
+fn client_connection_cap(sc: &Scenario, c: &Clients, o: &LoadOptions) -> std::result::Result<usize, ScenarioError> {
+    let at = |key: &str, what: String| ScenarioError { file: sc.file.clone(), ..ScenarioError::at(key, what) };
+    if o.connections.is_some() {
+        return Err(ScenarioError::at(
+            "--connections",
+            "the scenario's [clients] sets the connections (count × connections): remove --connections, or change \
+             clients.count or clients.connections"
+                .to_string(),
+        ));
+    }
+    if !o.keep_alive {
+        return Err(ScenarioError::at(
+            "--no-keep-alive",
+            "the scenario's [clients] holds its connections: set clients.max_requests = 1 for a connection per \
+             request instead"
+                .to_string(),
+        ));
+    }
+    let n = u64::from(c.count) * u64::from(c.connections);
+    let per = o.limits.max_header as u64 + CONNECTION_OVERHEAD;
+    let budget = crate::memory::memory_limit();
+    if n > MAX_OUTSTANDING || n.saturating_mul(per) > budget {
+        return Err(at(
+            "clients.count",
+            format!(
+                "lbsim load holds every client's connections: {} clients × {} = {n} connections, more than it opens \
+                 at most ({} within --max-memory {} at --max-header {}); use fewer clients or connections",
+                c.count,
+                c.connections,
+                MAX_OUTSTANDING.min(budget / per),
+                crate::memory::format_bytes(budget),
+                crate::memory::format_bytes(o.limits.max_header as u64),
+            ),
+        ));
+    }
+    Ok(n as usize)
 }
 
 /// Default bounds on a target's responses (`--max-header`, `--max-body`, `--timeout`).
@@ -178,7 +219,10 @@ fn schedule(sc: &Scenario) -> (f64, f64) {
 /// Replays `scenario`'s request stream against the target; see the module docs.
 pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
     check_scenario(scenario)?;
-    let cap = connection_cap(o)?;
+    let cap = match &scenario.clients {
+        Some(c) => client_connection_cap(scenario, c, o)?,
+        None => connection_cap(o)?,
+    };
     // A small runtime on this thread for Ctrl-C and the live line; the senders run their own.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -265,7 +309,7 @@ pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
     let max_p99_ms = o.max_lateness.as_secs_f64() * 1e3;
     let stopped_by = ends.iter().find_map(|e| e.stopped_by).or_else(|| (ends.is_empty()).then_some("time limit"));
     let sender = sender_stats(&ends, o);
-    let connections = connection_stats(&ends, o);
+    let connections = connection_stats(&ends, o, scenario.clients.as_ref());
     let mut problems = Vec::new();
     let mut limited_by = None;
     if let Some(l) = lateness.filter(|l| l.p99_ms > max_p99_ms) {
@@ -338,7 +382,7 @@ fn sender_stats(ends: &[SenderEnd], o: &LoadOptions) -> SenderStats {
 }
 
 /// The pools together.
-fn connection_stats(ends: &[SenderEnd], o: &LoadOptions) -> Connections {
+fn connection_stats(ends: &[SenderEnd], o: &LoadOptions, clients: Option<&Clients>) -> Connections {
     let mut connect = super::record::Durations::new();
     for e in ends {
         connect.hist.merge(&e.connect.hist);
@@ -351,6 +395,7 @@ fn connection_stats(ends: &[SenderEnd], o: &LoadOptions) -> Connections {
         peak: ends.iter().map(|e| e.peak).sum(),
         resent: ends.iter().map(|e| e.resent).sum(),
         connect: DurationSummary::of(&connect),
+        clients: clients.map(Clients::describe),
     }
 }
 
@@ -384,6 +429,10 @@ fn run_pass(
     }
     let n = o.senders.max(1);
     let bar = progress_bar(o.progress, sc.requests);
+    let seeds = crate::workload::seeds::Seeds::new(sc.seed, 0);
+    let clients = sc.clients.as_ref().map(|c| ClientPlan::of(c, &seeds));
+    // With [clients] each client's connections open when it needs them, as simulated.
+    let initial = if clients.is_some() { 0 } else { offered_concurrency(sc).div_ceil(n).min(cap.div_ceil(n).max(1)) };
     let plan = Arc::new(Plan {
         target: o.target.clone(),
         addrs: addrs.to_vec(),
@@ -391,8 +440,9 @@ fn run_pass(
         spin: o.spin,
         realtime: o.realtime,
         keep_alive: o.keep_alive,
+        clients,
         connections: cap.div_ceil(n).max(1),
-        initial: offered_concurrency(sc).div_ceil(n).min(cap.div_ceil(n).max(1)),
+        initial,
         t0,
         hard,
         timeout: o.limits.timeout,
@@ -406,9 +456,23 @@ fn run_pass(
             .map(|w| {
                 let plan = Arc::clone(&plan);
                 let workload = sc.workload();
+                // Sender w sends every n-th request, or with [clients] its clients' (client
+                // c's requests go to sender c mod n), each request's client drawn as the
+                // simulator draws it.
+                let mut draw = sc.clients.as_ref().map(|c| ClientDraw::new(c, &seeds));
                 let jobs = RequestStream::new(&workload, 0)
-                    .filter(move |r| r.id % n as u64 == w as u64)
-                    .map(move |r| Job { id: r.id, key: r.key, arrival: r.arrival, demand: demand.then_some(r.demand) });
+                    .map(move |r| (draw.as_mut().map_or(0, ClientDraw::next_client), r))
+                    .filter(move |(client, r)| {
+                        let by = if clients.is_some() { u64::from(*client) } else { r.id };
+                        by % n as u64 == w as u64
+                    })
+                    .map(move |(client, r)| Job {
+                        id: r.id,
+                        client,
+                        key: r.key,
+                        arrival: r.arrival,
+                        demand: demand.then_some(r.demand),
+                    });
                 std::thread::Builder::new()
                     .name(format!("lbsim-sender-{w}"))
                     .spawn_scoped(scope, move || run_sender(plan, jobs))

@@ -180,6 +180,9 @@ pub struct Connections {
     pub resent: u64,
     /// Time to open one.
     pub connect: Option<DurationSummary>,
+    /// The scenario's `[clients]` the connections were held as (absent: one pool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clients: Option<String>,
 }
 
 impl Measurement {

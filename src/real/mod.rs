@@ -11,7 +11,9 @@
 //!   the same files as `run`; [`measurement`] is what only a measurement has (lateness,
 //!   overshoot, calibration, validity);
 //!   [`sender`] threads send on schedule over pools of keep-alive connections through the
-//!   bounded HTTP/1.1 [`client`]; [`diagnose`] says what limited a run whose sends were late;
+//!   bounded HTTP/1.1 [`client`] (or HTTP/2 cleartext, [`h2`], when the scenario's
+//!   `[clients]` say `protocol = "http2"`); [`diagnose`] says what limited a run whose sends
+//!   were late;
 //! - [`compare`]: `lbsim compare`: simulated vs measured, figure by figure;
 //! - [`target`]: the URL `load` sends to (loopback unless told otherwise).
 //!
@@ -22,6 +24,7 @@ pub mod backend;
 pub mod client;
 pub mod compare;
 pub mod diagnose;
+pub mod h2;
 pub mod load;
 pub mod measurement;
 pub mod queue;

@@ -48,11 +48,16 @@ const SLICE: Duration = Duration::from_millis(50);
 /// rather than flooding the target's accept queue (whose overflow costs a 1 s SYN retry).
 const MAX_CONNECTING: usize = 8;
 
+mod clients;
+pub use clients::{ClientDraw, ClientPlan};
+
 /// One request to send; `demand: None` sends zero demand without an id (calibration).
 #[derive(Debug, Clone, Copy)]
 pub struct Job {
     /// Request number in the stream.
     pub id: u64,
+    /// Its client of the scenario's `[clients]` (0 without).
+    pub client: u32,
     /// Its key.
     pub key: u64,
     /// Scheduled send, s from the start of the schedule.
@@ -85,6 +90,8 @@ pub struct Plan {
     pub realtime: bool,
     /// Reuse connections.
     pub keep_alive: bool,
+    /// The scenario's `[clients]`: each client its own connections (`None`: one pool).
+    pub clients: Option<ClientPlan>,
     /// Connections per sender at most.
     pub connections: usize,
     /// Connections each sender opens before its first send (the offered concurrency).
@@ -146,6 +153,7 @@ struct Pool {
 struct Local {
     plan: Arc<Plan>,
     pool: RefCell<Pool>,
+    groups: RefCell<clients::Groups>,
     open: Cell<u64>,
     done: Notify,
 }
@@ -167,6 +175,7 @@ pub fn run_sender(plan: Arc<Plan>, jobs: impl Iterator<Item = Job>) -> SenderEnd
             addr: 0,
             connect: Durations::new(),
         }),
+        groups: RefCell::new(clients::Groups::default()),
         open: Cell::new(0),
         done: Notify::new(),
     });
@@ -248,7 +257,11 @@ async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'st
         }
         p.outstanding.fetch_add(1, Ordering::Relaxed);
         l.open.set(l.open.get() + 1);
-        dispatch(&l, job, at);
+        if p.clients.is_some() {
+            clients::dispatch(&l, job, at);
+        } else {
+            dispatch(&l, job, at);
+        }
         // Let the request's task write it now, and the responses in be read, even when the
         // sender is behind schedule (it would otherwise send the backlog without yielding).
         tokio::task::yield_now().await;
@@ -314,13 +327,9 @@ async fn carry(l: Rc<Local>, mut conn: Option<Conn>, first: Option<(Job, Instant
         if let Some((job, at, cause)) = next {
             match refused.take() {
                 Some(f) => l.plan.rec.lock().expect("recorder lock").fail(job.id, None, f),
-                None => one(&l, &mut conn, job, at, cause, &mut request).await,
+                None => one(&l, &mut conn, job, at, cause, &mut request, !l.plan.keep_alive).await,
             }
-            l.plan.outstanding.fetch_sub(1, Ordering::Relaxed);
-            l.open.set(l.open.get() - 1);
-            if l.open.get() == 0 {
-                l.done.notify_one();
-            }
+            finished(&l);
         }
         let mut pool = l.pool.borrow_mut();
         next = pool.waiting.pop_front();
@@ -331,6 +340,15 @@ async fn carry(l: Rc<Local>, mut conn: Option<Conn>, first: Option<(Job, Instant
             }
             return;
         }
+    }
+}
+
+/// A request has its outcome: it is no longer open.
+fn finished(l: &Local) {
+    l.plan.outstanding.fetch_sub(1, Ordering::Relaxed);
+    l.open.set(l.open.get() - 1);
+    if l.open.get() == 0 {
+        l.done.notify_one();
     }
 }
 
@@ -357,11 +375,19 @@ async fn connect(l: &Local) -> Result<Conn, Failure> {
     Err(last)
 }
 
-/// Sends one request and records its outcome.
-async fn one(l: &Local, conn: &mut Option<Conn>, job: Job, at: Instant, mut cause: LateCause, request: &mut Vec<u8>) {
+/// Sends one request and records its outcome (`close`: with `Connection: close`).
+async fn one(
+    l: &Local,
+    conn: &mut Option<Conn>,
+    job: Job,
+    at: Instant,
+    mut cause: LateCause,
+    request: &mut Vec<u8>,
+    close: bool,
+) {
     let p = &*l.plan;
     request.clear();
-    p.target.write_request(job.demand.map(|_| job.id), job.demand.unwrap_or(0.0), !p.keep_alive, request);
+    p.target.write_request(job.demand.map(|_| job.id), job.demand.unwrap_or(0.0), close, request);
     let mut sent = false;
     let mut resent = false;
     loop {
@@ -402,7 +428,7 @@ async fn one(l: &Local, conn: &mut Option<Conn>, job: Job, at: Instant, mut caus
                 return p.rec.lock().expect("recorder lock").fail(job.id, None, failure);
             }
             Ok(Ok(r)) => {
-                if !(p.keep_alive && r.keep_alive) {
+                if close || !(p.keep_alive && r.keep_alive) {
                     *conn = None;
                 }
                 return record(p, job.id, at, finished, r);

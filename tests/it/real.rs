@@ -452,3 +452,108 @@ fn backends_close_slow_and_idle_connections_and_serve_beyond_the_cap() {
     // 300 held against a cap of 40: all but 40 were evicted or (on a slow machine) idled out.
     assert!(slow >= 1 && idle >= 1 && evicted >= 1 && evicted + idle >= 250 && refused == 0, "{line}");
 }
+
+/// 600 requests at 1,000 req/s from 5 clients of one HTTP/1.1 connection each, 25
+/// requests per connection; 0.2 ms demands on 4 workers.
+const POOLS: &str = r#"name = "pools"
+seed = 11
+requests = 600
+warmup_requests = 0
+strategies = ["round-robin"]
+
+[arrivals]
+process = "poisson"
+rate = 1000.0
+
+[service]
+distribution = "exponential"
+mean = "0.2ms"
+
+[[servers]]
+name = "solo"
+workers = 4
+
+[clients]
+count = 5
+connections = 1
+max_requests = 25
+"#;
+
+/// Requests of each client of `file`'s `[clients]`, as the simulator draws them.
+fn requests_per_client(file: &Path) -> Vec<u64> {
+    let sc = lbsim::scenario::Scenario::load(file).unwrap();
+    let c = sc.clients.unwrap();
+    let mut draw = lbsim::real::sender::ClientDraw::new(&c, &lbsim::workload::seeds::Seeds::new(sc.seed, 0));
+    let mut n = vec![0u64; c.count as usize];
+    for _ in 0..sc.requests {
+        n[draw.next_client() as usize] += 1;
+    }
+    n
+}
+
+#[test]
+fn load_holds_each_clients_connections_and_closes_them_after_max_requests() {
+    let (dir, file) = case(POOLS);
+    let backends = Backends::start(&file, &[]);
+    let port = backends.ports[0].1;
+    let out = dir.path().join("m");
+    lbsim()
+        .args(["load", file.to_str().unwrap(), "--no-charts", "--quiet", "--calibration", "0"])
+        .args(["--target", &format!("http://127.0.0.1:{port}"), "--out"])
+        .arg(&out)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let m = measurement(&out);
+    assert_eq!(summary(&out, "completed"), "600", "{m}");
+    // Each client's one connection carries 25 requests, then closes (Connection: close on
+    // the 25th); its next request opens another: ⌈n_c / 25⌉ connections for client c.
+    let expected: u64 = requests_per_client(&file).iter().map(|n| n.div_ceil(25)).sum();
+    assert_eq!(m["connections"]["opened"].as_u64().unwrap(), expected, "{m}");
+    assert!(m["connections"]["peak"].as_u64().unwrap() <= 5, "{m}");
+    assert_eq!(m["connections"]["clients"], "5 clients × 1 http1 connection, balanced per request, max 25 requests");
+    // The scenario says the connections: --connections and --no-keep-alive are refused.
+    for extra in [["--connections", "8"].as_slice(), ["--no-keep-alive"].as_slice()] {
+        lbsim()
+            .args(["load", file.to_str().unwrap(), "--no-charts", "--quiet", "--calibration", "0"])
+            .args(["--target", &format!("http://127.0.0.1:{port}"), "--out"])
+            .arg(dir.path().join("refused"))
+            .args(extra)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("[clients]"));
+    }
+    drop(backends);
+}
+
+#[test]
+fn load_multiplexes_http2_streams_and_backends_serve_h2c() {
+    let h2 = crate::common::edit(POOLS, "max_requests = 25", "protocol = \"http2\"");
+    let h2 = crate::common::edit(&h2, "count = 5", "count = 2");
+    let h2 = crate::common::edit(&h2, "requests = 600", "requests = 300");
+    let h2 = crate::common::edit(&h2, "rate = 1000.0", "rate = 200.0");
+    let h2 = crate::common::edit(&h2, "mean = \"0.2ms\"", "mean = \"20ms\"");
+    let h2 = crate::common::edit(&h2, "workers = 4", "workers = 16");
+    let (dir, file) = case(&h2);
+    let backends = Backends::start(&file, &["--realtime"]);
+    let port = backends.ports[0].1;
+    let (sim, meas) = (dir.path().join("sim"), dir.path().join("meas"));
+    lbsim().args(["run", file.to_str().unwrap(), "--no-charts", "--quiet", "--out"]).arg(&sim).assert().success();
+    lbsim()
+        .args(["load", file.to_str().unwrap(), "--no-charts", "--quiet", "--realtime", "--calibration", "100"])
+        .args(["--target", &format!("http://127.0.0.1:{port}"), "--out"])
+        .arg(&meas)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let m = measurement(&meas);
+    assert_eq!(summary(&meas, "completed"), "300", "{m}");
+    // Two connections, one per client, each carrying its client's requests at once (about
+    // 2 in flight each: over HTTP/1.1 they would wait for the connection).
+    assert_eq!(m["connections"]["opened"].as_u64().unwrap(), 2, "{m}");
+    assert!(m["late_sends"].get("waited_for_connection").is_none(), "{m}");
+    lbsim().args(["compare"]).arg(&sim).arg(&meas).args(["--check", "mean=15%"]).assert().success();
+    let (ok, err) = backends.stop();
+    assert!(ok, "{err}");
+    assert!(err.contains("4 of 4 connections spoke HTTP/2 (h2c)"), "calibration's 2 and the run's 2: {err}");
+}

@@ -23,9 +23,9 @@
 # server once per client connection and passes the bytes through. Their scenario
 # (scenarios/real/pinned.toml) has `[clients]` with `balance = "connection"`: `lbsim load`
 # holds the clients' connections as it says (six clients, one HTTP/2 connection each, h2c
-# through to the backends), and the script also checks each backend's share of the measured
-# requests against the simulated one: |measured − simulated| ≤ 3 binomial standard errors,
-# sqrt(p (1 − p) / n).
+# through to the backends), and the script also checks the backends' shares of the measured
+# requests, in decreasing order, against the simulated ones: |measured − simulated| ≤ 3
+# binomial standard errors, sqrt(p (1 − p) / n).
 # Caddy is told `keepalive off` towards the backends for the same reason.
 # Configurations lbsim claims to model must land within TOLERANCE of the simulation for the
 # mean and p90; `nginx-least-conn-nozone` (two workers, each with its own counts, shares not
@@ -245,23 +245,27 @@ worker_model() { # log, scenario copy to write
         -e "s/^run_length = .*/run_length = $wlen/" scenarios/real/nginx-workers.toml >"$2"
 }
 
-# Each backend's share of the measured requests, simulated (the strategy's rows of
-# servers.csv) and measured, and whether they agree within 3 binomial standard errors.
+# The backends' shares of the measured requests, simulated (the strategy's rows of
+# servers.csv) and measured, and whether they agree within 3 binomial standard errors. The
+# backends are identical, so which one takes which clients' connections depends on the
+# balancer's state (the calibration pass's connections move HAProxy's rotation on): the
+# shares are compared in decreasing order, rank by rank.
 shares() { # simulated servers.csv, measured servers.csv, strategy label
     awk -F, -v label="$3" '
+        function sort(a, n,    i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j] > a[j - 1]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }
         FNR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; file++; next }
-        file == 1 && $col["strategy"] == label { sim[$col["server"]] = $col["requests"]; ns += $col["requests"] }
-        file == 2 { meas[$col["server"]] = $col["requests"]; nm += $col["requests"]; order[++k] = $col["server"] }
+        file == 1 && $col["strategy"] == label { sim[++ks] = $col["requests"]; ns += $col["requests"] }
+        file == 2 { meas[++km] = $col["requests"]; nm += $col["requests"] }
         END {
-            bad = 0
-            printf "%-10s %12s %12s %10s %6s\n", "backend", "sim share", "meas share", "3 SE", "z"
-            for (i = 1; i <= k; i++) {
-                s = order[i]; p = sim[s] / ns; q = meas[s] / nm; se = sqrt(p * (1 - p) / nm)
+            sort(sim, ks); sort(meas, km); bad = 0
+            printf "%-6s %12s %12s %10s %6s\n", "rank", "sim share", "meas share", "3 SE", "z"
+            for (i = 1; i <= km; i++) {
+                p = sim[i] / ns; q = meas[i] / nm; se = sqrt(p * (1 - p) / nm)
                 z = (se > 0) ? (q - p) / se : 0
                 if (z > 3 || z < -3) bad++
-                printf "%-10s %12.4f %12.4f %10.4f %+6.2f\n", s, p, q, 3 * se, z
+                printf "%-6d %12.4f %12.4f %10.4f %+6.2f\n", i, p, q, 3 * se, z
             }
-            print (bad ? "shares: FAIL (" bad " backend(s) beyond 3 SE)" : "shares: pass (every backend within 3 SE)")
+            print (bad ? "shares: FAIL (" bad " rank(s) beyond 3 SE)" : "shares: pass (every rank within 3 SE)")
         }' "$1" "$2"
 }
 

@@ -46,7 +46,8 @@ use crate::stats::KeyCounter;
 use crate::workload::RequestStream;
 use crate::{Error, Result};
 
-/// Time between starting a pass and its first scheduled send.
+/// Time between every sender being ready (its first connections open) and the first
+/// scheduled send.
 const LEAD: Duration = Duration::from_millis(100);
 
 /// Longest the calibration pass waits for its responses after its last send.
@@ -267,10 +268,8 @@ pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
     });
     let deadline = started + limit;
     let pass = |sc: &Scenario, rec: Recorder, demand: bool, hard_after: Option<Duration>| {
-        let t0 = Instant::now() + LEAD;
-        let hard = hard_after.map_or(deadline, |d| deadline.min(t0 + d));
         let rec = Arc::new(Mutex::new(rec));
-        let ends = run_pass(&rt, sc, o, (&addrs, cap), &stop, &rec, t0, hard, demand);
+        let ends = run_pass(&rt, sc, o, (&addrs, cap), &stop, &rec, (deadline, hard_after), demand);
         let rec = Arc::try_unwrap(rec)
             .map(|m| m.into_inner().expect("recorder lock"))
             .unwrap_or_else(|a| a.lock().expect("recorder lock").clone());
@@ -420,11 +419,10 @@ fn run_pass(
     (addrs, cap): (&[std::net::SocketAddr], usize),
     stop: &Arc<Stop>,
     rec: &Arc<Mutex<Recorder>>,
-    t0: Instant,
-    hard: Instant,
+    (deadline, hard_after): (Instant, Option<Duration>),
     demand: bool,
 ) -> Vec<SenderEnd> {
-    if t0 >= hard {
+    if Instant::now() + LEAD >= deadline {
         return Vec::new();
     }
     let n = o.senders.max(1);
@@ -443,8 +441,12 @@ fn run_pass(
         clients,
         connections: cap.div_ceil(n).max(1),
         initial,
-        t0,
-        hard,
+        lead: LEAD,
+        deadline,
+        hard_after,
+        senders: n,
+        ready: std::sync::atomic::AtomicUsize::new(0),
+        start: std::sync::OnceLock::new(),
         timeout: o.limits.timeout,
         rec: Arc::clone(rec),
         stop: Arc::clone(stop),
@@ -478,7 +480,11 @@ fn run_pass(
                     .spawn_scoped(scope, move || run_sender(plan, jobs))
             })
             .collect();
-        rt.block_on(live(&plan, &handles, t0));
+        // A sender that could not start is never ready: the others must not wait for it.
+        for _ in handles.iter().filter(|h| h.is_err()) {
+            plan.mark_ready();
+        }
+        rt.block_on(live(&plan, &handles));
         handles.into_iter().filter_map(|h| h.ok()).filter_map(|h| h.join().ok()).collect::<Vec<_>>()
     });
     bar.finish_and_clear();
@@ -486,7 +492,7 @@ fn run_pass(
 }
 
 /// Updates the live line every second until every sender thread has finished.
-async fn live<T>(plan: &Plan, handles: &[std::io::Result<std::thread::ScopedJoinHandle<'_, T>>], t0: Instant) {
+async fn live<T>(plan: &Plan, handles: &[std::io::Result<std::thread::ScopedJoinHandle<'_, T>>]) {
     let mut last = (Instant::now(), 0u64);
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -506,7 +512,7 @@ async fn live<T>(plan: &Plan, handles: &[std::io::Result<std::thread::ScopedJoin
         let p99 = if recent.count() > 0 { format!("{:.3} ms", recent.hist.quantile(0.99) * 1e3) } else { "-".into() };
         plan.bar.set_message(format!(
             "t {:.0}s  {rate:.0} req/s  in flight {}  lateness p99 {p99}  failed {failed}",
-            now.saturating_duration_since(t0).as_secs_f64(),
+            now.saturating_duration_since(plan.t0()).as_secs_f64(),
             plan.outstanding.load(Ordering::Relaxed),
         ));
     }

@@ -10,7 +10,10 @@
 //! the core all the time, starve the target on a small machine and, under `SCHED_FIFO`, hit
 //! the kernel's real-time throttling).
 //!
-//! Connections: a request takes an idle connection of the sender's pool, or opens a new one
+//! Connections: each sender first opens its share of the offered concurrency, and the
+//! schedule starts (`lead` later) once every sender has (within [`PRE_OPEN`]), so the first
+//! sends find open connections and no burst of connects meets the target's accept queue
+//! mid-run. A request takes an idle connection of the sender's pool, or opens a new one
 //! while the pool holds fewer than its cap, or waits (first come, first served) for the next
 //! connection to come free. A connection carries one request at a time (no pipelining) and
 //! is reused until the target closes it or a request on it fails; a reused connection the
@@ -23,8 +26,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
@@ -43,6 +46,13 @@ pub const GRACE: Duration = Duration::from_secs(2);
 
 /// Longest single wait of a sender, so that it notices a stop.
 const SLICE: Duration = Duration::from_millis(50);
+
+/// Longest a sender waits for its first connections before the schedule starts (a SYN the
+/// target dropped is sent again after 1 s).
+const PRE_OPEN: Duration = Duration::from_secs(3);
+
+/// First connections being opened at once, per sender.
+const PRE_OPENING: usize = 64;
 
 /// Connections a sender opens at once at most: a burst of requests waits for the pool
 /// rather than flooding the target's accept queue (whose overflow costs a 1 s SYN retry).
@@ -94,12 +104,20 @@ pub struct Plan {
     pub clients: Option<ClientPlan>,
     /// Connections per sender at most.
     pub connections: usize,
-    /// Connections each sender opens before its first send (the offered concurrency).
+    /// Connections each sender opens before the schedule starts (the offered concurrency).
     pub initial: usize,
-    /// Schedule origin.
-    pub t0: Instant,
-    /// Nothing is sent after this; nothing waited for either.
-    pub hard: Instant,
+    /// Time from every sender being ready (its first connections open) to the first send.
+    pub lead: Duration,
+    /// Nothing is sent or waited for after this, whatever the start.
+    pub deadline: Instant,
+    /// Nor after the origin plus this (the calibration pass's bound).
+    pub hard_after: Option<Duration>,
+    /// Sender threads: the schedule starts when all are ready.
+    pub senders: usize,
+    /// Senders ready so far.
+    pub ready: AtomicUsize,
+    /// The schedule's origin and the pass's hard end, fixed by the last sender ready.
+    pub start: OnceLock<(Instant, Instant)>,
     /// Per-request timeout of the drain after the last send.
     pub timeout: Duration,
     /// The recorder.
@@ -110,6 +128,23 @@ pub struct Plan {
     pub outstanding: AtomicU64,
     /// Progress (hidden unless on a terminal).
     pub bar: ProgressBar,
+}
+
+impl Plan {
+    /// One sender is ready (its first connections open, or it gave up); the last one fixes
+    /// the origin `lead` from now, so the schedule starts on open connections.
+    pub fn mark_ready(&self) {
+        if self.ready.fetch_add(1, Ordering::SeqCst) + 1 >= self.senders {
+            let t0 = Instant::now() + self.lead;
+            let hard = self.hard_after.map_or(self.deadline, |d| self.deadline.min(t0 + d));
+            let _ = self.start.set((t0, hard));
+        }
+    }
+
+    /// The schedule's origin (now, before it is fixed).
+    pub fn t0(&self) -> Instant {
+        self.start.get().map_or_else(Instant::now, |s| s.0)
+    }
 }
 
 /// What one sender did.
@@ -186,7 +221,10 @@ pub fn run_sender(plan: Arc<Plan>, jobs: impl Iterator<Item = Job>) -> SenderEnd
             drop(set); // cancels what is still in flight
             r
         }
-        Err(_) => (Some("cannot start the async runtime"), 0.0),
+        Err(_) => {
+            plan.mark_ready();
+            (Some("cannot start the async runtime"), 0.0)
+        }
     };
     if plan.realtime {
         untune_thread();
@@ -209,22 +247,49 @@ pub fn run_sender(plan: Arc<Plan>, jobs: impl Iterator<Item = Job>) -> SenderEnd
 /// The sending loop, then the drain; returns why it stopped early and the time spun.
 async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'static str>, f64) {
     let p = &*l.plan;
-    let Ok(timer) = AsyncDeadline::new() else { return (Some("cannot create a timer"), 0.0) };
-    {
-        let mut pool = l.pool.borrow_mut();
-        pool.slots = p.initial.min(p.connections);
-        pool.connecting = pool.slots;
-        pool.peak = pool.slots;
+    let Ok(timer) = AsyncDeadline::new() else {
+        p.mark_ready();
+        return (Some("cannot create a timer"), 0.0);
+    };
+    // The first connections, opened before the schedule starts ([`PRE_OPENING`] at a time,
+    // within [`PRE_OPEN`]): the first sends find them open, and no burst of connects meets
+    // the target's accept queue mid-run.
+    let initial = p.initial.min(p.connections);
+    let open_by = (Instant::now() + PRE_OPEN).min(p.deadline);
+    let mut spawned = 0;
+    loop {
+        while spawned < initial && l.pool.borrow().connecting < PRE_OPENING {
+            let mut pool = l.pool.borrow_mut();
+            pool.slots += 1;
+            pool.connecting += 1;
+            pool.peak = pool.peak.max(pool.slots);
+            drop(pool);
+            tokio::task::spawn_local(carry(Rc::clone(&l), None, None));
+            spawned += 1;
+        }
+        let now = Instant::now();
+        if (spawned == initial && l.pool.borrow().connecting == 0) || now >= open_by {
+            break;
+        }
+        timer.sleep_until(now + Duration::from_millis(1)).await;
     }
-    for _ in 0..p.initial.min(p.connections) {
-        tokio::task::spawn_local(carry(Rc::clone(&l), None, None));
-    }
+    p.mark_ready();
+    let (t0, hard) = loop {
+        if let Some(&s) = p.start.get() {
+            break s;
+        }
+        let now = Instant::now();
+        if now >= p.deadline || p.stop.requested.load(Ordering::Relaxed) {
+            return (Some(if now >= p.deadline { "time limit" } else { "Ctrl-C" }), 0.0);
+        }
+        timer.sleep_until(now + Duration::from_millis(1)).await;
+    };
     let mut why = None;
-    let mut previous = p.t0;
+    let mut previous = t0;
     let mut spun = Duration::ZERO;
     'jobs: for job in jobs {
-        let at = p.t0 + Duration::from_secs_f64(job.arrival);
-        if at > p.hard {
+        let at = t0 + Duration::from_secs_f64(job.arrival);
+        if at > hard {
             why = Some("time limit");
             break;
         }
@@ -267,7 +332,7 @@ async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'st
         tokio::task::yield_now().await;
     }
     let now = Instant::now();
-    let drain_until = if why.is_some() { now + GRACE } else { p.hard.min(now + p.timeout + Duration::from_secs(1)) };
+    let drain_until = if why.is_some() { now + GRACE } else { hard.min(now + p.timeout + Duration::from_secs(1)) };
     while l.open.get() > 0 && !p.stop.quit.load(Ordering::Relaxed) {
         let now = Instant::now();
         if now >= drain_until {
@@ -443,7 +508,7 @@ fn record(p: &Plan, id: u64, at: Instant, finished: Instant, r: Response) {
     match r.status {
         200..=299 => {
             let response = (finished - at).as_secs_f64();
-            let done = finished.saturating_duration_since(p.t0).as_secs_f64();
+            let done = finished.saturating_duration_since(p.t0()).as_secs_f64();
             rec.record(id, server, Outcome::Completed { response, done, backend: r.backend });
         }
         503 if r.dropped => rec.record(id, server, Outcome::Dropped),

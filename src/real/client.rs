@@ -26,6 +26,9 @@ pub const DEFAULT_MAX_BODY: u64 = 1 << 20;
 /// Headers parsed per response at most (more: [`Failure::HeaderTooLarge`]).
 const MAX_HEADERS: usize = 64;
 
+/// Bytes read at once at most.
+const READ_CHUNK: usize = 16 * 1024;
+
 /// Longest chunk-size or trailer line of a chunked body.
 const MAX_LINE: usize = 1024;
 
@@ -148,6 +151,8 @@ pub struct Response {
 pub struct Conn {
     stream: TcpStream,
     buf: Vec<u8>,
+    /// Where reads land before `buf` takes what came: zeroed once, not at every read.
+    chunk: Box<[u8]>,
     /// Requests it carried.
     pub used: u64,
 }
@@ -165,7 +170,7 @@ impl Conn {
     pub async fn connect(addr: SocketAddr) -> Result<Conn, Failure> {
         let stream = TcpStream::connect(addr).await.map_err(|e| Failure::of_connect(&e))?;
         let _ = stream.set_nodelay(true);
-        Ok(Conn { stream, buf: Vec::with_capacity(1024), used: 0 })
+        Ok(Conn { stream, buf: Vec::with_capacity(1024), chunk: vec![0; READ_CHUNK].into_boxed_slice(), used: 0 })
     }
 
     /// The socket, for another protocol (HTTP/2) over the same connection.
@@ -230,13 +235,10 @@ impl Conn {
 
     /// Reads more bytes into the buffer, which stays within `cap`; 0 at end of stream.
     async fn fill(&mut self, cap: usize) -> Result<usize, Failure> {
-        let len = self.buf.len();
-        let want = (cap.saturating_sub(len)).clamp(1, 16 * 1024);
-        self.buf.resize(len + want, 0);
-        let r = self.stream.read(&mut self.buf[len..]).await;
-        let n = *r.as_ref().unwrap_or(&0);
-        self.buf.truncate(len + n);
-        r.map_err(|e| Failure::of_io(&e))
+        let want = (cap.saturating_sub(self.buf.len())).clamp(1, READ_CHUNK);
+        let n = self.stream.read(&mut self.chunk[..want]).await.map_err(|e| Failure::of_io(&e))?;
+        self.buf.extend_from_slice(&self.chunk[..n]);
+        Ok(n)
     }
 
     /// Consumes `n` body bytes (buffered first).

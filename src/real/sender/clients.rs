@@ -171,6 +171,16 @@ fn pump(l: &Rc<Local>, client: u32) {
         if g.waiting.is_empty() {
             return;
         }
+        // An HTTP/2 connection the target closed (GOAWAY, idle timeout) takes no new stream:
+        // its slot is reopened once its streams are done.
+        for s in &mut g.slots {
+            if matches!(&s.link, Link::H2(send) if send.is_closed()) {
+                s.draining = true;
+                if s.in_flight == 0 {
+                    close(l, s);
+                }
+            }
+        }
         let usable = |s: &Slot| {
             !s.draining
                 && match &s.link {

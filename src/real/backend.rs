@@ -675,13 +675,7 @@ async fn serve_connection(
 }
 
 /// Drives `conn` until it ends, is evicted or expires (`header`: the header timeout applies).
-async fn watch<F: std::future::Future>(
-    conn: F,
-    track: &Track,
-    srv: &ServerState,
-    limits: &ConnLimits,
-    header: bool,
-) {
+async fn watch<F: std::future::Future>(conn: F, track: &Track, srv: &ServerState, limits: &ConnLimits, header: bool) {
     tokio::pin!(conn);
     let check = (limits.header.min(limits.idle) / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
     loop {

@@ -11,7 +11,7 @@
 //! the kernel's real-time throttling).
 //!
 //! Connections: each sender first opens its share of the offered concurrency, and the
-//! schedule starts (`lead` later) once every sender has (within [`PRE_OPEN`]), so the first
+//! schedule starts (`lead` later) once every sender has (within 3 s), so the first
 //! sends find open connections and no burst of connects meets the target's accept queue
 //! mid-run. A request takes an idle connection of the sender's pool, or opens a new one
 //! while the pool holds fewer than its cap, or waits (first come, first served) for the next

@@ -276,7 +276,7 @@ async fn open(l: Rc<Local>, at_slot: (u32, usize, u64), opens: u32) {
         }
         Err(f) => {
             let failed = with_slot(&l, at_slot, |s| close(&l, s))
-            .and_then(|_| l.groups.borrow_mut().get_mut(&client).and_then(|g| g.waiting.pop_front()));
+                .and_then(|_| l.groups.borrow_mut().get_mut(&client).and_then(|g| g.waiting.pop_front()));
             if let Some((job, _, _)) = failed {
                 l.plan.rec.lock().expect("recorder lock").fail(job.id, None, f);
                 finished(&l);
@@ -350,7 +350,12 @@ async fn h1_request(
 }
 
 /// One HTTP/2 request: a stream of the slot's connection.
-async fn h2_request(l: Rc<Local>, at_slot: (u32, usize, u64), mut send: h2::Sender, (job, at, cause): (Job, Instant, LateCause)) {
+async fn h2_request(
+    l: Rc<Local>,
+    at_slot: (u32, usize, u64),
+    mut send: h2::Sender,
+    (job, at, cause): (Job, Instant, LateCause),
+) {
     let p = &*l.plan;
     let started = Instant::now();
     p.rec.lock().expect("recorder lock").sent_because(started.saturating_duration_since(at).as_secs_f64(), cause);

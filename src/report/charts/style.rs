@@ -20,6 +20,14 @@
 //!    names to share a slot (more than [`PALETTE`]'s 30 names), the later one in registry
 //!    order takes the next free one. With more strategies in one run than colours, colours
 //!    repeat; labels in the legends and panel titles still tell them apart.
+//! 4. Two colours of one run are never alike (issue 26: least-connections, least-work-left
+//!    and peak-ewma were three purples; grpc-k8s drew two greens). The labels are placed
+//!    one by one, registry names in registry order and then the others sorted; each keeps
+//!    the colour of rules 1–3 unless it lies within [`MIN_DISTANCE`] (CIE76 ΔE in CIELAB)
+//!    of a colour already placed, and then takes the next palette colour that is that far
+//!    from all of them (or, in a run too crowded for that, the one farthest from its
+//!    nearest). A strategy therefore keeps its colour in every run where nothing alike sits
+//!    beside it, and the placing still does not depend on the list's order.
 
 use std::collections::HashSet;
 use std::sync::{Once, OnceLock};
@@ -134,6 +142,11 @@ fn registry_slots() -> &'static [(&'static str, usize)] {
 
 /// Palette slots for the labels of one run, aligned with `labels` (see the module doc).
 pub fn slots(labels: &[&str]) -> Vec<usize> {
+    spread(labels, &stable_slots(labels))
+}
+
+/// Rules 1–3: each label's own slot, before rule 4 moves the ones too alike.
+fn stable_slots(labels: &[&str]) -> Vec<usize> {
     let fixed = registry_slots();
     let reserved: HashSet<usize> = fixed.iter().map(|f| f.1).collect();
     let mut out: Vec<Option<usize>> = labels.iter().map(|l| fixed.iter().find(|f| f.0 == *l).map(|f| f.1)).collect();
@@ -152,6 +165,59 @@ pub fn slots(labels: &[&str]) -> Vec<usize> {
         out[i] = Some(slot);
     }
     out.into_iter().map(|s| s.expect("every label assigned")).collect()
+}
+
+/// The smallest CIE76 colour difference (ΔE in CIELAB) between two strategies of one run
+/// (rule 4 of the module doc). About 2 is the smallest difference an eye sees side by side;
+/// 40 keeps thin lines and small markers of two strategies apart at a glance (a green and
+/// a dark green lie 36 apart, a purple and a deep purple 34).
+pub const MIN_DISTANCE: f64 = 40.0;
+
+/// A colour in CIELAB (D65 white), from sRGB.
+fn lab(c: RGBColor) -> [f64; 3] {
+    let linear = |u: u8| {
+        let u = f64::from(u) / 255.0;
+        if u > 0.040_45 { ((u + 0.055) / 1.055).powf(2.4) } else { u / 12.92 }
+    };
+    let (r, g, b) = (linear(c.0), linear(c.1), linear(c.2));
+    let x = (0.412_4 * r + 0.357_6 * g + 0.180_5 * b) / 0.950_47;
+    let y = 0.212_6 * r + 0.715_2 * g + 0.072_2 * b;
+    let z = (0.019_3 * r + 0.119_2 * g + 0.950_5 * b) / 1.088_83;
+    let f = |t: f64| if t > 0.008_856 { t.cbrt() } else { 7.787 * t + 16.0 / 116.0 };
+    [116.0 * f(y) - 16.0, 500.0 * (f(x) - f(y)), 200.0 * (f(y) - f(z))]
+}
+
+/// The CIE76 colour difference ΔE between two colours.
+pub fn distance(a: RGBColor, b: RGBColor) -> f64 {
+    let (a, b) = (lab(a), lab(b));
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
+/// Rule 4: moves a label whose colour is too close to one placed before it (placing order:
+/// registry names in registry order, then the other labels sorted).
+fn spread(labels: &[&str], preferred: &[usize]) -> Vec<usize> {
+    let rank = |l: &str| REGISTRY.iter().position(|s| s.name == l).unwrap_or(REGISTRY.len());
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|&a, &b| rank(labels[a]).cmp(&rank(labels[b])).then(labels[a].cmp(labels[b])));
+    let mut out: Vec<Option<usize>> = vec![None; labels.len()];
+    for i in order {
+        let placed: Vec<usize> = out.iter().flatten().copied().collect();
+        let nearest =
+            |slot: usize| placed.iter().map(|&p| distance(PALETTE[slot], PALETTE[p])).fold(f64::INFINITY, f64::min);
+        let start = preferred[i];
+        let free: Vec<usize> =
+            (0..PALETTE.len()).map(|d| (start + d) % PALETTE.len()).filter(|s| !placed.contains(s)).collect();
+        let slot = if free.is_empty() {
+            start // More labels than colours: rule 3's repeat.
+        } else if let Some(&far) = free.iter().find(|&&s| nearest(s) >= MIN_DISTANCE) {
+            far
+        } else {
+            // The farthest from its nearest; the first such in palette order from `start`.
+            free.iter().copied().fold(free[0], |best, s| if nearest(s) > nearest(best) { s } else { best })
+        };
+        out[i] = Some(slot);
+    }
+    out.into_iter().map(|s| s.expect("every label placed")).collect()
 }
 
 /// Colours for the labels of one run, aligned with `labels`.
@@ -268,22 +334,60 @@ mod tests {
     #[test]
     fn a_strategy_keeps_its_colour_whatever_the_list() {
         let names: Vec<&str> = REGISTRY.iter().map(|s| s.name).collect();
-        // Registry names: fixed, distinct, from the primary colours while they last.
-        let all = colours(&names);
-        for (i, name) in names.iter().enumerate() {
-            assert_eq!(colour_of(name, &[name]), all[i], "{name} alone");
-            let mut reversed = names.clone();
-            reversed.reverse();
-            assert_eq!(colour_of(name, &reversed), all[i], "{name} reversed");
-            assert_eq!(colour_of(name, &[name, "p2c(choices=3)", "random(x=1)"]), all[i]);
-        }
-        let distinct: HashSet<_> = all.iter().map(|c| (c.0, c.1, c.2)).collect();
+        // Rule 1: alone, every registry name has its fixed slot; the slots are distinct.
+        let alone: Vec<RGBColor> = names.iter().map(|n| colours(&[n])[0]).collect();
+        let fixed: Vec<RGBColor> = registry_slots().iter().map(|f| PALETTE[f.1]).collect();
+        assert_eq!(alone, fixed);
+        let distinct: HashSet<_> = alone.iter().map(|c| (c.0, c.1, c.2)).collect();
         assert_eq!(distinct.len(), names.len().min(PALETTE.len()));
-        // A parameterised label: the same colour in any order and next to any registry names.
+        // The placing does not depend on the list's order.
+        let all = colours(&names);
+        let mut reversed = names.clone();
+        reversed.reverse();
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(colour_of(name, &reversed), all[i], "{name} reversed");
+        }
+        // A parameterised label: the same colour in any order.
         let a = colour_of("p2c(choices=3)", &["p2c", "p2c(choices=3)", "random"]);
-        assert_eq!(a, colour_of("p2c(choices=3)", &["p2c(choices=3)"]));
-        assert_eq!(a, colour_of("p2c(choices=3)", &["least-work-left", "round-robin", "p2c(choices=3)"]));
-        assert!(!all.contains(&a), "variants avoid the registry's colours");
+        assert_eq!(a, colour_of("p2c(choices=3)", &["random", "p2c(choices=3)", "p2c"]));
+        let alone = colour_of("p2c(choices=3)", &["p2c(choices=3)"]);
+        assert!(!fixed.contains(&alone), "variants avoid the registry's colours");
+        // The common names keep their colour beside each other.
+        let common = ["round-robin", "random", "least-connections", "p2c"];
+        for name in common {
+            assert_eq!(colour_of(name, &common), colour_of(name, &[name]), "{name}");
+        }
+    }
+
+    #[test]
+    fn colours_of_one_run_are_never_alike() {
+        let min_distance = |labels: &[&str]| {
+            let c = colours(labels);
+            let mut min = f64::INFINITY;
+            for i in 0..c.len() {
+                for j in i + 1..c.len() {
+                    min = min.min(distance(c[i], c[j]));
+                }
+            }
+            min
+        };
+        // Issue 26's cases: three purples, two greens.
+        assert!(min_distance(&["least-connections", "least-work-left", "peak-ewma"]) >= MIN_DISTANCE);
+        let grpc = ["random(variant=\"iptables\")", "round-robin", "least-connections(variant=\"ipvs\")"];
+        assert!(min_distance(&grpc) >= MIN_DISTANCE);
+        // Every pair and triple of registry names, with and without a variant beside them.
+        let names: Vec<&str> = REGISTRY.iter().map(|s| s.name).collect();
+        for (i, a) in names.iter().enumerate() {
+            for (j, b) in names.iter().enumerate().skip(i + 1) {
+                assert!(min_distance(&[a, b, "p2c(choices=3)"]) >= MIN_DISTANCE, "{a}, {b}");
+                for c in &names[j + 1..] {
+                    assert!(min_distance(&[a, b, c]) >= MIN_DISTANCE, "{a}, {b}, {c}");
+                }
+            }
+        }
+        // The palette's own reference points for MIN_DISTANCE's doc.
+        assert!((distance(PALETTE[2], PALETTE[15]) - 36.2).abs() < 0.1, "green / dark green");
+        assert!(distance(RGBColor(0, 0, 0), RGBColor(255, 255, 255)) > 99.9);
     }
 
     #[test]

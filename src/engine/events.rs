@@ -479,6 +479,12 @@ impl EventQueue {
         self.heap.len() + self.fifo.len() + self.slots.as_ref().map_or(0, |t| t.len())
     }
 
+    /// The pending events of the heap and the FIFO lane, in no particular order (a plain
+    /// run's departures, kept in the slot tree, are not among them).
+    pub(super) fn pending(&self) -> impl Iterator<Item = EventKind> + '_ {
+        self.heap.iter().chain(&self.fifo).map(|e| e.event().kind)
+    }
+
     /// Whether no event is pending.
     #[cfg(test)]
     pub(super) fn is_empty(&self) -> bool {

@@ -548,6 +548,24 @@ impl<const FULL: bool> Simulation<FULL> {
         }
     }
 
+    /// `[network] to_server`: counts at each server the measured attempts still travelling
+    /// to it (a pending delivery of the call's current attempt), so that its requests and
+    /// these add up to every attempt sent to it.
+    fn count_in_transit(&mut self) {
+        if !self.transit.is_some() {
+            return;
+        }
+        for kind in self.events.pending() {
+            if let EventKind::Deliver { call, attempt_gen } = kind {
+                let c = self.calls.get(call);
+                if c.attempt_gen == attempt_gen && c.req.id >= self.rec.warmup {
+                    let s = c.server.expect("an attempt in transit has its server") as usize;
+                    self.servers[s].stats.in_transit += 1;
+                }
+            }
+        }
+    }
+
     pub(super) fn finish(mut self, label: String, replication: u32) -> RunStats {
         let end = self.now;
         let totals = self.rec.last_batch_full().then(|| self.totals());
@@ -565,6 +583,7 @@ impl<const FULL: bool> Simulation<FULL> {
         // In flight = what the engine still holds, counted where it is held (not derived from
         // the other counts), so that `Counts::is_conserved` is a real check of the engine.
         let (held, held_measured) = self.held();
+        self.count_in_transit();
         self.rec.total.in_flight = held;
         self.rec.measured.in_flight = held_measured;
         let warmup_end = (self.rec.warmup > 0).then_some(self.rec.window_start);

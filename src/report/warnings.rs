@@ -143,6 +143,16 @@ pub enum Warning {
         /// Whether the client retries: then a metastable state (Bronson et al., HotOS 2021).
         metastable: bool,
     },
+    /// Measured requests dropped at full queues (issue 26: near-saturation's random dropped
+    /// 97 with no word): they are in no response-time figure.
+    Dropped {
+        /// Per strategy that dropped any: label, dropped, measured requests generated.
+        strategies: Vec<(String, u64, u64)>,
+        /// The servers' waiting room when all bounded ones share it (`None`: it differs).
+        capacity: Option<u32>,
+        /// Per strategy (aligned): the servers that dropped, by name, most drops first.
+        servers: Vec<Vec<String>>,
+    },
     /// A run whose estimated work exceeds [`crate::budget::SLOW_WORK`] events.
     Slow {
         /// Work of the whole run, in events.
@@ -350,6 +360,32 @@ impl fmt::Display for Warning {
                  raise it, or leave it out to have it found (auto)",
                 strategies.join(", ")
             ),
+            Warning::Dropped { strategies, capacity, servers } => {
+                let parts: Vec<String> = strategies
+                    .iter()
+                    .zip(servers)
+                    .map(|((label, dropped, generated), at)| {
+                        let share = *dropped as f64 / (*generated).max(1) as f64;
+                        // The servers that dropped most, and how many more.
+                        let names: Vec<&str> = at.iter().take(3).map(String::as_str).collect();
+                        let more = match at.len().saturating_sub(3) {
+                            0 => String::new(),
+                            1 => " and 1 more server".to_string(),
+                            n => format!(" and {n} more servers"),
+                        };
+                        let names = if more.is_empty() { name_list(&names) } else { format!("{}{more}", names.join(", ")) };
+                        let share = crate::report::run::charts::share_text(share);
+                        format!("{label} {} ({share}, at {names})", thousands(*dropped))
+                    })
+                    .collect();
+                let room = capacity.map_or("their queue_capacity".to_string(), |c| format!("queue_capacity = {c}"));
+                write!(
+                    f,
+                    "requests dropped at full queues ({room}): {}; a dropped request is in no response-time figure \
+                     (summary.csv `dropped`, servers.csv per server)",
+                    parts.join(", ")
+                )
+            }
             Warning::Slow { work, simulations } => write!(
                 f,
                 "slow run: about {work:.1e} events to simulate over {simulations} simulation(s) (a few million per \
@@ -386,6 +422,7 @@ impl Warning {
             let metastable = sc.client.is_some_and(|c| c.max_retries > 0);
             w.push(Warning::NotRecovered { strategies: stuck, metastable });
         }
+        w.extend(Warning::of_drops(report));
         for s in &report.strategies {
             // Saturation (when the pool as a whole is not the cause, which the UNSTABLE
             // warning above already says).
@@ -414,6 +451,25 @@ impl Warning {
             }
         }
         w
+    }
+
+    /// The measured requests each strategy dropped at full queues, and where.
+    fn of_drops(report: &Report) -> Option<Warning> {
+        let mut strategies = Vec::new();
+        let mut servers = Vec::new();
+        for s in report.strategies.iter().filter(|s| s.measured.dropped > 0) {
+            strategies.push((s.label.clone(), s.measured.dropped, s.measured.generated));
+            let mut at: Vec<&crate::stats::ServerSummary> = s.servers.iter().filter(|v| v.dropped > 0).collect();
+            at.sort_by(|a, b| b.dropped.cmp(&a.dropped).then(a.name.cmp(&b.name)));
+            servers.push(at.into_iter().map(|v| v.name.clone()).collect());
+        }
+        if strategies.is_empty() {
+            return None;
+        }
+        let mut bounded = report.scenario.servers.iter().map(|v| v.queue_capacity).filter(|&c| c > 0);
+        let first = bounded.next();
+        let capacity = first.filter(|&c| bounded.all(|d| d == c));
+        Some(Warning::Dropped { strategies, capacity, servers })
     }
 
     /// What MSER-5 found of a stationary workload's transients (see `stats::warmup`):

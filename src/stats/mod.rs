@@ -130,6 +130,10 @@ pub struct ServerStats {
     pub connections_opened: u64,
     /// Requests sent to it on those connections over the whole run.
     pub connection_requests: u64,
+    /// `[network] to_server`: measured attempts sent to it that were still on the network
+    /// toward it when the run ended (the server has not seen them, so they are in no other
+    /// count of its).
+    pub in_transit: u64,
 }
 
 impl ServerStats {
@@ -152,6 +156,7 @@ impl ServerStats {
             connections_max: 0,
             connections_opened: 0,
             connection_requests: 0,
+            in_transit: 0,
         }
     }
 }

@@ -206,6 +206,9 @@ pub struct ServerSummary {
     /// Requests sent on its connections per connection opened to it, whole runs pooled
     /// over replications (NaN: no connection).
     pub requests_per_connection: f64,
+    /// `[network] to_server`: measured attempts on the network toward it when the run ended
+    /// (sum over replications): with [`Self::requests`], every attempt sent to it.
+    pub in_transit: u64,
 }
 
 /// The latency an open (arrival-rate) workload sees at the throughput a closed loop
@@ -417,6 +420,7 @@ impl StrategySummary {
                     connections_mean: 0.0,
                     connections_max: 0,
                     requests_per_connection: 0.0,
+                    in_transit: 0,
                 };
                 let (mut opened, mut on_connections) = (0, 0);
                 let mut completed = 0;
@@ -425,6 +429,7 @@ impl StrategySummary {
                     let st = &r.servers[i];
                     s.requests += st.requests;
                     s.dropped += st.dropped;
+                    s.in_transit += st.in_transit;
                     s.failed += st.failed;
                     s.timed_out += st.timed_out;
                     s.utilization += st.busy_area / (r.window() * f64::from(workers[i]));

@@ -43,6 +43,9 @@ pub const SERVERS_CONNECTIONS: &[&str] = &["connections_mean", "connections_max"
 /// Column appended to servers.csv (after any connection columns) with `[balancers] subset`.
 pub const SERVERS_SUBSET: &[&str] = &["subset_clients"];
 
+/// Column appended to servers.csv (last) with `[network] to_server`.
+pub const SERVERS_TRANSIT: &[&str] = &["in_transit"];
+
 /// What servers.csv carries beyond its fixed columns.
 #[derive(Debug, Clone, Default)]
 pub struct ServerExtras {
@@ -51,6 +54,8 @@ pub struct ServerExtras {
     /// `[balancers] subset`: the number of balancer instances whose subset holds each
     /// server (its clients).
     pub clients: Option<Vec<u32>>,
+    /// The in-transit column (`[network] to_server`).
+    pub in_transit: bool,
 }
 
 /// Columns of faults.csv (written when the scenario has `[[faults]]`).
@@ -124,6 +129,7 @@ pub fn server_extras(report: &Report) -> ServerExtras {
     ServerExtras {
         per_connection: per_connection(report),
         clients: sc.subsets().map(|subsets| crate::workload::subsets::clients_per_server(&subsets, sc.servers.len())),
+        in_transit: sc.network.to_server.is_some(),
     }
 }
 
@@ -132,11 +138,13 @@ pub fn per_connection(report: &Report) -> bool {
     report.scenario.clients.is_some_and(|c| c.per_connection())
 }
 
-/// The header of servers.csv (with the connection and subset columns when `extras` has them).
+/// The header of servers.csv (with the connection, subset and transit columns when `extras`
+/// has them).
 pub fn servers_header(extras: &ServerExtras) -> Vec<&'static str> {
     let extra: &[&str] = if extras.per_connection { SERVERS_CONNECTIONS } else { &[] };
     let subset: &[&str] = if extras.clients.is_some() { SERVERS_SUBSET } else { &[] };
-    SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).chain(extra).chain(subset).copied().collect()
+    let transit: &[&str] = if extras.in_transit { SERVERS_TRANSIT } else { &[] };
+    SERVERS_COLUMNS.iter().chain(SERVERS_EXTRA).chain(extra).chain(subset).chain(transit).copied().collect()
 }
 
 /// The row of servers.csv of server `v` (number `index`) under the strategy labelled `label`.
@@ -172,6 +180,9 @@ pub fn server_row(label: &str, index: usize, v: &ServerSummary, extras: &ServerE
     }
     if let Some(clients) = &extras.clients {
         row.push(clients[index].to_string());
+    }
+    if extras.in_transit {
+        row.push(v.in_transit.to_string());
     }
     row
 }

@@ -390,7 +390,13 @@ fn work(cx: &Context) -> (f64, f64, f64) {
     let events = n * per_request + timer_events_per_second * span;
     let scans = n * workers as f64 / s.max(1) as f64 / 50.0;
     let samples = 400.0_f64.min(1.6e7 / s.max(1) as f64).max(50.0);
-    let setup = s as f64 * (8.0 + samples / 16.0) + workers as f64 / 64.0;
+    // Per server and simulation: its timeline samples (~0.16 events each), the batch
+    // boundaries' totals (~0.4 events each), and its summary and output rows (~40 events,
+    // JSON's included). Measured on 100,000 servers × 2 strategies, 2,000 requests, `perf`:
+    // 4.7 s of CPU as CSV, 5.3 s as JSON (timeline sampling 33%, batch totals 31%), about
+    // 80–90 events a server where this said 18 (issue 29: that run took 5× its estimate).
+    let batches = crate::stats::batch::BATCHES as f64 + 1.0;
+    let setup = s as f64 * (40.0 + 0.2 * samples + 0.4 * batches) + workers as f64 / 64.0;
     // Choosing a server costs about one event, except where a strategy looks at many servers
     // per request: rendezvous hashes every one, `choices = d` samples d (issue 29: 100,000
     // servers took 25 s for 20,000 requests, estimated as 4·10⁴ events).

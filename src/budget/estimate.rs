@@ -285,14 +285,15 @@ fn simulation_parts(cx: &Context, part: &mut AddPart) {
             lf * f64::from(c.clients) * (CALL + event) as f64,
         );
     }
-    // `[clients]`: a slot per connection (32 bytes), a waiting line per client (32 bytes
-    // empty), an age or idle event per open connection.
+    // `[clients]`: a slot per connection (32 bytes, 8 more with a handshake), a waiting line
+    // per client (32 bytes empty), an age or idle event per open connection.
     if let Some(c) = &sc.clients {
         let slots = f64::from(c.count) * f64::from(c.connections);
+        let slot = 32 + if c.handshake.0 > 0 { 8 } else { 0 };
         part(
             at_once(&format!("{} clients × {} connections", c.count, c.connections)),
             Some("clients.count".into()),
-            lf * (slots * (32 + 2 * event) as f64 + f64::from(c.count) * 32.0),
+            lf * (slots * (slot + 2 * event) as f64 + f64::from(c.count) * 32.0),
         );
     }
     // Requests piling up in the queues of an overloaded open system.

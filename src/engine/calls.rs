@@ -60,6 +60,9 @@ pub(super) struct Call {
     pub(super) wait: f64,
     /// `[clients]`: the connection slot it travels on (`NO_CONN`: none yet).
     pub(super) conn: u32,
+    /// `[clients] handshake`: how long it waited for its connection's handshake, s (part
+    /// of its response time, not of its wait).
+    pub(super) handshake: f64,
     /// `[balancer_queue]`: where the current attempt waits at the balancer (see
     /// [`super::balancer_queue::Place`]), 0 when it does not.
     pub(super) queued: u32,
@@ -98,6 +101,7 @@ impl Default for Calls {
             sent: 0.0,
             wait: 0.0,
             conn: super::connections::NO_CONN,
+            handshake: 0.0,
             queued: 0,
             timer_set: false,
             incarnation: 0,
@@ -124,6 +128,7 @@ impl Calls {
             sent: req.arrival,
             wait: 0.0,
             conn: super::connections::NO_CONN,
+            handshake: 0.0,
             queued: 0,
             timer_set: false,
             incarnation: incarnation.wrapping_add(1),

@@ -26,9 +26,17 @@
 //! rules are modelled as updated at once) — so a server that is down from the start and
 //! comes up mid-run is a scale-out, and it receives only new connections.
 //!
+//! A new connection costs `handshake` round trips before its first request goes (TCP: 1;
+//! TLS 1.3 over TCP: 2), each round trip one draw of `[network] to_server` and one of
+//! `from_server`. Every request sent on the connection before it is established waits for
+//! it (HTTP/2 streams opened meanwhile too); that time is part of its response time. With
+//! `balance = "connection"` the balancer chooses, and counts the connection, at its first
+//! packet (the SYN), as an L4 balancer does; with `"request"` the L7 proxy chooses once the
+//! request has come through.
+//!
 //! Every draw is common to all strategies: a request's client comes from its own stream
-//! in request order, a connection's age from a hash of (slot, how many connections the slot
-//! has opened).
+//! in request order, a connection's age and handshake from a hash of (slot, how many
+//! connections the slot has opened).
 
 use std::collections::VecDeque;
 
@@ -37,8 +45,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::Simulation;
 use super::balancer::Absence;
-use super::events::{CallId, EventKind};
-use crate::scenario::{Clients, Protocol};
+use super::events::{AttemptGen, CallId, EventKind};
+use crate::scenario::{Clients, Delay, Network, Protocol};
 use crate::strategy::RequestView;
 use crate::workload::keys::key_hash;
 use crate::workload::seeds::{Seeds, mix64};
@@ -99,6 +107,24 @@ struct Join {
     at: f64,
 }
 
+/// `[clients] handshake`: the round trips a new connection costs, on the `[network]` legs.
+struct Handshake {
+    round_trips: u32,
+    to_server: Option<(Delay, u64)>,
+    from_server: Option<(Delay, u64)>,
+}
+
+impl Handshake {
+    /// How long the `opens`-th connection of slot `k` takes to establish: the same for
+    /// every strategy.
+    fn duration(&self, k: usize, opens: u32) -> f64 {
+        let id = mix64(((k as u64) << 24) ^ u64::from(opens));
+        (0..self.round_trips)
+            .map(|i| super::Transit::draw(self.to_server, id, i) + super::Transit::draw(self.from_server, id, i))
+            .sum()
+    }
+}
+
 /// The clients' connection pools.
 pub(super) struct Pools {
     /// The strategy chooses per connection.
@@ -118,6 +144,10 @@ pub(super) struct Pools {
     client_rng: Xoshiro256PlusPlus,
     /// Seed of the age draws.
     age_seed: u64,
+    /// The cost of a new connection (`None`: none).
+    handshake: Option<Handshake>,
+    /// Per slot with a handshake: when its connection is established, s (empty without).
+    ready: Vec<f64>,
     /// Salt of the clients' hashes (what a hash strategy hashes per connection).
     salt: u64,
     /// Per server.
@@ -134,8 +164,9 @@ pub(super) struct Pools {
 }
 
 impl Pools {
-    /// The pools of `c` over `servers` servers and `nodes` balancer instances.
-    pub(super) fn new(c: &Clients, servers: usize, nodes: u32, seeds: &Seeds) -> Self {
+    /// The pools of `c` over `servers` servers and `nodes` balancer instances, their
+    /// handshakes on `network`.
+    pub(super) fn new(c: &Clients, servers: usize, nodes: u32, network: &Network, seeds: &Seeds) -> Self {
         let closed = Conn {
             server: CLOSED,
             in_flight: 0,
@@ -162,6 +193,12 @@ impl Pools {
             waiting: (0..c.count).map(|_| VecDeque::new()).collect(),
             client_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.stream("clients/request")),
             age_seed: seeds.stream("clients/age"),
+            handshake: (c.handshake.0 > 0).then(|| Handshake {
+                round_trips: c.handshake.0,
+                to_server: network.to_server.map(|d| (d, seeds.stream("clients/handshake/to_server"))),
+                from_server: network.from_server.map(|d| (d, seeds.stream("clients/handshake/from_server"))),
+            }),
+            ready: if c.handshake.0 > 0 { vec![0.0; c.count as usize * c.connections as usize] } else { Vec::new() },
             salt: seeds.key_hash(),
             held: vec![Held::default(); servers],
             to_pump: Vec::new(),
@@ -273,6 +310,9 @@ impl<const FULL: bool> Simulation<FULL> {
         conn.in_flight = 0;
         conn.draining = false;
         conn.opens = conn.opens.wrapping_add(1);
+        if let Some(h) = &p.handshake {
+            p.ready[k] = now + h.duration(k, conn.opens);
+        }
         if let Some((age, jitter)) = p.max_age {
             // Uniform in age × [1 − jitter, 1 + jitter), as grpc-go's getJitter.
             let u = (mix64(p.age_seed ^ ((k as u64) << 20) ^ u64::from(conn.opens)) >> 11) as f64 / (1u64 << 53) as f64;
@@ -282,8 +322,10 @@ impl<const FULL: bool> Simulation<FULL> {
         }
     }
 
-    /// Sends call `c` on the open connection in slot `k`.
+    /// Sends call `c` on the open connection in slot `k`: at once, or when its handshake
+    /// is over.
     fn send_on(&mut self, k: usize, c: CallId) {
+        let now = self.now;
         let p = self.pools.as_mut().expect("[clients]");
         let conn = &mut p.conns[k];
         conn.in_flight += 1;
@@ -291,9 +333,33 @@ impl<const FULL: bool> Simulation<FULL> {
         if conn.served >= p.max_requests {
             conn.draining = true; // closed after this response
         }
-        let server = conn.server;
         let call = self.calls.get_mut(c);
         call.conn = k as u32;
+        if let Some(&ready) = p.ready.get(k)
+            && ready > now
+        {
+            call.handshake = ready - now;
+            let attempt_gen = call.attempt_gen;
+            self.events.push(ready, EventKind::Handshake { call: c, attempt_gen });
+            return;
+        }
+        self.transmit(k, c);
+    }
+
+    /// `[clients] handshake`: call `c`'s connection is established; the call goes on.
+    pub(super) fn handshake_done(&mut self, c: CallId, attempt_gen: AttemptGen) {
+        let call = self.calls.get(c);
+        debug_assert_eq!(call.attempt_gen, attempt_gen, "nothing ends a call during its handshake");
+        let k = call.conn as usize;
+        self.transmit(k, c);
+    }
+
+    /// Call `c`, on slot `k`'s established connection, goes to the L7 proxy or to the
+    /// connection's server.
+    fn transmit(&mut self, k: usize, c: CallId) {
+        let p = self.pools.as_mut().expect("[clients]");
+        let server = p.conns[k].server;
+        let call = self.calls.get(c);
         let (req, attempt_gen) = (call.req, call.attempt_gen);
         if server == PROXY {
             self.send(req, Some(c), attempt_gen);

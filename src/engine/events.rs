@@ -198,6 +198,14 @@ pub(super) enum EventKind {
         /// The slot's generation when the check was set.
         conn_gen: u32,
     },
+    /// `[clients] handshake`: the connection the call was sent on is established, so the
+    /// call goes on to the balancer or its server.
+    Handshake {
+        /// The call.
+        call: CallId,
+        /// Attempt generation it belongs to.
+        attempt_gen: AttemptGen,
+    },
     /// A step of the life of the pod holding `server` (`[autoscaler]`); stale unless `pod` is
     /// still the place's pod.
     Pod {

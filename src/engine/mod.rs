@@ -400,7 +400,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 let first = sc.groups[g.group].first;
                 Box::new(pool_life::Pool::new(g, sc.autoscaler.as_ref(), first, n, seeds.stream("pods/provision")))
             }),
-            pools: sc.clients.as_ref().map(|c| Pools::new(c, n, sc.balancers.count, seeds)),
+            pools: sc.clients.as_ref().map(|c| Pools::new(c, n, sc.balancers.count, &sc.network, seeds)),
             l4: sc.clients.as_ref().is_some_and(|c| c.per_connection()),
             overall_timeout: sc.client.and_then(|c| c.overall_timeout),
             tried: sc.client.is_some_and(|c| c.avoid_previous).then(Vec::new),

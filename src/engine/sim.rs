@@ -60,6 +60,7 @@ impl<const FULL: bool> Simulation<FULL> {
             EventKind::HpaSync => self.hpa_sync(),
             EventKind::ConnAge { conn, conn_gen } => self.conn_age(conn, conn_gen),
             EventKind::ConnIdle { conn, conn_gen } => self.conn_idle(conn, conn_gen),
+            EventKind::Handshake { call, attempt_gen } => self.handshake_done(call, attempt_gen),
             EventKind::QueueTimeout { call, attempt_gen } => self.queue_timeout(call, attempt_gen),
             EventKind::OverallTimeout { call, incarnation } => self.overall_timeout(call, incarnation),
         }
@@ -304,9 +305,10 @@ impl<const FULL: bool> Simulation<FULL> {
             return;
         }
         let s = c.server.expect("an attempt in transit has its server") as usize;
-        // The job's arrival is shifted by the outbound transit, so that its wait (service
-        // start − arrival) is the time it queued at the server, as without a network.
-        let arrival = c.req.arrival + (self.now - c.sent);
+        // The job's arrival is shifted by the outbound transit (and a connection's
+        // handshake), so that its wait (service start − arrival) is the time it queued, as
+        // without a network.
+        let arrival = c.req.arrival + c.handshake + (self.now - c.sent);
         self.offer::<true>(s, c.balancer, c.req.id, arrival, c.req.demand, Some(call), attempt_gen);
     }
 

@@ -24,6 +24,15 @@ pub const PROTOCOLS: &[&str] = &["http1", "http2"];
 /// The accepted values of `balance`.
 pub const BALANCE: &[&str] = &["request", "connection"];
 
+/// The named handshakes of `handshake` and the round trips each costs before a new
+/// connection carries its first request: TCP's three-way handshake (the request follows the
+/// final ACK), TLS 1.3's full handshake on top (RFC 8446 §2: one more round trip; the
+/// client's Finished travels with the request), TLS 1.2's (RFC 5246 §7.3: two more).
+pub const HANDSHAKES: &[(&str, u32)] = &[("none", 0), ("tcp", 1), ("tls", 2), ("tls1.2", 3)];
+
+/// The most round trips `handshake` may name as a number.
+pub const MAX_HANDSHAKE_ROUND_TRIPS: u32 = 10;
+
 /// How requests share a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -100,6 +109,9 @@ pub struct Clients {
     /// A connection idle this long is closed (gRPC `MAX_CONNECTION_IDLE`, nginx
     /// `keepalive_timeout`), s.
     pub idle_timeout: Option<f64>,
+    /// Round trips on the `[network]` legs a new connection costs before its first request
+    /// goes (0: none), and the name it was given (`tcp`, `tls`...; `None`: a number).
+    pub handshake: (u32, Option<&'static str>),
 }
 
 impl Clients {
@@ -133,6 +145,16 @@ impl Clients {
         if let Some(t) = self.idle_timeout {
             s += &format!(", idle timeout {}", format_duration(t));
         }
+        match self.handshake {
+            (0, _) => {}
+            (n, name) => {
+                let trips = format!("{n} round trip{}", if n == 1 { "" } else { "s" });
+                match name {
+                    Some(name) => s += &format!(", {name} handshake ({trips})"),
+                    None => s += &format!(", handshake {trips}"),
+                }
+            }
+        }
         s
     }
 }
@@ -152,6 +174,10 @@ impl Serialize for Clients {
         m.serialize_entry("max_age_s", &self.max_age)?;
         m.serialize_entry("age_jitter", &self.age_jitter)?;
         m.serialize_entry("idle_timeout_s", &self.idle_timeout)?;
+        if self.handshake.0 > 0 {
+            m.serialize_entry("handshake", &self.handshake.1)?;
+            m.serialize_entry("handshake_round_trips", &self.handshake.0)?;
+        }
         m.end()
     }
 }
@@ -242,6 +268,10 @@ pub(super) fn validate_clients(c: &RawClients) -> Result<Clients, ScenarioError>
         (Some(j), _) => j,
         (None, _) => GRPC_AGE_JITTER,
     };
+    let handshake = match &c.handshake {
+        None => (0, None),
+        Some(v) => handshake(v)?,
+    };
     Ok(Clients {
         count,
         connections,
@@ -251,17 +281,56 @@ pub(super) fn validate_clients(c: &RawClients) -> Result<Clients, ScenarioError>
         max_age,
         age_jitter,
         idle_timeout,
+        handshake,
     })
+}
+
+/// `handshake`: a name of [`HANDSHAKES`] or a whole number of round trips.
+fn handshake(v: &toml::Value) -> Result<(u32, Option<&'static str>), ScenarioError> {
+    let names = || HANDSHAKES.iter().map(|(n, _)| *n);
+    let allowed = || {
+        format!(
+            "allowed: {} (TCP and TLS 1.3: 2 round trips), or a number of round trips from 0 to \
+             {MAX_HANDSHAKE_ROUND_TRIPS}",
+            names().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+        )
+    };
+    match v {
+        toml::Value::String(s) => match HANDSHAKES.iter().find(|(n, _)| n == s) {
+            Some(&(name, trips)) => Ok((trips, Some(name))),
+            None => Err(ScenarioError::at("clients.handshake", format!("unknown handshake `{s}`; {}", allowed()))
+                .suggest(s, names())),
+        },
+        toml::Value::Integer(n) => match u32::try_from(*n) {
+            Ok(n) if n <= MAX_HANDSHAKE_ROUND_TRIPS => Ok((n, None)),
+            _ => Err(ScenarioError::at("clients.handshake", format!("{n} round trips is out of range; {}", allowed()))),
+        },
+        other => Err(ScenarioError::at(
+            "clients.handshake",
+            format!("must be a name or a whole number of round trips, got {}; {}", other.type_str(), allowed()),
+        )),
+    }
 }
 
 /// What `[clients]` does not combine with (yet): a closed loop has clients of its own, and
 /// a `[client]` timeout or retry would have to say what becomes of the connection of an
 /// abandoned request.
 pub(super) fn check_combination(
-    _c: &Clients,
+    c: &Clients,
     arrivals: &super::Arrivals,
     has_client_policy: bool,
+    network: &super::Network,
 ) -> Result<(), ScenarioError> {
+    if c.handshake.0 > 0 && !network.is_some() {
+        return Err(ScenarioError::at(
+            "clients.handshake",
+            "a handshake's round trips are taken on the [network] legs, and the scenario has none",
+        )
+        .with_help(
+            "add [network] with to_server and from_server (a round trip is one of each, e.g. \
+             to_server = \"1ms\", from_server = \"1ms\"), or remove `handshake`",
+        ));
+    }
     if arrivals.closed().is_some() {
         return Err(ScenarioError::at(
             "clients",

@@ -182,7 +182,7 @@ pub(super) fn validate(raw: RawScenario, stem: Option<String>, dir: &Path) -> Re
     check_strategies_under(&strategies, &balancers, &servers)?;
     let clients = raw.clients.as_ref().map(clients::validate_clients).transpose()?;
     if let Some(c) = &clients {
-        clients::check_combination(c, &arrivals, client.is_some())?;
+        clients::check_combination(c, &arrivals, client.is_some(), &network)?;
     }
     let balancer_queue = raw
         .balancer_queue

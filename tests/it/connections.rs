@@ -306,3 +306,119 @@ fn ipvs_inactive_timeout_belongs_to_the_ipvs_variants() {
         &["inactive_timeout", "variant = \"ipvs\""],
     );
 }
+
+/// One client whose requests each open a connection of their own (`max_requests = 1`,
+/// enough slots), round robin per connection over 4 servers, `[network]` legs `legs`, plus
+/// `more` in `[clients]`.
+fn every_request_connects(process: &str, service: &str, legs: (&str, &str), more: &str) -> String {
+    format!(
+        "seed = 12\nrequests = 20_000\nwarmup_requests = 0\nstrategies = [\"round-robin\", \"least-connections\"]\n\
+         [arrivals]\nprocess = \"{process}\"\nrate = 300.0\n\
+         [service]\ndistribution = \"{service}\"\nmean = \"10ms\"\n\
+         [[servers]]\nname = \"s\"\ncount = 4\n\
+         [network]\nto_server = \"{}\"\nfrom_server = \"{}\"\n\
+         [clients]\ncount = 1\nconnections = 1000\nmax_requests = 1\nbalance = \"connection\"\n{more}",
+        legs.0, legs.1
+    )
+}
+
+#[test]
+fn a_handshake_of_k_round_trips_adds_exactly_k_round_trips_to_a_request_that_opens_a_connection() {
+    // Deterministic arrivals 50 ms apart, 10 ms of service, round trips of 3.5 ms: nothing
+    // ever queues, and each request's response time is its service, its own round trip and
+    // the handshake's k round trips, exactly.
+    let rtt = 0.001 + 0.0025;
+    for (handshake, k) in [("\"tcp\"", 1.0), ("\"tls\"", 2.0), ("\"tls1.2\"", 3.0), ("5", 5.0)] {
+        let text = every_request_connects("deterministic", "deterministic", ("1ms", "2.5ms"), "")
+            .replace("rate = 300.0", "rate = 20.0")
+            + &format!("handshake = {handshake}\n");
+        let r = sim(&scenario(&text), 0, 0);
+        let n = r.measured.completed as f64;
+        assert!(n > 19_990.0 && r.measured.is_conserved(), "{handshake}");
+        let expected = 0.010 + rtt + k * rtt;
+        assert!((r.response_sum / n - expected).abs() < 1e-12, "{handshake}: {} vs {expected}", r.response_sum / n);
+        assert!((r.response_max - expected).abs() < 1e-12, "{handshake}");
+        assert!(r.wait_sum.abs() < 1e-9, "{handshake}: a handshake is not a wait");
+    }
+}
+
+#[test]
+fn a_handshake_delays_the_request_as_a_longer_outbound_leg_would_request_for_request() {
+    // Poisson arrivals, exponential service, queueing: a handshake of k round trips on legs
+    // (a, b) brings each request to its server exactly when a run without handshake whose
+    // outbound leg is a + k(a + b) does, with the connection opened and closed at the same
+    // instants — the two runs agree request for request, for least connections too.
+    for (handshake, k) in [("\"tcp\"", 1), ("\"tls\"", 2), ("4", 4)] {
+        let (a, b) = (1.0, 2.5);
+        let with = scenario(
+            &(every_request_connects("poisson", "exponential", ("1ms", "2.5ms"), "")
+                + &format!("handshake = {handshake}\n")),
+        );
+        let longer = format!("{}ms", a + f64::from(k) * (a + b));
+        let without = scenario(&every_request_connects("poisson", "exponential", (&longer, "2.5ms"), ""));
+        for strategy in 0..2 {
+            let (x, y) = (sim(&with, strategy, 0), sim(&without, strategy, 0));
+            assert_eq!(x.measured, y.measured, "{handshake} {strategy}");
+            assert!((x.response_sum - y.response_sum).abs() <= 1e-9 * y.response_sum, "{handshake} {strategy}");
+            assert!((x.wait_sum - y.wait_sum).abs() <= 1e-9 * y.wait_sum.max(1.0), "{handshake} {strategy}");
+            for (s, t) in x.servers.iter().zip(&y.servers) {
+                assert_eq!((s.requests, s.completed, s.max_in_system), (t.requests, t.completed, t.max_in_system));
+            }
+        }
+    }
+}
+
+#[test]
+fn http2_streams_opened_during_the_handshake_wait_for_it_and_later_ones_do_not() {
+    // One HTTP/2 connection kept for the whole run; requests every 100 ms of 10 ms each; a
+    // handshake of 3 round trips of 50 ms: requests 0 and 1 (at 0 and 100 ms) wait for the
+    // connection until 150 ms, and reach the (single-worker) server together, so request 1
+    // also queues 10 ms behind request 0; every later one goes at once.
+    let text = "seed = 1\nrequests = 1000\nwarmup_requests = 0\nstrategies = [\"round-robin\"]\n\
+                [arrivals]\nprocess = \"deterministic\"\nrate = 10.0\n\
+                [service]\ndistribution = \"deterministic\"\nmean = \"10ms\"\n\
+                [[servers]]\nname = \"s\"\ncount = 2\n\
+                [network]\nto_server = \"20ms\"\nfrom_server = \"30ms\"\n\
+                [clients]\ncount = 1\nprotocol = \"http2\"\nbalance = \"connection\"\nhandshake = 3\n";
+    let r = sim(&scenario(text), 0, 0);
+    let n = r.measured.completed as f64;
+    let expected_sum = n * 0.060 + 0.150 + 0.050 + 0.010;
+    assert!((r.response_sum - expected_sum).abs() < 1e-9, "{} vs {expected_sum}", r.response_sum);
+    assert!((r.wait_sum - 0.010).abs() < 1e-12, "{}", r.wait_sum);
+    assert_eq!(r.servers.iter().map(|s| s.connections_opened).sum::<u64>(), 1);
+}
+
+#[test]
+fn a_handshake_needs_the_network_legs_and_a_known_name() {
+    let base = mm_pool("requests = 100\nstrategies = [\"random\"]", 100.0, "s", 2, "[clients]\ncount = 4\n");
+    rejects(&edit(&base, "count = 4\n", "count = 4\nhandshake = \"tls\"\n"), 14, &["clients.handshake", "[network]"]);
+    let net = format!("{base}[network]\nto_server = \"1ms\"\n");
+    rejects(&edit(&net, "count = 4\n", "count = 4\nhandshake = \"tlss\"\n"), 14, &["did you mean", "tls"]);
+    rejects(&edit(&net, "count = 4\n", "count = 4\nhandshake = 11\n"), 14, &["clients.handshake", "from 0 to 10"]);
+    rejects(&edit(&net, "count = 4\n", "count = 4\nhandshake = 1.5\n"), 14, &["clients.handshake", "whole number"]);
+    scenario(&edit(&net, "count = 4\n", "count = 4\nhandshake = \"tls1.2\"\n"));
+}
+
+#[test]
+fn requests_waiting_on_a_handshake_to_a_crashing_server_end_once() {
+    // Short connections (max_age 200 ms) with a TLS handshake over 10 ms legs, and servers
+    // crashing and coming back: requests caught in a handshake to a server that crashes
+    // fail, none is lost or counted twice.
+    let text = mm_pool(
+        "seed = 2\nrequests = 30_000\nstrategies = [\"random\", \"least-connections\"]",
+        600.0,
+        "s",
+        6,
+        "[[faults]]\nserver = \"s-1\"\ndown_at = \"10s\"\nup_at = \"20s\"\n\
+         [[faults]]\nserver = \"s-4\"\ndown_at = \"15s\"\nup_at = \"30s\"\n\
+         [network]\nto_server = \"10ms\"\nfrom_server = { distribution = \"exponential\", mean = \"10ms\" }\n\
+         [clients]\ncount = 50\nconnections = 2\nprotocol = \"http2\"\nbalance = \"connection\"\n\
+         max_age = \"200ms\"\nhandshake = \"tls\"\n",
+    );
+    let sc = scenario(&text);
+    for strategy in 0..2 {
+        let r = sim(&sc, strategy, 0);
+        assert!(r.total.is_conserved() && r.measured.is_conserved(), "{strategy}: {:?}", r.total);
+        assert!(r.total.failed > 0, "some requests were caught by the crashes");
+    }
+}

@@ -374,5 +374,7 @@ table! {
         pub(crate) max_age: Option<Duration>,
         pub(crate) age_jitter: Option<f64>,
         pub(crate) idle_timeout: Option<Duration>,
+        /// `"none"`, `"tcp"`, `"tls"`, `"tls1.2"` or a number of round trips.
+        pub(crate) handshake: Option<toml::Value>,
     }
 }

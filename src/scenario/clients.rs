@@ -87,11 +87,49 @@ impl Balance {
     }
 }
 
+/// How the requests are shared among the clients.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientRates {
+    /// Every client equally often (the default).
+    Uniform,
+    /// Client `i` with probability ∝ `weights[i]` (`weights`, one per client).
+    Weights(Vec<f64>),
+    /// Client `i` (0-based) with probability ∝ 1/(i + 1)^exponent (`zipf`).
+    Zipf(f64),
+}
+
+impl ClientRates {
+    /// The share of the requests of client `i` of `count` (O(count)).
+    pub fn share(&self, i: u32, count: u32) -> f64 {
+        match self {
+            ClientRates::Uniform => 1.0 / f64::from(count),
+            ClientRates::Weights(w) => w[i as usize] / w.iter().sum::<f64>(),
+            ClientRates::Zipf(s) => {
+                let norm: f64 = (1..=count).map(|r| f64::from(r).powf(-s)).sum();
+                f64::from(i + 1).powf(-s) / norm
+            }
+        }
+    }
+
+    /// The busiest client's share of the requests.
+    pub fn busiest(&self, count: u32) -> f64 {
+        match self {
+            ClientRates::Uniform | ClientRates::Zipf(_) => self.share(0, count),
+            ClientRates::Weights(w) => w.iter().copied().fold(0.0, f64::max) / w.iter().sum::<f64>(),
+        }
+    }
+}
+
+/// The most zipf exponent accepted.
+pub const MAX_ZIPF: f64 = 10.0;
+
 /// `[clients]`: who sends the requests and over which connections.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Clients {
-    /// Clients; each request belongs to one, drawn uniformly from the workload's own stream.
+    /// Clients; each request belongs to one, drawn from the workload's own stream.
     pub count: u32,
+    /// How the requests are shared among them (`weights`, `zipf`; uniform by default).
+    pub rates: ClientRates,
     /// Connections each client may hold (its pool).
     pub connections: u32,
     /// HTTP/1.1 or HTTP/2.
@@ -145,6 +183,15 @@ impl Clients {
         if let Some(t) = self.idle_timeout {
             s += &format!(", idle timeout {}", format_duration(t));
         }
+        match self.rates {
+            ClientRates::Uniform => {}
+            ClientRates::Weights(_) => {
+                s += &format!(", weighted rates (busiest {:.1}%)", 100.0 * self.rates.busiest(self.count));
+            }
+            ClientRates::Zipf(e) => {
+                s += &format!(", zipf rates exponent {e} (busiest {:.1}%)", 100.0 * self.rates.busiest(self.count));
+            }
+        }
         match self.handshake {
             (0, _) => {}
             (n, name) => {
@@ -177,6 +224,11 @@ impl Serialize for Clients {
         if self.handshake.0 > 0 {
             m.serialize_entry("handshake", &self.handshake.1)?;
             m.serialize_entry("handshake_round_trips", &self.handshake.0)?;
+        }
+        match &self.rates {
+            ClientRates::Uniform => {}
+            ClientRates::Weights(w) => m.serialize_entry("weights", w)?,
+            ClientRates::Zipf(e) => m.serialize_entry("zipf", e)?,
         }
         m.end()
     }
@@ -272,8 +324,10 @@ pub(super) fn validate_clients(c: &RawClients) -> Result<Clients, ScenarioError>
         None => (0, None),
         Some(v) => handshake(v)?,
     };
+    let rates = rates(c, count)?;
     Ok(Clients {
         count,
+        rates,
         connections,
         protocol,
         balance,
@@ -283,6 +337,42 @@ pub(super) fn validate_clients(c: &RawClients) -> Result<Clients, ScenarioError>
         idle_timeout,
         handshake,
     })
+}
+
+/// `weights` or `zipf`: how the requests are shared among the `count` clients.
+fn rates(c: &RawClients, count: u32) -> Result<ClientRates, ScenarioError> {
+    match (&c.weights, c.zipf) {
+        (Some(_), Some(_)) => Err(ScenarioError::at(
+            "clients.zipf",
+            "give the clients' rates either as `weights` (one per client) or as `zipf` (an exponent), not both",
+        )),
+        (Some(w), None) => {
+            if w.len() != count as usize {
+                return Err(ScenarioError::at(
+                    "clients.weights",
+                    format!("must have one weight per client: {} given for count = {count}", w.len()),
+                )
+                .with_help(format!("list {count} weights, or use `zipf = 1.0` for a skew that needs no list")));
+            }
+            if let Some((i, x)) = w.iter().enumerate().find(|(_, x)| !(x.is_finite() && **x >= 0.0)) {
+                return Err(ScenarioError::at(
+                    "clients.weights",
+                    format!("weights must be finite numbers ≥ 0; weight {} is {x}", i + 1),
+                ));
+            }
+            if w.iter().sum::<f64>() <= 0.0 {
+                return Err(ScenarioError::at("clients.weights", "at least one weight must be positive"));
+            }
+            Ok(ClientRates::Weights(w.clone()))
+        }
+        (None, Some(e)) if !(e.is_finite() && (0.0..=MAX_ZIPF).contains(&e)) => Err(ScenarioError::at(
+            "clients.zipf",
+            format!("must be an exponent from 0 (every client alike) to {MAX_ZIPF}, got {e}"),
+        )),
+        (None, Some(e)) if e == 0.0 => Ok(ClientRates::Uniform),
+        (None, Some(e)) => Ok(ClientRates::Zipf(e)),
+        (None, None) => Ok(ClientRates::Uniform),
+    }
 }
 
 /// `handshake`: a name of [`HANDSHAKES`] or a whole number of round trips.

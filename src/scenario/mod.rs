@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 
 pub use arrivals::{Arrivals, PROCESSES};
 pub use balancers::{Balancers, Delay, Network, View};
-pub use clients::{Balance, Clients, Protocol};
+pub use clients::{Balance, ClientRates, Clients, Protocol};
 pub use error::ScenarioError;
 pub use faults::{FaultKind, FaultSpec, FaultTarget, FaultWindow, Size};
 pub use locate::Locator;

@@ -422,3 +422,68 @@ fn requests_waiting_on_a_handshake_to_a_crashing_server_end_once() {
         assert!(r.total.failed > 0, "some requests were caught by the crashes");
     }
 }
+
+/// `count` HTTP/2 clients, one connection each, pinned by round robin to `count` servers for
+/// the whole run, with `rates` (`weights = [...]` or `zipf = s`): each server serves
+/// exactly its client's requests.
+fn one_server_per_client(count: u32, rates: &str) -> String {
+    mm_pool(
+        "seed = 8\nrequests = 40_000\nwarmup_requests = 0\nstrategies = [\"round-robin\", \"least-connections\"]",
+        100.0,
+        "s",
+        count,
+        &format!(
+            "[clients]\ncount = {count}\nconnections = 1\nprotocol = \"http2\"\nbalance = \"connection\"\n{rates}\n"
+        ),
+    )
+}
+
+#[test]
+fn weighted_client_rates_share_the_requests_as_the_weights_say() {
+    // Each request's client is drawn by weight: the clients' request counts are multinomial
+    // with the weights' shares. Round robin pins client i's one connection to a server of its
+    // own, so the servers' request counts, sorted, are the clients' (weights well apart, so
+    // the sort keeps their order). Each count within 4 binomial standard errors of its
+    // share; the Zipf skew checked the same way against 1/r^s over the harmonic sum.
+    for (rates, shares) in [
+        ("weights = [1, 2, 3, 4, 0]", vec![0.0, 0.1, 0.2, 0.3, 0.4]),
+        ("zipf = 1.0", {
+            let h: f64 = (1..=5).map(|r| 1.0 / f64::from(r)).sum();
+            let mut s: Vec<f64> = (1..=5).map(|r| 1.0 / f64::from(r) / h).collect();
+            s.reverse();
+            s
+        }),
+    ] {
+        let sc = scenario(&one_server_per_client(5, rates));
+        let r = sim(&sc, 0, 0);
+        let m = r.measured.generated as f64;
+        let mut got: Vec<u64> = r.servers.iter().map(|s| s.requests).collect();
+        got.sort_unstable();
+        for (&n, &p) in got.iter().zip(&shares) {
+            if p == 0.0 {
+                assert_eq!(n, 0, "{rates}: a client of weight 0 sends nothing");
+                continue;
+            }
+            assert_within_z(rates, n as f64 / m, p, (p * (1.0 - p) / m).sqrt(), 0.0);
+        }
+        // The same clients for every strategy (common random numbers): least connections
+        // also gives each client a server of its own, perhaps another, and the counts agree.
+        let mut other: Vec<u64> = sim(&sc, 1, 0).servers.iter().map(|s| s.requests).collect();
+        other.sort_unstable();
+        assert_eq!(other, got, "{rates}");
+    }
+}
+
+#[test]
+fn client_rates_errors_name_their_key() {
+    let base = mm_pool("requests = 100\nstrategies = [\"random\"]", 100.0, "s", 2, "[clients]\ncount = 4\n");
+    rejects(
+        &edit(&base, "count = 4\n", "count = 4\nweights = [1, 2]\n"),
+        14,
+        &["clients.weights", "one weight per client"],
+    );
+    rejects(&edit(&base, "count = 4\n", "count = 4\nweights = [1, 2, -1, 1]\n"), 14, &["weight 3 is -1"]);
+    rejects(&edit(&base, "count = 4\n", "count = 4\nweights = [0, 0, 0, 0]\n"), 14, &["positive"]);
+    rejects(&edit(&base, "count = 4\n", "count = 4\nzipf = 11.0\n"), 14, &["clients.zipf", "from 0"]);
+    rejects(&edit(&base, "count = 4\n", "count = 4\nweights = [1, 1, 1, 1]\nzipf = 1.0\n"), 15, &["not both"]);
+}

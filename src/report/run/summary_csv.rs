@@ -135,7 +135,7 @@ pub fn server_extras(report: &Report) -> ServerExtras {
 
 /// Whether servers.csv carries the connection columns (`[clients] balance = "connection"`).
 pub fn per_connection(report: &Report) -> bool {
-    report.scenario.clients.is_some_and(|c| c.per_connection())
+    report.scenario.clients.as_ref().is_some_and(|c| c.per_connection())
 }
 
 /// The header of servers.csv (with the connection, subset and transit columns when `extras`

@@ -376,5 +376,7 @@ table! {
         pub(crate) idle_timeout: Option<Duration>,
         /// `"none"`, `"tcp"`, `"tls"`, `"tls1.2"` or a number of round trips.
         pub(crate) handshake: Option<toml::Value>,
+        pub(crate) weights: Option<Vec<f64>>,
+        pub(crate) zipf: Option<f64>,
     }
 }

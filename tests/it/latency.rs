@@ -98,3 +98,36 @@ fn a_phase_from_the_start_has_no_before_level_in_its_note() {
     assert!(notes.iter().any(|n| n.starts_with("phase: s-5")), "{notes:?}");
     assert!(notes.iter().all(|n| !n.contains("NaN") && !n.contains("before")), "{notes:?}");
 }
+
+/// Servers that join together (a scale-out's pods, down from the start) make one phase and
+/// one fault note naming them, not one each with the same figures; fault notes whose lines
+/// differ (requests refused by each server) stay apart.
+#[test]
+fn servers_joining_together_make_one_phase_and_one_fault_note() {
+    let base = crate::common::mm_pool(
+        "seed = 4\nrequests = 4_000\nwarmup_requests = 0\nstrategies = [\"round-robin\", \"random\"]",
+        300.0,
+        "s",
+        5,
+        "[[servers]]\nname = \"new\"\ncount = 4\n\
+         [[faults]]\ngroup = \"new\"\ncount = 4\ndown_at = \"0s\"\nup_at = \"5s\"\n\
+         [[faults]]\nserver = \"s-2\"\ndown_at = \"8s\"\nup_at = \"9s\"\n",
+    );
+    // Per connection, a server in a crash window is no endpoint: none refuses anything.
+    let text = format!("{base}[clients]\ncount = 20\nprotocol = \"http2\"\nbalance = \"connection\"\n");
+    let sc = crate::common::scenario(&text);
+    let report = run::run(&sc, &RunOptions { threads: None, progress: false }).unwrap();
+    let notes = lbsim::report::run::phases::notes(&report);
+    let heads: Vec<&String> = notes.iter().filter(|n| n.starts_with("phase:")).collect();
+    assert_eq!(heads.len(), 2, "{notes:?}");
+    assert!(heads[0].starts_with("phase: new-1 … new-4 (4 servers) down 0s–5s"), "{notes:?}");
+    assert!(heads[1].starts_with("phase: s-2 down"), "{notes:?}");
+    let table = lbsim::report::run::terminal::render(&report, false);
+    let faults: Vec<&str> = table.lines().filter(|l| l.starts_with("fault:")).collect();
+    assert_eq!(faults.len(), 2, "{table}");
+    assert!(faults[0].starts_with("fault: new-1 … new-4 (4 servers) down at 0s until 5s"), "{table}");
+    // Per request, each new server refused its own count of requests: a note each.
+    let report = run::run(&crate::common::scenario(&base), &RunOptions { threads: None, progress: false }).unwrap();
+    let table = lbsim::report::run::terminal::render(&report, false);
+    assert_eq!(table.lines().filter(|l| l.starts_with("fault:")).count(), 5, "{table}");
+}

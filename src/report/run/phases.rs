@@ -100,14 +100,18 @@ pub fn phases(report: &Report) -> Vec<Phase> {
     let sc = &report.scenario;
     let end = report.strategies.iter().map(|s| s.timeline.end).fold(0.0, f64::max);
     let mut out = Vec::new();
+    // Windows alike but for their server (the pods a scale-out adds, a group's crash) are
+    // one phase: their figures, pooled over the same windows, would be the same.
+    let mut faults: Vec<(String, f64, f64, Vec<&str>)> = Vec::new();
     for w in report.fault_windows_of(0) {
-        let what = w.kind.phase();
-        out.push(Phase {
-            kind: "fault",
-            name: format!("{} {what}", w.server_name),
-            start: w.start,
-            end: w.end.unwrap_or(end).min(end),
-        });
+        let (what, stop) = (w.kind.phase(), w.end.unwrap_or(end).min(end));
+        match faults.iter_mut().find(|f| (f.0.as_str(), f.1, f.2) == (what.as_str(), w.start, stop)) {
+            Some(f) => f.3.push(&w.server_name),
+            None => faults.push((what, w.start, stop, vec![&w.server_name])),
+        }
+    }
+    for (what, start, stop, names) in faults {
+        out.push(Phase { kind: "fault", name: format!("{} {what}", server_list(&names)), start, end: stop });
     }
     for s in sc.arrivals.spikes() {
         out.push(Phase {
@@ -126,6 +130,18 @@ pub fn phases(report: &Report) -> Vec<Phase> {
     out.retain(|p| p.start < end && p.end > p.start);
     out.sort_by(|a, b| a.start.total_cmp(&b.start));
     out
+}
+
+/// Server names for a phase's or a note's name: all of them up to three, else the first
+/// and last and how many (`new-1 … new-5 (5 servers)`).
+pub fn server_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [a] => a.to_string(),
+        [a, b] => format!("{a} and {b}"),
+        [a, b, c] => format!("{a}, {b} and {c}"),
+        [a, .., z] => format!("{a} … {z} ({} servers)", names.len()),
+    }
 }
 
 /// "50 s", "1.5 s", "250 ms".

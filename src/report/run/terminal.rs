@@ -420,19 +420,18 @@ fn fmt_percent(share: f64) -> String {
 fn fault_notes(report: &Report) -> Vec<String> {
     let mut out = Vec::new();
     let width = report.strategies.iter().map(|s| s.label.len()).max().unwrap_or(0);
+    // Windows alike but for their server whose lines are the same (the pods a scale-out
+    // adds) make one note naming them all: (what and when, servers, lines).
+    let mut notes: Vec<(String, Vec<&str>, Vec<String>)> = Vec::new();
     for (i, win) in report.fault_windows_of(0).enumerate() {
         let what = win.kind.describe();
         let until = win.end.map_or(String::new(), |e| format!(" until {}", format_duration(e)));
-        out.push(format!(
-            "fault: {} {what} at {}{until} (replication 0):",
-            win.server_name,
-            format_duration(win.start)
-        ));
+        let when = format!("{what} at {}{until}", format_duration(win.start));
+        let mut lines = Vec::new();
         if win.kind.deploy().is_some() {
-            out.extend(deploy_notes(report, win.fault, width));
-            continue;
+            lines.extend(deploy_notes(report, win.fault, width));
         }
-        for s in &report.strategies {
+        for s in report.strategies.iter().filter(|_| win.kind.deploy().is_none()) {
             let Some(o) = s.faults.first().and_then(|f| f.get(i)) else { continue };
             let mut detected = match (o.detected_at, o.detected_by) {
                 (Some(t), Some(by)) => format!("out of rotation after {} ({by})", format_duration(t - win.start)),
@@ -457,8 +456,16 @@ fn fault_notes(report: &Report) -> Vec<String> {
             } else {
                 String::new()
             };
-            out.push(format!("  {:width$}  {detected}{herd}", s.label));
+            lines.push(format!("  {:width$}  {detected}{herd}", s.label));
         }
+        match notes.iter_mut().find(|n| n.0 == when && n.2 == lines) {
+            Some(n) => n.1.push(&win.server_name),
+            None => notes.push((when, vec![&win.server_name], lines)),
+        }
+    }
+    for (when, names, lines) in notes {
+        out.push(format!("fault: {} {when} (replication 0):", super::phases::server_list(&names)));
+        out.extend(lines);
     }
     for s in &report.strategies {
         let (panics, fallbacks) = (s.panics, s.fallbacks);

@@ -369,7 +369,7 @@ fn rates(c: &RawClients, count: u32) -> Result<ClientRates, ScenarioError> {
             "clients.zipf",
             format!("must be an exponent from 0 (every client alike) to {MAX_ZIPF}, got {e}"),
         )),
-        (None, Some(e)) if e == 0.0 => Ok(ClientRates::Uniform),
+        (None, Some(0.0)) => Ok(ClientRates::Uniform),
         (None, Some(e)) => Ok(ClientRates::Zipf(e)),
         (None, None) => Ok(ClientRates::Uniform),
     }

@@ -120,12 +120,12 @@ fn servers_joining_together_make_one_phase_and_one_fault_note() {
     let notes = lbsim::report::run::phases::notes(&report);
     let heads: Vec<&String> = notes.iter().filter(|n| n.starts_with("phase:")).collect();
     assert_eq!(heads.len(), 2, "{notes:?}");
-    assert!(heads[0].starts_with("phase: new-1 … new-4 (4 servers) down 0s–5s"), "{notes:?}");
+    assert!(heads[0].starts_with("phase: new-1 to new-4 (4 servers) down 0s–5s"), "{notes:?}");
     assert!(heads[1].starts_with("phase: s-2 down"), "{notes:?}");
     let table = lbsim::report::run::terminal::render(&report, false);
     let faults: Vec<&str> = table.lines().filter(|l| l.starts_with("fault:")).collect();
     assert_eq!(faults.len(), 2, "{table}");
-    assert!(faults[0].starts_with("fault: new-1 … new-4 (4 servers) down at 0s until 5s"), "{table}");
+    assert!(faults[0].starts_with("fault: new-1 to new-4 (4 servers) down at 0s until 5s"), "{table}");
     // Per request, each new server refused its own count of requests: a note each.
     let report = run::run(&crate::common::scenario(&base), &RunOptions { threads: None, progress: false }).unwrap();
     let table = lbsim::report::run::terminal::render(&report, false);

@@ -133,14 +133,14 @@ pub fn phases(report: &Report) -> Vec<Phase> {
 }
 
 /// Server names for a phase's or a note's name: all of them up to three, else the first
-/// and last and how many (`new-1 … new-5 (5 servers)`).
+/// and last and how many (`new-1 to new-5 (5 servers)`).
 pub fn server_list(names: &[&str]) -> String {
     match names {
         [] => String::new(),
         [a] => a.to_string(),
         [a, b] => format!("{a} and {b}"),
         [a, b, c] => format!("{a}, {b} and {c}"),
-        [a, .., z] => format!("{a} … {z} ({} servers)", names.len()),
+        [a, .., z] => format!("{a} to {z} ({} servers)", names.len()),
     }
 }
 

@@ -40,14 +40,15 @@
 
 use std::collections::VecDeque;
 
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::Simulation;
 use super::balancer::Absence;
 use super::events::{AttemptGen, CallId, EventKind};
-use crate::scenario::{ClientRates, Clients, Delay, Network, Protocol};
+use crate::scenario::{Clients, Delay, Network, Protocol};
 use crate::strategy::RequestView;
+use crate::workload::clients::ClientPick;
 use crate::workload::keys::key_hash;
 use crate::workload::seeds::{Seeds, mix64};
 
@@ -125,55 +126,6 @@ impl Handshake {
     }
 }
 
-/// Which client a request belongs to: every draw one step of the clients' own stream.
-enum ClientDraw {
-    /// Uniform over the clients.
-    Uniform,
-    /// By weight: the running sums of the weights (inverse transform, a binary search) and
-    /// the last client of positive weight.
-    Weighted(Vec<f64>, u32),
-    /// Client of rank r (1-based) with probability ∝ 1/r^s (rejection-inversion: O(1)).
-    Zipf(rand_distr::Zipf<f64>),
-}
-
-impl ClientDraw {
-    fn new(rates: &ClientRates, count: u32) -> Self {
-        match rates {
-            ClientRates::Uniform => ClientDraw::Uniform,
-            ClientRates::Weights(w) => ClientDraw::Weighted(
-                w.iter()
-                    .scan(0.0, |sum, x| {
-                        *sum += x;
-                        Some(*sum)
-                    })
-                    .collect(),
-                w.iter().rposition(|&x| x > 0.0).expect("a positive weight") as u32,
-            ),
-            ClientRates::Zipf(e) => ClientDraw::Zipf(rand_distr::Zipf::new(f64::from(count), *e).expect("validated")),
-        }
-    }
-
-    /// The next request's client.
-    #[inline]
-    fn draw(&self, rng: &mut Xoshiro256PlusPlus, clients: u32) -> u32 {
-        debug_assert!(clients > 0);
-        match self {
-            ClientDraw::Uniform => rng.random_range(0..clients),
-            ClientDraw::Weighted(cum, last) => {
-                let total = *cum.last().expect("one weight per client");
-                let u = rng.random::<f64>() * total;
-                // The first client whose running sum exceeds u (a zero weight is never
-                // chosen, even where the product rounds up to the total).
-                (cum.partition_point(|&c| c <= u) as u32).min(*last)
-            }
-            ClientDraw::Zipf(z) => {
-                let r: f64 = rand_distr::Distribution::sample(z, rng);
-                (r as u32).clamp(1, clients) - 1
-            }
-        }
-    }
-}
-
 /// The clients' connection pools.
 pub(super) struct Pools {
     /// The strategy chooses per connection.
@@ -192,7 +144,7 @@ pub(super) struct Pools {
     /// Which client each request belongs to.
     client_rng: Xoshiro256PlusPlus,
     /// How that client is drawn.
-    client_draw: ClientDraw,
+    client_draw: ClientPick,
     /// Seed of the age draws.
     age_seed: u64,
     /// The cost of a new connection (`None`: none).
@@ -243,7 +195,7 @@ impl Pools {
             conns: vec![closed; c.count as usize * c.connections as usize],
             waiting: (0..c.count).map(|_| VecDeque::new()).collect(),
             client_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.stream("clients/request")),
-            client_draw: ClientDraw::new(&c.rates, c.count),
+            client_draw: ClientPick::new(&c.rates, c.count),
             age_seed: seeds.stream("clients/age"),
             handshake: (c.handshake.0 > 0).then(|| Handshake {
                 round_trips: c.handshake.0,

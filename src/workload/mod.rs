@@ -8,6 +8,7 @@
 
 pub mod arrival_gen;
 pub mod assign;
+pub mod clients;
 pub mod fault_targets;
 pub mod keys;
 pub mod rate;

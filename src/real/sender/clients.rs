@@ -4,9 +4,9 @@
 //! connection (HAProxy `mode tcp`, IPVS, a network load balancer) sees the scenario's
 //! connections.
 //!
-//! - **Which client**: the simulator's draw, uniform over `count` clients from the stream
-//!   `clients/request` of replication 0, one draw per request in request order
-//!   ([`ClientDraw`]). Client `c` belongs to sender `c mod senders`.
+//! - **Which client**: the simulator's draw ([`ClientPick`]: uniform, by `weights` or by
+//!   `zipf` over `count` clients) from the stream `clients/request` of replication 0, one
+//!   draw per request in request order ([`ClientDraw`]). Client `c` belongs to sender `c mod senders`.
 //! - **Its connections**: `connections` slots per client, opened lazily when a request finds
 //!   none usable (HTTP clients and gRPC channels do the same; the simulator too), so the
 //!   first request on a connection waits for its connect (a late send counted as
@@ -27,7 +27,7 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::{Job, Local, connect, finished, one, record};
@@ -35,6 +35,7 @@ use crate::real::client::{Conn, Failure};
 use crate::real::h2;
 use crate::real::record::LateCause;
 use crate::scenario::{Clients, Protocol};
+use crate::workload::clients::ClientPick;
 use crate::workload::seeds::{Seeds, mix64};
 
 /// How the senders hold the clients' connections: the scenario's `[clients]`.
@@ -80,18 +81,23 @@ impl ClientPlan {
 #[derive(Debug, Clone)]
 pub struct ClientDraw {
     rng: Xoshiro256PlusPlus,
+    pick: ClientPick,
     count: u32,
 }
 
 impl ClientDraw {
     /// The draw of `c` for the replication whose seeds are `seeds`.
     pub fn new(c: &Clients, seeds: &Seeds) -> ClientDraw {
-        ClientDraw { rng: Xoshiro256PlusPlus::seed_from_u64(seeds.stream("clients/request")), count: c.count }
+        ClientDraw {
+            rng: Xoshiro256PlusPlus::seed_from_u64(seeds.stream("clients/request")),
+            pick: ClientPick::new(&c.rates, c.count),
+            count: c.count,
+        }
     }
 
     /// The next request's client.
     pub fn next_client(&mut self) -> u32 {
-        self.rng.random_range(0..self.count)
+        self.pick.draw(&mut self.rng, self.count)
     }
 }
 

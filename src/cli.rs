@@ -38,7 +38,8 @@ A count passes when the 95% upper confidence bound of each metric is within its 
 
 Examples:
   lbsim plan web-peak.toml --slo 'p99<=100ms'
-  lbsim plan web-peak.toml --slo 'p99<=100ms' --slo 'utilization<=80%' --rate 2000 --cost 250";
+  lbsim plan web-peak.toml --slo 'p99<=100ms' --slo 'utilization<=80%' --rate 2000 --cost 250
+  lbsim plan web-peak.toml --slo 'p99<=100ms' --rate 1000:3000:5";
 
 /// A discrete-event simulator of load-balancing strategies.
 #[derive(Parser, Debug)]
@@ -268,9 +269,10 @@ pub(crate) struct PlanArgs {
     /// An objective METRIC<=LIMIT, e.g. "p99<=200ms" (repeat: all must hold).
     #[arg(long, value_name = "SLO", required = true)]
     pub(crate) slo: Vec<String>,
-    /// Arrival rate to plan for, req/s [default: the scenario's].
-    #[arg(long, value_name = "REQ/S")]
-    pub(crate) rate: Option<f64>,
+    /// Arrival rate to plan for, req/s [default: the scenario's]; or several, as a range
+    /// A:B:N (N rates from A to B), log:A:B:N or a list a,b,c: servers needed per rate.
+    #[arg(long, value_name = "REQ/S", allow_hyphen_values = true)]
+    pub(crate) rate: Option<String>,
     /// The server group to size [default: the only one].
     #[arg(long, value_name = "NAME")]
     pub(crate) group: Option<String>,

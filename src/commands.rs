@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use lbsim::analysis::Preflight;
+use lbsim::plan::rates::RatesReport;
 use lbsim::plan::{self, PlanOptions, PlanReport};
 use lbsim::report::{self, Exporter};
 use lbsim::run::{self, RunOptions};
@@ -176,6 +177,9 @@ fn cmd_merge(o: Merge) -> Result<Ending> {
 fn cmd_plan(o: Plan) -> Result<Ending> {
     handle_ctrl_c("candidates");
     let options = PlanOptions { threads: o.runner.threads, progress: o.runner.verbose, stop: Some(&STOP) };
+    if let Some((rates, spec)) = &o.range {
+        return cmd_plan_rates(&o, rates, spec, &options);
+    }
     let report = plan::plan(&o.text, &o.request, &options)?;
     let out = o.out(&report.scenario.name);
     out!("{}", report::plan::render(&report, color()))?;
@@ -190,6 +194,8 @@ fn cmd_plan(o: Plan) -> Result<Ending> {
     } else {
         report::remove_file(&out.join(report::html::FILE))?;
     }
+    // A range's chart left by an earlier plan in the same directory would describe another plan.
+    report::remove_file(&out.join(report::plan::rates_chart::RatesChart.file_name()))?;
     let written = report::write_outputs(&report, &out, &exporters)?;
     if o.runner.verbose {
         err!(
@@ -198,6 +204,55 @@ fn cmd_plan(o: Plan) -> Result<Ending> {
                 "wrote {} in {}/ ({:.2}s)",
                 file_names(&written),
                 out.display(),
+                report.wall_time
+            ))
+        )?;
+    }
+    Ok(Ending::Done)
+}
+
+/// `lbsim plan --rate A:B:N`: a plan per rate; said to be slow before it starts when even
+/// its least work (one candidate per strategy and rate) is.
+fn cmd_plan_rates(o: &Plan, rates: &[f64], spec: &str, options: &PlanOptions) -> Result<Ending> {
+    let threads = budget::threads_or_cores(o.runner.threads);
+    let (work, candidates) = plan::rates::work_floor(&o.text, &o.request, rates, threads)?;
+    if work > budget::SLOW_WORK {
+        errln!(
+            "{}",
+            report::format::to_width(&format!(
+                "warning: slow plan: {} rates need at least {candidates} candidates (one per strategy and rate), about                  {work:.1e} events, and a search usually simulates 2 to 4 times that; fewer rates, `requests` or                  `replications` for a quick look",
+                rates.len()
+            ))
+        )?;
+    }
+    let report = plan::rates::plan_rates(&o.text, &o.request, rates, spec, options)?;
+    let Some(name) = report.plans.first().map(|p| p.scenario.name.clone()) else { return Ok(Ending::Interrupted) };
+    let out = o.out(&name);
+    out!("{}", report::plan::rates::render(&report, color()))?;
+    if !report.complete {
+        errln!("interrupted: the plan above is incomplete; nothing written")?;
+        return Ok(Ending::Interrupted);
+    }
+    use report::plan::rates::{RatesCandidatesCsv, RatesHtml, RatesPlanCsv};
+    let mut exporters: Vec<&dyn Exporter<RatesReport>> =
+        vec![&RatesPlanCsv, &RatesCandidatesCsv, &report::plan::rates_chart::RatesChart];
+    if o.html {
+        exporters.push(&RatesHtml);
+    } else {
+        report::remove_file(&out.join(report::html::FILE))?;
+    }
+    // plan.png of a single plan in the same directory would describe another plan.
+    report::remove_file(&out.join(report::plan::chart::PlanChart.file_name()))?;
+    let written = report::write_outputs(&report, &out, &exporters)?;
+    if o.runner.verbose {
+        err!(
+            "{}",
+            report::format::to_width(&format!(
+                "wrote {} in {}/ ({} rates, {} candidates, {:.2}s)",
+                file_names(&written),
+                out.display(),
+                report.plans.len(),
+                report.simulated(),
                 report.wall_time
             ))
         )?;

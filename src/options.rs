@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lbsim::plan::{PlanRequest, Slo};
+use lbsim::plan::{PlanRequest, Slo, rates};
 use lbsim::report::run::terminal::Layout;
 use lbsim::scenario::edit::ScenarioText;
 use lbsim::scenario::{Overrides, Scenario, ScenarioError};
@@ -195,6 +195,8 @@ pub(crate) struct Plan {
     pub(crate) text: ScenarioText,
     /// What to plan.
     pub(crate) request: PlanRequest,
+    /// `--rate` of several rates: the rates, ascending, and the option as written.
+    pub(crate) range: Option<(Vec<f64>, String)>,
     /// Output directory, if given (the default is named after the planned scenario).
     pub(crate) out: Option<PathBuf>,
     /// Whether to write report.html.
@@ -213,15 +215,24 @@ impl Plan {
         {
             return Err(ScenarioError::at("--cost", format!("must be a number ≥ 0, got {c}")).into());
         }
+        let rates = args.rate.as_deref().map(rates::parse_rates).transpose()?;
         let request = PlanRequest {
             slos,
-            rate: args.rate,
+            rate: rates.as_ref().and_then(|r| r.first().copied()),
             group: args.group,
             max_servers: args.max_servers,
             cost: args.cost,
             overrides: args.scenario.overrides(),
         };
-        Ok(Plan { text, request, out: args.runner.out.clone(), html: !args.no_html, runner: (&args.runner).into() })
+        let range = rates.filter(|r| r.len() > 1).zip(args.rate);
+        Ok(Plan {
+            text,
+            request,
+            range,
+            out: args.runner.out.clone(),
+            html: !args.no_html,
+            runner: (&args.runner).into(),
+        })
     }
 
     /// The output directory of a plan of the scenario `name`.

@@ -22,6 +22,7 @@
 //! sweep point with that value ([`crate::point`]), so `lbsim sweep --vary servers[G].count=S`
 //! reproduces its numbers.
 
+pub mod rates;
 mod search;
 pub mod slo;
 

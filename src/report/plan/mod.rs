@@ -4,6 +4,8 @@
 pub mod chart;
 pub mod html;
 pub mod plan_csv;
+pub mod rates;
+pub mod rates_chart;
 
 use comfy_table::{Attribute, Cell, CellAlignment};
 

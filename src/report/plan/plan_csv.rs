@@ -69,40 +69,44 @@ impl Exporter<PlanReport> for PlanCsv {
     }
 
     fn render(&self, report: &PlanReport) -> Result<Vec<u8>> {
-        let others = report.scenario.server_count() - report.scenario.groups[report.group_index].count;
-        let sc = &report.scenario;
-        let rows: Vec<Vec<String>> = report
-            .strategies
-            .iter()
-            .map(|p| {
-                let a = p.answer();
-                let mut row = vec![
-                    p.label.clone(),
-                    report.group.clone(),
-                    p.servers.map(|s| s.to_string()).unwrap_or_default(),
-                    p.servers.is_some().to_string(),
-                    p.servers.map(|s| (others + s as usize).to_string()).unwrap_or_default(),
-                    match (report.cost, p.servers) {
-                        (Some(c), Some(s)) => fixed(c * f64::from(s), 2),
-                        _ => String::new(),
-                    },
-                    fixed(report.rate, 3),
-                    a.map(|a| fixed(a.rho, 6)).unwrap_or_default(),
-                ];
-                row.extend(metrics(a));
-                row.extend([
-                    slo_text(report),
-                    sc.replications.to_string(),
-                    sc.requests.to_string(),
-                    p.simulated().to_string(),
-                    a.map(|a| a.seed.to_string()).unwrap_or_default(),
-                    p.reason.clone().unwrap_or_default(),
-                ]);
-                row
-            })
-            .collect();
-        encode(&plan_columns(), &rows)
+        encode(&plan_columns(), &plan_rows(report))
     }
+}
+
+/// The rows of plan.csv for `report`: one per strategy.
+pub fn plan_rows(report: &PlanReport) -> Vec<Vec<String>> {
+    let others = report.scenario.server_count() - report.scenario.groups[report.group_index].count;
+    let sc = &report.scenario;
+    report
+        .strategies
+        .iter()
+        .map(|p| {
+            let a = p.answer();
+            let mut row = vec![
+                p.label.clone(),
+                report.group.clone(),
+                p.servers.map(|s| s.to_string()).unwrap_or_default(),
+                p.servers.is_some().to_string(),
+                p.servers.map(|s| (others + s as usize).to_string()).unwrap_or_default(),
+                match (report.cost, p.servers) {
+                    (Some(c), Some(s)) => fixed(c * f64::from(s), 2),
+                    _ => String::new(),
+                },
+                fixed(report.rate, 3),
+                a.map(|a| fixed(a.rho, 6)).unwrap_or_default(),
+            ];
+            row.extend(metrics(a));
+            row.extend([
+                slo_text(report),
+                sc.replications.to_string(),
+                sc.requests.to_string(),
+                p.simulated().to_string(),
+                a.map(|a| a.seed.to_string()).unwrap_or_default(),
+                p.reason.clone().unwrap_or_default(),
+            ]);
+            row
+        })
+        .collect()
 }
 
 impl Exporter<PlanReport> for CandidatesCsv {
@@ -111,23 +115,27 @@ impl Exporter<PlanReport> for CandidatesCsv {
     }
 
     fn render(&self, report: &PlanReport) -> Result<Vec<u8>> {
-        let rows: Vec<Vec<String>> = report
-            .strategies
-            .iter()
-            .flat_map(|p| {
-                p.candidates.iter().map(move |c| {
-                    let mut row = vec![p.label.clone(), c.servers.to_string(), c.verdict.as_str().to_string()];
-                    row.push(fixed(c.rho, 6));
-                    row.extend(metrics(Some(c)));
-                    row.push(if c.summary.is_some() { c.seed.to_string() } else { String::new() });
-                    row.push(match &c.verdict {
-                        Verdict::Invalid(w) => w.clone(),
-                        _ => String::new(),
-                    });
-                    row
-                })
-            })
-            .collect();
-        encode(&candidate_columns(), &rows)
+        encode(&candidate_columns(), &candidate_rows(report))
     }
+}
+
+/// The rows of plan_candidates.csv for `report`: one per strategy and count looked at.
+pub fn candidate_rows(report: &PlanReport) -> Vec<Vec<String>> {
+    report
+        .strategies
+        .iter()
+        .flat_map(|p| {
+            p.candidates.iter().map(move |c| {
+                let mut row = vec![p.label.clone(), c.servers.to_string(), c.verdict.as_str().to_string()];
+                row.push(fixed(c.rho, 6));
+                row.extend(metrics(Some(c)));
+                row.push(if c.summary.is_some() { c.seed.to_string() } else { String::new() });
+                row.push(match &c.verdict {
+                    Verdict::Invalid(w) => w.clone(),
+                    _ => String::new(),
+                });
+                row
+            })
+        })
+        .collect()
 }

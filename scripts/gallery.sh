@@ -11,7 +11,8 @@
 #
 # Charts are deterministic (same scenario and seed, same bytes), so the committed docs
 # gallery can be checked. docs/gallery/README.md says how each image was made (keep it in
-# step with the commands below). It shows web-peak's five run charts, the sweep and the plan below,
+# step with the commands below). It shows web-peak's five run charts, the sweep, the plan and the
+# plan over a range of rates below,
 # and grpc-k8s's queue timeline (docs/connections.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,11 @@ plan() {
   "$bin" plan scenarios/web-peak.toml --slo 'p99<=100ms' --slo 'utilization<=80%' --rate 2000 --requests 100000 \
     --out "$1" --quiet > /dev/null
 }
+# Servers needed against the rate (four strategies, fewer requests per candidate).
+plan_rates() {
+  "$bin" plan scenarios/web-peak.toml --slo 'p99<=100ms' --rate 1000:3000:5 --requests 50000 \
+    --strategies round-robin,random,least-connections,least-work-left --out "$1" --quiet > /dev/null
+}
 
 # The docs gallery: web-peak's run charts, the sweep's p99 chart, the plan and grpc-k8s's timeline.
 docs() { # $1 = directory to fill
@@ -50,6 +56,8 @@ docs() { # $1 = directory to fill
   cp "$tmp/docs-sweep/sweep_p99.png" "$1/sweep_p99.png"
   plan "$tmp/docs-plan"
   cp "$tmp/docs-plan/plan.png" "$1/plan.png"
+  plan_rates "$tmp/docs-plan-rates"
+  cp "$tmp/docs-plan-rates/plan_rates.png" "$1/plan_rates.png"
   # docs/connections.md: a scale-out under connection pinning.
   "$bin" run scenarios/grpc-k8s.toml --quiet --out "$tmp/docs-grpc" > /dev/null
   cp "$tmp/docs-grpc/queue_timeline.png" "$1/grpc-k8s-queue_timeline.png"
@@ -88,6 +96,8 @@ sweep "$tmp/sweep"
 for c in sweep_p99 sweep_mean; do cp "$tmp/sweep/$c.png" "$out/web-peak-$c.png"; done
 plan "$tmp/plan"
 cp "$tmp/plan/plan.png" "$out/web-peak-plan.png"
+plan_rates "$tmp/plan-rates"
+cp "$tmp/plan-rates/plan_rates.png" "$out/web-peak-plan_rates.png"
 echo "wrote $(find "$out" -name '*.png' | wc -l) charts to $out/"
 
 mkdir -p docs/gallery

@@ -50,6 +50,8 @@ trap 'rm -rf "$tmp"' EXIT
   --out "$tmp/sweep" > /dev/null
 "$bin" plan scenarios/web-peak.toml --slo 'p99<=100ms' --rate 2000 --requests 20000 --quiet \
   --out "$tmp/plan" > /dev/null
+"$bin" plan scenarios/web-peak.toml --slo 'p99<=100ms' --rate 1000:2000:3 --requests 10000 \
+  --strategies round-robin,least-connections --quiet --out "$tmp/plan-rates" > /dev/null
 
 # The checks, run once the page and its images have loaded.
 read -r -d '' check <<'EOF' || true
@@ -79,7 +81,7 @@ chrome() { "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --
   --virtual-time-budget=10000 "$@" 2> /dev/null; }
 
 failed=0
-for page in web-peak-failure gray-failure sweep plan; do
+for page in web-peak-failure gray-failure sweep plan plan-rates; do
   html="$tmp/$page/report.html"
   [[ -s $html ]] || { echo "$page: no report.html" >&2; failed=1; continue; }
   # The check appended after the page (a browser runs a script there as part of the body).

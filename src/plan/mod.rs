@@ -16,7 +16,9 @@
 //! pass a count whose true metric is above the limit; the price is that a count whose true
 //! metric sits just under the limit (within the interval's half-width) may be judged failing
 //! and the answer be one server more than the exact one. Plans need at least 2 replications
-//! (5 are used when the scenario has 1).
+//! (5 are used when the scenario has 1). With a precision (`--precision`), a candidate whose
+//! interval straddles a limit is run longer until its verdict is clear, or says it stays
+//! uncertain ([`settle`]).
 //!
 //! Each candidate is a scenario with `servers[G].count = S` set in its text, seeded like a
 //! sweep point with that value ([`crate::point`]), so `lbsim sweep --vary servers[G].count=S`
@@ -24,6 +26,7 @@
 
 pub mod rates;
 mod search;
+mod settle;
 pub mod slo;
 
 use std::sync::Mutex;
@@ -34,7 +37,7 @@ use crate::runner::progress::Spinner;
 use crate::runner::{self, Completion, RunnerOptions, ScenarioResults};
 use crate::scenario::Overrides;
 use crate::scenario::edit::{KeyPath, KeyValue, ScenarioText};
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::{Precision, Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
 use crate::{Result, budget, memory, point};
 use search::Search;
@@ -78,6 +81,8 @@ pub enum Verdict {
     Pass,
     /// Some SLO not met.
     Fail,
+    /// With a precision: an interval still straddles its limit (counted as not met).
+    Uncertain,
     /// ρ ≥ 1: not simulated.
     Unstable,
     /// The scenario is invalid with this count (e.g. a strategy samples more servers than there are).
@@ -90,6 +95,7 @@ impl Verdict {
         match self {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
+            Verdict::Uncertain => "uncertain",
             Verdict::Unstable => "unstable",
             Verdict::Invalid(_) => "invalid",
         }
@@ -113,6 +119,11 @@ pub struct Candidate {
     pub drop_rate: Option<Estimate>,
     /// One estimate per SLO, when simulated.
     pub measures: Vec<Estimate>,
+    /// Requests per replication it was judged at (more than the scenario's when a precision
+    /// ran it longer).
+    pub requests: u64,
+    /// Why its verdict stayed uncertain.
+    pub uncertain: Option<String>,
 }
 
 /// The plan for one strategy.
@@ -167,6 +178,8 @@ pub struct PlanReport {
     pub complete: bool,
     /// Wall-clock time, s.
     pub wall_time: f64,
+    /// The precision that settled unclear verdicts, if any.
+    pub precision: Option<Precision>,
 }
 
 /// Plans `request` for the scenario `text`: the set-up (`Setup::new`), the smallest stable
@@ -211,14 +224,15 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         round += 1;
         let what: Vec<String> = jobs.iter().map(|(i, s, _)| format!("{} @ {s}", plans[*i].label)).collect();
         bar.say(format!("round {round}: {}", what.join(", ")));
-        if run_round(jobs, request, options, &mut plans, &mut searches)? == Completion::Stopped {
+        let settle = setup.settle.as_ref();
+        if run_round(jobs, request, options, settle, &mut plans, &mut searches)? == Completion::Stopped {
             complete = false;
             break;
         }
     }
     bar.finish();
     conclude(&mut plans, &searches, complete, request.max_servers);
-    let Setup { mut base, notes, .. } = setup;
+    let Setup { mut base, notes, settle, .. } = setup;
     if let Some(r) = request.rate {
         // `--rate` edits `arrivals.rate`, which only the constant-rate processes take.
         if let Some(a) = base.arrivals.with_rate(r) {
@@ -238,6 +252,7 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         notes,
         complete,
         wall_time: started.elapsed().as_secs_f64(),
+        precision: settle,
     })
 }
 
@@ -260,6 +275,8 @@ struct Setup {
     rate_set: Option<KeyValue>,
     /// The text of each strategy alone.
     texts: Vec<ScenarioText>,
+    /// The precision asked (taken off the candidates: it settles their verdicts instead).
+    settle: Option<Precision>,
 }
 
 impl Setup {
@@ -323,7 +340,8 @@ impl Setup {
         let rate = request.rate.unwrap_or(base.arrival_rate());
         let rate_set = request.rate.map(KeyValue::Float);
         let texts: Vec<ScenarioText> = (0..base.strategies.len()).map(|i| text.only_strategy(i)).collect();
-        Ok(Setup { base, overrides, notes, group_index, count_key, rate_key, rate, rate_set, texts })
+        let settle = base.precision.take();
+        Ok(Setup { base, overrides, notes, group_index, count_key, rate_key, rate, rate_set, texts, settle })
     }
 
     /// The candidate of strategy `i` with `s` servers in the group, seeded by the count
@@ -333,7 +351,9 @@ impl Setup {
         if let Some(r) = self.rate_set {
             sets.push((&self.rate_key, r));
         }
-        point::build(&self.texts[i], &sets, &self.overrides, &sets[..1]).map_err(|e| e.to_string())
+        let mut sc = point::build(&self.texts[i], &sets, &self.overrides, &sets[..1]).map_err(|e| e.to_string())?;
+        sc.precision = None;
+        Ok(sc)
     }
 }
 
@@ -415,6 +435,8 @@ fn next_candidates(
                         summary: None,
                         drop_rate: None,
                         measures: Vec::new(),
+                        requests: 0,
+                        uncertain: None,
                     });
                     search.record(s, false);
                 }
@@ -424,37 +446,92 @@ fn next_candidates(
     (jobs, any)
 }
 
-/// Runs one round's candidates on the runner and judges each against the SLOs.
+/// Runs one round's candidates on the runner and judges each against the SLOs; with a
+/// precision, runs those whose verdict is unclear longer until it is clear or cannot be made
+/// so ([`settle`]).
 fn run_round(
     jobs: Vec<(usize, u32, Scenario)>,
     request: &PlanRequest,
     options: &PlanOptions,
+    settle: Option<&Precision>,
     plans: &mut [StrategyPlan],
     searches: &mut [Search],
 ) -> Result<Completion> {
-    let scenarios: Vec<Scenario> = jobs.iter().map(|j| j.2.clone()).collect();
-    let results: Mutex<Vec<Option<ScenarioResults>>> = Mutex::new(vec![None; jobs.len()]);
-    let runner = RunnerOptions { threads: options.threads, stop: options.stop, progress: None, open_models: false };
-    let end = runner::run_scenarios(&scenarios, &runner, &|j, r| {
-        results.lock().expect("no panic while held")[j] = Some(r);
-        Ok(())
-    })?;
-    for ((i, s, sc), r) in jobs.into_iter().zip(results.into_inner().expect("no panic while held")) {
+    let mut scenarios: Vec<Scenario> = jobs.iter().map(|j| j.2.clone()).collect();
+    let mut results = run_jobs(&scenarios, &(0..jobs.len()).collect::<Vec<_>>(), options)?;
+    let mut end = if results.iter().all(Option::is_some) { Completion::Complete } else { Completion::Stopped };
+    let measure = |r: &ScenarioResults| -> Vec<Estimate> { request.slos.iter().map(|slo| slo.measure(r, 0)).collect() };
+    if let Some(p) = settle {
+        let caps: Vec<u64> = scenarios.iter().map(|sc| p.cap(sc.requests)).collect();
+        while end == Completion::Complete {
+            let mut grown: Vec<usize> = Vec::new();
+            for (j, r) in results.iter().enumerate() {
+                let Some(r) = r else { continue };
+                let next = settle::growth(&request.slos, &measure(r), p)
+                    .and_then(|f| settle::longer(&scenarios[j], f, caps[j]));
+                if let Some(longer) = next {
+                    scenarios[j] = longer;
+                    grown.push(j);
+                }
+            }
+            if grown.is_empty() {
+                break;
+            }
+            let again = run_jobs(&scenarios, &grown, options)?;
+            for (j, r) in grown.into_iter().zip(again) {
+                match r {
+                    Some(r) => results[j] = Some(r),
+                    None => end = Completion::Stopped,
+                }
+            }
+        }
+    }
+    for ((j, (i, s, sc)), r) in jobs.into_iter().enumerate().zip(results) {
         let Some(r) = r else { continue };
-        let measures: Vec<Estimate> = request.slos.iter().map(|slo| slo.measure(&r, 0)).collect();
-        let pass = request.slos.iter().zip(&measures).all(|(slo, &e)| slo.met_by(e));
-        searches[i].record(s, pass);
+        let measures = measure(&r);
+        let verdict = match settle {
+            None if request.slos.iter().zip(&measures).all(|(slo, &e)| slo.met_by(e)) => Verdict::Pass,
+            None => Verdict::Fail,
+            Some(_) => match settle::judge(&request.slos, &measures) {
+                settle::Judged::Pass => Verdict::Pass,
+                settle::Judged::Fail => Verdict::Fail,
+                settle::Judged::Uncertain => Verdict::Uncertain,
+            },
+        };
+        let uncertain = match (settle, &verdict) {
+            (Some(p), Verdict::Uncertain) => {
+                let at_cap = scenarios[j].requests >= p.cap(sc.requests);
+                Some(settle::why_uncertain(&request.slos, &measures, p, at_cap))
+            }
+            _ => None,
+        };
+        searches[i].record(s, verdict == Verdict::Pass);
         plans[i].candidates.push(Candidate {
             servers: s,
-            verdict: if pass { Verdict::Pass } else { Verdict::Fail },
+            verdict,
             rho: sc.offered_load(),
             seed: sc.seed,
             summary: r.strategies.into_iter().next(),
             drop_rate: r.drop_rate.first().copied(),
             measures,
+            requests: r.requests,
+            uncertain,
         });
     }
     Ok(end)
+}
+
+/// Runs `scenarios[j]` for each `j` of `which` on the runner: their results, in that order
+/// (`None` for one not run after a stop).
+fn run_jobs(scenarios: &[Scenario], which: &[usize], options: &PlanOptions) -> Result<Vec<Option<ScenarioResults>>> {
+    let batch: Vec<Scenario> = which.iter().map(|&j| scenarios[j].clone()).collect();
+    let results: Mutex<Vec<Option<ScenarioResults>>> = Mutex::new(vec![None; batch.len()]);
+    let runner = RunnerOptions { threads: options.threads, stop: options.stop, progress: None, open_models: false };
+    runner::run_scenarios(&batch, &runner, &|j, r| {
+        results.lock().expect("no panic while held")[j] = Some(r);
+        Ok(())
+    })?;
+    Ok(results.into_inner().expect("no panic while held"))
 }
 
 /// Each strategy's answer, or why it has none.
@@ -487,5 +564,7 @@ fn unrun(servers: u32, verdict: Verdict, sc: &Scenario) -> Candidate {
         summary: None,
         drop_rate: None,
         measures: Vec::new(),
+        requests: sc.requests,
+        uncertain: None,
     }
 }

@@ -137,6 +137,25 @@ impl Balancers {
     }
 }
 
+impl Balancers {
+    /// The setup in the fewest words, for chart subtitles (`12 balancers, local view`,
+    /// `1 balancer, view a snapshot every 5s`); `None` for the default single balancer.
+    pub fn brief(&self) -> Option<String> {
+        if self.is_default() {
+            return None;
+        }
+        let view = match self.view {
+            View::Shared => "shared view".to_string(),
+            View::Local => "local view (own requests only)".to_string(),
+            View::Periodic { interval, .. } => format!("view a snapshot every {}", format_duration(interval)),
+            View::Delayed { delay } => format!("view {} old", format_duration(delay)),
+        };
+        let n = self.count;
+        let subset = self.subset.as_ref().map_or(String::new(), |s| format!(", {}", s.describe()));
+        Some(format!("{n} balancer{}, {view}{subset}", if n == 1 { "" } else { "s" }))
+    }
+}
+
 impl Serialize for Balancers {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;

@@ -51,6 +51,25 @@ impl Trace {
         (n > 0).then(|| sum / n as f64)
     }
 
+    /// The busiest `window` seconds among the first `rows` rows: (arrivals in it ÷ window,
+    /// its start, s). The window starts at a row's time; `None` for a window ≤ 0.
+    pub fn busiest(&self, rows: usize, window: f64) -> Option<(f64, f64)> {
+        let times = &self.times[..rows.min(self.times.len())];
+        if !(window > 0.0) || times.is_empty() {
+            return None;
+        }
+        let (mut best, mut at, mut end) = (0usize, times[0], 0usize);
+        for (i, &t) in times.iter().enumerate() {
+            while end < times.len() && times[end] < t + window {
+                end += 1;
+            }
+            if end - i > best {
+                (best, at) = (end - i, t);
+            }
+        }
+        Some((best as f64 / window, at))
+    }
+
     /// [`Trace::given_service`] of service times as loaded (NaN: not given).
     pub fn given_of(service: &[f64]) -> (u64, f64) {
         let given = service.iter().filter(|x| !x.is_nan());

@@ -381,3 +381,57 @@ fn sweep_values_off_the_axis_are_arrows_with_their_values_and_no_marker_hides_an
     assert_eq!(drawn.figures.len(), 6, "{:?}", drawn.figures);
     assert_eq!(drawn.markers.len(), 6);
 }
+
+/// Issue 26, defect 8: the fact that explains a result is in the run's header (terminal and
+/// report.html) and in every run chart's facts line: the balancers and their view (a board
+/// 5 s stale, instances counting only their own requests) and a trace's burst (its busiest
+/// span's rate and ρ, which the mean hides).
+#[test]
+fn the_header_and_subtitles_say_what_explains_a_result() {
+    let cases: [(&str, &[&str], &[&str]); 5] = [
+        (
+            "stale-board",
+            &["balancers: 1 instance, periodic view (a snapshot every 5s)"],
+            &["1 balancer, view a snapshot every 5s"],
+        ),
+        (
+            "k8s-ingress",
+            &["balancers: 12 instances (each request to a random one), local view"],
+            &["12 balancers, local view"],
+        ),
+        (
+            "sidecars",
+            &["balancers: 50 instances (each request to a random one), local view"],
+            &["50 balancers, local view"],
+        ),
+        (
+            "nginx-workers",
+            &["balancers: 2 instances (runs of 13 requests on average), local view"],
+            &["2 balancers, local view"],
+        ),
+        ("trace-replay", &["(peak 900.0 req/s over 1.4s from", "ρ = 1.522)"], &["peak 900 req/s over 1.4s (ρ 1.52)"]),
+    ];
+    for (name, header, subtitle) in cases {
+        let mut sc = Scenario::load(&crate::common::shipped(&format!("{name}.toml"))).unwrap();
+        if name != "trace-replay" {
+            Overrides { requests: Some(3000), replications: Some(1), ..Default::default() }.apply(&mut sc).unwrap();
+        }
+        let report = run::run(&sc, &RunOptions::default()).unwrap();
+        let table = lbsim::report::run::terminal::render(&report, false);
+        let head: String = table.lines().take_while(|l| !l.starts_with('┌')).collect::<Vec<_>>().join(" ");
+        for l in table.lines().take_while(|l| !l.starts_with('┌')) {
+            assert!(l.chars().count() <= 120, "{name}: {l}");
+        }
+        for fact in header {
+            assert!(head.contains(fact), "{name}: the header lacks `{fact}`:\n{head}");
+        }
+        let facts = lbsim::report::run::charts::facts(&report);
+        for fact in subtitle {
+            assert!(facts.contains(fact), "{name}: the charts' facts lack `{fact}`: {facts}");
+        }
+        // Drawn on the charts, not just composed.
+        let (_, drawn) = render(&report, "queue_timeline.png");
+        let text: String = drawn.texts.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ");
+        assert!(text.contains(subtitle[0].split(' ').next_back().unwrap()), "{name}: {text}");
+    }
+}

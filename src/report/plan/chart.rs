@@ -40,7 +40,11 @@ pub enum Binding {
 /// Which of `slos` decided `p`'s answer (None without an answer).
 pub fn binding(slos: &[Slo], p: &StrategyPlan) -> Option<Binding> {
     let s = p.servers?;
-    let below = p.candidates.iter().filter(|c| c.servers < s && c.verdict == Verdict::Fail).max_by_key(|c| c.servers);
+    let below = p
+        .candidates
+        .iter()
+        .filter(|c| c.servers < s && matches!(c.verdict, Verdict::Fail | Verdict::Uncertain))
+        .max_by_key(|c| c.servers);
     Some(match below {
         Some(c) => {
             let failed: Vec<usize> = slos
@@ -315,6 +319,8 @@ mod tests {
                 .iter()
                 .map(|&v| Estimate { value: v, ci95: None, bounds: crate::stats::ci::Bounds::NON_NEGATIVE })
                 .collect(),
+            requests: 1000,
+            uncertain: None,
         }
     }
 

@@ -21,6 +21,22 @@ fn slo_text(report: &PlanReport) -> String {
 /// The two lines above the plan table: what was planned, and how candidates were judged.
 pub fn heading(report: &PlanReport) -> String {
     let sc = &report.scenario;
+    if let Some(p) = &report.precision {
+        return format!(
+            "{}: smallest `{}` count meeting {} at {} req/s\n(each candidate judged on the 95% confidence interval \
+             over {} replications × {} requests, run longer — up to {} — while an interval straddles its limit, \
+             until it is {}; ρ < 1 from {} servers)\n",
+            sc.name,
+            report.group,
+            slo_text(report),
+            report.rate,
+            sc.replications,
+            sc.requests,
+            p.cap(sc.requests),
+            precision_text(p),
+            report.min_stable,
+        );
+    }
     format!(
         "{}: smallest `{}` count meeting {} at {} req/s\n(each candidate judged on the 95% upper confidence bound \
          over {} replications × {} requests; ρ < 1 from {} servers)\n",
@@ -34,6 +50,12 @@ pub fn heading(report: &PlanReport) -> String {
     )
 }
 
+/// When an unclear verdict stops growing: its targets as asked.
+fn precision_text(p: &crate::scenario::Precision) -> String {
+    let targets: Vec<String> = p.targets.iter().map(|(m, t)| format!("{m} {}%", 100.0 * t)).collect();
+    format!("clear or within {} of the value (then uncertain)", targets.join(", "))
+}
+
 /// The notes under the plan table (one paragraph), then each strategy's reason for having
 /// no answer and the plan's notes, as (label, text).
 pub fn notes(report: &PlanReport) -> (String, Vec<(String, String)>) {
@@ -44,6 +66,16 @@ pub fn notes(report: &PlanReport) -> (String, Vec<(String, String)>) {
     notes.push("± = 95% confidence half-width; evaluated = candidate counts simulated".into());
     let mut labelled: Vec<(String, String)> =
         report.strategies.iter().filter_map(|p| p.reason.as_ref().map(|r| (p.label.clone(), r.clone()))).collect();
+    for p in &report.strategies {
+        for c in p.candidates.iter().filter(|c| c.verdict == crate::plan::Verdict::Uncertain) {
+            let why = c.uncertain.as_deref().unwrap_or_default();
+            let text = format!(
+                "verdict uncertain at {} servers after {} requests: {why}; counted as not met",
+                c.servers, c.requests
+            );
+            labelled.push((p.label.clone(), text));
+        }
+    }
     labelled.extend(report.notes.iter().map(|n| ("note".to_string(), n.clone())));
     (notes.join("; "), labelled)
 }

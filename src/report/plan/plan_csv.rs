@@ -38,6 +38,16 @@ pub fn candidate_columns() -> Vec<String> {
     columns(CANDIDATE_LEAD, CANDIDATE_TAIL)
 }
 
+/// Columns of plan_candidates.csv for `report`: with a precision, each candidate's
+/// `requests` (per replication, as judged) appended.
+pub fn candidate_columns_for(report: &PlanReport) -> Vec<String> {
+    let mut c = candidate_columns();
+    if report.precision.is_some() {
+        c.push("requests".to_string());
+    }
+    c
+}
+
 /// `lead`, the metric columns, then `tail`.
 fn columns(lead: &[&str], tail: &[&str]) -> Vec<String> {
     let text = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -99,7 +109,11 @@ pub fn plan_rows(report: &PlanReport) -> Vec<Vec<String>> {
             row.extend([
                 slo_text(report),
                 sc.replications.to_string(),
-                sc.requests.to_string(),
+                match (&report.precision, a) {
+                    (Some(_), Some(a)) => a.requests,
+                    _ => sc.requests,
+                }
+                .to_string(),
                 p.simulated().to_string(),
                 a.map(|a| a.seed.to_string()).unwrap_or_default(),
                 p.reason.clone().unwrap_or_default(),
@@ -115,7 +129,7 @@ impl Exporter<PlanReport> for CandidatesCsv {
     }
 
     fn render(&self, report: &PlanReport) -> Result<Vec<u8>> {
-        encode(&candidate_columns(), &candidate_rows(report))
+        encode(&candidate_columns_for(report), &candidate_rows(report))
     }
 }
 
@@ -132,8 +146,11 @@ pub fn candidate_rows(report: &PlanReport) -> Vec<Vec<String>> {
                 row.push(if c.summary.is_some() { c.seed.to_string() } else { String::new() });
                 row.push(match &c.verdict {
                     Verdict::Invalid(w) => w.clone(),
-                    _ => String::new(),
+                    _ => c.uncertain.clone().unwrap_or_default(),
                 });
+                if report.precision.is_some() {
+                    row.push(if c.summary.is_some() { c.requests.to_string() } else { String::new() });
+                }
                 row
             })
         })

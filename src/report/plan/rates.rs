@@ -4,7 +4,7 @@
 
 use comfy_table::{Attribute, Cell, CellAlignment};
 
-use super::plan_csv::{candidate_columns, candidate_rows, plan_columns, plan_rows};
+use super::plan_csv::{candidate_columns_for, candidate_rows, plan_columns, plan_rows};
 use super::rates_chart::RatesChart;
 use super::slo_text;
 use crate::Result;
@@ -159,7 +159,8 @@ impl Exporter<RatesReport> for RatesCandidatesCsv {
     }
 
     fn render(&self, report: &RatesReport) -> Result<Vec<u8>> {
-        let mut columns = candidate_columns();
+        let Some(first) = report.plans.first() else { return encode(&plan_columns(), &[]) };
+        let mut columns = candidate_columns_for(first);
         columns.push("arrival_rate_rps".to_string());
         let rows: Vec<Vec<String>> = report
             .plans

@@ -195,6 +195,7 @@ mod tests {
             notes: Vec::new(),
             complete: true,
             wall_time: 0.0,
+            precision: None,
         }
     }
 

@@ -256,8 +256,19 @@ fn heading(report: &Report) -> [String; 2] {
         0 => format!("{} servers", sc.server_count()),
         r => format!("{} servers (+{r} places for deploys)", sc.server_count() - r),
     };
+    // What explains a result beside the load: a trace's burst, the balancers and their view.
+    let peak = super::charts::trace_peak(sc).map_or(String::new(), |(r, w, at)| {
+        format!(
+            " (peak {r:.1} req/s over {} from {}: ρ = {:.3})",
+            format_duration(w),
+            format_duration(at),
+            r / sc.capacity()
+        )
+    });
+    let balancers =
+        if sc.balancers.is_default() { String::new() } else { format!(" balancers: {},", sc.balancers.describe()) };
     let pool = format!(
-        "{}: {servers}, {}, capacity {:.1} req/s, ρ = {:.3}, mean service {},",
+        "{}: {servers}, {}, capacity {:.1} req/s, ρ = {:.3}{peak}, mean service {},{balancers}",
         sc.name,
         arrivals_line(sc),
         sc.capacity(),

@@ -62,11 +62,12 @@ pub fn facts(report: &Report) -> String {
     let reps = sc.replications;
     let (n, room) = (sc.server_count() - sc.deploy_room(), sc.deploy_room());
     format!(
-        "{} server{}{} · {} · {} service, mean {} · {} request{} × {} replication{} · seed {}",
+        "{} server{}{} · {}{} · {} service, mean {} · {} request{} × {} replication{} · seed {}",
         style::thousands(n as u64),
         if n == 1 { "" } else { "s" },
         if room == 0 { String::new() } else { format!(" (+{room} places for deploys)") },
         load(report),
+        balancers(sc),
         sc.service.name(),
         format_duration(sc.mean_demand()),
         style::thousands(sc.requests),
@@ -94,9 +95,15 @@ fn load(report: &Report) -> String {
             sc.peak_rate() / capacity
         ),
         Shape::Replay(t) => format!(
-            "trace {}: {} req/s mean, ρ = {rho:.2}",
+            "trace {}: {} req/s mean, ρ = {rho:.2}{}",
             t.file.file_name().map_or_else(|| t.file.display().to_string(), |f| f.to_string_lossy().into_owned()),
-            rate(sc.arrival_rate())
+            rate(sc.arrival_rate()),
+            trace_peak(sc).map_or(String::new(), |(r, w, _)| format!(
+                ", peak {} req/s over {} (ρ {:.2})",
+                rate(r),
+                format_duration(w),
+                r / capacity
+            ))
         ),
         Shape::Closed(c) => {
             let achieved = report.strategies.iter().map(|s| s.throughput.value).filter(|v| v.is_finite());
@@ -115,6 +122,22 @@ fn load(report: &Report) -> String {
             )
         }
     }
+}
+
+/// A trace's busiest span (a tenth of the replayed rows' span, at most an hour: the span
+/// phases.csv looks at): (its rate, req/s; its length, s; its start, s). A burst the mean
+/// rate hides is what decides a trace's queues.
+pub fn trace_peak(sc: &crate::scenario::Scenario) -> Option<(f64, f64, f64)> {
+    let Shape::Replay(t) = sc.arrivals.shape() else { return None };
+    let rows = (sc.requests as usize).min(t.len());
+    let window = sc.arrivals.busiest_span(t.time_of(rows as u64))?;
+    let (r, at) = t.busiest(rows, window)?;
+    Some((r, window, at))
+}
+
+/// The balancers, when not the default one, for a chart's facts line.
+fn balancers(sc: &crate::scenario::Scenario) -> String {
+    sc.balancers.brief().map_or(String::new(), |b| format!(" · {b}"))
 }
 
 /// A rate for text: thousands separators when whole, 3 significant digits otherwise.

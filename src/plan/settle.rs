@@ -128,8 +128,14 @@ pub(super) fn why_uncertain(slos: &[Slo], measures: &[Estimate], precision: &Pre
     let stop = if at_cap {
         "max_requests reached".to_string()
     } else {
-        let t: Vec<String> = slos.iter().map(|s| format!("{:.3}", 100.0 * target(s, precision))).collect();
-        format!("at the limit within the precision asked ({}%)", t.join("%, ").trim_end_matches(".000"))
+        let t: Vec<String> = slos
+            .iter()
+            .map(|s| {
+                let t = format!("{:.3}", 100.0 * target(s, precision));
+                format!("{}%", t.trim_end_matches('0').trim_end_matches('.'))
+            })
+            .collect();
+        format!("within {} of the value, the precision asked: at the limit", t.join(", "))
     };
     format!("{} ({stop})", straddling.join(", "))
 }

@@ -409,7 +409,11 @@ fn the_header_and_subtitles_say_what_explains_a_result() {
             &["balancers: 2 instances (runs of 13 requests on average), local view"],
             &["2 balancers, local view"],
         ),
-        ("trace-replay", &["(peak 900.0 req/s over 1.4s from", "ρ = 1.522)"], &["peak 900 req/s over 1.4s (ρ 1.52)"]),
+        (
+            "trace-replay",
+            &["ρ = 0.722 (peak 927.1 req/s over 1.406s from 4.005s: ρ = 1.567)"],
+            &["peak 927 req/s over 1.406s (ρ 1.57)"],
+        ),
     ];
     for (name, header, subtitle) in cases {
         let mut sc = Scenario::load(&crate::common::shipped(&format!("{name}.toml"))).unwrap();

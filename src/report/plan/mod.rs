@@ -146,6 +146,10 @@ pub fn cells(report: &PlanReport) -> (Vec<String>, Vec<Vec<(String, bool)>>) {
 /// the fewest servers marked.
 pub fn render(report: &PlanReport, color: bool) -> String {
     let mut out = heading(report);
+    if report.precision.is_some() {
+        // Its longer second line, within the table's width.
+        out = out.lines().map(super::format::to_width).collect();
+    }
     let (header, rows) = cells(report);
     let mut table = table::new(color);
     table.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());

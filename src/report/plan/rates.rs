@@ -107,7 +107,7 @@ pub fn notes(report: &RatesReport) -> (String, Vec<(String, String)>) {
 
 /// The terminal's report of a range: heading, table, notes.
 pub fn render(report: &RatesReport, color: bool) -> String {
-    let mut out = heading(report);
+    let mut out: String = heading(report).lines().map(crate::report::format::to_width).collect();
     let (header, rows) = cells(report);
     let mut t = table::new(color);
     t.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());

@@ -18,7 +18,7 @@
 //! and the answer be one server more than the exact one. Plans need at least 2 replications
 //! (5 are used when the scenario has 1). With a precision (`--precision`), a candidate whose
 //! interval straddles a limit is run longer until its verdict is clear, or says it stays
-//! uncertain ([`settle`]).
+//! uncertain (`settle`).
 //!
 //! Each candidate is a scenario with `servers[G].count = S` set in its text, seeded like a
 //! sweep point with that value ([`crate::point`]), so `lbsim sweep --vary servers[G].count=S`

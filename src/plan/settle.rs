@@ -46,7 +46,7 @@ pub(super) fn judge(slos: &[Slo], measures: &[Estimate]) -> Judged {
         if !e.value.is_finite() || lo > slo.limit {
             return Judged::Fail;
         }
-        if !(hi <= slo.limit) {
+        if hi.is_nan() || hi > slo.limit {
             verdict = Judged::Uncertain;
         }
     }

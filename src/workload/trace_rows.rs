@@ -55,7 +55,7 @@ impl Trace {
     /// its start, s). The window starts at a row's time; `None` for a window ≤ 0.
     pub fn busiest(&self, rows: usize, window: f64) -> Option<(f64, f64)> {
         let times = &self.times[..rows.min(self.times.len())];
-        if !(window > 0.0) || times.is_empty() {
+        if window.is_nan() || window <= 0.0 || times.is_empty() {
             return None;
         }
         let (mut best, mut at, mut end) = (0usize, times[0], 0usize);

@@ -6,10 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
-use lbsim::plan::{PlanRequest, Slo, rates};
+use lbsim::plan::{PlanRequest, Slo};
 use lbsim::report::run::terminal::Layout;
+use lbsim::scenario::ValueKind;
+use lbsim::scenario::edit::KeyValue;
 use lbsim::scenario::edit::ScenarioText;
 use lbsim::scenario::{Overrides, Scenario, ScenarioError};
+use lbsim::sweep::spec::parse_values;
 use lbsim::sweep::{self, Shard, Sweep};
 use lbsim::{Result, memory};
 
@@ -45,6 +48,38 @@ pub(crate) fn set_memory_limit(size: Option<&str>) -> Result<()> {
 /// Loads and validates a scenario file.
 pub(crate) fn load(file: &Path) -> Result<Scenario> {
     Ok(Scenario::load(file)?)
+}
+
+/// `--rate`: one rate (REQ/S), or several: a range `a:b:n`, `log:a:b:n` or a list `a,b,c`
+/// (the syntax of `sweep --vary`), returned ascending; every rate of several must be positive.
+pub(crate) fn parse_rates(spec: &str) -> Result<Vec<f64>, ScenarioError> {
+    let spec = spec.trim();
+    let err = |why: String| {
+        ScenarioError::at("--rate", format!("`{spec}`: {why}")).with_help(
+            "give requests per second (2000), a range A:B:N (N rates from A to B), log:A:B:N or a list a,b,c",
+        )
+    };
+    let mut rates: Vec<f64> = if spec.contains(':') || spec.contains(',') {
+        let (values, _) = parse_values(spec, ValueKind::Float).map_err(err)?;
+        values
+            .into_iter()
+            .map(|v| match v {
+                KeyValue::Float(x) => x,
+                KeyValue::Integer(i) => i as f64,
+                KeyValue::Duration(s) => s,
+            })
+            .collect()
+    } else {
+        // One rate: its range is checked where a single plan checks it.
+        return Ok(vec![
+            spec.replace('_', "").parse::<f64>().map_err(|_| err("not a number of requests per second".into()))?,
+        ]);
+    };
+    if let Some(bad) = rates.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
+        return Err(err(format!("every rate must be a positive number of requests per second, got {bad}")));
+    }
+    rates.sort_by(f64::total_cmp);
+    Ok(rates)
 }
 
 /// `lbsim run`, checked.
@@ -215,7 +250,7 @@ impl Plan {
         {
             return Err(ScenarioError::at("--cost", format!("must be a number ≥ 0, got {c}")).into());
         }
-        let rates = args.rate.as_deref().map(rates::parse_rates).transpose()?;
+        let rates = args.rate.as_deref().map(parse_rates).transpose()?;
         let request = PlanRequest {
             slos,
             rate: rates.as_ref().and_then(|r| r.first().copied()),
@@ -286,5 +321,25 @@ mod tests {
         };
         let e = Plan::new(args).unwrap_err();
         assert!(e.is_input() && e.to_string().contains("--cost"), "{e}");
+    }
+
+    #[test]
+    fn rates_are_one_number_a_range_or_a_list() {
+        assert_eq!(parse_rates("2000").unwrap(), vec![2000.0]);
+        assert_eq!(parse_rates("-3").unwrap(), vec![-3.0], "refused by the plan, as before");
+        assert_eq!(parse_rates("500:2000:4").unwrap(), vec![500.0, 1000.0, 1500.0, 2000.0]);
+        assert_eq!(parse_rates("900,300,600").unwrap(), vec![300.0, 600.0, 900.0]);
+        assert_eq!(parse_rates("log:100:10000:3").unwrap(), vec![100.0, 1000.0, 10000.0]);
+        for (bad, why) in [
+            ("fast", "not a number"),
+            ("-5:10:3", "positive"),
+            ("100:200", "a range is"),
+            ("100:200:1", "n ≥ 2"),
+            ("100,100", "twice"),
+        ] {
+            let e = parse_rates(bad).unwrap_err();
+            assert_eq!(e.key.as_deref(), Some("--rate"), "{bad}");
+            assert!(e.message.contains(why), "{bad}: {}", e.message);
+        }
     }
 }

@@ -14,10 +14,7 @@
 use std::time::Instant;
 
 use super::{PlanOptions, PlanReport, PlanRequest, Setup, min_stable_count, plan};
-use crate::scenario::ScenarioError;
-use crate::scenario::ValueKind;
-use crate::scenario::edit::{KeyValue, ScenarioText};
-use crate::sweep::spec::parse_values;
+use crate::scenario::edit::ScenarioText;
 use crate::{Result, budget};
 
 /// The plans of a range of rates.
@@ -38,38 +35,6 @@ impl RatesReport {
     pub fn simulated(&self) -> usize {
         self.plans.iter().flat_map(|p| &p.strategies).map(|s| s.simulated()).sum()
     }
-}
-
-/// `--rate`: one rate (REQ/S), or several: a range `a:b:n`, `log:a:b:n` or a list `a,b,c`
-/// (the syntax of `sweep --vary`), returned ascending; every rate of several must be positive.
-pub fn parse_rates(spec: &str) -> std::result::Result<Vec<f64>, ScenarioError> {
-    let spec = spec.trim();
-    let err = |why: String| {
-        ScenarioError::at("--rate", format!("`{spec}`: {why}")).with_help(
-            "give requests per second (2000), a range A:B:N (N rates from A to B), log:A:B:N or a list a,b,c",
-        )
-    };
-    let mut rates: Vec<f64> = if spec.contains(':') || spec.contains(',') {
-        let (values, _) = parse_values(spec, ValueKind::Float).map_err(err)?;
-        values
-            .into_iter()
-            .map(|v| match v {
-                KeyValue::Float(x) => x,
-                KeyValue::Integer(i) => i as f64,
-                KeyValue::Duration(s) => s,
-            })
-            .collect()
-    } else {
-        // One rate: its range is checked where a single plan checks it.
-        return Ok(vec![
-            spec.replace('_', "").parse::<f64>().map_err(|_| err("not a number of requests per second".into()))?,
-        ]);
-    };
-    if let Some(bad) = rates.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
-        return Err(err(format!("every rate must be a positive number of requests per second, got {bad}")));
-    }
-    rates.sort_by(f64::total_cmp);
-    Ok(rates)
 }
 
 /// Plans `request` at each of `rates` (ascending), one after the other; stops after a rate
@@ -116,29 +81,4 @@ pub fn work_floor(text: &ScenarioText, request: &PlanRequest, rates: &[f64], thr
         }
     }
     Ok((work, candidates))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rates_are_one_number_a_range_or_a_list() {
-        assert_eq!(parse_rates("2000").unwrap(), vec![2000.0]);
-        assert_eq!(parse_rates("-3").unwrap(), vec![-3.0], "refused by the plan, as before");
-        assert_eq!(parse_rates("500:2000:4").unwrap(), vec![500.0, 1000.0, 1500.0, 2000.0]);
-        assert_eq!(parse_rates("900,300,600").unwrap(), vec![300.0, 600.0, 900.0]);
-        assert_eq!(parse_rates("log:100:10000:3").unwrap(), vec![100.0, 1000.0, 10000.0]);
-        for (bad, why) in [
-            ("fast", "not a number"),
-            ("-5:10:3", "positive"),
-            ("100:200", "a range is"),
-            ("100:200:1", "n ≥ 2"),
-            ("100,100", "twice"),
-        ] {
-            let e = parse_rates(bad).unwrap_err();
-            assert_eq!(e.key.as_deref(), Some("--rate"), "{bad}");
-            assert!(e.message.contains(why), "{bad}: {}", e.message);
-        }
-    }
 }

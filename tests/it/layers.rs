@@ -48,6 +48,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "plan::Verdict",
             "plan::slo::Slo",
             "plan::slo::Metric",
+            "plan::rates::RatesReport",
             "remap::RemapReport",
             "analysis::Preflight",
             "budget::Usage",

@@ -263,9 +263,10 @@ fn plan_with_a_precision_runs_unclear_candidates_until_their_verdict_is_clear() 
     assert_eq!(c.verdict, plan::Verdict::Pass, "{:?}", c.measures);
     assert!(c.requests > 3_000 && c.requests <= 2_000_000, "run longer, within the cap: {}", c.requests);
     assert_eq!(settled.strategies[0].servers, Some(11), "the M/M/1 answer");
-    // 10 servers fail clearly at once: not run longer.
+    // 10 servers (true p99 230 ms) end a clear fail, their lower bound above the limit.
     let ten = settled.strategies[0].candidates.iter().find(|c| c.servers == 10).unwrap();
-    assert_eq!((ten.verdict.clone(), ten.requests), (plan::Verdict::Fail, 3_000));
+    assert_eq!(ten.verdict, plan::Verdict::Fail);
+    assert!(ten.measures[0].interval().unwrap().0 > 0.175, "{:?}", ten.measures);
     let table = lbsim::report::plan::render(&settled, false);
     assert!(table.contains("run longer — up to 2000000 — while an interval straddles its"), "{table}");
 
@@ -297,7 +298,7 @@ fn a_range_of_rates_is_the_plan_of_each_rate() {
         cost: None,
         overrides: Overrides::default(),
     };
-    let rates = plan::rates::parse_rates("400:1200:3").unwrap();
+    let rates = [400.0, 800.0, 1200.0];
     let range = plan::rates::plan_rates(&text, &request, &rates, "400:1200:3", &PlanOptions::default()).unwrap();
     assert!(range.complete);
     let answers: Vec<u32> = range.plans.iter().map(|p| p.strategies[0].servers.unwrap()).collect();

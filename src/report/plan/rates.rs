@@ -14,9 +14,10 @@ use crate::report::html::{self, CellKind, Page};
 use crate::report::run::summary_csv::encode;
 use crate::report::{Exporter, table};
 
-/// A rate for people: `1500`, `1234.5`.
+/// A rate for people: `1500`, `1234.5` (at most 3 decimals).
 pub fn rate_text(rate: f64) -> String {
-    crate::sweep::spec::round_sig(rate).to_string()
+    let t = format!("{rate:.3}");
+    t.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// The two lines above the table: what was planned, and how candidates were judged.

@@ -167,7 +167,7 @@ mod tests {
 
     fn plan(rate: f64, min_stable: u32, answers: &[Option<u32>]) -> PlanReport {
         let sc = crate::scenario::Scenario::parse(
-            "name = \"r\"\nstrategies = [\"random\", \"p2c\"]\n[arrivals]\nprocess = \"poisson\"\nrate = 100.0\n\
+            "name = \"r\"\nrequests = 1000\nstrategies = [\"random\", \"p2c\"]\n[arrivals]\nprocess = \"poisson\"\nrate = 100.0\n\
              [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n[[servers]]\nname = \"web\"\ncount = 4\n",
             None,
         )

@@ -195,7 +195,7 @@ impl Pools {
             conns: vec![closed; c.count as usize * c.connections as usize],
             waiting: (0..c.count).map(|_| VecDeque::new()).collect(),
             client_rng: Xoshiro256PlusPlus::seed_from_u64(seeds.stream("clients/request")),
-            client_draw: ClientPick::new(&c.rates, c.count),
+            client_draw: c.rates.pick(c.count),
             age_seed: seeds.stream("clients/age"),
             handshake: (c.handshake.0 > 0).then(|| Handshake {
                 round_trips: c.handshake.0,

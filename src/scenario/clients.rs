@@ -99,6 +99,17 @@ pub enum ClientRates {
 }
 
 impl ClientRates {
+    /// The draw of each request's client among `count` at these rates (the engine's and
+    /// `lbsim load`'s).
+    pub fn pick(&self, count: u32) -> crate::workload::clients::ClientPick {
+        use crate::workload::clients::ClientPick;
+        match self {
+            ClientRates::Uniform => ClientPick::uniform(),
+            ClientRates::Weights(w) => ClientPick::weighted(w),
+            ClientRates::Zipf(s) => ClientPick::zipf(count, *s),
+        }
+    }
+
     /// The share of the requests of client `i` of `count` (O(count)).
     pub fn share(&self, i: u32, count: u32) -> f64 {
         match self {

@@ -5,8 +5,6 @@
 use rand::RngExt;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::scenario::clients::ClientRates;
-
 /// Which client a request belongs to: every draw one step of the clients' own stream.
 #[derive(Debug, Clone)]
 pub enum ClientPick {
@@ -20,21 +18,29 @@ pub enum ClientPick {
 }
 
 impl ClientPick {
-    /// The pick for `count` clients at `rates`.
-    pub fn new(rates: &ClientRates, count: u32) -> Self {
-        match rates {
-            ClientRates::Uniform => ClientPick::Uniform,
-            ClientRates::Weights(w) => ClientPick::Weighted(
-                w.iter()
-                    .scan(0.0, |sum, x| {
-                        *sum += x;
-                        Some(*sum)
-                    })
-                    .collect(),
-                w.iter().rposition(|&x| x > 0.0).expect("a positive weight") as u32,
-            ),
-            ClientRates::Zipf(e) => ClientPick::Zipf(rand_distr::Zipf::new(f64::from(count), *e).expect("validated")),
-        }
+    /// Uniform over the clients.
+    pub fn uniform() -> Self {
+        ClientPick::Uniform
+    }
+
+    /// Client i with probability `weights[i]` ÷ Σ weights (one weight per client, at least
+    /// one positive).
+    pub fn weighted(weights: &[f64]) -> Self {
+        ClientPick::Weighted(
+            weights
+                .iter()
+                .scan(0.0, |sum, x| {
+                    *sum += x;
+                    Some(*sum)
+                })
+                .collect(),
+            weights.iter().rposition(|&x| x > 0.0).expect("a positive weight") as u32,
+        )
+    }
+
+    /// Client of rank r among `count` with probability ∝ 1/r^`exponent`.
+    pub fn zipf(count: u32, exponent: f64) -> Self {
+        ClientPick::Zipf(rand_distr::Zipf::new(f64::from(count), exponent).expect("validated"))
     }
 
     /// The next request's client.

@@ -90,7 +90,7 @@ impl ClientDraw {
     pub fn new(c: &Clients, seeds: &Seeds) -> ClientDraw {
         ClientDraw {
             rng: Xoshiro256PlusPlus::seed_from_u64(seeds.stream("clients/request")),
-            pick: ClientPick::new(&c.rates, c.count),
+            pick: c.rates.pick(c.count),
             count: c.count,
         }
     }

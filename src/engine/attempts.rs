@@ -93,6 +93,10 @@ impl<const FULL: bool> Simulation<FULL> {
         }
         if let Some(call) = call {
             let c = *self.calls.get(call);
+            if self.rec.measuring {
+                // Its time in the window, from its arrival (or the window's start) until now.
+                self.calls_area += self.now - c.req.arrival.max(self.rec.window_start);
+            }
             self.calls.close(call);
             if FULL && c.conn != super::connections::NO_CONN {
                 self.release(c.conn);

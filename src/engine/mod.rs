@@ -230,6 +230,9 @@ struct Simulation<const FULL: bool> {
     tracking: bool,
     /// Requests followed across attempts.
     calls: Calls,
+    /// ∫ calls in progress dt over the measured window so far, from the calls closed
+    /// (see [`crate::stats::RunStats::calls_area`]).
+    calls_area: f64,
     /// Faults, their detection and the client's retry policy (`attempts.rs`, `detection.rs`).
     fail: Failures,
     // --- balancer instances and network (unused by a plain run) ---
@@ -364,6 +367,7 @@ impl<const FULL: bool> Simulation<FULL> {
                 || sc.clients.is_some()
                 || sc.balancer_queue.is_some(),
             calls: Calls::default(),
+            calls_area: 0.0,
             fail: Failures {
                 retry: sc
                     .client

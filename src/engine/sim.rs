@@ -593,6 +593,12 @@ impl<const FULL: bool> Simulation<FULL> {
         let timeline = self.timeline.finish(end, warmup_end, &self.servers);
         let (queue_spread_area, idle_while_waiting_time) = self.imbalance.finish(end);
         let policies = self.queue.as_mut().map(|q| Box::new(q.finish(end)));
+        let calls_area = self.tracking.then(|| {
+            // The calls still in progress add their time in the window up to its end.
+            let from = self.rec.window_start;
+            let open: f64 = self.calls.in_progress().map(|c| end - c.req.arrival.max(from)).sum();
+            if self.rec.measuring { self.calls_area + open } else { 0.0 }
+        });
         debug_assert!(self.rec.total.is_conserved() && self.rec.measured.is_conserved(), "conservation");
         RunStats {
             label,
@@ -622,6 +628,7 @@ impl<const FULL: bool> Simulation<FULL> {
             hedges: self.hedging.map(|h| h.counts),
             subset_widened: self.balancer.subset_widened(),
             slo,
+            calls_area,
         }
     }
 }

@@ -391,6 +391,7 @@ impl Recorder {
             fair_share: None,
             hedges: None,
             subset_widened: None,
+            calls_area: None,
             slo: None,
         }
     }

@@ -236,6 +236,11 @@ pub struct RunStats {
     /// `[slo]`: the run's whole windows and those that broke the objective (`None`
     /// without one).
     pub slo: Option<slo_windows::SloRun>,
+    /// ∫ requests in progress dt over the window, from each request's arrival to its
+    /// outcome — wherever it is: at a server, waiting at the balancer or for a client's
+    /// connection, on the network, backing off before a retry (`None` when the engine does
+    /// not follow requests across attempts; then the servers hold every request).
+    pub calls_area: Option<f64>,
 }
 
 /// How a strategy's run came back from its events (fault windows and flash crowds of the
@@ -337,6 +342,12 @@ impl RunStats {
     /// Completions of measured requests per second.
     pub fn throughput(&self) -> f64 {
         self.measured.completed as f64 / self.window()
+    }
+
+    /// Time-averaged number of requests in progress over the window, wherever they are
+    /// (see [`Self::calls_area`]).
+    pub fn mean_in_progress(&self) -> Option<f64> {
+        self.calls_area.map(|a| a / self.window())
     }
 
     /// Time-averaged number in system over the window, all servers.

@@ -316,6 +316,10 @@ pub struct StrategySummary {
     pub pod_seconds: Option<Estimate>,
     /// The balancer queue's figures (`None` without `[balancer_queue]`).
     pub policies: Option<Box<super::PolicySummary>>,
+    /// Time-averaged requests in progress wherever they are, Little's L (mean over
+    /// replications; `None` when the engine does not follow requests, see
+    /// [`super::RunStats::calls_area`]).
+    pub mean_in_progress: Option<f64>,
     /// Requests of each replication left out as warm-up (filled by `analysis::summarize`).
     pub warmup: u64,
     /// `precision`: each requested figure's target and how close the run came (empty
@@ -511,6 +515,11 @@ impl StrategySummary {
                 .is_some()
                 .then(|| within(Bounds::NON_NEGATIVE, &|r| r.pods.as_ref().map_or(0.0, |p| p.pod_seconds))),
             policies: pool.balancer_queue.then(|| Box::new(super::PolicySummary::from_runs(runs))),
+            mean_in_progress: runs
+                .iter()
+                .map(RunStats::mean_in_progress)
+                .sum::<Option<f64>>()
+                .map(|sum| sum / runs.len() as f64),
             fair_share: runs.iter().filter_map(|r| r.fair_share).reduce(f64::max),
             recovery: None,
             hedges: runs.iter().filter_map(|r| r.hedges).reduce(|mut a, b| {
@@ -643,10 +652,11 @@ impl StrategySummary {
         self.held() / (self.throughput.value * self.mean.value)
     }
 
-    /// Time-averaged number of requests held: at the servers, plus those waiting at the
-    /// balancer (`[balancer_queue]`), Little's L.
+    /// Time-averaged number of requests held, Little's L: every request in progress when
+    /// the engine follows them (at the servers, at the balancer, waiting for a client's
+    /// connection, on the network, backing off), else those at the servers.
     pub fn held(&self) -> f64 {
-        self.mean_in_system.value + self.policies.as_ref().map_or(0.0, |p| p.mean_queue_length.value)
+        self.mean_in_progress.unwrap_or(self.mean_in_system.value)
     }
 
     /// Measured requests dropped, as a fraction of measured requests.

@@ -50,6 +50,9 @@ fn max_connections_one_with_a_balancer_queue_is_mm4() {
             assert!(r.measured.is_conserved() && r.total.is_conserved());
             let (l, lw) = little(r);
             assert!((l - lw).abs() / lw < 0.02, "{label}: Little L {l} vs λW {lw}");
+            // The engine's count of requests in progress is the same area.
+            let calls = r.mean_in_progress().expect("requests followed");
+            assert!((calls - l).abs() <= 1e-9 * l, "{label}: in progress {calls} vs {l}");
         }
     }
 }

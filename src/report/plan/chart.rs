@@ -25,7 +25,7 @@ use crate::report::charts::{Area, DrawResult, LegendEntry, Swatch, fit, inspect,
 pub struct PlanChart;
 
 const SLOT: i32 = 100;
-const WIDTH: u32 = 1400;
+pub(super) const WIDTH: u32 = 1400;
 
 /// What set a strategy's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,18 +82,7 @@ impl Exporter<PlanReport> for PlanChart {
         let n_slo = report.slos.len().max(1);
         let height = 700 + 260 * (n_slo as u32 - 1).min(2);
         render_png(WIDTH, height, |root| {
-            let t = fit::block(&title, WIDTH - 56, 2, 26.0, 18.0);
-            let mut y = 14;
-            for l in &t.lines {
-                root.draw_text(l, &text(t.px, &INK), (28, y))?;
-                y += (t.px * 1.3).round() as i32;
-            }
-            y += 4;
-            for l in fit::wrap(&note, WIDTH - 56, SUBTITLE_PX) {
-                root.draw_text(&l, &text(SUBTITLE_PX, &MUTED), (28, y))?;
-                y += (SUBTITLE_PX * 1.35).round() as i32;
-            }
-            let body = root.margin((y + 8) as u32, 8, 8, 8);
+            let body = heading(root, &title, &note)?;
             let (left, right) = body.split_horizontally(560);
             draw_bars(&left, report)?;
             draw_searches(&right, report)?;
@@ -108,6 +97,23 @@ fn binding_text(report: &PlanReport, b: &Binding) -> String {
         Binding::Stability => "ρ < 1".to_string(),
         Binding::Slos(k) => k.iter().map(|&k| report.slos[k].metric.name()).collect::<Vec<_>>().join(", "),
     }
+}
+
+/// Draws a plan chart's title (`title`, up to two lines) and its note under it, and returns
+/// the area below them (plan.png and plan_rates.png, both [`WIDTH`] wide).
+pub(super) fn heading<'a>(root: &Area<'a>, title: &str, note: &str) -> DrawResult<Area<'a>> {
+    let t = fit::block(title, WIDTH - 56, 2, 26.0, 18.0);
+    let mut y = 14;
+    for l in &t.lines {
+        root.draw_text(l, &text(t.px, &INK), (28, y))?;
+        y += (t.px * 1.3).round() as i32;
+    }
+    y += 4;
+    for l in fit::wrap(note, WIDTH - 56, SUBTITLE_PX) {
+        root.draw_text(&l, &text(SUBTITLE_PX, &MUTED), (28, y))?;
+        y += (SUBTITLE_PX * 1.35).round() as i32;
+    }
+    Ok(root.margin((y + 8) as u32, 8, 8, 8))
 }
 
 fn draw_bars(area: &Area<'_>, report: &PlanReport) -> DrawResult {

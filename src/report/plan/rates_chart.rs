@@ -6,6 +6,7 @@
 
 use plotters::prelude::*;
 
+use super::chart::heading;
 use super::rates::rate_text;
 use super::slo_text;
 use crate::Result;
@@ -14,14 +15,15 @@ use crate::report::Exporter;
 use crate::report::charts::axis::{linear_top, tick_label};
 use crate::report::charts::marks;
 use crate::report::charts::points::{self, Point};
-use crate::report::charts::style::{AXIS_PX, INK, MUTED, SUBTITLE_PX, TICK_PX, colours};
-use crate::report::charts::{LegendEntry, Swatch, fit, inspect, render_png, text, with_legend};
+use crate::report::charts::style::{AXIS_PX, INK, TICK_PX, colours};
+use crate::report::charts::{LegendEntry, Swatch, inspect, render_png, text, with_legend};
 
 /// `plan_rates.png`.
 #[derive(Debug)]
 pub struct RatesChart;
 
-const WIDTH: u32 = 1400;
+/// As wide as plan.png, whose [`super::chart::heading`] it shares.
+const WIDTH: u32 = super::chart::WIDTH;
 const HEIGHT: u32 = 760;
 
 impl Exporter<RatesReport> for RatesChart {
@@ -55,18 +57,7 @@ impl Exporter<RatesReport> for RatesChart {
             first.max_servers
         );
         render_png(WIDTH, HEIGHT, |root| {
-            let t = fit::block(&title, WIDTH - 56, 2, 26.0, 18.0);
-            let mut y = 14;
-            for l in &t.lines {
-                root.draw_text(l, &text(t.px, &INK), (28, y))?;
-                y += (t.px * 1.3).round() as i32;
-            }
-            y += 4;
-            for l in fit::wrap(&note, WIDTH - 56, SUBTITLE_PX) {
-                root.draw_text(&l, &text(SUBTITLE_PX, &MUTED), (28, y))?;
-                y += (SUBTITLE_PX * 1.35).round() as i32;
-            }
-            let body = root.margin((y + 8) as u32, 8, 8, 8);
+            let body = heading(root, &title, &note)?;
             draw(&body, report)
         })
     }

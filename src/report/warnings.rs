@@ -170,15 +170,9 @@ pub type GrowingServer = (Option<String>, f64, f64, f64, f64);
 const TRANSIENT: &str = "these figures describe a transient, not a steady state";
 
 /// Server names for a sentence: all of them up to three, else the first and last and
-/// how many.
+/// how many (the phases' form, `web-1 to web-9 (9 servers)`).
 fn name_list(names: &[&str]) -> String {
-    match names {
-        [] => String::new(),
-        [a] => a.to_string(),
-        [a, b] => format!("{a} and {b}"),
-        [a, b, c] => format!("{a}, {b} and {c}"),
-        [a, .., z] => format!("{a} … {z} ({} servers)", names.len()),
-    }
+    super::run::phases::server_list(names)
 }
 
 /// The saturated servers grouped by equal (offered, capacity) as shown (0.1 req/s), in

@@ -22,6 +22,13 @@
 //!   included) it takes no new request and closes once the ones in flight are done, as after
 //!   a GOAWAY; `idle_timeout`: closed after that long with nothing in flight. A connection
 //!   the target closes or breaks is reopened by the next request that needs it.
+//! - **A keep-alive race** (the target closed an idle HTTP/1.1 connection just as a request
+//!   went out on it, and the request is resent on a new connection): the new connection
+//!   takes the old one's place in the slot, with the old one's age timer. The simulator has
+//!   no such race (its connections end only by `max_requests`, `max_age` or
+//!   `idle_timeout`), and keeping the timer keeps the slot expiring when the simulator's
+//!   connection does; counting the resend as a new open would shift every later age draw
+//!   of the slot against the simulator's.
 
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;

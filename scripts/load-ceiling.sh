@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The load generator's ceiling, side by side with oha and wrk, in one run (issue 28).
 #
-# Against nginx answering `return 204` on loopback (1 worker, keep-alive, access log off),
+# Against nginx answering `return 204` on loopback (1 worker, keep-alive with
+# `keepalive_requests 1000000` so that no generator measures nginx's reconnections every
+# 1,000 requests, access log off),
 # for each offered rate R (Poisson arrivals, SECONDS of schedule, RUNS runs each):
 #   - lbsim load (open loop, --calibration 0): send lateness p99, failures, valid or not;
 #   - oha in rate mode with latency correction (`oha -z SECONDS -q R --latency-correction
@@ -13,6 +15,14 @@
 # A valid rate: every run valid (lateness p99 <= 1 ms, every request completed); oha's: every
 # run achieved >= 99% of R with 100% success. The ceiling is the highest valid rate tried.
 # The machine's state (load average, busy nice-19 jobs) is printed with each measurement.
+#
+# --realtime: lbsim's senders run SCHED_FIFO (priority 10), and so do oha and wrk (`chrt -f
+# 10`: every generator the same scheduling); nginx runs at SCHED_FIFO priority 20, above
+# them, as if on a machine of its own (and so does `lbsim backends` in the last part). Without it, on a shared machine nginx gets an equal
+# share of a core with every other session's work (the kernel's autogroup scheduling gives
+# each session the same weight, whatever its jobs' nice), and the real-time senders take the
+# rest: measured, nginx ran ~25% of the time with 500 connections in its accept queue, and
+# every generator measured nginx, not itself.
 #
 # Installs what is missing: nginx and wrk (apt-get), oha (`cargo install oha --locked`).
 #
@@ -26,6 +36,8 @@ SECONDS_PER_RUN=4
 RUNS=2
 LBSIM=target/release/lbsim
 REALTIME=()
+GEN=()    # how oha and wrk are started (chrt with --realtime)
+TARGET=() # how nginx is started
 EXTRA=()
 OUT=output/load-ceiling
 while [ $# -gt 0 ]; do
@@ -35,7 +47,7 @@ while [ $# -gt 0 ]; do
         --runs) RUNS="$2"; shift 2 ;;
         --lbsim) LBSIM="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
-        --realtime) REALTIME=(--realtime); shift ;;
+        --realtime) REALTIME=(--realtime); GEN=(chrt -f 10); TARGET=(chrt -f 20); shift ;;
         --quick) RATES="2000"; SECONDS_PER_RUN=1; RUNS=1; shift ;;
         --) shift; EXTRA=("$@"); break ;;
         *) echo "usage: $0 [--rates \"R1 R2 ...\"] [--seconds S] [--runs N] [--lbsim PATH] [--out DIR] [--realtime] [--quick] [-- extra lbsim load options]" >&2; exit 2 ;;
@@ -84,6 +96,7 @@ error_log $WORK/error.log;
 events { worker_connections 20000; }
 http {
     access_log off;
+    keepalive_requests 1000000;
     client_body_temp_path $WORK;
     proxy_temp_path $WORK;
     fastcgi_temp_path $WORK;
@@ -95,7 +108,7 @@ http {
     }
 }
 EOF
-nginx -c "$WORK/nginx.conf" -p "$WORK" &
+"${TARGET[@]}" nginx -c "$WORK/nginx.conf" -p "$WORK" &
 NGINX_PID=$!
 for _ in $(seq 50); do
     curl -s -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null && break
@@ -107,7 +120,7 @@ machine() {
     local load busy
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     busy=$(ps -eo ni=,pcpu= | awk '$1 >= 10 && $2 > 20 { n++ } END { print n + 0 }')
-    echo "load average $load; $busy busy process(es) at nice >= 10; $(nproc) cores"
+    echo "load average $load; $busy busy process(es) at nice >= 10; $(nproc) cores; autogroup $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo -)"
 }
 
 scenario() { # rate seconds file
@@ -154,7 +167,7 @@ EOF
 
 # Prints: achieved_rps success_percent p99_ms ok
 oha_run() { # rate
-    oha -z "${SECONDS_PER_RUN}s" -q "$1" --latency-correction -c 50 --no-tui --output-format json \
+    "${GEN[@]}" oha -z "${SECONDS_PER_RUN}s" -q "$1" --latency-correction -c 50 --no-tui --output-format json \
         "http://127.0.0.1:$PORT/" 2>/dev/null > "$WORK/oha.json" || true
     python3 - "$1" "$WORK/oha.json" <<'EOF'
 import json, sys
@@ -202,7 +215,7 @@ for R in $RATES; do
 done
 echo
 state=$(machine)
-WRK=$(wrk -t1 -c32 -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$PORT/" 2>/dev/null | awk '/Requests\/sec/ { printf "%.0f", $2 }')
+WRK=$("${GEN[@]}" wrk -t1 -c32 -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$PORT/" 2>/dev/null | awk '/Requests\/sec/ { printf "%.0f", $2 }')
 echo "wrk,,,,,,,,$WRK,,,\"$state\"" >> "$CSV"
 echo "wrk -t1 -c32 (closed loop): $WRK req/s [$state]"
 echo "valid ceiling among the rates tried: lbsim load $LB_CEIL req/s, oha $OHA_CEIL req/s"
@@ -217,7 +230,8 @@ echo
 echo "| offered rate | send lateness p99 (ms) | failed | valid | backend overshoot p99 (ms) |"
 echo "|---|---|---|---|---|"
 scenario 1000 1 "$WORK/b.toml"
-"$LBSIM" backends "$WORK/b.toml" --port-base 0 --time-limit 1h "${REALTIME[@]}" > "$WORK/backends.out" 2>&1 &
+# With --realtime the backends run as nginx does: every thread SCHED_FIFO 20, above the sender.
+"${TARGET[@]}" "$LBSIM" backends "$WORK/b.toml" --port-base 0 --time-limit 1h > "$WORK/backends.out" 2>&1 &
 BACKENDS_PID=$!
 for _ in $(seq 100); do grep -q '^ready:' "$WORK/backends.out" && break; sleep 0.1; done
 BURL=$(awk '$1 == "b" { print $2 }' "$WORK/backends.out")

@@ -377,6 +377,8 @@ fn sender_stats(ends: &[SenderEnd], o: &LoadOptions) -> SenderStats {
         cpu_percent: 100.0 * cpu / wall,
         busy_percent: 100.0 * (cpu - spun).max(0.0) / wall,
         involuntary_switches: ends.iter().map(|e| e.involuntary_switches).sum(),
+        sent_early: ends.iter().map(|e| e.sent_early).sum(),
+        max_early_us: ends.iter().map(|e| e.max_early).fold(0.0, f64::max) * 1e6,
     }
 }
 

@@ -163,6 +163,14 @@ pub struct SenderStats {
     pub busy_percent: f64,
     /// Times they were preempted.
     pub involuntary_switches: u64,
+    /// Requests sent ahead of their time: due within [`AHEAD_US`](crate::real::sender::AHEAD_US)
+    /// µs of the send before them, they went out with it instead of after a wake-up of their
+    /// own (their lateness counts as 0).
+    #[serde(default)]
+    pub sent_early: u64,
+    /// The most any of them went early, µs.
+    #[serde(default)]
+    pub max_early_us: f64,
 }
 
 /// The connections of a measured pass.

@@ -8,17 +8,24 @@
 //! only before a send that follows a gap of at least twice `spin` (isolated sends at low
 //! rates get microsecond precision; at high rates, where sends are dense, spinning would hold
 //! the core all the time, starve the target on a small machine and, under `SCHED_FIFO`, hit
-//! the kernel's real-time throttling).
+//! the kernel's real-time throttling). A request due within [`AHEAD_US`] µs of the one
+//! before it goes out with it, up to that much early, instead of after a wake-up of its own
+//! (counted in measurement.json); requests already due go out in one pass, the sender
+//! yielding every `BATCH` of them.
 //!
 //! Connections: each sender first opens its share of the offered concurrency, and the
 //! schedule starts (`lead` later) once every sender has (within 3 s), so the first
 //! sends find open connections and no burst of connects meets the target's accept queue
 //! mid-run. A request takes an idle connection of the sender's pool, or opens a new one
 //! while the pool holds fewer than its cap, or waits (first come, first served) for the next
-//! connection to come free. A connection carries one request at a time (no pipelining) and
-//! is reused until the target closes it or a request on it fails; a reused connection the
-//! target had closed before a byte of response came (a keep-alive race) is replaced and the
-//! request sent again, once. Without keep-alive every request opens its own connection.
+//! connection to come free. The pool grows by at most `MAX_UNPROVEN` connections that have
+//! not yet carried a response, so a target slow to accept sees its accept queue fill with
+//! waiting requests' connections no faster than it serves them; a connection the target
+//! closes (nginx's `keepalive_requests`) is replaced at once, off the send path, while the
+//! pool holds fewer than its first connections. A connection carries one request at a time
+//! (no pipelining) and is reused until the target closes it or a request on it fails; a
+//! reused connection the target had closed before a byte of response came (a keep-alive
+//! race) is replaced and the request sent again, once. Without keep-alive every request opens its own connection.
 //! Every send is timed from its scheduled time; a late one is attributed to the sender, the
 //! pool (it waited for a connection) or the target (it waited for a new connection).
 
@@ -57,6 +64,24 @@ const PRE_OPENING: usize = 64;
 /// Connections a sender opens at once at most: a burst of requests waits for the pool
 /// rather than flooding the target's accept queue (whose overflow costs a 1 s SYN retry).
 const MAX_CONNECTING: usize = 8;
+
+/// Connections a sender grew the pool by that have not yet carried a response, at most. On
+/// loopback a connect completes in the kernel whether or not the target accepts, so a target
+/// slow to accept (or starved of CPU) would otherwise see the pool grow by hundreds of
+/// connections that only fill its accept queue (nginx's is 511 by default) until it drops
+/// SYNs, each costing a 1 s retry: the growth is paced by the target's first responses.
+const MAX_UNPROVEN: usize = 64;
+
+/// A request due within this many µs of the send before it goes out with that one, without
+/// a wake-up of its own: a timer wake-up costs a timer setting, a context switch and
+/// a few µs of lateness itself, so at tens of thousands of requests per second sleeping for
+/// every gap would spend the sender's CPU on wake-ups (each sent early is counted, with the
+/// most early, in measurement.json's `sender`).
+pub const AHEAD_US: u64 = 20;
+
+/// Requests due at once sent before the sender yields to write them and read responses (a
+/// sender behind schedule sends its backlog in batches of this many, one driver poll each).
+const BATCH: usize = 32;
 
 mod clients;
 pub use clients::{ClientDraw, ClientPlan};
@@ -170,12 +195,18 @@ pub struct SenderEnd {
     pub involuntary_switches: u64,
     /// Wall-clock time of the thread, s.
     pub wall: f64,
+    /// Requests sent ahead of their time ([`AHEAD_US`]).
+    pub sent_early: u64,
+    /// The most one went early, s.
+    pub max_early: f64,
 }
 
 struct Pool {
     idle: Vec<Conn>,
     slots: usize,
     connecting: usize,
+    /// Connections grown for waiting requests that have carried no response yet.
+    unproven: usize,
     waiting: VecDeque<(Job, Instant, LateCause)>,
     opened: u64,
     peak: usize,
@@ -203,6 +234,7 @@ pub fn run_sender(plan: Arc<Plan>, jobs: impl Iterator<Item = Job>) -> SenderEnd
             idle: Vec::new(),
             slots: 0,
             connecting: 0,
+            unproven: 0,
             waiting: VecDeque::new(),
             opened: 0,
             peak: 0,
@@ -214,7 +246,7 @@ pub fn run_sender(plan: Arc<Plan>, jobs: impl Iterator<Item = Job>) -> SenderEnd
         open: Cell::new(0),
         done: Notify::new(),
     });
-    let (stopped_by, spun) = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let (stopped_by, spun, early) = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => {
             let set = tokio::task::LocalSet::new();
             let r = set.block_on(&rt, send_all(Rc::clone(&local), jobs));
@@ -223,7 +255,7 @@ pub fn run_sender(plan: Arc<Plan>, jobs: impl Iterator<Item = Job>) -> SenderEnd
         }
         Err(_) => {
             plan.mark_ready();
-            (Some("cannot start the async runtime"), 0.0)
+            (Some("cannot start the async runtime"), 0.0, (0, 0.0))
         }
     };
     if plan.realtime {
@@ -241,15 +273,18 @@ pub fn run_sender(plan: Arc<Plan>, jobs: impl Iterator<Item = Job>) -> SenderEnd
         spun,
         involuntary_switches: involuntary_switches().saturating_sub(switches0),
         wall: wall0.elapsed().as_secs_f64(),
+        sent_early: early.0,
+        max_early: early.1,
     }
 }
 
-/// The sending loop, then the drain; returns why it stopped early and the time spun.
-async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'static str>, f64) {
+/// The sending loop, then the drain; returns why it stopped early, the time spun, and the
+/// requests sent ahead of their time with the most early (s).
+async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'static str>, f64, (u64, f64)) {
     let p = &*l.plan;
     let Ok(timer) = AsyncDeadline::new() else {
         p.mark_ready();
-        return (Some("cannot create a timer"), 0.0);
+        return (Some("cannot create a timer"), 0.0, (0, 0.0));
     };
     // The first connections, opened before the schedule starts ([`PRE_OPENING`] at a time,
     // within [`PRE_OPEN`]): the first sends find them open, and no burst of connects meets
@@ -264,7 +299,7 @@ async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'st
             pool.connecting += 1;
             pool.peak = pool.peak.max(pool.slots);
             drop(pool);
-            tokio::task::spawn_local(carry(Rc::clone(&l), None, None));
+            tokio::task::spawn_local(carry(Rc::clone(&l), None, None, Opening::Ahead));
             spawned += 1;
         }
         let now = Instant::now();
@@ -280,13 +315,16 @@ async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'st
         }
         let now = Instant::now();
         if now >= p.deadline || p.stop.requested.load(Ordering::Relaxed) {
-            return (Some(if now >= p.deadline { "time limit" } else { "Ctrl-C" }), 0.0);
+            return (Some(if now >= p.deadline { "time limit" } else { "Ctrl-C" }), 0.0, (0, 0.0));
         }
         timer.sleep_until(now + Duration::from_millis(1)).await;
     };
     let mut why = None;
     let mut previous = t0;
     let mut spun = Duration::ZERO;
+    let mut since_yield = 0;
+    let mut early = (0u64, 0.0f64);
+    let ahead = Duration::from_micros(AHEAD_US);
     'jobs: for job in jobs {
         let at = t0 + Duration::from_secs_f64(job.arrival);
         if at > hard {
@@ -304,10 +342,23 @@ async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'st
             }
             timer.sleep_until(now + SLICE).await;
         }
-        let tail = if at.saturating_duration_since(previous) >= 2 * p.spin { p.spin } else { Duration::ZERO };
+        let gap = at.saturating_duration_since(previous);
+        let tail = if gap >= 2 * p.spin { p.spin } else { Duration::ZERO };
+        // Never more than `ahead` early, however many such gaps follow one another.
+        let with_previous = gap < ahead && previous > t0 && at <= Instant::now() + ahead;
         previous = at;
-        timer.sleep_until(at - tail).await;
-        if Instant::now() < at {
+        if with_previous {
+            let now = Instant::now();
+            if at > now {
+                early = (early.0 + 1, early.1.max((at - now).as_secs_f64()));
+            }
+        } else {
+            if at - tail > Instant::now() {
+                since_yield = 0; // the wait lets the requests sent be written and responses read
+            }
+            timer.sleep_until(at - tail).await;
+        }
+        if !with_previous && Instant::now() < at {
             let s = Instant::now();
             while Instant::now() < at {
                 tokio::task::yield_now().await; // the runtime polls the sockets meanwhile
@@ -327,9 +378,14 @@ async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'st
         } else {
             dispatch(&l, job, at);
         }
-        // Let the request's task write it now, and the responses in be read, even when the
-        // sender is behind schedule (it would otherwise send the backlog without yielding).
-        tokio::task::yield_now().await;
+        // Requests already due go out in one pass (a wake-up, then a batch of dispatches);
+        // every [`BATCH`] of them the sender yields so that their tasks write them and the
+        // responses in are read, even when it is behind schedule.
+        since_yield += 1;
+        if since_yield >= BATCH {
+            since_yield = 0;
+            tokio::task::yield_now().await;
+        }
     }
     let now = Instant::now();
     let drain_until = if why.is_some() { now + GRACE } else { hard.min(now + p.timeout + Duration::from_secs(1)) };
@@ -343,7 +399,7 @@ async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'st
             _ = timer.sleep_until(drain_until.min(now + SLICE)) => {}
         }
     }
-    (why, spun.as_secs_f64())
+    (why, spun.as_secs_f64(), early)
 }
 
 /// Starts `job`, scheduled at `at`, on an idle connection, a new one, or queues it.
@@ -351,7 +407,7 @@ fn dispatch(l: &Rc<Local>, job: Job, at: Instant) {
     let mut pool = l.pool.borrow_mut();
     if let Some(conn) = pool.idle.pop() {
         drop(pool);
-        tokio::task::spawn_local(carry(Rc::clone(l), Some(conn), Some((job, at, LateCause::Sender))));
+        tokio::task::spawn_local(carry(Rc::clone(l), Some(conn), Some((job, at, LateCause::Sender)), Opening::Given));
         return;
     }
     let cause = if pool.slots < l.plan.connections { LateCause::Connect } else { LateCause::Pool };
@@ -360,33 +416,57 @@ fn dispatch(l: &Rc<Local>, job: Job, at: Instant) {
     grow(l);
 }
 
-/// Opens connections for the requests waiting (one per request waiting, within the cap and
-/// [`MAX_CONNECTING`]). A new connection takes the first request waiting once it is open,
-/// not before: a slow connect (a SYN retried after 1 s) delays no request that another
-/// connection coming free could carry.
+/// Opens connections for the requests waiting (one per request waiting, within the cap,
+/// [`MAX_CONNECTING`] and [`MAX_UNPROVEN`]). A new connection takes the first request
+/// waiting once it is open, not before: a slow connect (a SYN retried after 1 s) delays no
+/// request that another connection coming free could carry.
 fn grow(l: &Rc<Local>) {
     let mut pool = l.pool.borrow_mut();
-    while pool.connecting < pool.waiting.len().min(MAX_CONNECTING) && pool.slots < l.plan.connections {
+    while pool.connecting < pool.waiting.len().min(MAX_CONNECTING)
+        && pool.connecting + pool.unproven < MAX_UNPROVEN
+        && pool.slots < l.plan.connections
+    {
         pool.slots += 1;
         pool.connecting += 1;
         pool.peak = pool.peak.max(pool.slots);
-        tokio::task::spawn_local(carry(Rc::clone(l), None, None));
+        tokio::task::spawn_local(carry(Rc::clone(l), None, None, Opening::Grown));
     }
 }
 
+/// How a [`carry`] task got its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    /// An open connection was handed to it.
+    Given,
+    /// It opens one ahead of the requests (before the schedule, or replacing one the target
+    /// closed): counted in `connecting` until open.
+    Ahead,
+    /// It opens one for the requests waiting: counted in `connecting` until open, then in
+    /// `unproven` until its first response.
+    Grown,
+}
+
 /// Carries `first` (if any) on a connection slot, then the requests waiting for a
-/// connection, then parks the connection (or frees the slot). Without `conn` it opens one
-/// first: the caller counted it in `connecting`.
-async fn carry(l: Rc<Local>, mut conn: Option<Conn>, first: Option<(Job, Instant, LateCause)>) {
+/// connection, then parks the connection (or frees the slot, opening a replacement ahead of
+/// the next requests while the pool holds fewer than its first connections). Without `conn`
+/// it opens one first: the caller counted it in `connecting`.
+async fn carry(l: Rc<Local>, mut conn: Option<Conn>, first: Option<(Job, Instant, LateCause)>, opening: Opening) {
     let mut request = Vec::with_capacity(160);
     let mut next = first;
     let mut refused = None;
-    if conn.is_none() {
+    let mut unproven = false;
+    let mut carried = false;
+    let mut connect_failed = false;
+    if opening != Opening::Given {
         match connect(&l).await {
             Ok(c) => conn = Some(c),
             Err(f) => refused = Some(f),
         }
-        l.pool.borrow_mut().connecting -= 1;
+        let mut pool = l.pool.borrow_mut();
+        pool.connecting -= 1;
+        connect_failed = refused.is_some();
+        unproven = opening == Opening::Grown && refused.is_none();
+        pool.unproven += usize::from(unproven);
     }
     loop {
         if let Some((job, at, cause)) = next {
@@ -395,13 +475,36 @@ async fn carry(l: Rc<Local>, mut conn: Option<Conn>, first: Option<(Job, Instant
                 None => one(&l, &mut conn, job, at, cause, &mut request, !l.plan.keep_alive).await,
             }
             finished(&l);
+            carried = true;
         }
         let mut pool = l.pool.borrow_mut();
         next = pool.waiting.pop_front();
+        // Proven by its first response, or parked (or freed) without a request to carry.
+        if unproven && (carried || next.is_none()) {
+            unproven = false;
+            pool.unproven -= 1;
+        }
         if next.is_none() {
             match conn {
                 Some(c) => pool.idle.push(c),
-                None => pool.slots -= 1,
+                None => {
+                    pool.slots -= 1;
+                    // The target closed it (`keepalive_requests`, an idle timeout): open its
+                    // replacement now, off the send path, rather than when a request finds
+                    // the pool short (not after a connect failed: no retry loop against a
+                    // target that refuses).
+                    let first = l.plan.initial.min(l.plan.connections);
+                    if l.plan.keep_alive
+                        && !connect_failed
+                        && pool.slots < first
+                        && !l.plan.stop.requested.load(Ordering::Relaxed)
+                    {
+                        pool.slots += 1;
+                        pool.connecting += 1;
+                        drop(pool);
+                        tokio::task::spawn_local(carry(Rc::clone(&l), None, None, Opening::Ahead));
+                    }
+                }
             }
             return;
         }

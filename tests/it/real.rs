@@ -557,3 +557,77 @@ fn load_multiplexes_http2_streams_and_backends_serve_h2c() {
     assert!(ok, "{err}");
     assert!(err.contains("4 of 4 connections spoke HTTP/2 (h2c)"), "calibration's 2 and the run's 2: {err}");
 }
+
+/// A keep-alive target on loopback answering `204` that closes every connection after its
+/// `per`-th response (with `Connection: close`, as nginx's `keepalive_requests` does), for at
+/// most `seconds`; returns its port.
+fn closing_target(per: usize, seconds: u64) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let until = std::time::Instant::now() + Duration::from_secs(seconds);
+        while std::time::Instant::now() < until {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
+            };
+            std::thread::spawn(move || {
+                s.set_nonblocking(false).unwrap();
+                s.set_nodelay(true).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(seconds))).unwrap();
+                let (mut buf, mut have) = (vec![0u8; 8192], 0);
+                for k in 1..=per {
+                    // One request: up to its empty line (the load generator sends no body).
+                    let end = loop {
+                        if let Some(i) = buf[..have].windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match s.read(&mut buf[have..]) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => have += n,
+                        }
+                    };
+                    buf.copy_within(end..have, 0);
+                    have -= end;
+                    let answer: &[u8] = if k == per {
+                        b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
+                    } else {
+                        b"HTTP/1.1 204 No Content\r\n\r\n"
+                    };
+                    if s.write_all(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn load_replaces_the_connections_a_target_closes_ahead_of_the_sends() {
+    // 400 requests at 1,000 req/s; the target closes each connection after 10 responses.
+    let s = crate::common::edit(HOSTILE, "requests = 20", "requests = 400");
+    let s = crate::common::edit(&s, "rate = 200.0", "rate = 1000.0");
+    let (dir, file) = case(&s);
+    let port = closing_target(10, 30);
+    let out = dir.path().join("m");
+    lbsim()
+        .args(["load", file.to_str().unwrap(), "--no-charts", "--quiet", "--calibration", "0"])
+        .args(["--max-lateness", "0s", "--target", &format!("http://127.0.0.1:{port}"), "--out"])
+        .arg(&out)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let m = measurement(&out);
+    assert_eq!(summary(&out, "completed"), "400", "{m}");
+    assert_eq!(m["failures"], serde_json::json!({}), "{m}");
+    // About one connection per 10 requests, each replacement opened when its predecessor
+    // closed rather than by the request that next found the pool short: with a threshold
+    // of 0 every send counts by what delayed it, and (almost) none waited for a connect.
+    let opened = m["connections"]["opened"].as_u64().unwrap();
+    assert!(opened >= 40, "{m}");
+    let waited = m["late_sends"]["waited_for_connect"].as_u64().unwrap();
+    assert!(waited * 4 < opened, "{waited} sends of {opened} connections waited for a connect: {m}");
+}

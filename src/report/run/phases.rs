@@ -16,12 +16,24 @@
 //!
 //! **Recovery** (after a fault or a flash crowd): the *before* level is the windows of the
 //! same length just before the phase (after the warm-up). A window is back to normal when
-//! its p99 is at most [`RECOVERY_P99_FACTOR`] × the before p99 and its failed share at most
-//! the before share + [`RECOVERY_FAILED_MARGIN`]. `recovery_s` is the time from the phase's
-//! end to the end of the last window after it that is not back to normal (0 when none);
-//! when the run's last window is still not back to normal the phase did not recover
-//! (`recovered = 0`, `recovery_s` empty): queues that stay long after the cause is gone,
-//! the signature of a metastable failure.
+//! both its p99 and its goodput are back within their bands (and its failures too):
+//!
+//! - p99: at most [`RECOVERY_P99_FACTOR`] × the before p99;
+//! - goodput (responses completed in the window): a lower-only band scaled to the window's
+//!   own offered load. With `g` the before level's successes per arrival and `A` the
+//!   requests that arrived in the window, the window is expected to complete `E = g·A`
+//!   (a time-varying rate, a flash crowd or a closed loop's arrivals are accounted for by
+//!   `A`, not by a constant), and falls short when it completes fewer than
+//!   `E − z·√E` with z = [`RECOVERY_GOODPUT_Z`] (a Poisson allowance; z = 4 keeps the
+//!   chance of a false alarm in any of the timeline's ≤ 1,025 windows near 3%). More
+//!   than expected (a backlog draining) is back to normal;
+//! - failed share: at most the before share + [`RECOVERY_FAILED_MARGIN`].
+//!
+//! `recovery_s` is the time from the phase's end to the end of the last window after it
+//! that is not back to normal (0 when none); when the run's last window is still not back
+//! to normal the phase did not recover (`recovered = 0`, `recovery_s` empty): queues or a
+//! goodput deficit that stay long after the cause is gone, the signature of a metastable
+//! failure.
 
 use super::Report;
 use super::summary_csv::to_bytes;
@@ -39,6 +51,11 @@ pub const RECOVERY_P99_FACTOR: f64 = 2.0;
 
 /// … and its failed share at most the before share plus this.
 pub const RECOVERY_FAILED_MARGIN: f64 = 0.01;
+
+/// … and its completed requests at least `E − z·√E` with this z, E the window's expected
+/// successes (its arrivals × the before level's successes per arrival): a one-sided
+/// Poisson allowance, P(Z < −4) = 3.2·10⁻⁵ per window.
+pub const RECOVERY_GOODPUT_Z: f64 = 4.0;
 
 /// A span of the run worth its own figures.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,6 +217,31 @@ fn failed_share(w: &WindowLatency) -> f64 {
     if n == 0 { 0.0 } else { w.failed as f64 / n as f64 }
 }
 
+/// The goodput band of recovery: the before level's successes per arrival (see the
+/// module documentation).
+#[derive(Debug, Clone, Copy)]
+struct GoodputBand {
+    /// Requests completed per request that arrived in the before windows (`None` when none
+    /// arrived: no band).
+    per_arrival: Option<f64>,
+}
+
+impl GoodputBand {
+    /// The band of the before windows `before`.
+    fn of(before: &[&WindowLatency]) -> GoodputBand {
+        let arrived: u64 = before.iter().map(|w| w.arrived).sum();
+        let completed: u64 = before.iter().map(|w| w.completed).sum();
+        GoodputBand { per_arrival: (arrived > 0).then(|| completed as f64 / arrived as f64) }
+    }
+
+    /// Whether window `w` completed at least its expected successes less the allowance.
+    fn holds(self, w: &WindowLatency) -> bool {
+        let Some(g) = self.per_arrival else { return true };
+        let expected = g * w.arrived as f64;
+        w.completed as f64 >= expected - RECOVERY_GOODPUT_Z * expected.sqrt()
+    }
+}
+
 /// `phase`'s figures on timeline `t` (`None` without latency windows or inside none).
 pub fn figures(t: &Timeline, phase: &Phase, warmup_end: f64) -> Option<PhaseFigures> {
     if !t.has_latency() {
@@ -221,10 +263,12 @@ pub fn figures(t: &Timeline, phase: &Phase, warmup_end: f64) -> Option<PhaseFigu
     } else {
         let before_failed = before.iter().map(|w| w.failed).sum::<u64>() as f64
             / before.iter().map(|w| w.completed + w.failed).sum::<u64>().max(1) as f64;
+        let goodput = GoodputBand::of(&before);
         let normal = |w: &WindowLatency| {
             (w.completed == 0 && w.failed == 0 && w.arrived == 0
                 || w.quantile(0.99) <= RECOVERY_P99_FACTOR * before_p99)
                 && failed_share(w) <= before_failed + RECOVERY_FAILED_MARGIN
+                && goodput.holds(w)
         };
         let after = range.end..t.len();
         match after.clone().rev().find(|&k| t.latency(k).is_some_and(|w| !normal(w))) {
@@ -526,6 +570,73 @@ mod tests {
         assert_eq!(f.failed, 100);
         assert_eq!(f.failed_rate(), 50.0);
         assert_eq!(f.recovery, None);
+    }
+
+    /// A one-server timeline of 1 s windows: window k + 1 had `arrived[k]` arrivals and
+    /// `completed[k]` responses of 10 ms each, no failures.
+    fn goodput_timeline(arrived: &[u64], completed: &[u64]) -> Timeline {
+        let mut t = Timeline::new(1, 1.0);
+        t.push_with(&[0], &[0], &[0.0], Some(WindowLatency::default()));
+        for (&a, &c) in arrived.iter().zip(completed) {
+            let mut w = WindowLatency::default();
+            for _ in 0..c {
+                w.record(0.01);
+            }
+            w.arrived = a;
+            t.push_with(&[0], &[c as u32], &[0.0], Some(w));
+        }
+        t
+    }
+
+    #[test]
+    fn goodput_below_its_band_is_not_recovered_though_p99_is() {
+        // Before the fault (t < 4) every arrival completes (g = 1). After it the p99 and the
+        // failures are as before, but only 80 of 100 arrivals complete per window:
+        // 80 ≥ E − 4·√E = 100 − 40 = 60, within the Poisson allowance: recovered.
+        let arrived = [100; 12];
+        let mut completed = vec![100; 6];
+        completed.extend([80; 6]);
+        let f = figures(&goodput_timeline(&arrived, &completed), &fault(4.0, 6.0), 0.0).unwrap();
+        assert_eq!(f.recovery, Some(0.0));
+        // 59 < 60: a goodput deficit the p99 does not show; to the end: did not recover.
+        let mut completed = vec![100; 6];
+        completed.extend([59; 6]);
+        let f = figures(&goodput_timeline(&arrived, &completed), &fault(4.0, 6.0), 0.0).unwrap();
+        assert_eq!(f.recovery, None);
+        // Back at t = 9: the last window short of its band ends 3 s after the fault.
+        let mut completed = vec![100; 6];
+        completed.extend([59, 59, 59, 100, 100, 100]);
+        let f = figures(&goodput_timeline(&arrived, &completed), &fault(4.0, 6.0), 0.0).unwrap();
+        assert_eq!(f.recovery, Some(3.0));
+        // A backlog draining (more completions than arrivals) is back to normal.
+        let mut completed = vec![100; 6];
+        completed.extend([300, 150, 100, 100, 100, 100]);
+        let f = figures(&goodput_timeline(&arrived, &completed), &fault(4.0, 6.0), 0.0).unwrap();
+        assert_eq!(f.recovery, Some(0.0));
+    }
+
+    #[test]
+    fn the_goodput_band_follows_each_windows_offered_load() {
+        // Half the arrivals complete before (g = 0.5: the rest fail elsewhere, or are still
+        // queued). After the fault the offered rate falls to 40 per window: E = 20, band
+        // 20 − 4·√20 = 2.1. Three completions are within it, although far below the before
+        // goodput of 50 per window: the rate fell, not the goodput.
+        let mut arrived = vec![100; 6];
+        arrived.extend([40; 6]);
+        let mut completed = vec![50; 6];
+        completed.extend([3; 6]);
+        let f = figures(&goodput_timeline(&arrived, &completed), &fault(4.0, 6.0), 0.0).unwrap();
+        assert_eq!(f.recovery, Some(0.0));
+        // Two are not; the offered rate rising to 400 needs 200 − 4·√200 = 143.4.
+        completed[11] = 2;
+        let f = figures(&goodput_timeline(&arrived, &completed), &fault(4.0, 6.0), 0.0).unwrap();
+        assert_eq!(f.recovery, None);
+        let mut arrived = vec![100; 6];
+        arrived.extend([400; 6]);
+        let mut completed = vec![50; 6];
+        completed.extend([144, 143, 144, 144, 144, 144]);
+        let f = figures(&goodput_timeline(&arrived, &completed), &fault(4.0, 6.0), 0.0).unwrap();
+        assert_eq!(f.recovery, Some(2.0), "the window (7, 8] fell short");
     }
 
     #[test]

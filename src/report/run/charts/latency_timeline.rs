@@ -7,9 +7,9 @@
 //! The y axis is logarithmic when the values span more than [`axis::LOG_SPAN`], as they do
 //! when a queue runs away during a fault. The warm-up, fault windows and flash crowds are
 //! shaded as in queue_timeline.png, the busiest span of a time-varying rate is outlined, and
-//! each phase's end is marked, with, per strategy, a tick where its p99 was back to normal
-//! (phases.csv's `recovery_s`). The legend gives each strategy's highest windowed p99 and
-//! its p99 in each phase, as in phases.csv. When any request failed, was dropped or timed
+//! each phase's end is marked, with, per strategy, a tick where its p99 and goodput were
+//! back to normal (phases.csv's `recovery_s`). The legend gives each strategy's highest
+//! windowed p99 and its p99 in each phase, as in phases.csv. When any request failed, was dropped or timed
 //! out, a panel below draws those per second (latency_timeseries.csv's `failed_per_s`):
 //! the intervals in which nothing completed are gaps above and failures below.
 
@@ -45,7 +45,7 @@ fn note(report: &Report) -> String {
     format!(
         "Each point: p99 of the responses completed in one {} interval (latency_timeseries.csv; percentiles within \
          ±{:.1}%){}. Legend: highest windowed p99, and p99 in each phase (phases.csv). Ticks at the top: when each \
-         strategy's p99 was back to normal after a phase (recovery_s){}.",
+         strategy's p99 and goodput were back to normal after a phase (recovery_s){}.",
         format_duration(interval),
         RELATIVE_ERROR * 100.0,
         if reps > 1 { format!(", replication 1 of {reps}") } else { String::new() },

@@ -4,6 +4,12 @@
 //! on the pool's state ([`Split`]) server i gets a share p_i of the requests (1/S, its
 //! weight's share, or the probability of the keys hashed to it), so its offered load is
 //! ρ_i = λ · p_i / c_i with c_i = workers_i / mean service time.
+//!
+//! With `[balancers] subset` each instance's strategy splits its share of the requests
+//! (1 / instances, or its `shares` entry) over its own subset only, so
+//! p_i = Σ over the instances c whose subset holds i of share_c · p_{c,i}, with p_{c,i} the
+//! static split computed over the subset's servers as the engine builds it (an aperture's
+//! slice weights replacing the servers' own), hashing included ([`subset_shares`]).
 
 use crate::scenario::{Scenario, StrategySpec};
 use crate::stats::RunStats;
@@ -31,17 +37,79 @@ pub fn open_ended(sc: &Scenario) -> bool {
 /// depend on the pool's state; `None` for dynamic strategies (or one that cannot be built).
 /// Keyed splits use the key hashes of `replication`.
 pub fn static_shares(sc: &Scenario, spec: &StrategySpec, replication: u32) -> Option<Vec<f64>> {
-    let s = sc.servers.len();
+    if sc.balancers.subset.is_some() {
+        return subset_shares(sc, spec, replication);
+    }
+    let cap = (KEY_WORK / sc.servers.len().max(1) as u64).clamp(MIN_KEYS, MAX_KEYS);
+    shares_over(sc, spec, &sc.servers, replication, cap)
+}
+
+/// The split of `spec` over `servers` (the pool, or an instance's subset), hashing at most
+/// `cap` keys.
+fn shares_over(
+    sc: &Scenario,
+    spec: &StrategySpec,
+    servers: &[ServerInfo],
+    replication: u32,
+    cap: u64,
+) -> Option<Vec<f64>> {
+    let s = servers.len();
     match split(spec.name, &spec.params) {
         Split::Even => Some(vec![1.0 / s as f64; s]),
         Split::Weighted => {
-            let total: f64 = sc.servers.iter().map(|v| f64::from(v.weight)).sum();
-            Some(sc.servers.iter().map(|v| f64::from(v.weight) / total).collect())
+            let total: f64 = servers.iter().map(|v| f64::from(v.weight)).sum();
+            Some(servers.iter().map(|v| f64::from(v.weight) / total).collect())
         }
-        Split::Ring => Some(strategy::haproxy_random_shares(&sc.servers)).filter(|v| v.len() == s),
-        Split::Keyed => keyed_shares(sc, spec, replication),
+        Split::Ring => Some(strategy::haproxy_random_shares(servers)).filter(|v| v.len() == s),
+        Split::Keyed => keyed_shares(sc, spec, servers, replication, cap),
         Split::Dynamic => None,
     }
+}
+
+/// Keys hashed per instance for a keyed split over subsets, at least: with many
+/// instances each hashes fewer keys ([`KEY_WORK`] over instances × subset size), their
+/// errors averaging out over the instances that share a server.
+const MIN_SUBSET_KEYS: u64 = 1 << 8;
+
+/// [`static_shares`] with `[balancers] subset`: each instance's share of the requests split
+/// over its subset (see the module documentation). Instances with the same subset and
+/// weights share one computation.
+fn subset_shares(sc: &Scenario, spec: &StrategySpec, replication: u32) -> Option<Vec<f64>> {
+    if split(spec.name, &spec.params) == Split::Dynamic {
+        return None;
+    }
+    let drawn = sc.drawn_subsets()?;
+    let count = drawn.subsets.len();
+    let size = drawn.subsets.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    let cap = (KEY_WORK / (count * size).max(1) as u64).clamp(MIN_SUBSET_KEYS, MAX_KEYS);
+    let mut known: std::collections::HashMap<(&[u32], Vec<u32>), Vec<f64>> = std::collections::HashMap::new();
+    let mut out = vec![0.0; sc.servers.len()];
+    for (c, subset) in drawn.subsets.iter().enumerate() {
+        let share = sc.balancers.shares.as_ref().map_or(1.0 / count as f64, |s| s[c]);
+        let infos: Vec<ServerInfo> = subset
+            .iter()
+            .enumerate()
+            .map(|(k, &j)| {
+                let mut info = sc.servers[j as usize].clone();
+                if let Some(w) = &drawn.shares {
+                    info.weight = w[c][k];
+                }
+                info
+            })
+            .collect();
+        let key = (subset.as_slice(), infos.iter().map(|i| i.weight).collect());
+        let p = match known.get(&key) {
+            Some(p) => p,
+            None => {
+                let p = shares_over(sc, spec, &infos, replication, cap)?;
+                known.entry(key).or_insert(p)
+            }
+        };
+        for (&j, x) in subset.iter().zip(p) {
+            out[j as usize] += share * x;
+        }
+    }
+    Some(out)
 }
 
 /// Each server's offered load ρ_i = λ · p_i / c_i under a static split (see
@@ -52,19 +120,23 @@ pub fn static_rho(sc: &Scenario, spec: &StrategySpec, replication: u32) -> Optio
     Some(shares.iter().enumerate().map(|(i, p)| rate * p / sc.capacity_of(i)).collect())
 }
 
-/// The probability mass of the keys each server owns, for a hash-based strategy.
+/// The probability mass of the keys each of `servers` owns, for a hash-based strategy.
 ///
-/// With `[keys]`: the most popular keys (ids from 0, at most [`MAX_KEYS`] and
-/// [`KEY_WORK`] / S) are assigned exactly, each weighted by its probability; the rest of
+/// With `[keys]`: the most popular keys (ids from 0, at most `cap`: [`MAX_KEYS`] and
+/// [`KEY_WORK`] / S, or per instance with subsets) are assigned exactly, each weighted by its probability; the rest of
 /// the key space (each key rarer than any of those) is spread like the assigned keys
 /// counted once each. Without keys every request has a key of its own, so a server's share
 /// is the fraction of distinct keys it owns, estimated from as many keys.
-fn keyed_shares(sc: &Scenario, spec: &StrategySpec, replication: u32) -> Option<Vec<f64>> {
+fn keyed_shares(
+    sc: &Scenario,
+    spec: &StrategySpec,
+    servers: &[ServerInfo],
+    replication: u32,
+    cap: u64,
+) -> Option<Vec<f64>> {
     let info = strategy::lookup(spec.name)?;
-    let servers: &[ServerInfo] = &sc.servers;
     let params: &Params = &spec.params;
     let mut st = (info.build)(params, servers).ok()?;
-    let cap = (KEY_WORK / servers.len().max(1) as u64).clamp(MIN_KEYS, MAX_KEYS);
     let space = sc.keys.unwrap_or(KeySpace { count: u64::MAX, popularity: KeyPopularity::Uniform });
     let n = space.count.min(cap);
     let salt = Seeds::new(sc.seed, replication).key_hash();
@@ -220,5 +292,53 @@ mod tests {
         let (_, approx) = head_probabilities(&space, 1000);
         let exact: f64 = (1..=1_000_000u64).map(|r| (r as f64).powf(-0.8)).sum();
         assert!((approx / exact - 1.0).abs() < 1e-6, "{approx} vs {exact}");
+    }
+
+    /// With subsets each instance splits its share over its own subset: round-robin gives
+    /// server j clients_j ÷ (instances × size); a hash strategy over a subset of every
+    /// server hashes as over the whole pool; one key lands whole on one server per
+    /// instance.
+    #[test]
+    fn subsets_split_each_instances_share_over_its_subset() {
+        let base = "requests = 1000\nstrategies = [\"round-robin\", \"ring-hash\", \"p2c\", \"weighted-round-robin\"]\n\
+            [arrivals]\nprocess = \"poisson\"\nrate = 100.0\n[service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n\
+            [keys]\ncount = 50\n[[servers]]\nname = \"s\"\ncount = 12\n[balancers]\ncount = 30\n";
+        let sc = scenario(&format!("{base}subset = {{ size = 3, kind = \"random\" }}\n"));
+        let subsets = sc.subsets().unwrap();
+        for i in [0, 3] {
+            let p = static_shares(&sc, &sc.strategies[i], 0).unwrap();
+            for (j, x) in p.iter().enumerate() {
+                let clients = subsets.iter().filter(|s| s.contains(&(j as u32))).count();
+                assert!((x - clients as f64 / 90.0).abs() < 1e-12, "{j}: {x} vs {clients} clients");
+            }
+        }
+        assert!(static_shares(&sc, &sc.strategies[2], 0).is_none());
+        let rr = static_rho(&sc, &sc.strategies[0], 0).unwrap();
+        let busiest = subsets.iter().flatten().fold([0; 12], |mut n, &j| {
+            n[j as usize] += 1;
+            n
+        });
+        let most = *busiest.iter().max().unwrap() as f64;
+        // 100 req/s × most ÷ 90 on a server of 100 req/s.
+        assert!((rr.iter().copied().fold(0.0, f64::max) - most / 90.0).abs() < 1e-12);
+        let whole = scenario(base);
+        let all = scenario(&format!("{base}subset = {{ size = 12, kind = \"random\" }}\n"));
+        let (a, b) = (
+            static_shares(&all, &all.strategies[1], 0).unwrap(),
+            static_shares(&whole, &whole.strategies[1], 0).unwrap(),
+        );
+        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-12), "{a:?} vs {b:?}");
+        let one = scenario(&format!(
+            "{}subset = {{ size = 3, kind = \"random\" }}\n",
+            base.replace("count = 50", "count = 1")
+        ));
+        let p = static_shares(&one, &one.strategies[1], 0).unwrap();
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        for (j, x) in p.iter().enumerate() {
+            let n = x * 30.0;
+            assert!((n - n.round()).abs() < 1e-9, "{j}: {x} is not whole instances");
+            let clients = one.subsets().unwrap().iter().filter(|s| s.contains(&(j as u32))).count();
+            assert!(n.round() as usize <= clients, "{j}: {n} instances but {clients} clients");
+        }
     }
 }

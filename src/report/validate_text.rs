@@ -76,7 +76,8 @@ pub fn render(sc: &Scenario, file: &Path, usage: &Usage, preflight: &Preflight) 
 /// Per strategy whose split is static (round-robin, weighted and random draws, hashing:
 /// `strategy::registry::Split`), each server group's offered load ρ = λ·p/c (a range when
 /// it differs within the group), saturated groups marked; hashing by the key hashes of
-/// replication 0. Only for workloads that can overload a server (not a closed loop or a
+/// replication 0; with subsets, each instance's share split over its own subset
+/// ([`crate::analysis::offered::static_shares`]). Only for workloads that can overload a server (not a closed loop or a
 /// trace: `preflight` then has none).
 fn offered_loads(sc: &Scenario, preflight: &Preflight) -> Vec<String> {
     let mut out = Vec::new();
@@ -99,7 +100,13 @@ fn offered_loads(sc: &Scenario, preflight: &Preflight) -> Vec<String> {
                 format!("{} {value}{mark}", g.name)
             })
             .collect();
-        let rep = if load.keyed { " (key hashes of replication 0)" } else { "" };
+        let subsets = sc.balancers.subset.is_some();
+        let rep = match (load.keyed, subsets) {
+            (true, false) => " (key hashes of replication 0)",
+            (true, true) => " (key hashes of replication 0, each instance over its subset)",
+            (false, true) => " (each instance over its subset)",
+            (false, false) => "",
+        };
         out.push(format!("{}{rep}: {}", load.label, groups.join(", ")));
     }
     out

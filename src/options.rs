@@ -61,14 +61,7 @@ pub(crate) fn parse_rates(spec: &str) -> Result<Vec<f64>, ScenarioError> {
     };
     let mut rates: Vec<f64> = if spec.contains(':') || spec.contains(',') {
         let (values, _) = parse_values(spec, ValueKind::Float).map_err(err)?;
-        values
-            .into_iter()
-            .map(|v| match v {
-                KeyValue::Float(x) => x,
-                KeyValue::Integer(i) => i as f64,
-                KeyValue::Duration(s) => s,
-            })
-            .collect()
+        values.into_iter().map(KeyValue::as_f64).collect()
     } else {
         // One rate: its range is checked where a single plan checks it.
         return Ok(vec![

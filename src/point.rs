@@ -19,6 +19,7 @@ pub fn canonical<'a>(pairs: impl Iterator<Item = (&'a str, KeyValue)>) -> String
             KeyValue::Integer(i) => format!("{k}={i}"),
             KeyValue::Float(x) => format!("{k}={x}"),
             KeyValue::Duration(s) => format!("{k}={s}s"),
+            KeyValue::Text(t) => format!("{k}={t}"),
         })
         .collect::<Vec<_>>()
         .join(";")

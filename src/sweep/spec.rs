@@ -56,6 +56,7 @@ impl Vary {
             KeyValue::Integer(i) => i.to_string(),
             KeyValue::Float(x) => x.to_string(),
             KeyValue::Duration(s) => round_sig(s * 1e3).to_string(),
+            KeyValue::Text(t) => t.to_string(),
         }
     }
 }
@@ -64,6 +65,9 @@ impl Vary {
 pub fn parse_values(spec: &str, kind: Kind) -> Result<(Vec<KeyValue>, bool), String> {
     if spec.is_empty() {
         return Err("no values: give a range a:b:n, log:a:b:n, or a list a,b,c".into());
+    }
+    if let Kind::Choice(names) = kind {
+        return choices(spec, names);
     }
     let (log, body) = match spec.strip_prefix("log:") {
         Some(rest) => (true, rest),
@@ -107,6 +111,29 @@ pub fn parse_values(spec: &str, kind: Kind) -> Result<(Vec<KeyValue>, bool), Str
     Ok((values, log))
 }
 
+/// VALUES of a text key: a list of its names (`random,deterministic`), each once.
+fn choices(spec: &str, names: &'static [&'static str]) -> Result<(Vec<KeyValue>, bool), String> {
+    let mut out = Vec::new();
+    for t in spec.split(',').map(str::trim) {
+        let Some(&name) = names.iter().find(|n| **n == t) else {
+            let mut why = if t.is_empty() {
+                "an empty value".to_string()
+            } else {
+                format!("`{t}` is not one of {}", names.join(", "))
+            };
+            if let Some(s) = crate::suggest::did_you_mean(t, names.iter().copied()) {
+                why.push_str(&format!(" (did you mean `{s}`?)"));
+            }
+            return Err(format!("{why}; this key takes a list of names, e.g. {}", names.join(",")));
+        };
+        if out.contains(&KeyValue::Text(name)) {
+            return Err(format!("the value {name} is given twice"));
+        }
+        out.push(KeyValue::Text(name));
+    }
+    Ok((out, false))
+}
+
 /// One number of VALUES, in the key's unit (durations in seconds).
 fn number(t: &str, kind: Kind) -> Result<f64, String> {
     if t.is_empty() {
@@ -131,6 +158,7 @@ fn typed(x: f64, kind: Kind) -> Option<KeyValue> {
         }
         Kind::Float => Some(KeyValue::Float(x)),
         Kind::Duration => Some(KeyValue::Duration(x)),
+        Kind::Choice(_) => None,
     }
 }
 
@@ -250,6 +278,23 @@ mod tests {
         ] {
             let e = parse_values(spec, Kind::Float).unwrap_err();
             assert!(e.contains(what), "{spec}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_key_of_names_takes_a_list_of_them() {
+        let kinds = Kind::Choice(&["random", "deterministic", "aperture"]);
+        let (v, log) = parse_values("random, deterministic", kinds).unwrap();
+        assert_eq!((v, log), (vec![KeyValue::Text("random"), KeyValue::Text("deterministic")], false));
+        for (bad, words) in [
+            ("random,determinstic", "did you mean `deterministic`?"),
+            ("random:aperture:2", "is not one of random, deterministic, aperture"),
+            ("random,random", "given twice"),
+            ("random,", "an empty value"),
+            ("", "no values"),
+        ] {
+            let e = parse_values(bad, kinds).unwrap_err();
+            assert!(e.contains(words), "{bad}: {e}");
         }
     }
 }

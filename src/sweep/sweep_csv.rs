@@ -149,7 +149,14 @@ impl SweepTable {
     /// The sweep of `manifest` as the report shows it: its varied keys and the rows grouped
     /// by point.
     pub fn view(&self, manifest: &SweepManifest) -> Result<SweepView> {
-        let axes: Vec<Axis> = manifest.vary.iter().map(|v| Axis { column: v.column.clone(), log: v.log }).collect();
+        let axes: Vec<Axis> = manifest
+            .vary
+            .iter()
+            .map(|v| {
+                let named = v.values.iter().any(|x| x.parse::<f64>().is_err());
+                Axis { column: v.column.clone(), log: v.log, names: named.then(|| v.values.clone()) }
+            })
+            .collect();
         let columns: Vec<&str> = axes.iter().map(|a| a.column.as_str()).collect();
         // A closed loop's rows carry its open model (`open_model_rate_rps`); an open
         // workload's never do.

@@ -359,7 +359,7 @@ fn sweep_values_off_the_axis_are_arrows_with_their_values_and_no_marker_hides_an
     };
     let view = SweepView {
         scenario: "t".into(),
-        axes: vec![Axis { column: "arrivals.rate".into(), log: false }],
+        axes: vec![Axis { column: "arrivals.rate".into(), log: false, names: None }],
         points: vec![
             point(0, 500.0, [40.0, 40.0, 25.0]),
             point(1, 800.0, [120.0, 60.0, 30.0]),

@@ -103,6 +103,45 @@ fn sweep_points_with_a_fault_carry_the_runs_recovery() {
     }
 }
 
+#[test]
+fn a_sweep_varies_the_subset_kind() {
+    // `--vary balancers.subset.kind=…` (issue 25): each point runs its kind (the clients per
+    // backend of Google's deterministic subsets of 2 of 4 servers over 4 instances are
+    // exactly 2; random ones differ), sweep.csv names it, and a bad name is an input error.
+    let top =
+        TOP.replace("requests = 20000", "requests = 3000").replace("warmup_requests = 2000", "warmup_requests = 300");
+    let extra = "[balancers]\ncount = 4\nview = \"local\"\nsubset = { size = 2, kind = \"random\" }\n";
+    let text = mm_pool(&top, 300.0, "app", 4, extra);
+    let (tmp, path) = crate::common::case(&text);
+    let out = tmp.path().join("out");
+    let o = lbsim(&[
+        "sweep",
+        path.to_str().unwrap(),
+        "--vary",
+        "balancers.subset.kind=deterministic,random",
+        "--replications",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| header.iter().position(|h| *h == n).unwrap_or_else(|| panic!("no {n}"));
+    let (kind, lo, hi) = (col("balancers.subset.kind"), col("clients_per_backend_min"), col("clients_per_backend_max"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 6, "two kinds × three strategies");
+    for r in &rows[..3] {
+        assert_eq!((r[kind], r[lo], r[hi]), ("deterministic", "2", "2"));
+    }
+    assert!(rows[3..].iter().all(|r| r[kind] == "random"));
+    assert!(out.join("sweep_p99.png").exists());
+    let bad = lbsim(&["sweep", path.to_str().unwrap(), "--vary", "balancers.subset.kind=random,determinstic"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("did you mean `deterministic`?"), "{}", stderr(&bad));
+}
+
 /// `#SBATCH --array=0-15` → 16.
 fn slurm_array_size(script: &str) -> usize {
     let line = script.lines().find_map(|l| l.strip_prefix("#SBATCH --array=")).expect("an --array line");
@@ -240,6 +279,7 @@ fn bad_vary_is_a_clear_input_error() {
         ("arrivals.rate=100,-5", "must be a positive number"),
         ("strategies[99].choices=2", "no strategy [99]"),
         ("arrivals.rate", "KEY=VALUES"),
+        ("balancers.subset.kind=random", "unknown key `subset` in [balancers]"),
     ] {
         let o = lbsim(&["sweep", file, "--vary", vary, "--out", o_s]);
         assert_eq!(o.status.code(), Some(2), "{vary}: {}", stderr(&o));

@@ -160,6 +160,7 @@ impl Exporter<SweepView> for SweepChart {
             .map(|((k, l), (&c, &m))| LegendEntry::new(legend_text(k, l), c, Swatch::Mark(m)))
             .collect();
         let log_x = view.axes[0].log;
+        let names = view.axes[0].names.as_deref();
         render_png(w, h, |root| {
             root.draw_text(&title, &text(if n == 1 { 28.0 } else { 26.0 }, &INK), (28, 14))?;
             let mut top = 56;
@@ -188,10 +189,14 @@ impl Exporter<SweepView> for SweepChart {
                     marks: &marks,
                     metric,
                     x_desc: cols[0],
+                    names,
                     y,
                 };
-                let xs: Vec<f64> = pts.iter().map(|p| x_of(p)).collect();
-                let (lo, hi) = x_range(&xs);
+                let xs: Vec<f64> = pts.iter().map(|p| x_of(names, p)).collect();
+                let (lo, hi) = match names {
+                    Some(n) => (0.5, n.len() as f64 + 0.5),
+                    None => x_range(&xs),
+                };
                 let (ylo, yhi) = (y.lo, y.hi);
                 let ys = if y.log { axis::log_ticks(ylo, yhi) } else { Vec::new() };
                 match (log_x && lo > 0.0, y.log) {
@@ -223,8 +228,13 @@ fn axis_name(column: &str) -> String {
     }
 }
 
-fn x_of(p: &PointRow) -> f64 {
-    p.values[0].parse().unwrap_or(f64::NAN)
+/// A point's x: its value of the first varied key, or, for a key of names
+/// (`balancers.subset.kind`), the name's position among `names` from 1.
+fn x_of(names: Option<&[String]>, p: &PointRow) -> f64 {
+    match names {
+        Some(n) => n.iter().position(|v| *v == p.values[0]).map_or(f64::NAN, |i| (i + 1) as f64),
+        None => p.values[0].parse().unwrap_or(f64::NAN),
+    }
 }
 
 fn x_range(xs: &[f64]) -> (f64, f64) {
@@ -243,7 +253,7 @@ fn x_range(xs: &[f64]) -> (f64, f64) {
 /// `rate − capacity` is linear in the arrival rate and in a group's server count, so
 /// linear interpolation between neighbouring points is exact for those sweeps.
 fn capacity_region(points: &[&PointRow], lo: f64, hi: f64) -> Option<(f64, f64, Option<f64>)> {
-    let mut pts: Vec<(f64, f64)> = points.iter().map(|p| (x_of(p), p.rate - p.capacity)).collect();
+    let mut pts: Vec<(f64, f64)> = points.iter().map(|p| (x_of(None, p), p.rate - p.capacity)).collect();
     pts.retain(|(x, g)| x.is_finite() && g.is_finite());
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
     let unstable: Vec<bool> = pts.iter().map(|&(_, g)| g >= 0.0).collect();
@@ -276,6 +286,8 @@ struct Panel<'a> {
     marks: &'a [Mark],
     metric: Latency,
     x_desc: &'a str,
+    /// The names of a first varied key of names (drawn at 1, 2, …), `None` for numbers.
+    names: Option<&'a [String]>,
     y: YAxis,
 }
 
@@ -341,7 +353,14 @@ impl Panel<'_> {
             .configure_mesh()
             .x_desc(axis_name(self.x_desc))
             .y_desc(y_desc)
-            .x_label_formatter(&|x| tick_label(*x))
+            .x_label_formatter(&|x| match self.names {
+                Some(n) => {
+                    let i = x.round();
+                    let at = (i >= 1.0 && (x - i).abs() < 1e-6).then(|| n.get(i as usize - 1)).flatten();
+                    at.cloned().unwrap_or_default()
+                }
+                None => tick_label(*x),
+            })
             .y_label_formatter(&|y| style::tick(*y))
             .axis_desc_style(text(17.0, &INK))
             .label_style(text(14.0, &INK))
@@ -369,7 +388,7 @@ impl Panel<'_> {
             let pts: Vec<(f64, f64, Option<f64>, bool)> = self
                 .points
                 .iter()
-                .filter_map(|p| self.metric.of(p, k).map(|(v, ci)| (x_of(p), v, ci, p.rho < 1.0)))
+                .filter_map(|p| self.metric.of(p, k).map(|(v, ci)| (x_of(self.names, p), v, ci, p.rho < 1.0)))
                 .filter(|(x, ..)| x.is_finite())
                 .collect();
             let stable: Vec<(f64, f64, Option<f64>)> =

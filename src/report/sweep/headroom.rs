@@ -227,7 +227,7 @@ mod tests {
             .collect();
         SweepView {
             scenario: "t".into(),
-            axes: vec![Axis { column: "arrivals.rate".into(), log: false }],
+            axes: vec![Axis { column: "arrivals.rate".into(), log: false, names: None }],
             points,
             closed: false,
             command: String::new(),

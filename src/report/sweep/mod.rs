@@ -39,6 +39,9 @@ pub struct Axis {
     pub column: String,
     /// Whether its values are log-spaced (charts use a log axis).
     pub log: bool,
+    /// Its values when they are names (`balancers.subset.kind`), in the order given: the
+    /// charts draw them at 1, 2, …; `None` for numbers.
+    pub names: Option<Vec<String>>,
 }
 
 /// One strategy at one point, as charts and tables use it (times in ms).
@@ -288,7 +291,7 @@ mod tests {
     fn table_marks_the_best_p99_and_the_unstable_points() {
         let view = SweepView {
             scenario: "web".into(),
-            axes: vec![Axis { column: "arrivals.rate".into(), log: false }],
+            axes: vec![Axis { column: "arrivals.rate".into(), log: false, names: None }],
             closed: false,
             command: String::new(),
             slo: None,
@@ -330,7 +333,7 @@ mod tests {
         };
         let view = SweepView {
             scenario: "web".into(),
-            axes: vec![Axis { column: "arrivals.rate".into(), log: false }],
+            axes: vec![Axis { column: "arrivals.rate".into(), log: false, names: None }],
             closed: false,
             command: String::new(),
             slo: None,

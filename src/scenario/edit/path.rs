@@ -29,14 +29,17 @@ pub enum KeyValue {
     Float(f64),
     /// A duration, in seconds.
     Duration(f64),
+    /// A name, of a key that takes one of a few ([`ValueKind::Choice`]).
+    Text(&'static str),
 }
 
 impl KeyValue {
-    /// The value as a number (durations in seconds).
+    /// The value as a number (durations in seconds; NaN for a name).
     pub fn as_f64(self) -> f64 {
         match self {
             KeyValue::Integer(i) => i as f64,
             KeyValue::Float(x) | KeyValue::Duration(x) => x,
+            KeyValue::Text(_) => f64::NAN,
         }
     }
 
@@ -48,6 +51,7 @@ impl KeyValue {
             // Rust's `Display` for f64 is the shortest text that reads back to the same
             // number, never in exponent form: the scenario gets exactly this duration.
             KeyValue::Duration(s) => Value::from(format!("{s}s")),
+            KeyValue::Text(t) => Value::from(t),
         }
     }
 }
@@ -60,6 +64,7 @@ impl fmt::Display for KeyValue {
             KeyValue::Integer(i) => write!(f, "{i}"),
             KeyValue::Float(x) => write!(f, "{x}"),
             KeyValue::Duration(s) => write!(f, "{}", format_duration(*s)),
+            KeyValue::Text(t) => f.write_str(t),
         }
     }
 }
@@ -99,8 +104,11 @@ fn service_keys() -> Vec<(&'static str, ValueKind)> {
     out
 }
 
+/// The text keys that can be set, by canonical path, and the names each takes.
+const CHOICES: &[(&str, &[&str])] = &[("balancers.subset.kind", crate::workload::subsets::SUBSET_KINDS)];
+
 /// Checks `key` against the scenario: it must lead to a numeric key (an integer, a
-/// number or a duration) that exists or that lbsim knows.
+/// number or a duration) that exists or that lbsim knows, or to one of the [`CHOICES`].
 pub(super) fn resolve(doc: &DocumentMut, key: &str) -> Result<KeyPath, ScenarioError> {
     let toks = tokenize(key)?;
     let err = |m: String| ScenarioError::at(key, m);
@@ -307,7 +315,9 @@ fn resolve_field(
     match present {
         Some(item) if !rest.is_empty() => resolve_nested(key, name, item, rest, steps),
         _ if !rest.is_empty() => Err(err(format!("`{name}` has no sub-keys"))),
-        Some(item) => known_kind.or_else(|| kind_of(item)).ok_or_else(|| not_numeric(key, item)),
+        Some(item) => {
+            known_kind.or_else(|| kind_of(item)).or_else(|| choice(steps)).ok_or_else(|| not_numeric(key, item))
+        }
         None => Ok(known_kind.expect("checked")),
     }
 }
@@ -347,6 +357,12 @@ fn resolve_nested(
     }
 }
 
+/// The names the text key at `steps` takes, when it is one of the [`CHOICES`].
+fn choice(steps: &[Step]) -> Option<ValueKind> {
+    let at = canonical(steps);
+    CHOICES.iter().find(|(k, _)| *k == at).map(|(_, names)| ValueKind::Choice(names))
+}
+
 fn kind_of(item: &Item) -> Option<ValueKind> {
     item.as_value().and_then(kind_of_value)
 }
@@ -364,7 +380,11 @@ fn not_numeric(key: &str, item: &Item) -> ScenarioError {
     let shown = item.as_value().map(|v| v.to_string().trim().to_string()).unwrap_or_else(|| "a table".into());
     ScenarioError::at(
         key,
-        format!("is {shown}, not a number: only numeric keys (numbers, integers, durations) can be set"),
+        format!(
+            "is {shown}, not a number: only numeric keys (numbers, integers, durations) can be set, and of the text \
+             keys {}",
+            CHOICES.iter().map(|(k, _)| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        ),
     )
 }
 

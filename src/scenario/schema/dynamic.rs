@@ -136,6 +136,7 @@ impl<'de, K: Keys> Visitor<'de> for TableVisitor<K> {
                 Some(ValueKind::Integer) => Value::Integer(map.next_value()?),
                 Some(ValueKind::Float) => Value::Float(map.next_value()?),
                 Some(ValueKind::Duration) => Value::Duration(map.next_value()?),
+                Some(ValueKind::Choice(_)) => Value::Text(map.next_value()?),
             };
             values.push((key.name, value));
         }

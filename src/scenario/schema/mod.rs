@@ -12,7 +12,8 @@ use serde::Deserialize;
 use crate::duration::Duration;
 pub(crate) use dynamic::{FaultKeys, Keys, ServiceKeys, Table, Value};
 
-/// The kind of number a key holds.
+/// The kind of number a key holds (or, for the few text keys `--vary` can set, the names
+/// it takes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueKind {
     /// A TOML integer (server counts, queue capacities, strategy choices...).
@@ -21,6 +22,8 @@ pub enum ValueKind {
     Float,
     /// A duration written with a unit (`"10ms"`).
     Duration,
+    /// One of these names (`balancers.subset.kind`: `random`, `deterministic`, `aperture`).
+    Choice(&'static [&'static str]),
 }
 
 impl ValueKind {
@@ -30,6 +33,7 @@ impl ValueKind {
             ValueKind::Integer => "an integer",
             ValueKind::Float => "a number",
             ValueKind::Duration => "a duration with a unit, e.g. 10ms",
+            ValueKind::Choice(_) => "a name",
         }
     }
 }

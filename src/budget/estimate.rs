@@ -44,6 +44,14 @@ const OUTPUTS: u64 = 16 << 20;
 /// Per server, the strategy's own state besides its tables (loads, weights, EWMAs), bytes.
 const STRATEGY_PER_SERVER: u64 = 48;
 
+/// Per server of an instance's subset, its copy of its view (24 bytes), the servers it
+/// uses (8) and its subset (4), bytes.
+const SUBSET_CLIENT: u64 = 36;
+
+/// Per server of an instance's subset under the local view, its own count and the subset's
+/// copy it is kept by, bytes.
+const OWN_COUNT: u64 = 8;
+
 /// A call of the engine's call table (a request followed across attempts), bytes.
 const CALL: u64 = std::mem::size_of::<Request>() as u64 + 40;
 
@@ -308,7 +316,17 @@ fn simulation_parts(cx: &Context, part: &mut AddPart) {
     // delayed view keeps the changes of the last `delay` (two per request); `[network]`
     // follows every request in transit in the call table.
     let b = &sc.balancers;
-    if b.count > 1 {
+    if let Some(sub) = b.subset {
+        // With subsets every instance's state, its copy of its view and (local view) its own
+        // counts span its subset only (an aperture's up to size + 2 servers).
+        let size = u64::from(sub.size) + 2;
+        let own = if matches!(b.view, crate::scenario::View::Local) { OWN_COUNT } else { 0 };
+        part(
+            at_once(&format!("{} balancer instances over subsets of {}", b.count, sub.size)),
+            Some("balancers.subset".into()),
+            lf * f64::from(b.count) * (size * (STRATEGY_PER_SERVER + SUBSET_CLIENT + own)) as f64,
+        );
+    } else if b.count > 1 {
         part(
             at_once(&format!("{} balancer instances over {s} servers", b.count)),
             Some("balancers.count".into()),

@@ -36,6 +36,26 @@ fn one_instance_with_a_subset_of_every_server_picks_as_without() {
 }
 
 #[test]
+fn local_counts_kept_over_the_subset_pick_as_over_the_pool() {
+    // With `view = "local"` and subsets an instance keeps its own counts over its subset only
+    // (issue 25); with one instance and a subset of every server they are the pool's, so
+    // every pick is that of the local view without subsets, under a crash with health checks
+    // (rebuilds) too.
+    let extra =
+        "[health_check]\ninterval = \"200ms\"\n[[faults]]\nserver = \"s-2\"\ndown_at = \"20s\"\nup_at = \"40s\"\n";
+    let base = scenario(&pool(4, 320.0, &format!("[balancers]\nview = \"local\"\n{extra}")));
+    let sub = scenario(&pool(
+        4,
+        320.0,
+        &format!("[balancers]\nview = \"local\"\nsubset = {{ size = 4, kind = \"random\" }}\n{extra}"),
+    ));
+    for i in 0..base.strategies.len() {
+        let (a, b) = (sim(&base, i, 0), sim(&sub, i, 0));
+        assert_eq!(format!("{:?} {:?}", a.measured, a.servers), format!("{:?} {:?}", b.measured, b.servers), "{i}");
+    }
+}
+
+#[test]
 fn requests_never_leave_the_subset_while_one_of_it_is_up() {
     // One client with deterministic subsets of 3 of 6 servers: only its 3 get requests, under
     // a crash of one of them with active health checks (the other two take its share) and

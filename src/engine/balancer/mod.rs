@@ -79,7 +79,7 @@ mod state;
 mod subsets;
 
 use super::slow_start::Ramping;
-use state::{Instance, Members, SubStrategy, ViewPool, Views, copy_telling, differing};
+use state::{Instance, Members, OwnCounts, SubStrategy, ViewPool, Views, copy_telling, differing};
 
 /// The balancer instances, their strategy states and views, and the servers' eligibility.
 pub(super) struct Balancer {
@@ -204,6 +204,8 @@ impl Balancer {
         let view = if info.oracle { View::Shared } else { setup.view };
         let views = match view {
             View::Shared => Views::Shared,
+            // With subsets an instance's own counts are kept over its subset only.
+            View::Local if subsets => Views::Own((0..count).map(|_| OwnCounts::default()).collect()),
             View::Local => Views::Local(pools(count)),
             View::Periodic { count_own, .. } => Views::Periodic {
                 board: ViewPool::new(servers),
@@ -265,9 +267,18 @@ impl Balancer {
             self.catch_up(req.arrival);
         }
         let inst = instance(&mut self.first, &mut self.rest, self.one_state, b);
+        if let (Views::Own(own), Some(c)) = (&self.views, &mut inst.client) {
+            let st = match c.table {
+                Some(t) => self.tables.get(t),
+                None => inst.strategy.as_mut(),
+            };
+            let own = &own[b as usize];
+            return c.pick(st, req, |s| own.get(s), None, &mut self.rng);
+        }
         let pool: &ViewPool = match &mut self.views {
             Views::Shared => &self.shared,
             Views::Local(own) => &own[b as usize],
+            Views::Own(_) => unreachable!("own counts only with subsets"),
             Views::Periodic { board, own, .. } if own.is_empty() => board,
             Views::Periodic { board, epoch, own } => {
                 let (p, at) = &mut own[b as usize];
@@ -285,7 +296,8 @@ impl Balancer {
                 Some(t) => self.tables.get(t),
                 None => inst.strategy.as_mut(),
             };
-            return c.pick(st, req, pool, self.oracle, rng);
+            let start_at = self.oracle.then_some(pool.full.start_at.as_slice());
+            return c.pick(st, req, |s| pool.full.in_flight[s], start_at, rng);
         }
         match (&self.members, &mut inst.sub) {
             (Some(m), SubStrategy::Built(st)) => m.map[st.pick(req, pool.sub.as_ref().expect("members"), rng)],
@@ -384,6 +396,8 @@ impl Balancer {
                 }
             }
             Views::Delayed { pending, .. } => pending.push_back((now, s as u32, delta)),
+            // Its instance's state is told of the change when it next picks.
+            Views::Own(own) => own[b as usize].add(s, delta),
         }
     }
 
@@ -603,6 +617,7 @@ impl Balancer {
         let (boards, owns): (Option<&mut ViewPool>, Vec<&mut ViewPool>) = match &mut self.views {
             Views::Shared => (None, Vec::new()),
             Views::Local(own) => (None, own.iter_mut().collect()),
+            Views::Own(_) => (None, Vec::new()),
             Views::Periodic { board, own, .. } => (Some(board), own.iter_mut().map(|(p, _)| p).collect()),
             Views::Delayed { board, .. } => (Some(board), Vec::new()),
         };

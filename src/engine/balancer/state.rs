@@ -44,6 +44,61 @@ impl ViewPool {
     }
 }
 
+/// With subsets and the local view: an instance's own outstanding requests, per server of
+/// its subset and per other server it used while widened (a short list, emptied as they
+/// are answered). Its memory grows with the subset's size, not the pool's: 10,000
+/// instances × 1,000 servers held a whole-pool [`ViewPool`] (24 bytes a server) each,
+/// 240 MB.
+#[derive(Default)]
+pub(super) struct OwnCounts {
+    /// The instance's subset (server indices, increasing).
+    subset: Vec<u32>,
+    /// Outstanding requests at each server of `subset`.
+    counts: Vec<u32>,
+    /// (server, outstanding) at servers outside `subset`, none at 0.
+    others: Vec<(u32, u32)>,
+}
+
+impl OwnCounts {
+    /// No request outstanding, over `subset` (increasing).
+    pub(super) fn new(subset: &[u32]) -> Self {
+        OwnCounts { subset: subset.to_vec(), counts: vec![0; subset.len()], others: Vec::new() }
+    }
+
+    /// The instance's outstanding requests at server `s`.
+    #[inline]
+    pub(super) fn get(&self, s: usize) -> u32 {
+        match self.subset.binary_search(&(s as u32)) {
+            Ok(k) => self.counts[k],
+            Err(_) => self.others.iter().find(|o| o.0 as usize == s).map_or(0, |o| o.1),
+        }
+    }
+
+    /// Adds `delta` to the count of server `s`.
+    #[inline]
+    pub(super) fn add(&mut self, s: usize, delta: i32) {
+        let c = match self.subset.binary_search(&(s as u32)) {
+            Ok(k) => &mut self.counts[k],
+            Err(_) => {
+                let k = match self.others.iter().position(|o| o.0 as usize == s) {
+                    Some(k) => k,
+                    None => {
+                        self.others.push((s as u32, 0));
+                        self.others.len() - 1
+                    }
+                };
+                let c = &mut self.others[k].1;
+                *c = c.checked_add_signed(delta).expect("in-flight counts stay ≥ 0");
+                if *c == 0 {
+                    self.others.swap_remove(k);
+                }
+                return;
+            }
+        };
+        *c = c.checked_add_signed(delta).expect("in-flight counts stay ≥ 0");
+    }
+}
+
 /// The eligible servers while they are not the whole pool (or some are ramping up).
 pub(super) struct Members {
     /// Real server index of each member.
@@ -150,6 +205,9 @@ pub(super) enum Views {
     Shared,
     /// Each instance's own outstanding requests.
     Local(Vec<ViewPool>),
+    /// Each instance's own outstanding requests, with subsets ([`OwnCounts`], set up by
+    /// [`super::Balancer::set_drawn_subsets`]).
+    Own(Vec<OwnCounts>),
     /// A snapshot of the shared counts, refreshed by [`super::Balancer::refresh`].
     Periodic {
         board: ViewPool,

@@ -37,7 +37,6 @@ use std::collections::HashMap;
 
 use crate::strategy::{self, Pool, RequestView, ServerInfo, Strategy, StrategyRng};
 
-use super::state::ViewPool;
 use super::{Balancer, prepare};
 
 /// One instance's subset, the servers it may use now, and its copy of its view of them.
@@ -130,27 +129,28 @@ impl Tables {
 }
 
 impl ClientSubset {
-    /// Brings the copy of `view` up to date (telling an indexing `st` of each change, at
-    /// `now`) and returns the server `st` picks for `req`.
+    /// Brings the copy of its view (each server's count by `count`, the oracle's start
+    /// times `start_at`) up to date, telling an indexing `st` of each change at the
+    /// request's arrival, and returns the server `st` picks for `req`.
     #[inline]
     pub(super) fn pick(
         &mut self,
         st: &mut dyn Strategy,
         req: &RequestView,
-        view: &ViewPool,
-        oracle: bool,
+        count: impl Fn(usize) -> u32,
+        start_at: Option<&[f64]>,
         rng: &mut strategy::StrategyRng,
     ) -> usize {
         for (k, &s) in self.map.iter().enumerate() {
-            let c = view.full.in_flight[s];
+            let c = count(s);
             if self.pool.in_flight[k] != c {
                 self.pool.in_flight[k] = c;
                 if self.tracks {
                     st.on_in_flight(k, c, req.arrival);
                 }
             }
-            if oracle {
-                let t = view.full.start_at[s];
+            if let Some(start_at) = start_at {
+                let t = start_at[s];
                 if self.pool.start_at[k] != t {
                     self.pool.start_at[k] = t;
                     if self.tracks {
@@ -183,6 +183,9 @@ impl Balancer {
     pub(in crate::engine) fn set_drawn_subsets(&mut self, drawn: crate::workload::subsets::Drawn) {
         let subsets = drawn.subsets;
         assert!(!self.one_state && subsets.len() == self.count as usize, "one subset per instance");
+        if let super::Views::Own(own) = &mut self.views {
+            *own = subsets.iter().map(|s| super::OwnCounts::new(s)).collect();
+        }
         let mut shares = drawn.shares.map(Vec::into_iter);
         let instances = std::iter::once(&mut self.first).chain(self.rest.iter_mut());
         for (inst, subset) in instances.zip(subsets) {

@@ -409,3 +409,17 @@ fn hash_based_instances_with_the_same_servers_share_a_state() {
         assert_eq!(b.tables.held(), 1, "{}", info.name);
     }
 }
+
+#[test]
+fn own_counts_over_a_subset_keep_the_other_servers_in_a_short_list() {
+    // An instance of subset {1, 4} that widened and sent to 0 and 7 as well.
+    let mut c = OwnCounts::new(&[1, 4]);
+    for (s, d) in [(4, 1), (1, 1), (7, 1), (4, 1), (0, 1), (7, 1)] {
+        c.add(s, d);
+    }
+    assert_eq!([0, 1, 2, 4, 7].map(|s| c.get(s)), [1, 1, 0, 2, 2]);
+    for (s, d) in [(7, -1), (0, -1), (7, -1), (4, -1)] {
+        c.add(s, d);
+    }
+    assert_eq!([0, 1, 4, 7].map(|s| c.get(s)), [0, 1, 1, 0]);
+}

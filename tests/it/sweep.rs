@@ -106,12 +106,12 @@ fn sweep_points_with_a_fault_carry_the_runs_recovery() {
 #[test]
 fn a_sweep_varies_the_subset_kind() {
     // `--vary balancers.subset.kind=…` (issue 25): each point runs its kind (the clients per
-    // backend of Google's deterministic subsets of 2 of 4 servers over 4 instances are
+    // backend of Google's deterministic subsets of 3 of 6 servers over 4 instances are
     // exactly 2; random ones differ), sweep.csv names it, and a bad name is an input error.
     let top =
         TOP.replace("requests = 20000", "requests = 3000").replace("warmup_requests = 2000", "warmup_requests = 300");
-    let extra = "[balancers]\ncount = 4\nview = \"local\"\nsubset = { size = 2, kind = \"random\" }\n";
-    let text = mm_pool(&top, 300.0, "app", 4, extra);
+    let extra = "[balancers]\ncount = 4\nview = \"local\"\nsubset = { size = 3, kind = \"random\" }\n";
+    let text = mm_pool(&top, 300.0, "app", 6, extra);
     let (tmp, path) = crate::common::case(&text);
     let out = tmp.path().join("out");
     let o = lbsim(&[

@@ -9,7 +9,7 @@
 //! (1 / instances, or its `shares` entry) over its own subset only, so
 //! p_i = Σ over the instances c whose subset holds i of share_c · p_{c,i}, with p_{c,i} the
 //! static split computed over the subset's servers as the engine builds it (an aperture's
-//! slice weights replacing the servers' own), hashing included ([`subset_shares`]).
+//! slice weights replacing the servers' own), hashing included.
 
 use crate::scenario::{Scenario, StrategySpec};
 use crate::stats::RunStats;

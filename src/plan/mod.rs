@@ -24,6 +24,7 @@
 //! sweep point with that value ([`crate::point`]), so `lbsim sweep --vary servers[G].count=S`
 //! reproduces its numbers.
 
+pub mod autoscaled;
 pub mod rates;
 mod search;
 mod settle;
@@ -40,6 +41,7 @@ use crate::scenario::edit::{KeyPath, KeyValue, ScenarioText};
 use crate::scenario::{Precision, Scenario, ScenarioError};
 use crate::stats::{Estimate, StrategySummary};
 use crate::{Result, budget, memory, point};
+use autoscaled::Autoscaled;
 use search::Search;
 pub use slo::{Metric, Slo};
 
@@ -180,6 +182,9 @@ pub struct PlanReport {
     pub wall_time: f64,
     /// The precision that settled unclear verdicts, if any.
     pub precision: Option<Precision>,
+    /// When the group sized has an `[autoscaler]`: the autoscaled pool as written, beside
+    /// the fixed pools the search sized ([`autoscaled`]).
+    pub autoscaled: Option<Autoscaled>,
 }
 
 /// Plans `request` for the scenario `text`: the set-up (`Setup::new`), the smallest stable
@@ -212,8 +217,21 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
     }
     let bar = Spinner::new(options.progress);
     let mut complete = true;
+    let mut autoscaled = None;
+    if let Some(sc) = &setup.autoscaled {
+        bar.say("the autoscaled pool, as written".to_string());
+        let threads = budget::threads_or_cores(options.threads);
+        budget::check(sc, threads, memory::memory_limit(), "the autoscaled pool")?;
+        match run_jobs(std::slice::from_ref(sc), &[0], options)?.pop().flatten() {
+            Some(r) => {
+                let hpa = sc.autoscaler.clone().expect("an autoscaled scenario");
+                autoscaled = Some(Autoscaled::judge(hpa, sc.seed, &request.slos, r));
+            }
+            None => complete = false,
+        }
+    }
     let mut round = 0;
-    loop {
+    while complete {
         let (jobs, any) = next_candidates(&setup, request, options, &mut plans, &mut searches);
         if jobs.is_empty() {
             if !any {
@@ -253,6 +271,7 @@ pub fn plan(text: &ScenarioText, request: &PlanRequest, options: &PlanOptions) -
         complete,
         wall_time: started.elapsed().as_secs_f64(),
         precision: settle,
+        autoscaled,
     })
 }
 
@@ -277,6 +296,9 @@ struct Setup {
     texts: Vec<ScenarioText>,
     /// The precision asked (taken off the candidates: it settles their verdicts instead).
     settle: Option<Precision>,
+    /// When the group has an `[autoscaler]`: the scenario as written (overrides and rate
+    /// applied), run beside the fixed pools (`base` and the texts are then without it).
+    autoscaled: Option<Scenario>,
 }
 
 impl Setup {
@@ -326,6 +348,15 @@ impl Setup {
             .into());
         }
         let group_index = group_to_size(&base, request.group.as_deref())?;
+        // An autoscaled group is sized as a fixed pool, the autoscaled one run beside it.
+        let (written, text) = if base.autoscaler.as_ref().is_some_and(|a| a.group == group_index) {
+            let fixed = text.without_autoscaler()?;
+            base = fixed.scenario()?;
+            overrides.apply(&mut base)?;
+            (Some(text), fixed)
+        } else {
+            (None, text)
+        };
         let count_key = text.resolve(&format!("servers[{group_index}].count"))?;
         let rate_key = text.resolve("arrivals.rate")?;
         if let Some(r) = request.rate
@@ -341,7 +372,28 @@ impl Setup {
         let rate_set = request.rate.map(KeyValue::Float);
         let texts: Vec<ScenarioText> = (0..base.strategies.len()).map(|i| text.only_strategy(i)).collect();
         let settle = base.precision.take();
-        Ok(Setup { base, overrides, notes, group_index, count_key, rate_key, rate, rate_set, texts, settle })
+        let autoscaled = match written {
+            Some(w) => {
+                let sets: Vec<(&KeyPath, KeyValue)> = rate_set.iter().map(|&r| (&rate_key, r)).collect();
+                let mut sc = w.with(&sets)?;
+                overrides.apply(&mut sc)?;
+                Some(Autoscaled::scenario(&sc))
+            }
+            None => None,
+        };
+        Ok(Setup {
+            base,
+            overrides,
+            notes,
+            group_index,
+            count_key,
+            rate_key,
+            rate,
+            rate_set,
+            texts,
+            settle,
+            autoscaled,
+        })
     }
 
     /// The candidate of strategy `i` with `s` servers in the group, seeded by the count

@@ -347,6 +347,10 @@ pub struct StrategySummary {
     /// `[slo]`: the share of the whole windows that broke the objective, mean over
     /// replications.
     pub slo_violated_share: Option<Estimate>,
+    /// The end of the run, s (`RunStats::end`), over replications: a fixed pool of S servers
+    /// consumes S × this many server-seconds (what `pod_seconds` counts for a pool that
+    /// changes size).
+    pub end: Estimate,
 }
 
 /// One figure's precision target (`precision`) and how close a strategy's run came.
@@ -541,6 +545,7 @@ impl StrategySummary {
                 .slo
                 .is_some()
                 .then(|| within(Bounds::FRACTION, &|r| r.slo.map_or(0.0, |w| w.violated_share()))),
+            end: within(Bounds::NON_NEGATIVE, &|r| r.end),
         };
         for f in Figure::ALL {
             if let Some(q) = f.quantile() {

@@ -194,6 +194,7 @@ fn plan_chart_points_sit_on_their_counts_off_axis_values_are_arrows_and_none_hid
         complete: true,
         wall_time: 0.0,
         precision: None,
+        autoscaled: None,
     };
     let (bytes, drawn) = inspect::capture(|| PlanChart.render(&report));
     bytes.unwrap();
@@ -348,4 +349,91 @@ fn plan_over_a_range_writes_every_rate_and_the_chart() {
     assert!(!out.join("plan.png").exists(), "a single plan's chart is not left beside the range's");
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(page.contains("plan_rates.png") && page.contains("--rate 1000:2000:3"), "the chart and the command");
+}
+
+/// A pool an HPA sizes (utilization target 60%, 4 pods at the start, 2 to 20): Poisson
+/// 300 req/s, exponential 20 ms (50 req/s a pod).
+const AUTOSCALED: &str = r#"name = "hpa-plan"
+seed = 7
+requests = 20_000
+warmup_requests = 1_000
+replications = 2
+strategies = ["round-robin", "least-connections"]
+[arrivals]
+process = "poisson"
+rate = 300.0
+[service]
+distribution = "exponential"
+mean = "20ms"
+[[servers]]
+name = "pod"
+count = 4
+[autoscaler]
+min_replicas = 2
+max_replicas = 20
+target = 60
+[pods]
+provision = "5s"
+[slo]
+objective = "p99<=150ms"
+window = "10s"
+"#;
+
+/// Issue 24, Deliver 5: `plan` on an autoscaled group sizes the fixed pool — exactly the
+/// plan of the same scenario without `[autoscaler]` and `[pods]` — and runs the autoscaled
+/// pool as written beside it: its pod-seconds are the runs' ∫ pods dt (mean over the
+/// replications `lbsim run` makes with the same seed), the fixed pool's its servers × the
+/// run's length, and it is judged as a candidate is. plan.csv carries both.
+#[test]
+fn plan_compares_a_fixed_pool_with_the_autoscaled_one() {
+    let request = PlanRequest {
+        slos: vec![Slo::parse("p99<=150ms").unwrap()],
+        rate: None,
+        group: None,
+        max_servers: 100,
+        cost: None,
+        overrides: Overrides::default(),
+    };
+    let text = ScenarioText::new(AUTOSCALED.to_string(), None).unwrap();
+    let report = plan::plan(&text, &request, &PlanOptions::default()).unwrap();
+    let fixed_text =
+        AUTOSCALED.split("[autoscaler]").next().unwrap().to_string() + &AUTOSCALED[AUTOSCALED.find("[slo]").unwrap()..];
+    let fixed = plan::plan(&ScenarioText::new(fixed_text, None).unwrap(), &request, &PlanOptions::default()).unwrap();
+    assert!(fixed.autoscaled.is_none());
+    let auto = report.autoscaled.as_ref().expect("the autoscaled pool ran");
+    let written = crate::common::scenario(AUTOSCALED);
+    let rows = lbsim::report::plan::plan_csv::plan_rows(&report);
+    for (i, (p, f)) in report.strategies.iter().zip(&fixed.strategies).enumerate() {
+        // The fixed pool: the same search, the same candidates, the same answer.
+        assert_eq!(p.servers, f.servers, "{}", p.label);
+        let figures =
+            |q: &plan::StrategyPlan| q.candidates.iter().map(|c| (c.servers, c.measures[0].value)).collect::<Vec<_>>();
+        assert_eq!(figures(p), figures(f), "{}", p.label);
+        let a = p.answer().expect("a fixed answer");
+        let s = a.summary.as_ref().unwrap();
+        let cost = plan::autoscaled::fixed_pod_seconds(a.servers, s);
+        assert_eq!(cost, f64::from(a.servers) * s.end.value);
+        // The run's length: the last of 20,000 arrivals at 300 req/s, about 66.7 s.
+        assert!((s.end.value - 20_000.0 / 300.0).abs() < 2.0, "run length {}", s.end.value);
+        // The autoscaled pool: the replications `lbsim run` makes, pods integrated.
+        let run = &auto.strategies[i];
+        let by_hand: f64 =
+            (0..2).map(|r| crate::common::sim(&written, i, r).pods.unwrap().pod_seconds).sum::<f64>() / 2.0;
+        let got = run.summary.pod_seconds.unwrap().value;
+        assert!((got - by_hand).abs() <= 1e-9 * by_hand, "{}: {got} vs {by_hand}", p.label);
+        assert_eq!(run.met, request.slos[0].met_by(run.measures[0]));
+        assert_eq!(run.measures[0].value, run.summary.p99.value);
+        // plan.csv: the fixed answer's and the autoscaled pool's pod-seconds side by side.
+        let columns: Vec<String> = lbsim::report::plan::plan_csv::plan_columns()
+            .into_iter()
+            .chain(lbsim::report::plan::autoscaled::csv_columns(&report))
+            .collect();
+        assert_eq!(columns.len(), rows[i].len());
+        let cell = |name: &str| rows[i][columns.iter().position(|c| c == name).unwrap()].clone();
+        assert_eq!(cell("pod_seconds"), format!("{cost:.3}"));
+        assert_eq!(cell("autoscaled_pod_seconds"), format!("{got:.3}"));
+        assert_eq!(cell("autoscaled_met"), run.met.to_string());
+        assert_eq!(cell("autoscaled_seed"), "7");
+        assert!(!cell("autoscaled_slo_violated_s").is_empty() && !cell("slo_violated_s").is_empty());
+    }
 }

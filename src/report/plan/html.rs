@@ -76,6 +76,26 @@ fn page(report: &PlanReport, chart: Option<&[u8]>) -> Vec<u8> {
         })
         .collect();
     page.table(&header, &rows);
+    if let Some((title, header, rows)) = super::autoscaled::cells(report) {
+        page.paragraph(&title);
+        let rows: Vec<Vec<Cell>> = rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .enumerate()
+                    .map(|(i, text)| {
+                        let kind = match i {
+                            0 => CellKind::Text,
+                            _ if text == "not met" => CellKind::Bad,
+                            _ => CellKind::Number,
+                        };
+                        Cell::of(text, kind)
+                    })
+                    .collect()
+            })
+            .collect();
+        page.table(&header, &rows);
+    }
     let (notes, labelled) = notes(report);
     let mut items = vec![notes];
     items.extend(labelled.into_iter().map(|(l, t)| format!("{l}: {t}")));

@@ -1,6 +1,7 @@
 //! The report of `lbsim plan`: the terminal table, `plan.csv` and `plan_candidates.csv`
 //! ([`csv`]) and `plan.png` ([`chart`]).
 
+pub mod autoscaled;
 pub mod chart;
 pub mod html;
 pub mod plan_csv;
@@ -20,6 +21,20 @@ fn slo_text(report: &PlanReport) -> String {
 
 /// The two lines above the plan table: what was planned, and how candidates were judged.
 pub fn heading(report: &PlanReport) -> String {
+    let text = judged(report);
+    match &report.autoscaled {
+        // The search sized a fixed pool, beside the autoscaled one.
+        Some(_) => text.replacen(
+            &format!("smallest `{}` count", report.group),
+            &format!("smallest fixed `{}` pool", report.group),
+            1,
+        ),
+        None => text,
+    }
+}
+
+/// [`heading`] for any group.
+fn judged(report: &PlanReport) -> String {
     let sc = &report.scenario;
     if let Some(p) = &report.precision {
         return format!(
@@ -64,6 +79,7 @@ pub fn notes(report: &PlanReport) -> (String, Vec<(String, String)>) {
         notes.push("* fewest servers".to_string());
     }
     notes.push("± = 95% confidence half-width; evaluated = candidate counts simulated".into());
+    notes.extend(autoscaled::notes(report));
     let mut labelled: Vec<(String, String)> =
         report.strategies.iter().filter_map(|p| p.reason.as_ref().map(|r| (p.label.clone(), r.clone()))).collect();
     for p in &report.strategies {
@@ -85,11 +101,7 @@ pub fn notes(report: &PlanReport) -> (String, Vec<(String, String)>) {
 pub fn cells(report: &PlanReport) -> (Vec<String>, Vec<Vec<(String, bool)>>) {
     let mut header = vec!["strategy".to_string(), format!("{} servers", report.group)];
     for s in &report.slos {
-        header.push(if s.metric.is_time() {
-            format!("{} ms", s.metric.name())
-        } else {
-            format!("{} %", s.metric.name())
-        });
+        header.push(measure_header(s));
     }
     // Utilisation once: as its objective's column (%) when one bounds it.
     let util_column = !report.slos.iter().any(|s| s.metric == Metric::Utilization);
@@ -99,6 +111,7 @@ pub fn cells(report: &PlanReport) -> (Vec<String>, Vec<Vec<(String, bool)>>) {
     if report.cost.is_some() {
         header.push("cost".to_string());
     }
+    header.extend(autoscaled::fixed_header(report));
     header.push("evaluated".to_string());
     let fewest = report.strategies.iter().filter_map(|p| p.servers).min();
     let mut rows = Vec::with_capacity(report.strategies.len());
@@ -114,18 +127,7 @@ pub fn cells(report: &PlanReport) -> (Vec<String>, Vec<Vec<(String, bool)>>) {
         }
         let mut row = vec![(p.label.clone(), false), (servers, best)];
         for (k, s) in report.slos.iter().enumerate() {
-            let text = match a.and_then(|a| a.measures.get(k)) {
-                Some(e) => {
-                    let scale = if s.metric.is_time() { 1e3 } else { 100.0 };
-                    let mut t = format!("{:.3}", e.value * scale);
-                    if let Some(ci) = e.ci95 {
-                        t.push_str(&format!(" ±{:.3}", ci * scale));
-                    }
-                    t
-                }
-                None => "–".into(),
-            };
-            row.push((text, false));
+            row.push((measure_cell(s, a.and_then(|a| a.measures.get(k))), false));
         }
         let util = a.and_then(|a| a.summary.as_ref()).map(|s| format!("{:.3}", s.utilization.value));
         if util_column {
@@ -135,10 +137,31 @@ pub fn cells(report: &PlanReport) -> (Vec<String>, Vec<Vec<(String, bool)>>) {
             let cost = p.servers.map(|s| format!("{:.2}", c * f64::from(s))).unwrap_or_else(|| "–".into());
             row.push((cost, false));
         }
+        row.extend(autoscaled::fixed_cells(report, p).into_iter().map(|c| (c, false)));
         row.push((p.simulated().to_string(), false));
         rows.push(row);
     }
     (header, rows)
+}
+
+/// A metric's cell: its value (ms for times, % otherwise) ± its 95% half-width.
+fn measure_cell(s: &crate::plan::Slo, e: Option<&crate::stats::Estimate>) -> String {
+    match e {
+        Some(e) => {
+            let scale = if s.metric.is_time() { 1e3 } else { 100.0 };
+            let mut t = format!("{:.3}", e.value * scale);
+            if let Some(ci) = e.ci95 {
+                t.push_str(&format!(" ±{:.3}", ci * scale));
+            }
+            t
+        }
+        None => "–".into(),
+    }
+}
+
+/// The header of a metric's column: `p99 ms`, `drop_rate %`.
+fn measure_header(s: &crate::plan::Slo) -> String {
+    if s.metric.is_time() { format!("{} ms", s.metric.name()) } else { format!("{} %", s.metric.name()) }
 }
 
 /// The plan table: servers needed per strategy, the SLO metrics achieved there (± 95%
@@ -169,6 +192,21 @@ pub fn render(report: &PlanReport, color: bool) -> String {
     }
     out.push_str(&table.to_string());
     out.push('\n');
+    if let Some((title, header, rows)) = autoscaled::cells(report) {
+        out.push_str(&super::format::to_width(&title));
+        let mut table = table::new(color);
+        table.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
+        for row in rows {
+            let cells: Vec<Cell> = row
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| if i > 0 { Cell::new(t).set_alignment(CellAlignment::Right) } else { Cell::new(t) })
+                .collect();
+            table.add_row(cells);
+        }
+        out.push_str(&table.to_string());
+        out.push('\n');
+    }
     let (notes, labelled) = notes(report);
     out.push_str(&super::format::to_width(&notes));
     for (label, text) in labelled {

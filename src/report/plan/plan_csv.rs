@@ -79,18 +79,22 @@ impl Exporter<PlanReport> for PlanCsv {
     }
 
     fn render(&self, report: &PlanReport) -> Result<Vec<u8>> {
-        encode(&plan_columns(), &plan_rows(report))
+        let mut columns = plan_columns();
+        columns.extend(super::autoscaled::csv_columns(report));
+        encode(&columns, &plan_rows(report))
     }
 }
 
-/// The rows of plan.csv for `report`: one per strategy.
+/// The rows of plan.csv for `report`: one per strategy (with an autoscaler, its columns
+/// appended: [`super::autoscaled::csv_columns`]).
 pub fn plan_rows(report: &PlanReport) -> Vec<Vec<String>> {
     let others = report.scenario.server_count() - report.scenario.groups[report.group_index].count;
     let sc = &report.scenario;
     report
         .strategies
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let a = p.answer();
             let mut row = vec![
                 p.label.clone(),
@@ -118,6 +122,7 @@ pub fn plan_rows(report: &PlanReport) -> Vec<Vec<String>> {
                 a.map(|a| a.seed.to_string()).unwrap_or_default(),
                 p.reason.clone().unwrap_or_default(),
             ]);
+            row.extend(super::autoscaled::csv_cells(report, i));
             row
         })
         .collect()

@@ -145,7 +145,9 @@ impl Exporter<RatesReport> for RatesPlanCsv {
     }
 
     fn render(&self, report: &RatesReport) -> Result<Vec<u8>> {
-        encode(&plan_columns(), &report.plans.iter().flat_map(plan_rows).collect::<Vec<_>>())
+        let mut columns = plan_columns();
+        columns.extend(report.plans.first().map(super::autoscaled::csv_columns).unwrap_or_default());
+        encode(&columns, &report.plans.iter().flat_map(plan_rows).collect::<Vec<_>>())
     }
 }
 

@@ -187,6 +187,7 @@ mod tests {
             complete: true,
             wall_time: 0.0,
             precision: None,
+            autoscaled: None,
         }
     }
 

@@ -174,6 +174,21 @@ impl ScenarioText {
         Ok(ScenarioText { text, file: self.file.clone(), doc, big: self.big.clone() })
     }
 
+    /// The same text without `[autoscaler]` (and without `[pods]` unless a rolling deploy
+    /// needs it): the autoscaled group becomes a fixed pool of its `count` servers, which
+    /// `lbsim plan` sizes beside the autoscaled pool.
+    pub fn without_autoscaler(&self) -> Result<ScenarioText, ScenarioError> {
+        let mut doc = self.doc.clone();
+        doc.remove("autoscaler");
+        // `[pods]` stays where a rolling deploy uses it (validate refuses it otherwise).
+        if doc.contains_key("pods") && Scenario::parse(&self.restore(&doc), self.file.as_deref()).is_err() {
+            doc.remove("pods");
+        }
+        let text = self.restore(&doc);
+        Scenario::parse(&text, self.file.as_deref())?;
+        Ok(ScenarioText { text, file: self.file.clone(), doc, big: self.big.clone() })
+    }
+
     /// Checks `key` against the scenario: it must lead to a numeric key (an integer, a
     /// number or a duration) that exists or that lbsim knows.
     pub fn resolve(&self, key: &str) -> Result<KeyPath, ScenarioError> {

@@ -181,6 +181,16 @@ pub(crate) struct RunArgs {
     /// The table's columns, by summary.csv name, e.g. mean_ms,p99_ms,rho_max,queue_spread.
     #[arg(long, value_name = "A,B,...")]
     pub(crate) columns: Option<String>,
+    /// The service-level objective, a percentile of the response time (e.g. "p99<=100ms", the
+    /// syntax of plan and sweep): the scenario's `[slo] objective`, which it overrides (its
+    /// `window` kept). Also searches each strategy's headroom (see --no-headroom).
+    #[arg(long, value_name = "SLO")]
+    pub(crate) slo: Option<String>,
+    /// With an SLO (--slo or `[slo]`), do not search how much more load each strategy takes
+    /// before breaking it (the search re-runs each strategy at scaled arrival rates, about 3
+    /// to 9 runs of it; without it the run writes no headroom.csv).
+    #[arg(long)]
+    pub(crate) no_headroom: bool,
     /// Output directory, threads, progress.
     #[command(flatten)]
     pub(crate) runner: RunnerArgs,

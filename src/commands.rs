@@ -80,7 +80,21 @@ fn cmd_run(o: Run) -> Result<Ending> {
     if usage.is_slow() {
         errln!("warning: {}", report::Warning::Slow { work: usage.work, simulations: usage.simulations })?;
     }
-    let report = run::run(&o.scenario, &options)?;
+    let mut report = run::run(&o.scenario, &options)?;
+    if let Some(slo) = o.scenario.slo.filter(|_| o.headroom) {
+        if o.runner.verbose {
+            errln!(
+                "headroom at {}: searching ×{} to ×{} of the load, at most {} runs per strategy (--no-headroom skips it)",
+                lbsim::plan::slo::Slo::of_window(&slo),
+                lbsim::report::run::headroom::factor(lbsim::headroom::MIN_FACTOR),
+                lbsim::report::run::headroom::factor(lbsim::headroom::MAX_FACTOR),
+                lbsim::headroom::MAX_RUNS
+            )?;
+        }
+        let rho = report.offered_load();
+        report.headroom =
+            lbsim::headroom::search(&o.scenario, &report.strategies, rho, &lbsim::plan::slo::Slo::of_window(&slo), o.runner.threads)?;
+    }
     // Files this run does not produce (faults.csv without faults) count as stale too.
     let exporters: Vec<_> = report::run::selected(o.charts, o.html).into_iter().filter(|e| e.wanted(&report)).collect();
     let written = report::write_outputs(&report, &o.out, &exporters)?;

@@ -36,6 +36,7 @@ pub mod analysis;
 pub mod budget;
 pub mod duration;
 pub mod engine;
+pub mod headroom;
 pub mod error;
 pub mod memory;
 pub mod plan;

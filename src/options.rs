@@ -11,6 +11,7 @@ use lbsim::report::run::terminal::Layout;
 use lbsim::scenario::ValueKind;
 use lbsim::scenario::edit::KeyValue;
 use lbsim::scenario::edit::ScenarioText;
+use lbsim::scenario::slo::WindowSlo;
 use lbsim::scenario::{Overrides, Scenario, ScenarioError};
 use lbsim::sweep::spec::parse_values;
 use lbsim::sweep::{self, Shard, Sweep};
@@ -92,6 +93,8 @@ pub(crate) struct Run {
     pub(crate) html: bool,
     /// The table's columns.
     pub(crate) layout: Layout,
+    /// Whether to search each strategy's headroom at the SLO (when there is one).
+    pub(crate) headroom: bool,
 }
 
 impl Run {
@@ -104,6 +107,11 @@ impl Run {
         };
         let mut scenario = load(&args.file)?;
         args.scenario.overrides().apply(&mut scenario)?;
+        if let Some(text) = &args.slo {
+            // `--slo` is `[slo] objective`: the same parser, the file's window kept.
+            let window = scenario.slo.map_or(lbsim::scenario::slo::DEFAULT_WINDOW, |s| s.window);
+            scenario.slo = Some(WindowSlo::parse(text, window, "--slo")?);
+        }
         let out = args.runner.out.clone().unwrap_or_else(|| Path::new(OUTPUT).join(&scenario.name));
         Ok(Run {
             scenario,
@@ -113,6 +121,7 @@ impl Run {
             charts: !args.no_charts,
             html: !args.no_html,
             layout,
+            headroom: !args.no_headroom,
         })
     }
 }

@@ -4,11 +4,10 @@
 //! meets it when the upper end of the metric's 95% confidence interval is within the
 //! bound, so a lucky seed cannot pass a configuration whose true value is above it.
 
-use crate::duration::{format_duration, parse_duration};
+use crate::duration::format_duration;
 use crate::runner::ScenarioResults;
 use crate::scenario::ScenarioError;
 use crate::stats::{Estimate, StrategySummary};
-use crate::suggest::did_you_mean;
 
 /// A metric an SLO bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,60 +97,12 @@ pub struct Slo {
 }
 
 impl Slo {
-    /// Parses `p99<=200ms` (also `≤`, and `<` read as `<=`).
+    /// Parses `p99<=200ms` (also `≤`, and `<` read as `<=`): the one parser of objectives,
+    /// [`parse_objective`](crate::scenario::slo::parse_objective), which `[slo]` and
+    /// `run --slo` use too.
     pub fn parse(text: &str) -> Result<Slo, ScenarioError> {
-        let err = |why: String| ScenarioError::at("--slo", format!("`{text}`: {why}"));
-        let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        if t.contains(">") || t.contains('≥') {
-            return Err(err("an SLO is an upper bound, METRIC<=LIMIT (e.g. p99<=200ms)".into()));
-        }
-        let (name, limit) = t
-            .split_once("<=")
-            .or_else(|| t.split_once('≤'))
-            .or_else(|| t.split_once('<'))
-            .ok_or_else(|| err("expected METRIC<=LIMIT, e.g. p99<=200ms, mean<=50ms or drop_rate<=0.1%".into()))?;
-        let lower = name.to_ascii_lowercase();
-        let Some(&(_, metric)) = NAMES.iter().find(|(n, _)| *n == lower) else {
-            let names: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
-            let mut e =
-                err(format!("unknown metric `{name}`; allowed: mean, p50, p90, p99, p999, drop_rate, utilization"));
-            if let Some(s) = did_you_mean(&lower, names) {
-                e = e.with_help(format!("did you mean `{s}`?"));
-            }
-            return Err(e);
-        };
-        let limit = if metric.is_time() {
-            let secs = parse_duration(limit).map_err(|m| err(format!("{} needs a duration: {m}", metric.name())))?;
-            if secs <= 0.0 {
-                return Err(err("the limit must be above zero".into()));
-            }
-            secs
-        } else {
-            let (num, scale) = match limit.strip_suffix('%') {
-                Some(n) => (n, 0.01),
-                None => (limit, 1.0),
-            };
-            let x = num
-                .parse::<f64>()
-                .map_err(|_| err(format!("{} takes a fraction or a percentage, e.g. 0.01 or 1%", metric.name())))?
-                * scale;
-            let ok = match metric {
-                Metric::Utilization => x > 0.0 && x < 1.0,
-                _ => (0.0..1.0).contains(&x),
-            };
-            if !ok {
-                return Err(err(format!(
-                    "{} must be {} (got {x})",
-                    metric.name(),
-                    if metric == Metric::Utilization {
-                        "between 0 and 1 (0% and 100%), exclusive"
-                    } else {
-                        "from 0 to below 1"
-                    }
-                )));
-            }
-            x
-        };
+        let (name, limit) = crate::scenario::slo::parse_objective(text)?;
+        let metric = NAMES.iter().find(|(n, _)| *n == name).map(|(_, m)| *m).expect("a canonical name of NAMES");
         Ok(Slo { metric, limit })
     }
 
@@ -165,6 +116,15 @@ impl Slo {
     pub fn met_by(&self, e: Estimate) -> bool {
         let upper = e.interval().map_or(e.value, |(_, hi)| hi);
         upper.is_finite() && upper <= self.limit
+    }
+}
+
+impl Slo {
+    /// The objective of an `[slo]` (`run --slo`), judged over a whole run as `plan` and
+    /// `sweep --slo` judge theirs.
+    pub fn of_window(w: &crate::scenario::slo::WindowSlo) -> Slo {
+        let metric = NAMES.iter().find(|(n, _)| *n == w.metric).map_or(Metric::P99, |(_, m)| *m);
+        Slo { metric, limit: w.limit }
     }
 }
 

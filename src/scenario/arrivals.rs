@@ -118,6 +118,13 @@ pub trait Process: std::fmt::Debug {
     fn with_rate(&self, _rate: f64) -> Option<Arrivals> {
         None
     }
+    /// The same process with every rate multiplied by `factor` (the headroom of a run,
+    /// [`crate::headroom`]): its shape in time kept (a schedule's steps, a diurnal cycle's
+    /// phase, flash crowds' times and multipliers, an MMPP's sojourns); a trace replayed
+    /// `factor` times faster. `None` for a closed loop, whose clients set their own rate.
+    fn scaled(&self, _factor: f64) -> Option<Arrivals> {
+        None
+    }
     /// Bytes it holds (a trace's rows).
     fn memory(&self) -> u64 {
         0

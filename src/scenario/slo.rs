@@ -3,7 +3,8 @@
 //! `slo_violated_share` (computed by `stats::slo_windows`).
 //!
 //! The objective is written as `lbsim plan --slo` and `lbsim sweep --slo` write theirs
-//! (`METRIC<=LIMIT`), but only a percentile of the response time can be judged per window
+//! (`METRIC<=LIMIT`, read by the same parser; `lbsim run --slo` sets it from the command
+//! line), but only a percentile of the response time can be judged per window
 //! (`p50`, `p90`, `p99`, `p999`): a window's percentile has a plain meaning, a request
 //! without an answer counting as slower than any limit.
 
@@ -13,10 +14,6 @@ use super::ScenarioError;
 use super::schema::RawSlo;
 use crate::duration::{format_duration, parse_duration};
 use crate::suggest::did_you_mean;
-
-/// The percentiles an `[slo]` objective may bound, with their fractions.
-const PERCENTILES: &[(&str, f64)] =
-    &[("p50", 0.5), ("median", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999), ("p99.9", 0.999)];
 
 /// The window when `window` is not given (the "SLO minutes" of an error budget), s.
 pub const DEFAULT_WINDOW: f64 = 60.0;
@@ -44,35 +41,115 @@ impl std::fmt::Display for WindowSlo {
     }
 }
 
-/// Validates `[slo]`.
-pub(crate) fn validate_slo(raw: &RawSlo) -> Result<WindowSlo, ScenarioError> {
-    let key = "slo.objective";
-    let text: String = raw.objective.chars().filter(|c| !c.is_whitespace()).collect();
-    let err = |why: String| ScenarioError::at(key, format!("`{}`: {why}", raw.objective));
-    let (name, limit) = text
+/// What an objective's limit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    /// A duration.
+    Time,
+    /// A fraction from 0 to below 1 (`drop_rate`).
+    Share,
+    /// A fraction strictly between 0 and 1 (`utilization`).
+    Open,
+}
+
+/// The metrics an objective may bound, as written, with their canonical names.
+const METRICS: &[(&str, &str, Limit)] = &[
+    ("mean", "mean", Limit::Time),
+    ("p50", "p50", Limit::Time),
+    ("median", "p50", Limit::Time),
+    ("p90", "p90", Limit::Time),
+    ("p99", "p99", Limit::Time),
+    ("p999", "p999", Limit::Time),
+    ("p99.9", "p999", Limit::Time),
+    ("drop_rate", "drop_rate", Limit::Share),
+    ("utilization", "utilization", Limit::Open),
+    ("utilisation", "utilization", Limit::Open),
+];
+
+/// The percentiles an `[slo]` can judge per window, with their fractions.
+const PERCENTILES: &[(&str, f64)] = &[("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)];
+
+/// Parses an objective, `METRIC<=LIMIT` (also `≤`, and `<` read as `<=`): the one parser of
+/// `lbsim plan --slo`, `lbsim sweep --slo`, `lbsim run --slo` and `[slo] objective`.
+/// Returns the metric's canonical name (`mean`, `p50`, `p90`, `p99`, `p999`, `drop_rate`,
+/// `utilization`) and the limit: seconds for a time, a fraction otherwise. Errors name
+/// `--slo`.
+pub fn parse_objective(text: &str) -> Result<(&'static str, f64), ScenarioError> {
+    let err = |why: String| ScenarioError::at("--slo", format!("`{text}`: {why}"));
+    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if t.contains(">") || t.contains('≥') {
+        return Err(err("an SLO is an upper bound, METRIC<=LIMIT (e.g. p99<=200ms)".into()));
+    }
+    let (name, limit) = t
         .split_once("<=")
-        .or_else(|| text.split_once('≤'))
-        .ok_or_else(|| err("expected PERCENTILE<=LIMIT".into()).with_help("e.g. objective = \"p99<=100ms\""))?;
+        .or_else(|| t.split_once('≤'))
+        .or_else(|| t.split_once('<'))
+        .ok_or_else(|| err("expected METRIC<=LIMIT, e.g. p99<=200ms, mean<=50ms or drop_rate<=0.1%".into()))?;
     let lower = name.to_ascii_lowercase();
-    let Some(&(_, quantile)) = PERCENTILES.iter().find(|(n, _)| *n == lower) else {
-        let mut e = err(format!(
-            "`{name}` cannot be judged per window; allowed: p50, p90, p99, p999 (a percentile of the response time)"
-        ));
-        if let Some(s) = did_you_mean(&lower, PERCENTILES.iter().map(|(n, _)| *n)) {
+    let Some(&(_, metric, kind)) = METRICS.iter().find(|(n, _, _)| *n == lower) else {
+        let mut e = err(format!("unknown metric `{name}`; allowed: mean, p50, p90, p99, p999, drop_rate, utilization"));
+        if let Some(s) = did_you_mean(&lower, METRICS.iter().map(|(n, _, _)| *n)) {
             e = e.with_help(format!("did you mean `{s}`?"));
         }
         return Err(e);
     };
-    let metric = PERCENTILES.iter().find(|(_, q)| *q == quantile).map_or("p99", |(n, _)| n);
-    let limit = parse_duration(limit).map_err(|m| err(format!("the limit needs a duration: {m}")))?;
-    if limit <= 0.0 || !limit.is_finite() {
-        return Err(err("the limit must be above zero".into()));
+    let limit = if kind == Limit::Time {
+        let secs = parse_duration(limit).map_err(|m| err(format!("{metric} needs a duration: {m}")))?;
+        if secs <= 0.0 {
+            return Err(err("the limit must be above zero".into()));
+        }
+        secs
+    } else {
+        let (num, scale) = match limit.strip_suffix('%') {
+            Some(n) => (n, 0.01),
+            None => (limit, 1.0),
+        };
+        let x = num
+            .parse::<f64>()
+            .map_err(|_| err(format!("{metric} takes a fraction or a percentage, e.g. 0.01 or 1%")))?
+            * scale;
+        let ok = match kind {
+            Limit::Open => x > 0.0 && x < 1.0,
+            _ => (0.0..1.0).contains(&x),
+        };
+        if !ok {
+            return Err(err(format!(
+                "{metric} must be {} (got {x})",
+                if kind == Limit::Open { "between 0 and 1 (0% and 100%), exclusive" } else { "from 0 to below 1" }
+            )));
+        }
+        x
+    };
+    Ok((metric, limit))
+}
+
+impl WindowSlo {
+    /// The objective `text` (`p99<=100ms`) judged per `window` (s): read by
+    /// [`parse_objective`], the parser of `plan --slo` and `sweep --slo`, then checked to
+    /// bound a percentile of the response time. `key` names where the text came from in
+    /// errors (`slo.objective`, `--slo`).
+    pub fn parse(text: &str, window: f64, key: &str) -> Result<WindowSlo, ScenarioError> {
+        let (metric, limit) = parse_objective(text).map_err(|e| ScenarioError { key: Some(key.to_string()), ..e })?;
+        let Some(&(metric, quantile)) = PERCENTILES.iter().find(|(n, _)| *n == metric) else {
+            return Err(ScenarioError::at(
+                key,
+                format!(
+                    "`{text}`: `{metric}` cannot be judged per window; allowed: p50, p90, p99, p999 (a percentile of \
+                     the response time)"
+                ),
+            )
+            .with_help("e.g. p99<=100ms"));
+        };
+        if window <= 0.0 || !window.is_finite() {
+            return Err(ScenarioError::at("slo.window", "must be above zero").with_help("e.g. window = \"60s\""));
+        }
+        Ok(WindowSlo { metric, quantile, limit, window })
     }
-    let window = raw.window.map_or(DEFAULT_WINDOW, |w| w.secs());
-    if window <= 0.0 || !window.is_finite() {
-        return Err(ScenarioError::at("slo.window", "must be above zero").with_help("e.g. window = \"60s\""));
-    }
-    Ok(WindowSlo { metric, quantile, limit, window })
+}
+
+/// Validates `[slo]`.
+pub(crate) fn validate_slo(raw: &RawSlo) -> Result<WindowSlo, ScenarioError> {
+    WindowSlo::parse(&raw.objective, raw.window.map_or(DEFAULT_WINDOW, |w| w.secs()), "slo.objective")
 }
 
 #[cfg(test)]
@@ -97,8 +174,9 @@ mod tests {
     fn explains_what_it_refuses() {
         for (o, w, what) in [
             ("mean<=50ms", None, "cannot be judged per window"),
-            ("p98<=50ms", None, "allowed: p50, p90, p99, p999"),
-            ("p99=50ms", None, "PERCENTILE<=LIMIT"),
+            ("utilization<=50%", None, "allowed: p50, p90, p99, p999"),
+            ("p98<=50ms", None, "unknown metric"),
+            ("p99=50ms", None, "METRIC<=LIMIT"),
             ("p99<=50", None, "needs a duration"),
             ("p99<=0ms", None, "above zero"),
             ("p99<=50ms", Some(0.0), "above zero"),

@@ -57,6 +57,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("run", &["error", "scenario", "budget", "analysis", "runner", "report"]),
     ("sweep", &["error", "scenario", "workload", "budget", "point", "runner", "report", "plan::slo::Slo"]),
     ("real", &["error", "scenario", "workload", "stats", "analysis", "report"]),
+    // A run's headroom: the run's scenario scaled and rerun, judged by the sweep's judge.
+    ("headroom", &["error", "scenario", "stats", "budget", "runner", "report", "plan::slo"]),
 ];
 
 /// The `pub mod` items of `src/lib.rs`.

@@ -17,6 +17,7 @@ mod connections;
 mod deploy;
 mod exports;
 mod faults;
+mod headroom;
 mod front_door;
 mod hardening;
 mod hedging;

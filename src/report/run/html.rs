@@ -88,6 +88,7 @@ fn page(report: &Report, charts: &[(&str, &[u8])]) -> Vec<u8> {
         "Every column of every strategy is in summary.csv (the table shows the terminal's default columns); \
          per-server figures are in servers.csv, latency over time in latency_timeseries.csv.",
     );
+    super::headroom::section(report, &mut page);
 
     page.section("Charts");
     if charts.is_empty() {

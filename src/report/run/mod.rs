@@ -3,6 +3,7 @@
 
 pub mod charts;
 mod columns;
+pub mod headroom;
 pub mod histogram_csv;
 pub mod html;
 pub mod json;
@@ -42,6 +43,8 @@ pub struct Report {
     /// The digest of replication 0's request stream (`analysis::stream_sha256`), recorded
     /// in `manifest.json`.
     pub stream_sha256: Option<String>,
+    /// Each strategy's headroom at the SLO (`[slo]` or `run --slo`), when searched.
+    pub headroom: Option<crate::headroom::RunHeadroom>,
 }
 
 impl Report {
@@ -71,7 +74,15 @@ impl Report {
         let mut fault_windows: Vec<FaultWindow> =
             (0..scenario.replications).flat_map(|r| scenario.fault_windows(r)).collect();
         deploy_ends(&mut fault_windows, &strategies);
-        let mut report = Report { scenario, strategies, wall_time, fault_windows, warnings: Vec::new(), stream_sha256 };
+        let mut report = Report {
+            scenario,
+            strategies,
+            wall_time,
+            fault_windows,
+            warnings: Vec::new(),
+            stream_sha256,
+            headroom: None,
+        };
         for (i, r) in phases::recoveries(&report).into_iter().enumerate() {
             report.strategies[i].recovery = r;
         }
@@ -122,6 +133,7 @@ pub static EXPORTERS: &[&dyn Exporter] = &[
     &timeseries::TimeseriesCsv,
     &phases::LatencyCsv,
     &phases::PhasesCsv,
+    &headroom::HeadroomCsv,
     &manifest::Manifest,
     &charts::response_time_cdf::CHART,
     &charts::server_load::CHART,

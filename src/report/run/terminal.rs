@@ -355,6 +355,7 @@ fn more_notes(report: &Report) -> Vec<String> {
         .chain(hedge_notes(report))
         .chain(super::subsets::notes(report))
         .chain(super::slo::notes(report))
+        .chain(super::headroom::notes(report))
         .collect()
 }
 

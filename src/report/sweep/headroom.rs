@@ -11,7 +11,8 @@
 //! metric (latency grows roughly exponentially towards capacity, so a straight line in log
 //! space follows it better than one in the metric itself); its interval runs from where the
 //! 95% band's upper edge first exceeds the limit (the same interpolation) to where its lower
-//! edge does. An unstable point exceeds every limit. A crossing beyond the last swept value
+//! edge does. An unstable point exceeds every limit (a crossing there is placed on it, its
+//! interval starting at the point before). A crossing beyond the last swept value
 //! is unknown (`None`). ρ at the crossing is interpolated linearly (ρ is linear in the
 //! arrival rate, and nearly so in the server count between two close points).
 
@@ -136,7 +137,15 @@ pub fn headroom(view: &SweepView, slo: &Slo) -> Vec<Headroom> {
                         pts.iter().map(|p| (!p.5).then_some((p.2 + edge * p.3).max(p.2 * 1e-3))).collect()
                     };
                     let est = first_crossing(&xs, &curve(0.0), limit);
-                    let lo = first_crossing(&xs, &curve(1.0), limit).map_or(pts[f].0, |c| c.0);
+                    let mut lo = first_crossing(&xs, &curve(1.0), limit).map_or(pts[f].0, |c| c.0);
+                    // An unstable point has no value to interpolate to: the estimate crosses
+                    // somewhere after the point before it, which the interval says.
+                    if let Some((_, i, _)) = est
+                        && i > 0
+                        && pts[i].5
+                    {
+                        lo = lo.min(xs[i - 1]);
+                    }
                     let hi = first_crossing(&xs, &curve(-1.0), limit).map(|c| c.0);
                     let rho = est.map(|(_, i, t)| {
                         let i0 = i.saturating_sub(1);

@@ -51,6 +51,10 @@ impl Process for Deterministic {
         Some(Deterministic { rate }.into())
     }
 
+    fn scaled(&self, factor: f64) -> Option<Arrivals> {
+        Some(Deterministic { rate: self.rate * factor }.into())
+    }
+
     /// The n-th arrival (1-based) at n × interval (no accumulated rounding).
     fn generator(&self) -> ArrivalGen {
         ArrivalGen::Deterministic { interval: 1.0 / self.rate, n: 0 }

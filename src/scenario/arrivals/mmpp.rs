@@ -72,6 +72,10 @@ impl Process for Mmpp {
         Some(self.rates[0].max(self.rates[1]))
     }
 
+    fn scaled(&self, factor: f64) -> Option<Arrivals> {
+        Some(Mmpp { rates: self.rates.map(|r| r * factor), ..*self }.into())
+    }
+
     fn busiest_span(&self, end: f64) -> Option<f64> {
         Some((end / 10.0).min(3600.0))
     }

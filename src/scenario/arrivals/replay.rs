@@ -69,6 +69,13 @@ impl Process for Replay {
         Some(self.0.time_of(requests))
     }
 
+    /// Replayed `factor` times faster: every gap divided by it, as `speed` divides them.
+    fn scaled(&self, factor: f64) -> Option<Arrivals> {
+        let t = &self.0;
+        let times = t.times.iter().map(|x| x / factor).collect();
+        Some(Replay(Arc::new(Trace { times, speed: t.speed * factor, ..Trace::clone(t) })).into())
+    }
+
     fn busiest_span(&self, end: f64) -> Option<f64> {
         Some((end / 10.0).min(3600.0))
     }

@@ -92,8 +92,13 @@ fn cmd_run(o: Run) -> Result<Ending> {
             )?;
         }
         let rho = report.offered_load();
-        report.headroom =
-            lbsim::headroom::search(&o.scenario, &report.strategies, rho, &lbsim::plan::slo::Slo::of_window(&slo), o.runner.threads)?;
+        report.headroom = lbsim::headroom::search(
+            &o.scenario,
+            &report.strategies,
+            rho,
+            &lbsim::plan::slo::Slo::of_window(&slo),
+            o.runner.threads,
+        )?;
     }
     // Files this run does not produce (faults.csv without faults) count as stale too.
     let exporters: Vec<_> = report::run::selected(o.charts, o.html).into_iter().filter(|e| e.wanted(&report)).collect();

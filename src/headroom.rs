@@ -217,13 +217,7 @@ pub fn search(
     let limit_ms = slo.limit * 1e3;
     let mut searches: Vec<Search> = done
         .iter()
-        .map(|s| Search {
-            points: vec![point(1.0, rho, s, slo.metric)],
-            steps: 0,
-            bisections: 0,
-            probes: 0,
-            limit_ms,
-        })
+        .map(|s| Search { points: vec![point(1.0, rho, s, slo.metric)], steps: 0, bisections: 0, probes: 0, limit_ms })
         .collect();
     loop {
         // This round's factor for each strategy still searching.
@@ -254,9 +248,12 @@ pub fn search(
         }
         let scenarios: Vec<Scenario> = jobs.iter().map(|(_, _, s)| s.clone()).collect();
         let refs: Vec<&Scenario> = scenarios.iter().collect();
-        crate::budget::check_batch(&refs, crate::budget::threads_or_cores(threads), crate::memory::memory_limit(), |j| {
-            format!("the headroom run of {} at ×{}", sc.strategies[jobs[j].0].label, jobs[j].1)
-        })?;
+        crate::budget::check_batch(
+            &refs,
+            crate::budget::threads_or_cores(threads),
+            crate::memory::memory_limit(),
+            |j| format!("the headroom run of {} at ×{}", sc.strategies[jobs[j].0].label, jobs[j].1),
+        )?;
         let results: std::sync::Mutex<Vec<Option<ScenarioResults>>> = std::sync::Mutex::new(vec![None; jobs.len()]);
         let options = RunnerOptions { threads, stop: None, progress: None, open_models: false };
         runner::run_scenarios(&scenarios, &options, &|j, r| {

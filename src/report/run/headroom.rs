@@ -220,10 +220,7 @@ impl Exporter for HeadroomCsv {
 /// The answer for one strategy in words (the notes and report.html).
 pub fn answer(h: &RunHeadroom, c: &Cells) -> String {
     let peak = |f: &str| {
-        h.peak
-            .zip(f.parse::<f64>().ok())
-            .map(|(p, f)| format!(", peak {} req/s", rate(p * f)))
-            .unwrap_or_default()
+        h.peak.zip(f.parse::<f64>().ok()).map(|(p, f)| format!(", peak {} req/s", rate(p * f))).unwrap_or_default()
     };
     let crossing = || {
         let [x, lo, hi] = &c.crossing;
@@ -308,7 +305,8 @@ pub fn section(report: &Report, page: &mut Page) {
         .iter()
         .map(|s| {
             let c = cells(h, s);
-            let at_one = if c.at_one.1.is_empty() { c.at_one.0.clone() } else { format!("{} ± {}", c.at_one.0, c.at_one.1) };
+            let at_one =
+                if c.at_one.1.is_empty() { c.at_one.0.clone() } else { format!("{} ± {}", c.at_one.0, c.at_one.1) };
             let x = |t: &str| if t.is_empty() { "–".to_string() } else { format!("×{t}") };
             let headroom = match c.verdict {
                 "everywhere" => format!("≥ ×{}", c.met[0]),
@@ -316,7 +314,11 @@ pub fn section(report: &Report, page: &mut Page) {
                 _ => x(&c.crossing[0]),
             };
             let interval = if c.verdict == "up_to" {
-                format!("[×{}, {}]", c.crossing[1], if c.crossing[2].is_empty() { "beyond".into() } else { x(&c.crossing[2]) })
+                format!(
+                    "[×{}, {}]",
+                    c.crossing[1],
+                    if c.crossing[2].is_empty() { "beyond".into() } else { x(&c.crossing[2]) }
+                )
             } else {
                 "–".into()
             };
@@ -334,5 +336,8 @@ pub fn section(report: &Report, page: &mut Page) {
         })
         .collect();
     page.table(&header, &rows);
-    page.paragraph(&format!("How: {}.", method(h)));
+    page.paragraph(
+        "Factors of the scenario's load; red: the SLO is already broken at ×1.00. How the factors are searched and \
+         judged: the headroom note under Results. The same figures are in headroom.csv.",
+    );
 }

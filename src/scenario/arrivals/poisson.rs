@@ -167,22 +167,24 @@ impl Process for Poisson {
     }
 
     fn scaled(&self, factor: f64) -> Option<Arrivals> {
-        Some(match self {
-            Poisson::Constant { rate } => Poisson::Constant { rate: rate * factor },
-            Poisson::Varying(p) => {
-                let base = match &p.base {
-                    RateBase::Steps(s) => RateBase::Steps(s.iter().map(|&(from, r)| (from, r * factor)).collect()),
-                    RateBase::Diurnal { base, amplitude, period, peak_at } => RateBase::Diurnal {
-                        base: base * factor,
-                        amplitude: amplitude * factor,
-                        period: *period,
-                        peak_at: *peak_at,
-                    },
-                };
-                Poisson::Varying(RateProfile { base, spikes: p.spikes.clone() })
+        Some(
+            match self {
+                Poisson::Constant { rate } => Poisson::Constant { rate: rate * factor },
+                Poisson::Varying(p) => {
+                    let base = match &p.base {
+                        RateBase::Steps(s) => RateBase::Steps(s.iter().map(|&(from, r)| (from, r * factor)).collect()),
+                        RateBase::Diurnal { base, amplitude, period, peak_at } => RateBase::Diurnal {
+                            base: base * factor,
+                            amplitude: amplitude * factor,
+                            period: *period,
+                            peak_at: *peak_at,
+                        },
+                    };
+                    Poisson::Varying(RateProfile { base, spikes: p.spikes.clone() })
+                }
             }
-        }
-        .into())
+            .into(),
+        )
     }
 
     fn generator(&self) -> ArrivalGen {

@@ -2,7 +2,7 @@
 //! the objective breaks (`lbsim run` with `[slo]` or `--slo`).
 //!
 //! The load is scaled by a factor: every arrival rate of the scenario is multiplied by it
-//! ([`Process::scaled`](crate::scenario::Process::scaled): a constant rate, a schedule's
+//! ([`Process::scaled`](crate::scenario::arrivals::Process::scaled): a constant rate, a schedule's
 //! rates, a diurnal cycle's base and amplitude, an MMPP's rates; a trace is replayed that
 //! many times faster). Nothing else changes: faults keep their times, flash crowds their
 //! times and multipliers (so a spike scales with the level it multiplies), servers, service

@@ -44,7 +44,7 @@ pub struct Report {
     /// in `manifest.json`.
     pub stream_sha256: Option<String>,
     /// Each strategy's headroom at the SLO (`[slo]` or `run --slo`), when searched.
-    pub headroom: Option<crate::headroom::RunHeadroom>,
+    pub headroom: Option<headroom::RunHeadroom>,
 }
 
 impl Report {

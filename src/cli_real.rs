@@ -152,6 +152,11 @@ pub(crate) struct LoadArgs {
     /// No progress bar, no table.
     #[arg(long, short)]
     quiet: bool,
+    /// Measured passes, one after another, each replaying the stream `lbsim run` simulates
+    /// as that replication (0, 1, …); summary.csv holds their mean and 95% interval, and
+    /// `lbsim compare` the interval of the difference (run the simulation with as many).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    replications: u32,
 }
 
 /// `lbsim compare`.
@@ -310,6 +315,7 @@ pub(crate) fn cmd_load(args: LoadArgs) -> Result<()> {
         keep_alive: !args.no_keep_alive,
         handle_signals: true,
         progress: !args.quiet,
+        replications: args.replications,
     };
     if !args.quiet {
         errln!(
@@ -388,6 +394,29 @@ fn print_measurement(m: &Measurement) -> Result<()> {
         if let Some(clients) = &c.clients {
             outln!("connections held as the scenario's clients: {clients}")?;
         }
+    }
+    if m.replications.len() > 1 {
+        for r in &m.replications {
+            outln!(
+                "replication {}: {} completed, mean {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, lateness p99 {:.3} ms",
+                r.replication,
+                r.completed,
+                r.mean_ms,
+                r.p90_ms,
+                r.p99_ms,
+                r.lateness_p99_ms
+            )?;
+        }
+    }
+    if let Some(i) = &m.instances {
+        let shares: Vec<String> = i.shares.iter().map(|s| format!("{} {:.1}%", s.instance, s.share * 100.0)).collect();
+        outln!(
+            "balancer instances ({}): {} ({} requests; mean run {:.2} requests in a row)",
+            i.header,
+            shares.join(", "),
+            i.requests,
+            i.mean_run
+        )?;
     }
     if m.valid {
         outln!("measurement: valid")?;

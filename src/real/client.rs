@@ -144,6 +144,9 @@ pub struct Response {
     pub backend: Option<BackendView>,
     /// The connection may carry another request.
     pub keep_alive: bool,
+    /// `x-worker`: the balancer instance (worker, process, thread) that carried it, where
+    /// the balancer says (nginx `add_header X-Worker $pid always`).
+    pub worker: Option<String>,
 }
 
 /// One connection to the target.
@@ -372,6 +375,7 @@ pub struct Marks {
     service: Option<f64>,
     in_system: Option<u32>,
     overshoot: Option<f64>,
+    worker: Option<String>,
 }
 
 impl Marks {
@@ -390,6 +394,8 @@ impl Marks {
             self.in_system = value.and_then(|v| v.parse::<u32>().ok());
         } else if name.eq_ignore_ascii_case(headers::OVERSHOOT) {
             self.overshoot = num();
+        } else if name.eq_ignore_ascii_case(headers::WORKER) {
+            self.worker = value.map(str::to_string);
         }
     }
 
@@ -401,7 +407,7 @@ impl Marks {
             }
             _ => None,
         };
-        Response { status, server: self.server, dropped: self.dropped, backend, keep_alive }
+        Response { status, server: self.server, dropped: self.dropped, backend, keep_alive, worker: self.worker }
     }
 }
 

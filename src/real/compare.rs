@@ -15,10 +15,20 @@
 //! as a distribution: a percentile of the expected response is the percentile of the sum
 //! of two independent times, the simulated response (its histogram.csv, linear within a
 //! bucket) and the overhead (the calibration's quantiles), i.e. of their convolution; the
-//! mean adds the means, the maximum the mean overhead. Without the quantiles (older
+//! mean adds the means, the maximum the mean overhead. What is added to the simulated
+//! percentile (summary.csv's: the mean over replications of each replication's percentile)
+//! is the shift the overhead causes, the convolved quantile minus the same quantile without
+//! overhead, both from the pooled histogram: so replications pooled and averaged, and the
+//! histogram's bucket resolution, do not bias the expected value. Without the quantiles (older
 //! measurements) or the histogram, the mean overhead is added to every figure. The
 //! deviation is (measured − expected) / expected. Figures without an overhead (waiting
 //! time at the backend, throughput, utilisation, imbalance, counts) compare as they are.
+//!
+//! With several measured replications (`lbsim load --replications N`), the response-time
+//! figures also carry the 95% interval of the difference measured − expected
+//! ([`interval`]), paired replication by replication where the simulation can be
+//! reproduced; a `--check` then passes when the deviation is within its tolerance **or**
+//! within that interval, whichever is wider (the table says which applied).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +43,9 @@ use crate::report::metric::{
 };
 use crate::scenario::ScenarioError;
 use crate::{Error, Result};
+
+pub mod interval;
+pub use interval::Interval;
 
 /// The figures compared: (short name, summary.csv column, what it is, whether the
 /// calibration overhead applies).
@@ -99,8 +112,13 @@ pub struct Row {
     pub measured: f64,
     /// (measured − expected) / expected; NaN when expected is 0 or a value is missing.
     pub deviation: f64,
-    /// The tolerance checked and whether it held.
+    /// The tolerance applied and whether it held: the `--check` tolerance, or the 95%
+    /// interval's relative half-width when that is wider.
     pub check: Option<(f64, bool)>,
+    /// The 95% interval of measured − expected over replications, when there are several.
+    pub interval: Option<Interval>,
+    /// The check's tolerance was widened to the interval.
+    pub widened: bool,
 }
 
 /// The comparison.
@@ -116,6 +134,9 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// Warnings about what was compared.
     pub notes: Vec<String>,
+    /// The simulated figures ([`interval::FIGURES`], ms, without the overhead) of the
+    /// replications paired with the measured ones (empty when not paired).
+    pub simulated_replications: Vec<[f64; 5]>,
 }
 
 impl Comparison {
@@ -194,6 +215,28 @@ pub fn compare(sim_dir: &Path, measured_dir: &Path, strategy: Option<&str>, chec
         None => None,
     };
     let convolved = quantiles.zip(hist.as_ref());
+    let measured_reps: Vec<_> = m.replications.iter().collect();
+    let sim_reps = value(sim, "replications").max(1.0) as u32;
+    let paired = if measured_reps.len() > 1 {
+        let n = measured_reps.len() as u32;
+        match interval::simulated_replications(sim_dir, &wanted, n, (value(sim, MEAN.name), sim_reps)) {
+            Ok(v) => Some(v),
+            Err(why) => {
+                notes.push(format!(
+                    "the interval of the difference is unpaired (Welch): cannot pair replications: {why}"
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if measured_reps.len() > 1 && measured_reps.len() as u32 != sim_reps {
+        notes.push(format!(
+            "the simulation has {sim_reps} replication(s), the measurement {}: their means are over different streams",
+            measured_reps.len()
+        ));
+    }
     if m.calibration.is_some() && convolved.is_none() {
         notes.push(
             "the mean calibration overhead is added to every percentile (no overhead quantiles in measurement.json or \
@@ -208,16 +251,34 @@ pub fn compare(sim_dir: &Path, measured_dir: &Path, strategy: Option<&str>, chec
             let simulated = value(sim, column);
             let expected = match (overhead, convolved, percentile_of(figure)) {
                 (false, ..) => simulated,
-                (true, Some((q, h)), Some(p)) if simulated.is_finite() => convolved_quantile(h, q, p),
+                // The overhead's shift of the quantile, on the pooled histogram, added to the
+                // simulated figure (the mean over replications of each one's quantile).
+                (true, Some((q, h)), Some(p)) if simulated.is_finite() => {
+                    simulated + convolved_quantile(h, q, p) - convolved_quantile(h, &[0.0], p)
+                }
                 (true, ..) => simulated + overhead_ms,
             };
             let measured = value(meas, column);
             let deviation = if expected != 0.0 { (measured - expected) / expected } else { f64::NAN };
+            let interval = interval::FIGURES.iter().position(|&f| f == figure).and_then(|k| {
+                let meas: Vec<f64> = measured_reps.iter().filter_map(|r| r.figure(figure)).collect();
+                match &paired {
+                    Some(sims) => {
+                        let sims: Vec<f64> = sims.iter().map(|s| s[k]).collect();
+                        interval::paired(&meas, &sims, expected - simulated)
+                    }
+                    None => interval::unpaired(&meas, expected, (value(sim, &format!("{column}_ci95")), sim_reps)),
+                }
+            });
+            let mut widened = false;
             let check = checks.iter().filter(|c| c.figure == i).map(|c| c.tolerance).reduce(f64::min).map(|tol| {
+                let wide = interval.map_or(0.0, |iv| iv.half / expected.abs());
+                widened = wide > tol;
+                let tol = tol.max(wide);
                 let ok = if expected == 0.0 { measured == 0.0 } else { deviation.abs() <= tol };
                 (tol, ok)
             });
-            Row { figure, what, simulated, expected, measured, deviation, check }
+            Row { figure, what, simulated, expected, measured, deviation, check, interval, widened }
         })
         .collect();
     let wait = |r: &Vec<Row>| r.iter().find(|r| r.figure == "wait").map(|r| (r.simulated, r.measured));
@@ -231,7 +292,8 @@ pub fn compare(sim_dir: &Path, measured_dir: &Path, strategy: Option<&str>, chec
              limit), which the backends cannot see; compare the response times, which include that wait"
         ));
     }
-    Ok(Comparison { strategy: wanted, measurement: m, overhead_ms, rows, notes })
+    let simulated_replications = paired.unwrap_or_default();
+    Ok(Comparison { strategy: wanted, measurement: m, overhead_ms, rows, notes, simulated_replications })
 }
 
 /// The probability a percentile figure stands for (`p99` → 0.99).
@@ -362,7 +424,7 @@ fn consistency(sim_dir: &Path, m: &Measurement) -> Result<Vec<String>> {
         ));
     }
     let mut notes = Vec::new();
-    if p["replications"].as_u64().is_some_and(|r| r > 1) {
+    if p["replications"].as_u64().is_some_and(|r| r > 1) && m.replications.len() < 2 {
         notes.push(format!(
             "the simulation has {} replications; the measurement replays replication 0 only (run with --replications 1 \
              for the same stream)",
@@ -395,7 +457,11 @@ pub fn render(c: &Comparison) -> String {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled).force_no_tty();
     let checked = c.rows.iter().any(|r| r.check.is_some());
+    let intervals = c.rows.iter().any(|r| r.interval.is_some());
     let mut head = vec!["figure", "simulated", "+ overhead", "measured", "deviation"];
+    if intervals {
+        head.push("95% interval");
+    }
     if checked {
         head.push("check");
     }
@@ -409,10 +475,20 @@ pub fn render(c: &Comparison) -> String {
             Cell::new(num(r.measured)).set_alignment(CellAlignment::Right),
             Cell::new(pct(r.deviation)).set_alignment(CellAlignment::Right),
         ];
+        if intervals {
+            row.push(
+                Cell::new(r.interval.map_or(String::new(), |iv| {
+                    let rel = |x: f64| x / r.expected.abs();
+                    format!("{} ± {:.2}%", pct(rel(iv.difference)), rel(iv.half) * 100.0)
+                }))
+                .set_alignment(CellAlignment::Right),
+            );
+        }
         if checked {
+            let by = if r.widened { ": the interval" } else { "" };
             row.push(Cell::new(match r.check {
-                Some((tol, true)) => format!("ok (≤ {:.1}%)", tol * 100.0),
-                Some((tol, false)) => format!("FAIL (> {:.1}%)", tol * 100.0),
+                Some((tol, true)) => format!("ok (≤ {:.1}%{by})", tol * 100.0),
+                Some((tol, false)) => format!("FAIL (> {:.1}%{by})", tol * 100.0),
                 None => String::new(),
             }));
         }
@@ -444,6 +520,31 @@ pub fn render(c: &Comparison) -> String {
     if let Some(o) = m.backend_overshoot {
         s.push_str(&format!("backend wait overshoot: {}\n", o.brief()));
     }
+    if let Some(iv) = c.rows.iter().find_map(|r| r.interval) {
+        s.push_str(&format!(
+            "95% interval of the difference (measured − expected) over {} replications, {}; a check passes within \
+             its tolerance or within this interval, whichever is wider\n",
+            iv.replications,
+            if iv.paired {
+                "paired replication by replication (the same stream simulated again)"
+            } else {
+                "unpaired (Welch: the simulation's interval and the measured replications' spread)"
+            }
+        ));
+        let shift = |k: usize| {
+            let r = c.rows.iter().find(|r| r.figure == interval::FIGURES[k]);
+            r.map_or(0.0, |r| r.expected - r.simulated)
+        };
+        for (i, r) in m.replications.iter().enumerate() {
+            let sim = c.simulated_replications.get(i).map_or(String::new(), |x| {
+                format!("; expected mean {:.3} ms, p90 {:.3} ms", x[0] + shift(0), x[2] + shift(2))
+            });
+            s.push_str(&format!(
+                "  replication {}: measured mean {:.3} ms, p90 {:.3} ms, p99 {:.3} ms{sim}\n",
+                r.replication, r.mean_ms, r.p90_ms, r.p99_ms
+            ));
+        }
+    }
     s.push_str(if m.valid { "measurement: valid\n" } else { "measurement: INVALID\n" });
     for n in &c.notes {
         s.push_str(&format!("note: {n}\n"));
@@ -451,12 +552,26 @@ pub fn render(c: &Comparison) -> String {
     s
 }
 
-/// `comparison.csv`: `figure,simulated,overhead,expected,measured,deviation,tolerance,ok`.
+/// `comparison.csv`: `figure,simulated,overhead,expected,measured,deviation,tolerance,ok,
+/// difference_ci95,interval` — the tolerance applied (widened to the interval when wider),
+/// the 95% half-width of measured − expected relative to expected, and `paired` or
+/// `unpaired` (both empty with one replication).
 pub fn to_csv(c: &Comparison) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let e = |e: csv::Error| Error::Other(format!("CSV encoding failed: {e}"));
-    w.write_record(["figure", "simulated", "overhead", "expected", "measured", "deviation", "tolerance", "ok"])
-        .map_err(e)?;
+    w.write_record([
+        "figure",
+        "simulated",
+        "overhead",
+        "expected",
+        "measured",
+        "deviation",
+        "tolerance",
+        "ok",
+        "difference_ci95",
+        "interval",
+    ])
+    .map_err(e)?;
     for r in &c.rows {
         let f = |x: f64| if x.is_finite() { format!("{x}") } else { String::new() };
         w.write_record([
@@ -468,6 +583,8 @@ pub fn to_csv(c: &Comparison) -> Result<Vec<u8>> {
             f(r.deviation),
             r.check.map(|c| f(c.0)).unwrap_or_default(),
             r.check.map(|c| c.1.to_string()).unwrap_or_default(),
+            r.interval.map(|iv| f(iv.half / r.expected.abs())).unwrap_or_default(),
+            r.interval.map(|iv| if iv.paired { "paired" } else { "unpaired" }.to_string()).unwrap_or_default(),
         ])
         .map_err(e)?;
     }

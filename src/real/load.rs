@@ -33,7 +33,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub use super::client::PeerLimits;
 use super::client::{DEFAULT_MAX_BODY, DEFAULT_MAX_HEADER, Failure};
 use super::diagnose::{self, Limited};
-use super::measurement::{Calibration, Connections, DurationSummary, Measurement, SenderStats};
+use super::measurement::{Calibration, Connections, DurationSummary, Instances, Measurement, Replication, SenderStats};
 use super::record::{LateCause, Recorder};
 use super::sender::{ClientDraw, ClientPlan, Job, Plan, SenderEnd, Stop, run_sender};
 pub use super::sender::{GRACE, MAX_OUTSTANDING};
@@ -42,7 +42,7 @@ use super::timer::ThreadPolicy;
 use crate::analysis::{self, Preflight};
 use crate::report::Report;
 use crate::scenario::{Clients, Overrides, Scenario, ScenarioError};
-use crate::stats::KeyCounter;
+use crate::stats::{KeyCounter, RunStats};
 use crate::workload::RequestStream;
 use crate::{Error, Result};
 
@@ -154,6 +154,9 @@ pub struct LoadOptions {
     pub handle_signals: bool,
     /// Show a progress bar and a live line on a terminal.
     pub progress: bool,
+    /// Measured passes, one per replication's request stream (replication `r` is the
+    /// stream `lbsim run` simulates as its replication `r`), one after another (≥ 1).
+    pub replications: u32,
 }
 
 impl LoadOptions {
@@ -173,6 +176,7 @@ impl LoadOptions {
             keep_alive: true,
             handle_signals: false,
             progress: false,
+            replications: 1,
         }
     }
 }
@@ -204,11 +208,12 @@ pub fn check_scenario(sc: &Scenario) -> std::result::Result<(), ScenarioError> {
     Ok(())
 }
 
-/// Scheduled send of the first measured request and of the last request, s.
-fn schedule(sc: &Scenario) -> (f64, f64) {
+/// Scheduled send of the first measured request and of the last request of replication
+/// `replication`'s stream, s.
+fn schedule(sc: &Scenario, replication: u32) -> (f64, f64) {
     let mut window_start = 0.0;
     let mut end = 0.0;
-    for r in RequestStream::new(&sc.workload(), 0) {
+    for r in RequestStream::new(&sc.workload(), replication) {
         if r.id == sc.warmup {
             window_start = r.arrival;
         }
@@ -256,20 +261,24 @@ pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
     let cal = if o.calibration > 0 {
         let mut cal = scenario.clone();
         Overrides { requests: Some(o.calibration.min(scenario.requests)), ..Overrides::default() }.apply(&mut cal)?;
-        let (_, cal_end) = schedule(&cal);
+        let (_, cal_end) = schedule(&cal, 0);
         Some((cal, cal_end))
     } else {
         None
     };
-    let (window_start, end) = schedule(scenario);
+    let replications = o.replications.max(1);
+    let schedules: Vec<(f64, f64)> = (0..replications).map(|r| schedule(scenario, r)).collect();
     let limit = o.time_limit.unwrap_or_else(|| {
         let calibration = cal.as_ref().map_or(0.0, |c| LEAD.as_secs_f64() + c.1 + CALIBRATION_WAIT.as_secs_f64());
-        Duration::from_secs_f64(calibration + LEAD.as_secs_f64() + end) + o.limits.timeout + Duration::from_secs(10)
+        // Each replication but the last also waits for its responses (at most the timeout).
+        let passes: f64 = schedules.iter().map(|s| LEAD.as_secs_f64() + s.1).sum::<f64>()
+            + f64::from(replications - 1) * o.limits.timeout.as_secs_f64();
+        Duration::from_secs_f64(calibration + passes) + o.limits.timeout + Duration::from_secs(10)
     });
     let deadline = started + limit;
-    let pass = |sc: &Scenario, rec: Recorder, demand: bool, hard_after: Option<Duration>| {
+    let pass = |sc: &Scenario, rec: Recorder, demand: bool, hard_after: Option<Duration>, replication: u32| {
         let rec = Arc::new(Mutex::new(rec));
-        let ends = run_pass(&rt, sc, o, (&addrs, cap), &stop, &rec, (deadline, hard_after), demand);
+        let ends = run_pass(&rt, sc, o, (&addrs, cap), &stop, &rec, (deadline, hard_after), (demand, replication));
         let rec = Arc::try_unwrap(rec)
             .map(|m| m.into_inner().expect("recorder lock"))
             .unwrap_or_else(|a| a.lock().expect("recorder lock").clone());
@@ -279,7 +288,7 @@ pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
     let calibration = if let Some((cal, cal_end)) = &cal {
         let (cal, cal_end) = (cal, *cal_end);
         let wait = Duration::from_secs_f64(cal_end) + CALIBRATION_WAIT;
-        let (r, ends) = pass(cal, Recorder::new(&names, 0, 0.0, cal_end, KeyCounter::new(None)), false, Some(wait));
+        let (r, ends) = pass(cal, Recorder::new(&names, 0, 0.0, cal_end, KeyCounter::new(None)), false, Some(wait), 0);
         if ends.iter().any(|e| e.stopped_by == Some("Ctrl-C")) {
             return Err(Error::Other("stopped during the calibration pass: nothing measured".into()));
         }
@@ -289,31 +298,55 @@ pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
         None
     };
 
-    let keys = KeyCounter::new(scenario.keys.as_ref());
-    let mut rec = Recorder::new(&names, scenario.warmup, window_start, end, keys);
-    rec.late_threshold = o.max_lateness.as_secs_f64();
+    // The measured passes, one per replication, one after another.
+    let mut passes: Vec<(Recorder, Vec<SenderEnd>)> = Vec::new();
     let measured_from = Instant::now();
-    let (r, ends) = pass(scenario, rec, true, None);
+    for (r, &(window_start, end)) in (0..replications).zip(&schedules) {
+        let keys = KeyCounter::new(scenario.keys.as_ref());
+        let mut rec = Recorder::new(&names, scenario.warmup, window_start, end, keys);
+        rec.late_threshold = o.max_lateness.as_secs_f64();
+        let (rec, ends) = pass(scenario, rec, true, None, r);
+        let stopped = ends.is_empty() || ends.iter().any(|e| e.stopped_by.is_some());
+        passes.push((rec, ends));
+        if stopped {
+            break;
+        }
+    }
     let wall_time = measured_from.elapsed().as_secs_f64();
 
-    let run = r.finish(&o.label);
-    let summary = analysis::summarize(std::slice::from_ref(&run), scenario, None);
+    let runs: Vec<RunStats> = passes.iter().map(|(r, _)| r.finish(&o.label)).collect();
+    let summary = analysis::summarize(&runs, scenario, None);
     let mut sc = scenario.clone();
     sc.strategies.clear();
-    sc.replications = 1;
+    sc.replications = runs.len() as u32;
     let (preflight, stream) = (Preflight::of(&sc), analysis::stream_sha256(&sc));
     let report = Report::new(sc, vec![summary], wall_time, &preflight, stream);
 
+    // Every pass's counters together; the diagnosis from the pass that sent latest.
+    let mut r = passes[0].0.clone();
+    for (p, _) in &passes[1..] {
+        r.absorb(p);
+    }
+    let ends: Vec<SenderEnd> = passes.iter().flat_map(|(_, e)| e.iter().cloned()).collect();
     let lateness = DurationSummary::of(&r.lateness);
     let max_p99_ms = o.max_lateness.as_secs_f64() * 1e3;
-    let stopped_by = ends.iter().find_map(|e| e.stopped_by).or_else(|| (ends.is_empty()).then_some("time limit"));
+    let stopped_by = passes.iter().find_map(|(_, ends)| {
+        ends.iter().find_map(|e| e.stopped_by).or_else(|| ends.is_empty().then_some("time limit"))
+    });
     let sender = sender_stats(&ends, o);
-    let connections = connection_stats(&ends, o, scenario.clients.as_ref());
+    let mut connections = connection_stats(&ends, o, scenario.clients.as_ref());
+    // Held at once: the largest of the passes, which follow one another.
+    connections.peak = passes.iter().map(|(_, e)| e.iter().map(|x| x.peak).sum()).max().unwrap_or(0);
     let mut problems = Vec::new();
     let mut limited_by = None;
     if let Some(l) = lateness.filter(|l| l.p99_ms > max_p99_ms) {
+        let worst = passes
+            .iter()
+            .map(|(p, _)| p)
+            .max_by(|a, b| a.lateness.hist.quantile(0.99).total_cmp(&b.lateness.hist.quantile(0.99)))
+            .expect("at least one pass");
         let why = diagnose::limited_by(&Limited {
-            recorder: &r,
+            recorder: worst,
             sender: &sender,
             connections: &connections,
             realtime: o.realtime,
@@ -324,14 +357,21 @@ pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
         ));
         limited_by = Some(why);
     }
+    let generated: u64 = runs.iter().map(|run| run.total.generated).sum();
     if let Some(why) = stopped_by {
-        problems.push(format!("stopped early ({why}) after {} of {} requests", run.total.generated, scenario.requests));
+        problems.push(format!(
+            "stopped early ({why}) after {generated} of {} requests",
+            scenario.requests * u64::from(replications)
+        ));
     }
-    if run.measured.completed == 0 {
+    if runs.iter().any(|run| run.measured.completed == 0) {
         problems.push("no measured request completed".into());
     }
     let failures =
         Failure::ALL.iter().zip(r.failures).filter(|&(_, n)| n > 0).map(|(f, n)| (f.key().to_string(), n)).collect();
+    let per_replication =
+        passes.iter().zip(&runs).enumerate().map(|(i, ((p, _), run))| Replication::of(i as u32, p, run)).collect();
+    let instances = Instances::of(passes.iter().map(|(p, _)| p.instances()));
     let measurement = Measurement {
         lbsim_version: env!("CARGO_PKG_VERSION").into(),
         label: o.label.clone(),
@@ -342,7 +382,7 @@ pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
         seed: scenario.seed,
         requests: scenario.requests,
         warmup: scenario.warmup,
-        sent: run.total.generated,
+        sent: generated,
         lateness,
         max_lateness_p99_ms: max_p99_ms,
         valid: problems.is_empty(),
@@ -360,6 +400,8 @@ pub fn load(scenario: &Scenario, o: &LoadOptions) -> Result<LoadOutcome> {
         late_sends: LateCause::ALL.iter().zip(r.late).map(|(c, n)| (c.key().to_string(), n)).collect(),
         sender: Some(sender),
         connections: Some(connections),
+        replications: per_replication,
+        instances,
     };
     Ok(LoadOutcome { report, measurement })
 }
@@ -411,7 +453,7 @@ pub fn offered_concurrency(sc: &Scenario) -> usize {
     if c.is_finite() { (c.ceil() as usize).min(MAX_OUTSTANDING as usize) + 2 } else { 2 }
 }
 
-/// Sends `sc`'s stream from `o.senders` threads (sender `w` sends requests `w`, `w + n`, …)
+/// Sends replication `replication`'s stream of `sc` from `o.senders` threads (sender `w` sends requests `w`, `w + n`, …)
 /// and waits for them, showing the live line meanwhile.
 #[allow(clippy::too_many_arguments)]
 fn run_pass(
@@ -422,14 +464,14 @@ fn run_pass(
     stop: &Arc<Stop>,
     rec: &Arc<Mutex<Recorder>>,
     (deadline, hard_after): (Instant, Option<Duration>),
-    demand: bool,
+    (demand, replication): (bool, u32),
 ) -> Vec<SenderEnd> {
     if Instant::now() + LEAD >= deadline {
         return Vec::new();
     }
     let n = o.senders.max(1);
     let bar = progress_bar(o.progress, sc.requests);
-    let seeds = crate::workload::seeds::Seeds::new(sc.seed, 0);
+    let seeds = crate::workload::seeds::Seeds::new(sc.seed, replication);
     let clients = sc.clients.as_ref().map(|c| ClientPlan::of(c, &seeds));
     // With [clients] each client's connections open when it needs them, as simulated.
     let initial = if clients.is_some() { 0 } else { offered_concurrency(sc).div_ceil(n).min(cap.div_ceil(n).max(1)) };
@@ -464,7 +506,7 @@ fn run_pass(
                 // c's requests go to sender c mod n), each request's client drawn as the
                 // simulator draws it.
                 let mut draw = sc.clients.as_ref().map(|c| ClientDraw::new(c, &seeds));
-                let jobs = RequestStream::new(&workload, 0)
+                let jobs = RequestStream::new(&workload, replication)
                     .map(move |r| (draw.as_mut().map_or(0, ClientDraw::next_client), r))
                     .filter(move |(client, r)| {
                         let by = if clients.is_some() { u64::from(*client) } else { r.id };

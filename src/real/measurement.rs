@@ -7,7 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::record::Durations;
+use super::record::{Durations, InstanceCounts, Recorder};
+use crate::stats::RunStats;
 use crate::{Error, Result};
 
 /// File name in the output directory.
@@ -148,6 +149,134 @@ pub struct Measurement {
     /// The connections.
     #[serde(default)]
     pub connections: Option<Connections>,
+    /// Each measured pass (`--replications`): replication `r` replayed the stream `lbsim
+    /// run` simulates as its replication `r`. summary.csv holds their mean (and 95%
+    /// interval); `lbsim compare` the interval of the difference from these. Absent in
+    /// older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replications: Vec<Replication>,
+    /// The balancer instances that carried the measured requests, from their `x-worker`
+    /// header, when the balancer sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances: Option<Instances>,
+}
+
+/// One measured pass: the figures `lbsim compare` pairs with the simulated replication of
+/// the same stream. Response times of the measured (post-warm-up) completed requests, ms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replication {
+    /// Replication index (its request stream is replication `replication` of `lbsim run`).
+    pub replication: u32,
+    /// Requests sent.
+    pub sent: u64,
+    /// Measured requests completed.
+    pub completed: u64,
+    /// Mean response, ms.
+    pub mean_ms: f64,
+    /// Median response, ms.
+    pub p50_ms: f64,
+    /// 90th percentile, ms.
+    pub p90_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// 99.9th percentile, ms.
+    pub p999_ms: f64,
+    /// Largest response, ms.
+    pub max_ms: f64,
+    /// 99th percentile of the send lateness, ms.
+    pub lateness_p99_ms: f64,
+}
+
+impl Replication {
+    /// The figures of pass `replication`, recorded by `rec` and finished as `run`.
+    pub fn of(replication: u32, rec: &Recorder, run: &RunStats) -> Self {
+        let d = rec.responses();
+        let q = |p: f64| if d.count() > 0 { d.hist.quantile(p) * 1e3 } else { f64::NAN };
+        Replication {
+            replication,
+            sent: run.total.generated,
+            completed: run.measured.completed,
+            mean_ms: if d.count() > 0 { d.mean() * 1e3 } else { f64::NAN },
+            p50_ms: q(0.5),
+            p90_ms: q(0.9),
+            p99_ms: q(0.99),
+            p999_ms: q(0.999),
+            max_ms: if d.count() > 0 { d.hist.max() * 1e3 } else { f64::NAN },
+            lateness_p99_ms: if rec.lateness.count() > 0 { rec.lateness.hist.quantile(0.99) * 1e3 } else { 0.0 },
+        }
+    }
+
+    /// The figure `name` (`mean`, `p50`, `p90`, `p99`, `p999`, `max`), if it is one.
+    pub fn figure(&self, name: &str) -> Option<f64> {
+        match name {
+            "mean" => Some(self.mean_ms),
+            "p50" => Some(self.p50_ms),
+            "p90" => Some(self.p90_ms),
+            "p99" => Some(self.p99_ms),
+            "p999" => Some(self.p999_ms),
+            "max" => Some(self.max_ms),
+            _ => None,
+        }
+    }
+}
+
+/// The balancer instances (worker processes, threads) that carried the measured requests,
+/// as the balancer named them in the `x-worker` response header, every pass together: what
+/// `[balancers] shares` and `run_length` model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instances {
+    /// The header read.
+    pub header: String,
+    /// Measured requests that named an instance.
+    pub requests: u64,
+    /// Each instance's requests and share of `requests`, largest first.
+    pub shares: Vec<InstanceShare>,
+    /// Mean length of a run, in request order: consecutive requests carried by one
+    /// instance (requests placed ÷ runs, each pass counted on its own).
+    pub mean_run: f64,
+}
+
+/// One balancer instance's part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceShare {
+    /// Its name (the header's value: nginx's `$pid`).
+    pub instance: String,
+    /// Measured requests it carried.
+    pub requests: u64,
+    /// Its share of the requests that named an instance.
+    pub share: f64,
+}
+
+impl Instances {
+    /// The instances of every pass together (`None` when no pass saw one).
+    pub fn of(passes: impl Iterator<Item = Option<InstanceCounts>>) -> Option<Self> {
+        let mut by: Vec<(String, u64)> = Vec::new();
+        let (mut placed, mut runs) = (0, 0);
+        for c in passes.flatten() {
+            placed += c.placed;
+            runs += c.runs;
+            for (name, n) in c.requests {
+                match by.iter_mut().find(|(m, _)| *m == name) {
+                    Some(e) => e.1 += n,
+                    None => by.push((name, n)),
+                }
+            }
+        }
+        let requests: u64 = by.iter().map(|e| e.1).sum();
+        if requests == 0 {
+            return None;
+        }
+        by.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Some(Instances {
+            header: super::headers::WORKER.into(),
+            requests,
+            shares: by
+                .into_iter()
+                .map(|(instance, n)| InstanceShare { instance, requests: n, share: n as f64 / requests as f64 })
+                .collect(),
+            mean_run: if runs > 0 { placed as f64 / runs as f64 } else { 0.0 },
+        })
+    }
 }
 
 /// The sender threads of a measured pass, together.

@@ -47,4 +47,7 @@ pub mod headers {
     pub const OVERSHOOT: &str = "x-lbsim-overshoot";
     /// Set (to 1) on a 503 for a full waiting room: the simulator's "dropped".
     pub const DROPPED: &str = "x-lbsim-dropped";
+    /// Set by the balancer, not the backends: which of its instances (worker process,
+    /// thread) carried the request, e.g. nginx `add_header X-Worker $pid always`.
+    pub const WORKER: &str = "x-worker";
 }

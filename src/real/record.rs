@@ -157,6 +157,24 @@ pub struct Recorder {
     area: Vec<f64>,
     completed_at: Vec<u32>,
     diff: Vec<i64>,
+    /// `x-worker` values seen, in order of first sight, with their measured requests.
+    instance_names: Vec<(String, u64)>,
+    /// Instance of each measured request (index `id − warmup`): 0 unknown, `i + 1` the
+    /// `i`-th of `instance_names` (the first 255; later ones are counted, not placed).
+    instance_of: Vec<u8>,
+}
+
+/// The balancer instances one measured pass saw (`x-worker`), for
+/// [`Instances`](super::measurement::Instances).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceCounts {
+    /// Each instance's name and measured requests, in order of first sight.
+    pub requests: Vec<(String, u64)>,
+    /// Requests placed in request order (those of the first 255 instances).
+    pub placed: u64,
+    /// Runs among them: maximal sequences of consecutive placed requests (in request
+    /// order) carried by one instance.
+    pub runs: u64,
 }
 
 impl Recorder {
@@ -189,6 +207,65 @@ impl Recorder {
             area: vec![0.0; samples * s],
             completed_at: vec![0; samples * s],
             diff: vec![0; (samples + 1) * s],
+            instance_names: Vec::new(),
+            instance_of: Vec::new(),
+        }
+    }
+
+    /// Measured request `id` was carried by balancer instance `name` (its `x-worker`).
+    pub fn instance(&mut self, id: u64, name: &str) {
+        let Some(i) = id.checked_sub(self.warmup) else { return };
+        let k = match self.instance_names.iter().position(|(n, _)| n == name) {
+            Some(k) => k,
+            None => {
+                self.instance_names.push((name.to_string(), 0));
+                self.instance_names.len() - 1
+            }
+        };
+        self.instance_names[k].1 += 1;
+        if k < usize::from(u8::MAX) {
+            let i = i as usize;
+            if self.instance_of.len() <= i {
+                self.instance_of.resize(i + 1, 0);
+            }
+            self.instance_of[i] = k as u8 + 1;
+        }
+    }
+
+    /// The balancer instances seen (`None` when no response named one).
+    pub fn instances(&self) -> Option<InstanceCounts> {
+        if self.instance_names.is_empty() {
+            return None;
+        }
+        let mut placed = 0;
+        let mut runs = 0;
+        let mut prev = 0;
+        for &k in self.instance_of.iter().filter(|&&k| k != 0) {
+            placed += 1;
+            if k != prev {
+                runs += 1;
+                prev = k;
+            }
+        }
+        Some(InstanceCounts { requests: self.instance_names.clone(), placed, runs })
+    }
+
+    /// Adds `other`'s counters (lateness, overshoot, failures, late sends, statuses,
+    /// unattributed responses) to this one's: several passes reported together.
+    pub fn absorb(&mut self, other: &Recorder) {
+        for (a, b) in [(&mut self.lateness, &other.lateness), (&mut self.overshoot, &other.overshoot)] {
+            a.hist.merge(&b.hist);
+            a.sum += b.sum;
+        }
+        self.unattributed += other.unattributed;
+        for (a, b) in self.bad_status.iter_mut().zip(other.bad_status) {
+            *a += b;
+        }
+        for (a, b) in self.failures.iter_mut().zip(other.failures) {
+            *a += b;
+        }
+        for (a, b) in self.late.iter_mut().zip(other.late) {
+            *a += b;
         }
     }
 

@@ -608,6 +608,9 @@ async fn one(
 fn record(p: &Plan, id: u64, at: Instant, finished: Instant, r: Response) {
     let mut rec = p.rec.lock().expect("recorder lock");
     let server = r.server.as_deref().and_then(|n| rec.server_index(n));
+    if let Some(w) = &r.worker {
+        rec.instance(id, w);
+    }
     match r.status {
         200..=299 => {
             let response = (finished - at).as_secs_f64();

@@ -29,7 +29,7 @@
 # holds the clients' connections as it says (six clients, one HTTP/2 connection each, h2c
 # through to the backends), and the script also checks the backends' shares of the measured
 # requests, in decreasing order, against the simulated ones: |measured − simulated| ≤ 3
-# binomial standard errors, sqrt(p (1 − p) / n).
+# binomial standard errors, sqrt(p (1 − p) / n) (with REPLICATIONS=1 only: see below).
 # Caddy is told `keepalive off` towards the backends for the same reason.
 # Configurations lbsim claims to model must land within TOLERANCE of the simulation for the
 # mean and p90, or within the 95% interval of the difference (measured − expected, paired
@@ -372,9 +372,12 @@ for c in "${CONFIGS[@]}"; do
     "$BIN" compare "$sim" "$dir" --strategy "$strategy" "${checks[@]}" | tee "$dir/comparison.txt" || ok=FAIL
     "$BIN" compare "$sim" "$dir" --strategy "$strategy" "${checks[@]}" --csv >"$dir/comparison.csv" || true
     if [ "$shared" != yes ]; then ok="(no target)"; fi
+    # The ranked shares are a check of one pass: each pass opens its clients' connections
+    # anew where HAProxy's rotation stands, so over several passes the pinned backends
+    # differ from pass to pass, and the pooled shares are shown, not checked.
     if [ "$kind" = haproxy-tcp ]; then
         shares "$sim/servers.csv" "$dir/servers.csv" "$strategy" | tee "$dir/shares.txt"
-        if grep -q '^shares: FAIL' "$dir/shares.txt"; then ok=FAIL; fi
+        if [ "$REPLICATIONS" = 1 ] && grep -q '^shares: FAIL' "$dir/shares.txt"; then ok=FAIL; fi
     fi
     if [ "$ok" = FAIL ]; then failed=$((failed + 1)); fi
     summary_line "$name" "$strategy" "$dir" "$ok"

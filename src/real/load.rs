@@ -16,6 +16,11 @@
 //! zero demand: its response time is the fixed overhead of generator, network, balancer and
 //! backend.
 //!
+//! With [`LoadOptions::replications`] > 1 the measured pass is repeated, pass `r` on
+//! replication `r`'s stream (the one `lbsim run` simulates as replication `r`); the report
+//! then holds the passes as replications, and `measurement.json` each pass's figures
+//! ([`Replication`]). A balancer's `x-worker` header is recorded as [`Instances`].
+//!
 //! Bounded: the schedule's request count; one wall-clock limit for both passes (default:
 //! both schedules, plus [`CALIBRATION_WAIT`], plus the timeout, plus 10 s); a per-request
 //! timeout; response headers and bodies ([`PeerLimits`]); at most [`MAX_OUTSTANDING`]

@@ -104,7 +104,7 @@ pub struct Measurement {
     pub requests: u64,
     /// Warm-up requests (sent, not measured).
     pub warmup: u64,
-    /// Requests actually sent.
+    /// Requests actually sent (every measured pass).
     pub sent: u64,
     /// Send lateness (actual − scheduled send) of every request sent.
     pub lateness: Option<DurationSummary>,

@@ -8,7 +8,7 @@
 //!
 //! - **Paired** (the usual case): the simulated replication `r` of the compared strategy is
 //!   simulated again here, from the scenario text, seed, requests and warm-up that
-//!   manifest.json records ([`engine::simulate`](crate::engine::simulate), the function `lbsim run`
+//!   manifest.json records ([`engine::simulate`], the function `lbsim run`
 //!   calls), after checking that this reproduces the recorded request stream (its SHA-256)
 //!   and the summary's mean. Then `d_r = measured_r − (simulated_r + overhead)`, the
 //!   overhead being the pooled figure's (expected − simulated), and the interval is

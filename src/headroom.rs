@@ -193,7 +193,7 @@ fn view(label: &str, points: &[FactorPoint]) -> SweepView {
         .collect();
     SweepView {
         scenario: String::new(),
-        axes: vec![Axis { column: "factor".into(), log: false }],
+        axes: vec![Axis { column: "factor".into(), log: false, names: None }],
         points: rows,
         closed: false,
         command: String::new(),

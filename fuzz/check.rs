@@ -33,6 +33,9 @@ pub(crate) struct Limits {
     pub(crate) max_work: f64,
     /// Draw the charts too.
     pub(crate) charts: bool,
+    /// Simulate a valid input (else stop once it is validated, budgeted and its `validate`
+    /// text rendered).
+    pub(crate) simulate: bool,
 }
 
 /// How an input ended, when nothing went wrong.
@@ -48,6 +51,8 @@ pub(crate) enum Verdict {
     RefusedShortened,
     /// Valid, but too much work for a fuzz input: not simulated.
     SkippedWork,
+    /// Valid, validated and budgeted, not simulated this time (one in `--simulate-every` is).
+    Validated,
     /// Simulated, outputs rendered.
     Ran,
     /// A command of the binary ended as it must, with this exit code (the commands and files
@@ -55,6 +60,9 @@ pub(crate) enum Verdict {
     Binary(u8),
     /// A peer attacked, lbsim held (the network stage).
     Peer,
+    /// Checked in process only, as the binary would end before its first output: 0
+    /// accepted, 1 an environment error, 2 refused (the commands and files stages).
+    Library(u8),
 }
 
 impl Verdict {
@@ -91,6 +99,9 @@ pub(crate) fn in_process(bytes: &[u8], file: &Path, limits: &Limits) -> Result<V
     let preflight = lbsim::analysis::Preflight::with_static_loads(&sc);
     let _ = report::validate_text::render(&sc, file, &usage, &preflight);
     let _ = Warning::of_scenario(&sc, &preflight);
+    if !limits.simulate {
+        return Ok(Verdict::Validated);
+    }
     // Cut it short.
     let overrides = Overrides {
         requests: Some(sc.requests.min(limits.requests)),

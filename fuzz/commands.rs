@@ -19,6 +19,7 @@ use std::time::Duration;
 use rand::{Rng, RngExt};
 
 use crate::check::run_bin_with;
+use crate::library::Readback;
 
 /// Values tried for any flag, besides the flag's default and the paths.
 const VALUES: &[&str] = &[
@@ -333,13 +334,9 @@ impl Commands {
                 }
                 if code == 2
                     && let Some(d) = damaged
+                    && !names(&err, d)
                 {
-                    // The file by its name, or the directory given (the file's or its parent's).
-                    let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    let dirs: Vec<String> = d.ancestors().skip(1).take(2).map(|p| p.display().to_string()).collect();
-                    if !err.contains(&name) && !dirs.iter().any(|p| err.contains(p.as_str())) {
-                        return Err(format!("{what}: exit 2 does not name the damaged {}: {err}", d.display()));
-                    }
+                    return Err(format!("{what}: exit 2 does not name the damaged {}: {err}", d.display()));
                 }
                 Ok(code as u8)
             }
@@ -349,8 +346,9 @@ impl Commands {
 
     /// One input of the `files` stage: a fixture directory copied, one of its files damaged
     /// (mutated, emptied, removed or replaced by a directory), and the command that reads it
-    /// back. Returns the arguments and the damaged path.
-    pub(crate) fn damage(&self, rng: &mut impl Rng, case: &Path) -> (Vec<String>, PathBuf) {
+    /// back. Returns the arguments, the damaged path and what the command reads back (for the
+    /// in-process check).
+    pub(crate) fn damage(&self, rng: &mut impl Rng, case: &Path) -> (Vec<String>, PathBuf, Readback) {
         let _ = std::fs::remove_dir_all(case);
         std::fs::create_dir_all(case).expect("the case directory");
         // Which fixture and which command reads it.
@@ -405,25 +403,47 @@ impl Commands {
                 ]);
             }
         }
+        let mut readback = match kind {
+            "sim" => Readback::Compare { sim: copy.clone(), measured: self.measured.clone(), checks: Vec::new() },
+            "measured" => Readback::Compare { sim: self.sim.clone(), measured: copy.clone(), checks: Vec::new() },
+            "sweep" => Readback::Resume {
+                scenario: self.scenario.clone(),
+                vary: "arrivals.rate=100,140,180".into(),
+                dir: copy.clone(),
+            },
+            _ => Readback::Merge { dirs: vec![copy.clone(), self.shards[1 - shard].clone()] },
+        };
         if kind == "sim" || kind == "measured" {
             if rng.random_bool(0.3) {
                 args.extend(["--check".into(), "mean=50%".into()]);
+                if let Readback::Compare { checks, .. } = &mut readback {
+                    checks.push("mean=50%".into());
+                }
             }
             if rng.random_bool(0.3) {
                 args.push("--csv".into());
             }
         }
-        (args, target)
+        (args, target, readback)
     }
 }
 
-/// Copies `from` into a new `to`, subdirectories (a sweep's points/) included.
+/// Whether the message `err` names the damaged `path`: the file by its name, or the
+/// directory given (the file's or its parent's).
+pub(crate) fn names(err: &str, path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    err.contains(&name) || path.ancestors().skip(1).take(2).any(|p| err.contains(p.display().to_string().as_str()))
+}
+
+/// Copies the data files (CSV, JSON: what lbsim reads back; not the charts) of `from` into a
+/// new `to`, subdirectories (a sweep's points/) included.
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("the copy");
     for e in std::fs::read_dir(from).expect("a fixture").flatten() {
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else if p.extension().is_some_and(|x| x == "csv" || x == "json") {
             std::fs::copy(e.path(), to.join(e.file_name())).expect("copy a fixture file");
         }
     }

@@ -17,8 +17,25 @@
 
 mod check;
 mod commands;
+mod library;
 mod mutate;
 mod network;
+
+// The binary's command line and option checks, compiled in for the in-process half of the
+// commands stage ([`library::flags`]); what only the binary's commands use stays unused here.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../src/cli.rs"]
+mod cli;
+#[cfg(feature = "real")]
+#[allow(dead_code, unreachable_pub)]
+#[path = "../src/cli_real.rs"]
+mod cli_real;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../src/options.rs"]
+mod options;
+#[allow(dead_code, unused_imports, unused_macros, unreachable_pub)]
+#[path = "../src/out.rs"]
+mod out;
 
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
@@ -52,6 +69,10 @@ struct Args {
     /// Run the binary on one input in this many (and on every corpus seed); 0: never.
     #[arg(long, default_value_t = 200)]
     spawn_every: u64,
+    /// Simulate one valid scenario or trace input in this many (the others stop once
+    /// validated and budgeted, a fraction of the time); 0: never.
+    #[arg(long, default_value_t = 1)]
+    simulate_every: u64,
     /// Draw the charts of one simulated input in this many; 0: never.
     #[arg(long, default_value_t = 500)]
     charts_every: u64,
@@ -81,10 +102,17 @@ struct Args {
     /// files lbsim reads back, hostile peers on loopback, or all of them in turn.
     #[arg(long, value_enum, default_value_t = Stage::Scenario)]
     stage: Stage,
+    /// Run the binary on one commands or files input in this many (every one is checked in
+    /// process first, [`library`]); 0: never.
+    #[arg(long, default_value_t = 1)]
+    binary_every: u64,
+    /// In the `all` stage, one input in this many is a network one (0: none).
+    #[arg(long, default_value_t = 20)]
+    network_every: u64,
 }
 
 /// A stage of the fuzzer.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
     /// Mutated scenarios through the library and the binary.
     Scenario,
@@ -97,20 +125,24 @@ enum Stage {
     /// Hostile clients against `backends`, hostile targets for `load` (loopback).
     Network,
     /// All of them, input by input (in 20: 12 scenario, 2 trace, 3 commands, 2 files, 1
-    /// network).
+    /// network; with `--network-every N`, one network input in N, the others scenarios).
     All,
 }
 
 impl Stage {
-    /// The stage of input `index`.
-    fn at(self, index: u64) -> Stage {
-        match (self, index % 20) {
-            (Stage::All, 0..=11) => Stage::Scenario,
-            (Stage::All, 12..=13) => Stage::Trace,
-            (Stage::All, 14..=16) => Stage::Commands,
-            (Stage::All, 17..=18) => Stage::Files,
-            (Stage::All, _) => Stage::Network,
-            (s, _) => s,
+    /// The stage of input `index`, one in `network_every` a network one in the `all` stage.
+    fn at(self, index: u64, network_every: u64) -> Stage {
+        if self != Stage::All {
+            return self;
+        }
+        if network_every > 0 && index % network_every == network_every - 1 {
+            return Stage::Network;
+        }
+        match index % 20 {
+            12..=13 => Stage::Trace,
+            14..=16 => Stage::Commands,
+            17..=18 => Stage::Files,
+            _ => Stage::Scenario,
         }
     }
 }
@@ -189,17 +221,17 @@ fn trace_input(seed: u64, index: u64, traces: &TraceSeeds) -> (String, Vec<u8>) 
 }
 
 /// A work item for the checking thread, and its answer.
-type Job = (Vec<u8>, Limits);
+type Job = Box<dyn FnOnce() -> Answer + Send>;
 type Answer = Result<Verdict, String>;
 
 /// Starts the thread that checks inputs in process (so that a hang can be noticed).
-fn checker(file: PathBuf) -> (mpsc::Sender<Job>, mpsc::Receiver<Answer>) {
+fn checker() -> (mpsc::Sender<Job>, mpsc::Receiver<Answer>) {
     let (job_tx, job_rx) = mpsc::channel::<Job>();
     let (ans_tx, ans_rx) = mpsc::channel::<Answer>();
     std::thread::spawn(move || {
-        for (bytes, limits) in job_rx {
+        for job in job_rx {
             PANICS.lock().map(|mut p| p.clear()).ok();
-            let result = panic::catch_unwind(AssertUnwindSafe(|| check::in_process(&bytes, &file, &limits)));
+            let result = panic::catch_unwind(AssertUnwindSafe(job));
             let answer = match result {
                 Ok(r) => r,
                 Err(_) => Err(PANICS.lock().map(|p| p.join("; ")).unwrap_or_else(|_| "a panic".into())),
@@ -243,6 +275,28 @@ fn wait_cpu(answers: &mpsc::Receiver<Answer>, hang: Duration) -> Option<Answer> 
     }
 }
 
+/// The in-process answer for an input whose binary exit code is `binary`: an input refused in
+/// process (2) must be refused by the binary too.
+fn agree(library: u8, binary: u8) -> Result<u8, String> {
+    if library == 2 && binary != 2 {
+        return Err(format!("refused in process (exit 2), but the binary exited {binary}"));
+    }
+    Ok(binary)
+}
+
+/// Raises this process's soft limit of open files to its hard limit (the network stage holds
+/// 10,000 idle connections; `lbsim backends` started from here inherits the limit).
+fn raise_open_files() {
+    // SAFETY: getrlimit and setrlimit read and write only the struct we pass.
+    unsafe {
+        let mut l: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+            l.rlim_cur = l.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
+}
+
 /// Peak resident memory of this process, KiB.
 fn peak_rss_kib() -> i64 {
     // SAFETY: getrusage writes only into the struct we pass.
@@ -256,6 +310,7 @@ fn peak_rss_kib() -> i64 {
 fn main() {
     let args = Args::parse();
     install_panic_hook();
+    raise_open_files();
     let bytes = lbsim::memory::parse_size(&args.max_memory).expect("--max-memory");
     lbsim::memory::set_memory_limit(bytes);
     let bin = args.bin.clone().unwrap_or_else(|| {
@@ -284,20 +339,28 @@ fn main() {
     let mut network: Option<network::Network> = None;
     let out = tmp.path().join("out");
     let corpus = corpus();
-    let (jobs, answers) = checker(file.clone());
     let hang = Duration::from_secs_f64(args.hang_seconds);
+    let (jobs, answers) = checker();
+    // Runs a job on the checking thread: its answer, or a hang.
+    let ask = |job: Job| -> Answer {
+        jobs.send(job).expect("the checking thread");
+        wait_cpu(&answers, hang)
+            .unwrap_or_else(|| Err(format!("HANG: still running after {hang:?} of CPU time in process")))
+    };
     let limits = |i: u64| Limits {
         requests: args.requests,
         replications: 2,
         strategies: 3,
         max_work: args.max_work,
         charts: args.charts_every > 0 && i.is_multiple_of(args.charts_every),
+        simulate: args.simulate_every > 0 && i.is_multiple_of(args.simulate_every),
     };
 
     let replaying = !args.replay.is_empty();
     let started = Instant::now();
     let mut last_report = Instant::now();
     let mut counts: BTreeMap<Verdict, u64> = BTreeMap::new();
+    let mut stages: BTreeMap<Stage, (u64, u64)> = BTreeMap::new();
     let (mut done, mut spawned, mut failures) = (0u64, 0u64, 0u64);
     let mut index = args.start;
     loop {
@@ -308,7 +371,7 @@ fn main() {
             break;
         }
         let is_seed = !replaying && index < corpus.len() as u64 && matches!(args.stage, Stage::Scenario | Stage::All);
-        let stage = if replaying || is_seed { Stage::Scenario } else { args.stage.at(index) };
+        let stage = if replaying || is_seed { Stage::Scenario } else { args.stage.at(index, args.network_every) };
         let mut result: Result<Verdict, String>;
         let (what, bytes, ext, hung);
         if matches!(stage, Stage::Scenario | Stage::Trace) {
@@ -323,11 +386,8 @@ fn main() {
             // A trace input is the trace; the scenario replaying it is trace-replay.toml's.
             let scenario = if stage == Stage::Trace { trace_scenario.clone() } else { b.clone() };
             let lim = limits(index);
-            jobs.send((scenario.clone(), lim)).expect("the checking thread");
-            result = match wait_cpu(&answers, hang) {
-                Some(r) => r,
-                None => Err(format!("HANG: still running after {hang:?} of CPU time in process")),
-            };
+            let (sc, f) = (scenario.clone(), file.clone());
+            result = ask(Box::new(move || check::in_process(&sc, &f, &lim)));
             hung = result.as_ref().is_err_and(|e| e.starts_with("HANG"));
             if let Ok(verdict) = result
                 && (replaying || is_seed || (args.spawn_every > 0 && index.is_multiple_of(args.spawn_every)))
@@ -342,32 +402,53 @@ fn main() {
             }
             (what, bytes, ext) = (w, b, if stage == Stage::Trace { "csv" } else { "toml" });
         } else {
-            hung = false;
-            spawned += 1;
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(args.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let cmds = commands.get_or_insert_with(|| commands::Commands::new(&bin, &tmp.path().join("commands")));
+            let binary = args.binary_every > 0 && index.is_multiple_of(args.binary_every);
             let (w, argv, r) = match stage {
                 Stage::Commands => {
                     let argv = cmds.input(&mut rng, &corpus);
                     let full = rng.random_ratio(1, 8);
-                    let r = cmds.check(&argv, full, None, hang).map(Verdict::Binary);
+                    let a = argv.clone();
+                    let mut r = ask(Box::new(move || library::flags(&a).map(Verdict::Library)));
+                    if let Ok(Verdict::Library(lib)) = r
+                        && binary
+                    {
+                        spawned += 1;
+                        r = cmds.check(&argv, full, None, hang).and_then(|b| agree(lib, b)).map(Verdict::Binary);
+                    }
                     (format!("commands{}", if full { ", stdout on /dev/full" } else { "" }), argv, r)
                 }
                 Stage::Files => {
-                    let (argv, damaged) = cmds.damage(&mut rng, &tmp.path().join("case"));
-                    let r = cmds.check(&argv, false, Some(&damaged), hang).map(Verdict::Binary);
+                    let (argv, damaged, readback) = cmds.damage(&mut rng, &tmp.path().join("case"));
+                    let d = damaged.clone();
+                    let mut r = ask(Box::new(move || library::files(&readback, &d).map(Verdict::Library)));
+                    if let Ok(Verdict::Library(lib)) = r
+                        && binary
+                    {
+                        spawned += 1;
+                        r = cmds
+                            .check(&argv, false, Some(&damaged), hang)
+                            .and_then(|b| agree(lib, b))
+                            .map(Verdict::Binary);
+                    }
                     (format!("files, damaged {}", damaged.display()), argv, r)
                 }
                 _ => {
+                    spawned += 1;
                     let small = tmp.path().join("commands").join("small.toml");
                     let net = network.get_or_insert_with(|| network::Network::new(&bin, &small, tmp.path()));
                     let r = net.check(args.seed ^ index).map(|_| Verdict::Peer);
                     ("network".to_string(), vec![format!("network input {index}")], r)
                 }
             };
+            hung = r.as_ref().is_err_and(|e| e.starts_with("HANG: still running") && e.contains("in process"));
             result = r;
             (what, bytes, ext) = (w, argv.join("\n").into_bytes(), "txt");
         }
+        let per_stage = stages.entry(stage).or_default();
+        per_stage.0 += 1;
+        per_stage.1 += u64::from(result.is_err());
         match result {
             Ok(v) => *counts.entry(v).or_default() += 1,
             Err(why) if replaying => {
@@ -417,6 +498,9 @@ fn main() {
     );
     for (v, n) in &counts {
         println!("  {v:?}: {n}");
+    }
+    for (stage, (n, failed)) in &stages {
+        println!("  stage {stage:?}: {n} inputs, {failed} failure(s)");
     }
     std::process::exit(if failures == 0 { 0 } else { 1 });
 }

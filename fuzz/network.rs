@@ -7,7 +7,10 @@
 //!   methods and bodies, invalid `d` and `id` values, pipelined garbage — and then a
 //!   well-formed request on a random port must be answered (200, or 503 from a full waiting
 //!   room) within 5 s, while the attack's connections are still open, and the process must
-//!   still run.
+//!   still run. The first backends input of every run holds [`MASS`] idle connections to one
+//!   port (raising the fuzzer's limit of open files as far as its hard limit allows) and a
+//!   well-formed request to *every* port must be answered meanwhile (issue 29: 10,050 idle
+//!   connections to one port used to lock every port out).
 //! - **load**: a target written here misbehaves in one of [`Target`]'s ways (closes at once,
 //!   answers garbage, an endless chunked body, an endless fixed-length one, a 1 MB header,
 //!   silence, a byte every 100 ms, endless `100 Continue`s, …) and `lbsim load` sends 30
@@ -28,6 +31,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Wall time `load` may take beyond its `--time-limit` (a busy machine, the exit).
 const SLACK: Duration = Duration::from_secs(10);
+
+/// Idle connections the first backends attack of a run holds open at once.
+const MASS: usize = 10_000;
 
 /// How a hostile target answers every connection.
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +76,8 @@ pub(crate) struct Network {
     dir: PathBuf,
     backends: Child,
     ports: Vec<SocketAddr>,
+    /// Whether the [`MASS`] attack has been made.
+    mass_done: bool,
 }
 
 impl Drop for Network {
@@ -109,13 +117,73 @@ impl Network {
     /// Starts the backends of `scenario`.
     pub(crate) fn new(bin: &Path, scenario: &Path, dir: &Path) -> Network {
         let (backends, ports) = start_backends(bin, scenario);
-        Network { bin: bin.to_path_buf(), scenario: scenario.to_path_buf(), dir: dir.to_path_buf(), backends, ports }
+        let (bin, scenario, dir) = (bin.to_path_buf(), scenario.to_path_buf(), dir.to_path_buf());
+        Network { bin, scenario, dir, backends, ports, mass_done: false }
     }
 
     /// One input: an attack on the backends (even `seed`) or a hostile target for `load`.
     pub(crate) fn check(&mut self, seed: u64) -> Result<String, String> {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        if rng.random_bool(0.5) { self.attack(&mut rng) } else { self.hostile_target(&mut rng) }
+        if rng.random_bool(0.5) {
+            if !self.mass_done {
+                self.mass_done = true;
+                return self.mass_idle();
+            }
+            self.attack(&mut rng)
+        } else {
+            self.hostile_target(&mut rng)
+        }
+    }
+
+    /// [`MASS`] idle connections to one port (fewer if the limit of open files is lower:
+    /// said in the answer), then a well-formed request to every port, each answered while
+    /// they are held.
+    fn mass_idle(&mut self) -> Result<String, String> {
+        // SAFETY: getrlimit writes only into the struct we pass.
+        let soft = unsafe {
+            let mut l: libc::rlimit = std::mem::zeroed();
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut l);
+            l.rlim_cur
+        };
+        let want = MASS.min((soft as usize).saturating_sub(256));
+        let started = Instant::now();
+        let mut held = Vec::with_capacity(want);
+        let mut failed = 0usize;
+        while held.len() < want && failed < 100 && started.elapsed() < Duration::from_secs(60) {
+            match TcpStream::connect_timeout(&self.ports[0], Duration::from_secs(2)) {
+                Ok(s) => held.push(s),
+                Err(_) => failed += 1,
+            }
+        }
+        let opened = started.elapsed();
+        let mut answers = Vec::new();
+        for &probe in &self.ports {
+            match well_formed(probe) {
+                Ok(code) if code == 200 || code == 503 => answers.push(code),
+                Ok(code) => {
+                    return Err(format!("{} idle connections: a well-formed request to {probe} got {code}", held.len()));
+                }
+                Err(e) => {
+                    return Err(format!("{} idle connections: a well-formed request to {probe}: {e}", held.len()));
+                }
+            }
+        }
+        if let Ok(Some(status)) = self.backends.try_wait() {
+            return Err(format!("{} idle connections: lbsim backends ended ({status})", held.len()));
+        }
+        let n = held.len();
+        drop(held);
+        if n < want {
+            return Err(format!("only {n} of {want} idle connections could be opened ({failed} failed)"));
+        }
+        let short =
+            if want < MASS { format!(" (the limit of open files, {soft}, allows no more)") } else { String::new() };
+        let said = format!(
+            "backends: {n} idle connections to one port{short} opened in {:.1}s, every port answered {answers:?}",
+            opened.as_secs_f64()
+        );
+        eprintln!("fuzz: {said}");
+        Ok(said)
     }
 
     /// An attack on the backends, then a well-formed request.

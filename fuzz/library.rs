@@ -102,13 +102,10 @@ pub(crate) fn files(readback: &Readback, damaged: &Path) -> Result<u8, String> {
             .map_err(Error::from)
             .and_then(|sweep| store::prepare(dir, &sweep.manifest(None), true))
             .and_then(|done| store::read_points(dir, &done.into_iter().collect::<Vec<_>>()).map(drop)),
-        Readback::Merge { dirs } => dirs
-            .iter()
-            .map(|d| {
-                store::read_manifest(d)?;
-                store::read_points(d, &store::list_points(d)?).map(drop)
-            })
-            .collect(),
+        Readback::Merge { dirs } => dirs.iter().try_for_each(|d| {
+            store::read_manifest(d)?;
+            store::read_points(d, &store::list_points(d)?).map(drop)
+        }),
     };
     match result {
         Ok(()) => Ok(0),

@@ -109,6 +109,11 @@ struct Args {
     /// In the `all` stage, one input in this many is a network one (0: none).
     #[arg(long, default_value_t = 20)]
     network_every: u64,
+    /// In the `all` stage, the shares of the scenario, trace, commands and files stages among
+    /// the inputs that are not network ones (a long run in process shifts them to the cheap
+    /// stages).
+    #[arg(long, value_name = "S,T,C,F", value_delimiter = ',', default_values_t = [12, 2, 3, 2])]
+    weights: Vec<u64>,
 }
 
 /// A stage of the fuzzer.
@@ -124,26 +129,30 @@ enum Stage {
     Files,
     /// Hostile clients against `backends`, hostile targets for `load` (loopback).
     Network,
-    /// All of them, input by input (in 20: 12 scenario, 2 trace, 3 commands, 2 files, 1
-    /// network; with `--network-every N`, one network input in N, the others scenarios).
+    /// All of them, input by input: one in `--network-every` (20) a network one, the others
+    /// by `--weights` (of 19: 12 scenario, 2 trace, 3 commands, 2 files).
     All,
 }
 
 impl Stage {
-    /// The stage of input `index`, one in `network_every` a network one in the `all` stage.
-    fn at(self, index: u64, network_every: u64) -> Stage {
+    /// The stage of input `index`: in the `all` stage one in `network_every` a network one,
+    /// the others in turn by `weights` (scenario, trace, commands, files).
+    fn at(self, index: u64, network_every: u64, weights: &[u64]) -> Stage {
         if self != Stage::All {
             return self;
         }
         if network_every > 0 && index % network_every == network_every - 1 {
             return Stage::Network;
         }
-        match index % 20 {
-            12..=13 => Stage::Trace,
-            14..=16 => Stage::Commands,
-            17..=18 => Stage::Files,
-            _ => Stage::Scenario,
+        let total: u64 = weights.iter().sum();
+        let mut slot = index % total.max(1);
+        for (stage, &w) in [Stage::Scenario, Stage::Trace, Stage::Commands, Stage::Files].into_iter().zip(weights) {
+            if slot < w {
+                return stage;
+            }
+            slot -= w;
         }
+        Stage::Scenario
     }
 }
 
@@ -309,6 +318,10 @@ fn peak_rss_kib() -> i64 {
 
 fn main() {
     let args = Args::parse();
+    if args.weights.len() != 4 || args.weights.iter().all(|&w| w == 0) {
+        eprintln!("--weights takes four numbers, not all 0: scenario,trace,commands,files");
+        std::process::exit(2);
+    }
     install_panic_hook();
     raise_open_files();
     let bytes = lbsim::memory::parse_size(&args.max_memory).expect("--max-memory");
@@ -371,7 +384,11 @@ fn main() {
             break;
         }
         let is_seed = !replaying && index < corpus.len() as u64 && matches!(args.stage, Stage::Scenario | Stage::All);
-        let stage = if replaying || is_seed { Stage::Scenario } else { args.stage.at(index, args.network_every) };
+        let stage = if replaying || is_seed {
+            Stage::Scenario
+        } else {
+            args.stage.at(index, args.network_every, &args.weights)
+        };
         let mut result: Result<Verdict, String>;
         let (what, bytes, ext, hung);
         if matches!(stage, Stage::Scenario | Stage::Trace) {

@@ -149,7 +149,7 @@ impl Network {
         let started = Instant::now();
         let mut held = Vec::with_capacity(want);
         let mut failed = 0usize;
-        while held.len() < want && failed < 100 && started.elapsed() < Duration::from_secs(60) {
+        while held.len() < want && failed < 100 && started.elapsed() < Duration::from_secs(180) {
             match TcpStream::connect_timeout(&self.ports[0], Duration::from_secs(2)) {
                 Ok(s) => held.push(s),
                 Err(_) => failed += 1,
@@ -161,7 +161,10 @@ impl Network {
             match well_formed(probe) {
                 Ok(code) if code == 200 || code == 503 => answers.push(code),
                 Ok(code) => {
-                    return Err(format!("{} idle connections: a well-formed request to {probe} got {code}", held.len()));
+                    return Err(format!(
+                        "{} idle connections: a well-formed request to {probe} got {code}",
+                        held.len()
+                    ));
                 }
                 Err(e) => {
                     return Err(format!("{} idle connections: a well-formed request to {probe}: {e}", held.len()));

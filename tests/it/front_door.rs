@@ -340,7 +340,7 @@ proptest::proptest! {
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
         let bytes = mutate::mutate(&mut rng, &corpus[pick % corpus.len()]);
         let (dir, _) = case_with_traces("");
-        let limits = check::Limits { requests: 300, replications: 2, strategies: 2, max_work: 2e6, charts: false };
+        let limits = check::Limits { requests: 300, replications: 2, strategies: 2, max_work: 2e6, charts: false, simulate: true };
         let verdict = check::in_process(&bytes, &dir.path().join("case.toml"), &limits);
         proptest::prop_assert!(verdict.is_ok(), "{}\n--- input ---\n{}", verdict.unwrap_err(), String::from_utf8_lossy(&bytes));
     }

@@ -10,6 +10,13 @@
 //! cargo run --release --example fuzz -- --replay fuzz/failures/x.toml
 //! ```
 //!
+//! The other stages (`--stage`): mutated traces, every command's flags and the damaged files
+//! lbsim reads back ([`commands`], each input checked in process first by [`library`], one in
+//! `--binary-every` through the binary), hostile peers on loopback ([`network`]). A long run
+//! stays in process (`--simulate-every`, `--binary-every`, `--network-every`, `--weights`;
+//! docs/validation.md gives the 10⁶-input command) and splits into parallel processes by
+//! `--start` ranges.
+//!
 //! The corpus is every shipped scenario (`scenarios/*.toml`) and `fuzz/corpus/*.toml` (the
 //! reproductions of issue 10). Input `i` of seed `S` is a pure function of `(S, i)`: a
 //! failure is saved under `fuzz/failures/` and printed with its seed and index, and

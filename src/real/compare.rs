@@ -204,7 +204,7 @@ pub fn compare(sim_dir: &Path, measured_dir: &Path, strategy: Option<&str>, chec
         .iter()
         .find(|r| r.get(STRATEGY.name) == Some(&wanted))
         .ok_or_else(|| input(&sim_path, format!("no strategy {wanted:?}; it has {}", labels.join(", "))))?;
-    let mut notes = consistency(sim_dir, &m)?;
+    let mut notes = consistency(sim_dir, measured_dir, &m)?;
     if !m.valid {
         notes.extend(m.problems.iter().map(|p| format!("measurement invalid: {p}")));
     }
@@ -382,7 +382,7 @@ fn read_histogram(sim_dir: &Path, label: &str) -> Result<Option<Histogram>> {
 }
 
 /// Checks that the simulation ran the stream the measurement replayed (manifest.json).
-fn consistency(sim_dir: &Path, m: &Measurement) -> Result<Vec<String>> {
+fn consistency(sim_dir: &Path, measured_dir: &Path, m: &Measurement) -> Result<Vec<String>> {
     let path = sim_dir.join("manifest.json");
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(vec![format!("{} missing: cannot check that both ran the same request stream", path.display())]);
@@ -417,8 +417,10 @@ fn consistency(sim_dir: &Path, m: &Measurement) -> Result<Vec<String>> {
         return Err(input(
             &path,
             format!(
-                "the simulation and the measurement did not use the same request stream: {} (run both with the same \
-                 scenario, --requests and --seed)",
+                "the simulation and the measurement ({}) did not use the same request stream: {} (run both with the \
+                 same scenario, --requests and --seed)",
+                // Either file may be the odd one out: name both (issue 29, found by the fuzzer).
+                measured_dir.join("measurement.json").display(),
                 wrong.join(", ")
             ),
         ));

@@ -93,6 +93,10 @@ struct Args {
     /// Work (estimated events) above which a valid input is not simulated.
     #[arg(long, default_value_t = 2e6)]
     max_work: f64,
+    /// One simulated input in this many is a larger run: 20 times `--requests`, under 10
+    /// times `--max-work` (and the CPU-time watchdog); 0: never.
+    #[arg(long, default_value_t = 50)]
+    large_every: u64,
     /// The memory limit, in process and for the binary.
     #[arg(long, default_value = "1G")]
     max_memory: String,
@@ -367,13 +371,18 @@ fn main() {
         wait_cpu(&answers, hang)
             .unwrap_or_else(|| Err(format!("HANG: still running after {hang:?} of CPU time in process")))
     };
-    let limits = |i: u64| Limits {
-        requests: args.requests,
-        replications: 2,
-        strategies: 3,
-        max_work: args.max_work,
-        charts: args.charts_every > 0 && i.is_multiple_of(args.charts_every),
-        simulate: args.simulate_every > 0 && i.is_multiple_of(args.simulate_every),
+    let limits = |i: u64| {
+        let simulate = args.simulate_every > 0 && i.is_multiple_of(args.simulate_every);
+        let large = simulate && args.large_every > 0 && (i / args.simulate_every).is_multiple_of(args.large_every);
+        let scale = if large { (20, 10.0) } else { (1, 1.0) };
+        Limits {
+            requests: args.requests.saturating_mul(scale.0),
+            replications: 2,
+            strategies: 3,
+            max_work: args.max_work * scale.1,
+            charts: args.charts_every > 0 && i.is_multiple_of(args.charts_every),
+            simulate,
+        }
     };
 
     let replaying = !args.replay.is_empty();

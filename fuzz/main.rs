@@ -535,5 +535,9 @@ fn main() {
     for (stage, (n, failed)) in &stages {
         println!("  stage {stage:?}: {n} inputs, {failed} failure(s)");
     }
+    // `exit` runs no destructors: stop the network stage's `lbsim backends` and remove the
+    // scratch directory first.
+    drop(network);
+    drop(tmp);
     std::process::exit(if failures == 0 { 0 } else { 1 });
 }

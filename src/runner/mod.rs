@@ -326,8 +326,7 @@ fn until_precise(sc: Cow<'_, Scenario>, runs: Vec<Replication>, open_models: boo
 
 /// Fills each strategy's [`Reached`] for `targets`; the factor the run's length must grow
 /// by for the worst figure of a strategy that does not saturate ((half-width / target)²;
-/// 4 for a figure without an interval or whose batches are not shown independent; at most
-/// 1 when every one is reached).
+/// 4 for a figure without an interval; at most 1 when every one is reached).
 fn assess(targets: &[(&'static str, f64)], strategies: &mut [StrategySummary]) -> f64 {
     let mut growth: f64 = 0.0;
     for s in strategies {
@@ -337,20 +336,14 @@ fn assess(targets: &[(&'static str, f64)], strategies: &mut [StrategySummary]) -
                 let f = Figure::ALL.into_iter().find(|f| f.column() == measure).expect("a figure's name");
                 let e = s.estimate(f);
                 let relative = e.ci95.filter(|_| e.value != 0.0 && e.value.is_finite()).map(|h| h / e.value.abs());
-                let independent = s.paired.get(f as usize).is_none_or(|u| u.independent);
-                Reached { measure, target, relative, independent }
+                Reached { measure, target, relative }
             })
             .collect();
         if s.is_unstable() {
             continue;
         }
         for r in &s.precision {
-            let needed = match r.relative {
-                Some(x) if r.independent => (x / r.target).powi(2),
-                Some(x) => (x / r.target).powi(2).max(4.0),
-                None => 4.0,
-            };
-            growth = growth.max(needed);
+            growth = growth.max(r.relative.map_or(4.0, |x| (x / r.target).powi(2)));
         }
     }
     growth

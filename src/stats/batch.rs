@@ -7,22 +7,14 @@
 //! batch's figures are those of its own slice of simulated time, from the differences
 //! (completions counted when they complete, work when it is routed, integrals over the
 //! slice). Percentiles come from the batch's own response-time histogram (sectioning), and
-//! exactly so at every coarser level too (pairs, fours, … of batches).
+//! exactly so at the coarser levels too (pairs, fours and eights of batches).
 //!
-//! The batch size (after LBatch, Fox, Goldsman & Swain 1991): the batches are merged in
-//! pairs until the lag-1 autocorrelation r₁ of their means of the response time is not
-//! significant (one-sided at 5%: r₁ ≤ 1.645/√k for k batches), testing only series of at
-//! least [`TEST_BATCHES`] batches (with fewer the test has no power: r₁'s standard error
-//! is 1/√k). Passing the test at batch size b bounds the correlation of neighbours only
-//! loosely (r₁ up to ~0.3 passes with 32 batches), so the interval rests on batches
-//! [`GAP`] levels coarser (4b: the correlation of neighbouring batch means falls about as
-//! 1/b once b exceeds the correlation time). A percentile is tested the same way on its
-//! own sections (its excursions last longer than the mean's), from the level at which each
-//! section holds at least [`TAIL_COUNT`] requests beyond it. A figure's 95% interval is
-//! then t₀.₉₇₅,ₖ₋₁ · s/√k around the run's own figure, s the standard deviation of its k
-//! batch values. A figure whose batches never pass (or, a percentile, cannot be tested)
-//! uses the coarsest level and is marked not independent ([`Units::independent`]): the run
-//! should be longer, and `--precision` does not stop on it. Memory is
+//! The batch size: the lag-1 autocorrelation r₁ of the batch means of the response time is
+//! tested (one-sided at 5%: r₁ > 1.645/√k for k batches); while it is significant, the
+//! batches are merged in pairs (LBatch's doubling), down to [`MIN_BATCHES`]. A figure's 95%
+//! interval is then t₀.₉₇₅,ₖ₋₁ · s/√k around the run's own figure, s the standard deviation
+//! of its k batch values. A percentile uses a level at which each batch holds at least
+//! [`TAIL_COUNT`] requests beyond it (a p99.9 needs long batches). Memory is
 //! O(BATCHES × servers) per simulation, whatever the run length.
 
 use super::ci::mean_ci;
@@ -30,30 +22,13 @@ use super::summary::{CI_LEVEL, QUANTILES};
 use super::{LatencyHistogram, evenness};
 
 /// Batches at the finest level.
-pub const BATCHES: usize = 256;
-/// Levels kept: batches, pairs, fours, … down to [`MIN_BATCHES`] batches of 32.
-pub const LEVELS: usize = 6;
+pub const BATCHES: usize = 64;
+/// Levels kept: batches, pairs, fours, eights.
+pub const LEVELS: usize = 4;
 /// Fewest batches an interval rests on.
 pub const MIN_BATCHES: usize = 8;
-/// Fewest batches the lag-1 test is applied to.
-pub const TEST_BATCHES: usize = 32;
-/// Levels between the batches that passed the test and those the interval rests on.
-pub const GAP: u32 = 2;
-/// One-sided 5% point of the lag-1 test: r₁ is significant above `LAG1_Z / √k`.
-const LAG1_Z: f64 = 1.645;
 /// Requests a batch must hold beyond (or below) a percentile for its section estimate.
 pub const TAIL_COUNT: f64 = 10.0;
-
-/// The outcome of a figure's independence test (see the module's documentation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Test {
-    /// Its batches passed: its interval rests on batches [`GAP`] levels coarser.
-    Independent,
-    /// Its batches failed at every level with [`TEST_BATCHES`] batches.
-    Correlated,
-    /// Too few batches (or sections holding the percentile's tail) to test.
-    Untested,
-}
 
 /// A figure whose interval and paired comparisons rest on batches or replications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,9 +141,6 @@ pub struct Units {
     pub values: Vec<f64>,
     /// `None`: replications; `Some(l)`: batches of level `l`.
     pub level: Option<u32>,
-    /// Whether the values are independent as far as can be told: replications always;
-    /// batches when they passed the lag-1 test (see the module's documentation).
-    pub independent: bool,
 }
 
 impl Units {
@@ -252,52 +224,38 @@ impl Batches {
         self.values.is_empty()
     }
 
-    /// The level the interval of the mean response time (and of every figure but the
-    /// percentiles) rests on, and the outcome of the independence test (the coarsest level
-    /// when it did not pass).
-    pub fn level(&self) -> (u32, Test) {
-        let mean = self.series(Figure::Mean, 0);
-        self.test((0..LEVELS as u32).map(|l| at_level(&mean, l)), 0)
+    /// The level the batch means of the response time are uncorrelated at (lag-1 test,
+    /// doubling), and whether they still were correlated at the coarsest level.
+    pub fn level(&self) -> (u32, bool) {
+        let mut v = self.series(Figure::Mean, 0);
+        let mut level = 0;
+        loop {
+            let k = v.len() as f64;
+            let r = lag1(&v);
+            if r.is_nan() || r <= 1.645 / k.sqrt() {
+                return (level, false);
+            }
+            if v.len() / 2 < MIN_BATCHES || level as usize + 1 >= LEVELS {
+                return (level, true);
+            }
+            v = merge_pairs(&v);
+            level += 1;
+        }
     }
 
-    /// The level `f`'s interval rests on, and its test, when the mean's are `mean`.
-    pub fn level_of(&self, f: Figure, mean: (u32, Test)) -> (u32, Test) {
-        f.quantile().map_or(mean, |q| self.quantile_level(q, mean.0))
+    /// The level figure `f` uses when the response time's batches are uncorrelated at
+    /// `level`: the same, or coarser for a percentile whose tail a batch holds too few of.
+    pub fn level_of(&self, f: Figure, level: u32) -> u32 {
+        f.quantile().map_or(level, |q| self.quantile_level(q, level))
     }
 
-    /// The level percentile `QUANTILES[q]`'s interval rests on when the mean's rests on
-    /// `level`: [`GAP`] levels above the first whose sections pass the lag-1 test, from the
-    /// mean's tested level and from the first whose sections hold [`TAIL_COUNT`] requests
-    /// beyond the percentile; and the test's outcome (the coarsest level when none passed).
-    pub fn quantile_level(&self, q: usize, level: u32) -> (u32, Test) {
+    /// The level percentile `QUANTILES[q]` uses when the response time's batches are
+    /// uncorrelated at `level`: the first from there whose batches hold [`TAIL_COUNT`]
+    /// requests beyond it (the coarsest if none does).
+    pub fn quantile_level(&self, q: usize, level: u32) -> u32 {
         let p = QUANTILES[q].1;
         let tail = p.min(1.0 - p);
-        let from = level.saturating_sub(GAP);
-        let from =
-            (from..LEVELS as u32).find(|&l| (self.size << l) as f64 * tail >= TAIL_COUNT).unwrap_or(LEVELS as u32);
-        self.test((from..LEVELS as u32).map(|l| self.quantile_series(q, l)), from)
-    }
-
-    /// The series given level by level from level `from`: [`GAP`] levels above the first
-    /// of at least [`TEST_BATCHES`] values whose lag-1 autocorrelation is not significant.
-    fn test(&self, series: impl Iterator<Item = Vec<f64>>, from: u32) -> (u32, Test) {
-        let mut outcome = Test::Untested;
-        for (i, v) in series.enumerate() {
-            if v.len() < TEST_BATCHES {
-                break;
-            }
-            let r = lag1(&v);
-            if r.is_nan() || r <= LAG1_Z / (v.len() as f64).sqrt() {
-                return (from + i as u32 + GAP, Test::Independent);
-            }
-            outcome = Test::Correlated;
-        }
-        (self.coarsest(), outcome)
-    }
-
-    /// The coarsest level with [`MIN_BATCHES`] batches (0 when even the finest has fewer).
-    fn coarsest(&self) -> u32 {
-        (0..LEVELS as u32).rev().find(|&l| self.len() >> l >= MIN_BATCHES).unwrap_or(0)
+        (level..LEVELS as u32).find(|&l| (self.size << l) as f64 * tail >= TAIL_COUNT).unwrap_or(LEVELS as u32 - 1)
     }
 
     /// Figure `f`'s batch values at `level`.
@@ -490,15 +448,11 @@ mod tests {
 
     #[test]
     fn paired_units_meet_at_the_coarser_level() {
-        let a = Units { values: (0..16).map(f64::from).collect(), level: Some(0), independent: true };
-        let b = Units {
-            values: (0..8).map(|i| 2.0 * f64::from(i) + 0.5 - 1.0).collect(),
-            level: Some(1),
-            independent: true,
-        };
+        let a = Units { values: (0..16).map(f64::from).collect(), level: Some(0) };
+        let b = Units { values: (0..8).map(|i| 2.0 * f64::from(i) + 0.5 - 1.0).collect(), level: Some(1) };
         // a at level 1: 0.5, 2.5, …; b: −0.5, 1.5, …: a − b = 1 exactly.
         assert_eq!(a.paired(&b), Some((1.0, 0.0)));
-        let r = Units { values: vec![1.0, 2.0], level: None, independent: true };
+        let r = Units { values: vec![1.0, 2.0], level: None };
         assert_eq!(a.paired(&r), None);
     }
 }

@@ -15,7 +15,7 @@
 //! 5× slowdown four fifths — so a split in proportion to capacity is even and an
 //! overloaded server has ρ_i > 1 (its utilisation stops at 1).
 
-use super::batch::{Batches, Figure, Test, Units, half_width};
+use super::batch::{Batches, Figure, Units, half_width};
 use super::ci::{Bounds, interval, mean_ci};
 use super::evenness;
 use super::saturation::Saturation;
@@ -307,9 +307,8 @@ pub struct StrategySummary {
     /// With one replication: how many batches the response time's interval rests on (None:
     /// intervals over replications, or a run too short to batch).
     pub batch_count: Option<usize>,
-    /// With one replication: whether the batch means of the response time, or the sections
-    /// of a percentile, failed the independence test at every level (their intervals rest
-    /// on the coarsest batches and may be too narrow: run longer).
+    /// With one replication: whether the batch means were still correlated at the coarsest
+    /// level (the intervals may be too narrow: run longer).
     pub batches_correlated: bool,
     /// `[autoscaler]`: each replication's pods (empty without an autoscaler).
     pub pods: Vec<super::pod_counts::PodsRun>,
@@ -363,16 +362,12 @@ pub struct Reached {
     pub target: f64,
     /// The half-width relative to the value (None: no interval, or a value of 0).
     pub relative: Option<f64>,
-    /// Whether the values its interval rests on are independent (replications, or batches
-    /// that passed the independence test of [`super::batch`]).
-    pub independent: bool,
 }
 
 impl Reached {
-    /// Whether the target was reached: an interval within it, resting on independent
-    /// values (batches still correlated may make an interval look narrower than it is).
+    /// Whether the target was reached.
     pub fn met(&self) -> bool {
-        self.independent && self.relative.is_some_and(|r| r <= self.target)
+        self.relative.is_some_and(|r| r <= self.target)
     }
 }
 
@@ -406,7 +401,7 @@ impl StrategySummary {
         let mut fig = |f: Figure, b: Bounds, g: &dyn Fn(&RunStats) -> f64| {
             let v: Vec<f64> = runs.iter().map(g).collect();
             let e = Estimate::within(&v, b);
-            units[f as usize] = Units { values: v, level: None, independent: true };
+            units[f as usize] = Units { values: v, level: None };
             e
         };
         let servers = (0..pool.servers.len())
@@ -554,11 +549,8 @@ impl StrategySummary {
         };
         for f in Figure::ALL {
             if let Some(q) = f.quantile() {
-                units[f as usize] = Units {
-                    values: runs.iter().map(|r| r.response.quantile(QUANTILES[q].1)).collect(),
-                    level: None,
-                    independent: true,
-                };
+                units[f as usize] =
+                    Units { values: runs.iter().map(|r| r.response.quantile(QUANTILES[q].1)).collect(), level: None };
             }
         }
         summary.paired = units;
@@ -574,23 +566,20 @@ impl StrategySummary {
     /// One run: every figure's interval from its batch means (see [`super::batch`]), and
     /// the batches kept for paired comparisons.
     fn single_run_intervals(&mut self, b: &Batches) {
-        let mean = b.level();
-        let mut correlated = mean.1 == Test::Correlated;
+        let (level, correlated) = b.level();
         for f in Figure::ALL {
-            let (l, test) = b.level_of(f, mean);
+            let l = b.level_of(f, level);
             let values = b.series(f, l);
             if f.quantile().is_none() {
                 self.estimate_mut(f).ci95 = half_width(&values);
             }
-            self.paired[f as usize] = Units { values, level: Some(l), independent: test == Test::Independent };
+            self.paired[f as usize] = Units { values, level: Some(l) };
         }
         let last = QUANTILES.len() - 1;
         for (q, e) in self.percentiles.iter_mut().enumerate().filter(|(q, _)| *q != 0 && *q != last) {
-            let (l, test) = b.quantile_level(q, mean.0);
-            correlated |= test == Test::Correlated;
-            e.ci95 = half_width(&b.quantile_series(q, l));
+            e.ci95 = half_width(&b.quantile_series(q, b.quantile_level(q, level)));
         }
-        self.batch_count = Some(b.len() >> mean.0);
+        self.batch_count = Some(b.len() >> level);
         self.batches_correlated = correlated;
     }
 

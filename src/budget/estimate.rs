@@ -583,7 +583,7 @@ mod tests {
                  [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n[[servers]]\nname = \"s\"\ncount = 300\n"
             )
         };
-        let part = |u: &Usage| u.parts.iter().find(|p| p.what.contains("subsets")).map_or(0, |p| p.bytes);
+        let part = |u: &Usage| u.parts.iter().find(|p| p.what.starts_with("hash tables of")).map_or(0, |p| p.bytes);
         let many = estimate(&Scenario::parse(&text(10_000, 10, "maglev"), None).unwrap(), 1);
         // 10,000 tables of 65537 one-byte entries, a bit each while filled, 10 servers' state.
         assert_eq!(part(&many), 10_000 * (65537 + 65537 / 8 + 480));

@@ -171,20 +171,32 @@ pub struct Replication {
     pub sent: u64,
     /// Measured requests completed.
     pub completed: u64,
-    /// Mean response, ms.
+    /// Mean response, ms (this and the percentiles: NaN, written as `null`, when the pass
+    /// completed no request).
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean_ms: f64,
     /// Median response, ms.
+    #[serde(deserialize_with = "nan_if_null")]
     pub p50_ms: f64,
     /// 90th percentile, ms.
+    #[serde(deserialize_with = "nan_if_null")]
     pub p90_ms: f64,
     /// 99th percentile, ms.
+    #[serde(deserialize_with = "nan_if_null")]
     pub p99_ms: f64,
     /// 99.9th percentile, ms.
+    #[serde(deserialize_with = "nan_if_null")]
     pub p999_ms: f64,
     /// Largest response, ms.
+    #[serde(deserialize_with = "nan_if_null")]
     pub max_ms: f64,
     /// 99th percentile of the send lateness, ms.
     pub lateness_p99_ms: f64,
+}
+
+/// Reads `null` (how JSON writes a NaN) as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 impl Replication {

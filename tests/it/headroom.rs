@@ -42,7 +42,7 @@ fn random_routing_crosses_where_the_mm1_p99_reaches_the_limit() {
     assert!(highest.0 <= x && highest.0 < next.0 && highest.0 >= 1.0, "{s:?}");
     // ×1.00 is the run itself: its p99 is summary.csv's.
     let one = s.points.iter().find(|p| p.factor == 1.0).unwrap();
-    assert_eq!(one.value.0, (report.strategies[0].p99.value * 1e3 * 1e3).round() / 1e3);
+    assert_eq!(one.value.0, (report.strategies[0].p99.value * 1e3 * 1e4).round() / 1e4);
     // The rate it means is the scenario's rate times the factor.
     assert!((h.rate_at(x) - 200.0 * x).abs() < 1e-9);
 }

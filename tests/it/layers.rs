@@ -49,6 +49,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "plan::slo::Slo",
             "plan::slo::Metric",
             "plan::rates::RatesReport",
+            // The autoscaled pool's result and the two rules that read it (its pod-seconds,
+            // which objectives judge it), not a search.
+            "plan::autoscaled",
             "remap::RemapReport",
             "analysis::Preflight",
             "budget::Usage",
@@ -56,7 +59,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("run", &["error", "scenario", "budget", "analysis", "runner", "report"]),
     ("sweep", &["error", "scenario", "workload", "budget", "point", "runner", "report", "plan::slo::Slo"]),
-    ("real", &["error", "scenario", "workload", "stats", "analysis", "report"]),
+    // `compare` simulates the compared strategy's replications again to pair them with the
+    // measured passes (the function `lbsim run` runs).
+    ("real", &["error", "scenario", "workload", "stats", "analysis", "report", "engine::simulate"]),
     // A run's headroom: the run's scenario scaled and rerun, judged by the sweep's judge.
     ("headroom", &["error", "scenario", "stats", "budget", "runner", "report", "plan::slo"]),
 ];

@@ -8,7 +8,7 @@
 //!
 //! - **Paired** (the usual case): the simulated replication `r` of the compared strategy is
 //!   simulated again here, from the scenario text, seed, requests and warm-up that
-//!   manifest.json records ([`engine::simulate`], the function `lbsim run`
+//!   manifest.json records ([`simulate`], the function `lbsim run`
 //!   calls), after checking that this reproduces the recorded request stream (its SHA-256)
 //!   and the summary's mean. Then `d_r = measured_r − (simulated_r + overhead)`, the
 //!   overhead being the pooled figure's (expected − simulated), and the interval is
@@ -22,7 +22,7 @@
 
 use std::path::Path;
 
-use crate::engine;
+use crate::engine::simulate;
 use crate::scenario::{Overrides, Scenario};
 use crate::stats::ci::{mean_ci, t_quantile};
 use crate::stats::summary::StrategySummary;
@@ -90,7 +90,7 @@ pub fn simulated_replications(
     let runs = n.max(replications);
     let summaries: Vec<StrategySummary> = (0..runs)
         .map(|r| {
-            let stats = engine::simulate(&sc, &spec, r, &|_| {});
+            let stats = simulate(&sc, &spec, r, &|_| {});
             crate::analysis::summarize(std::slice::from_ref(&stats), &sc, Some(&spec))
         })
         .collect();

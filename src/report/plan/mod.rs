@@ -145,7 +145,7 @@ pub fn cells(report: &PlanReport) -> (Vec<String>, Vec<Vec<(String, bool)>>) {
 }
 
 /// A metric's cell: its value (ms for times, % otherwise) ± its 95% half-width.
-fn measure_cell(s: &crate::plan::Slo, e: Option<&crate::stats::Estimate>) -> String {
+fn measure_cell(s: &crate::plan::slo::Slo, e: Option<&crate::stats::Estimate>) -> String {
     match e {
         Some(e) => {
             let scale = if s.metric.is_time() { 1e3 } else { 100.0 };
@@ -160,7 +160,7 @@ fn measure_cell(s: &crate::plan::Slo, e: Option<&crate::stats::Estimate>) -> Str
 }
 
 /// The header of a metric's column: `p99 ms`, `drop_rate %`.
-fn measure_header(s: &crate::plan::Slo) -> String {
+fn measure_header(s: &crate::plan::slo::Slo) -> String {
     if s.metric.is_time() { format!("{} ms", s.metric.name()) } else { format!("{} %", s.metric.name()) }
 }
 

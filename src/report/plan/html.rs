@@ -58,43 +58,11 @@ fn page(report: &PlanReport, chart: Option<&[u8]>) -> Vec<u8> {
     }
     page.section("Servers needed");
     let (header, rows) = cells(report);
-    let rows: Vec<Vec<Cell>> = rows
-        .into_iter()
-        .map(|row| {
-            row.into_iter()
-                .enumerate()
-                .map(|(i, (text, best))| {
-                    let kind = match (i, best) {
-                        (0, _) => CellKind::Text,
-                        (_, true) => CellKind::Best,
-                        _ if text == "not met" => CellKind::Bad,
-                        _ => CellKind::Number,
-                    };
-                    Cell::of(text, kind)
-                })
-                .collect()
-        })
-        .collect();
-    page.table(&header, &rows);
+    page.table(&header, &html_rows(rows));
     if let Some((title, header, rows)) = super::autoscaled::cells(report) {
         page.paragraph(&title);
-        let rows: Vec<Vec<Cell>> = rows
-            .into_iter()
-            .map(|row| {
-                row.into_iter()
-                    .enumerate()
-                    .map(|(i, text)| {
-                        let kind = match i {
-                            0 => CellKind::Text,
-                            _ if text == "not met" => CellKind::Bad,
-                            _ => CellKind::Number,
-                        };
-                        Cell::of(text, kind)
-                    })
-                    .collect()
-            })
-            .collect();
-        page.table(&header, &rows);
+        let rows = rows.into_iter().map(|row| row.into_iter().map(|text| (text, false)).collect()).collect();
+        page.table(&header, &html_rows(rows));
     }
     let (notes, labelled) = notes(report);
     let mut items = vec![notes];
@@ -130,4 +98,25 @@ impl Exporter<PlanReport> for PlanHtml {
         let chart = files.iter().find(|(n, _)| *n == PlanChart.file_name()).map(|(_, b)| b.as_slice());
         Ok(page(report, chart))
     }
+}
+
+/// A plan table's cells for the page: the first column text, a best cell marked, a "not
+/// met" cell bad, the rest numbers.
+fn html_rows(rows: Vec<Vec<(String, bool)>>) -> Vec<Vec<Cell>> {
+    rows.into_iter()
+        .map(|row| {
+            row.into_iter()
+                .enumerate()
+                .map(|(i, (text, best))| {
+                    let kind = match (i, best) {
+                        (0, _) => CellKind::Text,
+                        (_, true) => CellKind::Best,
+                        _ if text == "not met" => CellKind::Bad,
+                        _ => CellKind::Number,
+                    };
+                    Cell::of(text, kind)
+                })
+                .collect()
+        })
+        .collect()
 }

@@ -34,6 +34,7 @@ mod precision;
 mod queueing;
 #[cfg(feature = "real")]
 mod real;
+mod real_targets;
 mod slo;
 mod slow_start;
 mod subsets;

@@ -293,39 +293,52 @@ name = "solo"
 /// A target on loopback answering every request with `answer` (then nothing more; `None`:
 /// never answering), for at most `seconds`; returns its port.
 fn hostile_target(answer: Option<&'static [u8]>, endless_chunks: bool, seconds: u64) -> u16 {
+    loopback_target(seconds, move |mut s, _, until| {
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let Some(a) = answer else {
+            std::thread::sleep(Duration::from_secs(seconds));
+            return;
+        };
+        if s.write_all(a).is_err() {
+            return;
+        }
+        // An endless chunked body: 64 KiB chunks until the client hangs up.
+        let chunk = [b'x'; 65536];
+        while endless_chunks && std::time::Instant::now() < until {
+            if s.write_all(b"10000\r\n").and_then(|()| s.write_all(&chunk)).and_then(|()| s.write_all(b"\r\n")).is_err()
+            {
+                return;
+            }
+        }
+    })
+}
+
+/// A target on loopback for `seconds`: each connection it accepts is served by `serve` on a
+/// thread of its own, given the connection (blocking, read timeout `seconds`), its index in
+/// accept order and the deadline; returns its port.
+pub(crate) fn loopback_target(
+    seconds: u64,
+    serve: impl Fn(std::net::TcpStream, usize, std::time::Instant) + Send + Sync + 'static,
+) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();
+    let serve = std::sync::Arc::new(serve);
     std::thread::spawn(move || {
         let until = std::time::Instant::now() + Duration::from_secs(seconds);
+        let mut conns = 0;
         while std::time::Instant::now() < until {
-            let Ok((mut s, _)) = listener.accept() else {
-                std::thread::sleep(Duration::from_millis(2));
+            let Ok((s, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(1));
                 continue;
             };
+            let (k, serve) = (conns, std::sync::Arc::clone(&serve));
+            conns += 1;
             std::thread::spawn(move || {
                 s.set_nonblocking(false).unwrap();
                 s.set_read_timeout(Some(Duration::from_secs(seconds))).unwrap();
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf);
-                let Some(a) = answer else {
-                    std::thread::sleep(Duration::from_secs(seconds));
-                    return;
-                };
-                if s.write_all(a).is_err() {
-                    return;
-                }
-                // An endless chunked body: 64 KiB chunks until the client hangs up.
-                let chunk = [b'x'; 65536];
-                while endless_chunks && std::time::Instant::now() < until {
-                    if s.write_all(b"10000\r\n")
-                        .and_then(|()| s.write_all(&chunk))
-                        .and_then(|()| s.write_all(b"\r\n"))
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
+                serve(s, k, until);
             });
         }
     });

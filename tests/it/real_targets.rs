@@ -6,54 +6,39 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Duration;
 
-use super::real::{HOSTILE, measurement, summary};
+use super::real::{HOSTILE, loopback_target, measurement, summary};
 use crate::common::{case, lbsim};
 
 /// A keep-alive target on loopback answering `204` that closes every connection after its
 /// `per`-th response (with `Connection: close`, as nginx's `keepalive_requests` does), for at
 /// most `seconds`; returns its port.
 fn closing_target(per: usize, seconds: u64) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let until = std::time::Instant::now() + Duration::from_secs(seconds);
-        while std::time::Instant::now() < until {
-            let Ok((mut s, _)) = listener.accept() else {
-                std::thread::sleep(Duration::from_millis(1));
-                continue;
-            };
-            std::thread::spawn(move || {
-                s.set_nonblocking(false).unwrap();
-                s.set_nodelay(true).unwrap();
-                s.set_read_timeout(Some(Duration::from_secs(seconds))).unwrap();
-                let (mut buf, mut have) = (vec![0u8; 8192], 0);
-                for k in 1..=per {
-                    // One request: up to its empty line (the load generator sends no body).
-                    let end = loop {
-                        if let Some(i) = buf[..have].windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
-                        match s.read(&mut buf[have..]) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => have += n,
-                        }
-                    };
-                    buf.copy_within(end..have, 0);
-                    have -= end;
-                    let answer: &[u8] = if k == per {
-                        b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
-                    } else {
-                        b"HTTP/1.1 204 No Content\r\n\r\n"
-                    };
-                    if s.write_all(answer).is_err() {
-                        return;
-                    }
+    loopback_target(seconds, move |mut s, _, _| {
+        s.set_nodelay(true).unwrap();
+        let (mut buf, mut have) = (vec![0u8; 8192], 0);
+        for k in 1..=per {
+            // One request: up to its empty line (the load generator sends no body).
+            let end = loop {
+                if let Some(i) = buf[..have].windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
                 }
-            });
+                match s.read(&mut buf[have..]) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => have += n,
+                }
+            };
+            buf.copy_within(end..have, 0);
+            have -= end;
+            let answer: &[u8] = if k == per {
+                b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
+            } else {
+                b"HTTP/1.1 204 No Content\r\n\r\n"
+            };
+            if s.write_all(answer).is_err() {
+                return;
+            }
         }
-    });
-    port
+    })
 }
 
 #[test]
@@ -86,47 +71,29 @@ fn load_replaces_the_connections_a_target_closes_and_loses_no_request() {
 /// names the worker that accepted it), and recording each request's target (`/?id=N&d=D`)
 /// in arrival order; serves for at most `seconds`.
 fn worker_target(seconds: u64) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = std::sync::Arc::clone(&seen);
-    std::thread::spawn(move || {
-        let until = std::time::Instant::now() + Duration::from_secs(seconds);
-        let mut conns = 0;
-        while std::time::Instant::now() < until {
-            let Ok((s, _)) = listener.accept() else {
-                std::thread::sleep(Duration::from_millis(1));
-                continue;
-            };
-            let worker = conns % 2;
-            conns += 1;
-            let log = std::sync::Arc::clone(&log);
-            std::thread::spawn(move || {
-                s.set_nonblocking(false).unwrap();
-                s.set_read_timeout(Some(Duration::from_secs(seconds))).unwrap();
-                let mut r = BufReader::new(s.try_clone().unwrap());
-                let mut w = s;
-                let mut line = String::new();
-                while r.read_line(&mut line).is_ok_and(|n| n > 0) {
-                    let path = line.split(' ').nth(1).unwrap_or_default().to_string();
-                    // The rest of the head.
-                    loop {
-                        line.clear();
-                        if r.read_line(&mut line).map_or(true, |n| n == 0) || line == "\r\n" {
-                            break;
-                        }
-                    }
-                    log.lock().unwrap().push(path);
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\nx-lbsim-server: solo\r\nX-Worker: w{worker}\r\ncontent-length: 0\r\n\r\n"
-                    );
-                    if w.write_all(head.as_bytes()).is_err() {
-                        return;
-                    }
-                    line.clear();
+    let port = loopback_target(seconds, move |s, conn, _| {
+        let worker = conn % 2;
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut w = s;
+        let mut line = String::new();
+        while r.read_line(&mut line).is_ok_and(|n| n > 0) {
+            let path = line.split(' ').nth(1).unwrap_or_default().to_string();
+            // The rest of the head.
+            loop {
+                line.clear();
+                if r.read_line(&mut line).map_or(true, |n| n == 0) || line == "\r\n" {
+                    break;
                 }
-            });
+            }
+            log.lock().unwrap().push(path);
+            let head =
+                format!("HTTP/1.1 200 OK\r\nx-lbsim-server: solo\r\nX-Worker: w{worker}\r\ncontent-length: 0\r\n\r\n");
+            if w.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            line.clear();
         }
     });
     (port, seen)

@@ -112,6 +112,12 @@ pub struct Cells {
     pub at_one: (String, String),
     /// Whether the objective is met at ×1.00.
     pub met_at_one: bool,
+    /// Whether the estimate itself breaks the objective at ×1.00 (above the limit, or the
+    /// strategy unstable): not met and `broken_at_one` is false when only the 95% upper
+    /// bound is above the limit.
+    pub broken_at_one: bool,
+    /// Likewise at `factor_next`: the estimate there is above the limit (or unstable).
+    pub broken_at_next: bool,
     /// `factor_met`, `rate_met_rps`, `rho_met`, `METRIC_met_ms`: the highest factor
     /// meeting it (empty with `never`).
     pub met: [String; 4],
@@ -135,6 +141,7 @@ pub fn cells(h: &RunHeadroom, s: &StrategyHeadroom) -> Cells {
         Verdict::UpTo { highest, .. } | Verdict::Everywhere { highest } => highest.0 >= 1.0,
         Verdict::NeverMet { .. } => false,
     };
+    let broken = |f: f64| at(f).is_some_and(|p| p.unstable || p.value.0.is_nan() || p.value.0 > h.slo.limit * 1e3);
     let none = || [String::new(), String::new(), String::new(), String::new()];
     let met_cells = |(f, r): (f64, f64)| [factor(f), rate(h.rate_at(f)), rho(r), value(f)];
     let (verdict, met, next, crossing, crossing_load) = match &s.verdict {
@@ -154,8 +161,15 @@ pub fn cells(h: &RunHeadroom, s: &StrategyHeadroom) -> Cells {
             [crossing.0.map(|x| rate(h.rate_at(x))).unwrap_or_default(), crossing_rho.map(rho).unwrap_or_default()],
         ),
     };
+    let next_factor = match &s.verdict {
+        Verdict::NeverMet { x } => Some(*x),
+        Verdict::UpTo { next, .. } => Some(next.0),
+        Verdict::Everywhere { .. } => None,
+    };
     Cells {
         strategy: s.label.clone(),
+        broken_at_one: broken(1.0),
+        broken_at_next: next_factor.is_some_and(broken),
         verdict,
         at_one: (ms(one.map(|p| p.value.0)), ms(one.and_then(|p| p.value.1))),
         met_at_one,
@@ -226,17 +240,23 @@ pub fn answer(h: &RunHeadroom, c: &Cells) -> String {
         let [x, lo, hi] = &c.crossing;
         let hi = if hi.is_empty() { "beyond".to_string() } else { format!("×{hi}") };
         if x.is_empty() {
-            format!("crosses the limit beyond ×{} (interval from ×{lo})", c.next[0])
+            format!("the estimate crosses the limit beyond ×{} (interval from ×{lo})", c.next[0])
         } else {
             let [r, rho] = &c.crossing_load;
-            format!("crosses it at ×{x} [×{lo}, {hi}] = {r} req/s{} (ρ {rho})", peak(x))
+            format!("the estimate crosses it at ×{x} [×{lo}, {hi}] = {r} req/s{} (ρ {rho})", peak(x))
         }
     };
+    // A factor is met when the 95% upper bound is within the limit (the judge of `sweep
+    // --slo`); where the estimate itself is within it, say "not shown met" rather than
+    // "broken", and the estimate's crossing can then lie beyond that factor.
+    let at_one = if c.broken_at_one {
+        "SLO broken at the scenario's load (×1.00)"
+    } else {
+        "SLO not shown met at the scenario's load (×1.00: the estimate is within the limit, its 95% upper bound is not)"
+    };
+    let not_at = if c.broken_at_next { "not at" } else { "not shown met at" };
     match c.verdict {
-        "never" => format!(
-            "SLO already broken at the scenario's load (×1.00); not met even at ×{} (the lowest searched)",
-            c.next[0]
-        ),
+        "never" => format!("{at_one}; {not_at} ×{} either (the lowest searched)", c.next[0]),
         "everywhere" => format!(
             "≥ ×{} (searched up to ×{}): met at ×{} = {} req/s{} (ρ {})",
             c.met[0],
@@ -247,14 +267,14 @@ pub fn answer(h: &RunHeadroom, c: &Cells) -> String {
             c.met[2]
         ),
         _ if !c.met_at_one => format!(
-            "SLO already broken at the scenario's load (×1.00); met up to ×{} = {} req/s (ρ {}), not at ×{}; {}",
+            "{at_one}; met up to ×{} = {} req/s (ρ {}), {not_at} ×{}; {}",
             c.met[0],
             c.met[1],
             c.met[2],
             c.next[0],
             crossing()
         ),
-        _ => format!("met up to ×{} (ρ {}), not at ×{}; {}", c.met[0], c.met[2], c.next[0], crossing()),
+        _ => format!("met up to ×{} (ρ {}), {not_at} ×{}; {}", c.met[0], c.met[2], c.next[0], crossing()),
     }
 }
 
@@ -337,7 +357,8 @@ pub fn section(report: &Report, page: &mut Page) {
         .collect();
     page.table(&header, &rows);
     page.paragraph(
-        "Factors of the scenario's load; red: the SLO is already broken at ×1.00. How the factors are searched and \
+        "Factors of the scenario's load; red: the SLO is not met at ×1.00 (its estimate or its 95% upper bound is \
+         above the limit). How the factors are searched and \
          judged: the headroom note under Results. The same figures are in headroom.csv.",
     );
 }

@@ -39,8 +39,13 @@ pub struct Admission {
 /// One server's slots and waiting room.
 #[derive(Debug, Clone)]
 pub struct FifoServer {
-    /// Scheduled end of each worker's last request.
-    free_at: Vec<f64>,
+    /// Scheduled end of the last request of each worker that has served one (a min-heap;
+    /// the `workers − len` others have never served and are free since 0). A request takes
+    /// the worker free earliest, in O(log workers): a backend of 100,000 workers (a
+    /// zero-demand target for a load test) scanned them all for each request, ≈ 100 µs.
+    free_at: BinaryHeap<Reverse<Secs>>,
+    /// Workers (≥ 1).
+    workers: usize,
     /// Scheduled starts of admitted requests not yet started (non-decreasing: FIFO).
     waiting: VecDeque<f64>,
     /// Scheduled ends of admitted requests not yet ended.
@@ -53,7 +58,8 @@ impl FifoServer {
     /// (0 = unbounded).
     pub fn new(workers: u32, queue_capacity: u32) -> Self {
         FifoServer {
-            free_at: vec![0.0; workers.max(1) as usize],
+            free_at: BinaryHeap::new(),
+            workers: workers.max(1) as usize,
             waiting: VecDeque::new(),
             ends: BinaryHeap::new(),
             capacity: queue_capacity,
@@ -77,11 +83,20 @@ impl FifoServer {
         if self.capacity > 0 && self.waiting_at(now) >= self.capacity as usize {
             return None;
         }
-        let (w, &free) =
-            self.free_at.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).expect("at least one worker");
-        let start = free.max(now);
+        // The earliest free worker: the heap's first if it is free by `now` or every worker
+        // has served; else one that never served (free since 0). Two workers free by `now`
+        // are interchangeable from then on (admissions come at non-decreasing times), so
+        // which of them is taken changes no start or end.
+        let earliest = self.free_at.peek().map(|Reverse(f)| f.0);
+        let start = match earliest {
+            Some(f) if f <= now || self.free_at.len() == self.workers => {
+                self.free_at.pop();
+                f.max(now)
+            }
+            _ => now,
+        };
         let end = start + service.max(0.0);
-        self.free_at[w] = end;
+        self.free_at.push(Reverse(Secs(end)));
         if start > now {
             self.waiting.push_back(start);
         }
@@ -130,5 +145,47 @@ mod tests {
         // Once the first has ended, one waiting request has started: room for one.
         assert!(s.admit(10.5, 1.0).is_some());
         assert!(s.admit(10.6, 1.0).is_none());
+    }
+
+    /// The heap schedules exactly as taking the minimum over every worker's free time does
+    /// (the obvious model, written out here), on random arrivals and demands.
+    #[test]
+    fn heap_of_workers_schedules_as_a_scan_of_all_workers() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut uniform = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for workers in 1..=5u32 {
+            for capacity in 0..=3u32 {
+                let mut heap = FifoServer::new(workers, capacity);
+                let mut free = vec![0.0f64; workers as usize];
+                let mut waiting: Vec<f64> = Vec::new();
+                let mut ends: Vec<f64> = Vec::new();
+                let mut now = 0.0;
+                for _ in 0..2_000 {
+                    now += uniform() * 0.5;
+                    let service = if uniform() < 0.1 { 0.0 } else { uniform() * 2.0 };
+                    ends.retain(|&e| e > now);
+                    waiting.retain(|&s| s > now);
+                    let expected = if capacity > 0 && waiting.len() >= capacity as usize {
+                        None
+                    } else {
+                        let (w, f) = free.iter().copied().enumerate().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+                        let start = f.max(now);
+                        let end = start + service;
+                        free[w] = end;
+                        if start > now {
+                            waiting.push(start);
+                        }
+                        ends.push(end);
+                        Some(Admission { start, end, in_system: ends.len() as u32 })
+                    };
+                    assert_eq!(heap.admit(now, service), expected, "workers {workers}, capacity {capacity}, at {now}");
+                }
+            }
+        }
     }
 }

@@ -29,9 +29,24 @@
 //!   timeout in `policies.csv`. A client timeout runs from the send, so it also covers the
 //!   wait; an attempt that times out while waiting leaves the queue.
 //!
+//! - With `handover`, a slot freed at a server is free at the balancer only that much later
+//!   (an event), and only then taken by a waiting request or a new one; the server idles
+//!   meanwhile. HAProxy releases the slot when the stream's server side is closed
+//!   (`process_stream`: `SC_ST_DIS` → `sess_change_server(s, NULL)`, `process_srv_queue`),
+//!   after it has read and forwarded the response; the stream it hands the slot to is woken
+//!   (`task_instant_wakeup(…, TASK_WOKEN_RES)`), runs, connects to the server (a new
+//!   connection per request with `option http-server-close`) and sends the request, which
+//!   the server then accepts and reads. A request that found a free slot pays the same
+//!   connect before its server sees it. Both are the time a slot is taken while its server
+//!   is not serving: `handover` is their sum, measured on loopback by
+//!   `scripts/validate-real.sh` (docs/validation.md). Response times do not include it
+//!   (lbsim has no connection time without `[network]`; a real measurement's calibration
+//!   overhead holds it), only the longer waits it causes.
+//!
 //! Differences from HAProxy: no `maxqueue` (a server queue's bound), no `minconn`/
 //! `fullconn` (dynamic limits), no priority classes, no backup servers; the request goes to
-//! the server that freed the slot (as HAProxy's) but no connection set-up time is modelled.
+//! the server that freed the slot (as HAProxy's); the strategies' own counts (least
+//! connections) fall at the answer, not at the end of the handover.
 //!
 //! Waiting attempts are entries (call, attempt generation, time queued); one abandoned by
 //! its client or expired stays in its queue as a stale entry, skipped when reached.
@@ -88,6 +103,8 @@ pub(super) struct Queues {
     keyed: bool,
     /// `timeout queue`, s.
     timeout: Option<f64>,
+    /// `handover`, s: a freed slot is free at the balancer this much later.
+    handover: Option<f64>,
     /// Time of the last change of `live`.
     last_t: f64,
     /// Figures of the measured window.
@@ -107,6 +124,7 @@ impl Queues {
             live: 0,
             keyed,
             timeout: cfg.timeout,
+            handover: cfg.handover,
             last_t: 0.0,
             stats: PolicyStats::default(),
         }
@@ -269,9 +287,19 @@ impl<const FULL: bool> Simulation<FULL> {
         pick
     }
 
-    /// A slot of `s` is free (an attempt there ended at `now`): it takes waiting attempts
-    /// while it is below its cap (`process_srv_queue`).
+    /// A slot of `s` is free (an attempt there ended at `now`): at once, or after the
+    /// handover, it takes waiting attempts while it is below its cap (`process_srv_queue`).
     pub(super) fn slot_freed(&mut self, s: usize) {
+        let q = self.queue.as_mut().expect("a balancer queue");
+        match q.handover {
+            None => self.slot_released(s),
+            Some(h) => self.events.push(self.now + h, EventKind::SlotReleased { server: s as u32 }),
+        }
+    }
+
+    /// The balancer has released a slot of `s`: the server takes waiting attempts while it
+    /// is below its cap.
+    pub(super) fn slot_released(&mut self, s: usize) {
         let q = self.queue.as_mut().expect("a balancer queue");
         q.served[s] -= 1;
         self.take_waiting(s);

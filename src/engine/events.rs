@@ -236,6 +236,12 @@ pub(super) enum EventKind {
         /// Attempt generation it belongs to.
         attempt_gen: AttemptGen,
     },
+    /// `[balancer_queue] handover`: a slot of the server, freed there a handover ago, is
+    /// free at the balancer.
+    SlotReleased {
+        /// Server index.
+        server: u32,
+    },
 }
 
 /// A step of a pod's life (`engine::pool_life`).

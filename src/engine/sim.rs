@@ -62,6 +62,7 @@ impl<const FULL: bool> Simulation<FULL> {
             EventKind::ConnIdle { conn, conn_gen } => self.conn_idle(conn, conn_gen),
             EventKind::Handshake { call, attempt_gen } => self.handshake_done(call, attempt_gen),
             EventKind::QueueTimeout { call, attempt_gen } => self.queue_timeout(call, attempt_gen),
+            EventKind::SlotReleased { server } => self.slot_released(server as usize),
             EventKind::OverallTimeout { call, incarnation } => self.overall_timeout(call, incarnation),
         }
     }

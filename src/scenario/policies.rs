@@ -308,6 +308,12 @@ pub struct BalancerQueue {
     /// `timeout queue`), s; `None` = it waits as long as it takes.
     #[serde(rename = "timeout_s")]
     pub timeout: Option<f64>,
+    /// How long a server's slot stays taken after the attempt holding it ended there before
+    /// it carries the next request (HAProxy closing the server connection, waking the
+    /// queued stream and connecting again), s; `None` = at once. The server idles
+    /// meanwhile; response times include the extra waiting it causes, not the handover.
+    #[serde(rename = "handover_s", skip_serializing_if = "Option::is_none")]
+    pub handover: Option<f64>,
 }
 
 /// Validates `[balancer_queue]` against the rest of the scenario: some server must have a
@@ -326,6 +332,8 @@ pub(super) fn validate_balancer_queue(
         Some(t) => Some(duration_positive("balancer_queue.timeout", t.secs())?),
         None => None,
     };
+    // "0s" is no handover (the slot is handed over at once, as without the key).
+    let handover = q.handover.map(|h| h.secs()).filter(|&h| h > 0.0);
     if servers.iter().all(|s| s.max_connections.is_none()) {
         return Err(ScenarioError::at(
             "balancer_queue",
@@ -359,5 +367,5 @@ pub(super) fn validate_balancer_queue(
             .with_help(format!("remove {table} (or [balancer_queue])")));
         }
     }
-    Ok(BalancerQueue { timeout })
+    Ok(BalancerQueue { timeout, handover })
 }

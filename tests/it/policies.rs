@@ -73,6 +73,40 @@ fn the_balancer_queue_equals_least_work_left() {
 }
 
 #[test]
+fn a_handover_holds_the_slot_an_mg1_by_pollaczek_khinchine() {
+    // One single-worker server capped at 1, exponential 20 ms, 30 req/s, `handover` 2 ms:
+    // its slot is held for the service plus the handover, H = S + h, first come first
+    // served, so the slot is an M/G/1 queue: E[H] = 22 ms, E[H²] = 2m² + 2mh + h², the wait
+    // λE[H²] / (2(1 − λE[H])) = 39.0 ms (Pollaczek–Khinchine) and the response, which holds
+    // the wait and the service but not the handover, 59.0 ms (50 ms without the handover).
+    let (lambda, m, h): (f64, f64, f64) = (30.0, 0.020, 0.002);
+    let (eh, eh2) = (m + h, 2.0 * m * m + 2.0 * m * h + h * h);
+    let expected = lambda * eh2 / (2.0 * (1.0 - lambda * eh)) + m;
+    assert!((expected - 0.05900).abs() < 5e-5, "{expected}");
+    let text = mm4("\"round-robin\"", "[balancer_queue]\nhandover = \"2ms\"\n")
+        .replace("count = 4\n", "count = 1\n")
+        .replace("rate = 160.0", "rate = 30.0");
+    let runs = replications(&scenario(&text), 0, 20);
+    let means: Vec<f64> = runs.iter().map(RunStats::mean_response).collect();
+    assert_in_ci("handover 2 ms: M/G/1 mean response", &means, expected);
+    // An arrival waits while the slot is held, busy or handed over: P(wait) = λE[H].
+    let waited: Vec<f64> =
+        runs.iter().map(|r| q(r).queued as f64 / (r.measured.generated - r.measured.in_flight) as f64).collect();
+    assert_in_ci("handover 2 ms: P(wait) = λ E[H]", &waited, lambda * eh);
+    for r in &runs {
+        assert!(r.measured.is_conserved() && r.total.is_conserved());
+        let (l, lw) = little(r);
+        assert!((l - lw).abs() / lw < 0.03, "Little L {l} vs λW {lw}");
+    }
+    // "0s" is no handover: the same run, to the bit.
+    let none = scenario(&mm4("\"round-robin\"", "[balancer_queue]\n"));
+    let zero = scenario(&mm4("\"round-robin\"", "[balancer_queue]\nhandover = \"0s\"\n"));
+    let (a, b) = (sim(&none, 0, 0), sim(&zero, 0, 0));
+    assert_eq!(a.mean_response().to_bits(), b.mean_response().to_bits());
+    assert_eq!(zero.balancer_queue.and_then(|q| q.handover), None);
+}
+
+#[test]
 fn a_hash_strategy_queues_at_its_server() {
     // One key: every request hashes to the same server, capped at 1 — an M/M/1 at
     // 30 req/s with μ = 50/s, the others idle; the wait is at the balancer.

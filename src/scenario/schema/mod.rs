@@ -284,6 +284,7 @@ table! {
     /// `max_connections` (HAProxy `maxconn` and `timeout queue`).
     pub(crate) struct RawBalancerQueue {
         pub(crate) timeout: Option<Duration>,
+        pub(crate) handover: Option<Duration>,
     }
 }
 

@@ -223,12 +223,14 @@ simulate() { # scenario file, output directory
 
 # The backends of one scenario (they emulate its pool: speeds, workers).
 backends=
-start_backends() { # scenario name
+start_backends() { # scenario name [per-request log]
     if [ -n "$backends" ]; then
         kill "$backends"
         wait "$backends" 2>/dev/null || true
     fi
-    "$BIN" backends "scenarios/real/$1.toml" --port-base "$PORT_BASE" --realtime --time-limit 2h \
+    local log=()
+    if [ -n "${2:-}" ]; then log=(--log "$2"); fi
+    "$BIN" backends "scenarios/real/$1.toml" --port-base "$PORT_BASE" --realtime --time-limit 2h "${log[@]}" \
         >"$RUN/backends-$1.out" 2>"$RUN/backends-$1.err" &
     backends=$!
     pids+=("$backends")
@@ -389,27 +391,77 @@ done
 # Simulated by the scenario with `max_connections = N` on its servers and
 # `[balancer_queue]`: with single-worker servers and exponential service
 # (scenarios/real/loopback.toml), `maxconn 1` makes an M/M/4 queue.
+#
+# The handover: HAProxy frees a server's slot when it closes the server connection, after
+# forwarding the response, and the request it hands the slot to then connects and sends
+# itself; meanwhile the server idles (docs/failures.md, `[balancer_queue] handover`). It is
+# measured here, in the same run: the backends log every request (`--log`), HAProxy logs
+# each request's queue time (`%Tw`, ms), and for every request that waited at least 2 ms
+# (so surely for a slot) the handover is the time from the response that freed its slot
+# (the backend's `responded_s` of the request `maxconn` places earlier at that server: a
+# single worker answers in order) to its arrival there (`arrival_s`). Their mean goes into
+# the simulated scenario as `handover` (HANDOVER=value overrides it, e.g. "0s" for none).
 # name | simulated strategy | algorithm line | maxconn
 MAXCONN=(
     "haproxy-maxconn|round-robin|balance roundrobin|1"
     "haproxy-leastconn-maxconn2|weighted-least-connections|balance leastconn|2"
 )
+# The mean handover of a maxconn run, from HAProxy's log and the backends' log (see above):
+# prints `mean_us sd_us count`.
+measure_handover() { # haproxy log, backends log, requests per pass, maxconn
+    awk -v N="$3" -v M="$4" '
+        function pass_of(k, id) { if (id < last[k] - N / 2) np[k]++; last[k] = id; return np[k] + 0 }
+        FNR == 1 { file++ }
+        # HAProxy: "lbsim-req URI Tw" of every request; the calibration (d=0) is skipped.
+        file == 1 && $1 == "lbsim-req" {
+            id = ""; d = ""
+            n = split(substr($2, index($2, "?") + 1), kv, "&")
+            for (i = 1; i <= n; i++) {
+                split(kv[i], x, "=")
+                if (x[1] == "id") id = x[2]
+                if (x[1] == "d") d = x[2]
+            }
+            if (id == "" || d + 0 == 0) next
+            tw[pass_of("h", id + 0), id + 0] = $3 + 0
+            next
+        }
+        # Backends: server,id,demand_s,arrival_s,start_s,end_s,responded_s,status, in the
+        # order of their responses (at a single-worker server, of their arrivals).
+        file == 2 && FNR > 1 {
+            split($0, f, ",")
+            if (f[8] != 200 || f[3] + 0 == 0) next
+            q = pass_of("b", f[2] + 0)
+            s = f[1]
+            if (!(s in seen) || pass[s] != q) { seen[s] = 0; pass[s] = q }
+            k = seen[s]++
+            # The response M places earlier at this server freed the slot.
+            if (k >= M && tw[q, f[2] + 0] >= 2) {
+                g = f[4] - resp[s, (k - M) % M]; n_ += 1; sum += g; sq += g * g
+            }
+            resp[s, k % M] = f[7]
+        }
+        END {
+            if (n_ == 0) { print "nan nan 0"; exit }
+            m = sum / n_; v = sq / n_ - m * m; if (v < 0) v = 0
+            printf "%.1f %.1f %d\n", m * 1e6, sqrt(v) * 1e6, n_
+        }' "$1" "$2"
+}
 for c in "${MAXCONN[@]}"; do
     IFS='|' read -r name strategy algo maxconn <<<"$c"
     if [ -n "$ONLY" ] && ! [[ $name =~ $ONLY ]]; then continue; fi
-    if [ "$current" != loopback ]; then
-        start_backends loopback
-        current=loopback
-    fi
     dir=$OUT/$name
     mkdir -p "$dir"
+    # Backends with their per-request log, for this configuration alone.
+    rm -f "$RUN/backends-$name.csv"
+    start_backends loopback "$RUN/backends-$name.csv"
+    current=loopback-log
     awk -v n="$maxconn" '{ print } /^\[\[servers\]\]/ { print "max_connections = " n }' scenarios/real/loopback.toml \
         >"$dir/scenario.toml"
     printf '\n[balancer_queue]\ntimeout = "60s"\n' >>"$dir/scenario.toml"
-    "$BIN" run "$dir/scenario.toml" --requests "$REQUESTS" --replications "$REPLICATIONS" --strategies "$strategy" \
-        --out "$dir/sim" --no-charts --quiet
     haproxy_config "$algo" loopback | sed -e "s/ weight 100\$/ weight 100 maxconn $maxconn/" \
-        -e 's/^    timeout server 60s$/    timeout server 60s\n    timeout queue 60s/' >"$dir/haproxy.cfg"
+        -e 's/^    timeout server 60s$/    timeout server 60s\n    timeout queue 60s/' \
+        -e 's/^    nbthread 1$/    nbthread 1\n    log stdout format raw local0/' \
+        -e 's/^    retries 0$/    retries 0\n    log global\n    log-format "lbsim-req %HU %Tw"/' >"$dir/haproxy.cfg"
     "${RT[@]}" haproxy -f "$dir/haproxy.cfg" -db >"$RUN/$name.log" 2>&1 &
     lb=$!
     pids+=("$lb")
@@ -419,6 +471,15 @@ for c in "${MAXCONN[@]}"; do
         --target "http://127.0.0.1:$LB_PORT" --label "$strategy" --out "$dir" --no-charts --quiet --realtime
     kill "$lb"
     wait "$lb" 2>/dev/null || true
+    read -r ho_us ho_sd ho_n <<<"$(measure_handover "$RUN/$name.log" "$RUN/backends-$name.csv" "$REQUESTS" "$maxconn")"
+    echo "handover measured: mean ${ho_us} us (sd ${ho_sd} us) over ${ho_n} requests that waited ≥ 2 ms" \
+        | tee "$dir/handover.txt"
+    handover=${HANDOVER:-${ho_us}us}
+    if [ "$ho_n" = 0 ] && [ -z "${HANDOVER:-}" ]; then handover=0s; fi
+    echo "simulated with handover = \"$handover\"" | tee -a "$dir/handover.txt"
+    sed -i "s/^timeout = \"60s\"\$/timeout = \"60s\"\nhandover = \"$handover\"/" "$dir/scenario.toml"
+    "$BIN" run "$dir/scenario.toml" --requests "$REQUESTS" --replications "$REPLICATIONS" --strategies "$strategy" \
+        --out "$dir/sim" --no-charts --quiet
     ok=pass
     "$BIN" compare "$dir/sim" "$dir" --check "mean=$TOLERANCE%" --check "p90=$TOLERANCE%" \
         | tee "$dir/comparison.txt" || ok=FAIL

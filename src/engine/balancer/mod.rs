@@ -79,7 +79,7 @@ mod state;
 mod subsets;
 
 use super::slow_start::Ramping;
-use state::{Instance, Members, OwnCounts, SubStrategy, ViewPool, Views, copy_telling, differing};
+use state::{Instance, Members, OwnCopies, OwnCounts, SubStrategy, ViewPool, Views, differing};
 
 /// The balancer instances, their strategy states and views, and the servers' eligibility.
 pub(super) struct Balancer {
@@ -200,18 +200,18 @@ impl Balancer {
         };
         let first = new_instance();
         let rest = if one_state { Vec::new() } else { (1..count).map(|_| new_instance()).collect() };
-        let pools = |k: u32| (0..k).map(|_| ViewPool::new(servers)).collect::<Vec<_>>();
         let view = if info.oracle { View::Shared } else { setup.view };
         let views = match view {
             View::Shared => Views::Shared,
             // With subsets an instance's own counts are kept over its subset only.
             View::Local if subsets => Views::Own((0..count).map(|_| OwnCounts::default()).collect()),
-            View::Local => Views::Local(pools(count)),
-            View::Periodic { count_own, .. } => Views::Periodic {
-                board: ViewPool::new(servers),
-                epoch: 0,
-                own: if count_own { pools(count).into_iter().map(|p| (p, 0)).collect() } else { Vec::new() },
-            },
+            View::Local => Views::Local((0..count).map(|_| ViewPool::new(servers)).collect()),
+            View::Periodic { count_own, .. } => {
+                let board = ViewPool::new(servers);
+                let tracking = first.tracking() || rest.iter().any(Instance::tracking);
+                let own = count_own.then(|| OwnCopies::new(count, &board, tracking));
+                Views::Periodic { board, epoch: 0, own }
+            }
             View::Delayed { delay } => {
                 Views::Delayed { board: ViewPool::new(servers), delay, pending: VecDeque::new() }
             }
@@ -279,14 +279,9 @@ impl Balancer {
             Views::Shared => &self.shared,
             Views::Local(own) => &own[b as usize],
             Views::Own(_) => unreachable!("own counts only with subsets"),
-            Views::Periodic { board, own, .. } if own.is_empty() => board,
-            Views::Periodic { board, epoch, own } => {
-                let (p, at) = &mut own[b as usize];
-                if *at != *epoch {
-                    copy_telling(p, board, inst, self.members.as_ref(), req.arrival);
-                    *at = *epoch;
-                }
-                p
+            Views::Periodic { board, own: None, .. } => board,
+            Views::Periodic { board, epoch, own: Some(own) } => {
+                own.read(b, board, *epoch, inst, self.members.as_ref(), req.arrival)
             }
             Views::Delayed { board, .. } => board,
         };
@@ -382,13 +377,9 @@ impl Balancer {
             }
             Views::Periodic { board, epoch, own } => {
                 // The snapshot moves only at refreshes; an instance adds its own sends.
-                if delta > 0 && !own.is_empty() {
+                if let (true, Some(own)) = (delta > 0, own) {
                     let inst = instance(&mut self.first, &mut self.rest, self.one_state, b);
-                    let (p, at) = &mut own[b as usize];
-                    if *at != *epoch {
-                        copy_telling(p, board, inst, self.members.as_ref(), now);
-                        *at = *epoch;
-                    }
+                    let p = own.for_send(b, board, *epoch, inst, self.members.as_ref(), now);
                     p.add(s, pos, delta);
                     if tracking {
                         inst.count_changed(s, pos, p, now);
@@ -405,9 +396,12 @@ impl Balancer {
     pub(super) fn refresh(&mut self, now: f64) {
         if let Views::Periodic { board, epoch, own } = &mut self.views {
             // With count_own the instances read their own copies, taken (and told) later.
-            let changed = if self.tracking && own.is_empty() { differing(board, &self.shared) } else { Vec::new() };
+            let changed = if self.tracking && own.is_none() { differing(board, &self.shared) } else { Vec::new() };
             board.copy_counts(&self.shared);
             *epoch += 1;
+            if let Some(own) = own {
+                own.refreshed();
+            }
             for s in changed {
                 let pos = self.members.as_ref().and_then(|m| m.pos[s]);
                 for inst in std::iter::once(&mut self.first).chain(self.rest.iter_mut()) {
@@ -618,10 +612,21 @@ impl Balancer {
             Views::Shared => (None, Vec::new()),
             Views::Local(own) => (None, own.iter_mut().collect()),
             Views::Own(_) => (None, Vec::new()),
-            Views::Periodic { board, own, .. } => (Some(board), own.iter_mut().map(|(p, _)| p).collect()),
+            Views::Periodic { board, own, .. } => (Some(board), own.iter_mut().flat_map(OwnCopies::copies).collect()),
             Views::Delayed { board, .. } => (Some(board), Vec::new()),
         };
         std::iter::once(&mut self.shared).chain(boards).chain(owns)
+    }
+
+    /// Whether some state keeps an index, after a rebuild: then `count_own` copies are kept
+    /// for every instance (see [`OwnCopies`]).
+    fn retrack(&mut self) {
+        self.tracking = self.first.tracking() || self.rest.iter().any(Instance::tracking);
+        if let (true, Views::Periodic { board, epoch, own: Some(own) }) = (self.tracking, &mut self.views)
+            && !own.keeps()
+        {
+            own.keep_all(board, *epoch);
+        }
     }
 
     fn rebuild(&mut self) {
@@ -647,7 +652,7 @@ impl Balancer {
                 prepare(inst.strategy.as_mut(), rng, count, one_state);
             }
             self.view_pools().for_each(|p| p.resubset(None));
-            self.tracking = self.first.tracking() || self.rest.iter().any(Instance::tracking);
+            self.retrack();
             return;
         }
         let infos: Vec<ServerInfo> = members
@@ -686,7 +691,7 @@ impl Balancer {
         let m = Members { map: members, pos, infos };
         self.view_pools().for_each(|p| p.resubset(Some(&m)));
         self.members = Some(m);
-        self.tracking = self.first.tracking() || self.rest.iter().any(Instance::tracking);
+        self.retrack();
     }
 }
 

@@ -8,6 +8,7 @@ use crate::strategy::{Pool, ServerInfo, Strategy};
 
 /// A view of the load, and the subset of it the strategies read while eligibility
 /// restricts the pool.
+#[derive(Clone)]
 pub(super) struct ViewPool {
     pub(super) full: Pool,
     /// The members' part, renumbered (`Some` exactly while [`super::Balancer::members`] is).
@@ -213,9 +214,8 @@ pub(super) enum Views {
         board: ViewPool,
         /// Refreshes so far.
         epoch: u64,
-        /// With `count_own`: each instance's snapshot plus its sends since, and the epoch it
-        /// was copied at.
-        own: Vec<(ViewPool, u64)>,
+        /// With `count_own`: the instances' copies of the snapshot plus their sends since.
+        own: Option<OwnCopies>,
     },
     /// The shared counts as they were `delay` ago.
     Delayed {
@@ -224,4 +224,142 @@ pub(super) enum Views {
         /// Changes of the shared counts not yet applied to `board`: (time, server, ±1).
         pending: VecDeque<(f64, u32, i32)>,
     },
+}
+
+/// `count_own`: what each instance of a periodic view reads, the snapshot plus its own sends
+/// since it was taken. An instance that has sent nothing since the last refresh reads the
+/// snapshot itself, so only the instances that sent in the current interval hold a copy
+/// (its first send takes one), and a refresh returns their copies for reuse: memory follows
+/// the instances sending per interval, not instances × servers (10,000 instances × 4,000
+/// servers held 960 MB of copies). A state that keeps an index ([`Instance::tracking`]) is
+/// told of its view's changes when it takes its copy, so then every instance keeps a copy
+/// of its own for good, taken (and told) at its first pick or send of each interval.
+pub(super) struct OwnCopies {
+    /// Each instance's copy (an index into `copies`) and the refresh it was taken after.
+    held: Vec<Option<(u32, u64)>>,
+    /// Every copy, held or free (all re-derived at a change of eligibility).
+    copies: Vec<ViewPool>,
+    /// Copies no instance holds.
+    free: Vec<u32>,
+    /// Instances holding a copy that the next refresh takes back.
+    lent: Vec<u32>,
+    /// Whether every instance keeps its copy (some state keeps an index).
+    keep: bool,
+}
+
+impl OwnCopies {
+    /// No copy yet for `count` instances reading `board`; with `keep`, one each from the
+    /// start (of the idle pool, as `board` is then).
+    pub(super) fn new(count: u32, board: &ViewPool, keep: bool) -> Self {
+        let mut own = OwnCopies {
+            held: vec![None; count as usize],
+            copies: Vec::new(),
+            free: Vec::new(),
+            lent: Vec::new(),
+            keep: false,
+        };
+        if keep {
+            own.keep_all(board, 0);
+        }
+        own
+    }
+
+    /// From now on every instance keeps a copy: those without one take the snapshot of
+    /// refresh `epoch` (their view: they have sent nothing since).
+    pub(super) fn keep_all(&mut self, board: &ViewPool, epoch: u64) {
+        for b in 0..self.held.len() {
+            if self.held[b].is_none() {
+                let k = self.copies.len() as u32;
+                self.copies.push(board.clone());
+                self.held[b] = Some((k, epoch));
+            }
+        }
+        self.free.clear();
+        self.lent.clear();
+        self.keep = true;
+    }
+
+    /// Whether every instance keeps its copy.
+    pub(super) fn keeps(&self) -> bool {
+        self.keep
+    }
+
+    /// What instance `b` reads after refresh `epoch`: its copy, brought up to `board` first
+    /// if it was taken before (telling `inst`), or `board` itself.
+    pub(super) fn read<'a>(
+        &'a mut self,
+        b: u32,
+        board: &'a ViewPool,
+        epoch: u64,
+        inst: &mut Instance,
+        members: Option<&Members>,
+        now: f64,
+    ) -> &'a ViewPool {
+        match self.held[b as usize] {
+            Some((k, at)) => {
+                let p = &mut self.copies[k as usize];
+                if at != epoch {
+                    copy_telling(p, board, inst, members, now);
+                    self.held[b as usize] = Some((k, epoch));
+                }
+                p
+            }
+            None => board,
+        }
+    }
+
+    /// The copy instance `b` adds its send to after refresh `epoch`: as [`Self::read`],
+    /// taking one (a free one, or a new one) if it has none.
+    pub(super) fn for_send(
+        &mut self,
+        b: u32,
+        board: &ViewPool,
+        epoch: u64,
+        inst: &mut Instance,
+        members: Option<&Members>,
+        now: f64,
+    ) -> &mut ViewPool {
+        if self.held[b as usize].is_none() {
+            let k = match self.free.pop() {
+                Some(k) => {
+                    self.copies[k as usize].copy_counts(board);
+                    k
+                }
+                None => {
+                    self.copies.push(board.clone());
+                    (self.copies.len() - 1) as u32
+                }
+            };
+            self.held[b as usize] = Some((k, epoch));
+            self.lent.push(b);
+        }
+        let (k, at) = self.held[b as usize].expect("a copy");
+        let p = &mut self.copies[k as usize];
+        if at != epoch {
+            copy_telling(p, board, inst, members, now);
+            self.held[b as usize] = Some((k, epoch));
+        }
+        p
+    }
+
+    /// A refresh: unless every instance keeps its copy, the copies come back (their
+    /// instances read the new snapshot until they send again).
+    pub(super) fn refreshed(&mut self) {
+        for b in self.lent.drain(..) {
+            if let Some((k, _)) = self.held[b as usize].take() {
+                self.free.push(k);
+            }
+        }
+    }
+
+    /// How many copies exist, held or free.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.copies.len()
+    }
+
+    /// Every copy, held or free.
+    pub(super) fn copies(&mut self) -> impl Iterator<Item = &mut ViewPool> {
+        self.copies.iter_mut()
+    }
 }

@@ -111,6 +111,41 @@ fn periodic_views_move_only_at_refreshes_and_count_own_adds_own_sends() {
 }
 
 #[test]
+fn count_own_copies_only_for_instances_that_sent_this_interval() {
+    let copies = |b: &Balancer| match &b.views {
+        Views::Periodic { own: Some(own), .. } => own.len(),
+        _ => unreachable!("a periodic view with count_own"),
+    };
+    let setup =
+        Balancers { count: 1000, view: View::Periodic { interval: 1.0, count_own: true }, ..Balancers::default() };
+    // p2c keeps no index: instances that have not sent since the refresh read the snapshot.
+    let mut b = instances("p2c", 200, setup.clone());
+    assert_eq!(copies(&b), 0);
+    for i in 0..3 {
+        b.inc::<true>(5, i, 0.1);
+        b.inc::<true>(5, i, 0.2);
+    }
+    assert_eq!(copies(&b), 3);
+    // Instance 7 reads the snapshot (server 5 idle), instance 0 its two sends there.
+    let (mut to_5_by_7, mut to_5_by_0) = (0, 0);
+    for i in 0..400 {
+        to_5_by_7 += usize::from(b.pick::<true>(&on(7, i, 0.5)) == 5);
+        to_5_by_0 += usize::from(b.pick::<true>(&on(0, i, 0.5)) == 5);
+    }
+    assert!(to_5_by_7 > 0 && to_5_by_0 == 0, "{to_5_by_7} {to_5_by_0}");
+    // A refresh takes the copies back; the next senders reuse them.
+    b.refresh(1.0);
+    for i in 10..13 {
+        b.inc::<true>(6, i, 1.1);
+    }
+    assert_eq!(copies(&b), 3);
+    // A state with an index is told of its view's changes: every instance keeps a copy.
+    let b = instances("least-connections", 200, setup);
+    assert!(b.tracking);
+    assert_eq!(copies(&b), 1000);
+}
+
+#[test]
 fn delayed_views_apply_changes_once_they_are_old_enough() {
     let setup = Balancers { count: 1, view: View::Delayed { delay: 1.0 }, ..Balancers::default() };
     let mut b = instances("least-connections", 2, setup);

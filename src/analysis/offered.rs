@@ -206,7 +206,7 @@ pub fn assess(sc: &Scenario, spec: Option<&StrategySpec>, runs: &[RunStats]) -> 
                 }
             }
             if keyed && several && !out.servers.is_empty() {
-                out.replication = Some(r);
+                out.split_replication = Some(r);
             }
         }
     }
@@ -219,8 +219,8 @@ pub fn assess(sc: &Scenario, spec: Option<&StrategySpec>, runs: &[RunStats]) -> 
             let fresh: Vec<SaturatedServer> =
                 grown.into_iter().filter(|g| g.server.is_none_or(|i| !out.has(i))).collect();
             if !fresh.is_empty() {
-                if several && out.replication.is_none() {
-                    out.replication = Some(r.replication);
+                if several {
+                    out.growth_replication = Some(r.replication);
                 }
                 out.servers.extend(fresh);
                 break;

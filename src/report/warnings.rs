@@ -519,12 +519,16 @@ impl Warning {
         }
         let mut w = Vec::new();
         if !offered.is_empty() {
-            w.push(Warning::Saturated { strategy: label.to_string(), replication: sat.replication, servers: offered });
+            w.push(Warning::Saturated {
+                strategy: label.to_string(),
+                replication: sat.split_replication,
+                servers: offered,
+            });
         }
         if !growing.is_empty() {
             w.push(Warning::Growing {
                 strategy: label.to_string(),
-                replication: sat.replication,
+                replication: sat.growth_replication,
                 servers: growing,
                 rho: loads,
             });
@@ -664,5 +668,38 @@ mod tests {
              raise `requests` or `warmup_requests`"
         );
         assert!(Warning::Unstable { rho: 1.25 }.to_string().starts_with("UNSTABLE: offered load ρ = 1.250 ≥ 1 — "));
+    }
+
+    /// A static split that is not keyed (round robin over unequal servers) names no key
+    /// hashes, and growth seen in replication 1 is said to be replication 1's.
+    #[test]
+    fn saturation_names_key_hashes_only_for_keyed_splits() {
+        use crate::stats::saturation::{Evidence, SaturatedServer, Saturation};
+        let text = "requests = 2000\nstrategies = [\"round-robin\"]\n[arrivals]\nprocess = \"poisson\"\nrate = 150.0\n\
+                    [service]\ndistribution = \"exponential\"\nmean = \"10ms\"\n[[servers]]\nname = \"a\"\n\
+                    speed = 0.5\n[[servers]]\nname = \"b\"\ncount = 2\n";
+        let sc = Scenario::parse(text, None).unwrap();
+        let offered = Evidence::Offered { offered_rps: 50.0, capacity_rps: 50.0, rho: 1.0 };
+        let growing = Evidence::Growing { slope: 1.5, t: 9.0, since: 4.0, from: 3.0, to: 9.0 };
+        let sat = Saturation {
+            unstable: true,
+            pool: false,
+            split_replication: None,
+            growth_replication: Some(1),
+            servers: vec![
+                SaturatedServer { server: Some(0), evidence: offered },
+                SaturatedServer { server: Some(1), evidence: growing },
+            ],
+        };
+        let w = Warning::of_saturation(&sc, "round-robin", &sat, &[1.0, 0.9, 0.5]);
+        assert_eq!(w.len(), 2);
+        let (saturated, grows) = (w[0].to_string(), w[1].to_string());
+        assert!(saturated.starts_with("round-robin sends 50.0 req/s to a, capacity 50.0"), "{saturated}");
+        assert!(!saturated.contains("key hashes"), "{saturated}");
+        assert!(grows.starts_with("round-robin (replication 1)"), "{grows}");
+        let keyed = Saturation { split_replication: Some(2), growth_replication: None, ..sat };
+        let w = Warning::of_saturation(&sc, "ring-hash", &keyed, &[1.0, 0.9, 0.5]);
+        assert!(w[0].to_string().starts_with("ring-hash (key hashes of replication 2) sends"), "{}", w[0]);
+        assert!(!w[1].to_string().contains("replication"), "{}", w[1]);
     }
 }

@@ -91,9 +91,11 @@ pub struct Saturation {
     pub unstable: bool,
     /// The pool as a whole is offered ρ ≥ 1 (so every strategy is unstable).
     pub pool: bool,
-    /// The replication the evidence comes from, when it depends on it (keyed splits,
-    /// growth) and there are several.
-    pub replication: Option<u32>,
+    /// The replication whose key hashes the offered-load evidence comes from (keyed splits,
+    /// several replications).
+    pub split_replication: Option<u32>,
+    /// The replication the growth evidence comes from (several replications).
+    pub growth_replication: Option<u32>,
     /// The saturated servers, in server order (offered-load evidence first).
     pub servers: Vec<SaturatedServer>,
 }

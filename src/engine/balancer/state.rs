@@ -230,10 +230,11 @@ pub(super) enum Views {
 /// since it was taken. An instance that has sent nothing since the last refresh reads the
 /// snapshot itself, so only the instances that sent in the current interval hold a copy
 /// (its first send takes one), and a refresh returns their copies for reuse: memory follows
-/// the instances sending per interval, not instances × servers (10,000 instances × 4,000
-/// servers held 960 MB of copies). A state that keeps an index ([`Instance::tracking`]) is
-/// told of its view's changes when it takes its copy, so then every instance keeps a copy
-/// of its own for good, taken (and told) at its first pick or send of each interval.
+/// the instances sending per interval, not instances × servers (5,000 p2c instances × 4,000
+/// servers, 2,000 sends per 100 ms interval: peak RSS 374 → 181 MB). A state that keeps an
+/// index ([`Instance::tracking`]) is told of its view's changes when it takes its copy, so
+/// then every instance keeps a copy of its own for good, taken (and told) at its first pick
+/// or send of each interval.
 pub(super) struct OwnCopies {
     /// Each instance's copy (an index into `copies`) and the refresh it was taken after.
     held: Vec<Option<(u32, u64)>>,

@@ -30,8 +30,8 @@
 //!   wait; an attempt that times out while waiting leaves the queue.
 //!
 //! - With `handover`, a slot freed at a server is free at the balancer only that much later
-//!   (an event), and only then taken by a waiting request or a new one; the server idles
-//!   meanwhile. HAProxy releases the slot when the stream's server side is closed
+//!   (an event), and only then taken by a waiting request or a new one; nothing new reaches
+//!   the server through it meanwhile. HAProxy releases the slot when the stream's server side is closed
 //!   (`process_stream`: `SC_ST_DIS` → `sess_change_server(s, NULL)`, `process_srv_queue`),
 //!   after it has read and forwarded the response; the stream it hands the slot to is woken
 //!   (`task_instant_wakeup(…, TASK_WOKEN_RES)`), runs, connects to the server (a new

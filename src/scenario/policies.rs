@@ -310,8 +310,9 @@ pub struct BalancerQueue {
     pub timeout: Option<f64>,
     /// How long a server's slot stays taken after the attempt holding it ended there before
     /// it carries the next request (HAProxy closing the server connection, waking the
-    /// queued stream and connecting again), s; `None` = at once. The server idles
-    /// meanwhile; response times include the extra waiting it causes, not the handover.
+    /// queued stream and connecting again), s; `None` = at once. Nothing new reaches the
+    /// server through the slot meanwhile; response times include the extra waiting it
+    /// causes, not the handover.
     #[serde(rename = "handover_s", skip_serializing_if = "Option::is_none")]
     pub handover: Option<f64>,
 }

@@ -111,7 +111,7 @@ impl Failure {
         }
     }
 
-    fn of_connect(e: &std::io::Error) -> Failure {
+    pub(crate) fn of_connect(e: &std::io::Error) -> Failure {
         match e.raw_os_error() {
             #[cfg(unix)]
             Some(libc::EADDRNOTAVAIL) => Failure::EphemeralPorts,
@@ -168,6 +168,187 @@ enum Framing {
     UntilClose,
 }
 
+/// Where a [`Reading`] is in the response.
+#[derive(Debug)]
+enum Stage {
+    /// The status line and headers (an interim 1xx response starts them again).
+    Head,
+    /// `n` more body bytes (`Content-Length`).
+    Body(u64),
+    /// A chunk-size line; `total` data bytes so far.
+    ChunkSize { total: u64 },
+    /// `left` more bytes of a chunk's data, then its CRLF.
+    ChunkData { left: u64, total: u64 },
+    /// The empty line after a chunk's data.
+    ChunkEnd { total: u64 },
+    /// Trailer lines up to an empty one; `seen` bytes of them so far.
+    Trailers { seen: usize },
+    /// The body runs to the end of the stream; `seen` bytes so far.
+    UntilClose { seen: u64 },
+}
+
+/// What [`Reading::advance`] needs next.
+#[derive(Debug)]
+pub enum Progress {
+    /// The whole response.
+    Done(Response),
+    /// More bytes: read at most until the buffer holds `cap` bytes.
+    More(usize),
+}
+
+/// One response being read: a state machine over the bytes received and not yet consumed,
+/// so that a blocking-style reader ([`Conn::exchange`]) and an event loop (the senders'
+/// pool) read responses the same way. Body bytes are consumed as they come, never kept.
+#[derive(Debug)]
+pub struct Reading {
+    stage: Stage,
+    response: Option<Response>,
+}
+
+impl Default for Reading {
+    fn default() -> Self {
+        Reading { stage: Stage::Head, response: None }
+    }
+}
+
+impl Reading {
+    /// Consumes what it can of `buf`; `eof`: the peer closed the stream after those bytes.
+    pub fn advance(&mut self, buf: &mut Vec<u8>, limits: &PeerLimits, eof: bool) -> Result<Progress, Failure> {
+        loop {
+            match self.stage {
+                Stage::Head => {
+                    let Some((head_len, response, framing)) = parse_head(buf)? else {
+                        if buf.len() >= limits.max_header {
+                            return Err(Failure::HeaderTooLarge);
+                        }
+                        return if eof { Err(Failure::Closed) } else { Ok(Progress::More(limits.max_header)) };
+                    };
+                    buf.drain(..head_len);
+                    if (100..200).contains(&response.status) {
+                        continue; // an interim response (100 Continue): the real one follows
+                    }
+                    self.stage = match framing {
+                        Framing::None => return Ok(Progress::Done(finish(response, buf))),
+                        Framing::Length(n) if n > limits.max_body => return Err(Failure::BodyTooLarge),
+                        Framing::Length(n) => Stage::Body(n),
+                        Framing::Chunked => Stage::ChunkSize { total: 0 },
+                        Framing::UntilClose => Stage::UntilClose { seen: 0 },
+                    };
+                    self.response = Some(response);
+                }
+                Stage::Body(n) => {
+                    let have = (buf.len() as u64).min(n);
+                    buf.drain(..have as usize);
+                    if have == n {
+                        return Ok(Progress::Done(self.take(buf)));
+                    }
+                    self.stage = Stage::Body(n - have);
+                    return if eof {
+                        Err(Failure::Closed)
+                    } else {
+                        Ok(Progress::More(((n - have) as usize).min(READ_CHUNK)))
+                    };
+                }
+                Stage::ChunkSize { total } => {
+                    let Some(line) = line(buf, eof)? else { return Ok(Progress::More(MAX_LINE)) };
+                    let digits = line.split(|&b| b == b';').next().unwrap_or(&[]);
+                    let size = std::str::from_utf8(digits)
+                        .ok()
+                        .and_then(|s| u64::from_str_radix(s.trim(), 16).ok())
+                        .ok_or(Failure::Malformed)?;
+                    if size == 0 {
+                        self.stage = Stage::Trailers { seen: 0 };
+                        continue;
+                    }
+                    let total = total.saturating_add(size);
+                    if total > limits.max_body {
+                        return Err(Failure::BodyTooLarge);
+                    }
+                    self.stage = Stage::ChunkData { left: size, total };
+                }
+                Stage::ChunkData { left, total } => {
+                    let have = (buf.len() as u64).min(left);
+                    buf.drain(..have as usize);
+                    if have < left {
+                        self.stage = Stage::ChunkData { left: left - have, total };
+                        return if eof {
+                            Err(Failure::Closed)
+                        } else {
+                            Ok(Progress::More(((left - have) as usize).min(READ_CHUNK)))
+                        };
+                    }
+                    self.stage = Stage::ChunkEnd { total };
+                }
+                Stage::ChunkEnd { total } => {
+                    let Some(line) = line(buf, eof)? else { return Ok(Progress::More(MAX_LINE)) };
+                    if !line.is_empty() {
+                        return Err(Failure::Malformed);
+                    }
+                    self.stage = Stage::ChunkSize { total };
+                }
+                Stage::Trailers { seen } => {
+                    // Bounded like the headers.
+                    let Some(line) = line(buf, eof)? else { return Ok(Progress::More(MAX_LINE)) };
+                    if line.is_empty() {
+                        return Ok(Progress::Done(self.take(buf)));
+                    }
+                    let seen = seen + line.len();
+                    if seen > MAX_LINE * 16 {
+                        return Err(Failure::HeaderTooLarge);
+                    }
+                    self.stage = Stage::Trailers { seen };
+                }
+                Stage::UntilClose { seen } => {
+                    let seen = seen + buf.len() as u64;
+                    buf.clear();
+                    if seen > limits.max_body {
+                        return Err(Failure::BodyTooLarge);
+                    }
+                    if eof {
+                        let mut r = self.take(buf);
+                        r.keep_alive = false;
+                        return Ok(Progress::Done(r));
+                    }
+                    self.stage = Stage::UntilClose { seen };
+                    return Ok(Progress::More(MAX_LINE * 16));
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, buf: &[u8]) -> Response {
+        self.stage = Stage::Head;
+        finish(self.response.take().expect("a head was read"), buf)
+    }
+}
+
+/// The response, not to be reused when bytes we never asked for follow it.
+fn finish(mut response: Response, rest: &[u8]) -> Response {
+    if !rest.is_empty() {
+        response.keep_alive = false;
+    }
+    response
+}
+
+/// A CRLF-terminated line (at most [`MAX_LINE`] bytes) at the start of `buf`, consumed and
+/// returned without its end; `None` while incomplete.
+fn line(buf: &mut Vec<u8>, eof: bool) -> Result<Option<Vec<u8>>, Failure> {
+    if let Some(i) = buf.windows(2).position(|w| w == b"\r\n") {
+        let line = buf[..i].to_vec();
+        buf.drain(..i + 2);
+        return Ok(Some(line));
+    }
+    if buf.len() >= MAX_LINE {
+        return Err(Failure::Malformed);
+    }
+    if eof { Err(Failure::Closed) } else { Ok(None) }
+}
+
+/// Bytes to read next for a buffer holding `have` of at most `cap` (at least 1).
+pub fn read_size(cap: usize, have: usize) -> usize {
+    cap.saturating_sub(have).clamp(1, READ_CHUNK)
+}
+
 impl Conn {
     /// Opens a connection (`TCP_NODELAY`).
     pub async fn connect(addr: SocketAddr) -> Result<Conn, Failure> {
@@ -189,124 +370,19 @@ impl Conn {
         self.used += 1;
         self.stream.write_all(request).await.map_err(|e| (Failure::of_io(&e), true))?;
         self.buf.clear();
+        let mut reading = Reading::default();
+        let (mut eof, mut nothing) = (false, true);
         loop {
-            let (head_len, mut response, framing) = loop {
-                if let Some(parsed) = parse_head(&self.buf).map_err(|f| (f, false))? {
-                    break parsed;
+            match reading.advance(&mut self.buf, limits, eof).map_err(|f| (f, nothing))? {
+                Progress::Done(r) => return Ok(r),
+                Progress::More(cap) => {
+                    let want = read_size(cap, self.buf.len());
+                    let n =
+                        self.stream.read(&mut self.chunk[..want]).await.map_err(|e| (Failure::of_io(&e), nothing))?;
+                    self.buf.extend_from_slice(&self.chunk[..n]);
+                    nothing &= n == 0;
+                    eof = n == 0;
                 }
-                if self.buf.len() >= limits.max_header {
-                    return Err((Failure::HeaderTooLarge, false));
-                }
-                let nothing = self.buf.is_empty();
-                if self.fill(limits.max_header).await.map_err(|f| (f, nothing))? == 0 {
-                    return Err((Failure::Closed, nothing));
-                }
-            };
-            self.buf.drain(..head_len);
-            if (100..200).contains(&response.status) {
-                continue; // an interim response (100 Continue): the real one follows
-            }
-            match framing {
-                Framing::None => {}
-                Framing::Length(n) if n > limits.max_body => return Err((Failure::BodyTooLarge, false)),
-                Framing::Length(n) => self.skip(n).await.map_err(|f| (f, false))?,
-                Framing::Chunked => self.skip_chunked(limits.max_body).await.map_err(|f| (f, false))?,
-                Framing::UntilClose => {
-                    response.keep_alive = false;
-                    let mut seen = self.buf.len() as u64;
-                    self.buf.clear();
-                    loop {
-                        if seen > limits.max_body {
-                            return Err((Failure::BodyTooLarge, false));
-                        }
-                        let n = self.fill(MAX_LINE * 16).await.map_err(|f| (f, false))?;
-                        if n == 0 {
-                            break;
-                        }
-                        seen += n as u64;
-                        self.buf.clear();
-                    }
-                }
-            }
-            if !self.buf.is_empty() {
-                // Bytes after the response we never asked for: do not reuse the connection.
-                response.keep_alive = false;
-            }
-            return Ok(response);
-        }
-    }
-
-    /// Reads more bytes into the buffer, which stays within `cap`; 0 at end of stream.
-    async fn fill(&mut self, cap: usize) -> Result<usize, Failure> {
-        let want = (cap.saturating_sub(self.buf.len())).clamp(1, READ_CHUNK);
-        let n = self.stream.read(&mut self.chunk[..want]).await.map_err(|e| Failure::of_io(&e))?;
-        self.buf.extend_from_slice(&self.chunk[..n]);
-        Ok(n)
-    }
-
-    /// Consumes `n` body bytes (buffered first).
-    async fn skip(&mut self, mut n: u64) -> Result<(), Failure> {
-        loop {
-            let have = (self.buf.len() as u64).min(n);
-            self.buf.drain(..have as usize);
-            n -= have;
-            if n == 0 {
-                return Ok(());
-            }
-            if self.fill((n as usize).min(16 * 1024)).await? == 0 {
-                return Err(Failure::Closed);
-            }
-        }
-    }
-
-    /// Reads a CRLF-terminated line (at most [`MAX_LINE`] bytes), without its end.
-    async fn line(&mut self) -> Result<Vec<u8>, Failure> {
-        loop {
-            if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                let line = self.buf[..i].to_vec();
-                self.buf.drain(..i + 2);
-                return Ok(line);
-            }
-            if self.buf.len() >= MAX_LINE {
-                return Err(Failure::Malformed);
-            }
-            if self.fill(MAX_LINE).await? == 0 {
-                return Err(Failure::Closed);
-            }
-        }
-    }
-
-    /// Consumes a chunked body of at most `max` bytes of data, and its trailers.
-    async fn skip_chunked(&mut self, max: u64) -> Result<(), Failure> {
-        let mut total = 0u64;
-        loop {
-            let line = self.line().await?;
-            let digits = line.split(|&b| b == b';').next().unwrap_or(&[]);
-            let size = std::str::from_utf8(digits)
-                .ok()
-                .and_then(|s| u64::from_str_radix(s.trim(), 16).ok())
-                .ok_or(Failure::Malformed)?;
-            if size == 0 {
-                // Trailers, up to an empty line; bounded like the headers.
-                let mut trailer = 0;
-                loop {
-                    let l = self.line().await?;
-                    if l.is_empty() {
-                        return Ok(());
-                    }
-                    trailer += l.len();
-                    if trailer > MAX_LINE * 16 {
-                        return Err(Failure::HeaderTooLarge);
-                    }
-                }
-            }
-            total = total.saturating_add(size);
-            if total > max {
-                return Err(Failure::BodyTooLarge);
-            }
-            self.skip(size).await?;
-            if !self.line().await?.is_empty() {
-                return Err(Failure::Malformed);
             }
         }
     }
@@ -442,5 +518,58 @@ mod tests {
         let many: String = (0..100).map(|i| format!("h{i}: x\r\n")).collect();
         let text = format!("HTTP/1.1 200 OK\r\n{many}\r\n");
         assert_eq!(parse_head(text.as_bytes()).err(), Some(Failure::HeaderTooLarge));
+    }
+
+    /// Feeds `text` to a [`Reading`] `step` bytes at a time (then the end of the stream when
+    /// `eof`): the response, and the bytes left after it.
+    fn read_in_steps(text: &[u8], step: usize, eof: bool) -> (Result<Response, Failure>, Vec<u8>) {
+        let limits = PeerLimits { max_header: 1024, max_body: 64, timeout: Duration::from_secs(1) };
+        let (mut reading, mut buf) = (Reading::default(), Vec::new());
+        let mut chunks = text.chunks(step);
+        loop {
+            let end = match chunks.next() {
+                Some(c) => {
+                    buf.extend_from_slice(c);
+                    false
+                }
+                None if eof => true,
+                None => return (Err(Failure::Timeout), buf),
+            };
+            match reading.advance(&mut buf, &limits, end) {
+                Ok(Progress::Done(r)) => return (Ok(r), buf),
+                Ok(Progress::More(cap)) => assert!(cap > 0),
+                Err(f) => return (Err(f), buf),
+            }
+        }
+    }
+
+    #[test]
+    fn responses_are_read_whatever_the_split() {
+        let chunked = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+            5;x=1\r\nhello\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n";
+        for step in [1, 2, 7, 1000] {
+            let (r, rest) = read_in_steps(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody", step, false);
+            assert!(r.unwrap().keep_alive && rest.is_empty());
+            let (r, _) = read_in_steps(chunked, step, false);
+            assert_eq!(r.unwrap().status, 200);
+            let (r, _) = read_in_steps(b"HTTP/1.0 200 OK\r\n\r\nuntil the end", step, true);
+            assert!(!r.unwrap().keep_alive);
+            // Failures: too long a body, a cut response, a bad chunk end.
+            let (r, _) = read_in_steps(b"HTTP/1.1 200 OK\r\nContent-Length: 65\r\n\r\n", step, false);
+            assert_eq!(r.err(), Some(Failure::BodyTooLarge));
+            let (r, _) = read_in_steps(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nbody", step, true);
+            assert_eq!(r.err(), Some(Failure::Closed));
+            let (r, _) = read_in_steps(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n0\r\n\r\n",
+                step,
+                false,
+            );
+            assert_eq!(r.err(), Some(Failure::Malformed));
+            let big: Vec<u8> = [&b"HTTP/1.0 200 OK\r\n\r\n"[..], &[b'x'; 100]].concat();
+            assert_eq!(read_in_steps(&big, step, true).0.err(), Some(Failure::BodyTooLarge));
+        }
+        // Bytes after a whole response: the connection is not reused.
+        let (r, rest) = read_in_steps(b"HTTP/1.1 204 No Content\r\n\r\nextra", 1000, false);
+        assert!(!r.unwrap().keep_alive && rest == b"extra");
     }
 }

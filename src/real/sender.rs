@@ -1,17 +1,20 @@
 //! The senders of `lbsim load`: one OS thread per sender, each owning every `senders`-th
-//! request of the stream, a current-thread async runtime and its own pool of keep-alive
-//! connections; nothing is shared between senders but the recorder and a count of the
-//! requests open.
+//! request of the stream and its own connections; nothing is shared between senders but the
+//! recorder and a count of the requests open. Without `[clients]` a sender holds one pool of
+//! keep-alive connections on an event loop of its own ([`pool`]: `epoll`, non-blocking
+//! sockets, no async runtime); with `[clients]` each client's connections (HTTP/1.1 or
+//! HTTP/2) on a current-thread async runtime ([`clients`]).
 //!
-//! A sender waits for each scheduled send on an exact `timerfd` registered with its runtime
-//! ([`AsyncDeadline`]), so responses are read while it waits, and busy-waits the last `spin`
-//! only before a send that follows a gap of at least twice `spin` (isolated sends at low
-//! rates get microsecond precision; at high rates, where sends are dense, spinning would hold
-//! the core all the time, starve the target on a small machine and, under `SCHED_FIFO`, hit
-//! the kernel's real-time throttling). A request due within [`AHEAD_US`] µs of the one
-//! before it goes out with it, up to that much early, instead of after a wake-up of its own
-//! (counted in measurement.json); requests already due go out in one pass, the sender
-//! yielding every `BATCH` of them.
+//! A sender waits for each scheduled send with an exact timeout (the pool: `epoll_pwait2`;
+//! the clients: a `timerfd` registered with the runtime, [`AsyncDeadline`]), so responses
+//! are read while it waits, and busy-waits the last `spin` only before a send that follows
+//! a gap of at least twice `spin` (isolated sends at low rates get microsecond precision; at
+//! high rates, where sends are dense, spinning would hold the core all the time, starve the
+//! target on a small machine and, under `SCHED_FIFO`, hit the kernel's real-time
+//! throttling). A request due within [`AHEAD_US`] µs of the one before it goes out with
+//! it, up to that much early, instead of after a wake-up of its own (counted in
+//! measurement.json); requests already due go out in one pass, the sender reading the
+//! responses in every `BATCH` of them.
 //!
 //! Connections: each sender first opens its share of the offered concurrency, and the
 //! schedule starts (`lead` later) once every sender has (within 3 s), so the first
@@ -30,7 +33,6 @@
 //! pool (it waited for a connection) or the target (it waited for a new connection).
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -84,6 +86,10 @@ pub const AHEAD_US: u64 = 20;
 const BATCH: usize = 32;
 
 mod clients;
+#[cfg(target_os = "linux")]
+mod pool;
+#[cfg(target_os = "linux")]
+mod sockets;
 pub use clients::{ClientDraw, ClientPlan};
 
 /// One request to send; `demand: None` sends zero demand without an id (calibration).
@@ -166,6 +172,28 @@ impl Plan {
         }
     }
 
+    /// The schedule's origin and hard end once every sender is ready (`None` before);
+    /// why not to wait any longer (the time limit, Ctrl-C).
+    fn started(&self) -> Result<Option<(Instant, Instant)>, &'static str> {
+        if let Some(&s) = self.start.get() {
+            return Ok(Some(s));
+        }
+        if Instant::now() >= self.deadline {
+            return Err("time limit");
+        }
+        if self.stop.requested.load(Ordering::Relaxed) {
+            return Err("Ctrl-C");
+        }
+        Ok(None)
+    }
+
+    /// Until when a sender waits for its responses after its last send (`stopped`: early,
+    /// then [`GRACE`]).
+    fn drain_until(&self, stopped: bool, hard: Instant) -> Instant {
+        let now = Instant::now();
+        if stopped { now + GRACE } else { hard.min(now + self.timeout + Duration::from_secs(1)) }
+    }
+
     /// The schedule's origin (now, before it is fixed).
     pub fn t0(&self) -> Instant {
         self.start.get().map_or_else(Instant::now, |s| s.0)
@@ -201,18 +229,20 @@ pub struct SenderEnd {
     pub max_early: f64,
 }
 
-struct Pool {
-    idle: Vec<Conn>,
-    slots: usize,
-    connecting: usize,
-    /// Connections grown for waiting requests that have carried no response yet.
-    unproven: usize,
-    waiting: VecDeque<(Job, Instant, LateCause)>,
+/// What a sender's connections did.
+#[derive(Debug, Default)]
+struct Opened {
     opened: u64,
     peak: usize,
     resent: u64,
-    addr: usize,
     connect: Durations,
+}
+
+/// The counts of the `[clients]` connections (the shared pool keeps its own).
+struct Pool {
+    slots: usize,
+    addr: usize,
+    end: Opened,
 }
 
 /// A sender's state, shared by its tasks (one thread: `Rc`).
@@ -230,45 +260,45 @@ pub fn run_sender(plan: Arc<Plan>, jobs: impl Iterator<Item = Job>) -> SenderEnd
     let (cpu0, switches0, wall0) = (thread_cpu(), involuntary_switches(), Instant::now());
     let local = Rc::new(Local {
         plan: Arc::clone(&plan),
-        pool: RefCell::new(Pool {
-            idle: Vec::new(),
-            slots: 0,
-            connecting: 0,
-            unproven: 0,
-            waiting: VecDeque::new(),
-            opened: 0,
-            peak: 0,
-            resent: 0,
-            addr: 0,
-            connect: Durations::new(),
-        }),
+        pool: RefCell::new(Pool { slots: 0, addr: 0, end: Opened::default() }),
         groups: RefCell::new(clients::Groups::default()),
         open: Cell::new(0),
         done: Notify::new(),
     });
-    let (stopped_by, spun, early) = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => {
-            let set = tokio::task::LocalSet::new();
-            let r = set.block_on(&rt, send_all(Rc::clone(&local), jobs));
-            drop(set); // cancels what is still in flight
-            r
-        }
-        Err(_) => {
+    let (stopped_by, spun, early, end) = if plan.clients.is_none() {
+        #[cfg(target_os = "linux")]
+        let r = pool::run(&plan, jobs);
+        #[cfg(not(target_os = "linux"))]
+        let r = {
             plan.mark_ready();
-            (Some("cannot start the async runtime"), 0.0, (0, 0.0))
-        }
+            (Some("the shared connection pool needs Linux (epoll)"), 0.0, (0, 0.0), Opened::default())
+        };
+        r
+    } else {
+        let r = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => {
+                let set = tokio::task::LocalSet::new();
+                let r = set.block_on(&rt, send_all(Rc::clone(&local), jobs));
+                drop(set); // cancels what is still in flight
+                r
+            }
+            Err(_) => {
+                plan.mark_ready();
+                (Some("cannot start the async runtime"), 0.0, (0, 0.0))
+            }
+        };
+        (r.0, r.1, r.2, std::mem::take(&mut local.pool.borrow_mut().end))
     };
     if plan.realtime {
         untune_thread();
     }
-    let pool = local.pool.borrow();
     SenderEnd {
         stopped_by,
         policy,
-        opened: pool.opened,
-        peak: pool.peak,
-        resent: pool.resent,
-        connect: pool.connect.clone(),
+        opened: end.opened,
+        peak: end.peak,
+        resent: end.resent,
+        connect: end.connect,
         cpu: thread_cpu() - cpu0,
         spun,
         involuntary_switches: involuntary_switches().saturating_sub(switches0),
@@ -278,53 +308,77 @@ pub fn run_sender(plan: Arc<Plan>, jobs: impl Iterator<Item = Job>) -> SenderEnd
     }
 }
 
-/// The sending loop, then the drain; returns why it stopped early, the time spun, and the
-/// requests sent ahead of their time with the most early (s).
+/// The pacing of the schedule, both loops': whether a request goes with the send before
+/// it, or after a wake-up of its own (then spinning its last `spin`).
+struct Pace {
+    t0: Instant,
+    previous: Instant,
+    spin: Duration,
+    /// Time spun.
+    spun: Duration,
+    /// Requests sent ahead of their time, and the most early, s.
+    early: (u64, f64),
+}
+
+impl Pace {
+    fn new(t0: Instant, spin: Duration) -> Pace {
+        Pace { t0, previous: t0, spin, spun: Duration::ZERO, early: (0, 0.0) }
+    }
+
+    /// For the request scheduled at `at`: `None` if it goes now with the previous one (at
+    /// most [`AHEAD_US`] early, counted), else when to wake for it (its time less the spin
+    /// tail, which follows only a gap of at least twice the tail).
+    fn wake_for(&mut self, at: Instant) -> Option<Instant> {
+        let ahead = Duration::from_micros(AHEAD_US);
+        let gap = at.saturating_duration_since(self.previous);
+        let tail = if gap >= 2 * self.spin { self.spin } else { Duration::ZERO };
+        // Never more than `ahead` early, however many such gaps follow one another.
+        let with_previous = gap < ahead && self.previous > self.t0 && at <= Instant::now() + ahead;
+        self.previous = at;
+        if !with_previous {
+            return Some(at - tail);
+        }
+        let now = Instant::now();
+        if at > now {
+            self.early = (self.early.0 + 1, self.early.1.max((at - now).as_secs_f64()));
+        }
+        None
+    }
+}
+
+/// Counts `job` as generated; false when too many requests are open (it fails as
+/// overloaded, unsent), else it is open.
+fn admit(p: &Plan, job: &Job) -> bool {
+    p.rec.lock().expect("recorder lock").generated(job.id, job.key);
+    p.bar.inc(1);
+    if p.outstanding.load(Ordering::Relaxed) >= MAX_OUTSTANDING {
+        p.rec.lock().expect("recorder lock").fail(job.id, None, Failure::Overloaded);
+        return false;
+    }
+    p.outstanding.fetch_add(1, Ordering::Relaxed);
+    true
+}
+
+/// The sending loop of the `[clients]` connections, then the drain; returns why it
+/// stopped early, the time spun, and the requests sent ahead of their time with the most
+/// early (s). (Each client opens its connections when it needs them: none before the start.)
 async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'static str>, f64, (u64, f64)) {
     let p = &*l.plan;
     let Ok(timer) = AsyncDeadline::new() else {
         p.mark_ready();
         return (Some("cannot create a timer"), 0.0, (0, 0.0));
     };
-    // The first connections, opened before the schedule starts ([`PRE_OPENING`] at a time,
-    // within [`PRE_OPEN`]): the first sends find them open, and no burst of connects meets
-    // the target's accept queue mid-run.
-    let initial = p.initial.min(p.connections);
-    let open_by = (Instant::now() + PRE_OPEN).min(p.deadline);
-    let mut spawned = 0;
-    loop {
-        while spawned < initial && l.pool.borrow().connecting < PRE_OPENING {
-            let mut pool = l.pool.borrow_mut();
-            pool.slots += 1;
-            pool.connecting += 1;
-            pool.peak = pool.peak.max(pool.slots);
-            drop(pool);
-            tokio::task::spawn_local(carry(Rc::clone(&l), None, None, Opening::Ahead));
-            spawned += 1;
-        }
-        let now = Instant::now();
-        if (spawned == initial && l.pool.borrow().connecting == 0) || now >= open_by {
-            break;
-        }
-        timer.sleep_until(now + Duration::from_millis(1)).await;
-    }
     p.mark_ready();
     let (t0, hard) = loop {
-        if let Some(&s) = p.start.get() {
-            break s;
+        match p.started() {
+            Ok(Some(s)) => break s,
+            Ok(None) => timer.sleep_until(Instant::now() + Duration::from_millis(1)).await,
+            Err(why) => return (Some(why), 0.0, (0, 0.0)),
         }
-        let now = Instant::now();
-        if now >= p.deadline || p.stop.requested.load(Ordering::Relaxed) {
-            return (Some(if now >= p.deadline { "time limit" } else { "Ctrl-C" }), 0.0, (0, 0.0));
-        }
-        timer.sleep_until(now + Duration::from_millis(1)).await;
     };
     let mut why = None;
-    let mut previous = t0;
-    let mut spun = Duration::ZERO;
+    let mut pace = Pace::new(t0, p.spin);
     let mut since_yield = 0;
-    let mut early = (0u64, 0.0f64);
-    let ahead = Duration::from_micros(AHEAD_US);
     'jobs: for job in jobs {
         let at = t0 + Duration::from_secs_f64(job.arrival);
         if at > hard {
@@ -342,42 +396,24 @@ async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'st
             }
             timer.sleep_until(now + SLICE).await;
         }
-        let gap = at.saturating_duration_since(previous);
-        let tail = if gap >= 2 * p.spin { p.spin } else { Duration::ZERO };
-        // Never more than `ahead` early, however many such gaps follow one another.
-        let with_previous = gap < ahead && previous > t0 && at <= Instant::now() + ahead;
-        previous = at;
-        if with_previous {
-            let now = Instant::now();
-            if at > now {
-                early = (early.0 + 1, early.1.max((at - now).as_secs_f64()));
-            }
-        } else {
-            if at - tail > Instant::now() {
+        if let Some(wake) = pace.wake_for(at) {
+            if wake > Instant::now() {
                 since_yield = 0; // the wait lets the requests sent be written and responses read
             }
-            timer.sleep_until(at - tail).await;
-        }
-        if !with_previous && Instant::now() < at {
-            let s = Instant::now();
-            while Instant::now() < at {
-                tokio::task::yield_now().await; // the runtime polls the sockets meanwhile
+            timer.sleep_until(wake).await;
+            if Instant::now() < at {
+                let s = Instant::now();
+                while Instant::now() < at {
+                    tokio::task::yield_now().await; // the runtime polls the sockets meanwhile
+                }
+                pace.spun += s.elapsed();
             }
-            spun += s.elapsed();
         }
-        p.rec.lock().expect("recorder lock").generated(job.id, job.key);
-        p.bar.inc(1);
-        if p.outstanding.load(Ordering::Relaxed) >= MAX_OUTSTANDING {
-            p.rec.lock().expect("recorder lock").fail(job.id, None, Failure::Overloaded);
+        if !admit(p, &job) {
             continue;
         }
-        p.outstanding.fetch_add(1, Ordering::Relaxed);
         l.open.set(l.open.get() + 1);
-        if p.clients.is_some() {
-            clients::dispatch(&l, job, at);
-        } else {
-            dispatch(&l, job, at);
-        }
+        clients::dispatch(&l, job, at);
         // Requests already due go out in one pass (a wake-up, then a batch of dispatches);
         // every [`BATCH`] of them the sender yields so that their tasks write them and the
         // responses in are read, even when it is behind schedule.
@@ -387,8 +423,7 @@ async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'st
             tokio::task::yield_now().await;
         }
     }
-    let now = Instant::now();
-    let drain_until = if why.is_some() { now + GRACE } else { hard.min(now + p.timeout + Duration::from_secs(1)) };
+    let drain_until = p.drain_until(why.is_some(), hard);
     while l.open.get() > 0 && !p.stop.quit.load(Ordering::Relaxed) {
         let now = Instant::now();
         if now >= drain_until {
@@ -399,116 +434,7 @@ async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'st
             _ = timer.sleep_until(drain_until.min(now + SLICE)) => {}
         }
     }
-    (why, spun.as_secs_f64(), early)
-}
-
-/// Starts `job`, scheduled at `at`, on an idle connection, a new one, or queues it.
-fn dispatch(l: &Rc<Local>, job: Job, at: Instant) {
-    let mut pool = l.pool.borrow_mut();
-    if let Some(conn) = pool.idle.pop() {
-        drop(pool);
-        tokio::task::spawn_local(carry(Rc::clone(l), Some(conn), Some((job, at, LateCause::Sender)), Opening::Given));
-        return;
-    }
-    let cause = if pool.slots < l.plan.connections { LateCause::Connect } else { LateCause::Pool };
-    pool.waiting.push_back((job, at, cause));
-    drop(pool);
-    grow(l);
-}
-
-/// Opens connections for the requests waiting (one per request waiting, within the cap,
-/// [`MAX_CONNECTING`] and [`MAX_UNPROVEN`]). A new connection takes the first request
-/// waiting once it is open, not before: a slow connect (a SYN retried after 1 s) delays no
-/// request that another connection coming free could carry.
-fn grow(l: &Rc<Local>) {
-    let mut pool = l.pool.borrow_mut();
-    while pool.connecting < pool.waiting.len().min(MAX_CONNECTING)
-        && pool.connecting + pool.unproven < MAX_UNPROVEN
-        && pool.slots < l.plan.connections
-    {
-        pool.slots += 1;
-        pool.connecting += 1;
-        pool.peak = pool.peak.max(pool.slots);
-        tokio::task::spawn_local(carry(Rc::clone(l), None, None, Opening::Grown));
-    }
-}
-
-/// How a [`carry`] task got its connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Opening {
-    /// An open connection was handed to it.
-    Given,
-    /// It opens one ahead of the requests (before the schedule, or replacing one the target
-    /// closed): counted in `connecting` until open.
-    Ahead,
-    /// It opens one for the requests waiting: counted in `connecting` until open, then in
-    /// `unproven` until its first response.
-    Grown,
-}
-
-/// Carries `first` (if any) on a connection slot, then the requests waiting for a
-/// connection, then parks the connection (or frees the slot, opening a replacement ahead of
-/// the next requests while the pool holds fewer than its first connections). Without `conn`
-/// it opens one first: the caller counted it in `connecting`.
-async fn carry(l: Rc<Local>, mut conn: Option<Conn>, first: Option<(Job, Instant, LateCause)>, opening: Opening) {
-    let mut request = Vec::with_capacity(160);
-    let mut next = first;
-    let mut refused = None;
-    let mut unproven = false;
-    let mut carried = false;
-    let mut connect_failed = false;
-    if opening != Opening::Given {
-        match connect(&l).await {
-            Ok(c) => conn = Some(c),
-            Err(f) => refused = Some(f),
-        }
-        let mut pool = l.pool.borrow_mut();
-        pool.connecting -= 1;
-        connect_failed = refused.is_some();
-        unproven = opening == Opening::Grown && refused.is_none();
-        pool.unproven += usize::from(unproven);
-    }
-    loop {
-        if let Some((job, at, cause)) = next {
-            match refused.take() {
-                Some(f) => l.plan.rec.lock().expect("recorder lock").fail(job.id, None, f),
-                None => one(&l, &mut conn, job, at, cause, &mut request, !l.plan.keep_alive).await,
-            }
-            finished(&l);
-            carried = true;
-        }
-        let mut pool = l.pool.borrow_mut();
-        next = pool.waiting.pop_front();
-        // Proven by its first response, or parked (or freed) without a request to carry.
-        if unproven && (carried || next.is_none()) {
-            unproven = false;
-            pool.unproven -= 1;
-        }
-        if next.is_none() {
-            match conn {
-                Some(c) => pool.idle.push(c),
-                None => {
-                    pool.slots -= 1;
-                    // The target closed it (`keepalive_requests`, an idle timeout): open its
-                    // replacement now, off the send path, rather than when a request finds
-                    // the pool short (not after a connect failed: no retry loop against a
-                    // target that refuses).
-                    let first = l.plan.initial.min(l.plan.connections);
-                    if l.plan.keep_alive
-                        && !connect_failed
-                        && pool.slots < first
-                        && !l.plan.stop.requested.load(Ordering::Relaxed)
-                    {
-                        pool.slots += 1;
-                        pool.connecting += 1;
-                        drop(pool);
-                        tokio::task::spawn_local(carry(Rc::clone(&l), None, None, Opening::Ahead));
-                    }
-                }
-            }
-            return;
-        }
-    }
+    (why, pace.spun.as_secs_f64(), pace.early)
 }
 
 /// A request has its outcome: it is no longer open.
@@ -533,8 +459,8 @@ async fn connect(l: &Local) -> Result<Conn, Failure> {
             Ok(Ok(c)) => {
                 let mut pool = l.pool.borrow_mut();
                 pool.addr = i;
-                pool.opened += 1;
-                pool.connect.record(started.elapsed().as_secs_f64());
+                pool.end.opened += 1;
+                pool.end.connect.record(started.elapsed().as_secs_f64());
                 return Ok(c);
             }
             Ok(Err(f)) => last = f,
@@ -590,7 +516,7 @@ async fn one(
                 *conn = None;
                 if nothing && reused && !resent {
                     resent = true;
-                    l.pool.borrow_mut().resent += 1;
+                    l.pool.borrow_mut().end.resent += 1;
                     continue;
                 }
                 return p.rec.lock().expect("recorder lock").fail(job.id, None, failure);

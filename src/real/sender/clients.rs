@@ -239,7 +239,7 @@ fn pump(l: &Rc<Local>, client: u32) {
         drop(groups);
         let mut pool = l.pool.borrow_mut();
         pool.slots += 1;
-        pool.peak = pool.peak.max(pool.slots);
+        pool.end.peak = pool.end.peak.max(pool.slots);
         drop(pool);
         tokio::task::spawn_local(open(Rc::clone(l), (client, k, generation), opens));
     }

@@ -172,11 +172,11 @@ impl Plan {
         }
     }
 
-    /// The schedule's origin and hard end once every sender is ready (`None` before);
-    /// why not to wait any longer (the time limit, Ctrl-C).
-    fn started(&self) -> Result<Option<(Instant, Instant)>, &'static str> {
-        if let Some(&s) = self.start.get() {
-            return Ok(Some(s));
+    /// The pacing of the schedule once every sender is ready (`None` before); why not to
+    /// wait any longer (the time limit, Ctrl-C).
+    fn pace(&self) -> Result<Option<Pace>, &'static str> {
+        if let Some(&(t0, hard)) = self.start.get() {
+            return Ok(Some(Pace::new(t0, hard, self.spin)));
         }
         if Instant::now() >= self.deadline {
             return Err("time limit");
@@ -312,6 +312,8 @@ pub fn run_sender(plan: Arc<Plan>, jobs: impl Iterator<Item = Job>) -> SenderEnd
 /// it, or after a wake-up of its own (then spinning its last `spin`).
 struct Pace {
     t0: Instant,
+    /// Nothing is sent after this.
+    hard: Instant,
     previous: Instant,
     spin: Duration,
     /// Time spun.
@@ -321,8 +323,22 @@ struct Pace {
 }
 
 impl Pace {
-    fn new(t0: Instant, spin: Duration) -> Pace {
-        Pace { t0, previous: t0, spin, spun: Duration::ZERO, early: (0, 0.0) }
+    fn new(t0: Instant, hard: Instant, spin: Duration) -> Pace {
+        Pace { t0, hard, previous: t0, spin, spun: Duration::ZERO, early: (0, 0.0) }
+    }
+
+    /// What to do for `job`: send it (it is due within a [`SLICE`]), wait until the end of
+    /// the next slice (so that a stop is noticed), or stop (past the pass's hard end, Ctrl-C).
+    fn step(&self, p: &Plan, job: &Job) -> Step {
+        let at = self.t0 + Duration::from_secs_f64(job.arrival);
+        if at > self.hard {
+            return Step::Stop("time limit");
+        }
+        if p.stop.requested.load(Ordering::Relaxed) {
+            return Step::Stop("Ctrl-C");
+        }
+        let now = Instant::now();
+        if at > now + SLICE { Step::Wait(now + SLICE) } else { Step::Go(at) }
     }
 
     /// For the request scheduled at `at`: `None` if it goes now with the previous one (at
@@ -344,6 +360,16 @@ impl Pace {
         }
         None
     }
+}
+
+/// What [`Pace::step`] says.
+enum Step {
+    /// Send it: it is due at this instant.
+    Go(Instant),
+    /// Wait until then, and ask again.
+    Wait(Instant),
+    /// Stop sending, for this reason.
+    Stop(&'static str),
 }
 
 /// Counts `job` as generated; false when too many requests are open (it fails as
@@ -369,33 +395,25 @@ async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'st
         return (Some("cannot create a timer"), 0.0, (0, 0.0));
     };
     p.mark_ready();
-    let (t0, hard) = loop {
-        match p.started() {
-            Ok(Some(s)) => break s,
+    let mut pace = loop {
+        match p.pace() {
+            Ok(Some(pace)) => break pace,
             Ok(None) => timer.sleep_until(Instant::now() + Duration::from_millis(1)).await,
             Err(why) => return (Some(why), 0.0, (0, 0.0)),
         }
     };
-    let mut why = None;
-    let mut pace = Pace::new(t0, p.spin);
-    let mut since_yield = 0;
+    let (mut why, mut since_yield) = (None, 0);
     'jobs: for job in jobs {
-        let at = t0 + Duration::from_secs_f64(job.arrival);
-        if at > hard {
-            why = Some("time limit");
-            break;
-        }
-        loop {
-            if p.stop.requested.load(Ordering::Relaxed) {
-                why = Some("Ctrl-C");
-                break 'jobs;
+        let at = loop {
+            match pace.step(p, &job) {
+                Step::Go(at) => break at,
+                Step::Wait(until) => timer.sleep_until(until).await,
+                Step::Stop(stop) => {
+                    why = Some(stop);
+                    break 'jobs;
+                }
             }
-            let now = Instant::now();
-            if at <= now + SLICE {
-                break;
-            }
-            timer.sleep_until(now + SLICE).await;
-        }
+        };
         if let Some(wake) = pace.wake_for(at) {
             if wake > Instant::now() {
                 since_yield = 0; // the wait lets the requests sent be written and responses read
@@ -423,7 +441,7 @@ async fn send_all(l: Rc<Local>, jobs: impl Iterator<Item = Job>) -> (Option<&'st
             tokio::task::yield_now().await;
         }
     }
-    let drain_until = p.drain_until(why.is_some(), hard);
+    let drain_until = p.drain_until(why.is_some(), pace.hard);
     while l.open.get() > 0 && !p.stop.quit.load(Ordering::Relaxed) {
         let now = Instant::now();
         if now >= drain_until {

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::sockets::{Poller, open_socket, peek};
 use super::{
-    BATCH, Job, MAX_CONNECTING, MAX_UNPROVEN, Opened, PRE_OPEN, PRE_OPENING, Pace, Plan, SLICE, admit, record,
+    BATCH, Job, MAX_CONNECTING, MAX_UNPROVEN, Opened, PRE_OPEN, PRE_OPENING, Plan, SLICE, Step, admit, record,
 };
 use crate::real::client::{Failure, Progress, Reading, read_size};
 use crate::real::record::LateCause;
@@ -167,33 +167,25 @@ impl Pool<'_> {
             self.turn(now + Duration::from_millis(1));
         }
         p.mark_ready();
-        let (t0, hard) = loop {
-            match p.started() {
-                Ok(Some(s)) => break s,
+        let mut pace = loop {
+            match p.pace() {
+                Ok(Some(pace)) => break pace,
                 Ok(None) => self.turn(Instant::now() + Duration::from_millis(1)),
                 Err(why) => return (Some(why), 0.0, (0, 0.0)),
             }
         };
-        let mut why = None;
-        let mut pace = Pace::new(t0, p.spin);
-        let mut since_turn = 0;
+        let (mut why, mut since_turn) = (None, 0);
         'jobs: for job in jobs {
-            let at = t0 + Duration::from_secs_f64(job.arrival);
-            if at > hard {
-                why = Some("time limit");
-                break;
-            }
-            loop {
-                if p.stop.requested.load(Ordering::Relaxed) {
-                    why = Some("Ctrl-C");
-                    break 'jobs;
+            let at = loop {
+                match pace.step(p, &job) {
+                    Step::Go(at) => break at,
+                    Step::Wait(until) => self.turn(until),
+                    Step::Stop(stop) => {
+                        why = Some(stop);
+                        break 'jobs;
+                    }
                 }
-                let now = Instant::now();
-                if at <= now + SLICE {
-                    break;
-                }
-                self.turn(now + SLICE);
-            }
+            };
             if let Some(wake) = pace.wake_for(at) {
                 while Instant::now() < wake {
                     self.turn(wake);
@@ -220,7 +212,7 @@ impl Pool<'_> {
                 self.turn(Instant::now());
             }
         }
-        let drain_until = p.drain_until(why.is_some(), hard);
+        let drain_until = p.drain_until(why.is_some(), pace.hard);
         while self.open > 0 && !p.stop.quit.load(Ordering::Relaxed) {
             let now = Instant::now();
             if now >= drain_until {

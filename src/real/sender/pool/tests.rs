@@ -1,6 +1,6 @@
 //! The pool's event loop against small targets on loopback.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,22 +20,20 @@ fn target(per: usize) -> SocketAddr {
     let addr = l.local_addr().unwrap();
     std::thread::spawn(move || {
         for s in l.incoming() {
-            let Ok(mut s) = s else { return };
+            let Ok(s) = s else { return };
             std::thread::spawn(move || {
-                let (mut buf, mut have) = (vec![0u8; 4096], 0);
+                let (mut r, mut w) = (BufReader::new(s.try_clone().unwrap()), s);
+                let mut line = String::new();
                 for _ in 0..per {
-                    let end = loop {
-                        if let Some(i) = buf[..have].windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
+                    // One request: its lines up to the empty one (no body).
+                    while line != "\r\n" {
+                        line.clear();
+                        if r.read_line(&mut line).map_or(true, |n| n == 0) {
+                            return;
                         }
-                        match s.read(&mut buf[have..]) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => have += n,
-                        }
-                    };
-                    buf.copy_within(end..have, 0);
-                    have -= end;
-                    if s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").is_err() {
+                    }
+                    line.clear();
+                    if w.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").is_err() {
                         return;
                     }
                 }

@@ -24,6 +24,18 @@
 //! - A server that becomes eligible again takes what the backend queue holds up to its cap
 //!   (`pendconn_grab_from_px`); one that leaves hands its own queue back to the balancer,
 //!   which routes those requests again (`pendconn_redistribute` with `option redispatch`).
+//! - A server ramping in under HAProxy's slow start has a lower limit, read at every
+//!   dispatch from the clock's whole seconds since it came back (`srv_dynamic_maxconn`,
+//!   src/queue.c); its warm-up task, every second from its return, takes from the backend
+//!   queue what the limit then allows (`server_warmup` → `pendconn_grab_from_px`). Between
+//!   a step of the limit and the next run of the task, the room goes to the server's next
+//!   freed slot, or to a new request — except under HAProxy's `roundrobin`, `static-rr` and
+//!   `first` (lbsim `round-robin`, `weighted-round-robin`, `first`), which send a new
+//!   request straight to a non-empty backend queue when something is being served
+//!   (`assign_server`: `be->queue.length && be->queue.length != be->beconn`). lbsim applies
+//!   that rule in runs where such a ramp exists: elsewhere a server never has room while
+//!   requests wait (a freed slot is taken at once), but for panic mode, where lbsim keeps
+//!   letting a new request take a free slot. See `engine/slow_start.rs`.
 //! - A request that has waited `timeout` fails with a 503 (HAProxy `timeout queue`): counted
 //!   as `dropped` (a retry policy may retry it: `retry_on` `"dropped"`), and as a queue
 //!   timeout in `policies.csv`. A client timeout runs from the send, so it also covers the
@@ -53,9 +65,9 @@
 
 use std::collections::VecDeque;
 
-use super::Simulation;
 use super::calls::Failure;
 use super::events::{AttemptGen, CallId, EventKind};
+use super::{Simulation, slow_start};
 use crate::scenario::BalancerQueue;
 use crate::stats::PolicyStats;
 use crate::strategy::{RequestView, ServerInfo};
@@ -89,6 +101,12 @@ struct Waiting {
 pub(super) struct Queues {
     /// `max_connections` of each server (`u32::MAX`: none).
     cap: Vec<u32>,
+    /// HAProxy's slow start of each server's limit while it ramps: the whole second it came
+    /// back (`last_change`) and the window in seconds.
+    ramp: Vec<Option<(f64, u32)>>,
+    /// HAProxy's `roundrobin`/`first` rule: a new request joins a non-empty backend queue
+    /// (only in runs with a HAProxy ramp of limits; see the module documentation).
+    queue_first: bool,
     /// Attempts sent to each server and not yet ended (HAProxy `served`).
     served: Vec<u32>,
     /// The backend queue.
@@ -117,6 +135,8 @@ impl Queues {
         let n = servers.len();
         Queues {
             cap: servers.iter().map(|s| s.max_connections.unwrap_or(u32::MAX)).collect(),
+            ramp: vec![None; n],
+            queue_first: false,
             served: vec![0; n],
             backend: VecDeque::new(),
             own: if keyed { (0..n).map(|_| VecDeque::new()).collect() } else { Vec::new() },
@@ -130,9 +150,45 @@ impl Queues {
         }
     }
 
-    /// Whether `s` takes a new attempt now: below its cap, nobody waiting for it.
-    fn has_room(&self, s: usize) -> bool {
-        self.served[s] < self.cap[s] && (!self.keyed || self.own_live[s] == 0)
+    /// Whether `s` takes a new attempt at `now`: below its limit, nobody waiting for it.
+    fn has_room(&self, s: usize, now: f64) -> bool {
+        self.served[s] < self.limit(s, now) && (!self.keyed || self.own_live[s] == 0)
+    }
+
+    /// The limit of `s` at `now`: its `max_connections`, or HAProxy's while it ramps
+    /// (`srv_dynamic_maxconn`: `now.tv_sec − last_change` whole seconds, the clock's whole
+    /// seconds being lbsim's).
+    #[inline]
+    fn limit(&self, s: usize, now: f64) -> u32 {
+        match self.ramp[s] {
+            None => self.cap[s],
+            Some((since, window)) => {
+                let elapsed = (now.floor() - since).clamp(0.0, f64::from(window)) as u32;
+                slow_start::haproxy_maxconn(self.cap[s], elapsed, window)
+            }
+        }
+    }
+
+    /// Whether `s` has a `max_connections`.
+    pub(super) fn has_limit(&self, s: usize) -> bool {
+        self.cap[s] != u32::MAX
+    }
+
+    /// Whether the limit of `s` is ramping.
+    pub(super) fn ramping(&self, s: usize) -> bool {
+        self.ramp[s].is_some()
+    }
+
+    /// Starts the ramp of the limit of `s`, back at `now`, over a HAProxy slow start of
+    /// `window` seconds; `None` ends it.
+    pub(super) fn ramp_limit(&mut self, s: usize, start: Option<(f64, u32)>) {
+        self.ramp[s] = start.map(|(now, window)| (now.floor(), window));
+    }
+
+    /// Applies HAProxy's `roundrobin`/`first` rule (a new request joins a non-empty backend
+    /// queue): for those strategies, in runs with a HAProxy ramp of limits.
+    pub(super) fn set_queue_first(&mut self) {
+        self.queue_first = !self.keyed;
     }
 
     /// Integrates the number waiting up to `now` (counted only while `measuring`).
@@ -170,16 +226,21 @@ impl<const FULL: bool> Simulation<FULL> {
         let q = self.queue.as_ref().expect("a balancer queue");
         let place = if q.keyed {
             let s = self.balancer.pick::<true>(&view);
-            if q.has_room(s) { Ok(s) } else { Err(Place::server(s)) }
+            if q.has_room(s, self.now) { Ok(s) } else { Err(Place::server(s)) }
+        } else if q.queue_first && q.live > 0 && q.served.iter().any(|&n| n > 0) {
+            // assign_server: with requests waiting and some served, roundrobin and first
+            // know every server is full and queue the request without looking.
+            Err(Place::BACKEND)
         } else {
+            let now = self.now;
             let tried: &[u32] = self.tried.as_ref().map_or(&[], |t| &t[call.slot()]);
             // With `avoid_previous`, a server with room that the request has not tried; if
             // every untried one is full, any with room (the request is not held back).
-            let pick = match self.balancer.pick_avoiding(&view, &mut |s| !q.has_room(s) || tried.contains(&(s as u32)))
-            {
-                None if !tried.is_empty() => self.balancer.pick_avoiding(&view, &mut |s| !q.has_room(s)),
-                s => s,
-            };
+            let pick =
+                match self.balancer.pick_avoiding(&view, &mut |s| !q.has_room(s, now) || tried.contains(&(s as u32))) {
+                    None if !tried.is_empty() => self.balancer.pick_avoiding(&view, &mut |s| !q.has_room(s, now)),
+                    s => s,
+                };
             match pick {
                 Some(s) => Ok(s),
                 None => Err(Place::BACKEND),
@@ -255,8 +316,9 @@ impl<const FULL: bool> Simulation<FULL> {
     }
 
     /// The oldest live entry at the head of the backend queue (`backend`) or of server `s`'s
-    /// queue, stale heads dropped on the way; `true` in the pair when it is the backend's.
-    fn oldest(&mut self, s: usize, backend: bool) -> Option<(Waiting, bool)> {
+    /// queue (`own`), stale heads dropped on the way; `true` in the pair when it is the
+    /// backend's.
+    fn oldest(&mut self, s: usize, own: bool, backend: bool) -> Option<(Waiting, bool)> {
         let mut q = self.queue.take().expect("a balancer queue");
         let head = |d: &mut VecDeque<Waiting>| {
             while let Some(w) = d.front() {
@@ -267,7 +329,7 @@ impl<const FULL: bool> Simulation<FULL> {
             }
             None
         };
-        let own = if q.keyed { head(&mut q.own[s]) } else { None };
+        let own = if own && q.keyed { head(&mut q.own[s]) } else { None };
         let px = if backend { head(&mut q.backend) } else { None };
         let pick = match (own, px) {
             (None, None) => None,
@@ -309,12 +371,26 @@ impl<const FULL: bool> Simulation<FULL> {
     /// from the backend queue if it is usable.
     fn take_waiting(&mut self, s: usize) {
         let backend = self.balancer.usable(s);
+        self.take_from(s, true, backend);
+    }
+
+    /// HAProxy's warm-up task after a step of `s`'s limit: `s`, if usable, takes from the
+    /// backend queue (not its own) while it is below its limit (`pendconn_grab_from_px`).
+    pub(super) fn grab_from_backend(&mut self, s: usize) {
+        if self.balancer.usable(s) {
+            self.take_from(s, false, true);
+        }
+    }
+
+    /// `s` takes waiting attempts from its own queue (`own`) and the backend queue
+    /// (`backend`), the oldest first, while it is below its limit.
+    fn take_from(&mut self, s: usize, own: bool, backend: bool) {
         loop {
             let q = self.queue.as_ref().expect("a balancer queue");
-            if q.served[s] >= q.cap[s] {
+            if q.served[s] >= q.limit(s, self.now) {
                 return;
             }
-            let Some((w, _)) = self.oldest(s, backend) else { return };
+            let Some((w, _)) = self.oldest(s, own, backend) else { return };
             self.unqueue(w.call);
             let c = *self.calls.get(w.call);
             if c.req.id >= self.rec.warmup {

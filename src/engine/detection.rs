@@ -5,6 +5,7 @@ use super::calls::Failure;
 use super::events::{Answer, EventKind};
 use super::{Simulation, slow_start};
 use crate::scenario::faults::Effect;
+use crate::scenario::slow_start::SlowStartModel;
 use crate::stats::{FaultOutcome, RotationChange};
 
 impl<const FULL: bool> Simulation<FULL> {
@@ -167,7 +168,14 @@ impl<const FULL: bool> Simulation<FULL> {
     /// slow start when it comes back.
     pub(super) fn after_eligibility(&mut self, s: usize, became_eligible: bool, by: &'static str) {
         self.fail.ramp_gen[s] = self.fail.ramp_gen[s].wrapping_add(1);
-        if self.queue.is_some() {
+        if let Some(q) = &mut self.queue {
+            // HAProxy's limit ramps from now (`last_change`) before the server takes from
+            // the backend queue (srv_update_status: the state, then pendconn_grab_from_px);
+            // it is whole again when the server leaves.
+            let starts = became_eligible && self.balancer.is_eligible(s);
+            let limit =
+                self.fail.slow_start[s].filter(|ss| starts && ss.model == SlowStartModel::Haproxy && q.has_limit(s));
+            q.ramp_limit(s, limit.map(|ss| (self.now, ss.window as u32)));
             self.queue_eligibility(s);
         }
         let eligible = self.balancer.is_eligible(s);
@@ -191,20 +199,35 @@ impl<const FULL: bool> Simulation<FULL> {
             && let Some(ss) = self.fail.slow_start[s]
         {
             self.fail.ramp_step[s] = 0;
-            self.balancer.set_ramp(s, slow_start::level(&ss, 0));
+            if self.balancer.has_slow_start() {
+                self.balancer.set_ramp(s, slow_start::level(&ss, 0));
+            }
             let ramp_gen = self.fail.ramp_gen[s];
             self.events.push(self.now + slow_start::tick(&ss), EventKind::SlowStartStep { server: s as u32, ramp_gen });
         }
     }
 
+    /// The next step of `s`'s slow start: its weight (the balancer's level) and, under
+    /// HAProxy's, the warm-up task's grab from the backend queue up to the server's limit
+    /// (which ramps by itself, `Queues::limit`); the task's last run ends the ramp.
     pub(super) fn slow_start_step(&mut self, s: usize, ramp_gen: u32) {
-        if ramp_gen != self.fail.ramp_gen[s] || self.balancer.ramp(s) == 0 {
+        let limit = self.queue.as_ref().is_some_and(|q| q.ramping(s));
+        if ramp_gen != self.fail.ramp_gen[s] || (self.balancer.ramp(s) == 0 && !limit) {
             return;
         }
         let ss = self.fail.slow_start[s].expect("ramping");
         self.fail.ramp_step[s] += 1;
-        self.balancer.set_ramp(s, slow_start::level(&ss, self.fail.ramp_step[s]));
+        let k = self.fail.ramp_step[s];
         if self.balancer.ramp(s) != 0 {
+            self.balancer.set_ramp(s, slow_start::level(&ss, k));
+        }
+        if limit {
+            if k >= ss.window as u32 {
+                self.queue.as_mut().expect("a balancer queue").ramp_limit(s, None);
+            }
+            self.grab_from_backend(s);
+        }
+        if self.balancer.ramp(s) != 0 || self.queue.as_ref().is_some_and(|q| q.ramping(s)) {
             self.events.push(self.now + slow_start::tick(&ss), EventKind::SlowStartStep { server: s as u32, ramp_gen });
         }
     }

@@ -63,7 +63,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::scenario::cold_start::ColdStart;
-use crate::scenario::slow_start::SlowStart;
+use crate::scenario::slow_start::{SlowStart, SlowStartModel};
 use crate::scenario::{Delay, FaultWindow, Scenario, StrategySpec, View};
 use crate::stats::{FaultOutcome, RunStats};
 use crate::strategy::{self, StrategyRng};
@@ -159,6 +159,15 @@ fn run<const FULL: bool>(
         stream = stream.without_hashes(); // only hash-based strategies read them
     }
     let mut sim = Simulation::<FULL>::new(scenario, balancer, &seeds, replication);
+    if let Some(q) = &mut sim.queue
+        && matches!(strategy.name, "round-robin" | "weighted-round-robin" | "first")
+        && (0..scenario.servers.len()).any(|i| {
+            q.has_limit(i) && scenario.group_of(i).slow_start.is_some_and(|ss| ss.model == SlowStartModel::Haproxy)
+        })
+    {
+        // HAProxy's roundrobin, static-rr and first (balancer_queue.rs).
+        q.set_queue_first();
+    }
     let mut since_progress = 0;
     if let Some(closed) = scenario.arrivals.closed() {
         let think = closed.think;
@@ -375,7 +384,14 @@ impl<const FULL: bool> Simulation<FULL> {
                 timeout: sc.client.and_then(|p| p.timeout),
                 health: sc.health_check.map(|h| Health::new(h, n)),
                 outlier: sc.outlier_detection.map(|o| Outlier::new(o, n)),
-                slow_start: (0..n).map(|i| sc.group_of(i).slow_start.filter(|_| ramps)).collect(),
+                // A ramp of the weights (the balancer applies this slow start to the
+                // strategy), or of HAProxy's limit at a balancer queue (whatever the strategy).
+                slow_start: (0..n)
+                    .map(|i| {
+                        let limit = sc.balancer_queue.is_some() && sc.servers[i].max_connections.is_some();
+                        sc.group_of(i).slow_start.filter(|ss| ramps || (limit && ss.model == SlowStartModel::Haproxy))
+                    })
+                    .collect(),
                 ramp_step: vec![0; n],
                 cold: (0..n).map(|i| sc.group_of(i).cold_start).collect(),
                 cold_gen: vec![0; n],

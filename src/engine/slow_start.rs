@@ -9,17 +9,30 @@
 //! - **steps** (lbsim's generic ramp): level k + 1 of 20 at the k-th step, a step every
 //!   1/20 of the window; through the weights of every strategy (those that ignore weights
 //!   see no ramp).
-//! - **haproxy** (`server_recalc_eweight` and `server_warmup`, src/server.c, HAProxy 3.x):
-//!   the effective weight is `uweight × w` with `w = ⌊(16 × elapsed + S) ÷ S⌋` out of
-//!   `BE_WEIGHT_SCALE` = 16, `elapsed` in whole seconds and `S` the window in whole seconds
-//!   (`srv_parse_slowstart` rounds it up); the warm-up task recomputes it every
-//!   `MAX(1000 ms, slowstart / 20)` — since `slowstart` is stored in seconds, that is every
-//!   second. It applies to HAProxy's dynamic algorithms (`BE_LB_PROP_DYN`: roundrobin,
-//!   leastconn, first, random and consistent hashing), so to every lbsim strategy through
-//!   its weights except `hash` (HAProxy's map-based hashing is static); `round-robin`
-//!   (HAProxy `roundrobin` with equal weights) becomes HAProxy's weighted round robin
-//!   (`weighted-round-robin`, variant `haproxy`, lb_fwrr.c) while a server ramps.
-//!   Not modelled: the `maxconn` ramp of `srv_dynamic_maxconn` (queue.c).
+//! - **haproxy** (`server_recalc_eweight` and `server_warmup`, src/server.c, read in HAProxy
+//!   2.6.0; the formula is the same in 3.x): the effective weight is `uweight × w` with
+//!   `w = ⌊(16 × elapsed + S) ÷ S⌋` out of `BE_WEIGHT_SCALE` = 16, `elapsed` in whole
+//!   seconds and `S` the window in whole seconds (`srv_parse_slowstart` rounds it up); the
+//!   warm-up task recomputes it every `MAX(1000 ms, slowstart / 20)` — since `slowstart` is
+//!   stored in seconds, that is every second. It applies to HAProxy's dynamic algorithms
+//!   (`BE_LB_PROP_DYN`: roundrobin, leastconn, first, random and consistent hashing), so to
+//!   every lbsim strategy through its weights except `hash` (HAProxy's map-based hashing is
+//!   static); `round-robin` (HAProxy `roundrobin` with equal weights) becomes HAProxy's
+//!   weighted round robin (`weighted-round-robin`, variant `haproxy`, lb_fwrr.c) while a
+//!   server ramps.
+//!   The same state ramps the server's `maxconn`, whatever the algorithm
+//!   (`srv_dynamic_maxconn`, src/queue.c): while the server is `SRV_ST_STARTING` and
+//!   `elapsed < S`, its limit is `MAX(1, maxconn × ratio ÷ 100)` with
+//!   `ratio = 100 × elapsed ÷ S`, both divisions on integers ([`haproxy_maxconn`]), read
+//!   at every dispatch with `elapsed = now.tv_sec − last_change`: whole seconds of the
+//!   clock, so the limit steps on the clock's second boundaries, not a whole second after
+//!   the return (lbsim's clock is taken as the wall clock: t = 0 at a second's start). The
+//!   warm-up task, every second from the return, then takes from the backend queue what
+//!   the limit allows (`pendconn_grab_from_px`). lbsim applies it where it has such a
+//!   limit: a server with `max_connections` behind a `[balancer_queue]`
+//!   (`engine/balancer_queue.rs`, with HAProxy's rule of who takes the room between a step
+//!   and the task). Not modelled: `first` without a balancer queue keeps its full
+//!   `max_connections`; `minconn`/`fullconn` (the limit's base is `maxconn`).
 //! - **envoy** (`EdfLoadBalancerBase::applySlowStartFactor`,
 //!   source/extensions/load_balancing_policies/common/load_balancer_impl.cc): weight ×
 //!   max(`min_weight_percent`, (t ÷ window)^(1 ÷ `aggression`)), t the time since the host
@@ -143,6 +156,20 @@ pub(super) fn level(ss: &SlowStart, k: u32) -> u32 {
     }
 }
 
+/// HAProxy's limit for a server of `maxconn`, `k` whole seconds into a `window`-second
+/// slow start (`srv_dynamic_maxconn`, src/queue.c, HAProxy 2.6: `ratio = 100 × elapsed ÷
+/// slowstart`, then `MAX(1, max × ratio ÷ 100)`, integer divisions; `max` is `maxconn`
+/// since lbsim has no `minconn`/`fullconn`); `maxconn` itself from the window's end on.
+/// HAProxy multiplies in 32 bits; lbsim in 64 (a `maxconn` above 42,949,672 would wrap
+/// there).
+pub(super) fn haproxy_maxconn(maxconn: u32, k: u32, window: u32) -> u32 {
+    if k >= window {
+        return maxconn;
+    }
+    let ratio = 100 * u64::from(k) / u64::from(window);
+    (u64::from(maxconn) * ratio / 100).max(1) as u32
+}
+
 /// Envoy's factor at `time_factor` = t ÷ window (`applyAggressionFactor`, then the floor).
 pub(super) fn envoy_factor(time_factor: f64, aggression: f64, min_weight: f64) -> f64 {
     let f = if aggression == 1.0 || time_factor == 1.0 { time_factor } else { time_factor.powf(1.0 / aggression) };
@@ -160,6 +187,21 @@ mod tests {
         // ⌊(16k + 10) / 10⌋, capped at 16.
         assert_eq!(levels, vec![1, 2, 4, 5, 7, 9, 10, 12, 13, 15, 16]);
         assert_eq!(tick(&ss), 1.0);
+    }
+
+    #[test]
+    fn haproxy_ramps_maxconn_in_whole_percents() {
+        // maxconn 10 over 10 s: ratio 0, 10, …, 90 % → MAX(1, 10 × ratio / 100).
+        let caps: Vec<u32> = (0..=10).map(|k| haproxy_maxconn(10, k, 10)).collect();
+        assert_eq!(caps, vec![1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(caps[..10].iter().sum::<u32>(), 46); // 4.6 connections on average
+        // Both divisions truncate: 7 s of 60 → ratio 11 (not 11.67), 8 × 11 / 100 = 0 → 1;
+        // 59 s → ratio 98, 100 × 98 / 100 = 98.
+        assert_eq!(haproxy_maxconn(8, 7, 60), 1);
+        assert_eq!(haproxy_maxconn(100, 59, 60), 98);
+        assert_eq!(haproxy_maxconn(100, 60, 60), 100);
+        assert_eq!(haproxy_maxconn(1, 0, 10), 1);
+        assert_eq!(haproxy_maxconn(u32::MAX - 1, 5, 10), (u32::MAX - 1) / 2);
     }
 
     #[test]

@@ -123,3 +123,122 @@ up_at = "2s"
     // Nothing lost: the requests sent while it was down failed (refused), once each.
     assert!(r.total.is_conserved(), "{:?}", r.total);
 }
+
+/// Two servers of `max_connections = 10` (10 workers, 100 ms deterministic service) behind
+/// a balancer queue, 400 requests/s (twice what both can serve), HAProxy slow start of
+/// `slow_start`. `s-2` is down at 0 s; the first request sent to it (the second request,
+/// at 5 ms, or the first) is refused and outlier detection (1 error) ejects it for 10 s;
+/// the sweep every `sweep` (exact multiples) brings it back at t0, the first sweep after
+/// 10.005 s. The run ends at the `requests`-th arrival (every 2.5 ms); every request is
+/// measured.
+fn maxconn_ramp(slow_start: &str, sweep: &str, requests: u64) -> String {
+    format!(
+        r#"seed = 3
+requests = {requests}
+warmup_requests = 0
+strategies = ["round-robin", "least-connections"]
+[arrivals]
+process = "deterministic"
+rate = 400.0
+[service]
+distribution = "deterministic"
+mean = "100ms"
+[[servers]]
+name = "s"
+count = 2
+workers = 10
+max_connections = 10
+slow_start = "{slow_start}"
+slow_start_model = "haproxy"
+[[faults]]
+server = "s-2"
+down_at = "0s"
+up_at = "1s"
+[outlier_detection]
+consecutive_errors = 1
+base_ejection_time = "10s"
+interval = "{sweep}"
+[balancer_queue]
+"#
+    )
+}
+
+/// Runs `maxconn_ramp` and checks every strategy's counts: requests sent to `s-1` and to
+/// `s-2` (its refused one apart), and those still waiting at the balancer at the end.
+/// `in_service` is what `s-2` holds at the end (`s-1` holds 10).
+fn check_counts(text: &str, requests: u64, s1: u64, s2: &[u64], in_service: u64) {
+    let sc = scenario(text);
+    for (k, &s2) in s2.iter().enumerate() {
+        let label = sc.strategies[k].label.clone();
+        let r = sim(&sc, k, 0);
+        let (a, b) = (&r.servers[0], &r.servers[1]);
+        assert_eq!((a.requests, a.completed, a.failed), (s1, s1 - 10, 0), "{label}: s-1");
+        assert_eq!((b.requests, b.completed, b.failed), (1 + s2, s2 - in_service, 1), "{label}: s-2");
+        let waiting = requests - 1 - s1 - s2;
+        assert_eq!(r.measured.in_flight, waiting + 10 + in_service, "{label}: in flight");
+        assert!(r.measured.is_conserved(), "{label}: {:?}", r.measured);
+    }
+}
+
+#[test]
+fn haproxy_slowstart_ramps_maxconn_at_the_balancer_queue() {
+    // HAProxy's srv_dynamic_maxconn (src/queue.c): k whole seconds after t0 = 11 s the
+    // newcomer's limit is MAX(1, 10 × ratio / 100) with ratio = 100 k / 10: 1, 1, 2, …, 9
+    // for k = 0…9, then 10 — 46 connection-seconds over the 10 s ramp, 4.6 on average.
+    // Each connection serves one request per 100 ms, so over the ramp it serves 460
+    // requests instead of 1,000. t0 is a whole second, so the limit steps exactly when the
+    // warm-up task runs (12 s, 13 s, …) and takes the room from the queue at once.
+    //
+    // Where the others go. The queue never empties after 27.5 ms (400/s offered, at most
+    // 200/s served), so every request after the first eleven waits in the backend queue
+    // and is sent when a slot frees: HAProxy's process_srv_queue gives a freed slot to the
+    // oldest waiting request, on the server whose slot it is — and the warm-up task takes
+    // from the queue what the newcomer's new limit allows (pendconn_grab_from_px). Nothing
+    // moves the newcomer's missing requests to `s-1`: it is at its limit of 10 from
+    // 27.5 ms to the end, its slots freeing every 100 ms whatever `s-2` does. So `s-1`'s
+    // count is the same with and without slow start, and the 540 requests the newcomer did
+    // not take are still waiting when the run ends. Round robin and least connections
+    // agree: neither ever sees a server with room.
+    //
+    // Counts, by send time, over the run (to 8,380 × 2.5 ms = 20.95 s):
+    // - `s-1`: its 10 slots were filled by the first requests (at 2.5…27.5 ms, one of the
+    //   first two went to `s-2` and was refused), and each sends one every 100 ms after:
+    //   at f + 0.1 m ≤ 20.95 s with f ≤ 27.5 ms, m = 0…209, so 10 × 210 = 2,100; the last
+    //   10 (at 20.9 s + f) are in service at the end.
+    // - `s-2`: the refused request, then from t0 the slots opened at second k (one at
+    //   k = 0, then one each at k = 2…9) each send at t0 + k + 0.1 m ≤ 20.95 s, 100 − 10 k
+    //   of them: 100 + 80 + 70 + … + 10 = 460 = 10 × 46; the 9 sent at 20.9 s are in
+    //   service at the end. Without slow start its 10 slots open at t0: 10 × 100 = 1,000.
+    // - Still waiting at the end: 8,380 − 1 refused − sent: 5,819 with slow start, 5,279
+    //   without: 540 more.
+    // An exact-rational simulation of HAProxy's rules (not in the repository) gives the
+    // same counts.
+    check_counts(&maxconn_ramp("10s", "1s", 8380), 8380, 2100, &[460, 460], 9);
+    check_counts(&maxconn_ramp("0s", "1s", 8380), 8380, 2100, &[1000, 1000], 10);
+    // ∫ (connections of `s-2`) dt over the window (2.5 ms … 20.95 s): 1 + 1 + 2 + … + 8
+    // for the whole seconds from 11 s to 20 s, then 9 × 0.95 s: 37 + 8.55 = 45.55.
+    let sc = scenario(&maxconn_ramp("10s", "1s", 8380));
+    let busy = sim(&sc, 0, 0).servers[1].busy_area;
+    assert!((busy - 45.55).abs() < 1e-6, "∫ connections of s-2: {busy}");
+}
+
+#[test]
+fn haproxy_maxconn_steps_on_the_clock_seconds() {
+    // The same with sweeps every 250 ms: `s-2` is back at t0 = 10.25 s, so last_change =
+    // 10 and the limit steps at 12 s, 13 s, … 20 s (1 → 2 … 9 → 10), a quarter of a second
+    // before each run of the warm-up task (11.25 s, 12.25 s, …). The run ends at the
+    // 8,092nd arrival, 20.23 s. Who takes the room at a step B:
+    // - round robin (HAProxy roundrobin): new requests go to the non-empty queue
+    //   (assign_server), so the room waits for `s-2`'s next freed slot at B + 0.05 s (its
+    //   slots free at 10.25 s + 0.1 m), which takes one request more. Its sends up to
+    //   20.23 s: the slot opened at t0, 100; the slot opened at B + 0.05 s,
+    //   ⌊(20.18 − B) / 0.1⌋ + 1: 82 + 72 + … + 12 + 2 = 378 for B = 12…20. 478 in all.
+    // - least connections (HAProxy leastconn): the request arriving at B (every whole
+    //   second is an arrival) finds `s-2` with room and goes there: ⌊(20.23 − B) / 0.1⌋ + 1
+    //   = 83 + 73 + … + 3 = 387, 487 in all.
+    // `s-1`: f + 0.1 m ≤ 20.23 s, m = 0…202: 2,030 (in service at the end: 10). `s-2`
+    // holds 10 at the end (its limit is whole from 20 s, its last slot opened at 20.0x s).
+    // Without slow start: 10 slots from 10.25 s, 100 each.
+    check_counts(&maxconn_ramp("10s", "250ms", 8092), 8092, 2030, &[478, 487], 10);
+    check_counts(&maxconn_ramp("0s", "250ms", 8092), 8092, 2030, &[1000, 1000], 10);
+}

@@ -97,13 +97,25 @@ struct Waiting {
     since: f64,
 }
 
+/// HAProxy's slow start of the servers' limits.
+struct LimitRamps {
+    /// `max_connections` of each server (`u32::MAX`: none).
+    max: Vec<u32>,
+    /// Each server's ramp while it lasts: the whole second it came back (`last_change`)
+    /// and the window in seconds.
+    ramp: Vec<Option<(f64, u32)>>,
+    /// Whether each server's warm-up task runs (every second from the return, until the
+    /// window has passed).
+    warming: Vec<bool>,
+}
+
 /// The caps, the attempts each server holds from the balancer, and the queues.
 pub(super) struct Queues {
-    /// `max_connections` of each server (`u32::MAX`: none).
+    /// The limit of each server now: its `max_connections` (`u32::MAX`: none), or
+    /// HAProxy's while its slow start ramps it.
     cap: Vec<u32>,
-    /// HAProxy's slow start of each server's limit while it ramps: the whole second it came
-    /// back (`last_change`) and the window in seconds.
-    ramp: Vec<Option<(f64, u32)>>,
+    /// HAProxy's slow start of the limits (boxed: `oldest` moves the queues).
+    ramps: Box<LimitRamps>,
     /// HAProxy's `roundrobin`/`first` rule: a new request joins a non-empty backend queue
     /// (only in runs with a HAProxy ramp of limits; see the module documentation).
     queue_first: bool,
@@ -133,9 +145,10 @@ impl Queues {
     /// The queues of `cfg` in front of `servers`, for a strategy that routes by key or not.
     pub(super) fn new(cfg: BalancerQueue, servers: &[ServerInfo], keyed: bool) -> Self {
         let n = servers.len();
+        let max: Vec<u32> = servers.iter().map(|s| s.max_connections.unwrap_or(u32::MAX)).collect();
         Queues {
-            cap: servers.iter().map(|s| s.max_connections.unwrap_or(u32::MAX)).collect(),
-            ramp: vec![None; n],
+            cap: max.clone(),
+            ramps: Box::new(LimitRamps { max, ramp: vec![None; n], warming: vec![false; n] }),
             queue_first: false,
             served: vec![0; n],
             backend: VecDeque::new(),
@@ -150,39 +163,51 @@ impl Queues {
         }
     }
 
-    /// Whether `s` takes a new attempt at `now`: below its limit, nobody waiting for it.
-    fn has_room(&self, s: usize, now: f64) -> bool {
-        self.served[s] < self.limit(s, now) && (!self.keyed || self.own_live[s] == 0)
-    }
-
-    /// The limit of `s` at `now`: its `max_connections`, or HAProxy's while it ramps
-    /// (`srv_dynamic_maxconn`: `now.tv_sec − last_change` whole seconds, the clock's whole
-    /// seconds being lbsim's).
-    #[inline]
-    fn limit(&self, s: usize, now: f64) -> u32 {
-        match self.ramp[s] {
-            None => self.cap[s],
-            Some((since, window)) => {
-                let elapsed = (now.floor() - since).clamp(0.0, f64::from(window)) as u32;
-                slow_start::haproxy_maxconn(self.cap[s], elapsed, window)
-            }
-        }
+    /// Whether `s` takes a new attempt now: below its limit, nobody waiting for it.
+    fn has_room(&self, s: usize) -> bool {
+        self.served[s] < self.cap[s] && (!self.keyed || self.own_live[s] == 0)
     }
 
     /// Whether `s` has a `max_connections`.
     pub(super) fn has_limit(&self, s: usize) -> bool {
-        self.cap[s] != u32::MAX
+        self.ramps.max[s] != u32::MAX
     }
 
-    /// Whether the limit of `s` is ramping.
-    pub(super) fn ramping(&self, s: usize) -> bool {
-        self.ramp[s].is_some()
+    /// Whether the warm-up task of `s` runs.
+    pub(super) fn warming(&self, s: usize) -> bool {
+        self.ramps.warming[s]
+    }
+
+    /// The warm-up task of `s` has run for the last time.
+    pub(super) fn warmed(&mut self, s: usize) {
+        self.ramps.warming[s] = false;
     }
 
     /// Starts the ramp of the limit of `s`, back at `now`, over a HAProxy slow start of
-    /// `window` seconds; `None` ends it.
-    pub(super) fn ramp_limit(&mut self, s: usize, start: Option<(f64, u32)>) {
-        self.ramp[s] = start.map(|(now, window)| (now.floor(), window));
+    /// `window` seconds (`None`: no ramp, the limit is whole). Returns the next whole
+    /// second, when the limit steps next.
+    pub(super) fn ramp_limit(&mut self, s: usize, start: Option<u32>, now: f64) -> Option<f64> {
+        self.ramps.ramp[s] = start.map(|window| (now.floor(), window));
+        self.ramps.warming[s] = start.is_some();
+        self.step_limit(s, now)
+    }
+
+    /// Sets the limit of `s` at `now`: HAProxy's `srv_dynamic_maxconn`, `now.tv_sec −
+    /// last_change` whole seconds into the ramp (lbsim's clock taken as the wall clock).
+    /// Returns when it steps next (`None`: it is whole, the ramp is over).
+    pub(super) fn step_limit(&mut self, s: usize, now: f64) -> Option<f64> {
+        let r = &mut self.ramps;
+        let Some((since, window)) = r.ramp[s] else {
+            self.cap[s] = r.max[s];
+            return None;
+        };
+        let elapsed = (now.floor() - since).clamp(0.0, f64::from(window)) as u32;
+        self.cap[s] = slow_start::haproxy_maxconn(r.max[s], elapsed, window);
+        if elapsed >= window {
+            r.ramp[s] = None;
+            return None;
+        }
+        Some(since + f64::from(elapsed) + 1.0)
     }
 
     /// Applies HAProxy's `roundrobin`/`first` rule (a new request joins a non-empty backend
@@ -226,21 +251,20 @@ impl<const FULL: bool> Simulation<FULL> {
         let q = self.queue.as_ref().expect("a balancer queue");
         let place = if q.keyed {
             let s = self.balancer.pick::<true>(&view);
-            if q.has_room(s, self.now) { Ok(s) } else { Err(Place::server(s)) }
+            if q.has_room(s) { Ok(s) } else { Err(Place::server(s)) }
         } else if q.queue_first && q.live > 0 && q.served.iter().any(|&n| n > 0) {
             // assign_server: with requests waiting and some served, roundrobin and first
             // know every server is full and queue the request without looking.
             Err(Place::BACKEND)
         } else {
-            let now = self.now;
             let tried: &[u32] = self.tried.as_ref().map_or(&[], |t| &t[call.slot()]);
             // With `avoid_previous`, a server with room that the request has not tried; if
             // every untried one is full, any with room (the request is not held back).
-            let pick =
-                match self.balancer.pick_avoiding(&view, &mut |s| !q.has_room(s, now) || tried.contains(&(s as u32))) {
-                    None if !tried.is_empty() => self.balancer.pick_avoiding(&view, &mut |s| !q.has_room(s, now)),
-                    s => s,
-                };
+            let pick = match self.balancer.pick_avoiding(&view, &mut |s| !q.has_room(s) || tried.contains(&(s as u32)))
+            {
+                None if !tried.is_empty() => self.balancer.pick_avoiding(&view, &mut |s| !q.has_room(s)),
+                s => s,
+            };
             match pick {
                 Some(s) => Ok(s),
                 None => Err(Place::BACKEND),
@@ -387,7 +411,7 @@ impl<const FULL: bool> Simulation<FULL> {
     fn take_from(&mut self, s: usize, own: bool, backend: bool) {
         loop {
             let q = self.queue.as_ref().expect("a balancer queue");
-            if q.served[s] >= q.limit(s, self.now) {
+            if q.served[s] >= q.cap[s] {
                 return;
             }
             let Some((w, _)) = self.oldest(s, own, backend) else { return };

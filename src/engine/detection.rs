@@ -175,7 +175,10 @@ impl<const FULL: bool> Simulation<FULL> {
             let starts = became_eligible && self.balancer.is_eligible(s);
             let limit =
                 self.fail.slow_start[s].filter(|ss| starts && ss.model == SlowStartModel::Haproxy && q.has_limit(s));
-            q.ramp_limit(s, limit.map(|ss| (self.now, ss.window as u32)));
+            if let Some(t) = q.ramp_limit(s, limit.map(|ss| ss.window as u32), self.now) {
+                let ramp_gen = self.fail.ramp_gen[s];
+                self.events.push(t, EventKind::LimitStep { server: s as u32, ramp_gen });
+            }
             self.queue_eligibility(s);
         }
         let eligible = self.balancer.is_eligible(s);
@@ -209,9 +212,9 @@ impl<const FULL: bool> Simulation<FULL> {
 
     /// The next step of `s`'s slow start: its weight (the balancer's level) and, under
     /// HAProxy's, the warm-up task's grab from the backend queue up to the server's limit
-    /// (which ramps by itself, `Queues::limit`); the task's last run ends the ramp.
+    /// (which steps on whole seconds: `limit_step`), until the window has passed.
     pub(super) fn slow_start_step(&mut self, s: usize, ramp_gen: u32) {
-        let limit = self.queue.as_ref().is_some_and(|q| q.ramping(s));
+        let limit = self.queue.as_ref().is_some_and(|q| q.warming(s));
         if ramp_gen != self.fail.ramp_gen[s] || (self.balancer.ramp(s) == 0 && !limit) {
             return;
         }
@@ -223,12 +226,24 @@ impl<const FULL: bool> Simulation<FULL> {
         }
         if limit {
             if k >= ss.window as u32 {
-                self.queue.as_mut().expect("a balancer queue").ramp_limit(s, None);
+                self.queue.as_mut().expect("a balancer queue").warmed(s);
             }
             self.grab_from_backend(s);
         }
-        if self.balancer.ramp(s) != 0 || self.queue.as_ref().is_some_and(|q| q.ramping(s)) {
+        if self.balancer.ramp(s) != 0 || self.queue.as_ref().is_some_and(|q| q.warming(s)) {
             self.events.push(self.now + slow_start::tick(&ss), EventKind::SlowStartStep { server: s as u32, ramp_gen });
+        }
+    }
+
+    /// The clock reaches a whole second while the limit of `s` ramps (HAProxy's slow
+    /// start): the limit's next step. Nothing else happens then in HAProxy: the room is
+    /// taken by the next dispatch that reads the limit.
+    pub(super) fn limit_step(&mut self, s: usize, ramp_gen: u32) {
+        if ramp_gen != self.fail.ramp_gen[s] {
+            return;
+        }
+        if let Some(t) = self.queue.as_mut().expect("a balancer queue").step_limit(s, self.now) {
+            self.events.push(t, EventKind::LimitStep { server: s as u32, ramp_gen });
         }
     }
 }

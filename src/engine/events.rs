@@ -156,6 +156,14 @@ pub(super) enum EventKind {
         /// The ramp it belongs to: stale once the server's eligibility has changed again.
         ramp_gen: u32,
     },
+    /// HAProxy's slow start: the clock reaches a whole second, the next step of a
+    /// recovering server's limit at the balancer queue (`srv_dynamic_maxconn`).
+    LimitStep {
+        /// Server index.
+        server: u32,
+        /// The ramp it belongs to: stale once the server's eligibility has changed again.
+        ramp_gen: u32,
+    },
     /// Cold start: the next step of a (re)started server's warm-up.
     ColdStep {
         /// Server index.

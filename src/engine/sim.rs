@@ -51,6 +51,7 @@ impl<const FULL: bool> Simulation<FULL> {
             EventKind::ClientSend { .. } => unreachable!("handled by the closed loop"),
             EventKind::OutlierSweep => self.outlier_sweep(),
             EventKind::SlowStartStep { server, ramp_gen } => self.slow_start_step(server as usize, ramp_gen),
+            EventKind::LimitStep { server, ramp_gen } => self.limit_step(server as usize, ramp_gen),
             EventKind::ColdStep { server, cold_gen } => self.cold_step(server as usize, cold_gen),
             EventKind::Deliver { call, attempt_gen } => self.deliver(call, attempt_gen),
             EventKind::Reply { call, attempt_gen, answer } => self.reply(call, attempt_gen, answer),

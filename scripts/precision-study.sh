@@ -5,6 +5,8 @@
 #
 #   scripts/precision-study.sh            # every study (about an hour on two idle cores)
 #   scripts/precision-study.sh rho50 ...  # only those named: rho50 rho95 rho99 warmup
+#   SEEDS=100 scripts/precision-study.sh  # fewer seeds (the binomial error of a coverage
+#                                         # estimate is √(0.95·0.05/seeds): 1.5 points at 200)
 #
 # Each line printed is one study (examples/precision_study.rs): runs whose precision was
 # met, the worst half-width against its target, the mean final length, the coverage.
@@ -16,7 +18,7 @@ studies=("$@")
 ((${#studies[@]})) || studies=(rho50 rho95 rho99 warmup)
 
 nice -n 19 cargo build --release --locked --quiet --example precision_study
-study() { nice -n 19 ./target/release/examples/precision_study --seeds 200 "$@"; }
+study() { nice -n 19 ./target/release/examples/precision_study --seeds "${SEEDS:-200}" "$@"; }
 
 for s in "${studies[@]}"; do
   case "$s" in

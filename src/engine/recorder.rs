@@ -93,15 +93,17 @@ impl Recorder {
         }
     }
 
-    /// Whether the last batch is full, so it ends with the run (its closing arrival would be
-    /// the request after the last).
+    /// Whether the last fine batch is full, so it ends with the run (its closing arrival
+    /// would be the request after the last).
     pub(super) fn last_batch_full(&self) -> bool {
         self.measuring && !self.batches.is_done() && self.measured.generated == self.next_mark - self.warmup
     }
 
-    /// The batches of the run: the last one closed with the window's `totals` when full.
-    pub(super) fn finish_batches(&mut self, totals: Option<Totals>) -> Batches {
-        if let Some(t) = totals {
+    /// The batches of the run: the last fine one closed when `full`, and the batch it ends
+    /// with the window's `totals` (given when it ends one).
+    pub(super) fn finish_batches(&mut self, full: bool, totals: Option<Totals>) -> Batches {
+        if full && self.batches.fine_close(self.measured.completed, self.response_sum) {
+            let t = totals.expect("the totals of a batch's end");
             self.batches.close(t, &mut self.response);
         }
         std::mem::replace(&mut self.batches, BatchRecorder::new(0, &[])).finish(&mut self.response)

@@ -480,7 +480,8 @@ impl<const FULL: bool> Simulation<FULL> {
         self.events.push((self.refreshes + 1) as f64 * interval, EventKind::Refresh);
     }
 
-    /// The arrival of request `id` starts the measured window or ends a batch.
+    /// The arrival of request `id` starts the measured window or ends a fine batch (and
+    /// every fourth, a batch: see [`crate::stats::batch`]).
     #[cold]
     #[inline(never)]
     fn mark(&mut self, id: u64) {
@@ -488,11 +489,11 @@ impl<const FULL: bool> Simulation<FULL> {
             self.start_window();
             let t = self.totals();
             self.rec.batches.start(t);
-        } else {
+        } else if self.rec.batches.fine_close(self.rec.measured.completed, self.rec.response_sum) {
             let t = self.totals();
             self.rec.batches.close(t, &mut self.rec.response);
         }
-        self.rec.next_mark = if self.rec.batches.is_done() { u64::MAX } else { id + self.rec.batches.size() };
+        self.rec.next_mark = if self.rec.batches.is_done() { u64::MAX } else { id + self.rec.batches.step() };
     }
 
     /// The measured window's cumulative totals now (what a batch boundary records).
@@ -572,8 +573,9 @@ impl<const FULL: bool> Simulation<FULL> {
 
     pub(super) fn finish(mut self, label: String, replication: u32) -> RunStats {
         let end = self.now;
-        let totals = self.rec.last_batch_full().then(|| self.totals());
-        let batches = self.rec.finish_batches(totals);
+        let full = self.rec.last_batch_full();
+        let totals = (full && self.rec.batches.next_ends_batch()).then(|| self.totals());
+        let batches = self.rec.finish_batches(full, totals);
         for s in &mut self.servers {
             s.advance(end, true);
         }

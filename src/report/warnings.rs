@@ -328,7 +328,7 @@ impl fmt::Display for Warning {
             ),
             Warning::BatchesCorrelated(labels) => write!(
                 f,
-                "batch means still correlated at 8 batches for {}: the ± from this one run may be too narrow — run \
+                "batch means still correlated at 32 batches for {}: the ± from this one run may be too narrow — run \
                  longer (`requests`) or ask for `replications`",
                 labels.join(", ")
             ),

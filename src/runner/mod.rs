@@ -38,8 +38,10 @@
 //! then, every task is run again, longer — the same streams, as `--requests` cuts them, so
 //! the result is exactly that of a run of the final length — growing by the factor the
 //! worst figure asks for ((half-width / target)², half-widths shrinking as 1/√requests,
-//! times 1.25, between 2 and 16) up to `max_requests`. Each figure's outcome is kept in
-//! the summaries ([`Reached`]).
+//! times 1.25, between 2 and 16; at least 4 while a figure's batches are not shown
+//! independent, [`crate::stats::batch`]) up to `max_requests`. A target counts as met
+//! only on independent batches. Each figure's outcome is kept in the summaries
+//! ([`Reached`]).
 //!
 //! # Stopping
 //! A stop flag (set on Ctrl-C) stops the workers from starting new scenarios; the scenarios
@@ -326,7 +328,8 @@ fn until_precise(sc: Cow<'_, Scenario>, runs: Vec<Replication>, open_models: boo
 
 /// Fills each strategy's [`Reached`] for `targets`; the factor the run's length must grow
 /// by for the worst figure of a strategy that does not saturate ((half-width / target)²;
-/// 4 for a figure without an interval; at most 1 when every one is reached).
+/// at least 4 for a figure without an interval or whose batches are not shown independent:
+/// batches 4 times longer; at most 1 when every one is reached).
 fn assess(targets: &[(&'static str, f64)], strategies: &mut [StrategySummary]) -> f64 {
     let mut growth: f64 = 0.0;
     for s in strategies {
@@ -336,14 +339,20 @@ fn assess(targets: &[(&'static str, f64)], strategies: &mut [StrategySummary]) -
                 let f = Figure::ALL.into_iter().find(|f| f.column() == measure).expect("a figure's name");
                 let e = s.estimate(f);
                 let relative = e.ci95.filter(|_| e.value != 0.0 && e.value.is_finite()).map(|h| h / e.value.abs());
-                Reached { measure, target, relative }
+                let independent = s.paired.get(f as usize).is_none_or(|u| u.independent);
+                Reached { measure, target, relative, independent }
             })
             .collect();
         if s.is_unstable() {
             continue;
         }
         for r in &s.precision {
-            growth = growth.max(r.relative.map_or(4.0, |x| (x / r.target).powi(2)));
+            let needed = match r.relative {
+                Some(x) if r.independent => (x / r.target).powi(2),
+                Some(x) => (x / r.target).powi(2).max(4.0),
+                None => 4.0,
+            };
+            growth = growth.max(needed);
         }
     }
     growth

@@ -1,34 +1,76 @@
 //! Intervals from one run: batch means (issue 22).
 //!
-//! A run's measured requests are cut, in arrival order, into [`BATCHES`] batches of equal
-//! size m = ⌊N / BATCHES⌋ (the remainder, fewer than m requests at the end, counts in every
-//! figure but in no batch). At each batch boundary (the arrival of request
-//! warm-up + j·m) the engine hands the [`Recorder`] the window's cumulative [`Totals`]; a
-//! batch's figures are those of its own slice of simulated time, from the differences
-//! (completions counted when they complete, work when it is routed, integrals over the
-//! slice). Percentiles come from the batch's own response-time histogram (sectioning), and
-//! exactly so at the coarser levels too (pairs, fours and eights of batches).
+//! A run's measured requests are cut, in arrival order, into [`FINE`] batches of equal size
+//! m = ⌊N / FINE⌋ (the remainder, fewer than m requests at the end, counts in every figure
+//! but in no batch). The fine batches keep only the mean response time, for the
+//! independence test; every [`GAP`]² = 4 of them make one of the [`BATCHES`] batches that
+//! keep every figure. At each boundary (the arrival of request warm-up + j·m) the engine
+//! hands the [`Recorder`] the window's cumulative counts (a fine boundary: the completions
+//! and their response-time sum) or [`Totals`] (a batch boundary); a batch's figures are
+//! those of its own slice of simulated time, from the differences (completions counted
+//! when they complete, work when it is routed, integrals over the slice). Percentiles come
+//! from the batch's own response-time histogram (sectioning), and exactly so at the
+//! coarser levels too (pairs, fours and eights of batches).
 //!
-//! The batch size: the lag-1 autocorrelation r₁ of the batch means of the response time is
-//! tested (one-sided at 5%: r₁ > 1.645/√k for k batches); while it is significant, the
-//! batches are merged in pairs (LBatch's doubling), down to [`MIN_BATCHES`]. A figure's 95%
-//! interval is then t₀.₉₇₅,ₖ₋₁ · s/√k around the run's own figure, s the standard deviation
-//! of its k batch values. A percentile uses a level at which each batch holds at least
-//! [`TAIL_COUNT`] requests beyond it (a p99.9 needs long batches). Memory is
-//! O(BATCHES × servers) per simulation, whatever the run length.
+//! The batch size, after LBatch (Fox, Goldsman & Swain, "Spaced batch means", Operations
+//! Research Letters 10, 1991) and ASAP3 (Steiger, Lada, Wilson, Joines, Alexopoulos &
+//! Goldsman, INFORMS J. on Computing 17(3), 2005): the fine batches are merged in pairs
+//! until the lag-1 autocorrelation r₁ of their means of the response time is not
+//! significant (one-sided at 5%: r₁ ≤ 1.645/√k for k batches), testing only series of at
+//! least [`TEST_BATCHES`] (with fewer the test has no power: r₁'s standard error is 1/√k).
+//! Passing the test bounds the correlation of neighbouring batches only loosely (an r₁ up
+//! to 0.29 passes on 32), so the interval rests on batches [`GAP`] levels coarser, 4 times
+//! longer (the correlation of neighbouring batch means falls about as 1/m once m exceeds
+//! the correlation time), which leaves 8 to 64 of them — Schmeiser's recommendation of 10
+//! to 30 batches for a fixed run length (Operations Research 30(3), 1982) widened at both
+//! ends, more batches when the run is long against its correlation time, so that the
+//! variance estimate is consistent as `--precision` lengthens the run (Glynn & Whitt,
+//! Annals of Applied Probability 2(1), 1992: a sequential stopping rule needs one). A
+//! figure's 95% interval is t₀.₉₇₅,ₖ₋₁ · s/√k around the run's own figure, s the standard
+//! deviation of its k batch values (a percentile's: of its section estimates around the
+//! run's percentile — sectioning, Asmussen & Glynn, *Stochastic Simulation*, 2007, III.5).
+//! When the test fails at every level the intervals rest on [`MIN_BATCHES`] batches and
+//! are marked not independent ([`Units::independent`]): the run should be longer, and
+//! `--precision` does not stop on them. A percentile uses a level at which each batch
+//! holds at least [`TAIL_COUNT`] requests beyond it (a p99.9 needs long batches).
+//!
+//! Cost: a fine boundary stores one number; a batch boundary computes the figures from
+//! the totals, merges the batch's histogram into the run's and its coarser sections', and
+//! reads the sections' percentiles — 64 of them per run, whatever its length. Memory is
+//! O(FINE + BATCHES × percentiles + sections) per simulation, whatever the run length.
 
 use super::ci::mean_ci;
 use super::summary::{CI_LEVEL, QUANTILES};
 use super::{LatencyHistogram, evenness};
 
-/// Batches at the finest level.
-pub const BATCHES: usize = 64;
+/// Fine batches: their means of the response time are what the independence test looks at.
+pub const FINE: usize = 256;
+/// Levels between the fine batches and the batches every figure keeps, and between the
+/// batches that passed the independence test and those an interval rests on.
+pub const GAP: u32 = 2;
+/// Batches keeping every figure (each [`GAP`] levels above the fine ones).
+pub const BATCHES: usize = FINE >> GAP;
 /// Levels kept: batches, pairs, fours, eights.
 pub const LEVELS: usize = 4;
 /// Fewest batches an interval rests on.
 pub const MIN_BATCHES: usize = 8;
+/// Fewest batches the lag-1 test is applied to.
+pub const TEST_BATCHES: usize = 32;
+/// One-sided 5% point of the lag-1 test: r₁ is significant above `LAG1_Z / √k`.
+const LAG1_Z: f64 = 1.645;
 /// Requests a batch must hold beyond (or below) a percentile for its section estimate.
 pub const TAIL_COUNT: f64 = 10.0;
+
+/// The outcome of the independence test (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Test {
+    /// The batches passed: intervals rest on batches [`GAP`] levels coarser.
+    Independent,
+    /// The batches failed at every level with [`TEST_BATCHES`] of them.
+    Correlated,
+    /// Too few batches to test.
+    Untested,
+}
 
 /// A figure whose interval and paired comparisons rest on batches or replications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +183,9 @@ pub struct Units {
     pub values: Vec<f64>,
     /// `None`: replications; `Some(l)`: batches of level `l`.
     pub level: Option<u32>,
+    /// Whether the values are independent as far as can be told: replications always;
+    /// batches when they passed the independence test (see the module's documentation).
+    pub independent: bool,
 }
 
 impl Units {
@@ -205,8 +250,10 @@ const SCALARS: usize = Figure::ALL.len();
 /// One run's batches.
 #[derive(Debug, Clone, Default)]
 pub struct Batches {
-    /// Measured requests per finest batch (0: the run was not batched).
+    /// Measured requests per batch (0: the run was not batched; [`GAP`]² fine batches).
     pub size: u64,
+    /// Mean response time of each fine batch (NaN when none completed in its slice).
+    pub fine: Vec<f64>,
     /// `values[b][f]`: figure `Figure::ALL[f]` of finest batch `b` (NaN for percentiles).
     pub values: Vec<[f64; SCALARS]>,
     /// `quantiles[l][b][q]`: percentile `QUANTILES[q]` of batch `b` at level `l`.
@@ -224,23 +271,30 @@ impl Batches {
         self.values.is_empty()
     }
 
-    /// The level the batch means of the response time are uncorrelated at (lag-1 test,
-    /// doubling), and whether they still were correlated at the coarsest level.
-    pub fn level(&self) -> (u32, bool) {
-        let mut v = self.series(Figure::Mean, 0);
-        let mut level = 0;
-        loop {
-            let k = v.len() as f64;
+    /// The level the intervals rest on, and the outcome of the independence test: [`GAP`]
+    /// levels above the first level of the fine batches whose means of the response time
+    /// pass the lag-1 test — the level of the batches of the same length, since fine
+    /// level `l + GAP` is batch level `l` — or the coarsest with [`MIN_BATCHES`] batches
+    /// when none passed or none could be tested.
+    pub fn level(&self) -> (u32, Test) {
+        let mut outcome = Test::Untested;
+        for l in 0..LEVELS as u32 {
+            let v = at_level(&self.fine, l);
+            if v.len() < TEST_BATCHES {
+                break;
+            }
             let r = lag1(&v);
-            if r.is_nan() || r <= 1.645 / k.sqrt() {
-                return (level, false);
+            if r.is_nan() || r <= LAG1_Z / (v.len() as f64).sqrt() {
+                return (l, Test::Independent);
             }
-            if v.len() / 2 < MIN_BATCHES || level as usize + 1 >= LEVELS {
-                return (level, true);
-            }
-            v = merge_pairs(&v);
-            level += 1;
+            outcome = Test::Correlated;
         }
+        (self.coarsest(), outcome)
+    }
+
+    /// The coarsest level with [`MIN_BATCHES`] batches (0 when even the finest has fewer).
+    fn coarsest(&self) -> u32 {
+        (0..LEVELS as u32).rev().find(|&l| self.len() >> l >= MIN_BATCHES).unwrap_or(0)
     }
 
     /// The level figure `f` uses when the response time's batches are uncorrelated at
@@ -283,6 +337,22 @@ pub fn half_width(values: &[f64]) -> Option<f64> {
     mean_ci(values, CI_LEVEL).1.filter(|h| h.is_finite())
 }
 
+/// Half-width of the 95% sectioning interval around `center`, the whole run's estimate,
+/// from section estimates `values`: t₀.₉₇₅,ₖ₋₁ · √(Σ (vᵢ − center)² / (k − 1) / k). A
+/// section's estimate of a percentile is biased (more so the fewer requests it holds
+/// beyond it), and measuring the spread around the run's own estimate counts that bias
+/// in, where the spread around the sections' mean would not (Asmussen & Glynn 2007,
+/// III.5; Nakayama, ACM TOMACS 24(4), 2014). None as [`half_width`].
+pub fn half_width_about(values: &[f64], center: f64) -> Option<f64> {
+    if values.len() < MIN_BATCHES || values.iter().any(|v| !v.is_finite()) || !center.is_finite() {
+        return None;
+    }
+    let k = values.len() as f64;
+    let ss: f64 = values.iter().map(|v| (v - center) * (v - center)).sum();
+    let t = super::ci::t_quantile(0.5 + CI_LEVEL / 2.0, k - 1.0);
+    Some(t * (ss / (k - 1.0) / k).sqrt()).filter(|h| h.is_finite())
+}
+
 /// `v` with adjacent pairs averaged `levels` times (an odd last value dropped each time).
 pub fn at_level(v: &[f64], levels: u32) -> Vec<f64> {
     let mut v = v.to_vec();
@@ -310,9 +380,12 @@ pub fn lag1(v: &[f64]) -> f64 {
 /// Collects a run's batches as the engine reaches each boundary.
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    size: u64,
+    /// Measured requests per fine batch (0: not batched).
+    step: u64,
     workers: Vec<f64>,
     last: Totals,
+    /// Completions and their response-time sum at the last fine boundary.
+    last_fine: (u64, f64),
     /// The current batch's response times, then those of the current pair, four, eight.
     sections: Vec<LatencyHistogram>,
     out: Batches,
@@ -322,24 +395,46 @@ impl Recorder {
     /// A recorder for `measured` requests over servers of `workers` (no batches when there
     /// are too few requests for [`MIN_BATCHES`] batches of two).
     pub fn new(measured: u64, workers: &[u32]) -> Self {
-        let size = if measured >= 2 * MIN_BATCHES as u64 { (measured / BATCHES as u64).max(1) } else { 0 };
+        let step = if measured >= 2 * MIN_BATCHES as u64 { (measured / FINE as u64).max(1) } else { 0 };
         Recorder {
-            size,
+            step,
             workers: workers.iter().map(|&w| f64::from(w)).collect(),
             last: Totals::default(),
+            last_fine: (0, 0.0),
             sections: (0..LEVELS).map(|_| LatencyHistogram::new(3)).collect(),
-            out: Batches { size, values: Vec::new(), quantiles: vec![Vec::new(); LEVELS] },
+            out: Batches {
+                size: step << GAP,
+                fine: Vec::new(),
+                values: Vec::new(),
+                quantiles: vec![Vec::new(); LEVELS],
+            },
         }
     }
 
-    /// Measured requests per batch (0: not batched).
-    pub fn size(&self) -> u64 {
-        self.size
+    /// Measured requests between two boundaries: a fine batch (0: not batched).
+    pub fn step(&self) -> u64 {
+        self.step
     }
 
     /// Whether every batch is closed (or none is kept).
     pub fn is_done(&self) -> bool {
-        self.size == 0 || self.out.values.len() == BATCHES
+        self.step == 0 || self.out.fine.len() == FINE
+    }
+
+    /// Whether the next fine boundary also ends a batch (it needs the [`Totals`]).
+    pub fn next_ends_batch(&self) -> bool {
+        (self.out.fine.len() + 1).is_multiple_of(1 << GAP)
+    }
+
+    /// A fine batch ends with `completed` measured completions so far, whose response
+    /// times sum to `response_sum` (s); true when it also ends a batch, which the caller
+    /// then closes with [`Self::close`].
+    #[inline]
+    pub fn fine_close(&mut self, completed: u64, response_sum: f64) -> bool {
+        let (c, sum) = self.last_fine;
+        self.out.fine.push((response_sum - sum) / (completed - c) as f64);
+        self.last_fine = (completed, response_sum);
+        self.out.fine.len().is_multiple_of(1 << GAP)
     }
 
     /// Records a measured response time (s): in the current batch's histogram, which is
@@ -347,7 +442,7 @@ impl Recorder {
     /// [`Self::finish`]) — one record per response, as without batches.
     #[inline(always)]
     pub fn record(&mut self, run: &mut LatencyHistogram, response: f64) {
-        if self.size > 0 {
+        if self.step > 0 {
             self.sections[0].record(response);
         } else {
             run.record(response);
@@ -356,6 +451,7 @@ impl Recorder {
 
     /// The measured window starts with these totals.
     pub fn start(&mut self, t: Totals) {
+        self.last_fine = (t.completed, t.response_sum);
         self.last = t;
     }
 
@@ -446,13 +542,58 @@ mod tests {
         assert_eq!(at_level(&[1.0, 3.0, 5.0, 7.0], 2), vec![4.0]);
     }
 
+    /// 256 fine means, each value of `x` repeated `run` times (a correlation `run` fine
+    /// batches long), with 64 batches behind them.
+    fn batches(run: usize) -> Batches {
+        // A small LCG: values without correlation of their own.
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let x: Vec<f64> = (0..FINE / run).map(|_| next()).collect();
+        let fine: Vec<f64> = (0..FINE).map(|i| x[i / run]).collect();
+        Batches { size: 4, fine, values: vec![[0.0; SCALARS]; BATCHES], quantiles: vec![Vec::new(); LEVELS] }
+    }
+
+    #[test]
+    fn the_interval_rests_two_levels_above_the_first_independent_fine_level() {
+        // Independent fine batches: the interval rests on the 64 batches 4 times as long.
+        assert_eq!(batches(1).level(), (0, Test::Independent));
+        // Correlated over 8 fine batches: merged until 32 fine batches of 8 pass, then the
+        // interval on 8 batches of 32 fine ones.
+        assert_eq!(batches(8).level(), (3, Test::Independent));
+        // Correlated over 16: 32 fine batches still fail; the coarsest, marked.
+        assert_eq!(batches(16).level(), (3, Test::Correlated));
+        // Too few fine batches to test: the coarsest with 8 batches, untested.
+        let mut short = batches(1);
+        short.fine.truncate(20);
+        short.values.truncate(20);
+        assert_eq!(short.level(), (1, Test::Untested));
+    }
+
+    #[test]
+    fn sectioning_measures_the_spread_around_the_run_estimate() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+        // Around their own mean, the same as `half_width`.
+        let own = half_width(&v).unwrap();
+        assert!((half_width_about(&v, 4.5).unwrap() - own).abs() < 1e-12);
+        // Around another centre, wider by the offset.
+        assert!(half_width_about(&v, 6.0).unwrap() > own);
+        assert_eq!(half_width_about(&v[..4], 2.5), None);
+    }
+
     #[test]
     fn paired_units_meet_at_the_coarser_level() {
-        let a = Units { values: (0..16).map(f64::from).collect(), level: Some(0) };
-        let b = Units { values: (0..8).map(|i| 2.0 * f64::from(i) + 0.5 - 1.0).collect(), level: Some(1) };
+        let a = Units { values: (0..16).map(f64::from).collect(), level: Some(0), independent: true };
+        let b = Units {
+            values: (0..8).map(|i| 2.0 * f64::from(i) + 0.5 - 1.0).collect(),
+            level: Some(1),
+            independent: true,
+        };
         // a at level 1: 0.5, 2.5, …; b: −0.5, 1.5, …: a − b = 1 exactly.
         assert_eq!(a.paired(&b), Some((1.0, 0.0)));
-        let r = Units { values: vec![1.0, 2.0], level: None };
+        let r = Units { values: vec![1.0, 2.0], level: None, independent: true };
         assert_eq!(a.paired(&r), None);
     }
 }

@@ -15,7 +15,7 @@
 //! 5× slowdown four fifths — so a split in proportion to capacity is even and an
 //! overloaded server has ρ_i > 1 (its utilisation stops at 1).
 
-use super::batch::{Batches, Figure, Units, half_width};
+use super::batch::{Batches, Figure, Test, Units, half_width, half_width_about};
 use super::ci::{Bounds, interval, mean_ci};
 use super::evenness;
 use super::saturation::Saturation;
@@ -362,12 +362,17 @@ pub struct Reached {
     pub target: f64,
     /// The half-width relative to the value (None: no interval, or a value of 0).
     pub relative: Option<f64>,
+    /// Whether the values its interval rests on are independent (replications, or batches
+    /// that passed the independence test of [`super::batch`]).
+    pub independent: bool,
 }
 
 impl Reached {
-    /// Whether the target was reached.
+    /// Whether the target was reached: an interval within it, resting on independent
+    /// values (batches still correlated make an interval look narrower than it is, and
+    /// stopping on it would favour the runs that understate their spread).
     pub fn met(&self) -> bool {
-        self.relative.is_some_and(|r| r <= self.target)
+        self.independent && self.relative.is_some_and(|r| r <= self.target)
     }
 }
 
@@ -401,7 +406,7 @@ impl StrategySummary {
         let mut fig = |f: Figure, b: Bounds, g: &dyn Fn(&RunStats) -> f64| {
             let v: Vec<f64> = runs.iter().map(g).collect();
             let e = Estimate::within(&v, b);
-            units[f as usize] = Units { values: v, level: None };
+            units[f as usize] = Units { values: v, level: None, independent: true };
             e
         };
         let servers = (0..pool.servers.len())
@@ -549,8 +554,11 @@ impl StrategySummary {
         };
         for f in Figure::ALL {
             if let Some(q) = f.quantile() {
-                units[f as usize] =
-                    Units { values: runs.iter().map(|r| r.response.quantile(QUANTILES[q].1)).collect(), level: None };
+                units[f as usize] = Units {
+                    values: runs.iter().map(|r| r.response.quantile(QUANTILES[q].1)).collect(),
+                    level: None,
+                    independent: true,
+                };
             }
         }
         summary.paired = units;
@@ -566,21 +574,22 @@ impl StrategySummary {
     /// One run: every figure's interval from its batch means (see [`super::batch`]), and
     /// the batches kept for paired comparisons.
     fn single_run_intervals(&mut self, b: &Batches) {
-        let (level, correlated) = b.level();
+        let (level, test) = b.level();
+        let independent = test == Test::Independent;
         for f in Figure::ALL {
             let l = b.level_of(f, level);
             let values = b.series(f, l);
             if f.quantile().is_none() {
                 self.estimate_mut(f).ci95 = half_width(&values);
             }
-            self.paired[f as usize] = Units { values, level: Some(l) };
+            self.paired[f as usize] = Units { values, level: Some(l), independent };
         }
         let last = QUANTILES.len() - 1;
         for (q, e) in self.percentiles.iter_mut().enumerate().filter(|(q, _)| *q != 0 && *q != last) {
-            e.ci95 = half_width(&b.quantile_series(q, b.quantile_level(q, level)));
+            e.ci95 = half_width_about(&b.quantile_series(q, b.quantile_level(q, level)), e.value);
         }
         self.batch_count = Some(b.len() >> level);
-        self.batches_correlated = correlated;
+        self.batches_correlated = test == Test::Correlated;
     }
 
     /// No percentile's interval narrower than a bucket of the histogram at its value: the

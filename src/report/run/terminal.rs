@@ -401,6 +401,7 @@ fn precision_note(report: &Report) -> Option<String> {
                 .filter_map(|s| s.precision.iter().find(|r| r.measure == measure).map(|r| (s, r)))
                 .filter(|(_, r)| !r.met())
                 .map(|(s, r)| match r.relative {
+                    Some(x) if !r.independent => format!("{} ({:.1}%, batches correlated)", s.label, 100.0 * x),
                     Some(x) => format!("{} ({:.1}%)", s.label, 100.0 * x),
                     None => format!("{} (no interval)", s.label),
                 })

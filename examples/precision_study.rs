@@ -13,7 +13,8 @@
 //!
 //! With `--precision`, the coverage is counted over the runs that met their target, and the
 //! runs the cap stopped first are counted (and their coverage given) apart. Each coverage
-//! comes with its own 95% binomial (Wilson) interval.
+//! comes with its own 95% binomial (Wilson) interval. The runs whose batches failed the
+//! independence test (warned "batch means still correlated") are counted too.
 
 use std::time::Instant;
 
@@ -44,6 +45,8 @@ struct Outcome {
     worst: f64,
     requests: u64,
     warmup: u64,
+    /// 1 when the batches failed the independence test (the run's warning).
+    flagged: u64,
 }
 
 fn parse() -> Result<Study, String> {
@@ -108,6 +111,7 @@ fn one(study: &Study, seed: u64) -> Outcome {
         worst: if met { worst } else { 0.0 },
         requests: r.requests,
         warmup: r.warmup,
+        flagged: u64::from(s.batches_correlated),
     }
 }
 
@@ -137,6 +141,17 @@ fn main() -> Result<(), String> {
         ),
         None => String::new(),
     };
+    let flagged: Vec<&Outcome> = outcomes.iter().filter(|o| o.flagged == 1).collect();
+    let flagged = if flagged.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; flagged \"batch means still correlated\": {} (mean covered {}, p99 {} of them)",
+            flagged.len(),
+            flagged.iter().map(|o| o.mean_in).sum::<u64>(),
+            flagged.iter().map(|o| o.p99_in).sum::<u64>()
+        )
+    };
     let capped = if short.is_empty() {
         String::new()
     } else {
@@ -148,7 +163,7 @@ fn main() -> Result<(), String> {
         )
     };
     println!(
-        "ρ = {}, {} requests, {warmup}{precision}; {n} seeds: mean covered {}, p99 covered {}{capped} [{:.0} s]",
+        "ρ = {}, {} requests, {warmup}{precision}; {n} seeds: mean covered {}, p99 covered {}{capped}{flagged} [{:.0} s]",
         study.rho,
         study.requests,
         cover(mean_in),

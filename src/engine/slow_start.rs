@@ -6,9 +6,11 @@
 //! others), so the ratios are exact in integers ([`Balancer`](super::balancer::Balancer)'s
 //! rebuild). A ramp advances by `SlowStartStep` events, one per step.
 //!
-//! - **steps** (lbsim's generic ramp): level k + 1 of 20 at the k-th step, a step every
-//!   1/20 of the window; through the weights of every strategy (those that ignore weights
-//!   see no ramp).
+//! - **steps** (lbsim's generic ramp, nginx Plus `slow_start` as documented): level k + 1
+//!   of 20 at the k-th step, a step every 1/20 of the window; through the weights of every
+//!   strategy (those that ignore weights see no ramp) but nginx's `hash`, `ip_hash` and
+//!   `random` (lbsim `hash`, `ip-hash`, `random`, `weighted-random`), with which nginx Plus
+//!   refuses `slow_start`.
 //! - **haproxy** (`server_recalc_eweight` and `server_warmup`, src/server.c, read in HAProxy
 //!   2.6.0; the formula is the same in 3.x): the effective weight is `uweight × w` with
 //!   `w = ⌊(16 × elapsed + S) ÷ S⌋` out of `BE_WEIGHT_SCALE` = 16, `elapsed` in whole
@@ -88,7 +90,12 @@ fn param(k: &str, v: toml::Value) -> Params {
 pub(super) fn ramping(model: SlowStartModel, name: &str, params: &Params) -> Option<Ramping> {
     let variant = params.iter().find(|(k, _)| *k == "variant").and_then(|(_, v)| v.as_str().map(str::to_string));
     match model {
-        SlowStartModel::Steps => Some(Ramping { scale: SLOW_START_STEPS, substitute: None, sticky: false }),
+        // nginx Plus: "the parameter cannot be used along with the hash, ip_hash, and random
+        // load balancing methods" (ngx_http_upstream_module, `server … slow_start`).
+        SlowStartModel::Steps => match name {
+            "hash" | "ip-hash" | "random" | "weighted-random" => None,
+            _ => Some(Ramping { scale: SLOW_START_STEPS, substitute: None, sticky: false }),
+        },
         SlowStartModel::Haproxy => match name {
             "hash" => None,
             "round-robin" => Some(Ramping {
@@ -224,6 +231,10 @@ mod tests {
         assert_eq!(ramping(envoy, "round-robin", &none).unwrap().substitute.unwrap().0.name, "p2c");
         assert!(ramping(SlowStartModel::Haproxy, "hash", &none).is_none());
         assert!(ramping(SlowStartModel::Alb, "p2c", &none).is_none());
-        assert!(ramping(SlowStartModel::Steps, "hash", &none).is_some());
+        for nginx_refuses in ["hash", "ip-hash", "random", "weighted-random"] {
+            assert!(ramping(SlowStartModel::Steps, nginx_refuses, &none).is_none(), "{nginx_refuses}");
+        }
+        assert!(ramping(SlowStartModel::Steps, "least-connections", &none).is_some());
+        assert!(ramping(SlowStartModel::Steps, "ring-hash", &none).is_some());
     }
 }

@@ -10,7 +10,8 @@ use crate::suggest::did_you_mean;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SlowStartModel {
     /// lbsim's generic ramp (nginx Plus `slow_start` as documented): the weight from 1/20
-    /// to full in 20 equal steps over the window.
+    /// to full in 20 equal steps over the window; not for `hash`, `ip-hash`, `random` and
+    /// `weighted-random`, as nginx Plus refuses it with those methods.
     Steps,
     /// HAProxy `slowstart` (`server_recalc_eweight`, src/server.c): the effective weight
     /// `uweight × ⌊(16 × elapsed + S) ÷ S⌋` (whole seconds; S the window rounded up to a

@@ -1,9 +1,9 @@
 //! The senders of `lbsim load`: one OS thread per sender, each owning every `senders`-th
 //! request of the stream and its own connections; nothing is shared between senders but the
 //! recorder and a count of the requests open. Without `[clients]` a sender holds one pool of
-//! keep-alive connections on an event loop of its own ([`pool`]: `epoll`, non-blocking
+//! keep-alive connections on an event loop of its own (`sender::pool`: `epoll`, non-blocking
 //! sockets, no async runtime); with `[clients]` each client's connections (HTTP/1.1 or
-//! HTTP/2) on a current-thread async runtime ([`clients`]).
+//! HTTP/2) on a current-thread async runtime (`sender::clients`).
 //!
 //! A sender waits for each scheduled send with an exact timeout (the pool: `epoll_pwait2`;
 //! the clients: a `timerfd` registered with the runtime, [`AsyncDeadline`]), so responses

@@ -103,6 +103,18 @@ fn get(port: u16, path: &str) -> String {
     resp
 }
 
+/// `lbsim load FILE --no-charts --quiet --calibration 0 EXTRA --target
+/// http://127.0.0.1:PORT --out OUT`, bounded to 60 s.
+pub(crate) fn load_at(file: &Path, port: u16, out: &Path, extra: &[&str]) -> assert_cmd::Command {
+    let mut cmd = lbsim();
+    cmd.args(["load", file.to_str().unwrap(), "--no-charts", "--quiet", "--calibration", "0"])
+        .args(extra)
+        .args(["--target", &format!("http://127.0.0.1:{port}"), "--out"])
+        .arg(out)
+        .timeout(Duration::from_secs(60));
+    cmd
+}
+
 pub(crate) fn summary(dir: &Path, column: &str) -> String {
     let text = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
     let mut lines = text.lines();
@@ -209,13 +221,7 @@ fn load_counts_connection_failures_and_conserves_requests() {
     // A port nothing listens on: bind one, read its number, close it.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let out = dir.path().join("m");
-    lbsim()
-        .args(["load", file.to_str().unwrap(), "--no-charts", "--quiet", "--calibration", "0", "--requests", "100"])
-        .args(["--target", &format!("http://127.0.0.1:{port}"), "--out"])
-        .arg(&out)
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .success();
+    load_at(&file, port, &out, &["--requests", "100"]).assert().success();
     assert_eq!(summary(&out, "requests"), "50"); // 100 minus the warm-up of 50
     assert_eq!(summary(&out, "failed"), "50");
     assert_eq!(summary(&out, "completed"), "0");
@@ -418,13 +424,7 @@ fn load_reuses_a_fixed_pool_of_connections() {
     let backends = Backends::start(&file, &[]);
     let port = backends.ports[0].1;
     let out = dir.path().join("m");
-    lbsim()
-        .args(["load", file.to_str().unwrap(), "--no-charts", "--quiet", "--calibration", "0", "--connections", "8"])
-        .args(["--target", &format!("http://127.0.0.1:{port}"), "--out"])
-        .arg(&out)
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .success();
+    load_at(&file, port, &out, &["--connections", "8"]).assert().success();
     let m = measurement(&out);
     assert_eq!(summary(&out, "completed"), "2000", "{m}");
     let opened = m["connections"]["opened"].as_u64().unwrap();
@@ -512,13 +512,7 @@ fn load_holds_each_clients_connections_and_closes_them_after_max_requests() {
     let backends = Backends::start(&file, &[]);
     let port = backends.ports[0].1;
     let out = dir.path().join("m");
-    lbsim()
-        .args(["load", file.to_str().unwrap(), "--no-charts", "--quiet", "--calibration", "0"])
-        .args(["--target", &format!("http://127.0.0.1:{port}"), "--out"])
-        .arg(&out)
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .success();
+    load_at(&file, port, &out, &[]).assert().success();
     let m = measurement(&out);
     assert_eq!(summary(&out, "completed"), "600", "{m}");
     // Each client's one connection carries 25 requests, then closes (Connection: close on
@@ -529,11 +523,7 @@ fn load_holds_each_clients_connections_and_closes_them_after_max_requests() {
     assert_eq!(m["connections"]["clients"], "5 clients × 1 http1 connection, balanced per request, max 25 requests");
     // The scenario says the connections: --connections and --no-keep-alive are refused.
     for extra in [["--connections", "8"].as_slice(), ["--no-keep-alive"].as_slice()] {
-        lbsim()
-            .args(["load", file.to_str().unwrap(), "--no-charts", "--quiet", "--calibration", "0"])
-            .args(["--target", &format!("http://127.0.0.1:{port}"), "--out"])
-            .arg(dir.path().join("refused"))
-            .args(extra)
+        load_at(&file, port, &dir.path().join("refused"), extra)
             .assert()
             .code(2)
             .stderr(predicates::str::contains("[clients]"));

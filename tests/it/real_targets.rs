@@ -4,9 +4,8 @@
 //! pairing the passes).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::time::Duration;
 
-use super::real::{HOSTILE, loopback_target, measurement, summary};
+use super::real::{HOSTILE, load_at, loopback_target, measurement, summary};
 use crate::common::{case, lbsim};
 
 /// A keep-alive target on loopback answering `204` that closes every connection after its
@@ -49,13 +48,7 @@ fn load_replaces_the_connections_a_target_closes_and_loses_no_request() {
     let (dir, file) = case(&s);
     let port = closing_target(10, 30);
     let out = dir.path().join("m");
-    lbsim()
-        .args(["load", file.to_str().unwrap(), "--no-charts", "--quiet", "--calibration", "0"])
-        .args(["--target", &format!("http://127.0.0.1:{port}"), "--out"])
-        .arg(&out)
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .success();
+    load_at(&file, port, &out, &[]).assert().success();
     let m = measurement(&out);
     assert_eq!(summary(&out, "completed"), "400", "{m}");
     assert_eq!(m["failures"], serde_json::json!({}), "{m}");

@@ -22,7 +22,7 @@
 //! Without a precision a plan judges each candidate once, on the upper bounds alone, as
 //! before: an unclear verdict is a fail.
 
-use super::slo::{Metric, Slo};
+use super::slo::Slo;
 use crate::scenario::{Precision, Scenario};
 use crate::stats::Estimate;
 
@@ -53,22 +53,9 @@ pub(super) fn judge(slos: &[Slo], measures: &[Estimate]) -> Judged {
     verdict
 }
 
-/// The summary.csv figure an objective bounds, for its precision target.
-fn figure(metric: Metric) -> Option<&'static str> {
-    match metric {
-        Metric::Mean => Some("mean_ms"),
-        Metric::P50 => Some("p50_ms"),
-        Metric::P90 => Some("p90_ms"),
-        Metric::P99 => Some("p99_ms"),
-        Metric::P999 => Some("p999_ms"),
-        Metric::Utilization => Some("utilization"),
-        Metric::DropRate => None,
-    }
-}
-
 /// The relative half-width at which an uncertain objective is left at its limit.
 pub(super) fn target(slo: &Slo, precision: &Precision) -> f64 {
-    let own = figure(slo.metric).and_then(|f| precision.targets.iter().find(|t| t.0 == f));
+    let own = slo.metric.figure().and_then(|f| precision.targets.iter().find(|t| t.0 == f.column()));
     own.map_or_else(|| precision.targets.iter().map(|t| t.1).fold(f64::INFINITY, f64::min), |t| t.1)
 }
 

@@ -7,6 +7,7 @@
 use crate::duration::format_duration;
 use crate::runner::ScenarioResults;
 use crate::scenario::ScenarioError;
+use crate::stats::batch::Figure;
 use crate::stats::{Estimate, StrategySummary};
 
 /// A metric an SLO bounds.
@@ -61,17 +62,22 @@ impl Metric {
         !matches!(self, Metric::DropRate | Metric::Utilization)
     }
 
+    /// The summary figure it reads (None for the drop rate, counted over the runs).
+    pub fn figure(self) -> Option<Figure> {
+        match self {
+            Metric::Mean => Some(Figure::Mean),
+            Metric::P50 => Some(Figure::P50),
+            Metric::P90 => Some(Figure::P90),
+            Metric::P99 => Some(Figure::P99),
+            Metric::P999 => Some(Figure::P999),
+            Metric::Utilization => Some(Figure::Utilization),
+            Metric::DropRate => None,
+        }
+    }
+
     /// The estimate of this metric for one strategy's results.
     pub fn estimate(self, s: &StrategySummary, drop_rate: Estimate) -> Estimate {
-        match self {
-            Metric::Mean => s.mean,
-            Metric::P50 => s.p50,
-            Metric::P90 => s.p90,
-            Metric::P99 => s.p99,
-            Metric::P999 => s.p999,
-            Metric::DropRate => drop_rate,
-            Metric::Utilization => s.utilization,
-        }
+        self.figure().map_or(drop_rate, |f| s.estimate(f))
     }
 
     /// A value for people: a duration for times, a percentage otherwise.

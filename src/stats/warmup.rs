@@ -1,5 +1,7 @@
-//! Where the initial transient ends: MSER-5 (White 1997; White, Cobb & Spratt 2000) on
-//! one run's response times (issue 22).
+//! Where the initial transient ends: MSER-5 (MSER: White, "An effective truncation
+//! heuristic for bias reduction in simulation output", Simulation 69(6), 1997; on means of
+//! batches of 5: Spratt 1998, compared in White, Cobb & Spratt, Winter Simulation
+//! Conference 2000) on one run's response times (issue 22).
 //!
 //! The engine hands [`Series`] every completed request's response time with the request's
 //! arrival index (warm-up included). They are averaged in batches of consecutive arrivals:
@@ -12,7 +14,7 @@
 //!
 //! MSER picks the truncation `d` (in batches) minimising
 //! `MSER(d) = Σ_{i>d} (Y_i − Ȳ_d)² / (n − d)²` over the batch means `Y_1 … Y_n`: the
-//! standard error of the mean of what is kept, which falls while dropping biased early
+//! squared standard error of the mean of what is kept, which falls while dropping biased early
 //! values and rises once dropping only loses data. `d` is searched while at least
 //! [`MIN_KEPT`] batches remain; a minimum in the second half of the run means the series
 //! never settled: [`Transient::steady`] is false ("no steady state reached: run longer")

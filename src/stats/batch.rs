@@ -12,10 +12,11 @@
 //! from the batch's own response-time histogram (sectioning), and exactly so at the
 //! coarser levels too (pairs, fours and eights of batches).
 //!
-//! The batch size, after LBatch (Fox, Goldsman & Swain, "Spaced batch means", Operations
-//! Research Letters 10, 1991) and ASAP3 (Steiger, Lada, Wilson, Joines, Alexopoulos &
-//! Goldsman, INFORMS J. on Computing 17(3), 2005): the fine batches are merged in pairs
-//! until the lag-1 autocorrelation r₁ of their means of the response time is not
+//! The batch size, after LBatch (Fishman & Yarberry, "An implementation of the batch means
+//! method", INFORMS J. on Computing 9(3), 1997; cf. ASAP3, Steiger, Lada, Wilson, Joines,
+//! Alexopoulos & Goldsman, ACM TOMACS 15(1), 2005, which grows its batches until a
+//! normality test passes and then corrects for the correlation left): the fine batches are
+//! merged in pairs until the lag-1 autocorrelation r₁ of their means of the response time is not
 //! significant (one-sided at 5%: r₁ ≤ 1.645/√k for k batches), testing only series of at
 //! least [`TEST_BATCHES`] (with fewer the test has no power: r₁'s standard error is 1/√k).
 //! Passing the test bounds the correlation of neighbouring batches only loosely (an r₁ up
@@ -23,12 +24,20 @@
 //! longer (the correlation of neighbouring batch means falls about as 1/m once m exceeds
 //! the correlation time), which leaves 8 to 64 of them — Schmeiser's recommendation of 10
 //! to 30 batches for a fixed run length (Operations Research 30(3), 1982) widened at both
-//! ends, more batches when the run is long against its correlation time, so that the
-//! variance estimate is consistent as `--precision` lengthens the run (Glynn & Whitt,
-//! Annals of Applied Probability 2(1), 1992: a sequential stopping rule needs one). A
-//! figure's 95% interval is t₀.₉₇₅,ₖ₋₁ · s/√k around the run's own figure, s the standard
-//! deviation of its k batch values (a percentile's: of its section estimates around the
-//! run's percentile — sectioning, Asmussen & Glynn, *Stochastic Simulation*, 2007, III.5).
+//! ends, more batches when the run is long against its correlation time. A figure's 95%
+//! interval is t · s/√k around the run's own figure, s the standard deviation of its k
+//! batch values (a percentile's: of its section estimates around the run's percentile —
+//! sectioning, Asmussen & Glynn, *Stochastic Simulation*, 2007, III.5), t Student's
+//! t₀.₉₇₅,ₖ₋₁ widened for the skewness of the k values ([`skew_adjusted`], after Skart).
+//! The number of batches is bounded, so the variance estimate is not consistent (no
+//! batch-means estimate with a bounded number of batches is: Glynn & Whitt, "Estimating the
+//! asymptotic variance with batch means", Operations Research Letters 10, 1991) and
+//! `--precision`'s sequential stopping rule does not have the asymptotic validity of
+//! Glynn & Whitt (Annals of Applied Probability 2(1), 1992): it stops when the estimate
+//! happens to be small, and so favours the runs that understate their spread. The t
+//! quantile counts the estimate's noise in, the skewness adjustment the runs that saw
+//! few of a queue's long excursions; the coverage studies of docs/outputs.md measure what
+//! remains.
 //! When the test fails at every level the intervals rest on [`MIN_BATCHES`] batches and
 //! are marked not independent ([`Units::independent`]): the run should be longer, and
 //! `--precision` does not stop on them. A percentile uses a level at which each batch
@@ -327,18 +336,55 @@ impl Batches {
     }
 }
 
-/// Half-width of the 95% interval from batch values: None with fewer than
-/// [`MIN_BATCHES`] or any undefined.
+/// Half-width of the 95% interval from batch values, t₀.₉₇₅,ₖ₋₁ · s/√k widened for their
+/// skewness ([`skew_adjusted`]): None with fewer than [`MIN_BATCHES`] or any undefined.
 pub fn half_width(values: &[f64]) -> Option<f64> {
     if values.len() < MIN_BATCHES || values.iter().any(|v| !v.is_finite()) {
         return None;
     }
-    // Finite batch values can still give an infinite half-width (their squares overflow).
-    mean_ci(values, CI_LEVEL).1.filter(|h| h.is_finite())
+    let k = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / k;
+    half_width_about(values, mean)
+}
+
+/// The multiple of the standard error a 95% interval from `values` reaches: Student's t
+/// with k − 1 degrees of freedom, widened for the skewness of the k values as Skart does
+/// (Tafazzoli & Wilson, "Skart: a skewness- and autoregression-adjusted batch-means
+/// procedure for simulation analysis", IIE Transactions 43(2), 2011): Willink's
+/// transformation of the Cornish–Fisher expansion of the t statistic (Willink,
+/// Communications in Statistics — Theory and Methods 34(4), 2005). With β = B̂/(6√k), B̂
+/// the values' sample skewness (bias-corrected), the interval is [x̄ − G(t)·se, x̄ − G(−t)·se],
+/// G(ζ) = ((1 + 6β(ζ − β))^{1/3} − 1)/(2β): it reaches further on the side of the long
+/// tail. A queue's batch means are skewed to the right (a rare long excursion lifts one
+/// batch), and a run that saw few excursions has both a low estimate and a small spread;
+/// the plain t interval misses such runs from below. lbsim's intervals are symmetric (one
+/// `±`), so this is the wider side, max(|G(t)|, |G(−t)|). Differences from Skart: the
+/// skewness is that of the batches the interval rests on (Skart's of spaced batches), and
+/// there is no autoregressive inflation (the batches passed the independence test).
+pub fn skew_adjusted(values: &[f64], t: f64) -> f64 {
+    let k = values.len() as f64;
+    if k < 3.0 {
+        return t;
+    }
+    let mean = values.iter().sum::<f64>() / k;
+    let m2 = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / k;
+    let m3 = values.iter().map(|v| (v - mean).powi(3)).sum::<f64>() / k;
+    if m2.is_nan() || m2 <= 0.0 {
+        return t;
+    }
+    let skewness = m3 / m2.powf(1.5) * (k * (k - 1.0)).sqrt() / (k - 2.0);
+    let beta = skewness / (6.0 * k.sqrt());
+    if beta.is_nan() || beta.abs() <= 1e-12 {
+        return t;
+    }
+    let g = |z: f64| ((1.0 + 6.0 * beta * (z - beta)).cbrt() - 1.0) / (2.0 * beta);
+    let wide = g(t).abs().max(g(-t).abs());
+    if wide.is_finite() { wide.max(t) } else { t }
 }
 
 /// Half-width of the 95% sectioning interval around `center`, the whole run's estimate,
-/// from section estimates `values`: t₀.₉₇₅,ₖ₋₁ · √(Σ (vᵢ − center)² / (k − 1) / k). A
+/// from section estimates `values`: t · √(Σ (vᵢ − center)² / (k − 1) / k), t the
+/// skewness-adjusted multiple of [`skew_adjusted`]. A
 /// section's estimate of a percentile is biased (more so the fewer requests it holds
 /// beyond it), and measuring the spread around the run's own estimate counts that bias
 /// in, where the spread around the sections' mean would not (Asmussen & Glynn 2007,
@@ -349,7 +395,8 @@ pub fn half_width_about(values: &[f64], center: f64) -> Option<f64> {
     }
     let k = values.len() as f64;
     let ss: f64 = values.iter().map(|v| (v - center) * (v - center)).sum();
-    let t = super::ci::t_quantile(0.5 + CI_LEVEL / 2.0, k - 1.0);
+    let t = skew_adjusted(values, super::ci::t_quantile(0.5 + CI_LEVEL / 2.0, k - 1.0));
+    // Finite values can still give an infinite half-width (their squares overflow).
     Some(t * (ss / (k - 1.0) / k).sqrt()).filter(|h| h.is_finite())
 }
 
@@ -581,6 +628,21 @@ mod tests {
         // Around another centre, wider by the offset.
         assert!(half_width_about(&v, 6.0).unwrap() > own);
         assert_eq!(half_width_about(&v[..4], 2.5), None);
+    }
+
+    #[test]
+    fn skewness_widens_the_interval_on_the_side_of_the_long_tail() {
+        let t = crate::stats::ci::t_quantile(0.975, 7.0);
+        // Symmetric values: Student's t as it is.
+        assert!((skew_adjusted(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], t) - t).abs() < 1e-12);
+        // One batch of eight far above the rest: B̂ = 2√2, β = B̂/(6√8) = 1/6, and the wider
+        // side −G(−t) = 3 · (1 − ∛(5/6 − t)), from Willink's G (by hand: 6.4579).
+        let skewed = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 10.0];
+        let wide = skew_adjusted(&skewed, t);
+        assert!((wide - 6.457858).abs() < 1e-5, "{wide}");
+        // Mirrored, the same width (the long tail below).
+        assert!((skew_adjusted(&skewed.map(|v| -v), t) - wide).abs() < 1e-9);
+        assert!((half_width(&skewed).unwrap() - wide * (87.5f64 / 7.0 / 8.0).sqrt()).abs() < 1e-9);
     }
 
     #[test]

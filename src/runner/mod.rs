@@ -34,10 +34,11 @@
 //! # Run until precise (`precision`)
 //! When the scenario asks for a precision, the aggregated results are checked: every
 //! requested figure of every strategy (those that saturate aside: running longer cannot
-//! settle them) must have a 95% half-width within its target share of its value. Until
+//! settle them) must have a 95% half-width within γ/(1 + γ) of its value for a target γ,
+//! so that the value is within γ of the truth ([`Reached::threshold`]). Until
 //! then, every task is run again, longer — the same streams, as `--requests` cuts them, so
 //! the result is exactly that of a run of the final length — growing by the factor the
-//! worst figure asks for ((half-width / target)², half-widths shrinking as 1/√requests,
+//! worst figure asks for ((half-width / threshold)², half-widths shrinking as 1/√requests,
 //! times 1.25, between 2 and 16; at least 4 while a figure's batches are not shown
 //! independent, [`crate::stats::batch`]) up to `max_requests`. A target counts as met
 //! only on independent batches. Each figure's outcome is kept in the summaries
@@ -348,8 +349,8 @@ fn assess(targets: &[(&'static str, f64)], strategies: &mut [StrategySummary]) -
         }
         for r in &s.precision {
             let needed = match r.relative {
-                Some(x) if r.independent => (x / r.target).powi(2),
-                Some(x) => (x / r.target).powi(2).max(4.0),
+                Some(x) if r.independent => (x / r.threshold()).powi(2),
+                Some(x) => (x / r.threshold()).powi(2).max(4.0),
                 None => 4.0,
             };
             growth = growth.max(needed);

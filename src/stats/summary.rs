@@ -358,7 +358,7 @@ pub struct StrategySummary {
 pub struct Reached {
     /// The figure's summary.csv name.
     pub measure: &'static str,
-    /// The target: largest 95% half-width relative to the value (0.02 for 2%).
+    /// The target: largest error relative to the true value (0.02 for 2%).
     pub target: f64,
     /// The half-width relative to the value (None: no interval, or a value of 0).
     pub relative: Option<f64>,
@@ -368,11 +368,19 @@ pub struct Reached {
 }
 
 impl Reached {
-    /// Whether the target was reached: an interval within it, resting on independent
-    /// values (batches still correlated make an interval look narrower than it is, and
-    /// stopping on it would favour the runs that understate their spread).
+    /// The half-width ÷ value within which the target counts as reached: γ/(1 + γ) for a
+    /// target γ, so that a value whose interval holds the truth is within γ of the truth
+    /// (|x̄ − µ| ≤ h ≤ γ′|x̄| gives |x̄ − µ| ≤ γ′/(1 − γ′)·|µ| = γ|µ|: the relative-error
+    /// sequential procedure of Law & Kelton, *Simulation Modeling and Analysis*).
+    pub fn threshold(&self) -> f64 {
+        self.target / (1.0 + self.target)
+    }
+
+    /// Whether the target was reached: an interval within [`Self::threshold`], resting on
+    /// independent values (batches still correlated make an interval look narrower than it
+    /// is, and stopping on it would favour the runs that understate their spread).
     pub fn met(&self) -> bool {
-        self.independent && self.relative.is_some_and(|r| r <= self.target)
+        self.independent && self.relative.is_some_and(|r| r <= self.threshold())
     }
 }
 

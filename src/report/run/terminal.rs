@@ -387,7 +387,7 @@ pub fn render_with(report: &Report, color: bool, layout: &Layout) -> String {
     out
 }
 
-/// With `precision`: which figures reached their target (95% half-width ÷ value), and
+/// With `precision`: which figures reached their target ([`crate::stats::Reached::met`]), and
 /// which strategies' did not.
 fn precision_note(report: &Report) -> Option<String> {
     let p = report.scenario.precision.as_ref()?;
@@ -416,7 +416,7 @@ fn precision_note(report: &Report) -> Option<String> {
         .collect();
     let short = report.strategies.iter().any(|s| !s.is_unstable() && s.precision.iter().any(|r| !r.met()));
     Some(format!(
-        "precision (95% half-width ÷ value) at {} requests: {}{}",
+        "precision at {} requests (95% half-width ≤ target/(1 + target) of the value: within the target of the truth): {}{}",
         report.scenario.requests,
         items.join("; "),
         if short { " — the cap was reached: raise --max-requests (max_requests)" } else { "" }

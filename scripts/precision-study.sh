@@ -3,7 +3,7 @@
 # 4 single-worker servers with exponential service (each an M/M/1), 200 seeds each, one
 # replication per seed; how often the 95% intervals of the mean and p99 hold the truth.
 #
-#   scripts/precision-study.sh            # every study (about an hour on two idle cores)
+#   scripts/precision-study.sh            # every study (about half an hour on two idle cores)
 #   scripts/precision-study.sh rho50 ...  # only those named: rho50 rho95 rho99 warmup
 #   SEEDS=100 scripts/precision-study.sh  # fewer seeds (the binomial error of a coverage
 #                                         # estimate is √(0.95·0.05/seeds): 1.5 points at 200)
@@ -24,10 +24,10 @@ for s in "${studies[@]}"; do
   case "$s" in
     # --precision 5% (mean and p99) at half load, from 2,000 requests.
     rho50) study --rho 0.5 --precision 5% --requests 2000 --max-requests 10000000 ;;
-    # Near saturation: 5%, from 20,000 requests (about 15 million at the end; ~25 minutes).
+    # Near saturation: 5%, from 20,000 requests (about 30 million at the end; ~6 minutes).
     rho95) study --rho 0.95 --precision 5% --requests 20000 --max-requests 50000000 ;;
-    # At ρ = 0.99 a 5% interval needs ~25× the requests of ρ = 0.95: 10% (~67 million at the
-    # end, a seventh of the runs at the cap; ~30 minutes for 100 seeds on two idle cores).
+    # At ρ = 0.99 a 5% interval needs ~16× the requests of ρ = 0.95: 10% (~118 million at
+    # the end, 15% of the runs at the cap; ~18 minutes for 200 seeds on two idle cores).
     rho99) study --rho 0.99 --precision 10% --requests 200000 --max-requests 200000000 ;;
     # Warm-up 0 (measure from the empty start) against auto on short runs near saturation,
     # with and without --precision.

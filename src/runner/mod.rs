@@ -34,7 +34,7 @@
 //! # Run until precise (`precision`)
 //! When the scenario asks for a precision, the aggregated results are checked: every
 //! requested figure of every strategy (those that saturate aside: running longer cannot
-//! settle them) must have a 95% half-width within γ/(1 + γ) of its value for a target γ,
+//! settle them — by their offered load, or by the growth test at two successive lengths) must have a 95% half-width within γ/(1 + γ) of its value for a target γ,
 //! so that the value is within γ of the truth ([`Reached::threshold`]). Until
 //! then, every task is run again, longer — the same streams, as `--requests` cuts them, so
 //! the result is exactly that of a run of the final length — growing by the factor the
@@ -308,8 +308,11 @@ fn until_precise(sc: Cow<'_, Scenario>, runs: Vec<Replication>, open_models: boo
     let Some(p) = sc.precision.clone() else { return results };
     let cap = p.cap(sc.requests).min(sc.trace_rows().unwrap_or(u64::MAX));
     let mut sc = sc;
+    // Per strategy: whether the growth test found it saturated at the previous length.
+    let mut growing: Vec<bool> = vec![false; results.strategies.len()];
     loop {
-        let growth = assess(&p.targets, &mut results.strategies);
+        let growth = assess(&p.targets, &mut results.strategies, &growing);
+        growing = results.strategies.iter().map(StrategySummary::is_unstable).collect();
         if growth <= 1.0 || sc.requests >= cap {
             return results;
         }
@@ -330,10 +333,14 @@ fn until_precise(sc: Cow<'_, Scenario>, runs: Vec<Replication>, open_models: boo
 /// Fills each strategy's [`Reached`] for `targets`; the factor the run's length must grow
 /// by for the worst figure of a strategy that does not saturate ((half-width / target)²;
 /// at least 4 for a figure without an interval or whose batches are not shown independent:
-/// batches 4 times longer; at most 1 when every one is reached).
-fn assess(targets: &[(&'static str, f64)], strategies: &mut [StrategySummary]) -> f64 {
+/// batches 4 times longer; at most 1 when every one is reached). A strategy counts as
+/// saturated when its offered load says so, or when the growth test found its queues
+/// growing at this length and at the previous one (`growing_before`, per strategy): on a
+/// short run near saturation a stable queue's excursion can pass for growth, and running
+/// longer tells the two apart.
+fn assess(targets: &[(&'static str, f64)], strategies: &mut [StrategySummary], growing_before: &[bool]) -> f64 {
     let mut growth: f64 = 0.0;
-    for s in strategies {
+    for (k, s) in strategies.iter_mut().enumerate() {
         s.precision = targets
             .iter()
             .map(|&(measure, target)| {
@@ -344,7 +351,12 @@ fn assess(targets: &[(&'static str, f64)], strategies: &mut [StrategySummary]) -
                 Reached { measure, target, relative, independent }
             })
             .collect();
-        if s.is_unstable() {
+        let offered = s.saturation.pool
+            || s.saturation
+                .servers
+                .iter()
+                .any(|x| matches!(x.evidence, crate::stats::saturation::Evidence::Offered { .. }));
+        if s.is_unstable() && (offered || growing_before.get(k).copied().unwrap_or(false)) {
             continue;
         }
         for r in &s.precision {

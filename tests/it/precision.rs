@@ -294,3 +294,35 @@ fn precision_stops_at_the_cap_and_the_table_says_so() {
         .code(2)
         .stderr(predicates::str::contains("`p99` is not a figure with an interval"));
 }
+
+/// A short run near saturation can look unstable — a stable queue's long excursion passes
+/// for growth — and `--precision` used to stop there at once ("running longer cannot settle
+/// a saturated queue"). It now stops on a strategy's saturation only when its offered load
+/// says so or the growth test says so at two lengths: M/M/1 servers at ρ = 0.95 (true mean
+/// 200 ms), seed 33, whose first 20,000 requests end with a queue rising.
+#[test]
+fn precision_runs_on_through_a_short_run_that_looks_unstable() {
+    let top = "name = \"mm1\"\nrequests = 20000\nseed = 33\nstrategies = [\"random\"]";
+    let (dir, path) = case(&mm_pool(top, 380.0, "s", 4, ""));
+    let run = |args: &[&str]| {
+        let out = lbsim()
+            .arg("run")
+            .arg(&path)
+            .arg("--out")
+            .arg(dir.path().join("o"))
+            .arg("--no-charts")
+            .args(args)
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap().replace('\n', " ")
+    };
+    assert!(run(&[]).contains("random UNSTABLE"), "the premise: 20,000 requests look unstable");
+    let text = run(&["--precision", "5%", "--max-requests", "100000000"]);
+    assert!(!text.contains("UNSTABLE") && text.contains("reached by every strategy"), "{text}");
+    let csv = std::fs::read_to_string(dir.path().join("o/summary.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    let col = |name: &str| row[header.iter().position(|c| *c == name).unwrap()].parse::<f64>().unwrap();
+    let (mean, half) = (col("mean_ms"), col("mean_ms_ci95"));
+    assert!((mean - 200.0).abs() <= half, "{mean} ± {half} against the true 200 ms");
+}

@@ -47,6 +47,7 @@ struct Outcome {
     warmup: u64,
     /// 1 when the batches failed the independence test (the run's warning).
     flagged: u64,
+    seed: u64,
 }
 
 fn parse() -> Result<Study, String> {
@@ -112,6 +113,7 @@ fn one(study: &Study, seed: u64) -> Outcome {
         requests: r.requests,
         warmup: r.warmup,
         flagged: u64::from(s.batches_correlated),
+        seed,
     }
 }
 
@@ -156,8 +158,10 @@ fn main() -> Result<(), String> {
         String::new()
     } else {
         let m = short.len() as u64;
+        let seeds: Vec<String> = short.iter().map(|o| o.seed.to_string()).collect();
         format!(
-            "; stopped by the cap short of the target: {m} (mean covered {}, p99 {} of them)",
+            "; stopped by the cap short of the target: {m} (seeds {}; mean covered {}, p99 {} of them)",
+            seeds.join(" "),
             short.iter().map(|o| o.mean_in).sum::<u64>(),
             short.iter().map(|o| o.p99_in).sum::<u64>()
         )

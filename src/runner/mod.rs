@@ -351,12 +351,7 @@ fn assess(targets: &[(&'static str, f64)], strategies: &mut [StrategySummary], g
                 Reached { measure, target, relative, independent }
             })
             .collect();
-        let offered = s.saturation.pool
-            || s.saturation
-                .servers
-                .iter()
-                .any(|x| matches!(x.evidence, crate::stats::saturation::Evidence::Offered { .. }));
-        if s.is_unstable() && (offered || growing_before.get(k).copied().unwrap_or(false)) {
+        if s.is_unstable() && (s.saturation.by_offered_load() || growing_before[k]) {
             continue;
         }
         for r in &s.precision {

@@ -339,12 +339,7 @@ impl Batches {
 /// Half-width of the 95% interval from batch values, t₀.₉₇₅,ₖ₋₁ · s/√k widened for their
 /// skewness ([`skew_adjusted`]): None with fewer than [`MIN_BATCHES`] or any undefined.
 pub fn half_width(values: &[f64]) -> Option<f64> {
-    if values.len() < MIN_BATCHES || values.iter().any(|v| !v.is_finite()) {
-        return None;
-    }
-    let k = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / k;
-    half_width_about(values, mean)
+    half_width_about(values, values.iter().sum::<f64>() / values.len() as f64)
 }
 
 /// The multiple of the standard error a 95% interval from `values` reaches: Student's t

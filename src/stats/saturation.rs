@@ -101,6 +101,12 @@ pub struct Saturation {
 }
 
 impl Saturation {
+    /// Whether the verdict rests on offered load (the pool's, or a server's under a static
+    /// split): known before the run, whatever its length — not on the growth test alone.
+    pub fn by_offered_load(&self) -> bool {
+        self.pool || self.servers.iter().any(|s| matches!(s.evidence, Evidence::Offered { .. }))
+    }
+
     /// Whether server `i` is among the saturated ones.
     pub fn has(&self, i: usize) -> bool {
         self.servers.iter().any(|s| s.server == Some(i))
